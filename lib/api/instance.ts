@@ -1,0 +1,73 @@
+/** Instances (`/1.0/instances`): wire types with Incus's field names. */
+import type { InstanceState } from './instance-state';
+
+export type ConfigMap = Record<string, string>;
+export type DeviceConfig = Record<string, string>;
+export type DevicesMap = Record<string, DeviceConfig>;
+export type InstanceType = 'container' | 'virtual-machine';
+
+/** The writable part of an instance (PUT body). */
+export interface InstancePut {
+  architecture: string;
+  config: ConfigMap;
+  devices: DevicesMap;
+  ephemeral: boolean;
+  profiles: string[];
+  stateful: boolean;
+  description: string;
+  restore?: string;
+}
+
+export interface Instance extends InstancePut {
+  created_at: string;
+  expanded_config: ConfigMap;
+  expanded_devices: DevicesMap;
+  name: string;
+  status: string;
+  status_code: number;
+  last_used_at: string;
+  location: string;
+  type: InstanceType;
+  project: string;
+}
+
+/** `recursion=2`: the instance with its state, snapshots and backups. */
+export interface InstanceFull extends Instance {
+  state: InstanceState | null;
+  snapshots: unknown[] | null;
+  backups: unknown[] | null;
+}
+
+export interface InstanceSource {
+  type: 'image' | 'none' | 'copy' | 'migration' | '';
+  alias?: string;
+  fingerprint?: string;
+  properties?: Record<string, string>;
+  server?: string;
+  protocol?: string;
+  secret?: string;
+  certificate?: string;
+  source?: string;
+  mode?: string;
+  project?: string;
+  'base-image'?: string;
+  allow_inconsistent?: boolean;
+}
+
+/** POST /1.0/instances body. */
+export interface InstancesPost extends Partial<InstancePut> {
+  name?: string;
+  source?: InstanceSource;
+  type?: InstanceType | '';
+  instance_type?: string;
+  start?: boolean;
+}
+
+/** POST /1.0/instances/{name} body (rename; migration comes later). */
+export interface InstancePost {
+  name?: string;
+  migration?: boolean;
+  live?: boolean;
+  pool?: string;
+  project?: string;
+}

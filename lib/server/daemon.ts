@@ -1,0 +1,177 @@
+/**
+ * The composition root: opens the database, builds every layer, re-finds
+ * running instances, and serves the API on $INCUS_DIR/unix.socket.
+ * Containers outlive the daemon: stopping it on a signal leaves them running.
+ */
+import { chmod, chown, mkdir, readFile, unlink } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { openDb } from './db';
+import { EventBus } from './operations/event-bus';
+import { OperationRegistry } from './operations/registry';
+import { ImageStore } from './images/store';
+import { StoragePools } from './storage/pools';
+import { InstanceManager } from './instance/manager';
+import { StateActions } from './instance/state-actions';
+import { hostIdmap } from './instance/idmap';
+import { isTrue } from './instance/config-keys';
+import { LxcDriver } from './instance/drivers/lxc/driver';
+import { gatherServerFacts } from './server-info';
+import { buildApp } from './http/server';
+import { Logger } from './log';
+import type { DaemonState } from './state';
+import { probeIdmappedMounts } from '../native/lxc';
+
+export interface DaemonOptions {
+  varDir: string;
+  debug: boolean;
+  logFile: string | null;
+  group: string | null;
+  version: string;
+}
+
+export interface Daemon {
+  state: DaemonState;
+  socketPath: string;
+  /** Closes the API and the database; instances keep running. */
+  close(): Promise<void>;
+  /** Resolves once the daemon has been asked to shut down and has closed. */
+  closed: Promise<void>;
+}
+
+async function socketInUse(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = connect(path);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}
+
+async function groupId(name: string): Promise<number> {
+  if (/^\d+$/.test(name)) return Number(name);
+  const text = await readFile('/etc/group', 'utf8');
+  for (const line of text.split('\n')) {
+    const [n, , gid] = line.split(':');
+    if (n === name) return Number(gid);
+  }
+  throw new Error(`Unknown group "${name}"`);
+}
+
+export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
+  const log = new Logger(opts.logFile, opts.debug);
+  await mkdir(opts.varDir, { recursive: true, mode: 0o711 });
+  await chmod(opts.varDir, 0o711);
+  for (const d of ['containers', 'logs', 'storage-pools']) await mkdir(join(opts.varDir, d), { recursive: true, mode: 0o711 });
+  const socketPath = join(opts.varDir, 'unix.socket');
+  if (await socketInUse(socketPath)) throw new Error(`incusd is already running (${socketPath} answers)`);
+  await unlink(socketPath).catch(() => undefined);
+
+  const db = openDb(join(opts.varDir, 'database', 'incus.db'));
+  const events = new EventBus();
+  log.attach(events);
+  const ops = new OperationRegistry(events);
+  const images = new ImageStore(opts.varDir, db);
+  await images.init();
+  const pools = new StoragePools(opts.varDir, db);
+  await pools.mountAll();
+  const idmap = hostIdmap();
+  const driver = new LxcDriver({ varDir: opts.varDir, idmap, debug: opts.debug });
+
+  // Idmapped mounts are probed once on the filesystem holding the pools.
+  const idmapOk = await probeIdmappedMounts(join(opts.varDir, 'storage-pools'));
+  if (!idmapOk) log.warn('Idmapped mounts unavailable: container rootfs will be shifted on disk');
+
+  const instances = new InstanceManager({ db, events, images, pools, driver, idmap, idmappedPool: () => idmapOk });
+  const actions = new StateActions(instances);
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => (resolveClosed = r));
+  let closing: Promise<void> | null = null;
+
+  const state: DaemonState = {
+    varDir: opts.varDir,
+    debug: opts.debug,
+    version: opts.version,
+    startedAt: new Date(),
+    db,
+    events,
+    ops,
+    images,
+    pools,
+    instances,
+    actions,
+    driver,
+    facts: gatherServerFacts(opts.version, driver.info.version),
+    requestShutdown: () => {
+      void stopAllThenClose();
+    },
+  };
+
+  const { app, upgrades } = buildApp(state);
+  app.server.on('upgrade', (req, socket, head) => {
+    for (const h of upgrades) if (h(req, socket, head)) return;
+    socket.destroy();
+  });
+  await app.listen({ path: socketPath });
+  await chmod(socketPath, 0o660);
+  if (opts.group) await chown(socketPath, 0, await groupId(opts.group));
+  log.info('Daemon started', { socket: socketPath, version: opts.version });
+
+  void resumeInstances(state, log);
+
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      await app.close();
+      await Promise.race([ops.drain(), new Promise((r) => setTimeout(r, 10_000).unref())]);
+      db.close();
+      await unlink(socketPath).catch(() => undefined);
+      log.info('Daemon stopped');
+      resolveClosed();
+    })();
+    return closing;
+  };
+
+  // `incus admin shutdown`: stop every instance cleanly (as Incus does), then exit.
+  const stopAllThenClose = async (): Promise<void> => {
+    const recs = db.instances.list(null);
+    const states = await driver.states(recs);
+    await Promise.all(
+      recs.map(async (rec, i) => {
+        if (states[i].pid <= 0) return;
+        const timeout = Number(instances.expand(rec).expanded_config['boot.host_shutdown_timeout'] ?? '30');
+        await driver.stop(instances.runtime(rec), { force: false, timeoutSec: timeout }).catch((e: Error) => {
+          log.warn('Failed to stop instance at shutdown', { instance: rec.name, err: e.message });
+        });
+      }),
+    );
+    await close();
+  };
+
+  return { state, socketPath, close, closed };
+}
+
+/** Starts instances that were running before the host went down, or that ask for autostart. */
+async function resumeInstances(s: DaemonState, log: Logger): Promise<void> {
+  const recs = s.db.instances.list(null);
+  const states = await s.driver.states(recs);
+  let running = 0;
+  for (let i = 0; i < recs.length; i++) {
+    const rec = recs[i];
+    if (states[i].pid > 0) {
+      running++;
+      continue;
+    }
+    const cfg = s.instances.expand(rec).expanded_config;
+    const auto = cfg['boot.autostart'];
+    const wanted = auto !== undefined ? isTrue(auto) : rec.config['volatile.last_state.power'] === 'RUNNING';
+    if (!wanted) continue;
+    try {
+      await s.actions.apply(rec, { action: 'start' });
+    } catch (err) {
+      log.warn('Failed to restart instance', { instance: rec.name, err: (err as Error).message });
+    }
+  }
+  log.info('Instances re-discovered', { running: String(running), total: String(recs.length) });
+}

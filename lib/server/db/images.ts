@@ -1,0 +1,173 @@
+/** Image rows and their aliases. */
+import { type Database, jsonMap } from './database';
+
+export interface ImageRecord {
+  id: number;
+  project: string;
+  fingerprint: string;
+  filename: string;
+  size: number;
+  public: boolean;
+  architecture: string;
+  type: 'container' | 'virtual-machine';
+  createdAt: string;
+  expiresAt: string;
+  uploadedAt: string;
+  lastUsedAt: string;
+  cached: boolean;
+  autoUpdate: boolean;
+  properties: Record<string, string>;
+}
+
+export type NewImage = Omit<ImageRecord, 'id'>;
+
+export interface AliasRecord {
+  id: number;
+  project: string;
+  name: string;
+  description: string;
+  fingerprint: string;
+  type: string;
+}
+
+interface Row {
+  id: number;
+  project: string;
+  fingerprint: string;
+  filename: string;
+  size: number;
+  public: number;
+  architecture: string;
+  type: string;
+  created_at: string;
+  expires_at: string;
+  uploaded_at: string;
+  last_used_at: string;
+  cached: number;
+  auto_update: number;
+  properties: string;
+}
+
+const SELECT = `SELECT im.*, p.name AS project FROM images im JOIN projects p ON p.id = im.project_id`;
+const SELECT_ALIAS = `SELECT a.id, p.name AS project, a.name, a.description, im.fingerprint, im.type
+  FROM image_aliases a JOIN images im ON im.id = a.image_id JOIN projects p ON p.id = a.project_id`;
+
+export class ImageQueries {
+  private readonly st;
+
+  constructor(db: Database) {
+    const s = db.sql;
+    this.st = {
+      list: s.prepare<[string], Row>(`${SELECT} WHERE p.name = ? ORDER BY im.fingerprint`),
+      byPrefix: s.prepare<[string, string], Row>(
+        `${SELECT} WHERE p.name = ? AND im.fingerprint >= ? ORDER BY im.fingerprint LIMIT 2`,
+      ),
+      insert: s.prepare(
+        `INSERT INTO images (project_id, fingerprint, filename, size, public, architecture, type, created_at,
+           expires_at, uploaded_at, last_used_at, cached, auto_update, properties)
+         VALUES ((SELECT id FROM projects WHERE name = @project), @fingerprint, @filename, @size, @public,
+           @architecture, @type, @createdAt, @expiresAt, @uploadedAt, @lastUsedAt, @cached, @autoUpdate, @properties)`,
+      ),
+      update: s.prepare('UPDATE images SET public = ?, auto_update = ?, properties = ?, expires_at = ? WHERE id = ?'),
+      lastUsed: s.prepare('UPDATE images SET last_used_at = ? WHERE id = ?'),
+      remove: s.prepare('DELETE FROM images WHERE id = ?'),
+      aliases: s.prepare<[string], AliasRecord>(`${SELECT_ALIAS} WHERE p.name = ? ORDER BY a.name`),
+      aliasesOf: s.prepare<[number], { name: string; description: string }>(
+        'SELECT name, description FROM image_aliases WHERE image_id = ? ORDER BY name',
+      ),
+      alias: s.prepare<[string, string], AliasRecord>(`${SELECT_ALIAS} WHERE p.name = ? AND a.name = ?`),
+      addAlias: s.prepare(
+        `INSERT INTO image_aliases (project_id, name, image_id, description)
+         VALUES ((SELECT id FROM projects WHERE name = ?), ?, ?, ?)`,
+      ),
+      updateAlias: s.prepare('UPDATE image_aliases SET image_id = ?, description = ? WHERE id = ?'),
+      renameAlias: s.prepare('UPDATE image_aliases SET name = ? WHERE id = ?'),
+      removeAlias: s.prepare('DELETE FROM image_aliases WHERE id = ?'),
+    };
+  }
+
+  list(project: string): ImageRecord[] {
+    return this.st.list.all(project).map(toRecord);
+  }
+
+  /**
+   * The one image whose fingerprint starts with prefix; undefined when none,
+   * 'ambiguous' when several do.
+   */
+  findByPrefix(project: string, prefix: string): ImageRecord | undefined | 'ambiguous' {
+    const rows = this.st.byPrefix.all(project, prefix).filter((r) => r.fingerprint.startsWith(prefix));
+    if (rows.length > 1 && rows[0].fingerprint !== prefix) return 'ambiguous';
+    return rows[0] ? toRecord(rows[0]) : undefined;
+  }
+
+  create(rec: NewImage): ImageRecord {
+    const info = this.st.insert.run({
+      ...rec,
+      public: rec.public ? 1 : 0,
+      cached: rec.cached ? 1 : 0,
+      autoUpdate: rec.autoUpdate ? 1 : 0,
+      properties: JSON.stringify(rec.properties),
+    });
+    return { ...rec, id: Number(info.lastInsertRowid) };
+  }
+
+  update(rec: ImageRecord): void {
+    this.st.update.run(rec.public ? 1 : 0, rec.autoUpdate ? 1 : 0, JSON.stringify(rec.properties), rec.expiresAt, rec.id);
+  }
+
+  touch(id: number, when: string): void {
+    this.st.lastUsed.run(when, id);
+  }
+
+  delete(id: number): void {
+    this.st.remove.run(id);
+  }
+
+  aliases(project: string): AliasRecord[] {
+    return this.st.aliases.all(project);
+  }
+
+  aliasesOf(imageId: number): { name: string; description: string }[] {
+    return this.st.aliasesOf.all(imageId);
+  }
+
+  alias(project: string, name: string): AliasRecord | undefined {
+    return this.st.alias.get(project, name);
+  }
+
+  addAlias(project: string, name: string, imageId: number, description: string): void {
+    this.st.addAlias.run(project, name, imageId, description);
+  }
+
+  updateAlias(id: number, imageId: number, description: string): void {
+    this.st.updateAlias.run(imageId, description, id);
+  }
+
+  renameAlias(id: number, name: string): void {
+    this.st.renameAlias.run(name, id);
+  }
+
+  deleteAlias(id: number): void {
+    this.st.removeAlias.run(id);
+  }
+}
+
+function toRecord(r: Row): ImageRecord {
+  return {
+    id: r.id,
+    project: r.project,
+    fingerprint: r.fingerprint,
+    filename: r.filename,
+    size: r.size,
+    public: r.public === 1,
+    architecture: r.architecture,
+    type: r.type as ImageRecord['type'],
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    uploadedAt: r.uploaded_at,
+    lastUsedAt: r.last_used_at,
+    cached: r.cached === 1,
+    autoUpdate: r.auto_update === 1,
+    properties: jsonMap(r.properties),
+  };
+}

@@ -1,0 +1,180 @@
+/** Instance rows: local config/devices as JSON columns, profiles in apply order. */
+import type { ConfigMap, DevicesMap, InstanceType } from '../../api/instance';
+import { type Database, jsonMap } from './database';
+
+export interface InstanceRecord {
+  id: number;
+  project: string;
+  name: string;
+  type: InstanceType;
+  architecture: string;
+  ephemeral: boolean;
+  stateful: boolean;
+  description: string;
+  createdAt: string;
+  lastUsedAt: string;
+  config: ConfigMap;
+  devices: DevicesMap;
+  profiles: string[];
+}
+
+export type NewInstance = Omit<InstanceRecord, 'id'>;
+
+interface Row {
+  id: number;
+  project: string;
+  name: string;
+  type: string;
+  architecture: string;
+  ephemeral: number;
+  stateful: number;
+  description: string;
+  created_at: string;
+  last_used_at: string;
+  config: string;
+  devices: string;
+}
+
+const SELECT = `SELECT i.id, p.name AS project, i.name, i.type, i.architecture, i.ephemeral, i.stateful,
+  i.description, i.created_at, i.last_used_at, i.config, i.devices
+  FROM instances i JOIN projects p ON p.id = i.project_id`;
+
+export class InstanceQueries {
+  private readonly st;
+
+  constructor(db: Database) {
+    const s = db.sql;
+    this.st = {
+      all: s.prepare<[], Row>(`${SELECT} ORDER BY i.name`),
+      inProject: s.prepare<[string], Row>(`${SELECT} WHERE p.name = ? ORDER BY i.name`),
+      one: s.prepare<[string, string], Row>(`${SELECT} WHERE p.name = ? AND i.name = ?`),
+      profilesAll: s.prepare<[], { instance_id: number; name: string }>(
+        `SELECT ip.instance_id, pr.name FROM instance_profiles ip JOIN profiles pr ON pr.id = ip.profile_id
+         ORDER BY ip.instance_id, ip.apply_order`,
+      ),
+      profilesOf: s.prepare<[number], { name: string }>(
+        `SELECT pr.name FROM instance_profiles ip JOIN profiles pr ON pr.id = ip.profile_id
+         WHERE ip.instance_id = ? ORDER BY ip.apply_order`,
+      ),
+      insert: s.prepare(
+        `INSERT INTO instances (project_id, name, type, architecture, ephemeral, stateful, description,
+           created_at, last_used_at, config, devices)
+         VALUES ((SELECT id FROM projects WHERE name = @project), @name, @type, @architecture, @ephemeral,
+           @stateful, @description, @createdAt, @lastUsedAt, @config, @devices)`,
+      ),
+      profileId: s.prepare<[string, string], { id: number }>(
+        `SELECT pr.id FROM profiles pr JOIN projects p ON p.id = pr.project_id WHERE p.name = ? AND pr.name = ?`,
+      ),
+      clearProfiles: s.prepare('DELETE FROM instance_profiles WHERE instance_id = ?'),
+      addProfile: s.prepare('INSERT INTO instance_profiles (instance_id, profile_id, apply_order) VALUES (?, ?, ?)'),
+      update: s.prepare(
+        `UPDATE instances SET architecture = @architecture, ephemeral = @ephemeral, stateful = @stateful,
+           description = @description, config = @config, devices = @devices WHERE id = @id`,
+      ),
+      setConfig: s.prepare('UPDATE instances SET config = ? WHERE id = ?'),
+      rename: s.prepare('UPDATE instances SET name = ? WHERE id = ?'),
+      lastUsed: s.prepare('UPDATE instances SET last_used_at = ? WHERE id = ?'),
+      remove: s.prepare('DELETE FROM instances WHERE id = ?'),
+    };
+  }
+
+  /** Every instance of a project (or of all projects with null), with profiles. */
+  list(project: string | null): InstanceRecord[] {
+    const rows = project === null ? this.st.all.all() : this.st.inProject.all(project);
+    const profiles = new Map<number, string[]>();
+    for (const p of this.st.profilesAll.all()) {
+      const l = profiles.get(p.instance_id);
+      if (l) l.push(p.name);
+      else profiles.set(p.instance_id, [p.name]);
+    }
+    return rows.map((r) => toRecord(r, profiles.get(r.id) ?? []));
+  }
+
+  get(project: string, name: string): InstanceRecord | undefined {
+    const r = this.st.one.get(project, name);
+    if (!r) return undefined;
+    return toRecord(
+      r,
+      this.st.profilesOf.all(r.id).map((p) => p.name),
+    );
+  }
+
+  /** Inserts the instance and its profile links; throws when a profile is missing. Call inside a transaction. */
+  create(rec: NewInstance): InstanceRecord {
+    const info = this.st.insert.run({
+      ...rec,
+      ephemeral: rec.ephemeral ? 1 : 0,
+      stateful: rec.stateful ? 1 : 0,
+      config: JSON.stringify(rec.config),
+      devices: JSON.stringify(rec.devices),
+    });
+    const id = Number(info.lastInsertRowid);
+    this.setProfiles(id, rec.project, rec.profiles);
+    return { ...rec, id };
+  }
+
+  /** Replaces the writable fields and the profile list. Call inside a transaction. */
+  update(rec: InstanceRecord): void {
+    this.st.update.run({
+      id: rec.id,
+      architecture: rec.architecture,
+      ephemeral: rec.ephemeral ? 1 : 0,
+      stateful: rec.stateful ? 1 : 0,
+      description: rec.description,
+      config: JSON.stringify(rec.config),
+      devices: JSON.stringify(rec.devices),
+    });
+    this.setProfiles(rec.id, rec.project, rec.profiles);
+  }
+
+  /** Writes only the config map (volatile keys maintained by the daemon). */
+  setConfig(id: number, config: ConfigMap): void {
+    this.st.setConfig.run(JSON.stringify(config), id);
+  }
+
+  rename(id: number, name: string): void {
+    this.st.rename.run(name, id);
+  }
+
+  touch(id: number, when: string): void {
+    this.st.lastUsed.run(when, id);
+  }
+
+  delete(id: number): void {
+    this.st.remove.run(id);
+  }
+
+  private setProfiles(id: number, project: string, names: string[]): void {
+    this.st.clearProfiles.run(id);
+    names.forEach((name, order) => {
+      const p = this.st.profileId.get(project, name);
+      if (!p) throw new ProfileMissingError(name);
+      this.st.addProfile.run(id, p.id, order);
+    });
+  }
+}
+
+/** Thrown when an instance names a profile that does not exist. */
+export class ProfileMissingError extends Error {
+  constructor(readonly profile: string) {
+    super(`Profile "${profile}" not found`);
+  }
+}
+
+function toRecord(r: Row, profiles: string[]): InstanceRecord {
+  return {
+    id: r.id,
+    project: r.project,
+    name: r.name,
+    type: r.type as InstanceType,
+    architecture: r.architecture,
+    ephemeral: r.ephemeral === 1,
+    stateful: r.stateful === 1,
+    description: r.description,
+    createdAt: r.created_at,
+    lastUsedAt: r.last_used_at,
+    config: jsonMap(r.config),
+    devices: jsonMap<DevicesMap>(r.devices),
+    profiles,
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * Numbered schema migrations: index N takes the schema from version N to N+1
+ * (SQLite's user_version). Never edit a released step; append a new one.
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+
+type Step = (sql: BetterSqlite3.Database) => void;
+
+const v1: Step = (sql) => {
+  sql.exec(`
+    CREATE TABLE config (
+      key TEXT PRIMARY KEY,
+      value TEXT NOT NULL
+    );
+    CREATE TABLE projects (
+      id INTEGER PRIMARY KEY,
+      name TEXT NOT NULL UNIQUE,
+      description TEXT NOT NULL DEFAULT '',
+      config TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE TABLE profiles (
+      id INTEGER PRIMARY KEY,
+      project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+      name TEXT NOT NULL,
+      description TEXT NOT NULL DEFAULT '',
+      config TEXT NOT NULL DEFAULT '{}',
+      devices TEXT NOT NULL DEFAULT '{}',
+      UNIQUE (project_id, name)
+    );
+    CREATE TABLE instances (
+      id INTEGER PRIMARY KEY,
+      project_id INTEGER NOT NULL REFERENCES projects(id),
+      name TEXT NOT NULL,
+      type TEXT NOT NULL,
+      architecture TEXT NOT NULL,
+      ephemeral INTEGER NOT NULL DEFAULT 0,
+      stateful INTEGER NOT NULL DEFAULT 0,
+      description TEXT NOT NULL DEFAULT '',
+      created_at TEXT NOT NULL,
+      last_used_at TEXT NOT NULL,
+      config TEXT NOT NULL DEFAULT '{}',
+      devices TEXT NOT NULL DEFAULT '{}',
+      UNIQUE (project_id, name)
+    );
+    CREATE TABLE instance_profiles (
+      instance_id INTEGER NOT NULL REFERENCES instances(id) ON DELETE CASCADE,
+      profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE RESTRICT,
+      apply_order INTEGER NOT NULL,
+      PRIMARY KEY (instance_id, profile_id)
+    );
+    CREATE INDEX instance_profiles_profile ON instance_profiles(profile_id);
+    CREATE TABLE images (
+      id INTEGER PRIMARY KEY,
+      project_id INTEGER NOT NULL REFERENCES projects(id),
+      fingerprint TEXT NOT NULL,
+      filename TEXT NOT NULL DEFAULT '',
+      size INTEGER NOT NULL,
+      public INTEGER NOT NULL DEFAULT 0,
+      architecture TEXT NOT NULL,
+      type TEXT NOT NULL DEFAULT 'container',
+      created_at TEXT NOT NULL,
+      expires_at TEXT NOT NULL,
+      uploaded_at TEXT NOT NULL,
+      last_used_at TEXT NOT NULL,
+      cached INTEGER NOT NULL DEFAULT 0,
+      auto_update INTEGER NOT NULL DEFAULT 0,
+      properties TEXT NOT NULL DEFAULT '{}',
+      UNIQUE (project_id, fingerprint)
+    );
+    CREATE TABLE image_aliases (
+      id INTEGER PRIMARY KEY,
+      project_id INTEGER NOT NULL REFERENCES projects(id),
+      name TEXT NOT NULL,
+      image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+      description TEXT NOT NULL DEFAULT '',
+      UNIQUE (project_id, name)
+    );
+    CREATE TABLE storage_pools (
+      id INTEGER PRIMARY KEY,
+      name TEXT NOT NULL UNIQUE,
+      driver TEXT NOT NULL,
+      description TEXT NOT NULL DEFAULT '',
+      config TEXT NOT NULL DEFAULT '{}',
+      status TEXT NOT NULL DEFAULT 'Created'
+    );
+    CREATE TABLE storage_volumes (
+      id INTEGER PRIMARY KEY,
+      pool_id INTEGER NOT NULL REFERENCES storage_pools(id) ON DELETE RESTRICT,
+      project_id INTEGER NOT NULL REFERENCES projects(id),
+      name TEXT NOT NULL,
+      type TEXT NOT NULL,
+      content_type TEXT NOT NULL DEFAULT 'filesystem',
+      description TEXT NOT NULL DEFAULT '',
+      config TEXT NOT NULL DEFAULT '{}',
+      created_at TEXT NOT NULL,
+      UNIQUE (pool_id, project_id, type, name)
+    );
+    INSERT INTO projects (name, description) VALUES ('default', 'Default Incus project');
+    INSERT INTO profiles (project_id, name, description)
+      VALUES ((SELECT id FROM projects WHERE name = 'default'), 'default', 'Default Incus profile');
+  `);
+};
+
+export const migrations: Step[] = [v1];

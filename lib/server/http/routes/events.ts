@@ -1,0 +1,42 @@
+/** `GET /1.0/events`: a websocket streaming operation, lifecycle and logging events. */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { EventType } from '../../../api/event';
+import type { DaemonState } from '../../state';
+import { errorResponse } from '../../response';
+
+const ALL_TYPES: EventType[] = ['operation', 'lifecycle', 'logging'];
+
+export class EventsSocket {
+  private readonly wss = new WebSocketServer({ noServer: true });
+
+  constructor(private readonly s: DaemonState) {}
+
+  /** Takes the upgrade when it is for /1.0/events. */
+  readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): boolean => {
+    const url = new URL(req.url ?? '/', 'http://unix');
+    if (url.pathname.replace(/\/$/, '') !== '/1.0/events') return false;
+    const types = (url.searchParams.get('type') ?? '')
+      .split(',')
+      .map((t) => t.trim())
+      .filter((t): t is EventType => (ALL_TYPES as string[]).includes(t));
+    const wanted = types.length > 0 ? types : ALL_TYPES;
+    const project = url.searchParams.get('all-projects') === 'true' ? null : url.searchParams.get('project') || 'default';
+    if (project !== null && this.s.db.projects.id(project) === undefined) {
+      const body = JSON.stringify(errorResponse(404, 'Project not found'));
+      socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      return true;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const off = this.s.events.subscribe(wanted, project, (ev) => {
+        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(ev));
+      });
+      ws.on('close', off);
+      ws.on('error', off);
+      // Clients only listen; anything they send is ignored.
+      ws.on('message', () => undefined);
+    });
+    return true;
+  };
+}

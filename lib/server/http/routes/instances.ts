@@ -1,0 +1,115 @@
+/** `/1.0/instances` and `/1.0/instances/{name}`: list, create, get, update, rename, delete. */
+import type { FastifyInstance } from 'fastify';
+import type { InstancePost, InstancePut, InstancesPost } from '../../../api/instance';
+import { instancePostSchema, instancePutSchema, instancesPostSchema } from '../../../api/schemas';
+import { asyncResponse, syncResponse } from '../../response';
+import { badRequest, StatusError } from '../../errors';
+import type { DaemonState } from '../../state';
+import { instanceUrl, toInstance, toInstanceFull } from '../../instance/views';
+import { matchFilter, parseFilter } from '../filter';
+import { checkIfMatch, projectOf, projectOrAll, query, recursionOf, setEtag } from '../request';
+import type { InstanceRecord } from '../../db/instances';
+
+type NameParams = { Params: { name: string } };
+
+/** The fields Incus hashes for an instance's ETag. */
+export function instanceEtag(rec: InstanceRecord): unknown {
+  return [rec.architecture, rec.config, rec.devices, rec.ephemeral, rec.profiles];
+}
+
+export function registerInstances(app: FastifyInstance, s: DaemonState): void {
+  const m = s.instances;
+
+  app.get('/1.0/instances', async (req) => {
+    const project = projectOrAll(s, req);
+    const q = query(req);
+    const type = q['instance-type'];
+    let recs = s.db.instances.list(project);
+    if (type) recs = recs.filter((r) => r.type === type);
+    const recursion = recursionOf(req);
+    const filter = q.filter ? parseFilter(q.filter) : null;
+    if (recursion === 0 && !filter) return syncResponse(recs.map(instanceUrl));
+    const states = await s.driver.states(recs);
+    const full = recs.map((r, i) => (recursion === 2 ? toInstanceFull(m, r, states[i]) : toInstance(m, r, states[i])));
+    const picked = filter ? full.filter((x) => matchFilter(filter, x)) : full;
+    if (recursion === 0) return syncResponse(picked.map((x) => instanceUrl(x)));
+    return syncResponse(picked);
+  });
+
+  app.post('/1.0/instances', { schema: { body: instancesPostSchema } }, async (req, reply) => {
+    const project = projectOf(s, req);
+    const body = (req.body ?? {}) as InstancesPost;
+    const plan = m.planCreate(project, body);
+    const op = s.ops.start({
+      description: 'Creating instance',
+      project,
+      resources: { instances: [instanceUrl(plan)] },
+      run: async () => {
+        const rec = await m.locks.with(m.lockKey(plan), () => m.create(plan));
+        if (plan.start) await s.actions.apply(rec, { action: 'start' });
+      },
+    });
+    return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
+  });
+
+  app.get<NameParams>('/1.0/instances/:name', async (req, reply) => {
+    const rec = m.get(projectOf(s, req), req.params.name);
+    const [st] = await s.driver.states([rec]);
+    setEtag(reply, instanceEtag(rec));
+    return syncResponse(recursionOf(req) >= 1 ? toInstanceFull(m, rec, st) : toInstance(m, rec, st));
+  });
+
+  app.put<NameParams>('/1.0/instances/:name', { schema: { body: instancePutSchema } }, async (req) => {
+    const rec = m.get(projectOf(s, req), req.params.name);
+    checkIfMatch(req, instanceEtag(rec));
+    const body = (req.body ?? {}) as Partial<InstancePut>;
+    if (body.restore) throw new StatusError(501, 'Snapshots are not supported yet');
+    await m.locks.with(m.lockKey(rec), async () => m.update(m.get(rec.project, rec.name), body));
+    return syncResponse({});
+  });
+
+  app.patch<NameParams>('/1.0/instances/:name', { schema: { body: instancePutSchema } }, async (req) => {
+    const rec = m.get(projectOf(s, req), req.params.name);
+    checkIfMatch(req, instanceEtag(rec));
+    const body = (req.body ?? {}) as Partial<InstancePut>;
+    await m.locks.with(m.lockKey(rec), async () => {
+      const cur = m.get(rec.project, rec.name);
+      m.update(cur, {
+        ...body,
+        config: { ...cur.config, ...(body.config ?? {}) },
+        devices: { ...cur.devices, ...(body.devices ?? {}) },
+        profiles: body.profiles ?? cur.profiles,
+      });
+    });
+    return syncResponse({});
+  });
+
+  app.delete<NameParams>('/1.0/instances/:name', async (req, reply) => {
+    const rec = m.get(projectOf(s, req), req.params.name);
+    const [st] = await s.driver.states([rec]);
+    if (st.pid > 0) throw badRequest('Instance is running');
+    const op = s.ops.start({
+      description: 'Deleting instance',
+      project: rec.project,
+      resources: { instances: [instanceUrl(rec)] },
+      run: () => m.locks.with(m.lockKey(rec), () => m.delete(m.get(rec.project, rec.name))),
+    });
+    return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
+  });
+
+  app.post<NameParams>('/1.0/instances/:name', { schema: { body: instancePostSchema } }, async (req, reply) => {
+    const rec = m.get(projectOf(s, req), req.params.name);
+    const body = (req.body ?? {}) as InstancePost;
+    if (body.migration) throw new StatusError(501, 'Migration is not supported yet');
+    if (!body.name) throw badRequest('No name provided');
+    const newName = body.name;
+    if (s.db.instances.get(rec.project, newName)) throw new StatusError(409, `Instance "${newName}" already exists`);
+    const op = s.ops.start({
+      description: 'Renaming instance',
+      project: rec.project,
+      resources: { instances: [instanceUrl(rec), instanceUrl({ ...rec, name: newName })] },
+      run: () => m.locks.with(m.lockKey(rec), () => m.rename(m.get(rec.project, rec.name), newName)),
+    });
+    return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
+  });
+}

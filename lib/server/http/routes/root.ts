@@ -1,0 +1,67 @@
+/** `/`, `/1.0`, `/1.0/cluster` and the internal endpoints the CLI uses. */
+import type { FastifyInstance } from 'fastify';
+import { serverPutSchema } from '../../../api/schemas';
+import { syncResponse } from '../../response';
+import type { DaemonState } from '../../state';
+import { badRequest } from '../../errors';
+import { checkIfMatch, projectOf, setEtag } from '../request';
+import { serverObject } from '../../server-info';
+
+/** Server keys accepted so far; later issues extend this table. */
+const SERVER_KEYS = new Set([
+  'core.https_address',
+  'core.shutdown_timeout',
+  'images.auto_update_cached',
+  'images.auto_update_interval',
+  'images.compression_algorithm',
+  'images.remote_cache_expiry',
+]);
+
+function validateServerConfig(config: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(config)) {
+    if (!SERVER_KEYS.has(k) && !k.startsWith('user.')) throw badRequest(`Invalid config: Unknown key "${k}"`);
+    if (v !== null && v !== '') out[k] = String(v);
+  }
+  return out;
+}
+
+export function registerRoot(app: FastifyInstance, s: DaemonState): void {
+  const facts = s.facts;
+  app.get('/', async () => syncResponse(['/1.0']));
+
+  app.get('/1.0', async (req, reply) => {
+    const config = s.db.config.all();
+    setEtag(reply, config);
+    return syncResponse(serverObject(facts, config, projectOf(s, req)));
+  });
+
+  app.put('/1.0', { schema: { body: serverPutSchema } }, async (req) => {
+    checkIfMatch(req, s.db.config.all());
+    const body = (req.body ?? {}) as { config?: Record<string, unknown> | null };
+    s.db.config.replace(validateServerConfig(body.config ?? {}));
+    s.events.lifecycle('config-updated', '/1.0');
+    return syncResponse({});
+  });
+
+  app.patch('/1.0', { schema: { body: serverPutSchema } }, async (req) => {
+    const current = s.db.config.all();
+    checkIfMatch(req, current);
+    const body = (req.body ?? {}) as { config?: Record<string, unknown> | null };
+    const merged: Record<string, unknown> = { ...current, ...(body.config ?? {}) };
+    s.db.config.replace(validateServerConfig(merged));
+    s.events.lifecycle('config-updated', '/1.0');
+    return syncResponse({});
+  });
+
+  app.get('/1.0/cluster', async () =>
+    syncResponse({ server_name: '', enabled: false, member_config: [] }),
+  );
+
+  app.get('/internal/ready', async () => syncResponse({}));
+
+  app.put('/internal/shutdown', async () => {
+    setImmediate(() => s.requestShutdown());
+    return syncResponse({});
+  });
+}

@@ -1,0 +1,91 @@
+/**
+ * The fastify application: body parsing, the one error handler that turns
+ * every failure into Incus's error envelope, routes, and websocket upgrades.
+ */
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { errorResponse } from '../response';
+import { messageOf, statusOf } from '../errors';
+import type { DaemonState } from '../state';
+import { registerRoot } from './routes/root';
+import { registerOperations } from './routes/operations';
+import { registerInstances } from './routes/instances';
+import { registerInstanceState } from './routes/instance-state';
+import { registerImages } from './routes/images';
+import { registerImageAliases } from './routes/image-aliases';
+import { registerProfiles } from './routes/profiles';
+import { registerStoragePools } from './routes/storage-pools';
+import { EventsSocket } from './routes/events';
+
+/** Handles a websocket upgrade for a path, or returns false. */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
+
+export interface ApiServer {
+  app: FastifyInstance;
+  upgrades: UpgradeHandler[];
+}
+
+const STREAM_TYPES = new Set(['application/octet-stream', 'multipart/form-data']);
+
+export function buildApp(s: DaemonState): ApiServer {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: 64 * 1024 * 1024,
+    ignoreTrailingSlash: true,
+    maxParamLength: 1024,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
+  });
+
+  // Incus parses any body as JSON whatever its Content-Type (curl -d sends
+  // form encoding); uploads stream through untouched.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (req: FastifyRequest, body: string | Buffer, done) => {
+    const type = String(req.headers['content-type'] ?? '').split(';')[0].trim();
+    if (STREAM_TYPES.has(type)) {
+      done(null, undefined);
+      return;
+    }
+    const text = String(body);
+    if (text.trim() === '') {
+      done(null, undefined);
+      return;
+    }
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      const e = new Error(`Invalid JSON body: ${(err as Error).message}`) as Error & { statusCode: number };
+      e.statusCode = 400;
+      done(e, undefined);
+    }
+  });
+  for (const t of STREAM_TYPES) {
+    app.addContentTypeParser(t, (_req, payload, done) => done(null, payload));
+  }
+
+  app.setErrorHandler((err, _req, reply) => {
+    let status = statusOf(err);
+    let msg = messageOf(err);
+    const v = (err as { validation?: unknown; validationContext?: string }).validation;
+    if (v) {
+      status = 400;
+      msg = `Invalid request: ${msg}`;
+    }
+    if (status >= 500 && s.debug) process.stderr.write(`incusd: ${(err as Error).stack ?? msg}\n`);
+    void reply.code(status).send(errorResponse(status, msg));
+  });
+  app.setNotFoundHandler((_req, reply) => {
+    void reply.code(404).send(errorResponse(404, 'not found'));
+  });
+
+  const events = new EventsSocket(s);
+  registerRoot(app, s);
+  registerOperations(app, s);
+  registerInstances(app, s);
+  registerInstanceState(app, s);
+  registerImages(app, s);
+  registerImageAliases(app, s);
+  registerProfiles(app, s);
+  registerStoragePools(app, s);
+  return { app, upgrades: [events.upgrade] };
+}

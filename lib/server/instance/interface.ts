@@ -1,0 +1,53 @@
+/** The boundary between the instance layer and its drivers (lxc now, qemu later). */
+import type { ConfigMap, DevicesMap, InstanceType } from '../../api/instance';
+
+/** What a driver needs to know about one instance to act on it. */
+export interface InstanceRuntime {
+  project: string;
+  name: string;
+  expandedConfig: ConfigMap;
+  expandedDevices: DevicesMap;
+  /** Mount path of the instance's root volume (holds rootfs/). */
+  volumePath: string;
+  /** True when the rootfs on disk is unshifted and must be mounted with an idmap. */
+  idmappedRootfs: boolean;
+}
+
+/** Runtime state as the API reports it. */
+export interface RuntimeState {
+  status: string;
+  statusCode: number;
+  pid: number;
+  processes: number;
+  memoryUsage: number;
+  memoryPeak: number;
+  swapUsage: number;
+  swapPeak: number;
+  cpuUsage: number;
+}
+
+export interface StopOptions {
+  force: boolean;
+  /** Seconds to wait for a clean shutdown before killing; -1 waits forever. */
+  timeoutSec: number;
+}
+
+export interface DriverInfo {
+  type: InstanceType;
+  name: string;
+  version: string;
+}
+
+export interface InstanceDriver {
+  readonly info: DriverInfo;
+  start(inst: InstanceRuntime): Promise<void>;
+  stop(inst: InstanceRuntime, opts: StopOptions): Promise<void>;
+  freeze(inst: InstanceRuntime): Promise<void>;
+  unfreeze(inst: InstanceRuntime): Promise<void>;
+  /** State of many instances in one batched call, in the order given. */
+  states(list: Pick<InstanceRuntime, 'project' | 'name'>[]): Promise<RuntimeState[]>;
+  /** Makes the driver's runtime links for a new or renamed instance. */
+  attach(inst: InstanceRuntime): Promise<void>;
+  /** Removes the driver's runtime files (links, logs) of a deleted instance. */
+  detach(inst: Pick<InstanceRuntime, 'project' | 'name'>): Promise<void>;
+}

@@ -1,0 +1,301 @@
+/**
+ * The instance layer: create, update, rename and delete instances, keeping
+ * the database, the storage volume and the driver's runtime files in step.
+ * Multi-step work registers undo steps and commits only at the end.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Instance, InstancePut, InstancesPost } from '../../api/instance';
+import type { Db } from '../db';
+import type { InstanceRecord } from '../db/instances';
+import { ProfileMissingError } from '../db/instances';
+import { badRequest, conflict, notFound, StatusError } from '../errors';
+import type { ImageStore } from '../images/store';
+import type { EventBus } from '../operations/event-bus';
+import { Reverter } from '../revert';
+import type { StoragePools } from '../storage/pools';
+import { isTrue, validateInstanceConfig } from './config-keys';
+import { expandConfig, rootDisk } from './expand';
+import { type Idmap, idmapJson } from './idmap';
+import type { InstanceDriver, InstanceRuntime } from './interface';
+import { InstanceLocks } from './locks';
+import { generateName, validateInstanceName } from './names';
+import { shiftTree } from '../../native/lxc';
+
+export interface ManagerDeps {
+  db: Db;
+  events: EventBus;
+  images: ImageStore;
+  pools: StoragePools;
+  driver: InstanceDriver;
+  idmap: Idmap;
+  /** Whether idmapped mounts work on a pool's filesystem (probed at start-up). */
+  idmappedPool: (pool: string) => boolean;
+}
+
+/** A validated create request, ready to run in an operation. */
+export interface CreatePlan {
+  project: string;
+  name: string;
+  record: Omit<InstanceRecord, 'id'>;
+  pool: string;
+  imageFingerprint: string | null;
+  start: boolean;
+}
+
+export class InstanceManager {
+  readonly locks = new InstanceLocks();
+
+  constructor(readonly deps: ManagerDeps) {}
+
+  /** The instance's record, or a 404 "Instance not found". */
+  get(project: string, name: string): InstanceRecord {
+    const rec = this.deps.db.instances.get(project, name);
+    if (!rec) throw notFound('Instance not found');
+    return rec;
+  }
+
+  lockKey(rec: Pick<InstanceRecord, 'project' | 'name'>): string {
+    return `${rec.project}/${rec.name}`;
+  }
+
+  /** Expanded config and devices: profiles in order, then the instance. */
+  expand(rec: Pick<InstanceRecord, 'project' | 'profiles' | 'config' | 'devices'>): Pick<Instance, 'expanded_config' | 'expanded_devices'> {
+    const layers = rec.profiles.map((p) => {
+      const pr = this.deps.db.profiles.get(rec.project, p);
+      if (!pr) throw badRequest(`Profile "${p}" not found`);
+      return pr;
+    });
+    const e = expandConfig(layers, rec);
+    return { expanded_config: e.config, expanded_devices: e.devices };
+  }
+
+  /** What the driver needs to act on this instance. */
+  runtime(rec: InstanceRecord): InstanceRuntime {
+    const e = this.expand(rec);
+    const vol = this.deps.pools.volumeOf(rec.project, rec.type, rec.name);
+    if (!vol) throw new StatusError(500, `Instance "${rec.name}" has no root volume`);
+    const pool = this.deps.pools.get(vol.pool);
+    return {
+      project: rec.project,
+      name: rec.name,
+      expandedConfig: e.expanded_config,
+      expandedDevices: e.expanded_devices,
+      volumePath: this.deps.pools.volumePath(pool, rec.type, rec.name),
+      idmappedRootfs: (rec.config['volatile.last_state.idmap'] ?? '[]') === '[]',
+    };
+  }
+
+  /** Validates a create request synchronously (400/404/409), before any operation starts. */
+  planCreate(project: string, req: InstancesPost): CreatePlan {
+    const { db } = this.deps;
+    if (req.type && req.type !== 'container') throw badRequest(`Instance type "${req.type}" is not supported on this server`);
+    const name = req.name ?? generateName((n) => db.instances.get(project, n) !== undefined);
+    validateInstanceName(name);
+    if (db.instances.get(project, name)) throw conflict(`Instance "${name}" already exists`);
+    const config = { ...(req.config ?? {}) };
+    validateInstanceConfig(config);
+    for (const k of Object.keys(config)) if (k.startsWith('volatile.')) delete config[k];
+    const devices = req.devices ?? {};
+    const profiles = req.profiles ?? ['default'];
+    if (new Set(profiles).size !== profiles.length) throw badRequest('Duplicate profile found in request');
+
+    const source = req.source ?? { type: 'none' as const };
+    let imageFingerprint: string | null = null;
+    let architecture = req.architecture || 'x86_64';
+    if (source.type === 'image') {
+      if (source.server) throw new StatusError(501, 'Images from remote servers are not supported yet');
+      const ref = source.fingerprint || source.alias;
+      if (!ref) throw badRequest('Missing image alias or fingerprint in source');
+      const img = source.fingerprint
+        ? this.deps.images.byFingerprint(source.project ?? project, source.fingerprint)
+        : this.deps.images.resolve(source.project ?? project, ref);
+      imageFingerprint = img.fingerprint;
+      architecture = img.architecture;
+      for (const [k, v] of Object.entries(img.properties)) config[`image.${k}`] ??= v;
+      config['volatile.base_image'] = img.fingerprint;
+    } else if (source.type !== 'none') {
+      throw new StatusError(501, `Unknown instance source type "${source.type}"`);
+    }
+
+    const now = new Date().toISOString();
+    const record: Omit<InstanceRecord, 'id'> = {
+      project,
+      name,
+      type: 'container',
+      architecture,
+      ephemeral: req.ephemeral === true,
+      stateful: false,
+      description: req.description ?? '',
+      createdAt: now,
+      lastUsedAt: '0001-01-01T00:00:00Z',
+      config,
+      devices,
+      profiles,
+    };
+    const root = rootDisk(this.expand(record).expanded_devices);
+    if (!root) throw badRequest('Failed initializing instance: Failed getting root disk: No root device could be found');
+    if (!root.pool) throw badRequest('Failed initializing instance: The root disk device has no pool');
+    this.deps.pools.get(root.pool);
+    return { project, name, record, pool: root.pool, imageFingerprint, start: req.start === true };
+  }
+
+  /** Runs a planned create: DB row, storage volume, driver links; everything undone on failure. */
+  async create(plan: CreatePlan): Promise<InstanceRecord> {
+    const { db, pools, driver, events } = this.deps;
+    const r = new Reverter();
+    try {
+      const pool = pools.get(plan.pool);
+      const privileged = isTrue(this.expand(plan.record).expanded_config['security.privileged']);
+      const idmapped = !privileged && this.deps.idmappedPool(pool.name);
+      const map = idmapJson(this.deps.idmap);
+      const config = { ...plan.record.config };
+      config['volatile.uuid'] = randomUUID();
+      config['volatile.uuid.generation'] = config['volatile.uuid'];
+      if (!privileged) {
+        config['volatile.idmap.base'] = String(this.deps.idmap.uid.hostBase);
+        config['volatile.idmap.current'] = map;
+        config['volatile.idmap.next'] = map;
+      }
+      config['volatile.last_state.idmap'] = privileged || idmapped ? '[]' : map;
+      config['volatile.last_state.power'] = 'STOPPED';
+
+      let rec!: InstanceRecord;
+      try {
+        rec = db.transaction(() => {
+          const created = db.instances.create({ ...plan.record, config });
+          db.pools.createVolume({
+            pool: pool.name,
+            project: plan.project,
+            name: plan.name,
+            type: 'container',
+            contentType: 'filesystem',
+            description: '',
+            config: {},
+            createdAt: plan.record.createdAt,
+          });
+          return created;
+        });
+      } catch (err) {
+        if (err instanceof ProfileMissingError) throw badRequest(err.message);
+        if (String(err).includes('UNIQUE')) throw conflict(`Instance "${plan.name}" already exists`);
+        throw err;
+      }
+      r.add(() =>
+        db.transaction(() => {
+          const v = db.pools.volumeOf(plan.project, 'container', plan.name);
+          if (v) db.pools.deleteVolume(v.id);
+          db.instances.delete(rec.id);
+        }),
+      );
+
+      const sd = pools.driver(pool);
+      const spec = pools.spec(pool);
+      r.add(() => sd.deleteVolume(spec, 'container', plan.name));
+      if (plan.imageFingerprint) {
+        await sd.createVolumeFromImage(spec, 'container', plan.name, this.deps.images.path(plan.imageFingerprint));
+        const img = this.deps.images.byFingerprint(plan.project, plan.imageFingerprint);
+        db.images.touch(img.id, new Date().toISOString());
+      } else {
+        await sd.createVolume(spec, 'container', plan.name);
+      }
+      const rt = this.runtime(rec);
+      if (!privileged && !idmapped) {
+        await shiftTree(`${rt.volumePath}/rootfs`, this.deps.idmap.uid.hostBase, this.deps.idmap.gid.hostBase);
+      }
+      r.add(() => driver.detach(rec));
+      await driver.attach(rt);
+      r.success();
+      events.lifecycle('instance-created', `/1.0/instances/${rec.name}`, rec.project);
+      return rec;
+    } catch (err) {
+      await r.fail();
+      throw err;
+    }
+  }
+
+  /** Deletes a stopped instance: driver files, volume, then the row. */
+  async delete(rec: InstanceRecord): Promise<void> {
+    const { db, pools, driver, events } = this.deps;
+    if (isTrue(this.expand(rec).expanded_config['security.protection.delete'])) {
+      throw badRequest('Instance is protected from being deleted');
+    }
+    const [st] = await driver.states([rec]);
+    if (st.pid > 0) throw badRequest('Instance is running');
+    const vol = pools.volumeOf(rec.project, rec.type, rec.name);
+    await driver.detach(rec);
+    if (vol) {
+      const pool = pools.get(vol.pool);
+      await pools.driver(pool).deleteVolume(pools.spec(pool), rec.type, rec.name);
+    }
+    db.transaction(() => {
+      if (vol) db.pools.deleteVolume(vol.id);
+      db.instances.delete(rec.id);
+    });
+    events.lifecycle('instance-deleted', `/1.0/instances/${rec.name}`, rec.project);
+  }
+
+  /** Renames a stopped instance: volume, runtime links and row. */
+  async rename(rec: InstanceRecord, newName: string): Promise<void> {
+    const { db, pools, driver, events } = this.deps;
+    validateInstanceName(newName);
+    if (db.instances.get(rec.project, newName)) throw conflict(`Instance "${newName}" already exists`);
+    const [st] = await driver.states([rec]);
+    if (st.pid > 0) throw badRequest('Renaming of running instance not allowed');
+    const vol = pools.volumeOf(rec.project, rec.type, rec.name);
+    if (!vol) throw new StatusError(500, `Instance "${rec.name}" has no root volume`);
+    const pool = pools.get(vol.pool);
+    const sd = pools.driver(pool);
+    await driver.detach(rec);
+    await sd.renameVolume(pools.spec(pool), rec.type, rec.name, newName);
+    try {
+      db.transaction(() => {
+        db.instances.rename(rec.id, newName);
+        db.pools.renameVolume(vol.id, newName);
+      });
+    } catch (err) {
+      await sd.renameVolume(pools.spec(pool), rec.type, newName, rec.name);
+      await driver.attach(this.runtime(rec));
+      throw err;
+    }
+    const renamed = { ...rec, name: newName };
+    await driver.attach(this.runtime(renamed));
+    events.lifecycle('instance-renamed', `/1.0/instances/${newName}`, rec.project, { old_name: rec.name });
+  }
+
+  /** Replaces the writable fields (PUT); volatile keys are kept as the daemon set them. */
+  update(rec: InstanceRecord, put: Partial<InstancePut>): InstanceRecord {
+    const { db, events } = this.deps;
+    const config = { ...(put.config ?? {}) };
+    validateInstanceConfig(config);
+    for (const k of Object.keys(config)) if (k.startsWith('volatile.')) delete config[k];
+    for (const [k, v] of Object.entries(rec.config)) if (k.startsWith('volatile.')) config[k] = v;
+    const next: InstanceRecord = {
+      ...rec,
+      architecture: put.architecture || rec.architecture,
+      config,
+      devices: put.devices ?? {},
+      profiles: put.profiles ?? rec.profiles,
+      ephemeral: put.ephemeral ?? rec.ephemeral,
+      description: put.description ?? rec.description,
+    };
+    if (!rootDisk(this.expand(next).expanded_devices)) {
+      throw badRequest('Invalid devices: No root device could be found');
+    }
+    try {
+      db.transaction(() => db.instances.update(next));
+    } catch (err) {
+      if (err instanceof ProfileMissingError) throw badRequest(err.message);
+      throw err;
+    }
+    events.lifecycle('instance-updated', `/1.0/instances/${rec.name}`, rec.project);
+    return next;
+  }
+
+  /** Records a volatile key (no validation: the daemon owns these). */
+  setVolatile(rec: InstanceRecord, key: string, value: string): void {
+    const fresh = this.deps.db.instances.get(rec.project, rec.name);
+    if (!fresh) return;
+    fresh.config[key] = value;
+    this.deps.db.instances.setConfig(fresh.id, fresh.config);
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * start / stop / restart / freeze / unfreeze of one instance, with the
+ * checks and messages Incus gives, and the volatile power state recorded.
+ */
+import type { InstanceStatePut } from '../../api/instance-state';
+import { StatusCode } from '../../api/response';
+import type { InstanceRecord } from '../db/instances';
+import { badRequest } from '../errors';
+import type { InstanceManager } from './manager';
+
+/** Incus's default clean-stop timeout, in seconds. */
+const DEFAULT_STOP_TIMEOUT = 30;
+
+export class StateActions {
+  constructor(private readonly m: InstanceManager) {}
+
+  /** Checks that the action makes sense now; throws the 400 Incus would give. */
+  async check(rec: InstanceRecord, req: InstanceStatePut): Promise<void> {
+    const [st] = await this.m.deps.driver.states([rec]);
+    const running = st.pid > 0;
+    switch (req.action) {
+      case 'start':
+        if (running) throw badRequest('The instance is already running');
+        break;
+      case 'stop':
+      case 'restart':
+        if (!running) throw badRequest('The instance is already stopped');
+        break;
+      case 'freeze':
+        if (!running) throw badRequest("The instance isn't running");
+        if (st.statusCode === StatusCode.Frozen) throw badRequest('The instance is already frozen');
+        break;
+      case 'unfreeze':
+        if (st.statusCode !== StatusCode.Frozen) throw badRequest("The instance isn't frozen");
+        break;
+      default:
+        throw badRequest(`Unknown action "${String(req.action)}"`);
+    }
+  }
+
+  /** Performs the action under the instance's lock. */
+  async apply(rec: InstanceRecord, req: InstanceStatePut): Promise<void> {
+    await this.m.locks.with(this.m.lockKey(rec), async () => {
+      const fresh = this.m.get(rec.project, rec.name);
+      switch (req.action) {
+        case 'start':
+          return this.start(fresh);
+        case 'stop':
+          return this.stop(fresh, req);
+        case 'restart':
+          await this.stop(fresh, req, true);
+          return this.start(this.m.get(rec.project, rec.name));
+        case 'freeze':
+          await this.m.deps.driver.freeze(this.m.runtime(fresh));
+          this.m.deps.events.lifecycle('instance-paused', `/1.0/instances/${fresh.name}`, fresh.project);
+          return;
+        case 'unfreeze':
+          await this.m.deps.driver.unfreeze(this.m.runtime(fresh));
+          this.m.deps.events.lifecycle('instance-resumed', `/1.0/instances/${fresh.name}`, fresh.project);
+          return;
+      }
+    });
+  }
+
+  async start(rec: InstanceRecord): Promise<void> {
+    const [st] = await this.m.deps.driver.states([rec]);
+    if (st.pid > 0) throw badRequest('The instance is already running');
+    await this.m.deps.driver.start(this.m.runtime(rec));
+    this.m.setVolatile(rec, 'volatile.last_state.power', 'RUNNING');
+    this.m.deps.db.instances.touch(rec.id, new Date().toISOString());
+    this.m.deps.events.lifecycle('instance-started', `/1.0/instances/${rec.name}`, rec.project);
+  }
+
+  private async stop(rec: InstanceRecord, req: InstanceStatePut, restarting = false): Promise<void> {
+    const timeoutSec = req.timeout === undefined || req.timeout === 0 ? DEFAULT_STOP_TIMEOUT : req.timeout;
+    await this.m.deps.driver.stop(this.m.runtime(rec), { force: req.force === true, timeoutSec });
+    this.m.setVolatile(rec, 'volatile.last_state.power', 'STOPPED');
+    const ev = req.force ? 'instance-stopped' : 'instance-shutdown';
+    this.m.deps.events.lifecycle(restarting ? 'instance-restarted' : ev, `/1.0/instances/${rec.name}`, rec.project);
+    if (rec.ephemeral && !restarting) await this.m.delete(this.m.get(rec.project, rec.name));
+  }
+}

@@ -1,0 +1,78 @@
+/** Instance records turned into API objects, with runtime state read in one batch. */
+import { readFileSync } from 'node:fs';
+import type { Instance, InstanceFull } from '../../api/instance';
+import type { InstanceState } from '../../api/instance-state';
+import type { InstanceRecord } from '../db/instances';
+import type { RuntimeState } from './interface';
+import type { InstanceManager } from './manager';
+
+export function instanceUrl(rec: Pick<InstanceRecord, 'name' | 'project'>): string {
+  return `/1.0/instances/${rec.name}${rec.project === 'default' ? '' : `?project=${rec.project}`}`;
+}
+
+export function toInstance(m: InstanceManager, rec: InstanceRecord, st: RuntimeState): Instance {
+  const e = m.expand(rec);
+  return {
+    architecture: rec.architecture,
+    config: rec.config,
+    devices: rec.devices,
+    ephemeral: rec.ephemeral,
+    profiles: rec.profiles,
+    stateful: rec.stateful,
+    description: rec.description,
+    created_at: rec.createdAt,
+    expanded_config: e.expanded_config,
+    expanded_devices: e.expanded_devices,
+    name: rec.name,
+    status: st.status,
+    status_code: st.statusCode,
+    last_used_at: rec.lastUsedAt,
+    location: 'none',
+    type: rec.type,
+    project: rec.project,
+  };
+}
+
+export function toState(st: RuntimeState): InstanceState {
+  return {
+    status: st.status,
+    status_code: st.statusCode,
+    disk: {},
+    memory: {
+      usage: st.memoryUsage,
+      usage_peak: st.memoryPeak,
+      total: 0,
+      swap_usage: st.swapUsage,
+      swap_usage_peak: st.swapPeak,
+    },
+    network: null,
+    pid: st.pid > 0 ? st.pid : 0,
+    processes: st.pid > 0 ? st.processes : 0,
+    cpu: { usage: st.cpuUsage, allocated_time: 0 },
+    started_at: st.pid > 0 ? startedAt(st.pid) : '0001-01-01T00:00:00Z',
+    os_info: null,
+  };
+}
+
+export function toInstanceFull(m: InstanceManager, rec: InstanceRecord, st: RuntimeState): InstanceFull {
+  return { ...toInstance(m, rec, st), state: toState(st), snapshots: null, backups: null };
+}
+
+let bootTime = 0;
+const TICKS = 100;
+
+/** When a process started, from /proc/<pid>/stat field 22 and the boot time. */
+function startedAt(pid: number): string {
+  try {
+    if (!bootTime) {
+      const m = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'));
+      bootTime = m ? Number(m[1]) : 0;
+    }
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[19]);
+    return new Date((bootTime + ticks / TICKS) * 1000).toISOString();
+  } catch {
+    return '0001-01-01T00:00:00Z';
+  }
+}

@@ -1,0 +1,83 @@
+/** `incusd [--logfile F] [--debug] [--group G]`: runs the daemon until a signal or shutdown request. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startDaemon } from './daemon';
+
+interface Args {
+  logFile: string | null;
+  debug: boolean;
+  group: string | null;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { logFile: null, debug: false, group: null };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new Error(`Missing value for ${flag}`);
+      return v;
+    };
+    switch (flag) {
+      case '--logfile':
+        a.logFile = value();
+        break;
+      case '--group':
+        a.group = value();
+        break;
+      case '--debug':
+      case '-d':
+        a.debug = true;
+        break;
+      case '--verbose':
+      case '-v':
+        break;
+      case '--help':
+      case '-h':
+        process.stdout.write('Usage: incusd [--logfile FILE] [--debug] [--group GROUP]\n\nEnvironment: INCUS_DIR (default /var/lib/incus)\n');
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`Unknown flag "${arg}"`);
+    }
+  }
+  return a;
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let args: Args;
+  try {
+    args = parseArgs(argv);
+  } catch (err) {
+    process.stderr.write(`Error: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('Error: This must be run as root\n');
+    process.exit(1);
+  }
+  const varDir = process.env.INCUS_DIR || '/var/lib/incus';
+  let daemon;
+  try {
+    daemon = await startDaemon({ varDir, debug: args.debug, logFile: args.logFile, group: args.group, version: packageVersion() });
+  } catch (err) {
+    process.stderr.write(`Error: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  const d = daemon;
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      void d.close();
+    });
+  }
+  await d.closed;
+  process.exit(0);
+}
+
+if (require.main === module) void main(process.argv.slice(2));

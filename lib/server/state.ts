@@ -1,0 +1,28 @@
+/** The daemon's wiring, passed to every route (no module singletons). */
+import type { Db } from './db';
+import type { ImageStore } from './images/store';
+import type { InstanceDriver } from './instance/interface';
+import type { InstanceManager } from './instance/manager';
+import type { StateActions } from './instance/state-actions';
+import type { EventBus } from './operations/event-bus';
+import type { OperationRegistry } from './operations/registry';
+import type { StoragePools } from './storage/pools';
+import type { ServerFacts } from './server-info';
+
+export interface DaemonState {
+  readonly varDir: string;
+  readonly debug: boolean;
+  readonly version: string;
+  readonly startedAt: Date;
+  readonly db: Db;
+  readonly events: EventBus;
+  readonly ops: OperationRegistry;
+  readonly images: ImageStore;
+  readonly pools: StoragePools;
+  readonly instances: InstanceManager;
+  readonly actions: StateActions;
+  readonly driver: InstanceDriver;
+  readonly facts: ServerFacts;
+  /** Starts an orderly shutdown (PUT /internal/shutdown). */
+  requestShutdown(): void;
+}

@@ -1,0 +1,69 @@
+/**
+ * The `dir` driver: every volume is a plain directory under the pool's
+ * mount path; images are unpacked per instance (no optimized images).
+ */
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { badRequest } from '../../errors';
+import { unpackImage } from '../../images/unpack';
+import { type PoolSpec, type StorageDriver, type VolumeType, VOLUME_DIRS } from '../interface';
+
+const KNOWN_KEYS = new Set(['source']);
+
+export class DirDriver implements StorageDriver {
+  readonly info = {
+    name: 'dir',
+    version: '1',
+    optimizedImages: false,
+    instantSnapshots: false,
+    quotas: false,
+    sendReceive: false,
+    remote: false,
+  };
+
+  fillPoolConfig(pool: PoolSpec): Record<string, string> {
+    for (const k of Object.keys(pool.config)) {
+      if (!KNOWN_KEYS.has(k) && !k.startsWith('user.')) throw badRequest(`Invalid option for "dir" driver: Unknown key "${k}"`);
+    }
+    const source = pool.config.source || pool.mountPath;
+    if (source !== pool.mountPath) throw badRequest('Invalid option "source": a dir pool outside the daemon directory is not supported yet');
+    return { ...pool.config, source };
+  }
+
+  async createPool(pool: PoolSpec): Promise<void> {
+    await mkdir(pool.mountPath, { recursive: true, mode: 0o711 });
+    for (const d of Object.values(VOLUME_DIRS)) await mkdir(join(pool.mountPath, d), { recursive: true, mode: 0o711 });
+  }
+
+  async deletePool(pool: PoolSpec): Promise<void> {
+    await rm(pool.mountPath, { recursive: true, force: true });
+  }
+
+  async mountPool(pool: PoolSpec): Promise<void> {
+    await stat(pool.mountPath);
+  }
+
+  volumePath(pool: PoolSpec, type: VolumeType, name: string): string {
+    return join(pool.mountPath, VOLUME_DIRS[type], name);
+  }
+
+  async createVolume(pool: PoolSpec, type: VolumeType, name: string): Promise<void> {
+    const path = this.volumePath(pool, type, name);
+    await mkdir(path, { mode: 0o711 });
+    if (type === 'container') await mkdir(join(path, 'rootfs'), { mode: 0o755 });
+  }
+
+  async createVolumeFromImage(pool: PoolSpec, type: VolumeType, name: string, imageFile: string): Promise<void> {
+    const path = this.volumePath(pool, type, name);
+    await mkdir(path, { mode: 0o711 });
+    await unpackImage(imageFile, path);
+  }
+
+  async deleteVolume(pool: PoolSpec, type: VolumeType, name: string): Promise<void> {
+    await rm(this.volumePath(pool, type, name), { recursive: true, force: true });
+  }
+
+  async renameVolume(pool: PoolSpec, type: VolumeType, from: string, to: string): Promise<void> {
+    await rename(this.volumePath(pool, type, from), this.volumePath(pool, type, to));
+  }
+}

@@ -1,0 +1,45 @@
+/** The low-level storage driver interface: no database, capabilities as data. */
+
+export type VolumeType = 'container' | 'virtual-machine' | 'image' | 'custom';
+
+export interface StorageDriverInfo {
+  name: string;
+  version: string;
+  /** Image volumes cached per pool, instances cloned from them. */
+  optimizedImages: boolean;
+  instantSnapshots: boolean;
+  quotas: boolean;
+  sendReceive: boolean;
+  remote: boolean;
+}
+
+export interface PoolSpec {
+  name: string;
+  config: Record<string, string>;
+  /** Where the pool is mounted: $INCUS_DIR/storage-pools/<name>. */
+  mountPath: string;
+}
+
+export interface StorageDriver {
+  readonly info: StorageDriverInfo;
+  /** Throws a 400 naming the first invalid key; fills in defaults (e.g. source). */
+  fillPoolConfig(pool: PoolSpec): Record<string, string>;
+  createPool(pool: PoolSpec): Promise<void>;
+  deletePool(pool: PoolSpec): Promise<void>;
+  mountPool(pool: PoolSpec): Promise<void>;
+  volumePath(pool: PoolSpec, type: VolumeType, name: string): string;
+  /** An empty filesystem volume (an instance created with source type none). */
+  createVolume(pool: PoolSpec, type: VolumeType, name: string): Promise<void>;
+  /** A filesystem volume filled from an image file (unified tarball). */
+  createVolumeFromImage(pool: PoolSpec, type: VolumeType, name: string, imageFile: string): Promise<void>;
+  deleteVolume(pool: PoolSpec, type: VolumeType, name: string): Promise<void>;
+  renameVolume(pool: PoolSpec, type: VolumeType, from: string, to: string): Promise<void>;
+}
+
+/** Directory name of each volume type inside a pool, as Incus lays them out. */
+export const VOLUME_DIRS: Record<VolumeType, string> = {
+  container: 'containers',
+  'virtual-machine': 'virtual-machines',
+  image: 'images',
+  custom: 'custom',
+};
