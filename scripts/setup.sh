@@ -1,0 +1,29 @@
+#!/bin/bash
+# Installs everything a fresh Debian 12 host needs (as root), then the npm
+# dependencies and the native + TypeScript build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(lxc lxc-dev uidmap busybox-static lxd-client tar xz-utils gzip zstd bzip2 rsync
+          g++ make python3)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "setup.sh must run as root (apt packages, containers)" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# Headers come from /usr/include/node; nothing may be downloaded at build time.
+export npm_config_nodedir=/usr
+export npm_config_build_from_source=true
+npm ci --no-audit --no-fund
+npm run build
