@@ -23,7 +23,8 @@ t.test('launch, list, stop --force, start, delete through the CLI', async (t) =>
   const st = await d.client.getInstanceState('c1');
   t.ok(st.pid > 0, 'state has an init pid');
   t.not(hostUid(st.pid), 0, 'init runs as a non-zero host uid');
-  t.equal(hostUid(st.pid), 1000000, 'init is mapped to the idmap base');
+  const inst = await d.client.getInstance('c1');
+  t.equal(hostUid(st.pid), Number(inst.config['volatile.idmap.base']), 'init runs as the idmap base uid');
 
   const stop = await d.cli(['stop', '--force', 'c1']);
   t.equal(stop.code, 0, stop.stderr);

@@ -32,9 +32,10 @@ export function buildApp(s: DaemonState): ApiServer {
   const app = Fastify({
     logger: false,
     bodyLimit: 64 * 1024 * 1024,
-    ignoreTrailingSlash: true,
-    maxParamLength: 1024,
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
+    ajv: {
+      customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false, allowUnionTypes: true },
+    },
   });
 
   // Incus parses any body as JSON whatever its Content-Type (curl -d sends
