@@ -22,6 +22,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# liblxc insists that root owns subordinate id ranges once newuidmap is
+# installed; reserve Incus's default range as its packages do.
+for f in /etc/subuid /etc/subgid; do
+  grep -qE '^(root|0):' "$f" 2>/dev/null || echo 'root:1000000:1000000000' >> "$f"
+done
+
 # Headers come from /usr/include/node; nothing may be downloaded at build time.
 export npm_config_nodedir=/usr
 export npm_config_build_from_source=true

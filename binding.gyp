@@ -1,0 +1,35 @@
+{
+  "targets": [
+    {
+      "target_name": "incus_native",
+      "sources": [
+        "native/addon/addon.cc",
+        "native/addon/failure.cc",
+        "native/addon/cgroup.cc",
+        "native/addon/lxc-common.cc",
+        "native/addon/lxc-ops.cc",
+        "native/addon/cgroup-items.cc",
+        "native/addon/freezer.cc",
+        "native/addon/batch-state.cc",
+        "native/addon/pidfd.cc",
+        "native/addon/shift-tree.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "_GNU_SOURCE"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "libraries": ["-llxc"]
+    },
+    {
+      "target_name": "incusd-helper",
+      "type": "executable",
+      "sources": [
+        "native/helpers/incusd-helper.c",
+        "native/helpers/forkstart.c",
+        "native/helpers/idmap-probe.c"
+      ],
+      "cflags": ["-Wall", "-Wextra"],
+      "cflags_c": ["-std=gnu11"],
+      "libraries": ["-llxc"]
+    }
+  ]
+}

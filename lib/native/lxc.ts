@@ -1,0 +1,223 @@
+/**
+ * Typed container operations over liblxc for the instance driver: start
+ * through the incusd-helper forkstart subprocess, everything else through
+ * the addon (command socket, cgroup files, pidfds). Also re-exports the
+ * rest of lib/native so that drivers import one module.
+ */
+import { open, stat } from 'node:fs/promises';
+import { binding } from './addon';
+import type { BatchStateEntry, LxcState } from './binding';
+import { NativeError, wrapNative } from './errors';
+import { helperFailure, runHelper } from './helper';
+import { watchPid } from './pidfd';
+import { checkCgroupKey, checkName, checkPath, checkTimeout } from './validate';
+
+export type { BatchStateEntry, LxcState } from './binding';
+export { NativeError } from './errors';
+export { waitPidExit } from './pidfd';
+export { probeIdmappedMounts, shiftTree } from './idmap';
+
+/** Where a container lives: liblxc's lxcpath, its config file and its log. */
+export interface LxcRef {
+  name: string;
+  lxcpath: string;
+  configPath: string;
+  logPath: string;
+}
+
+/** The part of LxcRef that reaches a running container's command socket. */
+export type LxcHandle = Pick<LxcRef, 'name' | 'lxcpath'>;
+
+/** Bound, in seconds, on reaching STOPPED once init has been SIGKILLed. */
+const KILL_WAIT_SEC = 30;
+/** Bound, in seconds, on the monitor reporting STOPPED after init exited. */
+const SETTLE_SEC = 30;
+/** After init exited: how long STOPPED may take before we look for a reboot. */
+const REBOOT_CHECK_SEC = 2;
+/** Lines of the container log appended to a start failure. */
+const LOG_TAIL_LINES = 10;
+
+function checkHandle(op: string, ref: LxcHandle): void {
+  checkName(op, ref?.name);
+  checkPath(op, 'lxcpath', ref.lxcpath);
+}
+
+function checkRef(op: string, ref: LxcRef): void {
+  checkHandle(op, ref);
+  checkPath(op, 'configPath', ref.configPath);
+  checkPath(op, 'logPath', ref.logPath);
+}
+
+/** liblxc's version string, e.g. "5.0.2". */
+export function lxcVersion(): string {
+  return binding().lxcVersion();
+}
+
+/** Parses ref.configPath with liblxc; rejects with code EINVAL naming the bad line. */
+export async function define(ref: LxcRef): Promise<void> {
+  checkRef('define', ref);
+  await wrapNative('define', ref.name, () => binding().define(ref.name, ref.lxcpath, ref.configPath));
+}
+
+/** Size of a file, 0 when it does not exist yet. */
+async function sizeOf(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** liblxc log levels below WARN, left out of a failure's tail when it has worse. */
+const CHATTER = / (TRACE|DEBUG|INFO|NOTICE) /;
+
+/**
+ * The last `lines` lines the log gained after byte `from`: only those at
+ * WARN or worse when there are any (the monitor keeps writing INFO lines
+ * while it aborts), or a note saying the log cannot be read.
+ */
+async function logTail(path: string, from: number, lines: number): Promise<string> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    return `(no log at ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)})`;
+  }
+  try {
+    const { size } = await fh.stat();
+    const start = Math.max(from <= size ? from : 0, size - 256 * 1024);
+    const buf = Buffer.alloc(size - start);
+    await fh.read(buf, 0, buf.length, start);
+    const all = buf.toString('utf8').split('\n').filter((l) => l.trim() !== '');
+    const serious = all.filter((l) => !CHATTER.test(l));
+    const chosen = (serious.length > 0 ? serious : all).slice(-lines);
+    return chosen.length > 0 ? chosen.join('\n') : `(nothing new in ${path})`;
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Starts through incusd-helper forkstart (spawned with child_process, no
+ * shell), resolves the init PID. Rejects with a NativeError {code, op:'start',
+ * instance} whose message ends with the last ~10 lines this start wrote to
+ * ref.logPath (WARN and worse when there are such lines).
+ */
+export async function start(ref: LxcRef): Promise<number> {
+  checkRef('start', ref);
+  const logFrom = await sizeOf(ref.logPath);
+  const res = await runHelper(['forkstart', ref.name, ref.lxcpath, ref.configPath], {
+    op: 'start',
+    instance: ref.name,
+  });
+  const pid = Number.parseInt(res.stdout.trim(), 10);
+  if (res.status === 0 && pid > 0) return pid;
+  const { code, message } = helperFailure(res);
+  const tail = await logTail(ref.logPath, logFrom, LOG_TAIL_LINES);
+  throw new NativeError(`start ${ref.name}: ${message}\n${tail}`, { code, op: 'start', instance: ref.name });
+}
+
+/** Resolves true when p settles within sec seconds (sec -1: no limit). */
+async function within(p: Promise<void>, sec: number): Promise<boolean> {
+  if (sec < 0) {
+    await p;
+    return true;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), sec * 1000);
+  });
+  try {
+    return await Promise.race([p.then(() => true), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * force: kill + wait STOPPED. Otherwise shutdown (halt signal), wait for
+ * init to exit via pidfd+pollReadable up to timeoutSec, then kill if still
+ * running; then waitState STOPPED. timeoutSec -1 = wait forever (0 = kill
+ * at once).
+ */
+export async function stop(ref: LxcRef, opts: { force: boolean; timeoutSec: number }): Promise<void> {
+  checkRef('stop', ref);
+  checkTimeout('stop', opts?.timeoutSec);
+  const b = binding();
+  const { name, lxcpath, configPath } = ref;
+  await wrapNative('stop', name, async () => {
+    if (opts.force || opts.timeoutSec === 0) {
+      await b.kill(name, lxcpath, KILL_WAIT_SEC);
+      return;
+    }
+    const cur = await b.state(name, lxcpath);
+    if (cur.state === 'STOPPED') return;
+    // A frozen init cannot act on the halt signal.
+    if (cur.state === 'FROZEN' || cur.state === 'FREEZING') await b.unfreeze(name, lxcpath);
+    const exited = cur.pid > 0 ? watchPid(cur.pid) : null;
+    // Keep a late rejection of the watch from going unhandled.
+    exited?.catch(() => undefined);
+    await b.shutdown(name, lxcpath, configPath);
+    const clean = exited ? await within(exited, opts.timeoutSec) : true;
+    if (!clean) {
+      await b.kill(name, lxcpath, KILL_WAIT_SEC);
+      return;
+    }
+    if (await b.waitState(name, lxcpath, 'STOPPED', REBOOT_CHECK_SEC)) return;
+    const now = await b.state(name, lxcpath);
+    if (now.state === 'STOPPED') return;
+    // A new init means the halt signal asked for a reboot; stop means stop.
+    if ((now.pid > 0 && now.pid !== cur.pid) || !(await b.waitState(name, lxcpath, 'STOPPED', SETTLE_SEC))) {
+      await b.kill(name, lxcpath, KILL_WAIT_SEC);
+    }
+  });
+}
+
+/** State and init PID (-1 when not running) through the command socket. */
+export async function state(ref: LxcHandle): Promise<{ state: LxcState; pid: number }> {
+  checkHandle('state', ref);
+  return wrapNative('state', ref.name, () => binding().state(ref.name, ref.lxcpath));
+}
+
+/** Waits until the container reaches `target`, at most timeoutSec (-1: no limit); false on timeout. */
+export async function waitState(ref: LxcHandle, target: LxcState, timeoutSec: number): Promise<boolean> {
+  checkHandle('waitState', ref);
+  checkTimeout('waitState', timeoutSec);
+  return wrapNative('waitState', ref.name, () => binding().waitState(ref.name, ref.lxcpath, target, timeoutSec));
+}
+
+/** State, PID and cgroup usage for many containers in one native call (-1 where unknown). */
+export async function batchState(lxcpath: string, names: string[]): Promise<BatchStateEntry[]> {
+  checkPath('batchState', 'lxcpath', lxcpath);
+  if (!Array.isArray(names)) throw new TypeError('batchState: names must be an array');
+  for (const n of names) checkName('batchState', n);
+  if (names.length === 0) return [];
+  return wrapNative('batchState', undefined, () => binding().batchState(lxcpath, names));
+}
+
+/** Freezes through the freezer cgroup; resolves once frozen. */
+export async function freeze(ref: LxcHandle): Promise<void> {
+  checkHandle('freeze', ref);
+  await wrapNative('freeze', ref.name, () => binding().freeze(ref.name, ref.lxcpath));
+}
+
+/** Thaws through the freezer cgroup; resolves once thawed. */
+export async function unfreeze(ref: LxcHandle): Promise<void> {
+  checkHandle('unfreeze', ref);
+  await wrapNative('unfreeze', ref.name, () => binding().unfreeze(ref.name, ref.lxcpath));
+}
+
+/** Reads a cgroup file of a running container (liblxc get_cgroup_item), without the trailing newline. */
+export async function getCgroupItem(ref: LxcHandle, key: string): Promise<string> {
+  checkHandle('getCgroupItem', ref);
+  checkCgroupKey('getCgroupItem', key);
+  return wrapNative('getCgroupItem', ref.name, () => binding().getCgroupItem(ref.name, ref.lxcpath, key));
+}
+
+/** Writes a cgroup file of a running container (liblxc set_cgroup_item). */
+export async function setCgroupItem(ref: LxcHandle, key: string, value: string): Promise<void> {
+  checkHandle('setCgroupItem', ref);
+  checkCgroupKey('setCgroupItem', key);
+  if (typeof value !== 'string') throw new TypeError('setCgroupItem: value must be a string');
+  await wrapNative('setCgroupItem', ref.name, () => binding().setCgroupItem(ref.name, ref.lxcpath, key, value));
+}

@@ -1,0 +1,46 @@
+/*
+ * incusd-helper entry point: dispatches argv[1] to a subcommand.
+ *   forkstart <name> <lxcpath> <configPath>
+ *   idmap-probe <dir>
+ * Man pages: errno(3), strerror(3) (strerrorname_np).
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "helper.h"
+
+void helper_report(int fd, const char *code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	dprintf(fd, "%s %s\n", code, msg);
+}
+
+const char *helper_errno_name(int err)
+{
+	static char buf[16];
+	const char *name = strerrorname_np(err);
+
+	if (name)
+		return name;
+	snprintf(buf, sizeof(buf), "E%d", err);
+	return buf;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "forkstart") == 0)
+		return cmd_forkstart(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "idmap-probe") == 0)
+		return cmd_idmap_probe(argc, argv);
+	helper_report(STDERR_FILENO, "EINVAL",
+		      "usage: incusd-helper forkstart NAME LXCPATH CONFIG | idmap-probe DIR");
+	return HELPER_FAIL;
+}
