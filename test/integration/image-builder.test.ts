@@ -5,10 +5,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parse } from 'yaml';
-import { buildBusyboxImage, hashFile } from '../../lib/image-builder';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { IncusClient } from '../../lib/client';
+import { buildBusyboxImage, hashFile, importImage } from '../../lib/image-builder';
 
 const exec = promisify(execFile);
 const isRoot = process.getuid?.() === 0;
+const repoRoot = path.resolve(__dirname, '..', '..', '..');
+const daemonBuilt = existsSync(path.join(repoRoot, 'dist', 'lib', 'server', 'main.js'));
 
 async function tmpDir(t: Test, prefix: string): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
@@ -82,17 +87,21 @@ t.test('gzip and uncompressed tarballs', async (t) => {
 });
 
 t.test('the rootfs boots as an unprivileged idmapped container', { skip: isRoot ? false : 'needs root and liblxc' }, async (t) => {
-  const dir = await tmpDir(t, 'ib-boot-');
-  const img = await buildBusyboxImage({ output: path.join(dir, 'busybox.tar.xz') });
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ib-boot-'));
   const lxcpath = path.join(dir, 'lxc');
   const name = `ibtest-${process.pid}`;
+  const lxc = ['-P', lxcpath, '-n', name];
+  // One teardown, so the container is stopped before its rootfs is removed.
+  t.teardown(async () => {
+    await exec('lxc-stop', [...lxc, '-k']).catch(() => undefined);
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+  const img = await buildBusyboxImage({ output: path.join(dir, 'busybox.tar.xz') });
   const ctdir = path.join(lxcpath, name);
   await fs.mkdir(ctdir, { recursive: true });
   await exec('tar', ['-xJf', img.path, '-C', ctdir, '--numeric-owner', 'rootfs']);
   // The mapped root (uid 1000000) must be able to walk down to the rootfs.
-  for (let p = ctdir; p !== '/'; p = path.dirname(p)) {
-    if (p.startsWith(os.tmpdir()) && p !== os.tmpdir()) await fs.chmod(p, 0o755);
-  }
+  for (const p of [dir, lxcpath, ctdir]) await fs.chmod(p, 0o755);
   const conf = path.join(ctdir, 'config');
   await fs.writeFile(conf, [
     `lxc.uts.name = ${name}`,
@@ -106,10 +115,6 @@ t.test('the rootfs boots as an unprivileged idmapped container', { skip: isRoot 
     `lxc.log.file = ${path.join(ctdir, 'lxc.log')}`,
     '',
   ].join('\n'));
-  const lxc = ['-P', lxcpath, '-n', name];
-  t.teardown(async () => {
-    await exec('lxc-stop', [...lxc, '-k']).catch(() => undefined);
-  });
 
   await exec('lxc-start', [...lxc, '-f', conf]);
   await exec('lxc-wait', [...lxc, '-s', 'RUNNING', '-t', '10']);
@@ -132,4 +137,49 @@ t.test('the rootfs boots as an unprivileged idmapped container', { skip: isRoot 
   await exec('lxc-stop', [...lxc, '-k']);
   const { stdout: killed } = await exec('lxc-info', [...lxc, '-s']);
   t.match(killed, /STOPPED/);
+});
+
+t.test('--import puts the image in a running daemon under the alias', { skip: isRoot && daemonBuilt ? false : 'needs root and a built incusd' }, async (t) => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ib-import-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, INCUS_DIR: dir };
+  delete env.INCUS_SOCKET;
+  const daemon = spawn(process.execPath, [path.join(repoRoot, 'bin', 'incusd')], { env, stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => daemon.once('exit', () => resolve()));
+  const socketPath = path.join(dir, 'unix.socket');
+  const client = new IncusClient({ socketPath });
+  // One teardown, so the daemon is gone before its directory is removed.
+  t.teardown(async () => {
+    client.close();
+    if (daemon.exitCode === null && daemon.signalCode === null) {
+      daemon.kill('SIGTERM');
+      const timer = setTimeout(() => daemon.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+  for (let i = 0; ; i++) {
+    try {
+      await client.getServer();
+      break;
+    } catch (err) {
+      if (i > 200 || daemon.exitCode !== null) throw err;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  const out = path.join(dir, 'bb.tar.xz');
+  const { stdout } = await exec(process.execPath, [path.join(repoRoot, 'bin', 'incus-image-builder'), 'busybox', '--output', out, '--import', 'bb'], { env });
+  t.equal(stdout.trim(), out, 'prints the tarball path');
+  const { sha256 } = await hashFile(out);
+  const alias = await client.getImageAlias('bb');
+  t.equal(alias.target, sha256, 'the alias points at the tarball\'s sha256');
+  const image = await client.getImage(sha256);
+  t.equal(image.architecture, 'x86_64');
+  t.equal(image.properties.os, 'busybox');
+
+  // Importing again moves the alias to the new build.
+  const again = await buildBusyboxImage({ output: path.join(dir, 'bb2.tar.xz'), creationDate: 1700000000 });
+  t.equal(await importImage(again.path, { aliases: ['bb'], socketPath }), again.sha256);
+  t.equal((await client.getImageAlias('bb')).target, again.sha256);
 });

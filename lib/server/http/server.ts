@@ -17,6 +17,7 @@ import { registerImageAliases } from './routes/image-aliases';
 import { registerProfiles } from './routes/profiles';
 import { registerStoragePools } from './routes/storage-pools';
 import { EventsSocket } from './routes/events';
+import { OperationWebsocketUpgrade } from './routes/operation-websocket';
 
 /** Handles a websocket upgrade for a path, or returns false. */
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
@@ -88,5 +89,6 @@ export function buildApp(s: DaemonState): ApiServer {
   registerImageAliases(app, s);
   registerProfiles(app, s);
   registerStoragePools(app, s);
-  return { app, upgrades: [events.upgrade] };
+  const opSockets = new OperationWebsocketUpgrade(s);
+  return { app, upgrades: [events.upgrade, opSockets.upgrade] };
 }

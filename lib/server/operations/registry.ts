@@ -18,6 +18,15 @@ export interface OperationContext {
   setMetadata(md: Record<string, unknown>): void;
 }
 
+/**
+ * Websocket side of a `websocket`-class operation: `accepts` says whether a
+ * secret opens one of its streams, `attach` receives the upgraded socket.
+ */
+export interface OperationWebsockets {
+  accepts(secret: string): boolean;
+  attach(secret: string, ws: import('ws').WebSocket): void;
+}
+
 export interface OperationSpec {
   class?: OperationClass;
   description: string;
@@ -26,6 +35,8 @@ export interface OperationSpec {
   metadata?: Record<string, unknown>;
   /** When set, DELETE /1.0/operations/{id} aborts the signal. */
   cancellable?: boolean;
+  /** For class `websocket`: where GET /1.0/operations/{id}/websocket connections go. */
+  websockets?: OperationWebsockets;
   run: (ctx: OperationContext) => Promise<Record<string, unknown> | void>;
 }
 
@@ -35,6 +46,7 @@ interface Entry {
   abort: AbortController;
   done: Promise<void>;
   waiters: Set<() => void>;
+  websockets?: OperationWebsockets;
 }
 
 export class OperationRegistry {
@@ -60,7 +72,14 @@ export class OperationRegistry {
       location: 'none',
     };
     const abort = new AbortController();
-    const entry: Entry = { op, project: spec.project ?? 'default', abort, done: Promise.resolve(), waiters: new Set() };
+    const entry: Entry = {
+      op,
+      project: spec.project ?? 'default',
+      abort,
+      done: Promise.resolve(),
+      waiters: new Set(),
+      websockets: spec.websockets,
+    };
     this.ops.set(op.id, entry);
     this.announce(entry);
     const ctx: OperationContext = {
@@ -89,6 +108,13 @@ export class OperationRegistry {
   get(id: string): Operation | undefined {
     const e = this.ops.get(id);
     return e ? { ...e.op } : undefined;
+  }
+
+  /** The websocket side of a running operation, if it has one. */
+  websockets(id: string): OperationWebsockets | undefined {
+    const e = this.ops.get(id);
+    if (!e || isFinal(e.op.status_code)) return undefined;
+    return e.websockets;
   }
 
   /** Operations grouped by status, as GET /1.0/operations returns them. */

@@ -1,0 +1,42 @@
+/**
+ * `GET /1.0/operations/{id}/websocket?secret=`: attaches a websocket to one
+ * stream of a websocket-class operation (exec, console). The secret is
+ * checked before the upgrade so that a wrong one gets a plain HTTP error.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { DaemonState } from '../../state';
+import { errorResponse } from '../../response';
+
+const PATH = /^\/1\.0\/operations\/([^/]+)\/websocket\/?$/;
+
+function refuse(socket: Duplex, status: number, text: string, message: string): void {
+  const body = JSON.stringify(errorResponse(status, message));
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+}
+
+export class OperationWebsocketUpgrade {
+  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
+
+  constructor(private readonly s: DaemonState) {}
+
+  readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): boolean => {
+    const url = new URL(req.url ?? '/', 'http://unix');
+    const m = PATH.exec(url.pathname);
+    if (!m) return false;
+    const id = decodeURIComponent(m[1]);
+    const secret = url.searchParams.get('secret') ?? '';
+    const target = this.s.ops.websockets(id);
+    if (!target) {
+      refuse(socket, 404, 'Not Found', 'Operation not found');
+      return true;
+    }
+    if (!target.accepts(secret)) {
+      refuse(socket, 403, 'Forbidden', 'Wrong secret');
+      return true;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => target.attach(secret, ws));
+    return true;
+  };
+}
