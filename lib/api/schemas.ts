@@ -101,6 +101,12 @@ export const profilePutSchema = {
   },
 } as const;
 
+export const profilesPostSchema = {
+  type: 'object',
+  required: ['name'],
+  properties: { ...profilePutSchema.properties, name: { type: 'string', minLength: 1 } },
+} as const;
+
 export const storagePoolsPostSchema = {
   type: 'object',
   required: ['name', 'driver'],

@@ -37,6 +37,12 @@ export class ProfileQueries {
          WHERE ip.profile_id = ? ORDER BY i.name`,
       ),
       update: s.prepare('UPDATE profiles SET description = ?, config = ?, devices = ? WHERE id = ?'),
+      insert: s.prepare(
+        `INSERT INTO profiles (project_id, name, description, config, devices)
+         VALUES ((SELECT id FROM projects WHERE name = ?), ?, ?, ?, ?)`,
+      ),
+      rename: s.prepare('UPDATE profiles SET name = ? WHERE id = ?'),
+      remove: s.prepare('DELETE FROM profiles WHERE id = ?'),
     };
   }
 
@@ -52,6 +58,19 @@ export class ProfileQueries {
   /** Names (with projects) of the instances that use the profile. */
   usedBy(id: number): { name: string; project: string }[] {
     return this.st.usedBy.all(id);
+  }
+
+  create(rec: Omit<ProfileRecord, 'id'>): ProfileRecord {
+    const info = this.st.insert.run(rec.project, rec.name, rec.description, JSON.stringify(rec.config), JSON.stringify(rec.devices));
+    return { ...rec, id: Number(info.lastInsertRowid) };
+  }
+
+  rename(id: number, name: string): void {
+    this.st.rename.run(name, id);
+  }
+
+  delete(id: number): void {
+    this.st.remove.run(id);
   }
 
   update(rec: ProfileRecord): void {

@@ -1,5 +1,6 @@
 /** The boundary between the instance layer and its drivers (lxc now, qemu later). */
 import type { ConfigMap, DevicesMap, InstanceType } from '../../api/instance';
+import type { IdmapEntry } from './idmap-alloc';
 
 /** What a driver needs to know about one instance to act on it. */
 export interface InstanceRuntime {
@@ -11,6 +12,8 @@ export interface InstanceRuntime {
   volumePath: string;
   /** True when the rootfs on disk is unshifted and must be mounted with an idmap. */
   idmappedRootfs: boolean;
+  /** The id map to run with; null for a privileged container. */
+  idmap: IdmapEntry[] | null;
 }
 
 /** Runtime state as the API reports it. */
@@ -44,6 +47,8 @@ export interface InstanceDriver {
   stop(inst: InstanceRuntime, opts: StopOptions): Promise<void>;
   freeze(inst: InstanceRuntime): Promise<void>;
   unfreeze(inst: InstanceRuntime): Promise<void>;
+  /** Applies changed config keys to a running instance (limits), without a restart. */
+  update(inst: InstanceRuntime, changedKeys: string[]): Promise<void>;
   /** State of many instances in one batched call, in the order given. */
   states(list: Pick<InstanceRuntime, 'project' | 'name'>[]): Promise<RuntimeState[]>;
   /** Makes the driver's runtime links for a new or renamed instance. */

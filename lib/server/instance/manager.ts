@@ -16,10 +16,12 @@ import type { StoragePools } from '../storage/pools';
 import { isTrue, validateInstanceConfig } from './config-keys';
 import { expandConfig, rootDisk } from './expand';
 import { type Idmap, idmapJson } from './idmap';
+import { type IdmapEntry, allocateIdmap, entriesJson } from './idmap-alloc';
 import type { InstanceDriver, InstanceRuntime } from './interface';
 import { InstanceLocks } from './locks';
 import { generateName, validateInstanceName } from './names';
 import { shiftTree } from '../../native/lxc';
+import { validateDevices } from './devices/validate';
 
 export interface ManagerDeps {
   db: Db;
@@ -82,7 +84,47 @@ export class InstanceManager {
       expandedDevices: e.expanded_devices,
       volumePath: this.deps.pools.volumePath(pool, rec.type, rec.name),
       idmappedRootfs: (rec.config['volatile.last_state.idmap'] ?? '[]') === '[]',
+      idmap: isTrue(e.expanded_config['security.privileged']) ? null : this.currentIdmap(rec),
     };
+  }
+
+  /** The map recorded in volatile.idmap.current, or the host's shared range. */
+  private currentIdmap(rec: InstanceRecord): IdmapEntry[] {
+    const text = rec.config['volatile.idmap.current'];
+    if (text) {
+      const parsed = JSON.parse(text) as { Isuid: boolean; Isgid: boolean; Hostid: number; Nsid: number; Maprange: number }[];
+      return parsed.map((x) => ({ isUid: x.Isuid, isGid: x.Isgid, hostId: x.Hostid, nsId: x.Nsid, range: x.Maprange }));
+    }
+    return allocateIdmap(this.deps.idmap, { isolated: false }, []).entries;
+  }
+
+  /**
+   * Recomputes the id map before a start (security.idmap.* and raw.idmap may
+   * have changed) and records it in the volatile keys; returns the record.
+   */
+  refreshIdmap(rec: InstanceRecord): InstanceRecord {
+    const cfg = this.expand(rec).expanded_config;
+    if (isTrue(cfg['security.privileged'])) return rec;
+    const isolated = isTrue(cfg['security.idmap.isolated']);
+    const taken: number[] = [];
+    if (isolated) {
+      for (const other of this.deps.db.instances.list(null)) {
+        if (other.id === rec.id) continue;
+        const b = Number(other.config['volatile.idmap.base']);
+        if (b && b !== this.deps.idmap.uid.hostBase) taken.push(b);
+      }
+    }
+    const num = (k: string): number | undefined => (cfg[k] ? Number(cfg[k]) : undefined);
+    const { entries, base } = allocateIdmap(
+      this.deps.idmap,
+      { isolated, base: num('security.idmap.base'), size: num('security.idmap.size'), raw: cfg['raw.idmap'] },
+      taken,
+    );
+    const json = entriesJson(entries);
+    if (rec.config['volatile.idmap.current'] === json && rec.config['volatile.idmap.base'] === String(base)) return rec;
+    const config = { ...rec.config, 'volatile.idmap.base': String(base), 'volatile.idmap.current': json, 'volatile.idmap.next': json };
+    this.deps.db.instances.setConfig(rec.id, config);
+    return { ...rec, config };
   }
 
   /** Validates a create request synchronously (400/404/409), before any operation starts. */
@@ -96,6 +138,7 @@ export class InstanceManager {
     validateInstanceConfig(config);
     for (const k of Object.keys(config)) if (k.startsWith('volatile.')) delete config[k];
     const devices = req.devices ?? {};
+    validateDevices(this.deps, devices, { profile: false });
     const profiles = req.profiles ?? ['default'];
     if (new Set(profiles).size !== profiles.length) throw badRequest('Duplicate profile found in request');
 
@@ -263,12 +306,13 @@ export class InstanceManager {
   }
 
   /** Replaces the writable fields (PUT); volatile keys are kept as the daemon set them. */
-  update(rec: InstanceRecord, put: Partial<InstancePut>): InstanceRecord {
+  async update(rec: InstanceRecord, put: Partial<InstancePut>): Promise<InstanceRecord> {
     const { db, events } = this.deps;
     const config = { ...(put.config ?? {}) };
     validateInstanceConfig(config);
     for (const k of Object.keys(config)) if (k.startsWith('volatile.')) delete config[k];
     for (const [k, v] of Object.entries(rec.config)) if (k.startsWith('volatile.')) config[k] = v;
+    validateDevices(this.deps, put.devices ?? {}, { profile: false });
     const next: InstanceRecord = {
       ...rec,
       architecture: put.architecture || rec.architecture,
@@ -281,6 +325,7 @@ export class InstanceManager {
     if (!rootDisk(this.expand(next).expanded_devices)) {
       throw badRequest('Invalid devices: No root device could be found');
     }
+    const before = this.expand(rec).expanded_config;
     try {
       db.transaction(() => db.instances.update(next));
     } catch (err) {
@@ -288,7 +333,18 @@ export class InstanceManager {
       throw err;
     }
     events.lifecycle('instance-updated', `/1.0/instances/${rec.name}`, rec.project);
+    await this.applyLive(next, before);
     return next;
+  }
+
+  /** Pushes changed live keys (limits) to the instance when it runs. */
+  async applyLive(rec: InstanceRecord, before: Record<string, string>): Promise<void> {
+    const after = this.expand(rec).expanded_config;
+    const changed = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => before[k] !== after[k]);
+    if (changed.length === 0) return;
+    const [st] = await this.deps.driver.states([rec]);
+    if (st.pid <= 0) return;
+    await this.deps.driver.update(this.runtime(rec), changed);
   }
 
   /** Records a volatile key (no validation: the daemon owns these). */

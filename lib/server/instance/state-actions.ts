@@ -65,7 +65,7 @@ export class StateActions {
   async start(rec: InstanceRecord): Promise<void> {
     const [st] = await this.m.deps.driver.states([rec]);
     if (st.pid > 0) throw badRequest('The instance is already running');
-    await this.m.deps.driver.start(this.m.runtime(rec));
+    await this.m.deps.driver.start(this.m.runtime(this.m.refreshIdmap(rec)));
     this.m.setVolatile(rec, 'volatile.last_state.power', 'RUNNING');
     this.m.deps.db.instances.touch(rec.id, new Date().toISOString());
     this.m.deps.events.lifecycle('instance-started', `/1.0/instances/${rec.name}`, rec.project);

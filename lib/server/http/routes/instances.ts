@@ -74,7 +74,7 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
     const body = (req.body ?? {}) as Partial<InstancePut>;
     await m.locks.with(m.lockKey(rec), async () => {
       const cur = m.get(rec.project, rec.name);
-      m.update(cur, {
+      await m.update(cur, {
         ...body,
         config: { ...cur.config, ...(body.config ?? {}) },
         devices: { ...cur.devices, ...(body.devices ?? {}) },

@@ -1,12 +1,14 @@
-/** `/1.0/profiles`: list, get and update (full CRUD arrives with issue 03). */
+/** `/1.0/profiles`: CRUD and rename; changes reach every running instance that uses the profile. */
 import type { FastifyInstance } from 'fastify';
-import type { Profile, ProfilePut } from '../../../api/profile';
-import { profilePutSchema } from '../../../api/schemas';
+import type { Profile, ProfilePut, ProfilesPost } from '../../../api/profile';
+import { profilePutSchema, profilesPostSchema } from '../../../api/schemas';
 import { syncResponse } from '../../response';
-import { badRequest, notFound } from '../../errors';
+import { badRequest, conflict, forbidden, notFound } from '../../errors';
 import type { DaemonState } from '../../state';
 import type { ProfileRecord } from '../../db/profiles';
 import { validateInstanceConfig } from '../../instance/config-keys';
+import { validateDevices } from '../../instance/devices/validate';
+import { hostnameProblem } from '../../instance/names';
 import { checkIfMatch, projectOf, recursionOf, setEtag } from '../request';
 
 type NameParams = { Params: { name: string } };
@@ -31,11 +33,15 @@ export function registerProfiles(app: FastifyInstance, s: DaemonState): void {
   };
   const validate = (put: Partial<ProfilePut>): void => {
     validateInstanceConfig(put.config ?? {});
-    for (const [name, dev] of Object.entries(put.devices ?? {})) {
-      if (!dev.type) throw badRequest(`Invalid device "${name}": Missing device type`);
-      if (dev.type === 'disk' && dev.path === '/' && dev.pool && !s.db.pools.get(dev.pool)) {
-        throw badRequest(`Invalid device "${name}": Storage pool "${dev.pool}" doesn't exist`);
-      }
+    for (const k of Object.keys(put.config ?? {})) {
+      if (k.startsWith('volatile.')) throw badRequest(`Invalid config: Volatile keys can't be set on profiles ("${k}")`);
+    }
+    validateDevices(s, put.devices ?? {}, { profile: true });
+  };
+  const validName = (name: string): void => {
+    if (name.includes('/')) throw badRequest('Profile names may not contain slashes');
+    if (!name || name === '.' || name === '..' || hostnameProblem(name.replace(/[_.]/g, 'x')) !== null) {
+      throw badRequest(`Invalid profile name "${name}"`);
     }
   };
 
@@ -45,36 +51,79 @@ export function registerProfiles(app: FastifyInstance, s: DaemonState): void {
     return syncResponse(all.map(toApi));
   });
 
+  app.post('/1.0/profiles', { schema: { body: profilesPostSchema } }, async (req) => {
+    const project = projectOf(s, req);
+    const body = req.body as ProfilesPost;
+    validName(body.name);
+    if (s.db.profiles.get(project, body.name)) throw conflict(`Profile "${body.name}" already exists`);
+    validate(body);
+    s.db.transaction(() =>
+      s.db.profiles.create({ project, name: body.name, description: body.description ?? '', config: body.config ?? {}, devices: body.devices ?? {} }),
+    );
+    s.events.lifecycle('profile-created', `/1.0/profiles/${body.name}`, project);
+    return syncResponse({});
+  });
+
   app.get<NameParams>('/1.0/profiles/:name', async (req, reply) => {
     const p = find(projectOf(s, req), req.params.name);
     setEtag(reply, etag(p));
     return syncResponse(toApi(p));
   });
 
-  const write = (merge: boolean) => async (req: { params: { name: string }; body: unknown }, p: ProfileRecord) => {
-    const body = (req.body ?? {}) as Partial<ProfilePut>;
-    const next: ProfileRecord = {
-      ...p,
-      description: body.description ?? (merge ? p.description : ''),
-      config: merge ? { ...p.config, ...(body.config ?? {}) } : (body.config ?? {}),
-      devices: merge ? { ...p.devices, ...(body.devices ?? {}) } : (body.devices ?? {}),
-    };
+  /** Writes the profile, then pushes the change to running instances using it. */
+  const write = async (p: ProfileRecord, next: ProfileRecord): Promise<void> => {
     validate(next);
+    const users = s.db.profiles.usedBy(p.id).map((u) => s.instances.get(u.project, u.name));
+    const before = users.map((u) => s.instances.expand(u).expanded_config);
     s.db.transaction(() => s.db.profiles.update(next));
     s.events.lifecycle('profile-updated', `/1.0/profiles/${p.name}`, p.project);
+    const failures: string[] = [];
+    for (let i = 0; i < users.length; i++) {
+      const fresh = s.instances.get(users[i].project, users[i].name);
+      await s.instances.applyLive(fresh, before[i]).catch((e: Error) => failures.push(`${fresh.name}: ${e.message}`));
+    }
+    if (failures.length > 0) throw badRequest(`Profile saved but not applied to every instance: ${failures.join('; ')}`);
   };
 
   app.put<NameParams>('/1.0/profiles/:name', { schema: { body: profilePutSchema } }, async (req) => {
     const p = find(projectOf(s, req), req.params.name);
     checkIfMatch(req, etag(p));
-    await write(false)(req, p);
+    const body = (req.body ?? {}) as Partial<ProfilePut>;
+    await write(p, { ...p, description: body.description ?? '', config: body.config ?? {}, devices: body.devices ?? {} });
     return syncResponse({});
   });
 
   app.patch<NameParams>('/1.0/profiles/:name', { schema: { body: profilePutSchema } }, async (req) => {
     const p = find(projectOf(s, req), req.params.name);
     checkIfMatch(req, etag(p));
-    await write(true)(req, p);
+    const body = (req.body ?? {}) as Partial<ProfilePut>;
+    await write(p, {
+      ...p,
+      description: body.description ?? p.description,
+      config: { ...p.config, ...(body.config ?? {}) },
+      devices: { ...p.devices, ...(body.devices ?? {}) },
+    });
+    return syncResponse({});
+  });
+
+  app.post<NameParams>('/1.0/profiles/:name', async (req) => {
+    const p = find(projectOf(s, req), req.params.name);
+    const name = (req.body as { name?: unknown } | undefined)?.name;
+    if (typeof name !== 'string') throw badRequest('Invalid request: body/name must be a string');
+    if (p.name === 'default') throw forbidden('The "default" profile cannot be renamed');
+    validName(name);
+    if (s.db.profiles.get(p.project, name)) throw conflict(`Profile "${name}" already exists`);
+    s.db.transaction(() => s.db.profiles.rename(p.id, name));
+    s.events.lifecycle('profile-renamed', `/1.0/profiles/${name}`, p.project, { old_name: p.name });
+    return syncResponse({});
+  });
+
+  app.delete<NameParams>('/1.0/profiles/:name', async (req) => {
+    const p = find(projectOf(s, req), req.params.name);
+    if (p.name === 'default') throw badRequest('The "default" profile cannot be deleted');
+    if (s.db.profiles.usedBy(p.id).length > 0) throw badRequest('Profile is currently in use');
+    s.db.transaction(() => s.db.profiles.delete(p.id));
+    s.events.lifecycle('profile-deleted', `/1.0/profiles/${p.name}`, p.project);
     return syncResponse({});
   });
 }

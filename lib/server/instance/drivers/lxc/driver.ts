@@ -2,20 +2,41 @@
  * The container driver: renders the liblxc config, starts through the
  * native helper, and reads state for many containers in one native call.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, rm, symlink, writeFile, lstat, unlink } from 'node:fs/promises';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import * as lxc from '../../../../native/lxc';
 import type { BatchStateEntry } from '../../../../native/lxc';
 import { StatusCode, StatusText } from '../../../../api/response';
 import type { DriverInfo, InstanceDriver, InstanceRuntime, RuntimeState, StopOptions } from '../../interface';
-import type { Idmap } from '../../idmap';
 import { renderLxcConfig } from './lxc-config';
+import { isTrue } from '../../config-keys';
+import { seccompProfile } from '../../seccomp';
+import { type HostCgroups, detectHostCgroups } from '../../limits/host-cgroups';
+import { type CgroupSetting, cgroupSettings } from '../../limits/cgroup-limits';
+import { CpuPinning } from '../../limits/cpu-pinning';
+import { parseCpuSet } from '../../config/units';
 
 export interface LxcDriverOptions {
   /** INCUS_DIR. */
   varDir: string;
-  idmap: Idmap;
   debug: boolean;
+  /** Root of the cgroup mounts (tests may point it elsewhere). */
+  cgroupRoot?: string;
+}
+
+/** The CPUs this host offers containers. */
+function hostCpus(): number[] {
+  for (const p of ['/sys/fs/cgroup/cpuset/cpuset.effective_cpus', '/sys/fs/cgroup/cpuset.cpus.effective', '/sys/devices/system/cpu/online']) {
+    try {
+      const set = parseCpuSet(readFileSync(p, 'utf8').trim());
+      if (set && set.length > 0) return set;
+    } catch {
+      // Try the next source.
+    }
+  }
+  return [0];
 }
 
 /** liblxc's state names mapped to the API's status codes. */
@@ -38,10 +59,17 @@ export function lxcName(project: string, name: string): string {
 export class LxcDriver implements InstanceDriver {
   readonly info: DriverInfo;
   readonly lxcpath: string;
+  readonly cgroups: HostCgroups;
+  private readonly pinning = new CpuPinning(hostCpus());
 
   constructor(private readonly opts: LxcDriverOptions) {
     this.lxcpath = join(opts.varDir, 'containers');
     this.info = { type: 'container', name: 'lxc', version: lxc.lxcVersion() };
+    this.cgroups = detectHostCgroups(opts.cgroupRoot);
+  }
+
+  private settings(inst: InstanceRuntime): CgroupSetting[] {
+    return cgroupSettings(inst.expandedConfig, { cgroups: this.cgroups, memTotal: totalmem() });
   }
 
   private ref(inst: Pick<InstanceRuntime, 'project' | 'name'>): lxc.LxcRef {
@@ -70,20 +98,48 @@ export class LxcDriver implements InstanceDriver {
     const ref = this.ref(inst);
     const logDir = join(this.opts.varDir, 'logs', ref.name);
     await mkdir(logDir, { recursive: true, mode: 0o700 });
+    const policy = seccompProfile(inst.expandedConfig, isTrue(inst.expandedConfig['security.privileged']));
+    let policyPath: string | null = null;
+    if (policy) {
+      const dir = join(this.opts.varDir, 'security', 'seccomp');
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      policyPath = join(dir, ref.name);
+      await writeFile(policyPath, policy, { mode: 0o600 });
+    }
+    const key = `${inst.project}/${inst.name}`;
     const text = renderLxcConfig({
       inst,
-      lxcName: ref.name,
-      idmap: this.opts.idmap,
       logFile: ref.logPath,
       consoleLogFile: join(logDir, 'console.log'),
       debug: this.opts.debug,
+      cgroup: this.settings(inst),
+      cpuset: this.pinning.assign(key, inst.expandedConfig['limits.cpu']),
+      cpusetVersion: this.cgroups.version('cpuset'),
+      seccompProfile: policyPath,
     });
     await writeFile(ref.configPath, text, { mode: 0o600 });
-    await lxc.start(ref);
+    try {
+      await lxc.start(ref);
+    } catch (err) {
+      this.pinning.release(key);
+      throw err;
+    }
+  }
+
+  async update(inst: InstanceRuntime, changedKeys: string[]): Promise<void> {
+    const ref = this.ref(inst);
+    if (changedKeys.some((k) => k.startsWith('limits.') && k !== 'limits.cpu')) {
+      for (const s of this.settings(inst)) await lxc.setCgroupItem(ref, s.key, s.value);
+    }
+    if (changedKeys.includes('limits.cpu') && this.cgroups.version('cpuset') !== 0) {
+      const set = this.pinning.assign(`${inst.project}/${inst.name}`, inst.expandedConfig['limits.cpu']);
+      await lxc.setCgroupItem(ref, 'cpuset.cpus', set ?? this.pinning.all());
+    }
   }
 
   async stop(inst: InstanceRuntime, opts: StopOptions): Promise<void> {
     await lxc.stop(this.ref(inst), opts);
+    this.pinning.release(`${inst.project}/${inst.name}`);
   }
 
   async freeze(inst: InstanceRuntime): Promise<void> {

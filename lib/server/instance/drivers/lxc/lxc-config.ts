@@ -1,20 +1,28 @@
 /**
  * Renders the liblxc configuration of a container from its expanded
- * config: the same base Incus uses (mounts, caps, ptys), the idmap for
- * unprivileged containers, logs and console ring buffer.
+ * config: the same base Incus uses (mounts, caps, ptys), the id map for
+ * unprivileged containers, cgroup limits, rlimits, seccomp, and raw.lxc
+ * last so that users can override the rest.
  */
 import { existsSync, statSync } from 'node:fs';
 import type { InstanceRuntime } from '../../interface';
-import type { Idmap } from '../../idmap';
 import { isTrue } from '../../config-keys';
+import { lxcIdmapLines } from '../../idmap-alloc';
+import { type CgroupSetting, lxcCgroupLines } from '../../limits/cgroup-limits';
+import { parseRawLxc } from '../../config/raw-lxc';
 
 export interface LxcConfigInput {
   inst: InstanceRuntime;
-  lxcName: string;
-  idmap: Idmap;
   logFile: string;
   consoleLogFile: string;
   debug: boolean;
+  cgroup: CgroupSetting[];
+  /** cpuset.cpus when limits.cpu pins the container. */
+  cpuset: string | null;
+  /** Path of the seccomp profile file, when there is a policy. */
+  seccompProfile: string | null;
+  /** cgroup version of the cpuset controller, for its config key. */
+  cpusetVersion: 0 | 1 | 2;
 }
 
 /** Host paths bind-mounted when present, as Incus does. */
@@ -29,9 +37,21 @@ const OPTIONAL_BINDS = [
   '/sys/kernel/tracing',
 ];
 
+/** limits.kernel.<name> to liblxc's lxc.prlimit.<name>. */
+function prlimitLines(config: Record<string, string>): string[] {
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(config)) {
+    if (!k.startsWith('limits.kernel.') || v === '') continue;
+    out.push(`lxc.prlimit.${k.slice('limits.kernel.'.length)} = ${v}`);
+  }
+  return out;
+}
+
 export function renderLxcConfig(input: LxcConfigInput): string {
-  const { inst, idmap } = input;
-  const privileged = isTrue(inst.expandedConfig['security.privileged']);
+  const { inst } = input;
+  const cfg = inst.expandedConfig;
+  const privileged = isTrue(cfg['security.privileged']);
+  const nesting = isTrue(cfg['security.nesting']);
   const lines: string[] = [];
   const set = (k: string, v: string): void => {
     lines.push(`${k} = ${v}`);
@@ -53,21 +73,31 @@ export function renderLxcConfig(input: LxcConfigInput): string {
   } else {
     set('lxc.mount.auto', 'proc:rw sys:rw cgroup:rw:force');
   }
+  if (nesting) {
+    set('lxc.mount.entry', 'proc dev/.lxc/proc proc create=dir,optional 0 0');
+    set('lxc.mount.entry', 'sys dev/.lxc/sys sysfs create=dir,optional 0 0');
+  }
   for (const p of OPTIONAL_BINDS) {
     if (!existsSync(p)) continue;
     const dir = statSync(p).isDirectory();
     set('lxc.mount.entry', `${p} ${p.slice(1)} none ${dir ? 'rbind,create=dir' : 'bind,create=file'},optional 0 0`);
   }
   set('lxc.apparmor.profile', 'unconfined');
+  if (input.seccompProfile) set('lxc.seccomp.profile', input.seccompProfile);
   set('lxc.net.0.type', 'empty');
   set('lxc.rootfs.path', `dir:${inst.volumePath}/rootfs`);
-  if (!privileged) {
-    set('lxc.idmap', `u 0 ${idmap.uid.hostBase} ${idmap.uid.size}`);
-    set('lxc.idmap', `g 0 ${idmap.gid.hostBase} ${idmap.gid.size}`);
+  if (inst.idmap) {
+    lines.push(...lxcIdmapLines(inst.idmap));
     if (inst.idmappedRootfs) set('lxc.rootfs.options', 'idmap=container');
   }
-  for (const [k, v] of Object.entries(inst.expandedConfig)) {
+  for (const [k, v] of Object.entries(cfg)) {
     if (k.startsWith('environment.')) set('lxc.environment', `${k.slice('environment.'.length)}=${v}`);
   }
+  lines.push(...lxcCgroupLines(input.cgroup));
+  if (input.cpuset && input.cpusetVersion !== 0) {
+    set(input.cpusetVersion === 1 ? 'lxc.cgroup.cpuset.cpus' : 'lxc.cgroup2.cpuset.cpus', input.cpuset);
+  }
+  lines.push(...prlimitLines(cfg));
+  for (const [k, v] of parseRawLxc(cfg['raw.lxc'] ?? '')) set(k, v);
   return lines.join('\n') + '\n';
 }

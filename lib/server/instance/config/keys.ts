@@ -1,0 +1,97 @@
+/**
+ * The instance config keys this server knows and how each is validated:
+ * one table used everywhere (instances, profiles, PUT/PATCH, create).
+ * `live` marks keys applied to a running container without a restart.
+ */
+import {
+  type Validator,
+  inRange,
+  isAny,
+  isBool,
+  isCpuAllowance,
+  isCpuLimit,
+  isCronSchedule,
+  isDuration,
+  isInt,
+  isRlimit,
+  isSize,
+  isSizeOrPercent,
+  isSyscallList,
+  isUint,
+  oneOf,
+} from './validators';
+import { rawLxcProblem } from './raw-lxc';
+
+export interface KeySpec {
+  validate: Validator;
+  /** Applied to a running instance at once (otherwise at next start). */
+  live?: boolean;
+}
+
+const k = (validate: Validator, live = false): KeySpec => ({ validate, live });
+
+export const INSTANCE_KEYS: Record<string, KeySpec> = {
+  'boot.autostart': k(isBool, true),
+  'boot.autostart.delay': k(isUint, true),
+  'boot.autostart.priority': k(isInt, true),
+  'boot.host_shutdown_timeout': k(isUint, true),
+  'boot.stop.priority': k(isInt, true),
+
+  'cloud-init.network-config': k(isAny),
+  'cloud-init.user-data': k(isAny),
+  'cloud-init.vendor-data': k(isAny),
+
+  'limits.cpu': k(isCpuLimit, true),
+  'limits.cpu.allowance': k(isCpuAllowance, true),
+  'limits.cpu.priority': k(inRange(0, 10), true),
+  'limits.cpu.nodes': k(isAny),
+  'limits.disk.priority': k(inRange(0, 10), true),
+  'limits.memory': k(isSizeOrPercent, true),
+  'limits.memory.enforce': k(oneOf('hard', 'soft'), true),
+  'limits.memory.swap': k(isBool, true),
+  'limits.memory.swap.priority': k(inRange(0, 10), true),
+  'limits.processes': k(isUint, true),
+
+  'linux.kernel_modules': k(isAny),
+
+  'raw.apparmor': k(isAny),
+  'raw.idmap': k(isAny),
+  'raw.lxc': k((v) => rawLxcProblem(v)),
+  'raw.seccomp': k(isAny),
+
+  'security.guestapi': k(isBool),
+  'security.idmap.base': k(isUint),
+  'security.idmap.isolated': k(isBool),
+  'security.idmap.size': k(isUint),
+  'security.nesting': k(isBool),
+  'security.privileged': k(isBool),
+  'security.protection.delete': k(isBool, true),
+  'security.protection.shift': k(isBool, true),
+  'security.syscalls.allow': k(isSyscallList),
+  'security.syscalls.deny': k(isSyscallList),
+  'security.syscalls.deny_default': k(isBool),
+
+  'snapshots.schedule': k(isCronSchedule, true),
+  'snapshots.schedule.stopped': k(isBool, true),
+  'snapshots.pattern': k(isAny, true),
+  'snapshots.expiry': k(isDuration, true),
+};
+
+/** Namespaces whose keys are free-form (Incus allows any key under them). */
+const FREE_PREFIXES = ['user.', 'environment.', 'volatile.', 'image.'];
+
+/** Prefixed families with one validator for every member. */
+const FAMILIES: [string, KeySpec][] = [
+  ['limits.kernel.', k(isRlimit)],
+  ['linux.sysctl.', k(isAny)],
+  ['limits.hugepages.', k(isSize)],
+];
+
+/** The spec of key, 'free' for free-form namespaces, or undefined when unknown. */
+export function keySpec(key: string): KeySpec | 'free' | undefined {
+  const spec = INSTANCE_KEYS[key];
+  if (spec) return spec;
+  if (FREE_PREFIXES.some((p) => key.startsWith(p))) return 'free';
+  for (const [prefix, s] of FAMILIES) if (key.startsWith(prefix) && key.length > prefix.length) return s;
+  return undefined;
+}

@@ -1,0 +1,16 @@
+/** Validates a devices map (instance or profile) through each type's driver. */
+import type { DevicesMap } from '../../../api/instance';
+import { badRequest } from '../../errors';
+import type { DaemonState } from '../../state';
+import { deviceDriver } from './load';
+
+export function validateDevices(s: Pick<DaemonState, 'db'>, devices: DevicesMap, opts: { profile: boolean }): void {
+  for (const [name, config] of Object.entries(devices ?? {})) {
+    if (!/^[A-Za-z0-9_.\-/]+$/.test(name)) throw badRequest(`Invalid device name "${name}"`);
+    if (!config || typeof config !== 'object') throw badRequest(`Invalid device "${name}": not a map`);
+    if (!config.type) throw badRequest(`Invalid device "${name}": Missing device type`);
+    const d = deviceDriver(config.type);
+    if (!d) throw badRequest(`Invalid device "${name}": Unsupported device type "${config.type}"`);
+    d.validate(name, config, { profile: opts.profile, poolExists: (p) => s.db.pools.get(p) !== undefined });
+  }
+}
