@@ -104,9 +104,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     actions,
     driver,
     facts: gatherServerFacts(opts.version, driver.info.version),
-    requestShutdown: () => {
-      void stopAllThenClose();
-    },
+    requestShutdown: () => stopAllThenClose(),
   };
 
   const { app, upgrades } = buildApp(state);
@@ -134,7 +132,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   };
 
   // `incus admin shutdown`: stop every instance cleanly (as Incus does), then exit.
-  const stopAllThenClose = async (): Promise<void> => {
+  let stopping: Promise<void> | null = null;
+  const stopAllThenClose = (): Promise<void> => {
+    stopping ??= stopAll().then(() => {
+      setTimeout(() => void close(), 50);
+    });
+    return stopping;
+  };
+  const stopAll = async (): Promise<void> => {
     const recs = db.instances.list(null);
     const states = await driver.states(recs);
     await Promise.all(
@@ -146,7 +151,6 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
         });
       }),
     );
-    await close();
   };
 
   return { state, socketPath, close, closed };

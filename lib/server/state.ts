@@ -23,6 +23,9 @@ export interface DaemonState {
   readonly actions: StateActions;
   readonly driver: InstanceDriver;
   readonly facts: ServerFacts;
-  /** Starts an orderly shutdown (PUT /internal/shutdown). */
-  requestShutdown(): void;
+  /**
+   * `incus admin shutdown`: stops every instance cleanly and resolves when
+   * they are down; the daemon then exits once the reply has gone out.
+   */
+  requestShutdown(): Promise<void>;
 }

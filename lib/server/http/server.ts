@@ -12,6 +12,8 @@ import { registerRoot } from './routes/root';
 import { registerOperations } from './routes/operations';
 import { registerInstances } from './routes/instances';
 import { registerInstanceState } from './routes/instance-state';
+import { registerInstanceConsole } from './routes/instance-console';
+import { registerInstanceLogs } from './routes/instance-logs';
 import { registerImages } from './routes/images';
 import { registerImageAliases } from './routes/image-aliases';
 import { registerProfiles } from './routes/profiles';
@@ -85,6 +87,8 @@ export function buildApp(s: DaemonState): ApiServer {
   registerOperations(app, s);
   registerInstances(app, s);
   registerInstanceState(app, s);
+  registerInstanceConsole(app, s);
+  registerInstanceLogs(app, s);
   registerImages(app, s);
   registerImageAliases(app, s);
   registerProfiles(app, s);

@@ -2,6 +2,7 @@
  * `/1.0/instances/{name}/logs` and `/logs/{file}`: the instance's liblxc
  * log (and the other names Incus serves) listed, read and deleted.
  */
+import type { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { badRequest } from '../../errors';
 import { syncResponse } from '../../response';
@@ -45,8 +46,14 @@ export function registerInstanceLogs(app: FastifyInstance, s: DaemonState): void
       await fh.close();
       throw err;
     }
-    // The stream owns the handle from here: it closes it at the end or on abort.
-    const body = fh.createReadStream({ end: st.size > 0 ? st.size - 1 : 0, start: 0 });
+    // Served up to its size now (lxc.log may grow meanwhile); the stream closes the handle.
+    let body: Readable | Buffer;
+    if (st.size > 0) {
+      body = fh.createReadStream({ start: 0, end: st.size - 1 });
+    } else {
+      await fh.close();
+      body = Buffer.alloc(0);
+    }
     s.events.lifecycle('instance-log-retrieved', logUrl(rec.name, file, project), project);
     return reply
       .code(200)
@@ -54,7 +61,7 @@ export function registerInstanceLogs(app: FastifyInstance, s: DaemonState): void
       .header('Content-Disposition', `inline;filename=${file}`)
       .header('Content-Length', String(st.size))
       .header('Last-Modified', st.mtime.toUTCString())
-      .send(st.size > 0 ? body : (body.destroy(), Buffer.alloc(0)));
+      .send(body);
   });
 
   app.delete<FileParams>('/1.0/instances/:name/logs/:file', async (req) => {

@@ -61,7 +61,7 @@ export function registerRoot(app: FastifyInstance, s: DaemonState): void {
   app.get('/internal/ready', async () => syncResponse({}));
 
   app.put('/internal/shutdown', async () => {
-    setImmediate(() => s.requestShutdown());
+    await s.requestShutdown();
     return syncResponse({});
   });
 }

@@ -1,0 +1,134 @@
+/** `incus admin init --auto | waitready | shutdown`. */
+import type { Command } from 'commander';
+import type { IncusClient } from '../../client/client';
+import type { CliContext } from '../context';
+import { parseIntOption } from '../option-parsers';
+
+/** The root disk Incus puts in the default profile. */
+export const ROOT_DISK = { type: 'disk', path: '/', pool: 'default' } as const;
+
+/**
+ * Minimal `admin init --auto`: a `dir` pool named `default` when the server
+ * has no pool, and a root disk on it in the default profile when that
+ * profile has none. The network part comes later.
+ */
+export async function initAuto(client: IncusClient): Promise<void> {
+  // Incus reads the server first; a daemon that is down fails here, plainly.
+  await client.getServer();
+  const pools = await client.getStoragePools().catch((err: Error) => {
+    throw new Error(`Failed to retrieve list of storage pools: ${err.message}`);
+  });
+  if (pools.length === 0) {
+    await client.createStoragePool({ name: 'default', driver: 'dir', config: {}, description: '' });
+  }
+  const { value: profile, etag } = await client.getProfileWithEtag('default');
+  const devices = profile.devices ?? {};
+  const hasRoot = Object.values(devices).some((d) => d.type === 'disk' && d.path === '/');
+  if (!hasRoot) {
+    const name = devices.root ? 'root0' : 'root';
+    await client.updateProfile(
+      'default',
+      { config: profile.config ?? {}, description: profile.description ?? '', devices: { ...devices, [name]: { ...ROOT_DISK } } },
+      { etag: etag || undefined },
+    );
+  }
+}
+
+/** One readiness probe: `/internal/ready` (Incus), else `GET /1.0` on servers without it. */
+async function probe(client: IncusClient): Promise<void> {
+  try {
+    await client.raw('GET', '/internal/ready');
+  } catch (err) {
+    if ((err as { status?: number }).status === 404) {
+      await client.getServer();
+      return;
+    }
+    throw err;
+  }
+}
+
+/** Polls every 500 ms until the daemon answers; 0 means wait forever. */
+export async function waitReady(client: IncusClient, timeoutSeconds: number): Promise<void> {
+  let last: unknown = null;
+  let done = false;
+  let pause: NodeJS.Timeout | undefined;
+  const poll = async () => {
+    while (!done) {
+      try {
+        await probe(client);
+        return;
+      } catch (err) {
+        last = err;
+      }
+      await new Promise<void>((r) => (pause = setTimeout(r, 500)));
+    }
+  };
+  if (timeoutSeconds <= 0) return poll();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const why = last instanceof Error ? last.message : String(last);
+      reject(new Error(`Daemon still not running after ${timeoutSeconds}s timeout (${why})`));
+    }, timeoutSeconds * 1000);
+  });
+  try {
+    await Promise.race([poll(), timeout]);
+  } finally {
+    done = true;
+    clearTimeout(timer);
+    clearTimeout(pause);
+  }
+}
+
+/** Asks the daemon to stop its instances and exit (`PUT /internal/shutdown`). */
+export async function shutdown(client: IncusClient, force: boolean, timeoutSeconds: number): Promise<void> {
+  const request = client.raw('PUT', `/internal/shutdown?force=${force ? 'true' : 'false'}`).then(
+    () => undefined,
+    (err: NodeJS.ErrnoException) => {
+      // The daemon may close the connection as it exits: that is the goal reached.
+      if (err.code === 'ECONNRESET' || err.message === 'socket hang up') return;
+      throw err;
+    },
+  );
+  if (timeoutSeconds <= 0) return request;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Daemon still running after ${timeoutSeconds}s timeout`)), timeoutSeconds * 1000);
+  });
+  try {
+    await Promise.race([request, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Adds this group's commands to `program`. */
+export function register(program: Command, ctx: CliContext): void {
+  const admin = program.command('admin').description('Manage incus daemon');
+
+  admin
+    .command('init')
+    .description('Prepare the daemon')
+    .option('--auto', 'Automatic (non-interactive) mode')
+    .action(async (flags: { auto?: boolean }) => {
+      if (!flags.auto) throw new Error('Only non-interactive initialisation is supported for now (use --auto)');
+      await initAuto(ctx.client());
+    });
+
+  admin
+    .command('waitready')
+    .description('Wait for the daemon to be ready to process requests')
+    .option('-t, --timeout <seconds>', 'Number of seconds to wait before giving up', parseIntOption, 0)
+    .action(async (flags: { timeout: number }) => {
+      await waitReady(ctx.client(), flags.timeout);
+    });
+
+  admin
+    .command('shutdown')
+    .description('Tell the daemon to shutdown all instances and exit')
+    .option('-t, --timeout <seconds>', 'Number of seconds to wait before giving up', parseIntOption, 0)
+    .option('-f, --force', 'Force shutdown instead of waiting for running operations to finish')
+    .action(async (flags: { timeout: number; force?: boolean }) => {
+      await shutdown(ctx.client(), flags.force ?? false, flags.timeout);
+    });
+}

@@ -1,0 +1,41 @@
+/**
+ * The seam between the API client and the wire: a Unix socket today, HTTPS
+ * with client certificates later. Only request/response bytes and websocket
+ * opening cross it; envelopes and operations are handled above it.
+ */
+import type { Readable } from 'node:stream';
+import type WebSocket from 'ws';
+
+/** Methods the Incus API uses. */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** One HTTP request as the client hands it to a transport. */
+export interface TransportRequest {
+  method: HttpMethod;
+  /** Absolute path with query string, e.g. `/1.0/instances?recursion=1`. */
+  path: string;
+  headers?: Record<string, string>;
+  /** A buffer/string is sent with a Content-Length; a stream is sent chunked. */
+  body?: Buffer | string | Readable;
+  signal?: AbortSignal;
+}
+
+/** A complete HTTP response (body read in full). */
+export interface TransportResponse {
+  status: number;
+  statusText: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/** Moves requests to a daemon and back; see {@link UnixTransport}. */
+export interface Transport {
+  /** Human-readable address, e.g. `unix:/var/lib/incus/unix.socket`. */
+  readonly address: string;
+  /** Sends one request and reads the whole response body. */
+  request(req: TransportRequest): Promise<TransportResponse>;
+  /** Opens a websocket to `path` (with query string). */
+  openWebSocket(path: string): WebSocket;
+  /** Drops idle keep-alive connections. */
+  close(): void;
+}
