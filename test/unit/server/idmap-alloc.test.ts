@@ -1,0 +1,42 @@
+import t from 'tap';
+import { allocateIdmap, entriesJson, lxcIdmapLines, parseRawIdmap } from '../../../lib/server/instance/idmap-alloc';
+import { seccompProfile } from '../../../lib/server/instance/seccomp';
+
+const host = { uid: { hostBase: 1000000, size: 1000000000 }, gid: { hostBase: 1000000, size: 1000000000 } };
+
+t.test('shared, isolated and explicit maps', async (t) => {
+  const shared = allocateIdmap(host, { isolated: false }, []);
+  t.equal(shared.base, 1000000);
+  t.same(lxcIdmapLines(shared.entries), ['lxc.idmap = u 0 1000000 1000000000', 'lxc.idmap = g 0 1000000 1000000000']);
+  const a = allocateIdmap(host, { isolated: true }, []);
+  const b = allocateIdmap(host, { isolated: true }, [a.base]);
+  t.equal(a.base, 1065536);
+  t.equal(b.base, 1131072);
+  const c = allocateIdmap(host, { isolated: false, base: 2000000, size: 100000 }, []);
+  t.same(c.entries[0], { isUid: true, isGid: false, hostId: 2000000, nsId: 0, range: 100000 });
+  t.throws(() => allocateIdmap({ uid: { hostBase: 1, size: 70000 }, gid: { hostBase: 1, size: 70000 } }, { isolated: true }, []), /Not enough/);
+  t.match(entriesJson(a.entries), /"Hostid":1065536/);
+});
+
+t.test('raw.idmap punches holes', async (t) => {
+  t.same(parseRawIdmap('both 1000 1000'), [{ isUid: true, isGid: true, hostId: 1000, nsId: 1000, range: 1 }]);
+  t.throws(() => parseRawIdmap('uid 1-3 1-2'), /differ/);
+  t.throws(() => parseRawIdmap('user 1 1'), /Invalid/);
+  const m = allocateIdmap(host, { isolated: false, size: 65536, base: 1000000, raw: 'uid 1000 1000' }, []);
+  t.same(lxcIdmapLines(m.entries), [
+    'lxc.idmap = u 0 1000000 1000',
+    'lxc.idmap = u 1000 1000 1',
+    'lxc.idmap = u 1001 1001001 64535',
+    'lxc.idmap = g 0 1000000 65536',
+  ]);
+});
+
+t.test('seccomp policies', async (t) => {
+  const def = seccompProfile({}, false)!;
+  t.match(def, /^2\ndenylist\nreject_force_umount\n\[all\]\nkexec_load errno 38/);
+  t.notMatch(seccompProfile({}, true)!, /reject_force_umount/);
+  t.match(seccompProfile({ 'security.syscalls.deny': 'mount,umount2' }, false)!, /mount errno 38\numount2 errno 38/);
+  t.equal(seccompProfile({ 'security.syscalls.deny_default': 'false' }, false), null);
+  t.equal(seccompProfile({ 'security.syscalls.allow': 'read write' }, false), '2\nallowlist\nread\nwrite\n');
+  t.equal(seccompProfile({ 'raw.seccomp': '2\ndenylist\nx errno 1' }, false), '2\ndenylist\nx errno 1\n');
+});
