@@ -14,7 +14,7 @@ import { StoragePools } from './storage/pools';
 import { InstanceManager } from './instance/manager';
 import { StateActions } from './instance/state-actions';
 import { hostIdmap } from './instance/idmap';
-import { isTrue } from './instance/config-keys';
+import { autostartInstances, shutdownInstances } from './instance/boot';
 import { LxcDriver } from './instance/drivers/lxc/driver';
 import { gatherServerFacts } from './server-info';
 import { buildApp } from './http/server';
@@ -117,7 +117,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   if (opts.group) await chown(socketPath, 0, await groupId(opts.group));
   log.info('Daemon started', { socket: socketPath, version: opts.version });
 
-  void resumeInstances(state, log);
+  void autostartInstances(instances, actions, log);
 
   const close = (): Promise<void> => {
     closing ??= (async () => {
@@ -139,43 +139,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     });
     return stopping;
   };
-  const stopAll = async (): Promise<void> => {
-    const recs = db.instances.list(null);
-    const states = await driver.states(recs);
-    await Promise.all(
-      recs.map(async (rec, i) => {
-        if (states[i].pid <= 0) return;
-        const timeout = Number(instances.expand(rec).expanded_config['boot.host_shutdown_timeout'] ?? '30');
-        await driver.stop(instances.runtime(rec), { force: false, timeoutSec: timeout }).catch((e: Error) => {
-          log.warn('Failed to stop instance at shutdown', { instance: rec.name, err: e.message });
-        });
-      }),
-    );
-  };
+  const stopAll = (): Promise<void> => shutdownInstances(instances, log);
 
   return { state, socketPath, close, closed };
-}
-
-/** Starts instances that were running before the host went down, or that ask for autostart. */
-async function resumeInstances(s: DaemonState, log: Logger): Promise<void> {
-  const recs = s.db.instances.list(null);
-  const states = await s.driver.states(recs);
-  let running = 0;
-  for (let i = 0; i < recs.length; i++) {
-    const rec = recs[i];
-    if (states[i].pid > 0) {
-      running++;
-      continue;
-    }
-    const cfg = s.instances.expand(rec).expanded_config;
-    const auto = cfg['boot.autostart'];
-    const wanted = auto !== undefined ? isTrue(auto) : rec.config['volatile.last_state.power'] === 'RUNNING';
-    if (!wanted) continue;
-    try {
-      await s.actions.apply(rec, { action: 'start' });
-    } catch (err) {
-      log.warn('Failed to restart instance', { instance: rec.name, err: (err as Error).message });
-    }
-  }
-  log.info('Instances re-discovered', { running: String(running), total: String(recs.length) });
 }

@@ -1,0 +1,66 @@
+/**
+ * Instances at daemon start and `admin shutdown`: autostart in order of
+ * boot.autostart.priority (highest first) with boot.autostart.delay after
+ * each; shutdown in groups of boot.stop.priority (highest first), each group
+ * in parallel, each instance allowed boot.host_shutdown_timeout seconds.
+ */
+import type { InstanceRecord } from '../db/instances';
+import type { Logger } from '../log';
+import { isTrue } from './config-keys';
+import type { InstanceManager } from './manager';
+import type { StateActions } from './state-actions';
+
+const DEFAULT_SHUTDOWN_TIMEOUT = 30;
+
+/** Starts what should run: boot.autostart, or (unset) what ran before the host went down. */
+export async function autostartInstances(m: InstanceManager, actions: StateActions, log: Logger): Promise<void> {
+  const recs = m.deps.db.instances.list(null);
+  const states = await m.deps.driver.states(recs);
+  const todo: { rec: InstanceRecord; priority: number; delay: number }[] = [];
+  let running = 0;
+  recs.forEach((rec, i) => {
+    if (states[i].pid > 0) {
+      running++;
+      return;
+    }
+    const cfg = m.expand(rec).expanded_config;
+    const auto = cfg['boot.autostart'];
+    const wanted = auto !== undefined && auto !== '' ? isTrue(auto) : rec.config['volatile.last_state.power'] === 'RUNNING';
+    if (wanted) todo.push({ rec, priority: Number(cfg['boot.autostart.priority'] ?? 0), delay: Number(cfg['boot.autostart.delay'] ?? 0) });
+  });
+  log.info('Instances re-discovered', { running: String(running), total: String(recs.length), to_start: String(todo.length) });
+  todo.sort((a, b) => b.priority - a.priority);
+  for (const { rec, delay } of todo) {
+    try {
+      await actions.apply(rec, { action: 'start' });
+    } catch (err) {
+      log.warn('Failed to auto-start instance', { instance: rec.name, err: (err as Error).message });
+    }
+    if (delay > 0) await new Promise((r) => setTimeout(r, delay * 1000));
+  }
+}
+
+/** Stops every running instance cleanly, highest boot.stop.priority first. */
+export async function shutdownInstances(m: InstanceManager, log: Logger): Promise<void> {
+  const recs = m.deps.db.instances.list(null);
+  const states = await m.deps.driver.states(recs);
+  const groups = new Map<number, InstanceRecord[]>();
+  recs.forEach((rec, i) => {
+    if (states[i].pid <= 0) return;
+    const p = Number(m.expand(rec).expanded_config['boot.stop.priority'] ?? 0);
+    groups.set(p, [...(groups.get(p) ?? []), rec]);
+  });
+  for (const p of [...groups.keys()].sort((a, b) => b - a)) {
+    await Promise.all(
+      (groups.get(p) ?? []).map(async (rec) => {
+        const cfg = m.expand(rec).expanded_config;
+        const timeout = Number(cfg['boot.host_shutdown_timeout'] || DEFAULT_SHUTDOWN_TIMEOUT);
+        try {
+          await m.deps.driver.stop(m.runtime(rec), { force: false, timeoutSec: timeout });
+        } catch (err) {
+          log.warn('Failed to stop instance at shutdown', { instance: rec.name, err: (err as Error).message });
+        }
+      }),
+    );
+  }
+}
