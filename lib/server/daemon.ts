@@ -78,7 +78,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const pools = new StoragePools(opts.varDir, db);
   await pools.mountAll();
   const idmap = hostIdmap();
-  const driver = new LxcDriver({ varDir: opts.varDir, debug: opts.debug });
+  const driver = new LxcDriver({ varDir: opts.varDir, debug: opts.debug, lxcfsDir: process.env.INCUS_LXCFS_DIR || undefined });
 
   // Idmapped mounts are probed once on the filesystem holding the pools.
   const idmapOk = await probeIdmappedMounts(join(opts.varDir, 'storage-pools'));

@@ -11,6 +11,7 @@ import type { BatchStateEntry } from '../../../../native/lxc';
 import { StatusCode, StatusText } from '../../../../api/response';
 import type { DriverInfo, InstanceDriver, InstanceRuntime, RuntimeState, StopOptions } from '../../interface';
 import { renderLxcConfig } from './lxc-config';
+import { isLxcfsMount, lxcfsMountEntries } from './lxcfs';
 import { isTrue } from '../../config-keys';
 import { seccompProfile } from '../../seccomp';
 import { type HostCgroups, detectHostCgroups } from '../../limits/host-cgroups';
@@ -24,6 +25,8 @@ export interface LxcDriverOptions {
   debug: boolean;
   /** Root of the cgroup mounts (tests may point it elsewhere). */
   cgroupRoot?: string;
+  /** Where lxcfs is mounted when the host runs it (default /var/lib/lxcfs). */
+  lxcfsDir?: string;
 }
 
 /** The CPUs this host offers containers. */
@@ -116,6 +119,7 @@ export class LxcDriver implements InstanceDriver {
       cpuset: this.pinning.assign(key, inst.expandedConfig['limits.cpu']),
       cpusetVersion: this.cgroups.version('cpuset'),
       seccompProfile: policyPath,
+      extra: this.lxcfsLines(),
     });
     await writeFile(ref.configPath, text, { mode: 0o600 });
     try {
@@ -124,6 +128,11 @@ export class LxcDriver implements InstanceDriver {
       this.pinning.release(key);
       throw err;
     }
+  }
+
+  private lxcfsLines(): string[] {
+    const dir = this.opts.lxcfsDir ?? '/var/lib/lxcfs';
+    return isLxcfsMount(dir) ? lxcfsMountEntries(dir) : [];
   }
 
   async update(inst: InstanceRuntime, changedKeys: string[]): Promise<void> {

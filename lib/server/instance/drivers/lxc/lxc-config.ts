@@ -23,6 +23,8 @@ export interface LxcConfigInput {
   seccompProfile: string | null;
   /** cgroup version of the cpuset controller, for its config key. */
   cpusetVersion: 0 | 1 | 2;
+  /** Extra liblxc lines: lxcfs mounts, devices. */
+  extra: string[];
 }
 
 /** Host paths bind-mounted when present, as Incus does. */
@@ -98,6 +100,7 @@ export function renderLxcConfig(input: LxcConfigInput): string {
     set(input.cpusetVersion === 1 ? 'lxc.cgroup.cpuset.cpus' : 'lxc.cgroup2.cpuset.cpus', input.cpuset);
   }
   lines.push(...prlimitLines(cfg));
+  lines.push(...input.extra);
   for (const [k, v] of parseRawLxc(cfg['raw.lxc'] ?? '')) set(k, v);
   return lines.join('\n') + '\n';
 }
