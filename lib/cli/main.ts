@@ -22,7 +22,6 @@ const GROUPS: readonly GroupEntry[] = [
   { names: ['launch', 'create', 'init'], load: () => require('./commands/create') as CommandGroup },
   { names: ['list', 'ls'], load: () => require('./commands/list') as CommandGroup },
   { names: ['info'], load: () => require('./commands/info') as CommandGroup },
-  { names: ['console'], load: () => require('./commands/console') as CommandGroup },
   {
     names: ['start', 'stop', 'restart', 'pause', 'freeze', 'resume', 'unfreeze'],
     load: () => require('./commands/action') as CommandGroup,

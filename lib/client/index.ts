@@ -19,13 +19,3 @@ export type { RequestOptions, Requester } from './operation';
 export { DEFAULT_SOCKET_PATH, discoverSocketPath } from './socket-path';
 export type { HttpMethod, Transport, TransportRequest, TransportResponse } from './transport';
 export { UnixTransport, connectionErrorFor } from './unix-transport';
-export {
-  attachConsole,
-  clearConsoleLog,
-  deleteInstanceLogFile,
-  getConsoleLog,
-  getInstanceLogFiles,
-  openOperationWebsocket,
-  sendWindowResize,
-} from './console';
-export type { ConsoleAttachment } from './console';

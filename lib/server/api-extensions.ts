@@ -25,7 +25,4 @@ export const API_EXTENSIONS: string[] = [
   'server_supported_storage_drivers',
   'event_project',
   'event_lifecycle_name_and_project',
-  'console',
-  'console_vga_type',
-  'console_force',
 ];

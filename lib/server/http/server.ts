@@ -12,8 +12,6 @@ import { registerRoot } from './routes/root';
 import { registerOperations } from './routes/operations';
 import { registerInstances } from './routes/instances';
 import { registerInstanceState } from './routes/instance-state';
-import { registerInstanceConsole } from './routes/instance-console';
-import { registerInstanceLogs } from './routes/instance-logs';
 import { registerImages } from './routes/images';
 import { registerImageAliases } from './routes/image-aliases';
 import { registerProfiles } from './routes/profiles';
@@ -87,8 +85,6 @@ export function buildApp(s: DaemonState): ApiServer {
   registerOperations(app, s);
   registerInstances(app, s);
   registerInstanceState(app, s);
-  registerInstanceConsole(app, s);
-  registerInstanceLogs(app, s);
   registerImages(app, s);
   registerImageAliases(app, s);
   registerProfiles(app, s);
