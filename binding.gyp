@@ -12,7 +12,10 @@
         "native/addon/freezer.cc",
         "native/addon/batch-state.cc",
         "native/addon/pidfd.cc",
-        "native/addon/shift-tree.cc"
+        "native/addon/shift-tree.cc",
+        "native/addon/pty.cc",
+        "native/addon/console.cc",
+        "native/addon/fdpass.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "_GNU_SOURCE"],
@@ -25,7 +28,18 @@
       "sources": [
         "native/helpers/incusd-helper.c",
         "native/helpers/forkstart.c",
-        "native/helpers/idmap-probe.c"
+        "native/helpers/idmap-probe.c",
+        "native/helpers/dev-ns.c",
+        "native/helpers/forkmount.c",
+        "native/helpers/forkproxy.c",
+        "native/helpers/proxy-addr.c",
+        "native/helpers/proxy-relay.c",
+        "native/helpers/forkexec.c",
+        "native/helpers/forkexec-server.c",
+        "native/helpers/forkfile.c",
+        "native/helpers/forkfile-enter.c",
+        "native/helpers/forkfile-ops.c",
+        "native/helpers/netns-addrs.c"
       ],
       "cflags": ["-Wall", "-Wextra"],
       "cflags_c": ["-std=gnu11"],

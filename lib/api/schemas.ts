@@ -122,3 +122,23 @@ export const serverPutSchema = {
   type: 'object',
   properties: { config: { type: ['object', 'null'], additionalProperties: { type: ['string', 'number', 'boolean'] } } },
 } as const;
+
+export const networkPutSchema = {
+  type: 'object',
+  properties: {
+    config: { ...stringMap, type: ['object', 'null'] },
+    description: { type: 'string' },
+  },
+} as const;
+
+export const networksPostSchema = {
+  type: 'object',
+  required: ['name'],
+  properties: { ...networkPutSchema.properties, name: { type: 'string', minLength: 1 }, type: { type: 'string' } },
+} as const;
+
+export const networkPostSchema = {
+  type: 'object',
+  required: ['name'],
+  properties: { name: { type: 'string', minLength: 1 } },
+} as const;

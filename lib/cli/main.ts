@@ -22,6 +22,8 @@ const GROUPS: readonly GroupEntry[] = [
   { names: ['launch', 'create', 'init'], load: () => require('./commands/create') as CommandGroup },
   { names: ['list', 'ls'], load: () => require('./commands/list') as CommandGroup },
   { names: ['info'], load: () => require('./commands/info') as CommandGroup },
+  { names: ['exec', 'shell'], load: () => require('./commands/exec') as CommandGroup },
+  { names: ['console'], load: () => require('./commands/console') as CommandGroup },
   {
     names: ['start', 'stop', 'restart', 'pause', 'freeze', 'resume', 'unfreeze'],
     load: () => require('./commands/action') as CommandGroup,
@@ -29,8 +31,14 @@ const GROUPS: readonly GroupEntry[] = [
   { names: ['delete', 'rm', 'remove'], load: () => require('./commands/delete') as CommandGroup },
   { names: ['rename'], load: () => require('./commands/rename') as CommandGroup },
   { names: ['image'], load: () => require('./commands/image') as CommandGroup },
+  { names: ['remote'], load: () => require('./commands/remote') as CommandGroup },
+  { names: ['publish'], load: () => require('./commands/publish') as CommandGroup },
   { names: ['admin'], load: () => require('./commands/admin') as CommandGroup },
   { names: ['query'], load: () => require('./commands/query') as CommandGroup },
+  { names: ['file'], load: () => require('./commands/file') as CommandGroup },
+  { names: ['profile'], load: () => require('./commands/profile') as CommandGroup },
+  { names: ['network'], load: () => require('./commands/network') as CommandGroup },
+  { names: ['config'], load: () => require('./commands/config') as CommandGroup },
   { names: ['version'], load: () => require('./commands/version') as CommandGroup },
 ];
 

@@ -19,3 +19,20 @@ export type { RequestOptions, Requester } from './operation';
 export { DEFAULT_SOCKET_PATH, discoverSocketPath } from './socket-path';
 export type { HttpMethod, Transport, TransportRequest, TransportResponse } from './transport';
 export { UnixTransport, connectionErrorFor } from './unix-transport';
+export {
+  attachConsole,
+  clearConsoleLog,
+  deleteInstanceLogFile,
+  getConsoleLog,
+  getInstanceLogFiles,
+  openOperationWebsocket,
+  sendWindowResize,
+} from './console';
+export type { ConsoleAttachment } from './console';
+export { execInstance, execReturn } from './exec';
+export type { ExecControl, ExecIO, ExecOptions, ExecResult } from './exec';
+export { createProfile, deleteProfile, patchProfile, renameProfile } from './profiles';
+export { putInstance } from './instance-update';
+export { InstanceFiles, fileInfoOf } from './files';
+export type { InstanceFileContent, InstanceFileInfo, InstanceFilePush } from './files';
+export { SftpSession, isNoSuchFile, sftpCode } from './sftp';

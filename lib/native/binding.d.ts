@@ -94,4 +94,60 @@ export interface NativeBinding {
    * mounts do not work). Does not follow symlinks; keeps setuid/setgid bits.
    */
   shiftTree(path: string, uidOffset: number, gidOffset: number): Promise<void>;
+
+  /**
+   * sync-fast: a pty pair from the devpts instance that process `pid` sees
+   * (`/proc/<pid>/root/dev/pts/ptmx`, resolved inside that root; pid 0: the
+   * host's /dev/ptmx). The slave (from TIOCGPTPEER) is chowned to uid:gid
+   * unless uid is -1; the master is non-blocking; both are CLOEXEC; the
+   * window starts at 80x25. `index` is N of /dev/pts/N.
+   */
+  openpty(pid: number, uid: number, gid: number): { master: number; slave: number; index: number };
+
+  /** sync-fast: ioctl(TIOCSWINSZ) on either side of a pty. */
+  setWindowSize(fd: number, cols: number, rows: number): void;
+
+  /** sync-fast: pipe2(O_CLOEXEC): [readFd, writeFd]. */
+  makePipe(): [number, number];
+
+  /** sync-fast: socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC); both ends blocking. */
+  streamPair(): [number, number];
+
+  /**
+   * async: a proxy pty bridged to the container's console (liblxc
+   * console_getfd, tty 0, through the command socket; nothing forks).
+   * `ptx` is the pty master to read and write; `keepalive` is the command
+   * socket that holds the console for us until it is closed. Both are
+   * CLOEXEC; the caller closes both. Fails with EBUSY when another client
+   * holds the console, ESRCH when the container is not running.
+   */
+  consoleOpen(name: string, lxcpath: string): Promise<{ ptx: number; keepalive: number }>;
+
+  /**
+   * async: the console ring buffer (liblxc console_log): its bytes when
+   * clear is false (liblxc 5.0 drains what a read returns); clears it and
+   * resolves an empty Buffer when clear is true (lxc.console.logfile is
+   * left alone). ENODATA: nothing logged since the last read.
+   */
+  consoleLog(name: string, lxcpath: string, clear: boolean): Promise<Buffer>;
+
+  /**
+   * sync-fast: socketpair(AF_UNIX, SOCK_SEQPACKET), both ends CLOEXEC; the
+   * first end (ours) is O_NONBLOCK, the second stays blocking (for a child).
+   */
+  seqpacketPair(): [number, number];
+
+  /**
+   * sync-fast: sendmsg(MSG_DONTWAIT) of one message, with `fds` passed as
+   * SCM_RIGHTS (at most 16); returns the bytes sent. EAGAIN when full.
+   */
+  sendMsg(fd: number, data: Buffer, fds?: number[]): number;
+
+  /**
+   * sync-fast: recvmsg(MSG_DONTWAIT | MSG_CMSG_CLOEXEC) of one message of at
+   * most maxLen bytes; null when none is waiting (wait with pollReadable);
+   * an empty `data` at end of stream. Received fds are CLOEXEC and belong to
+   * the caller; `truncated` when the message or its fds did not fit.
+   */
+  recvMsg(fd: number, maxLen: number): { data: Buffer; fds: number[]; truncated: boolean } | null;
 }

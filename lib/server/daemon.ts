@@ -10,7 +10,9 @@ import { openDb } from './db';
 import { EventBus } from './operations/event-bus';
 import { OperationRegistry } from './operations/registry';
 import { ImageStore } from './images/store';
+import { ImageRemote } from './images/remote';
 import { StoragePools } from './storage/pools';
+import { NetworkManager } from './network/networks';
 import { InstanceManager } from './instance/manager';
 import { StateActions } from './instance/state-actions';
 import { hostIdmap } from './instance/idmap';
@@ -64,7 +66,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const log = new Logger(opts.logFile, opts.debug);
   await mkdir(opts.varDir, { recursive: true, mode: 0o711 });
   await chmod(opts.varDir, 0o711);
-  for (const d of ['containers', 'logs', 'storage-pools']) await mkdir(join(opts.varDir, d), { recursive: true, mode: 0o711 });
+  for (const d of ['containers', 'logs', 'storage-pools', 'networks']) await mkdir(join(opts.varDir, d), { recursive: true, mode: 0o711 });
   const socketPath = join(opts.varDir, 'unix.socket');
   if (await socketInUse(socketPath)) throw new Error(`incusd is already running (${socketPath} answers)`);
   await unlink(socketPath).catch(() => undefined);
@@ -75,6 +77,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const ops = new OperationRegistry(events);
   const images = new ImageStore(opts.varDir, db);
   await images.init();
+  const imageRemote = new ImageRemote({ db, images, events, ops, log });
   const pools = new StoragePools(opts.varDir, db);
   await pools.mountAll();
   const idmap = hostIdmap();
@@ -84,7 +87,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const idmapOk = await probeIdmappedMounts(join(opts.varDir, 'storage-pools'));
   if (!idmapOk) log.warn('Idmapped mounts unavailable: container rootfs will be shifted on disk');
 
-  const instances = new InstanceManager({ db, events, images, pools, driver, idmap, idmappedPool: () => idmapOk });
+  // Managed networks come up (or are re-adopted, dnsmasq included) before any instance starts.
+  const networks = new NetworkManager({ db, events, log, varDir: opts.varDir, debug: opts.debug });
+  await networks.startAll();
+
+  const instances = new InstanceManager({ db, events, images, imageDownloader: imageRemote.downloader, pools, driver, idmap, idmappedPool: () => idmapOk });
   const actions = new StateActions(instances);
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
@@ -99,7 +106,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     events,
     ops,
     images,
+    imageRemote,
     pools,
+    networks,
     instances,
     actions,
     driver,
@@ -118,10 +127,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   log.info('Daemon started', { socket: socketPath, version: opts.version });
 
   void autostartInstances(instances, actions, log);
+  imageRemote.start();
 
   const close = (): Promise<void> => {
     closing ??= (async () => {
       await app.close();
+      imageRemote.stop();
+      networks.release();
       await Promise.race([ops.drain(), new Promise((r) => setTimeout(r, 10_000).unref())]);
       db.close();
       await unlink(socketPath).catch(() => undefined);

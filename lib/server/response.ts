@@ -42,7 +42,20 @@ export function errorResponse(code: number, message: string): ErrorResponse {
   };
 }
 
-/** ETag of an entity: sha256 over the JSON of its writable fields, as Incus hashes them. */
+/** JSON with object keys sorted, so that equal content hashes equally whatever the key order. */
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const o = value as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** ETag of an entity: sha256 over its writable fields, independent of key order. */
 export function etagOf(value: unknown): string {
-  return createHash('sha256').update(JSON.stringify(value)).digest('hex');
+  return createHash('sha256').update(stableJson(value)).digest('hex');
 }

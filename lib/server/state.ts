@@ -1,12 +1,14 @@
 /** The daemon's wiring, passed to every route (no module singletons). */
 import type { Db } from './db';
 import type { ImageStore } from './images/store';
+import type { ImageRemote } from './images/remote';
 import type { InstanceDriver } from './instance/interface';
 import type { InstanceManager } from './instance/manager';
 import type { StateActions } from './instance/state-actions';
 import type { EventBus } from './operations/event-bus';
 import type { OperationRegistry } from './operations/registry';
 import type { StoragePools } from './storage/pools';
+import type { NetworkManager } from './network/networks';
 import type { ServerFacts } from './server-info';
 
 export interface DaemonState {
@@ -18,7 +20,10 @@ export interface DaemonState {
   readonly events: EventBus;
   readonly ops: OperationRegistry;
   readonly images: ImageStore;
+  /** Downloads from remote servers, refresh, auto-update and cache expiry, image secrets. */
+  readonly imageRemote: ImageRemote;
   readonly pools: StoragePools;
+  readonly networks: NetworkManager;
   readonly instances: InstanceManager;
   readonly actions: StateActions;
   readonly driver: InstanceDriver;

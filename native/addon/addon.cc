@@ -14,6 +14,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   incus::InitBatchState(env, exports);
   incus::InitPidfd(env, exports);
   incus::InitShiftTree(env, exports);
+  incus::InitPty(env, exports);
+  incus::InitConsole(env, exports);
+  incus::InitFdpass(env, exports);
   return exports;
 }
 

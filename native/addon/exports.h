@@ -12,5 +12,8 @@ void InitFreezer(Napi::Env env, Napi::Object exports);
 void InitBatchState(Napi::Env env, Napi::Object exports);
 void InitPidfd(Napi::Env env, Napi::Object exports);
 void InitShiftTree(Napi::Env env, Napi::Object exports);
+void InitPty(Napi::Env env, Napi::Object exports);
+void InitConsole(Napi::Env env, Napi::Object exports);
+void InitFdpass(Napi::Env env, Napi::Object exports);
 
 }  // namespace incus

@@ -21,5 +21,12 @@ const char *helper_errno_name(int err);
 
 int cmd_forkstart(int argc, char **argv);
 int cmd_idmap_probe(int argc, char **argv);
+int cmd_forkmount(int argc, char **argv);
+int cmd_mknod(int argc, char **argv);
+int cmd_forkproxy(int argc, char **argv);
+int cmd_forkexec(int argc, char **argv);
+int cmd_forkexec_server(int argc, char **argv);
+int cmd_forkfile(int argc, char **argv);
+int cmd_netns_addrs(int argc, char **argv);
 
 #endif

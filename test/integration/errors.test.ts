@@ -71,7 +71,9 @@ t.test('ETag and If-Match', async (t) => {
   const stale = await rawRequest(d.socket, 'PUT', '/1.0/instances/e1', JSON.stringify(put), { 'If-Match': '"0000"' });
   t.equal(stale.status, 412);
   const ok = await rawRequest(d.socket, 'PUT', '/1.0/instances/e1', JSON.stringify(put), { 'If-Match': etag });
-  t.equal(ok.status, 200, JSON.stringify(ok.body));
+  t.equal(ok.status, 202, JSON.stringify(ok.body));
+  const done = await rawRequest(d.socket, 'GET', `${String(ok.body.operation)}/wait?timeout=10`);
+  t.equal((done.body.metadata as { status: string }).status, 'Success');
   const after = await d.client.getInstance('e1');
   t.equal(after.config['user.a'], '1');
   t.ok(after.config['volatile.base_image'], 'volatile keys survive a PUT');

@@ -10,7 +10,9 @@ export const ROOT_DISK = { type: 'disk', path: '/', pool: 'default' } as const;
 /**
  * Minimal `admin init --auto`: a `dir` pool named `default` when the server
  * has no pool, and a root disk on it in the default profile when that
- * profile has none. The network part comes later.
+ * profile has none; then, as Incus does, a managed bridge `incusbrN` with
+ * `eth0` on it in the default profile when the server has no managed
+ * network and that profile no NIC.
  */
 export async function initAuto(client: IncusClient): Promise<void> {
   // Incus reads the server first; a daemon that is down fails here, plainly.
@@ -32,6 +34,29 @@ export async function initAuto(client: IncusClient): Promise<void> {
       { etag: etag || undefined },
     );
   }
+  await initAutoNetwork(client);
+}
+
+/** The network half of `admin init --auto`. */
+async function initAutoNetwork(client: IncusClient): Promise<void> {
+  const { createNetwork, getNetworks } = require('../../client/networks') as typeof import('../../client/networks');
+  const networks = await getNetworks(client).catch((err: Error) => {
+    throw new Error(`Failed to retrieve list of networks: ${err.message}`);
+  });
+  const { value: profile, etag } = await client.getProfileWithEtag('default');
+  const devices = profile.devices ?? {};
+  if (networks.some((n) => n.managed) || Object.values(devices).some((d) => d.type === 'nic')) return;
+  // The first incusbrN the server has no interface of that name for (its own view, not this client's).
+  const taken = new Set(networks.map((n) => n.name));
+  let idx = 0;
+  while (taken.has(`incusbr${idx}`)) idx++;
+  const name = `incusbr${idx}`;
+  await createNetwork(client, { name, type: 'bridge', config: {}, description: '' });
+  await client.updateProfile(
+    'default',
+    { config: profile.config ?? {}, description: profile.description ?? '', devices: { ...devices, eth0: { type: 'nic', network: name, name: 'eth0' } } },
+    { etag: etag || undefined },
+  );
 }
 
 /** One readiness probe: `/internal/ready` (Incus), else `GET /1.0` on servers without it. */

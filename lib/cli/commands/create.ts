@@ -8,6 +8,8 @@ import { collect } from '../option-parsers';
 import { resolveImage } from '../image-ref';
 import { parseDeviceOverrides, parseKeyValues, quote } from '../kv';
 import { localName } from '../remote';
+import { parseImageArg, remoteImageSource } from '../launch-source';
+import { ProgressLine, waitShowingProgress } from '../progress';
 
 /** Options shared by `create` and `launch`. */
 export interface CreateFlags {
@@ -20,6 +22,7 @@ export interface CreateFlags {
   empty?: boolean;
   vm?: boolean;
   storage?: string;
+  network?: string;
   type?: string;
   description?: string;
 }
@@ -68,7 +71,7 @@ export async function createInstance(ctx: CliContext, args: string[], flags: Cre
   }
   const client = ctx.client();
   // Remote prefixes are checked before anything is printed, as in Incus.
-  const imageRef = imageArg === undefined ? undefined : localName(imageArg);
+  const imageRef = imageArg === undefined ? undefined : parseImageArg(ctx, imageArg);
   const requested = nameArg === undefined ? undefined : localName(nameArg);
   const server = await client.getServer();
   const serverStarts = launch && (server.api_extensions ?? []).includes('instance_create_start');
@@ -87,6 +90,15 @@ export async function createInstance(ctx: CliContext, args: string[], flags: Cre
     }
     devices.root = { type: 'disk', path: '/', pool: flags.storage };
   }
+  if (flags.network) {
+    const { getNetwork } = require('../../client/networks') as typeof import('../../client/networks');
+    const { nicForNetwork } = require('./network-attach') as typeof import('./network-attach');
+    try {
+      devices.eth0 = nicForNetwork(await getNetwork(client, flags.network), 'eth0');
+    } catch (err) {
+      throw new Error(`Failed loading network ${quote(flags.network)}: ${(err as Error).message}`);
+    }
+  }
   await applyDeviceOverrides(ctx, devices, parseDeviceOverrides(flags.device ?? []), profiles);
 
   const req: InstancesPost = {
@@ -102,14 +114,17 @@ export async function createInstance(ctx: CliContext, args: string[], flags: Cre
   };
   if (imageRef === undefined) {
     req.source = { type: 'none' };
+  } else if (!imageRef.local) {
+    req.source = await remoteImageSource(ctx, imageRef.remote, imageRef.name, flags.vm === true);
   } else {
-    const { image } = await resolveImage(client, imageRef);
+    const { image } = await resolveImage(client, imageRef.name);
     if (flags.vm && image.type !== 'virtual-machine') throw new Error('Asked for a VM but image is of type container');
     req.type = image.type;
     req.source = { type: 'image', fingerprint: image.fingerprint };
   }
 
-  const done = await (await client.createInstance(req)).wait();
+  const line = new ProgressLine(ctx.io.out, 'Retrieving image: %s', ctx.globals.quiet);
+  const done = await waitShowingProgress(await client.createInstance(req), line).finally(() => line.done());
   const created = done.resources?.instances ?? [];
   if (created.length === 0) throw new Error("Didn't get name of new instance from the server");
   let name = requested;
@@ -142,6 +157,7 @@ function addFlags(cmd: Command): Command {
     .option('-d, --device <device,key=value>', 'New key/value to apply to a specific device (may be passed multiple times)', collect)
     .option('-e, --ephemeral', 'Ephemeral instance')
     .option('-s, --storage <pool>', 'Storage pool name')
+    .option('-n, --network <network>', 'Network name')
     .option('-t, --type <type>', 'Instance type')
     .option('--no-profiles', 'Create the instance with no profiles applied')
     .option('--empty', 'Create an empty instance')

@@ -1,4 +1,4 @@
-/** `incus image alias create|list|delete`. */
+/** `incus image alias create|list|delete|rename`. */
 import type { Command } from 'commander';
 import type { ImageAliasesEntry } from '../../api/image';
 import type { CliContext } from '../context';
@@ -79,6 +79,17 @@ export function register(image: Command, ctx: CliContext): void {
     .option('-f, --format <format>', 'Format (csv|json|table|yaml|compact)', 'table')
     .action(async (filters: string[], flags: AliasListFlags) => {
       ctx.exitCode = await listAliases(ctx, filters, flags);
+    });
+
+  alias
+    .command('rename')
+    .alias('mv')
+    .description('Rename aliases')
+    .argument('<alias>', '[<remote>:]<alias>')
+    .argument('<new-name>', 'New alias name')
+    .action(async (name: string, next: string) => {
+      const { renameImageAlias } = require('../../client/images') as typeof import('../../client/images');
+      await renameImageAlias(ctx.client(), localName(name), next);
     });
 
   alias

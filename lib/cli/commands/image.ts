@@ -1,4 +1,7 @@
-/** `incus image import|list|info|delete` (and `image alias`, registered from image-alias). */
+/**
+ * `incus image import|list|info|delete` on any remote (`image alias` comes from
+ * image-alias, `show|edit` from image-show, `export|copy|refresh` from image-transfer).
+ */
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
 import type { Image } from '../../api/image';
@@ -9,11 +12,13 @@ import { parseFormat, renderList } from '../format/render';
 import { imageShape } from '../format/shapes';
 import { sortRowsNaturally } from '../format/sort';
 import { collect } from '../option-parsers';
-import { resolveImage } from '../image-ref';
 import { parseKeyValues } from '../kv';
 import { dotPrefixMatch } from '../list-filter';
-import { localName } from '../remote';
 import { register as registerAlias } from './image-alias';
+import { register as registerShow } from './image-show';
+import { register as registerTransfer } from './image-transfer';
+import { incusOf, listImagesOn, remoteArg, resolveImageOn } from '../image-remote';
+import { cliConfig, connect, connectIncus, splitRemote } from '../remotes/connect';
 
 /** Incus default for `image list`: alias, fingerprint, public, description, architecture, type, size, upload date. */
 export const DEFAULT_IMAGE_COLUMNS = 'lfpdatsu';
@@ -98,9 +103,15 @@ export interface ImageListFlags {
 async function listImages(ctx: CliContext, args: string[], flags: ImageListFlags): Promise<number> {
   const spec = parseFormat(flags.format);
   const filters = [...args];
-  if (filters[0]?.endsWith(':')) localName(filters.shift()!);
+  // `remote:` (or `remote:filter`) first picks the server; simplestreams ones are read directly.
+  let remote = cliConfig(ctx).defaultRemote;
+  if (filters[0]?.includes(':') && !filters[0].slice(0, filters[0].indexOf(':')).includes('=')) {
+    const parsed = splitRemote(ctx, filters.shift()!);
+    remote = parsed.remote;
+    if (parsed.name !== '') filters.unshift(parsed.name);
+  }
   const columns = parseImageColumns(flags.columns);
-  const images = (await ctx.client().getImages(1)).filter((img) => filters.every((f) => imageMatches(img, f)));
+  const images = (await listImagesOn(connect(ctx, remote))).filter((img) => filters.every((f) => imageMatches(img, f)));
   const rows = sortRowsNaturally(images.map((img) => columns.map(([, data]) => data(img))));
   const raw = images.map((img) => orderKeys(img, imageShape));
   ctx.out(renderList(spec, columns.map(([name]) => name), rows, raw));
@@ -150,16 +161,16 @@ export interface ImportFlags {
 
 async function importImage(ctx: CliContext, file: string, rest: string[], flags: ImportFlags): Promise<number> {
   const props: string[] = [];
+  let client = ctx.client();
   for (const a of rest) {
     if (a.includes('=')) props.push(a);
-    else if (a.endsWith(':')) localName(a);
+    else if (a.endsWith(':')) client = connectIncus(ctx, splitRemote(ctx, a).remote);
     else throw new Error(`Split images (metadata plus rootfs tarball) are not supported yet: ${a}`);
   }
   if (file.startsWith('http://')) throw new Error('Only https:// is supported for remote image import');
   if (file.startsWith('https://')) throw new Error('Importing images from a URL is not supported yet');
   const st = await fs.promises.stat(file);
   if (st.isDirectory()) throw new Error('Importing an image from a directory is not supported yet');
-  const client = ctx.client();
   const aliases = flags.alias ?? [];
   if (flags.reuse) {
     // Incus deletes an image whose aliases would all move to the new one.
@@ -185,8 +196,9 @@ async function deleteImages(ctx: CliContext, refs: string[]): Promise<number> {
   const errors: string[] = [];
   for (const ref of refs) {
     try {
-      const { image } = await resolveImage(ctx.client(), ref);
-      await (await ctx.client().deleteImage(image.fingerprint)).wait();
+      const { server, name } = remoteArg(ctx, ref);
+      const { image } = await resolveImageOn(server, name);
+      await (await incusOf(server).deleteImage(image.fingerprint)).wait();
     } catch (err) {
       errors.push((err as Error).message);
     }
@@ -227,7 +239,8 @@ export function register(program: Command, ctx: CliContext): void {
     .description('Show useful information about images')
     .argument('<image>', '[<remote>:]<image>')
     .action(async (ref: string) => {
-      const { image: info } = await resolveImage(ctx.client(), ref);
+      const { server, name } = remoteArg(ctx, ref);
+      const { image: info } = await resolveImageOn(server, name);
       ctx.out(renderImageInfo(info));
     });
 
@@ -241,4 +254,6 @@ export function register(program: Command, ctx: CliContext): void {
     });
 
   registerAlias(image, ctx);
+  registerShow(image, ctx);
+  registerTransfer(image, ctx);
 }

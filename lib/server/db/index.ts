@@ -2,7 +2,9 @@
 import { type Database, openDatabase } from './database';
 import { ConfigQueries } from './config';
 import { ImageQueries } from './images';
+import { ImageSourceQueries } from './image-sources';
 import { InstanceQueries } from './instances';
+import { NetworkQueries } from './networks';
 import { ProfileQueries } from './profiles';
 import { ProjectQueries } from './projects';
 import { StoragePoolQueries } from './storage-pools';
@@ -14,7 +16,9 @@ export interface Db {
   readonly instances: InstanceQueries;
   readonly profiles: ProfileQueries;
   readonly images: ImageQueries;
+  readonly imageSources: ImageSourceQueries;
   readonly pools: StoragePoolQueries;
+  readonly networks: NetworkQueries;
   transaction<T>(fn: () => T): T;
   close(): void;
 }
@@ -28,7 +32,9 @@ export function openDb(path: string): Db {
     instances: new InstanceQueries(handle),
     profiles: new ProfileQueries(handle),
     images: new ImageQueries(handle),
+    imageSources: new ImageSourceQueries(handle),
     pools: new StoragePoolQueries(handle),
+    networks: new NetworkQueries(handle),
     transaction: (fn) => handle.transaction(fn),
     close: () => handle.close(),
   };

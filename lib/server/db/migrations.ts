@@ -101,4 +101,34 @@ const v1: Step = (sql) => {
   `);
 };
 
-export const migrations: Step[] = [v1];
+/** Managed networks (issue 04). */
+const v2: Step = (sql) => {
+  sql.exec(`
+    CREATE TABLE networks (
+      id INTEGER PRIMARY KEY,
+      project_id INTEGER NOT NULL REFERENCES projects(id),
+      name TEXT NOT NULL,
+      type TEXT NOT NULL,
+      description TEXT NOT NULL DEFAULT '',
+      config TEXT NOT NULL DEFAULT '{}',
+      status TEXT NOT NULL DEFAULT 'Pending',
+      UNIQUE (project_id, name)
+    );
+  `);
+};
+
+/** Where a downloaded image came from, for refresh and auto-update (issue 05). */
+const v3: Step = (sql) => {
+  sql.exec(`
+    CREATE TABLE images_source (
+      id INTEGER PRIMARY KEY,
+      image_id INTEGER NOT NULL UNIQUE REFERENCES images(id) ON DELETE CASCADE,
+      server TEXT NOT NULL,
+      protocol TEXT NOT NULL,
+      certificate TEXT NOT NULL DEFAULT '',
+      alias TEXT NOT NULL DEFAULT ''
+    );
+  `);
+};
+
+export const migrations: Step[] = [v1, v2, v3];

@@ -12,10 +12,19 @@ import { registerRoot } from './routes/root';
 import { registerOperations } from './routes/operations';
 import { registerInstances } from './routes/instances';
 import { registerInstanceState } from './routes/instance-state';
+import { registerInstanceExec } from './routes/instance-exec';
+import { registerInstanceConsole } from './routes/instance-console';
+import { registerInstanceLogs } from './routes/instance-logs';
+import { registerInstanceFiles } from './routes/instance-files';
+import { registerInstanceSftp } from './routes/instance-sftp';
 import { registerImages } from './routes/images';
 import { registerImageAliases } from './routes/image-aliases';
+import { registerImageRemote } from './routes/image-remote';
+import { registerStreams } from './routes/streams';
 import { registerProfiles } from './routes/profiles';
 import { registerStoragePools } from './routes/storage-pools';
+import { registerNetworks } from './routes/networks';
+import { registerNetworkState } from './routes/network-state';
 import { EventsSocket } from './routes/events';
 import { OperationWebsocketUpgrade } from './routes/operation-websocket';
 
@@ -85,10 +94,25 @@ export function buildApp(s: DaemonState): ApiServer {
   registerOperations(app, s);
   registerInstances(app, s);
   registerInstanceState(app, s);
+  registerInstanceExec(app, s);
+  registerInstanceConsole(app, s);
+  registerInstanceLogs(app, s);
+  registerInstanceFiles(app, s);
+  const sftp = registerInstanceSftp(app, s);
   registerImages(app, s);
   registerImageAliases(app, s);
+  registerImageRemote(app, s);
+  registerStreams(app, s);
   registerProfiles(app, s);
   registerStoragePools(app, s);
+  registerNetworks(app, s);
+  registerNetworkState(app, s);
   const opSockets = new OperationWebsocketUpgrade(s);
-  return { app, upgrades: [events.upgrade, opSockets.upgrade] };
+  // Upgraded sockets are invisible to the HTTP server's close: end them first.
+  app.addHook('preClose', (done) => {
+    events.closeAll();
+    opSockets.closeAll();
+    done();
+  });
+  return { app, upgrades: [events.upgrade, opSockets.upgrade, sftp.upgrade] };
 }

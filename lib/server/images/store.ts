@@ -3,7 +3,7 @@
  * the database, aliases. Uploads are hashed while they stream to disk.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -15,6 +15,7 @@ import type { ImageRecord } from '../db/images';
 import { badRequest, conflict, notFound } from '../errors';
 import { parseImageMetadata } from './metadata';
 import { readImageMetadata } from './unpack';
+import type { SplitUpload } from './multipart';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -46,7 +47,13 @@ export class ImageStore {
     return join(this.dir, fingerprint);
   }
 
-  /** Streams body to disk, checks it is an image, and records it. */
+  /** Path of a split image's rootfs file, or null for a unified image. */
+  rootfsPath(fingerprint: string): string | null {
+    const p = `${this.path(fingerprint)}.rootfs`;
+    return existsSync(p) ? p : null;
+  }
+
+  /** Streams a unified tarball to disk, checks it is an image, and records it. */
   async importUpload(body: Readable, opts: UploadOptions): Promise<ImageRecord> {
     const tmp = join(this.dir, `upload-${randomUUID()}`);
     const hash = createHash('sha256');
@@ -60,45 +67,85 @@ export class ImageStore {
     });
     try {
       await pipeline(body, tap, createWriteStream(tmp, { mode: 0o600 }));
-      const fingerprint = hash.digest('hex');
-      if (opts.expectedFingerprint && opts.expectedFingerprint !== fingerprint) {
-        throw badRequest(`Fingerprints don't match, got ${fingerprint} expected ${opts.expectedFingerprint}`);
-      }
-      if (this.db.images.findByPrefix(opts.project, fingerprint)) {
-        throw conflict(`Image with same fingerprint already exists`);
-      }
-      const md = parseImageMetadata(await readImageMetadata(tmp).catch((e: Error) => {
-        throw badRequest(`Invalid image file: ${e.message}`);
-      }));
-      await rename(tmp, this.path(fingerprint));
-      const now = new Date().toISOString();
-      const created = md.creation_date ? new Date(md.creation_date * 1000).toISOString() : now;
-      const expires = md.expiry_date ? new Date(md.expiry_date * 1000).toISOString() : ZERO_TIME;
-      try {
-        return this.db.transaction(() =>
-          this.db.images.create({
-            project: opts.project,
-            fingerprint,
-            filename: opts.filename,
-            size,
-            public: opts.public,
-            architecture: md.architecture,
-            type: 'container',
-            createdAt: created,
-            expiresAt: expires,
-            uploadedAt: now,
-            lastUsedAt: ZERO_TIME,
-            cached: false,
-            autoUpdate: false,
-            properties: { ...md.properties, ...opts.properties },
-          }),
-        );
-      } catch (err) {
-        await rm(this.path(fingerprint), { force: true });
-        throw err;
-      }
+      return await this.record({ metadataFile: tmp, rootfsFile: null, fingerprint: hash.digest('hex'), size }, opts);
     } finally {
       await rm(tmp, { force: true });
+    }
+  }
+
+  /** Records a split upload (metadata tarball + rootfs) received by receiveSplitUpload. */
+  async importSplit(up: SplitUpload, opts: UploadOptions): Promise<ImageRecord> {
+    try {
+      return await this.record({ metadataFile: up.metadataFile, rootfsFile: up.rootfsFile, fingerprint: up.fingerprint, size: up.size }, {
+        ...opts,
+        filename: opts.filename || up.filename,
+      });
+    } finally {
+      await rm(up.metadataFile, { force: true });
+      await rm(up.rootfsFile, { force: true });
+    }
+  }
+
+  /** Records a unified tarball already written under the images directory (publish). */
+  async importFile(file: string, opts: UploadOptions): Promise<ImageRecord> {
+    const hash = createHash('sha256');
+    let size = 0;
+    for await (const chunk of createReadStream(file)) {
+      hash.update(chunk as Buffer);
+      size += (chunk as Buffer).length;
+    }
+    try {
+      return await this.record({ metadataFile: file, rootfsFile: null, fingerprint: hash.digest('hex'), size }, opts);
+    } finally {
+      await rm(file, { force: true });
+    }
+  }
+
+  /** Checks and moves received files into place under their fingerprint, then adds the row. */
+  private async record(
+    f: { metadataFile: string; rootfsFile: string | null; fingerprint: string; size: number },
+    opts: UploadOptions,
+  ): Promise<ImageRecord> {
+    const { fingerprint, size } = f;
+    if (opts.expectedFingerprint && opts.expectedFingerprint !== fingerprint) {
+      throw badRequest(`Fingerprints don't match, got ${fingerprint} expected ${opts.expectedFingerprint}`);
+    }
+    if (this.db.images.findByPrefix(opts.project, fingerprint)) {
+      throw conflict('Image with same fingerprint already exists');
+    }
+    const md = parseImageMetadata(
+      await readImageMetadata(f.metadataFile).catch((e: Error) => {
+        throw badRequest(`Invalid image file: ${e.message}`);
+      }),
+    );
+    await rename(f.metadataFile, this.path(fingerprint));
+    if (f.rootfsFile) await rename(f.rootfsFile, `${this.path(fingerprint)}.rootfs`);
+    const now = new Date().toISOString();
+    const created = md.creation_date ? new Date(md.creation_date * 1000).toISOString() : now;
+    const expires = md.expiry_date ? new Date(md.expiry_date * 1000).toISOString() : ZERO_TIME;
+    try {
+      return this.db.transaction(() =>
+        this.db.images.create({
+          project: opts.project,
+          fingerprint,
+          filename: opts.filename,
+          size,
+          public: opts.public,
+          architecture: md.architecture,
+          type: 'container',
+          createdAt: created,
+          expiresAt: expires,
+          uploadedAt: now,
+          lastUsedAt: ZERO_TIME,
+          cached: false,
+          autoUpdate: false,
+          properties: { ...md.properties, ...opts.properties },
+        }),
+      );
+    } catch (err) {
+      await rm(this.path(fingerprint), { force: true });
+      await rm(`${this.path(fingerprint)}.rootfs`, { force: true });
+      throw err;
     }
   }
 
@@ -120,6 +167,7 @@ export class ImageStore {
   async delete(rec: ImageRecord): Promise<void> {
     this.db.transaction(() => this.db.images.delete(rec.id));
     await rm(this.path(rec.fingerprint), { force: true });
+    await rm(`${this.path(rec.fingerprint)}.rootfs`, { force: true });
   }
 
   /** True when the image file is present on disk. */
@@ -131,7 +179,11 @@ export class ImageStore {
   }
 
   toApi(rec: ImageRecord): Image {
+    const src = this.db.imageSources.get(rec.id);
     return {
+      ...(src
+        ? { update_source: { alias: src.alias, certificate: src.certificate, protocol: src.protocol, server: src.server, image_type: rec.type } }
+        : {}),
       aliases: this.db.images.aliasesOf(rec.id),
       architecture: rec.architecture,
       cached: rec.cached,

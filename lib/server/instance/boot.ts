@@ -18,9 +18,11 @@ export async function autostartInstances(m: InstanceManager, actions: StateActio
   const states = await m.deps.driver.states(recs);
   const todo: { rec: InstanceRecord; priority: number; delay: number }[] = [];
   let running = 0;
+  const alreadyRunning: InstanceRecord[] = [];
   recs.forEach((rec, i) => {
     if (states[i].pid > 0) {
       running++;
+      alreadyRunning.push(rec);
       return;
     }
     const cfg = m.expand(rec).expanded_config;
@@ -29,6 +31,14 @@ export async function autostartInstances(m: InstanceManager, actions: StateActio
     if (wanted) todo.push({ rec, priority: Number(cfg['boot.autostart.priority'] ?? 0), delay: Number(cfg['boot.autostart.delay'] ?? 0) });
   });
   log.info('Instances re-discovered', { running: String(running), total: String(recs.length), to_start: String(todo.length) });
+  // Devices: the helpers of instances that kept running (proxy relays) are re-adopted or restarted.
+  for (const rec of alreadyRunning) {
+    try {
+      await m.deps.driver.resumeDevices?.(m.runtime(rec));
+    } catch (err) {
+      log.warn('Failed to resume devices', { instance: rec.name, err: (err as Error).message });
+    }
+  }
   todo.sort((a, b) => b.priority - a.priority);
   for (const { rec, delay } of todo) {
     try {

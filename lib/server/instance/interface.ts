@@ -1,4 +1,5 @@
 /** The boundary between the instance layer and its drivers (lxc now, qemu later). */
+import type { InstanceStateNetwork } from '../../api/instance-state';
 import type { ConfigMap, DevicesMap, InstanceType } from '../../api/instance';
 import type { IdmapEntry } from './idmap-alloc';
 
@@ -27,6 +28,14 @@ export interface RuntimeState {
   swapUsage: number;
   swapPeak: number;
   cpuUsage: number;
+  /** Interfaces inside the container, by name (only when asked for: it costs a helper run). */
+  network?: Record<string, InstanceStateNetwork>;
+}
+
+/** What a states() caller needs beyond the cheap fields. */
+export interface StatesOptions {
+  /** Read the containers' interfaces (one helper run for the whole batch). */
+  network?: boolean;
 }
 
 export interface StopOptions {
@@ -49,8 +58,12 @@ export interface InstanceDriver {
   unfreeze(inst: InstanceRuntime): Promise<void>;
   /** Applies changed config keys to a running instance (limits), without a restart. */
   update(inst: InstanceRuntime, changedKeys: string[]): Promise<void>;
+  /** Hot-plugs/unplugs the devices that differ from `before` in a running instance (400 naming the device on failure, all undone). */
+  updateDevices?(inst: InstanceRuntime, before: DevicesMap): Promise<void>;
+  /** After a daemon restart: re-adopts (or restarts) the device helpers of a running instance. */
+  resumeDevices?(inst: InstanceRuntime): Promise<void>;
   /** State of many instances in one batched call, in the order given. */
-  states(list: Pick<InstanceRuntime, 'project' | 'name'>[]): Promise<RuntimeState[]>;
+  states(list: Pick<InstanceRuntime, 'project' | 'name'>[], opts?: StatesOptions): Promise<RuntimeState[]>;
   /** Makes the driver's runtime links for a new or renamed instance. */
   attach(inst: InstanceRuntime): Promise<void>;
   /** Removes the driver's runtime files (links, logs) of a deleted instance. */

@@ -4,12 +4,14 @@
  * Multi-step work registers undo steps and commits only at the end.
  */
 import { randomUUID } from 'node:crypto';
-import type { Instance, InstancePut, InstancesPost } from '../../api/instance';
+import type { DevicesMap, Instance, InstancePut, InstancesPost } from '../../api/instance';
 import type { Db } from '../db';
 import type { InstanceRecord } from '../db/instances';
 import { ProfileMissingError } from '../db/instances';
 import { badRequest, conflict, notFound, StatusError } from '../errors';
 import type { ImageStore } from '../images/store';
+import type { ImageDownloader, RemoteSource } from '../images/remote/downloader';
+import { imageCacheConfig } from '../images/remote/config';
 import type { EventBus } from '../operations/event-bus';
 import { Reverter } from '../revert';
 import type { StoragePools } from '../storage/pools';
@@ -22,11 +24,14 @@ import { InstanceLocks } from './locks';
 import { generateName, validateInstanceName } from './names';
 import { shiftTree } from '../../native/lxc';
 import { validateDevices } from './devices/validate';
+import { missingNicVolatile } from './devices/nic-common';
 
 export interface ManagerDeps {
   db: Db;
   events: EventBus;
   images: ImageStore;
+  /** Fetches images named by a remote source (launch from a remote); absent, such launches answer 501. */
+  imageDownloader?: ImageDownloader;
   pools: StoragePools;
   driver: InstanceDriver;
   idmap: Idmap;
@@ -41,6 +46,8 @@ export interface CreatePlan {
   record: Omit<InstanceRecord, 'id'>;
   pool: string;
   imageFingerprint: string | null;
+  /** An image still to fetch from another server (then imageFingerprint is null until create()). */
+  remoteImage?: RemoteSource;
   start: boolean;
 }
 
@@ -127,6 +134,15 @@ export class InstanceManager {
     return { ...rec, config };
   }
 
+  /** Records the MACs of NICs that have none in volatile yet (NICs added through profiles); returns the record. */
+  recordNicVolatile(rec: InstanceRecord): InstanceRecord {
+    const missing = missingNicVolatile(rec, this.expand(rec).expanded_devices);
+    if (Object.keys(missing).length === 0) return rec;
+    const config = { ...rec.config, ...missing };
+    this.deps.db.instances.setConfig(rec.id, config);
+    return { ...rec, config };
+  }
+
   /** Validates a create request synchronously (400/404/409), before any operation starts. */
   planCreate(project: string, req: InstancesPost): CreatePlan {
     const { db } = this.deps;
@@ -144,9 +160,22 @@ export class InstanceManager {
 
     const source = req.source ?? { type: 'none' as const };
     let imageFingerprint: string | null = null;
+    let remoteImage: RemoteSource | undefined;
     let architecture = req.architecture || 'x86_64';
-    if (source.type === 'image') {
-      if (source.server) throw new StatusError(501, 'Images from remote servers are not supported yet');
+    if (source.type === 'image' && source.server) {
+      if (!this.deps.imageDownloader) throw new StatusError(501, 'Images from remote servers are not supported');
+      remoteImage = {
+        server: source.server,
+        protocol: source.protocol,
+        alias: source.alias,
+        fingerprint: source.fingerprint,
+        secret: source.secret,
+        certificate: source.certificate,
+        project: source.project,
+        image_type: 'container',
+      };
+      this.deps.imageDownloader.check(remoteImage);
+    } else if (source.type === 'image') {
       const ref = source.fingerprint || source.alias;
       if (!ref) throw badRequest('Missing image alias or fingerprint in source');
       const img = source.fingerprint
@@ -179,12 +208,31 @@ export class InstanceManager {
     if (!root) throw badRequest('Failed initializing instance: Failed getting root disk: No root device could be found');
     if (!root.pool) throw badRequest('Failed initializing instance: The root disk device has no pool');
     this.deps.pools.get(root.pool);
-    return { project, name, record, pool: root.pool, imageFingerprint, start: req.start === true };
+    return { project, name, record, pool: root.pool, imageFingerprint, remoteImage, start: req.start === true };
+  }
+
+  /** Downloads (or finds in the cache) a plan's remote image and fills in what a local image fills in. */
+  private async fetchRemoteImage(plan: CreatePlan, onProgress?: (md: Record<string, unknown>) => void): Promise<CreatePlan> {
+    const downloader = this.deps.imageDownloader;
+    if (!plan.remoteImage || !downloader) return plan;
+    const cfg = imageCacheConfig(this.deps.db.config.all());
+    const { record: img } = await downloader.ensure(plan.remoteImage, {
+      project: plan.project,
+      setCached: true,
+      preferCached: true,
+      autoUpdate: cfg.autoUpdateCached,
+      onProgress,
+    });
+    const config = { ...plan.record.config };
+    for (const [k, v] of Object.entries(img.properties)) config[`image.${k}`] ??= v;
+    config['volatile.base_image'] = img.fingerprint;
+    return { ...plan, remoteImage: undefined, imageFingerprint: img.fingerprint, record: { ...plan.record, architecture: img.architecture, config } };
   }
 
   /** Runs a planned create: DB row, storage volume, driver links; everything undone on failure. */
-  async create(plan: CreatePlan): Promise<InstanceRecord> {
+  async create(plan: CreatePlan, onProgress?: (md: Record<string, unknown>) => void): Promise<InstanceRecord> {
     const { db, pools, driver, events } = this.deps;
+    if (plan.remoteImage) plan = await this.fetchRemoteImage(plan, onProgress);
     const r = new Reverter();
     try {
       const pool = pools.get(plan.pool);
@@ -201,6 +249,9 @@ export class InstanceManager {
       }
       config['volatile.last_state.idmap'] = privileged || idmapped ? '[]' : map;
       config['volatile.last_state.power'] = 'STOPPED';
+      Object.assign(config, missingNicVolatile({ project: plan.project, name: plan.name, config }, this.expand({ ...plan.record, config }).expanded_devices));
+      // Image templates for "create" render on the first start, as Incus does.
+      if (plan.imageFingerprint) config['volatile.apply_template'] = 'create';
 
       let rec!: InstanceRecord;
       try {
@@ -235,7 +286,9 @@ export class InstanceManager {
       const spec = pools.spec(pool);
       r.add(() => sd.deleteVolume(spec, 'container', plan.name));
       if (plan.imageFingerprint) {
-        await sd.createVolumeFromImage(spec, 'container', plan.name, this.deps.images.path(plan.imageFingerprint));
+        const images = this.deps.images;
+        const rootfs = images.rootfsPath(plan.imageFingerprint) ?? undefined;
+        await sd.createVolumeFromImage(spec, 'container', plan.name, images.path(plan.imageFingerprint), rootfs);
         const img = this.deps.images.byFingerprint(plan.project, plan.imageFingerprint);
         db.images.touch(img.id, new Date().toISOString());
       } else {
@@ -301,13 +354,21 @@ export class InstanceManager {
       throw err;
     }
     const renamed = { ...rec, name: newName };
+    this.setVolatile(renamed, 'volatile.apply_template', 'rename');
     await driver.attach(this.runtime(renamed));
     events.lifecycle('instance-renamed', `/1.0/instances/${newName}`, rec.project, { old_name: rec.name });
   }
 
-  /** Replaces the writable fields (PUT); volatile keys are kept as the daemon set them. */
+  /** Validates and applies an update (PUT semantics) in one step. */
   async update(rec: InstanceRecord, put: Partial<InstancePut>): Promise<InstanceRecord> {
-    const { db, events } = this.deps;
+    return this.commitUpdate(rec, this.prepareUpdate(rec, put));
+  }
+
+  /**
+   * Validates a replacement of the writable fields (PUT) and returns the
+   * record it would produce; volatile keys stay as the daemon set them.
+   */
+  prepareUpdate(rec: InstanceRecord, put: Partial<InstancePut>): InstanceRecord {
     const config = { ...(put.config ?? {}) };
     validateInstanceConfig(config);
     for (const k of Object.keys(config)) if (k.startsWith('volatile.')) delete config[k];
@@ -325,7 +386,18 @@ export class InstanceManager {
     if (!rootDisk(this.expand(next).expanded_devices)) {
       throw badRequest('Invalid devices: No root device could be found');
     }
+    for (const p of next.profiles) {
+      if (!this.deps.db.profiles.get(rec.project, p)) throw badRequest(`Profile "${p}" not found`);
+    }
+    Object.assign(next.config, missingNicVolatile(next, this.expand(next).expanded_devices));
+    return next;
+  }
+
+  /** Writes a prepared update and applies what can change live. */
+  async commitUpdate(rec: InstanceRecord, next: InstanceRecord): Promise<InstanceRecord> {
+    const { db, events } = this.deps;
     const before = this.expand(rec).expanded_config;
+    const beforeDevices = this.expand(rec).expanded_devices;
     try {
       db.transaction(() => db.instances.update(next));
     } catch (err) {
@@ -333,18 +405,40 @@ export class InstanceManager {
       throw err;
     }
     events.lifecycle('instance-updated', `/1.0/instances/${rec.name}`, rec.project);
-    await this.applyLive(next, before);
+    try {
+      await this.applyLive(next, before, beforeDevices);
+    } catch (err) {
+      // Devices: a device that cannot be hot-plugged leaves the instance as it was (the driver undid its steps).
+      if (err instanceof StatusError && err.status === 400) db.transaction(() => db.instances.update(rec));
+      throw err;
+    }
     return next;
   }
 
-  /** Pushes changed live keys (limits) to the instance when it runs. */
-  async applyLive(rec: InstanceRecord, before: Record<string, string>): Promise<void> {
-    const after = this.expand(rec).expanded_config;
+  /**
+   * Pushes changed live keys (limits) to the instance when it runs, and,
+   * given the expanded devices from before the change, hot-plugs/unplugs
+   * the devices that differ.
+   */
+  async applyLive(rec: InstanceRecord, before: Record<string, string>, beforeDevices?: DevicesMap): Promise<void> {
+    const expanded = this.expand(rec);
+    const after = expanded.expanded_config;
     const changed = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => before[k] !== after[k]);
-    if (changed.length === 0) return;
+    const devicesChanged = beforeDevices !== undefined && JSON.stringify(beforeDevices) !== JSON.stringify(expanded.expanded_devices);
+    if (changed.length === 0 && !devicesChanged) return;
     const [st] = await this.deps.driver.states([rec]);
     if (st.pid <= 0) return;
-    await this.deps.driver.update(this.runtime(rec), changed);
+    const rt = this.runtime(rec);
+    if (devicesChanged && this.deps.driver.updateDevices) await this.deps.driver.updateDevices(rt, beforeDevices);
+    if (changed.length > 0) await this.deps.driver.update(rt, changed);
+  }
+
+  /** Removes a volatile key. */
+  unsetVolatile(rec: InstanceRecord, key: string): void {
+    const fresh = this.deps.db.instances.get(rec.project, rec.name);
+    if (!fresh || !(key in fresh.config)) return;
+    delete fresh.config[key];
+    this.deps.db.instances.setConfig(fresh.id, fresh.config);
   }
 
   /** Records a volatile key (no validation: the daemon owns these). */

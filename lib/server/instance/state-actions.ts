@@ -7,6 +7,8 @@ import { StatusCode } from '../../api/response';
 import type { InstanceRecord } from '../db/instances';
 import { badRequest } from '../errors';
 import type { InstanceManager } from './manager';
+import type { InstanceRuntime } from './interface';
+import { type TemplateTrigger, applyTemplates } from '../images/templates';
 
 /** Incus's default clean-stop timeout, in seconds. */
 const DEFAULT_STOP_TIMEOUT = 30;
@@ -65,10 +67,32 @@ export class StateActions {
   async start(rec: InstanceRecord): Promise<void> {
     const [st] = await this.m.deps.driver.states([rec]);
     if (st.pid > 0) throw badRequest('The instance is already running');
-    await this.m.deps.driver.start(this.m.runtime(this.m.refreshIdmap(rec)));
+    const fresh = this.m.refreshIdmap(this.m.recordNicVolatile(rec));
+    const rt = this.m.runtime(fresh);
+    await this.renderTemplates(fresh, rt);
+    await this.m.deps.driver.start(rt);
     this.m.setVolatile(rec, 'volatile.last_state.power', 'RUNNING');
     this.m.deps.db.instances.touch(rec.id, new Date().toISOString());
     this.m.deps.events.lifecycle('instance-started', `/1.0/instances/${rec.name}`, rec.project);
+  }
+
+  /** Pending create/copy/rename templates, then the start ones, written into the rootfs. */
+  private async renderTemplates(rec: InstanceRecord, rt: InstanceRuntime): Promise<void> {
+    const inst = {
+      name: rec.name,
+      architecture: rec.architecture,
+      privileged: rt.idmap === null,
+      ephemeral: rec.ephemeral,
+      config: rt.expandedConfig,
+      devices: rt.expandedDevices,
+    };
+    const offset = rt.idmap !== null && !rt.idmappedRootfs ? (rt.idmap[0]?.hostId ?? 0) : 0;
+    const pending = rec.config['volatile.apply_template'] as TemplateTrigger | undefined;
+    if (pending) {
+      await applyTemplates(rt.volumePath, pending, inst, offset);
+      this.m.unsetVolatile(rec, 'volatile.apply_template');
+    }
+    await applyTemplates(rt.volumePath, 'start', inst, offset);
   }
 
   private async stop(rec: InstanceRecord, req: InstanceStatePut, restarting = false): Promise<void> {

@@ -5,6 +5,7 @@ import type { InstanceState } from '../../api/instance-state';
 import type { InstanceRecord } from '../db/instances';
 import type { RuntimeState } from './interface';
 import type { InstanceManager } from './manager';
+import { nicHostNames } from './devices/nic-common';
 
 export function instanceUrl(rec: Pick<InstanceRecord, 'name' | 'project'>): string {
   return `/1.0/instances/${rec.name}${rec.project === 'default' ? '' : `?project=${rec.project}`}`;
@@ -33,7 +34,13 @@ export function toInstance(m: InstanceManager, rec: InstanceRecord, st: RuntimeS
   };
 }
 
-export function toState(st: RuntimeState): InstanceState {
+/** The host-side names of the instance's NICs, for the state's network section. */
+export function hostNamesOf(m: InstanceManager, rec: InstanceRecord): Record<string, string> {
+  const e = m.expand(rec);
+  return nicHostNames({ project: rec.project, name: rec.name, expandedConfig: e.expanded_config, expandedDevices: e.expanded_devices });
+}
+
+export function toState(st: RuntimeState, hostNames: Record<string, string> = {}): InstanceState {
   return {
     status: st.status,
     status_code: st.statusCode,
@@ -45,7 +52,9 @@ export function toState(st: RuntimeState): InstanceState {
       swap_usage: st.swapUsage,
       swap_usage_peak: st.swapPeak,
     },
-    network: null,
+    network: st.network
+      ? Object.fromEntries(Object.entries(st.network).map(([n, i]) => [n, { ...i, host_name: hostNames[n] ?? i.host_name }]))
+      : null,
     pid: st.pid > 0 ? st.pid : 0,
     processes: st.pid > 0 ? st.processes : 0,
     cpu: { usage: st.cpuUsage, allocated_time: 0 },
@@ -55,7 +64,7 @@ export function toState(st: RuntimeState): InstanceState {
 }
 
 export function toInstanceFull(m: InstanceManager, rec: InstanceRecord, st: RuntimeState): InstanceFull {
-  return { ...toInstance(m, rec, st), state: toState(st), snapshots: null, backups: null };
+  return { ...toInstance(m, rec, st), state: toState(st, st.network ? hostNamesOf(m, rec) : {}), snapshots: null, backups: null };
 }
 
 let bootTime = 0;

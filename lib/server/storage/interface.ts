@@ -30,10 +30,19 @@ export interface StorageDriver {
   volumePath(pool: PoolSpec, type: VolumeType, name: string): string;
   /** An empty filesystem volume (an instance created with source type none). */
   createVolume(pool: PoolSpec, type: VolumeType, name: string): Promise<void>;
-  /** A filesystem volume filled from an image file (unified tarball). */
-  createVolumeFromImage(pool: PoolSpec, type: VolumeType, name: string, imageFile: string): Promise<void>;
+  /** A filesystem volume filled from an image: a unified tarball, or a split image's two files. */
+  createVolumeFromImage(pool: PoolSpec, type: VolumeType, name: string, imageFile: string, rootfsFile?: string): Promise<void>;
   deleteVolume(pool: PoolSpec, type: VolumeType, name: string): Promise<void>;
   renameVolume(pool: PoolSpec, type: VolumeType, from: string, to: string): Promise<void>;
+
+  /** Where a volume's snapshot lives: <pool>/<type>-snapshots/<name>/<snap>. */
+  snapshotPath(pool: PoolSpec, type: VolumeType, name: string, snap: string): string;
+  /** A read-only point-in-time copy of the volume (instant where the driver can). */
+  createSnapshot(pool: PoolSpec, type: VolumeType, name: string, snap: string): Promise<void>;
+  deleteSnapshot(pool: PoolSpec, type: VolumeType, name: string, snap: string): Promise<void>;
+  renameSnapshot(pool: PoolSpec, type: VolumeType, name: string, from: string, to: string): Promise<void>;
+  /** Makes the volume's content that of the snapshot again. */
+  restoreSnapshot(pool: PoolSpec, type: VolumeType, name: string, snap: string): Promise<void>;
 }
 
 /** Directory name of each volume type inside a pool, as Incus lays them out. */
@@ -42,4 +51,12 @@ export const VOLUME_DIRS: Record<VolumeType, string> = {
   'virtual-machine': 'virtual-machines',
   image: 'images',
   custom: 'custom',
+};
+
+/** Directory name of each volume type's snapshots inside a pool. */
+export const SNAPSHOT_DIRS: Record<VolumeType, string> = {
+  container: 'containers-snapshots',
+  'virtual-machine': 'virtual-machines-snapshots',
+  image: 'images-snapshots',
+  custom: 'custom-snapshots',
 };

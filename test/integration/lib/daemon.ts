@@ -2,12 +2,13 @@
  * Test harness: a real incusd on a temporary INCUS_DIR, our CLI and client
  * pointed at it, and cleanup of everything it started (by PID and path).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IncusClient } from '../../../lib/client';
 import { busyboxImage } from './image';
+import { NetNamespace } from './netns';
 
 export const ROOT = join(__dirname, '..', '..', '..', '..');
 const INCUSD = join(ROOT, 'bin', 'incusd');
@@ -24,7 +25,15 @@ export class TestDaemon {
   readonly client: IncusClient;
   readonly socket: string;
 
-  constructor(readonly dir: string) {
+  /**
+   * @param netns when set, incusd runs inside this network + mount namespace
+   *   (bridges, veths, dnsmasq and nft rules stay in it); the CLI and client
+   *   still reach it through its socket under `dir`.
+   */
+  constructor(
+    readonly dir: string,
+    readonly netns: NetNamespace | null = null,
+  ) {
     this.socket = join(dir, 'unix.socket');
     this.client = new IncusClient({ socketPath: this.socket });
   }
@@ -35,7 +44,9 @@ export class TestDaemon {
 
   /** Starts incusd and waits until the API answers. */
   async start(): Promise<void> {
-    const proc = spawn(process.execPath, [INCUSD, '--logfile', join(this.dir, 'incusd.log')], {
+    const argv = [process.execPath, INCUSD, '--logfile', join(this.dir, 'incusd.log')];
+    const [bin, ...args] = this.netns ? [...this.netns.prefix(), ...argv] : argv;
+    const proc = spawn(bin!, args, {
       env: { ...process.env, INCUS_DIR: this.dir },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -85,16 +96,36 @@ export class TestDaemon {
     });
   }
 
-  /** Initialises the default pool and profile and imports the busybox image as "busybox". */
+  /**
+   * Initialises the default pool and profile and imports the busybox image as
+   * "busybox". In a private network namespace that is `admin init --auto`
+   * (which also makes incusbr0 and eth0); on the host's own namespace only
+   * its storage half, through the API, so that no bridge appears on the host.
+   */
   async init(): Promise<void> {
-    const r = await this.cli(['admin', 'init', '--auto']);
-    if (r.code !== 0) throw new Error(`admin init failed: ${r.stderr}`);
+    if (this.netns) {
+      const r = await this.cli(['admin', 'init', '--auto']);
+      if (r.code !== 0) throw new Error(`admin init failed: ${r.stderr}`);
+    } else {
+      await this.client.createStoragePool({ name: 'default', driver: 'dir', config: {}, description: '' });
+      const { value, etag } = await this.client.getProfileWithEtag('default');
+      const devices = { ...value.devices, root: { type: 'disk', path: '/', pool: 'default' } };
+      await this.client.updateProfile('default', { config: value.config ?? {}, description: value.description ?? '', devices }, { etag });
+    }
     const img = await busyboxImage();
     const i = await this.cli(['image', 'import', img, '--alias', 'busybox']);
     if (i.code !== 0) throw new Error(`image import failed: ${i.stderr}`);
   }
 
-  /** Force-stops and deletes every instance, stops the daemon, removes the directory. */
+  /** Runs a command in a container with lxc-attach (from inside the namespace when there is one). */
+  attach(name: string, cmd: string[], timeoutMs = 60_000): { code: number | null; out: string; err: string } {
+    const argv = ['lxc-attach', '-P', join(this.dir, 'containers'), '-n', name, '--', ...cmd];
+    if (this.netns) return this.netns.run(argv, timeoutMs);
+    const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: timeoutMs });
+    return { code: r.status, out: r.stdout ?? '', err: r.stderr ?? '' };
+  }
+
+  /** Force-stops and deletes every instance (and managed network), stops the daemon, removes the directory. */
   async destroy(): Promise<void> {
     try {
       if (!this.proc) await this.start();
@@ -103,27 +134,62 @@ export class TestDaemon {
         const name = decodeURIComponent(url.split('/').pop()!.split('?')[0]);
         await this.cli(['delete', '-f', name]);
       }
+      if (this.netns) {
+        for (const p of (await this.client.getProfiles()).filter((p) => p.name !== 'default')) await this.cli(['profile', 'delete', p.name]);
+        const { value, etag } = await this.client.getProfileWithEtag('default');
+        const devices = Object.fromEntries(Object.entries(value.devices ?? {}).filter(([, d]) => d.type !== 'nic'));
+        await this.client.updateProfile('default', { config: value.config ?? {}, description: value.description ?? '', devices }, { etag });
+        const { getNetworks } = require('../../../lib/client/networks') as typeof import('../../../lib/client/networks');
+        for (const n of (await getNetworks(this.client)).filter((n) => n.managed)) await this.cli(['network', 'delete', n.name]);
+      }
     } catch {
       // Fall through to the low-level cleanup below.
     }
     await this.signal('SIGTERM');
-    killLeftoverContainers(join(this.dir, 'containers'));
+    killLeftoverContainers(join(this.dir, 'containers'), this.netns?.prefix() ?? []);
+    killLeftoverDnsmasq(join(this.dir, 'networks'));
+    await this.netns?.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
 /** Last resort: lxc-stop -k anything still running from this lxcpath. */
-function killLeftoverContainers(lxcpath: string): void {
+function killLeftoverContainers(lxcpath: string, prefix: string[]): void {
   if (!existsSync(lxcpath)) return;
-  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
-  const ls = spawnSync('lxc-ls', ['-P', lxcpath, '--running', '-1'], { encoding: 'utf8' });
-  for (const n of ls.stdout.split('\n').filter(Boolean)) spawnSync('lxc-stop', ['-P', lxcpath, '-n', n, '-k']);
+  const run = (argv: string[]) => spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8' });
+  const ls = run([...prefix, 'lxc-ls', '-P', lxcpath, '--running', '-1']);
+  for (const n of (ls.stdout ?? '').split('\n').filter(Boolean)) run([...prefix, 'lxc-stop', '-P', lxcpath, '-n', n, '-k']);
+}
+
+/** Last resort: the dnsmasq processes this daemon started, found by their PID files. */
+function killLeftoverDnsmasq(networksDir: string): void {
+  if (!existsSync(networksDir)) return;
+  for (const n of readdirSync(networksDir)) {
+    let pid = 0;
+    try {
+      pid = Number(readFileSync(join(networksDir, n, 'dnsmasq.pid'), 'utf8').trim());
+    } catch {
+      continue;
+    }
+    if (!pid) continue;
+    const exe = spawnSync('readlink', [`/proc/${pid}/exe`], { encoding: 'utf8' }).stdout.trim();
+    if (exe.endsWith('/dnsmasq')) process.kill(pid, 'SIGKILL');
+  }
+}
+
+/** withDaemon options. */
+export interface DaemonOptions {
+  /** Run `admin init --auto` (or its storage half) and import busybox; default true. */
+  init?: boolean;
+  /** Run incusd in a fresh network + mount namespace (for network tests); default false. */
+  netns?: boolean;
 }
 
 /** A fresh daemon on a temp dir, torn down with the test. */
-export async function withDaemon(t: { teardown(fn: () => unknown): void }, opts: { init?: boolean } = {}): Promise<TestDaemon> {
+export async function withDaemon(t: { teardown(fn: () => unknown): void }, opts: DaemonOptions = {}): Promise<TestDaemon> {
   const dir = mkdtempSync(join(tmpdir(), 'incus-test-'));
-  const d = new TestDaemon(dir);
+  const ns = opts.netns ? await NetNamespace.create() : null;
+  const d = new TestDaemon(dir, ns);
   t.teardown(() => d.destroy());
   await d.start();
   if (opts.init !== false) await d.init();

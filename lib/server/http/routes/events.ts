@@ -13,6 +13,11 @@ export class EventsSocket {
 
   constructor(private readonly s: DaemonState) {}
 
+  /** Ends every events connection (daemon shutdown). */
+  closeAll(): void {
+    for (const ws of this.wss.clients) ws.terminate();
+  }
+
   /** Takes the upgrade when it is for /1.0/events. */
   readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): boolean => {
     const url = new URL(req.url ?? '/', 'http://unix');

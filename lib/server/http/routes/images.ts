@@ -2,10 +2,24 @@
 import { createReadStream } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Readable } from 'node:stream';
-import type { ImagePut } from '../../../api/image';
+import type { ImageAlias, ImagePut } from '../../../api/image';
+import { receiveSplitUpload } from '../../images/multipart';
+import { buildPublishedTarball } from '../../images/publish';
+import { sendSplitExport } from '../../images/export';
+import { type ImagesPostRemote, postRemoteImage } from './image-remote';
 import { imagePutSchema } from '../../../api/schemas';
 import { asyncResponse, syncResponse } from '../../response';
 import { badRequest, conflict, notImplemented } from '../../errors';
+
+/** POST /1.0/images JSON body (publish); uploads carry headers instead. */
+interface ImagesPost {
+  source?: { type?: string; name?: string };
+  aliases?: ImageAlias[];
+  public?: boolean;
+  properties?: Record<string, string>;
+  compression_algorithm?: string;
+  filename?: string;
+}
 import type { DaemonState } from '../../state';
 import type { ImageRecord } from '../../db/images';
 import { checkIfMatch, incusHeader, projectOf, recursionOf, setEtag } from '../request';
@@ -34,26 +48,71 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
   app.post('/1.0/images', async (req, reply) => {
     const project = projectOf(s, req);
     const type = String(req.headers['content-type'] ?? '').split(';')[0].trim();
-    if (type === 'multipart/form-data') throw notImplemented('Split image uploads are not supported yet');
-    if (type !== 'application/octet-stream') throw notImplemented('Only image uploads (application/octet-stream) are supported so far');
-    const aliases = (incusHeader(req, 'aliases') ?? '').split(',').map((a) => a.trim()).filter(Boolean);
-    for (const a of aliases) if (s.db.images.alias(project, a)) throw conflict(`Alias "${a}" already exists`);
-    const rec = await s.images.importUpload(req.body as Readable, {
+    const aliasHeader = (incusHeader(req, 'aliases') ?? '').split(',').map((a) => a.trim()).filter(Boolean);
+    const opts = {
       project,
       filename: incusHeader(req, 'filename') ?? '',
       public: incusHeader(req, 'public') === 'true' || incusHeader(req, 'public') === '1',
       properties: parseProperties(incusHeader(req, 'properties')),
       expectedFingerprint: incusHeader(req, 'fingerprint') || undefined,
-    });
-    s.db.transaction(() => {
-      for (const a of aliases) s.db.images.addAlias(project, a, rec.id, '');
-    });
-    s.events.lifecycle('image-created', `/1.0/images/${rec.fingerprint}`, project);
+    };
+    const checkAliases = (names: string[]): void => {
+      for (const a of names) if (s.db.images.alias(project, a)) throw conflict(`Alias "${a}" already exists`);
+    };
+    const finish = (rec: ImageRecord, aliases: ImageAlias[], description: string) => {
+      s.db.transaction(() => {
+        for (const a of aliases) s.db.images.addAlias(project, a.name, rec.id, a.description ?? '');
+      });
+      s.events.lifecycle('image-created', `/1.0/images/${rec.fingerprint}`, project);
+      const op = s.ops.start({
+        description,
+        project,
+        resources: { images: [`/1.0/images/${rec.fingerprint}`] },
+        run: async () => ({ fingerprint: rec.fingerprint, size: rec.size }),
+      });
+      return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
+    };
+
+    if (type === 'application/octet-stream' || type === 'multipart/form-data') {
+      checkAliases(aliasHeader);
+      const rec =
+        type === 'multipart/form-data'
+          ? await s.images.importSplit(await receiveSplitUpload(req.body as Readable, req.headers, s.images.dir), opts)
+          : await s.images.importUpload(req.body as Readable, opts);
+      return finish(rec, aliasHeader.map((name) => ({ name, description: '' })), 'Downloading image');
+    }
+
+    const body = (req.body ?? {}) as ImagesPost;
+    const source = body.source;
+    if (source?.type === 'image') return postRemoteImage(s, project, body as unknown as ImagesPostRemote, reply);
+    if (!source || (source.type !== 'instance' && source.type !== 'container' && source.type !== 'snapshot')) {
+      throw notImplemented(`Image source type "${source?.type ?? ''}" is not supported yet`);
+    }
+    if (source.type === 'snapshot') throw notImplemented('Publishing snapshots is not supported yet');
+    const aliases = body.aliases ?? [];
+    checkAliases(aliases.map((a) => a.name));
+    const rec = s.instances.get(project, source.name ?? '');
+    const [st] = await s.driver.states([rec]);
+    if (st.pid > 0) throw badRequest('The instance is currently running, please stop it first');
+    const rt = s.instances.runtime(rec);
     const op = s.ops.start({
-      description: 'Downloading image',
+      description: 'Publishing instance',
       project,
-      resources: { images: [`/1.0/images/${rec.fingerprint}`] },
-      run: async () => ({ fingerprint: rec.fingerprint, size: rec.size }),
+      resources: { instances: [`/1.0/instances/${rec.name}`] },
+      run: () =>
+        s.instances.locks.with(s.instances.lockKey(rec), async () => {
+          const file = await buildPublishedTarball(
+            { volumePath: rt.volumePath, architecture: rec.architecture, shiftedOnDisk: rt.idmap !== null && !rt.idmappedRootfs },
+            s.images.dir,
+            { compression: body.compression_algorithm ?? '', properties: body.properties ?? {} },
+          );
+          const img = await s.images.importFile(file, { ...opts, filename: body.filename ?? '', public: body.public === true });
+          s.db.transaction(() => {
+            for (const a of aliases) s.db.images.addAlias(project, a.name, img.id, a.description ?? '');
+          });
+          s.events.lifecycle('image-created', `/1.0/images/${img.fingerprint}`, project);
+          return { fingerprint: img.fingerprint, size: img.size };
+        }),
     });
     return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
   });
@@ -110,7 +169,12 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
 
   app.get<FpParams>('/1.0/images/:fingerprint/export', async (req, reply) => {
     const rec = s.images.byFingerprint(projectOf(s, req), req.params.fingerprint);
+    // A one-time secret (image copy between servers) is used up by the download.
+    const secret = (req.query as { secret?: string }).secret;
+    if (secret) s.imageRemote.secrets.check(rec.project, rec.fingerprint, secret, true);
     const name = rec.filename || `${rec.fingerprint}.tar.xz`;
+    const rootfs = s.images.rootfsPath(rec.fingerprint);
+    if (rootfs) return sendSplitExport(reply, s.images.path(rec.fingerprint), rootfs, rec.fingerprint);
     return reply
       .header('Content-Type', 'application/octet-stream')
       .header('Content-Disposition', `attachment; filename=${name}`)

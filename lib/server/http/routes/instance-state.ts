@@ -4,7 +4,7 @@ import type { InstanceStatePut } from '../../../api/instance-state';
 import { instanceStatePutSchema } from '../../../api/schemas';
 import { asyncResponse, syncResponse } from '../../response';
 import type { DaemonState } from '../../state';
-import { instanceUrl, toState } from '../../instance/views';
+import { hostNamesOf, instanceUrl, toState } from '../../instance/views';
 import { projectOf } from '../request';
 
 const DESCRIPTIONS: Record<string, string> = {
@@ -18,8 +18,8 @@ const DESCRIPTIONS: Record<string, string> = {
 export function registerInstanceState(app: FastifyInstance, s: DaemonState): void {
   app.get<{ Params: { name: string } }>('/1.0/instances/:name/state', async (req) => {
     const rec = s.instances.get(projectOf(s, req), req.params.name);
-    const [st] = await s.driver.states([rec]);
-    return syncResponse(toState(st));
+    const [st] = await s.driver.states([rec], { network: true });
+    return syncResponse(toState(st, hostNamesOf(s.instances, rec)));
   });
 
   app.put<{ Params: { name: string } }>(

@@ -29,7 +29,7 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
     const recursion = recursionOf(req);
     const filter = q.filter ? parseFilter(q.filter) : null;
     if (recursion === 0 && !filter) return syncResponse(recs.map(instanceUrl));
-    const states = await s.driver.states(recs);
+    const states = await s.driver.states(recs, { network: recursion === 2 });
     const full = recs.map((r, i) => (recursion === 2 ? toInstanceFull(m, r, states[i]) : toInstance(m, r, states[i])));
     const picked = filter ? full.filter((x) => matchFilter(filter, x)) : full;
     if (recursion === 0) return syncResponse(picked.map((x) => instanceUrl(x)));
@@ -44,8 +44,8 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
       description: 'Creating instance',
       project,
       resources: { instances: [instanceUrl(plan)] },
-      run: async () => {
-        const rec = await m.locks.with(m.lockKey(plan), () => m.create(plan));
+      run: async (ctx) => {
+        const rec = await m.locks.with(m.lockKey(plan), () => m.create(plan, (md) => ctx.setMetadata(md)));
         if (plan.start) await s.actions.apply(rec, { action: 'start' });
       },
     });
@@ -54,18 +54,29 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
 
   app.get<NameParams>('/1.0/instances/:name', async (req, reply) => {
     const rec = m.get(projectOf(s, req), req.params.name);
-    const [st] = await s.driver.states([rec]);
+    const [st] = await s.driver.states([rec], { network: recursionOf(req) >= 1 });
     setEtag(reply, instanceEtag(rec));
     return syncResponse(recursionOf(req) >= 1 ? toInstanceFull(m, rec, st) : toInstance(m, rec, st));
   });
 
-  app.put<NameParams>('/1.0/instances/:name', { schema: { body: instancePutSchema } }, async (req) => {
+  app.put<NameParams>('/1.0/instances/:name', { schema: { body: instancePutSchema } }, async (req, reply) => {
     const rec = m.get(projectOf(s, req), req.params.name);
     checkIfMatch(req, instanceEtag(rec));
     const body = (req.body ?? {}) as Partial<InstancePut>;
     if (body.restore) throw new StatusError(501, 'Snapshots are not supported yet');
-    await m.locks.with(m.lockKey(rec), async () => m.update(m.get(rec.project, rec.name), body));
-    return syncResponse({});
+    // Validation answers at once; the write and live changes run as the operation, as in Incus.
+    m.prepareUpdate(rec, body);
+    const op = s.ops.start({
+      description: 'Updating instance',
+      project: rec.project,
+      resources: { instances: [instanceUrl(rec)] },
+      run: () =>
+        m.locks.with(m.lockKey(rec), async () => {
+          const cur = m.get(rec.project, rec.name);
+          await m.commitUpdate(cur, m.prepareUpdate(cur, body));
+        }),
+    });
+    return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
   });
 
   app.patch<NameParams>('/1.0/instances/:name', { schema: { body: instancePutSchema } }, async (req) => {

@@ -21,6 +21,11 @@ export class OperationWebsocketUpgrade {
 
   constructor(private readonly s: DaemonState) {}
 
+  /** Ends every attached operation websocket (daemon shutdown). */
+  closeAll(): void {
+    for (const ws of this.wss.clients) ws.terminate();
+  }
+
   readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): boolean => {
     const url = new URL(req.url ?? '/', 'http://unix');
     const m = PATH.exec(url.pathname);

@@ -74,13 +74,15 @@ export function registerProfiles(app: FastifyInstance, s: DaemonState): void {
   const write = async (p: ProfileRecord, next: ProfileRecord): Promise<void> => {
     validate(next);
     const users = s.db.profiles.usedBy(p.id).map((u) => s.instances.get(u.project, u.name));
-    const before = users.map((u) => s.instances.expand(u).expanded_config);
+    const before = users.map((u) => s.instances.expand(u));
     s.db.transaction(() => s.db.profiles.update(next));
     s.events.lifecycle('profile-updated', `/1.0/profiles/${p.name}`, p.project);
     const failures: string[] = [];
     for (let i = 0; i < users.length; i++) {
       const fresh = s.instances.get(users[i].project, users[i].name);
-      await s.instances.applyLive(fresh, before[i]).catch((e: Error) => failures.push(`${fresh.name}: ${e.message}`));
+      await s.instances
+        .applyLive(fresh, before[i].expanded_config, before[i].expanded_devices)
+        .catch((e: Error) => failures.push(`${fresh.name}: ${e.message}`));
     }
     if (failures.length > 0) throw badRequest(`Profile saved but not applied to every instance: ${failures.join('; ')}`);
   };

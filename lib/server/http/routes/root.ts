@@ -6,6 +6,7 @@ import type { DaemonState } from '../../state';
 import { badRequest } from '../../errors';
 import { checkIfMatch, projectOf, setEtag } from '../request';
 import { serverObject } from '../../server-info';
+import { validateImageCacheKey } from '../../images/remote/config';
 
 /** Server keys accepted so far; later issues extend this table. */
 const SERVER_KEYS = new Set([
@@ -21,6 +22,7 @@ function validateServerConfig(config: Record<string, unknown>): Record<string, s
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(config)) {
     if (!SERVER_KEYS.has(k) && !k.startsWith('user.')) throw badRequest(`Invalid config: Unknown key "${k}"`);
+    if (v !== null) validateImageCacheKey(k, String(v));
     if (v !== null && v !== '') out[k] = String(v);
   }
   return out;

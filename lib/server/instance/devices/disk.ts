@@ -1,21 +1,124 @@
-/** `disk` devices: the root disk (pool, path /) and, later, host path binds. */
-import { badRequest } from '../../errors';
-import type { DeviceDriver } from './interface';
+/**
+ * `disk` devices: the root disk (pool, path /), which the storage layer
+ * handles, and host path binds: `source` (a host directory or file) at
+ * `path`, optionally `readonly`, `recursive` (rbind) and with
+ * `propagation`. `required=false` skips a missing source instead of failing
+ * the start. `shift=true` (default false, as in Incus) idmaps the mount to
+ * the container's user namespace so that an unprivileged container sees
+ * host uid 0 as root and files it creates land as uid 0 on the host; it
+ * needs idmapped mounts on the source's filesystem (probed, then cached).
+ * Hot-plug and unplug go through forkmount (a detached mount copy moved
+ * into the running container's mount namespace).
+ */
+import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { probeIdmappedMounts } from '../../../native/lxc';
+import { injectMount, removeInjectedMount } from '../../../native/devices';
+import { isBool, oneOf } from '../config/validators';
+import { isTrue } from '../config-keys';
+import type { DeviceDriver, DeviceStartContext } from './interface';
+import { checkDeviceOptions, deviceError, isAbsPath } from './options';
+import { fstabEscape } from './paths';
 
-const KEYS = new Set(['type', 'path', 'pool', 'source', 'readonly', 'required', 'shift', 'size', 'propagation', 'recursive', 'boot.priority']);
+const PROPAGATIONS = ['private', 'shared', 'slave', 'unbindable', 'rshared', 'rslave', 'runbindable', 'rprivate'];
+
+const RULES = {
+  path: isAbsPath,
+  pool: () => null,
+  source: () => null,
+  readonly: isBool,
+  required: isBool,
+  shift: isBool,
+  recursive: isBool,
+  propagation: oneOf(...PROPAGATIONS),
+  size: () => null,
+  'size.state': () => null,
+  'boot.priority': () => null,
+};
+
+/** True for the instance's root disk, which the storage layer mounts. */
+function isRoot(config: Record<string, string>): boolean {
+  return config.path === '/' && !config.source;
+}
+
+/** Whether idmapped mounts work where `source` lives, per filesystem. */
+const idmapCache = new Map<bigint, Promise<boolean>>();
+async function idmapWorks(source: string, isDir: boolean): Promise<boolean> {
+  const dev = statSync(source, { bigint: true }).dev;
+  let p = idmapCache.get(dev);
+  if (!p) {
+    p = probeIdmappedMounts(isDir ? source : dirname(source)).catch(() => false);
+    idmapCache.set(dev, p);
+  }
+  return p;
+}
+
+/** What a bind of this device needs, or null when the source is missing and not required. */
+async function bindPlan(ctx: DeviceStartContext): Promise<{ isDir: boolean; idmap: boolean } | null> {
+  const { config } = ctx;
+  let isDir: boolean;
+  try {
+    isDir = statSync(config.source).isDirectory();
+  } catch {
+    if (!isTrue(config.required ?? 'true')) return null;
+    throw new Error(`Missing source path "${config.source}"`);
+  }
+  const idmap = isTrue(config.shift) && ctx.inst.idmap !== null;
+  if (idmap && !(await idmapWorks(config.source, isDir))) {
+    throw new Error('Shifting requires idmapped mounts, which the filesystem of the source does not support');
+  }
+  return { isDir, idmap };
+}
 
 export const diskDevice: DeviceDriver = {
   type: 'disk',
   validate(name, config, ctx) {
-    for (const k of Object.keys(config)) {
-      if (!KEYS.has(k) && !k.startsWith('user.')) throw badRequest(`Invalid device "${name}": Unknown key "${k}"`);
-    }
-    if (!config.path) throw badRequest(`Invalid device "${name}": Missing "path"`);
-    if (config.path === '/' && !config.source) {
-      if (!config.pool) throw badRequest(`Invalid device "${name}": The root disk needs a "pool"`);
-      if (!ctx.poolExists(config.pool)) throw badRequest(`Invalid device "${name}": Storage pool "${config.pool}" doesn't exist`);
+    checkDeviceOptions(name, config, RULES);
+    if (!config.path) throw deviceError(name, 'Missing "path"');
+    if (isRoot(config)) {
+      if (!config.pool) throw deviceError(name, 'The root disk needs a "pool"');
+      if (!ctx.poolExists(config.pool)) throw deviceError(name, `Storage pool "${config.pool}" doesn't exist`);
       return;
     }
-    if (!config.source) throw badRequest(`Invalid device "${name}": Missing "source"`);
+    if (!config.source) throw deviceError(name, 'Missing "source"');
+    if (config.path === '/') throw deviceError(name, 'Invalid value for "path": only the root disk (a "pool" without "source") may be mounted at /');
+    if (config.pool) throw deviceError(name, 'Custom storage volumes ("pool" with "source") are not supported yet');
+    if (!config.source.startsWith('/')) throw deviceError(name, 'Invalid value for "source": Must be an absolute host path');
+    if (config.size || config['size.state']) throw deviceError(name, 'Only the root disk may have a size quota');
+  },
+
+  async lxcConfig(ctx) {
+    if (isRoot(ctx.config)) return [];
+    const plan = await bindPlan(ctx);
+    if (!plan) return [];
+    const { config } = ctx;
+    const opts = [isTrue(config.recursive) ? 'rbind' : 'bind', plan.isDir ? 'create=dir' : 'create=file'];
+    if (isTrue(config.readonly)) opts.push('ro');
+    if (config.propagation) opts.push(config.propagation);
+    if (plan.idmap) opts.push('idmap=container');
+    const target = config.path.replace(/^\/+/, '');
+    return [`lxc.mount.entry = ${fstabEscape(config.source)} ${fstabEscape(target)} none ${opts.join(',')} 0 0`];
+  },
+
+  async hotplug(ctx) {
+    if (isRoot(ctx.config)) return;
+    const plan = await bindPlan(ctx);
+    if (!plan) return;
+    const { config } = ctx;
+    await injectMount(ctx.pid!, {
+      source: config.source,
+      target: config.path,
+      kind: plan.isDir ? 'dir' : 'file',
+      recursive: isTrue(config.recursive),
+      readonly: isTrue(config.readonly),
+      idmap: plan.idmap,
+      propagation: config.propagation || undefined,
+    });
+  },
+
+  async hotunplug(ctx) {
+    if (isRoot(ctx.config)) return;
+    // The mount point stays: it may be a directory or file of the image.
+    await removeInjectedMount(ctx.pid!, ctx.config.path, 'keep');
   },
 };

@@ -2,7 +2,7 @@
  * The device driver interface: one implementation per device type
  * (disk, unix-char, unix-block, proxy, gpu, tpm, none, later nic), each
  * validating its config and contributing to the container's start-up and
- * live changes.
+ * live changes. devices/runner.ts drives them for the instance driver.
  */
 import type { InstanceRuntime } from '../interface';
 
@@ -11,6 +11,20 @@ export interface DeviceValidateContext {
   profile: boolean;
   /** Whether a storage pool exists (for disk devices). */
   poolExists(name: string): boolean;
+  /** A managed network (for nic devices): the NIC type it gives and its config. */
+  network?(name: string): { nicType: string; config: Record<string, string> } | undefined;
+}
+
+/** Facts about the host the device drivers read; tests point the roots at fixture trees. */
+export interface DeviceHost {
+  /** The host's /dev (GPU nodes, NVIDIA control devices). */
+  devRoot: string;
+  /** The host's /sys (DRM cards, TPM devices). */
+  sysRoot: string;
+  /** The host's /proc (NVIDIA driver information). */
+  procRoot: string;
+  /** Version of the devices cgroup controller: 0 absent, 1 v1 file, 2 v2 (liblxc's eBPF program). */
+  devicesCgroup: 0 | 1 | 2;
 }
 
 export interface DeviceStartContext {
@@ -22,6 +36,13 @@ export interface DeviceStartContext {
   varDir: string;
   /** The liblxc container name. */
   lxcName: string;
+  /** liblxc's lxcpath, to reach the running container (cgroup writes). */
+  lxcpath: string;
+  /** Host directory for this instance's device files: $INCUS_DIR/devices/<lxcName>. */
+  devicesDir: string;
+  /** This instance's log directory (helper logs). */
+  logDir: string;
+  host: DeviceHost;
   /** Init PID of the running container (hot-plug, post-start work). */
   pid?: number;
 }
@@ -30,14 +51,23 @@ export interface DeviceDriver {
   readonly type: string;
   /** Throws a 400 (StatusError) naming the device and key at fault. */
   validate(name: string, config: Record<string, string>, ctx: DeviceValidateContext): void;
-  /** liblxc config lines added before the container starts. */
+  /**
+   * liblxc config lines added before the container starts; host-side
+   * preparation (device nodes) happens here. A device whose source is
+   * missing with required=false returns no lines.
+   */
   lxcConfig?(ctx: DeviceStartContext): Promise<string[]>;
-  /** Work once the container runs (helpers such as a proxy). */
+  /** Work once the container runs (helpers such as a proxy); ctx.pid is set. */
   postStart?(ctx: DeviceStartContext): Promise<void>;
-  /** Cleanup when the container stops or the device is removed. */
+  /** Host-side cleanup when the container has stopped or the start failed. */
   stop?(ctx: DeviceStartContext): Promise<void>;
-  /** Adds the device to a running container; absent when the type needs a restart. */
+  /** Adds the device to a running container (ctx.pid set); absent when the type needs a restart. */
   hotplug?(ctx: DeviceStartContext): Promise<void>;
-  /** Removes the device from a running container. */
+  /** Removes the device from a running container (ctx.pid set), host side included. */
   hotunplug?(ctx: DeviceStartContext): Promise<void>;
+  /**
+   * The daemon restarted while the container runs: re-adopt what postStart
+   * left running (helper processes found by their PID files), or start it again.
+   */
+  resume?(ctx: DeviceStartContext): Promise<void>;
 }

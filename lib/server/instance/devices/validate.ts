@@ -3,6 +3,7 @@ import type { DevicesMap } from '../../../api/instance';
 import { badRequest } from '../../errors';
 import type { DaemonState } from '../../state';
 import { deviceDriver } from './load';
+import { networkInfo } from '../../network/load';
 
 export function validateDevices(s: Pick<DaemonState, 'db'>, devices: DevicesMap, opts: { profile: boolean }): void {
   for (const [name, config] of Object.entries(devices ?? {})) {
@@ -11,6 +12,13 @@ export function validateDevices(s: Pick<DaemonState, 'db'>, devices: DevicesMap,
     if (!config.type) throw badRequest(`Invalid device "${name}": Missing device type`);
     const d = deviceDriver(config.type);
     if (!d) throw badRequest(`Invalid device "${name}": Unsupported device type "${config.type}"`);
-    d.validate(name, config, { profile: opts.profile, poolExists: (p) => s.db.pools.get(p) !== undefined });
+    d.validate(name, config, {
+      profile: opts.profile,
+      poolExists: (p) => s.db.pools.get(p) !== undefined,
+      network: (n) => {
+        const net = s.db.networks.get('default', n);
+        return net ? { nicType: networkInfo(net.type)?.nicType ?? '', config: net.config } : undefined;
+      },
+    });
   }
 }

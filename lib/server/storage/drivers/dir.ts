@@ -6,7 +6,8 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { badRequest } from '../../errors';
 import { unpackImage } from '../../images/unpack';
-import { type PoolSpec, type StorageDriver, type VolumeType, VOLUME_DIRS } from '../interface';
+import { type PoolSpec, type StorageDriver, type VolumeType, SNAPSHOT_DIRS, VOLUME_DIRS } from '../interface';
+import { run } from '../../images/run';
 
 const KNOWN_KEYS = new Set(['source']);
 
@@ -32,7 +33,9 @@ export class DirDriver implements StorageDriver {
 
   async createPool(pool: PoolSpec): Promise<void> {
     await mkdir(pool.mountPath, { recursive: true, mode: 0o711 });
-    for (const d of Object.values(VOLUME_DIRS)) await mkdir(join(pool.mountPath, d), { recursive: true, mode: 0o711 });
+    for (const d of [...Object.values(VOLUME_DIRS), ...Object.values(SNAPSHOT_DIRS)]) {
+      await mkdir(join(pool.mountPath, d), { recursive: true, mode: 0o711 });
+    }
   }
 
   async deletePool(pool: PoolSpec): Promise<void> {
@@ -53,10 +56,10 @@ export class DirDriver implements StorageDriver {
     if (type === 'container') await mkdir(join(path, 'rootfs'), { mode: 0o755 });
   }
 
-  async createVolumeFromImage(pool: PoolSpec, type: VolumeType, name: string, imageFile: string): Promise<void> {
+  async createVolumeFromImage(pool: PoolSpec, type: VolumeType, name: string, imageFile: string, rootfsFile?: string): Promise<void> {
     const path = this.volumePath(pool, type, name);
     await mkdir(path, { mode: 0o711 });
-    await unpackImage(imageFile, path);
+    await unpackImage(imageFile, path, rootfsFile);
   }
 
   async deleteVolume(pool: PoolSpec, type: VolumeType, name: string): Promise<void> {
@@ -65,5 +68,31 @@ export class DirDriver implements StorageDriver {
 
   async renameVolume(pool: PoolSpec, type: VolumeType, from: string, to: string): Promise<void> {
     await rename(this.volumePath(pool, type, from), this.volumePath(pool, type, to));
+  }
+
+  snapshotPath(pool: PoolSpec, type: VolumeType, name: string, snap: string): string {
+    return join(pool.mountPath, SNAPSHOT_DIRS[type], name, snap);
+  }
+
+  /** A full copy (reflinked where the filesystem can), keeping owners, modes, xattrs and ACLs. */
+  async createSnapshot(pool: PoolSpec, type: VolumeType, name: string, snap: string): Promise<void> {
+    const dst = this.snapshotPath(pool, type, name, snap);
+    await mkdir(join(dst, '..'), { recursive: true, mode: 0o711 });
+    await run('cp', ['-a', '--reflink=auto', this.volumePath(pool, type, name), dst]);
+  }
+
+  async deleteSnapshot(pool: PoolSpec, type: VolumeType, name: string, snap: string): Promise<void> {
+    await rm(this.snapshotPath(pool, type, name, snap), { recursive: true, force: true });
+  }
+
+  async renameSnapshot(pool: PoolSpec, type: VolumeType, name: string, from: string, to: string): Promise<void> {
+    await rename(this.snapshotPath(pool, type, name, from), this.snapshotPath(pool, type, name, to));
+  }
+
+  /** rsync with --delete: the volume ends up identical to the snapshot. */
+  async restoreSnapshot(pool: PoolSpec, type: VolumeType, name: string, snap: string): Promise<void> {
+    const src = `${this.snapshotPath(pool, type, name, snap)}/`;
+    const dst = `${this.volumePath(pool, type, name)}/`;
+    await run('rsync', ['-aHAX', '--numeric-ids', '--delete', src, dst]);
   }
 }

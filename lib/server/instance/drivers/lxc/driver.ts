@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import * as lxc from '../../../../native/lxc';
 import type { BatchStateEntry } from '../../../../native/lxc';
 import { StatusCode, StatusText } from '../../../../api/response';
-import type { DriverInfo, InstanceDriver, InstanceRuntime, RuntimeState, StopOptions } from '../../interface';
+import type { DriverInfo, InstanceDriver, InstanceRuntime, RuntimeState, StatesOptions, StopOptions } from '../../interface';
+import { netnsInterfaces } from '../../../../native/netns';
 import { renderLxcConfig } from './lxc-config';
 import { isLxcfsMount, lxcfsMountEntries } from './lxcfs';
 import { isTrue } from '../../config-keys';
@@ -18,6 +19,9 @@ import { type HostCgroups, detectHostCgroups } from '../../limits/host-cgroups';
 import { type CgroupSetting, cgroupSettings } from '../../limits/cgroup-limits';
 import { CpuPinning } from '../../limits/cpu-pinning';
 import { parseCpuSet } from '../../config/units';
+import type { DevicesMap } from '../../../../api/instance';
+import { DeviceRunner } from '../../devices/runner';
+import { detectDeviceHost } from '../../devices/host';
 
 export interface LxcDriverOptions {
   /** INCUS_DIR. */
@@ -64,11 +68,14 @@ export class LxcDriver implements InstanceDriver {
   readonly lxcpath: string;
   readonly cgroups: HostCgroups;
   private readonly pinning = new CpuPinning(hostCpus());
+  /** Device hooks (devices/runner.ts): config lines, helpers, hot-plug. */
+  readonly devices: DeviceRunner;
 
   constructor(private readonly opts: LxcDriverOptions) {
     this.lxcpath = join(opts.varDir, 'containers');
     this.info = { type: 'container', name: 'lxc', version: lxc.lxcVersion() };
     this.cgroups = detectHostCgroups(opts.cgroupRoot);
+    this.devices = new DeviceRunner({ varDir: opts.varDir, lxcpath: this.lxcpath, host: detectDeviceHost(opts.cgroupRoot) });
   }
 
   private settings(inst: InstanceRuntime): CgroupSetting[] {
@@ -95,6 +102,8 @@ export class LxcDriver implements InstanceDriver {
     const st = await lstat(link).catch(() => null);
     if (st?.isSymbolicLink()) await unlink(link);
     await rm(join(this.opts.varDir, 'logs', ref.name), { recursive: true, force: true });
+    // Devices: leftovers of a container that stopped on its own.
+    await this.devices.sweep(ref.name);
   }
 
   async start(inst: InstanceRuntime): Promise<void> {
@@ -109,6 +118,8 @@ export class LxcDriver implements InstanceDriver {
       policyPath = join(dir, ref.name);
       await writeFile(policyPath, policy, { mode: 0o600 });
     }
+    // Devices: host-side preparation and their mount/cgroup lines (undone on failure).
+    const deviceLines = await this.devices.startConfig(inst, ref.name);
     const key = `${inst.project}/${inst.name}`;
     const text = renderLxcConfig({
       inst,
@@ -119,15 +130,41 @@ export class LxcDriver implements InstanceDriver {
       cpuset: this.pinning.assign(key, inst.expandedConfig['limits.cpu']),
       cpusetVersion: this.cgroups.version('cpuset'),
       seccompProfile: policyPath,
-      extra: this.lxcfsLines(),
+      extra: [...this.lxcfsLines(), ...deviceLines],
     });
-    await writeFile(ref.configPath, text, { mode: 0o600 });
+    let pid: number;
     try {
-      await lxc.start(ref);
+      await writeFile(ref.configPath, text, { mode: 0o600 });
+      pid = await lxc.start(ref);
     } catch (err) {
       this.pinning.release(key);
+      await this.devices.stopped(inst, ref.name);
       throw err;
     }
+    // Devices: helpers that need the running container (proxy relays).
+    try {
+      await this.devices.postStart(inst, ref.name, pid);
+    } catch (err) {
+      await lxc.stop(ref, { force: true, timeoutSec: 0 }).catch(() => undefined);
+      this.pinning.release(key);
+      await this.devices.stopped(inst, ref.name);
+      throw err;
+    }
+  }
+
+  /** Devices: hot-plugs/unplugs what differs from `before` in the running container. */
+  async updateDevices(inst: InstanceRuntime, before: DevicesMap): Promise<void> {
+    const ref = this.ref(inst);
+    const { pid } = await lxc.state(ref);
+    if (pid <= 0) return;
+    await this.devices.apply(inst, ref.name, pid, before);
+  }
+
+  /** Devices: after a daemon restart, re-adopts or restarts the helpers of a running container. */
+  async resumeDevices(inst: InstanceRuntime): Promise<void> {
+    const ref = this.ref(inst);
+    const { pid } = await lxc.state(ref);
+    if (pid > 0) await this.devices.resume(inst, ref.name, pid);
   }
 
   private lxcfsLines(): string[] {
@@ -147,8 +184,10 @@ export class LxcDriver implements InstanceDriver {
   }
 
   async stop(inst: InstanceRuntime, opts: StopOptions): Promise<void> {
-    await lxc.stop(this.ref(inst), opts);
+    const ref = this.ref(inst);
+    await lxc.stop(ref, opts);
     this.pinning.release(`${inst.project}/${inst.name}`);
+    await this.devices.stopped(inst, ref.name);
   }
 
   async freeze(inst: InstanceRuntime): Promise<void> {
@@ -159,13 +198,22 @@ export class LxcDriver implements InstanceDriver {
     await lxc.unfreeze(this.ref(inst));
   }
 
-  async states(list: Pick<InstanceRuntime, 'project' | 'name'>[]): Promise<RuntimeState[]> {
+  async states(list: Pick<InstanceRuntime, 'project' | 'name'>[], opts: StatesOptions = {}): Promise<RuntimeState[]> {
     if (list.length === 0) return [];
     const rows = await lxc.batchState(
       this.lxcpath,
       list.map((i) => lxcName(i.project, i.name)),
     );
-    return rows.map(toRuntimeState);
+    const out = rows.map(toRuntimeState);
+    if (opts.network) {
+      // One helper run reads the interfaces of every running container.
+      const ifaces = await netnsInterfaces(out.filter((st) => st.pid > 0).map((st) => st.pid));
+      for (const st of out) {
+        const found = st.pid > 0 ? ifaces.get(st.pid) : undefined;
+        if (found) st.network = Object.fromEntries(Object.entries(found).map(([n, i]) => [n, { ...i, host_name: '' }]));
+      }
+    }
+    return out;
   }
 }
 

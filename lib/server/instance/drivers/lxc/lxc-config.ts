@@ -86,7 +86,8 @@ export function renderLxcConfig(input: LxcConfigInput): string {
   }
   set('lxc.apparmor.profile', 'unconfined');
   if (input.seccompProfile) set('lxc.seccomp.profile', input.seccompProfile);
-  set('lxc.net.0.type', 'empty');
+  // NIC devices bring their own lxc.net.N lines; without any, the container gets only loopback.
+  if (!input.extra.some((l) => l.startsWith('lxc.net.'))) set('lxc.net.0.type', 'empty');
   set('lxc.rootfs.path', `dir:${inst.volumePath}/rootfs`);
   if (inst.idmap) {
     lines.push(...lxcIdmapLines(inst.idmap));

@@ -1,0 +1,140 @@
+/**
+ * `POST /1.0/instances/{name}/exec` with its websockets, as the Incus
+ * client drives it: connect the streams the operation offers, copy stdin
+ * up (ending it with a barrier), stdout/stderr down until their barriers,
+ * wait for the operation, and hand back `metadata.return`.
+ */
+import type { Readable, Writable } from 'node:stream';
+import type WebSocket from 'ws';
+import type { InstanceExecControl, InstanceExecPost } from '../api/instance-exec';
+import type { Operation as OperationData } from '../api/operation';
+import type { IncusClient } from './client';
+import { ApiError } from './errors';
+import { Operation } from './operation';
+import { openOperationSocket, receiveStream, sendEmptyStream, sendStream } from './ws-stream';
+
+/** Where the command's streams come from and go to. */
+export interface ExecIO {
+  /** Sent as the command's stdin; absent or null: empty stdin. */
+  stdin?: Readable | null;
+  /** Receives stdout (interactive: the terminal's output); absent or null: dropped. */
+  stdout?: Writable | null;
+  /** Receives stderr (non-interactive only); absent or null: dropped. */
+  stderr?: Writable | null;
+  /**
+   * Called once the control socket is connected, before the command starts.
+   * Without it (and without `interactive`) no control socket is opened.
+   */
+  onControl?: (control: ExecControl) => void;
+}
+
+/** The control socket of a running exec. */
+export interface ExecControl {
+  /** Tells the server the terminal's new size (interactive). */
+  resize(width: number, height: number): void;
+  /** Delivers signal `sig` (e.g. 2 for SIGINT) to the command. */
+  signal(sig: number): void;
+}
+
+/** Options of {@link execInstance}. */
+export interface ExecOptions {
+  project?: string;
+  signal?: AbortSignal;
+}
+
+/** How an exec ended. */
+export interface ExecResult {
+  /** The command's exit status (`metadata.return`; 128+N after signal N). */
+  code: number;
+  /** The operation in its final state. */
+  operation: OperationData;
+}
+
+/** `metadata.return` of a finished exec operation, or undefined. */
+export function execReturn(op: OperationData | undefined): number | undefined {
+  const v = op?.metadata?.return;
+  return typeof v === 'number' ? v : undefined;
+}
+
+function controlOf(ws: WebSocket): ExecControl {
+  const send = (msg: InstanceExecControl): void => {
+    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg));
+  };
+  return {
+    resize: (width, height) => send({ command: 'window-resize', args: { width: String(width), height: String(height) } }),
+    signal: (sig) => send({ command: 'signal', signal: sig }),
+  };
+}
+
+/**
+ * Runs `post.command` in instance `name` and resolves when it has ended
+ * and its output has arrived. `wait-for-websocket` defaults to true; with
+ * it false no stream is connected. Rejects with an {@link ApiError} when
+ * the operation fails (e.g. "Command not found"); its `operation` still
+ * carries `metadata.return` (see {@link execReturn}).
+ */
+export async function execInstance(
+  client: IncusClient,
+  name: string,
+  post: InstanceExecPost,
+  io: ExecIO = {},
+  opts: ExecOptions = {},
+): Promise<ExecResult> {
+  const body: InstanceExecPost = { 'wait-for-websocket': true, interactive: false, environment: {}, ...post };
+  const env = await client.request('POST', `/1.0/instances/${encodeURIComponent(name)}/exec`, {
+    body,
+    project: opts.project,
+    signal: opts.signal,
+  });
+  if (env.type !== 'async') throw new ApiError(0, `Expected an operation from POST exec, got a ${env.type} response`);
+  const op = new Operation(client, env.operation, opts.project ?? client.project);
+  const fds = (op.data.metadata?.fds ?? null) as Record<string, string> | null;
+  const finished = op.wait(opts.signal);
+  if (!fds) return { code: execReturn(await finished) ?? -1, operation: op.data };
+  // Failures are read below, once the streams are wired (or could not be).
+  finished.catch(() => undefined);
+
+  // The control socket is only needed to talk to the command (non-interactive
+  // commands run without it, as with old clients); skipping it saves a handshake.
+  const wantControl = io.onControl !== undefined || body.interactive === true;
+  const keys = Object.keys(fds).filter((k) => typeof fds[k] === 'string' && (k !== 'control' || wantControl));
+  const sockets = new Map<string, WebSocket>();
+  const stops: (() => void)[] = [];
+  const outputs: Promise<void>[] = [];
+  // Each stream is wired the moment its socket opens: the server may start
+  // the command (and send output) before our other sockets are open.
+  const wire = (key: string, ws: WebSocket): void => {
+    sockets.set(key, ws);
+    if (key === 'control') {
+      ws.on('error', () => undefined);
+      io.onControl?.(controlOf(ws));
+      return;
+    }
+    if (key === '0') {
+      if (io.stdin) stops.push(sendStream(ws, io.stdin));
+      else if (!body.interactive) sendEmptyStream(ws);
+      if (body.interactive) outputs.push(receiveStream(ws, io.stdout ?? null));
+    } else if (key === '1') {
+      outputs.push(receiveStream(ws, io.stdout ?? null));
+    } else if (key === '2') {
+      outputs.push(receiveStream(ws, io.stderr ?? null));
+    }
+  };
+  try {
+    const attempts = keys.map((k) => openOperationSocket(client.transport, op.id, fds[k], (ws) => wire(k, ws)));
+    try {
+      await Promise.all(attempts);
+    } catch (err) {
+      // The server would wait 10 s for the missing stream: end it now.
+      await op.cancel().catch(() => undefined);
+      await Promise.allSettled(attempts);
+      throw err;
+    }
+    const final = await finished;
+    await Promise.all(outputs);
+    return { code: execReturn(final) ?? -1, operation: final };
+  } finally {
+    for (const stop of stops) stop();
+    for (const ws of sockets.values()) ws.close();
+  }
+}

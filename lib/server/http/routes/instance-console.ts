@@ -1,0 +1,138 @@
+/**
+ * `/1.0/instances/{name}/console`: POST attaches (a websocket operation
+ * with `0` and `control` secrets), GET returns the console log, DELETE
+ * clears it. One console session per instance, as liblxc allows; `force`
+ * takes it over.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { InstanceConsolePost, InstanceConsoleType } from '../../../api/instance-console';
+import { StatusCode } from '../../../api/response';
+import { badRequest, conflict } from '../../errors';
+import { asyncResponse, syncResponse } from '../../response';
+import type { DaemonState } from '../../state';
+import type { InstanceRecord } from '../../db/instances';
+import { ConsoleSession } from '../../instance/console-session';
+import { LxcConsoles } from '../../instance/drivers/lxc/console';
+import { instanceUrl } from '../../instance/views';
+import { projectOf, query } from '../request';
+
+type Params = { Params: { name: string } };
+
+/** A validated POST body. */
+interface ConsoleRequest {
+  width: number;
+  height: number;
+  type: InstanceConsoleType;
+  force: boolean;
+}
+
+function intField(body: Record<string, unknown>, key: string): number {
+  const v = body[key];
+  if (v === undefined || v === null) return 0;
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw badRequest(`Invalid value for "${key}": must be an integer`);
+  return v < 0 ? 0 : v;
+}
+
+/** Decodes the body as Incus does: missing fields take their zero value, type defaults to console. */
+export function parseConsolePost(raw: unknown): ConsoleRequest {
+  if (raw === undefined || raw === null) raw = {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw badRequest('Invalid request body: expected an object');
+  const body = raw as Record<string, unknown> & InstanceConsolePost;
+  const type = body.type === undefined || body.type === null || body.type === '' ? 'console' : body.type;
+  if (type !== 'console' && type !== 'vga') throw badRequest(`Unknown console type ${JSON.stringify(String(type))}`);
+  if (body.force !== undefined && typeof body.force !== 'boolean') throw badRequest('Invalid value for "force": must be a boolean');
+  return { width: intField(body, 'width'), height: intField(body, 'height'), type, force: body.force === true };
+}
+
+/** Incus refuses snapshot names ("c1/snap0") on these endpoints. */
+function checkName(name: string): void {
+  if (name.includes('/')) throw badRequest('Invalid instance name');
+}
+
+/** Running or frozen (pid > 0); frozen is reported separately. */
+async function runState(s: DaemonState, rec: InstanceRecord): Promise<{ running: boolean; frozen: boolean }> {
+  const [st] = await s.driver.states([rec]);
+  return { running: st.pid > 0, frozen: st.statusCode === StatusCode.Frozen };
+}
+
+export function registerInstanceConsole(app: FastifyInstance, s: DaemonState): void {
+  const consoles = new LxcConsoles(s.varDir);
+  /** Live sessions by project/name: the one liblxc lets us have per container. */
+  const sessions = new Map<string, ConsoleSession>();
+  // Upgraded sockets outlive the HTTP server: end the sessions so that shutdown need not wait for them.
+  app.addHook('preClose', async () => {
+    for (const session of sessions.values()) session.stop();
+  });
+
+  app.post<Params>('/1.0/instances/:name/console', async (req, reply) => {
+    const project = projectOf(s, req);
+    checkName(req.params.name);
+    const post = parseConsolePost(req.body);
+    const rec = s.instances.get(project, req.params.name);
+    if (post.type === 'vga' && rec.type !== 'virtual-machine') {
+      throw badRequest('VGA console is only supported by virtual machines');
+    }
+    const st = await runState(s, rec);
+    if (!st.running) throw badRequest('Instance is not running');
+    if (st.frozen) throw badRequest('Instance is frozen');
+
+    const key = s.instances.lockKey(rec);
+    const current = sessions.get(key);
+    if (current) {
+      if (!post.force) throw conflict('This console is already connected. Force is required to take it over.');
+      current.stop();
+    }
+
+    const url = instanceUrl(rec);
+    const session = new ConsoleSession({
+      width: post.width,
+      height: post.height,
+      attach: (signal) => consoles.attach(rec, signal),
+      onAttached: () => s.events.lifecycle('instance-console', url, project, { type: 'console' }),
+    });
+    sessions.set(key, session);
+    const op = s.ops.start({
+      class: 'websocket',
+      description: 'Showing console',
+      project,
+      resources: { instances: [url] },
+      metadata: { fds: { ...session.metadata.fds } },
+      cancellable: true,
+      websockets: session,
+      run: async (ctx) => {
+        try {
+          await session.run(ctx);
+        } finally {
+          if (sessions.get(key) === session) sessions.delete(key);
+        }
+      },
+    });
+    return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
+  });
+
+  app.get<Params>('/1.0/instances/:name/console', async (req: FastifyRequest<Params>, reply: FastifyReply) => {
+    const project = projectOf(s, req);
+    const type = query(req).type ?? '';
+    if (type !== '' && type !== 'log' && type !== 'vga') throw badRequest(`Invalid value for type parameter: ${type}`);
+    checkName(req.params.name);
+    const rec = s.instances.get(project, req.params.name);
+    const st = await runState(s, rec);
+    const log = await consoles.readLog(rec, st.running);
+    return reply
+      .code(200)
+      .header('Content-Type', 'application/octet-stream')
+      .header('Content-Disposition', 'inline;filename=console.log')
+      .send(log);
+  });
+
+  app.delete<Params>('/1.0/instances/:name/console', async (req) => {
+    const project = projectOf(s, req);
+    checkName(req.params.name);
+    const rec = s.instances.get(project, req.params.name);
+    if (rec.type !== 'container') throw badRequest('Instance is not container type');
+    const st = await runState(s, rec);
+    await consoles.clearLog(rec, st.running);
+    if (st.running) s.events.lifecycle('instance-console-reset', instanceUrl(rec), project);
+    return syncResponse({});
+  });
+}

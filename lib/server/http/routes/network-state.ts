@@ -1,0 +1,19 @@
+/** `/1.0/networks/{name}/state` and `/1.0/networks/{name}/leases`. */
+import type { FastifyInstance } from 'fastify';
+import { syncResponse } from '../../response';
+import type { DaemonState } from '../../state';
+import { projectOf } from '../request';
+
+type NameParams = { Params: { name: string } };
+
+export function registerNetworkState(app: FastifyInstance, s: DaemonState): void {
+  app.get<NameParams>('/1.0/networks/:name/state', async (req) => {
+    projectOf(s, req);
+    return syncResponse(await s.networks.state(req.params.name));
+  });
+
+  app.get<NameParams>('/1.0/networks/:name/leases', async (req) => {
+    projectOf(s, req);
+    return syncResponse(await s.networks.leases(req.params.name));
+  });
+}

@@ -1,0 +1,86 @@
+/** `/1.0/networks` and `/1.0/networks/{name}`: managed networks (CRUD, rename) and host interfaces. */
+import type { FastifyInstance } from 'fastify';
+import type { Network, NetworkPost, NetworkPut, NetworksPost } from '../../../api/network';
+import { networkPostSchema, networkPutSchema, networksPostSchema } from '../../../api/schemas';
+import { syncResponse } from '../../response';
+import { badRequest } from '../../errors';
+import type { DaemonState } from '../../state';
+import type { NetworkRecord } from '../../db/networks';
+import { checkIfMatch, projectOf, recursionOf, setEtag } from '../request';
+
+type NameParams = { Params: { name: string } };
+
+/** The fields Incus hashes for a network's ETag. */
+function etag(n: Pick<Network, 'name' | 'managed' | 'type' | 'description' | 'config'>): unknown {
+  return [n.name, n.managed, n.type, n.description, n.config];
+}
+
+function recordEtag(r: NetworkRecord): unknown {
+  return etag({ name: r.name, managed: true, type: r.type, description: r.description, config: r.config });
+}
+
+export function registerNetworks(app: FastifyInstance, s: DaemonState): void {
+  const nets = s.networks;
+
+  app.get('/1.0/networks', async (req) => {
+    projectOf(s, req);
+    const all = [...nets.list().map((r) => nets.toApi(r)), ...(await nets.unmanaged())].sort((a, b) => a.name.localeCompare(b.name));
+    if (recursionOf(req) === 0) return syncResponse(all.map((n) => `/1.0/networks/${n.name}`));
+    return syncResponse(all);
+  });
+
+  app.post('/1.0/networks', { schema: { body: networksPostSchema } }, async (req, reply) => {
+    projectOf(s, req);
+    const body = req.body as NetworksPost;
+    await nets.create(body);
+    void reply.header('Location', `/1.0/networks/${body.name}`).code(201);
+    return syncResponse({});
+  });
+
+  app.get<NameParams>('/1.0/networks/:name', async (req, reply) => {
+    projectOf(s, req);
+    const rec = nets.find(req.params.name);
+    const n = rec ? nets.toApi(rec) : await nets.unmanagedOne(req.params.name);
+    setEtag(reply, etag(n));
+    return syncResponse(n);
+  });
+
+  const managed = (name: string): NetworkRecord => {
+    const rec = nets.find(name);
+    if (!rec) throw badRequest('Only managed networks can be modified');
+    return rec;
+  };
+
+  app.put<NameParams>('/1.0/networks/:name', { schema: { body: networkPutSchema } }, async (req) => {
+    projectOf(s, req);
+    const rec = managed(req.params.name);
+    checkIfMatch(req, recordEtag(rec));
+    const body = (req.body ?? {}) as Partial<NetworkPut>;
+    await nets.update(rec.name, { config: body.config ?? {}, description: body.description ?? '' });
+    return syncResponse({});
+  });
+
+  app.patch<NameParams>('/1.0/networks/:name', { schema: { body: networkPutSchema } }, async (req) => {
+    projectOf(s, req);
+    const rec = managed(req.params.name);
+    checkIfMatch(req, recordEtag(rec));
+    const body = (req.body ?? {}) as Partial<NetworkPut>;
+    await nets.update(rec.name, { config: { ...rec.config, ...(body.config ?? {}) }, description: body.description ?? rec.description });
+    return syncResponse({});
+  });
+
+  app.post<NameParams>('/1.0/networks/:name', { schema: { body: networkPostSchema } }, async (req, reply) => {
+    projectOf(s, req);
+    const rec = managed(req.params.name);
+    const body = req.body as NetworkPost;
+    await nets.rename(rec.name, body.name);
+    void reply.header('Location', `/1.0/networks/${body.name}`);
+    return syncResponse({});
+  });
+
+  app.delete<NameParams>('/1.0/networks/:name', async (req) => {
+    projectOf(s, req);
+    await nets.delete(managed(req.params.name).name);
+    return syncResponse({});
+  });
+}

@@ -1,0 +1,40 @@
+/** Remote images: downloads (simplestreams and Incus), refresh and housekeeping, one-time secrets. */
+import type { Db } from '../../db';
+import type { Logger } from '../../log';
+import type { EventBus } from '../../operations/event-bus';
+import type { OperationRegistry } from '../../operations/registry';
+import type { ImageStore } from '../store';
+import { ImageDownloader } from './downloader';
+import { ImageSecrets } from './secrets';
+import { ImageTasks } from './tasks';
+
+export type { RemoteSource, EnsureOptions } from './downloader';
+export { ImageDownloader } from './downloader';
+export { ImageSecrets } from './secrets';
+export { ImageTasks } from './tasks';
+export { refreshImage, refreshSource } from './refresh';
+export { imageCacheConfig, validateImageCacheKey } from './config';
+
+/** What the daemon holds for remote images. */
+export class ImageRemote {
+  readonly downloader: ImageDownloader;
+  readonly secrets: ImageSecrets;
+  readonly tasks: ImageTasks;
+
+  constructor(d: { db: Db; images: ImageStore; events: EventBus; ops: OperationRegistry; log: Logger }) {
+    this.downloader = new ImageDownloader(d);
+    this.secrets = new ImageSecrets(d.ops);
+    this.tasks = new ImageTasks({ ...d, downloader: this.downloader });
+  }
+
+  /** Starts the timers. */
+  start(): void {
+    this.tasks.start();
+  }
+
+  /** Stops the timers and ends the secret tokens (before the daemon drains its operations). */
+  stop(): void {
+    this.tasks.stop();
+    this.secrets.closeAll();
+  }
+}

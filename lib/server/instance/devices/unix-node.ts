@@ -1,0 +1,145 @@
+/**
+ * Device nodes given to a container (unix-char, unix-block, gpu, tpm), as
+ * Incus does it: the node is made on the host under
+ * $INCUS_DIR/devices/<instance>/ with the owner the container should see
+ * (shifted through the instance's id map), bind-mounted into the container,
+ * and allowed in the devices cgroup. At start through lxc.mount.entry and
+ * lxc.cgroup[2].devices.allow; on a running container through forkmount
+ * and a devices.allow write.
+ */
+import { lstatSync, readdirSync } from 'node:fs';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as lxc from '../../../native/lxc';
+import { injectMount, makeDeviceNode, removeInjectedMount } from '../../../native/devices';
+import type { IdmapEntry } from '../idmap-alloc';
+import type { DeviceStartContext } from './interface';
+import { containerPathOfNode, fstabEscape, splitDev, unixNodeHostPath, unixNodePrefix } from './paths';
+
+/** A device node as the container should see it. */
+export interface UnixNode {
+  /** Absolute path inside the container. */
+  path: string;
+  type: 'c' | 'b';
+  major: number;
+  minor: number;
+  /** Permission bits. */
+  mode: number;
+  /** Owner inside the container. */
+  uid: number;
+  gid: number;
+}
+
+/** Incus's default mode for device nodes. */
+export const DEFAULT_NODE_MODE = 0o660;
+
+/**
+ * Devices every container gets anyway (Incus's base allow list): removing a
+ * hot-plugged copy of one of them must not deny it in the cgroup.
+ */
+const BASE_DEVICES = new Set(['c:1:3', 'c:1:5', 'c:1:7', 'c:1:8', 'c:1:9', 'c:5:0', 'c:5:1', 'c:5:2', 'c:10:229', 'c:10:200']);
+
+function isBaseDevice(type: string, major: number, minor: number): boolean {
+  return (type === 'c' && major === 136) || BASE_DEVICES.has(`${type}:${major}:${minor}`);
+}
+
+/** The host id that container id `id` maps to (itself for a privileged container). */
+export function hostId(map: IdmapEntry[] | null, id: number, kind: 'uid' | 'gid'): number {
+  if (!map) return id;
+  for (const e of map) {
+    if ((kind === 'uid' ? e.isUid : e.isGid) && id >= e.nsId && id < e.nsId + e.range) return e.hostId + (id - e.nsId);
+  }
+  throw new Error(`${kind} ${id} has no mapping in the container's id map`);
+}
+
+/** The cgroup rule allowing `node`, e.g. `c 1:5 rwm`. */
+export function cgroupRule(node: Pick<UnixNode, 'type' | 'major' | 'minor'>): string {
+  return `${node.type} ${node.major}:${node.minor} rwm`;
+}
+
+/** liblxc lines that bind the host node at node.path and allow it. */
+export function nodeLxcLines(hostPath: string, node: UnixNode, devicesCgroup: 0 | 1 | 2): string[] {
+  const lines = [`lxc.mount.entry = ${fstabEscape(hostPath)} ${fstabEscape(node.path.replace(/^\/+/, ''))} none bind,create=file 0 0`];
+  if (devicesCgroup === 1) lines.push(`lxc.cgroup.devices.allow = ${cgroupRule(node)}`);
+  if (devicesCgroup === 2) lines.push(`lxc.cgroup2.devices.allow = ${cgroupRule(node)}`);
+  return lines;
+}
+
+/** Makes the host node of device ctx.name for `node`; returns its path. */
+export async function prepareNode(ctx: DeviceStartContext, node: UnixNode): Promise<string> {
+  await mkdir(ctx.devicesDir, { recursive: true, mode: 0o711 });
+  const path = unixNodeHostPath(ctx.devicesDir, ctx.name, node.path);
+  const map = ctx.inst.idmap;
+  await makeDeviceNode(path, node.type, node.major, node.minor, node.mode, hostId(map, node.uid, 'uid'), hostId(map, node.gid, 'gid'));
+  return path;
+}
+
+function handle(ctx: DeviceStartContext): lxc.LxcHandle {
+  return { name: ctx.lxcName, lxcpath: ctx.lxcpath };
+}
+
+/** Puts `node` into the running container (ctx.pid): host node, cgroup allow, bind mount. */
+export async function plugNode(ctx: DeviceStartContext, node: UnixNode): Promise<void> {
+  const hostPath = await prepareNode(ctx, node);
+  if (ctx.host.devicesCgroup !== 0) await lxc.setCgroupItem(handle(ctx), 'devices.allow', cgroupRule(node));
+  await injectMount(ctx.pid!, { source: hostPath, target: node.path, kind: 'file' });
+}
+
+/** Whether another device of the instance still passes the same device number in. */
+function numberStillUsed(ctx: DeviceStartContext, except: string, rdev: bigint): boolean {
+  let names: string[];
+  try {
+    names = readdirSync(ctx.devicesDir);
+  } catch {
+    return false;
+  }
+  for (const n of names) {
+    if (!n.startsWith('unix.') || join(ctx.devicesDir, n) === except) continue;
+    try {
+      if (lstatSync(join(ctx.devicesDir, n), { bigint: true }).rdev === rdev) return true;
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return false;
+}
+
+/**
+ * Takes every node of device ctx.name out of the running container: the
+ * bind mount and placeholder inside, the cgroup rule (unless a base device
+ * or still used by another device), then the host node.
+ */
+export async function unplugNodes(ctx: DeviceStartContext): Promise<void> {
+  const prefix = unixNodePrefix(ctx.name);
+  let names: string[];
+  try {
+    names = (await readdir(ctx.devicesDir)).filter((n) => n.startsWith(prefix));
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const hostPath = join(ctx.devicesDir, n);
+    const target = containerPathOfNode(n, ctx.name);
+    if (!target) continue;
+    if (ctx.pid) await removeInjectedMount(ctx.pid, target, 'file');
+    const st = lstatSync(hostPath, { bigint: true });
+    const { major, minor } = splitDev(st.rdev);
+    const type = st.isBlockDevice() ? 'b' : 'c';
+    if (ctx.pid && ctx.host.devicesCgroup !== 0 && !isBaseDevice(type, major, minor) && !numberStillUsed(ctx, hostPath, st.rdev)) {
+      await lxc.setCgroupItem(handle(ctx), 'devices.deny', `${type} ${major}:${minor} rwm`);
+    }
+    await rm(hostPath, { force: true });
+  }
+}
+
+/** Removes the host nodes of device ctx.name (the container has stopped). */
+export async function removeHostNodes(ctx: DeviceStartContext): Promise<void> {
+  const prefix = unixNodePrefix(ctx.name);
+  let names: string[];
+  try {
+    names = await readdir(ctx.devicesDir);
+  } catch {
+    return;
+  }
+  await Promise.all(names.filter((n) => n.startsWith(prefix)).map((n) => rm(join(ctx.devicesDir, n), { force: true })));
+}

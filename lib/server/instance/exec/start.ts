@@ -1,0 +1,97 @@
+/**
+ * `POST /1.0/instances/{name}/exec` behind the route: the checks Incus
+ * makes (400s before any operation exists), the environment, and the
+ * operation: a websocket one with `wait-for-websocket`, a task otherwise.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { InstanceExecPost } from '../../../api/instance-exec';
+import type { Operation } from '../../../api/operation';
+import { StatusCode } from '../../../api/response';
+import type { InstanceRecord } from '../../db/instances';
+import { badRequest } from '../../errors';
+import type { DaemonState } from '../../state';
+import { lxcName } from '../drivers/lxc/driver';
+import { instanceUrl } from '../views';
+import { execEnvironment } from './environment';
+import type { ExecCommand, ExecTarget } from './process';
+import { ExecSession } from './session';
+import { runExecTask } from './task';
+
+/** What starting an exec needs from the daemon. */
+export type ExecDeps = Pick<DaemonState, 'varDir' | 'ops' | 'driver' | 'instances' | 'events'>;
+
+/** Refuses option combinations Incus refuses. */
+export function checkExecPost(post: InstanceExecPost): void {
+  if (post['record-output'] && post['wait-for-websocket']) {
+    throw badRequest('Cannot use "record-output" in combination with "wait-for-websocket"');
+  }
+  if (post.interactive && post['record-output']) {
+    throw badRequest('Cannot use "interactive" in combination with "record-output"');
+  }
+}
+
+/** Validates, then starts the exec operation; returns its wire object. */
+export async function startExec(s: ExecDeps, rec: InstanceRecord, post: InstanceExecPost): Promise<Operation> {
+  checkExecPost(post);
+  if (rec.type !== 'container') throw badRequest('Exec is only supported for containers');
+  const [st] = await s.driver.states([rec]);
+  if (st.pid <= 0) throw badRequest('Instance is not running');
+  if (st.statusCode === StatusCode.Frozen) throw badRequest('Instance is frozen');
+
+  const name = lxcName(rec.project, rec.name);
+  const target: ExecTarget = {
+    project: rec.project,
+    instance: rec.name,
+    lxcName: name,
+    lxcpath: join(s.varDir, 'containers'),
+    configPath: join(s.varDir, 'logs', name, 'lxc.conf'),
+    logDir: join(s.varDir, 'logs', name),
+    initPid: st.pid,
+  };
+  const user = post.user ?? 0;
+  const cmd: ExecCommand = {
+    command: post.command,
+    environment: execEnvironment({
+      requested: post.environment,
+      expandedConfig: s.instances.expand(rec).expanded_config,
+      user,
+      // Looked up through /proc, as Incus does: none of these is expected to be a symlink.
+      exists: (p) => existsSync(`/proc/${st.pid}/root${p}`),
+    }),
+    cwd: post.cwd ?? '',
+    user,
+    group: post.group ?? 0,
+  };
+  const url = instanceUrl(rec);
+  // Incus announces each command once it runs.
+  const onStarted = (): void => s.events.lifecycle('instance-exec', `/1.0/instances/${rec.name}`, rec.project, { command: cmd.command });
+
+  if (post['wait-for-websocket']) {
+    const session = new ExecSession({
+      target,
+      cmd,
+      interactive: post.interactive === true,
+      width: post.width ?? 0,
+      height: post.height ?? 0,
+      onStarted,
+    });
+    return s.ops.start({
+      class: 'websocket',
+      description: 'Executing command',
+      project: rec.project,
+      resources: { instances: [url] },
+      metadata: { ...session.metadata() },
+      cancellable: true,
+      websockets: session,
+      run: (ctx) => session.run(ctx),
+    });
+  }
+  return s.ops.start({
+    class: 'task',
+    description: 'Executing command',
+    project: rec.project,
+    resources: { instances: [url], containers: [url] },
+    run: (ctx) => runExecTask(target, cmd, post['record-output'] === true, ctx, onStarted),
+  });
+}

@@ -1,0 +1,59 @@
+/** disk device validation and the liblxc mount entries of host path binds. */
+import t from 'tap';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { diskDevice } from '../../../lib/server/instance/devices/disk';
+import type { DeviceStartContext } from '../../../lib/server/instance/devices/interface';
+import { forkmountOptions } from '../../../lib/native/devices';
+
+function ctx(config: Record<string, string>, privileged = true): DeviceStartContext {
+  return {
+    inst: { project: 'default', name: 'c1', expandedConfig: {}, expandedDevices: {}, volumePath: '/v', idmappedRootfs: false, idmap: privileged ? null : [] },
+    name: 'share',
+    config: { type: 'disk', ...config },
+    varDir: '/var/lib/incus',
+    lxcName: 'c1',
+    lxcpath: '/var/lib/incus/containers',
+    devicesDir: '/var/lib/incus/devices/c1',
+    logDir: '/var/log/incus/c1',
+    host: { devRoot: '/dev', sysRoot: '/sys', procRoot: '/proc', devicesCgroup: 1 },
+  };
+}
+
+t.test('bind entries', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'disk-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'file'), 'x');
+  t.same(await diskDevice.lxcConfig!(ctx({ source: dir, path: '/mnt/share' })), [`lxc.mount.entry = ${dir} mnt/share none bind,create=dir 0 0`]);
+  t.same(await diskDevice.lxcConfig!(ctx({ source: join(dir, 'file'), path: '/etc/x', readonly: 'true', recursive: 'true', propagation: 'rslave' })), [
+    `lxc.mount.entry = ${dir}/file etc/x none rbind,create=file,ro,rslave 0 0`,
+  ]);
+  t.same(await diskDevice.lxcConfig!(ctx({ source: dir, path: '/m', shift: 'true' })), [`lxc.mount.entry = ${dir} m none bind,create=dir 0 0`], 'privileged: shift is moot');
+  t.same(await diskDevice.lxcConfig!(ctx({ source: join(dir, 'gone'), path: '/m', required: 'false' })), [], 'missing, not required: skipped');
+  await t.rejects(diskDevice.lxcConfig!(ctx({ source: join(dir, 'gone'), path: '/m' })), /Missing source path/);
+  t.same(await diskDevice.lxcConfig!(ctx({ pool: 'default', path: '/' })), [], 'the root disk is the storage layer\'s');
+});
+
+t.test('forkmount options for hot-plug', async (t) => {
+  t.equal(forkmountOptions({ source: '/a', target: '/b', kind: 'dir' }), 'bind,dir');
+  t.equal(forkmountOptions({ source: '/a', target: '/b', kind: 'file', recursive: true, readonly: true, idmap: true, propagation: 'rshared' }), 'rbind,file,ro,idmap,rshared');
+  t.throws(() => forkmountOptions({ source: '/a', target: '/b', kind: 'dir', propagation: 'weird' }), /propagation/);
+});
+
+t.test('disk validation', async (t) => {
+  const v = (c: Record<string, string>, profile = false) => () => diskDevice.validate('d', { type: 'disk', ...c }, { profile, poolExists: (p) => p === 'default' });
+  t.doesNotThrow(v({ pool: 'default', path: '/' }));
+  t.doesNotThrow(v({ source: '/srv', path: '/srv', readonly: 'true', shift: 'false', required: 'false', recursive: 'yes', propagation: 'shared' }));
+  t.throws(v({ pool: 'nope', path: '/' }), /Storage pool "nope"/);
+  t.throws(v({ source: '/srv' }), /Missing "path"/);
+  t.throws(v({ path: '/srv' }), /Missing "source"/);
+  t.throws(v({ source: '/srv', path: '/' }), /"path".*root disk/);
+  t.throws(v({ source: 'srv', path: '/srv' }), /"source"/);
+  t.throws(v({ source: '/srv', path: 'srv' }), /"path"/);
+  t.throws(v({ source: '/srv', path: '/srv', readonly: 'sometimes' }), /"readonly"/);
+  t.throws(v({ source: '/srv', path: '/srv', propagation: 'everywhere' }), /"propagation"/);
+  t.throws(v({ source: '/srv', path: '/srv', size: '1GiB' }), /size quota/);
+  t.throws(v({ source: 'vol1', pool: 'default', path: '/srv' }), /not supported yet/);
+  t.throws(v({ source: '/srv', path: '/srv', wat: '1' }), /Invalid device "d": Unknown key "wat"/);
+});

@@ -1,0 +1,126 @@
+import t from 'tap';
+import type { DevicesMap } from '../../../lib/api/instance';
+import type { DeviceStartContext, DeviceValidateContext } from '../../../lib/server/instance/devices/interface';
+import { nicDevice } from '../../../lib/server/instance/devices/nic';
+import { derivedMac, missingNicVolatile, nicHostName, nicHostNames, nicHwaddr, nicIndex, nicInterfaceName } from '../../../lib/server/instance/devices/nic-common';
+import type { InstanceRuntime } from '../../../lib/server/instance/interface';
+
+const inst = (devices: DevicesMap, config: Record<string, string> = { 'volatile.uuid': 'u-1' }): InstanceRuntime => ({
+  project: 'default',
+  name: 'c1',
+  expandedConfig: config,
+  expandedDevices: devices,
+  volumePath: '/nonexistent',
+  idmappedRootfs: false,
+  idmap: null,
+});
+
+const ctx = (rt: InstanceRuntime, name: string): DeviceStartContext => ({
+  inst: rt,
+  name,
+  config: rt.expandedDevices[name]!,
+  varDir: '/nonexistent',
+  lxcName: 'c1',
+  lxcpath: '/nonexistent',
+  devicesDir: '/nonexistent',
+  logDir: '/nonexistent',
+  host: { devRoot: '/dev', sysRoot: '/sys', procRoot: '/proc', devicesCgroup: 1 },
+});
+
+const vctx = (nets: Record<string, Record<string, string>> = {}): DeviceValidateContext => ({
+  profile: false,
+  poolExists: () => true,
+  network: (n) => (nets[n] ? { nicType: 'bridged', config: nets[n]! } : undefined),
+});
+
+t.test('interface names, indices and derived values', async (t) => {
+  const devices: DevicesMap = {
+    root: { type: 'disk', path: '/', pool: 'p' },
+    eth0: { type: 'nic', network: 'br0', name: 'eth0' },
+    net1: { type: 'nic', network: 'br0' },
+    aaa: { type: 'nic', nictype: 'p2p' },
+    custom: { type: 'nic', nictype: 'p2p', name: 'eth1' },
+  };
+  t.equal(nicInterfaceName(devices, 'eth0'), 'eth0');
+  t.equal(nicInterfaceName(devices, 'custom'), 'eth1');
+  t.equal(nicInterfaceName(devices, 'aaa'), 'eth2', 'unnamed NICs take the first free ethN in device order');
+  t.equal(nicInterfaceName(devices, 'net1'), 'eth3');
+  t.same(['aaa', 'custom', 'eth0', 'net1'].map((d) => nicIndex(devices, d)), [0, 1, 2, 3], 'lxc.net indices follow device names');
+  const mac = derivedMac('u-1/eth0');
+  t.match(mac, /^10:66:6a(:[0-9a-f]{2}){3}$/, 'Incus MAC range');
+  t.equal(derivedMac('u-1/eth0'), mac, 'stable');
+  t.not(derivedMac('u-2/eth0'), mac, 'per instance');
+  const rt = inst(devices);
+  t.equal(nicHwaddr(rt, 'eth0', devices.eth0!), mac, 'derived from volatile.uuid and the device');
+  t.equal(nicHwaddr(inst(devices, { 'volatile.eth0.hwaddr': '10:66:6A:AA:BB:CC' }), 'eth0', devices.eth0!), '10:66:6a:aa:bb:cc', 'the recorded one wins');
+  t.equal(nicHwaddr(rt, 'eth0', { ...devices.eth0!, hwaddr: '00:16:3e:00:00:01' }), '00:16:3e:00:00:01', 'a configured one wins');
+  const host = nicHostName(rt, 'eth0', devices.eth0!);
+  t.match(host, /^veth[0-9a-f]{8}$/);
+  t.ok(host.length <= 15, 'fits IFNAMSIZ');
+  t.equal(nicHostName(rt, 'eth0', { ...devices.eth0!, host_name: 'myhost' }), 'myhost');
+  t.same(Object.keys(nicHostNames(rt)).sort(), ['eth0', 'eth1', 'eth2', 'eth3']);
+  t.same(
+    missingNicVolatile({ project: 'default', name: 'c1', config: { 'volatile.uuid': 'u-1', 'volatile.net1.hwaddr': 'x' } }, devices),
+    {
+      'volatile.eth0.hwaddr': mac,
+      'volatile.aaa.hwaddr': derivedMac('u-1/aaa'),
+      'volatile.custom.hwaddr': derivedMac('u-1/custom'),
+    },
+    'only NICs without a MAC yet',
+  );
+});
+
+t.test('liblxc lines per NIC type', async (t) => {
+  const rt = inst({
+    a: { type: 'nic', network: 'br0', name: 'eth0', mtu: '1400' },
+    b: { type: 'nic', nictype: 'p2p', name: 'p0', host_name: 'hp0' },
+    c: { type: 'nic', nictype: 'macvlan', parent: 'up0', name: 'm0' },
+    d: { type: 'nic', nictype: 'routed', 'ipv4.address': '10.9.0.5,10.9.0.6', name: 'r0', host_name: 'hr0' },
+  });
+  const lines = async (n: string) => (await nicDevice.lxcConfig!(ctx(rt, n))).join('\n');
+  const a = await lines('a');
+  t.match(a, /^lxc\.net\.0\.type = veth$/m);
+  t.match(a, /^lxc\.net\.0\.link = br0$/m);
+  t.match(a, /^lxc\.net\.0\.name = eth0$/m);
+  t.match(a, /^lxc\.net\.0\.mtu = 1400$/m);
+  t.match(a, /^lxc\.net\.0\.flags = up$/m);
+  t.match(a, new RegExp(`^lxc\\.net\\.0\\.hwaddr = ${nicHwaddr(rt, 'a', rt.expandedDevices.a!)}$`, 'm'));
+  t.match(a, /^lxc\.net\.0\.veth\.pair = veth[0-9a-f]{8}$/m);
+  const b = await lines('b');
+  t.match(b, /^lxc\.net\.1\.veth\.pair = hp0$/m);
+  t.notMatch(b, /link =/, 'p2p joins no bridge');
+  const c = await lines('c');
+  t.match(c, /^lxc\.net\.2\.type = macvlan$/m);
+  t.match(c, /^lxc\.net\.2\.macvlan\.mode = bridge$/m);
+  t.match(c, /^lxc\.net\.2\.link = up0$/m);
+  const d = await lines('d');
+  t.match(d, /^lxc\.net\.3\.veth\.mode = router$/m);
+  t.match(d, /^lxc\.net\.3\.ipv4\.address = 10\.9\.0\.5\/32$/m);
+  t.match(d, /^lxc\.net\.3\.ipv4\.address = 10\.9\.0\.6\/32$/m);
+  t.match(d, /^lxc\.net\.3\.ipv4\.gateway = 169\.254\.0\.1$/m);
+});
+
+t.test('validation names the device and the key', async (t) => {
+  const v = (config: Record<string, string>, c = vctx({ br0: { 'ipv4.address': '10.1.2.1/24' } })) => () => nicDevice.validate('eth9', { type: 'nic', ...config }, c);
+  t.doesNotThrow(v({ network: 'br0' }));
+  t.doesNotThrow(v({ network: 'br0', 'ipv4.address': '10.1.2.50', hwaddr: '10:66:6a:00:00:09', name: 'eth9', 'limits.ingress': '10Mbit' }));
+  t.throws(v({}), /Invalid device "eth9": Missing "nictype" or "network"/);
+  t.throws(v({ network: 'nope' }), /Invalid device "eth9": Invalid value for "network": Network "nope" not found/);
+  t.throws(v({ network: 'br0', parent: 'br0' }), /"parent" property in conjunction with "network"/);
+  t.throws(v({ network: 'br0', 'ipv4.address': '10.1.3.50' }), /"ipv4.address": Address "10.1.3.50" is not within the network subnet 10.1.2.0\/24/);
+  t.throws(v({ network: 'br0', 'ipv6.address': 'fd42::5' }), /"ipv6.address": Network "br0" has no IPv6 subnet/);
+  t.throws(v({ network: 'br0', hwaddr: 'nope' }), /Invalid value for "hwaddr"/);
+  t.throws(v({ network: 'br0', mtu: '10' }), /Invalid value for "mtu"/);
+  t.throws(v({ network: 'br0', name: 'a/b' }), /Invalid value for "name"/);
+  t.throws(v({ network: 'br0', 'limits.ingress': 'fast' }), /Invalid value for "limits.ingress"/);
+  t.throws(v({ network: 'br0', bogus: '1' }), /Unknown key "bogus"/);
+  t.throws(v({ nictype: 'ipvlan', parent: 'x' }), /"nictype"/);
+  t.throws(v({ nictype: 'macvlan', parent: 'no-such-if0' }), /Invalid value for "parent": Parent interface "no-such-if0" doesn't exist/);
+  t.throws(v({ nictype: 'bridged', parent: 'no-such-if0' }), /"parent"/);
+  t.throws(v({ nictype: 'macvlan' }), /Missing "parent"/);
+  t.throws(v({ nictype: 'routed' }), /Routed NICs need "ipv4.address" or "ipv6.address"/);
+  t.throws(v({ nictype: 'routed', 'ipv4.address': '10.0.0.1/8' }), /"ipv4.address"/);
+  t.doesNotThrow(v({ nictype: 'p2p', 'ipv4.routes': '10.5.0.0/16', host_name: 'hp1' }));
+  t.throws(v({ nictype: 'p2p', host_name: 'this-is-too-long-for-linux' }), /"host_name"/);
+  t.throws(v({ nictype: 'p2p', parent: 'x' }), /Unknown key "parent"/, 'keys are per NIC type');
+});
