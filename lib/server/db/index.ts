@@ -7,6 +7,7 @@ import { InstanceQueries } from './instances';
 import { NetworkQueries } from './networks';
 import { ProfileQueries } from './profiles';
 import { ProjectQueries } from './projects';
+import { SnapshotQueries } from './snapshots';
 import { StoragePoolQueries } from './storage-pools';
 
 export interface Db {
@@ -19,6 +20,7 @@ export interface Db {
   readonly imageSources: ImageSourceQueries;
   readonly pools: StoragePoolQueries;
   readonly networks: NetworkQueries;
+  readonly snapshots: SnapshotQueries;
   transaction<T>(fn: () => T): T;
   close(): void;
 }
@@ -35,6 +37,7 @@ export function openDb(path: string): Db {
     imageSources: new ImageSourceQueries(handle),
     pools: new StoragePoolQueries(handle),
     networks: new NetworkQueries(handle),
+    snapshots: new SnapshotQueries(handle),
     transaction: (fn) => handle.transaction(fn),
     close: () => handle.close(),
   };

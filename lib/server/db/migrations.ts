@@ -131,4 +131,26 @@ const v3: Step = (sql) => {
   `);
 };
 
-export const migrations: Step[] = [v1, v2, v3];
+/** Instance snapshots with the config and devices they were taken with (issue 06). */
+const v4: Step = (sql) => {
+  sql.exec(`
+    CREATE TABLE instance_snapshots (
+      id INTEGER PRIMARY KEY,
+      instance_id INTEGER NOT NULL REFERENCES instances(id) ON DELETE CASCADE,
+      name TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      expires_at TEXT NOT NULL DEFAULT '0001-01-01T00:00:00Z',
+      stateful INTEGER NOT NULL DEFAULT 0,
+      description TEXT NOT NULL DEFAULT '',
+      architecture TEXT NOT NULL DEFAULT '',
+      ephemeral INTEGER NOT NULL DEFAULT 0,
+      config TEXT NOT NULL DEFAULT '{}',
+      devices TEXT NOT NULL DEFAULT '{}',
+      profiles TEXT NOT NULL DEFAULT '[]',
+      UNIQUE (instance_id, name)
+    );
+    CREATE INDEX instance_snapshots_expiry ON instance_snapshots(expires_at);
+  `);
+};
+
+export const migrations: Step[] = [v1, v2, v3, v4];

@@ -43,6 +43,13 @@ export interface StorageDriver {
   renameSnapshot(pool: PoolSpec, type: VolumeType, name: string, from: string, to: string): Promise<void>;
   /** Makes the volume's content that of the snapshot again. */
   restoreSnapshot(pool: PoolSpec, type: VolumeType, name: string, snap: string): Promise<void>;
+
+  /** A writable copy of another volume of the same pool, instant (present when info.optimizedImages). */
+  cloneVolume?(pool: PoolSpec, srcType: VolumeType, srcName: string, type: VolumeType, name: string): Promise<void>;
+  /** Limits a volume to bytes (null: no limit); absent when the driver has no quotas. */
+  setVolumeQuota?(pool: PoolSpec, type: VolumeType, name: string, bytes: number | null): Promise<void>;
+  /** Bytes a volume uses, null when unknown. */
+  volumeUsage?(pool: PoolSpec, type: VolumeType, name: string): Promise<number | null>;
 }
 
 /** Directory name of each volume type inside a pool, as Incus lays them out. */

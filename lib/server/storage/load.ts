@@ -1,10 +1,14 @@
 /** Storage driver registry: driver name to instance. */
 import { badRequest } from '../errors';
 import type { StorageDriver } from './interface';
+import { BtrfsDriver } from './drivers/btrfs';
 import { DirDriver } from './drivers/dir';
+import { LvmDriver } from './drivers/lvm';
 
 const FACTORIES: Record<string, () => StorageDriver> = {
+  btrfs: () => new BtrfsDriver(),
   dir: () => new DirDriver(),
+  lvm: () => new LvmDriver(),
 };
 
 export function supportedStorageDrivers(): string[] {

@@ -30,7 +30,7 @@ export class EventsSocket {
     const project = url.searchParams.get('all-projects') === 'true' ? null : url.searchParams.get('project') || 'default';
     if (project !== null && this.s.db.projects.id(project) === undefined) {
       const body = JSON.stringify(errorResponse(404, 'Project not found'));
-      socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      socket.end(`HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
       return true;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {

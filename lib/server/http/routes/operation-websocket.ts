@@ -13,7 +13,7 @@ const PATH = /^\/1\.0\/operations\/([^/]+)\/websocket\/?$/;
 
 function refuse(socket: Duplex, status: number, text: string, message: string): void {
   const body = JSON.stringify(errorResponse(status, message));
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
 export class OperationWebsocketUpgrade {

@@ -1,0 +1,145 @@
+/** Instance snapshot rows: what the instance looked like (config, devices, profiles) when taken. */
+import type { ConfigMap, DevicesMap } from '../../api/instance';
+import { type Database, jsonMap } from './database';
+
+/** Go's zero time, as Incus writes a snapshot that never expires. */
+export const NO_EXPIRY = '0001-01-01T00:00:00Z';
+
+export interface SnapshotRecord {
+  id: number;
+  instanceId: number;
+  name: string;
+  createdAt: string;
+  /** NO_EXPIRY when the snapshot does not expire. */
+  expiresAt: string;
+  stateful: boolean;
+  description: string;
+  architecture: string;
+  ephemeral: boolean;
+  config: ConfigMap;
+  devices: DevicesMap;
+  profiles: string[];
+}
+
+export type NewSnapshot = Omit<SnapshotRecord, 'id'>;
+
+/** An expired snapshot with the instance it belongs to, for the pruning task. */
+export interface ExpiredSnapshot {
+  project: string;
+  instance: string;
+  snapshot: string;
+}
+
+interface Row {
+  id: number;
+  instance_id: number;
+  name: string;
+  created_at: string;
+  expires_at: string;
+  stateful: number;
+  description: string;
+  architecture: string;
+  ephemeral: number;
+  config: string;
+  devices: string;
+  profiles: string;
+}
+
+const COLUMNS = `s.id, s.instance_id, s.name, s.created_at, s.expires_at, s.stateful, s.description,
+  s.architecture, s.ephemeral, s.config, s.devices, s.profiles`;
+
+export class SnapshotQueries {
+  private readonly st;
+
+  constructor(db: Database) {
+    const s = db.sql;
+    this.st = {
+      ofInstance: s.prepare<[number], Row>(`SELECT ${COLUMNS} FROM instance_snapshots s WHERE s.instance_id = ? ORDER BY s.created_at, s.id`),
+      one: s.prepare<[number, string], Row>(`SELECT ${COLUMNS} FROM instance_snapshots s WHERE s.instance_id = ? AND s.name = ?`),
+      countAll: s.prepare<[], { instance_id: number; n: number }>(
+        'SELECT instance_id, COUNT(*) AS n FROM instance_snapshots GROUP BY instance_id',
+      ),
+      names: s.prepare<[number], { name: string }>('SELECT name FROM instance_snapshots WHERE instance_id = ?'),
+      insert: s.prepare(
+        `INSERT INTO instance_snapshots (instance_id, name, created_at, expires_at, stateful, description,
+           architecture, ephemeral, config, devices, profiles)
+         VALUES (@instanceId, @name, @createdAt, @expiresAt, @stateful, @description, @architecture, @ephemeral,
+           @config, @devices, @profiles)`,
+      ),
+      rename: s.prepare('UPDATE instance_snapshots SET name = ? WHERE id = ?'),
+      setExpiry: s.prepare('UPDATE instance_snapshots SET expires_at = ? WHERE id = ?'),
+      remove: s.prepare('DELETE FROM instance_snapshots WHERE id = ?'),
+      expired: s.prepare<[string, string], { project: string; instance: string; snapshot: string }>(
+        `SELECT p.name AS project, i.name AS instance, s.name AS snapshot
+         FROM instance_snapshots s JOIN instances i ON i.id = s.instance_id JOIN projects p ON p.id = i.project_id
+         WHERE s.expires_at > ? AND s.expires_at <= ? ORDER BY s.expires_at`,
+      ),
+    };
+  }
+
+  /** An instance's snapshots, oldest first. */
+  list(instanceId: number): SnapshotRecord[] {
+    return this.st.ofInstance.all(instanceId).map(toRecord);
+  }
+
+  get(instanceId: number, name: string): SnapshotRecord | undefined {
+    const r = this.st.one.get(instanceId, name);
+    return r ? toRecord(r) : undefined;
+  }
+
+  /** Snapshot count per instance id, in one query (for list views). */
+  counts(): Map<number, number> {
+    return new Map(this.st.countAll.all().map((r) => [r.instance_id, r.n]));
+  }
+
+  names(instanceId: number): string[] {
+    return this.st.names.all(instanceId).map((r) => r.name);
+  }
+
+  /** Inserts a snapshot row; throws on a duplicate name (UNIQUE). */
+  create(rec: NewSnapshot): SnapshotRecord {
+    const info = this.st.insert.run({
+      ...rec,
+      stateful: rec.stateful ? 1 : 0,
+      ephemeral: rec.ephemeral ? 1 : 0,
+      config: JSON.stringify(rec.config),
+      devices: JSON.stringify(rec.devices),
+      profiles: JSON.stringify(rec.profiles),
+    });
+    return { ...rec, id: Number(info.lastInsertRowid) };
+  }
+
+  rename(id: number, name: string): void {
+    this.st.rename.run(name, id);
+  }
+
+  setExpiry(id: number, expiresAt: string): void {
+    this.st.setExpiry.run(expiresAt, id);
+  }
+
+  delete(id: number): void {
+    this.st.remove.run(id);
+  }
+
+  /** Snapshots whose expiry (ISO-8601 UTC, so text order is time order) is at or before `now`. */
+  expired(now: string): ExpiredSnapshot[] {
+    return this.st.expired.all(NO_EXPIRY, now);
+  }
+}
+
+function toRecord(r: Row): SnapshotRecord {
+  return {
+    id: r.id,
+    instanceId: r.instance_id,
+    name: r.name,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    stateful: r.stateful === 1,
+    description: r.description,
+    architecture: r.architecture,
+    ephemeral: r.ephemeral === 1,
+    config: jsonMap(r.config),
+    devices: jsonMap<DevicesMap>(r.devices),
+    profiles: jsonMap<string[]>(r.profiles),
+  };
+}

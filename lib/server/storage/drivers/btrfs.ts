@@ -1,0 +1,243 @@
+/**
+ * The `btrfs` driver: one subvolume per volume, read-only subvolume
+ * snapshots, images unpacked once into an image subvolume and cloned by
+ * snapshot, root disk sizes as qgroup limits on referenced bytes.
+ *
+ * The pool lives on a loop file the daemon creates under
+ * $INCUS_DIR/disks/<pool>.img (no `source`), on a block device (`source`
+ * is a device: formatted on create), or on an existing directory of a
+ * btrfs filesystem (`source` is a directory: bind-mounted). In all cases
+ * it is mounted at $INCUS_DIR/storage-pools/<pool>.
+ */
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { badRequest } from '../../errors';
+import { unpackImage } from '../../images/unpack';
+import { run } from '../../images/run';
+import { parseSize } from '../../instance/config/units';
+import { type PoolSpec, type StorageDriver, type VolumeType, SNAPSHOT_DIRS, VOLUME_DIRS } from '../interface';
+import * as bt from './btrfs-tools';
+
+const KNOWN_KEYS = new Set(['source', 'size', 'btrfs.mount_options']);
+const DEFAULT_LOOP_SIZE = '5GiB';
+const DEFAULT_MOUNT_OPTIONS = 'user_subvol_rm_allowed';
+
+type SourceKind = 'loop' | 'device' | 'dir';
+
+/** What backs the pool, from what `source` is on the host. */
+async function sourceKind(source: string): Promise<SourceKind> {
+  const st = await stat(source);
+  if (st.isFile()) return 'loop';
+  if (st.isBlockDevice()) return 'device';
+  if (st.isDirectory()) return 'dir';
+  throw badRequest(`Invalid option "source": "${source}" is not a file, block device or directory`);
+}
+
+export class BtrfsDriver implements StorageDriver {
+  readonly info = {
+    name: 'btrfs',
+    version: '1',
+    optimizedImages: true,
+    instantSnapshots: true,
+    quotas: true,
+    sendReceive: true,
+    remote: false,
+  };
+
+  fillPoolConfig(pool: PoolSpec): Record<string, string> {
+    for (const k of Object.keys(pool.config)) {
+      if (!KNOWN_KEYS.has(k) && !k.startsWith('user.')) throw badRequest(`Invalid option for "btrfs" driver: Unknown key "${k}"`);
+    }
+    const config = { ...pool.config };
+    if (config.size !== undefined && (parseSize(config.size) ?? 0) <= 0) {
+      throw badRequest(`Invalid value for "size": "${config.size}" is not a size`);
+    }
+    if (!config.source) {
+      config.source = join(dirname(dirname(pool.mountPath)), 'disks', `${pool.name}.img`);
+      config.size ??= DEFAULT_LOOP_SIZE;
+    } else if (!config.source.startsWith('/')) {
+      throw badRequest('Invalid option "source": Must be an absolute path');
+    } else if (config.size !== undefined) {
+      throw badRequest('Invalid option "size": only a pool on a loop file the daemon creates has a size');
+    }
+    return config;
+  }
+
+  async createPool(pool: PoolSpec): Promise<void> {
+    const { source } = pool.config;
+    const isLoopFile = source === join(dirname(dirname(pool.mountPath)), 'disks', `${pool.name}.img`);
+    await mkdir(pool.mountPath, { recursive: true, mode: 0o711 });
+    if (isLoopFile) {
+      await mkdir(dirname(source!), { recursive: true, mode: 0o700 });
+      // wx: never reuse (and wipe) a file that is already there.
+      const fh = await open(source!, 'wx', 0o600).catch((err: NodeJS.ErrnoException) => {
+        throw err.code === 'EEXIST' ? badRequest(`Loop file "${source}" already exists`) : err;
+      });
+      try {
+        await fh.truncate(parseSize(pool.config.size!)!);
+      } finally {
+        await fh.close();
+      }
+      try {
+        await bt.mkfsBtrfs(source!);
+        await this.mountPool(pool);
+      } catch (err) {
+        await rm(source!, { force: true });
+        throw err;
+      }
+    } else {
+      const kind = await sourceKind(source!);
+      if (kind === 'device') await bt.mkfsBtrfs(source!);
+      if (kind === 'dir' && (await bt.fsType(source!)) !== 'btrfs') {
+        throw badRequest(`Invalid option "source": "${source}" is not on a btrfs filesystem`);
+      }
+      await this.mountPool(pool);
+    }
+    try {
+      await bt.quotaEnable(pool.mountPath);
+      for (const d of [...Object.values(VOLUME_DIRS), ...Object.values(SNAPSHOT_DIRS)]) {
+        await mkdir(join(pool.mountPath, d), { recursive: true, mode: 0o711 });
+      }
+    } catch (err) {
+      await this.deletePool(pool).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Unmounts, detaches the loop devices of the pool's own loop file and removes that file. */
+  async deletePool(pool: PoolSpec): Promise<void> {
+    const { source } = pool.config;
+    if (await bt.isMountPoint(pool.mountPath)) await bt.umount(pool.mountPath);
+    const ownLoop = source === join(dirname(dirname(pool.mountPath)), 'disks', `${pool.name}.img`);
+    if (ownLoop) {
+      for (const dev of await bt.loopsOf(source!).catch(() => [])) await bt.detachLoop(dev);
+      await rm(source!, { force: true });
+    }
+    await rm(pool.mountPath, { recursive: true, force: true });
+  }
+
+  /** Mounts the pool unless it already is (daemon start, after a reboot). */
+  async mountPool(pool: PoolSpec): Promise<void> {
+    if (await bt.isMountPoint(pool.mountPath)) return;
+    await mkdir(pool.mountPath, { recursive: true, mode: 0o711 });
+    const source = pool.config.source!;
+    const options = pool.config['btrfs.mount_options'] || DEFAULT_MOUNT_OPTIONS;
+    const kind = await sourceKind(source);
+    if (kind === 'dir') {
+      await run('mount', ['--bind', source, pool.mountPath]);
+      return;
+    }
+    if (kind === 'device') {
+      await bt.mountBtrfs(source, pool.mountPath, options);
+      return;
+    }
+    const existing = await bt.loopsOf(source);
+    const dev = existing[0] ?? (await bt.attachLoop(source));
+    try {
+      await bt.mountBtrfs(dev, pool.mountPath, options);
+    } catch (err) {
+      if (existing.length === 0) await bt.detachLoop(dev).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  volumePath(pool: PoolSpec, type: VolumeType, name: string): string {
+    return join(pool.mountPath, VOLUME_DIRS[type], name);
+  }
+
+  async createVolume(pool: PoolSpec, type: VolumeType, name: string): Promise<void> {
+    const path = this.volumePath(pool, type, name);
+    await bt.subvolumeCreate(path);
+    await run('chmod', ['0711', path]);
+    if (type === 'container') await mkdir(join(path, 'rootfs'), { mode: 0o755 });
+  }
+
+  async createVolumeFromImage(pool: PoolSpec, type: VolumeType, name: string, imageFile: string, rootfsFile?: string): Promise<void> {
+    const path = this.volumePath(pool, type, name);
+    await bt.subvolumeCreate(path);
+    try {
+      await run('chmod', ['0711', path]);
+      await unpackImage(imageFile, path, rootfsFile);
+      // Image volumes are only ever cloned: keep them read-only.
+      if (type === 'image') await run('btrfs', ['property', 'set', '-ts', path, 'ro', 'true']);
+    } catch (err) {
+      await bt.subvolumeDelete(path).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** A writable snapshot of another volume of the pool: instant, sharing extents. */
+  async cloneVolume(pool: PoolSpec, srcType: VolumeType, srcName: string, type: VolumeType, name: string): Promise<void> {
+    await bt.subvolumeSnapshot(this.volumePath(pool, srcType, srcName), this.volumePath(pool, type, name), false);
+  }
+
+  async setVolumeQuota(pool: PoolSpec, type: VolumeType, name: string, bytes: number | null): Promise<void> {
+    await bt.qgroupLimit(this.volumePath(pool, type, name), bytes);
+  }
+
+  async volumeUsage(pool: PoolSpec, type: VolumeType, name: string): Promise<number | null> {
+    return bt.qgroupReferenced(this.volumePath(pool, type, name)).catch(() => null);
+  }
+
+  async deleteVolume(pool: PoolSpec, type: VolumeType, name: string): Promise<void> {
+    const path = this.volumePath(pool, type, name);
+    if (await bt.isSubvolume(path)) await bt.subvolumeDelete(path);
+    else await rm(path, { recursive: true, force: true });
+    await rm(join(pool.mountPath, SNAPSHOT_DIRS[type], name), { recursive: false, force: true }).catch(() => undefined);
+  }
+
+  async renameVolume(pool: PoolSpec, type: VolumeType, from: string, to: string): Promise<void> {
+    await rename(this.volumePath(pool, type, from), this.volumePath(pool, type, to));
+    const snaps = join(pool.mountPath, SNAPSHOT_DIRS[type]);
+    await rename(join(snaps, from), join(snaps, to)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
+
+  snapshotPath(pool: PoolSpec, type: VolumeType, name: string, snap: string): string {
+    return join(pool.mountPath, SNAPSHOT_DIRS[type], name, snap);
+  }
+
+  async createSnapshot(pool: PoolSpec, type: VolumeType, name: string, snap: string): Promise<void> {
+    const dst = this.snapshotPath(pool, type, name, snap);
+    await mkdir(dirname(dst), { recursive: true, mode: 0o711 });
+    await bt.subvolumeSnapshot(this.volumePath(pool, type, name), dst, true);
+  }
+
+  async deleteSnapshot(pool: PoolSpec, type: VolumeType, name: string, snap: string): Promise<void> {
+    const path = this.snapshotPath(pool, type, name, snap);
+    if (await bt.isSubvolume(path)) await bt.subvolumeDelete(path);
+  }
+
+  async renameSnapshot(pool: PoolSpec, type: VolumeType, name: string, from: string, to: string): Promise<void> {
+    await rename(this.snapshotPath(pool, type, name, from), this.snapshotPath(pool, type, name, to));
+  }
+
+  /**
+   * Swaps subvolumes: a writable snapshot of the snapshot takes the
+   * volume's place, the old volume is deleted last (kept on failure).
+   * The qgroup limit is carried over to the new subvolume.
+   */
+  async restoreSnapshot(pool: PoolSpec, type: VolumeType, name: string, snap: string): Promise<void> {
+    const path = this.volumePath(pool, type, name);
+    const fresh = `${path}.restore`;
+    const old = `${path}.old`;
+    const limit = await bt.qgroupMaxReferenced(path).catch(() => null);
+    await bt.subvolumeSnapshot(this.snapshotPath(pool, type, name, snap), fresh, false);
+    try {
+      if (limit !== null) await bt.qgroupLimit(fresh, limit);
+      await rename(path, old);
+    } catch (err) {
+      await bt.subvolumeDelete(fresh).catch(() => undefined);
+      throw err;
+    }
+    try {
+      await rename(fresh, path);
+    } catch (err) {
+      await rename(old, path);
+      await bt.subvolumeDelete(fresh).catch(() => undefined);
+      throw err;
+    }
+    await bt.subvolumeDelete(old);
+  }
+}
