@@ -30,6 +30,7 @@ const GROUPS: readonly GroupEntry[] = [
   },
   { names: ['delete', 'rm', 'remove'], load: () => require('./commands/delete') as CommandGroup },
   { names: ['rename'], load: () => require('./commands/rename') as CommandGroup },
+  { names: ['snapshot'], load: () => require('./commands/snapshot') as CommandGroup },
   { names: ['image'], load: () => require('./commands/image') as CommandGroup },
   { names: ['remote'], load: () => require('./commands/remote') as CommandGroup },
   { names: ['publish'], load: () => require('./commands/publish') as CommandGroup },
@@ -39,6 +40,7 @@ const GROUPS: readonly GroupEntry[] = [
   { names: ['profile'], load: () => require('./commands/profile') as CommandGroup },
   { names: ['network'], load: () => require('./commands/network') as CommandGroup },
   { names: ['config'], load: () => require('./commands/config') as CommandGroup },
+  { names: ['storage'], load: () => require('./commands/storage') as CommandGroup },
   { names: ['version'], load: () => require('./commands/version') as CommandGroup },
 ];
 

@@ -15,6 +15,8 @@ import { StoragePools } from './storage/pools';
 import { NetworkManager } from './network/networks';
 import { InstanceManager } from './instance/manager';
 import { StateActions } from './instance/state-actions';
+import { SnapshotManager } from './instance/snapshots';
+import { SnapshotScheduler } from './instance/snapshot-scheduler';
 import { hostIdmap } from './instance/idmap';
 import { autostartInstances, shutdownInstances } from './instance/boot';
 import { LxcDriver } from './instance/drivers/lxc/driver';
@@ -93,6 +95,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   const instances = new InstanceManager({ db, events, images, imageDownloader: imageRemote.downloader, pools, driver, idmap, idmappedPool: () => idmapOk });
   const actions = new StateActions(instances);
+  const snapshots = new SnapshotManager(instances, actions);
+  const snapshotScheduler = new SnapshotScheduler(instances, snapshots, log);
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
   let closing: Promise<void> | null = null;
@@ -111,6 +115,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     networks,
     instances,
     actions,
+    snapshots,
+    snapshotScheduler,
     driver,
     facts: gatherServerFacts(opts.version, driver.info.version),
     requestShutdown: () => stopAllThenClose(),
@@ -128,11 +134,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   void autostartInstances(instances, actions, log);
   imageRemote.start();
+  // With test hooks the scheduler's clock is driven only through /internal/testing/snapshots/tick.
+  if (process.env.INCUS_TEST_HOOKS !== '1') snapshotScheduler.start();
 
   const close = (): Promise<void> => {
     closing ??= (async () => {
       await app.close();
       imageRemote.stop();
+      snapshotScheduler.stop();
       networks.release();
       await Promise.race([ops.drain(), new Promise((r) => setTimeout(r, 10_000).unref())]);
       db.close();

@@ -5,6 +5,8 @@ import type { ImageRemote } from './images/remote';
 import type { InstanceDriver } from './instance/interface';
 import type { InstanceManager } from './instance/manager';
 import type { StateActions } from './instance/state-actions';
+import type { SnapshotManager } from './instance/snapshots';
+import type { SnapshotScheduler } from './instance/snapshot-scheduler';
 import type { EventBus } from './operations/event-bus';
 import type { OperationRegistry } from './operations/registry';
 import type { StoragePools } from './storage/pools';
@@ -26,6 +28,8 @@ export interface DaemonState {
   readonly networks: NetworkManager;
   readonly instances: InstanceManager;
   readonly actions: StateActions;
+  readonly snapshots: SnapshotManager;
+  readonly snapshotScheduler: SnapshotScheduler;
   readonly driver: InstanceDriver;
   readonly facts: ServerFacts;
   /**

@@ -166,6 +166,7 @@ t.test('broken streams: clear errors and nothing left in the store or the DB', a
   mkdirSync(src);
   const good = await build(src, 'good', 1_700_000_000);
   const bad = await build(src, 'bad', 1_700_090_000);
+  const third = await build(src, 'third', 1_700_180_000);
   await addImageToTree(tree, good, undefined, { productName: 'good', aliases: ['good'], noDefaultAlias: true });
   await addImageToTree(tree, bad, undefined, { productName: 'badsum', aliases: ['badsum'], noDefaultAlias: true });
   const productsFile = join(tree, 'streams/v1/images.json');
@@ -176,7 +177,7 @@ t.test('broken streams: clear errors and nothing left in the store or the DB', a
   }
   // A file whose bytes no longer match the stream ("corrupt").
   const corrupt = join(tree, 'images', 'corrupt.tar.xz');
-  writeFileSync(corrupt, Buffer.concat([readFileSync(good).subarray(0, 1000), Buffer.from('garbage')]));
+  writeFileSync(corrupt, Buffer.concat([readFileSync(third).subarray(0, 1000), Buffer.from('garbage')]));
   const entry = (name: string, file: string, sha256: string, size: number): void =>
     addEntry(products, {
       productName: name,
@@ -188,7 +189,7 @@ t.test('broken streams: clear errors and nothing left in the store or the DB', a
       versionName: '202401010000',
       meta: { path: `images/${file}`, sha256, size },
     });
-  entry('corrupt', 'corrupt.tar.xz', sha(good), readFileSync(good).length);
+  entry('corrupt', 'corrupt.tar.xz', sha(third), readFileSync(third).length);
   // Right checksum, but not a tarball any compression tar knows ("unknown compression").
   const odd = join(tree, 'images', 'odd.tar.lz4');
   writeFileSync(odd, Buffer.concat([Buffer.from([0x04, 0x22, 0x4d, 0x18]), Buffer.alloc(4096, 7)]));
@@ -240,14 +241,25 @@ t.test('broken streams: clear errors and nothing left in the store or the DB', a
 
 /** Forwards TCP on 127.0.0.1 to a daemon's Unix socket (the daemon has no TCP listener yet). */
 async function tcpToUnix(t: { teardown(fn: () => unknown): void }, socketPath: string): Promise<string> {
+  const open = new Set<import('node:net').Socket>();
   const server = createServer((c) => {
     const u = connect(socketPath);
+    open.add(c).add(u);
+    c.on('close', () => open.delete(c));
+    u.on('close', () => open.delete(u));
     c.pipe(u).pipe(c);
     c.on('error', () => u.destroy());
     u.on('error', () => c.destroy());
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  // Idle keep-alive connections would hold close() for the server's keep-alive timeout.
+  t.teardown(
+    () =>
+      new Promise<void>((r) => {
+        for (const sock of open) sock.destroy();
+        server.close(() => r());
+      }),
+  );
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 

@@ -71,6 +71,7 @@ export class StoragePoolQueries {
            @name, @type, @contentType, @description, @config, @createdAt)`,
       ),
       renameVolume: s.prepare('UPDATE storage_volumes SET name = ? WHERE id = ?'),
+      updateVolume: s.prepare('UPDATE storage_volumes SET description = ?, config = ? WHERE id = ?'),
       removeVolume: s.prepare('DELETE FROM storage_volumes WHERE id = ?'),
     };
   }
@@ -119,6 +120,10 @@ export class StoragePoolQueries {
 
   renameVolume(id: number, name: string): void {
     this.st.renameVolume.run(name, id);
+  }
+
+  updateVolume(v: VolumeRecord): void {
+    this.st.updateVolume.run(v.description, JSON.stringify(v.config), v.id);
   }
 
   deleteVolume(id: number): void {

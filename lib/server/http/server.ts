@@ -12,6 +12,7 @@ import { registerRoot } from './routes/root';
 import { registerOperations } from './routes/operations';
 import { registerInstances } from './routes/instances';
 import { registerInstanceState } from './routes/instance-state';
+import { registerInstanceSnapshots } from './routes/instance-snapshots';
 import { registerInstanceExec } from './routes/instance-exec';
 import { registerInstanceConsole } from './routes/instance-console';
 import { registerInstanceLogs } from './routes/instance-logs';
@@ -94,6 +95,7 @@ export function buildApp(s: DaemonState): ApiServer {
   registerOperations(app, s);
   registerInstances(app, s);
   registerInstanceState(app, s);
+  registerInstanceSnapshots(app, s);
   registerInstanceExec(app, s);
   registerInstanceConsole(app, s);
   registerInstanceLogs(app, s);

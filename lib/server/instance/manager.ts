@@ -25,6 +25,7 @@ import { generateName, validateInstanceName } from './names';
 import { shiftTree } from '../../native/lxc';
 import { validateDevices } from './devices/validate';
 import { missingNicVolatile } from './devices/nic-common';
+import { deleteSnapshotVolumes, moveSnapshotVolumes } from './snapshot-volumes';
 
 export interface ManagerDeps {
   db: Db;
@@ -288,12 +289,19 @@ export class InstanceManager {
       if (plan.imageFingerprint) {
         const images = this.deps.images;
         const rootfs = images.rootfsPath(plan.imageFingerprint) ?? undefined;
-        await sd.createVolumeFromImage(spec, 'container', plan.name, images.path(plan.imageFingerprint), rootfs);
+        if (sd.info.optimizedImages && sd.cloneVolume) {
+          await pools.ensureImageVolume(pool, plan.imageFingerprint, images.path(plan.imageFingerprint), rootfs);
+          await sd.cloneVolume(spec, 'image', plan.imageFingerprint, 'container', plan.name);
+        } else {
+          await sd.createVolumeFromImage(spec, 'container', plan.name, images.path(plan.imageFingerprint), rootfs);
+        }
         const img = this.deps.images.byFingerprint(plan.project, plan.imageFingerprint);
         db.images.touch(img.id, new Date().toISOString());
       } else {
         await sd.createVolume(spec, 'container', plan.name);
       }
+      const rootSize = rootDisk(this.expand(rec).expanded_devices)?.config.size;
+      if (rootSize) await pools.applyQuota(pool, 'container', plan.name, rootSize);
       const rt = this.runtime(rec);
       if (!privileged && !idmapped) {
         await shiftTree(`${rt.volumePath}/rootfs`, this.deps.idmap.uid.hostBase, this.deps.idmap.gid.hostBase);
@@ -321,6 +329,8 @@ export class InstanceManager {
     await driver.detach(rec);
     if (vol) {
       const pool = pools.get(vol.pool);
+      const snaps = db.snapshots.names(rec.id);
+      await deleteSnapshotVolumes(pools.driver(pool), pools.spec(pool), rec.type, rec.name, snaps);
       await pools.driver(pool).deleteVolume(pools.spec(pool), rec.type, rec.name);
     }
     db.transaction(() => {
@@ -343,6 +353,7 @@ export class InstanceManager {
     const sd = pools.driver(pool);
     await driver.detach(rec);
     await sd.renameVolume(pools.spec(pool), rec.type, rec.name, newName);
+    await moveSnapshotVolumes(sd, pools.spec(pool), rec.type, rec.name, newName);
     try {
       db.transaction(() => {
         db.instances.rename(rec.id, newName);
@@ -350,6 +361,7 @@ export class InstanceManager {
       });
     } catch (err) {
       await sd.renameVolume(pools.spec(pool), rec.type, newName, rec.name);
+      await moveSnapshotVolumes(sd, pools.spec(pool), rec.type, newName, rec.name);
       await driver.attach(this.runtime(rec));
       throw err;
     }

@@ -7,6 +7,7 @@ import { StatusCode } from '../../api/response';
 import type { InstanceRecord } from '../db/instances';
 import { badRequest } from '../errors';
 import type { InstanceManager } from './manager';
+import { criuProblem } from './criu';
 import type { InstanceRuntime } from './interface';
 import { type TemplateTrigger, applyTemplates } from '../images/templates';
 
@@ -27,6 +28,7 @@ export class StateActions {
       case 'stop':
       case 'restart':
         if (!running) throw badRequest('The instance is already stopped');
+        if (req.action === 'stop' && req.stateful) throw badRequest((await criuProblem()) ?? 'Stateful stop is not supported yet');
         break;
       case 'freeze':
         if (!running) throw badRequest("The instance isn't running");

@@ -6,6 +6,7 @@ import type { InstanceRecord } from '../db/instances';
 import type { RuntimeState } from './interface';
 import type { InstanceManager } from './manager';
 import { nicHostNames } from './devices/nic-common';
+import { snapshotToApi } from './snapshot-views';
 
 export function instanceUrl(rec: Pick<InstanceRecord, 'name' | 'project'>): string {
   return `/1.0/instances/${rec.name}${rec.project === 'default' ? '' : `?project=${rec.project}`}`;
@@ -64,7 +65,13 @@ export function toState(st: RuntimeState, hostNames: Record<string, string> = {}
 }
 
 export function toInstanceFull(m: InstanceManager, rec: InstanceRecord, st: RuntimeState): InstanceFull {
-  return { ...toInstance(m, rec, st), state: toState(st, st.network ? hostNamesOf(m, rec) : {}), snapshots: null, backups: null };
+  const snaps = m.deps.db.snapshots.list(rec.id).map((x) => snapshotToApi(m, rec, x));
+  return {
+    ...toInstance(m, rec, st),
+    state: toState(st, st.network ? hostNamesOf(m, rec) : {}),
+    snapshots: snaps.length > 0 ? snaps : null,
+    backups: null,
+  };
 }
 
 let bootTime = 0;

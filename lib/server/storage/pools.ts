@@ -2,17 +2,20 @@
  * The pool layer: storage pools as the API sees them, with the database
  * bookkeeping around the low-level drivers.
  */
+import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StoragePool } from '../../api/storage-pool';
 import type { Db } from '../db';
 import type { PoolRecord, VolumeRecord } from '../db/storage-pools';
 import { badRequest, conflict, notFound } from '../errors';
+import { parseSize } from '../instance/config/units';
 import { hostnameProblem } from '../instance/names';
 import type { PoolSpec, StorageDriver, VolumeType } from './interface';
 import { loadStorageDriver } from './load';
 
 export class StoragePools {
   private readonly drivers = new Map<string, StorageDriver>();
+  private readonly imageUnpacks = new Map<string, Promise<void>>();
 
   constructor(
     private readonly varDir: string,
@@ -61,11 +64,101 @@ export class StoragePools {
     }
   }
 
-  /** Deletes an unused pool. */
+  /** Deletes an unused pool; cached image volumes do not count as use and go with it. */
   async delete(p: PoolRecord): Promise<void> {
-    if (this.db.pools.volumes(p.name).length > 0) throw badRequest('The storage pool is currently in use');
+    const vols = this.db.pools.volumes(p.name);
+    if (vols.some((v) => v.type !== 'image')) throw badRequest('The storage pool is currently in use');
+    for (const v of vols) {
+      await this.driver(p).deleteVolume(this.spec(p), 'image', v.name);
+      this.db.transaction(() => this.db.pools.deleteVolume(v.id));
+    }
     this.db.transaction(() => this.db.pools.delete(p.id));
     await this.driver(p).deletePool(this.spec(p));
+  }
+
+  /** Replaces a pool's config and description (PUT/PATCH); the driver validates the result. */
+  update(p: PoolRecord, config: Record<string, string>, description: string): PoolRecord {
+    const fixed = pick(p.config, ['source', 'size', 'lvm.vg_name', 'lvm.thinpool_name']);
+    for (const [k, v] of Object.entries(fixed)) {
+      if (config[k] !== undefined && config[k] !== v) throw badRequest(`Invalid option "${k}": cannot be changed on an existing pool`);
+    }
+    const full = this.driver(p).fillPoolConfig({ ...this.spec(p), config: { ...config, ...fixed } });
+    const next = { ...p, config: full, description };
+    this.db.transaction(() => this.db.pools.update(next));
+    return next;
+  }
+
+  /**
+   * Applies a volume size (root disk `size`, volume `size`) as a quota
+   * where the driver has them; ignored where it has not (as Incus's dir
+   * driver does without project quotas).
+   */
+  async applyQuota(p: PoolRecord, type: VolumeType, name: string, size: string): Promise<void> {
+    const bytes = parseSize(size);
+    if (bytes === null || bytes <= 0) throw badRequest(`Invalid value for "size": "${size}" is not a size`);
+    const sd = this.driver(p);
+    if (!sd.info.quotas || !sd.setVolumeQuota) return;
+    await sd.setVolumeQuota(this.spec(p), type, name, bytes);
+  }
+
+  /** Space on the pool's filesystem (`/resources`). */
+  async resources(p: PoolRecord): Promise<{ space: { used: number; total: number }; inodes: { used: number; total: number } }> {
+    const st = await statfs(this.spec(p).mountPath);
+    const total = st.blocks * st.bsize;
+    return {
+      space: { used: total - st.bfree * st.bsize, total },
+      inodes: { used: st.files - st.ffree, total: st.files },
+    };
+  }
+
+  /**
+   * The image's volume on a pool whose driver has optimized images: unpacked
+   * once (recorded as a volume of type image), then only cloned. Concurrent
+   * launches of one image wait for the same unpack.
+   */
+  async ensureImageVolume(p: PoolRecord, fingerprint: string, imageFile: string, rootfsFile?: string): Promise<void> {
+    const key = `${p.name}/${fingerprint}`;
+    let pending = this.imageUnpacks.get(key);
+    if (!pending) {
+      pending = this.unpackImageVolume(p, fingerprint, imageFile, rootfsFile).finally(() => this.imageUnpacks.delete(key));
+      this.imageUnpacks.set(key, pending);
+    }
+    await pending;
+  }
+
+  private async unpackImageVolume(p: PoolRecord, fingerprint: string, imageFile: string, rootfsFile?: string): Promise<void> {
+    if (this.db.pools.volume(p.name, 'default', 'image', fingerprint)) return;
+    const sd = this.driver(p);
+    const spec = this.spec(p);
+    await sd.deleteVolume(spec, 'image', fingerprint).catch(() => undefined);
+    await sd.createVolumeFromImage(spec, 'image', fingerprint, imageFile, rootfsFile);
+    try {
+      this.db.transaction(() =>
+        this.db.pools.createVolume({
+          pool: p.name,
+          project: 'default',
+          name: fingerprint,
+          type: 'image',
+          contentType: 'filesystem',
+          description: '',
+          config: {},
+          createdAt: new Date().toISOString(),
+        }),
+      );
+    } catch (err) {
+      await sd.deleteVolume(spec, 'image', fingerprint).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Drops an image's cached volumes from every pool (the image was deleted). */
+  async deleteImageVolumes(fingerprint: string): Promise<void> {
+    for (const p of this.list()) {
+      const v = this.db.pools.volume(p.name, 'default', 'image', fingerprint);
+      if (!v) continue;
+      await this.driver(p).deleteVolume(this.spec(p), 'image', fingerprint);
+      this.db.transaction(() => this.db.pools.deleteVolume(v.id));
+    }
   }
 
   /** Makes sure every pool is usable at daemon start. */
@@ -102,4 +195,10 @@ export class StoragePools {
       used_by: [...usedBy].sort(),
     };
   }
+}
+
+function pick(m: Record<string, string>, keys: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of keys) if (m[k] !== undefined) out[k] = m[k];
+  return out;
 }

@@ -14,6 +14,7 @@ t.test('units', async (t) => {
   t.equal(parseDuration('1d'), 86400);
   t.equal(parseDuration('2w 1H'), 2 * 7 * 86400 + 3600);
   t.equal(parseDuration('3x'), null);
+  t.equal(parseDuration('1d 3H 30S'), 86400 + 3 * 3600 + 30);
   t.same(parseCpuSet('0-2,5'), [0, 1, 2, 5]);
   t.equal(parseCpuSet('2-1'), null);
   t.equal(formatCpuSet([5, 0, 1, 2]), '0-2,5');
@@ -32,6 +33,8 @@ t.test('validators', async (t) => {
   t.ok(v.isCpuAllowance('50'));
   t.equal(v.isCronSchedule('0 6 * * *'), null);
   t.equal(v.isCronSchedule('@daily, @hourly'), null);
+  t.equal(v.isCronSchedule('0 1,13 * * *'), null, 'a comma inside a field is a list');
+  t.equal(v.isCronSchedule('0 6 * * *, @hourly'), null);
   t.ok(v.isCronSchedule('0 6 * *'));
   t.equal(v.inRange(0, 10)('10'), null);
   t.ok(v.inRange(0, 10)('11'));

@@ -63,7 +63,16 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
     const rec = m.get(projectOf(s, req), req.params.name);
     checkIfMatch(req, instanceEtag(rec));
     const body = (req.body ?? {}) as Partial<InstancePut>;
-    if (body.restore) throw new StatusError(501, 'Snapshots are not supported yet');
+    if (body.restore) {
+      const snap = s.snapshots.get(rec, body.restore);
+      const op = s.ops.start({
+        description: 'Restoring snapshot',
+        project: rec.project,
+        resources: { instances: [instanceUrl(rec)] },
+        run: () => m.locks.with(m.lockKey(rec), () => s.snapshots.restore(m.get(rec.project, rec.name), snap.name, body.stateful === true)),
+      });
+      return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
+    }
     // Validation answers at once; the write and live changes run as the operation, as in Incus.
     m.prepareUpdate(rec, body);
     const op = s.ops.start({

@@ -1,10 +1,14 @@
-/** `/1.0/storage-pools`: list, create, get and delete pools (volumes arrive with issue 06). */
+/** `/1.0/storage-pools`: list, create, get, PUT/PATCH, delete pools and `/resources`; volumes in storage-volumes.ts. */
 import type { FastifyInstance } from 'fastify';
-import type { StoragePoolsPost } from '../../../api/storage-pool';
+import type { StoragePoolPut, StoragePoolsPost } from '../../../api/storage-pool';
 import { storagePoolsPostSchema } from '../../../api/schemas';
 import { syncResponse } from '../../response';
 import type { DaemonState } from '../../state';
-import { recursionOf, setEtag } from '../request';
+import { checkIfMatch, recursionOf, setEtag } from '../request';
+import { registerStorageVolumes } from './storage-volumes';
+
+const stringMap = { type: 'object', additionalProperties: { type: 'string' } } as const;
+const putSchema = { type: 'object', properties: { config: stringMap, description: { type: 'string' } } } as const;
 
 type NameParams = { Params: { name: string } };
 
@@ -28,10 +32,34 @@ export function registerStoragePools(app: FastifyInstance, s: DaemonState): void
     return syncResponse(s.pools.toApi(p));
   });
 
+  app.put<NameParams>('/1.0/storage-pools/:name', { schema: { body: putSchema } }, async (req) => {
+    const p = s.pools.get(req.params.name);
+    checkIfMatch(req, [p.config, p.description]);
+    const body = (req.body ?? {}) as Partial<StoragePoolPut>;
+    s.pools.update(p, body.config ?? {}, body.description ?? '');
+    s.events.lifecycle('storage-pool-updated', `/1.0/storage-pools/${p.name}`);
+    return syncResponse({});
+  });
+
+  app.patch<NameParams>('/1.0/storage-pools/:name', { schema: { body: putSchema } }, async (req) => {
+    const p = s.pools.get(req.params.name);
+    checkIfMatch(req, [p.config, p.description]);
+    const body = (req.body ?? {}) as Partial<StoragePoolPut>;
+    s.pools.update(p, { ...p.config, ...(body.config ?? {}) }, body.description ?? p.description);
+    s.events.lifecycle('storage-pool-updated', `/1.0/storage-pools/${p.name}`);
+    return syncResponse({});
+  });
+
+  app.get<NameParams>('/1.0/storage-pools/:name/resources', async (req) => {
+    return syncResponse(await s.pools.resources(s.pools.get(req.params.name)));
+  });
+
   app.delete<NameParams>('/1.0/storage-pools/:name', async (req) => {
     const p = s.pools.get(req.params.name);
     await s.pools.delete(p);
     s.events.lifecycle('storage-pool-deleted', `/1.0/storage-pools/${p.name}`);
     return syncResponse({});
   });
+
+  registerStorageVolumes(app, s);
 }

@@ -23,6 +23,7 @@ export function parseSize(text: string): number | null {
 }
 
 const DURATION_UNITS: Record<string, number> = {
+  S: 1,
   M: 60,
   H: 3600,
   d: 86400,
@@ -37,7 +38,7 @@ export function parseDuration(text: string): number | null {
   if (parts.length === 0) return null;
   let total = 0;
   for (const p of parts) {
-    const m = /^(\d+)([MHdwmy])$/.exec(p);
+    const m = /^(\d+)([SMHdwmy])$/.exec(p);
     if (!m) return null;
     total += Number(m[1]) * DURATION_UNITS[m[2]];
   }

@@ -66,7 +66,8 @@ const CRON_FIELD = /^(\*|\d+(-\d+)?)(\/\d+)?(,(\*|\d+(-\d+)?)(\/\d+)?)*$|^[A-Za-
 
 /** A cron schedule (five fields) or an alias such as `@daily`; several separated by commas. */
 export const isCronSchedule: Validator = optional((v) => {
-  for (const part of v.split(',').map((s) => s.trim())) {
+  // Several schedules are separated by ", " (a bare comma belongs to a field list).
+  for (const part of v.split(', ').map((s) => s.trim())) {
     if (CRON_ALIASES.has(part)) continue;
     const fields = part.split(/\s+/);
     if (fields.length !== 5 || !fields.every((f) => CRON_FIELD.test(f))) return `Invalid cron expression "${part}"`;

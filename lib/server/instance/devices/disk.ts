@@ -8,10 +8,12 @@
  * host uid 0 as root and files it creates land as uid 0 on the host; it
  * needs idmapped mounts on the source's filesystem (probed, then cached).
  * Hot-plug and unplug go through forkmount (a detached mount copy moved
- * into the running container's mount namespace).
+ * into the running container's mount namespace). With `pool`, `source`
+ * names a custom storage volume, bound like a host directory.
  */
-import { statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { VOLUME_DIRS } from '../../storage/interface';
 import { probeIdmappedMounts } from '../../../native/lxc';
 import { injectMount, removeInjectedMount } from '../../../native/devices';
 import { isBool, oneOf } from '../config/validators';
@@ -70,6 +72,19 @@ async function bindPlan(ctx: DeviceStartContext): Promise<{ isDir: boolean; idma
   return { isDir, idmap };
 }
 
+/**
+ * A custom volume (`pool` and `source`) is a bind of the volume's directory,
+ * $INCUS_DIR/storage-pools/<pool>/custom/<name> for every driver, always
+ * shifted into an unprivileged container (as Incus does) and required.
+ */
+function volumeBind(ctx: DeviceStartContext): DeviceStartContext {
+  const { config } = ctx;
+  if (!config.pool) return ctx;
+  const source = join(ctx.varDir, 'storage-pools', config.pool, VOLUME_DIRS.custom, config.source);
+  if (!existsSync(source)) throw new Error(`Storage volume "${config.source}" not found in pool "${config.pool}"`);
+  return { ...ctx, config: { ...config, source, shift: 'true', required: 'true' } };
+}
+
 export const diskDevice: DeviceDriver = {
   type: 'disk',
   validate(name, config, ctx) {
@@ -82,13 +97,18 @@ export const diskDevice: DeviceDriver = {
     }
     if (!config.source) throw deviceError(name, 'Missing "source"');
     if (config.path === '/') throw deviceError(name, 'Invalid value for "path": only the root disk (a "pool" without "source") may be mounted at /');
-    if (config.pool) throw deviceError(name, 'Custom storage volumes ("pool" with "source") are not supported yet');
-    if (!config.source.startsWith('/')) throw deviceError(name, 'Invalid value for "source": Must be an absolute host path');
     if (config.size || config['size.state']) throw deviceError(name, 'Only the root disk may have a size quota');
+    if (config.pool) {
+      if (!ctx.poolExists(config.pool)) throw deviceError(name, `Storage pool "${config.pool}" doesn't exist`);
+      if (config.source.includes('/')) throw deviceError(name, 'Invalid value for "source": Must be a custom volume name');
+      return;
+    }
+    if (!config.source.startsWith('/')) throw deviceError(name, 'Invalid value for "source": Must be an absolute host path');
   },
 
   async lxcConfig(ctx) {
     if (isRoot(ctx.config)) return [];
+    ctx = volumeBind(ctx);
     const plan = await bindPlan(ctx);
     if (!plan) return [];
     const { config } = ctx;
@@ -102,6 +122,7 @@ export const diskDevice: DeviceDriver = {
 
   async hotplug(ctx) {
     if (isRoot(ctx.config)) return;
+    ctx = volumeBind(ctx);
     const plan = await bindPlan(ctx);
     if (!plan) return;
     const { config } = ctx;

@@ -52,12 +52,13 @@ export class BtrfsDriver implements StorageDriver {
     if (config.size !== undefined && (parseSize(config.size) ?? 0) <= 0) {
       throw badRequest(`Invalid value for "size": "${config.size}" is not a size`);
     }
+    const loopFile = join(dirname(dirname(pool.mountPath)), 'disks', `${pool.name}.img`);
     if (!config.source) {
-      config.source = join(dirname(dirname(pool.mountPath)), 'disks', `${pool.name}.img`);
+      config.source = loopFile;
       config.size ??= DEFAULT_LOOP_SIZE;
     } else if (!config.source.startsWith('/')) {
       throw badRequest('Invalid option "source": Must be an absolute path');
-    } else if (config.size !== undefined) {
+    } else if (config.size !== undefined && config.source !== loopFile) {
       throw badRequest('Invalid option "size": only a pool on a loop file the daemon creates has a size');
     }
     return config;

@@ -1,0 +1,52 @@
+/** Storage volumes (`/1.0/storage-pools/{pool}/volumes`). */
+
+export interface StorageVolumePut {
+  config: Record<string, string>;
+  description: string;
+}
+
+export interface StorageVolume extends StorageVolumePut {
+  name: string;
+  type: string;
+  used_by: string[];
+  location: string;
+  content_type: string;
+  project: string;
+  created_at: string;
+}
+
+/** Where a new volume's content comes from: nothing, or a copy of another volume. */
+export interface StorageVolumeSource {
+  name?: string;
+  type?: string;
+  pool?: string;
+  project?: string;
+  volume_only?: boolean;
+}
+
+export interface StorageVolumesPost extends Partial<StorageVolumePut> {
+  name: string;
+  type: string;
+  content_type?: string;
+  source?: StorageVolumeSource;
+}
+
+/** Rename, or move to another pool when `pool` names one. */
+export interface StorageVolumePost {
+  name: string;
+  pool?: string;
+  project?: string;
+  migration?: boolean;
+  volume_only?: boolean;
+}
+
+/** `GET /1.0/storage-pools/{pool}/volumes/{type}/{name}/state`. */
+export interface StorageVolumeState {
+  usage: { used: number; total: number } | null;
+}
+
+/** `GET /1.0/storage-pools/{pool}/resources`. */
+export interface StoragePoolResources {
+  space: { used: number; total: number };
+  inodes: { used: number; total: number };
+}

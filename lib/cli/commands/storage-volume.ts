@@ -1,0 +1,249 @@
+/**
+ * `incus storage volume ...`: list, show, create, delete, rename, move,
+ * copy, get, set, unset, info, attach and detach (custom volumes as `disk`
+ * devices with `pool` and `source`).
+ */
+import type { Command } from 'commander';
+import type { DevicesMap } from '../../api/instance';
+import type { StorageVolume } from '../../api/storage-volume';
+import type { CliContext } from '../context';
+import { putForWire } from '../config-text';
+import { parseFormat, renderList } from '../format/render';
+import { renderYaml } from '../format/yaml';
+import { localName } from '../remote';
+import { instanceWritable } from '../writable';
+import { formatBytes, keyValues } from './storage-args';
+
+type StorageApi = typeof import('../../client/storage');
+const api = (): StorageApi => require('../../client/storage') as StorageApi;
+
+/** `[type/]name`: custom unless a type prefix says otherwise. */
+export function splitVolume(arg: string): { type: string; name: string } {
+  const i = arg.indexOf('/');
+  if (i < 0) return { type: 'custom', name: arg };
+  return { type: arg.slice(0, i), name: arg.slice(i + 1) };
+}
+
+/** `pool/volume` for copy and move. */
+function poolVolume(arg: string): { pool: string; name: string } {
+  const [pool, name] = localName(arg).split('/');
+  if (!pool || !name) throw new Error(`Invalid argument "${arg}": expected <pool>/<volume>`);
+  return { pool, name };
+}
+
+async function changeVolume(ctx: CliContext, pool: string, arg: string, change: (config: Record<string, string>) => void): Promise<void> {
+  const client = ctx.client();
+  const { type, name } = splitVolume(arg);
+  const { value, etag } = await api().getStorageVolume(client, pool, type, name);
+  const config = { ...value.config };
+  change(config);
+  await api().updateStorageVolume(client, pool, type, name, { config, description: value.description }, { etag });
+}
+
+async function withInstanceDevices(ctx: CliContext, instance: string, change: (devices: DevicesMap) => DevicesMap): Promise<void> {
+  const client = ctx.client();
+  const { value, etag } = await client.getInstanceWithEtag(instance);
+  const put = instanceWritable(value);
+  const { putInstance } = require('../../client/instance-update') as typeof import('../../client/instance-update');
+  await putInstance(client, instance, putForWire({ ...put, devices: change(put.devices) }), { etag });
+}
+
+function show(v: StorageVolume): string {
+  return renderYaml({
+    config: v.config,
+    description: v.description,
+    name: v.name,
+    type: v.type,
+    used_by: v.used_by,
+    location: v.location,
+    content_type: v.content_type,
+    project: v.project,
+    created_at: v.created_at,
+  });
+}
+
+/** Adds `storage volume` and its subcommands under `storage`. */
+export function registerVolumeCommands(storage: Command, ctx: CliContext): void {
+  const volume = storage.command('volume').description('Manage storage volumes');
+
+  volume
+    .command('list')
+    .alias('ls')
+    .description('List storage volumes')
+    .argument('<pool>', '[<remote>:]<pool>')
+    .option('-f, --format <format>', 'Format (csv|json|table|yaml|compact)', 'table')
+    .action(async (pool: string, flags: { format: string }) => {
+      const vols = await api().getStorageVolumes(ctx.client(), localName(pool));
+      const rows = vols.map((v) => [v.type, v.name, v.description, v.content_type, String(v.used_by.length)]);
+      ctx.out(renderList(parseFormat(flags.format), ['TYPE', 'NAME', 'DESCRIPTION', 'CONTENT-TYPE', 'USED BY'], rows, vols));
+    });
+
+  volume
+    .command('show')
+    .description('Show storage volume configurations')
+    .argument('<pool>', '[<remote>:]<pool>')
+    .argument('<volume>', '[<type>/]<volume>')
+    .action(async (pool: string, arg: string) => {
+      const { type, name } = splitVolume(arg);
+      ctx.out(show((await api().getStorageVolume(ctx.client(), localName(pool), type, name)).value));
+    });
+
+  volume
+    .command('create')
+    .description('Create new custom storage volumes')
+    .argument('<pool>', '[<remote>:]<pool>')
+    .argument('<volume>', 'Volume name')
+    .argument('[key=value...]', 'Config keys')
+    .option('--type <type>', 'Content type, block or filesystem', 'filesystem')
+    .option('--description <text>', 'Volume description')
+    .action(async (pool: string, name: string, args: string[], flags: { type: string; description?: string }) => {
+      await api().createStorageVolume(ctx.client(), localName(pool), {
+        name,
+        type: 'custom',
+        content_type: flags.type,
+        config: keyValues(args, 0),
+        description: flags.description ?? '',
+      });
+      ctx.say(`Storage volume ${name} created\n`);
+    });
+
+  volume
+    .command('delete')
+    .alias('rm')
+    .description('Delete storage volumes')
+    .argument('<pool>', '[<remote>:]<pool>')
+    .argument('<volume>', '[<type>/]<volume>')
+    .action(async (pool: string, arg: string) => {
+      const { type, name } = splitVolume(arg);
+      await api().deleteStorageVolume(ctx.client(), localName(pool), type, name);
+      ctx.say(`Storage volume ${name} deleted\n`);
+    });
+
+  volume
+    .command('rename')
+    .description('Rename storage volumes')
+    .argument('<pool>', '[<remote>:]<pool>')
+    .argument('<old>', 'Old volume name')
+    .argument('<new>', 'New volume name')
+    .action(async (pool: string, from: string, to: string) => {
+      const { type, name } = splitVolume(from);
+      await api().renameStorageVolume(ctx.client(), localName(pool), type, name, { name: to });
+      ctx.say(`Renamed storage volume from "${name}" to "${to}"\n`);
+    });
+
+  volume
+    .command('move')
+    .description('Move storage volumes between pools')
+    .argument('<source>', '[<remote>:]<pool>/<volume>')
+    .argument('<target>', '[<remote>:]<pool>/<volume>')
+    .action(async (src: string, dst: string) => {
+      const a = poolVolume(src);
+      const b = poolVolume(dst);
+      await api().renameStorageVolume(ctx.client(), a.pool, 'custom', a.name, { name: b.name, pool: b.pool });
+      ctx.say('Storage volume moved successfully!\n');
+    });
+
+  volume
+    .command('copy')
+    .description('Copy storage volumes')
+    .argument('<source>', '[<remote>:]<pool>/<volume>')
+    .argument('<target>', '[<remote>:]<pool>/<volume>')
+    .action(async (src: string, dst: string) => {
+      const a = poolVolume(src);
+      const b = poolVolume(dst);
+      await api().createStorageVolume(ctx.client(), b.pool, { name: b.name, type: 'custom', source: { name: a.name, pool: a.pool, type: 'custom' } });
+      ctx.say('Storage volume copied successfully!\n');
+    });
+
+  volume
+    .command('get')
+    .description('Get values for storage volume configuration keys')
+    .argument('<pool>', '[<remote>:]<pool>')
+    .argument('<volume>', '[<type>/]<volume>')
+    .argument('<key>', 'Configuration key')
+    .action(async (pool: string, arg: string, key: string) => {
+      const { type, name } = splitVolume(arg);
+      const { value } = await api().getStorageVolume(ctx.client(), localName(pool), type, name);
+      ctx.out(`${value.config[key] ?? ''}\n`);
+    });
+
+  volume
+    .command('set')
+    .description('Set storage volume configuration keys')
+    .argument('<pool>', '[<remote>:]<pool>')
+    .argument('<volume>', '[<type>/]<volume>')
+    .argument('<key=value...>', 'Config keys')
+    .action(async (pool: string, arg: string, args: string[]) => {
+      const kv = keyValues(args, 1);
+      await changeVolume(ctx, localName(pool), arg, (config) => Object.assign(config, kv));
+    });
+
+  volume
+    .command('unset')
+    .description('Unset storage volume configuration keys')
+    .argument('<pool>', '[<remote>:]<pool>')
+    .argument('<volume>', '[<type>/]<volume>')
+    .argument('<key>', 'Configuration key')
+    .action(async (pool: string, arg: string, key: string) => {
+      await changeVolume(ctx, localName(pool), arg, (config) => {
+        if (!(key in config)) throw new Error(`The key "${key}" does not exist`);
+        delete config[key];
+      });
+    });
+
+  volume
+    .command('info')
+    .description('Show storage volume state information')
+    .argument('<pool>', '[<remote>:]<pool>')
+    .argument('<volume>', '[<type>/]<volume>')
+    .action(async (poolArg: string, arg: string) => {
+      const pool = localName(poolArg);
+      const { type, name } = splitVolume(arg);
+      const client = ctx.client();
+      const { value } = await api().getStorageVolume(client, pool, type, name);
+      const state = await api().getStorageVolumeState(client, pool, type, name);
+      let text = `Name: ${value.name}\nType: ${value.type}\nContent type: ${value.content_type}\nCreated: ${value.created_at}\n`;
+      if (value.description) text += `Description: ${value.description}\n`;
+      if (state.usage) text += `Usage: ${formatBytes(state.usage.used)}\n`;
+      if (state.usage && state.usage.total > 0) text += `Total: ${formatBytes(state.usage.total)}\n`;
+      ctx.out(text);
+    });
+
+  volume
+    .command('attach')
+    .description('Attach new custom storage volumes to instances')
+    .argument('<pool>', '[<remote>:]<pool>')
+    .argument('<volume>', 'Volume name')
+    .argument('<instance>', 'Instance name')
+    .argument('[device]', 'Device name (default: the volume name)')
+    .argument('[path]', 'Mount path inside the instance')
+    .action(async (pool: string, vol: string, instance: string, dev?: string, path?: string) => {
+      // Incus's short form: `attach POOL VOL INSTANCE PATH`.
+      if (dev !== undefined && path === undefined && dev.startsWith('/')) [dev, path] = [vol, dev];
+      if (!path) throw new Error('Missing mount path');
+      const device = dev || vol;
+      await withInstanceDevices(ctx, localName(instance), (devices) => {
+        if (devices[device]) throw new Error('The device already exists');
+        return { ...devices, [device]: { type: 'disk', pool: localName(pool), source: vol, path } };
+      });
+    });
+
+  volume
+    .command('detach')
+    .description('Detach custom storage volumes from instances')
+    .argument('<pool>', '[<remote>:]<pool>')
+    .argument('<volume>', 'Volume name')
+    .argument('<instance>', 'Instance name')
+    .argument('[device]', 'Device name')
+    .action(async (poolArg: string, vol: string, instance: string, dev?: string) => {
+      const pool = localName(poolArg);
+      await withInstanceDevices(ctx, localName(instance), (devices) => {
+        const matches = Object.entries(devices).filter(([n, d]) => d.type === 'disk' && d.pool === pool && d.source === vol && (!dev || n === dev));
+        if (matches.length === 0) throw new Error('No storage volume with the given name is attached to the instance');
+        if (matches.length > 1) throw new Error('More than one device matches, specify the device name');
+        const out = { ...devices };
+        delete out[matches[0]![0]];
+        return out;
+      });
+    });
+}

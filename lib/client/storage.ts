@@ -1,0 +1,67 @@
+/** Storage pools and volumes (`/1.0/storage-pools`, `.../volumes`). */
+import type { StoragePool, StoragePoolPut, StoragePoolsPost } from '../api/storage-pool';
+import type { StoragePoolResources, StorageVolume, StorageVolumePost, StorageVolumePut, StorageVolumeState, StorageVolumesPost } from '../api/storage-volume';
+import type { CallOptions, IncusClient, WithEtag, WriteOptions } from './client';
+
+const poolPath = (pool: string): string => `/1.0/storage-pools/${encodeURIComponent(pool)}`;
+const volPath = (pool: string, type: string, name: string): string =>
+  `${poolPath(pool)}/volumes/${encodeURIComponent(type)}/${encodeURIComponent(name)}`;
+
+async function metadata<T>(client: IncusClient, path: string, opts: CallOptions, query: Record<string, string | number> = {}): Promise<WithEtag<T>> {
+  const env = await client.request('GET', path, { ...opts, query });
+  if (env.type !== 'sync') throw new Error(`Expected a sync response from GET ${path}`);
+  return { value: env.metadata as T, etag: env.etag };
+}
+
+export async function getStoragePools(client: IncusClient, opts: CallOptions = {}): Promise<StoragePool[]> {
+  return (await metadata<StoragePool[] | null>(client, '/1.0/storage-pools', opts, { recursion: 1 })).value ?? [];
+}
+
+export function getStoragePool(client: IncusClient, pool: string, opts: CallOptions = {}): Promise<WithEtag<StoragePool>> {
+  return metadata<StoragePool>(client, poolPath(pool), opts);
+}
+
+export async function createStoragePool(client: IncusClient, post: StoragePoolsPost, opts: CallOptions = {}): Promise<void> {
+  await client.request('POST', '/1.0/storage-pools', { ...opts, body: post });
+}
+
+export async function updateStoragePool(client: IncusClient, pool: string, put: StoragePoolPut, opts: WriteOptions = {}): Promise<void> {
+  await client.request('PUT', poolPath(pool), { ...opts, body: put });
+}
+
+export async function deleteStoragePool(client: IncusClient, pool: string, opts: CallOptions = {}): Promise<void> {
+  await client.request('DELETE', poolPath(pool), opts);
+}
+
+export async function getStoragePoolResources(client: IncusClient, pool: string, opts: CallOptions = {}): Promise<StoragePoolResources> {
+  return (await metadata<StoragePoolResources>(client, `${poolPath(pool)}/resources`, opts)).value;
+}
+
+export async function getStorageVolumes(client: IncusClient, pool: string, opts: CallOptions = {}): Promise<StorageVolume[]> {
+  return (await metadata<StorageVolume[] | null>(client, `${poolPath(pool)}/volumes`, opts, { recursion: 1 })).value ?? [];
+}
+
+export function getStorageVolume(client: IncusClient, pool: string, type: string, name: string, opts: CallOptions = {}): Promise<WithEtag<StorageVolume>> {
+  return metadata<StorageVolume>(client, volPath(pool, type, name), opts);
+}
+
+export async function getStorageVolumeState(client: IncusClient, pool: string, type: string, name: string, opts: CallOptions = {}): Promise<StorageVolumeState> {
+  return (await metadata<StorageVolumeState>(client, `${volPath(pool, type, name)}/state`, opts)).value;
+}
+
+export async function createStorageVolume(client: IncusClient, pool: string, post: StorageVolumesPost, opts: CallOptions = {}): Promise<void> {
+  await client.request('POST', `${poolPath(pool)}/volumes/${encodeURIComponent(post.type)}`, { ...opts, body: post });
+}
+
+export async function updateStorageVolume(client: IncusClient, pool: string, type: string, name: string, put: StorageVolumePut, opts: WriteOptions = {}): Promise<void> {
+  await client.request('PUT', volPath(pool, type, name), { ...opts, body: put });
+}
+
+/** POST: rename, or move to another pool when post.pool is set. */
+export async function renameStorageVolume(client: IncusClient, pool: string, type: string, name: string, post: StorageVolumePost, opts: CallOptions = {}): Promise<void> {
+  await client.request('POST', volPath(pool, type, name), { ...opts, body: post });
+}
+
+export async function deleteStorageVolume(client: IncusClient, pool: string, type: string, name: string, opts: CallOptions = {}): Promise<void> {
+  await client.request('DELETE', volPath(pool, type, name), opts);
+}

@@ -1,0 +1,123 @@
+/**
+ * `/1.0/storage-pools/{pool}/volumes[/{type}[/{name}]]`: list, create
+ * (empty or a copy), get, PUT/PATCH, DELETE, POST (rename, move to another
+ * pool) and `/state` of storage volumes.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { StorageVolumePost, StorageVolumePut, StorageVolumesPost } from '../../../api/storage-volume';
+import type { VolumeRecord } from '../../db/storage-pools';
+import { badRequest } from '../../errors';
+import { syncResponse } from '../../response';
+import type { DaemonState } from '../../state';
+import { StorageVolumes, volumeType } from '../../storage/volumes';
+import { checkIfMatch, projectOf, recursionOf, setEtag } from '../request';
+
+type PoolParams = { Params: { pool: string; type?: string } };
+type VolParams = { Params: { pool: string; type: string; name: string } };
+
+const stringMap = { type: 'object', additionalProperties: { type: 'string' } } as const;
+const putSchema = { type: 'object', properties: { config: stringMap, description: { type: 'string' } } } as const;
+const postSchema = {
+  type: 'object',
+  required: ['name'],
+  properties: {
+    name: { type: 'string', minLength: 1 },
+    type: { type: 'string' },
+    content_type: { type: 'string' },
+    description: { type: 'string' },
+    config: stringMap,
+    source: { type: 'object' },
+  },
+} as const;
+const renameSchema = { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1 }, pool: { type: 'string' } } } as const;
+
+const etag = (v: VolumeRecord) => [v.config, v.description];
+
+export function registerStorageVolumes(app: FastifyInstance, s: DaemonState): void {
+  const vols = new StorageVolumes(s.db, s.pools);
+  const url = (v: VolumeRecord) => `/1.0/storage-pools/${v.pool}/volumes/${v.type}/${v.name}`;
+
+  const list = async (req: FastifyRequest<PoolParams>) => {
+    const pool = s.pools.get(req.params.pool);
+    const type = req.params.type === undefined ? undefined : volumeType(req.params.type);
+    const found = vols.list(pool, projectOf(s, req), type);
+    if (recursionOf(req) === 0) return syncResponse(found.map(url));
+    return syncResponse(found.map((v) => vols.toApi(v)));
+  };
+  app.get<PoolParams>('/1.0/storage-pools/:pool/volumes', list);
+  app.get<PoolParams>('/1.0/storage-pools/:pool/volumes/:type', list);
+
+  const create = async (req: FastifyRequest<PoolParams>) => {
+    const pool = s.pools.get(req.params.pool);
+    const body = req.body as StorageVolumesPost;
+    const type = req.params.type ?? body.type ?? 'custom';
+    if (type !== 'custom') throw badRequest('Only custom storage volumes can be created with the storage API');
+    const src = body.source;
+    let copyFrom;
+    if (src && src.name) {
+      const from = s.pools.get(src.pool || pool.name);
+      const v = vols.get(from, projectOf(s, req), volumeType(src.type || 'custom'), src.name);
+      copyFrom = { pool: from.name, type: volumeType(v.type), name: v.name };
+    }
+    const v = await vols.create(pool, projectOf(s, req), {
+      name: body.name,
+      contentType: body.content_type || (copyFrom ? vols.get(s.pools.get(copyFrom.pool), projectOf(s, req), copyFrom.type, copyFrom.name).contentType : 'filesystem'),
+      description: body.description ?? '',
+      config: body.config ?? {},
+      copyFrom,
+    });
+    s.events.lifecycle('storage-volume-created', url(v), v.project);
+    return syncResponse({});
+  };
+  app.post<PoolParams>('/1.0/storage-pools/:pool/volumes', { schema: { body: postSchema } }, create);
+  app.post<PoolParams>('/1.0/storage-pools/:pool/volumes/:type', { schema: { body: postSchema } }, create);
+
+  const find = (req: FastifyRequest<VolParams>) => {
+    const pool = s.pools.get(req.params.pool);
+    return { pool, v: vols.get(pool, projectOf(s, req), volumeType(req.params.type), req.params.name) };
+  };
+
+  app.get<VolParams>('/1.0/storage-pools/:pool/volumes/:type/:name', async (req, reply) => {
+    const { v } = find(req);
+    setEtag(reply, etag(v));
+    return syncResponse(vols.toApi(v));
+  });
+
+  app.get<VolParams>('/1.0/storage-pools/:pool/volumes/:type/:name/state', async (req) => {
+    const { pool, v } = find(req);
+    return syncResponse(await vols.state(pool, v));
+  });
+
+  app.put<VolParams>('/1.0/storage-pools/:pool/volumes/:type/:name', { schema: { body: putSchema } }, async (req) => {
+    const { pool, v } = find(req);
+    checkIfMatch(req, etag(v));
+    const body = (req.body ?? {}) as Partial<StorageVolumePut>;
+    await vols.update(pool, v, body.config ?? {}, body.description ?? '');
+    s.events.lifecycle('storage-volume-updated', url(v), v.project);
+    return syncResponse({});
+  });
+
+  app.patch<VolParams>('/1.0/storage-pools/:pool/volumes/:type/:name', { schema: { body: putSchema } }, async (req) => {
+    const { pool, v } = find(req);
+    checkIfMatch(req, etag(v));
+    const body = (req.body ?? {}) as Partial<StorageVolumePut>;
+    await vols.update(pool, v, { ...v.config, ...(body.config ?? {}) }, body.description ?? v.description);
+    s.events.lifecycle('storage-volume-updated', url(v), v.project);
+    return syncResponse({});
+  });
+
+  app.post<VolParams>('/1.0/storage-pools/:pool/volumes/:type/:name', { schema: { body: renameSchema } }, async (req) => {
+    const { pool, v } = find(req);
+    const body = req.body as StorageVolumePost;
+    const moved = await vols.rename(pool, v, body.name, body.pool || undefined);
+    s.events.lifecycle(moved.pool === v.pool ? 'storage-volume-renamed' : 'storage-volume-moved', url(moved), v.project);
+    return syncResponse({});
+  });
+
+  app.delete<VolParams>('/1.0/storage-pools/:pool/volumes/:type/:name', async (req) => {
+    const { pool, v } = find(req);
+    await vols.delete(pool, v);
+    s.events.lifecycle('storage-volume-deleted', url(v), v.project);
+    return syncResponse({});
+  });
+}

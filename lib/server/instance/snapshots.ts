@@ -1,0 +1,206 @@
+/**
+ * Instance snapshots: take, list, rename, re-date, delete and restore, keeping
+ * the snapshot rows (with the config and devices of the moment) and the
+ * storage driver's snapshot volumes in step. Callers hold the instance lock.
+ */
+import type { InstanceSnapshot } from '../../api/instance-snapshot';
+import type { InstanceRecord } from '../db/instances';
+import { NO_EXPIRY, type SnapshotRecord } from '../db/snapshots';
+import { badRequest, conflict, notFound, StatusError } from '../errors';
+import type { PoolSpec, StorageDriver } from '../storage/interface';
+import { criuProblem } from './criu';
+import type { InstanceManager } from './manager';
+import type { StateActions } from './state-actions';
+import { expiryFrom, nextSnapshotName } from './snapshot-names';
+import { snapshotToApi } from './snapshot-views';
+
+/** What a new snapshot is asked to be; a missing name comes from `snapshots.pattern`. */
+export interface SnapshotRequest {
+  name?: string;
+  stateful?: boolean;
+  /** ISO time; undefined/null: from `snapshots.expiry`. */
+  expiresAt?: string | null;
+}
+
+/** Checks a snapshot name as Incus's IsAPIName does for the parts that matter here. */
+export function validateSnapshotName(name: string): void {
+  let why: string | null = null;
+  if (name === '') why = 'Name is required';
+  else if (name === '.' || name === '..') why = `Name "${name}" is not allowed`;
+  else if (name.includes('/')) why = 'Name cannot contain "/"';
+  else if (/[\s\p{Cc}]/u.test(name)) why = 'Name cannot contain white space or control characters';
+  if (why) throw badRequest(`Invalid snapshot name: ${why}`);
+}
+
+/** An RFC 3339 time from a request, normalised to ISO UTC; '' and Go's zero time mean no expiry. */
+export function normaliseExpiry(text: string | null | undefined): string {
+  if (!text || text.startsWith('0001-01-01')) return NO_EXPIRY;
+  const t = Date.parse(text);
+  if (Number.isNaN(t)) throw badRequest(`Invalid expires_at "${text}"`);
+  return new Date(t).toISOString();
+}
+
+export class SnapshotManager {
+  constructor(
+    private readonly m: InstanceManager,
+    private readonly actions: StateActions,
+  ) {}
+
+  list(rec: InstanceRecord): SnapshotRecord[] {
+    return this.m.deps.db.snapshots.list(rec.id);
+  }
+
+  /** The snapshot, or a 404. */
+  get(rec: InstanceRecord, name: string): SnapshotRecord {
+    const s = this.m.deps.db.snapshots.get(rec.id, name);
+    if (!s) throw notFound('Snapshot not found');
+    return s;
+  }
+
+  toApi(rec: InstanceRecord, s: SnapshotRecord): InstanceSnapshot {
+    return snapshotToApi(this.m, rec, s);
+  }
+
+  /**
+   * Validates a request before its operation starts and fills in the name and
+   * expiry; answers 400 (bad name, bad expiry, stateful without a working
+   * CRIU) or 409 (name taken).
+   */
+  async plan(rec: InstanceRecord, req: SnapshotRequest, now = new Date()): Promise<{ name: string; expiresAt: string; stateful: boolean }> {
+    const cfg = this.m.expand(rec).expanded_config;
+    const taken = this.m.deps.db.snapshots.names(rec.id);
+    let name = req.name;
+    if (!name) {
+      try {
+        name = nextSnapshotName(cfg['snapshots.pattern'] || 'snap%d', taken, now);
+      } catch (err) {
+        throw badRequest((err as Error).message);
+      }
+    }
+    validateSnapshotName(name);
+    if (taken.includes(name)) throw conflict(`Snapshot "${name}" already exists`);
+    let expiresAt: string;
+    if (req.expiresAt !== undefined && req.expiresAt !== null) expiresAt = normaliseExpiry(req.expiresAt);
+    else {
+      try {
+        const d = expiryFrom(now, cfg['snapshots.expiry.manual'] || cfg['snapshots.expiry'] || '');
+        expiresAt = d ? d.toISOString() : NO_EXPIRY;
+      } catch (err) {
+        throw badRequest((err as Error).message);
+      }
+    }
+    const stateful = req.stateful === true;
+    if (stateful) {
+      const [st] = await this.m.deps.driver.states([rec]);
+      if (st.pid <= 0) throw badRequest("Unable to create a stateful snapshot. The instance isn't running");
+      const why = await criuProblem();
+      if (why) throw badRequest(why);
+    }
+    return { name, expiresAt, stateful };
+  }
+
+  private storage(rec: InstanceRecord): { sd: StorageDriver; spec: PoolSpec } {
+    const { pools } = this.m.deps;
+    const vol = pools.volumeOf(rec.project, rec.type, rec.name);
+    if (!vol) throw new StatusError(500, `Instance "${rec.name}" has no root volume`);
+    const pool = pools.get(vol.pool);
+    return { sd: pools.driver(pool), spec: pools.spec(pool) };
+  }
+
+  /** Takes a planned snapshot: the row first (so a clash fails early), then the volume; the row goes if the copy fails. */
+  async create(rec: InstanceRecord, p: { name: string; expiresAt: string; stateful: boolean }, now = new Date()): Promise<SnapshotRecord> {
+    const { db, events } = this.m.deps;
+    if (p.stateful) throw badRequest('Stateful snapshots are not supported on this server');
+    let snap: SnapshotRecord;
+    try {
+      snap = db.transaction(() =>
+        db.snapshots.create({
+          instanceId: rec.id,
+          name: p.name,
+          createdAt: now.toISOString(),
+          expiresAt: p.expiresAt,
+          stateful: false,
+          description: rec.description,
+          architecture: rec.architecture,
+          ephemeral: rec.ephemeral,
+          config: rec.config,
+          devices: rec.devices,
+          profiles: rec.profiles,
+        }),
+      );
+    } catch (err) {
+      if (String(err).includes('UNIQUE')) throw conflict(`Snapshot "${p.name}" already exists`);
+      throw err;
+    }
+    const { sd, spec } = this.storage(rec);
+    try {
+      await sd.createSnapshot(spec, rec.type, rec.name, p.name);
+    } catch (err) {
+      await sd.deleteSnapshot(spec, rec.type, rec.name, p.name).catch(() => undefined);
+      db.transaction(() => db.snapshots.delete(snap.id));
+      throw err;
+    }
+    events.lifecycle('instance-snapshot-created', `/1.0/instances/${rec.name}/snapshots/${p.name}`, rec.project);
+    return snap;
+  }
+
+  /** Deletes the volume, then the row. */
+  async delete(rec: InstanceRecord, s: SnapshotRecord): Promise<void> {
+    const { sd, spec } = this.storage(rec);
+    await sd.deleteSnapshot(spec, rec.type, rec.name, s.name);
+    this.m.deps.db.transaction(() => this.m.deps.db.snapshots.delete(s.id));
+    this.m.deps.events.lifecycle('instance-snapshot-deleted', `/1.0/instances/${rec.name}/snapshots/${s.name}`, rec.project);
+  }
+
+  async rename(rec: InstanceRecord, s: SnapshotRecord, newName: string): Promise<void> {
+    validateSnapshotName(newName);
+    const { db } = this.m.deps;
+    if (db.snapshots.get(rec.id, newName)) throw conflict(`Name "${rec.name}/${newName}" already in use`);
+    const { sd, spec } = this.storage(rec);
+    await sd.renameSnapshot(spec, rec.type, rec.name, s.name, newName);
+    try {
+      db.transaction(() => db.snapshots.rename(s.id, newName));
+    } catch (err) {
+      await sd.renameSnapshot(spec, rec.type, rec.name, newName, s.name);
+      throw err;
+    }
+    this.m.deps.events.lifecycle('instance-snapshot-renamed', `/1.0/instances/${rec.name}/snapshots/${newName}`, rec.project, {
+      old_name: s.name,
+    });
+  }
+
+  setExpiry(rec: InstanceRecord, s: SnapshotRecord, expiresAt: string): void {
+    this.m.deps.db.transaction(() => this.m.deps.db.snapshots.setExpiry(s.id, normaliseExpiry(expiresAt)));
+    this.m.deps.events.lifecycle('instance-snapshot-updated', `/1.0/instances/${rec.name}/snapshots/${s.name}`, rec.project);
+  }
+
+  /**
+   * Restores disk and config from a snapshot. As Incus does, a running
+   * instance is stopped first and started again afterwards.
+   */
+  async restore(rec: InstanceRecord, name: string, stateful = false): Promise<void> {
+    const { db, driver, events } = this.m.deps;
+    const s = this.get(rec, name);
+    if (stateful && !s.stateful) throw badRequest('Stateful snapshot restore requested but snapshot is stateless');
+    const [st] = await driver.states([rec]);
+    const wasRunning = st.pid > 0;
+    if (wasRunning) {
+      await driver.stop(this.m.runtime(rec), { force: false, timeoutSec: 30 });
+      this.m.setVolatile(rec, 'volatile.last_state.power', 'STOPPED');
+    }
+    const { sd, spec } = this.storage(rec);
+    await sd.restoreSnapshot(spec, rec.type, rec.name, s.name);
+    const restored: InstanceRecord = {
+      ...rec,
+      architecture: s.architecture || rec.architecture,
+      config: s.config,
+      devices: s.devices,
+      profiles: s.profiles.filter((p) => db.profiles.get(rec.project, p) !== undefined),
+      ephemeral: s.ephemeral,
+      description: s.description,
+    };
+    db.transaction(() => db.instances.update(restored));
+    if (wasRunning) await this.actions.start(this.m.get(rec.project, rec.name));
+    events.lifecycle('instance-restored', `/1.0/instances/${rec.name}`, rec.project, { snapshot: s.name });
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * Custom storage volumes: create (empty, or a copy of another volume),
+ * update, rename, move across pools, delete; and who uses a volume (disk
+ * devices with `pool` and `source` in instances and profiles). Volumes of
+ * the other types (container, image) are listed here but owned by the
+ * instance and image layers.
+ */
+import { chmod, chown, open } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { StorageVolume, StorageVolumeState } from '../../api/storage-volume';
+import type { Db } from '../db';
+import type { PoolRecord, VolumeRecord } from '../db/storage-pools';
+import { badRequest, conflict, notFound } from '../errors';
+import { run } from '../images/run';
+import { parseSize } from '../instance/config/units';
+import { expandConfig } from '../instance/expand';
+import { hostnameProblem } from '../instance/names';
+import { Reverter } from '../revert';
+import type { VolumeType } from './interface';
+import type { StoragePools } from './pools';
+
+const TYPES: Record<string, VolumeType> = { custom: 'custom', container: 'container', image: 'image', 'virtual-machine': 'virtual-machine' };
+const CONTENT_TYPES = new Set(['filesystem', 'block']);
+/** Block volumes are a sparse file in the volume's directory, as Incus lays them out. */
+const BLOCK_FILE = 'root.img';
+const DEFAULT_BLOCK_SIZE = '10GiB';
+
+const VALIDATORS: Record<string, (v: string) => string | null> = {
+  size: (v) => (v === '' || (parseSize(v) ?? 0) > 0 ? null : 'Invalid size'),
+  'security.shifted': bool,
+  'security.unmapped': bool,
+  'initial.uid': uint,
+  'initial.gid': uint,
+  'initial.mode': (v) => (/^[0-7]{3,4}$/.test(v) ? null : 'Invalid file mode'),
+  'snapshots.schedule': () => null,
+  'snapshots.schedule.stopped': bool,
+  'snapshots.pattern': () => null,
+  'snapshots.expiry': () => null,
+};
+
+function bool(v: string): string | null {
+  return ['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', ''].includes(v.toLowerCase()) ? null : 'Invalid boolean';
+}
+
+function uint(v: string): string | null {
+  return /^\d+$/.test(v) ? null : 'Invalid integer';
+}
+
+/** Parses a volume type from a URL, 400 for an unknown one. */
+export function volumeType(text: string): VolumeType {
+  const t = TYPES[text];
+  if (!t) throw badRequest(`Invalid storage volume type "${text}"`);
+  return t;
+}
+
+/** Throws a 400 naming the first invalid key. */
+export function validateVolumeConfig(config: Record<string, string>): void {
+  for (const [k, v] of Object.entries(config)) {
+    if (k.startsWith('user.')) continue;
+    const check = VALIDATORS[k];
+    if (!check) throw badRequest(`Invalid option for volume "${k}": Unknown key`);
+    const why = check(v);
+    if (why) throw badRequest(`Invalid value for volume option "${k}": ${why}`);
+  }
+}
+
+export interface NewVolume {
+  name: string;
+  contentType: string;
+  description: string;
+  config: Record<string, string>;
+  /** Copy the content of this volume. */
+  copyFrom?: { pool: string; type: VolumeType; name: string };
+}
+
+export class StorageVolumes {
+  constructor(
+    private readonly db: Db,
+    private readonly pools: StoragePools,
+  ) {}
+
+  list(pool: PoolRecord, project: string, type?: VolumeType): VolumeRecord[] {
+    return this.db.pools.volumes(pool.name).filter((v) => v.project === project && (!type || v.type === type));
+  }
+
+  get(pool: PoolRecord, project: string, type: VolumeType, name: string): VolumeRecord {
+    const v = this.db.pools.volume(pool.name, project, type, name);
+    if (!v) throw notFound('Storage volume not found');
+    return v;
+  }
+
+  /** URLs of the instances and profiles whose disk devices use the custom volume. */
+  usedBy(pool: string, project: string, name: string): string[] {
+    const uses = (devices: Record<string, Record<string, string>>) =>
+      Object.values(devices).some((d) => d.type === 'disk' && d.pool === pool && d.source === name && d.path !== '/');
+    const out: string[] = [];
+    const profiles = new Map(this.db.profiles.list(project).map((p) => [p.name, p]));
+    const q = project === 'default' ? '' : `?project=${project}`;
+    for (const inst of this.db.instances.list(project)) {
+      const layers = inst.profiles.map((n) => profiles.get(n)).filter((p) => p !== undefined);
+      const { devices } = expandConfig(layers, { config: inst.config, devices: inst.devices });
+      if (uses(devices)) out.push(`/1.0/instances/${inst.name}${q}`);
+    }
+    for (const p of profiles.values()) if (uses(p.devices)) out.push(`/1.0/profiles/${p.name}${q}`);
+    return out.sort();
+  }
+
+  toApi(v: VolumeRecord): StorageVolume {
+    const q = v.project === 'default' ? '' : `?project=${v.project}`;
+    let usedBy: string[] = [];
+    if (v.type === 'custom') usedBy = this.usedBy(v.pool, v.project, v.name);
+    else if (v.type === 'container' || v.type === 'virtual-machine') usedBy = [`/1.0/instances/${v.name}${q}`];
+    else if (v.type === 'image') usedBy = [`/1.0/images/${v.name}${q}`];
+    return {
+      name: v.name,
+      type: v.type,
+      description: v.description,
+      config: v.config,
+      used_by: usedBy,
+      location: 'none',
+      content_type: v.contentType,
+      project: v.project,
+      created_at: v.createdAt,
+    };
+  }
+
+  /** Creates a custom volume on disk and in the database; nothing is left behind on failure. */
+  async create(pool: PoolRecord, project: string, req: NewVolume): Promise<VolumeRecord> {
+    const why = hostnameProblem(req.name.replace(/[_.]/g, 'x'));
+    if (why || req.name.includes('/')) throw badRequest(`Invalid storage volume name "${req.name}": ${why ?? 'contains "/"'}`);
+    if (!CONTENT_TYPES.has(req.contentType)) throw badRequest(`Invalid content type "${req.contentType}"`);
+    validateVolumeConfig(req.config);
+    if (this.db.pools.volume(pool.name, project, 'custom', req.name)) throw conflict(`Volume by that name already exists`);
+    const config = { ...req.config };
+    if (req.contentType === 'block') config.size ||= DEFAULT_BLOCK_SIZE;
+
+    const sd = this.pools.driver(pool);
+    const spec = this.pools.spec(pool);
+    const r = new Reverter();
+    try {
+      const rec = this.db.transaction(() =>
+        this.db.pools.createVolume({
+          pool: pool.name,
+          project,
+          name: req.name,
+          type: 'custom',
+          contentType: req.contentType,
+          description: req.description,
+          config,
+          createdAt: new Date().toISOString(),
+        }),
+      );
+      r.add(() => this.db.transaction(() => this.db.pools.deleteVolume(rec.id)));
+      r.add(() => sd.deleteVolume(spec, 'custom', req.name));
+      const src = req.copyFrom;
+      if (src && src.pool === pool.name && sd.cloneVolume) {
+        await sd.cloneVolume(spec, src.type, src.name, 'custom', req.name);
+      } else {
+        await sd.createVolume(spec, 'custom', req.name);
+        const path = sd.volumePath(spec, 'custom', req.name);
+        if (src) {
+          const from = this.pools.volumePath(this.pools.get(src.pool), src.type, src.name);
+          await run('rsync', ['-aHAX', '--numeric-ids', '--delete', `${from}/`, `${path}/`]);
+        } else if (req.contentType === 'block') {
+          const fh = await open(join(path, BLOCK_FILE), 'wx', 0o600);
+          await fh.truncate(parseSize(config.size!)!).finally(() => fh.close());
+        } else {
+          await this.applyInitial(path, config);
+        }
+      }
+      if (config.size && req.contentType === 'filesystem') await this.pools.applyQuota(pool, 'custom', req.name, config.size);
+      r.success();
+      return rec;
+    } catch (err) {
+      await r.fail();
+      throw err;
+    }
+  }
+
+  /** initial.uid/gid/mode: the owner and mode of a new volume's root directory. */
+  private async applyInitial(path: string, config: Record<string, string>): Promise<void> {
+    const uid = config['initial.uid'];
+    const gid = config['initial.gid'];
+    if (uid !== undefined || gid !== undefined) await chown(path, Number(uid ?? 0), Number(gid ?? 0));
+    if (config['initial.mode']) await chmod(path, parseInt(config['initial.mode'], 8));
+    else await chmod(path, 0o711);
+  }
+
+  /** PUT/PATCH: new config and description; a changed `size` is applied as a quota. */
+  async update(pool: PoolRecord, v: VolumeRecord, config: Record<string, string>, description: string): Promise<VolumeRecord> {
+    validateVolumeConfig(config);
+    for (const k of Object.keys({ ...config, ...v.config })) {
+      if (k.startsWith('initial.') && config[k] !== v.config[k]) throw badRequest(`Invalid option "${k}": only set when the volume is created`);
+    }
+    if (v.contentType === 'block' && config.size !== v.config.size) throw badRequest('Resizing block volumes is not supported yet');
+    if ((config.size ?? '') !== (v.config.size ?? '')) {
+      if (config.size) await this.pools.applyQuota(pool, v.type as VolumeType, v.name, config.size);
+      else await this.pools.driver(pool).setVolumeQuota?.(this.pools.spec(pool), v.type as VolumeType, v.name, null);
+    }
+    const next = { ...v, config, description };
+    this.db.transaction(() => this.db.pools.updateVolume(next));
+    return next;
+  }
+
+  async delete(pool: PoolRecord, v: VolumeRecord): Promise<void> {
+    if (v.type !== 'custom') throw badRequest(`Storage volumes of type "${v.type}" cannot be deleted with the storage API`);
+    const users = this.usedBy(pool.name, v.project, v.name);
+    if (users.length > 0) throw badRequest(`The storage volume is still in use by: ${users.join(', ')}`);
+    await this.pools.driver(pool).deleteVolume(this.pools.spec(pool), 'custom', v.name);
+    this.db.transaction(() => this.db.pools.deleteVolume(v.id));
+  }
+
+  /** Renames a custom volume, or moves it to another pool (copy, then delete the source). */
+  async rename(pool: PoolRecord, v: VolumeRecord, newName: string, targetPool?: string): Promise<VolumeRecord> {
+    if (v.type !== 'custom') throw badRequest(`Storage volumes of type "${v.type}" cannot be renamed with the storage API`);
+    const users = this.usedBy(pool.name, v.project, v.name);
+    if (users.length > 0) throw badRequest(`The storage volume is still in use by: ${users.join(', ')}`);
+    if (targetPool && targetPool !== pool.name) {
+      const dst = this.pools.get(targetPool);
+      const copy = await this.create(dst, v.project, {
+        name: newName,
+        contentType: v.contentType,
+        description: v.description,
+        config: v.config,
+        copyFrom: { pool: pool.name, type: 'custom', name: v.name },
+      });
+      await this.pools.driver(pool).deleteVolume(this.pools.spec(pool), 'custom', v.name);
+      this.db.transaction(() => this.db.pools.deleteVolume(v.id));
+      return copy;
+    }
+    if (newName === v.name) return v;
+    if (this.db.pools.volume(pool.name, v.project, 'custom', newName)) throw conflict('Volume by that name already exists');
+    const why = hostnameProblem(newName.replace(/[_.]/g, 'x'));
+    if (why) throw badRequest(`Invalid storage volume name "${newName}": ${why}`);
+    const sd = this.pools.driver(pool);
+    await sd.renameVolume(this.pools.spec(pool), 'custom', v.name, newName);
+    try {
+      this.db.transaction(() => this.db.pools.renameVolume(v.id, newName));
+    } catch (err) {
+      await sd.renameVolume(this.pools.spec(pool), 'custom', newName, v.name);
+      throw err;
+    }
+    return { ...v, name: newName };
+  }
+
+  async state(pool: PoolRecord, v: VolumeRecord): Promise<StorageVolumeState> {
+    const sd = this.pools.driver(pool);
+    const used = (await sd.volumeUsage?.(this.pools.spec(pool), v.type as VolumeType, v.name)) ?? null;
+    if (used === null) return { usage: null };
+    return { usage: { used, total: parseSize(v.config.size ?? '') ?? -1 } };
+  }
+}
