@@ -108,3 +108,14 @@ t.test('protection.delete, privileged=false uid, isolated idmaps', async (t) => 
   }
   for (const n of ['i1', 'i2']) t.equal((await d.cli(['delete', '-f', n])).code, 0);
 });
+
+t.test('seccomp: security.syscalls.deny and the default deny list', async (t) => {
+  const d = await withDaemon(t);
+  t.equal((await d.cli(['launch', 'busybox', 'sc1', '-c', 'security.syscalls.deny=sethostname'])).code, 0);
+  const denied = lxcAttach(d.dir, 'sc1', ['hostname', 'blocked']);
+  t.not(denied.code, 0, 'sethostname is refused');
+  t.match(denied.err, /not implemented|Function not implemented/i, 'with ENOSYS as Incus answers');
+  t.equal((await d.cli(['launch', 'busybox', 'sc2'])).code, 0);
+  t.equal(lxcAttach(d.dir, 'sc2', ['hostname', 'allowed']).code, 0, 'allowed without the key');
+  for (const n of ['sc1', 'sc2']) t.equal((await d.cli(['delete', '-f', n])).code, 0);
+});
