@@ -15,7 +15,12 @@ if ! incus admin waitready --timeout 1 >/dev/null 2>&1; then
   echo "incusd started (pid $!), logs in $INCUS_DIR/incusd.log"
 fi
 incus admin waitready --timeout 30
-incus admin init --auto
+# A dir pool and a root disk, without a managed bridge: the main job needs no
+# network, and this leaves the host's interfaces and firewall untouched
+# (`incus admin init --auto` would also create incusbr0 with NAT).
+incus storage show default >/dev/null 2>&1 || incus storage create default dir
+incus profile device show default 2>/dev/null | grep -q '^root:' || \
+  incus profile device add default root disk path=/ pool=default
 
 if ! incus image info busybox >/dev/null 2>&1; then
   node bin/incus-image-builder busybox --output /tmp/busybox-incus.tar.xz
@@ -26,7 +31,6 @@ name="quickstart-$$"
 incus launch busybox "$name"
 incus list
 incus info "$name"
-if incus exec --help >/dev/null 2>&1; then
-  incus exec "$name" -- uname -a
-fi
+incus exec "$name" -- uname -a
+incus exec "$name" -- cat /etc/hostname
 echo "Container $name is running. Remove it with: node bin/incus delete -f $name"
