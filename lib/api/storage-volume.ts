@@ -50,3 +50,13 @@ export interface StoragePoolResources {
   space: { used: number; total: number };
   inodes: { used: number; total: number };
 }
+
+/** `GET .../volumes/{type}/{name}/snapshots/{snap}`. */
+export interface StorageVolumeSnapshot {
+  name: string;
+  config: Record<string, string>;
+  description: string;
+  content_type: string;
+  created_at: string;
+  expires_at: string;
+}

@@ -13,6 +13,7 @@ const POLL_MS = 250;
 
 export class ProgressLine {
   private shown = 0;
+  private last = '';
   private readonly tty: boolean;
 
   constructor(
@@ -33,6 +34,8 @@ export class ProgressLine {
   update(text: string): void {
     if (!this.tty || this.quiet || text === '') return;
     const line = this.format.replace('%s', text);
+    if (line === this.last) return;
+    this.last = line;
     const pad = Math.max(0, this.shown - line.length);
     this.out.write(`\r${line}${' '.repeat(pad)}`);
     this.shown = line.length;
@@ -42,6 +45,7 @@ export class ProgressLine {
   done(message = ''): void {
     if (this.shown > 0) this.out.write(`\r${' '.repeat(this.shown)}\r`);
     this.shown = 0;
+    this.last = '';
     if (message && !this.quiet) this.out.write(`${message}\n`);
   }
 }

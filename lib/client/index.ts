@@ -36,3 +36,13 @@ export { putInstance } from './instance-update';
 export { InstanceFiles, fileInfoOf } from './files';
 export type { InstanceFileContent, InstanceFileInfo, InstanceFilePush } from './files';
 export { SftpSession, isNoSuchFile, sftpCode } from './sftp';
+export {
+  createImage,
+  exportImageToFiles,
+  getImageSecret,
+  getImageWithEtag,
+  refreshImage,
+  renameImageAlias,
+  updateImage,
+} from './images';
+export type { ExportedImage, ImagesPost } from './images';

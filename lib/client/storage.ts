@@ -1,7 +1,16 @@
-/** Storage pools and volumes (`/1.0/storage-pools`, `.../volumes`). */
+/** Storage pools, volumes and volume snapshots (`/1.0/storage-pools`, `.../volumes`, `.../snapshots`). */
 import type { StoragePool, StoragePoolPut, StoragePoolsPost } from '../api/storage-pool';
-import type { StoragePoolResources, StorageVolume, StorageVolumePost, StorageVolumePut, StorageVolumeState, StorageVolumesPost } from '../api/storage-volume';
+import type {
+  StoragePoolResources,
+  StorageVolume,
+  StorageVolumePost,
+  StorageVolumePut,
+  StorageVolumeSnapshot,
+  StorageVolumeState,
+  StorageVolumesPost,
+} from '../api/storage-volume';
 import type { CallOptions, IncusClient, WithEtag, WriteOptions } from './client';
+import { Operation } from './operation';
 
 const poolPath = (pool: string): string => `/1.0/storage-pools/${encodeURIComponent(pool)}`;
 const volPath = (pool: string, type: string, name: string): string =>
@@ -64,4 +73,36 @@ export async function renameStorageVolume(client: IncusClient, pool: string, typ
 
 export async function deleteStorageVolume(client: IncusClient, pool: string, type: string, name: string, opts: CallOptions = {}): Promise<void> {
   await client.request('DELETE', volPath(pool, type, name), opts);
+}
+
+const snapPath = (pool: string, name: string, snap?: string): string =>
+  `${volPath(pool, 'custom', name)}/snapshots${snap === undefined ? '' : `/${encodeURIComponent(snap)}`}`;
+
+/** Sends a write and waits for its operation when the server answers with one. */
+async function waitOp(client: IncusClient, method: 'POST' | 'PUT' | 'DELETE', path: string, body: unknown, opts: CallOptions): Promise<void> {
+  const env = await client.request(method, path, { ...opts, body });
+  if (env.type === 'async') await new Operation(client, env.operation, opts.project ?? client.project).wait(opts.signal);
+}
+
+export async function getVolumeSnapshots(client: IncusClient, pool: string, name: string, opts: CallOptions = {}): Promise<StorageVolumeSnapshot[]> {
+  return (await metadata<StorageVolumeSnapshot[] | null>(client, snapPath(pool, name), opts, { recursion: 1 })).value ?? [];
+}
+
+/** POST .../snapshots (no name: the volume's snapshots.pattern picks one). */
+export function createVolumeSnapshot(client: IncusClient, pool: string, name: string, snap?: string, opts: CallOptions = {}): Promise<void> {
+  return waitOp(client, 'POST', snapPath(pool, name), snap ? { name: snap } : {}, opts);
+}
+
+export function renameVolumeSnapshot(client: IncusClient, pool: string, name: string, snap: string, to: string, opts: CallOptions = {}): Promise<void> {
+  return waitOp(client, 'POST', snapPath(pool, name, snap), { name: to }, opts);
+}
+
+export function deleteVolumeSnapshot(client: IncusClient, pool: string, name: string, snap: string, opts: CallOptions = {}): Promise<void> {
+  return waitOp(client, 'DELETE', snapPath(pool, name, snap), undefined, opts);
+}
+
+/** PUT the volume with `restore`: content and config back to the snapshot's. */
+export async function restoreVolumeSnapshot(client: IncusClient, pool: string, name: string, snap: string, opts: CallOptions = {}): Promise<void> {
+  const { value } = await getStorageVolume(client, pool, 'custom', name, opts);
+  await waitOp(client, 'PUT', volPath(pool, 'custom', name), { config: value.config, description: value.description, restore: snap }, opts);
 }

@@ -5,13 +5,18 @@ import { COMPRESSIONS, Compression } from './tar';
 
 /** The help text. */
 export const USAGE = `Usage: incus-image-builder busybox [--output FILE] [--compression xz|gzip|none] [--busybox PATH] [--import ALIAS]
+       incus-image-builder debian [--release bookworm] [--mirror URL] [--output FILE] [--compression xz|gzip|none] [--import ALIAS]
 
-Builds an Incus unified image tarball from a static busybox and prints its path.
-  --output FILE         tarball to write (default busybox-<version>-<arch>.tar.xz)
+Builds an Incus unified image tarball and prints its path.
+  busybox               a static busybox (no root needed)
+  debian                Debian by debootstrap from the host's apt mirror (root; sysvinit, DHCP on eth0)
+  --output FILE         tarball to write (default <kind>-<version>-<arch>.tar.xz)
   --compression KIND    xz (default), gzip or none
   --busybox PATH        busybox binary to package (default /bin/busybox)
+  --release NAME        Debian suite (default bookworm)
+  --mirror URL          Debian archive (default: from /etc/apt/sources.list(.d))
   --import ALIAS        also import the image into the running daemon under ALIAS
-SOURCE_DATE_EPOCH, when set, fixes the creation date and all mtimes.
+SOURCE_DATE_EPOCH, when set, fixes the creation date (and, for busybox, all mtimes).
 `;
 
 /** A usage mistake: reported with the usage text and exit status 2. */
@@ -21,10 +26,15 @@ export class UsageError extends Error {
 
 /** Parsed command line. */
 export interface BuilderArgs {
+  /** What to build. */
+  kind: 'busybox' | 'debian';
   output?: string;
   compression: Compression;
   busybox?: string;
   importAlias?: string;
+  /** debian: suite and archive. */
+  release?: string;
+  mirror?: string;
   help: boolean;
 }
 
@@ -39,6 +49,8 @@ export function parseBuilderArgs(argv: readonly string[]): BuilderArgs {
         output: { type: 'string', short: 'o' },
         compression: { type: 'string' },
         busybox: { type: 'string' },
+        release: { type: 'string' },
+        mirror: { type: 'string' },
         import: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -47,9 +59,17 @@ export function parseBuilderArgs(argv: readonly string[]): BuilderArgs {
     throw new UsageError((err as Error).message);
   }
   const { values, positionals } = parsed;
-  if (values.help === true) return { compression: 'xz', help: true };
-  if (positionals.length !== 1 || positionals[0] !== 'busybox') {
+  if (values.help === true) return { kind: 'busybox', compression: 'xz', help: true };
+  const kind = positionals[0];
+  if (positionals.length !== 1 || (kind !== 'busybox' && kind !== 'debian')) {
     throw new UsageError(positionals.length === 0 ? 'Missing image kind' : `Unknown image kind: ${positionals.join(' ')}`);
+  }
+  if (kind === 'busybox' && (values.release !== undefined || values.mirror !== undefined)) {
+    throw new UsageError('--release and --mirror apply to debian images only');
+  }
+  if (kind === 'debian' && values.busybox !== undefined) throw new UsageError('--busybox applies to busybox images only');
+  if (values.mirror !== undefined && !/^(https?|file):\/\//.test(values.mirror)) {
+    throw new UsageError(`Invalid mirror "${values.mirror}": expected an http://, https:// or file:// URL`);
   }
   const compression = values.compression ?? 'xz';
   if (!(COMPRESSIONS as readonly string[]).includes(compression)) {
@@ -59,10 +79,12 @@ export function parseBuilderArgs(argv: readonly string[]): BuilderArgs {
     throw new UsageError('The alias given to --import must not be empty');
   }
   return {
+    kind,
     output: values.output,
     compression: compression as Compression,
     busybox: values.busybox,
     importAlias: values.import,
+    ...(kind === 'debian' ? { release: values.release ?? 'bookworm', mirror: values.mirror } : {}),
     help: false,
   };
 }

@@ -21,12 +21,22 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   try {
-    const image = await buildBusyboxImage({
-      output: args.output,
-      compression: args.compression,
-      busybox: args.busybox,
-      creationDate,
-    });
+    const image =
+      args.kind === 'debian'
+        ? await (await import('./debian')).buildDebianImage({
+            release: args.release,
+            mirror: args.mirror,
+            output: args.output,
+            compression: args.compression,
+            creationDate,
+            log: (line) => process.stderr.write(`${line}\n`),
+          })
+        : await buildBusyboxImage({
+            output: args.output,
+            compression: args.compression,
+            busybox: args.busybox,
+            creationDate,
+          });
     process.stdout.write(`${image.path}\n`);
     if (args.importAlias !== undefined) {
       const fingerprint = await importImage(image.path, { aliases: [args.importAlias] });

@@ -66,4 +66,7 @@ export const API_EXTENSIONS: string[] = [
   'proxy_unix_dac_properties',
   'container_disk_shift',
   'tpm_device_type',
+  // Remote images (issue 05): POST /1.0/images/{fp}/refresh, source.project on pulls.
+  'image_force_refresh',
+  'image_source_project',
 ];

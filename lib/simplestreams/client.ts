@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import type { Image, ImageAliasesEntry } from '../api/image';
 import { hostArchitecture } from './arch';
 import { type DownloadOptions, downloadFile, httpGet } from './download';
@@ -147,7 +148,6 @@ export class SimpleStreamsClient {
   ): Promise<DownloadedImage> {
     const image = await this.getImage(fingerprint);
     const files = await this.getFiles(image.fingerprint);
-    const { rm } = await import('node:fs/promises');
     try {
       const get = async (which: 'metadata' | 'rootfs', f: { path: string; sha256: string; size: number }, file: string): Promise<number> => {
         const r = await downloadFile(joinUrl(this.url, f.path), file, {

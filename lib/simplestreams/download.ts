@@ -24,14 +24,23 @@ export class NotFoundError extends Error {
   override name = 'NotFoundError';
 }
 
+/** How long a server may take to start answering (Incus's ResponseHeaderTimeout). */
+const HEADER_TIMEOUT_MS = 30_000;
+
 /** GET url as a response, failing on a non-200 status with Incus's wording. */
 export async function httpGet(url: string, opts: { signal?: AbortSignal; userAgent?: string } = {}): Promise<Response> {
   let res: Response;
+  const abort = new AbortController();
+  const onAbort = (): void => abort.abort(opts.signal?.reason);
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const timer = setTimeout(() => abort.abort(new Error(`no response within ${HEADER_TIMEOUT_MS / 1000} s`)), HEADER_TIMEOUT_MS);
   try {
-    res = await fetch(url, { signal: opts.signal, headers: { 'User-Agent': opts.userAgent ?? 'incus-ts' }, redirect: 'follow' });
+    res = await fetch(url, { signal: abort.signal, headers: { 'User-Agent': opts.userAgent ?? 'incus-ts' }, redirect: 'follow' });
   } catch (err) {
     const cause = (err as { cause?: { message?: string } }).cause?.message;
     throw new Error(`Unable to fetch ${url}: ${cause ?? (err as Error).message}`);
+  } finally {
+    clearTimeout(timer);
   }
   if (res.status === 404) throw new NotFoundError(`Unable to fetch ${url}: resource not found`);
   if (res.status !== 200) throw new Error(`Unable to fetch ${url}: ${res.status} ${res.statusText}`);

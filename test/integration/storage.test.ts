@@ -4,9 +4,9 @@
  * by two containers, pool PUT/PATCH and /resources. The loop device, mount
  * and file are this test's own and are removed even when a check fails.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lxcAttach } from './lib/attach';
 import { type TestDaemon, withDaemon } from './lib/daemon';
@@ -46,9 +46,35 @@ async function timedLaunch(d: TestDaemon, args: string[]): Promise<number> {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
+/** Volume snapshots through the CLI: create, list, restore, rename, delete; the volume goes with its snapshots. */
+async function volumeSnapshotRoundTrip(t: Test, d: TestDaemon, pool: string): Promise<void> {
+  const ok = async (args: string[]) => {
+    const r = await d.cli(args);
+    t.equal(r.code, 0, `${args.join(' ')} ${r.stderr}`);
+    return r.stdout;
+  };
+  await ok(['storage', 'volume', 'create', pool, 'sv', 'user.v=1']);
+  const file = join(d.dir, 'storage-pools', pool, 'custom', 'sv', 'f');
+  writeFileSync(file, 'one\n');
+  await ok(['storage', 'volume', 'snapshot', 'create', pool, 'sv', 'first']);
+  await ok(['storage', 'volume', 'snapshot', 'create', pool, 'sv']);
+  t.match(await ok(['storage', 'volume', 'snapshot', 'list', pool, 'sv', '-f', 'csv']), /^first,.*\nsnap0,/m, 'named and pattern-named snapshots listed');
+  writeFileSync(file, 'two\n');
+  await ok(['storage', 'volume', 'set', pool, 'sv', 'user.v=2']);
+  await ok(['storage', 'volume', 'snapshot', 'restore', pool, 'sv', 'first']);
+  t.equal(readFileSync(file, 'utf8'), 'one\n', 'content restored');
+  t.equal((await ok(['storage', 'volume', 'get', pool, 'sv', 'user.v'])).trim(), '1', 'config restored');
+  await ok(['storage', 'volume', 'snapshot', 'rename', pool, 'sv', 'first', 'renamed']);
+  await ok(['storage', 'volume', 'snapshot', 'delete', pool, 'sv', 'renamed']);
+  t.match(await ok(['storage', 'volume', 'snapshot', 'list', pool, 'sv', '-f', 'csv']), /^snap0,[^\n]*\n$/, 'one snapshot left');
+  t.equal(((await rawRequest(d.socket, 'GET', `/1.0/storage-pools/${pool}/volumes`)).body.metadata as string[]).filter((u) => u.includes('sv')).length, 1, 'snapshots are not listed as volumes');
+  await ok(['storage', 'volume', 'delete', pool, 'sv']);
+  t.notOk(existsSync(join(d.dir, 'storage-pools', pool, 'custom-snapshots', 'sv', 'snap0')), 'snapshots removed with the volume');
+}
+
 t.test('btrfs pool on a loop file: optimized images, quotas, snapshots', { skip: haveBtrfs ? false : 'no btrfs (mkfs.btrfs or kernel support missing)' }, async (t) => {
   const d = await withDaemon(t);
-  const names = ['b1', 'b2', 'q1', 'd1'];
+  const names = ['b1', 'b2', 'q1', 'd1', 'd2'];
   try {
     const mk = await d.cli(['storage', 'create', 'p1', 'btrfs', 'size=1GiB']);
     t.equal(mk.code, 0, mk.stderr);
@@ -57,6 +83,19 @@ t.test('btrfs pool on a loop file: optimized images, quotas, snapshots', { skip:
     t.equal(sh(['losetup', '-j', img]).out.split('\n').filter(Boolean).length, 1, 'one loop device attached');
     t.equal(sh(['stat', '-f', '-c', '%T', join(d.dir, 'storage-pools', 'p1')]).out.trim(), 'btrfs', 'mounted at the pool path');
     t.equal((await d.cli(['storage', 'get', 'p1', 'size'])).stdout.trim(), '1GiB');
+
+    // A reboot: the daemon stops, the pool is unmounted and its loop detached; the next start mounts it again.
+    t.equal((await d.cli(['storage', 'volume', 'create', 'p1', 'keep'])).code, 0);
+    const keepFile = join(d.dir, 'storage-pools', 'p1', 'custom', 'keep', 'f');
+    writeFileSync(keepFile, 'kept\n');
+    await d.signal('SIGTERM');
+    const mountPath = join(d.dir, 'storage-pools', 'p1');
+    t.equal(sh(['umount', mountPath]).code, 0, 'unmounted while the daemon is down');
+    for (const line of sh(['losetup', '-j', img]).out.split('\n').filter(Boolean)) sh(['losetup', '-d', line.split(':')[0]!]);
+    await d.start();
+    t.equal(sh(['stat', '-f', '-c', '%T', mountPath]).out.trim(), 'btrfs', 'remounted at daemon start');
+    t.equal(readFileSync(keepFile, 'utf8'), 'kept\n', 'volume data intact');
+    t.equal((await d.cli(['storage', 'volume', 'delete', 'p1', 'keep'])).code, 0);
 
     const dirMs = await timedLaunch(d, ['d1']);
     const first = await timedLaunch(d, ['b1', '-s', 'p1']);
@@ -67,20 +106,26 @@ t.test('btrfs pool on a loop file: optimized images, quotas, snapshots', { skip:
     const fp = imageVols[0]!.split('/').pop()!;
     const imagePath = join(d.dir, 'storage-pools', 'p1', 'images', fp);
     const createdAt = sh(['stat', '-c', '%Z', imagePath]).out.trim();
+    const dirWarm = await timedLaunch(d, ['d2']);
     const second = await timedLaunch(d, ['b2', '-s', 'p1']);
     t.equal(sh(['stat', '-c', '%Z', imagePath]).out.trim(), createdAt, 'the second launch reused the image volume');
     t.equal(((await rawRequest(d.socket, 'GET', '/1.0/storage-pools/p1/volumes/image')).body.metadata as string[]).length, 1);
     t.equal(sh(['stat', '-c', '%i', join(d.dir, 'storage-pools', 'p1', 'containers', 'b2')]).out.trim(), '256', 'the container is a subvolume');
-    t.comment(`launch times: dir ${dirMs.toFixed(0)} ms, btrfs first ${first.toFixed(0)} ms, btrfs cached ${second.toFixed(0)} ms`);
+    t.comment(`launch times: dir ${dirMs.toFixed(0)} ms then ${dirWarm.toFixed(0)} ms, btrfs first (unpack) ${first.toFixed(0)} ms, btrfs cached (snapshot) ${second.toFixed(0)} ms`);
     t.equal(lxcAttach(d.dir, 'b2', ['cat', '/etc/hostname']).code, 0, 'the cloned container runs');
 
     const q = await d.cli(['launch', 'busybox', 'q1', '-s', 'p1', '-d', 'root,size=50MiB']);
-    t.equal(q.code, 0, q.stderr);
+    t.equal(q.code, 0, `launch with a 50MiB root ${q.code === 0 ? '' : q.stderr}`);
     const dd = lxcAttach(d.dir, 'q1', ['dd', 'if=/dev/zero', 'of=/big', 'bs=1M', 'count=100', 'conv=fsync']);
     t.not(dd.code, 0, 'writing past the quota fails');
     t.match(dd.err, /Disk quota exceeded/, dd.err.trim());
     t.equal(lxcAttach(d.dir, 'q1', ['rm', '/big']).code, 0, 'the container is fine afterwards');
+    const grow = await d.cli(['config', 'device', 'set', 'q1', 'root', 'size=200MiB']);
+    t.equal(grow.code, 0, `root size raised live ${grow.stderr}`);
+    const dd2 = lxcAttach(d.dir, 'q1', ['dd', 'if=/dev/zero', 'of=/big', 'bs=1M', 'count=100', 'conv=fsync']);
+    t.equal(dd2.code, 0, `the same write fits the new quota ${dd2.err.trim()}`);
 
+    await volumeSnapshotRoundTrip(t, d, 'p1');
     const inUse = await rawRequest(d.socket, 'DELETE', '/1.0/storage-pools/p1');
     t.equal(inUse.status, 400, 'a pool with instances cannot be deleted');
     const res = await rawRequest(d.socket, 'GET', '/1.0/storage-pools/p1/resources');
@@ -145,9 +190,9 @@ t.test('custom volume shared by two containers; in use cannot be deleted', async
   t.match(String(bad.body.error), /bogus/);
   for (const n of ['s1', 's2']) {
     const l = await d.cli(['launch', 'busybox', n]);
-    t.equal(l.code, 0, l.stderr);
+    t.equal(l.code, 0, `launch ${n} ${l.code === 0 ? '' : l.stderr}`);
     const a = await d.cli(['storage', 'volume', 'attach', pool, 'shared', n, '/data']);
-    t.equal(a.code, 0, a.stderr);
+    t.equal(a.code, 0, `attach to ${n} ${a.stderr}`);
   }
   t.equal(lxcAttach(d.dir, 's1', ['sh', '-c', 'echo hello > /data/f && ls -ln /data/f']).code, 0, 'written by s1');
   t.equal(lxcAttach(d.dir, 's2', ['cat', '/data/f']).out, 'hello\n', 'read by s2');
@@ -186,4 +231,21 @@ t.test('pool PUT/PATCH validate keys and keep source', async (t) => {
   t.same(after.config, before.config, 'PUT with no config keeps the source');
   t.equal(after.description, 'd');
   t.match((await d.cli(['storage', 'info', pool])).stdout, /total_space:/);
+  const ed = await d.cli(['storage', 'edit', pool], 'config:\n  user.e: x\ndescription: via edit\n');
+  t.equal(ed.code, 0, `storage edit from stdin ${ed.stderr}`);
+  t.equal((await d.cli(['storage', 'get', pool, 'user.e'])).stdout, 'x\n');
+  t.equal((await d.cli(['storage', 'volume', 'create', pool, 'ev'])).code, 0);
+  const ved = await d.cli(['storage', 'volume', 'edit', pool, 'ev'], 'config:\n  user.f: y\ndescription: vol\n');
+  t.equal(ved.code, 0, `storage volume edit from stdin ${ved.stderr}`);
+  t.match((await d.cli(['storage', 'volume', 'show', pool, 'ev'])).stdout, /user\.f: y[\s\S]*description: vol/);
+  const badEdit = await d.cli(['storage', 'volume', 'edit', pool, 'ev'], 'config:\n  nope: 1\n');
+  t.not(badEdit.code, 0, 'an invalid edit is refused');
+  t.equal((await d.cli(['storage', 'volume', 'delete', pool, 'ev'])).code, 0);
+  const del = await rawRequest(d.socket, 'DELETE', `/1.0/storage-pools/${pool}`);
+  t.equal(del.status, 400, 'a pool the default profile uses cannot be deleted');
+});
+
+t.test('volume snapshots on dir', async (t) => {
+  const d = await withDaemon(t);
+  await volumeSnapshotRoundTrip(t, d, 'default');
 });

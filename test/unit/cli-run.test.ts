@@ -17,7 +17,7 @@ async function incus(...argv: string[]): Promise<{ code: number; out: string; er
   const code = await run(argv, {
     out: { write: (s: string) => (out += s) },
     err: { write: (s: string) => (err += s) },
-    env: { INCUS_SOCKET: socket },
+    env: { INCUS_SOCKET: socket, INCUS_CONF: path.join(dir, 'conf') },
   });
   return { code, out, err };
 }
@@ -42,10 +42,10 @@ t.test('argument errors are reported before connecting', async (t) => {
   t.same(await incus('list', '-f', 'xml'), { code: 1, out: '', err: 'Error: Invalid value "xml" for flag "--format"\n' });
   t.same(await incus('list', '-c', 'nQ'), { code: 1, out: '', err: "Error: Unknown column shorthand char 'Q' in 'nQ'\n" });
   t.same(await incus('list', '--fast', '-c', 'n'), { code: 1, out: '', err: "Error: Can't specify --fast with --columns\n" });
-  t.same(await incus('launch', 'images:debian/12', 'c1'), {
+  t.same(await incus('launch', 'nope:debian/12', 'c1'), {
     code: 1,
     out: '',
-    err: 'Error: The remote "images" doesn\'t exist\n',
+    err: 'Error: The remote "nope" doesn\'t exist\n',
   });
   t.same(await incus('query', '1.0'), { code: 1, out: '', err: 'Error: Query path must start with /\n' });
   t.same(await incus('query', '-X', 'HEAD', '/1.0'), { code: 1, out: '', err: 'Error: Action "HEAD" isn\'t supported by this tool\n' });

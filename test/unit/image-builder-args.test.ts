@@ -4,12 +4,25 @@ import { tarArgs, tarballSuffix } from '../../lib/image-builder/tar';
 
 t.test('parseBuilderArgs reads the busybox command', async (t) => {
   t.same(parseBuilderArgs(['busybox']), {
-    output: undefined, compression: 'xz', busybox: undefined, importAlias: undefined, help: false,
+    kind: 'busybox', output: undefined, compression: 'xz', busybox: undefined, importAlias: undefined, help: false,
   });
   t.same(parseBuilderArgs(['busybox', '--output', '/tmp/x.tar.gz', '--compression', 'gzip', '--busybox', '/b', '--import', 'bb']), {
-    output: '/tmp/x.tar.gz', compression: 'gzip', busybox: '/b', importAlias: 'bb', help: false,
+    kind: 'busybox', output: '/tmp/x.tar.gz', compression: 'gzip', busybox: '/b', importAlias: 'bb', help: false,
   });
   t.equal(parseBuilderArgs(['--help']).help, true);
+});
+
+t.test('parseBuilderArgs reads the debian command', async (t) => {
+  t.same(parseBuilderArgs(['debian']), {
+    kind: 'debian', output: undefined, compression: 'xz', busybox: undefined, importAlias: undefined, release: 'bookworm', mirror: undefined, help: false,
+  });
+  const a = parseBuilderArgs(['debian', '--release', 'trixie', '--mirror', 'http://deb.debian.org/debian', '--import', 'deb']);
+  t.equal(a.release, 'trixie');
+  t.equal(a.mirror, 'http://deb.debian.org/debian');
+  t.equal(a.importAlias, 'deb');
+  t.throws(() => parseBuilderArgs(['busybox', '--release', 'bookworm']), UsageError);
+  t.throws(() => parseBuilderArgs(['debian', '--busybox', '/b']), UsageError);
+  t.throws(() => parseBuilderArgs(['debian', '--mirror', 'deb.debian.org']), UsageError);
 });
 
 t.test('parseBuilderArgs rejects mistakes as usage errors', async (t) => {

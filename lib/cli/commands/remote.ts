@@ -49,14 +49,14 @@ interface AddFlags {
 
 async function addRemote(ctx: CliContext, args: string[], flags: AddFlags): Promise<void> {
   const conf = cliConfig(ctx);
-  const [first, ...more] = args;
-  // One argument: it is the address, and the name is derived from it.
-  const explicit = args.length > 1;
-  const addrs = explicit ? more : [first as string];
-  let name = explicit ? (first as string) : (first as string);
+  const [first, ...more] = args as [string, ...string[]];
+  // One argument: it is the address, and the name is derived from it (its host name).
+  const explicit = more.length > 0;
+  const addrs = explicit ? more : [first];
+  let name = first;
   if (!explicit) {
     try {
-      name = new URL(name).hostname || name;
+      name = new URL(first).hostname || first;
     } catch {
       // Not a URL: keep it as given.
     }

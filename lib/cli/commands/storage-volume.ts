@@ -1,7 +1,7 @@
 /**
  * `incus storage volume ...`: list, show, create, delete, rename, move,
- * copy, get, set, unset, info, attach and detach (custom volumes as `disk`
- * devices with `pool` and `source`).
+ * copy, edit, get, set, unset, info, attach and detach (custom volumes as `disk`
+ * devices with `pool` and `source`); snapshots in storage-volume-snapshot.ts.
  */
 import type { Command } from 'commander';
 import type { DevicesMap } from '../../api/instance';
@@ -13,6 +13,8 @@ import { renderYaml } from '../format/yaml';
 import { localName } from '../remote';
 import { instanceWritable } from '../writable';
 import { formatBytes, keyValues } from './storage-args';
+import { editVolume } from './storage-edit';
+import { registerVolumeSnapshotCommands } from './storage-volume-snapshot';
 
 type StorageApi = typeof import('../../client/storage');
 const api = (): StorageApi => require('../../client/storage') as StorageApi;
@@ -156,6 +158,16 @@ export function registerVolumeCommands(storage: Command, ctx: CliContext): void 
     });
 
   volume
+    .command('edit')
+    .description('Edit storage volume configurations as YAML')
+    .argument('<pool>', '[<remote>:]<pool>')
+    .argument('<volume>', '[<type>/]<volume>')
+    .action(async (pool: string, arg: string) => {
+      const { type, name } = splitVolume(arg);
+      ctx.exitCode = await editVolume(ctx, pool, type, name);
+    });
+
+  volume
     .command('get')
     .description('Get values for storage volume configuration keys')
     .argument('<pool>', '[<remote>:]<pool>')
@@ -246,4 +258,6 @@ export function registerVolumeCommands(storage: Command, ctx: CliContext): void 
         return out;
       });
     });
+
+  registerVolumeSnapshotCommands(volume, ctx);
 }

@@ -1,6 +1,6 @@
 /**
- * `incus storage ...`: pools (list, show, create, delete, get, set, unset,
- * info) and, under `storage volume`, their volumes (storage-volume.ts).
+ * `incus storage ...`: pools (list, show, create, delete, edit, get, set,
+ * unset, info) and, under `storage volume`, their volumes (storage-volume.ts).
  */
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
@@ -8,6 +8,7 @@ import { parseFormat, renderList } from '../format/render';
 import { renderYaml } from '../format/yaml';
 import { localName } from '../remote';
 import { formatBytes, keyValues } from './storage-args';
+import { editPool } from './storage-edit';
 import { registerVolumeCommands } from './storage-volume';
 
 type StorageApi = typeof import('../../client/storage');
@@ -76,6 +77,14 @@ export function register(program: Command, ctx: CliContext): void {
       const name = localName(arg);
       await api().deleteStoragePool(ctx.client(), name);
       ctx.say(`Storage pool ${name} deleted\n`);
+    });
+
+  storage
+    .command('edit')
+    .description('Edit storage pool configurations as YAML')
+    .argument('<pool>', '[<remote>:]<pool>')
+    .action(async (arg: string) => {
+      ctx.exitCode = await editPool(ctx, arg);
     });
 
   storage

@@ -81,9 +81,4 @@ export class StreamServer {
     if (which === 'rootfs') return this.deps.images.rootfsPath(rec.fingerprint);
     return null;
   }
-
-  /** Forgets remembered hashes of images that are gone. */
-  forget(fingerprint: string): void {
-    this.hashes.delete(fingerprint);
-  }
 }

@@ -416,6 +416,12 @@ export class InstanceManager {
       if (err instanceof ProfileMissingError) throw badRequest(err.message);
       throw err;
     }
+    try {
+      await this.applyRootSize(next, rootDisk(beforeDevices)?.config.size);
+    } catch (err) {
+      db.transaction(() => db.instances.update(rec));
+      throw err;
+    }
     events.lifecycle('instance-updated', `/1.0/instances/${rec.name}`, rec.project);
     try {
       await this.applyLive(next, before, beforeDevices);
@@ -443,6 +449,18 @@ export class InstanceManager {
     const rt = this.runtime(rec);
     if (devicesChanged && this.deps.driver.updateDevices) await this.deps.driver.updateDevices(rt, beforeDevices);
     if (changed.length > 0) await this.deps.driver.update(rt, changed);
+  }
+
+  /** A changed root disk `size` becomes the volume's new quota (where the pool's driver has quotas). */
+  private async applyRootSize(rec: InstanceRecord, before: string | undefined): Promise<void> {
+    const size = rootDisk(this.expand(rec).expanded_devices)?.config.size;
+    if ((size ?? '') === (before ?? '')) return;
+    const vol = this.deps.pools.volumeOf(rec.project, rec.type, rec.name);
+    if (!vol) return;
+    const pool = this.deps.pools.get(vol.pool);
+    const sd = this.deps.pools.driver(pool);
+    if (size) await this.deps.pools.applyQuota(pool, rec.type, rec.name, size);
+    else await sd.setVolumeQuota?.(this.deps.pools.spec(pool), rec.type, rec.name, null);
   }
 
   /** Removes a volatile key. */

@@ -67,8 +67,9 @@ export class StoragePools {
   /** Deletes an unused pool; cached image volumes do not count as use and go with it. */
   async delete(p: PoolRecord): Promise<void> {
     const vols = this.db.pools.volumes(p.name);
-    if (vols.some((v) => v.type !== 'image')) throw badRequest('The storage pool is currently in use');
-    for (const v of vols) {
+    const users = this.toApi(p).used_by.filter((u) => !u.startsWith('/1.0/images/'));
+    if (users.length > 0) throw badRequest('The storage pool is currently in use');
+    for (const v of vols.filter((x) => x.type === 'image')) {
       await this.driver(p).deleteVolume(this.spec(p), 'image', v.name);
       this.db.transaction(() => this.db.pools.deleteVolume(v.id));
     }
@@ -177,6 +178,7 @@ export class StoragePools {
   toApi(p: PoolRecord): StoragePool {
     const usedBy = new Set<string>();
     for (const v of this.db.pools.volumes(p.name)) {
+      if (v.name.includes('/')) continue;
       const q = v.project === 'default' ? '' : `?project=${v.project}`;
       if (v.type === 'container' || v.type === 'virtual-machine') usedBy.add(`/1.0/instances/${v.name}${q}`);
       else if (v.type === 'image') usedBy.add(`/1.0/images/${v.name}${q}`);

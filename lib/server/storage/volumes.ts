@@ -18,6 +18,7 @@ import { hostnameProblem } from '../instance/names';
 import { Reverter } from '../revert';
 import type { VolumeType } from './interface';
 import type { StoragePools } from './pools';
+import { VolumeSnapshots } from './volume-snapshots';
 
 const TYPES: Record<string, VolumeType> = { custom: 'custom', container: 'container', image: 'image', 'virtual-machine': 'virtual-machine' };
 const CONTENT_TYPES = new Set(['filesystem', 'block']);
@@ -74,13 +75,17 @@ export interface NewVolume {
 }
 
 export class StorageVolumes {
+  readonly snapshots: VolumeSnapshots;
+
   constructor(
     private readonly db: Db,
     private readonly pools: StoragePools,
-  ) {}
+  ) {
+    this.snapshots = new VolumeSnapshots(db, pools);
+  }
 
   list(pool: PoolRecord, project: string, type?: VolumeType): VolumeRecord[] {
-    return this.db.pools.volumes(pool.name).filter((v) => v.project === project && (!type || v.type === type));
+    return this.db.pools.volumes(pool.name).filter((v) => v.project === project && (!type || v.type === type) && !v.name.includes('/'));
   }
 
   get(pool: PoolRecord, project: string, type: VolumeType, name: string): VolumeRecord {
@@ -206,6 +211,7 @@ export class StorageVolumes {
     if (v.type !== 'custom') throw badRequest(`Storage volumes of type "${v.type}" cannot be deleted with the storage API`);
     const users = this.usedBy(pool.name, v.project, v.name);
     if (users.length > 0) throw badRequest(`The storage volume is still in use by: ${users.join(', ')}`);
+    await this.snapshots.deleteAll(pool, v);
     await this.pools.driver(pool).deleteVolume(this.pools.spec(pool), 'custom', v.name);
     this.db.transaction(() => this.db.pools.deleteVolume(v.id));
   }
@@ -215,6 +221,7 @@ export class StorageVolumes {
     if (v.type !== 'custom') throw badRequest(`Storage volumes of type "${v.type}" cannot be renamed with the storage API`);
     const users = this.usedBy(pool.name, v.project, v.name);
     if (users.length > 0) throw badRequest(`The storage volume is still in use by: ${users.join(', ')}`);
+    if (this.snapshots.list(pool, v).length > 0) throw badRequest('Renaming or moving a volume that has snapshots is not supported yet');
     if (targetPool && targetPool !== pool.name) {
       const dst = this.pools.get(targetPool);
       const copy = await this.create(dst, v.project, {

@@ -54,6 +54,9 @@ t.test('disk validation', async (t) => {
   t.throws(v({ source: '/srv', path: '/srv', readonly: 'sometimes' }), /"readonly"/);
   t.throws(v({ source: '/srv', path: '/srv', propagation: 'everywhere' }), /"propagation"/);
   t.throws(v({ source: '/srv', path: '/srv', size: '1GiB' }), /size quota/);
-  t.throws(v({ source: 'vol1', pool: 'default', path: '/srv' }), /not supported yet/);
+  t.doesNotThrow(v({ source: 'vol1', pool: 'default', path: '/srv' }), 'a custom volume');
+  t.throws(v({ source: 'vol1', pool: 'nope', path: '/srv' }), /Storage pool "nope"/);
+  t.throws(v({ source: 'a/b', pool: 'default', path: '/srv' }), /custom volume name/);
+  t.throws(v({ source: 'vol1', pool: 'default', path: '/srv', size: '1GiB' }), /size quota/);
   t.throws(v({ source: '/srv', path: '/srv', wat: '1' }), /Invalid device "d": Unknown key "wat"/);
 });

@@ -160,6 +160,7 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
       project: rec.project,
       resources: { images: [`/1.0/images/${rec.fingerprint}`] },
       run: async () => {
+        await s.pools.deleteImageVolumes(rec.fingerprint);
         await s.images.delete(rec);
         s.events.lifecycle('image-deleted', `/1.0/images/${rec.fingerprint}`, rec.project);
       },

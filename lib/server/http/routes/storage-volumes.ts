@@ -1,7 +1,8 @@
 /**
  * `/1.0/storage-pools/{pool}/volumes[/{type}[/{name}]]`: list, create
  * (empty or a copy), get, PUT/PATCH, DELETE, POST (rename, move to another
- * pool) and `/state` of storage volumes.
+ * pool), restore (PUT with `restore`) and `/state` of storage volumes;
+ * snapshots in storage-volume-snapshots.ts.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { StorageVolumePost, StorageVolumePut, StorageVolumesPost } from '../../../api/storage-volume';
@@ -11,12 +12,13 @@ import { syncResponse } from '../../response';
 import type { DaemonState } from '../../state';
 import { StorageVolumes, volumeType } from '../../storage/volumes';
 import { checkIfMatch, projectOf, recursionOf, setEtag } from '../request';
+import { registerVolumeSnapshots } from './storage-volume-snapshots';
 
 type PoolParams = { Params: { pool: string; type?: string } };
 type VolParams = { Params: { pool: string; type: string; name: string } };
 
 const stringMap = { type: 'object', additionalProperties: { type: 'string' } } as const;
-const putSchema = { type: 'object', properties: { config: stringMap, description: { type: 'string' } } } as const;
+const putSchema = { type: 'object', properties: { config: stringMap, description: { type: 'string' }, restore: { type: 'string' } } } as const;
 const postSchema = {
   type: 'object',
   required: ['name'],
@@ -91,7 +93,13 @@ export function registerStorageVolumes(app: FastifyInstance, s: DaemonState): vo
   app.put<VolParams>('/1.0/storage-pools/:pool/volumes/:type/:name', { schema: { body: putSchema } }, async (req) => {
     const { pool, v } = find(req);
     checkIfMatch(req, etag(v));
-    const body = (req.body ?? {}) as Partial<StorageVolumePut>;
+    const body = (req.body ?? {}) as Partial<StorageVolumePut> & { restore?: string };
+    if (body.restore) {
+      if (vols.usedBy(pool.name, v.project, v.name).length > 0) throw badRequest('The storage volume is in use; detach it before restoring a snapshot');
+      await vols.snapshots.restore(pool, v, body.restore);
+      s.events.lifecycle('storage-volume-restored', url(v), v.project);
+      return syncResponse({});
+    }
     await vols.update(pool, v, body.config ?? {}, body.description ?? '');
     s.events.lifecycle('storage-volume-updated', url(v), v.project);
     return syncResponse({});
@@ -120,4 +128,6 @@ export function registerStorageVolumes(app: FastifyInstance, s: DaemonState): vo
     s.events.lifecycle('storage-volume-deleted', url(v), v.project);
     return syncResponse({});
   });
+
+  registerVolumeSnapshots(app, s, vols);
 }

@@ -1,4 +1,6 @@
 /** Remote images: downloads (simplestreams and Incus), refresh and housekeeping, one-time secrets. */
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Db } from '../../db';
 import type { Logger } from '../../log';
 import type { EventBus } from '../../operations/event-bus';
@@ -22,6 +24,10 @@ export class ImageRemote {
   readonly tasks: ImageTasks;
 
   constructor(d: { db: Db; images: ImageStore; events: EventBus; ops: OperationRegistry; log: Logger }) {
+    // Downloads a crash interrupted: nothing can be writing them yet (the API is not up).
+    for (const name of readdirSync(d.images.dir)) {
+      if (name.startsWith('download-')) rmSync(join(d.images.dir, name), { force: true });
+    }
     this.downloader = new ImageDownloader(d);
     this.secrets = new ImageSecrets(d.ops);
     this.tasks = new ImageTasks({ ...d, downloader: this.downloader });

@@ -9,7 +9,7 @@
  * btrfs filesystem (`source` is a directory: bind-mounted). In all cases
  * it is mounted at $INCUS_DIR/storage-pools/<pool>.
  */
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { badRequest } from '../../errors';
 import { unpackImage } from '../../images/unpack';
@@ -184,7 +184,8 @@ export class BtrfsDriver implements StorageDriver {
     const path = this.volumePath(pool, type, name);
     if (await bt.isSubvolume(path)) await bt.subvolumeDelete(path);
     else await rm(path, { recursive: true, force: true });
-    await rm(join(pool.mountPath, SNAPSHOT_DIRS[type], name), { recursive: false, force: true }).catch(() => undefined);
+    // The snapshot folder goes too once it is empty (snapshots are deleted through deleteSnapshot).
+    await rmdir(join(pool.mountPath, SNAPSHOT_DIRS[type], name)).catch(() => undefined);
   }
 
   async renameVolume(pool: PoolSpec, type: VolumeType, from: string, to: string): Promise<void> {

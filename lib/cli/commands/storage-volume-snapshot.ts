@@ -1,0 +1,70 @@
+/** `incus storage volume snapshot create|list|restore|delete|rename` for custom volumes. */
+import type { Command } from 'commander';
+import type { CliContext } from '../context';
+import { parseFormat, renderList } from '../format/render';
+import { localName } from '../remote';
+
+type StorageApi = typeof import('../../client/storage');
+const api = (): StorageApi => require('../../client/storage') as StorageApi;
+
+const NO_EXPIRY = '0001-01-01T00:00:00Z';
+
+/** Adds `snapshot` and its subcommands under `storage volume`. */
+export function registerVolumeSnapshotCommands(volume: Command, ctx: CliContext): void {
+  const snapshot = volume.command('snapshot').description('Manage storage volume snapshots');
+
+  snapshot
+    .command('create')
+    .description('Snapshot storage volumes')
+    .argument('<pool>', '[<remote>:]<pool>')
+    .argument('<volume>', 'Volume name')
+    .argument('[snapshot]', 'Snapshot name')
+    .action(async (pool: string, vol: string, snap?: string) => {
+      await api().createVolumeSnapshot(ctx.client(), localName(pool), vol, snap);
+    });
+
+  snapshot
+    .command('list')
+    .alias('ls')
+    .description('List storage volume snapshots')
+    .argument('<pool>', '[<remote>:]<pool>')
+    .argument('<volume>', 'Volume name')
+    .option('-f, --format <format>', 'Format (csv|json|table|yaml|compact)', 'table')
+    .action(async (pool: string, vol: string, flags: { format: string }) => {
+      const snaps = await api().getVolumeSnapshots(ctx.client(), localName(pool), vol);
+      const rows = snaps.map((s) => [s.name, s.description, s.created_at, s.expires_at === NO_EXPIRY ? '' : s.expires_at]);
+      ctx.out(renderList(parseFormat(flags.format), ['NAME', 'DESCRIPTION', 'TAKEN AT', 'EXPIRES AT'], rows, snaps));
+    });
+
+  snapshot
+    .command('restore')
+    .description('Restore storage volume snapshots')
+    .argument('<pool>', '[<remote>:]<pool>')
+    .argument('<volume>', 'Volume name')
+    .argument('<snapshot>', 'Snapshot name')
+    .action(async (pool: string, vol: string, snap: string) => {
+      await api().restoreVolumeSnapshot(ctx.client(), localName(pool), vol, snap);
+    });
+
+  snapshot
+    .command('delete')
+    .alias('rm')
+    .description('Delete storage volume snapshots')
+    .argument('<pool>', '[<remote>:]<pool>')
+    .argument('<volume>', 'Volume name')
+    .argument('<snapshot>', 'Snapshot name')
+    .action(async (pool: string, vol: string, snap: string) => {
+      await api().deleteVolumeSnapshot(ctx.client(), localName(pool), vol, snap);
+    });
+
+  snapshot
+    .command('rename')
+    .description('Rename storage volume snapshots')
+    .argument('<pool>', '[<remote>:]<pool>')
+    .argument('<volume>', 'Volume name')
+    .argument('<old>', 'Old snapshot name')
+    .argument('<new>', 'New snapshot name')
+    .action(async (pool: string, vol: string, from: string, to: string) => {
+      await api().renameVolumeSnapshot(ctx.client(), localName(pool), vol, from, to);
+    });
+}

@@ -1,0 +1,85 @@
+/**
+ * `/1.0/storage-pools/{pool}/volumes/{type}/{name}/snapshots[/{snap}]`:
+ * list, create, get, PUT/PATCH (description, expiry), rename and delete
+ * custom volume snapshots. Writes answer with operations, as Incus does.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { asyncResponse, syncResponse } from '../../response';
+import type { DaemonState } from '../../state';
+import { type StorageVolumes, volumeType } from '../../storage/volumes';
+import { projectOf, recursionOf, setEtag } from '../request';
+
+type VolParams = { Params: { pool: string; type: string; name: string } };
+type SnapParams = { Params: { pool: string; type: string; name: string; snap: string } };
+
+const postSchema = { type: 'object', properties: { name: { type: 'string' }, expires_at: { type: ['string', 'null'] } } } as const;
+const putSchema = { type: 'object', properties: { description: { type: 'string' }, expires_at: { type: ['string', 'null'] } } } as const;
+const renameSchema = { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1 } } } as const;
+
+export function registerVolumeSnapshots(app: FastifyInstance, s: DaemonState, vols: StorageVolumes): void {
+  const base = '/1.0/storage-pools/:pool/volumes/:type/:name/snapshots';
+  const find = (req: FastifyRequest<VolParams>) => {
+    const pool = s.pools.get(req.params.pool);
+    return { pool, v: vols.get(pool, projectOf(s, req), volumeType(req.params.type), req.params.name) };
+  };
+  const url = (pool: string, type: string, name: string, snap: string) => `/1.0/storage-pools/${pool}/volumes/${type}/${name}/snapshots/${snap}`;
+
+  /** Runs work as an operation and answers 202 with it. */
+  const operation = (reply: FastifyReply, project: string, description: string, resource: string, run: () => Promise<void>) => {
+    const op = s.ops.start({
+      description,
+      project,
+      resources: { storage_volume_snapshots: [resource] },
+      run: () => run(),
+    });
+    return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
+  };
+
+  app.get<VolParams>(base, async (req) => {
+    const { pool, v } = find(req);
+    const snaps = vols.snapshots.list(pool, v);
+    if (recursionOf(req) === 0) return syncResponse(snaps.map((x) => url(pool.name, v.type, v.name, x.name.split('/')[1]!)));
+    return syncResponse(snaps.map((x) => vols.snapshots.toApi(x)));
+  });
+
+  app.post<VolParams>(base, { schema: { body: postSchema } }, async (req, reply) => {
+    const { pool, v } = find(req);
+    const body = (req.body ?? {}) as { name?: string; expires_at?: string | null };
+    // Validate and take it before answering, so that a bad name is a 400 and not a failed operation.
+    const snap = await vols.snapshots.create(pool, v, body.name || undefined, body.expires_at ?? undefined);
+    const name = snap.name.split('/')[1]!;
+    s.events.lifecycle('storage-volume-snapshot-created', url(pool.name, v.type, v.name, name), v.project);
+    return operation(reply, v.project, 'Creating storage volume snapshot', url(pool.name, v.type, v.name, name), async () => undefined);
+  });
+
+  app.get<SnapParams>(`${base}/:snap`, async (req, reply) => {
+    const { pool, v } = find(req);
+    const snap = vols.snapshots.toApi(vols.snapshots.get(pool, v, req.params.snap));
+    setEtag(reply, [snap.description, snap.expires_at]);
+    return syncResponse(snap);
+  });
+
+  const update = async (req: FastifyRequest<SnapParams>, reply: FastifyReply) => {
+    const { pool, v } = find(req);
+    const body = (req.body ?? {}) as { description?: string; expires_at?: string | null };
+    const cur = vols.snapshots.toApi(vols.snapshots.get(pool, v, req.params.snap));
+    vols.snapshots.update(pool, v, req.params.snap, body.description ?? cur.description, body.expires_at === undefined ? undefined : (body.expires_at ?? ''));
+    return operation(reply, v.project, 'Updating storage volume snapshot', url(pool.name, v.type, v.name, req.params.snap), async () => undefined);
+  };
+  app.put<SnapParams>(`${base}/:snap`, { schema: { body: putSchema } }, update);
+  app.patch<SnapParams>(`${base}/:snap`, { schema: { body: putSchema } }, update);
+
+  app.post<SnapParams>(`${base}/:snap`, { schema: { body: renameSchema } }, async (req, reply) => {
+    const { pool, v } = find(req);
+    const to = (req.body as { name: string }).name;
+    await vols.snapshots.rename(pool, v, req.params.snap, to);
+    return operation(reply, v.project, 'Renaming storage volume snapshot', url(pool.name, v.type, v.name, to), async () => undefined);
+  });
+
+  app.delete<SnapParams>(`${base}/:snap`, async (req, reply) => {
+    const { pool, v } = find(req);
+    vols.snapshots.get(pool, v, req.params.snap);
+    const resource = url(pool.name, v.type, v.name, req.params.snap);
+    return operation(reply, v.project, 'Deleting storage volume snapshot', resource, () => vols.snapshots.delete(pool, v, req.params.snap));
+  });
+}

@@ -1,0 +1,129 @@
+/**
+ * Snapshots of custom volumes: the driver's read-only snapshots, recorded
+ * as volume rows named `<volume>/<snapshot>` (Incus's naming for volume
+ * snapshots) carrying the volume's config at the time; restore and
+ * `expires_at` kept in the row's `volatile.expires_at`.
+ */
+import type { StorageVolumeSnapshot } from '../../api/storage-volume';
+import type { Db } from '../db';
+import type { PoolRecord, VolumeRecord } from '../db/storage-pools';
+import { badRequest, conflict, notFound } from '../errors';
+import { parseDuration } from '../instance/config/units';
+import type { VolumeType } from './interface';
+import type { StoragePools } from './pools';
+
+/** Go's zero time: a snapshot that never expires. */
+const NO_EXPIRY = '0001-01-01T00:00:00Z';
+const EXPIRES = 'volatile.expires_at';
+
+
+/** Throws a 400 for a snapshot name Incus would refuse. */
+function checkName(name: string): void {
+  if (!name || name.includes('/') || name === '.' || name === '..' || /\s/.test(name)) {
+    throw badRequest(`Invalid snapshot name "${name}"`);
+  }
+}
+
+export class VolumeSnapshots {
+  constructor(
+    private readonly db: Db,
+    private readonly pools: StoragePools,
+  ) {}
+
+  list(pool: PoolRecord, v: VolumeRecord): VolumeRecord[] {
+    return this.db.pools.volumes(pool.name).filter((s) => s.project === v.project && s.type === v.type && s.name.startsWith(`${v.name}/`));
+  }
+
+  get(pool: PoolRecord, v: VolumeRecord, snap: string): VolumeRecord {
+    const s = this.db.pools.volume(pool.name, v.project, v.type, `${v.name}/${snap}`);
+    if (!s) throw notFound('Storage volume snapshot not found');
+    return s;
+  }
+
+  toApi(s: VolumeRecord): StorageVolumeSnapshot {
+    const config = { ...s.config };
+    const expires = config[EXPIRES] ?? NO_EXPIRY;
+    delete config[EXPIRES];
+    return { name: s.name.split('/')[1]!, config, description: s.description, content_type: s.contentType, created_at: s.createdAt, expires_at: expires };
+  }
+
+  /** Takes a snapshot: named by the request, else by `snapshots.pattern` (default snap%d) with the next free index. */
+  async create(pool: PoolRecord, v: VolumeRecord, name: string | undefined, expiresAt?: string): Promise<VolumeRecord> {
+    const taken = new Set(this.list(pool, v).map((s) => s.name.split('/')[1]));
+    if (!name) {
+      const pattern = v.config['snapshots.pattern'] || 'snap%d';
+      let i = 0;
+      if (pattern.includes('%d')) while (taken.has(pattern.replace('%d', String(i)))) i++;
+      name = pattern.replace('%d', String(i));
+    }
+    checkName(name);
+    if (taken.has(name)) throw conflict(`Snapshot "${name}" already exists`);
+    let expires = expiresAt || NO_EXPIRY;
+    if (!expiresAt && v.config['snapshots.expiry']) {
+      const secs = parseDuration(v.config['snapshots.expiry']);
+      if (secs) expires = new Date(Date.now() + secs * 1000).toISOString();
+    }
+    const sd = this.pools.driver(pool);
+    const spec = this.pools.spec(pool);
+    await sd.createSnapshot(spec, v.type as VolumeType, v.name, name);
+    try {
+      return this.db.transaction(() =>
+        this.db.pools.createVolume({
+          pool: pool.name,
+          project: v.project,
+          name: `${v.name}/${name}`,
+          type: v.type,
+          contentType: v.contentType,
+          description: v.description,
+          config: { ...v.config, [EXPIRES]: expires },
+          createdAt: new Date().toISOString(),
+        }),
+      );
+    } catch (err) {
+      await sd.deleteSnapshot(spec, v.type as VolumeType, v.name, name).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async delete(pool: PoolRecord, v: VolumeRecord, snap: string): Promise<void> {
+    const s = this.get(pool, v, snap);
+    await this.pools.driver(pool).deleteSnapshot(this.pools.spec(pool), v.type as VolumeType, v.name, snap);
+    this.db.transaction(() => this.db.pools.deleteVolume(s.id));
+  }
+
+  async rename(pool: PoolRecord, v: VolumeRecord, snap: string, to: string): Promise<void> {
+    checkName(to);
+    const s = this.get(pool, v, snap);
+    if (this.db.pools.volume(pool.name, v.project, v.type, `${v.name}/${to}`)) throw conflict(`Snapshot "${to}" already exists`);
+    const sd = this.pools.driver(pool);
+    await sd.renameSnapshot(this.pools.spec(pool), v.type as VolumeType, v.name, snap, to);
+    try {
+      this.db.transaction(() => this.db.pools.renameVolume(s.id, `${v.name}/${to}`));
+    } catch (err) {
+      await sd.renameSnapshot(this.pools.spec(pool), v.type as VolumeType, v.name, to, snap);
+      throw err;
+    }
+  }
+
+  /** Description and expiry of a snapshot (PUT/PATCH). */
+  update(pool: PoolRecord, v: VolumeRecord, snap: string, description: string, expiresAt?: string): void {
+    const s = this.get(pool, v, snap);
+    const config = { ...s.config };
+    if (expiresAt !== undefined) config[EXPIRES] = expiresAt || NO_EXPIRY;
+    this.db.transaction(() => this.db.pools.updateVolume({ ...s, description, config }));
+  }
+
+  /** The volume's content and config become the snapshot's again. */
+  async restore(pool: PoolRecord, v: VolumeRecord, snap: string): Promise<void> {
+    const s = this.get(pool, v, snap);
+    await this.pools.driver(pool).restoreSnapshot(this.pools.spec(pool), v.type as VolumeType, v.name, snap);
+    const config = { ...s.config };
+    delete config[EXPIRES];
+    this.db.transaction(() => this.db.pools.updateVolume({ ...v, config }));
+  }
+
+  /** Deletes every snapshot of the volume (before the volume goes). */
+  async deleteAll(pool: PoolRecord, v: VolumeRecord): Promise<void> {
+    for (const s of this.list(pool, v)) await this.delete(pool, v, s.name.split('/')[1]!);
+  }
+}
