@@ -70,11 +70,13 @@ async function sizeOf(path: string): Promise<number> {
 
 /** liblxc log levels below WARN, left out of a failure's tail when it has worse. */
 const CHATTER = / (TRACE|DEBUG|INFO|NOTICE) /;
+/** The levels that say why a start failed: shown first when present. */
+const FAILURES = / (ERROR|CRIT|ALERT|FATAL) /;
 
 /**
  * The last `lines` lines the log gained after byte `from`: only those at
- * WARN or worse when there are any (the monitor keeps writing INFO lines
- * while it aborts), or a note saying the log cannot be read.
+ * ERROR or worse when there are any, else WARN (the monitor keeps writing
+ * INFO lines while it aborts), or a note saying the log cannot be read.
  */
 async function logTail(path: string, from: number, lines: number): Promise<string> {
   let fh;
@@ -89,8 +91,9 @@ async function logTail(path: string, from: number, lines: number): Promise<strin
     const buf = Buffer.alloc(size - start);
     await fh.read(buf, 0, buf.length, start);
     const all = buf.toString('utf8').split('\n').filter((l) => l.trim() !== '');
+    const errors = all.filter((l) => FAILURES.test(l));
     const serious = all.filter((l) => !CHATTER.test(l));
-    const chosen = (serious.length > 0 ? serious : all).slice(-lines);
+    const chosen = (errors.length > 0 ? errors : serious.length > 0 ? serious : all).slice(-lines);
     return chosen.length > 0 ? chosen.join('\n') : `(nothing new in ${path})`;
   } finally {
     await fh.close();
