@@ -91,3 +91,41 @@ t.test('publish a stopped instance and launch from it', async (t) => {
   t.equal(lxcAttach(d.dir, 'copy1', ['hostname']).out.trim(), 'copy1', 'templates travel with the image');
   for (const n of ['src1', 'copy1']) t.equal((await d.cli(['delete', '-f', n])).code, 0);
 });
+
+t.test('publish from a snapshot; exports are byte-identical; split with a tarball rootfs', async (t) => {
+  const d = await withDaemon(t);
+  t.equal((await d.cli(['launch', 'busybox', 'snapsrc'])).code, 0);
+  lxcAttach(d.dir, 'snapsrc', ['sh', '-c', 'echo in-snapshot > /root/marker']);
+  t.equal((await d.cli(['snapshot', 'create', 'snapsrc', 'snap0'])).code, 0);
+  lxcAttach(d.dir, 'snapsrc', ['sh', '-c', 'echo after > /root/marker']);
+  const r = await rawRequest(d.socket, 'POST', '/1.0/images', JSON.stringify({ source: { type: 'snapshot', name: 'snapsrc/snap0' }, aliases: [{ name: 'fromsnap' }] }));
+  t.equal(r.status, 202, JSON.stringify(r.body));
+  const done = await rawRequest(d.socket, 'GET', `${String(r.body.operation)}/wait?timeout=60`);
+  t.equal((done.body.metadata as { status: string; err: string }).status, 'Success', (done.body.metadata as { err: string }).err);
+  t.equal((await d.cli(['launch', 'fromsnap', 'fromsnap1'])).code, 0);
+  t.equal(lxcAttach(d.dir, 'fromsnap1', ['cat', '/root/marker']).out.trim(), 'in-snapshot', 'the image holds the snapshot, not the live rootfs');
+
+  const unified = await busyboxImage();
+  const fp = sha(unified);
+  const out = join(d.dir, 'export.tar.xz');
+  const exp = spawnSync('curl', ['-s', '-o', out, '--unix-socket', d.socket, `http://incus/1.0/images/${fp}/export`]);
+  t.equal(exp.status, 0);
+  t.equal(sha(out), fp, 'a unified export is byte-identical');
+
+  const src = join(d.dir, 'src');
+  mkdirSync(src);
+  sh('tar', ['-xf', unified, '-C', src]);
+  const meta = join(d.dir, 'meta.tar.gz');
+  const root = join(d.dir, 'root.tar.gz');
+  sh('tar', ['-czf', meta, '-C', src, 'metadata.yaml', 'templates']);
+  sh('tar', ['-czf', root, '--numeric-owner', '-C', join(src, 'rootfs'), '.']);
+  const up = spawnSync('curl', ['-s', '--unix-socket', d.socket, '-X', 'POST', '-H', 'X-Incus-aliases: splittar', '-F', `metadata=@${meta}`, '-F', `rootfs=@${root}`, 'http://incus/1.0/images'], { encoding: 'utf8' });
+  t.equal((JSON.parse(up.stdout) as { type: string }).type, 'async', up.stdout);
+  const sfp = sha(meta, root);
+  t.equal((await d.client.getImage(sfp)).fingerprint, sfp, 'split tarball fingerprint is sha256(metadata || rootfs)');
+  t.equal((await d.cli(['launch', 'splittar', 'st1'])).code, 0);
+  t.equal(lxcAttach(d.dir, 'st1', ['hostname']).out.trim(), 'st1');
+  const body = spawnSync('curl', ['-s', '--unix-socket', d.socket, `http://incus/1.0/images/${sfp}/export`], { maxBuffer: 64 * 1024 * 1024 }).stdout;
+  t.ok(body.includes(readFileSync(meta)) && body.includes(readFileSync(root)), 'both parts come back byte-identical');
+  for (const n of ['snapsrc', 'fromsnap1', 'st1']) t.equal((await d.cli(['delete', '-f', n])).code, 0);
+});

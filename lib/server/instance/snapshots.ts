@@ -99,6 +99,12 @@ export class SnapshotManager {
     return { name, expiresAt, stateful };
   }
 
+  /** Where the snapshot's volume is mounted (publish reads it from there). */
+  path(rec: InstanceRecord, name: string): string {
+    const { sd, spec } = this.storage(rec);
+    return sd.snapshotPath(spec, rec.type, rec.name, this.get(rec, name).name);
+  }
+
   private storage(rec: InstanceRecord): { sd: StorageDriver; spec: PoolSpec } {
     const { pools } = this.m.deps;
     const vol = pools.volumeOf(rec.project, rec.type, rec.name);

@@ -88,13 +88,18 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
     if (!source || (source.type !== 'instance' && source.type !== 'container' && source.type !== 'snapshot')) {
       throw notImplemented(`Image source type "${source?.type ?? ''}" is not supported yet`);
     }
-    if (source.type === 'snapshot') throw notImplemented('Publishing snapshots is not supported yet');
     const aliases = body.aliases ?? [];
     checkAliases(aliases.map((a) => a.name));
-    const rec = s.instances.get(project, source.name ?? '');
-    const [st] = await s.driver.states([rec]);
-    if (st.pid > 0) throw badRequest('The instance is currently running, please stop it first');
+    // A snapshot is named "instance/snapshot"; it can be published while the instance runs.
+    const [instName, snapName] = source.type === 'snapshot' ? (source.name ?? '').split('/', 2) : [source.name ?? '', ''];
+    if (source.type === 'snapshot' && !snapName) throw badRequest('Invalid snapshot name: use INSTANCE/SNAPSHOT');
+    const rec = s.instances.get(project, instName);
+    if (!snapName) {
+      const [st] = await s.driver.states([rec]);
+      if (st.pid > 0) throw badRequest('The instance is currently running, please stop it first');
+    }
     const rt = s.instances.runtime(rec);
+    const volumePath = snapName ? s.snapshots.path(rec, snapName) : rt.volumePath;
     const op = s.ops.start({
       description: 'Publishing instance',
       project,
@@ -102,7 +107,7 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
       run: () =>
         s.instances.locks.with(s.instances.lockKey(rec), async () => {
           const file = await buildPublishedTarball(
-            { volumePath: rt.volumePath, architecture: rec.architecture, shiftedOnDisk: rt.idmap !== null && !rt.idmappedRootfs },
+            { volumePath, architecture: rec.architecture, shiftedOnDisk: rt.idmap !== null && !rt.idmappedRootfs },
             s.images.dir,
             { compression: body.compression_algorithm ?? '', properties: body.properties ?? {} },
           );
