@@ -6,6 +6,7 @@
  */
 
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { BenchCase } from './lib/case';
 import { Cleanup } from './lib/cleanup';
@@ -103,6 +104,8 @@ async function main(argv: readonly string[]): Promise<number> {
       ctx.note(`failed: ${(err as Error).stack ?? String(err)}`.split('\n')[0]);
       ctx.log((err as Error).stack ?? String(err));
     } finally {
+      // These hosts are shared: a busy one explains an outlier.
+      ctx.note(`load average at the end of the case: ${os.loadavg().map((l) => l.toFixed(1)).join(', ')} (${os.cpus().length} cores)`);
       await cleanup.runAll(log);
     }
     reports.push({ name: c.name, date, commit, machine, ...ctx.output });

@@ -52,6 +52,10 @@ export interface InstanceSource {
   project?: string;
   'base-image'?: string;
   allow_inconsistent?: boolean;
+  /** Copy: without the source's snapshots. */
+  instance_only?: boolean;
+  /** Copy: update an existing target instead (not supported yet). */
+  refresh?: boolean;
 }
 
 /** POST /1.0/instances body. */

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { IncusClient } from '../../client/client';
 import type { CliContext } from '../context';
 import { parseIntOption } from '../option-parsers';
+import { registerRecover } from './admin-recover';
 
 /** The root disk Incus puts in the default profile. */
 export const ROOT_DISK = { type: 'disk', path: '/', pool: 'default' } as const;
@@ -156,4 +157,6 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (flags: { timeout: number; force?: boolean }) => {
       await shutdown(ctx.client(), flags.force ?? false, flags.timeout);
     });
+
+  registerRecover(admin, ctx);
 }

@@ -1,5 +1,6 @@
 /** Everything the daemon needs from the database, built from one handle. */
 import { type Database, openDatabase } from './database';
+import { BackupQueries } from './backups';
 import { ConfigQueries } from './config';
 import { ImageQueries } from './images';
 import { ImageSourceQueries } from './image-sources';
@@ -21,6 +22,7 @@ export interface Db {
   readonly pools: StoragePoolQueries;
   readonly networks: NetworkQueries;
   readonly snapshots: SnapshotQueries;
+  readonly backups: BackupQueries;
   transaction<T>(fn: () => T): T;
   close(): void;
 }
@@ -38,6 +40,7 @@ export function openDb(path: string): Db {
     pools: new StoragePoolQueries(handle),
     networks: new NetworkQueries(handle),
     snapshots: new SnapshotQueries(handle),
+    backups: new BackupQueries(handle),
     transaction: (fn) => handle.transaction(fn),
     close: () => handle.close(),
   };

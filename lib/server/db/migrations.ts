@@ -153,4 +153,21 @@ const v4: Step = (sql) => {
   `);
 };
 
-export const migrations: Step[] = [v1, v2, v3, v4];
+/** Instance backups: the tarballs live under $INCUS_DIR/backups/instances/<instance id>/ (issue 06). */
+const v5: Step = (sql) => {
+  sql.exec(`
+    CREATE TABLE instance_backups (
+      id INTEGER PRIMARY KEY,
+      instance_id INTEGER NOT NULL REFERENCES instances(id) ON DELETE CASCADE,
+      name TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      expires_at TEXT NOT NULL DEFAULT '0001-01-01T00:00:00Z',
+      instance_only INTEGER NOT NULL DEFAULT 0,
+      optimized_storage INTEGER NOT NULL DEFAULT 0,
+      compression TEXT NOT NULL DEFAULT 'gzip',
+      UNIQUE (instance_id, name)
+    );
+  `);
+};
+
+export const migrations: Step[] = [v1, v2, v3, v4, v5];

@@ -13,6 +13,8 @@ import { registerOperations } from './routes/operations';
 import { registerInstances } from './routes/instances';
 import { registerInstanceState } from './routes/instance-state';
 import { registerInstanceSnapshots } from './routes/instance-snapshots';
+import { registerInstanceBackups } from './routes/instance-backups';
+import { registerRecover } from './routes/recover';
 import { registerInstanceExec } from './routes/instance-exec';
 import { registerInstanceConsole } from './routes/instance-console';
 import { registerInstanceLogs } from './routes/instance-logs';
@@ -96,6 +98,8 @@ export function buildApp(s: DaemonState): ApiServer {
   registerInstances(app, s);
   registerInstanceState(app, s);
   registerInstanceSnapshots(app, s);
+  registerInstanceBackups(app, s);
+  registerRecover(app, s);
   registerInstanceExec(app, s);
   registerInstanceConsole(app, s);
   registerInstanceLogs(app, s);

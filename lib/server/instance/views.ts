@@ -12,8 +12,11 @@ export function instanceUrl(rec: Pick<InstanceRecord, 'name' | 'project'>): stri
   return `/1.0/instances/${rec.name}${rec.project === 'default' ? '' : `?project=${rec.project}`}`;
 }
 
-export function toInstance(m: InstanceManager, rec: InstanceRecord, st: RuntimeState): Instance {
-  const e = m.expand(rec);
+/** Expanded config and devices, as {@link InstanceManager.expand} returns them. */
+type Expanded = ReturnType<InstanceManager['expand']>;
+
+export function toInstance(m: InstanceManager, rec: InstanceRecord, st: RuntimeState, expanded?: Expanded): Instance {
+  const e = expanded ?? m.expand(rec);
   return {
     architecture: rec.architecture,
     config: rec.config,
@@ -36,8 +39,8 @@ export function toInstance(m: InstanceManager, rec: InstanceRecord, st: RuntimeS
 }
 
 /** The host-side names of the instance's NICs, for the state's network section. */
-export function hostNamesOf(m: InstanceManager, rec: InstanceRecord): Record<string, string> {
-  const e = m.expand(rec);
+export function hostNamesOf(m: InstanceManager, rec: InstanceRecord, expanded?: Expanded): Record<string, string> {
+  const e = expanded ?? m.expand(rec);
   return nicHostNames({ project: rec.project, name: rec.name, expandedConfig: e.expanded_config, expandedDevices: e.expanded_devices });
 }
 
@@ -66,9 +69,11 @@ export function toState(st: RuntimeState, hostNames: Record<string, string> = {}
 
 export function toInstanceFull(m: InstanceManager, rec: InstanceRecord, st: RuntimeState): InstanceFull {
   const snaps = m.deps.db.snapshots.list(rec.id).map((x) => snapshotToApi(m, rec, x));
+  // One expansion (profile reads from SQLite) serves both halves: this runs per instance in a list.
+  const e = m.expand(rec);
   return {
-    ...toInstance(m, rec, st),
-    state: toState(st, st.network ? hostNamesOf(m, rec) : {}),
+    ...toInstance(m, rec, st, e),
+    state: toState(st, st.network ? hostNamesOf(m, rec, e) : {}),
     snapshots: snaps.length > 0 ? snaps : null,
     backups: null,
   };

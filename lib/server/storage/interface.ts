@@ -50,6 +50,12 @@ export interface StorageDriver {
   setVolumeQuota?(pool: PoolSpec, type: VolumeType, name: string, bytes: number | null): Promise<void>;
   /** Bytes a volume uses, null when unknown. */
   volumeUsage?(pool: PoolSpec, type: VolumeType, name: string): Promise<number | null>;
+  /**
+   * Copies a volume or snapshot of this pool, named by its path, to a new
+   * volume or snapshot path of the same pool (instant where the driver can);
+   * `readonly` for a snapshot. Absent: callers fall back to createVolume + rsync.
+   */
+  copyVolume?(pool: PoolSpec, srcPath: string, dstPath: string, readonly: boolean): Promise<void>;
 }
 
 /** Directory name of each volume type inside a pool, as Incus lays them out. */

@@ -9,6 +9,8 @@ import { instanceUrl, toInstance, toInstanceFull } from '../../instance/views';
 import { matchFilter, parseFilter } from '../filter';
 import { checkIfMatch, projectOf, projectOrAll, query, recursionOf, setEtag } from '../request';
 import type { InstanceRecord } from '../../db/instances';
+import { postCopy } from './instance-copy';
+import { backupsOf, postImport } from './instance-backups';
 
 type NameParams = { Params: { name: string } };
 
@@ -37,8 +39,11 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
   });
 
   app.post('/1.0/instances', { schema: { body: instancesPostSchema } }, async (req, reply) => {
+    const ctype = String(req.headers['content-type'] ?? '').split(';')[0]!.trim();
+    if (ctype === 'application/octet-stream') return postImport(s, req, reply);
     const project = projectOf(s, req);
     const body = (req.body ?? {}) as InstancesPost;
+    if (body.source?.type === 'copy') return postCopy(s, project, body, reply);
     const plan = m.planCreate(project, body);
     const op = s.ops.start({
       description: 'Creating instance',
@@ -112,7 +117,12 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
       description: 'Deleting instance',
       project: rec.project,
       resources: { instances: [instanceUrl(rec)] },
-      run: () => m.locks.with(m.lockKey(rec), () => m.delete(m.get(rec.project, rec.name))),
+      run: () =>
+        m.locks.with(m.lockKey(rec), async () => {
+          const cur = m.get(rec.project, rec.name);
+          await m.delete(cur);
+          await backupsOf(s).deleteAll(cur);
+        }),
     });
     return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
   });

@@ -172,6 +172,12 @@ export class BtrfsDriver implements StorageDriver {
     await bt.subvolumeSnapshot(this.volumePath(pool, srcType, srcName), this.volumePath(pool, type, name), false);
   }
 
+  /** A subvolume snapshot of a volume or snapshot: instant, sharing extents. */
+  async copyVolume(_pool: PoolSpec, srcPath: string, dstPath: string, readonly: boolean): Promise<void> {
+    await mkdir(dirname(dstPath), { recursive: true, mode: 0o711 });
+    await bt.subvolumeSnapshot(srcPath, dstPath, readonly);
+  }
+
   async setVolumeQuota(pool: PoolSpec, type: VolumeType, name: string, bytes: number | null): Promise<void> {
     await bt.qgroupLimit(this.volumePath(pool, type, name), bytes);
   }

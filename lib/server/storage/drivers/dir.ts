@@ -3,7 +3,7 @@
  * mount path; images are unpacked per instance (no optimized images).
  */
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { badRequest } from '../../errors';
 import { unpackImage } from '../../images/unpack';
 import { type PoolSpec, type StorageDriver, type VolumeType, SNAPSHOT_DIRS, VOLUME_DIRS } from '../interface';
@@ -87,6 +87,12 @@ export class DirDriver implements StorageDriver {
 
   async renameSnapshot(pool: PoolSpec, type: VolumeType, name: string, from: string, to: string): Promise<void> {
     await rename(this.snapshotPath(pool, type, name, from), this.snapshotPath(pool, type, name, to));
+  }
+
+  /** A full copy, reflinked where the filesystem can. */
+  async copyVolume(_pool: PoolSpec, srcPath: string, dstPath: string): Promise<void> {
+    await mkdir(dirname(dstPath), { recursive: true, mode: 0o711 });
+    await run('cp', ['-a', '--reflink=auto', srcPath, dstPath]);
   }
 
   /** rsync with --delete: the volume ends up identical to the snapshot. */

@@ -1,0 +1,97 @@
+/**
+ * Instance backups (`/1.0/instances/{name}/backups`): create, list, get,
+ * rename, delete, download to a file; and import of a backup file through
+ * `POST /1.0/instances` as an octet-stream.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { access, constants, rm } from 'node:fs/promises';
+import { type IncomingMessage, request as httpRequest } from 'node:http';
+import { pipeline } from 'node:stream/promises';
+import type { InstanceBackup, InstanceBackupsPost } from '../api/instance-backup';
+import type { Operation as OperationData } from '../api/operation';
+import type { CallOptions, IncusClient } from './client';
+import { ApiError } from './errors';
+import { Operation } from './operation';
+import { UnixTransport } from './unix-transport';
+
+const seg = encodeURIComponent;
+const base = (name: string): string => `/1.0/instances/${seg(name)}/backups`;
+const one = (name: string, b: string): string => `${base(name)}/${seg(b)}`;
+
+async function waitOp(client: IncusClient, method: 'POST' | 'DELETE', path: string, body: unknown, opts: CallOptions): Promise<OperationData> {
+  const env = await client.request(method, path, { ...opts, body });
+  if (env.type !== 'async') throw new ApiError(0, `Expected an operation from ${method} ${path}`);
+  return new Operation(client, env.operation, opts.project ?? client.project).wait(opts.signal);
+}
+
+/** GET .../backups?recursion=1. */
+export async function getBackups(client: IncusClient, name: string, opts: CallOptions = {}): Promise<InstanceBackup[]> {
+  const env = await client.request('GET', base(name), { ...opts, query: { recursion: 1 } });
+  return (env.type === 'sync' ? env.metadata : []) as InstanceBackup[];
+}
+
+export async function getBackup(client: IncusClient, name: string, backup: string, opts: CallOptions = {}): Promise<InstanceBackup> {
+  const env = await client.request('GET', one(name, backup), opts);
+  return (env.type === 'sync' ? env.metadata : {}) as InstanceBackup;
+}
+
+/** POST .../backups, waiting for the tarball to be written. */
+export async function createBackup(client: IncusClient, name: string, post: InstanceBackupsPost, opts: CallOptions = {}): Promise<void> {
+  await waitOp(client, 'POST', base(name), post, opts);
+}
+
+export async function renameBackup(client: IncusClient, name: string, backup: string, newName: string, opts: CallOptions = {}): Promise<void> {
+  await waitOp(client, 'POST', one(name, backup), { name: newName }, opts);
+}
+
+export async function deleteBackup(client: IncusClient, name: string, backup: string, opts: CallOptions = {}): Promise<void> {
+  await waitOp(client, 'DELETE', one(name, backup), undefined, opts);
+}
+
+function getStream(client: IncusClient, path: string): Promise<IncomingMessage> {
+  const t = client.transport;
+  if (!(t instanceof UnixTransport)) throw new ApiError(0, 'Backup download needs a Unix socket connection');
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ socketPath: t.socketPath, path, headers: { 'User-Agent': 'incus-ts' } });
+    req.on('response', resolve);
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Streams GET .../backups/{b}/export into `file`; returns the bytes written. */
+export async function downloadBackup(client: IncusClient, name: string, backup: string, file: string, opts: CallOptions = {}): Promise<number> {
+  const project = opts.project ?? client.project;
+  const res = await getStream(client, `${one(name, backup)}/export${project ? `?project=${seg(project)}` : ''}`);
+  if ((res.statusCode ?? 500) !== 200) {
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    let msg = `HTTP ${res.statusCode}`;
+    try {
+      msg = (JSON.parse(Buffer.concat(chunks).toString()) as { error?: string }).error || msg;
+    } catch {
+      // Not an envelope.
+    }
+    throw new ApiError(res.statusCode ?? 0, msg);
+  }
+  let n = 0;
+  res.on('data', (c: Buffer) => (n += c.length));
+  try {
+    await pipeline(res, createWriteStream(file));
+  } catch (err) {
+    await rm(file, { force: true });
+    throw err;
+  }
+  return n;
+}
+
+/** Uploads a backup file to POST /1.0/instances (X-Incus-name / X-Incus-pool) and waits for the import. */
+export async function importBackup(client: IncusClient, file: string, opts: CallOptions & { name?: string; pool?: string } = {}): Promise<OperationData> {
+  await access(file, constants.R_OK);
+  const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream' };
+  if (opts.name) headers['X-Incus-name'] = opts.name;
+  if (opts.pool) headers['X-Incus-pool'] = opts.pool;
+  const env = await client.request('POST', '/1.0/instances', { project: opts.project, signal: opts.signal, headers, body: createReadStream(file) });
+  if (env.type !== 'async') throw new ApiError(0, 'Expected an operation from the import');
+  return new Operation(client, env.operation, opts.project ?? client.project).wait(opts.signal);
+}

@@ -1,0 +1,153 @@
+/**
+ * `/1.0/instances/{name}/backups[/{backup}[/export]]`: list, create, get,
+ * rename, delete and download instance backups; plus the import path of
+ * `POST /1.0/instances` (an octet-stream body with X-Incus-name/-pool).
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { InstanceBackupPost, InstanceBackupsPost } from '../../../api/instance-backup';
+import type { Operation } from '../../../api/operation';
+import { badRequest } from '../../errors';
+import { planImport, runImport } from '../../instance/backup-import';
+import { BackupManager } from '../../instance/backups';
+import { followBackupYaml } from '../../instance/backup-yaml';
+import { instanceUrl } from '../../instance/views';
+import { asyncResponse, syncResponse } from '../../response';
+import type { DaemonState } from '../../state';
+import { incusHeader, projectOf, recursionOf } from '../request';
+
+type NameParams = { Params: { name: string } };
+type BackupParams = { Params: { name: string; backup: string } };
+
+const backups = new WeakMap<DaemonState, BackupManager>();
+
+/** The daemon's backup manager (one per daemon state, made on first use). */
+export function backupsOf(s: DaemonState): BackupManager {
+  let b = backups.get(s);
+  if (!b) {
+    b = new BackupManager(s.instances, s.varDir);
+    backups.set(s, b);
+  }
+  return b;
+}
+
+function backupUrl(rec: { name: string; project: string }, b: string): string {
+  const q = rec.project === 'default' ? '' : `?project=${rec.project}`;
+  return `/1.0/instances/${rec.name}/backups/${b}${q}`;
+}
+
+const accepted = (reply: FastifyReply, op: Operation) =>
+  reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
+
+/**
+ * POST /1.0/instances with a backup tarball as the body: stored in a
+ * temporary file, read through and checked (400 on a bad file) before the
+ * operation creates anything; the file goes when the import ends.
+ */
+export async function postImport(s: DaemonState, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const project = projectOf(s, req);
+  const base = join(s.varDir, 'backups');
+  await mkdir(base, { recursive: true, mode: 0o700 });
+  const tmp = await mkdtemp(join(base, 'import_'));
+  const file = join(tmp, 'backup');
+  try {
+    await pipeline(req.body as Readable, createWriteStream(file, { mode: 0o600 }));
+    const plan = await planImport(s.instances, project, file, { name: incusHeader(req, 'name'), pool: incusHeader(req, 'pool') });
+    const m = s.instances;
+    const op = s.ops.start({
+      description: 'Creating instance',
+      project,
+      resources: { instances: [instanceUrl(plan.record)] },
+      run: async () => {
+        try {
+          await m.locks.with(m.lockKey(plan.record), () => runImport(m, plan));
+        } finally {
+          await rm(tmp, { recursive: true, force: true });
+        }
+      },
+    });
+    return accepted(reply, op);
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+export function registerInstanceBackups(app: FastifyInstance, s: DaemonState): void {
+  const m = s.instances;
+  const bm = backupsOf(s);
+  // backup.yaml in each volume follows every change, for `admin recover`.
+  const unfollow = followBackupYaml(s.events, m, bm);
+  app.addHook('onClose', async () => unfollow());
+
+  app.get<NameParams>('/1.0/instances/:name/backups', async (req) => {
+    const rec = m.get(projectOf(s, req), req.params.name);
+    const list = bm.list(rec);
+    if (recursionOf(req) === 0) return syncResponse(list.map((b) => backupUrl(rec, b.name)));
+    return syncResponse(list.map((b) => bm.toApi(b)));
+  });
+
+  app.post<NameParams>('/1.0/instances/:name/backups', async (req, reply) => {
+    const rec = m.get(projectOf(s, req), req.params.name);
+    const body = (req.body ?? {}) as InstanceBackupsPost;
+    if (body.name !== undefined && typeof body.name !== 'string') throw badRequest('Invalid backup name');
+    const plan = bm.plan(rec, body);
+    const op = s.ops.start({
+      description: 'Backing up instance',
+      project: rec.project,
+      resources: { instances: [instanceUrl(rec)], backups: [backupUrl(rec, plan.name)] },
+      run: () =>
+        m.locks.with(m.lockKey(rec), async () => {
+          await bm.create(m.get(rec.project, rec.name), plan);
+        }),
+    });
+    return accepted(reply, op);
+  });
+
+  app.get<BackupParams>('/1.0/instances/:name/backups/:backup', async (req) => {
+    const rec = m.get(projectOf(s, req), req.params.name);
+    return syncResponse(bm.toApi(bm.get(rec, req.params.backup)));
+  });
+
+  app.post<BackupParams>('/1.0/instances/:name/backups/:backup', async (req, reply) => {
+    const rec = m.get(projectOf(s, req), req.params.name);
+    const b = bm.get(rec, req.params.backup);
+    const body = (req.body ?? {}) as Partial<InstanceBackupPost>;
+    if (typeof body.name !== 'string' || body.name === '') throw badRequest('No name provided');
+    const newName = body.name;
+    const op = s.ops.start({
+      description: 'Renaming instance backup',
+      project: rec.project,
+      resources: { instances: [instanceUrl(rec)], backups: [backupUrl(rec, b.name)] },
+      run: () => bm.rename(rec, b, newName),
+    });
+    return accepted(reply, op);
+  });
+
+  app.delete<BackupParams>('/1.0/instances/:name/backups/:backup', async (req, reply) => {
+    const rec = m.get(projectOf(s, req), req.params.name);
+    const b = bm.get(rec, req.params.backup);
+    const op = s.ops.start({
+      description: 'Deleting instance backup',
+      project: rec.project,
+      resources: { instances: [instanceUrl(rec)], backups: [backupUrl(rec, b.name)] },
+      run: () => bm.delete(rec, b),
+    });
+    return accepted(reply, op);
+  });
+
+  app.get<BackupParams>('/1.0/instances/:name/backups/:backup/export', async (req, reply) => {
+    const rec = m.get(projectOf(s, req), req.params.name);
+    const b = bm.get(rec, req.params.backup);
+    const path = bm.path(rec, b);
+    const st = await stat(path);
+    return reply
+      .header('Content-Type', 'application/octet-stream')
+      .header('Content-Length', String(st.size))
+      .send(createReadStream(path));
+  });
+}

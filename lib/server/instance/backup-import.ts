@@ -1,0 +1,183 @@
+/**
+ * Imports an instance from a backup tarball (Incus's layout, see
+ * backup-tarball.ts): the whole archive is read and checked before anything
+ * is made, then rows, volume and snapshots are created; any failure undoes
+ * all of it, so a bad file leaves nothing half-imported.
+ */
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import type { DevicesMap } from '../../api/instance';
+import type { BackupIndex } from '../../api/instance-backup';
+import type { InstanceSnapshot } from '../../api/instance-snapshot';
+import type { InstanceRecord } from '../db/instances';
+import { ProfileMissingError } from '../db/instances';
+import { NO_EXPIRY } from '../db/snapshots';
+import { badRequest, conflict } from '../errors';
+import { Reverter } from '../revert';
+import { extractPart, listBackupMembers, readBackupIndex } from './backup-tarball';
+import { validateInstanceConfig } from './config-keys';
+import { validateDevices } from './devices/validate';
+import { rootDisk } from './expand';
+import type { InstanceManager } from './manager';
+import { validateInstanceName } from './names';
+
+/** A checked import, ready to run. */
+export interface ImportPlan {
+  file: string;
+  pool: string;
+  record: Omit<InstanceRecord, 'id'>;
+  snapshots: InstanceSnapshot[];
+}
+
+/** The index parsed and checked for what an import needs; a 400 otherwise. */
+export function parseBackupIndex(text: string): BackupIndex {
+  let idx: unknown;
+  try {
+    idx = parse(text);
+  } catch (err) {
+    throw badRequest(`Invalid backup file: bad index.yaml: ${(err as Error).message}`);
+  }
+  const i = idx as Partial<BackupIndex> | null;
+  if (!i || typeof i !== 'object' || typeof i.name !== 'string' || !i.config?.container) {
+    throw badRequest('Invalid backup file: index.yaml lacks the instance name or config');
+  }
+  if (i.optimized) throw badRequest('Optimized storage backups are not supported on this server');
+  if (i.type && i.type !== 'container') throw badRequest(`Backups of type "${i.type}" are not supported on this server`);
+  return i as BackupIndex;
+}
+
+/** Points the instance at `pool`: its own root disk changed, or one added over the profiles' one. */
+function rootOnPool(m: InstanceManager, rec: Omit<InstanceRecord, 'id'>, pool: string): DevicesMap {
+  const devices = { ...rec.devices };
+  const own = Object.entries(devices).find(([, d]) => d.type === 'disk' && d.path === '/');
+  if (own) devices[own[0]] = { ...own[1], pool };
+  else if (rootDisk(m.expand(rec).expanded_devices)?.pool !== pool) devices.root = { type: 'disk', path: '/', pool };
+  return devices;
+}
+
+/** Reads and checks the whole file, then works out the record (400/409 before any change). */
+export async function planImport(m: InstanceManager, project: string, file: string, opts: { name?: string; pool?: string }): Promise<ImportPlan> {
+  const { db, pools } = m.deps;
+  const members = new Set((await listBackupMembers(file)).map((n) => n.replace(/\/$/, '')));
+  const idx = parseBackupIndex(await readBackupIndex(file));
+  if (!members.has('backup/container')) throw badRequest('Invalid backup file: no backup/container in the archive');
+  for (const s of idx.snapshots ?? []) {
+    if (!members.has(`backup/snapshots/${s}`)) throw badRequest(`Invalid backup file: snapshot "${s}" missing from the archive`);
+  }
+  const c = idx.config!.container!;
+  const name = opts.name || idx.name;
+  validateInstanceName(name);
+  if (db.instances.get(project, name)) throw conflict(`Instance "${name}" already exists`);
+
+  const profiles = c.profiles ?? [];
+  for (const p of profiles) if (!db.profiles.get(project, p)) throw badRequest(`Profile "${p}" not found`);
+  const config = { ...(c.config ?? {}) };
+  validateInstanceConfig(Object.fromEntries(Object.entries(config).filter(([k]) => !k.startsWith('volatile.'))));
+  config['volatile.last_state.power'] = 'STOPPED';
+  const record: Omit<InstanceRecord, 'id'> = {
+    project,
+    name,
+    type: 'container',
+    architecture: c.architecture || 'x86_64',
+    ephemeral: c.ephemeral === true,
+    stateful: false,
+    description: c.description ?? '',
+    createdAt: c.created_at || new Date().toISOString(),
+    lastUsedAt: '0001-01-01T00:00:00Z',
+    config,
+    devices: c.devices ?? {},
+    profiles,
+  };
+  let pool = opts.pool || idx.pool;
+  if (!opts.pool && !pools.list().some((p) => p.name === pool)) pool = rootDisk(m.expand(record).expanded_devices)?.pool ?? '';
+  if (!pool) throw badRequest('No storage pool found for the import');
+  pools.get(pool);
+  record.devices = rootOnPool(m, record, pool);
+  validateDevices(m.deps, record.devices, { profile: false });
+  const wanted = new Set(idx.snapshots ?? []);
+  const snapshots = (idx.config?.snapshots ?? []).filter((s) => wanted.has(s.name));
+  for (const s of wanted) if (!snapshots.some((x) => x.name === s)) throw badRequest(`Invalid backup file: no config for snapshot "${s}"`);
+  return { file, pool, record, snapshots };
+}
+
+/** Empties a volume's directory (a volume is extracted into, snapshot after snapshot). */
+async function clearDir(dir: string): Promise<void> {
+  for (const e of await readdir(dir)) await rm(join(dir, e), { recursive: true, force: true });
+}
+
+/** Creates the instance from a planned import; everything undone on failure. */
+export async function runImport(m: InstanceManager, plan: ImportPlan): Promise<InstanceRecord> {
+  const { db, pools, driver, events } = m.deps;
+  const r = new Reverter();
+  try {
+    const pool = pools.get(plan.pool);
+    const { record } = plan;
+    let rec!: InstanceRecord;
+    try {
+      rec = db.transaction(() => {
+        const created = db.instances.create(record);
+        db.pools.createVolume({
+          pool: pool.name,
+          project: record.project,
+          name: record.name,
+          type: record.type,
+          contentType: 'filesystem',
+          description: '',
+          config: {},
+          createdAt: record.createdAt,
+        });
+        for (const s of plan.snapshots) {
+          db.snapshots.create({
+            instanceId: created.id,
+            name: s.name,
+            createdAt: s.created_at,
+            expiresAt: s.expires_at || NO_EXPIRY,
+            stateful: false,
+            description: s.description ?? '',
+            architecture: s.architecture || record.architecture,
+            ephemeral: s.ephemeral === true,
+            config: s.config ?? {},
+            devices: s.devices ?? {},
+            profiles: (s.profiles ?? []).filter((p) => db.profiles.get(record.project, p) !== undefined),
+          });
+        }
+        return created;
+      });
+    } catch (err) {
+      if (err instanceof ProfileMissingError) throw badRequest(err.message);
+      if (String(err).includes('UNIQUE')) throw conflict(`Instance "${record.name}" already exists`);
+      throw err;
+    }
+    r.add(() =>
+      db.transaction(() => {
+        const v = db.pools.volumeOf(record.project, record.type, record.name);
+        if (v) db.pools.deleteVolume(v.id);
+        db.instances.delete(rec.id);
+      }),
+    );
+    const sd = pools.driver(pool);
+    const spec = pools.spec(pool);
+    r.add(() => sd.deleteVolume(spec, record.type, record.name));
+    await sd.createVolume(spec, record.type, record.name);
+    const path = sd.volumePath(spec, record.type, record.name);
+    for (const s of plan.snapshots) {
+      await clearDir(path);
+      await extractPart(plan.file, `backup/snapshots/${s.name}`, path);
+      r.add(() => sd.deleteSnapshot(spec, record.type, record.name, s.name));
+      await sd.createSnapshot(spec, record.type, record.name, s.name);
+    }
+    await clearDir(path);
+    await extractPart(plan.file, 'backup/container', path);
+    const rootSize = rootDisk(m.expand(rec).expanded_devices)?.config.size;
+    if (rootSize) await pools.applyQuota(pool, rec.type, rec.name, rootSize);
+    r.add(() => driver.detach(rec));
+    await driver.attach(m.runtime(rec));
+    r.success();
+    events.lifecycle('instance-created', `/1.0/instances/${rec.name}`, rec.project);
+    return rec;
+  } catch (err) {
+    await r.fail();
+    throw err;
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * Instance backups: a row per backup and its tarball under
+ * `$INCUS_DIR/backups/instances/<instance id>/<backup>` (by id, so renames
+ * of the instance need nothing). Create, list, rename, delete, export path.
+ * Callers hold the instance lock for create.
+ */
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { InstanceBackup, InstanceBackupsPost, BackupIndex } from '../../api/instance-backup';
+import type { BackupRecord } from '../db/backups';
+import type { InstanceRecord } from '../db/instances';
+import { NO_EXPIRY } from '../db/snapshots';
+import { badRequest, conflict, notFound, StatusError } from '../errors';
+import { checkCompression, writeBackupTarball } from './backup-tarball';
+import type { InstanceManager } from './manager';
+import { snapshotToApi } from './snapshot-views';
+import { normaliseExpiry, validateSnapshotName } from './snapshots';
+import { toInstance } from './views';
+
+/** A validated create request. */
+export interface BackupPlan {
+  name: string;
+  expiresAt: string;
+  instanceOnly: boolean;
+  compression: string;
+}
+
+export class BackupManager {
+  constructor(
+    private readonly m: InstanceManager,
+    private readonly varDir: string,
+  ) {}
+
+  /** Folder of one instance's backup tarballs. */
+  dir(rec: Pick<InstanceRecord, 'id'>): string {
+    return join(this.varDir, 'backups', 'instances', String(rec.id));
+  }
+
+  /** Where a backup's tarball lives. */
+  path(rec: Pick<InstanceRecord, 'id'>, b: Pick<BackupRecord, 'name'>): string {
+    return join(this.dir(rec), b.name);
+  }
+
+  list(rec: InstanceRecord): BackupRecord[] {
+    return this.m.deps.db.backups.list(rec.id);
+  }
+
+  get(rec: InstanceRecord, name: string): BackupRecord {
+    const b = this.m.deps.db.backups.get(rec.id, name);
+    if (!b) throw notFound('Instance backup not found');
+    return b;
+  }
+
+  toApi(b: BackupRecord): InstanceBackup {
+    return {
+      name: b.name,
+      created_at: b.createdAt,
+      expires_at: b.expiresAt,
+      instance_only: b.instanceOnly,
+      optimized_storage: b.optimizedStorage,
+    };
+  }
+
+  /** Checks a create request before its operation starts (400, 409). */
+  plan(rec: InstanceRecord, req: InstanceBackupsPost): BackupPlan {
+    const taken = new Set(this.list(rec).map((b) => b.name));
+    let name = req.name;
+    if (!name) {
+      let i = 0;
+      while (taken.has(`backup${i}`)) i++;
+      name = `backup${i}`;
+    }
+    validateSnapshotName(name);
+    if (taken.has(name)) throw conflict(`Backup "${name}" already exists`);
+    if (req.optimized_storage) {
+      // Optimized backups are a driver's native stream (btrfs send); not written by this server yet.
+      throw badRequest('Optimized storage backups are not supported on this server');
+    }
+    return {
+      name,
+      expiresAt: normaliseExpiry(req.expires_at),
+      instanceOnly: req.instance_only === true,
+      compression: checkCompression(req.compression_algorithm),
+    };
+  }
+
+  /** What `backup/index.yaml` says about the instance. */
+  async index(rec: InstanceRecord, snapshots: string[]): Promise<BackupIndex> {
+    const { db, pools, driver } = this.m.deps;
+    const vol = pools.volumeOf(rec.project, rec.type, rec.name);
+    if (!vol) throw new StatusError(500, `Instance "${rec.name}" has no root volume`);
+    const pool = pools.get(vol.pool);
+    const [st] = await driver.states([rec]);
+    const snaps = db.snapshots.list(rec.id).filter((s) => snapshots.includes(s.name));
+    return {
+      name: rec.name,
+      backend: pool.driver,
+      pool: pool.name,
+      snapshots,
+      optimized: false,
+      optimized_header: false,
+      type: rec.type,
+      config: {
+        container: toInstance(this.m, rec, st!),
+        snapshots: snaps.map((s) => snapshotToApi(this.m, rec, s)),
+        pool: pools.toApi(pool),
+        profiles: rec.profiles.flatMap((p) => {
+          const pr = db.profiles.get(rec.project, p);
+          return pr ? [{ name: pr.name, description: pr.description, config: pr.config, devices: pr.devices, project: pr.project, used_by: [] }] : [];
+        }),
+        volume: {
+          name: rec.name,
+          type: rec.type,
+          content_type: 'filesystem',
+          description: vol.description,
+          config: vol.config,
+          created_at: vol.createdAt,
+          location: 'none',
+          project: rec.project,
+          used_by: [],
+        },
+      },
+    };
+  }
+
+  /** Writes the tarball, then the row (a failed write leaves neither). */
+  async create(rec: InstanceRecord, p: BackupPlan): Promise<BackupRecord> {
+    const { db, pools, events } = this.m.deps;
+    const vol = pools.volumeOf(rec.project, rec.type, rec.name);
+    if (!vol) throw new StatusError(500, `Instance "${rec.name}" has no root volume`);
+    const pool = pools.get(vol.pool);
+    const sd = pools.driver(pool);
+    const spec = pools.spec(pool);
+    const snaps = p.instanceOnly ? [] : db.snapshots.list(rec.id).map((s) => s.name);
+    await mkdir(this.dir(rec), { recursive: true, mode: 0o700 });
+    const out = this.path(rec, p);
+    await writeBackupTarball(out, {
+      index: await this.index(rec, snaps),
+      volumePath: sd.volumePath(spec, rec.type, rec.name),
+      snapshots: snaps.map((name) => ({ name, path: sd.snapshotPath(spec, rec.type, rec.name, name) })),
+      compression: p.compression,
+    });
+    try {
+      const b = db.transaction(() =>
+        db.backups.create({
+          instanceId: rec.id,
+          name: p.name,
+          createdAt: new Date().toISOString(),
+          expiresAt: p.expiresAt || NO_EXPIRY,
+          instanceOnly: p.instanceOnly,
+          optimizedStorage: false,
+          compression: p.compression,
+        }),
+      );
+      events.lifecycle('instance-backup-created', `/1.0/instances/${rec.name}/backups/${p.name}`, rec.project);
+      return b;
+    } catch (err) {
+      await rm(out, { force: true });
+      if (String(err).includes('UNIQUE')) throw conflict(`Backup "${p.name}" already exists`);
+      throw err;
+    }
+  }
+
+  async rename(rec: InstanceRecord, b: BackupRecord, newName: string): Promise<void> {
+    validateSnapshotName(newName);
+    const { db, events } = this.m.deps;
+    if (db.backups.get(rec.id, newName)) throw conflict(`Backup "${newName}" already exists`);
+    await rename(this.path(rec, b), this.path(rec, { name: newName }));
+    try {
+      db.transaction(() => db.backups.rename(b.id, newName));
+    } catch (err) {
+      await rename(this.path(rec, { name: newName }), this.path(rec, b));
+      throw err;
+    }
+    events.lifecycle('instance-backup-renamed', `/1.0/instances/${rec.name}/backups/${newName}`, rec.project, { old_name: b.name });
+  }
+
+  async delete(rec: InstanceRecord, b: BackupRecord): Promise<void> {
+    await rm(this.path(rec, b), { force: true });
+    this.m.deps.db.transaction(() => this.m.deps.db.backups.delete(b.id));
+    this.m.deps.events.lifecycle('instance-backup-deleted', `/1.0/instances/${rec.name}/backups/${b.name}`, rec.project);
+  }
+
+  /** Removes every backup file of an instance being deleted (rows go with the instance's row). */
+  async deleteAll(rec: Pick<InstanceRecord, 'id'>): Promise<void> {
+    await rm(this.dir(rec), { recursive: true, force: true });
+  }
+}

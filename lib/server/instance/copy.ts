@@ -1,0 +1,175 @@
+/**
+ * Local instance copy (`POST /1.0/instances` with `source.type: copy`): a new
+ * instance with the source's (or a snapshot's) config, devices and profiles,
+ * a fresh volatile identity, its volume copied by the pool driver and, unless
+ * `instance_only`, its snapshots too. Everything is undone on failure.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ConfigMap, InstancesPost } from '../../api/instance';
+import type { InstanceRecord } from '../db/instances';
+import { ProfileMissingError } from '../db/instances';
+import type { SnapshotRecord } from '../db/snapshots';
+import { badRequest, conflict, notFound, StatusError } from '../errors';
+import { Reverter } from '../revert';
+import { isTrue, validateInstanceConfig } from './config-keys';
+import { missingNicVolatile } from './devices/nic-common';
+import { validateDevices } from './devices/validate';
+import { rootDisk } from './expand';
+import { idmapJson } from './idmap';
+import type { InstanceManager } from './manager';
+import { generateName, validateInstanceName } from './names';
+import { copyInstanceVolume } from './volume-copy';
+
+/** A validated copy request. */
+export interface CopyPlan {
+  project: string;
+  name: string;
+  source: InstanceRecord;
+  /** Set when copying from one of the source's snapshots. */
+  fromSnapshot: SnapshotRecord | null;
+  /** Source snapshots to copy along (oldest first). */
+  snapshots: SnapshotRecord[];
+  record: Omit<InstanceRecord, 'id'>;
+  pool: string;
+  start: boolean;
+}
+
+/** Whether a source config key travels with a local copy (as Incus decides). */
+export function keptWhenCopying(key: string): boolean {
+  if (key === 'volatile.base_image' || key === 'volatile.last_state.idmap') return true;
+  return !key.startsWith('volatile.');
+}
+
+/** Source keys kept for a copy, with the request's keys on top (request wins). */
+export function mergeCopyConfig(source: ConfigMap, request: ConfigMap | undefined): ConfigMap {
+  const out: ConfigMap = {};
+  for (const [k, v] of Object.entries(source)) if (keptWhenCopying(k)) out[k] = v;
+  for (const [k, v] of Object.entries(request ?? {})) if (!k.startsWith('volatile.')) out[k] = v;
+  return out;
+}
+
+/** Validates a copy request (400/404/409) before its operation starts. */
+export function planCopy(m: InstanceManager, project: string, req: InstancesPost): CopyPlan {
+  const { db } = m.deps;
+  const src = req.source?.source ?? '';
+  if (!src) throw badRequest('Must specify a source instance');
+  if (req.source?.refresh) throw new StatusError(501, 'Refreshing an existing copy is not supported yet');
+  const [srcName, snapName] = src.split('/', 2) as [string, string | undefined];
+  const source = m.get(req.source?.project ?? project, srcName);
+  let fromSnapshot: SnapshotRecord | null = null;
+  if (snapName !== undefined) {
+    fromSnapshot = db.snapshots.get(source.id, snapName) ?? null;
+    if (!fromSnapshot) throw notFound('Snapshot not found');
+  }
+  if (req.type && req.type !== source.type) throw badRequest('Instance type should not be specified or should match source type');
+  const name = req.name ?? generateName((n) => db.instances.get(project, n) !== undefined);
+  validateInstanceName(name);
+  if (db.instances.get(project, name)) throw conflict(`Instance "${name}" already exists`);
+
+  const base = fromSnapshot ?? source;
+  const config = mergeCopyConfig(base.config, req.config);
+  validateInstanceConfig(Object.fromEntries(Object.entries(config).filter(([k]) => !k.startsWith('volatile.'))));
+  const devices = { ...base.devices, ...(req.devices ?? {}) };
+  validateDevices(m.deps, devices, { profile: false });
+  const profiles = req.profiles ?? base.profiles;
+  if (new Set(profiles).size !== profiles.length) throw badRequest('Duplicate profile found in request');
+  for (const p of profiles) if (!db.profiles.get(project, p)) throw badRequest(`Profile "${p}" not found`);
+
+  const record: Omit<InstanceRecord, 'id'> = {
+    project,
+    name,
+    type: source.type,
+    architecture: base.architecture || source.architecture,
+    ephemeral: req.ephemeral ?? false,
+    stateful: false,
+    description: req.description ?? base.description,
+    createdAt: new Date().toISOString(),
+    lastUsedAt: '0001-01-01T00:00:00Z',
+    config,
+    devices,
+    profiles,
+  };
+  const root = rootDisk(m.expand(record).expanded_devices);
+  if (!root?.pool) throw badRequest('Failed initializing instance: Failed getting root disk: No root device could be found');
+  m.deps.pools.get(root.pool);
+  const snapshots = fromSnapshot || req.source?.instance_only ? [] : db.snapshots.list(source.id);
+  return { project, name, source, fromSnapshot, snapshots, record, pool: root.pool, start: req.start === true };
+}
+
+/** Runs a planned copy: rows (instance, volume, snapshots) and volumes, undone together on failure. */
+export async function runCopy(m: InstanceManager, plan: CopyPlan): Promise<InstanceRecord> {
+  const { db, pools, driver, events } = m.deps;
+  const r = new Reverter();
+  try {
+    const srcVol = pools.volumeOf(plan.source.project, plan.source.type, plan.source.name);
+    if (!srcVol) throw new StatusError(500, `Instance "${plan.source.name}" has no root volume`);
+    const srcPool = pools.get(srcVol.pool);
+    const pool = pools.get(plan.pool);
+    const privileged = isTrue(m.expand(plan.record).expanded_config['security.privileged']);
+    const config = { ...plan.record.config };
+    config['volatile.uuid'] = randomUUID();
+    config['volatile.uuid.generation'] = config['volatile.uuid'];
+    if (!privileged) {
+      const map = idmapJson(m.deps.idmap);
+      config['volatile.idmap.base'] = String(m.deps.idmap.uid.hostBase);
+      config['volatile.idmap.current'] = map;
+      config['volatile.idmap.next'] = map;
+    }
+    config['volatile.last_state.power'] = 'STOPPED';
+    config['volatile.apply_template'] = 'copy';
+    Object.assign(config, missingNicVolatile({ project: plan.project, name: plan.name, config }, m.expand({ ...plan.record, config }).expanded_devices));
+
+    let rec!: InstanceRecord;
+    try {
+      rec = db.transaction(() => {
+        const created = db.instances.create({ ...plan.record, config });
+        db.pools.createVolume({
+          pool: pool.name,
+          project: plan.project,
+          name: plan.name,
+          type: plan.record.type,
+          contentType: 'filesystem',
+          description: '',
+          config: {},
+          createdAt: plan.record.createdAt,
+        });
+        for (const { id: _id, ...s } of plan.snapshots) db.snapshots.create({ ...s, instanceId: created.id });
+        return created;
+      });
+    } catch (err) {
+      if (err instanceof ProfileMissingError) throw badRequest(err.message);
+      if (String(err).includes('UNIQUE')) throw conflict(`Instance "${plan.name}" already exists`);
+      throw err;
+    }
+    r.add(() =>
+      db.transaction(() => {
+        const v = db.pools.volumeOf(plan.project, plan.record.type, plan.name);
+        if (v) db.pools.deleteVolume(v.id);
+        db.instances.delete(rec.id);
+      }),
+    );
+
+    const src = { sd: pools.driver(srcPool), spec: pools.spec(srcPool), type: plan.source.type, name: plan.source.name };
+    const dst = { sd: pools.driver(pool), spec: pools.spec(pool), type: plan.record.type, name: plan.name };
+    const srcPath = plan.fromSnapshot
+      ? src.sd.snapshotPath(src.spec, src.type, src.name, plan.fromSnapshot.name)
+      : src.sd.volumePath(src.spec, src.type, src.name);
+    await copyInstanceVolume(
+      src,
+      srcPath,
+      dst,
+      plan.snapshots.map((s) => s.name),
+      r,
+    );
+    const rootSize = rootDisk(m.expand(rec).expanded_devices)?.config.size;
+    if (rootSize) await pools.applyQuota(pool, rec.type, rec.name, rootSize);
+    r.add(() => driver.detach(rec));
+    await driver.attach(m.runtime(rec));
+    r.success();
+    events.lifecycle('instance-created', `/1.0/instances/${rec.name}`, rec.project);
+    return rec;
+  } catch (err) {
+    await r.fail();
+    throw err;
+  }
+}

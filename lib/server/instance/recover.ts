@@ -1,0 +1,154 @@
+/**
+ * `incus admin recover`: finds container volumes on the pools that have no
+ * database rows and rebuilds the rows (instance, volume, snapshots) from the
+ * volume's backup.yaml, or, lacking one, from what is on disk (default
+ * profiles, snapshots from the snapshot folders).
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { parse } from 'yaml';
+import type { BackupIndex } from '../../api/instance-backup';
+import type { InstanceSnapshot } from '../../api/instance-snapshot';
+import type { InstanceRecord } from '../db/instances';
+import { NO_EXPIRY } from '../db/snapshots';
+import type { PoolRecord } from '../db/storage-pools';
+import { rootDisk } from './expand';
+import { idmapJson } from './idmap';
+import type { InstanceManager } from './manager';
+
+/** A volume found on disk without rows (Incus's RecoverValidateVolume). */
+export interface UnknownVolume {
+  name: string;
+  type: string;
+  pool: string;
+  project: string;
+  snapshot_count: number;
+}
+
+interface Found extends UnknownVolume {
+  path: string;
+  config: NonNullable<BackupIndex['config']> | null;
+  snapshotNames: string[];
+}
+
+async function entries(dir: string): Promise<string[]> {
+  return readdir(dir).catch(() => []);
+}
+
+/** Container volumes on these pools (all when none named) that the database does not know. */
+async function scan(m: InstanceManager, poolNames?: string[]): Promise<Found[]> {
+  const { pools, db } = m.deps;
+  const out: Found[] = [];
+  const list = pools.list().filter((p) => !poolNames || poolNames.length === 0 || poolNames.includes(p.name));
+  for (const pool of list) {
+    const sd = pools.driver(pool);
+    const spec = pools.spec(pool);
+    const dir = dirname(sd.volumePath(spec, 'container', 'x'));
+    for (const name of await entries(dir)) {
+      if (name.includes('.')) continue;
+      const path = sd.volumePath(spec, 'container', name);
+      if (!(await stat(path).catch(() => null))?.isDirectory()) continue;
+      let config: Found['config'] = null;
+      try {
+        config = parse(await readFile(join(path, 'backup.yaml'), 'utf8')) as Found['config'];
+      } catch {
+        // No backup.yaml: rebuilt from the disk alone.
+      }
+      const project = config?.container?.project || 'default';
+      if (db.instances.get(project, name) || db.pools.volumeOf(project, 'container', name)) continue;
+      const snapshotNames = await entries(dirname(sd.snapshotPath(spec, 'container', name, 'x')));
+      out.push({ name, type: 'container', pool: pool.name, project, snapshot_count: snapshotNames.length, path, config, snapshotNames });
+    }
+  }
+  return out;
+}
+
+/** What recover would bring back (POST /internal/recover/validate). */
+export async function validateRecover(m: InstanceManager, poolNames?: string[]): Promise<UnknownVolume[]> {
+  return (await scan(m, poolNames)).map(({ name, type, pool, project, snapshot_count }) => ({ name, type, pool, project, snapshot_count }));
+}
+
+/** The record for a found volume: from backup.yaml, else defaults with the pool's root disk. */
+async function recordOf(m: InstanceManager, f: Found, pool: PoolRecord): Promise<Omit<InstanceRecord, 'id'>> {
+  const c = f.config?.container;
+  if (c) {
+    return {
+      project: f.project,
+      name: f.name,
+      type: 'container',
+      architecture: c.architecture || 'x86_64',
+      ephemeral: c.ephemeral === true,
+      stateful: false,
+      description: c.description ?? '',
+      createdAt: c.created_at || new Date().toISOString(),
+      lastUsedAt: c.last_used_at || '0001-01-01T00:00:00Z',
+      config: { ...(c.config ?? {}), 'volatile.last_state.power': 'STOPPED' },
+      devices: c.devices ?? {},
+      profiles: (c.profiles ?? []).filter((p) => m.deps.db.profiles.get(f.project, p) !== undefined),
+    };
+  }
+  // No record of the id map: a rootfs owned by the host's base id was shifted on disk.
+  const owner = (await stat(join(f.path, 'rootfs')).catch(() => null))?.uid ?? 0;
+  const shifted = owner !== 0 && owner === m.deps.idmap.uid.hostBase;
+  const rec: Omit<InstanceRecord, 'id'> = {
+    project: f.project,
+    name: f.name,
+    type: 'container',
+    architecture: 'x86_64',
+    ephemeral: false,
+    stateful: false,
+    description: '',
+    createdAt: new Date().toISOString(),
+    lastUsedAt: '0001-01-01T00:00:00Z',
+    config: { 'volatile.last_state.power': 'STOPPED', 'volatile.last_state.idmap': shifted ? idmapJson(m.deps.idmap) : '[]' },
+    devices: {},
+    profiles: ['default'],
+  };
+  if (rootDisk(m.expand(rec).expanded_devices)?.pool !== pool.name) rec.devices = { root: { type: 'disk', path: '/', pool: pool.name } };
+  return rec;
+}
+
+/** Rebuilds the rows of every unknown volume (POST /internal/recover/import); returns what was recovered. */
+export async function runRecover(m: InstanceManager, poolNames?: string[]): Promise<UnknownVolume[]> {
+  const { db, pools, driver, events } = m.deps;
+  const done: UnknownVolume[] = [];
+  for (const f of await scan(m, poolNames)) {
+    const pool = pools.get(f.pool);
+    const record = await recordOf(m, f, pool);
+    const known = new Map<string, InstanceSnapshot>((f.config?.snapshots ?? []).map((s) => [s.name, s]));
+    const rec = db.transaction(() => {
+      const created = db.instances.create(record);
+      db.pools.createVolume({
+        pool: pool.name,
+        project: f.project,
+        name: f.name,
+        type: 'container',
+        contentType: 'filesystem',
+        description: '',
+        config: f.config?.volume?.config ?? {},
+        createdAt: record.createdAt,
+      });
+      for (const name of f.snapshotNames) {
+        const s = known.get(name);
+        db.snapshots.create({
+          instanceId: created.id,
+          name,
+          createdAt: s?.created_at || record.createdAt,
+          expiresAt: s?.expires_at || NO_EXPIRY,
+          stateful: false,
+          description: s?.description ?? '',
+          architecture: s?.architecture || record.architecture,
+          ephemeral: s?.ephemeral === true,
+          config: s?.config ?? record.config,
+          devices: s?.devices ?? record.devices,
+          profiles: (s?.profiles ?? record.profiles).filter((p) => db.profiles.get(f.project, p) !== undefined),
+        });
+      }
+      return created;
+    });
+    await driver.attach(m.runtime(rec));
+    events.lifecycle('instance-created', `/1.0/instances/${rec.name}`, rec.project);
+    done.push({ name: f.name, type: f.type, pool: f.pool, project: f.project, snapshot_count: f.snapshotNames.length });
+  }
+  return done;
+}
