@@ -51,6 +51,7 @@ export async function run(ctx: BenchContext): Promise<void> {
 
   ctx.legend(`target: ${n} busybox containers running (BENCH_DENSITY_COUNT), launched through the API 8 at a time; the reference column is that target`);
   ctx.column(COLUMN, 'incusd via lib/client: POST /1.0/instances + PUT state start');
+  ctx.legend('host memory: (MemTotal - MemAvailable) after - before: noisy on a shared host; the memory case has per-container accounted figures');
   ctx.metric('density.running', running, 'containers');
   ctx.metric('density.time', seconds, 's');
   ctx.metric('density.host_memory', used, 'MiB');
