@@ -17,7 +17,8 @@ import { CaseReport, mergeResults } from './lib/results-md';
 
 /** The repository root: dist/bench/run.js lives two levels below it. */
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
-const RESULTS = path.join(REPO_ROOT, 'bench', 'RESULTS.md');
+/** Where results go; BENCH_RESULTS points a smoke run at a scratch file. */
+const RESULTS = process.env.BENCH_RESULTS || path.join(REPO_ROOT, 'bench', 'RESULTS.md');
 
 function isBenchCase(v: unknown): v is BenchCase {
   const c = v as Partial<BenchCase> | null;
