@@ -2,23 +2,12 @@
  * Image tarball handling with GNU tar, which detects gzip/xz/zstd/bzip2 by
  * content on extraction: unpacking into a volume and reading metadata.yaml.
  */
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from './run';
+import { isSquashfsFile } from './squashfs-magic';
 
 const TAR_KEEP = ['--numeric-owner', '--xattrs', '--xattrs-include=*', '--same-permissions'];
-
-/** Whether a file starts with the squashfs magic ("hsqs"). */
-async function isSquashfs(file: string): Promise<boolean> {
-  const fh = await open(file, 'r');
-  try {
-    const b = Buffer.alloc(4);
-    await fh.read(b, 0, 4, 0);
-    return b.toString('latin1') === 'hsqs';
-  } finally {
-    await fh.close();
-  }
-}
 
 /**
  * Extracts an image into dir, keeping owners and xattrs: a unified tarball
@@ -30,7 +19,7 @@ export async function unpackImage(file: string, dir: string, rootfsFile?: string
   if (!rootfsFile) return;
   const rootfs = join(dir, 'rootfs');
   await mkdir(rootfs, { recursive: true, mode: 0o755 });
-  if (await isSquashfs(rootfsFile)) await run('unsquashfs', ['-f', '-n', '-d', rootfs, rootfsFile]);
+  if (await isSquashfsFile(rootfsFile)) await run('unsquashfs', ['-f', '-n', '-d', rootfs, rootfsFile]);
   else await run('tar', ['-xf', rootfsFile, '-C', rootfs, ...TAR_KEEP]);
 }
 

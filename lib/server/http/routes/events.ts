@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { EventType } from '../../../api/event';
 import type { DaemonState } from '../../state';
-import { errorResponse } from '../../response';
+import { refuseUpgrade } from '../refuse-upgrade';
 
 const ALL_TYPES: EventType[] = ['operation', 'lifecycle', 'logging'];
 
@@ -29,8 +29,7 @@ export class EventsSocket {
     const wanted = types.length > 0 ? types : ALL_TYPES;
     const project = url.searchParams.get('all-projects') === 'true' ? null : url.searchParams.get('project') || 'default';
     if (project !== null && this.s.db.projects.id(project) === undefined) {
-      const body = JSON.stringify(errorResponse(404, 'Project not found'));
-      socket.end(`HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      refuseUpgrade(socket, 404, 'Project not found');
       return true;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {

@@ -10,21 +10,15 @@ import type { Duplex } from 'node:stream';
 import { badRequest, messageOf, notFound, statusOf } from '../../errors';
 import { openInstanceFiles } from '../../instance/files/open-session';
 import { serveSftp } from '../../instance/files/sftp-server';
-import { errorResponse } from '../../response';
 import type { DaemonState } from '../../state';
+
+import { refuseUpgrade } from '../refuse-upgrade';
 
 const PATH = /^\/1\.0\/instances\/([^/]+)\/sftp\/?$/;
 const PROTOCOL = 'sftp';
 const MISSING_UPGRADE = 'Missing or invalid upgrade header';
 
-function refuse(socket: Duplex, status: number, message: string): void {
-  if (socket.destroyed) return;
-  const body = JSON.stringify(errorResponse(status, message));
-  socket.end(
-    `HTTP/1.1 ${status} ${status === 404 ? 'Not Found' : status < 500 ? 'Bad Request' : 'Internal Server Error'}\r\n` +
-      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
-}
+const refuse = refuseUpgrade;
 
 /** Takes the upgrade for /1.0/instances/{name}/sftp. */
 export class InstanceSftpUpgrade {

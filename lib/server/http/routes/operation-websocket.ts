@@ -7,14 +7,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { DaemonState } from '../../state';
-import { errorResponse } from '../../response';
+import { refuseUpgrade } from '../refuse-upgrade';
 
 const PATH = /^\/1\.0\/operations\/([^/]+)\/websocket\/?$/;
-
-function refuse(socket: Duplex, status: number, text: string, message: string): void {
-  const body = JSON.stringify(errorResponse(status, message));
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-}
 
 export class OperationWebsocketUpgrade {
   private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 64 * 1024 * 1024 });
@@ -34,11 +29,11 @@ export class OperationWebsocketUpgrade {
     const secret = url.searchParams.get('secret') ?? '';
     const target = this.s.ops.websockets(id);
     if (!target) {
-      refuse(socket, 404, 'Not Found', 'Operation not found');
+      refuseUpgrade(socket, 404, 'Operation not found');
       return true;
     }
     if (!target.accepts(secret)) {
-      refuse(socket, 403, 'Forbidden', 'Wrong secret');
+      refuseUpgrade(socket, 403, 'Wrong secret');
       return true;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => target.attach(secret, ws));
