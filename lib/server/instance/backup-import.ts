@@ -1,10 +1,10 @@
 /**
  * Imports an instance from a backup tarball (Incus's layout, see
  * backup-tarball.ts): the whole archive is read and checked before anything
- * is made, then rows, volume and snapshots are created; any failure undoes
- * all of it, so a bad file leaves nothing half-imported.
+ * is made, then the volume and its snapshots, then the rows; any failure
+ * undoes all of it, so a bad file leaves nothing half-imported.
  */
-import { readdir, rm } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { DevicesMap } from '../../api/instance';
@@ -113,6 +113,24 @@ export async function runImport(m: InstanceManager, plan: ImportPlan): Promise<I
   try {
     const pool = pools.get(plan.pool);
     const { record } = plan;
+    const sd = pools.driver(pool);
+    const spec = pools.spec(pool);
+    // Volume first, rows last (as for copies): a crash mid-import lists no half-imported instance.
+    if (db.instances.get(record.project, record.name)) throw conflict(`Instance "${record.name}" already exists`);
+    if (await stat(sd.volumePath(spec, record.type, record.name)).catch(() => null)) {
+      throw conflict(`A volume for "${record.name}" already exists on pool "${pool.name}" (see incus admin recover)`);
+    }
+    r.add(() => sd.deleteVolume(spec, record.type, record.name));
+    await sd.createVolume(spec, record.type, record.name);
+    const path = sd.volumePath(spec, record.type, record.name);
+    for (const s of plan.snapshots) {
+      await clearDir(path);
+      await extractPart(plan.file, `backup/snapshots/${s.name}`, path);
+      r.add(() => sd.deleteSnapshot(spec, record.type, record.name, s.name));
+      await sd.createSnapshot(spec, record.type, record.name, s.name);
+    }
+    await clearDir(path);
+    await extractPart(plan.file, 'backup/container', path);
     let rec!: InstanceRecord;
     try {
       rec = db.transaction(() => {
@@ -156,19 +174,6 @@ export async function runImport(m: InstanceManager, plan: ImportPlan): Promise<I
         db.instances.delete(rec.id);
       }),
     );
-    const sd = pools.driver(pool);
-    const spec = pools.spec(pool);
-    r.add(() => sd.deleteVolume(spec, record.type, record.name));
-    await sd.createVolume(spec, record.type, record.name);
-    const path = sd.volumePath(spec, record.type, record.name);
-    for (const s of plan.snapshots) {
-      await clearDir(path);
-      await extractPart(plan.file, `backup/snapshots/${s.name}`, path);
-      r.add(() => sd.deleteSnapshot(spec, record.type, record.name, s.name));
-      await sd.createSnapshot(spec, record.type, record.name, s.name);
-    }
-    await clearDir(path);
-    await extractPart(plan.file, 'backup/container', path);
     const rootSize = rootDisk(m.expand(rec).expanded_devices)?.config.size;
     if (rootSize) await pools.applyQuota(pool, rec.type, rec.name, rootSize);
     r.add(() => driver.detach(rec));

@@ -5,6 +5,7 @@
  * `instance_only`, its snapshots too. Everything is undone on failure.
  */
 import { randomUUID } from 'node:crypto';
+import { access } from 'node:fs/promises';
 import type { ConfigMap, InstancesPost } from '../../api/instance';
 import type { InstanceRecord } from '../db/instances';
 import { ProfileMissingError } from '../db/instances';
@@ -19,6 +20,12 @@ import { idmapJson } from './idmap';
 import type { InstanceManager } from './manager';
 import { generateName, validateInstanceName } from './names';
 import { copyInstanceVolume } from './volume-copy';
+
+const exists = (p: string): Promise<boolean> =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 
 /** A validated copy request. */
 export interface CopyPlan {
@@ -119,6 +126,24 @@ export async function runCopy(m: InstanceManager, plan: CopyPlan): Promise<Insta
     config['volatile.apply_template'] = 'copy';
     Object.assign(config, missingNicVolatile({ project: plan.project, name: plan.name, config }, m.expand({ ...plan.record, config }).expanded_devices));
 
+    // Volumes first, rows last: a daemon killed mid-copy leaves no half-copied instance listed, only
+    // a volume that `admin recover` reports.
+    if (db.instances.get(plan.project, plan.name)) throw conflict(`Instance "${plan.name}" already exists`);
+    const src = { sd: pools.driver(srcPool), spec: pools.spec(srcPool), type: plan.source.type, name: plan.source.name };
+    const dst = { sd: pools.driver(pool), spec: pools.spec(pool), type: plan.record.type, name: plan.name };
+    if (await exists(dst.sd.volumePath(dst.spec, dst.type, dst.name))) {
+      throw conflict(`A volume for "${plan.name}" already exists on pool "${pool.name}" (see incus admin recover)`);
+    }
+    const srcPath = plan.fromSnapshot
+      ? src.sd.snapshotPath(src.spec, src.type, src.name, plan.fromSnapshot.name)
+      : src.sd.volumePath(src.spec, src.type, src.name);
+    await copyInstanceVolume(
+      src,
+      srcPath,
+      dst,
+      plan.snapshots.map((s) => s.name),
+      r,
+    );
     let rec!: InstanceRecord;
     try {
       rec = db.transaction(() => {
@@ -149,18 +174,6 @@ export async function runCopy(m: InstanceManager, plan: CopyPlan): Promise<Insta
       }),
     );
 
-    const src = { sd: pools.driver(srcPool), spec: pools.spec(srcPool), type: plan.source.type, name: plan.source.name };
-    const dst = { sd: pools.driver(pool), spec: pools.spec(pool), type: plan.record.type, name: plan.name };
-    const srcPath = plan.fromSnapshot
-      ? src.sd.snapshotPath(src.spec, src.type, src.name, plan.fromSnapshot.name)
-      : src.sd.volumePath(src.spec, src.type, src.name);
-    await copyInstanceVolume(
-      src,
-      srcPath,
-      dst,
-      plan.snapshots.map((s) => s.name),
-      r,
-    );
     const rootSize = rootDisk(m.expand(rec).expanded_devices)?.config.size;
     if (rootSize) await pools.applyQuota(pool, rec.type, rec.name, rootSize);
     r.add(() => driver.detach(rec));
