@@ -149,6 +149,7 @@ export class TestDaemon {
     killLeftoverContainers(join(this.dir, 'containers'), this.netns?.prefix() ?? []);
     killLeftoverDnsmasq(join(this.dir, 'networks'));
     await this.netns?.close();
+    releaseMountsAndLoops(this.dir);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
@@ -194,4 +195,25 @@ export async function withDaemon(t: { teardown(fn: () => unknown): void }, opts:
   await d.start();
   if (opts.init !== false) await d.init();
   return d;
+}
+
+/**
+ * Last resort for pools the test did not delete: unmount everything mounted
+ * under dir (deepest first) and detach loop devices backed by files in it,
+ * so that no mount or loop device outlives the test.
+ */
+function releaseMountsAndLoops(dir: string): void {
+  const { spawnSync } = require('node:child_process') as typeof import('node:child_process');
+  const { readFileSync } = require('node:fs') as typeof import('node:fs');
+  const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4])
+    .filter((m): m is string => m !== undefined && (m === dir || m.startsWith(`${dir}/`)))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) spawnSync('umount', ['-l', m]);
+  const loops = spawnSync('losetup', ['-a'], { encoding: 'utf8' }).stdout ?? '';
+  for (const line of loops.split('\n')) {
+    const m = /^(\/dev\/loop\d+):.*\((.*?)(?: \(deleted\))?\)$/.exec(line);
+    if (m && m[2].startsWith(`${dir}/`)) spawnSync('losetup', ['-d', m[1]]);
+  }
 }
