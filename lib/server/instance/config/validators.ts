@@ -3,6 +3,7 @@
  * fine and a short reason otherwise. An empty value always means "unset".
  */
 import { parseCpuSet, parseDuration, parseSize } from './units';
+import { parseCron } from '../cron';
 
 export type Validator = (value: string) => string | null;
 
@@ -62,15 +63,17 @@ export const isCpuAllowance: Validator = optional((v) => {
 export const isDuration: Validator = optional((v) => (parseDuration(v) === null ? 'Invalid duration' : null));
 
 const CRON_ALIASES = new Set(['@hourly', '@daily', '@midnight', '@weekly', '@monthly', '@annually', '@yearly', '@startup', '@never']);
-const CRON_FIELD = /^(\*|\d+(-\d+)?)(\/\d+)?(,(\*|\d+(-\d+)?)(\/\d+)?)*$|^[A-Za-z]{3}(-[A-Za-z]{3})?$/;
 
-/** A cron schedule (five fields) or an alias such as `@daily`; several separated by commas. */
+/** A cron schedule (five fields) or an alias such as `@daily`; several separated by ", ". */
 export const isCronSchedule: Validator = optional((v) => {
   // Several schedules are separated by ", " (a bare comma belongs to a field list).
   for (const part of v.split(', ').map((s) => s.trim())) {
     if (CRON_ALIASES.has(part)) continue;
-    const fields = part.split(/\s+/);
-    if (fields.length !== 5 || !fields.every((f) => CRON_FIELD.test(f))) return `Invalid cron expression "${part}"`;
+    try {
+      parseCron(part);
+    } catch (err) {
+      return (err as Error).message;
+    }
   }
   return null;
 });
