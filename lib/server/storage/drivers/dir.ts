@@ -95,10 +95,14 @@ export class DirDriver implements StorageDriver {
     await run('cp', ['-a', '--reflink=auto', srcPath, dstPath]);
   }
 
-  /** rsync with --delete: the volume ends up identical to the snapshot. */
+  /**
+   * rsync with --delete: the volume ends up identical to the snapshot.
+   * --checksum because a file changed within the same second at the same
+   * size passes rsync's size+mtime check and would be skipped.
+   */
   async restoreSnapshot(pool: PoolSpec, type: VolumeType, name: string, snap: string): Promise<void> {
     const src = `${this.snapshotPath(pool, type, name, snap)}/`;
     const dst = `${this.volumePath(pool, type, name)}/`;
-    await run('rsync', ['-aHAX', '--numeric-ids', '--delete', src, dst]);
+    await run('rsync', ['-aHAX', '--numeric-ids', '--delete', '--checksum', src, dst]);
   }
 }
