@@ -11,7 +11,6 @@ import type { DevicesMap } from '../../api/instance';
 import type { BackupIndex } from '../../api/instance-backup';
 import type { InstanceSnapshot } from '../../api/instance-snapshot';
 import type { InstanceRecord } from '../db/instances';
-import { ProfileMissingError } from '../db/instances';
 import { NO_EXPIRY } from '../db/snapshots';
 import { badRequest, conflict } from '../errors';
 import { Reverter } from '../revert';
@@ -21,6 +20,7 @@ import { validateDevices } from './devices/validate';
 import { rootDisk } from './expand';
 import type { InstanceManager } from './manager';
 import { validateInstanceName } from './names';
+import { registerInstance } from './register';
 
 /** A checked import, ready to run. */
 export interface ImportPlan {
@@ -108,7 +108,7 @@ async function clearDir(dir: string): Promise<void> {
 
 /** Creates the instance from a planned import; everything undone on failure. */
 export async function runImport(m: InstanceManager, plan: ImportPlan): Promise<InstanceRecord> {
-  const { db, pools, driver, events } = m.deps;
+  const { db, pools } = m.deps;
   const r = new Reverter();
   try {
     const pool = pools.get(plan.pool);
@@ -131,55 +131,20 @@ export async function runImport(m: InstanceManager, plan: ImportPlan): Promise<I
     }
     await clearDir(path);
     await extractPart(plan.file, 'backup/container', path);
-    let rec!: InstanceRecord;
-    try {
-      rec = db.transaction(() => {
-        const created = db.instances.create(record);
-        db.pools.createVolume({
-          pool: pool.name,
-          project: record.project,
-          name: record.name,
-          type: record.type,
-          contentType: 'filesystem',
-          description: '',
-          config: {},
-          createdAt: record.createdAt,
-        });
-        for (const s of plan.snapshots) {
-          db.snapshots.create({
-            instanceId: created.id,
-            name: s.name,
-            createdAt: s.created_at,
-            expiresAt: s.expires_at || NO_EXPIRY,
-            stateful: false,
-            description: s.description ?? '',
-            architecture: s.architecture || record.architecture,
-            ephemeral: s.ephemeral === true,
-            config: s.config ?? {},
-            devices: s.devices ?? {},
-            profiles: (s.profiles ?? []).filter((p) => db.profiles.get(record.project, p) !== undefined),
-          });
-        }
-        return created;
-      });
-    } catch (err) {
-      if (err instanceof ProfileMissingError) throw badRequest(err.message);
-      if (String(err).includes('UNIQUE')) throw conflict(`Instance "${record.name}" already exists`);
-      throw err;
-    }
-    r.add(() =>
-      db.transaction(() => {
-        const v = db.pools.volumeOf(record.project, record.type, record.name);
-        if (v) db.pools.deleteVolume(v.id);
-        db.instances.delete(rec.id);
-      }),
-    );
-    const rootSize = rootDisk(m.expand(rec).expanded_devices)?.config.size;
-    if (rootSize) await pools.applyQuota(pool, rec.type, rec.name, rootSize);
-    r.add(() => driver.detach(rec));
-    await driver.attach(m.runtime(rec));
+    const snapshots = plan.snapshots.map((s) => ({
+      name: s.name,
+      createdAt: s.created_at,
+      expiresAt: s.expires_at || NO_EXPIRY,
+      stateful: false,
+      description: s.description ?? '',
+      architecture: s.architecture || record.architecture,
+      ephemeral: s.ephemeral === true,
+      config: s.config ?? {},
+      devices: s.devices ?? {},
+      profiles: (s.profiles ?? []).filter((p) => db.profiles.get(record.project, p) !== undefined),
+    }));
+    const rec = await registerInstance(m, r, pool, record, snapshots);
     r.success();
-    events.lifecycle('instance-created', `/1.0/instances/${rec.name}`, rec.project);
     return rec;
   } catch (err) {
     await r.fail();

@@ -8,7 +8,6 @@ import { randomUUID } from 'node:crypto';
 import { access } from 'node:fs/promises';
 import type { ConfigMap, InstancesPost } from '../../api/instance';
 import type { InstanceRecord } from '../db/instances';
-import { ProfileMissingError } from '../db/instances';
 import type { SnapshotRecord } from '../db/snapshots';
 import { badRequest, conflict, notFound, StatusError } from '../errors';
 import { Reverter } from '../revert';
@@ -20,6 +19,7 @@ import { idmapJson } from './idmap';
 import type { InstanceManager } from './manager';
 import { generateName, validateInstanceName } from './names';
 import { copyInstanceVolume } from './volume-copy';
+import { registerInstance } from './register';
 
 const exists = (p: string): Promise<boolean> =>
   access(p).then(
@@ -105,7 +105,7 @@ export function planCopy(m: InstanceManager, project: string, req: InstancesPost
 
 /** Runs a planned copy: rows (instance, volume, snapshots) and volumes, undone together on failure. */
 export async function runCopy(m: InstanceManager, plan: CopyPlan): Promise<InstanceRecord> {
-  const { db, pools, driver, events } = m.deps;
+  const { db, pools } = m.deps;
   const r = new Reverter();
   try {
     const srcVol = pools.volumeOf(plan.source.project, plan.source.type, plan.source.name);
@@ -144,42 +144,9 @@ export async function runCopy(m: InstanceManager, plan: CopyPlan): Promise<Insta
       plan.snapshots.map((s) => s.name),
       r,
     );
-    let rec!: InstanceRecord;
-    try {
-      rec = db.transaction(() => {
-        const created = db.instances.create({ ...plan.record, config });
-        db.pools.createVolume({
-          pool: pool.name,
-          project: plan.project,
-          name: plan.name,
-          type: plan.record.type,
-          contentType: 'filesystem',
-          description: '',
-          config: {},
-          createdAt: plan.record.createdAt,
-        });
-        for (const { id: _id, ...s } of plan.snapshots) db.snapshots.create({ ...s, instanceId: created.id });
-        return created;
-      });
-    } catch (err) {
-      if (err instanceof ProfileMissingError) throw badRequest(err.message);
-      if (String(err).includes('UNIQUE')) throw conflict(`Instance "${plan.name}" already exists`);
-      throw err;
-    }
-    r.add(() =>
-      db.transaction(() => {
-        const v = db.pools.volumeOf(plan.project, plan.record.type, plan.name);
-        if (v) db.pools.deleteVolume(v.id);
-        db.instances.delete(rec.id);
-      }),
-    );
-
-    const rootSize = rootDisk(m.expand(rec).expanded_devices)?.config.size;
-    if (rootSize) await pools.applyQuota(pool, rec.type, rec.name, rootSize);
-    r.add(() => driver.detach(rec));
-    await driver.attach(m.runtime(rec));
+    const snapshots = plan.snapshots.map(({ id: _id, instanceId: _inst, ...snap }) => snap);
+    const rec = await registerInstance(m, r, pool, { ...plan.record, config }, snapshots);
     r.success();
-    events.lifecycle('instance-created', `/1.0/instances/${rec.name}`, rec.project);
     return rec;
   } catch (err) {
     await r.fail();

@@ -1,0 +1,59 @@
+/**
+ * The last step of every way an instance comes to be from an existing volume
+ * (copy, backup import): its rows (instance, root volume, snapshots) in one
+ * transaction, the root quota, the driver's runtime links. Each step is
+ * undone through the caller's Reverter if a later one fails.
+ */
+import type { InstanceRecord, NewInstance } from '../db/instances';
+import { ProfileMissingError } from '../db/instances';
+import type { NewSnapshot } from '../db/snapshots';
+import type { PoolRecord } from '../db/storage-pools';
+import { badRequest, conflict } from '../errors';
+import type { Reverter } from '../revert';
+import { rootDisk } from './expand';
+import type { InstanceManager } from './manager';
+
+export async function registerInstance(
+  m: InstanceManager,
+  r: Reverter,
+  pool: PoolRecord,
+  record: NewInstance,
+  snapshots: Omit<NewSnapshot, 'instanceId'>[],
+): Promise<InstanceRecord> {
+  const { db, pools, driver, events } = m.deps;
+  let rec!: InstanceRecord;
+  try {
+    rec = db.transaction(() => {
+      const created = db.instances.create(record);
+      db.pools.createVolume({
+        pool: pool.name,
+        project: record.project,
+        name: record.name,
+        type: record.type,
+        contentType: 'filesystem',
+        description: '',
+        config: {},
+        createdAt: record.createdAt,
+      });
+      for (const s of snapshots) db.snapshots.create({ ...s, instanceId: created.id });
+      return created;
+    });
+  } catch (err) {
+    if (err instanceof ProfileMissingError) throw badRequest(err.message);
+    if (String(err).includes('UNIQUE')) throw conflict(`Instance "${record.name}" already exists`);
+    throw err;
+  }
+  r.add(() =>
+    db.transaction(() => {
+      const v = db.pools.volumeOf(record.project, record.type, record.name);
+      if (v) db.pools.deleteVolume(v.id);
+      db.instances.delete(rec.id);
+    }),
+  );
+  const rootSize = rootDisk(m.expand(rec).expanded_devices)?.config.size;
+  if (rootSize) await pools.applyQuota(pool, rec.type, rec.name, rootSize);
+  r.add(() => driver.detach(rec));
+  await driver.attach(m.runtime(rec));
+  events.lifecycle('instance-created', `/1.0/instances/${rec.name}`, rec.project);
+  return rec;
+}
