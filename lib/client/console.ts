@@ -3,8 +3,8 @@
  * operation plus its `control` and `0` websockets, opened in that order as
  * Incus's client does), the console log, and `/logs` files.
  */
-import type { IncomingMessage } from 'node:http';
 import type WebSocket from 'ws';
+import { openOperationSocket } from './ws-stream';
 import type { InstanceConsoleControl, InstanceConsolePost } from '../api/instance-console';
 import type { CallOptions, IncusClient } from './client';
 import { nameFromUrl } from './client';
@@ -32,28 +32,7 @@ function projectQuery(client: IncusClient, opts: CallOptions): string {
  * resolves once open, rejects with the server's error when it refuses.
  */
 export function openOperationWebsocket(client: IncusClient, id: string, secret: string): Promise<WebSocket> {
-  const path = `/1.0/operations/${seg(id)}/websocket?secret=${seg(secret)}`;
-  const ws = client.transport.openWebSocket(path);
-  return new Promise((resolve, reject) => {
-    ws.once('open', () => resolve(ws));
-    ws.once('unexpected-response', (_req: unknown, res: IncomingMessage) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        try {
-          parseEnvelope(
-            { status: res.statusCode ?? 0, statusText: res.statusMessage ?? '', headers: res.headers, body: Buffer.concat(chunks) },
-            `GET ${path}`,
-          );
-          reject(new ApiError(res.statusCode ?? 0, `Websocket upgrade refused by GET ${path}`));
-        } catch (err) {
-          reject(err as Error);
-        }
-        ws.terminate();
-      });
-    });
-    ws.once('error', reject);
-  });
+  return openOperationSocket(client.transport, id, secret);
 }
 
 /** Reads a string secret out of an operation's `metadata.fds`. */
