@@ -11,6 +11,7 @@
         "native/addon/cgroup-items.cc",
         "native/addon/freezer.cc",
         "native/addon/batch-state.cc",
+        "native/addon/init-cache.cc",
         "native/addon/pidfd.cc",
         "native/addon/shift-tree.cc",
         "native/addon/pty.cc",

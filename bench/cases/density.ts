@@ -8,23 +8,17 @@
 import path from 'node:path';
 import { buildBusyboxImage } from '../../lib/image-builder';
 import { BenchContext } from '../lib/case';
+import { positiveCount } from '../lib/env-count';
 import { hostUsedMiB, IncusFleet, rssMiB } from '../lib/fleet';
 import { describeLimits, hostLimits } from '../lib/host-limits';
 import { startIncusDaemon } from '../lib/incus-daemon';
 
 const COLUMN = 'ours';
 
-function count(): number {
-  const raw = process.env.BENCH_DENSITY_COUNT;
-  const n = raw === undefined || raw === '' ? 1000 : Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`BENCH_DENSITY_COUNT must be a positive integer, got "${raw}"`);
-  return n;
-}
-
 export const name = 'density';
 
 export async function run(ctx: BenchContext): Promise<void> {
-  const n = count();
+  const n = positiveCount('BENCH_DENSITY_COUNT', process.env.BENCH_DENSITY_COUNT, 1000);
   const work = await ctx.tmpDir('bench-density-');
   const image = await buildBusyboxImage({ output: path.join(work, 'busybox.tar.xz') });
   const daemon = await startIncusDaemon(ctx, image.path);

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { buildBusyboxImage } from '../../lib/image-builder';
 import { BenchContext } from '../lib/case';
 import { sleep } from '../lib/exec';
+import { positiveCount } from '../lib/env-count';
 import { fleetMemory, hostUsedMiB, IncusFleet, RawFleet, rssMiB } from '../lib/fleet';
 import { startIncusDaemon } from '../lib/incus-daemon';
 
@@ -20,10 +21,7 @@ const TARGET_RSS_1000 = 150;
 const SETTLE_MS = 3000;
 
 function count(): number {
-  const raw = process.env.BENCH_MEMORY_COUNT;
-  const n = raw === undefined || raw === '' ? 1000 : Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new RangeError(`BENCH_MEMORY_COUNT must be a positive integer, got "${raw}"`);
-  return n;
+  return positiveCount('BENCH_MEMORY_COUNT', process.env.BENCH_MEMORY_COUNT, 1000);
 }
 
 async function settledUsed(): Promise<number> {

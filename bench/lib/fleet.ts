@@ -9,6 +9,7 @@ import type { BenchContext } from './case';
 import type { Deferred } from './cleanup';
 import { BENCH_IMAGE_ALIAS, IncusDaemon } from './incus-daemon';
 import { RawLxcDriver } from './raw-lxc';
+import { timeMs } from './stats';
 
 /** Launches at once: enough to keep two cores busy without thrashing. */
 export const FLEET_PARALLEL = 8;
@@ -32,6 +33,12 @@ export async function pool(from: number, to: number, width: number, signal: Abor
   if (signal.aborted) throw new Error('interrupted');
 }
 
+/** How many containers of a fleet exist and run, read independently of the steps that made them. */
+export interface FleetInventory {
+  existing: number;
+  running: number;
+}
+
 /** Containers launched through our daemon; {@link grow} adds, the deferred step deletes them all. */
 export class IncusFleet {
   readonly names: string[] = [];
@@ -43,26 +50,31 @@ export class IncusFleet {
     this.undo = ctx.defer(`${prefix} fleet`, () => this.deleteAll());
   }
 
-  /** Launches (create + start) until `count` run; `onEach` sees the running count. */
-  async grow(count: number, onEach?: (running: number) => void): Promise<void> {
+  /**
+   * Launches (create + start) until `count` run, `width` at a time;
+   * `onEach` sees the running count and that launch's milliseconds.
+   */
+  async grow(count: number, onEach?: (running: number, ms: number) => void, width = FLEET_PARALLEL): Promise<void> {
     const c = this.daemon.client;
-    await pool(this.names.length, count, FLEET_PARALLEL, this.ctx.signal, async (i) => {
+    await pool(this.names.length, count, width, this.ctx.signal, async (i) => {
       const name = `${this.prefix}-${i}`;
-      await (await c.createInstance({ name, source: { type: 'image', alias: BENCH_IMAGE_ALIAS } })).wait();
-      this.names.push(name);
-      await (await c.updateInstanceState(name, { action: 'start' })).wait();
+      const ms = await timeMs(async () => {
+        await (await c.createInstance({ name, source: { type: 'image', alias: BENCH_IMAGE_ALIAS } })).wait();
+        this.names.push(name);
+        await (await c.updateInstanceState(name, { action: 'start' })).wait();
+      });
       this.running++;
-      onEach?.(this.running);
+      onEach?.(this.running, ms);
     });
   }
 
-  /** Force-stops and deletes every instance of the fleet, several at a time. */
-  async deleteAll(): Promise<void> {
+  /** Force-stops and deletes every instance of the fleet (what `incus delete -f` does), `width` at a time. */
+  async deleteAll(width = FLEET_PARALLEL): Promise<void> {
     const c = this.daemon.client;
     const names = this.names.splice(0);
     this.running = 0;
     const ac = new AbortController();
-    await pool(0, names.length, FLEET_PARALLEL, ac.signal, async (i) => {
+    await pool(0, names.length, width, ac.signal, async (i) => {
       try {
         await (await c.updateInstanceState(names[i], { action: 'stop', force: true })).wait();
       } catch {
@@ -76,6 +88,12 @@ export class IncusFleet {
     });
   }
 
+  /** The daemon's own account of the instances named like this fleet's. */
+  async inventory(): Promise<FleetInventory> {
+    const mine = (await this.daemon.client.getInstances(1)).filter((i) => i.name.startsWith(`${this.prefix}-`));
+    return { existing: mine.length, running: mine.filter((i) => i.status === 'Running').length };
+  }
+
   /** Runs the teardown now. */
   close(): Promise<void> {
     return this.undo.run();
@@ -85,23 +103,47 @@ export class IncusFleet {
 /** Containers started with plain lxc-start on one private lxcpath. */
 export class RawFleet {
   private readonly driver: RawLxcDriver;
-  count = 0;
+  /** Containers launched and not deleted yet. */
+  readonly names: string[] = [];
+  private next = 0;
 
   constructor(private readonly ctx: BenchContext, private readonly lxcpath: string, image: string, private readonly prefix: string) {
     this.driver = new RawLxcDriver(ctx, lxcpath, image);
   }
 
-  /** Starts raw containers until `count` run. */
-  async grow(count: number): Promise<void> {
+  /**
+   * Starts raw containers until `count` run, `width` at a time; `onEach`
+   * sees the running count and that launch's milliseconds.
+   */
+  async grow(count: number, onEach?: (running: number, ms: number) => void, width = FLEET_PARALLEL): Promise<void> {
     await fs.mkdir(this.lxcpath, { recursive: true, mode: 0o755 });
-    await pool(this.count, count, FLEET_PARALLEL, this.ctx.signal, async (i) => {
-      await this.driver.launch(`${this.prefix}-${i}`);
-      this.count++;
+    await pool(this.names.length, count, width, this.ctx.signal, async () => {
+      const name = `${this.prefix}-${this.next++}`;
+      const ms = await timeMs(() => this.driver.launch(name));
+      this.names.push(name);
+      onEach?.(this.names.length, ms);
     });
   }
 
-  /** lxc-stop -k and rm -rf of each (the driver's own deferred steps). */
+  /** lxc-stop -k and rm -rf of every container of the fleet, `width` at a time. */
+  async deleteAll(width = FLEET_PARALLEL): Promise<void> {
+    const names = this.names.splice(0);
+    // Whatever an interrupt leaves is the driver's deferred steps' to remove.
+    await pool(0, names.length, width, this.ctx.signal, (i) => this.driver.deleteForce(names[i]));
+  }
+
+  /** liblxc's account of the containers named like this fleet's on the lxcpath. */
+  async inventory(): Promise<FleetInventory> {
+    const count = async (...flags: string[]): Promise<number> => {
+      const r = await this.ctx.exec('lxc-ls', ['-P', this.lxcpath, ...flags, '-1']);
+      return r.stdout.split('\n').filter((n) => n.startsWith(`${this.prefix}-`)).length;
+    };
+    return { existing: await count(), running: await count('--running') };
+  }
+
+  /** lxc-stop -k and rm -rf of what is left (the driver's own deferred steps). */
   close(): Promise<void> {
+    this.names.length = 0;
     return this.driver.close();
   }
 }

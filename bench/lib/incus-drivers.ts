@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { BenchContext } from './case';
 import type { IncusDaemon } from './incus-daemon';
 import { BENCH_IMAGE_ALIAS } from './incus-daemon';
-import type { LifecycleDriver } from './lifecycle-driver';
+import { CLEAN_STOP_TIMEOUT_S, LifecycleDriver } from './lifecycle-driver';
 
 /** The daemon's own view: status Running with an init PID. */
 async function instanceRunning(daemon: IncusDaemon, name: string): Promise<boolean> {
@@ -15,7 +15,9 @@ async function instanceRunning(daemon: IncusDaemon, name: string): Promise<boole
 /** REST calls through lib/client, each waiting for its operation. */
 export class IncusApiDriver implements LifecycleDriver {
   readonly label = 'api';
-  readonly description = 'incusd via lib/client: POST /1.0/instances + PUT state start; PUT state stop force; DELETE';
+  readonly description = 'incusd via lib/client, each call waiting for its operation: launch = POST /1.0/instances + PUT state start; '
+    + `stop = PUT state {stop, timeout ${CLEAN_STOP_TIMEOUT_S}}; stop --force = PUT state {stop, force}; `
+    + 'restart --force = PUT state {restart, force}; delete --force = PUT state {stop, force} + DELETE (what `incus delete -f` does)';
 
   constructor(private readonly daemon: IncusDaemon) {}
 
@@ -30,10 +32,19 @@ export class IncusApiDriver implements LifecycleDriver {
   }
 
   async stop(name: string): Promise<void> {
+    await (await this.daemon.client.updateInstanceState(name, { action: 'stop', timeout: CLEAN_STOP_TIMEOUT_S })).wait();
+  }
+
+  async stopForce(name: string): Promise<void> {
     await (await this.daemon.client.updateInstanceState(name, { action: 'stop', force: true })).wait();
   }
 
-  async delete(name: string): Promise<void> {
+  async restartForce(name: string): Promise<void> {
+    await (await this.daemon.client.updateInstanceState(name, { action: 'restart', force: true })).wait();
+  }
+
+  async deleteForce(name: string): Promise<void> {
+    await this.stopForce(name);
     await (await this.daemon.client.deleteInstance(name)).wait();
   }
 
@@ -49,7 +60,7 @@ export class IncusApiDriver implements LifecycleDriver {
 /** One `node bin/incus ...` process per step, as a user would type it. */
 export class IncusCliDriver implements LifecycleDriver {
   readonly label = 'cli';
-  readonly description = 'incusd via `node bin/incus`: launch; stop -f; start; delete -f';
+  readonly description = `incusd via \`node bin/incus\`: launch; start; stop --timeout ${CLEAN_STOP_TIMEOUT_S}; stop -f; restart -f; delete -f`;
   private readonly bin: string;
 
   constructor(private readonly ctx: BenchContext, private readonly daemon: IncusDaemon) {
@@ -69,10 +80,18 @@ export class IncusCliDriver implements LifecycleDriver {
   }
 
   stop(name: string): Promise<void> {
+    return this.incus('stop', '--timeout', String(CLEAN_STOP_TIMEOUT_S), name);
+  }
+
+  stopForce(name: string): Promise<void> {
     return this.incus('stop', '-f', name);
   }
 
-  delete(name: string): Promise<void> {
+  restartForce(name: string): Promise<void> {
+    return this.incus('restart', '-f', name);
+  }
+
+  deleteForce(name: string): Promise<void> {
     return this.incus('delete', '-f', name);
   }
 

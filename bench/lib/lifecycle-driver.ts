@@ -8,10 +8,14 @@ export interface LifecycleDriver {
   launch(name: string): Promise<void>;
   /** Starts the stopped `name`; resolves once it runs. */
   start(name: string): Promise<void>;
-  /** Stops `name` at once (kill, no clean shutdown). */
+  /** Stops the running `name` cleanly (init asked to halt); resolves once it is stopped. */
   stop(name: string): Promise<void>;
-  /** Deletes the stopped `name` and its rootfs. */
-  delete(name: string): Promise<void>;
+  /** Stops the running `name` at once (kill, no clean shutdown). */
+  stopForce(name: string): Promise<void>;
+  /** Kills the running `name` and starts it again; resolves once it runs. */
+  restartForce(name: string): Promise<void>;
+  /** Deletes the running `name` and its rootfs, killing it first. */
+  deleteForce(name: string): Promise<void>;
   /**
    * Whether `name` is running, read independently of the step that got it
    * there; checked between steps of the first cycle, untimed.
@@ -20,3 +24,6 @@ export interface LifecycleDriver {
   /** Releases what the driver set up (daemon, image); safe to call twice. */
   close(): Promise<void>;
 }
+
+/** How long a clean stop may take before it becomes a kill, on every side (lxc-stop's default). */
+export const CLEAN_STOP_TIMEOUT_S = 60;

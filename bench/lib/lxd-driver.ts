@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BenchContext, Unavailable } from './case';
-import type { LifecycleDriver } from './lifecycle-driver';
+import { CLEAN_STOP_TIMEOUT_S, LifecycleDriver } from './lifecycle-driver';
 
 /** First executable named `name` on PATH (plus /snap/bin, where LXD usually lives). */
 function which(name: string): string | undefined {
@@ -27,7 +27,7 @@ function which(name: string): string | undefined {
 /** Launches on the system's LXD with no profiles, so no NIC, on LXD_POOL (default `default`). */
 export class LxdDriver implements LifecycleDriver {
   readonly label = 'lxd';
-  readonly description = 'LXD via its `lxc` client: launch --no-profiles; stop -f; start; delete -f';
+  readonly description = `LXD via its \`lxc\` client: launch --no-profiles; start; stop --timeout ${CLEAN_STOP_TIMEOUT_S}; stop -f; restart -f; delete -f`;
   private readonly alias = `bench-busybox-${process.pid}`;
   private readonly pool = process.env.LXD_POOL ?? 'default';
   private imported = false;
@@ -62,10 +62,18 @@ export class LxdDriver implements LifecycleDriver {
   }
 
   stop(name: string): Promise<void> {
+    return this.run('stop', '--timeout', String(CLEAN_STOP_TIMEOUT_S), name);
+  }
+
+  stopForce(name: string): Promise<void> {
     return this.run('stop', '-f', name);
   }
 
-  delete(name: string): Promise<void> {
+  restartForce(name: string): Promise<void> {
+    return this.run('restart', '-f', name);
+  }
+
+  deleteForce(name: string): Promise<void> {
     return this.run('delete', '-f', name);
   }
 

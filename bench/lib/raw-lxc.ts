@@ -8,7 +8,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { BenchContext } from './case';
 import type { Deferred } from './cleanup';
-import type { LifecycleDriver } from './lifecycle-driver';
+import { CLEAN_STOP_TIMEOUT_S, LifecycleDriver } from './lifecycle-driver';
 
 /**
  * The container config the floor uses: the base Incus writes for an
@@ -37,10 +37,12 @@ export function rawLxcConfig(name: string, ctdir: string): string {
   ].join('\n');
 }
 
-/** lxc-start / lxc-wait / lxc-stop -k / rm -rf on a private lxcpath. */
+/** lxc-start / lxc-wait / lxc-stop / rm -rf on a private lxcpath. */
 export class RawLxcDriver implements LifecycleDriver {
   readonly label = 'raw';
-  readonly description = 'raw liblxc: tar -xf + lxc-start + lxc-wait RUNNING; lxc-stop -k; rm -rf';
+  readonly description = `raw liblxc: launch = tar -xf + lxc-start + lxc-wait RUNNING; start = lxc-start + lxc-wait; `
+    + `stop = lxc-stop -t ${CLEAN_STOP_TIMEOUT_S} (SIGPWR to init); stop --force = lxc-stop -k; `
+    + 'restart --force = lxc-stop -k + lxc-start + lxc-wait; delete --force = lxc-stop -k + rm -rf';
   private readonly pending = new Map<string, Deferred>();
 
   constructor(
@@ -76,10 +78,20 @@ export class RawLxcDriver implements LifecycleDriver {
   }
 
   async stop(name: string): Promise<void> {
+    await this.ctx.exec('lxc-stop', [...this.args(name), '-t', String(CLEAN_STOP_TIMEOUT_S)]);
+  }
+
+  async stopForce(name: string): Promise<void> {
     await this.ctx.exec('lxc-stop', [...this.args(name), '-k']);
   }
 
-  async delete(name: string): Promise<void> {
+  async restartForce(name: string): Promise<void> {
+    await this.stopForce(name);
+    await this.waitRunning(name);
+  }
+
+  async deleteForce(name: string): Promise<void> {
+    await this.stopForce(name);
     // What lxc-destroy does for a dir rootfs, without its extra process.
     await fs.rm(path.join(this.lxcpath, name), { recursive: true });
     this.pending.get(name)?.drop();

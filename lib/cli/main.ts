@@ -84,7 +84,9 @@ function buildProgram(io: CliIO, argv: readonly string[]): { program: Command; c
     });
   const word = commandWord(argv);
   const wanted = GROUPS.filter((g) => word !== undefined && g.names.includes(word));
-  for (const g of wanted.length > 0 ? wanted : GROUPS) g.load().register(program, ctx);
+  // `incus --version` needs no command at all; help and unknown words need them all.
+  const versionOnly = word === undefined && argv.includes('--version');
+  if (!versionOnly) for (const g of wanted.length > 0 ? wanted : GROUPS) g.load().register(program, ctx);
   return { program, ctx };
 }
 

@@ -31,6 +31,8 @@ export interface BatchStateEntry {
   state: LxcState;
   /** Init PID as seen from the host, -1 when not running. */
   pid: number;
+  /** When init started, in clock ticks after boot (/proc/PID/stat field 22); -1 when unknown. */
+  startTicks: number;
   /** Bytes (v1 memory.usage_in_bytes / v2 memory.current). */
   memoryUsage: number;
   /** Bytes (v1 memory.max_usage_in_bytes / v2 memory.peak). */

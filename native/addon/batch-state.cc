@@ -1,18 +1,23 @@
-// batchState: state, init PID and cgroup usage for many containers in one
-// worker. State and PID come from each container's command socket (no config
-// parsing); usage is read straight from the cgroup files, per controller
+// batchState: state, init PID, start time and cgroup usage for many
+// containers in one worker. A container first seen running is asked through
+// its command socket (state, init PID); after that its init is recognised by
+// (PID, start time) from the init cache, so steady listings make no liblxc
+// round trips. Usage is read straight from the cgroup files, per controller
 // from v1 or v2 since a host may be hybrid. This is the hot path for listing
-// instances, so buffers are reused across the whole batch.
+// instances: large batches are split over a few threads.
 // Man pages: cgroups(7), proc(5); kernel docs cgroup-v1/memory.rst,
 // cgroup-v1/cpuacct.rst, cgroup-v2.rst (memory.*, cpu.stat, pids.current).
 #include <lxc/lxccontainer.h>
 #include <string.h>
 
+#include <algorithm>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cgroup.h"
 #include "exports.h"
+#include "init-cache.h"
 #include "lxc-common.h"
 #include "worker.h"
 
@@ -23,13 +28,14 @@ namespace {
 struct Entry {
   const char* state = "STOPPED";
   pid_t pid = -1;
+  long long startTicks = -1;
   long long memoryUsage = -1, memoryPeak = -1, swapUsage = -1, swapPeak = -1;
   long long cpuUsage = -1, processes = -1;
 };
 
-// Reusable scratch space for one batch.
+// Reusable scratch space for one thread of a batch.
 struct Scratch {
-  cgroup::ProcCgroups pc;
+  initcache::Init init;
   std::string buf;
   std::string dir;
   std::string file;
@@ -43,9 +49,9 @@ const std::string& Path(Scratch* s, const char* leaf) {
 }
 
 void ReadUsage(const std::string& name, Entry* e, Scratch* s) {
-  if (cgroup::ReadProcCgroups(e->pid, &s->pc, &s->buf) != 0) return;
+  const cgroup::ProcCgroups& pc = s->init.cgroups;
   bool v2 = false;
-  if (cgroup::ControllerDir(s->pc, "memory", name, &s->dir, &v2)) {
+  if (cgroup::ControllerDir(pc, "memory", name, &s->dir, &v2)) {
     if (!v2) {
       e->memoryUsage = cgroup::ReadInt(Path(s, "memory.usage_in_bytes"));
       e->memoryPeak = cgroup::ReadInt(Path(s, "memory.max_usage_in_bytes"));
@@ -62,7 +68,7 @@ void ReadUsage(const std::string& name, Entry* e, Scratch* s) {
       e->swapPeak = cgroup::ReadInt(Path(s, "memory.swap.peak"));
     }
   }
-  if (cgroup::ControllerDir(s->pc, "cpuacct", name, &s->dir, &v2)) {
+  if (cgroup::ControllerDir(pc, "cpuacct", name, &s->dir, &v2)) {
     if (!v2) {
       e->cpuUsage = cgroup::ReadInt(Path(s, "cpuacct.usage"));
     } else {
@@ -70,7 +76,7 @@ void ReadUsage(const std::string& name, Entry* e, Scratch* s) {
       e->cpuUsage = us >= 0 ? us * 1000 : -1;
     }
   }
-  if (cgroup::ControllerDir(s->pc, "pids", name, &s->dir, &v2))
+  if (cgroup::ControllerDir(pc, "pids", name, &s->dir, &v2))
     e->processes = cgroup::ReadInt(Path(s, "pids.current"));
 }
 
@@ -84,28 +90,67 @@ class BatchStateWorker : public PromiseWorker {
 
  protected:
   void Run() override {
-    Scratch s;
-    for (size_t i = 0; i < names_.size(); i++) {
-      const std::string& name = names_[i];
-      Entry* e = &entries_[i];
-      struct lxc_container* c = lxc_container_new(name.c_str(), lxcpath_.c_str());
-      if (!c) continue;  // an invalid name cannot be running
-      const char* st = c->state(c);
-      if (st && strcmp(st, "STOPPED") != 0) {
-        e->state = st;
-        e->pid = c->init_pid(c);
-      }
-      lxc_container_put(c);
-      if (e->pid <= 0) {
-        e->pid = -1;
-        continue;
-      }
-      ReadUsage(name, e, &s);
-      if (strcmp(e->state, "RUNNING") == 0) {
-        const char* fz = FreezerState(e->pid, name, &s.pc, &s.buf);
-        if (fz && strcmp(fz, "THAWED") != 0) e->state = fz;
-      }
+    // Below this many, one thread is faster than starting more.
+    const size_t kPerThread = 128;
+    size_t threads = std::min<size_t>(4, (names_.size() + kPerThread - 1) / kPerThread);
+    if (threads <= 1) {
+      Slice(0, 1);
+      return;
     }
+    std::vector<std::thread> pool;
+    for (size_t t = 1; t < threads; t++) pool.emplace_back(&BatchStateWorker::Slice, this, t, threads);
+    Slice(0, threads);
+    for (auto& th : pool) th.join();
+  }
+
+  // Entries first, first+stride, ... of the batch.
+  void Slice(size_t first, size_t stride) {
+    Scratch s;
+    for (size_t i = first; i < names_.size(); i += stride) One(names_[i], &entries_[i], &s);
+  }
+
+  void One(const std::string& name, Entry* e, Scratch* s) {
+    std::string key = lxcpath_ + "/" + name;
+    if (initcache::Lookup(key, &s->init)) {
+      e->state = "RUNNING";
+      e->pid = s->init.pid;
+    } else if (!AskLiblxc(name, key, e, s)) {
+      return;
+    }
+    e->startTicks = s->init.startTicks;
+    ReadUsage(name, e, s);
+    if (strcmp(e->state, "RUNNING") == 0) {
+      const char* fz = FreezerStateOf(s->init.cgroups, name);
+      if (fz && strcmp(fz, "THAWED") != 0) e->state = fz;
+    }
+  }
+
+  // State and init PID through the command socket; caches a running init.
+  // False when the container is not running.
+  bool AskLiblxc(const std::string& name, const std::string& key, Entry* e, Scratch* s) {
+    struct lxc_container* c = lxc_container_new(name.c_str(), lxcpath_.c_str());
+    if (!c) return false;  // an invalid name cannot be running
+    const char* st = c->state(c);
+    if (st && strcmp(st, "STOPPED") != 0) {
+      e->state = st;
+      e->pid = c->init_pid(c);
+    }
+    lxc_container_put(c);
+    if (e->pid <= 0) {
+      e->pid = -1;
+      return false;
+    }
+    s->init.pid = e->pid;
+    s->init.startTicks = initcache::LiveStartTicks(e->pid);
+    if (s->init.startTicks < 0 || cgroup::ReadProcCgroups(e->pid, &s->init.cgroups, &s->buf) != 0) {
+      s->init.cgroups = cgroup::ProcCgroups();
+      return true;
+    }
+    // Only a settled container is cached: STARTING/STOPPING must be asked again.
+    if (strcmp(st, "RUNNING") == 0 || strcmp(st, "FROZEN") == 0 || strcmp(st, "FREEZING") == 0 ||
+        strcmp(st, "THAWED") == 0)
+      initcache::Store(key, s->init);
+    return true;
   }
 
   Napi::Value Result(Napi::Env env) override {
@@ -116,6 +161,7 @@ class BatchStateWorker : public PromiseWorker {
       o.Set("name", names_[i]);
       o.Set("state", e.state);
       o.Set("pid", Napi::Number::New(env, e.pid));
+      o.Set("startTicks", Napi::Number::New(env, static_cast<double>(e.startTicks)));
       o.Set("memoryUsage", Napi::Number::New(env, static_cast<double>(e.memoryUsage)));
       o.Set("memoryPeak", Napi::Number::New(env, static_cast<double>(e.memoryPeak)));
       o.Set("swapUsage", Napi::Number::New(env, static_cast<double>(e.swapUsage)));

@@ -93,9 +93,13 @@ void NotRunning(Failure* f) { f->Code("ESRCH", ESRCH, "container is not running"
 const char* FreezerState(pid_t pid, const std::string& name,
                          cgroup::ProcCgroups* pc, std::string* scratch) {
   if (cgroup::ReadProcCgroups(pid, pc, scratch) != 0) return nullptr;
+  return FreezerStateOf(*pc, name);
+}
+
+const char* FreezerStateOf(const cgroup::ProcCgroups& pc, const std::string& name) {
   std::string dir;
   bool v2 = false;
-  if (!cgroup::ControllerDir(*pc, "freezer", name, &dir, &v2)) return nullptr;
+  if (!cgroup::ControllerDir(pc, "freezer", name, &dir, &v2)) return nullptr;
   if (!v2) {
     char buf[32];
     if (cgroup::ReadSmall(dir + "/freezer.state", buf, sizeof buf) <= 0)

@@ -50,4 +50,7 @@ void NotRunning(Failure* f);
 const char* FreezerState(pid_t pid, const std::string& name,
                          cgroup::ProcCgroups* pc, std::string* scratch);
 
+// The same from an already parsed /proc/<pid>/cgroup.
+const char* FreezerStateOf(const cgroup::ProcCgroups& pc, const std::string& name);
+
 }  // namespace incus

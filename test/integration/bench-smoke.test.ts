@@ -19,10 +19,11 @@ t.test('bench suite smoke run (tiny N)', async (t) => {
     BENCH_RUNS: '1',
     BENCH_WARMUP: '0',
     BENCH_LIST_COUNTS: '0,2',
+    BENCH_BULK_COUNT: '2',
     BENCH_RESULTS: results,
   };
   const out = await new Promise<{ code: number | null; text: string }>((resolve) => {
-    const c = spawn(process.execPath, [join(ROOT, 'dist', 'bench', 'run.js'), '^(lifecycle|list)$'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(process.execPath, [join(ROOT, 'dist', 'bench', 'run.js'), '^(lifecycle|list|bulk)$'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
     c.stdout.on('data', (b: Buffer) => (text += b.toString()));
     c.stderr.on('data', (b: Buffer) => (text += b.toString()));
@@ -32,6 +33,10 @@ t.test('bench suite smoke run (tiny N)', async (t) => {
   const md = readFileSync(results, 'utf8');
   t.match(md, /## lifecycle/);
   t.match(md, /## list/);
-  t.match(md, /\| launch \|/, 'lifecycle figures with their reference');
+  t.match(md, /## bulk/);
+  for (const row of ['launch', 'start', 'stop', 'stop --force', 'restart --force', 'delete --force']) {
+    t.match(md, `| ${row} |`, `lifecycle row ${row} with its reference`);
+  }
+  t.match(md, /\| 2 launches, 8 at a time \|/, 'bulk figures with their reference');
   t.match(md, /\d+(\.\d+)?×/, 'ratios are printed');
 });

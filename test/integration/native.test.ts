@@ -203,6 +203,12 @@ t.test('define parses a config and names a bad key', async (t) => {
   await t.rejects(define(missing), { code: 'ENOENT', op: 'define', path: missing.configPath });
 });
 
+/** Field 22 of /proc/PID/stat: when the process started, in ticks after boot. */
+function startTicksOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+}
+
 t.test('start, state, batchState, cgroups, freezer, clean stop', async (t) => {
   const ref = container('main');
   const fdsBefore = fdCount();
@@ -226,10 +232,12 @@ t.test('start, state, batchState, cgroups, freezer, clean stop', async (t) => {
   t.ok(rows[0].memoryPeak >= rows[0].memoryUsage, 'memoryPeak >= memoryUsage');
   t.ok(rows[0].cpuUsage > 0, `cpuUsage ${rows[0].cpuUsage} ns`);
   t.ok(rows[0].processes >= 1, 'at least init in pids.current');
+  t.equal(rows[0].startTicks, startTicksOf(pid), 'startTicks is field 22 of /proc/PID/stat');
   t.same(rows[1], {
     name: never,
     state: 'STOPPED',
     pid: -1,
+    startTicks: -1,
     memoryUsage: -1,
     memoryPeak: -1,
     swapUsage: -1,
@@ -266,6 +274,14 @@ t.test('start, state, batchState, cgroups, freezer, clean stop', async (t) => {
   t.match(readFileSync(ref.logPath, 'utf8'), /ended on signal Interrupt/, 'init ended through reboot(2), not SIGKILL');
   t.same(strayMonitorCgroups(ref.name), [], 'no lxc.monitor cgroup left behind');
   await stop(ref, { force: false, timeoutSec }); // already stopped: a no-op
+  // batchState remembers inits it saw running; a stop and a new start must show through.
+  t.equal((await batchState(lxcpath, [ref.name]))[0].state, 'STOPPED', 'batchState sees the stop');
+  const pid2 = await start(ref);
+  const again = (await batchState(lxcpath, [ref.name]))[0];
+  t.equal(again.pid, pid2, 'batchState reports the new init');
+  t.equal(again.startTicks, startTicksOf(pid2));
+  await stop(ref, { force: true, timeoutSec });
+  t.equal((await batchState(lxcpath, [ref.name]))[0].state, 'STOPPED', 'and the kill');
   t.equal(fdCount(), fdsBefore, 'no fd leaked');
 });
 

@@ -55,6 +55,7 @@ export class SnapshotQueries {
     const s = db.sql;
     this.st = {
       ofInstance: s.prepare<[number], Row>(`SELECT ${COLUMNS} FROM instance_snapshots s WHERE s.instance_id = ? ORDER BY s.created_at, s.id`),
+      all: s.prepare<[], Row>(`SELECT ${COLUMNS} FROM instance_snapshots s ORDER BY s.instance_id, s.created_at, s.id`),
       one: s.prepare<[number, string], Row>(`SELECT ${COLUMNS} FROM instance_snapshots s WHERE s.instance_id = ? AND s.name = ?`),
       countAll: s.prepare<[], { instance_id: number; n: number }>(
         'SELECT instance_id, COUNT(*) AS n FROM instance_snapshots GROUP BY instance_id',
@@ -80,6 +81,18 @@ export class SnapshotQueries {
   /** An instance's snapshots, oldest first. */
   list(instanceId: number): SnapshotRecord[] {
     return this.st.ofInstance.all(instanceId).map(toRecord);
+  }
+
+  /** Every snapshot, by instance id, in list() order: one query for a whole listing. */
+  byInstance(): Map<number, SnapshotRecord[]> {
+    const out = new Map<number, SnapshotRecord[]>();
+    for (const r of this.st.all.all()) {
+      const rec = toRecord(r);
+      const list = out.get(rec.instanceId);
+      if (list) list.push(rec);
+      else out.set(rec.instanceId, [rec]);
+    }
+    return out;
   }
 
   get(instanceId: number, name: string): SnapshotRecord | undefined {

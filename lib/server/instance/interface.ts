@@ -28,6 +28,8 @@ export interface RuntimeState {
   swapUsage: number;
   swapPeak: number;
   cpuUsage: number;
+  /** When init started (ISO 8601), absent when not running or unknown. */
+  startedAt?: string;
   /** Interfaces inside the container, by name (only when asked for: it costs a helper run). */
   network?: Record<string, InstanceStateNetwork>;
 }

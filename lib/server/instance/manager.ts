@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { DevicesMap, Instance, InstancePut, InstancesPost } from '../../api/instance';
 import type { Db } from '../db';
 import type { InstanceRecord } from '../db/instances';
+import type { ProfileRecord } from '../db/profiles';
 import { ProfileMissingError } from '../db/instances';
 import { badRequest, conflict, notFound, StatusError } from '../errors';
 import type { ImageStore } from '../images/store';
@@ -52,6 +53,9 @@ export interface CreatePlan {
   start: boolean;
 }
 
+/** Finds a profile by project and name. */
+export type ProfileLookup = (project: string, name: string) => ProfileRecord | undefined;
+
 export class InstanceManager {
   readonly locks = new InstanceLocks();
 
@@ -64,14 +68,30 @@ export class InstanceManager {
     return rec;
   }
 
+  /** A profile lookup that reads each profile once: for expanding many instances in one request. */
+  profileMemo(): ProfileLookup {
+    const seen = new Map<string, ProfileRecord | undefined>();
+    return (project, name) => {
+      const key = `${project}/${name}`;
+      if (!seen.has(key)) seen.set(key, this.deps.db.profiles.get(project, name));
+      return seen.get(key);
+    };
+  }
+
   lockKey(rec: Pick<InstanceRecord, 'project' | 'name'>): string {
     return `${rec.project}/${rec.name}`;
   }
 
-  /** Expanded config and devices: profiles in order, then the instance. */
-  expand(rec: Pick<InstanceRecord, 'project' | 'profiles' | 'config' | 'devices'>): Pick<Instance, 'expanded_config' | 'expanded_devices'> {
+  /**
+   * Expanded config and devices: profiles in order, then the instance.
+   * `profiles` replaces the per-call database reads (see {@link profileMemo}).
+   */
+  expand(
+    rec: Pick<InstanceRecord, 'project' | 'profiles' | 'config' | 'devices'>,
+    profiles: ProfileLookup = (project, name) => this.deps.db.profiles.get(project, name),
+  ): Pick<Instance, 'expanded_config' | 'expanded_devices'> {
     const layers = rec.profiles.map((p) => {
-      const pr = this.deps.db.profiles.get(rec.project, p);
+      const pr = profiles(rec.project, p);
       if (!pr) throw badRequest(`Profile "${p}" not found`);
       return pr;
     });

@@ -1,10 +1,10 @@
 /** Instance records turned into API objects, with runtime state read in one batch. */
-import { readFileSync } from 'node:fs';
 import type { Instance, InstanceFull } from '../../api/instance';
 import type { InstanceState } from '../../api/instance-state';
 import type { InstanceRecord } from '../db/instances';
 import type { RuntimeState } from './interface';
-import type { InstanceManager } from './manager';
+import type { SnapshotRecord } from '../db/snapshots';
+import type { InstanceManager, ProfileLookup } from './manager';
 import { nicHostNames } from './devices/nic-common';
 import { snapshotToApi } from './snapshot-views';
 
@@ -62,38 +62,33 @@ export function toState(st: RuntimeState, hostNames: Record<string, string> = {}
     pid: st.pid > 0 ? st.pid : 0,
     processes: st.pid > 0 ? st.processes : 0,
     cpu: { usage: st.cpuUsage, allocated_time: 0 },
-    started_at: st.pid > 0 ? startedAt(st.pid) : '0001-01-01T00:00:00Z',
+    started_at: st.pid > 0 && st.startedAt ? st.startedAt : '0001-01-01T00:00:00Z',
     os_info: null,
   };
 }
 
-export function toInstanceFull(m: InstanceManager, rec: InstanceRecord, st: RuntimeState): InstanceFull {
-  const snaps = m.deps.db.snapshots.list(rec.id).map((x) => snapshotToApi(m, rec, x));
-  // One expansion (profile reads from SQLite) serves both halves: this runs per instance in a list.
-  const e = m.expand(rec);
+/**
+ * What rendering many instances in one request shares: each profile read
+ * once, and every snapshot read in one query.
+ */
+export interface ListContext {
+  profiles: ProfileLookup;
+  snapshots: Map<number, SnapshotRecord[]>;
+}
+
+export function listContext(m: InstanceManager): ListContext {
+  return { profiles: m.profileMemo(), snapshots: m.deps.db.snapshots.byInstance() };
+}
+
+export function toInstanceFull(m: InstanceManager, rec: InstanceRecord, st: RuntimeState, ctx?: ListContext): InstanceFull {
+  const rows = ctx ? (ctx.snapshots.get(rec.id) ?? []) : m.deps.db.snapshots.list(rec.id);
+  const snaps = rows.map((x) => snapshotToApi(m, rec, x, ctx?.profiles));
+  // One expansion serves both halves.
+  const e = m.expand(rec, ctx?.profiles);
   return {
     ...toInstance(m, rec, st, e),
     state: toState(st, st.network ? hostNamesOf(m, rec, e) : {}),
     snapshots: snaps.length > 0 ? snaps : null,
     backups: null,
   };
-}
-
-let bootTime = 0;
-const TICKS = 100;
-
-/** When a process started, from /proc/<pid>/stat field 22 and the boot time. */
-function startedAt(pid: number): string {
-  try {
-    if (!bootTime) {
-      const m = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'));
-      bootTime = m ? Number(m[1]) : 0;
-    }
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[19]);
-    return new Date((bootTime + ticks / TICKS) * 1000).toISOString();
-  } catch {
-    return '0001-01-01T00:00:00Z';
-  }
 }

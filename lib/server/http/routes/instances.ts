@@ -5,7 +5,7 @@ import { instancePostSchema, instancePutSchema, instancesPostSchema } from '../.
 import { asyncResponse, syncResponse } from '../../response';
 import { badRequest, StatusError } from '../../errors';
 import type { DaemonState } from '../../state';
-import { instanceUrl, toInstance, toInstanceFull } from '../../instance/views';
+import { instanceUrl, listContext, toInstance, toInstanceFull } from '../../instance/views';
 import { matchFilter, parseFilter } from '../filter';
 import { checkIfMatch, projectOf, projectOrAll, query, recursionOf, setEtag } from '../request';
 import type { InstanceRecord } from '../../db/instances';
@@ -32,7 +32,10 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
     const filter = q.filter ? parseFilter(q.filter) : null;
     if (recursion === 0 && !filter) return syncResponse(recs.map(instanceUrl));
     const states = await s.driver.states(recs, { network: recursion === 2 });
-    const full = recs.map((r, i) => (recursion === 2 ? toInstanceFull(m, r, states[i]) : toInstance(m, r, states[i])));
+    const ctx = listContext(m);
+    const full = recs.map((r, i) =>
+      recursion === 2 ? toInstanceFull(m, r, states[i], ctx) : toInstance(m, r, states[i], m.expand(r, ctx.profiles)),
+    );
     const picked = filter ? full.filter((x) => matchFilter(filter, x)) : full;
     if (recursion === 0) return syncResponse(picked.map((x) => instanceUrl(x)));
     return syncResponse(picked);

@@ -12,6 +12,7 @@ import { StatusCode, StatusText } from '../../../../api/response';
 import type { DriverInfo, InstanceDriver, InstanceRuntime, RuntimeState, StatesOptions, StopOptions } from '../../interface';
 import { netnsInterfaces } from '../../../../native/netns';
 import { renderLxcConfig } from './lxc-config';
+import { bootRelative } from './start-time';
 import { isLxcfsMount, lxcfsMountEntries } from './lxcfs';
 import { isTrue } from '../../config-keys';
 import { seccompProfile } from '../../seccomp';
@@ -230,5 +231,6 @@ function toRuntimeState(e: BatchStateEntry): RuntimeState {
     swapUsage: n(e.swapUsage),
     swapPeak: n(e.swapPeak),
     cpuUsage: n(e.cpuUsage),
+    startedAt: e.pid > 0 ? bootRelative(e.startTicks) : undefined,
   };
 }
