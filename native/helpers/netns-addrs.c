@@ -8,7 +8,8 @@
  *   {"pid":N,"interfaces":{"eth0":{"addresses":[...],"counters":{...},
  *    "hwaddr":"..","mtu":1500,"state":"up","type":"broadcast"}}}
  * or {"pid":N,"error":"ENOENT ..."} for a PID whose namespace is gone.
- * Man pages: setns(2), getifaddrs(3), netdevice(7), packet(7), proc(5).
+ * Man pages: setns(2), getifaddrs(3), netdevice(7), packet(7), proc(5),
+ * fork(2), pipe(2).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -25,6 +26,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "helper.h"
@@ -211,13 +213,13 @@ static int dump_pid(const char *pid)
 	return 0;
 }
 
-int cmd_netns_addrs(int argc, char **argv)
+/* Prints the entries argv[from..to), comma-separated, without brackets. */
+static void dump_range(char **argv, int from, int to)
 {
-	putchar('[');
-	for (int i = 2; i < argc; i++) {
+	for (int i = from; i < to; i++) {
 		int err;
 
-		if (i > 2)
+		if (i > from)
 			putchar(',');
 		if (strspn(argv[i], "0123456789") != strlen(argv[i]) || argv[i][0] == '\0') {
 			printf("{\"pid\":0,\"error\":\"EINVAL not a PID\"}");
@@ -226,6 +228,58 @@ int cmd_netns_addrs(int argc, char **argv)
 		err = dump_pid(argv[i]);
 		if (err)
 			printf("{\"pid\":%s,\"error\":\"%s %s\"}", argv[i], helper_errno_name(err), strerror(err));
+	}
+}
+
+/*
+ * A batch above this many PIDs is split in two: a forked child reads the
+ * second half into a pipe while this process reads the first, so a large
+ * listing uses two cores for the namespace switches and netlink dumps.
+ */
+#define SPLIT_ABOVE 64
+
+int cmd_netns_addrs(int argc, char **argv)
+{
+	int n = argc - 2, mid = argc, fds[2] = { -1, -1 };
+	pid_t child = -1;
+
+	fflush(stdout);
+	if (n > SPLIT_ABOVE && pipe2(fds, O_CLOEXEC) == 0) {
+		mid = 2 + n / 2;
+		child = fork();
+		if (child == 0) {
+			if (dup2(fds[1], STDOUT_FILENO) < 0)
+				_exit(HELPER_FAIL);
+			dump_range(argv, mid, argc);
+			_exit(fflush(stdout) == 0 ? HELPER_OK : HELPER_FAIL);
+		}
+		close(fds[1]);
+		if (child < 0) {
+			close(fds[0]);
+			mid = argc;
+		}
+	}
+	putchar('[');
+	dump_range(argv, 2, mid);
+	if (child > 0) {
+		char buf[65536];
+		ssize_t got;
+		int status = 0;
+
+		if (mid > 2)
+			putchar(',');
+		fflush(stdout);
+		while ((got = read(fds[0], buf, sizeof(buf))) != 0) {
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got < 0 || fwrite(buf, 1, (size_t)got, stdout) != (size_t)got)
+				return HELPER_FAIL;
+		}
+		close(fds[0]);
+		if (waitpid(child, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != HELPER_OK) {
+			helper_report(STDERR_FILENO, "EIO", "netns-addrs: the reader of the second half failed");
+			return HELPER_FAIL;
+		}
 	}
 	printf("]\n");
 	return fflush(stdout) == 0 ? HELPER_OK : HELPER_FAIL;

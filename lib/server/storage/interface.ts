@@ -44,7 +44,7 @@ export interface StorageDriver {
   /** Makes the volume's content that of the snapshot again. */
   restoreSnapshot(pool: PoolSpec, type: VolumeType, name: string, snap: string): Promise<void>;
 
-  /** A writable copy of another volume of the same pool, instant (present when info.optimizedImages). */
+  /** A writable copy of another volume of the same pool, instant where the driver can (present when info.optimizedImages). */
   cloneVolume?(pool: PoolSpec, srcType: VolumeType, srcName: string, type: VolumeType, name: string): Promise<void>;
   /** Limits a volume to bytes (null: no limit); absent when the driver has no quotas. */
   setVolumeQuota?(pool: PoolSpec, type: VolumeType, name: string, bytes: number | null): Promise<void>;

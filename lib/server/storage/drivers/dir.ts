@@ -1,6 +1,9 @@
 /**
  * The `dir` driver: every volume is a plain directory under the pool's
- * mount path; images are unpacked per instance (no optimized images).
+ * mount path. An image is unpacked once into an image volume and each
+ * instance gets a copy of that (reflinked where the filesystem can): copying
+ * a few hundred files costs far less than decompressing the tarball again
+ * for every launch.
  */
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -15,7 +18,7 @@ export class DirDriver implements StorageDriver {
   readonly info = {
     name: 'dir',
     version: '1',
-    optimizedImages: false,
+    optimizedImages: true,
     instantSnapshots: false,
     quotas: false,
     sendReceive: false,
@@ -60,6 +63,11 @@ export class DirDriver implements StorageDriver {
     const path = this.volumePath(pool, type, name);
     await mkdir(path, { mode: 0o711 });
     await unpackImage(imageFile, path, rootfsFile);
+  }
+
+  /** A full copy of the image volume, keeping owners, modes, xattrs and ACLs. */
+  async cloneVolume(pool: PoolSpec, srcType: VolumeType, srcName: string, type: VolumeType, name: string): Promise<void> {
+    await run('cp', ['-a', '--reflink=auto', this.volumePath(pool, srcType, srcName), this.volumePath(pool, type, name)]);
   }
 
   async deleteVolume(pool: PoolSpec, type: VolumeType, name: string): Promise<void> {
