@@ -8,12 +8,29 @@
 import path from 'node:path';
 import { buildBusyboxImage } from '../../lib/image-builder';
 import { BenchContext } from '../lib/case';
+import { targetNote } from '../lib/target';
 import { positiveCount } from '../lib/env-count';
 import { hostUsedMiB, IncusFleet, rssMiB } from '../lib/fleet';
-import { describeLimits, hostLimits } from '../lib/host-limits';
+import { describeLimits, type HostLimit, hostLimits } from '../lib/host-limits';
 import { startIncusDaemon } from '../lib/incus-daemon';
 
 const COLUMN = 'ours';
+
+/**
+ * Which limit more containers would exhaust first, extrapolating each
+ * one's growth per container between `before` and `peak`.
+ */
+function firstToRunOut(before: readonly HostLimit[], peak: readonly HostLimit[], running: number): string {
+  let best: { name: string; at: number } | undefined;
+  for (const p of peak) {
+    const b = before.find((x) => x.name === p.name);
+    const per = b && running > 0 ? (p.used - b.used) / running : 0;
+    if (!b || per <= 0) continue;
+    const at = Math.floor((p.max - b.used) / per);
+    if (!best || at < best.at) best = { name: `${p.name}, ${per.toFixed(2)} per container`, at };
+  }
+  return best ? `${best.name}: about ${best.at} containers` : 'none of the watched limits grew';
+}
 
 export const name = 'density';
 
@@ -55,8 +72,10 @@ export async function run(ctx: BenchContext): Promise<void> {
   ctx.row({ metric: 'launch rate', unit: '/s', values: { [COLUMN]: running / seconds } });
   ctx.row({ metric: 'host memory used by them', unit: 'MiB', values: { [COLUMN]: used } });
   ctx.row({ metric: 'daemon RSS at the peak', unit: 'MiB', values: { [COLUMN]: rss } });
+  targetNote(ctx, `${n} containers running`, running >= n, `${running} running after ${seconds.toFixed(0)} s`);
   ctx.note(firstError === undefined ? `no limit hit up to ${n}` : `first failure at ${running} running: ${firstError}`);
   ctx.note(`host limits before: ${describeLimits(before)}`);
   ctx.note(`host limits at the peak: ${describeLimits(peak)}`);
+  ctx.note(`first limit on the way at this pace: ${firstToRunOut(before, peak, running)}`);
   ctx.note('no sysctl was raised for this run');
 }

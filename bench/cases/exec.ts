@@ -14,6 +14,7 @@ import { Writable } from 'node:stream';
 import { execInstance } from '../../lib/client';
 import { buildBusyboxImage } from '../../lib/image-builder';
 import { BenchContext, Unavailable } from '../lib/case';
+import { targetNote } from '../lib/target';
 import { BENCH_IMAGE_ALIAS, IncusDaemon, startIncusDaemon } from '../lib/incus-daemon';
 import { median, timeMs } from '../lib/stats';
 
@@ -124,6 +125,6 @@ export async function run(ctx: BenchContext): Promise<void> {
   ctx.metric(`exec.concurrent${CONCURRENT}.raw`, rawPar, 'ms');
   ctx.metric(`exec.concurrent${CONCURRENT}.api`, apiPar, 'ms');
   ctx.row({ metric: `${CONCURRENT} x exec true at once (wall)`, unit: 'ms', values: { [COLUMNS.api]: apiPar }, reference: rawPar });
-  if (api / ref > 2) ctx.note(`API exec is ${(api / ref).toFixed(2)}x raw lxc-attach: above the 2x target`);
+  targetNote(ctx, 'API exec ≤ 2× raw lxc-attach', api / ref <= 2, `${(api / ref).toFixed(2)}×`);
   await daemon.stop();
 }

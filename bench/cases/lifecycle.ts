@@ -12,6 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { buildBusyboxImage } from '../../lib/image-builder';
 import { BenchContext, Unavailable } from '../lib/case';
+import { targetNote } from '../lib/target';
 import { IncusDaemon, startIncusDaemon } from '../lib/incus-daemon';
 import { IncusApiDriver, IncusCliDriver } from '../lib/incus-drivers';
 import type { LifecycleDriver } from '../lib/lifecycle-driver';
@@ -148,7 +149,7 @@ export async function run(ctx: BenchContext): Promise<void> {
     const ours = values[api];
     if (target !== undefined && ours !== undefined) {
       const r = ours / ref;
-      ctx.note(`target ${label} ≤ ${target}× the floor (${api}): ${r <= target ? 'met' : 'missed'}, ${r.toFixed(2)}×`);
+      targetNote(ctx, `${label} ≤ ${target}× the floor (${api})`, r <= target, `${r.toFixed(2)}×`);
     }
   }
 }

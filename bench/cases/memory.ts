@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { buildBusyboxImage } from '../../lib/image-builder';
 import { BenchContext } from '../lib/case';
+import { targetNote } from '../lib/target';
 import { sleep } from '../lib/exec';
 import { positiveCount } from '../lib/env-count';
 import { fleetMemory, hostUsedMiB, IncusFleet, RawFleet, rssMiB } from '../lib/fleet';
@@ -57,6 +58,8 @@ export async function run(ctx: BenchContext): Promise<void> {
   const oursPer = (ours - base) / n;
   const busyRss = await rssMiB(daemon.pid);
   const pids = (await daemon.client.getInstances(2)).map((i) => i.state?.pid ?? 0).filter((p) => p > 0);
+  // A full listing builds every instance's state at once: the daemon's peak use.
+  const listedRss = await rssMiB(daemon.pid);
   const ourMem = await fleetMemory(path.join(daemon.dir, 'containers'), pids);
   await fleet.close();
   await daemon.stop();
@@ -70,6 +73,7 @@ export async function run(ctx: BenchContext): Promise<void> {
   ctx.metric('memory.per_container.ours', oursPer, 'MiB');
   ctx.metric('memory.daemon_rss.idle', idleRss, 'MiB');
   ctx.metric(`memory.daemon_rss.${n}`, busyRss, 'MiB');
+  ctx.metric(`memory.daemon_rss.${n}.listed`, listedRss, 'MiB');
   const rawAcc = (rawMem.cgroups + rawMem.hostSide) / n;
   const oursAcc = (ourMem.cgroups + ourMem.hostSide + Math.max(0, busyRss - idleRss)) / n;
   ctx.metric('memory.accounted_per_container.raw', rawAcc, 'MiB');
@@ -81,7 +85,9 @@ export async function run(ctx: BenchContext): Promise<void> {
   ctx.row({ metric: `host-wide memory per running container (${n})`, unit: 'MiB', values: { [COLUMN]: oursPer }, reference: rawPer });
   ctx.row({ metric: 'daemon RSS, idle', unit: 'MiB', values: { [COLUMN]: idleRss }, reference: TARGET_RSS_1000 });
   ctx.row({ metric: `daemon RSS, ${n} running`, unit: 'MiB', values: { [COLUMN]: busyRss }, reference: TARGET_RSS_1000 });
-  if (oursAcc - rawAcc > TARGET_EXTRA_PER_CT) ctx.note(`${(oursAcc - rawAcc).toFixed(2)} MiB per container beyond the floor: above the ${TARGET_EXTRA_PER_CT} MiB target`);
-  if (busyRss > TARGET_RSS_1000) ctx.note(`daemon RSS ${busyRss.toFixed(0)} MiB with ${n} running: above ${TARGET_RSS_1000} MiB`);
+  ctx.row({ metric: `daemon RSS, ${n} running, after GET /1.0/instances?recursion=2`, unit: 'MiB', values: { [COLUMN]: listedRss }, reference: TARGET_RSS_1000 });
+  targetNote(ctx, `≤ ${TARGET_EXTRA_PER_CT} MiB per running container beyond the floor`, oursAcc - rawAcc <= TARGET_EXTRA_PER_CT, `${(oursAcc - rawAcc).toFixed(2)} MiB accounted, ${(oursPer - rawPer).toFixed(2)} MiB host-wide`);
+  const peakRss = Math.max(busyRss, listedRss);
+  targetNote(ctx, `daemon RSS ≤ ${TARGET_RSS_1000} MiB with ${n} running`, peakRss <= TARGET_RSS_1000, `${peakRss.toFixed(0)} MiB at most (after launching them and after a full listing)`);
   if (n < 1000) ctx.note(`run with ${n} containers, not 1,000 (BENCH_MEMORY_COUNT)`);
 }
