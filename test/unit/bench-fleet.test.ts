@@ -1,6 +1,8 @@
-/** Pure parts of the fleet benchmarks: the list counts and the bounded launch pool. */
+/** Pure parts of the fleet benchmarks: the counts read from the environment and the bounded launch pool. */
 import t from 'tap';
+import { bulkCount } from '../../bench/cases/bulk';
 import { listCounts } from '../../bench/cases/list';
+import { positiveCount } from '../../bench/lib/env-count';
 import { pool } from '../../bench/lib/fleet';
 
 t.test('list counts: default, sorted, deduplicated, validated', async (t) => {
@@ -9,6 +11,17 @@ t.test('list counts: default, sorted, deduplicated, validated', async (t) => {
   t.same(listCounts('50, 0,50'), [0, 50]);
   t.throws(() => listCounts('0,-1'), RangeError);
   t.throws(() => listCounts('ten'), RangeError);
+});
+
+t.test('positive counts: fallback when unset, the variable named when invalid', async (t) => {
+  t.equal(positiveCount('BENCH_X', undefined, 7), 7);
+  t.equal(positiveCount('BENCH_X', ' ', 7), 7);
+  t.equal(positiveCount('BENCH_X', '12', 7), 12);
+  for (const bad of ['0', '-3', '1.5', 'many']) {
+    t.throws(() => positiveCount('BENCH_X', bad, 7), { name: 'RangeError', message: new RegExp(`BENCH_X must be a positive integer, got "${bad}"`) });
+  }
+  t.equal(bulkCount(undefined), 200, 'bulk defaults to 200');
+  t.throws(() => bulkCount('0'), /BENCH_BULK_COUNT/);
 });
 
 t.test('pool runs every index once with at most `width` in flight', async (t) => {
