@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <algorithm>
 #include <mutex>
 #include <unordered_map>
 
@@ -16,6 +17,21 @@ namespace {
 
 std::mutex mu;
 std::unordered_map<std::string, Init> entries;
+// Entries of containers that were deleted are never looked up again: once
+// the map reaches this size it is swept, and the bound doubles from what
+// survives, so sweeps stay rare and memory follows the live containers.
+size_t sweepAt = 1024;
+
+// Drops the entries whose init is gone. Caller holds mu.
+void SweepLocked() {
+  for (auto it = entries.begin(); it != entries.end();) {
+    if (LiveStartTicks(it->second.pid) != it->second.startTicks)
+      it = entries.erase(it);
+    else
+      ++it;
+  }
+  sweepAt = std::max<size_t>(1024, entries.size() * 2);
+}
 
 }  // namespace
 
@@ -66,6 +82,7 @@ bool Lookup(const std::string& key, Init* out) {
 void Store(const std::string& key, const Init& init) {
   std::lock_guard<std::mutex> lock(mu);
   entries[key] = init;
+  if (entries.size() >= sweepAt) SweepLocked();
 }
 
 }  // namespace initcache
