@@ -13,9 +13,9 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { execInstance } from '../../lib/client';
 import { buildBusyboxImage } from '../../lib/image-builder';
-import { BenchContext, Unavailable } from '../lib/case';
+import { BenchContext } from '../lib/case';
 import { targetNote } from '../lib/target';
-import { BENCH_IMAGE_ALIAS, IncusDaemon, startIncusDaemon } from '../lib/incus-daemon';
+import { daemonWithContainer, type IncusDaemon } from '../lib/incus-daemon';
 import { median, timeMs } from '../lib/stats';
 
 /** Commands per batch; batches alternate between the sides. */
@@ -60,26 +60,13 @@ async function apiTrue(daemon: IncusDaemon, name: string): Promise<void> {
   if (r.code !== 0) throw new Error(`exec true returned ${r.code}`);
 }
 
-async function launch(ctx: BenchContext, image: string): Promise<{ daemon: IncusDaemon; name: string }> {
-  let daemon: IncusDaemon;
-  try {
-    daemon = await startIncusDaemon(ctx, image);
-  } catch (err) {
-    throw new Unavailable(err instanceof Unavailable ? err.message : `the daemon did not come up: ${(err as Error).message.split('\n')[0]}`);
-  }
-  ctx.log(`incusd pid ${daemon.pid} on ${daemon.dir}`);
-  const name = `bench-exec-${process.pid}`;
-  await (await daemon.client.createInstance({ name, source: { type: 'image', alias: BENCH_IMAGE_ALIAS } })).wait();
-  await (await daemon.client.updateInstanceState(name, { action: 'start' })).wait();
-  return { daemon, name };
-}
-
 export const name = 'exec';
 
 export async function run(ctx: BenchContext): Promise<void> {
   const work = await ctx.tmpDir('bench-exec-');
   const image = await buildBusyboxImage({ output: path.join(work, 'busybox.tar.xz') });
-  const { daemon, name: ct } = await launch(ctx, image.path);
+  const ct = `bench-exec-${process.pid}`;
+  const daemon = await daemonWithContainer(ctx, image.path, ct);
   const lxcpath = path.join(daemon.dir, 'containers');
   const raw = `lxc-attach -P ${lxcpath} -n ${ct} -- true`;
   const haveCli = fs.existsSync(path.join(ctx.repoRoot, 'bin', 'incus'));

@@ -15,9 +15,9 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { InstanceFiles } from '../../lib/client/files';
 import { buildBusyboxImage } from '../../lib/image-builder';
-import { BenchContext, Unavailable } from '../lib/case';
+import { BenchContext } from '../lib/case';
 import { targetNote } from '../lib/target';
-import { BENCH_IMAGE_ALIAS, IncusDaemon, startIncusDaemon } from '../lib/incus-daemon';
+import { daemonWithContainer } from '../lib/incus-daemon';
 import { median, timeMs } from '../lib/stats';
 
 /** The file moved each time. */
@@ -46,26 +46,13 @@ function q(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-async function launch(ctx: BenchContext, image: string): Promise<{ daemon: IncusDaemon; name: string }> {
-  let daemon: IncusDaemon;
-  try {
-    daemon = await startIncusDaemon(ctx, image);
-  } catch (err) {
-    throw new Unavailable(err instanceof Unavailable ? err.message : `the daemon did not come up: ${(err as Error).message.split('\n')[0]}`);
-  }
-  ctx.log(`incusd pid ${daemon.pid} on ${daemon.dir}`);
-  const name = `bench-files-${process.pid}`;
-  await (await daemon.client.createInstance({ name, source: { type: 'image', alias: BENCH_IMAGE_ALIAS } })).wait();
-  await (await daemon.client.updateInstanceState(name, { action: 'start' })).wait();
-  return { daemon, name };
-}
-
 export const name = 'files';
 
 export async function run(ctx: BenchContext): Promise<void> {
   const work = await ctx.tmpDir('bench-files-');
   const image = await buildBusyboxImage({ output: path.join(work, 'busybox.tar.xz') });
-  const { daemon, name: ct } = await launch(ctx, image.path);
+  const ct = `bench-files-${process.pid}`;
+  const daemon = await daemonWithContainer(ctx, image.path, ct);
   const lxcpath = path.join(daemon.dir, 'containers');
   const incus = `${q(process.execPath)} ${q(path.join(ctx.repoRoot, 'bin', 'incus'))}`;
   const haveCli = fs.existsSync(path.join(ctx.repoRoot, 'bin', 'incus'));

@@ -155,3 +155,21 @@ export async function startIncusDaemon(ctx: BenchContext, image: string): Promis
   }
   return { dir, socket, pid, env, client, stop: () => handle.run() };
 }
+
+/**
+ * A daemon with one running busybox container named `name`, for the cases
+ * that measure work inside a container; Unavailable when the daemon cannot
+ * come up here.
+ */
+export async function daemonWithContainer(ctx: BenchContext, image: string, name: string): Promise<IncusDaemon> {
+  let daemon: IncusDaemon;
+  try {
+    daemon = await startIncusDaemon(ctx, image);
+  } catch (err) {
+    throw new Unavailable(err instanceof Unavailable ? err.message : `the daemon did not come up: ${(err as Error).message.split('\n')[0]}`);
+  }
+  ctx.log(`incusd pid ${daemon.pid} on ${daemon.dir}`);
+  await (await daemon.client.createInstance({ name, source: { type: 'image', alias: BENCH_IMAGE_ALIAS } })).wait();
+  await (await daemon.client.updateInstanceState(name, { action: 'start' })).wait();
+  return daemon;
+}

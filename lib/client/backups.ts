@@ -5,14 +5,13 @@
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { access, constants, rm } from 'node:fs/promises';
-import { type IncomingMessage, request as httpRequest } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { InstanceBackup, InstanceBackupsPost } from '../api/instance-backup';
 import type { Operation as OperationData } from '../api/operation';
 import type { CallOptions, IncusClient } from './client';
+import { openDownload } from './download';
 import { ApiError } from './errors';
 import { Operation } from './operation';
-import { UnixTransport } from './unix-transport';
 
 const seg = encodeURIComponent;
 const base = (name: string): string => `/1.0/instances/${seg(name)}/backups`;
@@ -48,32 +47,11 @@ export async function deleteBackup(client: IncusClient, name: string, backup: st
   await waitOp(client, 'DELETE', one(name, backup), undefined, opts);
 }
 
-function getStream(client: IncusClient, path: string): Promise<IncomingMessage> {
-  const t = client.transport;
-  if (!(t instanceof UnixTransport)) throw new ApiError(0, 'Backup download needs a Unix socket connection');
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ socketPath: t.socketPath, path, headers: { 'User-Agent': 'incus-ts' } });
-    req.on('response', resolve);
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 /** Streams GET .../backups/{b}/export into `file`; returns the bytes written. */
 export async function downloadBackup(client: IncusClient, name: string, backup: string, file: string, opts: CallOptions = {}): Promise<number> {
   const project = opts.project ?? client.project;
-  const res = await getStream(client, `${one(name, backup)}/export${project ? `?project=${seg(project)}` : ''}`);
-  if ((res.statusCode ?? 500) !== 200) {
-    const chunks: Buffer[] = [];
-    for await (const c of res) chunks.push(c as Buffer);
-    let msg = `HTTP ${res.statusCode}`;
-    try {
-      msg = (JSON.parse(Buffer.concat(chunks).toString()) as { error?: string }).error || msg;
-    } catch {
-      // Not an envelope.
-    }
-    throw new ApiError(res.statusCode ?? 0, msg);
-  }
+  const res = await openDownload(client, `${one(name, backup)}/export${project ? `?project=${seg(project)}` : ''}`, 'Backup download');
   let n = 0;
   res.on('data', (c: Buffer) => (n += c.length));
   try {

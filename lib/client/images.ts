@@ -6,14 +6,13 @@
  */
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import type { Image, ImageAlias, ImagePut } from '../api/image';
 import type { IncusClient, WriteOptions, CallOptions } from './client';
+import { openDownload } from './download';
 import { ApiError } from './errors';
 import type { Operation } from './operation';
-import { UnixTransport } from './unix-transport';
 
 const seg = encodeURIComponent;
 
@@ -76,16 +75,6 @@ export interface ExportedImage {
   rootfsSize: number;
 }
 
-function getStream(client: IncusClient, path: string): Promise<IncomingMessage> {
-  const t = client.transport;
-  if (!(t instanceof UnixTransport)) throw new ApiError(0, 'Image export needs a Unix socket connection');
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ socketPath: t.socketPath, path, headers: { 'User-Agent': 'incus-ts' } });
-    req.on('response', resolve);
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 function dispositionName(h: string | string[] | undefined): string {
   const v = Array.isArray(h) ? h[0] : h;
@@ -105,18 +94,7 @@ export async function exportImageToFiles(
 ): Promise<ExportedImage> {
   const project = opts.project ?? client.project;
   const path = `/1.0/images/${seg(fingerprint)}/export${project ? `?project=${seg(project)}` : ''}`;
-  const res = await getStream(client, path);
-  if ((res.statusCode ?? 500) !== 200) {
-    const chunks: Buffer[] = [];
-    for await (const c of res) chunks.push(c as Buffer);
-    let msg = `HTTP ${res.statusCode}`;
-    try {
-      msg = (JSON.parse(Buffer.concat(chunks).toString()) as { error?: string }).error || msg;
-    } catch {
-      // Not an envelope.
-    }
-    throw new ApiError(res.statusCode ?? 0, msg);
-  }
+  const res = await openDownload(client, path, 'Image export');
   const total = Number(res.headers['content-length'] ?? 0);
   let received = 0;
   const count = (): Transform =>

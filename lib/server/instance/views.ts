@@ -69,19 +69,23 @@ export function toState(st: RuntimeState, hostNames: Record<string, string> = {}
 
 /**
  * What rendering many instances in one request shares: each profile read
- * once, and every snapshot read in one query.
+ * once, and (for full views only) every snapshot read in one query.
  */
 export interface ListContext {
   profiles: ProfileLookup;
-  snapshots: Map<number, SnapshotRecord[]>;
+  snapshotsOf(instanceId: number): SnapshotRecord[];
 }
 
 export function listContext(m: InstanceManager): ListContext {
-  return { profiles: m.profileMemo(), snapshots: m.deps.db.snapshots.byInstance() };
+  let all: Map<number, SnapshotRecord[]> | undefined;
+  return {
+    profiles: m.profileMemo(),
+    snapshotsOf: (id) => (all ??= m.deps.db.snapshots.byInstance()).get(id) ?? [],
+  };
 }
 
 export function toInstanceFull(m: InstanceManager, rec: InstanceRecord, st: RuntimeState, ctx?: ListContext): InstanceFull {
-  const rows = ctx ? (ctx.snapshots.get(rec.id) ?? []) : m.deps.db.snapshots.list(rec.id);
+  const rows = ctx ? ctx.snapshotsOf(rec.id) : m.deps.db.snapshots.list(rec.id);
   const snaps = rows.map((x) => snapshotToApi(m, rec, x, ctx?.profiles));
   // One expansion serves both halves.
   const e = m.expand(rec, ctx?.profiles);

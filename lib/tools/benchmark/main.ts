@@ -4,7 +4,8 @@
  * appends one JMeter-style CSV row per container to `--report-file`.
  * Only commander loads before a subcommand runs.
  */
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
+import { runProgram } from '../run-program';
 
 interface GlobalOpts {
   parallel: number;
@@ -104,14 +105,5 @@ function build(): Command {
 
 /** Runs the tool on `argv` (defaults to the process arguments); sets the exit code. */
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
-  try {
-    await build().parseAsync(argv, { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode;
-      return;
-    }
-    process.stderr.write(`Error: ${(err as Error).message}\n`);
-    process.exitCode = 1;
-  }
+  await runProgram(build(), argv);
 }

@@ -3,7 +3,8 @@
  * tools into the daemon, through the API. Modules beyond commander load
  * only once the flags are checked.
  */
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
+import { runProgram } from '../run-program';
 
 interface Flags {
   containers: string[];
@@ -69,14 +70,5 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
     .action(async (f: Flags) => {
       process.exitCode = await run(f);
     });
-  try {
-    await program.parseAsync(argv, { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode;
-      return;
-    }
-    process.stderr.write(`Error: ${(err as Error).message}\n`);
-    process.exitCode = 1;
-  }
+  await runProgram(program, argv);
 }

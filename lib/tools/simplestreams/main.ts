@@ -4,7 +4,8 @@
  * current directory (or `--directory`), ready for any static web server.
  * Each subcommand's module is loaded only when that subcommand runs.
  */
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
+import { runProgram } from '../run-program';
 
 /** Options every subcommand sees. */
 export interface GlobalOptions {
@@ -90,14 +91,5 @@ function build(): Command {
 
 /** Runs the tool on `argv` (defaults to the process arguments); sets the exit code. */
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
-  try {
-    await build().parseAsync(argv, { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode;
-      return;
-    }
-    process.stderr.write(`Error: ${(err as Error).message}\n`);
-    process.exitCode = 1;
-  }
+  await runProgram(build(), argv);
 }
