@@ -8,6 +8,7 @@ import type { Readable, Writable } from 'node:stream';
 import type WebSocket from 'ws';
 import type { InstanceExecControl, InstanceExecPost } from '../api/instance-exec';
 import type { Operation as OperationData } from '../api/operation';
+import { StatusCode } from '../api/response';
 import type { IncusClient } from './client';
 import { ApiError } from './errors';
 import { Operation } from './operation';
@@ -128,6 +129,12 @@ export async function execInstance(
       // The server would wait 10 s for the missing stream: end it now.
       await op.cancel().catch(() => undefined);
       await Promise.allSettled(attempts);
+      // A socket refused because the operation had already failed: its error is the one that matters.
+      const opFailure = await finished.then(
+        () => null,
+        (e: unknown) => e,
+      );
+      if (opFailure instanceof ApiError && opFailure.operation?.status_code === StatusCode.Failure) throw opFailure;
       throw err;
     }
     const final = await finished;

@@ -3,7 +3,7 @@
  * running instances, and serves the API on $INCUS_DIR/unix.socket.
  * Containers outlive the daemon: stopping it on a signal leaves them running.
  */
-import { chmod, chown, mkdir, readFile, unlink } from 'node:fs/promises';
+import { chmod, chown, readFile, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { openDb } from './db';
@@ -23,6 +23,7 @@ import { LxcDriver } from './instance/drivers/lxc/driver';
 import { gatherServerFacts } from './server-info';
 import { buildApp } from './http/server';
 import { Logger } from './log';
+import { ensureVarDirs } from './var-dirs';
 import type { DaemonState } from './state';
 import { probeIdmappedMounts } from '../native/lxc';
 
@@ -66,9 +67,7 @@ async function groupId(name: string): Promise<number> {
 
 export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const log = new Logger(opts.logFile, opts.debug);
-  await mkdir(opts.varDir, { recursive: true, mode: 0o711 });
-  await chmod(opts.varDir, 0o711);
-  for (const d of ['containers', 'logs', 'storage-pools', 'networks']) await mkdir(join(opts.varDir, d), { recursive: true, mode: 0o711 });
+  await ensureVarDirs(opts.varDir);
   const socketPath = join(opts.varDir, 'unix.socket');
   if (await socketInUse(socketPath)) throw new Error(`incusd is already running (${socketPath} answers)`);
   await unlink(socketPath).catch(() => undefined);

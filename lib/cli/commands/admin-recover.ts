@@ -44,13 +44,17 @@ function readLine(): Promise<string> {
 export async function recover(ctx: CliContext, yes: boolean): Promise<number> {
   const client = ctx.client();
   ctx.out('Scanning for unknown volumes...\n');
-  const found = (await post<{ unknown_volumes: UnknownVolume[] }>(client, '/internal/recover/validate')).unknown_volumes;
-  if (found.length === 0) {
+  const res = await post<{ unknown_volumes: UnknownVolume[]; partial_uploads?: string[] }>(client, '/internal/recover/validate');
+  const found = res.unknown_volumes;
+  const partial = res.partial_uploads ?? [];
+  if (found.length === 0 && partial.length === 0) {
     ctx.out('No unknown volumes found. Nothing to do.\n');
     return 0;
   }
-  ctx.out('The following unknown volumes have been found:\n');
+  if (found.length > 0) ctx.out('The following unknown volumes have been found:\n');
   for (const v of found) ctx.out(` - Instance "${v.name}" on pool "${v.pool}" in project "${v.project}" (includes ${v.snapshot_count} snapshots)\n`);
+  if (partial.length > 0) ctx.out('The following partial image uploads have been found (they will be removed):\n');
+  for (const p of partial) ctx.out(` - ${p}\n`);
   if (!yes) {
     ctx.out('Would you like those to be recovered? (yes/no) [default=no]: ');
     const answer = (await readLine()).toLowerCase();

@@ -136,7 +136,8 @@ export async function execCommand(ctx: CliContext, instance: string, command: re
     const code = err instanceof ApiError ? execReturn(err.operation) : undefined;
     if (code === undefined) throw err;
     ctx.err(`Error: ${err instanceof Error ? err.message : String(err)}\n`);
-    return code === 0 ? 1 : code;
+    // -1: the command never ran (the operation failed); exit 1 as Incus's CLI does.
+    return code <= 0 ? 1 : code;
   } finally {
     for (const [sig, fn] of listeners) process.off(sig, fn);
     if (raw) stdin.setRawMode(false);

@@ -30,6 +30,10 @@ import { registerNetworks } from './routes/networks';
 import { registerNetworkState } from './routes/network-state';
 import { EventsSocket } from './routes/events';
 import { OperationWebsocketUpgrade } from './routes/operation-websocket';
+import { clientErrorHandler, frameworkErrors } from './framework-errors';
+import { recordRoutes, registerRouteTable, type RouteEntry } from './route-table';
+import { attachBodySchemas } from './route-schemas';
+import { applyTimeouts, idleTimeoutMs } from './timeouts';
 
 /** Handles a websocket upgrade for a path, or returns false. */
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
@@ -37,19 +41,40 @@ export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer
 export interface ApiServer {
   app: FastifyInstance;
   upgrades: UpgradeHandler[];
+  /** Every route registered, as fastify's onRoute hook saw it. */
+  routes: RouteEntry[];
 }
 
 const STREAM_TYPES = new Set(['application/octet-stream', 'multipart/form-data']);
+/**
+ * Largest JSON body, as Incus (http.MaxBytesReader, 1 MiB): a config or
+ * description is never bigger, and a parsed body costs several times its size.
+ * Uploads (octet-stream, multipart, file pushes) are streams and unlimited.
+ */
+const JSON_BODY_LIMIT = 1024 * 1024;
+/** Incus's LargeRequest endpoints: their JSON bodies may be bigger. */
+const LARGE_BODY_ROUTES = new Set(['POST /1.0/instances', 'POST /1.0/images', 'POST /1.0/storage-pools/:pool/volumes', 'POST /1.0/storage-pools/:pool/volumes/:type']);
+const LARGE_BODY_LIMIT = 64 * 1024 * 1024;
 
 export function buildApp(s: DaemonState): ApiServer {
   const app = Fastify({
     logger: false,
-    bodyLimit: 64 * 1024 * 1024,
+    bodyLimit: JSON_BODY_LIMIT,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1024 },
+    frameworkErrors,
+    clientErrorHandler,
     ajv: {
       customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false, allowUnionTypes: true },
     },
   });
+
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (methods.some((m) => LARGE_BODY_ROUTES.has(`${m} ${route.url}`))) route.bodyLimit ??= LARGE_BODY_LIMIT;
+  });
+  applyTimeouts(app.server, idleTimeoutMs());
+  attachBodySchemas(app);
+  const routes = recordRoutes(app);
 
   // Incus parses any body as JSON whatever its Content-Type (curl -d sends
   // form encoding); uploads stream through untouched.
@@ -65,13 +90,23 @@ export function buildApp(s: DaemonState): ApiServer {
       done(null, undefined);
       return;
     }
+    let parsed: unknown;
     try {
-      done(null, JSON.parse(text));
+      parsed = JSON.parse(text);
     } catch (err) {
       const e = new Error(`Invalid JSON body: ${(err as Error).message}`) as Error & { statusCode: number };
       e.statusCode = 400;
       done(e, undefined);
+      return;
     }
+    // Every Incus request body is a JSON object (null reads as an empty one).
+    if (parsed !== null && (typeof parsed !== 'object' || Array.isArray(parsed))) {
+      const e = new Error(`Invalid request body: expected a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`) as Error & { statusCode: number };
+      e.statusCode = 400;
+      done(e, undefined);
+      return;
+    }
+    done(null, parsed ?? undefined);
   });
   for (const t of STREAM_TYPES) {
     app.addContentTypeParser(t, (_req, payload, done) => done(null, payload));
@@ -113,6 +148,7 @@ export function buildApp(s: DaemonState): ApiServer {
   registerStoragePools(app, s);
   registerNetworks(app, s);
   registerNetworkState(app, s);
+  registerRouteTable(app, routes);
   const opSockets = new OperationWebsocketUpgrade(s);
   // Upgraded sockets are invisible to the HTTP server's close: end them first.
   app.addHook('preClose', (done) => {
@@ -120,5 +156,5 @@ export function buildApp(s: DaemonState): ApiServer {
     opSockets.closeAll();
     done();
   });
-  return { app, upgrades: [events.upgrade, opSockets.upgrade, sftp.upgrade] };
+  return { app, upgrades: [events.upgrade, opSockets.upgrade, sftp.upgrade], routes };
 }

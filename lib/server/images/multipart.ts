@@ -3,12 +3,12 @@
  * "rootfs" part, as the Incus client sends them): each part streamed to a
  * temporary file, the two hashed together as Incus fingerprints split images.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { badRequest } from '../errors';
 
@@ -21,11 +21,16 @@ export interface SplitUpload {
   filename: string;
 }
 
-export async function receiveSplitUpload(body: Readable, headers: IncomingHttpHeaders, dir: string): Promise<SplitUpload> {
+/**
+ * Receives the parts into `dir/upload-<id>-metadata` and `-rootfs` (id from
+ * ImageStore.beginUpload). On any failure, a client gone mid-way included,
+ * both files are removed before the promise rejects.
+ */
+export async function receiveSplitUpload(body: Readable, headers: IncomingHttpHeaders, dir: string, id: string): Promise<SplitUpload> {
   const busboy = (require('busboy') as typeof import('busboy'))({ headers, limits: { files: 2, fields: 8 } });
-  const id = randomUUID();
   const files: Record<string, { path: string; size: number; name: string }> = {};
   const writes: Promise<void>[] = [];
+  const sinks: Writable[] = [];
   busboy.on('file', (field, stream, info) => {
     const kind = field === 'rootfs' || field === 'rootfs.img' ? 'rootfs' : field === 'metadata' ? 'metadata' : null;
     if (!kind || files[kind]) {
@@ -37,9 +42,17 @@ export async function receiveSplitUpload(body: Readable, headers: IncomingHttpHe
     stream.on('data', (b: Buffer) => {
       f.size += b.length;
     });
-    writes.push(pipeline(stream, createWriteStream(f.path, { mode: 0o600 })));
+    const sink = createWriteStream(f.path, { mode: 0o600 });
+    sinks.push(sink);
+    const w = pipeline(stream, sink);
+    // Awaited below; a client killed mid-part must not surface as an unhandled rejection first.
+    w.catch(() => undefined);
+    writes.push(w);
   });
   const cleanup = async (): Promise<void> => {
+    // Close every file first, so that no pending open recreates one after its removal.
+    for (const k of sinks) k.destroy();
+    await Promise.allSettled(writes);
     for (const f of Object.values(files)) await rm(f.path, { force: true });
   };
   try {

@@ -4,7 +4,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -16,8 +16,12 @@ import { badRequest, conflict, notFound } from '../errors';
 import { parseImageMetadata } from './metadata';
 import { readImageMetadata } from './unpack';
 import type { SplitUpload } from './multipart';
+import { childPath } from '../names';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+/** Prefixes of the temporary files uploads and publishing write under images/ (before the fingerprint is known). */
+const PARTIAL_PREFIXES = ['upload-', 'publish-'];
 
 export interface UploadOptions {
   project: string;
@@ -30,6 +34,8 @@ export interface UploadOptions {
 
 export class ImageStore {
   readonly dir: string;
+  /** Ids of uploads in flight: their `upload-<id>*` files are not leftovers. */
+  private readonly activeUploads = new Set<string>();
 
   constructor(
     varDir: string,
@@ -40,11 +46,45 @@ export class ImageStore {
 
   async init(): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    // Uploads and publishes a crash interrupted: nothing can be writing them yet (the API is not up).
+    for (const n of await readdir(this.dir)) {
+      if (PARTIAL_PREFIXES.some((p) => n.startsWith(p))) await rm(join(this.dir, n), { recursive: true, force: true });
+    }
+  }
+
+  /** Registers an upload in flight; its temporary files are named `upload-<id>...`. Pair with endUpload. */
+  beginUpload(): string {
+    const id = randomUUID();
+    this.activeUploads.add(id);
+    return id;
+  }
+
+  endUpload(id: string): void {
+    this.activeUploads.delete(id);
+  }
+
+  /**
+   * Temporary files under images/ that no upload in flight owns: what a
+   * crash or a killed request left. They hold partial data, so they can
+   * only be removed, never imported.
+   */
+  async partialFiles(): Promise<string[]> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    const busy = [...this.activeUploads].map((id) => `upload-${id}`);
+    // A publish- file may belong to a publish operation still running: only start-up removes those.
+    return names.filter((n) => n.startsWith('upload-') && !busy.some((b) => n.startsWith(b))).sort();
+  }
+
+  /** Removes the leftovers partialFiles lists; returns their names. */
+  async removePartialFiles(): Promise<string[]> {
+    const names = await this.partialFiles();
+    for (const n of names) await rm(join(this.dir, n), { recursive: true, force: true });
+    return names;
   }
 
   /** Path of the image file with this fingerprint. */
   path(fingerprint: string): string {
-    return join(this.dir, fingerprint);
+    return childPath(this.dir, fingerprint);
   }
 
   /** Path of a split image's rootfs file, or null for a unified image. */
@@ -55,7 +95,8 @@ export class ImageStore {
 
   /** Streams a unified tarball to disk, checks it is an image, and records it. */
   async importUpload(body: Readable, opts: UploadOptions): Promise<ImageRecord> {
-    const tmp = join(this.dir, `upload-${randomUUID()}`);
+    const id = this.beginUpload();
+    const tmp = join(this.dir, `upload-${id}`);
     const hash = createHash('sha256');
     let size = 0;
     const tap = new Transform({
@@ -70,6 +111,7 @@ export class ImageStore {
       return await this.record({ metadataFile: tmp, rootfsFile: null, fingerprint: hash.digest('hex'), size }, opts);
     } finally {
       await rm(tmp, { force: true });
+      this.endUpload(id);
     }
   }
 

@@ -19,7 +19,7 @@ import { validateInstanceConfig } from './config-keys';
 import { validateDevices } from './devices/validate';
 import { rootDisk } from './expand';
 import type { InstanceManager } from './manager';
-import { validateInstanceName } from './names';
+import { validateInstanceName, validateInstanceSnapshotName } from '../names';
 import { registerInstance } from './register';
 
 /** A checked import, ready to run. */
@@ -62,7 +62,10 @@ export async function planImport(m: InstanceManager, project: string, file: stri
   const members = new Set((await listBackupMembers(file)).map((n) => n.replace(/\/$/, '')));
   const idx = parseBackupIndex(await readBackupIndex(file));
   if (!members.has('backup/container')) throw badRequest('Invalid backup file: no backup/container in the archive');
+  // Names from the file become paths: checked as the API would check them (Incus does the same on import).
   for (const s of idx.snapshots ?? []) {
+    if (typeof s !== 'string') throw badRequest('Invalid backup file: a snapshot name is not a string');
+    validateInstanceSnapshotName(s);
     if (!members.has(`backup/snapshots/${s}`)) throw badRequest(`Invalid backup file: snapshot "${s}" missing from the archive`);
   }
   const c = idx.config!.container!;

@@ -14,7 +14,8 @@ import { badRequest, conflict, notFound, StatusError } from '../errors';
 import { checkCompression, writeBackupTarball } from './backup-tarball';
 import type { InstanceManager } from './manager';
 import { snapshotToApi } from './snapshot-views';
-import { normaliseExpiry, validateSnapshotName } from './snapshots';
+import { normaliseExpiry } from './snapshots';
+import { childPath, validateBackupName } from '../names';
 import { toInstance } from './views';
 
 /** A validated create request. */
@@ -38,7 +39,7 @@ export class BackupManager {
 
   /** Where a backup's tarball lives. */
   path(rec: Pick<InstanceRecord, 'id'>, b: Pick<BackupRecord, 'name'>): string {
-    return join(this.dir(rec), b.name);
+    return childPath(this.dir(rec), b.name);
   }
 
   list(rec: InstanceRecord): BackupRecord[] {
@@ -70,7 +71,7 @@ export class BackupManager {
       while (taken.has(`backup${i}`)) i++;
       name = `backup${i}`;
     }
-    validateSnapshotName(name);
+    validateBackupName(name);
     if (taken.has(name)) throw conflict(`Backup "${name}" already exists`);
     if (req.optimized_storage) {
       // Optimized backups are a driver's native stream (btrfs send); not written by this server yet.
@@ -162,7 +163,7 @@ export class BackupManager {
   }
 
   async rename(rec: InstanceRecord, b: BackupRecord, newName: string): Promise<void> {
-    validateSnapshotName(newName);
+    validateBackupName(newName);
     const { db, events } = this.m.deps;
     if (db.backups.get(rec.id, newName)) throw conflict(`Backup "${newName}" already exists`);
     await rename(this.path(rec, b), this.path(rec, { name: newName }));

@@ -12,6 +12,8 @@ export function validateInstanceConfig(config: Record<string, unknown>): void {
     const spec = keySpec(key);
     if (spec === undefined) throw badRequest(`Invalid config: Unknown configuration key: ${key}`);
     if (spec === 'free') continue;
+    const badKey = spec.checkKey?.(key);
+    if (badKey) throw badRequest(`Invalid config: Invalid key ${JSON.stringify(key)}: ${badKey}`);
     const why = spec.validate(value);
     if (why) throw badRequest(`Invalid config: Invalid value for "${key}": ${why} ("${value}")`);
   }

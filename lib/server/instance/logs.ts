@@ -8,6 +8,7 @@ import { type FileHandle, open, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { badRequest, notFound, StatusError } from '../errors';
 import { lxcName } from './drivers/lxc/driver';
+import { childPath } from '../names';
 
 /** Names Incus serves besides the migration_* and snapshot_* logs. */
 const LOG_NAMES = new Set(['lxc.log', 'qemu.log', 'qemu.early.log', 'qemu.qmp.log']);
@@ -25,7 +26,7 @@ export function deletableLogFileName(name: string): boolean {
 
 /** The log directory of an instance. */
 export function instanceLogDir(varDir: string, project: string, name: string): string {
-  return join(varDir, 'logs', lxcName(project, name));
+  return childPath(join(varDir, 'logs'), lxcName(project, name));
 }
 
 /** The servable log files present in dir, sorted; none when dir does not exist yet. */

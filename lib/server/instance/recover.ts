@@ -15,6 +15,7 @@ import type { PoolRecord } from '../db/storage-pools';
 import { rootDisk } from './expand';
 import { idmapJson } from './idmap';
 import type { InstanceManager } from './manager';
+import { apiNameProblem, hostnameProblem } from '../names';
 
 /** A volume found on disk without rows (Incus's RecoverValidateVolume). */
 export interface UnknownVolume {
@@ -45,7 +46,8 @@ async function scan(m: InstanceManager, poolNames?: string[]): Promise<Found[]> 
     const spec = pools.spec(pool);
     const dir = dirname(sd.volumePath(spec, 'container', 'x'));
     for (const name of await entries(dir)) {
-      if (name.includes('.')) continue;
+      // Only what the API could have made: a folder that is no valid instance name is no instance.
+      if (hostnameProblem(name) !== null) continue;
       const path = sd.volumePath(spec, 'container', name);
       if (!(await stat(path).catch(() => null))?.isDirectory()) continue;
       let config: Found['config'] = null;
@@ -55,8 +57,9 @@ async function scan(m: InstanceManager, poolNames?: string[]): Promise<Found[]> 
         // No backup.yaml: rebuilt from the disk alone.
       }
       const project = config?.container?.project || 'default';
+      if (apiNameProblem(project) !== null) continue;
       if (db.instances.get(project, name) || db.pools.volumeOf(project, 'container', name)) continue;
-      const snapshotNames = await entries(dirname(sd.snapshotPath(spec, 'container', name, 'x')));
+      const snapshotNames = (await entries(dirname(sd.snapshotPath(spec, 'container', name, 'x')))).filter((s) => apiNameProblem(s) === null);
       out.push({ name, type: 'container', pool: pool.name, project, snapshot_count: snapshotNames.length, path, config, snapshotNames });
     }
   }

@@ -13,6 +13,7 @@ import type { InstanceManager } from './manager';
 import type { StateActions } from './state-actions';
 import { expiryFrom, nextSnapshotName } from './snapshot-names';
 import { snapshotToApi } from './snapshot-views';
+import { validateInstanceSnapshotName } from '../names';
 
 /** What a new snapshot is asked to be; a missing name comes from `snapshots.pattern`. */
 export interface SnapshotRequest {
@@ -22,15 +23,8 @@ export interface SnapshotRequest {
   expiresAt?: string | null;
 }
 
-/** Checks a snapshot name as Incus's IsAPIName does for the parts that matter here. */
-export function validateSnapshotName(name: string): void {
-  let why: string | null = null;
-  if (name === '') why = 'Name is required';
-  else if (name === '.' || name === '..') why = `Name "${name}" is not allowed`;
-  else if (name.includes('/')) why = 'Name cannot contain "/"';
-  else if (/[\s\p{Cc}]/u.test(name)) why = 'Name cannot contain white space or control characters';
-  if (why) throw badRequest(`Invalid snapshot name: ${why}`);
-}
+/** Checks an instance snapshot name (Incus: IsAPIName, "Invalid snapshot name: ..."). */
+export const validateSnapshotName = validateInstanceSnapshotName;
 
 /** An RFC 3339 time from a request, normalised to ISO UTC; '' and Go's zero time mean no expiry. */
 export function normaliseExpiry(text: string | null | undefined): string {

@@ -4,9 +4,11 @@
  * reflink copy or a btrfs subvolume snapshot), otherwise volume by volume
  * with rsync. Every volume made is undone through the Reverter on failure.
  */
+import { chmod } from 'node:fs/promises';
 import type { Reverter } from '../revert';
 import { run } from '../images/run';
 import type { PoolSpec, StorageDriver, VolumeType } from '../storage/interface';
+import { volumeDirMode } from '../storage/modes';
 
 /** One end of a copy: a pool's driver and spec, and the instance volume name. */
 export interface VolumeEnd {
@@ -26,9 +28,12 @@ export async function copyInstanceVolume(src: VolumeEnd, srcPath: string, dst: V
   const samePool = src.spec.name === dst.spec.name && src.sd === dst.sd;
   const copy = samePool ? dst.sd.copyVolume?.bind(dst.sd) : undefined;
   const dstPath = dst.sd.volumePath(dst.spec, dst.type, dst.name);
+  // A copy takes the source's directory mode, which an older volume or snapshot may have looser.
+  const closeUp = () => chmod(dstPath, volumeDirMode(dst.type));
   if (copy) {
     r.add(() => dst.sd.deleteVolume(dst.spec, dst.type, dst.name));
     await copy(dst.spec, srcPath, dstPath, false);
+    await closeUp();
     for (const s of snaps) {
       r.add(() => dst.sd.deleteSnapshot(dst.spec, dst.type, dst.name, s));
       await copy(dst.spec, src.sd.snapshotPath(src.spec, src.type, src.name, s), dst.sd.snapshotPath(dst.spec, dst.type, dst.name, s), true);
@@ -39,10 +44,12 @@ export async function copyInstanceVolume(src: VolumeEnd, srcPath: string, dst: V
   await dst.sd.createVolume(dst.spec, dst.type, dst.name);
   for (const s of snaps) {
     await syncTree(src.sd.snapshotPath(src.spec, src.type, src.name, s), dstPath);
+    await closeUp();
     r.add(() => dst.sd.deleteSnapshot(dst.spec, dst.type, dst.name, s));
     await dst.sd.createSnapshot(dst.spec, dst.type, dst.name, s);
   }
   await syncTree(srcPath, dstPath);
+  await closeUp();
 }
 
 /** rsync keeping owners, hard links, ACLs and xattrs; the target ends identical to the source. */

@@ -17,6 +17,7 @@ import type { AddressUse, NetworkDriver, NetworkSpec } from './interface';
 import { loadNetworkDriver } from './load';
 import { hostPrefixes } from './subnet';
 import { networkStatics, networkUsedBy } from './used-by';
+import { validateNetworkName } from '../names';
 
 export interface NetworkManagerDeps {
   db: Db;
@@ -145,6 +146,7 @@ export class NetworkManager {
     return this.serial(async () => {
       const type = post.type || 'bridge';
       const d = this.driver(type);
+      validateNetworkName(post.name);
       d.validateName(post.name);
       if (this.find(post.name)) throw conflict(`Network "${post.name}" already exists`);
       if (d.info.hostInterface && interfaceExists(post.name)) throw badRequest(`Network interface "${post.name}" already exists`);
@@ -195,6 +197,7 @@ export class NetworkManager {
     return this.serial(async () => {
       const rec = this.get(name);
       const d = this.driver(rec.type);
+      validateNetworkName(newName, true);
       d.validateName(newName);
       if (this.find(newName)) throw conflict(`Network "${newName}" already exists`);
       if (this.usedBy(rec.name).length > 0) throw badRequest('Network is currently in use');

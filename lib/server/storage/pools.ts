@@ -9,9 +9,10 @@ import type { Db } from '../db';
 import type { PoolRecord, VolumeRecord } from '../db/storage-pools';
 import { badRequest, conflict, notFound } from '../errors';
 import { parseSize } from '../instance/config/units';
-import { hostnameProblem } from '../instance/names';
+import { childPath, pathComponentProblem, validatePoolName } from '../names';
 import type { PoolSpec, StorageDriver, VolumeType } from './interface';
 import { loadStorageDriver } from './load';
+import { fixPoolModes } from './modes';
 
 export class StoragePools {
   private readonly drivers = new Map<string, StorageDriver>();
@@ -33,7 +34,12 @@ export class StoragePools {
   }
 
   spec(p: PoolRecord): PoolSpec {
-    return { name: p.name, config: p.config, mountPath: join(this.varDir, 'storage-pools', p.name) };
+    return { name: p.name, config: p.config, mountPath: this.mountPath(p.name) };
+  }
+
+  /** $INCUS_DIR/storage-pools/<name>, never anything else (a pool named ".." must not be INCUS_DIR). */
+  private mountPath(name: string): string {
+    return childPath(join(this.varDir, 'storage-pools'), name);
   }
 
   driver(p: PoolRecord): StorageDriver {
@@ -47,11 +53,10 @@ export class StoragePools {
 
   /** Creates a pool on disk and in the database; undoes the disk part when the row fails. */
   async create(name: string, driverName: string, config: Record<string, string>, description: string): Promise<PoolRecord> {
-    const why = hostnameProblem(name.replace(/[_.]/g, 'x'));
-    if (why) throw badRequest(`Invalid storage pool name "${name}": ${why}`);
+    validatePoolName(name);
     if (this.db.pools.get(name)) throw conflict(`Storage pool "${name}" already exists`);
     const driver = loadStorageDriver(driverName);
-    const spec: PoolSpec = { name, config, mountPath: join(this.varDir, 'storage-pools', name) };
+    const spec: PoolSpec = { name, config, mountPath: this.mountPath(name) };
     const full = driver.fillPoolConfig(spec);
     await driver.createPool({ ...spec, config: full });
     try {
@@ -66,15 +71,17 @@ export class StoragePools {
 
   /** Deletes an unused pool; cached image volumes do not count as use and go with it. */
   async delete(p: PoolRecord): Promise<void> {
+    // First: a name that cannot be a directory answers 400 before anything changes.
+    const spec = this.spec(p);
     const vols = this.db.pools.volumes(p.name);
     const users = this.toApi(p).used_by.filter((u) => !u.startsWith('/1.0/images/'));
     if (users.length > 0) throw badRequest('The storage pool is currently in use');
     for (const v of vols.filter((x) => x.type === 'image')) {
-      await this.driver(p).deleteVolume(this.spec(p), 'image', v.name);
+      await this.driver(p).deleteVolume(spec, 'image', v.name);
       this.db.transaction(() => this.db.pools.deleteVolume(v.id));
     }
     this.db.transaction(() => this.db.pools.delete(p.id));
-    await this.driver(p).deletePool(this.spec(p));
+    await this.driver(p).deletePool(spec);
   }
 
   /** Replaces a pool's config and description (PUT/PATCH); the driver validates the result. */
@@ -162,9 +169,16 @@ export class StoragePools {
     }
   }
 
-  /** Makes sure every pool is usable at daemon start. */
+  /**
+   * Makes sure every pool is usable at daemon start, modes an older installation left closed up (see modes.ts).
+   * A pool whose name cannot be a directory (left by an older version that let "." or ".." through) is skipped.
+   */
   async mountAll(): Promise<void> {
-    for (const p of this.list()) await this.driver(p).mountPool(this.spec(p));
+    for (const p of this.list()) {
+      if (pathComponentProblem(p.name) !== null) continue;
+      await this.driver(p).mountPool(this.spec(p));
+      await fixPoolModes(this.spec(p).mountPath);
+    }
   }
 
   volumePath(p: PoolRecord, type: VolumeType, name: string): string {

@@ -7,22 +7,15 @@
 import type { StorageVolumeSnapshot } from '../../api/storage-volume';
 import type { Db } from '../db';
 import type { PoolRecord, VolumeRecord } from '../db/storage-pools';
-import { badRequest, conflict, notFound } from '../errors';
+import { conflict, notFound } from '../errors';
 import { parseDuration } from '../instance/config/units';
+import { validateVolumeSnapshotName } from '../names';
 import type { VolumeType } from './interface';
 import type { StoragePools } from './pools';
 
 /** Go's zero time: a snapshot that never expires. */
 const NO_EXPIRY = '0001-01-01T00:00:00Z';
 const EXPIRES = 'volatile.expires_at';
-
-
-/** Throws a 400 for a snapshot name Incus would refuse. */
-function checkName(name: string): void {
-  if (!name || name.includes('/') || name === '.' || name === '..' || /\s/.test(name)) {
-    throw badRequest(`Invalid snapshot name "${name}"`);
-  }
-}
 
 export class VolumeSnapshots {
   constructor(
@@ -56,7 +49,7 @@ export class VolumeSnapshots {
       if (pattern.includes('%d')) while (taken.has(pattern.replace('%d', String(i)))) i++;
       name = pattern.replace('%d', String(i));
     }
-    checkName(name);
+    validateVolumeSnapshotName(name);
     if (taken.has(name)) throw conflict(`Snapshot "${name}" already exists`);
     let expires = expiresAt || NO_EXPIRY;
     if (!expiresAt && v.config['snapshots.expiry']) {
@@ -92,7 +85,7 @@ export class VolumeSnapshots {
   }
 
   async rename(pool: PoolRecord, v: VolumeRecord, snap: string, to: string): Promise<void> {
-    checkName(to);
+    validateVolumeSnapshotName(to);
     const s = this.get(pool, v, snap);
     if (this.db.pools.volume(pool.name, v.project, v.type, `${v.name}/${to}`)) throw conflict(`Snapshot "${to}" already exists`);
     const sd = this.pools.driver(pool);

@@ -6,7 +6,6 @@
  * instance and image layers.
  */
 import { chmod, chown, open } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { StorageVolume, StorageVolumeState } from '../../api/storage-volume';
 import type { Db } from '../db';
 import type { PoolRecord, VolumeRecord } from '../db/storage-pools';
@@ -14,7 +13,7 @@ import { badRequest, conflict, notFound } from '../errors';
 import { run } from '../images/run';
 import { parseSize } from '../instance/config/units';
 import { expandConfig } from '../instance/expand';
-import { hostnameProblem } from '../instance/names';
+import { childPath, validateVolumeName } from '../names';
 import { Reverter } from '../revert';
 import type { VolumeType } from './interface';
 import type { StoragePools } from './pools';
@@ -131,8 +130,7 @@ export class StorageVolumes {
 
   /** Creates a custom volume on disk and in the database; nothing is left behind on failure. */
   async create(pool: PoolRecord, project: string, req: NewVolume): Promise<VolumeRecord> {
-    const why = hostnameProblem(req.name.replace(/[_.]/g, 'x'));
-    if (why || req.name.includes('/')) throw badRequest(`Invalid storage volume name "${req.name}": ${why ?? 'contains "/"'}`);
+    validateVolumeName(req.name);
     if (!CONTENT_TYPES.has(req.contentType)) throw badRequest(`Invalid content type "${req.contentType}"`);
     validateVolumeConfig(req.config);
     if (this.db.pools.volume(pool.name, project, 'custom', req.name)) throw conflict(`Volume by that name already exists`);
@@ -167,7 +165,7 @@ export class StorageVolumes {
           const from = this.pools.volumePath(this.pools.get(src.pool), src.type, src.name);
           await run('rsync', ['-aHAX', '--numeric-ids', '--delete', `${from}/`, `${path}/`]);
         } else if (req.contentType === 'block') {
-          const fh = await open(join(path, BLOCK_FILE), 'wx', 0o600);
+          const fh = await open(childPath(path, BLOCK_FILE), 'wx', 0o600);
           await fh.truncate(parseSize(config.size!)!).finally(() => fh.close());
         } else {
           await this.applyInitial(path, config);
@@ -218,6 +216,7 @@ export class StorageVolumes {
 
   /** Renames a custom volume, or moves it to another pool (copy, then delete the source). */
   async rename(pool: PoolRecord, v: VolumeRecord, newName: string, targetPool?: string): Promise<VolumeRecord> {
+    validateVolumeName(newName);
     if (v.type !== 'custom') throw badRequest(`Storage volumes of type "${v.type}" cannot be renamed with the storage API`);
     const users = this.usedBy(pool.name, v.project, v.name);
     if (users.length > 0) throw badRequest(`The storage volume is still in use by: ${users.join(', ')}`);
@@ -237,8 +236,6 @@ export class StorageVolumes {
     }
     if (newName === v.name) return v;
     if (this.db.pools.volume(pool.name, v.project, 'custom', newName)) throw conflict('Volume by that name already exists');
-    const why = hostnameProblem(newName.replace(/[_.]/g, 'x'));
-    if (why) throw badRequest(`Invalid storage volume name "${newName}": ${why}`);
     const sd = this.pools.driver(pool);
     await sd.renameVolume(this.pools.spec(pool), 'custom', v.name, newName);
     try {

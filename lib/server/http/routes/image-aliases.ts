@@ -6,6 +6,7 @@ import { syncResponse } from '../../response';
 import { badRequest, conflict, notFound } from '../../errors';
 import type { DaemonState } from '../../state';
 import type { AliasRecord } from '../../db/images';
+import { validateImageAliasName } from '../../names';
 import { checkIfMatch, projectOf, recursionOf, setEtag } from '../request';
 
 function toEntry(a: AliasRecord): ImageAliasesEntry {
@@ -33,6 +34,7 @@ export function registerImageAliases(app: FastifyInstance, s: DaemonState): void
   app.post('/1.0/images/aliases', { schema: { body: imageAliasesPostSchema } }, async (req) => {
     const project = projectOf(s, req);
     const body = req.body as ImageAliasesPost;
+    validateImageAliasName(body.name);
     if (s.db.images.alias(project, body.name)) throw conflict(`Alias "${body.name}" already exists`);
     const img = s.images.byFingerprint(project, body.target);
     s.db.transaction(() => s.db.images.addAlias(project, body.name, img.id, body.description ?? ''));
@@ -64,7 +66,8 @@ export function registerImageAliases(app: FastifyInstance, s: DaemonState): void
   app.post('/1.0/images/aliases/*', async (req) => {
     const a = find(req);
     const name = (req.body as { name?: unknown } | undefined)?.name;
-    if (typeof name !== 'string' || name === '') throw badRequest('Invalid request: body/name must be a non-empty string');
+    if (typeof name !== 'string') throw badRequest('Invalid request: body/name must be a string');
+    validateImageAliasName(name);
     if (s.db.images.alias(a.project, name)) throw conflict(`Alias "${name}" already exists`);
     s.db.transaction(() => s.db.images.renameAlias(a.id, name));
     s.events.lifecycle('image-alias-renamed', `/1.0/images/aliases/${name}`, a.project, { old_name: a.name });

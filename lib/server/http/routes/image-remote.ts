@@ -10,6 +10,7 @@ import { badRequest, conflict } from '../../errors';
 import type { DaemonState } from '../../state';
 import type { RemoteSource } from '../../images/remote';
 import { refreshImage, refreshSource } from '../../images/remote';
+import { validateImageAliasName } from '../../names';
 import { projectOf } from '../request';
 
 /** The JSON body of POST /1.0/images with a remote source. */
@@ -30,6 +31,7 @@ export function postRemoteImage(s: DaemonState, project: string, body: ImagesPos
   const aliases = body.aliases ?? [];
   for (const a of aliases) {
     if (!a?.name) throw badRequest('Alias names must not be empty');
+    validateImageAliasName(a.name);
     if (s.db.images.alias(project, a.name)) throw conflict(`Alias "${a.name}" already exists`);
   }
   const op = s.ops.start({

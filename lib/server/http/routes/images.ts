@@ -22,6 +22,7 @@ interface ImagesPost {
 }
 import type { DaemonState } from '../../state';
 import type { ImageRecord } from '../../db/images';
+import { validateImageAliasName } from '../../names';
 import { checkIfMatch, incusHeader, projectOf, recursionOf, setEtag } from '../request';
 
 type FpParams = { Params: { fingerprint: string } };
@@ -57,7 +58,10 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
       expectedFingerprint: incusHeader(req, 'fingerprint') || undefined,
     };
     const checkAliases = (names: string[]): void => {
-      for (const a of names) if (s.db.images.alias(project, a)) throw conflict(`Alias "${a}" already exists`);
+      for (const a of names) {
+        validateImageAliasName(a);
+        if (s.db.images.alias(project, a)) throw conflict(`Alias "${a}" already exists`);
+      }
     };
     const finish = (rec: ImageRecord, aliases: ImageAlias[], description: string) => {
       s.db.transaction(() => {
@@ -75,16 +79,25 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
 
     if (type === 'application/octet-stream' || type === 'multipart/form-data') {
       checkAliases(aliasHeader);
-      const rec =
-        type === 'multipart/form-data'
-          ? await s.images.importSplit(await receiveSplitUpload(req.body as Readable, req.headers, s.images.dir), opts)
-          : await s.images.importUpload(req.body as Readable, opts);
+      let rec: ImageRecord;
+      if (type === 'multipart/form-data') {
+        const id = s.images.beginUpload();
+        try {
+          rec = await s.images.importSplit(await receiveSplitUpload(req.body as Readable, req.headers, s.images.dir, id), opts);
+        } finally {
+          s.images.endUpload(id);
+        }
+      } else {
+        rec = await s.images.importUpload(req.body as Readable, opts);
+      }
       return finish(rec, aliasHeader.map((name) => ({ name, description: '' })), 'Downloading image');
     }
 
     const body = (req.body ?? {}) as ImagesPost;
     const source = body.source;
     if (source?.type === 'image') return postRemoteImage(s, project, body as unknown as ImagesPostRemote, reply);
+    // Incus's own list of source types; anything else is a malformed request.
+    if (!['container', 'instance', 'virtual-machine', 'snapshot', 'image', 'url'].includes(source?.type ?? '')) throw badRequest('Invalid images JSON');
     if (!source || (source.type !== 'instance' && source.type !== 'container' && source.type !== 'snapshot')) {
       throw notImplemented(`Image source type "${source?.type ?? ''}" is not supported yet`);
     }

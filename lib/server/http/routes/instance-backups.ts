@@ -16,6 +16,7 @@ import { planImport, runImport } from '../../instance/backup-import';
 import { BackupManager } from '../../instance/backups';
 import { followBackupYaml } from '../../instance/backup-yaml';
 import { instanceUrl } from '../../instance/views';
+import { validateBackupName } from '../../names';
 import { asyncResponse, syncResponse } from '../../response';
 import type { DaemonState } from '../../state';
 import { incusHeader, projectOf, recursionOf } from '../request';
@@ -119,6 +120,7 @@ export function registerInstanceBackups(app: FastifyInstance, s: DaemonState): v
     const body = (req.body ?? {}) as Partial<InstanceBackupPost>;
     if (typeof body.name !== 'string' || body.name === '') throw badRequest('No name provided');
     const newName = body.name;
+    validateBackupName(newName);
     const op = s.ops.start({
       description: 'Renaming instance backup',
       project: rec.project,

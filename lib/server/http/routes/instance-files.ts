@@ -6,16 +6,16 @@
  * connection and the fd the helper opened.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { createReadStream, createWriteStream, closeSync } from 'node:fs';
+import { createReadStream, closeSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { FileSession } from '../../../native/forkfile';
 import type { InstanceRecord } from '../../db/instances';
 import { badRequest } from '../../errors';
 import { fileError } from '../../instance/files/errors';
 import { apiFileType, describeHeaders, isFalseOrEmpty, parsePushHeaders } from '../../instance/files/headers';
 import { openInstanceFiles } from '../../instance/files/open-session';
+import { pushFile } from '../../instance/files/push';
 import { syncResponse } from '../../response';
 import type { DaemonState } from '../../state';
 import { incusHeader, projectOf, query } from '../request';
@@ -157,25 +157,12 @@ async function postFile(s: DaemonState, req: Req): Promise<unknown> {
   const owner = { uid: h.uid >= 0 ? h.uid : undefined, gid: h.gid >= 0 ? h.gid : undefined };
 
   switch (h.type) {
-    case 'file': {
-      const overwrite = h.write === 'overwrite';
-      const f = await withSession(s, rec, (sess) =>
-        sess.open(path, {
-          write: true,
-          create: overwrite,
-          truncate: overwrite,
-          append: !overwrite,
-          mode: h.mode >= 0 ? h.mode : undefined,
-          ...owner,
-        }),
+    case 'file':
+      // One session for the whole upload: the temporary file is renamed (or removed) through it.
+      await withSession(s, rec, (sess) =>
+        pushFile(sess, path, body, { append: h.write === 'append', mode: h.mode >= 0 ? h.mode : undefined, ...owner }),
       );
-      try {
-        await pipeline(body, createWriteStream('', { fd: f.fd, autoClose: true, highWaterMark: READ_CHUNK }));
-      } catch (err) {
-        throw fileError(err);
-      }
       break;
-    }
     case 'symlink': {
       const link = await readSmallBody(body, MAX_LINK);
       await withSession(s, rec, async (sess) => {
@@ -199,6 +186,8 @@ async function postFile(s: DaemonState, req: Req): Promise<unknown> {
 
 async function deleteFile(s: DaemonState, req: Req): Promise<unknown> {
   const { rec, path } = target(s, req);
+  // "/", "/.", "//" and the like: the root of an instance cannot go (the helper would answer EBUSY).
+  if (posix.resolve('/', path) === '/') throw badRequest('Cannot delete the root directory of an instance');
   const force = !isFalseOrEmpty(incusHeader(req, 'force'));
   await withSession(s, rec, (f) => (force ? f.removeAll(path) : f.remove(path, { dirs: true })));
   lifecycle(s, rec, 'instance-file-deleted', path);

@@ -11,6 +11,7 @@ import { asyncResponse, syncResponse } from '../../response';
 import { badRequest, StatusError } from '../../errors';
 import type { DaemonState } from '../../state';
 import { instanceUrl } from '../../instance/views';
+import { validateInstanceSnapshotName } from '../../names';
 import { checkIfMatch, projectOf, recursionOf, setEtag } from '../request';
 
 type NameParams = { Params: { name: string } };
@@ -93,6 +94,7 @@ export function registerInstanceSnapshots(app: FastifyInstance, s: DaemonState):
     if (body.migration) throw new StatusError(501, 'Snapshot migration is not supported yet');
     if (!body.name) throw badRequest('A new name for the instance must be provided');
     const newName = body.name;
+    validateInstanceSnapshotName(newName);
     if (s.db.snapshots.get(rec.id, newName)) throw new StatusError(409, `Name "${rec.name}/${newName}" already in use`);
     const op = s.ops.start({
       description: 'Renaming snapshot',

@@ -6,6 +6,7 @@ import { asyncResponse, syncResponse } from '../../response';
 import { badRequest, StatusError } from '../../errors';
 import type { DaemonState } from '../../state';
 import { instanceUrl, listContext, toInstance, toInstanceFull } from '../../instance/views';
+import { validateInstanceName } from '../../names';
 import { matchFilter, parseFilter } from '../filter';
 import { checkIfMatch, projectOf, projectOrAll, query, recursionOf, setEtag } from '../request';
 import type { InstanceRecord } from '../../db/instances';
@@ -72,7 +73,9 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
     checkIfMatch(req, instanceEtag(rec));
     const body = (req.body ?? {}) as Partial<InstancePut>;
     if (body.restore) {
-      const snap = s.snapshots.get(rec, body.restore);
+      // Clients send "SNAP" or, as LXD's and Incus's do, "INSTANCE/SNAP".
+      const prefix = `${rec.name}/`;
+      const snap = s.snapshots.get(rec, body.restore.startsWith(prefix) ? body.restore.slice(prefix.length) : body.restore);
       const op = s.ops.start({
         description: 'Restoring snapshot',
         project: rec.project,
@@ -136,6 +139,7 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
     if (body.migration) throw new StatusError(501, 'Migration is not supported yet');
     if (!body.name) throw badRequest('No name provided');
     const newName = body.name;
+    validateInstanceName(newName);
     if (s.db.instances.get(rec.project, newName)) throw new StatusError(409, `Instance "${newName}" already exists`);
     const op = s.ops.start({
       description: 'Renaming instance',

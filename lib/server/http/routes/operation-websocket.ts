@@ -29,7 +29,11 @@ export class OperationWebsocketUpgrade {
     const secret = url.searchParams.get('secret') ?? '';
     const target = this.s.ops.websockets(id);
     if (!target) {
-      refuseUpgrade(socket, 404, 'Operation not found');
+      // A finished operation is still there for a while: say so, as Incus does, rather than "not found".
+      const op = this.s.ops.get(id);
+      if (!op) refuseUpgrade(socket, 404, 'Operation not found');
+      else if (op.class !== 'websocket') refuseUpgrade(socket, 400, 'Only websocket operations can be connected');
+      else refuseUpgrade(socket, 400, op.err ? `Only running operations can be connected: ${op.err}` : 'Only running operations can be connected');
       return true;
     }
     if (!target.accepts(secret)) {

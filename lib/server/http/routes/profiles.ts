@@ -8,7 +8,7 @@ import type { DaemonState } from '../../state';
 import type { ProfileRecord } from '../../db/profiles';
 import { validateInstanceConfig } from '../../instance/config-keys';
 import { validateDevices } from '../../instance/devices/validate';
-import { hostnameProblem } from '../../instance/names';
+import { validateProfileName } from '../../names';
 import { checkIfMatch, projectOf, recursionOf, setEtag } from '../request';
 
 type NameParams = { Params: { name: string } };
@@ -38,13 +38,6 @@ export function registerProfiles(app: FastifyInstance, s: DaemonState): void {
     }
     validateDevices(s, put.devices ?? {}, { profile: true });
   };
-  const validName = (name: string): void => {
-    if (name.includes('/')) throw badRequest('Profile names may not contain slashes');
-    if (!name || name === '.' || name === '..' || hostnameProblem(name.replace(/[_.]/g, 'x')) !== null) {
-      throw badRequest(`Invalid profile name "${name}"`);
-    }
-  };
-
   app.get('/1.0/profiles', async (req) => {
     const all = s.db.profiles.list(projectOf(s, req));
     if (recursionOf(req) === 0) return syncResponse(all.map((p) => `/1.0/profiles/${p.name}`));
@@ -54,7 +47,7 @@ export function registerProfiles(app: FastifyInstance, s: DaemonState): void {
   app.post('/1.0/profiles', { schema: { body: profilesPostSchema } }, async (req) => {
     const project = projectOf(s, req);
     const body = req.body as ProfilesPost;
-    validName(body.name);
+    validateProfileName(body.name);
     if (s.db.profiles.get(project, body.name)) throw conflict(`Profile "${body.name}" already exists`);
     validate(body);
     s.db.transaction(() =>
@@ -112,8 +105,8 @@ export function registerProfiles(app: FastifyInstance, s: DaemonState): void {
     const p = find(projectOf(s, req), req.params.name);
     const name = (req.body as { name?: unknown } | undefined)?.name;
     if (typeof name !== 'string') throw badRequest('Invalid request: body/name must be a string');
+    validateProfileName(name);
     if (p.name === 'default') throw forbidden('The "default" profile cannot be renamed');
-    validName(name);
     if (s.db.profiles.get(p.project, name)) throw conflict(`Profile "${name}" already exists`);
     s.db.transaction(() => s.db.profiles.rename(p.id, name));
     s.events.lifecycle('profile-renamed', `/1.0/profiles/${name}`, p.project, { old_name: p.name });

@@ -7,6 +7,7 @@ import { badRequest } from '../../errors';
 import { checkIfMatch, projectOf, setEtag } from '../request';
 import { serverObject } from '../../server-info';
 import { validateImageCacheKey } from '../../images/remote/config';
+import { serverKeyProblem } from '../../server-config-keys';
 
 /** Server keys accepted so far; later issues extend this table. */
 const SERVER_KEYS = new Set([
@@ -23,6 +24,8 @@ function validateServerConfig(config: Record<string, unknown>): Record<string, s
   for (const [k, v] of Object.entries(config)) {
     if (!SERVER_KEYS.has(k) && !k.startsWith('user.')) throw badRequest(`Invalid config: Unknown key "${k}"`);
     if (v !== null) validateImageCacheKey(k, String(v));
+    const why = v !== null ? serverKeyProblem(k, String(v)) : null;
+    if (why) throw badRequest(why);
     if (v !== null && v !== '') out[k] = String(v);
   }
   return out;

@@ -12,7 +12,10 @@ import {
   isCpuLimit,
   isCronSchedule,
   isDuration,
+  isEnvironmentValue,
+  environmentNameProblem,
   isInt,
+  isKernelModuleList,
   isRlimit,
   isSize,
   isSizeOrPercent,
@@ -24,6 +27,8 @@ import { rawLxcProblem } from './raw-lxc';
 
 export interface KeySpec {
   validate: Validator;
+  /** For families: checks the key itself (the part after the prefix), null when fine. */
+  checkKey?: (key: string) => string | null;
   /** Applied to a running instance at once (otherwise at next start). */
   live?: boolean;
 }
@@ -52,7 +57,7 @@ export const INSTANCE_KEYS: Record<string, KeySpec> = {
   'limits.memory.swap.priority': k(inRange(0, 10), true),
   'limits.processes': k(isUint, true),
 
-  'linux.kernel_modules': k(isAny),
+  'linux.kernel_modules': k(isKernelModuleList),
 
   'raw.apparmor': k(isAny),
   'raw.idmap': k(isAny),
@@ -78,13 +83,18 @@ export const INSTANCE_KEYS: Record<string, KeySpec> = {
 };
 
 /** Namespaces whose keys are free-form (Incus allows any key under them). */
-const FREE_PREFIXES = ['user.', 'environment.', 'volatile.', 'image.'];
+const FREE_PREFIXES = ['user.', 'volatile.', 'image.'];
+
+const ENV_PREFIX = 'environment.';
 
 /** Prefixed families with one validator for every member. */
 const FAMILIES: [string, KeySpec][] = [
   ['limits.kernel.', k(isRlimit)],
   ['linux.sysctl.', k(isAny)],
   ['limits.hugepages.', k(isSize)],
+  // The name becomes a variable of every exec and of init (lxc.environment): one that
+  // setenv() refuses would break both.
+  [ENV_PREFIX, { validate: isEnvironmentValue, live: true, checkKey: (key) => environmentNameProblem(key.slice(ENV_PREFIX.length)) }],
 ];
 
 /** The spec of key, 'free' for free-form namespaces, or undefined when unknown. */
@@ -92,6 +102,6 @@ export function keySpec(key: string): KeySpec | 'free' | undefined {
   const spec = INSTANCE_KEYS[key];
   if (spec) return spec;
   if (FREE_PREFIXES.some((p) => key.startsWith(p))) return 'free';
-  for (const [prefix, s] of FAMILIES) if (key.startsWith(prefix) && key.length > prefix.length) return s;
+  for (const [prefix, s] of FAMILIES) if (key.startsWith(prefix) && (key.length > prefix.length || s.checkKey)) return s;
   return undefined;
 }

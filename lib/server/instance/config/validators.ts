@@ -2,7 +2,9 @@
  * Typed validators for config values: each returns null when the value is
  * fine and a short reason otherwise. An empty value always means "unset".
  */
-import { parseCpuSet, parseDuration, parseSize } from './units';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { parseDuration, parseSize } from './units';
 import { parseCron } from '../cron';
 
 export type Validator = (value: string) => string | null;
@@ -42,10 +44,62 @@ export const isSizeOrPercent: Validator = optional((v) => {
   return parseSize(v) === null ? 'Invalid value for a size or percentage' : null;
 });
 
-/** `limits.cpu`: a CPU count (`2`) or a set (`0-1,3`). */
-export const isCpuLimit: Validator = optional((v) => {
-  if (/^\d+$/.test(v)) return Number(v) > 0 ? null : 'CPU count must be positive';
-  return parseCpuSet(v) === null ? 'Invalid CPU count or set' : null;
+/**
+ * Why `limits.cpu` value v can never be met on a host that can have
+ * `possible` CPUs (null when fine): a count (`2`) or a set (`0-1,3`), as
+ * Incus's IsValidCPUSet, plus the host bound. Ranges are checked without
+ * expanding them, so "0-4000000000" costs nothing.
+ */
+export function cpuLimitProblem(v: string, possible: number): string | null {
+  if (/^\d+$/.test(v)) {
+    const n = Number(v);
+    if (n < 1) return `Invalid cpuset value: ${v}`;
+    if (n > possible) return `CPU count ${v} is more than this host can ever have (${possible})`;
+    return null;
+  }
+  const seen = new Set<number>();
+  for (const part of v.split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part.trim());
+    if (!m) return 'Invalid CPU limit syntax';
+    const [a, b] = [Number(m[1]), Number(m[2] ?? m[1])];
+    if (b < a) return `Invalid cpuset value: ${v}`;
+    if (b >= possible) return `CPU ${b} does not exist on this host (CPUs 0-${possible - 1})`;
+    for (let i = a; i <= b; i++) {
+      if (seen.has(i)) return 'Cannot define CPU multiple times';
+      seen.add(i);
+    }
+  }
+  return null;
+}
+
+let possibleCpus: number | undefined;
+
+/** CPUs this host can ever have (/sys/devices/system/cpu/possible, e.g. "0-63"), read once. */
+function hostPossibleCpus(): number {
+  if (possibleCpus === undefined) {
+    try {
+      const text = readFileSync('/sys/devices/system/cpu/possible', 'utf8').trim();
+      possibleCpus = Math.max(...text.split(',').map((r) => Number(r.split('-').pop()))) + 1;
+    } catch {
+      possibleCpus = NaN;
+    }
+    if (!Number.isFinite(possibleCpus) || possibleCpus < 1) possibleCpus = Math.max(1, availableParallelism());
+  }
+  return possibleCpus;
+}
+
+/** `limits.cpu`: a CPU count (`2`) or a set (`0-1,3`) this host can meet. */
+export const isCpuLimit: Validator = optional((v) => cpuLimitProblem(v, hostPossibleCpus()));
+
+/**
+ * `linux.kernel_modules`: comma-separated module names (Incus passes each
+ * to modprobe; a path or option there would mean something else).
+ */
+export const isKernelModuleList: Validator = optional((v) => {
+  for (const name of v.split(',').map((m) => m.trim())) {
+    if (!/^[A-Za-z0-9_-]+$/.test(name)) return `Invalid kernel module name ${JSON.stringify(name)}`;
+  }
+  return null;
 });
 
 /** `limits.cpu.allowance`: `50%` (soft share) or `25ms/100ms` (hard quota). */
@@ -89,3 +143,22 @@ export const isRlimit: Validator = optional((v) => {
 export const isSyscallList: Validator = optional((v) =>
   v.split(/[\s,]+/).filter(Boolean).every((s) => /^[a-z0-9_]+$/.test(s)) ? null : 'Invalid syscall list',
 );
+
+/**
+ * Why `name` cannot be an environment variable, or null: setenv(3) refuses
+ * an empty name or one with "=", and a control character (a line break
+ * above all) would corrupt the container's config file.
+ */
+export function environmentNameProblem(name: string): string | null {
+  if (name === '') return 'Environment variable name cannot be empty';
+  if (name.includes('=')) return 'Environment variable name cannot contain "="';
+  if (/[\x00-\x1f\x7f]/.test(name)) return 'Environment variable name cannot contain control characters';
+  return null;
+}
+
+/** `environment.*` values: no line breaks (as Incus) and no NUL (exec refuses it). */
+export const isEnvironmentValue: Validator = (v) => {
+  if (/[\r\n]/.test(v)) return 'Environment variables cannot contain line breaks';
+  if (v.includes('\0')) return 'Environment variables cannot contain NUL bytes';
+  return null;
+};

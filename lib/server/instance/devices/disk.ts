@@ -21,6 +21,8 @@ import { isTrue } from '../config-keys';
 import type { DeviceDriver, DeviceStartContext } from './interface';
 import { checkDeviceOptions, deviceError, isAbsPath } from './options';
 import { fstabEscape } from './paths';
+import { stageVolume, unstageVolume } from './disk-staging';
+import { childPath, pathComponentProblem } from '../../names';
 
 const PROPAGATIONS = ['private', 'shared', 'slave', 'unbindable', 'rshared', 'rslave', 'runbindable', 'rprivate'];
 
@@ -80,7 +82,7 @@ async function bindPlan(ctx: DeviceStartContext): Promise<{ isDir: boolean; idma
 function volumeBind(ctx: DeviceStartContext): DeviceStartContext {
   const { config } = ctx;
   if (!config.pool) return ctx;
-  const source = join(ctx.varDir, 'storage-pools', config.pool, VOLUME_DIRS.custom, config.source);
+  const source = childPath(join(ctx.varDir, 'storage-pools'), config.pool, VOLUME_DIRS.custom, config.source);
   if (!existsSync(source)) throw new Error(`Storage volume "${config.source}" not found in pool "${config.pool}"`);
   return { ...ctx, config: { ...config, source, shift: 'true', required: 'true' } };
 }
@@ -100,7 +102,8 @@ export const diskDevice: DeviceDriver = {
     if (config.size || config['size.state']) throw deviceError(name, 'Only the root disk may have a size quota');
     if (config.pool) {
       if (!ctx.poolExists(config.pool)) throw deviceError(name, `Storage pool "${config.pool}" doesn't exist`);
-      if (config.source.includes('/')) throw deviceError(name, 'Invalid value for "source": Must be a custom volume name');
+      // ".." would bind the whole pool (every instance's rootfs) into the container.
+      if (pathComponentProblem(config.source) !== null) throw deviceError(name, 'Invalid value for "source": Must be a custom volume name');
       return;
     }
     if (!config.source.startsWith('/')) throw deviceError(name, 'Invalid value for "source": Must be an absolute host path');
@@ -117,7 +120,18 @@ export const diskDevice: DeviceDriver = {
     if (config.propagation) opts.push(config.propagation);
     if (plan.idmap) opts.push('idmap=container');
     const target = config.path.replace(/^\/+/, '');
-    return [`lxc.mount.entry = ${fstabEscape(config.source)} ${fstabEscape(target)} none ${opts.join(',')} 0 0`];
+    // The container's root makes an idmapped mount and cannot reach the root-only pool folders.
+    const source = config.pool && plan.idmap ? await stageVolume(config.source, ctx.devicesDir, ctx.name) : config.source;
+    return [`lxc.mount.entry = ${fstabEscape(source)} ${fstabEscape(target)} none ${opts.join(',')} 0 0`];
+  },
+
+  /** liblxc has cloned the staged volume mount by now: the host side goes. */
+  async postStart(ctx) {
+    if (ctx.config.pool) await unstageVolume(ctx.devicesDir, ctx.name);
+  },
+
+  async stop(ctx) {
+    if (ctx.config.pool) await unstageVolume(ctx.devicesDir, ctx.name);
   },
 
   async hotplug(ctx) {

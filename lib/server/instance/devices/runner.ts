@@ -14,6 +14,8 @@ import type { InstanceRuntime } from '../interface';
 import type { DeviceDriver, DeviceHost, DeviceStartContext } from './interface';
 import { deviceDriver } from './load';
 import { stopPidFile } from './pid-file';
+import { unmountUnder } from './disk-staging';
+import { childPath } from '../../names';
 
 export interface DeviceRunnerOptions {
   /** INCUS_DIR. */
@@ -58,7 +60,8 @@ export class DeviceRunner {
   constructor(private readonly opts: DeviceRunnerOptions) {}
 
   devicesDir(lxcName: string): string {
-    return join(this.opts.varDir, 'devices', lxcName);
+    // rm -rf'd by sweep(): never anything but a child of devices/.
+    return childPath(join(this.opts.varDir, 'devices'), lxcName);
   }
 
   private ctx(inst: InstanceRuntime, lxcName: string, [name, config]: Entry, pid?: number): DeviceStartContext {
@@ -102,6 +105,8 @@ export class DeviceRunner {
       const st = await lstat(join(dir, n)).catch(() => null);
       if (st?.isFile()) await stopPidFile(join(dir, n));
     }
+    // A staged volume (disk-staging.ts) a crash left mounted must not be emptied by the removal.
+    await unmountUnder(dir);
     await rm(dir, { recursive: true, force: true });
   }
 

@@ -4,10 +4,11 @@ import { badRequest } from '../../errors';
 import type { DaemonState } from '../../state';
 import { deviceDriver } from './load';
 import { networkInfo } from '../../network/load';
+import { validateDeviceName } from '../../names';
 
 export function validateDevices(s: Pick<DaemonState, 'db'>, devices: DevicesMap, opts: { profile: boolean }): void {
   for (const [name, config] of Object.entries(devices ?? {})) {
-    if (!/^[A-Za-z0-9_.\-/]+$/.test(name)) throw badRequest(`Invalid device name "${name}"`);
+    validateDeviceName(name);
     if (!config || typeof config !== 'object') throw badRequest(`Invalid device "${name}": not a map`);
     if (!config.type) throw badRequest(`Invalid device "${name}": Missing device type`);
     const d = deviceDriver(config.type);

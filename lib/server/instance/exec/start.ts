@@ -11,6 +11,7 @@ import { StatusCode } from '../../../api/response';
 import type { InstanceRecord } from '../../db/instances';
 import { badRequest } from '../../errors';
 import type { DaemonState } from '../../state';
+import { environmentNameProblem } from '../config/validators';
 import { lxcName } from '../drivers/lxc/driver';
 import { instanceUrl } from '../views';
 import { execEnvironment } from './environment';
@@ -28,6 +29,12 @@ export function checkExecPost(post: InstanceExecPost): void {
   }
   if (post.interactive && post['record-output']) {
     throw badRequest('Cannot use "interactive" in combination with "record-output"');
+  }
+  // Refused here rather than by the helper, which would fail the operation after the websockets connect.
+  for (const [name, value] of Object.entries(post.environment ?? {})) {
+    // Line breaks are fine in a value here (only the config file form cannot hold them).
+    const why = environmentNameProblem(name) ?? (value.includes('\0') ? 'Environment variables cannot contain NUL bytes' : null);
+    if (why) throw badRequest(`Invalid environment variable ${JSON.stringify(name)}: ${why}`);
   }
 }
 

@@ -9,7 +9,7 @@ import { StatusError } from '../../errors';
 
 const NOT_FOUND = new Set(['ENOENT', 'ENOTDIR']);
 const FORBIDDEN = new Set(['EACCES', 'EPERM', 'EROFS']);
-const BAD_REQUEST = new Set(['EISDIR', 'ENOTEMPTY', 'EEXIST', 'EINVAL', 'ELOOP', 'ENAMETOOLONG', 'EXDEV']);
+const BAD_REQUEST = new Set(['EBUSY', 'EISDIR', 'ENOTEMPTY', 'EEXIST', 'EINVAL', 'ELOOP', 'ENAMETOOLONG', 'EXDEV']);
 
 /** The errno name a file failure carries, if any. */
 export function errnoCode(err: unknown): string | undefined {

@@ -9,13 +9,16 @@
  * btrfs filesystem (`source` is a directory: bind-mounted). In all cases
  * it is mounted at $INCUS_DIR/storage-pools/<pool>.
  */
-import { mkdir, open, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, open, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { badRequest } from '../../errors';
 import { unpackImage } from '../../images/unpack';
 import { run } from '../../images/run';
 import { parseSize } from '../../instance/config/units';
 import { type PoolSpec, type StorageDriver, type VolumeType, SNAPSHOT_DIRS, VOLUME_DIRS } from '../interface';
+import { ensurePoolDirs, ensureSnapshotParent, mkdirMode, SNAPSHOT_PARENT_MODE, volumeDirMode } from '../modes';
+import { childPath, ownDir } from '../../names';
 import * as bt from './btrfs-tools';
 
 const KNOWN_KEYS = new Set(['source', 'size', 'btrfs.mount_options']);
@@ -31,6 +34,11 @@ async function sourceKind(source: string): Promise<SourceKind> {
   if (st.isBlockDevice()) return 'device';
   if (st.isDirectory()) return 'dir';
   throw badRequest(`Invalid option "source": "${source}" is not a file, block device or directory`);
+}
+
+/** The loop file the daemon makes for a pool without `source`: $INCUS_DIR/disks/<pool>.img. */
+function loopFileOf(pool: PoolSpec): string {
+  return childPath(join(dirname(dirname(pool.mountPath)), 'disks'), `${pool.name}.img`);
 }
 
 export class BtrfsDriver implements StorageDriver {
@@ -52,7 +60,7 @@ export class BtrfsDriver implements StorageDriver {
     if (config.size !== undefined && (parseSize(config.size) ?? 0) <= 0) {
       throw badRequest(`Invalid value for "size": "${config.size}" is not a size`);
     }
-    const loopFile = join(dirname(dirname(pool.mountPath)), 'disks', `${pool.name}.img`);
+    const loopFile = loopFileOf(pool);
     if (!config.source) {
       config.source = loopFile;
       config.size ??= DEFAULT_LOOP_SIZE;
@@ -66,7 +74,7 @@ export class BtrfsDriver implements StorageDriver {
 
   async createPool(pool: PoolSpec): Promise<void> {
     const { source } = pool.config;
-    const isLoopFile = source === join(dirname(dirname(pool.mountPath)), 'disks', `${pool.name}.img`);
+    const isLoopFile = source === loopFileOf(pool);
     await mkdir(pool.mountPath, { recursive: true, mode: 0o711 });
     if (isLoopFile) {
       await mkdir(dirname(source!), { recursive: true, mode: 0o700 });
@@ -96,9 +104,8 @@ export class BtrfsDriver implements StorageDriver {
     }
     try {
       await bt.quotaEnable(pool.mountPath);
-      for (const d of [...Object.values(VOLUME_DIRS), ...Object.values(SNAPSHOT_DIRS)]) {
-        await mkdir(join(pool.mountPath, d), { recursive: true, mode: 0o711 });
-      }
+      // After the mount: the filesystem's root directory is the pool's mount path now.
+      await ensurePoolDirs(pool.mountPath);
     } catch (err) {
       await this.deletePool(pool).catch(() => undefined);
       throw err;
@@ -109,12 +116,12 @@ export class BtrfsDriver implements StorageDriver {
   async deletePool(pool: PoolSpec): Promise<void> {
     const { source } = pool.config;
     if (await bt.isMountPoint(pool.mountPath)) await bt.umount(pool.mountPath);
-    const ownLoop = source === join(dirname(dirname(pool.mountPath)), 'disks', `${pool.name}.img`);
+    const ownLoop = source === loopFileOf(pool);
     if (ownLoop) {
       for (const dev of await bt.loopsOf(source!).catch(() => [])) await bt.detachLoop(dev);
       await rm(source!, { force: true });
     }
-    await rm(pool.mountPath, { recursive: true, force: true });
+    await rm(ownDir(pool.mountPath), { recursive: true, force: true });
   }
 
   /** Mounts the pool unless it already is (daemon start, after a reboot). */
@@ -143,13 +150,13 @@ export class BtrfsDriver implements StorageDriver {
   }
 
   volumePath(pool: PoolSpec, type: VolumeType, name: string): string {
-    return join(pool.mountPath, VOLUME_DIRS[type], name);
+    return childPath(pool.mountPath, VOLUME_DIRS[type], name);
   }
 
   async createVolume(pool: PoolSpec, type: VolumeType, name: string): Promise<void> {
     const path = this.volumePath(pool, type, name);
     await bt.subvolumeCreate(path);
-    await run('chmod', ['0711', path]);
+    await chmod(path, volumeDirMode(type));
     if (type === 'container') await mkdir(join(path, 'rootfs'), { mode: 0o755 });
   }
 
@@ -157,8 +164,9 @@ export class BtrfsDriver implements StorageDriver {
     const path = this.volumePath(pool, type, name);
     await bt.subvolumeCreate(path);
     try {
-      await run('chmod', ['0711', path]);
       await unpackImage(imageFile, path, rootfsFile);
+      // After the unpack: a tarball with a "./" entry sets the directory's mode.
+      await chmod(path, volumeDirMode(type));
       // Image volumes are only ever cloned: keep them read-only.
       if (type === 'image') await run('btrfs', ['property', 'set', '-ts', path, 'ro', 'true']);
     } catch (err) {
@@ -169,12 +177,15 @@ export class BtrfsDriver implements StorageDriver {
 
   /** A writable snapshot of another volume of the pool: instant, sharing extents. */
   async cloneVolume(pool: PoolSpec, srcType: VolumeType, srcName: string, type: VolumeType, name: string): Promise<void> {
-    await bt.subvolumeSnapshot(this.volumePath(pool, srcType, srcName), this.volumePath(pool, type, name), false);
+    const dst = this.volumePath(pool, type, name);
+    await bt.subvolumeSnapshot(this.volumePath(pool, srcType, srcName), dst, false);
+    await chmod(dst, volumeDirMode(type));
   }
 
   /** A subvolume snapshot of a volume or snapshot: instant, sharing extents. */
   async copyVolume(_pool: PoolSpec, srcPath: string, dstPath: string, readonly: boolean): Promise<void> {
-    await mkdir(dirname(dstPath), { recursive: true, mode: 0o711 });
+    // A snapshot's parent (<type>-snapshots/<volume>) is root's alone; a volume's is its type folder.
+    if (!existsSync(dirname(dstPath))) await mkdirMode(dirname(dstPath), SNAPSHOT_PARENT_MODE);
     await bt.subvolumeSnapshot(srcPath, dstPath, readonly);
   }
 
@@ -191,24 +202,24 @@ export class BtrfsDriver implements StorageDriver {
     if (await bt.isSubvolume(path)) await bt.subvolumeDelete(path);
     else await rm(path, { recursive: true, force: true });
     // The snapshot folder goes too once it is empty (snapshots are deleted through deleteSnapshot).
-    await rmdir(join(pool.mountPath, SNAPSHOT_DIRS[type], name)).catch(() => undefined);
+    await rmdir(childPath(pool.mountPath, SNAPSHOT_DIRS[type], name)).catch(() => undefined);
   }
 
   async renameVolume(pool: PoolSpec, type: VolumeType, from: string, to: string): Promise<void> {
     await rename(this.volumePath(pool, type, from), this.volumePath(pool, type, to));
     const snaps = join(pool.mountPath, SNAPSHOT_DIRS[type]);
-    await rename(join(snaps, from), join(snaps, to)).catch((err: NodeJS.ErrnoException) => {
+    await rename(childPath(snaps, from), childPath(snaps, to)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });
   }
 
   snapshotPath(pool: PoolSpec, type: VolumeType, name: string, snap: string): string {
-    return join(pool.mountPath, SNAPSHOT_DIRS[type], name, snap);
+    return childPath(pool.mountPath, SNAPSHOT_DIRS[type], name, snap);
   }
 
   async createSnapshot(pool: PoolSpec, type: VolumeType, name: string, snap: string): Promise<void> {
     const dst = this.snapshotPath(pool, type, name, snap);
-    await mkdir(dirname(dst), { recursive: true, mode: 0o711 });
+    await ensureSnapshotParent(pool.mountPath, type, name);
     await bt.subvolumeSnapshot(this.volumePath(pool, type, name), dst, true);
   }
 
@@ -233,6 +244,8 @@ export class BtrfsDriver implements StorageDriver {
     const limit = await bt.qgroupMaxReferenced(path).catch(() => null);
     await bt.subvolumeSnapshot(this.snapshotPath(pool, type, name, snap), fresh, false);
     try {
+      // An older snapshot may carry a looser mode than the volume it replaces.
+      await chmod(fresh, volumeDirMode(type));
       if (limit !== null) await bt.qgroupLimit(fresh, limit);
       await rename(path, old);
     } catch (err) {

@@ -5,12 +5,15 @@
  * a few hundred files costs far less than decompressing the tarball again
  * for every launch.
  */
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { badRequest } from '../../errors';
 import { unpackImage } from '../../images/unpack';
 import { type PoolSpec, type StorageDriver, type VolumeType, SNAPSHOT_DIRS, VOLUME_DIRS } from '../interface';
+import { ensurePoolDirs, ensureSnapshotParent, mkdirMode, SNAPSHOT_PARENT_MODE, volumeDirMode } from '../modes';
 import { run } from '../../images/run';
+import { childPath, ownDir } from '../../names';
 
 const KNOWN_KEYS = new Set(['source']);
 
@@ -35,14 +38,11 @@ export class DirDriver implements StorageDriver {
   }
 
   async createPool(pool: PoolSpec): Promise<void> {
-    await mkdir(pool.mountPath, { recursive: true, mode: 0o711 });
-    for (const d of [...Object.values(VOLUME_DIRS), ...Object.values(SNAPSHOT_DIRS)]) {
-      await mkdir(join(pool.mountPath, d), { recursive: true, mode: 0o711 });
-    }
+    await ensurePoolDirs(pool.mountPath);
   }
 
   async deletePool(pool: PoolSpec): Promise<void> {
-    await rm(pool.mountPath, { recursive: true, force: true });
+    await rm(ownDir(pool.mountPath), { recursive: true, force: true });
   }
 
   async mountPool(pool: PoolSpec): Promise<void> {
@@ -50,24 +50,29 @@ export class DirDriver implements StorageDriver {
   }
 
   volumePath(pool: PoolSpec, type: VolumeType, name: string): string {
-    return join(pool.mountPath, VOLUME_DIRS[type], name);
+    return childPath(pool.mountPath, VOLUME_DIRS[type], name);
   }
 
   async createVolume(pool: PoolSpec, type: VolumeType, name: string): Promise<void> {
     const path = this.volumePath(pool, type, name);
-    await mkdir(path, { mode: 0o711 });
+    await mkdir(path, { mode: volumeDirMode(type) });
+    await chmod(path, volumeDirMode(type));
     if (type === 'container') await mkdir(join(path, 'rootfs'), { mode: 0o755 });
   }
 
   async createVolumeFromImage(pool: PoolSpec, type: VolumeType, name: string, imageFile: string, rootfsFile?: string): Promise<void> {
     const path = this.volumePath(pool, type, name);
-    await mkdir(path, { mode: 0o711 });
+    await mkdir(path, { mode: volumeDirMode(type) });
     await unpackImage(imageFile, path, rootfsFile);
+    // After the unpack: a tarball with a "./" entry sets the directory's mode.
+    await chmod(path, volumeDirMode(type));
   }
 
   /** A full copy of the image volume, keeping owners, modes, xattrs and ACLs. */
   async cloneVolume(pool: PoolSpec, srcType: VolumeType, srcName: string, type: VolumeType, name: string): Promise<void> {
-    await run('cp', ['-a', '--reflink=auto', this.volumePath(pool, srcType, srcName), this.volumePath(pool, type, name)]);
+    const dst = this.volumePath(pool, type, name);
+    await run('cp', ['-a', '--reflink=auto', this.volumePath(pool, srcType, srcName), dst]);
+    await chmod(dst, volumeDirMode(type));
   }
 
   async deleteVolume(pool: PoolSpec, type: VolumeType, name: string): Promise<void> {
@@ -79,13 +84,13 @@ export class DirDriver implements StorageDriver {
   }
 
   snapshotPath(pool: PoolSpec, type: VolumeType, name: string, snap: string): string {
-    return join(pool.mountPath, SNAPSHOT_DIRS[type], name, snap);
+    return childPath(pool.mountPath, SNAPSHOT_DIRS[type], name, snap);
   }
 
   /** A full copy (reflinked where the filesystem can), keeping owners, modes, xattrs and ACLs. */
   async createSnapshot(pool: PoolSpec, type: VolumeType, name: string, snap: string): Promise<void> {
     const dst = this.snapshotPath(pool, type, name, snap);
-    await mkdir(join(dst, '..'), { recursive: true, mode: 0o711 });
+    await ensureSnapshotParent(pool.mountPath, type, name);
     await run('cp', ['-a', '--reflink=auto', this.volumePath(pool, type, name), dst]);
   }
 
@@ -99,7 +104,8 @@ export class DirDriver implements StorageDriver {
 
   /** A full copy, reflinked where the filesystem can. */
   async copyVolume(_pool: PoolSpec, srcPath: string, dstPath: string): Promise<void> {
-    await mkdir(dirname(dstPath), { recursive: true, mode: 0o711 });
+    // A snapshot's parent (<type>-snapshots/<volume>) is root's alone; a volume's is its type folder.
+    if (!existsSync(dirname(dstPath))) await mkdirMode(dirname(dstPath), SNAPSHOT_PARENT_MODE);
     await run('cp', ['-a', '--reflink=auto', srcPath, dstPath]);
   }
 
@@ -112,5 +118,7 @@ export class DirDriver implements StorageDriver {
     const src = `${this.snapshotPath(pool, type, name, snap)}/`;
     const dst = `${this.volumePath(pool, type, name)}/`;
     await run('rsync', ['-aHAX', '--numeric-ids', '--delete', '--checksum', src, dst]);
+    // rsync gave the volume the snapshot's own mode, which an older snapshot may have looser.
+    await chmod(dst, volumeDirMode(type));
   }
 }

@@ -5,13 +5,15 @@
  * its volume path while the pool is up; snapshots are thin snapshots.
  * Needs device-mapper in the kernel. See lvcreate(8), lvremove(8), vgcreate(8).
  */
-import { mkdir, open, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, open, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { badRequest } from '../../errors';
 import { run } from '../../images/run';
 import { unpackImage } from '../../images/unpack';
 import { parseSize } from '../../instance/config/units';
 import { type PoolSpec, type StorageDriver, type VolumeType, SNAPSHOT_DIRS, VOLUME_DIRS } from '../interface';
+import { ensurePoolDirs, ensureSnapshotParent, volumeDirMode } from '../modes';
+import { childPath, ownDir, pathComponentProblem } from '../../names';
 import { attachLoop, detachLoop, isMountPoint, loopsOf, umount } from './btrfs-tools';
 
 const KNOWN_KEYS = new Set(['source', 'size', 'lvm.vg_name', 'lvm.thinpool_name', 'volume.size']);
@@ -58,7 +60,7 @@ export class LvmDriver implements StorageDriver {
   }
 
   private loopFile(pool: PoolSpec): string {
-    return join(dirname(dirname(pool.mountPath)), 'disks', `${pool.name}.img`);
+    return childPath(join(dirname(dirname(pool.mountPath)), 'disks'), `${pool.name}.img`);
   }
 
   private vg(pool: PoolSpec): string {
@@ -92,10 +94,7 @@ export class LvmDriver implements StorageDriver {
       await lvm('pvcreate', ['-f', pv]);
       await lvm('vgcreate', [this.vg(pool), pv]);
       await lvm('lvcreate', ['-y', '--type', 'thin-pool', '-l', '90%FREE', '-n', pool.config['lvm.thinpool_name']!, this.vg(pool)]);
-      await mkdir(pool.mountPath, { recursive: true, mode: 0o711 });
-      for (const d of [...Object.values(VOLUME_DIRS), ...Object.values(SNAPSHOT_DIRS)]) {
-        await mkdir(join(pool.mountPath, d), { recursive: true, mode: 0o711 });
-      }
+      await ensurePoolDirs(pool.mountPath);
     } catch (err) {
       await this.deletePool(pool).catch(() => undefined);
       throw err;
@@ -112,7 +111,7 @@ export class LvmDriver implements StorageDriver {
       }
       await rm(source, { force: true });
     }
-    await rm(pool.mountPath, { recursive: true, force: true });
+    await rm(ownDir(pool.mountPath), { recursive: true, force: true });
   }
 
   /** Attaches the loop file, activates the group and mounts every volume LV. */
@@ -125,7 +124,9 @@ export class LvmDriver implements StorageDriver {
       for (const lv of names.split('\n').map((l) => l.trim())) {
         if (!lv.startsWith(prefix) || /[^-]-[^-]/.test(lv.slice(prefix.length))) continue;
         const name = lv.slice(prefix.length).replace(/--/g, '-');
-        const path = join(pool.mountPath, dir, name);
+        // An LV someone else made whose name is no directory name: not ours to mount.
+        if (pathComponentProblem(name) !== null) continue;
+        const path = childPath(pool.mountPath, dir, name);
         if (!(await isMountPoint(path))) {
           await mkdir(path, { recursive: true });
           await run('mount', [`/dev/${this.vg(pool)}/${lv}`, path]);
@@ -135,7 +136,7 @@ export class LvmDriver implements StorageDriver {
   }
 
   volumePath(pool: PoolSpec, type: VolumeType, name: string): string {
-    return join(pool.mountPath, VOLUME_DIRS[type], name);
+    return childPath(pool.mountPath, VOLUME_DIRS[type], name);
   }
 
   async createVolume(pool: PoolSpec, type: VolumeType, name: string, size?: number): Promise<void> {
@@ -148,6 +149,8 @@ export class LvmDriver implements StorageDriver {
       await run('mkfs.ext4', ['-q', '-F', dev]);
       await mkdir(path, { recursive: true, mode: 0o711 });
       await run('mount', [dev, path]);
+      // The mounted filesystem's root is the volume's directory now.
+      await chmod(path, volumeDirMode(type));
       if (type === 'container') await mkdir(join(path, 'rootfs'), { mode: 0o755 });
     } catch (err) {
       await this.deleteVolume(pool, type, name).catch(() => undefined);
@@ -187,12 +190,13 @@ export class LvmDriver implements StorageDriver {
   }
 
   snapshotPath(pool: PoolSpec, type: VolumeType, name: string, snap: string): string {
-    return join(pool.mountPath, SNAPSHOT_DIRS[type], name, snap);
+    return childPath(pool.mountPath, SNAPSHOT_DIRS[type], name, snap);
   }
 
   async createSnapshot(pool: PoolSpec, type: VolumeType, name: string, snap: string): Promise<void> {
     await lvm('lvcreate', ['-y', '-s', '-kn', '-n', lvName(type, name, snap), `${this.vg(pool)}/${lvName(type, name)}`]);
     const path = this.snapshotPath(pool, type, name, snap);
+    await ensureSnapshotParent(pool.mountPath, type, name);
     await mkdir(path, { recursive: true, mode: 0o711 });
     await run('mount', ['-o', 'ro,noload', this.device(pool, type, name, snap), path]);
   }

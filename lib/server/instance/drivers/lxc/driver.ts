@@ -23,6 +23,8 @@ import { parseCpuSet } from '../../config/units';
 import type { DevicesMap } from '../../../../api/instance';
 import { DeviceRunner } from '../../devices/runner';
 import { detectDeviceHost } from '../../devices/host';
+import { claimVolumeDir, releaseVolumeDir } from './volume-owner';
+import { childPath } from '../../../names';
 
 export interface LxcDriverOptions {
   /** INCUS_DIR. */
@@ -85,38 +87,39 @@ export class LxcDriver implements InstanceDriver {
 
   private ref(inst: Pick<InstanceRuntime, 'project' | 'name'>): lxc.LxcRef {
     const name = lxcName(inst.project, inst.name);
-    const logDir = join(this.opts.varDir, 'logs', name);
+    // Links, logs and policies are named after the instance: never anything but a child of their folder.
+    const logDir = childPath(join(this.opts.varDir, 'logs'), name);
     return { name, lxcpath: this.lxcpath, configPath: join(logDir, 'lxc.conf'), logPath: join(logDir, 'lxc.log') };
   }
 
   async attach(inst: InstanceRuntime): Promise<void> {
     const ref = this.ref(inst);
     await mkdir(this.lxcpath, { recursive: true, mode: 0o711 });
-    const link = join(this.lxcpath, ref.name);
+    const link = childPath(this.lxcpath, ref.name);
     await unlink(link).catch(() => undefined);
     await symlink(inst.volumePath, link);
   }
 
   async detach(inst: Pick<InstanceRuntime, 'project' | 'name'>): Promise<void> {
     const ref = this.ref(inst);
-    const link = join(this.lxcpath, ref.name);
+    const link = childPath(this.lxcpath, ref.name);
     const st = await lstat(link).catch(() => null);
     if (st?.isSymbolicLink()) await unlink(link);
-    await rm(join(this.opts.varDir, 'logs', ref.name), { recursive: true, force: true });
+    await rm(childPath(join(this.opts.varDir, 'logs'), ref.name), { recursive: true, force: true });
     // Devices: leftovers of a container that stopped on its own.
     await this.devices.sweep(ref.name);
   }
 
   async start(inst: InstanceRuntime): Promise<void> {
     const ref = this.ref(inst);
-    const logDir = join(this.opts.varDir, 'logs', ref.name);
+    const logDir = childPath(join(this.opts.varDir, 'logs'), ref.name);
     await mkdir(logDir, { recursive: true, mode: 0o700 });
     const policy = seccompProfile(inst.expandedConfig, isTrue(inst.expandedConfig['security.privileged']));
     let policyPath: string | null = null;
     if (policy) {
       const dir = join(this.opts.varDir, 'security', 'seccomp');
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      policyPath = join(dir, ref.name);
+      policyPath = childPath(dir, ref.name);
       await writeFile(policyPath, policy, { mode: 0o600 });
     }
     // Devices: host-side preparation and their mount/cgroup lines (undone on failure).
@@ -135,6 +138,7 @@ export class LxcDriver implements InstanceDriver {
     });
     let pid: number;
     try {
+      await claimVolumeDir(inst);
       await writeFile(ref.configPath, text, { mode: 0o600 });
       pid = await lxc.start(ref);
     } catch (err) {
@@ -189,6 +193,7 @@ export class LxcDriver implements InstanceDriver {
     await lxc.stop(ref, opts);
     this.pinning.release(`${inst.project}/${inst.name}`);
     await this.devices.stopped(inst, ref.name);
+    await releaseVolumeDir(inst.volumePath);
   }
 
   async freeze(inst: InstanceRuntime): Promise<void> {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { formatIp, nthAddress, parseCidr, parseIp } from '../../cidr';
 import type { StaticHost } from '../../interface';
 import { flag } from './config';
+import { childPath } from '../../../names';
 
 /** Where a bridge keeps dnsmasq's files ($INCUS_DIR/networks/<name>/). */
 export interface DnsmasqPaths {
@@ -19,14 +20,15 @@ export interface DnsmasqPaths {
 }
 
 export function dnsmasqPaths(varDir: string, name: string): DnsmasqPaths {
-  const dir = join(varDir, 'networks', name);
+  // rm -rf'd on delete: never anything but a child of networks/.
+  const dir = childPath(join(varDir, 'networks'), name);
   return {
     dir,
     leases: join(dir, 'dnsmasq.leases'),
     hosts: join(dir, 'dnsmasq.hosts'),
     raw: join(dir, 'dnsmasq.raw'),
     pid: join(dir, 'dnsmasq.pid'),
-    log: join(varDir, 'logs', `dnsmasq.${name}.log`),
+    log: childPath(join(varDir, 'logs'), `dnsmasq.${name}.log`),
   };
 }
 

@@ -1,0 +1,48 @@
+/**
+ * Value checks for server config keys (`PUT|PATCH /1.0`), with Incus's
+ * error wording ("cannot set 'KEY' to 'VALUE': REASON"). Pure functions.
+ */
+import { isIP } from 'node:net';
+
+/** RFC 1123 host name (labels of letters, digits and inner hyphens). */
+const HOSTNAME = /^(?=.{1,253}\.?$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+/** Go's net.SplitHostPort leniency as Incus uses it: a bare host (or bare IPv6) has no port. */
+function splitHostPort(v: string): { host: string; port?: string } | null {
+  if (v.startsWith('[')) {
+    const m = /^\[([^\]]*)\](?::(.*))?$/.exec(v);
+    return m ? { host: m[1]!, port: m[2] } : null;
+  }
+  const colons = v.split(':').length - 1;
+  if (colons === 1) return { host: v.slice(0, v.indexOf(':')), port: v.slice(v.indexOf(':') + 1) };
+  return { host: v };
+}
+
+/**
+ * Incus's IsListenAddress(allowDNS, allowWildcard, !requirePort): a
+ * wildcard, an IP or a host name, with an optional port. Unlike Incus the
+ * name is not resolved (a lookup would park a libuv thread on the
+ * resolver), but the port must be a number from 1 to 65535.
+ */
+export function listenAddressProblem(v: string): string | null {
+  const hp = splitHostPort(v);
+  if (!hp) return 'Invalid address';
+  if (hp.port !== undefined && (!/^\d{1,5}$/.test(hp.port) || Number(hp.port) < 1 || Number(hp.port) > 65535)) {
+    return `Invalid port ${JSON.stringify(hp.port)}`;
+  }
+  if (['', '::', '0.0.0.0'].includes(hp.host)) return null;
+  if (isIP(hp.host) !== 0 || HOSTNAME.test(hp.host)) return null;
+  return `Invalid address ${JSON.stringify(hp.host)}`;
+}
+
+const VALIDATORS: Record<string, (v: string) => string | null> = {
+  'core.https_address': listenAddressProblem,
+  'core.shutdown_timeout': (v) => (/^[+-]?\d+$/.test(v) && Number.isSafeInteger(Number(v)) ? null : 'invalid integer'),
+};
+
+/** The Incus-worded error for setting key to value, or null when the value is fine ("" unsets). */
+export function serverKeyProblem(key: string, value: string): string | null {
+  if (value === '') return null;
+  const why = VALIDATORS[key]?.(value) ?? null;
+  return why ? `cannot set '${key}' to '${value}': ${why}` : null;
+}
