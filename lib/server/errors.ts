@@ -25,6 +25,9 @@ export function statusOf(err: unknown): number {
   if (err instanceof StatusError) return err.status;
   const s = (err as { statusCode?: unknown } | null)?.statusCode;
   if (typeof s === 'number' && s >= 400 && s < 600) return s;
+  // Two racing creates of one name: the database's uniqueness is the final word.
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return 409;
   return 500;
 }
 

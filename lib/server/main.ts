@@ -3,16 +3,24 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon } from './daemon';
 
-interface Args {
+/** incusd's command line. */
+export interface Args {
   logFile: string | null;
   debug: boolean;
   group: string | null;
 }
 
-function parseArgs(argv: string[]): Args {
+/**
+ * Parses incusd's flags as Incus's cobra command does: positional
+ * arguments (an empty one too) are ignored (cobra.ArbitraryArgs), everything
+ * after "--" is positional, an unknown flag is an error.
+ */
+export function parseArgs(argv: string[]): Args {
   const a: Args = { logFile: null, debug: false, group: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
+    if (arg === '--') break;
+    if (!arg.startsWith('-') || arg === '-') continue;
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
     const value = (): string => {
       const v = inline ?? argv[++i];
@@ -39,7 +47,7 @@ function parseArgs(argv: string[]): Args {
         process.exit(0);
         break;
       default:
-        throw new Error(`Unknown flag "${arg}"`);
+        throw new Error(arg.startsWith('--') ? `unknown flag: ${flag}` : `unknown shorthand flag: '${arg.charAt(1)}' in ${arg}`);
     }
   }
   return a;

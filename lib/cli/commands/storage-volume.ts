@@ -153,7 +153,7 @@ export function registerVolumeCommands(storage: Command, ctx: CliContext): void 
     .action(async (src: string, dst: string) => {
       const a = poolVolume(src);
       const b = poolVolume(dst);
-      await api().createStorageVolume(ctx.client(), b.pool, { name: b.name, type: 'custom', source: { name: a.name, pool: a.pool, type: 'custom' } });
+      await api().createStorageVolume(ctx.client(), b.pool, { name: b.name, type: 'custom', source: { name: a.name, pool: a.pool, type: 'copy' } });
       ctx.say('Storage volume copied successfully!\n');
     });
 

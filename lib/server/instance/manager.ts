@@ -206,8 +206,10 @@ export class InstanceManager {
       architecture = img.architecture;
       for (const [k, v] of Object.entries(img.properties)) config[`image.${k}`] ??= v;
       config['volatile.base_image'] = img.fingerprint;
+    } else if (source.type === 'migration') {
+      throw new StatusError(501, 'Instance source type "migration" is not supported yet');
     } else if (source.type !== 'none') {
-      throw new StatusError(501, `Unknown instance source type "${source.type}"`);
+      throw badRequest(`Unknown source type ${String(source.type)}`);
     }
 
     const now = new Date().toISOString();

@@ -38,7 +38,7 @@ export function backupsOf(s: DaemonState): BackupManager {
 
 function backupUrl(rec: { name: string; project: string }, b: string): string {
   const q = rec.project === 'default' ? '' : `?project=${rec.project}`;
-  return `/1.0/instances/${rec.name}/backups/${b}${q}`;
+  return `/1.0/instances/${rec.name}/backups/${encodeURIComponent(b)}${q}`;
 }
 
 const accepted = (reply: FastifyReply, op: Operation) =>

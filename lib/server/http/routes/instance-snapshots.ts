@@ -19,7 +19,7 @@ type SnapParams = { Params: { name: string; snap: string } };
 
 function snapUrl(rec: { name: string; project: string }, snap: string): string {
   const q = rec.project === 'default' ? '' : `?project=${rec.project}`;
-  return `/1.0/instances/${rec.name}/snapshots/${snap}${q}`;
+  return `/1.0/instances/${rec.name}/snapshots/${encodeURIComponent(snap)}${q}`;
 }
 
 const accepted = (reply: FastifyReply, op: Operation) =>

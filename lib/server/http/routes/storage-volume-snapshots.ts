@@ -22,7 +22,7 @@ export function registerVolumeSnapshots(app: FastifyInstance, s: DaemonState, vo
     const pool = s.pools.get(req.params.pool);
     return { pool, v: vols.get(pool, projectOf(s, req), volumeType(req.params.type), req.params.name) };
   };
-  const url = (pool: string, type: string, name: string, snap: string) => `/1.0/storage-pools/${pool}/volumes/${type}/${name}/snapshots/${snap}`;
+  const url = (pool: string, type: string, name: string, snap: string) => `/1.0/storage-pools/${pool}/volumes/${type}/${name}/snapshots/${encodeURIComponent(snap)}`;
 
   /** Runs work as an operation and answers 202 with it. */
   const operation = (reply: FastifyReply, project: string, description: string, resource: string, run: () => Promise<void>) => {

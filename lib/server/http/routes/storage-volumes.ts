@@ -7,7 +7,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { StorageVolumePost, StorageVolumePut, StorageVolumesPost } from '../../../api/storage-volume';
 import type { VolumeRecord } from '../../db/storage-pools';
-import { badRequest } from '../../errors';
+import { StatusError, badRequest } from '../../errors';
 import { syncResponse } from '../../response';
 import type { DaemonState } from '../../state';
 import { StorageVolumes, volumeType } from '../../storage/volumes';
@@ -56,9 +56,13 @@ export function registerStorageVolumes(app: FastifyInstance, s: DaemonState): vo
     if (type !== 'custom') throw badRequest('Only custom storage volumes can be created with the storage API');
     const src = body.source;
     let copyFrom;
-    if (src && src.name) {
+    const srcType = src?.type ?? '';
+    if (srcType === 'migration') throw new StatusError(501, 'Storage volume source type "migration" is not supported yet');
+    if (srcType !== '' && srcType !== 'copy') throw badRequest(`Unknown source type ${JSON.stringify(srcType)}`);
+    if (srcType === 'copy' && !src?.name) throw badRequest('No source volume name provided');
+    if (src && srcType === 'copy') {
       const from = s.pools.get(src.pool || pool.name);
-      const v = vols.get(from, projectOf(s, req), volumeType(src.type || 'custom'), src.name);
+      const v = vols.get(from, projectOf(s, req), 'custom', src.name ?? '');
       copyFrom = { pool: from.name, type: volumeType(v.type), name: v.name };
     }
     const v = await vols.create(pool, projectOf(s, req), {

@@ -97,7 +97,7 @@ export const isCpuLimit: Validator = optional((v) => cpuLimitProblem(v, hostPoss
  */
 export const isKernelModuleList: Validator = optional((v) => {
   for (const name of v.split(',').map((m) => m.trim())) {
-    if (!/^[A-Za-z0-9_-]+$/.test(name)) return `Invalid kernel module name ${JSON.stringify(name)}`;
+    if (!/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(name)) return `Invalid kernel module name ${JSON.stringify(name)}`;
   }
   return null;
 });
