@@ -65,12 +65,6 @@ export interface NativeBinding {
    */
   shutdown(name: string, lxcpath: string, configPath: string): Promise<void>;
 
-  /** async: SIGKILL init through the monitor, then wait (bounded by timeoutSec) until STOPPED. */
-  kill(name: string, lxcpath: string, timeoutSec: number): Promise<void>;
-
-  /** async: wait until the container reaches `state`, at most timeoutSec; resolves false on timeout. */
-  waitState(name: string, lxcpath: string, state: LxcState, timeoutSec: number): Promise<boolean>;
-
   /** async: freeze through the freezer cgroup (v1 freezer.state or v2 cgroup.freeze), returning once frozen. */
   freeze(name: string, lxcpath: string): Promise<void>;
   /** async: the reverse of freeze(). */
@@ -86,6 +80,9 @@ export interface NativeBinding {
 
   /** sync-fast: pidfd_open(pid, 0), CLOEXEC; the caller closes it. */
   pidfdOpen(pid: number): number;
+
+  /** sync-fast: pidfd_send_signal(fd, signal); ESRCH when the process has exited. */
+  pidfdSendSignal(fd: number, signal: number): void;
 
   /** wait: resolve once fd is readable (uv_poll; for a pidfd: the process exited). */
   pollReadable(fd: number): Promise<void>;

@@ -9,7 +9,7 @@ import { binding } from './addon';
 import type { BatchStateEntry, LxcState } from './binding';
 import { NativeError, wrapNative } from './errors';
 import { helperFailure, runHelper } from './helper';
-import { watchPid } from './pidfd';
+import { stopContainer } from './lxc-stop';
 import { checkCgroupKey, checkName, checkPath, checkTimeout } from './validate';
 
 export type { BatchStateEntry, LxcState } from './binding';
@@ -28,12 +28,6 @@ export interface LxcRef {
 /** The part of LxcRef that reaches a running container's command socket. */
 export type LxcHandle = Pick<LxcRef, 'name' | 'lxcpath'>;
 
-/** Bound, in seconds, on reaching STOPPED once init has been SIGKILLed. */
-const KILL_WAIT_SEC = 30;
-/** Bound, in seconds, on the monitor reporting STOPPED after init exited. */
-const SETTLE_SEC = 30;
-/** After init exited: how long STOPPED may take before we look for a reboot. */
-const REBOOT_CHECK_SEC = 2;
 /** Lines of the container log appended to a start failure. */
 const LOG_TAIL_LINES = 10;
 
@@ -120,73 +114,27 @@ export async function start(ref: LxcRef): Promise<number> {
   throw new NativeError(`start ${ref.name}: ${message}\n${tail}`, { code, op: 'start', instance: ref.name });
 }
 
-/** Resolves true when p settles within sec seconds (sec -1: no limit). */
-async function within(p: Promise<void>, sec: number): Promise<boolean> {
-  if (sec < 0) {
-    await p;
-    return true;
-  }
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), sec * 1000);
-  });
-  try {
-    return await Promise.race([p.then(() => true), expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /**
- * force: kill + wait STOPPED. Otherwise shutdown (halt signal), wait for
- * init to exit via pidfd+pollReadable up to timeoutSec, then kill if still
- * running; then waitState STOPPED. timeoutSec -1 = wait forever (0 = kill
- * at once).
+ * force (or timeoutSec 0): SIGKILL init and wait until the container is
+ * down. Otherwise send the halt signal and wait up to timeoutSec (-1: no
+ * limit) for init to exit, then kill it if still running, or, with
+ * keepRunningOnTimeout, resolve false and leave it running. A reboot in
+ * place of the halt is killed. Resolves true once stopped. No libuv pool
+ * thread waits (see lxc-stop.ts).
  */
-export async function stop(ref: LxcRef, opts: { force: boolean; timeoutSec: number }): Promise<void> {
+export async function stop(
+  ref: LxcRef,
+  opts: { force: boolean; timeoutSec: number; keepRunningOnTimeout?: boolean },
+): Promise<boolean> {
   checkRef('stop', ref);
   checkTimeout('stop', opts?.timeoutSec);
-  const b = binding();
-  const { name, lxcpath, configPath } = ref;
-  await wrapNative('stop', name, async () => {
-    if (opts.force || opts.timeoutSec === 0) {
-      await b.kill(name, lxcpath, KILL_WAIT_SEC);
-      return;
-    }
-    const cur = await b.state(name, lxcpath);
-    if (cur.state === 'STOPPED') return;
-    // A frozen init cannot act on the halt signal.
-    if (cur.state === 'FROZEN' || cur.state === 'FREEZING') await b.unfreeze(name, lxcpath);
-    const exited = cur.pid > 0 ? watchPid(cur.pid) : null;
-    // Keep a late rejection of the watch from going unhandled.
-    exited?.catch(() => undefined);
-    await b.shutdown(name, lxcpath, configPath);
-    const clean = exited ? await within(exited, opts.timeoutSec) : true;
-    if (!clean) {
-      await b.kill(name, lxcpath, KILL_WAIT_SEC);
-      return;
-    }
-    if (await b.waitState(name, lxcpath, 'STOPPED', REBOOT_CHECK_SEC)) return;
-    const now = await b.state(name, lxcpath);
-    if (now.state === 'STOPPED') return;
-    // A new init means the halt signal asked for a reboot; stop means stop.
-    if ((now.pid > 0 && now.pid !== cur.pid) || !(await b.waitState(name, lxcpath, 'STOPPED', SETTLE_SEC))) {
-      await b.kill(name, lxcpath, KILL_WAIT_SEC);
-    }
-  });
+  return wrapNative('stop', ref.name, () => stopContainer(ref, opts));
 }
 
 /** State and init PID (-1 when not running) through the command socket. */
 export async function state(ref: LxcHandle): Promise<{ state: LxcState; pid: number }> {
   checkHandle('state', ref);
   return wrapNative('state', ref.name, () => binding().state(ref.name, ref.lxcpath));
-}
-
-/** Waits until the container reaches `target`, at most timeoutSec (-1: no limit); false on timeout. */
-export async function waitState(ref: LxcHandle, target: LxcState, timeoutSec: number): Promise<boolean> {
-  checkHandle('waitState', ref);
-  checkTimeout('waitState', timeoutSec);
-  return wrapNative('waitState', ref.name, () => binding().waitState(ref.name, ref.lxcpath, target, timeoutSec));
 }
 
 /** State, PID and cgroup usage for many containers in one native call (-1 where unknown). */

@@ -1,6 +1,9 @@
 // Container lifecycle calls through liblxc's command socket: version,
-// define (config parse check), state, shutdown (halt signal only), kill
-// (SIGKILL through the monitor, then a bounded wait) and waitState.
+// define (config parse check), state and shutdown (halt signal only). Each
+// is one bounded round trip. Nothing here waits for a state: stop's SIGKILL
+// and its waits live in lib/native/lxc.ts (pidfds polled on the event loop),
+// since liblxc's stop() and wait() block a thread until the container is
+// down, which would park libuv's small pool behind slow stops.
 // Starting is not here: it runs in the incusd-helper executable.
 // Man pages: signal(7); liblxc lxccontainer.h.
 #include <lxc/lxccontainer.h>
@@ -102,63 +105,6 @@ class ShutdownWorker : public PromiseWorker {
   std::string name_, lxcpath_, config_;
 };
 
-// kill(name, lxcpath, timeoutSec): async.
-class KillWorker : public PromiseWorker {
- public:
-  KillWorker(Napi::Env env, std::string name, std::string lxcpath, int timeout)
-      : PromiseWorker(env, "kill", name),
-        name_(std::move(name)),
-        lxcpath_(std::move(lxcpath)),
-        timeout_(timeout) {}
-
- protected:
-  void Run() override {
-    Container c;
-    if (!c.Open(name_, lxcpath_, &fail_)) return;
-    if (!c->is_running(c.get())) return;
-    // The monitor SIGKILLs init (and thaws a frozen v1 cgroup so it can die).
-    if (!c->stop(c.get())) {
-      fail_.Lxc("the monitor refused to stop the container");
-      return;
-    }
-    if (!c->wait(c.get(), "STOPPED", timeout_))
-      fail_.Code("ETIMEDOUT", ETIMEDOUT,
-                 "still not stopped " + std::to_string(timeout_) + " s after SIGKILL");
-  }
-
- private:
-  std::string name_, lxcpath_;
-  int timeout_;
-};
-
-// waitState(name, lxcpath, state, timeoutSec): async; resolves a boolean.
-class WaitStateWorker : public PromiseWorker {
- public:
-  WaitStateWorker(Napi::Env env, std::string name, std::string lxcpath,
-                  std::string state, int timeout)
-      : PromiseWorker(env, "waitState", name),
-        name_(std::move(name)),
-        lxcpath_(std::move(lxcpath)),
-        state_(std::move(state)),
-        timeout_(timeout) {}
-
- protected:
-  void Run() override {
-    Container c;
-    if (!c.Open(name_, lxcpath_, &fail_)) return;
-    reached_ = c->wait(c.get(), state_.c_str(), timeout_);
-  }
-
-  Napi::Value Result(Napi::Env env) override { return Napi::Boolean::New(env, reached_); }
-
- private:
-  std::string name_, lxcpath_, state_;
-  int timeout_;
-  bool reached_ = false;
-};
-
-int TimeoutArg(double v) { return v < 0 ? -1 : static_cast<int>(v); }
-
 Napi::Value LxcVersion(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), lxc_get_version());
 }
@@ -189,31 +135,6 @@ Napi::Value Shutdown(const Napi::CallbackInfo& info) {
   return (new ShutdownWorker(info.Env(), name, lxcpath, config))->Start();
 }
 
-Napi::Value Kill(const Napi::CallbackInfo& info) {
-  std::string name, lxcpath;
-  double timeout;
-  if (!ArgString(info, 0, "kill", "name", &name) ||
-      !ArgString(info, 1, "kill", "lxcpath", &lxcpath) ||
-      !ArgNumber(info, 2, "kill", "timeoutSec", &timeout))
-    return info.Env().Undefined();
-  return (new KillWorker(info.Env(), name, lxcpath, TimeoutArg(timeout)))->Start();
-}
-
-Napi::Value WaitState(const Napi::CallbackInfo& info) {
-  std::string name, lxcpath, state;
-  double timeout;
-  if (!ArgString(info, 0, "waitState", "name", &name) ||
-      !ArgString(info, 1, "waitState", "lxcpath", &lxcpath) ||
-      !ArgString(info, 2, "waitState", "state", &state) ||
-      !ArgNumber(info, 3, "waitState", "timeoutSec", &timeout))
-    return info.Env().Undefined();
-  if (!IsLxcState(state)) {
-    ThrowArgError(info.Env(), "waitState", "unknown state " + state);
-    return info.Env().Undefined();
-  }
-  return (new WaitStateWorker(info.Env(), name, lxcpath, state, TimeoutArg(timeout)))->Start();
-}
-
 }  // namespace
 
 void InitLxcOps(Napi::Env env, Napi::Object exports) {
@@ -221,8 +142,6 @@ void InitLxcOps(Napi::Env env, Napi::Object exports) {
   exports.Set("define", Napi::Function::New(env, Define, "define"));
   exports.Set("state", Napi::Function::New(env, State, "state"));
   exports.Set("shutdown", Napi::Function::New(env, Shutdown, "shutdown"));
-  exports.Set("kill", Napi::Function::New(env, Kill, "kill"));
-  exports.Set("waitState", Napi::Function::New(env, WaitState, "waitState"));
 }
 
 }  // namespace incus

@@ -1,9 +1,11 @@
-// pidfdOpen (sync-fast) and pollReadable (wait): watch a process exit
-// without parking a libuv pool thread. pollReadable puts a uv_poll_t on the
-// main loop, settles its promise once the fd is readable, then stops and
-// closes the poll handle; the fd itself stays open for the caller to close.
-// Man pages: pidfd_open(2), poll(2); libuv uv_poll_t.
+// pidfdOpen and pidfdSendSignal (sync-fast), pollReadable (wait): signal
+// and watch a process without parking a libuv pool thread and without PID
+// reuse races. pollReadable puts a uv_poll_t on the main loop, settles its
+// promise once the fd is readable, then stops and closes the poll handle;
+// the fd itself stays open for the caller to close.
+// Man pages: pidfd_open(2), pidfd_send_signal(2), poll(2); libuv uv_poll_t.
 #include <errno.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <uv.h>
@@ -16,6 +18,9 @@
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
 #endif
 
 namespace incus {
@@ -76,6 +81,31 @@ Napi::Value PidfdOpen(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
+Napi::Value PidfdSendSignal(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  double fdArg, sigArg;
+  if (!ArgNumber(info, 0, "pidfdSendSignal", "fd", &fdArg) ||
+      !ArgNumber(info, 1, "pidfdSendSignal", "signal", &sigArg))
+    return env.Undefined();
+  int fd = static_cast<int>(fdArg);
+  int sig = static_cast<int>(sigArg);
+  if (fd < 0 || fd != fdArg) {
+    ThrowArgError(env, "pidfdSendSignal", "fd must be a non-negative integer");
+    return env.Undefined();
+  }
+  if (sig <= 0 || sig >= NSIG || sig != sigArg) {
+    ThrowArgError(env, "pidfdSendSignal", "signal must be a signal number");
+    return env.Undefined();
+  }
+  if (syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0) < 0) {
+    Failure f;
+    f.Sys("cannot send signal " + std::to_string(sig) + " through pidfd " + std::to_string(fd), errno,
+          "pidfd_send_signal");
+    MakeError(env, "pidfdSendSignal", "", f).ThrowAsJavaScriptException();
+  }
+  return env.Undefined();
+}
+
 Napi::Value PollReadable(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   double fdArg;
@@ -113,6 +143,7 @@ Napi::Value PollReadable(const Napi::CallbackInfo& info) {
 
 void InitPidfd(Napi::Env env, Napi::Object exports) {
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen, "pidfdOpen"));
+  exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal, "pidfdSendSignal"));
   exports.Set("pollReadable", Napi::Function::New(env, PollReadable, "pollReadable"));
 }
 

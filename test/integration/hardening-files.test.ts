@@ -4,12 +4,34 @@
  * sent, connection dropped) leaves the existing file intact and no
  * temporary file behind; a completed overwrite keeps the old owner and
  * mode, writes through a symlink and leaves it a symlink; append still
- * appends in place; DELETE of the root directory is a 400.
+ * appends in place; DELETE of the root directory is a 400. Over SFTP, a
+ * truncating open does not destroy the old content before CLOSE.
  */
 import t from 'tap';
 import * as http from 'node:http';
 import * as net from 'node:net';
+import { InstanceFiles } from '../../lib/client/files';
+import { SftpSession } from '../../lib/client/sftp';
 import { type TestDaemon, withDaemon } from './lib/daemon';
+
+/** The handle-level calls of ssh2's SFTP client, which our typed wrapper does not expose. */
+interface RawSftp {
+  open(path: string, flags: string, cb: (err: Error | undefined, handle: Buffer) => void): void;
+  write(handle: Buffer, buf: Buffer, off: number, len: number, pos: number, cb: (err?: Error) => void): void;
+  close(handle: Buffer, cb: (err?: Error) => void): void;
+}
+
+function sftpOpen(raw: RawSftp, path: string, flags: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => raw.open(path, flags, (e, h) => (e ? reject(e) : resolve(h))));
+}
+
+function sftpWrite(raw: RawSftp, h: Buffer, b: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => raw.write(h, b, 0, b.length, 0, (e) => (e ? reject(e) : resolve())));
+}
+
+function sftpClose(raw: RawSftp, h: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => raw.close(h, (e) => (e ? reject(e) : resolve())));
+}
 
 const url = (name: string, p: string): string => `/1.0/instances/${name}/files?path=${encodeURIComponent(p)}`;
 
@@ -114,6 +136,32 @@ t.test('files hardening', async (t) => {
     const put = await request(d, 'POST', url('c1', '/root/up/keep'), { 'X-Incus-write': 'append' }, 'more\n');
     t.equal(put.status, 200, put.body);
     t.equal((await request(d, 'GET', url('c1', '/root/up/keep'))).body, 'via link\nmore\n');
+  });
+
+  t.test('SFTP: a truncating open keeps the old content until CLOSE', async (t) => {
+    const files = new InstanceFiles(d.client);
+    t.teardown(() => files.close());
+    const put = await request(d, 'POST', url('c1', '/root/up/sftp'), { 'X-Incus-mode': '0620', 'X-Incus-uid': '3' }, 'sftp original\n');
+    t.equal(put.status, 200, put.body);
+    const s1 = await SftpSession.open(files, 'c1');
+    const raw1 = s1.raw as unknown as RawSftp;
+    const h1 = await sftpOpen(raw1, '/root/up/sftp', 'w');
+    await sftpWrite(raw1, h1, Buffer.from('partial'));
+    t.equal((await request(d, 'GET', url('c1', '/root/up/sftp'))).body, 'sftp original\n', 'old content while the upload is open');
+    // The client goes away without CLOSE.
+    s1.close();
+    t.ok(await waitFor(async () => !(await listing(d, '/root/up')).some((n) => n.startsWith('.incus-push-'))), 'the temporary file is removed');
+    t.equal((await request(d, 'GET', url('c1', '/root/up/sftp'))).body, 'sftp original\n', 'old content after the drop');
+
+    const s2 = await SftpSession.open(files, 'c1');
+    t.teardown(() => s2.close());
+    const raw2 = s2.raw as unknown as RawSftp;
+    const h2 = await sftpOpen(raw2, '/root/up/sftp', 'w');
+    await sftpWrite(raw2, h2, Buffer.from('sftp new\n'));
+    await sftpClose(raw2, h2);
+    const got = await request(d, 'GET', url('c1', '/root/up/sftp'));
+    t.same([got.body, got.headers['x-incus-mode'], got.headers['x-incus-uid']], ['sftp new\n', '0620', '3'], 'CLOSE puts the new content in place, owner and mode kept');
+    t.notOk((await listing(d, '/root/up')).some((n) => n.startsWith('.incus-push-')), 'no temporary file left');
   });
 
   t.test('DELETE of the root directory is a 400', async (t) => {

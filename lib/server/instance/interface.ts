@@ -44,6 +44,11 @@ export interface StopOptions {
   force: boolean;
   /** Seconds to wait for a clean shutdown before killing; -1 waits forever. */
   timeoutSec: number;
+  /**
+   * When the clean shutdown times out, fail with Incus's "Failed shutting
+   * down instance" and leave the instance running instead of killing it.
+   */
+  keepRunningOnTimeout?: boolean;
 }
 
 export interface DriverInfo {

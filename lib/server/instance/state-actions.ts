@@ -11,8 +11,8 @@ import { criuProblem } from './criu';
 import type { InstanceRuntime } from './interface';
 import { type TemplateTrigger, applyTemplates } from '../images/templates';
 
-/** Incus's default clean-stop timeout, in seconds. */
-const DEFAULT_STOP_TIMEOUT = 30;
+/** Incus's clean-stop timeout, in seconds, when none (-1 or absent) is given: long, yet never forever. */
+const DEFAULT_STOP_TIMEOUT = 600;
 
 export class StateActions {
   constructor(private readonly m: InstanceManager) {}
@@ -98,10 +98,13 @@ export class StateActions {
   }
 
   private async stop(rec: InstanceRecord, req: InstanceStatePut, restarting = false): Promise<void> {
-    const timeoutSec = req.timeout === undefined || req.timeout === 0 ? DEFAULT_STOP_TIMEOUT : req.timeout;
-    await this.m.deps.driver.stop(this.m.runtime(rec), { force: req.force === true, timeoutSec });
+    // As Incus: force or a zero timeout kill at once; a clean stop that
+    // times out fails and leaves the instance running.
+    const force = req.force === true || req.timeout === 0;
+    const timeoutSec = req.timeout === undefined || req.timeout < 0 ? DEFAULT_STOP_TIMEOUT : req.timeout;
+    await this.m.deps.driver.stop(this.m.runtime(rec), { force, timeoutSec, keepRunningOnTimeout: true });
     this.m.setVolatile(rec, 'volatile.last_state.power', 'STOPPED');
-    const ev = req.force ? 'instance-stopped' : 'instance-shutdown';
+    const ev = force ? 'instance-stopped' : 'instance-shutdown';
     this.m.deps.events.lifecycle(restarting ? 'instance-restarted' : ev, `/1.0/instances/${rec.name}`, rec.project);
     if (rec.ephemeral && !restarting) await this.m.delete(this.m.get(rec.project, rec.name));
   }

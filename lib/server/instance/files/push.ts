@@ -115,3 +115,45 @@ export async function pushFile(session: FileSession, path: string, body: Readabl
   }
 }
 
+
+/** A file opened for a truncating write, staged in a temporary file until it is committed. */
+export interface StagedFile {
+  fd: number;
+  temp: string;
+  target: string;
+}
+
+/**
+ * For an SFTP OPEN with TRUNC: opens a temporary file beside the target
+ * (with the target's owner and mode when it exists) instead of truncating
+ * the target; {@link commitStaged} renames it over the target on CLOSE.
+ * null when the open should go ahead in place: the target is a special
+ * file or has several hard links, or is missing and `create` is not set
+ * (so that the in-place open reports ENOENT).
+ */
+export async function openStaged(session: FileSession, path: string, o: { create: boolean; read: boolean; mode?: number }): Promise<StagedFile | null> {
+  const target = await resolveTarget(session, path);
+  const st = target.stat;
+  if (st ? fileType(st.mode) !== 'file' || st.nlink > 1 : !o.create) return null;
+  const temp = posix.join(posix.dirname(target.path), `${PUSH_TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
+  const f = await session.open(temp, {
+    read: o.read,
+    write: true,
+    create: true,
+    exclusive: true,
+    mode: st ? st.mode & 0o7777 : o.mode,
+    uid: st?.uid,
+    gid: st?.gid,
+  });
+  return { fd: f.fd, temp, target: target.path };
+}
+
+/** Puts a staged file in place (its fd already closed); on failure the temporary file goes. */
+export async function commitStaged(session: FileSession, staged: StagedFile): Promise<void> {
+  try {
+    await session.rename(staged.temp, staged.target);
+  } catch (err) {
+    await session.remove(staged.temp).catch(() => undefined);
+    throw err;
+  }
+}

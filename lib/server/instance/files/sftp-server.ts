@@ -12,6 +12,7 @@ import type { FileSession, FileStat, SetAttrs } from '../../../native/forkfile';
 import { attachSftpServer, type SftpAttrs, type SftpName, SftpOpenFlag, SftpStatus } from '../../../sftp/channel';
 import { errnoCode } from './errors';
 import { longname } from './sftp-longname';
+import { commitStaged, openStaged, type StagedFile } from './push';
 
 /** Largest READ we answer and WRITE we accept (OpenSSH's packet size less headers). */
 const MAX_IO = 255 * 1024;
@@ -37,6 +38,10 @@ interface FileHandle {
   /** Reads and writes in flight: the fd is closed only once they are done. */
   busy: number;
   closing: boolean;
+  /** A truncating open written to a temporary file, renamed over its target on CLOSE. */
+  staged?: StagedFile;
+  /** Called once the fd is closed. */
+  released?: () => void;
 }
 
 interface DirHandle {
@@ -168,8 +173,27 @@ export function serveSftp(socket: Duplex, head: Buffer, session: FileSession): P
     if (h.closing && h.busy === 0 && h.fd >= 0) {
       const fd = h.fd;
       h.fd = -1;
-      close(fd, () => undefined);
+      close(fd, () => h.released?.());
     }
+  };
+  /** Renames and removals of staged files still under way: the session stays open for them. */
+  const pendingCommits = new Set<Promise<void>>();
+  const track = (p: Promise<void>): void => {
+    pendingCommits.add(p);
+    void p.finally(() => pendingCommits.delete(p));
+  };
+  /** A staged file whose client went away without CLOSE: its temporary file goes. */
+  const dropStaged = (h: FileHandle): void => {
+    const staged = h.staged;
+    if (!staged) return;
+    track(
+      new Promise<void>((resolve) => {
+        h.released = () => {
+          void session.remove(staged.temp).catch(() => undefined).finally(resolve);
+        };
+      }),
+    );
+    releaseFile(h);
   };
   const extendedReply = (reqid: number, payload: Buffer): void => {
     if (done) return;
@@ -190,6 +214,24 @@ export function serveSftp(socket: Duplex, head: Buffer, session: FileSession): P
 
   sftp.on('OPEN', (reqid: number, filename: string, pflags: number, attrs: SftpAttrs) =>
     serve(reqid, async () => {
+      const write = (pflags & SftpOpenFlag.WRITE) !== 0;
+      const read = (pflags & SftpOpenFlag.READ) !== 0;
+      const mode = attrs.mode !== undefined ? attrs.mode & 0o7777 : undefined;
+      // A truncating open must not destroy the old content before the new one is complete:
+      // it writes a temporary file that CLOSE renames over the target (EXCL opens are new files anyway).
+      if (write && pflags & SftpOpenFlag.TRUNC && !(pflags & SftpOpenFlag.EXCL)) {
+        const staged = await openStaged(session, clientPath(filename), { create: (pflags & SftpOpenFlag.CREAT) !== 0, read, mode });
+        if (staged) {
+          const h: FileHandle = { kind: 'file', fd: staged.fd, path: clientPath(filename), busy: 0, closing: false, staged };
+          if (done) {
+            h.closing = true;
+            dropStaged(h);
+            return;
+          }
+          sftp.handle(reqid, newHandle(h));
+          return;
+        }
+      }
       const f = await session.open(clientPath(filename), {
         read: (pflags & SftpOpenFlag.READ) !== 0,
         write: (pflags & SftpOpenFlag.WRITE) !== 0,
@@ -242,6 +284,21 @@ export function serveSftp(socket: Duplex, head: Buffer, session: FileSession): P
     const h = lookup(hb);
     if (!h) return fail(reqid, Object.assign(new Error('Invalid handle'), { code: 'EBADF' }));
     handles.delete(hb.readUInt32BE(0));
+    if (h.kind === 'file' && h.staged) {
+      const staged = h.staged;
+      const commit = new Promise<void>((resolve) => {
+        h.released = () => {
+          commitStaged(session, staged).then(
+            () => ok(reqid),
+            (err: unknown) => fail(reqid, err),
+          ).finally(resolve);
+        };
+      });
+      track(commit);
+      h.closing = true;
+      releaseFile(h);
+      return;
+    }
     if (h.kind === 'file') {
       h.closing = true;
       releaseFile(h);
@@ -401,13 +458,13 @@ export function serveSftp(socket: Duplex, head: Buffer, session: FileSession): P
     sftp.once('close', () => {
       done = true;
       for (const h of handles.values()) {
-        if (h.kind === 'file') {
-          h.closing = true;
-          releaseFile(h);
-        }
+        if (h.kind !== 'file') continue;
+        h.closing = true;
+        if (h.staged) dropStaged(h);
+        else releaseFile(h);
       }
       handles.clear();
-      void session.close().then(resolve);
+      void Promise.all([...pendingCommits]).then(() => session.close()).then(resolve);
     });
   });
 }

@@ -190,7 +190,10 @@ export class LxcDriver implements InstanceDriver {
 
   async stop(inst: InstanceRuntime, opts: StopOptions): Promise<void> {
     const ref = this.ref(inst);
-    await lxc.stop(ref, opts);
+    if (!(await lxc.stop(ref, opts))) {
+      const [st] = await this.states([inst]);
+      throw new Error(`Failed shutting down instance, status is "${st.status}"`);
+    }
     this.pinning.release(`${inst.project}/${inst.name}`);
     await this.devices.stopped(inst, ref.name);
     await releaseVolumeDir(inst.volumePath);
