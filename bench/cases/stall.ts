@@ -39,10 +39,18 @@ export async function run(ctx: BenchContext): Promise<void> {
   const prefix = `bench-stall-${process.pid}`;
   const names = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
   const made: string[] = [];
-  ctx.defer(`${prefix} containers`, async () => {
+  const undo = ctx.defer(`${prefix} containers`, async () => {
     await pool(0, made.length, FLEET_PARALLEL, new AbortController().signal, async (i) => {
-      await (await c.updateInstanceState(made[i], { action: 'stop', force: true })).wait().catch(() => undefined);
-      await (await c.deleteInstance(made[i])).wait().catch((err: Error) => ctx.log(`deleting ${made[i]}: ${err.message}`));
+      try {
+        await (await c.updateInstanceState(made[i], { action: 'stop', force: true })).wait();
+      } catch {
+        // Stopped already: the measured stops ended it.
+      }
+      try {
+        await (await c.deleteInstance(made[i])).wait();
+      } catch (err) {
+        ctx.log(`deleting ${made[i]}: ${(err as Error).message}`);
+      }
     });
   });
 
@@ -87,5 +95,6 @@ export async function run(ctx: BenchContext): Promise<void> {
   ctx.row({ metric: `list, max, ${count} running`, unit: 'ms', values: { [COLUMNS.idle]: max(idle), [COLUMNS.stopping]: max(busy) } });
   ctx.note(`${count} clean stops at once took ${stopSec.toFixed(1)} s; ${busy.length} listings were timed meanwhile`);
   targetNote(ctx, `API list during ${count} slow stops ≤ ${TARGET_MS} ms`, max(busy) <= TARGET_MS, `max ${max(busy).toFixed(0)} ms, median ${median(busy).toFixed(0)} ms`);
+  await undo.run();
   await daemon.stop();
 }
