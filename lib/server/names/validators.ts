@@ -8,7 +8,6 @@
  */
 import { badRequest } from '../errors';
 import { apiNameProblem } from './api-name';
-import { pathComponentProblem } from './child-path';
 import { hostnameProblem } from './hostname';
 
 /**
@@ -80,12 +79,12 @@ export function validateImageAliasName(name: string): void {
 }
 
 /**
- * Instance backups (instance_backup.go refuses only "/"); a backup is a
- * file named after it, so "." and ".." and control characters go too.
+ * Instance backups: Incus (instance_backup.go) refuses only "/"; here a
+ * backup is also a file named after it, so the API name rule applies too.
  */
 export function validateBackupName(name: string): void {
   if (name.includes('/')) throw badRequest('Backup names may not contain slashes');
-  const why = name === '' ? 'Name is required' : (pathComponentProblem(name) ?? (/\p{Cc}/u.test(name) ? 'Name cannot contain control characters' : null));
+  const why = apiNameProblem(name);
   if (why) throw badRequest(`Invalid backup name ${quote(name)}: ${why}`);
 }
 

@@ -7,6 +7,7 @@ import {
   ownDir,
   pathComponentProblem,
   validateBackupName,
+  validateDeviceName,
   validateImageAliasName,
   validateInstanceSnapshotName,
   validateNetworkName,
@@ -104,10 +105,13 @@ t.test('each kind wraps the rule in the message Incus gives', async (t) => {
   t.equal(verdict(validateInstanceSnapshotName, '')?.status, 400);
 });
 
-t.test('backup names: no slash, never "." or ".."', async (t) => {
+t.test('backup and device names: the API name rule', async (t) => {
   t.equal(verdict(validateBackupName, 'backup0'), null);
   t.match(verdict(validateBackupName, 'a/b'), { status: 400, message: 'Backup names may not contain slashes' });
-  for (const bad of ['', '.', '..', 'a\0b', 'a\nb']) t.equal(verdict(validateBackupName, bad)?.status, 400, show(bad));
+  for (const bad of ['', '.', '..', 'a\0b', 'a\nb', 'a b', 'é', '%2F']) t.equal(verdict(validateBackupName, bad)?.status, 400, show(bad));
+  for (const ok of ['root', 'eth0', 'my_disk', 'gpu.0']) t.equal(verdict(validateDeviceName, ok), null, ok);
+  for (const bad of HOSTILE) t.equal(verdict(validateDeviceName, bad)?.status, 400, show(bad));
+  t.match(verdict(validateDeviceName, '..'), { status: 400, message: 'Invalid device name "..": Names must start and end with an alphanumeric character' });
 });
 
 t.test('childPath keeps every path strictly inside its parent', async (t) => {

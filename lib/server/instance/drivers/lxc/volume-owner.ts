@@ -4,7 +4,8 @@
  * from inside the container's user namespace, as the container's root
  * (a host uid of its map), so that uid owns the directory for the run, as
  * Incus does (driver_lxc.go startCommon, onStop). An idmapped rootfs is
- * cloned by liblxc as host root: the directory stays root's.
+ * cloned by liblxc as host root at start, but a reboot inside the container
+ * mounts it again from the user namespace, so the map's root owns it too.
  */
 import { chmod, chown } from 'node:fs/promises';
 import type { IdmapEntry } from '../../idmap-alloc';
@@ -21,7 +22,10 @@ export function hostRootUid(idmap: IdmapEntry[] | null): number {
 
 /** Before a start: the volume directory traversable by whoever mounts the rootfs, and by no one else. */
 export async function claimVolumeDir(inst: Pick<InstanceRuntime, 'volumePath' | 'idmap' | 'idmappedRootfs'>): Promise<void> {
-  const uid = inst.idmap !== null && !inst.idmappedRootfs ? hostRootUid(inst.idmap) : 0;
+  // Idmapped too: liblxc 5.0.2 drops the rootfs's idmap option when init
+  // asks for a reboot and mounts the rootfs again from inside the user
+  // namespace, which then needs to traverse this directory.
+  const uid = inst.idmap !== null ? hostRootUid(inst.idmap) : 0;
   await chown(inst.volumePath, uid, 0);
   await chmod(inst.volumePath, INSTANCE_DIR_MODE);
 }
