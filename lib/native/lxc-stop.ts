@@ -6,7 +6,7 @@
  * of its liblxc monitor polled on the event loop, and state re-checks on
  * timers.
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { binding } from './addon';
 import type { LxcState, NativeBinding } from './binding';
 import { NativeError } from './errors';
@@ -57,13 +57,15 @@ async function within(p: Promise<void>, ms: number): Promise<boolean> {
  * its command line says it is one. It exits once the container is down
  * (and stays through a reboot, which gives init a new PID).
  */
-async function monitorOf(initPid: number): Promise<PidWatch | null> {
+function monitorOf(initPid: number): PidWatch | null {
+  // Two small procfs reads (bounded, no disk): read in place rather than
+  // queued behind file I/O on the pool, as the kill path is latency-bound.
   try {
-    const stat = await readFile(`/proc/${initPid}/stat`, 'utf8');
+    const stat = readFileSync(`/proc/${initPid}/stat`, 'utf8');
     // Fields after "(comm) ": state, ppid.
     const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
     if (!(ppid > 1)) return null;
-    const cmdline = await readFile(`/proc/${ppid}/cmdline`, 'utf8');
+    const cmdline = readFileSync(`/proc/${ppid}/cmdline`, 'utf8');
     return cmdline.startsWith('[lxc monitor]') ? holdPid(ppid) : null;
   } catch {
     // init or the monitor already gone: settle by state alone.
@@ -121,7 +123,7 @@ export async function stopContainer(t: StopTarget, req: StopRequest): Promise<bo
   const cur = await b.state(t.name, t.lxcpath);
   if (cur.state === 'STOPPED') return true;
   const init = cur.pid > 0 ? holdPid(cur.pid) : null;
-  const monitor = cur.pid > 0 ? await monitorOf(cur.pid) : null;
+  const monitor = cur.pid > 0 ? monitorOf(cur.pid) : null;
   if (req.force || req.timeoutSec === 0) {
     await killInit(b, t, init, isFrozen(cur.state));
     await settle(b, t, init, cur.pid, monitor);
