@@ -10,8 +10,8 @@
 import path from 'node:path';
 import { buildBusyboxImage } from '../../lib/image-builder';
 import { BenchContext } from '../lib/case';
-import { FLEET_PARALLEL, pool } from '../lib/fleet';
-import { BENCH_IMAGE_ALIAS, startIncusDaemon } from '../lib/incus-daemon';
+import { IncusFleet } from '../lib/fleet';
+import { startIncusDaemon } from '../lib/incus-daemon';
 import { targetNote } from '../lib/target';
 import { median, timeMs } from '../lib/stats';
 
@@ -36,36 +36,16 @@ export async function run(ctx: BenchContext): Promise<void> {
   const image = await buildBusyboxImage({ output: path.join(work, 'busybox.tar.xz') });
   const daemon = await startIncusDaemon(ctx, image.path);
   const c = daemon.client;
-  const prefix = `bench-stall-${process.pid}`;
-  const names = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
-  const made: string[] = [];
-  const undo = ctx.defer(`${prefix} containers`, async () => {
-    await pool(0, made.length, FLEET_PARALLEL, new AbortController().signal, async (i) => {
-      try {
-        await (await c.updateInstanceState(made[i], { action: 'stop', force: true })).wait();
-      } catch {
-        // Stopped already: the measured stops ended it.
-      }
-      try {
-        await (await c.deleteInstance(made[i])).wait();
-      } catch (err) {
-        ctx.log(`deleting ${made[i]}: ${(err as Error).message}`);
-      }
-    });
-  });
+  const fleet = new IncusFleet(ctx, daemon, `bench-stall-${process.pid}`, { 'raw.lxc': 'lxc.signal.halt=SIGTERM' });
 
   ctx.column(COLUMNS.idle, 'GET /1.0/instances?recursion=2 through lib/client with every container running, nothing else going on');
   ctx.column(COLUMNS.stopping, `the same call back to back while ${count} clean stops (init reboots instead of halting, so each ends with a kill) run at once`);
   ctx.legend(`${count} busybox containers with raw.lxc lxc.signal.halt=SIGTERM; idle: ${ctx.runs} runs after ${ctx.warmup} warm-up; target: max ≤ ${TARGET_MS} ms during the stops`);
 
   const t0 = Date.now();
-  await pool(0, count, FLEET_PARALLEL, ctx.signal, async (i) => {
-    const config = { 'raw.lxc': 'lxc.signal.halt=SIGTERM' };
-    await (await c.createInstance({ name: names[i], source: { type: 'image', alias: BENCH_IMAGE_ALIAS }, config })).wait();
-    made.push(names[i]);
-    await (await c.updateInstanceState(names[i], { action: 'start' })).wait();
-  });
+  await fleet.grow(count);
   ctx.log(`${count} running (launched in ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  const names = fleet.names.slice();
 
   const idle: number[] = [];
   for (let i = 0; i < ctx.warmup + ctx.runs; i++) {
@@ -95,6 +75,6 @@ export async function run(ctx: BenchContext): Promise<void> {
   ctx.row({ metric: `list, max, ${count} running`, unit: 'ms', values: { [COLUMNS.idle]: max(idle), [COLUMNS.stopping]: max(busy) } });
   ctx.note(`${count} clean stops at once took ${stopSec.toFixed(1)} s; ${busy.length} listings were timed meanwhile`);
   targetNote(ctx, `API list during ${count} slow stops ≤ ${TARGET_MS} ms`, max(busy) <= TARGET_MS, `max ${max(busy).toFixed(0)} ms, median ${median(busy).toFixed(0)} ms`);
-  await undo.run();
+  await fleet.close();
   await daemon.stop();
 }

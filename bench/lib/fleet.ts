@@ -46,7 +46,13 @@ export class IncusFleet {
   running = 0;
   private readonly undo: Deferred;
 
-  constructor(private readonly ctx: BenchContext, private readonly daemon: IncusDaemon, private readonly prefix: string) {
+  /** @param config instance config every launch gets (e.g. raw.lxc for a slow halt). */
+  constructor(
+    private readonly ctx: BenchContext,
+    private readonly daemon: IncusDaemon,
+    private readonly prefix: string,
+    private readonly config: Record<string, string> = {},
+  ) {
     this.undo = ctx.defer(`${prefix} fleet`, () => this.deleteAll());
   }
 
@@ -59,7 +65,7 @@ export class IncusFleet {
     await pool(this.names.length, count, width, this.ctx.signal, async (i) => {
       const name = `${this.prefix}-${i}`;
       const ms = await timeMs(async () => {
-        await (await c.createInstance({ name, source: { type: 'image', alias: BENCH_IMAGE_ALIAS } })).wait();
+        await (await c.createInstance({ name, source: { type: 'image', alias: BENCH_IMAGE_ALIAS }, config: this.config })).wait();
         this.names.push(name);
         await (await c.updateInstanceState(name, { action: 'start' })).wait();
       });
