@@ -13,10 +13,6 @@ namespace incus {
 
 namespace {
 
-const char* const kStates[] = {"STOPPED", "STARTING", "RUNNING",
-                               "STOPPING", "ABORTING", "FREEZING",
-                               "FROZEN", "THAWED"};
-
 std::string Trim(const std::string& s) {
   size_t b = s.find_first_not_of(" \t\r");
   if (b == std::string::npos) return "";
@@ -80,12 +76,6 @@ bool Container::LoadConfig(const std::string& name, const std::string& lxcpath,
     return false;
   }
   return true;
-}
-
-bool IsLxcState(const std::string& s) {
-  for (const char* st : kStates)
-    if (s == st) return true;
-  return false;
 }
 
 void NotRunning(Failure* f) { f->Code("ESRCH", ESRCH, "container is not running"); }

@@ -38,9 +38,6 @@ class Container {
   struct lxc_container* c_ = nullptr;
 };
 
-// True when s is one of liblxc's state names.
-bool IsLxcState(const std::string& s);
-
 // Records "container is not running" (ESRCH).
 void NotRunning(Failure* f);
 
