@@ -83,6 +83,8 @@ export interface NativeBinding {
 
   /** sync-fast: pidfd_send_signal(fd, signal); ESRCH when the process has exited. */
   pidfdSendSignal(fd: number, signal: number): void;
+  /** sync-fast: whether something listens on the abstract unix socket `name` (without its leading NUL): a non-blocking connect. */
+  abstractListening(name: string): boolean;
 
   /** wait: resolve once fd is readable (uv_poll; for a pidfd: the process exited). */
   pollReadable(fd: number): Promise<void>;

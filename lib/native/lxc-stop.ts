@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { binding } from './addon';
 import type { LxcState, NativeBinding } from './binding';
 import { NativeError } from './errors';
+import { commandSocketClosed } from './lxc-command-socket';
 import { type PidWatch, holdPid } from './pidfd';
 
 /** Where a container lives, as stop needs it. */
@@ -83,7 +84,8 @@ async function killInit(b: NativeBinding, t: StopTarget, init: PidWatch | null, 
 
 /**
  * Waits until the container is down after init was told to go: init's exit,
- * then the monitor's exit (or STOPPED when there is no monitor to watch). A
+ * then the monitor closing its command socket or exiting (or STOPPED when
+ * there is no monitor to watch). A
  * new init meanwhile means the halt signal asked for a reboot: stop means
  * stop, so it is SIGKILLed too. Rejects with ETIMEDOUT after SETTLE_SEC.
  */
@@ -93,21 +95,29 @@ async function settle(b: NativeBinding, t: StopTarget, init: PidWatch | null, kn
     new NativeError(`still not stopped ${SETTLE_SEC} s after init was told to end`, { code: 'ETIMEDOUT', op: 'stop', instance: t.name });
   if (init && !(await within(init.exited, deadline - Date.now()))) throw timedOut();
   const initGone = Date.now();
+  // The monitor closes its command socket once the container is down, a
+  // little before it exits: whichever comes first.
+  const ac = new AbortController();
+  const down = monitor ? Promise.race([monitor.exited, commandSocketClosed(t.lxcpath, t.name, ac.signal)]) : null;
   let delay = RECHECK_MIN_MS;
-  for (;;) {
-    if (monitor) {
-      if (await within(monitor.exited, delay)) return;
-    } else {
-      await new Promise((r) => setTimeout(r, delay));
+  try {
+    for (;;) {
+      if (down) {
+        if (await within(down, delay)) return;
+      } else {
+        await new Promise((r) => setTimeout(r, delay));
+      }
+      const s = await b.state(t.name, t.lxcpath);
+      if (s.state === 'STOPPED' && (!monitor || Date.now() - initGone > MONITOR_GRACE_MS)) return;
+      if (s.pid > 0 && s.pid !== knownPid) {
+        knownPid = s.pid;
+        await killInit(b, t, holdPid(s.pid), isFrozen(s.state));
+      }
+      if (Date.now() > deadline) throw timedOut();
+      delay = Math.min(delay * 2, RECHECK_MAX_MS);
     }
-    const s = await b.state(t.name, t.lxcpath);
-    if (s.state === 'STOPPED' && (!monitor || Date.now() - initGone > MONITOR_GRACE_MS)) return;
-    if (s.pid > 0 && s.pid !== knownPid) {
-      knownPid = s.pid;
-      await killInit(b, t, holdPid(s.pid), isFrozen(s.state));
-    }
-    if (Date.now() > deadline) throw timedOut();
-    delay = Math.min(delay * 2, RECHECK_MAX_MS);
+  } finally {
+    ac.abort();
   }
 }
 

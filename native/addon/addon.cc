@@ -17,6 +17,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   incus::InitPty(env, exports);
   incus::InitConsole(env, exports);
   incus::InitFdpass(env, exports);
+  incus::InitAbstractSocket(env, exports);
   return exports;
 }
 

@@ -15,5 +15,6 @@ void InitShiftTree(Napi::Env env, Napi::Object exports);
 void InitPty(Napi::Env env, Napi::Object exports);
 void InitConsole(Napi::Env env, Napi::Object exports);
 void InitFdpass(Napi::Env env, Napi::Object exports);
+void InitAbstractSocket(Napi::Env env, Napi::Object exports);
 
 }  // namespace incus

@@ -8,7 +8,7 @@
  * mount, so the staging mount goes again once the container runs.
  * See mount(8) (--bind), umount(8) (-l), proc(5) (mountinfo).
  */
-import { readFile, rmdir } from 'node:fs/promises';
+import { lstat, readFile, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../../images/run';
 import { mkdirMode } from '../../storage/modes';
@@ -44,6 +44,8 @@ export async function stageVolume(source: string, devicesDir: string, device: st
 /** Detaches the device's staging mount, if any, and removes its mount point. */
 export async function unstageVolume(devicesDir: string, device: string): Promise<void> {
   const target = stagedPath(devicesDir, device);
+  // No mount point, no mount: mountinfo is long on a busy host.
+  if ((await lstat(target).catch(() => null)) === null) return;
   for (const m of await mountsUnder(target)) await run('umount', ['-l', m]);
   await rmdir(target).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'ENOENT') throw err;

@@ -127,11 +127,11 @@ export const diskDevice: DeviceDriver = {
 
   /** liblxc has cloned the staged volume mount by now: the host side goes. */
   async postStart(ctx) {
-    if (ctx.config.pool) await unstageVolume(ctx.devicesDir, ctx.name);
+    if (ctx.config.pool && !isRoot(ctx.config)) await unstageVolume(ctx.devicesDir, ctx.name);
   },
 
   async stop(ctx) {
-    if (ctx.config.pool) await unstageVolume(ctx.devicesDir, ctx.name);
+    if (ctx.config.pool && !isRoot(ctx.config)) await unstageVolume(ctx.devicesDir, ctx.name);
   },
 
   async hotplug(ctx) {
