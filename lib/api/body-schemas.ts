@@ -90,6 +90,17 @@ export const snapshotTickSchema = {
   properties: { time: { type: 'string' } },
 } as const;
 
+export const projectPutSchema = {
+  type: 'object',
+  properties: { config: { ...stringMap, type: ['object', 'null'] }, description: { type: 'string' } },
+} as const;
+
+export const projectsPostSchema = {
+  type: 'object',
+  required: ['name'],
+  properties: { ...projectPutSchema.properties, name: { type: 'string' } },
+} as const;
+
 /** Body schemas by route, for the routes that declare none themselves. */
 export const routeBodySchemas: Readonly<Record<string, object>> = {
   'POST /1.0/instances/:name/snapshots': instanceSnapshotsPostSchema,
@@ -103,6 +114,10 @@ export const routeBodySchemas: Readonly<Record<string, object>> = {
   'PATCH /1.0/images/aliases/*': imageAliasPatchSchema,
   'POST /1.0/images/aliases/*': renameSchema,
   'POST /1.0/profiles/:name': renameSchema,
+  'POST /1.0/projects': projectsPostSchema,
+  'PUT /1.0/projects/:name': projectPutSchema,
+  'PATCH /1.0/projects/:name': projectPutSchema,
+  'POST /1.0/projects/:name': renameSchema,
   'POST /internal/recover/validate': recoverPostSchema,
   'POST /internal/recover/import': recoverPostSchema,
   'POST /internal/testing/snapshots/tick': snapshotTickSchema,

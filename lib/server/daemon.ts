@@ -14,6 +14,7 @@ import { ImageRemote } from './images/remote';
 import { StoragePools } from './storage/pools';
 import { NetworkManager } from './network/networks';
 import { InstanceManager } from './instance/manager';
+import { ProjectManager } from './projects/manager';
 import { StateActions } from './instance/state-actions';
 import { SnapshotManager } from './instance/snapshots';
 import { SnapshotScheduler } from './instance/snapshot-scheduler';
@@ -92,6 +93,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const networks = new NetworkManager({ db, events, log, varDir: opts.varDir, debug: opts.debug });
   await networks.startAll();
 
+  const projects = new ProjectManager(db, events);
   const instances = new InstanceManager({ db, events, images, imageDownloader: imageRemote.downloader, pools, driver, idmap, idmappedPool: () => idmapOk });
   const actions = new StateActions(instances);
   const snapshots = new SnapshotManager(instances, actions);
@@ -108,6 +110,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     db,
     events,
     ops,
+    projects,
     images,
     imageRemote,
     pools,

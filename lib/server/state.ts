@@ -12,6 +12,7 @@ import type { OperationRegistry } from './operations/registry';
 import type { StoragePools } from './storage/pools';
 import type { NetworkManager } from './network/networks';
 import type { ServerFacts } from './server-info';
+import type { ProjectManager } from './projects/manager';
 
 export interface DaemonState {
   readonly varDir: string;
@@ -21,6 +22,8 @@ export interface DaemonState {
   readonly db: Db;
   readonly events: EventBus;
   readonly ops: OperationRegistry;
+  /** Projects: CRUD, features (whose profiles, images, volumes a project uses), config checks. */
+  readonly projects: ProjectManager;
   readonly images: ImageStore;
   /** Downloads from remote servers, refresh, auto-update and cache expiry, image secrets. */
   readonly imageRemote: ImageRemote;

@@ -170,4 +170,11 @@ const v5: Step = (sql) => {
   `);
 };
 
-export const migrations: Step[] = [v1, v2, v3, v4, v5];
+/** Projects (issue 10): the default project holds every kind of resource, as Incus shows it. */
+const v6: Step = (sql) => {
+  const features = ['images', 'networks', 'networks.zones', 'profiles', 'storage.buckets', 'storage.volumes'];
+  const config = Object.fromEntries(features.map((f) => [`features.${f}`, 'true']));
+  sql.prepare("UPDATE projects SET config = json_patch(config, ?) WHERE name = 'default'").run(JSON.stringify(config));
+};
+
+export const migrations: Step[] = [v1, v2, v3, v4, v5, v6];

@@ -2,6 +2,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { etagOf } from '../response';
 import { notFound, preconditionFailed } from '../errors';
+import type { FeatureKind } from '../projects/features';
 import type { DaemonState } from '../state';
 
 type Query = Record<string, string | undefined>;
@@ -15,6 +16,14 @@ export function projectOf(s: DaemonState, req: FastifyRequest): string {
   const p = query(req).project || 'default';
   if (s.db.projects.id(p) === undefined) throw notFound('Project not found');
   return p;
+}
+
+/**
+ * The project whose resources of `kind` the request's project uses: itself,
+ * or `default` when the project lacks that feature (features.profiles, ...).
+ */
+export function featureProjectOf(s: DaemonState, req: FastifyRequest, kind: FeatureKind): string {
+  return s.projects.featureProject(projectOf(s, req), kind);
 }
 
 /** null when `all-projects=true` was asked for. */

@@ -25,6 +25,7 @@ import { registerImageAliases } from './routes/image-aliases';
 import { registerImageRemote } from './routes/image-remote';
 import { registerStreams } from './routes/streams';
 import { registerProfiles } from './routes/profiles';
+import { registerProjects } from './routes/projects';
 import { registerStoragePools } from './routes/storage-pools';
 import { registerNetworks } from './routes/networks';
 import { registerNetworkState } from './routes/network-state';
@@ -145,6 +146,7 @@ export function buildApp(s: DaemonState): ApiServer {
   registerImageRemote(app, s);
   registerStreams(app, s);
   registerProfiles(app, s);
+  registerProjects(app, s);
   registerStoragePools(app, s);
   registerNetworks(app, s);
   registerNetworkState(app, s);

@@ -9,7 +9,7 @@ import type { ProfileRecord } from '../../db/profiles';
 import { validateInstanceConfig } from '../../instance/config-keys';
 import { validateDevices } from '../../instance/devices/validate';
 import { validateProfileName } from '../../names';
-import { checkIfMatch, projectOf, recursionOf, setEtag } from '../request';
+import { checkIfMatch, featureProjectOf, recursionOf, setEtag } from '../request';
 
 type NameParams = { Params: { name: string } };
 
@@ -39,13 +39,13 @@ export function registerProfiles(app: FastifyInstance, s: DaemonState): void {
     validateDevices(s, put.devices ?? {}, { profile: true });
   };
   app.get('/1.0/profiles', async (req) => {
-    const all = s.db.profiles.list(projectOf(s, req));
+    const all = s.db.profiles.list(featureProjectOf(s, req, 'profiles'));
     if (recursionOf(req) === 0) return syncResponse(all.map((p) => `/1.0/profiles/${p.name}`));
     return syncResponse(all.map(toApi));
   });
 
   app.post('/1.0/profiles', { schema: { body: profilesPostSchema } }, async (req) => {
-    const project = projectOf(s, req);
+    const project = featureProjectOf(s, req, 'profiles');
     const body = req.body as ProfilesPost;
     validateProfileName(body.name);
     if (s.db.profiles.get(project, body.name)) throw conflict(`Profile "${body.name}" already exists`);
@@ -58,7 +58,7 @@ export function registerProfiles(app: FastifyInstance, s: DaemonState): void {
   });
 
   app.get<NameParams>('/1.0/profiles/:name', async (req, reply) => {
-    const p = find(projectOf(s, req), req.params.name);
+    const p = find(featureProjectOf(s, req, 'profiles'), req.params.name);
     setEtag(reply, etag(p));
     return syncResponse(toApi(p));
   });
@@ -81,7 +81,7 @@ export function registerProfiles(app: FastifyInstance, s: DaemonState): void {
   };
 
   app.put<NameParams>('/1.0/profiles/:name', { schema: { body: profilePutSchema } }, async (req) => {
-    const p = find(projectOf(s, req), req.params.name);
+    const p = find(featureProjectOf(s, req, 'profiles'), req.params.name);
     checkIfMatch(req, etag(p));
     const body = (req.body ?? {}) as Partial<ProfilePut>;
     await write(p, { ...p, description: body.description ?? '', config: body.config ?? {}, devices: body.devices ?? {} });
@@ -89,7 +89,7 @@ export function registerProfiles(app: FastifyInstance, s: DaemonState): void {
   });
 
   app.patch<NameParams>('/1.0/profiles/:name', { schema: { body: profilePutSchema } }, async (req) => {
-    const p = find(projectOf(s, req), req.params.name);
+    const p = find(featureProjectOf(s, req, 'profiles'), req.params.name);
     checkIfMatch(req, etag(p));
     const body = (req.body ?? {}) as Partial<ProfilePut>;
     await write(p, {
@@ -102,7 +102,7 @@ export function registerProfiles(app: FastifyInstance, s: DaemonState): void {
   });
 
   app.post<NameParams>('/1.0/profiles/:name', async (req) => {
-    const p = find(projectOf(s, req), req.params.name);
+    const p = find(featureProjectOf(s, req, 'profiles'), req.params.name);
     const name = (req.body as { name?: unknown } | undefined)?.name;
     if (typeof name !== 'string') throw badRequest('Invalid request: body/name must be a string');
     validateProfileName(name);
@@ -114,7 +114,7 @@ export function registerProfiles(app: FastifyInstance, s: DaemonState): void {
   });
 
   app.delete<NameParams>('/1.0/profiles/:name', async (req) => {
-    const p = find(projectOf(s, req), req.params.name);
+    const p = find(featureProjectOf(s, req, 'profiles'), req.params.name);
     if (p.name === 'default') throw badRequest('The "default" profile cannot be deleted');
     if (s.db.profiles.usedBy(p.id).length > 0) throw badRequest('Profile is currently in use');
     s.db.transaction(() => s.db.profiles.delete(p.id));

@@ -1,0 +1,81 @@
+/** `/1.0/projects`: list, create, show, update, rename and delete projects. */
+import type { FastifyInstance } from 'fastify';
+import type { Project, ProjectPut, ProjectsPost } from '../../../api/project';
+import type { ProjectRecord } from '../../db/projects';
+import { badRequest } from '../../errors';
+import { projectUsedBy } from '../../projects/used-by';
+import { asyncResponse, syncResponse } from '../../response';
+import type { DaemonState } from '../../state';
+import { matchFilter, parseFilter } from '../filter';
+import { checkIfMatch, query, recursionOf, setEtag } from '../request';
+
+type NameParams = { Params: { name: string } };
+
+const etag = (p: ProjectRecord): unknown => [p.description, p.config];
+const projectUrl = (name: string): string => `/1.0/projects/${encodeURIComponent(name)}`;
+
+export function registerProjects(app: FastifyInstance, s: DaemonState): void {
+  const toApi = (p: ProjectRecord): Project => ({
+    name: p.name,
+    description: p.description,
+    config: p.config,
+    used_by: projectUsedBy(s.db, p.name),
+  });
+
+  app.get('/1.0/projects', async (req) => {
+    const q = query(req);
+    const filter = q.filter ? parseFilter(q.filter) : null;
+    const all = s.db.projects.list();
+    if (recursionOf(req) === 0 && !filter) return syncResponse(all.map((p) => projectUrl(p.name)));
+    const full = all.map(toApi).filter((p) => !filter || matchFilter(filter, p));
+    return syncResponse(recursionOf(req) === 0 ? full.map((p) => projectUrl(p.name)) : full);
+  });
+
+  app.post('/1.0/projects', async (req, reply) => {
+    const body = req.body as ProjectsPost;
+    s.projects.create(body);
+    return reply.header('Location', projectUrl(body.name)).send(syncResponse({}));
+  });
+
+  app.get<NameParams>('/1.0/projects/:name', async (req, reply) => {
+    const p = s.projects.get(req.params.name);
+    setEtag(reply, etag(p));
+    return syncResponse(toApi(p));
+  });
+
+  app.put<NameParams>('/1.0/projects/:name', async (req) => {
+    const p = s.projects.get(req.params.name);
+    checkIfMatch(req, etag(p));
+    const body = req.body as Partial<ProjectPut>;
+    s.projects.update(p, { description: body.description ?? '', config: body.config ?? {} });
+    return syncResponse({});
+  });
+
+  app.patch<NameParams>('/1.0/projects/:name', async (req) => {
+    const p = s.projects.get(req.params.name);
+    checkIfMatch(req, etag(p));
+    const body = req.body as Partial<ProjectPut>;
+    s.projects.update(p, { description: body.description ?? p.description, config: { ...p.config, ...(body.config ?? {}) } });
+    return syncResponse({});
+  });
+
+  // Checked before the operation starts, so that a refusal is a plain 4xx.
+  app.post<NameParams>('/1.0/projects/:name', async (req, reply) => {
+    const p = s.projects.get(req.params.name);
+    const name = (req.body as { name?: string }).name;
+    if (!name) throw badRequest('No name provided');
+    s.projects.checkRename(p, name);
+    const op = s.ops.start({
+      description: 'Renaming project',
+      project: p.name,
+      resources: { projects: [projectUrl(p.name)] },
+      run: async () => s.projects.rename(s.projects.get(p.name), name),
+    });
+    return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
+  });
+
+  app.delete<NameParams>('/1.0/projects/:name', async (req) => {
+    s.projects.delete(s.projects.get(req.params.name));
+    return syncResponse({});
+  });
+}
