@@ -39,14 +39,30 @@ export class CliContext {
     if (!this.clientInstance) {
       const { IncusClient: Client } = require('../client/client') as typeof import('../client/client');
       const { discoverSocketPath } = require('../client/socket-path') as typeof import('../client/socket-path');
-      this.clientInstance = new Client({ socketPath: discoverSocketPath(this.io.env), project: this.globals.project });
+      this.clientInstance = new Client({ socketPath: discoverSocketPath(this.io.env), project: this.remoteProject('local') });
     }
     return this.clientInstance;
   }
 
-  /** The project commands act in, for messages (`default` unless --project). */
+  /** `--project`, else `$INCUS_PROJECT`: the project that overrides every remote's own. */
+  get projectOverride(): string | undefined {
+    return this.globals.project || this.io.env.INCUS_PROJECT || undefined;
+  }
+
+  /**
+   * The project calls to `remote` use: the override, else the one
+   * `project switch` stored for the remote (undefined: the server's default).
+   */
+  remoteProject(remote: string): string | undefined {
+    if (this.projectOverride !== undefined) return this.projectOverride;
+    const { cliConfig } = require('./remotes/connect') as typeof import('./remotes/connect');
+    const stored = cliConfig(this).remotes[remote]?.project;
+    return stored && stored !== 'default' ? stored : undefined;
+  }
+
+  /** The project commands on the local server act in, for messages. */
   get projectName(): string {
-    return this.globals.project ?? 'default';
+    return this.remoteProject('local') ?? 'default';
   }
 
   out(text: string): void {

@@ -40,6 +40,7 @@ const GROUPS: readonly GroupEntry[] = [
   { names: ['query'], load: () => require('./commands/query') as CommandGroup },
   { names: ['file'], load: () => require('./commands/file') as CommandGroup },
   { names: ['profile'], load: () => require('./commands/profile') as CommandGroup },
+  { names: ['project'], load: () => require('./commands/project') as CommandGroup },
   { names: ['network'], load: () => require('./commands/network') as CommandGroup },
   { names: ['config'], load: () => require('./commands/config') as CommandGroup },
   { names: ['storage'], load: () => require('./commands/storage') as CommandGroup },

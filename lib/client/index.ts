@@ -32,6 +32,16 @@ export type { ConsoleAttachment } from './console';
 export { execInstance, execReturn } from './exec';
 export type { ExecControl, ExecIO, ExecOptions, ExecResult } from './exec';
 export { createProfile, deleteProfile, patchProfile, renameProfile } from './profiles';
+export {
+  createProject,
+  deleteProject,
+  getProject,
+  getProjectState,
+  getProjects,
+  getProjectWithEtag,
+  renameProject,
+  updateProject,
+} from './projects';
 export { putInstance } from './instance-update';
 export { InstanceFiles, fileInfoOf } from './files';
 export type { InstanceFileContent, InstanceFileInfo, InstanceFilePush } from './files';

@@ -62,8 +62,7 @@ export function connect(ctx: CliContext, name: string): RemoteServer {
   if (name === 'local' || addr === 'unix://') return { kind: 'incus', name, remote, client: ctx.client() };
   if (!addr.startsWith('unix:')) throw new Error(`HTTPS remotes are not supported yet (remote "${name}" at ${addr})`);
   const { IncusClient: Client } = require('../../client/client') as typeof import('../../client/client');
-  const project = ctx.globals.project ?? (remote.project && remote.project !== 'default' ? remote.project : undefined);
-  return { kind: 'incus', name, remote, client: new Client({ socketPath: socketOf(ctx, addr), project }) };
+  return { kind: 'incus', name, remote, client: new Client({ socketPath: socketOf(ctx, addr), project: ctx.remoteProject(name) }) };
 }
 
 /** Same as connect, for commands that need a full Incus server. */
