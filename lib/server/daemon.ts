@@ -15,6 +15,7 @@ import { StoragePools } from './storage/pools';
 import { NetworkManager } from './network/networks';
 import { InstanceManager } from './instance/manager';
 import { ProjectManager } from './projects/manager';
+import { projectUpdateCheck } from './projects/permissions';
 import { StateActions } from './instance/state-actions';
 import { SnapshotManager } from './instance/snapshots';
 import { SnapshotScheduler } from './instance/snapshot-scheduler';
@@ -94,6 +95,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   await networks.startAll();
 
   const projects = new ProjectManager(db, events);
+  projects.configChecks.push(projectUpdateCheck(db));
   const instances = new InstanceManager({ db, events, images, imageDownloader: imageRemote.downloader, pools, driver, idmap, idmappedPool: () => idmapOk });
   const actions = new StateActions(instances);
   const snapshots = new SnapshotManager(instances, actions);

@@ -6,9 +6,9 @@
 import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { withDaemon } from './lib/daemon';
 import { lxcAttach } from './lib/attach';
+import { forgetInstance } from './lib/forget-instance';
 
 t.test('admin recover rebuilds lost instance rows', async (t) => {
   const d = await withDaemon(t);
@@ -26,13 +26,7 @@ t.test('admin recover rebuilds lost instance rows', async (t) => {
 
   t.match(await ok(['admin', 'recover'], 'no\n'), /No unknown volumes found/, 'nothing to recover at first');
 
-  await d.signal('SIGTERM');
-  const db = new Database(join(d.dir, 'database', 'incus.db'));
-  db.pragma('foreign_keys = ON');
-  db.prepare("DELETE FROM storage_volumes WHERE name = 'r1'").run();
-  db.prepare("DELETE FROM instances WHERE name = 'r1'").run();
-  db.close();
-  await d.start();
+  await forgetInstance(d, 'r1');
   t.same(await d.client.getInstances(0), [], 'the instance is gone from the database');
 
   const out = await ok(['admin', 'recover'], 'yes\n');

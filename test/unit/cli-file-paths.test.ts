@@ -1,5 +1,5 @@
 import t from 'tap';
-import { cleanRelative } from '../../lib/cli/files/create';
+import { cleanPath as cleanRelative } from '../../lib/api/paths';
 import { isStdin, isStdout, normalizePath, parseIdFlag, parseInstancePath, parseModeFlag } from '../../lib/cli/files/paths';
 
 t.test('instance paths', async (t) => {

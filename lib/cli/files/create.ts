@@ -2,6 +2,7 @@
 import type { InstanceFiles } from '../../client/files';
 import { parseModeFlag, normalizePath } from './paths';
 import type { RemoteFs } from './remote-fs';
+import { cleanPath } from '../../api/paths';
 
 /** `file create` flags (uid/gid -1 when not given). */
 export interface CreateFlags {
@@ -25,7 +26,7 @@ export async function createFile(remote: RemoteFs, typedPath: string, linkTarget
   let link = '';
   if (linkTarget !== undefined) {
     if (type !== 'symlink') throw new Error('Symlink target path can only be used for type "symlink"');
-    link = linkTarget === '' ? '.' : cleanRelative(linkTarget);
+    link = linkTarget === '' ? '.' : cleanPath(linkTarget);
   }
   if (isDir) type = 'directory';
   const uid = Math.max(f.uid, 0);
@@ -44,23 +45,6 @@ export async function createFile(remote: RemoteFs, typedPath: string, linkTarget
     default:
       return remote.writeFile(target, Buffer.alloc(0), 0, { uid, gid, mode });
   }
-}
-
-/** Go's path.Clean on a path that may be relative. */
-export function cleanRelative(p: string): string {
-  const abs = p.startsWith('/');
-  const out: string[] = [];
-  for (const part of p.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (out.length > 0 && out[out.length - 1] !== '..') out.pop();
-      else if (!abs) out.push('..');
-      continue;
-    }
-    out.push(part);
-  }
-  const s = out.join('/');
-  return abs ? `/${s}` : s || '.';
 }
 
 /** Deletes paths in instances; -f removes whole trees. Failures are reported together. */

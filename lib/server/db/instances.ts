@@ -62,8 +62,14 @@ export class InstanceQueries {
          VALUES ((SELECT id FROM projects WHERE name = @project), @name, @type, @architecture, @ephemeral,
            @stateful, @description, @createdAt, @lastUsedAt, @config, @devices)`,
       ),
+      // The profile in the instance project's profile project: itself with features.profiles, else default.
       profileId: s.prepare<[string, string], { id: number }>(
-        `SELECT pr.id FROM profiles pr JOIN projects p ON p.id = pr.project_id WHERE p.name = ? AND pr.name = ?`,
+        `SELECT pr.id FROM profiles pr JOIN projects p ON p.id = pr.project_id
+         WHERE p.name = (
+           SELECT CASE WHEN q.name = 'default'
+             OR lower(coalesce(json_extract(q.config, '$."features.profiles"'), '')) IN ('true', '1', 'yes', 'on')
+             THEN q.name ELSE 'default' END
+           FROM projects q WHERE q.name = ?) AND pr.name = ?`,
       ),
       clearProfiles: s.prepare('DELETE FROM instance_profiles WHERE instance_id = ?'),
       addProfile: s.prepare('INSERT INTO instance_profiles (instance_id, profile_id, apply_order) VALUES (?, ?, ?)'),

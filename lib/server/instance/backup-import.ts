@@ -21,6 +21,8 @@ import { rootDisk } from './expand';
 import type { InstanceManager } from './manager';
 import { validateInstanceName, validateInstanceSnapshotName } from '../names';
 import { registerInstance } from './register';
+import { allowInstanceCreation } from '../projects/permissions';
+import { storageName } from '../storage/volume-names';
 
 /** A checked import, ready to run. */
 export interface ImportPlan {
@@ -74,7 +76,8 @@ export async function planImport(m: InstanceManager, project: string, file: stri
   if (db.instances.get(project, name)) throw conflict(`Instance "${name}" already exists`);
 
   const profiles = c.profiles ?? [];
-  for (const p of profiles) if (!db.profiles.get(project, p)) throw badRequest(`Profile "${p}" not found`);
+  const profileProject = m.profileProject(project);
+  for (const p of profiles) if (!db.profiles.get(profileProject, p)) throw badRequest(`Profile "${p}" not found`);
   const config = { ...(c.config ?? {}) };
   validateInstanceConfig(Object.fromEntries(Object.entries(config).filter(([k]) => !k.startsWith('volatile.'))));
   config['volatile.last_state.power'] = 'STOPPED';
@@ -101,6 +104,7 @@ export async function planImport(m: InstanceManager, project: string, file: stri
   const wanted = new Set(idx.snapshots ?? []);
   const snapshots = (idx.config?.snapshots ?? []).filter((s) => wanted.has(s.name));
   for (const s of wanted) if (!snapshots.some((x) => x.name === s)) throw badRequest(`Invalid backup file: no config for snapshot "${s}"`);
+  allowInstanceCreation(db, project, record);
   return { file, pool, record, snapshots };
 }
 
@@ -118,19 +122,20 @@ export async function runImport(m: InstanceManager, plan: ImportPlan): Promise<I
     const { record } = plan;
     const sd = pools.driver(pool);
     const spec = pools.spec(pool);
+    const disk = storageName(record.project, record.name);
     // Volume first, rows last (as for copies): a crash mid-import lists no half-imported instance.
     if (db.instances.get(record.project, record.name)) throw conflict(`Instance "${record.name}" already exists`);
-    if (await stat(sd.volumePath(spec, record.type, record.name)).catch(() => null)) {
+    if (await stat(sd.volumePath(spec, record.type, disk)).catch(() => null)) {
       throw conflict(`A volume for "${record.name}" already exists on pool "${pool.name}" (see incus admin recover)`);
     }
-    r.add(() => sd.deleteVolume(spec, record.type, record.name));
-    await sd.createVolume(spec, record.type, record.name);
-    const path = sd.volumePath(spec, record.type, record.name);
+    r.add(() => sd.deleteVolume(spec, record.type, disk));
+    await sd.createVolume(spec, record.type, disk);
+    const path = sd.volumePath(spec, record.type, disk);
     for (const s of plan.snapshots) {
       await clearDir(path);
       await extractPart(plan.file, `backup/snapshots/${s.name}`, path);
-      r.add(() => sd.deleteSnapshot(spec, record.type, record.name, s.name));
-      await sd.createSnapshot(spec, record.type, record.name, s.name);
+      r.add(() => sd.deleteSnapshot(spec, record.type, disk, s.name));
+      await sd.createSnapshot(spec, record.type, disk, s.name);
     }
     await clearDir(path);
     await extractPart(plan.file, 'backup/container', path);
@@ -144,7 +149,7 @@ export async function runImport(m: InstanceManager, plan: ImportPlan): Promise<I
       ephemeral: s.ephemeral === true,
       config: s.config ?? {},
       devices: s.devices ?? {},
-      profiles: (s.profiles ?? []).filter((p) => db.profiles.get(record.project, p) !== undefined),
+      profiles: (s.profiles ?? []).filter((p) => db.profiles.get(m.profileProject(record.project), p) !== undefined),
     }));
     const rec = await registerInstance(m, r, pool, record, snapshots);
     r.success();

@@ -9,6 +9,7 @@ import { stringify } from 'yaml';
 import type { LifecycleEvent } from '../../api/event';
 import type { InstanceRecord } from '../db/instances';
 import type { EventBus } from '../operations/event-bus';
+import { storageName } from '../storage/volume-names';
 import type { BackupManager } from './backups';
 import type { InstanceManager } from './manager';
 
@@ -18,7 +19,7 @@ export async function writeBackupYaml(m: InstanceManager, backups: BackupManager
   if (!vol) return;
   const pool = m.deps.pools.get(vol.pool);
   const idx = await backups.index(rec, m.deps.db.snapshots.names(rec.id));
-  const path = join(m.deps.pools.volumePath(pool, rec.type, rec.name), 'backup.yaml');
+  const path = join(m.deps.pools.volumePath(pool, rec.type, storageName(rec.project, rec.name)), 'backup.yaml');
   await writeFile(path, stringify(idx.config), { mode: 0o600 });
 }
 
@@ -29,7 +30,7 @@ export function followBackupYaml(events: EventBus, m: InstanceManager, backups: 
   return events.subscribe(['lifecycle'], null, (ev) => {
     const md = ev.metadata as LifecycleEvent;
     if (!ACTIONS.test(md.action)) return;
-    const name = decodeURIComponent(md.source.split('/')[3] ?? '');
+    const name = decodeURIComponent(md.source.split('?')[0].split('/')[3] ?? '');
     const rec = m.deps.db.instances.get(md.project || 'default', name);
     if (rec) void writeBackupYaml(m, backups, rec).catch(() => undefined);
   });

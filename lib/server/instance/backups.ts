@@ -13,10 +13,12 @@ import { NO_EXPIRY } from '../db/snapshots';
 import { badRequest, conflict, notFound, StatusError } from '../errors';
 import { checkCompression, writeBackupTarball } from './backup-tarball';
 import type { InstanceManager } from './manager';
+import { allowBackupCreation } from '../projects/permissions';
 import { snapshotToApi } from './snapshot-views';
 import { normaliseExpiry } from './snapshots';
 import { childPath, validateBackupName } from '../names';
 import { toInstance } from './views';
+import { storageName } from '../storage/volume-names';
 
 /** A validated create request. */
 export interface BackupPlan {
@@ -64,6 +66,7 @@ export class BackupManager {
 
   /** Checks a create request before its operation starts (400, 409). */
   plan(rec: InstanceRecord, req: InstanceBackupsPost): BackupPlan {
+    allowBackupCreation(this.m.deps.db, rec.project);
     const taken = new Set(this.list(rec).map((b) => b.name));
     let name = req.name;
     if (!name) {
@@ -106,7 +109,7 @@ export class BackupManager {
         snapshots: snaps.map((s) => snapshotToApi(this.m, rec, s)),
         pool: pools.toApi(pool),
         profiles: rec.profiles.flatMap((p) => {
-          const pr = db.profiles.get(rec.project, p);
+          const pr = db.profiles.get(this.m.profileProject(rec.project), p);
           return pr ? [{ name: pr.name, description: pr.description, config: pr.config, devices: pr.devices, project: pr.project, used_by: [] }] : [];
         }),
         volume: {
@@ -137,8 +140,8 @@ export class BackupManager {
     const out = this.path(rec, p);
     await writeBackupTarball(out, {
       index: await this.index(rec, snaps),
-      volumePath: sd.volumePath(spec, rec.type, rec.name),
-      snapshots: snaps.map((name) => ({ name, path: sd.snapshotPath(spec, rec.type, rec.name, name) })),
+      volumePath: sd.volumePath(spec, rec.type, storageName(rec.project, rec.name)),
+      snapshots: snaps.map((name) => ({ name, path: sd.snapshotPath(spec, rec.type, storageName(rec.project, rec.name), name) })),
       compression: p.compression,
     });
     try {

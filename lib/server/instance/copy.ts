@@ -20,6 +20,8 @@ import type { InstanceManager } from './manager';
 import { generateName, validateInstanceName } from './names';
 import { copyInstanceVolume } from './volume-copy';
 import { registerInstance } from './register';
+import { allowInstanceCreation } from '../projects/permissions';
+import { storageName } from '../storage/volume-names';
 
 const exists = (p: string): Promise<boolean> =>
   access(p).then(
@@ -80,7 +82,8 @@ export function planCopy(m: InstanceManager, project: string, req: InstancesPost
   validateDevices(m.deps, devices, { profile: false });
   const profiles = req.profiles ?? base.profiles;
   if (new Set(profiles).size !== profiles.length) throw badRequest('Duplicate profile found in request');
-  for (const p of profiles) if (!db.profiles.get(project, p)) throw badRequest(`Profile "${p}" not found`);
+  const profileProject = m.profileProject(project);
+  for (const p of profiles) if (!db.profiles.get(profileProject, p)) throw badRequest(`Profile "${p}" not found`);
 
   const record: Omit<InstanceRecord, 'id'> = {
     project,
@@ -100,6 +103,7 @@ export function planCopy(m: InstanceManager, project: string, req: InstancesPost
   if (!root?.pool) throw badRequest('Failed initializing instance: Failed getting root disk: No root device could be found');
   m.deps.pools.get(root.pool);
   const snapshots = fromSnapshot || req.source?.instance_only ? [] : db.snapshots.list(source.id);
+  allowInstanceCreation(db, project, record);
   return { project, name, source, fromSnapshot, snapshots, record, pool: root.pool, start: req.start === true };
 }
 
@@ -129,8 +133,8 @@ export async function runCopy(m: InstanceManager, plan: CopyPlan): Promise<Insta
     // Volumes first, rows last: a daemon killed mid-copy leaves no half-copied instance listed, only
     // a volume that `admin recover` reports.
     if (db.instances.get(plan.project, plan.name)) throw conflict(`Instance "${plan.name}" already exists`);
-    const src = { sd: pools.driver(srcPool), spec: pools.spec(srcPool), type: plan.source.type, name: plan.source.name };
-    const dst = { sd: pools.driver(pool), spec: pools.spec(pool), type: plan.record.type, name: plan.name };
+    const src = { sd: pools.driver(srcPool), spec: pools.spec(srcPool), type: plan.source.type, name: storageName(plan.source.project, plan.source.name) };
+    const dst = { sd: pools.driver(pool), spec: pools.spec(pool), type: plan.record.type, name: storageName(plan.project, plan.name) };
     if (await exists(dst.sd.volumePath(dst.spec, dst.type, dst.name))) {
       throw conflict(`A volume for "${plan.name}" already exists on pool "${pool.name}" (see incus admin recover)`);
     }

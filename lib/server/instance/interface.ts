@@ -15,6 +15,8 @@ export interface InstanceRuntime {
   idmappedRootfs: boolean;
   /** The id map to run with; null for a privileged container. */
   idmap: IdmapEntry[] | null;
+  /** The project holding the custom volumes its disk devices name (features.storage.volumes); absent: `project`. */
+  volumeProject?: string;
 }
 
 /** Runtime state as the API reports it. */

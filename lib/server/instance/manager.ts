@@ -16,6 +16,9 @@ import { imageCacheConfig } from '../images/remote/config';
 import type { EventBus } from '../operations/event-bus';
 import { Reverter } from '../revert';
 import type { StoragePools } from '../storage/pools';
+import { storageName } from '../storage/volume-names';
+import { allowInstanceCreation, allowInstanceUpdate } from '../projects/permissions';
+import { type FeatureKind, featureProject } from '../projects/features';
 import { isTrue, validateInstanceConfig } from './config-keys';
 import { expandConfig, rootDisk } from './expand';
 import { type Idmap, idmapJson } from './idmap';
@@ -53,7 +56,7 @@ export interface CreatePlan {
   start: boolean;
 }
 
-/** Finds a profile by project and name. */
+/** Finds a profile by name for an instance of `project` (in that project's profile project). */
 export type ProfileLookup = (project: string, name: string) => ProfileRecord | undefined;
 
 export class InstanceManager {
@@ -68,12 +71,30 @@ export class InstanceManager {
     return rec;
   }
 
-  /** A profile lookup that reads each profile once: for expanding many instances in one request. */
+  /**
+   * The project whose profiles instances of `project` use: itself with
+   * features.profiles, else `default` (Incus's project.ProfileProject).
+   */
+  profileProject(project: string): string {
+    return this.featureProject(project, 'profiles');
+  }
+
+  /** The project whose resources of `kind` instances of `project` use (default's when the feature is off). */
+  featureProject(project: string, kind: FeatureKind): string {
+    if (project === 'default') return project;
+    const p = this.deps.db.projects.get(project);
+    return p ? featureProject(project, p.config, kind) : project;
+  }
+
+  /** A profile lookup that reads each profile (and each project's feature) once: for expanding many instances in one request. */
   profileMemo(): ProfileLookup {
     const seen = new Map<string, ProfileRecord | undefined>();
+    const owners = new Map<string, string>();
     return (project, name) => {
-      const key = `${project}/${name}`;
-      if (!seen.has(key)) seen.set(key, this.deps.db.profiles.get(project, name));
+      let owner = owners.get(project);
+      if (owner === undefined) owners.set(project, (owner = this.profileProject(project)));
+      const key = `${owner}/${name}`;
+      if (!seen.has(key)) seen.set(key, this.deps.db.profiles.get(owner, name));
       return seen.get(key);
     };
   }
@@ -88,7 +109,7 @@ export class InstanceManager {
    */
   expand(
     rec: Pick<InstanceRecord, 'project' | 'profiles' | 'config' | 'devices'>,
-    profiles: ProfileLookup = (project, name) => this.deps.db.profiles.get(project, name),
+    profiles: ProfileLookup = (project, name) => this.deps.db.profiles.get(this.profileProject(project), name),
   ): Pick<Instance, 'expanded_config' | 'expanded_devices'> {
     const layers = rec.profiles.map((p) => {
       const pr = profiles(rec.project, p);
@@ -110,9 +131,10 @@ export class InstanceManager {
       name: rec.name,
       expandedConfig: e.expanded_config,
       expandedDevices: e.expanded_devices,
-      volumePath: this.deps.pools.volumePath(pool, rec.type, rec.name),
+      volumePath: this.deps.pools.volumePath(pool, rec.type, storageName(rec.project, rec.name)),
       idmappedRootfs: (rec.config['volatile.last_state.idmap'] ?? '[]') === '[]',
       idmap: isTrue(e.expanded_config['security.privileged']) ? null : this.currentIdmap(rec),
+      volumeProject: this.featureProject(rec.project, 'storage.volumes'),
     };
   }
 
@@ -200,8 +222,8 @@ export class InstanceManager {
       const ref = source.fingerprint || source.alias;
       if (!ref) throw badRequest('Missing image alias or fingerprint in source');
       const img = source.fingerprint
-        ? this.deps.images.byFingerprint(source.project ?? project, source.fingerprint)
-        : this.deps.images.resolve(source.project ?? project, ref);
+        ? this.deps.images.byFingerprint(this.featureProject(source.project ?? project, 'images'), source.fingerprint)
+        : this.deps.images.resolve(this.featureProject(source.project ?? project, 'images'), ref);
       imageFingerprint = img.fingerprint;
       architecture = img.architecture;
       for (const [k, v] of Object.entries(img.properties)) config[`image.${k}`] ??= v;
@@ -231,6 +253,7 @@ export class InstanceManager {
     if (!root) throw badRequest('Failed initializing instance: Failed getting root disk: No root device could be found');
     if (!root.pool) throw badRequest('Failed initializing instance: The root disk device has no pool');
     this.deps.pools.get(root.pool);
+    allowInstanceCreation(db, project, { ...record, imageServer: source.type === 'image' ? source.server : undefined });
     return { project, name, record, pool: root.pool, imageFingerprint, remoteImage, start: req.start === true };
   }
 
@@ -240,7 +263,7 @@ export class InstanceManager {
     if (!plan.remoteImage || !downloader) return plan;
     const cfg = imageCacheConfig(this.deps.db.config.all());
     const { record: img } = await downloader.ensure(plan.remoteImage, {
-      project: plan.project,
+      project: this.featureProject(plan.project, 'images'),
       setCached: true,
       preferCached: true,
       autoUpdate: cfg.autoUpdateCached,
@@ -279,6 +302,8 @@ export class InstanceManager {
       let rec!: InstanceRecord;
       try {
         rec = db.transaction(() => {
+          // Checked again in the same tick as the insert, so that racing creates cannot both pass a limit.
+          allowInstanceCreation(db, plan.project, plan.record);
           const created = db.instances.create({ ...plan.record, config });
           db.pools.createVolume({
             pool: pool.name,
@@ -307,23 +332,24 @@ export class InstanceManager {
 
       const sd = pools.driver(pool);
       const spec = pools.spec(pool);
-      r.add(() => sd.deleteVolume(spec, 'container', plan.name));
+      const disk = storageName(plan.project, plan.name);
+      r.add(() => sd.deleteVolume(spec, 'container', disk));
       if (plan.imageFingerprint) {
         const images = this.deps.images;
         const rootfs = images.rootfsPath(plan.imageFingerprint) ?? undefined;
         if (sd.info.optimizedImages && sd.cloneVolume) {
           await pools.ensureImageVolume(pool, plan.imageFingerprint, images.path(plan.imageFingerprint), rootfs);
-          await sd.cloneVolume(spec, 'image', plan.imageFingerprint, 'container', plan.name);
+          await sd.cloneVolume(spec, 'image', plan.imageFingerprint, 'container', disk);
         } else {
-          await sd.createVolumeFromImage(spec, 'container', plan.name, images.path(plan.imageFingerprint), rootfs);
+          await sd.createVolumeFromImage(spec, 'container', disk, images.path(plan.imageFingerprint), rootfs);
         }
-        const img = this.deps.images.byFingerprint(plan.project, plan.imageFingerprint);
+        const img = this.deps.images.byFingerprint(this.featureProject(plan.project, 'images'), plan.imageFingerprint);
         db.images.touch(img.id, new Date().toISOString());
       } else {
-        await sd.createVolume(spec, 'container', plan.name);
+        await sd.createVolume(spec, 'container', disk);
       }
       const rootSize = rootDisk(this.expand(rec).expanded_devices)?.config.size;
-      if (rootSize) await pools.applyQuota(pool, 'container', plan.name, rootSize);
+      if (rootSize) await pools.applyQuota(pool, 'container', disk, rootSize);
       const rt = this.runtime(rec);
       if (!privileged && !idmapped) {
         await shiftTree(`${rt.volumePath}/rootfs`, this.deps.idmap.uid.hostBase, this.deps.idmap.gid.hostBase);
@@ -352,8 +378,9 @@ export class InstanceManager {
     if (vol) {
       const pool = pools.get(vol.pool);
       const snaps = db.snapshots.names(rec.id);
-      await deleteSnapshotVolumes(pools.driver(pool), pools.spec(pool), rec.type, rec.name, snaps);
-      await pools.driver(pool).deleteVolume(pools.spec(pool), rec.type, rec.name);
+      const disk = storageName(rec.project, rec.name);
+      await deleteSnapshotVolumes(pools.driver(pool), pools.spec(pool), rec.type, disk, snaps);
+      await pools.driver(pool).deleteVolume(pools.spec(pool), rec.type, disk);
     }
     db.transaction(() => {
       if (vol) db.pools.deleteVolume(vol.id);
@@ -374,16 +401,17 @@ export class InstanceManager {
     const pool = pools.get(vol.pool);
     const sd = pools.driver(pool);
     await driver.detach(rec);
-    await sd.renameVolume(pools.spec(pool), rec.type, rec.name, newName);
-    await moveSnapshotVolumes(sd, pools.spec(pool), rec.type, rec.name, newName);
+    const [fromDisk, toDisk] = [storageName(rec.project, rec.name), storageName(rec.project, newName)];
+    await sd.renameVolume(pools.spec(pool), rec.type, fromDisk, toDisk);
+    await moveSnapshotVolumes(sd, pools.spec(pool), rec.type, fromDisk, toDisk);
     try {
       db.transaction(() => {
         db.instances.rename(rec.id, newName);
         db.pools.renameVolume(vol.id, newName);
       });
     } catch (err) {
-      await sd.renameVolume(pools.spec(pool), rec.type, newName, rec.name);
-      await moveSnapshotVolumes(sd, pools.spec(pool), rec.type, newName, rec.name);
+      await sd.renameVolume(pools.spec(pool), rec.type, toDisk, fromDisk);
+      await moveSnapshotVolumes(sd, pools.spec(pool), rec.type, toDisk, fromDisk);
       await driver.attach(this.runtime(rec));
       throw err;
     }
@@ -420,9 +448,11 @@ export class InstanceManager {
     if (!rootDisk(this.expand(next).expanded_devices)) {
       throw badRequest('Invalid devices: No root device could be found');
     }
+    const owner = this.profileProject(rec.project);
     for (const p of next.profiles) {
-      if (!this.deps.db.profiles.get(rec.project, p)) throw badRequest(`Profile "${p}" not found`);
+      if (!this.deps.db.profiles.get(owner, p)) throw badRequest(`Profile "${p}" not found`);
     }
+    allowInstanceUpdate(this.deps.db, rec.project, next);
     Object.assign(next.config, missingNicVolatile(next, this.expand(next).expanded_devices));
     return next;
   }
@@ -481,8 +511,9 @@ export class InstanceManager {
     if (!vol) return;
     const pool = this.deps.pools.get(vol.pool);
     const sd = this.deps.pools.driver(pool);
-    if (size) await this.deps.pools.applyQuota(pool, rec.type, rec.name, size);
-    else await sd.setVolumeQuota?.(this.deps.pools.spec(pool), rec.type, rec.name, null);
+    const disk = storageName(rec.project, rec.name);
+    if (size) await this.deps.pools.applyQuota(pool, rec.type, disk, size);
+    else await sd.setVolumeQuota?.(this.deps.pools.spec(pool), rec.type, disk, null);
   }
 
   /** Removes a volatile key. */

@@ -16,6 +16,9 @@ import { rootDisk } from './expand';
 import { idmapJson } from './idmap';
 import type { InstanceManager } from './manager';
 import { apiNameProblem, hostnameProblem } from '../names';
+import { notFound } from '../errors';
+import { projectSuffix } from '../projects/used-by';
+import { parseStorageName } from '../storage/volume-names';
 
 /** A volume found on disk without rows (Incus's RecoverValidateVolume). */
 export interface UnknownVolume {
@@ -45,10 +48,12 @@ async function scan(m: InstanceManager, poolNames?: string[]): Promise<Found[]> 
     const sd = pools.driver(pool);
     const spec = pools.spec(pool);
     const dir = dirname(sd.volumePath(spec, 'container', 'x'));
-    for (const name of await entries(dir)) {
+    for (const disk of await entries(dir)) {
+      // `<project>_<name>` outside the default project, as Incus names instance volumes.
+      const { project, name } = parseStorageName(disk);
       // Only what the API could have made: a folder that is no valid instance name is no instance.
-      if (hostnameProblem(name) !== null) continue;
-      const path = sd.volumePath(spec, 'container', name);
+      if (hostnameProblem(name) !== null || apiNameProblem(project) !== null) continue;
+      const path = sd.volumePath(spec, 'container', disk);
       if (!(await stat(path).catch(() => null))?.isDirectory()) continue;
       let config: Found['config'] = null;
       try {
@@ -56,19 +61,27 @@ async function scan(m: InstanceManager, poolNames?: string[]): Promise<Found[]> 
       } catch {
         // No backup.yaml: rebuilt from the disk alone.
       }
-      const project = config?.container?.project || 'default';
-      if (apiNameProblem(project) !== null) continue;
       if (db.instances.get(project, name) || db.pools.volumeOf(project, 'container', name)) continue;
-      const snapshotNames = (await entries(dirname(sd.snapshotPath(spec, 'container', name, 'x')))).filter((s) => apiNameProblem(s) === null);
+      const snapshotNames = (await entries(dirname(sd.snapshotPath(spec, 'container', disk, 'x')))).filter((s) => apiNameProblem(s) === null);
       out.push({ name, type: 'container', pool: pool.name, project, snapshot_count: snapshotNames.length, path, config, snapshotNames });
     }
   }
   return out;
 }
 
-/** What recover would bring back (POST /internal/recover/validate). */
-export async function validateRecover(m: InstanceManager, poolNames?: string[]): Promise<UnknownVolume[]> {
-  return (await scan(m, poolNames)).map(({ name, type, pool, project, snapshot_count }) => ({ name, type, pool, project, snapshot_count }));
+/** Projects the found volumes name that the database lacks, as Incus words them (`Project "p"`). */
+function dependencyErrors(m: InstanceManager, found: Found[]): string[] {
+  const missing = new Set(found.map((f) => f.project).filter((p) => m.deps.db.projects.id(p) === undefined));
+  return [...missing].sort().map((p) => `Project "${p}"`);
+}
+
+/** What recover would bring back (POST /internal/recover/validate), and what it lacks to do so. */
+export async function validateRecover(m: InstanceManager, poolNames?: string[]): Promise<{ volumes: UnknownVolume[]; dependencyErrors: string[] }> {
+  const found = await scan(m, poolNames);
+  return {
+    volumes: found.map(({ name, type, pool, project, snapshot_count }) => ({ name, type, pool, project, snapshot_count })),
+    dependencyErrors: dependencyErrors(m, found),
+  };
 }
 
 /** The record for a found volume: from backup.yaml, else defaults with the pool's root disk. */
@@ -87,7 +100,7 @@ async function recordOf(m: InstanceManager, f: Found, pool: PoolRecord): Promise
       lastUsedAt: c.last_used_at || '0001-01-01T00:00:00Z',
       config: { ...(c.config ?? {}), 'volatile.last_state.power': 'STOPPED' },
       devices: c.devices ?? {},
-      profiles: (c.profiles ?? []).filter((p) => m.deps.db.profiles.get(f.project, p) !== undefined),
+      profiles: (c.profiles ?? []).filter((p) => m.deps.db.profiles.get(m.profileProject(f.project), p) !== undefined),
     };
   }
   // No record of the id map: a rootfs owned by the host's base id was shifted on disk.
@@ -115,7 +128,11 @@ async function recordOf(m: InstanceManager, f: Found, pool: PoolRecord): Promise
 export async function runRecover(m: InstanceManager, poolNames?: string[]): Promise<UnknownVolume[]> {
   const { db, pools, driver, events } = m.deps;
   const done: UnknownVolume[] = [];
-  for (const f of await scan(m, poolNames)) {
+  const found = await scan(m, poolNames);
+  // As Incus: nothing is imported while a volume's project is missing.
+  const missing = found.find((f) => db.projects.id(f.project) === undefined);
+  if (missing) throw notFound(`Project "${missing.project}" not found`);
+  for (const f of found) {
     const pool = pools.get(f.pool);
     const record = await recordOf(m, f, pool);
     const known = new Map<string, InstanceSnapshot>((f.config?.snapshots ?? []).map((s) => [s.name, s]));
@@ -144,13 +161,13 @@ export async function runRecover(m: InstanceManager, poolNames?: string[]): Prom
           ephemeral: s?.ephemeral === true,
           config: s?.config ?? record.config,
           devices: s?.devices ?? record.devices,
-          profiles: (s?.profiles ?? record.profiles).filter((p) => db.profiles.get(f.project, p) !== undefined),
+          profiles: (s?.profiles ?? record.profiles).filter((p) => db.profiles.get(m.profileProject(f.project), p) !== undefined),
         });
       }
       return created;
     });
     await driver.attach(m.runtime(rec));
-    events.lifecycle('instance-created', `/1.0/instances/${rec.name}`, rec.project);
+    events.lifecycle('instance-created', `/1.0/instances/${rec.name}${projectSuffix(rec.project)}`, rec.project);
     done.push({ name: f.name, type: f.type, pool: f.pool, project: f.project, snapshot_count: f.snapshotNames.length });
   }
   return done;

@@ -10,8 +10,10 @@ import type { NewSnapshot } from '../db/snapshots';
 import type { PoolRecord } from '../db/storage-pools';
 import { badRequest, conflict } from '../errors';
 import type { Reverter } from '../revert';
+import { storageName } from '../storage/volume-names';
 import { rootDisk } from './expand';
 import type { InstanceManager } from './manager';
+import { allowInstanceCreation } from '../projects/permissions';
 
 export async function registerInstance(
   m: InstanceManager,
@@ -24,6 +26,8 @@ export async function registerInstance(
   let rec!: InstanceRecord;
   try {
     rec = db.transaction(() => {
+      // Checked in the same tick as the insert, so that racing creates cannot both pass a limit.
+      allowInstanceCreation(db, record.project, record);
       const created = db.instances.create(record);
       db.pools.createVolume({
         pool: pool.name,
@@ -51,7 +55,7 @@ export async function registerInstance(
     }),
   );
   const rootSize = rootDisk(m.expand(rec).expanded_devices)?.config.size;
-  if (rootSize) await pools.applyQuota(pool, rec.type, rec.name, rootSize);
+  if (rootSize) await pools.applyQuota(pool, rec.type, storageName(rec.project, rec.name), rootSize);
   r.add(() => driver.detach(rec));
   await driver.attach(m.runtime(rec));
   events.lifecycle('instance-created', `/1.0/instances/${rec.name}`, rec.project);

@@ -8,8 +8,10 @@ import type { InstanceRecord } from '../db/instances';
 import { NO_EXPIRY, type SnapshotRecord } from '../db/snapshots';
 import { badRequest, conflict, notFound, StatusError } from '../errors';
 import type { PoolSpec, StorageDriver } from '../storage/interface';
+import { storageName } from '../storage/volume-names';
 import { criuProblem } from './criu';
 import type { InstanceManager } from './manager';
+import { allowSnapshotCreation } from '../projects/permissions';
 import type { StateActions } from './state-actions';
 import { expiryFrom, nextSnapshotName } from './snapshot-names';
 import { snapshotToApi } from './snapshot-views';
@@ -61,6 +63,7 @@ export class SnapshotManager {
    * CRIU) or 409 (name taken).
    */
   async plan(rec: InstanceRecord, req: SnapshotRequest, now = new Date()): Promise<{ name: string; expiresAt: string; stateful: boolean }> {
+    allowSnapshotCreation(this.m.deps.db, rec.project);
     const cfg = this.m.expand(rec).expanded_config;
     const taken = this.m.deps.db.snapshots.names(rec.id);
     let name = req.name;
@@ -95,16 +98,16 @@ export class SnapshotManager {
 
   /** Where the snapshot's volume is mounted (publish reads it from there). */
   path(rec: InstanceRecord, name: string): string {
-    const { sd, spec } = this.storage(rec);
-    return sd.snapshotPath(spec, rec.type, rec.name, this.get(rec, name).name);
+    const { sd, spec, disk } = this.storage(rec);
+    return sd.snapshotPath(spec, rec.type, disk, this.get(rec, name).name);
   }
 
-  private storage(rec: InstanceRecord): { sd: StorageDriver; spec: PoolSpec } {
+  private storage(rec: InstanceRecord): { sd: StorageDriver; spec: PoolSpec; disk: string } {
     const { pools } = this.m.deps;
     const vol = pools.volumeOf(rec.project, rec.type, rec.name);
     if (!vol) throw new StatusError(500, `Instance "${rec.name}" has no root volume`);
     const pool = pools.get(vol.pool);
-    return { sd: pools.driver(pool), spec: pools.spec(pool) };
+    return { sd: pools.driver(pool), spec: pools.spec(pool), disk: storageName(rec.project, rec.name) };
   }
 
   /** Takes a planned snapshot: the row first (so a clash fails early), then the volume; the row goes if the copy fails. */
@@ -132,11 +135,11 @@ export class SnapshotManager {
       if (String(err).includes('UNIQUE')) throw conflict(`Snapshot "${p.name}" already exists`);
       throw err;
     }
-    const { sd, spec } = this.storage(rec);
+    const { sd, spec, disk } = this.storage(rec);
     try {
-      await sd.createSnapshot(spec, rec.type, rec.name, p.name);
+      await sd.createSnapshot(spec, rec.type, disk, p.name);
     } catch (err) {
-      await sd.deleteSnapshot(spec, rec.type, rec.name, p.name).catch(() => undefined);
+      await sd.deleteSnapshot(spec, rec.type, disk, p.name).catch(() => undefined);
       db.transaction(() => db.snapshots.delete(snap.id));
       throw err;
     }
@@ -146,8 +149,8 @@ export class SnapshotManager {
 
   /** Deletes the volume, then the row. */
   async delete(rec: InstanceRecord, s: SnapshotRecord): Promise<void> {
-    const { sd, spec } = this.storage(rec);
-    await sd.deleteSnapshot(spec, rec.type, rec.name, s.name);
+    const { sd, spec, disk } = this.storage(rec);
+    await sd.deleteSnapshot(spec, rec.type, disk, s.name);
     this.m.deps.db.transaction(() => this.m.deps.db.snapshots.delete(s.id));
     this.m.deps.events.lifecycle('instance-snapshot-deleted', `/1.0/instances/${rec.name}/snapshots/${s.name}`, rec.project);
   }
@@ -156,12 +159,12 @@ export class SnapshotManager {
     validateSnapshotName(newName);
     const { db } = this.m.deps;
     if (db.snapshots.get(rec.id, newName)) throw conflict(`Name "${rec.name}/${newName}" already in use`);
-    const { sd, spec } = this.storage(rec);
-    await sd.renameSnapshot(spec, rec.type, rec.name, s.name, newName);
+    const { sd, spec, disk } = this.storage(rec);
+    await sd.renameSnapshot(spec, rec.type, disk, s.name, newName);
     try {
       db.transaction(() => db.snapshots.rename(s.id, newName));
     } catch (err) {
-      await sd.renameSnapshot(spec, rec.type, rec.name, newName, s.name);
+      await sd.renameSnapshot(spec, rec.type, disk, newName, s.name);
       throw err;
     }
     this.m.deps.events.lifecycle('instance-snapshot-renamed', `/1.0/instances/${rec.name}/snapshots/${newName}`, rec.project, {
@@ -188,14 +191,14 @@ export class SnapshotManager {
       await driver.stop(this.m.runtime(rec), { force: false, timeoutSec: 30 });
       this.m.setVolatile(rec, 'volatile.last_state.power', 'STOPPED');
     }
-    const { sd, spec } = this.storage(rec);
-    await sd.restoreSnapshot(spec, rec.type, rec.name, s.name);
+    const { sd, spec, disk } = this.storage(rec);
+    await sd.restoreSnapshot(spec, rec.type, disk, s.name);
     const restored: InstanceRecord = {
       ...rec,
       architecture: s.architecture || rec.architecture,
       config: s.config,
       devices: s.devices,
-      profiles: s.profiles.filter((p) => db.profiles.get(rec.project, p) !== undefined),
+      profiles: s.profiles.filter((p) => db.profiles.get(this.m.profileProject(rec.project), p) !== undefined),
       ephemeral: s.ephemeral,
       description: s.description,
     };

@@ -7,6 +7,7 @@ import type { DeviceConfig, DevicesMap } from '../../api/instance';
 import type { Db } from '../db';
 import type { InstanceRecord } from '../db/instances';
 import { expandConfig } from '../instance/expand';
+import { featureProject } from '../projects/features';
 import type { StaticHost } from './interface';
 
 /** The managed network a device connects to, or null. */
@@ -31,10 +32,16 @@ function expandedInstances(db: Db): { rec: InstanceRecord; devices: DevicesMap }
     if (!profiles.has(key)) profiles.set(key, db.profiles.get(project, name) ?? { config: {}, devices: {} });
     return profiles.get(key)!;
   };
+  // The project whose profiles an instance uses (features.profiles), read once per project.
+  const owners = new Map<string, string>();
+  const profileProject = (project: string): string => {
+    if (!owners.has(project)) owners.set(project, featureProject(project, db.projects.get(project)?.config ?? {}, 'profiles'));
+    return owners.get(project)!;
+  };
   return db.instances.list(null).map((rec) => ({
     rec,
     devices: expandConfig(
-      rec.profiles.map((p) => profile(rec.project, p)),
+      rec.profiles.map((p) => profile(profileProject(rec.project), p)),
       rec,
     ).devices,
   }));

@@ -41,7 +41,11 @@ export class EventBus {
 
   /** A lifecycle event such as `instance-started` on `/1.0/instances/c1`. */
   lifecycle(action: string, source: string, project = 'default', context: Record<string, unknown> = {}): void {
-    const md: LifecycleEvent = { action, source, context, project, name: source.split('/').pop() ?? '' };
+    const path = source.split('?')[0];
+    // As Incus: a project's entity URL carries `?project=NAME` outside default (a project's own URL does not).
+    const scoped = project !== 'default' && path === source && !path.startsWith('/1.0/projects/');
+    const url = scoped ? `${source}?project=${encodeURIComponent(project)}` : source;
+    const md: LifecycleEvent = { action, source: url, context, project, name: path.split('/').pop() ?? '' };
     this.emit('lifecycle', md, project);
   }
 }

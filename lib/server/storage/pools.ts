@@ -198,8 +198,11 @@ export class StoragePools {
       else if (v.type === 'image') usedBy.add(`/1.0/images/${v.name}${q}`);
       else usedBy.add(`/1.0/storage-pools/${p.name}/volumes/${v.type}/${v.name}${q}`);
     }
-    for (const pr of this.db.profiles.list('default')) {
-      if (Object.values(pr.devices).some((d) => d.type === 'disk' && d.pool === p.name)) usedBy.add(`/1.0/profiles/${pr.name}`);
+    for (const project of this.db.projects.list()) {
+      const q = project.name === 'default' ? '' : `?project=${project.name}`;
+      for (const pr of this.db.profiles.list(project.name)) {
+        if (Object.values(pr.devices).some((d) => d.type === 'disk' && d.pool === p.name)) usedBy.add(`/1.0/profiles/${pr.name}${q}`);
+      }
     }
     return {
       name: p.name,

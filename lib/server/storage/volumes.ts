@@ -18,6 +18,8 @@ import { Reverter } from '../revert';
 import type { VolumeType } from './interface';
 import type { StoragePools } from './pools';
 import { VolumeSnapshots } from './volume-snapshots';
+import { storageName } from './volume-names';
+import { featureProject } from '../projects/features';
 
 const TYPES: Record<string, VolumeType> = { custom: 'custom', container: 'container', image: 'image', 'virtual-machine': 'virtual-machine' };
 const CONTENT_TYPES = new Set(['filesystem', 'block']);
@@ -70,7 +72,7 @@ export interface NewVolume {
   description: string;
   config: Record<string, string>;
   /** Copy the content of this volume. */
-  copyFrom?: { pool: string; type: VolumeType; name: string };
+  copyFrom?: { pool: string; project: string; type: VolumeType; name: string };
 }
 
 export class StorageVolumes {
@@ -84,7 +86,19 @@ export class StorageVolumes {
   }
 
   list(pool: PoolRecord, project: string, type?: VolumeType): VolumeRecord[] {
-    return this.db.pools.volumes(pool.name).filter((v) => v.project === project && (!type || v.type === type) && !v.name.includes('/'));
+    return this.listIn(pool, () => project, type);
+  }
+
+  /** The pool's volumes (not snapshots) each in the project `projectOf` names for its type. */
+  listIn(pool: PoolRecord, projectOf: (type: VolumeType) => string, type?: VolumeType): VolumeRecord[] {
+    const owners = new Map<string, string>();
+    const owner = (t: VolumeType) => owners.get(t) ?? owners.set(t, projectOf(t)).get(t)!;
+    return this.listAll(pool, type).filter((v) => v.project === owner(v.type as VolumeType));
+  }
+
+  /** Every project's volumes of the pool (`all-projects=true`), snapshots left out. */
+  listAll(pool: PoolRecord, type?: VolumeType): VolumeRecord[] {
+    return this.db.pools.volumes(pool.name).filter((v) => (!type || v.type === type) && !v.name.includes('/'));
   }
 
   get(pool: PoolRecord, project: string, type: VolumeType, name: string): VolumeRecord {
@@ -97,16 +111,22 @@ export class StorageVolumes {
   usedBy(pool: string, project: string, name: string): string[] {
     const uses = (devices: Record<string, Record<string, string>>) =>
       Object.values(devices).some((d) => d.type === 'disk' && d.pool === pool && d.source === name && d.path !== '/');
-    const out: string[] = [];
-    const profiles = new Map(this.db.profiles.list(project).map((p) => [p.name, p]));
-    const q = project === 'default' ? '' : `?project=${project}`;
-    for (const inst of this.db.instances.list(project)) {
-      const layers = inst.profiles.map((n) => profiles.get(n)).filter((p) => p !== undefined);
-      const { devices } = expandConfig(layers, { config: inst.config, devices: inst.devices });
-      if (uses(devices)) out.push(`/1.0/instances/${inst.name}${q}`);
+    const out = new Set<string>();
+    // Every project whose custom volumes are `project`'s (itself, or those without features.storage.volumes).
+    for (const p of this.db.projects.list()) {
+      if (featureProject(p.name, p.config, 'storage.volumes') !== project) continue;
+      const q = p.name === 'default' ? '' : `?project=${p.name}`;
+      const owner = featureProject(p.name, p.config, 'profiles');
+      const profiles = new Map(this.db.profiles.list(owner).map((x) => [x.name, x]));
+      for (const inst of this.db.instances.list(p.name)) {
+        const layers = inst.profiles.map((n) => profiles.get(n)).filter((x) => x !== undefined);
+        const { devices } = expandConfig(layers, { config: inst.config, devices: inst.devices });
+        if (uses(devices)) out.add(`/1.0/instances/${inst.name}${q}`);
+      }
+      const oq = owner === 'default' ? '' : `?project=${owner}`;
+      for (const x of profiles.values()) if (uses(x.devices)) out.add(`/1.0/profiles/${x.name}${oq}`);
     }
-    for (const p of profiles.values()) if (uses(p.devices)) out.push(`/1.0/profiles/${p.name}${q}`);
-    return out.sort();
+    return [...out].sort();
   }
 
   toApi(v: VolumeRecord): StorageVolume {
@@ -139,6 +159,7 @@ export class StorageVolumes {
 
     const sd = this.pools.driver(pool);
     const spec = this.pools.spec(pool);
+    const disk = storageName(project, req.name);
     const r = new Reverter();
     try {
       const rec = this.db.transaction(() =>
@@ -154,15 +175,16 @@ export class StorageVolumes {
         }),
       );
       r.add(() => this.db.transaction(() => this.db.pools.deleteVolume(rec.id)));
-      r.add(() => sd.deleteVolume(spec, 'custom', req.name));
+      r.add(() => sd.deleteVolume(spec, 'custom', disk));
       const src = req.copyFrom;
+      const srcDisk = src ? storageName(src.project, src.name) : '';
       if (src && src.pool === pool.name && sd.cloneVolume) {
-        await sd.cloneVolume(spec, src.type, src.name, 'custom', req.name);
+        await sd.cloneVolume(spec, src.type, srcDisk, 'custom', disk);
       } else {
-        await sd.createVolume(spec, 'custom', req.name);
-        const path = sd.volumePath(spec, 'custom', req.name);
+        await sd.createVolume(spec, 'custom', disk);
+        const path = sd.volumePath(spec, 'custom', disk);
         if (src) {
-          const from = this.pools.volumePath(this.pools.get(src.pool), src.type, src.name);
+          const from = this.pools.volumePath(this.pools.get(src.pool), src.type, srcDisk);
           await run('rsync', ['-aHAX', '--numeric-ids', '--delete', `${from}/`, `${path}/`]);
         } else if (req.contentType === 'block') {
           const fh = await open(childPath(path, BLOCK_FILE), 'wx', 0o600);
@@ -171,7 +193,7 @@ export class StorageVolumes {
           await this.applyInitial(path, config);
         }
       }
-      if (config.size && req.contentType === 'filesystem') await this.pools.applyQuota(pool, 'custom', req.name, config.size);
+      if (config.size && req.contentType === 'filesystem') await this.pools.applyQuota(pool, 'custom', disk, config.size);
       r.success();
       return rec;
     } catch (err) {
@@ -197,8 +219,8 @@ export class StorageVolumes {
     }
     if (v.contentType === 'block' && config.size !== v.config.size) throw badRequest('Resizing block volumes is not supported yet');
     if ((config.size ?? '') !== (v.config.size ?? '')) {
-      if (config.size) await this.pools.applyQuota(pool, v.type as VolumeType, v.name, config.size);
-      else await this.pools.driver(pool).setVolumeQuota?.(this.pools.spec(pool), v.type as VolumeType, v.name, null);
+      if (config.size) await this.pools.applyQuota(pool, v.type as VolumeType, storageName(v.project, v.name), config.size);
+      else await this.pools.driver(pool).setVolumeQuota?.(this.pools.spec(pool), v.type as VolumeType, storageName(v.project, v.name), null);
     }
     const next = { ...v, config, description };
     this.db.transaction(() => this.db.pools.updateVolume(next));
@@ -210,7 +232,7 @@ export class StorageVolumes {
     const users = this.usedBy(pool.name, v.project, v.name);
     if (users.length > 0) throw badRequest(`The storage volume is still in use by: ${users.join(', ')}`);
     await this.snapshots.deleteAll(pool, v);
-    await this.pools.driver(pool).deleteVolume(this.pools.spec(pool), 'custom', v.name);
+    await this.pools.driver(pool).deleteVolume(this.pools.spec(pool), 'custom', storageName(v.project, v.name));
     this.db.transaction(() => this.db.pools.deleteVolume(v.id));
   }
 
@@ -228,20 +250,21 @@ export class StorageVolumes {
         contentType: v.contentType,
         description: v.description,
         config: v.config,
-        copyFrom: { pool: pool.name, type: 'custom', name: v.name },
+        copyFrom: { pool: pool.name, project: v.project, type: 'custom', name: v.name },
       });
-      await this.pools.driver(pool).deleteVolume(this.pools.spec(pool), 'custom', v.name);
+      await this.pools.driver(pool).deleteVolume(this.pools.spec(pool), 'custom', storageName(v.project, v.name));
       this.db.transaction(() => this.db.pools.deleteVolume(v.id));
       return copy;
     }
     if (newName === v.name) return v;
     if (this.db.pools.volume(pool.name, v.project, 'custom', newName)) throw conflict('Volume by that name already exists');
     const sd = this.pools.driver(pool);
-    await sd.renameVolume(this.pools.spec(pool), 'custom', v.name, newName);
+    const [fromDisk, toDisk] = [storageName(v.project, v.name), storageName(v.project, newName)];
+    await sd.renameVolume(this.pools.spec(pool), 'custom', fromDisk, toDisk);
     try {
       this.db.transaction(() => this.db.pools.renameVolume(v.id, newName));
     } catch (err) {
-      await sd.renameVolume(this.pools.spec(pool), 'custom', newName, v.name);
+      await sd.renameVolume(this.pools.spec(pool), 'custom', toDisk, fromDisk);
       throw err;
     }
     return { ...v, name: newName };
@@ -249,7 +272,7 @@ export class StorageVolumes {
 
   async state(pool: PoolRecord, v: VolumeRecord): Promise<StorageVolumeState> {
     const sd = this.pools.driver(pool);
-    const used = (await sd.volumeUsage?.(this.pools.spec(pool), v.type as VolumeType, v.name)) ?? null;
+    const used = (await sd.volumeUsage?.(this.pools.spec(pool), v.type as VolumeType, storageName(v.project, v.name))) ?? null;
     if (used === null) return { usage: null };
     return { usage: { used, total: parseSize(v.config.size ?? '') ?? -1 } };
   }

@@ -7,7 +7,8 @@ import { badRequest, conflict, notFound } from '../../errors';
 import type { DaemonState } from '../../state';
 import type { AliasRecord } from '../../db/images';
 import { validateImageAliasName } from '../../names';
-import { checkIfMatch, projectOf, recursionOf, setEtag } from '../request';
+import { checkIfMatch, featureProjectOf, recursionOf, setEtag } from '../request';
+import { projectSuffix } from '../../projects/used-by';
 
 function toEntry(a: AliasRecord): ImageAliasesEntry {
   return { name: a.name, description: a.description, target: a.fingerprint, type: a.type };
@@ -20,19 +21,20 @@ function aliasName(req: FastifyRequest): string {
 
 export function registerImageAliases(app: FastifyInstance, s: DaemonState): void {
   const find = (req: FastifyRequest): AliasRecord => {
-    const a = s.db.images.alias(projectOf(s, req), aliasName(req));
+    const a = s.db.images.alias(featureProjectOf(s, req, 'images'), aliasName(req));
     if (!a) throw notFound('Image alias not found');
     return a;
   };
 
   app.get('/1.0/images/aliases', async (req) => {
-    const all = s.db.images.aliases(projectOf(s, req));
-    if (recursionOf(req) === 0) return syncResponse(all.map((a) => `/1.0/images/aliases/${encodeURIComponent(a.name)}`));
+    const project = featureProjectOf(s, req, 'images');
+    const all = s.db.images.aliases(project);
+    if (recursionOf(req) === 0) return syncResponse(all.map((a) => `/1.0/images/aliases/${encodeURIComponent(a.name)}${projectSuffix(project)}`));
     return syncResponse(all.map(toEntry));
   });
 
   app.post('/1.0/images/aliases', { schema: { body: imageAliasesPostSchema } }, async (req) => {
-    const project = projectOf(s, req);
+    const project = featureProjectOf(s, req, 'images');
     const body = req.body as ImageAliasesPost;
     validateImageAliasName(body.name);
     if (s.db.images.alias(project, body.name)) throw conflict(`Alias "${body.name}" already exists`);

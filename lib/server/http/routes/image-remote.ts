@@ -11,7 +11,7 @@ import type { DaemonState } from '../../state';
 import type { RemoteSource } from '../../images/remote';
 import { refreshImage, refreshSource } from '../../images/remote';
 import { validateImageAliasName } from '../../names';
-import { projectOf } from '../request';
+import { featureProjectOf } from '../request';
 
 /** The JSON body of POST /1.0/images with a remote source. */
 export interface ImagesPostRemote {
@@ -61,7 +61,7 @@ export function postRemoteImage(s: DaemonState, project: string, body: ImagesPos
 
 export function registerImageRemote(app: FastifyInstance, s: DaemonState): void {
   app.post<FpParams>('/1.0/images/:fingerprint/refresh', async (req, reply) => {
-    const rec = s.images.byFingerprint(projectOf(s, req), req.params.fingerprint);
+    const rec = s.images.byFingerprint(featureProjectOf(s, req, 'images'), req.params.fingerprint);
     refreshSource(s.db, rec);
     const op = s.ops.start({
       description: 'Refreshing image',
@@ -80,7 +80,7 @@ export function registerImageRemote(app: FastifyInstance, s: DaemonState): void 
   });
 
   app.post<FpParams>('/1.0/images/:fingerprint/secret', async (req, reply) => {
-    const rec = s.images.byFingerprint(projectOf(s, req), req.params.fingerprint);
+    const rec = s.images.byFingerprint(featureProjectOf(s, req, 'images'), req.params.fingerprint);
     const op = s.imageRemote.secrets.create(rec.project, rec.fingerprint);
     s.events.lifecycle('image-secret-created', `/1.0/images/${rec.fingerprint}`, rec.project);
     return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));

@@ -23,7 +23,9 @@ interface ImagesPost {
 import type { DaemonState } from '../../state';
 import type { ImageRecord } from '../../db/images';
 import { validateImageAliasName } from '../../names';
-import { checkIfMatch, incusHeader, projectOf, recursionOf, setEtag } from '../request';
+import { checkIfMatch, incusHeader, featureProjectOf, projectOf, projectOrAll, recursionOf, setEtag } from '../request';
+import { instanceUrl } from '../../instance/views';
+import { projectSuffix } from '../../projects/used-by';
 
 type FpParams = { Params: { fingerprint: string } };
 
@@ -40,14 +42,14 @@ function parseProperties(h: string | undefined): Record<string, string> {
 
 export function registerImages(app: FastifyInstance, s: DaemonState): void {
   app.get('/1.0/images', async (req) => {
-    const project = projectOf(s, req);
-    const imgs = s.db.images.list(project);
-    if (recursionOf(req) === 0) return syncResponse(imgs.map((i) => `/1.0/images/${i.fingerprint}`));
+    const all = projectOrAll(s, req) === null;
+    const imgs = all ? s.db.projects.list().flatMap((p) => s.db.images.list(p.name)) : s.db.images.list(featureProjectOf(s, req, 'images'));
+    if (recursionOf(req) === 0) return syncResponse(imgs.map((i) => `/1.0/images/${i.fingerprint}${projectSuffix(i.project)}`));
     return syncResponse(imgs.map((i) => s.images.toApi(i)));
   });
 
   app.post('/1.0/images', async (req, reply) => {
-    const project = projectOf(s, req);
+    const project = featureProjectOf(s, req, 'images');
     const type = String(req.headers['content-type'] ?? '').split(';')[0].trim();
     const aliasHeader = (incusHeader(req, 'aliases') ?? '').split(',').map((a) => a.trim()).filter(Boolean);
     const opts = {
@@ -71,7 +73,7 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
       const op = s.ops.start({
         description,
         project,
-        resources: { images: [`/1.0/images/${rec.fingerprint}`] },
+        resources: { images: [`/1.0/images/${rec.fingerprint}${projectSuffix(project)}`] },
         run: async () => ({ fingerprint: rec.fingerprint, size: rec.size }),
       });
       return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
@@ -106,7 +108,7 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
     // A snapshot is named "instance/snapshot"; it can be published while the instance runs.
     const [instName, snapName] = source.type === 'snapshot' ? (source.name ?? '').split('/', 2) : [source.name ?? '', ''];
     if (source.type === 'snapshot' && !snapName) throw badRequest('Invalid snapshot name: use INSTANCE/SNAPSHOT');
-    const rec = s.instances.get(project, instName);
+    const rec = s.instances.get(projectOf(s, req), instName);
     if (!snapName) {
       const [st] = await s.driver.states([rec]);
       if (st.pid > 0) throw badRequest('The instance is currently running, please stop it first');
@@ -116,7 +118,7 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
     const op = s.ops.start({
       description: 'Publishing instance',
       project,
-      resources: { instances: [`/1.0/instances/${rec.name}`] },
+      resources: { instances: [instanceUrl(rec)] },
       run: () =>
         s.instances.locks.with(s.instances.lockKey(rec), async () => {
           const file = await buildPublishedTarball(
@@ -136,7 +138,7 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
   });
 
   app.get<FpParams>('/1.0/images/:fingerprint', async (req, reply) => {
-    const rec = s.images.byFingerprint(projectOf(s, req), req.params.fingerprint);
+    const rec = s.images.byFingerprint(featureProjectOf(s, req, 'images'), req.params.fingerprint);
     setEtag(reply, imageEtag(rec));
     return syncResponse(s.images.toApi(rec));
   });
@@ -158,21 +160,21 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
   };
 
   app.put<FpParams>('/1.0/images/:fingerprint', { schema: { body: imagePutSchema } }, async (req) => {
-    const rec = s.images.byFingerprint(projectOf(s, req), req.params.fingerprint);
+    const rec = s.images.byFingerprint(featureProjectOf(s, req, 'images'), req.params.fingerprint);
     checkIfMatch(req, imageEtag(rec));
     await update(false)(req, rec);
     return syncResponse({});
   });
 
   app.patch<FpParams>('/1.0/images/:fingerprint', { schema: { body: imagePutSchema } }, async (req) => {
-    const rec = s.images.byFingerprint(projectOf(s, req), req.params.fingerprint);
+    const rec = s.images.byFingerprint(featureProjectOf(s, req, 'images'), req.params.fingerprint);
     checkIfMatch(req, imageEtag(rec));
     await update(true)(req, rec);
     return syncResponse({});
   });
 
   app.delete<FpParams>('/1.0/images/:fingerprint', async (req, reply) => {
-    const rec = s.images.byFingerprint(projectOf(s, req), req.params.fingerprint);
+    const rec = s.images.byFingerprint(featureProjectOf(s, req, 'images'), req.params.fingerprint);
     const op = s.ops.start({
       description: 'Deleting image',
       project: rec.project,
@@ -187,7 +189,7 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
   });
 
   app.get<FpParams>('/1.0/images/:fingerprint/export', async (req, reply) => {
-    const rec = s.images.byFingerprint(projectOf(s, req), req.params.fingerprint);
+    const rec = s.images.byFingerprint(featureProjectOf(s, req, 'images'), req.params.fingerprint);
     // A one-time secret (image copy between servers) is used up by the download.
     const secret = (req.query as { secret?: string }).secret;
     if (secret) s.imageRemote.secrets.check(rec.project, rec.fingerprint, secret, true);

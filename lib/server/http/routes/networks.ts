@@ -6,7 +6,7 @@ import { syncResponse } from '../../response';
 import { badRequest } from '../../errors';
 import type { DaemonState } from '../../state';
 import type { NetworkRecord } from '../../db/networks';
-import { checkIfMatch, projectOf, recursionOf, setEtag } from '../request';
+import { checkIfMatch, projectOf, projectOrAll, recursionOf, setEtag } from '../request';
 
 type NameParams = { Params: { name: string } };
 
@@ -23,7 +23,7 @@ export function registerNetworks(app: FastifyInstance, s: DaemonState): void {
   const nets = s.networks;
 
   app.get('/1.0/networks', async (req) => {
-    projectOf(s, req);
+    projectOrAll(s, req);
     const all = [...nets.list().map((r) => nets.toApi(r)), ...(await nets.unmanaged())].sort((a, b) => a.name.localeCompare(b.name));
     if (recursionOf(req) === 0) return syncResponse(all.map((n) => `/1.0/networks/${n.name}`));
     return syncResponse(all);

@@ -9,7 +9,9 @@ import type { ProfileRecord } from '../../db/profiles';
 import { validateInstanceConfig } from '../../instance/config-keys';
 import { validateDevices } from '../../instance/devices/validate';
 import { validateProfileName } from '../../names';
-import { checkIfMatch, featureProjectOf, recursionOf, setEtag } from '../request';
+import { allowProfileUpdate } from '../../projects/permissions';
+import { checkIfMatch, featureProjectOf, projectOrAll, recursionOf, setEtag } from '../request';
+import { projectSuffix } from '../../projects/used-by';
 
 type NameParams = { Params: { name: string } };
 
@@ -39,8 +41,11 @@ export function registerProfiles(app: FastifyInstance, s: DaemonState): void {
     validateDevices(s, put.devices ?? {}, { profile: true });
   };
   app.get('/1.0/profiles', async (req) => {
-    const all = s.db.profiles.list(featureProjectOf(s, req, 'profiles'));
-    if (recursionOf(req) === 0) return syncResponse(all.map((p) => `/1.0/profiles/${p.name}`));
+    const all =
+      projectOrAll(s, req) === null
+        ? s.db.projects.list().flatMap((p) => s.db.profiles.list(p.name))
+        : s.db.profiles.list(featureProjectOf(s, req, 'profiles'));
+    if (recursionOf(req) === 0) return syncResponse(all.map((p) => `/1.0/profiles/${p.name}${projectSuffix(p.project)}`));
     return syncResponse(all.map(toApi));
   });
 
@@ -50,6 +55,7 @@ export function registerProfiles(app: FastifyInstance, s: DaemonState): void {
     validateProfileName(body.name);
     if (s.db.profiles.get(project, body.name)) throw conflict(`Profile "${body.name}" already exists`);
     validate(body);
+    allowProfileUpdate(s.db, project, { name: body.name, config: body.config ?? {}, devices: body.devices ?? {} });
     s.db.transaction(() =>
       s.db.profiles.create({ project, name: body.name, description: body.description ?? '', config: body.config ?? {}, devices: body.devices ?? {} }),
     );
@@ -66,6 +72,7 @@ export function registerProfiles(app: FastifyInstance, s: DaemonState): void {
   /** Writes the profile, then pushes the change to running instances using it. */
   const write = async (p: ProfileRecord, next: ProfileRecord): Promise<void> => {
     validate(next);
+    allowProfileUpdate(s.db, p.project, next);
     const users = s.db.profiles.usedBy(p.id).map((u) => s.instances.get(u.project, u.name));
     const before = users.map((u) => s.instances.expand(u));
     s.db.transaction(() => s.db.profiles.update(next));

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Project, ProjectPut, ProjectsPost } from '../../../api/project';
 import type { ProjectRecord } from '../../db/projects';
 import { badRequest } from '../../errors';
+import { currentAllocations } from '../../projects/state';
 import { projectUsedBy } from '../../projects/used-by';
 import { asyncResponse, syncResponse } from '../../response';
 import type { DaemonState } from '../../state';
@@ -41,6 +42,11 @@ export function registerProjects(app: FastifyInstance, s: DaemonState): void {
     const p = s.projects.get(req.params.name);
     setEtag(reply, etag(p));
     return syncResponse(toApi(p));
+  });
+
+  app.get<NameParams>('/1.0/projects/:name/state', async (req) => {
+    const p = s.projects.get(req.params.name);
+    return syncResponse({ resources: currentAllocations(s.db, p.name) });
   });
 
   app.put<NameParams>('/1.0/projects/:name', async (req) => {

@@ -24,13 +24,14 @@ function poolNames(body: unknown): string[] {
 }
 
 export function registerRecover(app: FastifyInstance, s: DaemonState): void {
-  app.post('/internal/recover/validate', async (req) =>
-    syncResponse({
-      unknown_volumes: await validateRecover(s.instances, poolNames(req.body)),
-      dependency_errors: [],
+  app.post('/internal/recover/validate', async (req) => {
+    const found = await validateRecover(s.instances, poolNames(req.body));
+    return syncResponse({
+      unknown_volumes: found.volumes,
+      dependency_errors: found.dependencyErrors,
       partial_uploads: await s.images.partialFiles(),
-    }),
-  );
+    });
+  });
   app.post('/internal/recover/import', async (req) =>
     syncResponse({
       recovered: await runRecover(s.instances, poolNames(req.body)),

@@ -7,7 +7,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { asyncResponse, syncResponse } from '../../response';
 import type { DaemonState } from '../../state';
 import { type StorageVolumes, volumeType } from '../../storage/volumes';
-import { projectOf, recursionOf, setEtag } from '../request';
+import { recursionOf, setEtag } from '../request';
+import { volumeProjectOf } from './storage-volumes';
+import { projectSuffix } from '../../projects/used-by';
 
 type VolParams = { Params: { pool: string; type: string; name: string } };
 type SnapParams = { Params: { pool: string; type: string; name: string; snap: string } };
@@ -20,9 +22,11 @@ export function registerVolumeSnapshots(app: FastifyInstance, s: DaemonState, vo
   const base = '/1.0/storage-pools/:pool/volumes/:type/:name/snapshots';
   const find = (req: FastifyRequest<VolParams>) => {
     const pool = s.pools.get(req.params.pool);
-    return { pool, v: vols.get(pool, projectOf(s, req), volumeType(req.params.type), req.params.name) };
+    const type = volumeType(req.params.type);
+    return { pool, v: vols.get(pool, volumeProjectOf(s, req, type), type, req.params.name) };
   };
-  const url = (pool: string, type: string, name: string, snap: string) => `/1.0/storage-pools/${pool}/volumes/${type}/${name}/snapshots/${encodeURIComponent(snap)}`;
+  const url = (pool: string, type: string, name: string, snap: string, project: string) =>
+    `/1.0/storage-pools/${pool}/volumes/${type}/${name}/snapshots/${encodeURIComponent(snap)}${projectSuffix(project)}`;
 
   /** Runs work as an operation and answers 202 with it. */
   const operation = (reply: FastifyReply, project: string, description: string, resource: string, run: () => Promise<void>) => {
@@ -38,7 +42,7 @@ export function registerVolumeSnapshots(app: FastifyInstance, s: DaemonState, vo
   app.get<VolParams>(base, async (req) => {
     const { pool, v } = find(req);
     const snaps = vols.snapshots.list(pool, v);
-    if (recursionOf(req) === 0) return syncResponse(snaps.map((x) => url(pool.name, v.type, v.name, x.name.split('/')[1]!)));
+    if (recursionOf(req) === 0) return syncResponse(snaps.map((x) => url(pool.name, v.type, v.name, x.name.split('/')[1]!, v.project)));
     return syncResponse(snaps.map((x) => vols.snapshots.toApi(x)));
   });
 
@@ -48,8 +52,8 @@ export function registerVolumeSnapshots(app: FastifyInstance, s: DaemonState, vo
     // Validate and take it before answering, so that a bad name is a 400 and not a failed operation.
     const snap = await vols.snapshots.create(pool, v, body.name || undefined, body.expires_at ?? undefined);
     const name = snap.name.split('/')[1]!;
-    s.events.lifecycle('storage-volume-snapshot-created', url(pool.name, v.type, v.name, name), v.project);
-    return operation(reply, v.project, 'Creating storage volume snapshot', url(pool.name, v.type, v.name, name), async () => undefined);
+    s.events.lifecycle('storage-volume-snapshot-created', url(pool.name, v.type, v.name, name, v.project), v.project);
+    return operation(reply, v.project, 'Creating storage volume snapshot', url(pool.name, v.type, v.name, name, v.project), async () => undefined);
   });
 
   app.get<SnapParams>(`${base}/:snap`, async (req, reply) => {
@@ -64,7 +68,7 @@ export function registerVolumeSnapshots(app: FastifyInstance, s: DaemonState, vo
     const body = (req.body ?? {}) as { description?: string; expires_at?: string | null };
     const cur = vols.snapshots.toApi(vols.snapshots.get(pool, v, req.params.snap));
     vols.snapshots.update(pool, v, req.params.snap, body.description ?? cur.description, body.expires_at === undefined ? undefined : (body.expires_at ?? ''));
-    return operation(reply, v.project, 'Updating storage volume snapshot', url(pool.name, v.type, v.name, req.params.snap), async () => undefined);
+    return operation(reply, v.project, 'Updating storage volume snapshot', url(pool.name, v.type, v.name, req.params.snap, v.project), async () => undefined);
   };
   app.put<SnapParams>(`${base}/:snap`, { schema: { body: putSchema } }, update);
   app.patch<SnapParams>(`${base}/:snap`, { schema: { body: putSchema } }, update);
@@ -73,13 +77,13 @@ export function registerVolumeSnapshots(app: FastifyInstance, s: DaemonState, vo
     const { pool, v } = find(req);
     const to = (req.body as { name: string }).name;
     await vols.snapshots.rename(pool, v, req.params.snap, to);
-    return operation(reply, v.project, 'Renaming storage volume snapshot', url(pool.name, v.type, v.name, to), async () => undefined);
+    return operation(reply, v.project, 'Renaming storage volume snapshot', url(pool.name, v.type, v.name, to, v.project), async () => undefined);
   });
 
   app.delete<SnapParams>(`${base}/:snap`, async (req, reply) => {
     const { pool, v } = find(req);
     vols.snapshots.get(pool, v, req.params.snap);
-    const resource = url(pool.name, v.type, v.name, req.params.snap);
+    const resource = url(pool.name, v.type, v.name, req.params.snap, v.project);
     return operation(reply, v.project, 'Deleting storage volume snapshot', resource, () => vols.snapshots.delete(pool, v, req.params.snap));
   });
 }

@@ -11,8 +11,11 @@ import { StatusError, badRequest } from '../../errors';
 import { syncResponse } from '../../response';
 import type { DaemonState } from '../../state';
 import { StorageVolumes, volumeType } from '../../storage/volumes';
-import { checkIfMatch, projectOf, recursionOf, setEtag } from '../request';
+import { checkIfMatch, featureProjectOf, projectOf, projectOrAll, recursionOf, setEtag } from '../request';
+import type { VolumeType } from '../../storage/interface';
+import { projectSuffix } from '../../projects/used-by';
 import { registerVolumeSnapshots } from './storage-volume-snapshots';
+import { allowVolumeCreation, allowVolumeUpdate } from '../../projects/permissions';
 
 type PoolParams = { Params: { pool: string; type?: string } };
 type VolParams = { Params: { pool: string; type: string; name: string } };
@@ -35,14 +38,30 @@ const renameSchema = { type: 'object', required: ['name'], properties: { name: {
 
 const etag = (v: VolumeRecord) => [v.config, v.description];
 
+/**
+ * The project holding the request's volumes of `type` (Incus's
+ * StorageVolumeProject): custom volumes follow features.storage.volumes,
+ * image volumes are the default project's, instance volumes the request's.
+ */
+export function volumeProjectOf(s: DaemonState, req: FastifyRequest, type: VolumeType): string {
+  if (type === 'custom') return featureProjectOf(s, req, 'storage.volumes');
+  const project = projectOf(s, req);
+  return type === 'image' ? 'default' : project;
+}
+
 export function registerStorageVolumes(app: FastifyInstance, s: DaemonState): void {
   const vols = new StorageVolumes(s.db, s.pools);
-  const url = (v: VolumeRecord) => `/1.0/storage-pools/${v.pool}/volumes/${v.type}/${v.name}`;
+  const url = (v: VolumeRecord) => `/1.0/storage-pools/${v.pool}/volumes/${v.type}/${v.name}${projectSuffix(v.project)}`;
 
   const list = async (req: FastifyRequest<PoolParams>) => {
     const pool = s.pools.get(req.params.pool);
     const type = req.params.type === undefined ? undefined : volumeType(req.params.type);
-    const found = vols.list(pool, projectOf(s, req), type);
+    let found = vols.listAll(pool, type);
+    if (projectOrAll(s, req) !== null) {
+      // As Incus: image volumes (a cache kept in default) show where the request's project holds the image.
+      const images = new Set(s.db.images.list(projectOf(s, req)).map((i) => i.fingerprint));
+      found = vols.listIn(pool, (t) => volumeProjectOf(s, req, t), type).filter((v) => v.type !== 'image' || images.has(v.name));
+    }
     if (recursionOf(req) === 0) return syncResponse(found.map(url));
     return syncResponse(found.map((v) => vols.toApi(v)));
   };
@@ -62,12 +81,13 @@ export function registerStorageVolumes(app: FastifyInstance, s: DaemonState): vo
     if (srcType === 'copy' && !src?.name) throw badRequest('No source volume name provided');
     if (src && srcType === 'copy') {
       const from = s.pools.get(src.pool || pool.name);
-      const v = vols.get(from, projectOf(s, req), 'custom', src.name ?? '');
-      copyFrom = { pool: from.name, type: volumeType(v.type), name: v.name };
+      const v = vols.get(from, volumeProjectOf(s, req, 'custom'), 'custom', src.name ?? '');
+      copyFrom = { pool: from.name, project: v.project, type: volumeType(v.type), name: v.name };
     }
-    const v = await vols.create(pool, projectOf(s, req), {
+    allowVolumeCreation(s.db, volumeProjectOf(s, req, 'custom'), pool.name, { name: body.name, config: body.config ?? {} });
+    const v = await vols.create(pool, volumeProjectOf(s, req, 'custom'), {
       name: body.name,
-      contentType: body.content_type || (copyFrom ? vols.get(s.pools.get(copyFrom.pool), projectOf(s, req), copyFrom.type, copyFrom.name).contentType : 'filesystem'),
+      contentType: body.content_type || (copyFrom ? vols.get(s.pools.get(copyFrom.pool), copyFrom.project, copyFrom.type, copyFrom.name).contentType : 'filesystem'),
       description: body.description ?? '',
       config: body.config ?? {},
       copyFrom,
@@ -80,7 +100,8 @@ export function registerStorageVolumes(app: FastifyInstance, s: DaemonState): vo
 
   const find = (req: FastifyRequest<VolParams>) => {
     const pool = s.pools.get(req.params.pool);
-    return { pool, v: vols.get(pool, projectOf(s, req), volumeType(req.params.type), req.params.name) };
+    const type = volumeType(req.params.type);
+    return { pool, v: vols.get(pool, volumeProjectOf(s, req, type), type, req.params.name) };
   };
 
   app.get<VolParams>('/1.0/storage-pools/:pool/volumes/:type/:name', async (req, reply) => {
@@ -104,6 +125,7 @@ export function registerStorageVolumes(app: FastifyInstance, s: DaemonState): vo
       s.events.lifecycle('storage-volume-restored', url(v), v.project);
       return syncResponse({});
     }
+    if (v.type === 'custom') allowVolumeUpdate(s.db, v.project, pool.name, { name: v.name, config: body.config ?? {} });
     await vols.update(pool, v, body.config ?? {}, body.description ?? '');
     s.events.lifecycle('storage-volume-updated', url(v), v.project);
     return syncResponse({});
@@ -113,6 +135,7 @@ export function registerStorageVolumes(app: FastifyInstance, s: DaemonState): vo
     const { pool, v } = find(req);
     checkIfMatch(req, etag(v));
     const body = (req.body ?? {}) as Partial<StorageVolumePut>;
+    if (v.type === 'custom') allowVolumeUpdate(s.db, v.project, pool.name, { name: v.name, config: { ...v.config, ...(body.config ?? {}) } });
     await vols.update(pool, v, { ...v.config, ...(body.config ?? {}) }, body.description ?? v.description);
     s.events.lifecycle('storage-volume-updated', url(v), v.project);
     return syncResponse({});

@@ -23,6 +23,7 @@ import { checkDeviceOptions, deviceError, isAbsPath } from './options';
 import { fstabEscape } from './paths';
 import { stageVolume, unstageVolume } from './disk-staging';
 import { childPath, pathComponentProblem } from '../../names';
+import { storageName } from '../../storage/volume-names';
 
 const PROPAGATIONS = ['private', 'shared', 'slave', 'unbindable', 'rshared', 'rslave', 'runbindable', 'rprivate'];
 
@@ -82,7 +83,8 @@ async function bindPlan(ctx: DeviceStartContext): Promise<{ isDir: boolean; idma
 function volumeBind(ctx: DeviceStartContext): DeviceStartContext {
   const { config } = ctx;
   if (!config.pool) return ctx;
-  const source = childPath(join(ctx.varDir, 'storage-pools'), config.pool, VOLUME_DIRS.custom, config.source);
+  const volume = storageName(ctx.inst.volumeProject ?? ctx.inst.project, config.source);
+  const source = childPath(join(ctx.varDir, 'storage-pools'), config.pool, VOLUME_DIRS.custom, volume);
   if (!existsSync(source)) throw new Error(`Storage volume "${config.source}" not found in pool "${config.pool}"`);
   return { ...ctx, config: { ...config, source, shift: 'true', required: 'true' } };
 }

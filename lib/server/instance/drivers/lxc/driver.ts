@@ -106,6 +106,7 @@ export class LxcDriver implements InstanceDriver {
     const st = await lstat(link).catch(() => null);
     if (st?.isSymbolicLink()) await unlink(link);
     await rm(childPath(join(this.opts.varDir, 'logs'), ref.name), { recursive: true, force: true });
+    await rm(childPath(join(this.opts.varDir, 'security', 'seccomp'), ref.name), { force: true });
     // Devices: leftovers of a container that stopped on its own.
     await this.devices.sweep(ref.name);
   }

@@ -1,0 +1,20 @@
+/**
+ * On-disk names of project volumes. Instance and custom volumes of a
+ * project other than `default` carry the project as a prefix
+ * (`<project>_<name>`, as Incus's project.Instance and
+ * project.StorageVolume), so that two projects may each hold a `c1`;
+ * image volumes are named by fingerprint alone and shared.
+ */
+import { DEFAULT_PROJECT } from '../projects/features';
+
+/** The name the storage driver knows a project's instance or custom volume by. */
+export function storageName(project: string, name: string): string {
+  return project === DEFAULT_PROJECT ? name : `${project}_${name}`;
+}
+
+/** Splits an on-disk volume name into project and name (a name without `_` is `default`'s). */
+export function parseStorageName(diskName: string): { project: string; name: string } {
+  const i = diskName.indexOf('_');
+  if (i <= 0) return { project: DEFAULT_PROJECT, name: diskName };
+  return { project: diskName.slice(0, i), name: diskName.slice(i + 1) };
+}

@@ -1,0 +1,112 @@
+/**
+ * Restricted projects against a real daemon and real busybox containers:
+ * with `restricted=true` and Incus's defaults, security.privileged=true,
+ * security.nesting=true and a host-path disk are refused on create, on
+ * update and through a profile, each message naming the key or device;
+ * restricted.* keys loosen that (disk paths under
+ * restricted.devices.disk.paths only); a restriction that what the
+ * project holds already breaks is refused; snapshots and backups are
+ * blocked until restricted.snapshots / restricted.backups allow them.
+ */
+import t from 'tap';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { withDaemon } from './lib/daemon';
+import { type Body, createInstance, deleteProjectInstances, makeProject, q, waitOp } from './lib/project-helpers';
+
+t.test('restricted project', async (t) => {
+  const d = await withDaemon(t);
+  const hostDir = mkdtempSync(join(tmpdir(), 'restricted-src-'));
+  t.teardown(async () => {
+    await deleteProjectInstances(d, 'r');
+    rmSync(hostDir, { recursive: true, force: true });
+  });
+  await makeProject(d, 'r', { restricted: 'true' });
+  const where = (name: string) => `on container "${name}" of project "r"`;
+  const hostDisk = { host: { type: 'disk', source: hostDir, path: '/mnt' } };
+
+  t.test('Incus defaults: privileged, nesting and host-path disks refused, naming the key', async (t) => {
+    const ok = await createInstance(d, 'r', 'c1', { start: true });
+    t.equal(ok.opStatus, 'Success', `a plain container is fine: ${ok.error}`);
+
+    const priv = await createInstance(d, 'r', 'x', { config: { 'security.privileged': 'true' } });
+    t.equal(priv.status, 400);
+    t.equal(priv.error, `Failed checking if instance creation allowed: Invalid value "true" for config "security.privileged" ${where('x')}: Privileged containers are forbidden`);
+    const nest = await createInstance(d, 'r', 'x', { config: { 'security.nesting': 'true' } });
+    t.equal(nest.status, 400);
+    t.equal(nest.error, `Failed checking if instance creation allowed: Invalid value "true" for config "security.nesting" ${where('x')}: Container nesting is forbidden`);
+    const disk = await createInstance(d, 'r', 'x', { devices: hostDisk });
+    t.equal(disk.status, 400);
+    t.equal(disk.error, `Failed checking if instance creation allowed: Invalid device "host" ${where('x')}: Attaching disks not backed by a pool is forbidden`);
+    const lowlevel = await createInstance(d, 'r', 'x', { config: { 'raw.lxc': 'lxc.log.level=1' } });
+    t.equal(lowlevel.status, 400);
+    t.equal(lowlevel.error, `Failed checking if instance creation allowed: Use of low-level config "raw.lxc" ${where('x')} is forbidden`);
+    t.equal((await q(d, 'GET', '/1.0/instances/x?project=r')).status, 404, 'nothing created');
+    t.equal((await q(d, 'PATCH', '/1.0/projects/r', { config: { 'restricted.images.servers': 'images.example.org' } })).status, 200);
+    // Refused while planning: nothing is fetched (the server is a closed local port anyway).
+    const server = await q(d, 'POST', '/1.0/instances?project=r', { name: 'x', source: { type: 'image', server: 'https://127.0.0.1:1', protocol: 'simplestreams', alias: 'busybox' } });
+    t.equal(server.status, 400, 'an image server outside restricted.images.servers is refused');
+    t.equal(server.body.error, 'Image server "127.0.0.1:1" isn\'t allowed in this project');
+
+    const upd = await q(d, 'PATCH', '/1.0/instances/c1?project=r', { config: { 'security.privileged': 'true' } });
+    t.equal(upd.status, 400, 'an update is checked too');
+    t.equal(upd.body.error, `Failed checking if instance update allowed: Invalid value "true" for config "security.privileged" ${where('c1')}: Privileged containers are forbidden`);
+    const updDisk = await q(d, 'PATCH', '/1.0/instances/c1?project=r', { devices: hostDisk });
+    t.equal(updDisk.status, 400);
+    t.match(updDisk.body.error, 'Invalid device "host"');
+
+    const prof = await q(d, 'PATCH', '/1.0/profiles/default?project=r', { config: { 'security.nesting': 'true' } });
+    t.equal(prof.status, 400, 'a profile change is checked');
+    // As in Incus, the instances using the profile are checked (expanded) before the profiles themselves.
+    t.equal(prof.body.error, `Failed checking if profile update allowed: Invalid value "true" for config "security.nesting" ${where('c1')}: Container nesting is forbidden`);
+    const newProf = await q(d, 'POST', '/1.0/profiles?project=r', { name: 'priv', config: { 'security.privileged': 'true' } });
+    t.equal(newProf.status, 400, 'so is a new profile');
+    t.match(newProf.body.error, '"security.privileged" on profile "priv"');
+    t.equal((await q(d, 'GET', '/1.0/profiles/priv?project=r')).status, 404);
+
+    const dflt = await createInstance(d, 'default', 'free', { config: { 'security.nesting': 'true' } });
+    t.equal(dflt.opStatus, 'Success', `the default project is not restricted: ${dflt.error}`);
+    t.equal((await q(d, 'DELETE', '/1.0/instances/free')).status, 202);
+  });
+
+  t.test('restricted.* keys loosen the defaults', async (t) => {
+    t.equal((await q(d, 'PATCH', '/1.0/projects/r', { config: { 'restricted.containers.nesting': 'allow' } })).status, 200);
+    const nest = await createInstance(d, 'r', 'n1', { config: { 'security.nesting': 'true' } });
+    t.equal(nest.opStatus, 'Success', nest.error);
+    const back = await q(d, 'PATCH', '/1.0/projects/r', { config: { 'restricted.containers.nesting': 'block' } });
+    t.equal(back.status, 400, 'a restriction that an instance already breaks is refused');
+    t.equal(
+      back.body.error,
+      `Conflict detected when changing "restricted.containers.nesting" in project "r": Invalid value "true" for config "security.nesting" ${where('n1')}: Container nesting is forbidden`,
+    );
+
+    const paths = { 'restricted.devices.disk': 'allow', 'restricted.devices.disk.paths': join(hostDir, 'sub') };
+    t.equal((await q(d, 'PATCH', '/1.0/projects/r', { config: paths })).status, 200);
+    const outside = await createInstance(d, 'r', 'x', { devices: hostDisk });
+    t.equal(outside.status, 400);
+    t.equal(outside.error, `Failed checking if instance creation allowed: Invalid device "host" ${where('x')}: Disk source path "${hostDir}" not allowed`);
+    t.equal((await q(d, 'PATCH', '/1.0/projects/r', { config: { 'restricted.devices.disk.paths': hostDir } })).status, 200);
+    const inside = await createInstance(d, 'r', 'd1', { devices: hostDisk });
+    t.equal(inside.opStatus, 'Success', `a path under restricted.devices.disk.paths is fine: ${inside.error}`);
+
+    t.equal((await q(d, 'PATCH', '/1.0/projects/r', { config: { 'restricted.containers.privilege': 'allow' } })).status, 200);
+    const upd = await q(d, 'PATCH', '/1.0/instances/n1?project=r', { config: { 'security.privileged': 'true' } });
+    t.equal(upd.status, 200, JSON.stringify(upd.body));
+  });
+
+  t.test('snapshots and backups blocked by default', async (t) => {
+    const snap = await q(d, 'POST', '/1.0/instances/c1/snapshots?project=r', { name: 's0' });
+    t.equal(snap.status, 400);
+    t.equal(snap.body.error, 'Project "r" doesn\'t allow for snapshot creation');
+    const bk = await q(d, 'POST', '/1.0/instances/c1/backups?project=r', { name: 'b0' });
+    t.equal(bk.status, 400);
+    t.equal(bk.body.error, 'Project "r" doesn\'t allow for backup creation');
+    t.equal((await q(d, 'PATCH', '/1.0/projects/r', { config: { 'restricted.snapshots': 'allow' } })).status, 200);
+    const ok = await q(d, 'POST', '/1.0/instances/c1/snapshots?project=r', { name: 's0' });
+    t.equal(ok.status, 202);
+    t.equal((await waitOp(d, ok.body)).status, 'Success');
+    const snaps = await q(d, 'GET', '/1.0/instances/c1/snapshots?project=r');
+    t.equal((snaps.body.metadata as Body[]).length, 1);
+  });
+});
