@@ -40,6 +40,7 @@ const GROUPS: readonly GroupEntry[] = [
   { names: ['query'], load: () => require('./commands/query') as CommandGroup },
   { names: ['file'], load: () => require('./commands/file') as CommandGroup },
   { names: ['profile'], load: () => require('./commands/profile') as CommandGroup },
+  { names: ['project'], load: () => require('./commands/project') as CommandGroup },
   { names: ['network'], load: () => require('./commands/network') as CommandGroup },
   { names: ['config'], load: () => require('./commands/config') as CommandGroup },
   { names: ['storage'], load: () => require('./commands/storage') as CommandGroup },
@@ -70,11 +71,12 @@ function formatCommanderError(text: string): string {
 
 function buildProgram(io: CliIO, argv: readonly string[]): { program: Command; ctx: CliContext } {
   const program = new Command('incus');
-  const ctx = new CliContext(io, () => program.opts<GlobalFlags>());
+  const ctx = new CliContext(io, () => program.opts<GlobalFlags>(), argv);
   program
     .description('Command line client for Incus')
     .option('--project <name>', 'Override the source project')
     .option('-q, --quiet', "Don't show progress information")
+    .option('--force-local', 'Force using the local unix socket')
     .version(CLIENT_VERSION, '--version', 'Print version number')
     .exitOverride()
     .configureOutput({

@@ -1,5 +1,5 @@
 /**
- * YAML into the writable API structs (InstancePut, ProfilePut, ServerPut)
+ * YAML into the writable API structs (InstancePut, ProfilePut, ProjectPut, ServerPut)
  * the way Incus's Go decoder fills them: fields are typed by the struct, so
  * a plain scalar bound for a string keeps its source text (`limits.cpu: 2`
  * is "2", `x: 1.0` is "1.0", `null` is ""), unknown fields are ignored,
@@ -37,6 +37,9 @@ export const PROFILE_PUT: StructSpec = {
   name: 'api.ProfilePut',
   fields: { config: 'stringMap', description: 'string', devices: 'deviceMap' },
 };
+
+/** api.ProjectPut */
+export const PROJECT_PUT: StructSpec = { name: 'api.ProjectPut', fields: { config: 'stringMap', description: 'string' } };
 
 /** api.ServerPut */
 export const SERVER_PUT: StructSpec = { name: 'api.ServerPut', fields: { config: 'stringMap' } };
@@ -158,3 +161,9 @@ export function decodeYaml<T>(text: string, spec: StructSpec): T {
   if (first) throw new Error(`yaml: ${first.message.split('\n')[0]!.replace(/:$/, '')}`);
   return new Decoder(yaml, lines).struct(spec, doc.contents as Node) as T;
 }
+
+/** api.CertificatePut */
+export const CERTIFICATE_PUT: StructSpec = {
+  name: 'api.CertificatePut',
+  fields: { name: 'string', type: 'string', restricted: 'bool', projects: 'strings', certificate: 'string', description: 'string' },
+};

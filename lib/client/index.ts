@@ -32,6 +32,16 @@ export type { ConsoleAttachment } from './console';
 export { execInstance, execReturn } from './exec';
 export type { ExecControl, ExecIO, ExecOptions, ExecResult } from './exec';
 export { createProfile, deleteProfile, patchProfile, renameProfile } from './profiles';
+export {
+  createProject,
+  deleteProject,
+  getProject,
+  getProjectState,
+  getProjects,
+  getProjectWithEtag,
+  renameProject,
+  updateProject,
+} from './projects';
 export { putInstance } from './instance-update';
 export { InstanceFiles, fileInfoOf } from './files';
 export type { InstanceFileContent, InstanceFileInfo, InstanceFilePush } from './files';
@@ -46,3 +56,7 @@ export {
   updateImage,
 } from './images';
 export type { ExportedImage, ImagesPost } from './images';
+export { HttpsTransport, certFingerprint, httpsErrorFor } from './https-transport';
+export type { HttpsOptions } from './https-transport';
+export { fetchRemoteCertificate } from './remote-certificate';
+export type { RemoteCertificate } from './remote-certificate';

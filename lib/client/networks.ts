@@ -10,9 +10,11 @@ async function metadata<T>(client: IncusClient, path: string, opts: CallOptions,
   return { value: env.metadata as T, etag: env.etag };
 }
 
-/** GET /1.0/networks?recursion=1: managed networks and host interfaces. */
-export async function getNetworks(client: IncusClient, opts: CallOptions = {}): Promise<Network[]> {
-  return (await metadata<Network[] | null>(client, '/1.0/networks', opts, { recursion: 1 })).value ?? [];
+/** GET /1.0/networks?recursion=1: managed networks and host interfaces (of every project with `allProjects`). */
+export async function getNetworks(client: IncusClient, opts: CallOptions & { allProjects?: boolean } = {}): Promise<Network[]> {
+  const { allProjects, ...call } = opts;
+  const query: Record<string, string | number> = allProjects ? { recursion: 1, 'all-projects': 'true' } : { recursion: 1 };
+  return (await metadata<Network[] | null>(client, '/1.0/networks', call, query)).value ?? [];
 }
 
 export async function getNetwork(client: IncusClient, name: string, opts: CallOptions = {}): Promise<Network> {

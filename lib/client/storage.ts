@@ -46,8 +46,10 @@ export async function getStoragePoolResources(client: IncusClient, pool: string,
   return (await metadata<StoragePoolResources>(client, `${poolPath(pool)}/resources`, opts)).value;
 }
 
-export async function getStorageVolumes(client: IncusClient, pool: string, opts: CallOptions = {}): Promise<StorageVolume[]> {
-  return (await metadata<StorageVolume[] | null>(client, `${poolPath(pool)}/volumes`, opts, { recursion: 1 })).value ?? [];
+export async function getStorageVolumes(client: IncusClient, pool: string, opts: CallOptions & { allProjects?: boolean } = {}): Promise<StorageVolume[]> {
+  const { allProjects, ...call } = opts;
+  const query: Record<string, string | number> = allProjects ? { recursion: 1, 'all-projects': 'true' } : { recursion: 1 };
+  return (await metadata<StorageVolume[] | null>(client, `${poolPath(pool)}/volumes`, call, query)).value ?? [];
 }
 
 export function getStorageVolume(client: IncusClient, pool: string, type: string, name: string, opts: CallOptions = {}): Promise<WithEtag<StorageVolume>> {

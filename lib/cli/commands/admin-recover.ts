@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import type { IncusClient } from '../../client/client';
 import type { CliContext } from '../context';
+import { readLine } from '../read-line';
 
 interface UnknownVolume {
   name: string;
@@ -19,25 +20,6 @@ interface UnknownVolume {
 async function post<T>(client: IncusClient, path: string): Promise<T> {
   const res = await client.raw('POST', path, { pools: [] });
   return (res.response as unknown as { metadata: T }).metadata;
-}
-
-/** One line from stdin ('' at end of input). */
-function readLine(): Promise<string> {
-  return new Promise((resolve) => {
-    let buf = '';
-    const onData = (b: Buffer): void => {
-      buf += b.toString();
-      if (buf.includes('\n')) finish();
-    };
-    const finish = (): void => {
-      process.stdin.off('data', onData);
-      process.stdin.off('end', finish);
-      process.stdin.pause();
-      resolve(buf.split('\n')[0]!.trim());
-    };
-    process.stdin.on('data', onData);
-    process.stdin.on('end', finish);
-  });
 }
 
 /** Scans, asks, recovers; exit 0 also when there is nothing to recover. */

@@ -22,6 +22,8 @@ import { cliConfig, connect, connectIncus, splitRemote } from '../remotes/connec
 
 /** Incus default for `image list`: alias, fingerprint, public, description, architecture, type, size, upload date. */
 export const DEFAULT_IMAGE_COLUMNS = 'lfpdatsu';
+/** The same with the project first (`--all-projects`). */
+const DEFAULT_IMAGE_COLUMNS_ALL_PROJECTS = 'elfpdatsu';
 
 type ImageColumn = [name: string, data: (img: Image) => string];
 
@@ -98,6 +100,7 @@ export function imageMatches(img: Image, filter: string): boolean {
 export interface ImageListFlags {
   columns: string;
   format: string;
+  allProjects?: boolean;
 }
 
 async function listImages(ctx: CliContext, args: string[], flags: ImageListFlags): Promise<number> {
@@ -110,8 +113,10 @@ async function listImages(ctx: CliContext, args: string[], flags: ImageListFlags
     remote = parsed.remote;
     if (parsed.name !== '') filters.unshift(parsed.name);
   }
-  const columns = parseImageColumns(flags.columns);
-  const images = (await listImagesOn(connect(ctx, remote))).filter((img) => filters.every((f) => imageMatches(img, f)));
+  const columns = parseImageColumns(flags.allProjects && flags.columns === DEFAULT_IMAGE_COLUMNS ? DEFAULT_IMAGE_COLUMNS_ALL_PROJECTS : flags.columns);
+  const server = connect(ctx, remote);
+  const listed = flags.allProjects ? await incusOf(server).getImages(1, { allProjects: true }) : await listImagesOn(server);
+  const images = listed.filter((img) => filters.every((f) => imageMatches(img, f)));
   const rows = sortRowsNaturally(images.map((img) => columns.map(([, data]) => data(img))));
   const raw = images.map((img) => orderKeys(img, imageShape));
   ctx.out(renderList(spec, columns.map(([name]) => name), rows, raw));
@@ -230,6 +235,7 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('[filters...]', 'Optional [<remote>:] followed by filters')
     .option('-c, --columns <columns>', 'Columns', DEFAULT_IMAGE_COLUMNS)
     .option('-f, --format <format>', 'Format (csv|json|table|yaml|compact)', 'table')
+    .option('--all-projects', 'Display images from all projects')
     .action(async (filters: string[], flags: ImageListFlags) => {
       ctx.exitCode = await listImages(ctx, filters, flags);
     });

@@ -10,10 +10,13 @@ import { sortRowsNaturally } from '../format/sort';
 export interface NetworkListFlags {
   columns: string;
   format: string;
+  allProjects?: boolean;
 }
 
 /** Incus's default columns: name, type, managed, IPv4, IPv6, description, used by, state. */
 export const DEFAULT_NETWORK_COLUMNS = 'ntm46dus';
+/** The same with the project first (`--all-projects`). */
+const DEFAULT_ALL_PROJECTS_COLUMNS = 'entm46dus';
 /** Hostname, MAC address, IP address, type. */
 export const DEFAULT_LEASE_COLUMNS = 'hmit';
 
@@ -95,9 +98,10 @@ function render<T>(ctx: CliContext, flags: NetworkListFlags, table: Record<strin
 
 export async function listNetworks(ctx: CliContext, filters: string[], flags: NetworkListFlags): Promise<number> {
   const { getNetworks } = require('../../client/networks') as typeof import('../../client/networks');
-  const all = await getNetworks(ctx.client());
+  const all = await getNetworks(ctx.client(), { allProjects: flags.allProjects });
   const picked = all.filter((n) => matchNetwork(n, filters.flatMap((f) => f.split(','))));
-  render(ctx, flags, NETWORK_COLUMNS, picked, networkShape);
+  const columns = flags.allProjects && flags.columns === DEFAULT_NETWORK_COLUMNS ? DEFAULT_ALL_PROJECTS_COLUMNS : flags.columns;
+  render(ctx, { ...flags, columns }, NETWORK_COLUMNS, picked, networkShape);
   return 0;
 }
 

@@ -212,6 +212,7 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('[filters...]', 'Optional [<remote>:] followed by filters')
     .option('-c, --columns <columns>', 'Columns', DEFAULT_NETWORK_COLUMNS)
     .option('-f, --format <format>', 'Format (csv|json|table|yaml|compact)', 'table')
+    .option('--all-projects', 'List networks in all projects')
     .action(async (filters: string[], flags: NetworkListFlags) => {
       const rest = [...filters];
       if (rest[0]?.endsWith(':')) localName(rest.shift()!);

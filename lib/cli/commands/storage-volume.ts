@@ -74,10 +74,17 @@ export function registerVolumeCommands(storage: Command, ctx: CliContext): void 
     .description('List storage volumes')
     .argument('<pool>', '[<remote>:]<pool>')
     .option('-f, --format <format>', 'Format (csv|json|table|yaml|compact)', 'table')
-    .action(async (pool: string, flags: { format: string }) => {
-      const vols = await api().getStorageVolumes(ctx.client(), localName(pool));
-      const rows = vols.map((v) => [v.type, v.name, v.description, v.content_type, String(v.used_by.length)]);
-      ctx.out(renderList(parseFormat(flags.format), ['TYPE', 'NAME', 'DESCRIPTION', 'CONTENT-TYPE', 'USED BY'], rows, vols));
+    .option('--all-projects', 'All projects')
+    .action(async (pool: string, flags: { format: string; allProjects?: boolean }) => {
+      const vols = await api().getStorageVolumes(ctx.client(), localName(pool), { allProjects: flags.allProjects });
+      const header = ['TYPE', 'NAME', 'DESCRIPTION', 'CONTENT-TYPE', 'USED BY'];
+      const rows = vols.map((v) => [v.type, v.name, v.description, v.content_type, String((v.used_by ?? []).length)]);
+      // Incus shows the project first only with --all-projects.
+      if (flags.allProjects) {
+        header.unshift('PROJECT');
+        rows.forEach((row, i) => row.unshift(vols[i]!.project ?? ''));
+      }
+      ctx.out(renderList(parseFormat(flags.format), header, rows, vols));
     });
 
   volume

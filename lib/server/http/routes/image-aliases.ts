@@ -8,6 +8,7 @@ import type { DaemonState } from '../../state';
 import type { AliasRecord } from '../../db/images';
 import { validateImageAliasName } from '../../names';
 import { checkIfMatch, projectOf, recursionOf, setEtag } from '../request';
+import { callerOf } from '../../auth/caller';
 
 function toEntry(a: AliasRecord): ImageAliasesEntry {
   return { name: a.name, description: a.description, target: a.fingerprint, type: a.type };
@@ -44,6 +45,10 @@ export function registerImageAliases(app: FastifyInstance, s: DaemonState): void
 
   app.get('/1.0/images/aliases/*', async (req, reply) => {
     const a = find(req);
+    // Untrusted callers see only aliases of public images, as Incus.
+    if (!callerOf(req.raw, s.trust).trusted && !s.db.images.list(a.project).some((i) => i.fingerprint === a.fingerprint && i.public)) {
+      throw notFound('Image alias not found');
+    }
     setEtag(reply, [a.name, a.description, a.fingerprint]);
     return syncResponse(toEntry(a));
   });

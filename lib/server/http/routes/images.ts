@@ -1,6 +1,6 @@
 /** `/1.0/images`: list, upload (unified tarball as octet-stream), get, update, delete, export. */
 import { createReadStream } from 'node:fs';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { ImageAlias, ImagePut } from '../../../api/image';
 import { receiveSplitUpload } from '../../images/multipart';
@@ -24,6 +24,8 @@ import type { DaemonState } from '../../state';
 import type { ImageRecord } from '../../db/images';
 import { validateImageAliasName } from '../../names';
 import { checkIfMatch, incusHeader, projectOf, recursionOf, setEtag } from '../request';
+import { callerOf } from '../../auth/caller';
+import { notFound } from '../../errors';
 
 type FpParams = { Params: { fingerprint: string } };
 
@@ -39,9 +41,18 @@ function parseProperties(h: string | undefined): Record<string, string> {
 }
 
 export function registerImages(app: FastifyInstance, s: DaemonState): void {
+  // Untrusted callers see public images only (and a private one with its one-time secret).
+  const trusted = (req: { raw: import('node:http').IncomingMessage }): boolean => callerOf(req.raw, s.trust).trusted;
+  const visible = (req: FastifyRequest, rec: ImageRecord): ImageRecord => {
+    if (rec.public || trusted(req)) return rec;
+    const secret = (req.query as { secret?: string }).secret;
+    if (secret && s.imageRemote.secrets.check(rec.project, rec.fingerprint, secret, false)) return rec;
+    throw notFound('Image not found');
+  };
+
   app.get('/1.0/images', async (req) => {
     const project = projectOf(s, req);
-    const imgs = s.db.images.list(project);
+    const imgs = s.db.images.list(project).filter((i) => i.public || trusted(req));
     if (recursionOf(req) === 0) return syncResponse(imgs.map((i) => `/1.0/images/${i.fingerprint}`));
     return syncResponse(imgs.map((i) => s.images.toApi(i)));
   });
@@ -136,7 +147,7 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
   });
 
   app.get<FpParams>('/1.0/images/:fingerprint', async (req, reply) => {
-    const rec = s.images.byFingerprint(projectOf(s, req), req.params.fingerprint);
+    const rec = visible(req, s.images.byFingerprint(projectOf(s, req), req.params.fingerprint));
     setEtag(reply, imageEtag(rec));
     return syncResponse(s.images.toApi(rec));
   });
@@ -187,7 +198,7 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
   });
 
   app.get<FpParams>('/1.0/images/:fingerprint/export', async (req, reply) => {
-    const rec = s.images.byFingerprint(projectOf(s, req), req.params.fingerprint);
+    const rec = visible(req, s.images.byFingerprint(projectOf(s, req), req.params.fingerprint));
     // A one-time secret (image copy between servers) is used up by the download.
     const secret = (req.query as { secret?: string }).secret;
     if (secret) s.imageRemote.secrets.check(rec.project, rec.fingerprint, secret, true);
