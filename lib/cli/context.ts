@@ -10,6 +10,8 @@ export interface Writer {
 export interface GlobalFlags {
   project?: string;
   quiet?: boolean;
+  /** `--force-local`: the local Unix socket, whatever the default remote. */
+  forceLocal?: boolean;
 }
 
 /** The streams and environment a run uses. */
@@ -24,24 +26,61 @@ export class CliContext {
   /** Exit status the current command asks for. */
   exitCode = 0;
   private clientInstance?: IncusClient;
+  private target?: string;
 
+  /**
+   * @param argv the command line (without `node` and the script), read to
+   *   find the remote a command names (see {@link targetRemote}).
+   */
   constructor(
     readonly io: CliIO,
     private readonly readGlobals: () => GlobalFlags,
-  ) {}
+    private readonly argv: readonly string[] = [],
+  ) {
+    const { setTargetResolver } = require('./remote') as typeof import('./remote');
+    setTargetResolver(() => this.targetRemote());
+  }
 
   get globals(): GlobalFlags {
     return this.readGlobals();
   }
 
-  /** The API client, created on first use (the client code loads only then). */
+  /**
+   * The API client of the remote the command acts on ({@link targetRemote}),
+   * created on first use (the client code loads only then).
+   */
   client(): IncusClient {
     if (!this.clientInstance) {
-      const { IncusClient: Client } = require('../client/client') as typeof import('../client/client');
-      const { discoverSocketPath } = require('../client/socket-path') as typeof import('../client/socket-path');
-      this.clientInstance = new Client({ socketPath: discoverSocketPath(this.io.env), project: this.remoteProject('local') });
+      const { openIncusClient } = require('./remotes/connect') as typeof import('./remotes/connect');
+      this.clientInstance = openIncusClient(this, this.targetRemote());
     }
     return this.clientInstance;
+  }
+
+  /**
+   * The one server a command acts on: `local` with --force-local; else the
+   * remote of the last argument written `REMOTE:...` that names an Incus
+   * remote (commands that reach several remotes connect to each by name);
+   * else the default remote.
+   */
+  targetRemote(): string {
+    if (this.target !== undefined) return this.target;
+    if (this.globals.forceLocal) return (this.target = 'local');
+    const { cliConfig } = require('./remotes/connect') as typeof import('./remotes/connect');
+    const conf = cliConfig(this);
+    let found: string | undefined;
+    for (const a of this.argv) {
+      if (a === '--') break;
+      if (a.startsWith('-')) continue;
+      const colon = a.indexOf(':');
+      if (colon <= 0) continue;
+      const prefix = a.slice(0, colon);
+      // `key=a:b` values, paths, and `host:port` values (core.https_address) name no remote.
+      if (prefix.includes('=') || prefix.includes('/') || /^\d+$/.test(a.slice(colon + 1))) continue;
+      const r = conf.remotes[prefix];
+      if (r && r.protocol === 'incus') found = prefix;
+    }
+    return (this.target = found ?? conf.defaultRemote);
   }
 
   /** `--project`, else `$INCUS_PROJECT`: the project that overrides every remote's own. */
@@ -60,9 +99,9 @@ export class CliContext {
     return stored && stored !== 'default' ? stored : undefined;
   }
 
-  /** The project commands on the local server act in, for messages. */
+  /** The project commands on the target remote act in, for messages. */
   get projectName(): string {
-    return this.remoteProject('local') ?? 'default';
+    return this.remoteProject(this.targetRemote()) ?? 'default';
   }
 
   out(text: string): void {

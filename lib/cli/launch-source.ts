@@ -8,13 +8,14 @@ import type { CliContext } from './context';
 import { incusOf, resolveImageOn } from './image-remote';
 import { connect, serverAddress, splitRemote } from './remotes/connect';
 
-/** `[remote:]image` split; `local` (or any remote on the same socket) means the instance's own server. */
+/** `[remote:]image` split; `local` when the image is on the instance's own server (same remote, or same address). */
 export function parseImageArg(ctx: CliContext, raw: string): { remote: string; name: string; local: boolean } {
   const { remote, name } = splitRemote(ctx, raw);
-  let local = remote === 'local';
+  const target = ctx.targetRemote();
+  let local = remote === target;
   if (!local) {
     const r = connect(ctx, remote);
-    local = r.kind === 'incus' && serverAddress(ctx, remote) === serverAddress(ctx, 'local');
+    local = r.kind === 'incus' && serverAddress(ctx, remote) === serverAddress(ctx, target);
   }
   return { remote, name, local };
 }

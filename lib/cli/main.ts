@@ -71,11 +71,12 @@ function formatCommanderError(text: string): string {
 
 function buildProgram(io: CliIO, argv: readonly string[]): { program: Command; ctx: CliContext } {
   const program = new Command('incus');
-  const ctx = new CliContext(io, () => program.opts<GlobalFlags>());
+  const ctx = new CliContext(io, () => program.opts<GlobalFlags>(), argv);
   program
     .description('Command line client for Incus')
     .option('--project <name>', 'Override the source project')
     .option('-q, --quiet', "Don't show progress information")
+    .option('--force-local', 'Force using the local unix socket')
     .version(CLIENT_VERSION, '--version', 'Print version number')
     .exitOverride()
     .configureOutput({

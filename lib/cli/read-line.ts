@@ -1,20 +1,36 @@
-/** One answer typed at a prompt (`yes/no` questions). */
+/** One answer typed at a prompt (`yes/no` questions, fingerprints, tokens). */
+
+/** Input read past the last line handed out, kept for the next prompt (piped answers arrive in one chunk). */
+let pending = '';
+let ended = false;
 
 /** Reads one line from stdin, trimmed ('' at end of input). */
 export function readLine(): Promise<string> {
   return new Promise((resolve) => {
-    let buf = '';
-    const onData = (b: Buffer): void => {
-      buf += b.toString();
-      if (buf.includes('\n')) finish();
+    const take = (): boolean => {
+      const nl = pending.indexOf('\n');
+      if (nl < 0 && !ended) return false;
+      const line = nl < 0 ? pending : pending.slice(0, nl);
+      pending = nl < 0 ? '' : pending.slice(nl + 1);
+      resolve(line.trim());
+      return true;
     };
-    const finish = (): void => {
+    if (take()) return;
+    const onData = (b: Buffer): void => {
+      pending += b.toString();
+      if (take()) stop();
+    };
+    const onEnd = (): void => {
+      ended = true;
+      take();
+      stop();
+    };
+    const stop = (): void => {
       process.stdin.off('data', onData);
-      process.stdin.off('end', finish);
+      process.stdin.off('end', onEnd);
       process.stdin.pause();
-      resolve(buf.split('\n')[0]!.trim());
     };
     process.stdin.on('data', onData);
-    process.stdin.on('end', finish);
+    process.stdin.on('end', onEnd);
   });
 }

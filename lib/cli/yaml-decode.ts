@@ -161,3 +161,9 @@ export function decodeYaml<T>(text: string, spec: StructSpec): T {
   if (first) throw new Error(`yaml: ${first.message.split('\n')[0]!.replace(/:$/, '')}`);
   return new Decoder(yaml, lines).struct(spec, doc.contents as Node) as T;
 }
+
+/** api.CertificatePut */
+export const CERTIFICATE_PUT: StructSpec = {
+  name: 'api.CertificatePut',
+  fields: { name: 'string', type: 'string', restricted: 'bool', projects: 'strings', certificate: 'string', description: 'string' },
+};

@@ -3,7 +3,7 @@
  * /1.0/instances/{name}/files` with contents streamed both ways (never
  * buffered whole), and `GET /1.0/instances/{name}/sftp` upgraded to a raw
  * SFTP connection. Streams go over their own HTTP requests on the client's
- * Unix socket.
+ * transport (Unix socket or HTTPS).
  */
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import type { IncusClient } from './client';
 import { parseEnvelope } from './envelope';
 import { ApiError } from './errors';
-import { UnixTransport, connectionErrorFor } from './unix-transport';
+import type { StreamRequest, Transport } from './transport';
 
 /** What the X-Incus-* headers of a GET/HEAD say about a path. */
 export interface InstanceFileInfo {
@@ -79,19 +79,21 @@ async function readAll(res: Readable): Promise<Buffer> {
 
 /** Instance files over the API: see the module comment. */
 export class InstanceFiles {
-  private readonly socketPath: string;
-  private readonly agent: http.Agent;
+  private readonly transport: Transport & Required<Pick<Transport, 'openRequest'>>;
 
   constructor(private readonly client: IncusClient) {
     const t = client.transport;
-    if (!(t instanceof UnixTransport)) throw new Error('File transfers need a Unix socket connection to the daemon');
-    this.socketPath = t.socketPath;
-    this.agent = new http.Agent({ keepAlive: true });
+    if (!t.openRequest) throw new Error(`File transfers are not supported over ${t.address}`);
+    this.transport = t as Transport & Required<Pick<Transport, 'openRequest'>>;
   }
 
-  /** Drops idle connections. */
+  /** Drops idle connections (those of the client's transport, which the requests share). */
   close(): void {
-    this.agent.destroy();
+    // The transport's pool belongs to the client, which closes it.
+  }
+
+  private open(method: string, path: string, headers: Record<string, string | number>, agent = true): StreamRequest {
+    return this.transport.openRequest(method, path, headers, agent);
   }
 
   private url(name: string, what: 'files' | 'sftp', filePath?: string): string {
@@ -105,8 +107,8 @@ export class InstanceFiles {
   /** One request; an error reply is read and thrown as ApiError. */
   private send(method: string, path: string, headers: Record<string, string | number>, body?: Buffer | string | Readable): Promise<Reply> {
     return new Promise((resolve, reject) => {
-      const req = http.request({ socketPath: this.socketPath, agent: this.agent, method, path, headers: { Host: 'unix.socket', ...headers } });
-      req.on('error', (err: NodeJS.ErrnoException) => reject(connectionErrorFor(err, this.socketPath)));
+      const { req, mapError } = this.open(method, path, headers);
+      req.on('error', (err: NodeJS.ErrnoException) => reject(mapError(err)));
       req.on('response', (res) => {
         const status = res.statusCode ?? 0;
         if (status === 200) {
@@ -182,13 +184,8 @@ export class InstanceFiles {
   sftpConnection(name: string): Promise<Socket> {
     return new Promise((resolve, reject) => {
       const path = this.url(name, 'sftp');
-      const req = http.request({
-        socketPath: this.socketPath,
-        method: 'GET',
-        path,
-        headers: { Host: 'unix.socket', Upgrade: 'sftp', Connection: 'Upgrade' },
-      });
-      req.on('error', (err: NodeJS.ErrnoException) => reject(connectionErrorFor(err, this.socketPath)));
+      const { req, mapError } = this.open('GET', path, { Upgrade: 'sftp', Connection: 'Upgrade' }, false);
+      req.on('error', (err: NodeJS.ErrnoException) => reject(mapError(err)));
       req.on('upgrade', (res, socket, head) => {
         if (header(res, 'upgrade') !== 'sftp') {
           socket.destroy();

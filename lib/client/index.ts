@@ -56,3 +56,7 @@ export {
   updateImage,
 } from './images';
 export type { ExportedImage, ImagesPost } from './images';
+export { HttpsTransport, certFingerprint, httpsErrorFor } from './https-transport';
+export type { HttpsOptions } from './https-transport';
+export { fetchRemoteCertificate } from './remote-certificate';
+export type { RemoteCertificate } from './remote-certificate';

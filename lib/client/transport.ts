@@ -3,6 +3,7 @@
  * with client certificates later. Only request/response bytes and websocket
  * opening cross it; envelopes and operations are handled above it.
  */
+import type { ClientRequest } from 'node:http';
 import type { Readable } from 'node:stream';
 import type WebSocket from 'ws';
 
@@ -38,4 +39,16 @@ export interface Transport {
   openWebSocket(path: string): WebSocket;
   /** Drops idle keep-alive connections. */
   close(): void;
+  /**
+   * A request not yet sent, for callers that stream both ways or upgrade
+   * the connection (files, SFTP); errors on it go through `mapError`.
+   */
+  openRequest?(method: string, path: string, headers: Record<string, string | number>, agent?: boolean): StreamRequest;
+}
+
+/** What {@link Transport.openRequest} hands back. */
+export interface StreamRequest {
+  req: ClientRequest;
+  /** The transport's wording for a connection failure. */
+  mapError(err: NodeJS.ErrnoException): Error;
 }

@@ -2,7 +2,8 @@
 import * as http from 'node:http';
 import type WebSocket from 'ws';
 import { ConnectionError } from './errors';
-import type { Transport, TransportRequest, TransportResponse } from './transport';
+import { exchange, requestHeaders } from './http-exchange';
+import type { StreamRequest, Transport, TransportRequest, TransportResponse } from './transport';
 
 /** Incus's wording for a socket nobody listens on, or one we may not open. */
 export function connectionErrorFor(err: NodeJS.ErrnoException, socketPath: string): Error {
@@ -37,50 +38,28 @@ export class UnixTransport implements Transport {
   }
 
   request(req: TransportRequest): Promise<TransportResponse> {
-    return new Promise((resolve, reject) => {
-      const headers: Record<string, string | number> = {
-        Host: 'unix.socket',
-        'User-Agent': this.userAgent,
-        ...req.headers,
-      };
-      const body = req.body;
-      if (typeof body === 'string' || Buffer.isBuffer(body)) {
-        headers['Content-Length'] = Buffer.byteLength(body);
-      }
-      const options: http.RequestOptions & { servername: string } = {
-        socketPath: this.socketPath,
-        agent: this.agent,
-        method: req.method,
-        path: req.path,
-        headers,
-        signal: req.signal,
-        // A set servername spares the agent an IPv6 regex (milliseconds at start-up).
-        servername: '',
-      };
-      const clientReq = http.request(options);
-      clientReq.on('error', (err: NodeJS.ErrnoException) => reject(connectionErrorFor(err, this.socketPath)));
-      clientReq.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            statusText: res.statusMessage ?? '',
-            headers: res.headers,
-            body: Buffer.concat(chunks),
-          }),
-        );
-      });
-      if (body === undefined) {
-        clientReq.end();
-      } else if (typeof body === 'string' || Buffer.isBuffer(body)) {
-        clientReq.end(body);
-      } else {
-        body.on('error', (err) => clientReq.destroy(err));
-        body.pipe(clientReq);
-      }
+    const options: http.RequestOptions & { servername: string } = {
+      socketPath: this.socketPath,
+      agent: this.agent,
+      method: req.method,
+      path: req.path,
+      headers: requestHeaders(req, { Host: 'unix.socket', 'User-Agent': this.userAgent }),
+      signal: req.signal,
+      // A set servername spares the agent an IPv6 regex (milliseconds at start-up).
+      servername: '',
+    };
+    return exchange(http.request(options), req, (err) => connectionErrorFor(err, this.socketPath));
+  }
+
+  openRequest(method: string, path: string, headers: Record<string, string | number>, agent = true): StreamRequest {
+    const req = http.request({
+      socketPath: this.socketPath,
+      ...(agent ? { agent: this.agent } : {}),
+      method,
+      path,
+      headers: { Host: 'unix.socket', 'User-Agent': this.userAgent, ...headers },
     });
+    return { req, mapError: (err) => connectionErrorFor(err, this.socketPath) };
   }
 
   openWebSocket(path: string): WebSocket {

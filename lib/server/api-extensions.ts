@@ -69,4 +69,11 @@ export const API_EXTENSIONS: string[] = [
   // Remote images (issue 05): POST /1.0/images/{fp}/refresh, source.project on pulls.
   'image_force_refresh',
   'image_source_project',
+  // Remote access (issue 11): trust store, restricted certificates, one-time tokens.
+  'certificate_update',
+  'certificate_project',
+  'certificate_self_renewal',
+  'certificate_token',
+  'remote_token_expiry',
+  'certificate_description',
 ];

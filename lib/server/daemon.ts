@@ -28,6 +28,10 @@ import { Logger } from './log';
 import { ensureVarDirs } from './var-dirs';
 import type { DaemonState } from './state';
 import { probeIdmappedMounts } from '../native/lxc';
+import { ensureServerKeypair } from './auth/server-cert';
+import { TrustStore } from './auth/trust-store';
+import { HttpsListener } from './auth/https-listener';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export interface DaemonOptions {
   varDir: string;
@@ -74,7 +78,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   if (await socketInUse(socketPath)) throw new Error(`incusd is already running (${socketPath} answers)`);
   await unlink(socketPath).catch(() => undefined);
 
+  const keypair = await ensureServerKeypair(opts.varDir);
   const db = openDb(join(opts.varDir, 'database', 'incus.db'));
+  const trust = new TrustStore(db.certificates);
   const events = new EventBus();
   log.attach(events);
   const ops = new OperationRegistry(events);
@@ -96,10 +102,23 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   const projects = new ProjectManager(db, events);
   projects.configChecks.push(projectUpdateCheck(db));
+  // A restricted certificate's project list follows project renames and deletions.
+  events.subscribe(['lifecycle'], null, (ev) => {
+    if (String((ev.metadata as { action?: string }).action ?? '').startsWith('project-')) trust.reload();
+  });
   const instances = new InstanceManager({ db, events, images, imageDownloader: imageRemote.downloader, pools, driver, idmap, idmappedPool: () => idmapOk });
   const actions = new StateActions(instances);
   const snapshots = new SnapshotManager(instances, actions);
   const snapshotScheduler = new SnapshotScheduler(instances, snapshots, log);
+  // The HTTPS listener serves the same app; its handler is bound once the app is ready.
+  let routing: ((req: IncomingMessage, res: ServerResponse) => void) | null = null;
+  let dispatchUpgrade: ((req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer) => void) | null = null;
+  const https = new HttpsListener({
+    keypair,
+    trust,
+    handler: (req, res) => routing!(req, res),
+    upgrade: (req, socket, head) => dispatchUpgrade!(req, socket, head),
+  });
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
   let closing: Promise<void> | null = null;
@@ -123,15 +142,22 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     snapshotScheduler,
     driver,
     facts: gatherServerFacts(opts.version, driver.info.version),
+    trust,
+    keypair,
+    https,
     requestShutdown: () => stopAllThenClose(),
   };
 
-  const { app, upgrades } = buildApp(state);
-  app.server.on('upgrade', (req, socket, head) => {
-    for (const h of upgrades) if (h(req, socket, head)) return;
-    socket.destroy();
-  });
+  const { app, upgrade } = buildApp(state);
+  app.server.on('upgrade', upgrade);
   await app.listen({ path: socketPath });
+  routing = app.routing;
+  dispatchUpgrade = upgrade;
+  const httpsAddress = db.config.all()['core.https_address'] ?? '';
+  if (httpsAddress) {
+    // A listener that cannot start (address gone, port taken) must not keep the daemon down.
+    await https.apply(httpsAddress).catch((err: unknown) => log.error('Failed to listen on HTTPS', { address: httpsAddress, err: String(err) }));
+  }
   await chmod(socketPath, 0o660);
   if (opts.group) await chown(socketPath, 0, await groupId(opts.group));
   log.info('Daemon started', { socket: socketPath, version: opts.version });
@@ -143,7 +169,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      await https.stop();
       await app.close();
+      ops.cancelClass('token');
       imageRemote.stop();
       snapshotScheduler.stop();
       networks.release();

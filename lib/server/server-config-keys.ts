@@ -3,6 +3,7 @@
  * error wording ("cannot set 'KEY' to 'VALUE': REASON"). Pure functions.
  */
 import { isIP } from 'node:net';
+import { expiryFrom } from './instance/snapshot-names';
 
 /** RFC 1123 host name (labels of letters, digits and inner hyphens). */
 const HOSTNAME = /^(?=.{1,253}\.?$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
@@ -37,6 +38,14 @@ export function listenAddressProblem(v: string): string | null {
 
 const VALIDATORS: Record<string, (v: string) => string | null> = {
   'core.https_address': listenAddressProblem,
+  'core.remote_token_expiry': (v) => {
+    try {
+      expiryFrom(new Date(0), v);
+      return null;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  },
   'core.shutdown_timeout': (v) => (/^[+-]?\d+$/.test(v) && Number.isSafeInteger(Number(v)) ? null : 'invalid integer'),
 };
 

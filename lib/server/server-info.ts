@@ -87,7 +87,21 @@ export function gatherServerFacts(version: string, lxcVersion: string): ServerFa
   };
 }
 
-export function serverObject(facts: ServerFacts, config: Record<string, string>, project: string): Server {
+/** Who is asking, for `auth_user_name` / `auth_user_method`. */
+export interface Requestor {
+  /** `unix`, or `tls` with the client certificate's fingerprint as user name. */
+  method: 'unix' | 'tls';
+  name: string;
+}
+
+/** What the trusted `GET /1.0` adds to the facts: the keypair and where the API listens. */
+export interface ServerNetwork {
+  certificate: string;
+  certificateFingerprint: string;
+  addresses: string[];
+}
+
+export function serverObject(facts: ServerFacts, config: Record<string, string>, project: string, net?: ServerNetwork, who?: Requestor): Server {
   return {
     config,
     api_extensions: API_EXTENSIONS,
@@ -96,8 +110,28 @@ export function serverObject(facts: ServerFacts, config: Record<string, string>,
     auth: 'trusted',
     public: false,
     auth_methods: ['tls'],
-    auth_user_name: userInfo().username,
-    auth_user_method: 'unix',
-    environment: { ...facts.environment, project },
+    auth_user_name: who?.name ?? userInfo().username,
+    auth_user_method: who?.method ?? 'unix',
+    environment: {
+      ...facts.environment,
+      ...(net ? { addresses: net.addresses, certificate: net.certificate, certificate_fingerprint: net.certificateFingerprint } : {}),
+      project,
+    },
+  };
+}
+
+/**
+ * `GET /1.0` for an untrusted caller, as Incus's ServerUntrusted: no
+ * extensions, no environment, only the `user.ui.*` config keys.
+ */
+export function untrustedServerObject(config: Record<string, string>): Record<string, unknown> {
+  return {
+    config: Object.fromEntries(Object.entries(config).filter(([k]) => k.startsWith('user.ui.'))),
+    api_extensions: null,
+    api_status: 'stable',
+    api_version: '1.0',
+    auth: 'untrusted',
+    public: false,
+    auth_methods: ['tls'],
   };
 }

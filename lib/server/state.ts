@@ -13,6 +13,16 @@ import type { StoragePools } from './storage/pools';
 import type { NetworkManager } from './network/networks';
 import type { ServerFacts } from './server-info';
 import type { ProjectManager } from './projects/manager';
+import type { TrustStore } from './auth/trust-store';
+import type { ServerKeypair } from './auth/server-cert';
+
+/** The HTTPS listener as routes see it: where it listens, and moving it. */
+export interface NetworkListener {
+  /** The `core.https_address` listened on now ("" when not listening). */
+  readonly current: string;
+  /** Listens on an address ("" stops); throws (and keeps the old one) when it cannot. */
+  apply(address: string): Promise<void>;
+}
 
 export interface DaemonState {
   readonly varDir: string;
@@ -35,6 +45,12 @@ export interface DaemonState {
   readonly snapshotScheduler: SnapshotScheduler;
   readonly driver: InstanceDriver;
   readonly facts: ServerFacts;
+  /** Trusted client certificates (`/1.0/certificates`). */
+  readonly trust: TrustStore;
+  /** server.crt / server.key. */
+  readonly keypair: ServerKeypair;
+  /** The listener on `core.https_address`. */
+  readonly https: NetworkListener;
   /**
    * `incus admin shutdown`: stops every instance cleanly and resolves when
    * they are down; the daemon then exits once the reply has gone out.

@@ -15,9 +15,14 @@ export const ROOT_DISK = { type: 'disk', path: '/', pool: 'default' } as const;
  * `eth0` on it in the default profile when the server has no managed
  * network and that profile no NIC.
  */
-export async function initAuto(client: IncusClient): Promise<void> {
+export async function initAuto(client: IncusClient, opts: { httpsAddress?: string } = {}): Promise<void> {
   // Incus reads the server first; a daemon that is down fails here, plainly.
   await client.getServer();
+  if (opts.httpsAddress) {
+    // Server config goes first, as Incus applies its init config in that order.
+    const { value, etag } = await client.getServerWithEtag();
+    await client.updateServer({ config: { ...(value.config ?? {}), 'core.https_address': opts.httpsAddress } }, { etag: etag || undefined });
+  }
   const pools = await client.getStoragePools().catch((err: Error) => {
     throw new Error(`Failed to retrieve list of storage pools: ${err.message}`);
   });
@@ -128,6 +133,29 @@ export async function shutdown(client: IncusClient, force: boolean, timeoutSecon
   }
 }
 
+/**
+ * `--network-address` and `--network-port` as one listen address (Incus's
+ * CanonicalNetworkAddressFromAddressAndPort): a bare IPv6 address gets
+ * brackets, a missing port is 8443.
+ */
+export function listenAddressOf(address: string, port: number | undefined): string {
+  const p = port === undefined || port < 0 ? 8443 : port;
+  const host = address.includes(':') && !address.startsWith('[') ? `[${address}]` : address;
+  return `${host}:${p}`;
+}
+
+interface InitFlags {
+  auto?: boolean;
+  networkAddress?: string;
+  networkPort?: number;
+}
+
+/** Incus's checks of the init flags. */
+export function checkInitFlags(flags: InitFlags): void {
+  if (!flags.auto && (flags.networkAddress !== undefined || flags.networkPort !== undefined)) throw new Error('Configuration flags require --auto');
+  if (!flags.networkAddress && flags.networkPort !== undefined) throw new Error("--network-port can't be used without --network-address");
+}
+
 /** Adds this group's commands to `program`. */
 export function register(program: Command, ctx: CliContext): void {
   const admin = program.command('admin').description('Manage incus daemon');
@@ -136,9 +164,13 @@ export function register(program: Command, ctx: CliContext): void {
     .command('init')
     .description('Prepare the daemon')
     .option('--auto', 'Automatic (non-interactive) mode')
-    .action(async (flags: { auto?: boolean }) => {
+    .option('--network-address <address>', 'Address to bind to (default: none)')
+    .option('--network-port <port>', 'Port to bind to (default: 8443)', parseIntOption)
+    .action(async (flags: InitFlags) => {
+      checkInitFlags(flags);
       if (!flags.auto) throw new Error('Only non-interactive initialisation is supported for now (use --auto)');
-      await initAuto(ctx.client());
+      const httpsAddress = flags.networkAddress ? listenAddressOf(flags.networkAddress, flags.networkPort) : undefined;
+      await initAuto(ctx.client(), { httpsAddress });
     });
 
   admin

@@ -21,6 +21,7 @@ import { localName } from '../remote';
 import { processTerminal, type Terminal } from '../terminal';
 import { instanceWritable, sameValue } from '../writable';
 import { decodeYaml, INSTANCE_PUT, SERVER_PUT } from '../yaml-decode';
+import { registerTrust } from './config-trust';
 import { registerDevices } from './config-device';
 
 /** Flags of `config show|get|set|unset|edit`. */
@@ -225,4 +226,5 @@ export function register(program: Command, ctx: CliContext): void {
     });
 
   registerDevices(config, ctx, 'instance');
+  registerTrust(config, ctx, term);
 }

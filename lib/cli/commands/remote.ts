@@ -3,7 +3,10 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context';
 import { parseFormat, renderList } from '../format/render';
 import { sortRowsNaturally } from '../format/sort';
-import { type CliConfig, type Remote, saveConfig } from '../remotes/config';
+import { type CliConfig, type Remote, configDir, saveConfig } from '../remotes/config';
+
+type CertFiles = typeof import('../remotes/client-cert');
+const certs = (): CertFiles => require('../remotes/client-cert') as CertFiles;
 import { cliConfig, connect } from '../remotes/connect';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)$/;
@@ -39,12 +42,16 @@ export function checkImageServerUrl(addr: string): void {
   throw new Error('Only https URLs are supported for oci and simplestreams');
 }
 
-interface AddFlags {
-  protocol: string;
-  public?: boolean;
-  project?: string;
-  authType?: string;
-  acceptCertificate?: boolean;
+type AddFlags = import('../remotes/add-https').HttpsAddFlags;
+
+/** The token when `arg` decodes as a certificate add token, else null. */
+function tokenOf(arg: string): import('../../api/certificate').CertificateAddToken | null {
+  const { decodeCertificateToken } = require('../../api/certificate') as typeof import('../../api/certificate');
+  try {
+    return decodeCertificateToken(arg);
+  } catch {
+    return null;
+  }
 }
 
 async function addRemote(ctx: CliContext, args: string[], flags: AddFlags): Promise<void> {
@@ -63,6 +70,11 @@ async function addRemote(ctx: CliContext, args: string[], flags: AddFlags): Prom
   }
   if (name.includes(':')) throw new Error(explicit ? 'Remote names may not contain colons' : 'Remote names may not contain colons; please provide an explicit one');
   if (conf.remotes[name]) throw new Error(`Remote ${name} already exists`);
+  const token = addrs.length === 1 ? tokenOf(addrs[0] as string) : null;
+  if (token) {
+    const { addFromToken } = require('../remotes/add-https') as typeof import('../remotes/add-https');
+    return addFromToken(ctx, name, addrs[0] as string, token, flags);
+  }
   if (flags.protocol === 'simplestreams' || flags.protocol === 'oci') {
     if (flags.protocol === 'oci') throw new Error('The oci protocol is not supported');
     for (const a of addrs) checkImageServerUrl(a);
@@ -74,7 +86,10 @@ async function addRemote(ctx: CliContext, args: string[], flags: AddFlags): Prom
   const normalized = addrs.map(normalizeAddress);
   const unix = normalized.every((n) => n.scheme === 'unix');
   if (!unix && normalized.some((n) => n.scheme === 'unix')) throw new Error('Cannot mix HTTPS and Unix URLs');
-  if (!unix) throw new Error('HTTPS remotes are not supported yet');
+  if (!unix) {
+    const { addFromUrl } = require('../remotes/add-https') as typeof import('../remotes/add-https');
+    return addFromUrl(ctx, name, normalized.map((n) => n.addr), flags);
+  }
   const remote: Remote = { addrs: normalized.map((n) => n.addr), protocol: 'incus', public: flags.public === true, authType: 'tls' };
   conf.remotes[name] = remote;
   // Incus connects before saving: a socket nobody answers is refused.
@@ -152,6 +167,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--project <name>', 'Project to use for the remote')
     .option('--auth-type <type>', 'Server authentication type (tls)')
     .option('--accept-certificate', 'Accept certificate')
+    .option('--token <token>', 'Remote trust token')
     .action(async (name: string, addrs: string[], flags: AddFlags) => {
       await addRemote(ctx, [name, ...addrs], flags);
     });
@@ -176,6 +192,7 @@ export function register(program: Command, ctx: CliContext): void {
       if (conf.defaultRemote === name) throw new Error("Can't remove the default remote");
       delete conf.remotes[name];
       saveConfig(conf, ctx.io.env);
+      certs().removeServerCert(configDir(ctx.io.env), name);
     });
 
   remote
@@ -193,6 +210,7 @@ export function register(program: Command, ctx: CliContext): void {
       conf.remotes[next] = { ...r, global: false };
       if (conf.defaultRemote === name) conf.defaultRemote = next;
       saveConfig(conf, ctx.io.env);
+      certs().renameServerCert(configDir(ctx.io.env), name, next);
     });
 
   remote
@@ -229,5 +247,48 @@ export function register(program: Command, ctx: CliContext): void {
       }
       r.global = false;
       saveConfig(conf, ctx.io.env);
+    });
+
+  registerClientCertificate(remote, ctx);
+}
+
+/** `remote generate-certificate | get-client-certificate | get-client-token`. */
+function registerClientCertificate(remote: Command, ctx: CliContext): void {
+  const dir = (): string => configDir(ctx.io.env);
+  const notice = (s: string): void => {
+    if (!ctx.globals.quiet) ctx.err(s);
+  };
+
+  remote
+    .command('generate-certificate')
+    .description('Generate the client certificate')
+    .action(async () => {
+      if (certs().hasClientCertificate(dir())) throw new Error('A client certificate is already present');
+      notice('Generating a client certificate. This may take a minute...\n');
+      await certs().generateClientCertificate(dir());
+    });
+
+  remote
+    .command('get-client-certificate')
+    .description('Print or retrieve the client certificate used by this Incus client')
+    .argument('[file]', 'Target file')
+    .option('-f, --format <format>', 'Format (pem|pfx)', 'pem')
+    .action(async (file: string | undefined, flags: { format: string }) => {
+      if (!['pem', 'pfx'].includes(flags.format)) throw new Error(`Invalid certificate format ${JSON.stringify(flags.format)}`);
+      if (flags.format === 'pfx') throw new Error(file ? 'PFX export is not supported' : 'PFX export requires a filename');
+      const pair = await certs().ensureClientKeypair(dir(), notice);
+      if (file) require('node:fs').writeFileSync(file, pair.cert);
+      else ctx.out(pair.cert);
+    });
+
+  remote
+    .command('get-client-token')
+    .description('Generate a client token derived from the client certificate')
+    .argument('<expiry>', 'Validity, as a Go duration (e.g. 24h)')
+    .action(async (expiry: string) => {
+      const { parseGoDuration, clientJwt } = require('../remotes/client-token') as typeof import('../remotes/client-token');
+      const ms = parseGoDuration(expiry);
+      const pair = await certs().ensureClientKeypair(dir(), notice);
+      ctx.out(`${clientJwt(pair, ms)}\n`);
     });
 }

@@ -1,12 +1,13 @@
 /**
  * Reaching a remote named in the client configuration: an Incus server
- * (Unix socket; HTTPS comes with the HTTPS issue) through our API client, or
- * a simplestreams server read directly by the CLI, as Incus does.
+ * (Unix socket, or HTTPS with the client keypair and the pinned server
+ * certificate) through our API client, or a simplestreams server read
+ * directly by the CLI, as Incus does.
  */
 import type { IncusClient } from '../../client/client';
 import type { SimpleStreamsClient } from '../../simplestreams/client';
 import type { CliContext } from '../context';
-import { type CliConfig, type Remote, loadConfig, parseRemote } from './config';
+import { type CliConfig, type Remote, configDir, loadConfig, parseRemote } from './config';
 
 /** A remote ready to use. */
 export type RemoteServer =
@@ -49,7 +50,29 @@ export function serverAddress(ctx: CliContext, name: string): string {
   return addr.startsWith('unix:') ? `unix://${socketOf(ctx, addr)}` : addr;
 }
 
-/** Connects to a remote by name. */
+/**
+ * A new API client for the Incus remote `name` (never the run's shared one):
+ * its Unix socket, or HTTPS presenting the client certificate (none for a
+ * public remote) and trusting only the stored `servercerts/<name>.crt` when
+ * there is one.
+ */
+export function openIncusClient(ctx: CliContext, name: string): IncusClient {
+  const remote = cliConfig(ctx).remotes[name];
+  if (!remote) throw new Error(`The remote "${name}" doesn't exist`);
+  if (remote.protocol !== 'incus') throw new Error("The remote isn't a private server");
+  const addr = remote.addrs[0] as string;
+  const { IncusClient: Client } = require('../../client/client') as typeof import('../../client/client');
+  const project = ctx.remoteProject(name);
+  if (addr.startsWith('unix:')) return new Client({ socketPath: socketOf(ctx, addr), project });
+  const { HttpsTransport } = require('../../client/https-transport') as typeof import('../../client/https-transport');
+  const { readClientKeypair, readServerCert } = require('./client-cert') as typeof import('./client-cert');
+  const dir = configDir(ctx.io.env);
+  const pair = remote.public ? null : readClientKeypair(dir, name);
+  const transport = new HttpsTransport({ url: addr, fallbackUrls: remote.addrs.slice(1), clientCert: pair?.cert, clientKey: pair?.key, serverCert: readServerCert(dir, name) });
+  return new Client({ transport, project });
+}
+
+/** Connects to a remote by name (the run's shared client for its target remote). */
 export function connect(ctx: CliContext, name: string): RemoteServer {
   const remote = cliConfig(ctx).remotes[name];
   if (!remote) throw new Error(`The remote "${name}" doesn't exist`);
@@ -59,10 +82,8 @@ export function connect(ctx: CliContext, name: string): RemoteServer {
     return { kind: 'simplestreams', name, remote, client: new Client(addr, { userAgent: 'incus-ts' }) };
   }
   if (remote.protocol !== 'incus') throw new Error(`Unsupported remote protocol: ${remote.protocol}`);
-  if (name === 'local' || addr === 'unix://') return { kind: 'incus', name, remote, client: ctx.client() };
-  if (!addr.startsWith('unix:')) throw new Error(`HTTPS remotes are not supported yet (remote "${name}" at ${addr})`);
-  const { IncusClient: Client } = require('../../client/client') as typeof import('../../client/client');
-  return { kind: 'incus', name, remote, client: new Client({ socketPath: socketOf(ctx, addr), project: ctx.remoteProject(name) }) };
+  if (name === ctx.targetRemote()) return { kind: 'incus', name, remote, client: ctx.client() };
+  return { kind: 'incus', name, remote, client: openIncusClient(ctx, name) };
 }
 
 /** Same as connect, for commands that need a full Incus server. */

@@ -1,6 +1,7 @@
 /** Everything the daemon needs from the database, built from one handle. */
 import { type Database, openDatabase } from './database';
 import { BackupQueries } from './backups';
+import { CertificateQueries } from './certificates';
 import { ConfigQueries } from './config';
 import { ImageQueries } from './images';
 import { ImageSourceQueries } from './image-sources';
@@ -23,6 +24,7 @@ export interface Db {
   readonly networks: NetworkQueries;
   readonly snapshots: SnapshotQueries;
   readonly backups: BackupQueries;
+  readonly certificates: CertificateQueries;
   transaction<T>(fn: () => T): T;
   close(): void;
 }
@@ -41,6 +43,7 @@ export function openDb(path: string): Db {
     networks: new NetworkQueries(handle),
     snapshots: new SnapshotQueries(handle),
     backups: new BackupQueries(handle),
+    certificates: new CertificateQueries(handle),
     transaction: (fn) => handle.transaction(fn),
     close: () => handle.close(),
   };

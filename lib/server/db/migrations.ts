@@ -177,4 +177,24 @@ const v6: Step = (sql) => {
   sql.prepare("UPDATE projects SET config = json_patch(config, ?) WHERE name = 'default'").run(JSON.stringify(config));
 };
 
-export const migrations: Step[] = [v1, v2, v3, v4, v5, v6];
+/** Trusted client certificates and the projects a restricted one may use (issue 11). */
+const v7: Step = (sql) => {
+  sql.exec(`
+    CREATE TABLE certificates (
+      id INTEGER PRIMARY KEY,
+      fingerprint TEXT NOT NULL UNIQUE,
+      type TEXT NOT NULL,
+      name TEXT NOT NULL,
+      certificate TEXT NOT NULL,
+      restricted INTEGER NOT NULL DEFAULT 0,
+      description TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE certificates_projects (
+      certificate_id INTEGER NOT NULL REFERENCES certificates(id) ON DELETE CASCADE,
+      project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+      PRIMARY KEY (certificate_id, project_id)
+    );
+  `);
+};
+
+export const migrations: Step[] = [v1, v2, v3, v4, v5, v6, v7];

@@ -29,7 +29,11 @@ import { registerProjects } from './routes/projects';
 import { registerStoragePools } from './routes/storage-pools';
 import { registerNetworks } from './routes/networks';
 import { registerNetworkState } from './routes/network-state';
+import { registerCertificates } from './routes/certificates';
 import { EventsSocket } from './routes/events';
+import { callerOf } from '../auth/caller';
+import { checkAccess, requestUrl, upgradeRoute } from '../auth/access';
+import { refuseUpgrade } from './refuse-upgrade';
 import { OperationWebsocketUpgrade } from './routes/operation-websocket';
 import { clientErrorHandler, frameworkErrors } from './framework-errors';
 import { recordRoutes, registerRouteTable, type RouteEntry } from './route-table';
@@ -42,6 +46,8 @@ export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer
 export interface ApiServer {
   app: FastifyInstance;
   upgrades: UpgradeHandler[];
+  /** Checks the caller, then hands the upgrade to the handler for its path (or ends it). */
+  upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** Every route registered, as fastify's onRoute hook saw it. */
   routes: RouteEntry[];
 }
@@ -128,8 +134,16 @@ export function buildApp(s: DaemonState): ApiServer {
     void reply.code(404).send(errorResponse(404, 'not found'));
   });
 
+  const access = { operationProject: (id: string) => s.ops.projectOf(id) };
+  // Trust is decided per request from the connection: the Unix socket, or the TLS peer certificate.
+  app.addHook('onRequest', async (req) => {
+    const denied = checkAccess(callerOf(req.raw, s.trust), req.method, req.routeOptions.url, requestUrl(req.url), access);
+    if (denied) throw denied;
+  });
+
   const events = new EventsSocket(s);
   registerRoot(app, s);
+  registerCertificates(app, s);
   registerOperations(app, s);
   registerInstances(app, s);
   registerInstanceState(app, s);
@@ -158,5 +172,16 @@ export function buildApp(s: DaemonState): ApiServer {
     opSockets.closeAll();
     done();
   });
-  return { app, upgrades: [events.upgrade, opSockets.upgrade, sftp.upgrade], routes };
+  const upgrades = [events.upgrade, opSockets.upgrade, sftp.upgrade];
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const url = requestUrl(req.url);
+    const denied = checkAccess(callerOf(req, s.trust), 'GET', upgradeRoute(url.pathname), url, access);
+    if (denied) {
+      refuseUpgrade(socket, denied.status, denied.message);
+      return;
+    }
+    for (const h of upgrades) if (h(req, socket, head)) return;
+    socket.destroy();
+  };
+  return { app, upgrades, upgrade, routes };
 }

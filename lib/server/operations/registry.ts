@@ -117,6 +117,16 @@ export class OperationRegistry {
     return e.websockets;
   }
 
+  /** The project of an operation, or undefined when there is none. */
+  projectOf(id: string): string | undefined {
+    return this.ops.get(id)?.project;
+  }
+
+  /** Cancels every running operation of a class (pending tokens at shutdown). */
+  cancelClass(cls: OperationClass): void {
+    for (const e of this.ops.values()) if (e.op.class === cls && !isFinal(e.op.status_code)) e.abort.abort();
+  }
+
   /** Operations grouped by status, as GET /1.0/operations returns them. */
   list(project: string | null): Operation[] {
     const out: Operation[] = [];

@@ -9,6 +9,7 @@ import type { AliasRecord } from '../../db/images';
 import { validateImageAliasName } from '../../names';
 import { checkIfMatch, featureProjectOf, recursionOf, setEtag } from '../request';
 import { projectSuffix } from '../../projects/used-by';
+import { callerOf } from '../../auth/caller';
 
 function toEntry(a: AliasRecord): ImageAliasesEntry {
   return { name: a.name, description: a.description, target: a.fingerprint, type: a.type };
@@ -46,6 +47,10 @@ export function registerImageAliases(app: FastifyInstance, s: DaemonState): void
 
   app.get('/1.0/images/aliases/*', async (req, reply) => {
     const a = find(req);
+    // Untrusted callers see only aliases of public images, as Incus.
+    if (!callerOf(req.raw, s.trust).trusted && !s.db.images.list(a.project).some((i) => i.fingerprint === a.fingerprint && i.public)) {
+      throw notFound('Image alias not found');
+    }
     setEtag(reply, [a.name, a.description, a.fingerprint]);
     return syncResponse(toEntry(a));
   });

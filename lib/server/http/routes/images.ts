@@ -1,6 +1,6 @@
 /** `/1.0/images`: list, upload (unified tarball as octet-stream), get, update, delete, export. */
 import { createReadStream } from 'node:fs';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { ImageAlias, ImagePut } from '../../../api/image';
 import { receiveSplitUpload } from '../../images/multipart';
@@ -26,6 +26,8 @@ import { validateImageAliasName } from '../../names';
 import { checkIfMatch, incusHeader, featureProjectOf, projectOf, projectOrAll, recursionOf, setEtag } from '../request';
 import { instanceUrl } from '../../instance/views';
 import { projectSuffix } from '../../projects/used-by';
+import { callerOf } from '../../auth/caller';
+import { notFound } from '../../errors';
 
 type FpParams = { Params: { fingerprint: string } };
 
@@ -41,9 +43,19 @@ function parseProperties(h: string | undefined): Record<string, string> {
 }
 
 export function registerImages(app: FastifyInstance, s: DaemonState): void {
+  // Untrusted callers see public images only (and a private one with its one-time secret).
+  const trusted = (req: { raw: import('node:http').IncomingMessage }): boolean => callerOf(req.raw, s.trust).trusted;
+  const visible = (req: FastifyRequest, rec: ImageRecord): ImageRecord => {
+    if (rec.public || trusted(req)) return rec;
+    const secret = (req.query as { secret?: string }).secret;
+    if (secret && s.imageRemote.secrets.check(rec.project, rec.fingerprint, secret, false)) return rec;
+    throw notFound('Image not found');
+  };
+
   app.get('/1.0/images', async (req) => {
     const all = projectOrAll(s, req) === null;
-    const imgs = all ? s.db.projects.list().flatMap((p) => s.db.images.list(p.name)) : s.db.images.list(featureProjectOf(s, req, 'images'));
+    const listed = all ? s.db.projects.list().flatMap((p) => s.db.images.list(p.name)) : s.db.images.list(featureProjectOf(s, req, 'images'));
+    const imgs = listed.filter((i) => i.public || trusted(req));
     if (recursionOf(req) === 0) return syncResponse(imgs.map((i) => `/1.0/images/${i.fingerprint}${projectSuffix(i.project)}`));
     return syncResponse(imgs.map((i) => s.images.toApi(i)));
   });
@@ -138,7 +150,7 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
   });
 
   app.get<FpParams>('/1.0/images/:fingerprint', async (req, reply) => {
-    const rec = s.images.byFingerprint(featureProjectOf(s, req, 'images'), req.params.fingerprint);
+    const rec = visible(req, s.images.byFingerprint(featureProjectOf(s, req, 'images'), req.params.fingerprint));
     setEtag(reply, imageEtag(rec));
     return syncResponse(s.images.toApi(rec));
   });
@@ -189,7 +201,7 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
   });
 
   app.get<FpParams>('/1.0/images/:fingerprint/export', async (req, reply) => {
-    const rec = s.images.byFingerprint(featureProjectOf(s, req, 'images'), req.params.fingerprint);
+    const rec = visible(req, s.images.byFingerprint(featureProjectOf(s, req, 'images'), req.params.fingerprint));
     // A one-time secret (image copy between servers) is used up by the download.
     const secret = (req.query as { secret?: string }).secret;
     if (secret) s.imageRemote.secrets.check(rec.project, rec.fingerprint, secret, true);

@@ -8,6 +8,7 @@ import { projectUsedBy } from '../../projects/used-by';
 import { asyncResponse, syncResponse } from '../../response';
 import type { DaemonState } from '../../state';
 import { matchFilter, parseFilter } from '../filter';
+import { callerOf } from '../../auth/caller';
 import { checkIfMatch, query, recursionOf, setEtag } from '../request';
 
 type NameParams = { Params: { name: string } };
@@ -26,7 +27,9 @@ export function registerProjects(app: FastifyInstance, s: DaemonState): void {
   app.get('/1.0/projects', async (req) => {
     const q = query(req);
     const filter = q.filter ? parseFilter(q.filter) : null;
-    const all = s.db.projects.list();
+    // A restricted certificate sees only its own projects.
+    const allowed = callerOf(req.raw, s.trust).projects;
+    const all = s.db.projects.list().filter((p) => allowed === null || allowed.includes(p.name));
     if (recursionOf(req) === 0 && !filter) return syncResponse(all.map((p) => projectUrl(p.name)));
     const full = all.map(toApi).filter((p) => !filter || matchFilter(filter, p));
     return syncResponse(recursionOf(req) === 0 ? full.map((p) => projectUrl(p.name)) : full);

@@ -5,13 +5,17 @@ import { syncResponse } from '../../response';
 import type { DaemonState } from '../../state';
 import { badRequest } from '../../errors';
 import { checkIfMatch, projectOf, setEtag } from '../request';
-import { serverObject } from '../../server-info';
+import { serverObject, untrustedServerObject } from '../../server-info';
+import { callerOf } from '../../auth/caller';
+import { listenAddresses } from '../../auth/listen-addresses';
+import { messageOf } from '../../errors';
 import { validateImageCacheKey } from '../../images/remote/config';
 import { serverKeyProblem } from '../../server-config-keys';
 
 /** Server keys accepted so far; later issues extend this table. */
 const SERVER_KEYS = new Set([
   'core.https_address',
+  'core.remote_token_expiry',
   'core.shutdown_timeout',
   'images.auto_update_cached',
   'images.auto_update_interval',
@@ -37,15 +41,39 @@ export function registerRoot(app: FastifyInstance, s: DaemonState): void {
 
   app.get('/1.0', async (req, reply) => {
     const config = s.db.config.all();
+    const caller = callerOf(req.raw, s.trust);
+    if (!caller.trusted) {
+      setEtag(reply, untrustedServerObject(config));
+      return syncResponse(untrustedServerObject(config));
+    }
     setEtag(reply, config);
-    return syncResponse(serverObject(facts, config, projectOf(s, req)));
+    const net = {
+      certificate: s.keypair.certPem,
+      certificateFingerprint: s.keypair.fingerprint,
+      addresses: listenAddresses(config['core.https_address'] ?? ''),
+    };
+    const who = caller.protocol === 'tls' ? { method: 'tls' as const, name: caller.fingerprint ?? '' } : undefined;
+    return syncResponse(serverObject(facts, config, projectOf(s, req), net, who));
   });
+
+  /** Saves the config, moving the HTTPS listener first: a listener that cannot start keeps the old config. */
+  const save = async (next: Record<string, string>): Promise<void> => {
+    const address = next['core.https_address'] ?? '';
+    if (address !== s.https.current) {
+      try {
+        await s.https.apply(address);
+      } catch (err) {
+        throw badRequest(messageOf(err));
+      }
+    }
+    s.db.config.replace(next);
+    s.events.lifecycle('config-updated', '/1.0');
+  };
 
   app.put('/1.0', { schema: { body: serverPutSchema } }, async (req) => {
     checkIfMatch(req, s.db.config.all());
     const body = (req.body ?? {}) as { config?: Record<string, unknown> | null };
-    s.db.config.replace(validateServerConfig(body.config ?? {}));
-    s.events.lifecycle('config-updated', '/1.0');
+    await save(validateServerConfig(body.config ?? {}));
     return syncResponse({});
   });
 
@@ -54,8 +82,7 @@ export function registerRoot(app: FastifyInstance, s: DaemonState): void {
     checkIfMatch(req, current);
     const body = (req.body ?? {}) as { config?: Record<string, unknown> | null };
     const merged: Record<string, unknown> = { ...current, ...(body.config ?? {}) };
-    s.db.config.replace(validateServerConfig(merged));
-    s.events.lifecycle('config-updated', '/1.0');
+    await save(validateServerConfig(merged));
     return syncResponse({});
   });
 
