@@ -1,4 +1,4 @@
-/** `incus admin init --auto | waitready | shutdown`. */
+/** `incus admin init --auto | --preseed | --dump`, `waitready`, `shutdown`. */
 import type { Command } from 'commander';
 import type { IncusClient } from '../../client/client';
 import type { CliContext } from '../context';
@@ -146,14 +146,39 @@ export function listenAddressOf(address: string, port: number | undefined): stri
 
 interface InitFlags {
   auto?: boolean;
+  preseed?: boolean;
+  dump?: boolean;
   networkAddress?: string;
   networkPort?: number;
 }
 
 /** Incus's checks of the init flags. */
 export function checkInitFlags(flags: InitFlags): void {
+  if (flags.auto && flags.preseed) throw new Error("Can't use --auto and --preseed together");
   if (!flags.auto && (flags.networkAddress !== undefined || flags.networkPort !== undefined)) throw new Error('Configuration flags require --auto');
   if (!flags.networkAddress && flags.networkPort !== undefined) throw new Error("--network-port can't be used without --network-address");
+  if (flags.dump && (flags.auto || flags.preseed || flags.networkAddress !== undefined || flags.networkPort !== undefined)) {
+    throw new Error("Can't use --dump with other flags");
+  }
+}
+
+/** The preseed text: the file named, else stdin (also for `-`). */
+async function readPreseed(file: string | undefined): Promise<string> {
+  const { readFile } = require('node:fs/promises') as typeof import('node:fs/promises');
+  if (file === undefined || file === '-') {
+    try {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      return Buffer.concat(chunks).toString('utf8');
+    } catch (err) {
+      throw new Error(`Failed to read from stdin: ${(err as Error).message}`);
+    }
+  }
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    throw new Error(`Failed to read from file: ${(err as Error).message}`);
+  }
 }
 
 /** Adds this group's commands to `program`. */
@@ -161,14 +186,32 @@ export function register(program: Command, ctx: CliContext): void {
   const admin = program.command('admin').description('Manage incus daemon');
 
   admin
-    .command('init')
+    .command('init [preseed.yaml]')
     .description('Prepare the daemon')
     .option('--auto', 'Automatic (non-interactive) mode')
+    .option('--preseed', 'Pre-seed mode, expects YAML config from stdin')
+    .option('--dump', 'Dump YAML config to stdout')
     .option('--network-address <address>', 'Address to bind to (default: none)')
     .option('--network-port <port>', 'Port to bind to (default: 8443)', parseIntOption)
-    .action(async (flags: InitFlags) => {
+    .action(async (file: string | undefined, flags: InitFlags) => {
       checkInitFlags(flags);
-      if (!flags.auto) throw new Error('Only non-interactive initialisation is supported for now (use --auto)');
+      if (file !== undefined && !flags.preseed) throw new Error('A preseed file is only taken with --preseed');
+      if (flags.dump) {
+        const { collectPreseedDump, formatPreseedDump } = require('../preseed-dump') as typeof import('../preseed-dump');
+        ctx.out(`${formatPreseedDump(await collectPreseedDump(ctx.client()))}\n`);
+        return;
+      }
+      if (flags.preseed) {
+        const { decodePreseed } = require('../preseed-decode') as typeof import('../preseed-decode');
+        const { applyPreseed, clientPreseedApi } = require('../preseed-apply') as typeof import('../preseed-apply');
+        const client = ctx.client();
+        // As Incus: the server is reached before the preseed is read; a daemon that is down fails here, plainly.
+        await client.getServer();
+        const preseed = decodePreseed(await readPreseed(file));
+        await applyPreseed(clientPreseedApi(client), preseed);
+        return;
+      }
+      if (!flags.auto) throw new Error('Only non-interactive initialisation is supported for now (use --auto or --preseed)');
       const httpsAddress = flags.networkAddress ? listenAddressOf(flags.networkAddress, flags.networkPort) : undefined;
       await initAuto(ctx.client(), { httpsAddress });
     });
