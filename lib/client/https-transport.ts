@@ -7,7 +7,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import * as https from 'node:https';
-import type { PeerCertificate } from 'node:tls';
+import { createSecureContext, type PeerCertificate, type SecureContext } from 'node:tls';
 import type WebSocket from 'ws';
 import { ConnectionError } from './errors';
 import { exchange, requestHeaders } from './http-exchange';
@@ -90,6 +90,8 @@ export class HttpsTransport implements Transport {
   /** The address in use: the first that answered. */
   private current = 0;
   private readonly pinned?: string;
+  /** Built on first use by {@link secureContext}. */
+  private context?: SecureContext;
 
   constructor(private readonly opts: HttpsOptions) {
     this.endpoints = [opts.url, ...(opts.fallbackUrls ?? [])].map(endpointOf);
@@ -97,16 +99,15 @@ export class HttpsTransport implements Transport {
     this.agent = new https.Agent({ keepAlive: true, ...this.tlsOptions() });
   }
 
-  /** TLS options shared by requests and websockets. */
+  /**
+   * TLS options shared by requests and websockets: one secure context for
+   * the transport's life, so a new connection does not parse the key and
+   * certificates again (an exec opens three or four websockets).
+   */
   private tlsOptions(): https.AgentOptions {
-    const o: https.AgentOptions = {};
-    if (this.opts.clientCert && this.opts.clientKey) {
-      o.cert = this.opts.clientCert;
-      o.key = this.opts.clientKey;
-    }
+    const o: https.AgentOptions = { secureContext: this.secureContext() };
     if (this.opts.serverCert) {
       const pinned = this.pinned;
-      o.ca = this.opts.serverCert;
       // Trust is the exact certificate, whatever name the server is reached by.
       o.checkServerIdentity = (_host: string, cert: PeerCertificate): Error | undefined => {
         const fp = cert.fingerprint256?.replace(/:/g, '').toLowerCase();
@@ -115,6 +116,18 @@ export class HttpsTransport implements Transport {
       };
     }
     return o;
+  }
+
+  /** The client keypair and the pinned certificate as the sole CA (or the system CAs when none is pinned). */
+  private secureContext(): SecureContext {
+    if (this.context === undefined) {
+      const both = this.opts.clientCert && this.opts.clientKey;
+      this.context = createSecureContext({
+        ...(both ? { cert: this.opts.clientCert, key: this.opts.clientKey } : {}),
+        ...(this.opts.serverCert ? { ca: this.opts.serverCert } : {}),
+      });
+    }
+    return this.context;
   }
 
   get address(): string {
@@ -182,6 +195,10 @@ export class HttpsTransport implements Transport {
     const WS = require('ws') as typeof WebSocket;
     return new WS(`wss://${this.hostPort}${path}`, {
       ...this.tlsOptions(),
+      // Through the keep-alive agent: its TLS session cache lets each
+      // websocket resume the session instead of a full handshake (an exec
+      // opens three or four of them). The upgraded socket leaves the pool.
+      agent: this.agent,
       headers: { 'User-Agent': this.opts.userAgent ?? 'incus-ts' },
     });
   }

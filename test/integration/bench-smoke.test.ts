@@ -20,10 +20,11 @@ t.test('bench suite smoke run (tiny N)', async (t) => {
     BENCH_WARMUP: '0',
     BENCH_LIST_COUNTS: '0,2',
     BENCH_BULK_COUNT: '2',
+    BENCH_HTTPS_COUNT: '2',
     BENCH_RESULTS: results,
   };
   const out = await new Promise<{ code: number | null; text: string }>((resolve) => {
-    const c = spawn(process.execPath, [join(ROOT, 'dist', 'bench', 'run.js'), '^(lifecycle|list|bulk)$'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(process.execPath, [join(ROOT, 'dist', 'bench', 'run.js'), '^(lifecycle|list|bulk|https)$'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
     c.stdout.on('data', (b: Buffer) => (text += b.toString()));
     c.stderr.on('data', (b: Buffer) => (text += b.toString()));
@@ -34,9 +35,13 @@ t.test('bench suite smoke run (tiny N)', async (t) => {
   t.match(md, /## lifecycle/);
   t.match(md, /## list/);
   t.match(md, /## bulk/);
+  t.match(md, /## https/);
   for (const row of ['launch', 'start', 'stop', 'stop --force', 'restart --force', 'delete --force']) {
     t.match(md, `| ${row} |`, `lifecycle row ${row} with its reference`);
   }
   t.match(md, /\| 2 launches, 8 at a time \|/, 'bulk figures with their reference');
+  t.match(md, /\| exec true \(round trip\) \| [\d.]+ ms \| [\d.]+ ms \| [\d.]+× \|/, 'https exec: HTTPS next to the socket, with the ratio');
+  t.match(md, /\| GET \/1\.0\/instances\?recursion=2, 2 running \| [\d.]+ ms \| [\d.]+ ms \| [\d.]+× \|/, 'https list: HTTPS next to the socket, with the ratio');
+  t.match(md, /target exec true \(round trip\): HTTPS ≤ 1\.5× the socket: (met|missed)/, 'https target stated');
   t.match(md, /\d+(\.\d+)?×/, 'ratios are printed');
 });

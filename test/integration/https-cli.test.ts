@@ -10,21 +10,13 @@ import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeCertificateToken, encodeCertificateToken } from '../../lib/api/certificate';
 import { type CliResult, ROOT, withDaemon } from './lib/daemon';
+import { freeLocalPort as freePort } from '../../bench/lib/free-port';
 
 const INCUS = join(ROOT, 'bin', 'incus');
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 /** A client with its own config dir and no local daemon to fall back on. */
 function laptop(dir: string) {

@@ -17,20 +17,13 @@ import type { EventStream } from '../../lib/client/events';
 import { rawRequest } from './lib/http';
 import { type TestDaemon, withDaemon } from './lib/daemon';
 import { type ClientKeypair, makeClientKeypair, TlsTransport } from './lib/tls-transport';
+import { freeLocalPort as freePort } from '../../bench/lib/free-port';
 
 process.env.INCUS_TEST_HOOKS = '1';
 
 interface Reply {
   status: number;
   json: Record<string, unknown>;
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 async function call(tr: TlsTransport, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<Reply> {

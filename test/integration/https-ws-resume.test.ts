@@ -1,0 +1,52 @@
+/**
+ * lib/client's HttpsTransport opens websockets through its keep-alive
+ * agent, so each new websocket (an exec opens three) resumes the TLS
+ * session instead of a full handshake, and is still authenticated as the
+ * trusted client certificate.
+ */
+import t from 'tap';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
+import type WebSocket from 'ws';
+import { HttpsTransport, IncusClient } from '../../lib/client';
+import { rawRequest } from './lib/http';
+import { withDaemon } from './lib/daemon';
+import { makeClientKeypair } from './lib/tls-transport';
+import { freeLocalPort as freePort } from '../../bench/lib/free-port';
+
+/** Opens `path` and waits for the upgrade; rejects on an error (e.g. 403 for an untrusted caller). */
+function opened(ws: WebSocket): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve((ws as unknown as { _socket: TLSSocket })._socket));
+    ws.once('error', reject);
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`websocket refused: ${res.statusCode}`)));
+  });
+}
+
+t.test('HTTPS websockets resume the TLS session and stay trusted', async (t) => {
+  const d = await withDaemon(t);
+  const keys = mkdtempSync(join(tmpdir(), 'incus-ws-resume-'));
+  t.teardown(() => rmSync(keys, { recursive: true, force: true }));
+  const port = await freePort();
+  t.equal((await rawRequest(d.socket, 'PATCH', '/1.0', JSON.stringify({ config: { 'core.https_address': `127.0.0.1:${port}` } }))).status, 200, 'core.https_address set');
+  const kp = makeClientKeypair(keys, 'resume');
+  t.equal((await rawRequest(d.socket, 'POST', '/1.0/certificates', JSON.stringify({ type: 'client', name: 'resume', certificate: kp.cert }))).status, 200, 'client certificate trusted');
+
+  const tr = new HttpsTransport({ url: `https://127.0.0.1:${port}`, clientCert: kp.cert, clientKey: kp.key, serverCert: readFileSync(join(d.dir, 'server.crt'), 'utf8') });
+  const client = new IncusClient({ transport: tr });
+  t.teardown(() => client.close());
+  t.equal((await client.getServer()).auth, 'trusted', 'requests are trusted');
+
+  const reused: boolean[] = [];
+  for (let i = 0; i < 3; i++) {
+    const ws = tr.openWebSocket('/1.0/events');
+    const sock = await opened(ws);
+    reused.push(sock.isSessionReused());
+    ws.close();
+  }
+  // The first may do a full handshake (ws names the server, so its cache
+  // key differs from the request connections'); the rest must resume.
+  t.same(reused.slice(1), [true, true], 'later websockets resumed the TLS session, and the events endpoint accepted them as trusted');
+});
