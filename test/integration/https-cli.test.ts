@@ -7,33 +7,20 @@
  * is refused, and `config trust remove` cuts the laptop off.
  */
 import t from 'tap';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeCertificateToken, encodeCertificateToken } from '../../lib/api/certificate';
-import { type CliResult, ROOT, withDaemon } from './lib/daemon';
+import { type CliResult, runCli, withDaemon } from './lib/daemon';
 import { freeLocalPort as freePort } from '../../bench/lib/free-port';
 
-const INCUS = join(ROOT, 'bin', 'incus');
 
 /** A client with its own config dir and no local daemon to fall back on. */
 function laptop(dir: string) {
   return (args: string[], input = ''): Promise<CliResult> =>
-    new Promise((resolve, reject) => {
-      const c = spawn(process.execPath, [INCUS, ...args], {
-        env: { ...process.env, INCUS_CONF: dir, INCUS_GLOBAL_CONF: join(dir, 'no-global'), INCUS_DIR: join(dir, 'no-daemon'), INCUS_SOCKET: '', INCUS_REMOTE: '', INCUS_PROJECT: '' },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      c.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-      c.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-      c.on('error', reject);
-      c.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-      c.stdin.end(input);
-    });
+    runCli({ INCUS_CONF: dir, INCUS_GLOBAL_CONF: join(dir, 'no-global'), INCUS_DIR: join(dir, 'no-daemon'), INCUS_SOCKET: '', INCUS_REMOTE: '', INCUS_PROJECT: '' }, args, input);
 }
 
 const tokenFrom = (out: string): string => out.trim().split('\n').pop() as string;

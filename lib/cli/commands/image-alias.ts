@@ -8,6 +8,7 @@ import { imageAliasShape } from '../format/shapes';
 import { sortRowsNaturally } from '../format/sort';
 import { resolveImage } from '../image-ref';
 import { localName } from '../remote';
+import { parseColumnLetters } from '../column-letters';
 
 /** Incus default for `image alias list`: alias, fingerprint, type, description. */
 export const DEFAULT_ALIAS_COLUMNS = 'aftd';
@@ -23,16 +24,7 @@ const ALIAS_COLUMNS: Record<string, AliasColumn> = {
 
 /** Parses an `image alias list -c` value. */
 export function parseAliasColumns(spec: string): AliasColumn[] {
-  const out: AliasColumn[] = [];
-  for (const entry of spec.split(',')) {
-    if (entry === '') throw new Error(`Empty column entry (redundant, leading or trailing command) in '${spec}'`);
-    for (const ch of entry) {
-      const c = ALIAS_COLUMNS[ch];
-      if (!c) throw new Error(`Unknown column shorthand char '${ch}' in '${entry}'`);
-      out.push(c);
-    }
-  }
-  return out;
+  return parseColumnLetters(spec, ALIAS_COLUMNS);
 }
 
 interface AliasListFlags {

@@ -6,6 +6,7 @@ import { orderKeys } from '../format/go-order';
 import { parseFormat, renderList } from '../format/render';
 import { sortRowsNaturally } from '../format/sort';
 import { localName } from '../remote';
+import { parseColumnLetters } from '../column-letters';
 
 /** `profile list` options. */
 export interface ProfileListFlags {
@@ -29,16 +30,7 @@ const COLUMNS: Record<string, ProfileColumn> = {
 
 /** Parses a `profile list -c` value. */
 export function parseProfileColumns(spec: string): ProfileColumn[] {
-  const out: ProfileColumn[] = [];
-  for (const entry of spec.split(',')) {
-    if (entry === '') throw new Error(`Empty column entry (redundant, leading or trailing command) in '${spec}'`);
-    for (const ch of entry) {
-      const c = COLUMNS[ch];
-      if (!c) throw new Error(`Unknown column shorthand char '${ch}' in '${entry}'`);
-      out.push(c);
-    }
-  }
-  return out;
+  return parseColumnLetters(spec, COLUMNS);
 }
 
 function fieldOf(p: Profile, key: string): string | undefined {

@@ -7,6 +7,7 @@ import { map, orderKeys, struct, type Shape } from '../format/go-order';
 import { parseFormat, renderList } from '../format/render';
 import { sortRowsNaturally } from '../format/sort';
 import { byteSizeIEC } from '../format/units';
+import { parseColumnLetters } from '../column-letters';
 
 /** `project list` / `project info` options. */
 export interface ProjectListFlags {
@@ -47,16 +48,7 @@ const COLUMNS: Record<string, ProjectColumn> = {
 
 /** Parses a `project list -c` value (Incus's messages on error). */
 export function parseProjectColumns(spec: string): ProjectColumn[] {
-  const out: ProjectColumn[] = [];
-  for (const entry of spec.split(',')) {
-    if (entry === '') throw new Error(`Empty column entry (redundant, leading or trailing command) in '${spec}'`);
-    for (const ch of entry) {
-      const c = COLUMNS[ch];
-      if (!c) throw new Error(`Unknown column shorthand char '${ch}' in '${entry}'`);
-      out.push(c);
-    }
-  }
-  return out;
+  return parseColumnLetters(spec, COLUMNS);
 }
 
 const PROJECT_FIELDS = new Set(['name', 'description', 'config', 'used_by']);

@@ -14,6 +14,7 @@ import { formatDate } from '../format/date';
 import { parseFormat, renderList } from '../format/render';
 import { renderYaml } from '../format/yaml';
 import { localName } from '../remote';
+import { parseColumnLetters } from '../column-letters';
 
 type Column = [name: string, data: (s: InstanceSnapshot) => string];
 
@@ -26,16 +27,7 @@ const COLUMNS: Record<string, Column> = {
 
 /** Parses a `snapshot list -c` value (default `nTEs`). */
 export function parseSnapshotColumns(spec: string): Column[] {
-  const out: Column[] = [];
-  for (const entry of spec.split(',')) {
-    if (entry === '') throw new Error(`Empty column entry (redundant, leading or trailing command) in '${spec}'`);
-    for (const ch of entry) {
-      const c = COLUMNS[ch];
-      if (!c) throw new Error(`Unknown column shorthand char '${ch}' in '${entry}'`);
-      out.push(c);
-    }
-  }
-  return out;
+  return parseColumnLetters(spec, COLUMNS);
 }
 
 const GO_DATE = /^(\d{4})\/(\d{2})\/(\d{2}) (\d{2}):(\d{2})(?: (\S+))?$/;

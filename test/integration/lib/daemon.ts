@@ -20,6 +20,20 @@ export interface CliResult {
   stderr: string;
 }
 
+/** Runs `bin/incus` with `env` on top of this process's environment; `input` goes to its stdin. */
+export function runCli(env: NodeJS.ProcessEnv, args: string[], input = ''): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(process.execPath, [INCUS, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    c.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    c.on('error', reject);
+    c.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    c.stdin.end(input);
+  });
+}
+
 export class TestDaemon {
   proc: ChildProcess | null = null;
   readonly client: IncusClient;
@@ -81,19 +95,7 @@ export class TestDaemon {
 
   /** Runs our CLI against this daemon. */
   cli(args: string[], input?: string): Promise<CliResult> {
-    return new Promise((resolve, reject) => {
-      const c = spawn(process.execPath, [INCUS, ...args], {
-        env: { ...process.env, INCUS_DIR: this.dir, INCUS_SOCKET: '' },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      c.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-      c.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-      c.on('error', reject);
-      c.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-      c.stdin.end(input ?? '');
-    });
+    return runCli({ INCUS_DIR: this.dir, INCUS_SOCKET: '' }, args, input);
   }
 
   /**
