@@ -21,13 +21,13 @@ import { SnapshotManager } from './instance/snapshots';
 import { SnapshotScheduler } from './instance/snapshot-scheduler';
 import { hostIdmap } from './instance/idmap';
 import { autostartInstances, shutdownInstances } from './instance/boot';
-import { LxcDriver } from './instance/drivers/lxc/driver';
+import { createInstanceDrivers } from './instance/load';
 import { gatherServerFacts } from './server-info';
 import { buildApp } from './http/server';
 import { Logger } from './log';
 import { ensureVarDirs } from './var-dirs';
 import type { DaemonState } from './state';
-import { probeIdmappedMounts } from '../native/lxc';
+import { probeIdmappedMounts } from '../native/idmap';
 import { ensureServerKeypair } from './auth/server-cert';
 import { TrustStore } from './auth/trust-store';
 import { HttpsListener } from './auth/https-listener';
@@ -90,7 +90,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const pools = new StoragePools(opts.varDir, db);
   await pools.mountAll();
   const idmap = hostIdmap();
-  const driver = new LxcDriver({ varDir: opts.varDir, debug: opts.debug, lxcfsDir: process.env.INCUS_LXCFS_DIR || undefined });
+  const drivers = createInstanceDrivers({ varDir: opts.varDir, debug: opts.debug, lxcfsDir: process.env.INCUS_LXCFS_DIR || undefined });
 
   // Idmapped mounts are probed once on the filesystem holding the pools.
   const idmapOk = await probeIdmappedMounts(join(opts.varDir, 'storage-pools'));
@@ -106,7 +106,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   events.subscribe(['lifecycle'], null, (ev) => {
     if (String((ev.metadata as { action?: string }).action ?? '').startsWith('project-')) trust.reload();
   });
-  const instances = new InstanceManager({ db, events, images, imageDownloader: imageRemote.downloader, pools, driver, idmap, idmappedPool: () => idmapOk });
+  const instances = new InstanceManager({ db, events, images, imageDownloader: imageRemote.downloader, pools, drivers, idmap, idmappedPool: () => idmapOk });
   const actions = new StateActions(instances);
   const snapshots = new SnapshotManager(instances, actions);
   const snapshotScheduler = new SnapshotScheduler(instances, snapshots, log);
@@ -140,8 +140,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     actions,
     snapshots,
     snapshotScheduler,
-    driver,
-    facts: gatherServerFacts(opts.version, driver.info.version),
+    drivers,
+    facts: gatherServerFacts(opts.version, drivers.of('container').info.version),
     trust,
     keypair,
     https,

@@ -2,7 +2,7 @@
 import type { Db } from './db';
 import type { ImageStore } from './images/store';
 import type { ImageRemote } from './images/remote';
-import type { InstanceDriver } from './instance/interface';
+import type { InstanceDrivers } from './instance/load';
 import type { InstanceManager } from './instance/manager';
 import type { StateActions } from './instance/state-actions';
 import type { SnapshotManager } from './instance/snapshots';
@@ -43,7 +43,8 @@ export interface DaemonState {
   readonly actions: StateActions;
   readonly snapshots: SnapshotManager;
   readonly snapshotScheduler: SnapshotScheduler;
-  readonly driver: InstanceDriver;
+  /** The instance drivers, one per instance type this host runs. */
+  readonly drivers: InstanceDrivers;
   readonly facts: ServerFacts;
   /** Trusted client certificates (`/1.0/certificates`). */
   readonly trust: TrustStore;

@@ -90,11 +90,11 @@ export class BackupManager {
 
   /** What `backup/index.yaml` says about the instance. */
   async index(rec: InstanceRecord, snapshots: string[]): Promise<BackupIndex> {
-    const { db, pools, driver } = this.m.deps;
+    const { db, pools, drivers } = this.m.deps;
     const vol = pools.volumeOf(rec.project, rec.type, rec.name);
     if (!vol) throw new StatusError(500, `Instance "${rec.name}" has no root volume`);
     const pool = pools.get(vol.pool);
-    const [st] = await driver.states([rec]);
+    const [st] = await drivers.states([rec]);
     const snaps = db.snapshots.list(rec.id).filter((s) => snapshots.includes(s.name));
     return {
       name: rec.name,

@@ -15,7 +15,7 @@ const DEFAULT_SHUTDOWN_TIMEOUT = 30;
 /** Starts what should run: boot.autostart, or (unset) what ran before the host went down. */
 export async function autostartInstances(m: InstanceManager, actions: StateActions, log: Logger): Promise<void> {
   const recs = m.deps.db.instances.list(null);
-  const states = await m.deps.driver.states(recs);
+  const states = await m.deps.drivers.states(recs);
   const todo: { rec: InstanceRecord; priority: number; delay: number }[] = [];
   let running = 0;
   const alreadyRunning: InstanceRecord[] = [];
@@ -34,7 +34,7 @@ export async function autostartInstances(m: InstanceManager, actions: StateActio
   // Devices: the helpers of instances that kept running (proxy relays) are re-adopted or restarted.
   for (const rec of alreadyRunning) {
     try {
-      await m.deps.driver.resumeDevices?.(m.runtime(rec));
+      await m.deps.drivers.of(rec.type).resumeDevices?.(m.runtime(rec));
     } catch (err) {
       log.warn('Failed to resume devices', { instance: rec.name, err: (err as Error).message });
     }
@@ -53,7 +53,7 @@ export async function autostartInstances(m: InstanceManager, actions: StateActio
 /** Stops every running instance cleanly, highest boot.stop.priority first. */
 export async function shutdownInstances(m: InstanceManager, log: Logger): Promise<void> {
   const recs = m.deps.db.instances.list(null);
-  const states = await m.deps.driver.states(recs);
+  const states = await m.deps.drivers.states(recs);
   const groups = new Map<number, InstanceRecord[]>();
   recs.forEach((rec, i) => {
     if (states[i].pid <= 0) return;
@@ -66,7 +66,7 @@ export async function shutdownInstances(m: InstanceManager, log: Logger): Promis
         const cfg = m.expand(rec).expanded_config;
         const timeout = Number(cfg['boot.host_shutdown_timeout'] || DEFAULT_SHUTDOWN_TIMEOUT);
         try {
-          await m.deps.driver.stop(m.runtime(rec), { force: false, timeoutSec: timeout });
+          await m.deps.drivers.of(rec.type).stop(m.runtime(rec), { force: false, timeoutSec: timeout });
         } catch (err) {
           log.warn('Failed to stop instance at shutdown', { instance: rec.name, err: (err as Error).message });
         }

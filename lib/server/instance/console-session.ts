@@ -9,8 +9,30 @@
 import { randomBytes } from 'node:crypto';
 import type { RawData, WebSocket } from 'ws';
 import type { InstanceConsoleControl, InstanceConsoleMetadata } from '../../api/instance-console';
-import type { ConsolePty } from '../../native/console';
+import type { Duplex } from 'node:stream';
 import type { OperationContext, OperationWebsockets } from '../operations/registry';
+
+/** An attached console as a driver hands it over (a container's pty, a VM's serial socket). */
+export interface ConsoleStream {
+  /** Bytes both ways. */
+  readonly stream: Duplex;
+  /** Settles once the stream has closed: null for a plain end, else what broke it. */
+  readonly done: Promise<Error | null>;
+  /** Sets the window size (a no-op where the console has none). */
+  resize(cols: number, rows: number): void;
+  /** Detaches; idempotent. */
+  close(): void;
+}
+
+/** A driver's console access: attach, and the console log. */
+export interface InstanceConsole {
+  /** Attaches to a running instance's console (409 when another client holds it). */
+  attach(inst: { project: string; name: string }, signal?: AbortSignal): Promise<ConsoleStream>;
+  /** The console log (what the instance printed); `running` says where to read it from. */
+  readLog(inst: { project: string; name: string }, running: boolean): Promise<Buffer>;
+  /** Clears the console log. */
+  clearLog(inst: { project: string; name: string }, running: boolean): Promise<void>;
+}
 
 /** Output queued on the data socket beyond which the console is paused. */
 const HIGH_WATER = 1024 * 1024;
@@ -22,7 +44,7 @@ export interface ConsoleSessionOptions {
   width: number;
   height: number;
   /** Opens the console once the data socket is there. */
-  attach(signal: AbortSignal): Promise<ConsolePty>;
+  attach(signal: AbortSignal): Promise<ConsoleStream>;
   /** Called once the console is attached (for the lifecycle event). */
   onAttached?(): void;
 }
@@ -32,7 +54,7 @@ export class ConsoleSession implements OperationWebsockets {
   readonly metadata: InstanceConsoleMetadata;
   private data: WebSocket | null = null;
   private control: WebSocket | null = null;
-  private pty: ConsolePty | null = null;
+  private pty: ConsoleStream | null = null;
   private size: { width: number; height: number };
   private dataConnected!: () => void;
   private readonly connected = new Promise<void>((resolve) => (this.dataConnected = resolve));
@@ -97,7 +119,7 @@ export class ConsoleSession implements OperationWebsockets {
     }
   }
 
-  private bridge(pty: ConsolePty, data: WebSocket): void {
+  private bridge(pty: ConsoleStream, data: WebSocket): void {
     const out = pty.stream;
     out.on('data', (chunk: Buffer) => {
       if (data.readyState !== data.OPEN) return;

@@ -97,7 +97,3 @@ export function entriesJson(entries: IdmapEntry[]): string {
   );
 }
 
-/** liblxc lxc.idmap lines. */
-export function lxcIdmapLines(entries: IdmapEntry[]): string[] {
-  return entries.map((e) => `lxc.idmap = ${e.isUid ? 'u' : 'g'} ${e.nsId} ${e.hostId} ${e.range}`);
-}

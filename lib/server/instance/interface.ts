@@ -1,12 +1,20 @@
-/** The boundary between the instance layer and its drivers (lxc now, qemu later). */
+/**
+ * The boundary between the instance layer and its drivers: one per
+ * instance type (drivers/lxc for containers, drivers/qemu for VMs), found
+ * through load.ts. Routes and the instance layer call only this.
+ */
 import type { InstanceStateNetwork } from '../../api/instance-state';
 import type { ConfigMap, DevicesMap, InstanceType } from '../../api/instance';
 import type { IdmapEntry } from './idmap-alloc';
+import type { InstanceConsole } from './console-session';
+import type { InstanceExec } from './exec/instance-exec';
+import type { InstanceFiles } from './files/instance-files';
 
 /** What a driver needs to know about one instance to act on it. */
 export interface InstanceRuntime {
   project: string;
   name: string;
+  type: InstanceType;
   expandedConfig: ConfigMap;
   expandedDevices: DevicesMap;
   /** Mount path of the instance's root volume (holds rootfs/). */
@@ -53,10 +61,30 @@ export interface StopOptions {
   keepRunningOnTimeout?: boolean;
 }
 
+/** What a driver can do, as data (checked by the instance layer before it asks). */
+export interface DriverFeatures {
+  /** Config keys a running instance takes without a restart (prefixes end in "."). */
+  liveConfig: string[];
+  /** Device types that can be added to or removed from a running instance. */
+  hotplugDevices: string[];
+  /** Device types this driver can give an instance at all. */
+  devices: string[];
+  /** Stateful stop/snapshot (checkpointing the running state). */
+  stateful: boolean;
+  /** Nested containers inside (security.nesting). */
+  nesting: boolean;
+  /** Console types (`console`, `vga`). */
+  consoles: string[];
+  /** Runs under an id map (unprivileged containers). */
+  idmap: boolean;
+}
+
 export interface DriverInfo {
   type: InstanceType;
+  /** The driver's name as GET /1.0 environment reports it (lxc, qemu). */
   name: string;
   version: string;
+  features: DriverFeatures;
 }
 
 export interface InstanceDriver {
@@ -77,4 +105,10 @@ export interface InstanceDriver {
   attach(inst: InstanceRuntime): Promise<void>;
   /** Removes the driver's runtime files (links, logs) of a deleted instance. */
   detach(inst: Pick<InstanceRuntime, 'project' | 'name'>): Promise<void>;
+  /** Runs commands in the running instance whose state is `st` (pid > 0). */
+  exec(inst: InstanceRuntime, st: RuntimeState): InstanceExec;
+  /** Console attach and log. */
+  readonly console: InstanceConsole;
+  /** Opens file access on the instance: inside it while it runs (`st`), on its root volume otherwise. */
+  openFiles(inst: InstanceRuntime, st: RuntimeState): Promise<InstanceFiles>;
 }

@@ -1,5 +1,5 @@
 /**
- * Per-instance log files under $INCUS_DIR/logs/<lxc name>/: which names the
+ * Per-instance log files under $INCUS_DIR/logs/<project_name>/: which names the
  * API exposes and which it lets clients delete (Incus's rules), and opening
  * them without following links or blocking on special files.
  */
@@ -7,7 +7,7 @@ import { constants } from 'node:fs';
 import { type FileHandle, open, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { badRequest, notFound, StatusError } from '../errors';
-import { lxcName } from './drivers/lxc/driver';
+import { instanceDirName } from './dir-name';
 import { childPath } from '../names';
 
 /** Names Incus serves besides the migration_* and snapshot_* logs. */
@@ -26,7 +26,7 @@ export function deletableLogFileName(name: string): boolean {
 
 /** The log directory of an instance. */
 export function instanceLogDir(varDir: string, project: string, name: string): string {
-  return childPath(join(varDir, 'logs'), lxcName(project, name));
+  return childPath(join(varDir, 'logs'), instanceDirName(project, name));
 }
 
 /** The servable log files present in dir, sorted; none when dir does not exist yet. */

@@ -23,10 +23,11 @@ import { isTrue, validateInstanceConfig } from './config-keys';
 import { expandConfig, rootDisk } from './expand';
 import { type Idmap, idmapJson } from './idmap';
 import { type IdmapEntry, allocateIdmap, entriesJson } from './idmap-alloc';
-import type { InstanceDriver, InstanceRuntime } from './interface';
+import type { InstanceRuntime } from './interface';
+import type { InstanceDrivers } from './load';
 import { InstanceLocks } from './locks';
 import { generateName, validateInstanceName } from './names';
-import { shiftTree } from '../../native/lxc';
+import { shiftTree } from '../../native/idmap';
 import { validateDevices } from './devices/validate';
 import { missingNicVolatile } from './devices/nic-common';
 import { deleteSnapshotVolumes, moveSnapshotVolumes } from './snapshot-volumes';
@@ -38,7 +39,7 @@ export interface ManagerDeps {
   /** Fetches images named by a remote source (launch from a remote); absent, such launches answer 501. */
   imageDownloader?: ImageDownloader;
   pools: StoragePools;
-  driver: InstanceDriver;
+  drivers: InstanceDrivers;
   idmap: Idmap;
   /** Whether idmapped mounts work on a pool's filesystem (probed at start-up). */
   idmappedPool: (pool: string) => boolean;
@@ -129,6 +130,7 @@ export class InstanceManager {
     return {
       project: rec.project,
       name: rec.name,
+      type: rec.type,
       expandedConfig: e.expanded_config,
       expandedDevices: e.expanded_devices,
       volumePath: this.deps.pools.volumePath(pool, rec.type, storageName(rec.project, rec.name)),
@@ -277,7 +279,7 @@ export class InstanceManager {
 
   /** Runs a planned create: DB row, storage volume, driver links; everything undone on failure. */
   async create(plan: CreatePlan, onProgress?: (md: Record<string, unknown>) => void): Promise<InstanceRecord> {
-    const { db, pools, driver, events } = this.deps;
+    const { db, pools, drivers, events } = this.deps;
     if (plan.remoteImage) plan = await this.fetchRemoteImage(plan, onProgress);
     const r = new Reverter();
     try {
@@ -354,8 +356,8 @@ export class InstanceManager {
       if (!privileged && !idmapped) {
         await shiftTree(`${rt.volumePath}/rootfs`, this.deps.idmap.uid.hostBase, this.deps.idmap.gid.hostBase);
       }
-      r.add(() => driver.detach(rec));
-      await driver.attach(rt);
+      r.add(() => drivers.of(rec.type).detach(rec));
+      await drivers.of(rt.type).attach(rt);
       r.success();
       events.lifecycle('instance-created', `/1.0/instances/${rec.name}`, rec.project);
       return rec;
@@ -367,14 +369,14 @@ export class InstanceManager {
 
   /** Deletes a stopped instance: driver files, volume, then the row. */
   async delete(rec: InstanceRecord): Promise<void> {
-    const { db, pools, driver, events } = this.deps;
+    const { db, pools, drivers, events } = this.deps;
     if (isTrue(this.expand(rec).expanded_config['security.protection.delete'])) {
       throw badRequest('Instance is protected from being deleted');
     }
-    const [st] = await driver.states([rec]);
+    const [st] = await drivers.states([rec]);
     if (st.pid > 0) throw badRequest('Instance is running');
     const vol = pools.volumeOf(rec.project, rec.type, rec.name);
-    await driver.detach(rec);
+    await drivers.of(rec.type).detach(rec);
     if (vol) {
       const pool = pools.get(vol.pool);
       const snaps = db.snapshots.names(rec.id);
@@ -391,16 +393,16 @@ export class InstanceManager {
 
   /** Renames a stopped instance: volume, runtime links and row. */
   async rename(rec: InstanceRecord, newName: string): Promise<void> {
-    const { db, pools, driver, events } = this.deps;
+    const { db, pools, drivers, events } = this.deps;
     validateInstanceName(newName);
     if (db.instances.get(rec.project, newName)) throw conflict(`Instance "${newName}" already exists`);
-    const [st] = await driver.states([rec]);
+    const [st] = await drivers.states([rec]);
     if (st.pid > 0) throw badRequest('Renaming of running instance not allowed');
     const vol = pools.volumeOf(rec.project, rec.type, rec.name);
     if (!vol) throw new StatusError(500, `Instance "${rec.name}" has no root volume`);
     const pool = pools.get(vol.pool);
     const sd = pools.driver(pool);
-    await driver.detach(rec);
+    await drivers.of(rec.type).detach(rec);
     const [fromDisk, toDisk] = [storageName(rec.project, rec.name), storageName(rec.project, newName)];
     await sd.renameVolume(pools.spec(pool), rec.type, fromDisk, toDisk);
     await moveSnapshotVolumes(sd, pools.spec(pool), rec.type, fromDisk, toDisk);
@@ -412,12 +414,12 @@ export class InstanceManager {
     } catch (err) {
       await sd.renameVolume(pools.spec(pool), rec.type, toDisk, fromDisk);
       await moveSnapshotVolumes(sd, pools.spec(pool), rec.type, toDisk, fromDisk);
-      await driver.attach(this.runtime(rec));
+      await drivers.of(rec.type).attach(this.runtime(rec));
       throw err;
     }
     const renamed = { ...rec, name: newName };
     this.setVolatile(renamed, 'volatile.apply_template', 'rename');
-    await driver.attach(this.runtime(renamed));
+    await drivers.of(renamed.type).attach(this.runtime(renamed));
     events.lifecycle('instance-renamed', `/1.0/instances/${newName}`, rec.project, { old_name: rec.name });
   }
 
@@ -496,11 +498,12 @@ export class InstanceManager {
     const changed = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => before[k] !== after[k]);
     const devicesChanged = beforeDevices !== undefined && JSON.stringify(beforeDevices) !== JSON.stringify(expanded.expanded_devices);
     if (changed.length === 0 && !devicesChanged) return;
-    const [st] = await this.deps.driver.states([rec]);
+    const [st] = await this.deps.drivers.states([rec]);
     if (st.pid <= 0) return;
     const rt = this.runtime(rec);
-    if (devicesChanged && this.deps.driver.updateDevices) await this.deps.driver.updateDevices(rt, beforeDevices);
-    if (changed.length > 0) await this.deps.driver.update(rt, changed);
+    const driver = this.deps.drivers.of(rec.type);
+    if (devicesChanged && driver.updateDevices) await driver.updateDevices(rt, beforeDevices);
+    if (changed.length > 0) await driver.update(rt, changed);
   }
 
   /** A changed root disk `size` becomes the volume's new quota (where the pool's driver has quotas). */

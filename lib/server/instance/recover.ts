@@ -126,7 +126,7 @@ async function recordOf(m: InstanceManager, f: Found, pool: PoolRecord): Promise
 
 /** Rebuilds the rows of every unknown volume (POST /internal/recover/import); returns what was recovered. */
 export async function runRecover(m: InstanceManager, poolNames?: string[]): Promise<UnknownVolume[]> {
-  const { db, pools, driver, events } = m.deps;
+  const { db, pools, drivers, events } = m.deps;
   const done: UnknownVolume[] = [];
   const found = await scan(m, poolNames);
   // As Incus: nothing is imported while a volume's project is missing.
@@ -166,7 +166,7 @@ export async function runRecover(m: InstanceManager, poolNames?: string[]): Prom
       }
       return created;
     });
-    await driver.attach(m.runtime(rec));
+    await drivers.of(rec.type).attach(m.runtime(rec));
     events.lifecycle('instance-created', `/1.0/instances/${rec.name}${projectSuffix(rec.project)}`, rec.project);
     done.push({ name: f.name, type: f.type, pool: f.pool, project: f.project, snapshot_count: f.snapshotNames.length });
   }

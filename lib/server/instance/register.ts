@@ -22,7 +22,7 @@ export async function registerInstance(
   record: NewInstance,
   snapshots: Omit<NewSnapshot, 'instanceId'>[],
 ): Promise<InstanceRecord> {
-  const { db, pools, driver, events } = m.deps;
+  const { db, pools, drivers, events } = m.deps;
   let rec!: InstanceRecord;
   try {
     rec = db.transaction(() => {
@@ -56,8 +56,8 @@ export async function registerInstance(
   );
   const rootSize = rootDisk(m.expand(rec).expanded_devices)?.config.size;
   if (rootSize) await pools.applyQuota(pool, rec.type, storageName(rec.project, rec.name), rootSize);
-  r.add(() => driver.detach(rec));
-  await driver.attach(m.runtime(rec));
+  r.add(() => drivers.of(rec.type).detach(rec));
+  await drivers.of(rec.type).attach(m.runtime(rec));
   events.lifecycle('instance-created', `/1.0/instances/${rec.name}`, rec.project);
   return rec;
 }

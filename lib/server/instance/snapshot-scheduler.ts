@@ -58,7 +58,7 @@ export class SnapshotScheduler {
   }
 
   private async snapshotDue(at: Date): Promise<string[]> {
-    const { db, driver } = this.m.deps;
+    const { db, drivers } = this.m.deps;
     const due = db.instances.list(null).filter((rec) => {
       const spec = this.m.expand(rec).expanded_config['snapshots.schedule'];
       if (!spec) return false;
@@ -70,7 +70,7 @@ export class SnapshotScheduler {
       }
     });
     if (due.length === 0) return [];
-    const states = await driver.states(due);
+    const states = await drivers.states(due);
     const out: string[] = [];
     for (const [i, rec] of due.entries()) {
       const cfg = this.m.expand(rec).expanded_config;

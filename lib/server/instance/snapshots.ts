@@ -88,7 +88,7 @@ export class SnapshotManager {
     }
     const stateful = req.stateful === true;
     if (stateful) {
-      const [st] = await this.m.deps.driver.states([rec]);
+      const [st] = await this.m.deps.drivers.states([rec]);
       if (st.pid <= 0) throw badRequest("Unable to create a stateful snapshot. The instance isn't running");
       const why = await criuProblem();
       if (why) throw badRequest(why);
@@ -182,13 +182,13 @@ export class SnapshotManager {
    * instance is stopped first and started again afterwards.
    */
   async restore(rec: InstanceRecord, name: string, stateful = false): Promise<void> {
-    const { db, driver, events } = this.m.deps;
+    const { db, drivers, events } = this.m.deps;
     const s = this.get(rec, name);
     if (stateful && !s.stateful) throw badRequest('Stateful snapshot restore requested but snapshot is stateless');
-    const [st] = await driver.states([rec]);
+    const [st] = await drivers.states([rec]);
     const wasRunning = st.pid > 0;
     if (wasRunning) {
-      await driver.stop(this.m.runtime(rec), { force: false, timeoutSec: 30 });
+      await drivers.of(rec.type).stop(this.m.runtime(rec), { force: false, timeoutSec: 30 });
       this.m.setVolatile(rec, 'volatile.last_state.power', 'STOPPED');
     }
     const { sd, spec, disk } = this.storage(rec);

@@ -19,7 +19,7 @@ export class StateActions {
 
   /** Checks that the action makes sense now; throws the 400 Incus would give. */
   async check(rec: InstanceRecord, req: InstanceStatePut): Promise<void> {
-    const [st] = await this.m.deps.driver.states([rec]);
+    const [st] = await this.m.deps.drivers.states([rec]);
     const running = st.pid > 0;
     switch (req.action) {
       case 'start':
@@ -55,11 +55,11 @@ export class StateActions {
           await this.stop(fresh, req, true);
           return this.start(this.m.get(rec.project, rec.name));
         case 'freeze':
-          await this.m.deps.driver.freeze(this.m.runtime(fresh));
+          await this.m.deps.drivers.of(fresh.type).freeze(this.m.runtime(fresh));
           this.m.deps.events.lifecycle('instance-paused', `/1.0/instances/${fresh.name}`, fresh.project);
           return;
         case 'unfreeze':
-          await this.m.deps.driver.unfreeze(this.m.runtime(fresh));
+          await this.m.deps.drivers.of(fresh.type).unfreeze(this.m.runtime(fresh));
           this.m.deps.events.lifecycle('instance-resumed', `/1.0/instances/${fresh.name}`, fresh.project);
           return;
       }
@@ -67,12 +67,12 @@ export class StateActions {
   }
 
   async start(rec: InstanceRecord): Promise<void> {
-    const [st] = await this.m.deps.driver.states([rec]);
+    const [st] = await this.m.deps.drivers.states([rec]);
     if (st.pid > 0) throw badRequest('The instance is already running');
     const fresh = this.m.refreshIdmap(this.m.recordNicVolatile(rec));
     const rt = this.m.runtime(fresh);
     await this.renderTemplates(fresh, rt);
-    await this.m.deps.driver.start(rt);
+    await this.m.deps.drivers.of(rt.type).start(rt);
     this.m.setVolatile(rec, 'volatile.last_state.power', 'RUNNING');
     this.m.deps.db.instances.touch(rec.id, new Date().toISOString());
     this.m.deps.events.lifecycle('instance-started', `/1.0/instances/${rec.name}`, rec.project);
@@ -102,7 +102,7 @@ export class StateActions {
     // times out fails and leaves the instance running.
     const force = req.force === true || req.timeout === 0;
     const timeoutSec = req.timeout === undefined || req.timeout < 0 ? DEFAULT_STOP_TIMEOUT : req.timeout;
-    await this.m.deps.driver.stop(this.m.runtime(rec), { force, timeoutSec, keepRunningOnTimeout: true });
+    await this.m.deps.drivers.of(rec.type).stop(this.m.runtime(rec), { force, timeoutSec, keepRunningOnTimeout: true });
     this.m.setVolatile(rec, 'volatile.last_state.power', 'STOPPED');
     const ev = force ? 'instance-stopped' : 'instance-shutdown';
     this.m.deps.events.lifecycle(restarting ? 'instance-restarted' : ev, `/1.0/instances/${rec.name}`, rec.project);

@@ -1,4 +1,4 @@
-/** disk device validation and the liblxc mount entries of host path binds. */
+/** disk device validation and the mounts host path binds ask for (as liblxc entries). */
 import t from 'tap';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,15 +6,23 @@ import { join } from 'node:path';
 import { diskDevice } from '../../../lib/server/instance/devices/disk';
 import type { DeviceStartContext } from '../../../lib/server/instance/devices/interface';
 import { forkmountOptions } from '../../../lib/native/devices';
+import { mergeRunConfigs } from '../../../lib/server/instance/devices/run-config';
+import { deviceLxcLines } from '../../../lib/server/instance/drivers/lxc/device-lines';
+
+/** The device's start needs as the container driver writes them. */
+async function lxcLines(c: DeviceStartContext): Promise<string[]> {
+  const need = await diskDevice.start!(c);
+  return need ? deviceLxcLines(mergeRunConfigs([need]), 1) : [];
+}
 
 function ctx(config: Record<string, string>, privileged = true): DeviceStartContext {
   return {
-    inst: { project: 'default', name: 'c1', expandedConfig: {}, expandedDevices: {}, volumePath: '/v', idmappedRootfs: false, idmap: privileged ? null : [] },
+    inst: { project: 'default', name: 'c1', type: 'container', expandedConfig: {}, expandedDevices: {}, volumePath: '/v', idmappedRootfs: false, idmap: privileged ? null : [] },
     name: 'share',
     config: { type: 'disk', ...config },
     varDir: '/var/lib/incus',
-    lxcName: 'c1',
-    lxcpath: '/var/lib/incus/containers',
+    dirName: 'c1',
+    setCgroup: async () => undefined,
     devicesDir: '/var/lib/incus/devices/c1',
     logDir: '/var/log/incus/c1',
     host: { devRoot: '/dev', sysRoot: '/sys', procRoot: '/proc', devicesCgroup: 1 },
@@ -25,14 +33,14 @@ t.test('bind entries', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'disk-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'file'), 'x');
-  t.same(await diskDevice.lxcConfig!(ctx({ source: dir, path: '/mnt/share' })), [`lxc.mount.entry = ${dir} mnt/share none bind,create=dir 0 0`]);
-  t.same(await diskDevice.lxcConfig!(ctx({ source: join(dir, 'file'), path: '/etc/x', readonly: 'true', recursive: 'true', propagation: 'rslave' })), [
+  t.same(await lxcLines(ctx({ source: dir, path: '/mnt/share' })), [`lxc.mount.entry = ${dir} mnt/share none bind,create=dir 0 0`]);
+  t.same(await lxcLines(ctx({ source: join(dir, 'file'), path: '/etc/x', readonly: 'true', recursive: 'true', propagation: 'rslave' })), [
     `lxc.mount.entry = ${dir}/file etc/x none rbind,create=file,ro,rslave 0 0`,
   ]);
-  t.same(await diskDevice.lxcConfig!(ctx({ source: dir, path: '/m', shift: 'true' })), [`lxc.mount.entry = ${dir} m none bind,create=dir 0 0`], 'privileged: shift is moot');
-  t.same(await diskDevice.lxcConfig!(ctx({ source: join(dir, 'gone'), path: '/m', required: 'false' })), [], 'missing, not required: skipped');
-  await t.rejects(diskDevice.lxcConfig!(ctx({ source: join(dir, 'gone'), path: '/m' })), /Missing source path/);
-  t.same(await diskDevice.lxcConfig!(ctx({ pool: 'default', path: '/' })), [], 'the root disk is the storage layer\'s');
+  t.same(await lxcLines(ctx({ source: dir, path: '/m', shift: 'true' })), [`lxc.mount.entry = ${dir} m none bind,create=dir 0 0`], 'privileged: shift is moot');
+  t.same(await lxcLines(ctx({ source: join(dir, 'gone'), path: '/m', required: 'false' })), [], 'missing, not required: skipped');
+  await t.rejects(lxcLines(ctx({ source: join(dir, 'gone'), path: '/m' })), /Missing source path/);
+  t.same(await lxcLines(ctx({ pool: 'default', path: '/' })), [], 'the root disk is the storage layer\'s');
 });
 
 t.test('forkmount options for hot-plug', async (t) => {

@@ -9,7 +9,11 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { type GpuHostView, nvidiaControlNodes, scanGpus } from '../../../lib/server/instance/devices/gpu-scan';
 import { gpuDevice, gpuNodes, normalisePci } from '../../../lib/server/instance/devices/gpu';
-import { nodeLxcLines } from '../../../lib/server/instance/devices/unix-node';
+import { type UnixNode, nodeRunConfig } from '../../../lib/server/instance/devices/unix-node';
+import { mergeRunConfigs } from '../../../lib/server/instance/devices/run-config';
+import { deviceLxcLines } from '../../../lib/server/instance/drivers/lxc/device-lines';
+
+const nodeLxcLines = (host: string, node: UnixNode, v: 0 | 1 | 2): string[] => deviceLxcLines(mergeRunConfigs([nodeRunConfig(host, node)]), v);
 import { unixNodeHostPath } from '../../../lib/server/instance/devices/paths';
 
 function put(path: string, text: string): void {

@@ -4,7 +4,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { containerPathOfNode, fstabEscape, splitDev, unixNodeHostPath } from '../../../lib/server/instance/devices/paths';
-import { cgroupRule, hostId, nodeLxcLines } from '../../../lib/server/instance/devices/unix-node';
+import { type UnixNode, cgroupRule, hostId, nodeRunConfig } from '../../../lib/server/instance/devices/unix-node';
+import { mergeRunConfigs } from '../../../lib/server/instance/devices/run-config';
+import { deviceLxcLines } from '../../../lib/server/instance/drivers/lxc/device-lines';
+
+const nodeLxcLines = (host: string, node: UnixNode, v: 0 | 1 | 2): string[] => deviceLxcLines(mergeRunConfigs([nodeRunConfig(host, node)]), v);
 import { unixNodeOf, validateUnix } from '../../../lib/server/instance/devices/unix-common';
 import { deviceChanges, deviceOrder } from '../../../lib/server/instance/devices/runner';
 import { parseSwtpmDevice, tpmNodes, tpmrmNumber } from '../../../lib/server/instance/devices/tpm';

@@ -3,7 +3,7 @@ import t from 'tap';
 import { parseExecControl } from '../../../lib/server/instance/exec/control';
 import { DEFAULT_PATH, execEnvironment } from '../../../lib/server/instance/exec/environment';
 import { commandFailure } from '../../../lib/server/instance/exec/exit-status';
-import { hostIdOfRoot } from '../../../lib/server/instance/exec/process';
+import { hostIdOfRoot } from '../../../lib/server/instance/drivers/lxc/exec';
 import { checkExecPost } from '../../../lib/server/instance/exec/start';
 import { recordedOutputFiles } from '../../../lib/server/instance/exec/task';
 

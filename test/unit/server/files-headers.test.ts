@@ -1,6 +1,6 @@
 import t from 'tap';
 import { apiFileType, describeHeaders, goTimeString, isFalseOrEmpty, parsePushHeaders } from '../../../lib/server/instance/files/headers';
-import { mapLines } from '../../../lib/server/instance/files/open-session';
+import { mapLines } from '../../../lib/server/instance/drivers/lxc/files';
 import { longname, modeString } from '../../../lib/server/instance/files/sftp-longname';
 import type { FileStat } from '../../../lib/native/forkfile';
 

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { allocateIdmap, entriesJson, lxcIdmapLines, parseRawIdmap } from '../../../lib/server/instance/idmap-alloc';
+import { allocateIdmap, entriesJson, parseRawIdmap } from '../../../lib/server/instance/idmap-alloc';
+import { lxcIdmapLines } from '../../../lib/server/instance/drivers/lxc/config-lines';
 import { seccompProfile } from '../../../lib/server/instance/seccomp';
 
 const host = { uid: { hostBase: 1000000, size: 1000000000 }, gid: { hostBase: 1000000, size: 1000000000 } };

@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { detectHostCgroups } from '../../../lib/server/instance/limits/host-cgroups';
-import { cgroupSettings, lxcCgroupLines, parseCpu } from '../../../lib/server/instance/limits/cgroup-limits';
+import { cgroupSettings, parseCpu } from '../../../lib/server/instance/limits/cgroup-limits';
+import { lxcCgroupLines } from '../../../lib/server/instance/drivers/lxc/config-lines';
 import { CpuPinning } from '../../../lib/server/instance/limits/cpu-pinning';
 
 function fixture(t: { teardown(f: () => void): void }, build: (root: string) => void): string {

@@ -1,4 +1,6 @@
 import t from 'tap';
+import { mergeRunConfigs } from '../../../lib/server/instance/devices/run-config';
+import { deviceLxcLines } from '../../../lib/server/instance/drivers/lxc/device-lines';
 import type { DevicesMap } from '../../../lib/api/instance';
 import type { DeviceStartContext, DeviceValidateContext } from '../../../lib/server/instance/devices/interface';
 import { nicDevice } from '../../../lib/server/instance/devices/nic';
@@ -7,6 +9,7 @@ import type { InstanceRuntime } from '../../../lib/server/instance/interface';
 
 const inst = (devices: DevicesMap, config: Record<string, string> = { 'volatile.uuid': 'u-1' }): InstanceRuntime => ({
   project: 'default',
+  type: 'container',
   name: 'c1',
   expandedConfig: config,
   expandedDevices: devices,
@@ -20,8 +23,8 @@ const ctx = (rt: InstanceRuntime, name: string): DeviceStartContext => ({
   name,
   config: rt.expandedDevices[name]!,
   varDir: '/nonexistent',
-  lxcName: 'c1',
-  lxcpath: '/nonexistent',
+  dirName: 'c1',
+  setCgroup: async () => undefined,
   devicesDir: '/nonexistent',
   logDir: '/nonexistent',
   host: { devRoot: '/dev', sysRoot: '/sys', procRoot: '/proc', devicesCgroup: 1 },
@@ -77,7 +80,7 @@ t.test('liblxc lines per NIC type', async (t) => {
     c: { type: 'nic', nictype: 'macvlan', parent: 'up0', name: 'm0' },
     d: { type: 'nic', nictype: 'routed', 'ipv4.address': '10.9.0.5,10.9.0.6', name: 'r0', host_name: 'hr0' },
   });
-  const lines = async (n: string) => (await nicDevice.lxcConfig!(ctx(rt, n))).join('\n');
+  const lines = async (n: string) => deviceLxcLines(mergeRunConfigs([(await nicDevice.start!(ctx(rt, n)))!]), 1).join('\n');
   const a = await lines('a');
   t.match(a, /^lxc\.net\.0\.type = veth$/m);
   t.match(a, /^lxc\.net\.0\.link = br0$/m);

@@ -122,7 +122,7 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
     if (source.type === 'snapshot' && !snapName) throw badRequest('Invalid snapshot name: use INSTANCE/SNAPSHOT');
     const rec = s.instances.get(projectOf(s, req), instName);
     if (!snapName) {
-      const [st] = await s.driver.states([rec]);
+      const [st] = await s.drivers.states([rec]);
       if (st.pid > 0) throw badRequest('The instance is currently running, please stop it first');
     }
     const rt = s.instances.runtime(rec);

@@ -12,7 +12,6 @@ import { asyncResponse, syncResponse } from '../../response';
 import type { DaemonState } from '../../state';
 import type { InstanceRecord } from '../../db/instances';
 import { ConsoleSession } from '../../instance/console-session';
-import { LxcConsoles } from '../../instance/drivers/lxc/console';
 import { instanceUrl } from '../../instance/views';
 import { projectOf, query } from '../request';
 
@@ -51,13 +50,12 @@ function checkName(name: string): void {
 
 /** Running or frozen (pid > 0); frozen is reported separately. */
 async function runState(s: DaemonState, rec: InstanceRecord): Promise<{ running: boolean; frozen: boolean }> {
-  const [st] = await s.driver.states([rec]);
+  const [st] = await s.drivers.states([rec]);
   return { running: st.pid > 0, frozen: st.statusCode === StatusCode.Frozen };
 }
 
 export function registerInstanceConsole(app: FastifyInstance, s: DaemonState): void {
-  const consoles = new LxcConsoles(s.varDir);
-  /** Live sessions by project/name: the one liblxc lets us have per container. */
+  /** Live sessions by project/name: one per instance, as liblxc (and a serial port) allows. */
   const sessions = new Map<string, ConsoleSession>();
   // Upgraded sockets outlive the HTTP server: end the sessions so that shutdown need not wait for them.
   app.addHook('preClose', async () => {
@@ -69,9 +67,11 @@ export function registerInstanceConsole(app: FastifyInstance, s: DaemonState): v
     checkName(req.params.name);
     const post = parseConsolePost(req.body);
     const rec = s.instances.get(project, req.params.name);
+    const driver = s.drivers.of(rec.type);
     if (post.type === 'vga' && rec.type !== 'virtual-machine') {
       throw badRequest('VGA console is only supported by virtual machines');
     }
+    if (!driver.info.features.consoles.includes(post.type)) throw badRequest(`Console type "${post.type}" is not supported yet`);
     const st = await runState(s, rec);
     if (!st.running) throw badRequest('Instance is not running');
     if (st.frozen) throw badRequest('Instance is frozen');
@@ -87,7 +87,7 @@ export function registerInstanceConsole(app: FastifyInstance, s: DaemonState): v
     const session = new ConsoleSession({
       width: post.width,
       height: post.height,
-      attach: (signal) => consoles.attach(rec, signal),
+      attach: (signal) => driver.console.attach(rec, signal),
       onAttached: () => s.events.lifecycle('instance-console', url, project, { type: 'console' }),
     });
     sessions.set(key, session);
@@ -117,7 +117,7 @@ export function registerInstanceConsole(app: FastifyInstance, s: DaemonState): v
     checkName(req.params.name);
     const rec = s.instances.get(project, req.params.name);
     const st = await runState(s, rec);
-    const log = await consoles.readLog(rec, st.running);
+    const log = await s.drivers.of(rec.type).console.readLog(rec, st.running);
     return reply
       .code(200)
       .header('Content-Type', 'application/octet-stream')
@@ -131,7 +131,7 @@ export function registerInstanceConsole(app: FastifyInstance, s: DaemonState): v
     const rec = s.instances.get(project, req.params.name);
     if (rec.type !== 'container') throw badRequest('Instance is not container type');
     const st = await runState(s, rec);
-    await consoles.clearLog(rec, st.running);
+    await s.drivers.of(rec.type).console.clearLog(rec, st.running);
     if (st.running) s.events.lifecycle('instance-console-reset', instanceUrl(rec), project);
     return syncResponse({});
   });

@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createReadStream, closeSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { FileSession } from '../../../native/forkfile';
+import type { InstanceFiles } from '../../instance/files/instance-files';
 import type { InstanceRecord } from '../../db/instances';
 import { badRequest } from '../../errors';
 import { fileError } from '../../instance/files/errors';
@@ -38,7 +38,7 @@ function target(s: DaemonState, req: Req): { rec: InstanceRecord; path: string }
 }
 
 /** Runs fn with a session on the instance, always closing it. */
-async function withSession<T>(s: DaemonState, rec: InstanceRecord, fn: (f: FileSession) => Promise<T>): Promise<T> {
+async function withSession<T>(s: DaemonState, rec: InstanceRecord, fn: (f: InstanceFiles) => Promise<T>): Promise<T> {
   const session = await openInstanceFiles(s, rec);
   try {
     return await fn(session);

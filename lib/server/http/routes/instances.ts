@@ -32,7 +32,7 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
     const recursion = recursionOf(req);
     const filter = q.filter ? parseFilter(q.filter) : null;
     if (recursion === 0 && !filter) return syncResponse(recs.map(instanceUrl));
-    const states = await s.driver.states(recs, { network: recursion === 2 });
+    const states = await s.drivers.states(recs, { network: recursion === 2 });
     const ctx = listContext(m);
     const full = recs.map((r, i) =>
       recursion === 2 ? toInstanceFull(m, r, states[i], ctx) : toInstance(m, r, states[i], m.expand(r, ctx.profiles)),
@@ -63,7 +63,7 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
 
   app.get<NameParams>('/1.0/instances/:name', async (req, reply) => {
     const rec = m.get(projectOf(s, req), req.params.name);
-    const [st] = await s.driver.states([rec], { network: recursionOf(req) >= 1 });
+    const [st] = await s.drivers.states([rec], { network: recursionOf(req) >= 1 });
     setEtag(reply, instanceEtag(rec));
     return syncResponse(recursionOf(req) >= 1 ? toInstanceFull(m, rec, st) : toInstance(m, rec, st));
   });
@@ -117,7 +117,7 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
 
   app.delete<NameParams>('/1.0/instances/:name', async (req, reply) => {
     const rec = m.get(projectOf(s, req), req.params.name);
-    const [st] = await s.driver.states([rec]);
+    const [st] = await s.drivers.states([rec]);
     if (st.pid > 0) throw badRequest('Instance is running');
     const op = s.ops.start({
       description: 'Deleting instance',

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { run } from '../../images/run';
 import { mkdirMode } from '../../storage/modes';
 
-/** Where a disk device's volume is staged: devices/<lxcName>/disk.<device>. */
+/** Where a disk device's volume is staged: devices/<dirName>/disk.<device>. */
 export function stagedPath(devicesDir: string, device: string): string {
   return join(devicesDir, `disk.${device.replace(/\//g, '-')}`);
 }

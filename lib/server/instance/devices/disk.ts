@@ -14,13 +14,13 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { VOLUME_DIRS } from '../../storage/interface';
-import { probeIdmappedMounts } from '../../../native/lxc';
+import { probeIdmappedMounts } from '../../../native/idmap';
 import { injectMount, removeInjectedMount } from '../../../native/devices';
 import { isBool, oneOf } from '../config/validators';
 import { isTrue } from '../config-keys';
 import type { DeviceDriver, DeviceStartContext } from './interface';
 import { checkDeviceOptions, deviceError, isAbsPath } from './options';
-import { fstabEscape } from './paths';
+import type { MountRequest } from './run-config';
 import { stageVolume, unstageVolume } from './disk-staging';
 import { childPath, pathComponentProblem } from '../../names';
 import { storageName } from '../../storage/volume-names';
@@ -111,20 +111,20 @@ export const diskDevice: DeviceDriver = {
     if (!config.source.startsWith('/')) throw deviceError(name, 'Invalid value for "source": Must be an absolute host path');
   },
 
-  async lxcConfig(ctx) {
-    if (isRoot(ctx.config)) return [];
+  async start(ctx) {
+    if (isRoot(ctx.config)) return null;
     ctx = volumeBind(ctx);
     const plan = await bindPlan(ctx);
-    if (!plan) return [];
+    if (!plan) return null;
     const { config } = ctx;
-    const opts = [isTrue(config.recursive) ? 'rbind' : 'bind', plan.isDir ? 'create=dir' : 'create=file'];
-    if (isTrue(config.readonly)) opts.push('ro');
-    if (config.propagation) opts.push(config.propagation);
-    if (plan.idmap) opts.push('idmap=container');
-    const target = config.path.replace(/^\/+/, '');
     // The container's root makes an idmapped mount and cannot reach the root-only pool folders.
     const source = config.pool && plan.idmap ? await stageVolume(config.source, ctx.devicesDir, ctx.name) : config.source;
-    return [`lxc.mount.entry = ${fstabEscape(source)} ${fstabEscape(target)} none ${opts.join(',')} 0 0`];
+    const mount: MountRequest = { source, target: config.path, kind: plan.isDir ? 'dir' : 'file' };
+    if (isTrue(config.recursive)) mount.recursive = true;
+    if (isTrue(config.readonly)) mount.readonly = true;
+    if (config.propagation) mount.propagation = config.propagation;
+    if (plan.idmap) mount.idmap = true;
+    return { mounts: [mount] };
   },
 
   /** liblxc has cloned the staged volume mount by now: the host side goes. */

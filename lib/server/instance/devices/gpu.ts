@@ -11,7 +11,8 @@ import { oneOf } from '../config/validators';
 import { type GpuHostView, nvidiaControlNodes, realGpuHost, scanGpus } from './gpu-scan';
 import type { DeviceDriver, DeviceStartContext } from './interface';
 import { checkDeviceOptions, deviceError, isOctalMode, isUnixId, octalMode } from './options';
-import { DEFAULT_NODE_MODE, type UnixNode, nodeLxcLines, plugNode, prepareNode, removeHostNodes, unplugNodes } from './unix-node';
+import { DEFAULT_NODE_MODE, type UnixNode, nodeRunConfig, plugNode, prepareNode, removeHostNodes, unplugNodes } from './unix-node';
+import { type DeviceRunConfig, mergeRunConfigs } from './run-config';
 
 const hexId = (v: string): string | null => (v === '' || /^[0-9a-fA-F]{4}$/.test(v) ? null : 'Invalid value (expected four hex digits)');
 const pciAddress = (v: string): string | null =>
@@ -85,10 +86,10 @@ export const gpuDevice: DeviceDriver = {
       for (const k of ['pci', 'productid', 'vendorid']) if (config[k]) throw deviceError(name, `Cannot use "${k}" when "id" is set`);
     }
   },
-  async lxcConfig(ctx) {
-    const lines: string[] = [];
-    for (const node of nodesFor(ctx)) lines.push(...nodeLxcLines(await prepareNode(ctx, node), node, ctx.host.devicesCgroup));
-    return lines;
+  async start(ctx) {
+    const configs: DeviceRunConfig[] = [];
+    for (const node of nodesFor(ctx)) configs.push(nodeRunConfig(await prepareNode(ctx, node), node));
+    return mergeRunConfigs(configs);
   },
   stop: removeHostNodes,
   async hotplug(ctx) {

@@ -1,10 +1,12 @@
 /**
  * The device driver interface: one implementation per device type
  * (disk, unix-char, unix-block, proxy, gpu, tpm, none, later nic), each
- * validating its config and contributing to the container's start-up and
- * live changes. devices/runner.ts drives them for the instance driver.
+ * validating its config and describing, as data, what the instance needs at
+ * start-up; live changes are applied by the device itself. devices/runner.ts
+ * drives them for the instance driver.
  */
 import type { InstanceRuntime } from '../interface';
+import type { DeviceRunConfig } from './run-config';
 
 export interface DeviceValidateContext {
   /** Validating a profile's device (instance-specific checks are skipped). */
@@ -34,11 +36,11 @@ export interface DeviceStartContext {
   config: Record<string, string>;
   /** INCUS_DIR. */
   varDir: string;
-  /** The liblxc container name. */
-  lxcName: string;
-  /** liblxc's lxcpath, to reach the running container (cgroup writes). */
-  lxcpath: string;
-  /** Host directory for this instance's device files: $INCUS_DIR/devices/<lxcName>. */
+  /** The instance's project-prefixed name (its folder under devices/ and logs/). */
+  dirName: string;
+  /** Writes a cgroup key of the running instance (device hot-plug into the devices cgroup). */
+  setCgroup(key: string, value: string): Promise<void>;
+  /** Host directory for this instance's device files: $INCUS_DIR/devices/<dirName>. */
   devicesDir: string;
   /** This instance's log directory (helper logs). */
   logDir: string;
@@ -52,11 +54,12 @@ export interface DeviceDriver {
   /** Throws a 400 (StatusError) naming the device and key at fault. */
   validate(name: string, config: Record<string, string>, ctx: DeviceValidateContext): void;
   /**
-   * liblxc config lines added before the container starts; host-side
-   * preparation (device nodes) happens here. A device whose source is
-   * missing with required=false returns no lines.
+   * What the instance driver must set up when the instance starts, as data
+   * (mounts, NICs, device rules); host-side preparation (device nodes)
+   * happens here. A device whose source is missing with required=false
+   * returns null.
    */
-  lxcConfig?(ctx: DeviceStartContext): Promise<string[]>;
+  start?(ctx: DeviceStartContext): Promise<DeviceRunConfig | null>;
   /** Work once the container runs (helpers such as a proxy); ctx.pid is set. */
   postStart?(ctx: DeviceStartContext): Promise<void>;
   /** Host-side cleanup when the container has stopped or the start failed. */

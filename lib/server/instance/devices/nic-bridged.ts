@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { contains, formatNetwork, parseCidr, parseIp } from '../../network/cidr';
 import { ip } from '../../network/tool';
 import type { DeviceStartContext } from './interface';
-import { type NicType, commonLines, ctxInterfaceName, nicHostName, nicHwaddr, tempLinkName } from './nic-common';
+import { type NicType, commonNic, ctxInterfaceName, nicHostName, nicHwaddr, tempLinkName } from './nic-common';
 import { applyNicLimits, clearNicLimits, createVeth, deleteLink, hasNicLimits, moveIntoContainer } from './nic-link';
 import { deviceError } from './options';
 
@@ -61,9 +61,8 @@ export const bridgedNic: NicType = {
     if (!existsSync(`/sys/class/net/${config.parent}/bridge`)) throw deviceError(name, `Invalid value for "parent": Interface "${config.parent}" is not a bridge`);
   },
 
-  lxcLines(ctx, index) {
-    const p = `lxc.net.${index}`;
-    return [...commonLines(ctx, index, 'veth'), `${p}.link = ${bridgeOf(ctx.config)}`, `${p}.veth.pair = ${nicHostName(ctx.inst, ctx.name, ctx.config)}`];
+  nic(ctx, index) {
+    return { ...commonNic(ctx, index, 'veth'), link: bridgeOf(ctx.config), hostName: nicHostName(ctx.inst, ctx.name, ctx.config) };
   },
 
   async postStart(ctx) {

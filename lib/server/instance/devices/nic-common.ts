@@ -10,6 +10,7 @@ import type { DevicesMap } from '../../../api/instance';
 import { isBool, isUint, oneOf, type Validator } from '../config/validators';
 import { isBitRate, isCidrList, isHostCidr, isInterfaceName, isIp, isMac, isMtu } from '../../network/validators';
 import type { InstanceRuntime } from '../interface';
+import type { NicRequest } from './run-config';
 import type { DeviceStartContext, DeviceValidateContext } from './interface';
 import type { DeviceRules } from './options';
 
@@ -176,8 +177,8 @@ export function missingNicVolatile(
 export interface NicType {
   /** Checks beyond the option rules (parent exists, network fits); throws a 400 naming the key. */
   validate(name: string, config: Record<string, string>, ctx: DeviceValidateContext): void;
-  /** liblxc lines for lxc.net.<index>. */
-  lxcLines(ctx: DeviceStartContext, index: number): string[];
+  /** The interface the driver creates at start (index: position among the instance's NICs). */
+  nic(ctx: DeviceStartContext, index: number): NicRequest;
   /** Host-side work once the container runs (routes, bandwidth limits). */
   postStart?(ctx: DeviceStartContext): Promise<void>;
   /** Host-side cleanup after the container stopped. */
@@ -191,17 +192,11 @@ export function ctxInterfaceName(ctx: DeviceStartContext): string {
   return nicInterfaceName({ ...ctx.inst.expandedDevices, [ctx.name]: ctx.config }, ctx.name);
 }
 
-/** liblxc lines every NIC type shares. */
-export function commonLines(ctx: DeviceStartContext, index: number, type: string): string[] {
-  const p = `lxc.net.${index}`;
-  const lines = [
-    `${p}.type = ${type}`,
-    `${p}.name = ${ctxInterfaceName(ctx)}`,
-    `${p}.flags = up`,
-    `${p}.hwaddr = ${nicHwaddr(ctx.inst, ctx.name, ctx.config)}`,
-  ];
-  if (ctx.config.mtu) lines.push(`${p}.mtu = ${ctx.config.mtu}`);
-  return lines;
+/** The fields every NIC type shares. */
+export function commonNic(ctx: DeviceStartContext, index: number, kind: NicRequest['kind']): NicRequest {
+  const nic: NicRequest = { name: ctxInterfaceName(ctx), index, kind, hwaddr: nicHwaddr(ctx.inst, ctx.name, ctx.config) };
+  if (ctx.config.mtu) nic.mtu = ctx.config.mtu;
+  return nic;
 }
 
 /**

@@ -3,7 +3,7 @@
  * instance's own MAC (mode `bridge` unless `mode` says otherwise).
  */
 import { existsSync } from 'node:fs';
-import { type NicType, commonLines, ctxInterfaceName, nicHwaddr, tempLinkName } from './nic-common';
+import { type NicType, commonNic, ctxInterfaceName, nicHwaddr, tempLinkName } from './nic-common';
 import { createMacvlan, deleteLink, ipIn, moveIntoContainer } from './nic-link';
 import { deviceError } from './options';
 
@@ -13,9 +13,8 @@ export const macvlanNic: NicType = {
     if (!existsSync(`/sys/class/net/${config.parent}`)) throw deviceError(name, `Invalid value for "parent": Parent interface "${config.parent}" doesn't exist`);
   },
 
-  lxcLines(ctx, index) {
-    const p = `lxc.net.${index}`;
-    return [...commonLines(ctx, index, 'macvlan'), `${p}.link = ${ctx.config.parent}`, `${p}.macvlan.mode = ${ctx.config.mode || 'bridge'}`];
+  nic(ctx, index) {
+    return { ...commonNic(ctx, index, 'macvlan'), link: ctx.config.parent, macvlanMode: ctx.config.mode || 'bridge' };
   },
 
   async hotplug(ctx) {

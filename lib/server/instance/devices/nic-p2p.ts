@@ -4,7 +4,7 @@
  */
 import { ip } from '../../network/tool';
 import type { DeviceStartContext } from './interface';
-import { type NicType, commonLines, ctxInterfaceName, nicHostName, nicHwaddr, tempLinkName } from './nic-common';
+import { type NicType, commonNic, ctxInterfaceName, nicHostName, nicHwaddr, tempLinkName } from './nic-common';
 import { applyNicLimits, clearNicLimits, createVeth, deleteLink, hasNicLimits, linkExists, moveIntoContainer } from './nic-link';
 
 const list = (v: string | undefined): string[] => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -23,8 +23,8 @@ export const p2pNic: NicType = {
     // Nothing beyond the option rules: a p2p NIC needs nothing on the host.
   },
 
-  lxcLines(ctx, index) {
-    return [...commonLines(ctx, index, 'veth'), `lxc.net.${index}.veth.pair = ${nicHostName(ctx.inst, ctx.name, ctx.config)}`];
+  nic(ctx, index) {
+    return { ...commonNic(ctx, index, 'veth'), hostName: nicHostName(ctx.inst, ctx.name, ctx.config) };
   },
 
   postStart: hostSide,

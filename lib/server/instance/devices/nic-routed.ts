@@ -8,7 +8,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { ip } from '../../network/tool';
 import type { DeviceStartContext } from './interface';
-import { type NicType, commonLines, ctxInterfaceName, nicHostName, nicHwaddr, tempLinkName } from './nic-common';
+import type { NicRequest } from './run-config';
+import { type NicType, commonNic, ctxInterfaceName, nicHostName, nicHwaddr, tempLinkName } from './nic-common';
 import { applyNicLimits, clearNicLimits, createVeth, deleteLink, hasNicLimits, ipIn, linkExists, moveIntoContainer } from './nic-link';
 import { deviceError } from './options';
 
@@ -54,16 +55,21 @@ export const routedNic: NicType = {
     }
   },
 
-  lxcLines(ctx, index) {
-    const p = `lxc.net.${index}`;
-    const lines = [...commonLines(ctx, index, 'veth'), `${p}.veth.mode = router`, `${p}.veth.pair = ${nicHostName(ctx.inst, ctx.name, ctx.config)}`];
+  nic(ctx, index) {
+    const nic: NicRequest = { ...commonNic(ctx, index, 'veth'), vethMode: 'router', hostName: nicHostName(ctx.inst, ctx.name, ctx.config) };
     for (const fam of [4, 6] as const) {
-      const addrs = list(ctx.config[`ipv${fam}.address`]);
-      for (const a of addrs) lines.push(`${p}.ipv${fam}.address = ${a}/${plen(fam)}`);
+      const addrs = list(ctx.config[`ipv${fam}.address`]).map((a) => `${a}/${plen(fam)}`);
+      if (addrs.length === 0) continue;
       const gw = hostAddress(ctx.config, fam);
-      if (addrs.length > 0 && gw) lines.push(`${p}.ipv${fam}.gateway = ${gw}`);
+      if (fam === 4) {
+        nic.ipv4Addresses = addrs;
+        if (gw) nic.ipv4Gateway = gw;
+      } else {
+        nic.ipv6Addresses = addrs;
+        if (gw) nic.ipv6Gateway = gw;
+      }
     }
-    return lines;
+    return nic;
   },
 
   postStart: (ctx) => hostSide(ctx, true),

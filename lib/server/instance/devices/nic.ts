@@ -30,8 +30,8 @@ export const nicDevice: DeviceDriver = {
     TYPES[kind].validate(name, config, ctx);
   },
 
-  async lxcConfig(ctx) {
-    return TYPES[nicKind(ctx.config)].lxcLines(ctx, nicIndex(ctx.inst.expandedDevices, ctx.name));
+  async start(ctx) {
+    return { nics: [TYPES[nicKind(ctx.config)].nic(ctx, nicIndex(ctx.inst.expandedDevices, ctx.name))] };
   },
 
   async postStart(ctx) {

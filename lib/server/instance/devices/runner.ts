@@ -1,6 +1,6 @@
 /**
- * Drives the device drivers through a container's life for the instance
- * driver: config lines before start, post-start helpers, cleanup after
+ * Drives the device drivers through an instance's life for the instance
+ * driver: run configuration before start, post-start helpers, cleanup after
  * stop, re-adoption after a daemon restart, and hot-plug/unplug of the
  * devices a PUT/PATCH (or a profile change) adds, removes or changes,
  * undone again if any step fails.
@@ -13,6 +13,7 @@ import { Reverter } from '../../revert';
 import type { InstanceRuntime } from '../interface';
 import type { DeviceDriver, DeviceHost, DeviceStartContext } from './interface';
 import { deviceDriver } from './load';
+import { type DeviceRunConfig, mergeRunConfigs } from './run-config';
 import { stopPidFile } from './pid-file';
 import { unmountUnder } from './disk-staging';
 import { childPath } from '../../names';
@@ -20,9 +21,9 @@ import { childPath } from '../../names';
 export interface DeviceRunnerOptions {
   /** INCUS_DIR. */
   varDir: string;
-  /** liblxc's lxcpath. */
-  lxcpath: string;
   host: DeviceHost;
+  /** Writes a cgroup key of the running instance named dirName (the driver's way in). */
+  setCgroup(dirName: string, key: string, value: string): Promise<void>;
 }
 
 type Entry = [string, Record<string, string>];
@@ -47,7 +48,7 @@ export function deviceChanges(before: DevicesMap, after: DevicesMap): { removed:
 
 /** Whether the driver does anything at run time (a `none` device does not). */
 function acts(d: DeviceDriver): boolean {
-  return Boolean(d.lxcConfig || d.postStart || d.hotplug || d.hotunplug);
+  return Boolean(d.start || d.postStart || d.hotplug || d.hotunplug);
 }
 
 /** A device failure with the device named, keeping a 4xx status when there was one. */
@@ -59,21 +60,21 @@ function failed(verb: string, name: string, err: unknown): StatusError {
 export class DeviceRunner {
   constructor(private readonly opts: DeviceRunnerOptions) {}
 
-  devicesDir(lxcName: string): string {
+  devicesDir(dirName: string): string {
     // rm -rf'd by sweep(): never anything but a child of devices/.
-    return childPath(join(this.opts.varDir, 'devices'), lxcName);
+    return childPath(join(this.opts.varDir, 'devices'), dirName);
   }
 
-  private ctx(inst: InstanceRuntime, lxcName: string, [name, config]: Entry, pid?: number): DeviceStartContext {
+  private ctx(inst: InstanceRuntime, dirName: string, [name, config]: Entry, pid?: number): DeviceStartContext {
     return {
       inst,
       name,
       config,
       varDir: this.opts.varDir,
-      lxcName,
-      lxcpath: this.opts.lxcpath,
-      devicesDir: this.devicesDir(lxcName),
-      logDir: join(this.opts.varDir, 'logs', lxcName),
+      dirName,
+      setCgroup: (key, value) => this.opts.setCgroup(dirName, key, value),
+      devicesDir: this.devicesDir(dirName),
+      logDir: join(this.opts.varDir, 'logs', dirName),
       host: this.opts.host,
       pid,
     };
@@ -93,8 +94,8 @@ export class DeviceRunner {
    * that stopped on its own gets no stop hook): helper processes named by
    * PID files, then the files. Also for a deleted instance.
    */
-  async sweep(lxcName: string): Promise<void> {
-    const dir = this.devicesDir(lxcName);
+  async sweep(dirName: string): Promise<void> {
+    const dir = this.devicesDir(dirName);
     let names: string[];
     try {
       names = await readdir(dir);
@@ -110,24 +111,25 @@ export class DeviceRunner {
     await rm(dir, { recursive: true, force: true });
   }
 
-  /** liblxc lines of every device, host side prepared; undone on failure. */
-  async startConfig(inst: InstanceRuntime, lxcName: string): Promise<string[]> {
-    await this.sweep(lxcName);
-    const lines: string[] = [];
+  /** What every device needs at start, host side prepared; undone on failure. */
+  async startConfig(inst: InstanceRuntime, dirName: string): Promise<Required<DeviceRunConfig>> {
+    await this.sweep(dirName);
+    const configs: DeviceRunConfig[] = [];
     const r = new Reverter();
     try {
       for (const [e, d] of this.entries(inst.expandedDevices)) {
-        const ctx = this.ctx(inst, lxcName, e);
+        const ctx = this.ctx(inst, dirName, e);
         if (d.stop) r.add(() => d.stop!(ctx));
-        if (!d.lxcConfig) continue;
+        if (!d.start) continue;
         try {
-          lines.push(...(await d.lxcConfig(ctx)));
+          const c = await d.start(ctx);
+          if (c) configs.push(c);
         } catch (err) {
           throw failed('start', e[0], err);
         }
       }
       r.success();
-      return lines;
+      return mergeRunConfigs(configs);
     } catch (err) {
       await r.fail();
       throw err;
@@ -135,11 +137,11 @@ export class DeviceRunner {
   }
 
   /** Post-start work of every device (the container's init is `pid`). */
-  async postStart(inst: InstanceRuntime, lxcName: string, pid: number): Promise<void> {
+  async postStart(inst: InstanceRuntime, dirName: string, pid: number): Promise<void> {
     for (const [e, d] of this.entries(inst.expandedDevices)) {
       if (!d.postStart) continue;
       try {
-        await d.postStart(this.ctx(inst, lxcName, e, pid));
+        await d.postStart(this.ctx(inst, dirName, e, pid));
       } catch (err) {
         throw failed('start', e[0], err);
       }
@@ -147,22 +149,22 @@ export class DeviceRunner {
   }
 
   /** Host-side cleanup once the container has stopped; returns the failures, if any. */
-  async stopped(inst: InstanceRuntime, lxcName: string): Promise<string[]> {
+  async stopped(inst: InstanceRuntime, dirName: string): Promise<string[]> {
     const problems: string[] = [];
     for (const [e, d] of this.entries(inst.expandedDevices).reverse()) {
       if (!d.stop) continue;
-      await d.stop(this.ctx(inst, lxcName, e)).catch((err: Error) => problems.push(`${e[0]}: ${err.message}`));
+      await d.stop(this.ctx(inst, dirName, e)).catch((err: Error) => problems.push(`${e[0]}: ${err.message}`));
     }
-    await this.sweep(lxcName).catch((err: Error) => problems.push(err.message));
+    await this.sweep(dirName).catch((err: Error) => problems.push(err.message));
     return problems;
   }
 
   /** After a daemon restart: re-adopt or restart the helpers of a running container. */
-  async resume(inst: InstanceRuntime, lxcName: string, pid: number): Promise<void> {
+  async resume(inst: InstanceRuntime, dirName: string, pid: number): Promise<void> {
     for (const [e, d] of this.entries(inst.expandedDevices)) {
       if (!d.resume) continue;
       try {
-        await d.resume(this.ctx(inst, lxcName, e, pid));
+        await d.resume(this.ctx(inst, dirName, e, pid));
       } catch (err) {
         throw failed('start', e[0], err);
       }
@@ -175,7 +177,7 @@ export class DeviceRunner {
    * changed ones plugged. On a failure everything done is undone and a 400
    * naming the device is thrown.
    */
-  async apply(inst: InstanceRuntime, lxcName: string, pid: number, before: DevicesMap): Promise<void> {
+  async apply(inst: InstanceRuntime, dirName: string, pid: number, before: DevicesMap): Promise<void> {
     const { removed, added } = deviceChanges(before, inst.expandedDevices);
     const plan = (list: Entry[]): [Entry, DeviceDriver][] =>
       list.flatMap((e) => {
@@ -190,7 +192,7 @@ export class DeviceRunner {
     const r = new Reverter();
     try {
       for (const [e, d] of out) {
-        const ctx = this.ctx(inst, lxcName, e, pid);
+        const ctx = this.ctx(inst, dirName, e, pid);
         try {
           await d.hotunplug!(ctx);
         } catch (err) {
@@ -199,7 +201,7 @@ export class DeviceRunner {
         r.add(() => d.hotplug!(ctx));
       }
       for (const [e, d] of into) {
-        const ctx = this.ctx(inst, lxcName, e, pid);
+        const ctx = this.ctx(inst, dirName, e, pid);
         r.add(() => d.hotunplug!(ctx));
         try {
           await d.hotplug!(ctx);

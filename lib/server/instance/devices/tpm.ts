@@ -15,7 +15,8 @@ import type { DeviceDriver, DeviceStartContext } from './interface';
 import { checkDeviceOptions, deviceError, isAbsPath } from './options';
 import { encodeDeviceName } from './paths';
 import { stopPidFile, writePidFile } from './pid-file';
-import { DEFAULT_NODE_MODE, type UnixNode, nodeLxcLines, plugNode, prepareNode, removeHostNodes, unplugNodes } from './unix-node';
+import { DEFAULT_NODE_MODE, type UnixNode, nodeRunConfig, plugNode, prepareNode, removeHostNodes, unplugNodes } from './unix-node';
+import { type DeviceRunConfig, mergeRunConfigs } from './run-config';
 
 /** How long swtpm may take to report its device. */
 const SWTPM_START_MS = 10_000;
@@ -102,10 +103,10 @@ export const tpmDevice: DeviceDriver = {
     checkDeviceOptions(name, config, { path: isAbsPath, pathrm: isAbsPath });
     if (!ctx.profile) for (const k of ['path', 'pathrm']) if (!config[k]) throw deviceError(name, `Missing "${k}" (required for containers)`);
   },
-  async lxcConfig(ctx) {
-    const lines: string[] = [];
-    for (const node of await startSwtpm(ctx)) lines.push(...nodeLxcLines(await prepareNode(ctx, node), node, ctx.host.devicesCgroup));
-    return lines;
+  async start(ctx) {
+    const configs: DeviceRunConfig[] = [];
+    for (const node of await startSwtpm(ctx)) configs.push(nodeRunConfig(await prepareNode(ctx, node), node));
+    return mergeRunConfigs(configs);
   },
   stop,
   async hotplug(ctx) {

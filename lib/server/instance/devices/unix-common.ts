@@ -11,7 +11,7 @@ import { isTrue } from '../config-keys';
 import type { DeviceDriver, DeviceStartContext } from './interface';
 import { checkDeviceOptions, deviceError, isAbsPath, isDeviceNumber, isOctalMode, isUnixId, octalMode } from './options';
 import { splitDev } from './paths';
-import { DEFAULT_NODE_MODE, type UnixNode, nodeLxcLines, plugNode, prepareNode, removeHostNodes, unplugNodes } from './unix-node';
+import { DEFAULT_NODE_MODE, type UnixNode, nodeRunConfig, plugNode, prepareNode, removeHostNodes, unplugNodes } from './unix-node';
 
 const RULES = {
   source: isAbsPath,
@@ -80,10 +80,10 @@ export function unixDriver(typeName: 'unix-char' | 'unix-block'): DeviceDriver {
   return {
     type: typeName,
     validate: (name, config) => validateUnix(name, config, typeName),
-    async lxcConfig(ctx: DeviceStartContext) {
+    async start(ctx: DeviceStartContext) {
       const node = unixNodeOf(ctx.config, t);
-      if (!node) return [];
-      return nodeLxcLines(await prepareNode(ctx, node), node, ctx.host.devicesCgroup);
+      if (!node) return null;
+      return nodeRunConfig(await prepareNode(ctx, node), node);
     },
     stop: removeHostNodes,
     async hotplug(ctx) {

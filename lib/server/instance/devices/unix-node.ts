@@ -3,18 +3,18 @@
  * Incus does it: the node is made on the host under
  * $INCUS_DIR/devices/<instance>/ with the owner the container should see
  * (shifted through the instance's id map), bind-mounted into the container,
- * and allowed in the devices cgroup. At start through lxc.mount.entry and
- * lxc.cgroup[2].devices.allow; on a running container through forkmount
- * and a devices.allow write.
+ * and allowed in the devices cgroup. At start as a mount and a device
+ * rule the instance driver applies; on a running container through
+ * forkmount and a devices.allow write.
  */
 import { lstatSync, readdirSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as lxc from '../../../native/lxc';
 import { injectMount, makeDeviceNode, removeInjectedMount } from '../../../native/devices';
 import type { IdmapEntry } from '../idmap-alloc';
 import type { DeviceStartContext } from './interface';
-import { containerPathOfNode, fstabEscape, splitDev, unixNodeHostPath, unixNodePrefix } from './paths';
+import type { DeviceRunConfig } from './run-config';
+import { containerPathOfNode, splitDev, unixNodeHostPath, unixNodePrefix } from './paths';
 
 /** A device node as the container should see it. */
 export interface UnixNode {
@@ -57,12 +57,12 @@ export function cgroupRule(node: Pick<UnixNode, 'type' | 'major' | 'minor'>): st
   return `${node.type} ${node.major}:${node.minor} rwm`;
 }
 
-/** liblxc lines that bind the host node at node.path and allow it. */
-export function nodeLxcLines(hostPath: string, node: UnixNode, devicesCgroup: 0 | 1 | 2): string[] {
-  const lines = [`lxc.mount.entry = ${fstabEscape(hostPath)} ${fstabEscape(node.path.replace(/^\/+/, ''))} none bind,create=file 0 0`];
-  if (devicesCgroup === 1) lines.push(`lxc.cgroup.devices.allow = ${cgroupRule(node)}`);
-  if (devicesCgroup === 2) lines.push(`lxc.cgroup2.devices.allow = ${cgroupRule(node)}`);
-  return lines;
+/** What the driver does at start for a node: bind the host node at node.path, and allow it. */
+export function nodeRunConfig(hostPath: string, node: UnixNode): DeviceRunConfig {
+  return {
+    mounts: [{ source: hostPath, target: node.path, kind: 'file' }],
+    allowDevices: [{ type: node.type, major: node.major, minor: node.minor }],
+  };
 }
 
 /** Makes the host node of device ctx.name for `node`; returns its path. */
@@ -74,14 +74,10 @@ export async function prepareNode(ctx: DeviceStartContext, node: UnixNode): Prom
   return path;
 }
 
-function handle(ctx: DeviceStartContext): lxc.LxcHandle {
-  return { name: ctx.lxcName, lxcpath: ctx.lxcpath };
-}
-
 /** Puts `node` into the running container (ctx.pid): host node, cgroup allow, bind mount. */
 export async function plugNode(ctx: DeviceStartContext, node: UnixNode): Promise<void> {
   const hostPath = await prepareNode(ctx, node);
-  if (ctx.host.devicesCgroup !== 0) await lxc.setCgroupItem(handle(ctx), 'devices.allow', cgroupRule(node));
+  if (ctx.host.devicesCgroup !== 0) await ctx.setCgroup('devices.allow', cgroupRule(node));
   await injectMount(ctx.pid!, { source: hostPath, target: node.path, kind: 'file' });
 }
 
@@ -126,7 +122,7 @@ export async function unplugNodes(ctx: DeviceStartContext): Promise<void> {
     const { major, minor } = splitDev(st.rdev);
     const type = st.isBlockDevice() ? 'b' : 'c';
     if (ctx.pid && ctx.host.devicesCgroup !== 0 && !isBaseDevice(type, major, minor) && !numberStillUsed(ctx, hostPath, st.rdev)) {
-      await lxc.setCgroupItem(handle(ctx), 'devices.deny', `${type} ${major}:${minor} rwm`);
+      await ctx.setCgroup('devices.deny', `${type} ${major}:${minor} rwm`);
     }
     await rm(hostPath, { force: true });
   }

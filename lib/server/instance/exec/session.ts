@@ -12,11 +12,10 @@ import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { InstanceExecFds, InstanceExecMetadata } from '../../../api/instance-exec';
-import type { AttachedProcess, PtyMaster } from '../../../native';
 import type { OperationContext, OperationWebsockets } from '../../operations/registry';
 import { parseExecControl } from './control';
 import { commandFailure } from './exit-status';
-import { type ExecCommand, type ExecTarget, startPiped, startPty } from './process';
+import type { ExecChild, ExecCommand, ExecPty, InstanceExec } from './instance-exec';
 import { WsReceiver, WsSender, wsOpen } from './ws-streams';
 
 type Stream = '0' | '1' | '2' | 'control';
@@ -33,7 +32,8 @@ const CLOSE_GRACE_MS = 2000;
 
 /** What the session runs. */
 export interface ExecSessionOptions {
-  target: ExecTarget;
+  /** The running instance, as its driver runs commands in it. */
+  exec: InstanceExec;
   cmd: ExecCommand;
   interactive: boolean;
   width: number;
@@ -55,8 +55,8 @@ export class ExecSession implements OperationWebsockets {
   private readonly required: Stream[];
   private readonly allConnected: Promise<void>;
   private onAllConnected!: () => void;
-  private proc: AttachedProcess | null = null;
-  private pty: PtyMaster | null = null;
+  private proc: ExecChild | null = null;
+  private pty: ExecPty | null = null;
   private readonly pendingControl: string[] = [];
   private killWanted = false;
   private exited = false;
@@ -146,14 +146,14 @@ export class ExecSession implements OperationWebsockets {
     const senders: WsSender[] = [];
     const ours: (Readable | Writable)[] = [];
     if (this.o.interactive) {
-      const { process, pty } = await startPty(this.o.target, this.o.cmd, this.o.width, this.o.height);
+      const { process, pty } = await this.o.exec.pty(this.o.cmd, this.o.width, this.o.height);
       this.proc = process;
       this.pty = pty;
       ours.push(pty);
       senders.push(new WsSender(this.conns.get('0') as WebSocket, pty));
       (this.inbound.get('0') as WsReceiver).pipeTo(pty);
     } else {
-      const p = startPiped(this.o.target, this.o.cmd);
+      const p = await this.o.exec.piped(this.o.cmd);
       this.proc = p.process;
       ours.push(p.stdin, p.stdout, p.stderr);
       const stdin = this.inbound.get('0') as WsReceiver;

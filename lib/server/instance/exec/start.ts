@@ -3,8 +3,6 @@
  * makes (400s before any operation exists), the environment, and the
  * operation: a websocket one with `wait-for-websocket`, a task otherwise.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { InstanceExecPost } from '../../../api/instance-exec';
 import type { Operation } from '../../../api/operation';
 import { StatusCode } from '../../../api/response';
@@ -12,15 +10,14 @@ import type { InstanceRecord } from '../../db/instances';
 import { badRequest } from '../../errors';
 import type { DaemonState } from '../../state';
 import { environmentNameProblem } from '../config/validators';
-import { lxcName } from '../drivers/lxc/driver';
 import { instanceUrl } from '../views';
 import { execEnvironment } from './environment';
-import type { ExecCommand, ExecTarget } from './process';
+import type { ExecCommand } from './instance-exec';
 import { ExecSession } from './session';
 import { runExecTask } from './task';
 
 /** What starting an exec needs from the daemon. */
-export type ExecDeps = Pick<DaemonState, 'varDir' | 'ops' | 'driver' | 'instances' | 'events'>;
+export type ExecDeps = Pick<DaemonState, 'ops' | 'drivers' | 'instances' | 'events'>;
 
 /** Refuses option combinations Incus refuses. */
 export function checkExecPost(post: InstanceExecPost): void {
@@ -41,30 +38,21 @@ export function checkExecPost(post: InstanceExecPost): void {
 /** Validates, then starts the exec operation; returns its wire object. */
 export async function startExec(s: ExecDeps, rec: InstanceRecord, post: InstanceExecPost): Promise<Operation> {
   checkExecPost(post);
-  if (rec.type !== 'container') throw badRequest('Exec is only supported for containers');
-  const [st] = await s.driver.states([rec]);
+  const driver = s.drivers.of(rec.type);
+  const [st] = await driver.states([rec]);
   if (st.pid <= 0) throw badRequest('Instance is not running');
   if (st.statusCode === StatusCode.Frozen) throw badRequest('Instance is frozen');
 
-  const name = lxcName(rec.project, rec.name);
-  const target: ExecTarget = {
-    project: rec.project,
-    instance: rec.name,
-    lxcName: name,
-    lxcpath: join(s.varDir, 'containers'),
-    configPath: join(s.varDir, 'logs', name, 'lxc.conf'),
-    logDir: join(s.varDir, 'logs', name),
-    initPid: st.pid,
-  };
+  const rt = s.instances.runtime(rec);
+  const target = driver.exec(rt, st);
   const user = post.user ?? 0;
   const cmd: ExecCommand = {
     command: post.command,
     environment: execEnvironment({
       requested: post.environment,
-      expandedConfig: s.instances.expand(rec).expanded_config,
+      expandedConfig: rt.expandedConfig,
       user,
-      // Looked up through /proc, as Incus does: none of these is expected to be a symlink.
-      exists: (p) => existsSync(`/proc/${st.pid}/root${p}`),
+      exists: (p) => target.exists(p),
     }),
     cwd: post.cwd ?? '',
     user,
@@ -76,7 +64,7 @@ export async function startExec(s: ExecDeps, rec: InstanceRecord, post: Instance
 
   if (post['wait-for-websocket']) {
     const session = new ExecSession({
-      target,
+      exec: target,
       cmd,
       interactive: post.interactive === true,
       width: post.width ?? 0,

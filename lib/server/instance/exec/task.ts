@@ -10,7 +10,7 @@ import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { OperationContext } from '../../operations/registry';
 import { commandFailure } from './exit-status';
-import { type ExecCommand, type ExecTarget, startDetached } from './process';
+import type { ExecCommand, InstanceExec } from './instance-exec';
 
 /** File names of the recorded output of operation `opId`. */
 export function recordedOutputFiles(opId: string): { stdout: string; stderr: string } {
@@ -26,7 +26,7 @@ function openOutput(dir: string, name: string): Promise<number> {
 
 /** Runs the command to its end; returns the operation's final metadata. */
 export async function runExecTask(
-  target: ExecTarget,
+  target: InstanceExec,
   cmd: ExecCommand,
   recordOutput: boolean,
   ctx: OperationContext,
@@ -50,7 +50,7 @@ export async function runExecTask(
     throw err;
   }
   // The files are handed over to the helper from here.
-  const proc = startDetached(target, cmd, files[0] ?? null, files[1] ?? null);
+  const proc = await target.detached(cmd, files[0] ?? null, files[1] ?? null);
   const onAbort = (): void => proc.kill();
   ctx.signal.addEventListener('abort', onAbort, { once: true });
   try {

@@ -11,7 +11,8 @@ import { createWriteStream } from 'node:fs';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { type FileSession, type FileStat, fileType } from '../../../native/forkfile';
+import { type FileStat, fileType } from '../../../native/forkfile';
+import type { InstanceFiles } from './instance-files';
 import { errnoCode } from './errors';
 
 /** Write size for uploads. */
@@ -41,7 +42,7 @@ export class IncompleteUploadError extends Error {
  * The path a write to `path` lands on (its final symlinks followed inside
  * the container) and what is there now (null when nothing is).
  */
-export async function resolveTarget(session: FileSession, path: string): Promise<{ path: string; stat: FileStat | null }> {
+export async function resolveTarget(session: InstanceFiles, path: string): Promise<{ path: string; stat: FileStat | null }> {
   let cur = path;
   for (let i = 0; i <= MAX_SYMLINKS; i++) {
     let st: FileStat;
@@ -71,7 +72,7 @@ async function copyBody(body: Readable, fd: number): Promise<void> {
 }
 
 /** Opens path in place and streams the body into it (appends, and files a rename cannot replace). */
-async function writeInPlace(session: FileSession, path: string, body: Readable, o: PushOptions): Promise<void> {
+async function writeInPlace(session: InstanceFiles, path: string, body: Readable, o: PushOptions): Promise<void> {
   const f = await session.open(path, {
     write: true,
     create: !o.append,
@@ -91,7 +92,7 @@ async function writeInPlace(session: FileSession, path: string, body: Readable, 
  * Special files and files with several hard links are written in place,
  * since a rename would replace a device node or split the links.
  */
-export async function pushFile(session: FileSession, path: string, body: Readable, o: PushOptions): Promise<void> {
+export async function pushFile(session: InstanceFiles, path: string, body: Readable, o: PushOptions): Promise<void> {
   if (o.append) return writeInPlace(session, path, body, o);
   const target = await resolveTarget(session, path);
   const st = target.stat;
@@ -131,7 +132,7 @@ export interface StagedFile {
  * file or has several hard links, or is missing and `create` is not set
  * (so that the in-place open reports ENOENT).
  */
-export async function openStaged(session: FileSession, path: string, o: { create: boolean; read: boolean; mode?: number }): Promise<StagedFile | null> {
+export async function openStaged(session: InstanceFiles, path: string, o: { create: boolean; read: boolean; mode?: number }): Promise<StagedFile | null> {
   const target = await resolveTarget(session, path);
   const st = target.stat;
   if (st ? fileType(st.mode) !== 'file' || st.nlink > 1 : !o.create) return null;
@@ -149,7 +150,7 @@ export async function openStaged(session: FileSession, path: string, o: { create
 }
 
 /** Puts a staged file in place (its fd already closed); on failure the temporary file goes. */
-export async function commitStaged(session: FileSession, staged: StagedFile): Promise<void> {
+export async function commitStaged(session: InstanceFiles, staged: StagedFile): Promise<void> {
   try {
     await session.rename(staged.temp, staged.target);
   } catch (err) {

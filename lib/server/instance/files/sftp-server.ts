@@ -8,7 +8,8 @@
 import { close, fsync, read, write } from 'node:fs';
 import { posix } from 'node:path';
 import type { Duplex } from 'node:stream';
-import type { FileSession, FileStat, SetAttrs } from '../../../native/forkfile';
+import type { FileStat, SetAttrs } from '../../../native/forkfile';
+import type { InstanceFiles } from './instance-files';
 import { attachSftpServer, type SftpAttrs, type SftpName, SftpOpenFlag, SftpStatus } from '../../../sftp/channel';
 import { errnoCode } from './errors';
 import { longname } from './sftp-longname';
@@ -145,7 +146,7 @@ function readStrings(buf: Buffer | undefined, n: number): { strings: Buffer[]; e
  * fd and the session are closed. `head` holds bytes that came with the
  * upgrade request.
  */
-export function serveSftp(socket: Duplex, head: Buffer, session: FileSession): Promise<void> {
+export function serveSftp(socket: Duplex, head: Buffer, session: InstanceFiles): Promise<void> {
   const { sftp, writePacket } = attachSftpServer(socket, { extensions: EXTENSIONS }, head);
   const handles = new Map<number, Handle>();
   let nextHandle = 1;

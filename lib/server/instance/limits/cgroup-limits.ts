@@ -103,12 +103,3 @@ export function cgroupSettings(config: Record<string, string>, host: LimitsHost)
   return out;
 }
 
-/** The liblxc config lines for settings (`lxc.cgroup.KEY` or `lxc.cgroup2.KEY`), skipping no-op resets. */
-export function lxcCgroupLines(settings: CgroupSetting[]): string[] {
-  const lines: string[] = [];
-  for (const s of settings) {
-    if (s.value === '-1' || s.value === 'max' || s.value === 'max 100000') continue;
-    lines.push(`${s.version === 1 ? 'lxc.cgroup' : 'lxc.cgroup2'}.${s.key} = ${s.value}`);
-  }
-  return lines;
-}

@@ -9,7 +9,11 @@ import { join } from 'node:path';
 import * as lxc from '../../../../native/lxc';
 import type { BatchStateEntry } from '../../../../native/lxc';
 import { StatusCode, StatusText } from '../../../../api/response';
-import type { DriverInfo, InstanceDriver, InstanceRuntime, RuntimeState, StatesOptions, StopOptions } from '../../interface';
+import type { DriverFeatures, DriverInfo, InstanceDriver, InstanceRuntime, RuntimeState, StatesOptions, StopOptions } from '../../interface';
+import type { InstanceFiles } from '../../files/instance-files';
+import { LxcConsoles } from './console';
+import { LxcExec } from './exec';
+import { openContainerFiles } from './files';
 import { netnsInterfaces } from '../../../../native/netns';
 import { renderLxcConfig } from './lxc-config';
 import { bootRelative } from './start-time';
@@ -23,8 +27,11 @@ import { parseCpuSet } from '../../config/units';
 import type { DevicesMap } from '../../../../api/instance';
 import { DeviceRunner } from '../../devices/runner';
 import { detectDeviceHost } from '../../devices/host';
+import type { DeviceHost } from '../../devices/interface';
+import { deviceLxcLines } from './device-lines';
 import { claimVolumeDir, releaseVolumeDir } from './volume-owner';
 import { childPath } from '../../../names';
+import { instanceDirName } from '../../dir-name';
 
 export interface LxcDriverOptions {
   /** INCUS_DIR. */
@@ -61,24 +68,41 @@ const STATUS: Record<string, number> = {
   THAWED: StatusCode.Thawed,
 };
 
-/** The liblxc container name: projects other than default prefix it, as Incus does. */
-export function lxcName(project: string, name: string): string {
-  return project === 'default' ? name : `${project}_${name}`;
-}
+/** What containers can do (DriverInfo.features). */
+const CONTAINER_FEATURES: DriverFeatures = {
+  liveConfig: ['limits.'],
+  hotplugDevices: ['disk', 'nic', 'unix-char', 'unix-block', 'gpu', 'tpm', 'proxy', 'none'],
+  devices: ['disk', 'nic', 'unix-char', 'unix-block', 'gpu', 'tpm', 'proxy', 'none'],
+  stateful: true,
+  nesting: true,
+  consoles: ['console'],
+  idmap: true,
+};
+
+/** The liblxc container name: the instance's project-prefixed name. */
+export const lxcName = instanceDirName;
 
 export class LxcDriver implements InstanceDriver {
   readonly info: DriverInfo;
   readonly lxcpath: string;
   readonly cgroups: HostCgroups;
   private readonly pinning = new CpuPinning(hostCpus());
-  /** Device hooks (devices/runner.ts): config lines, helpers, hot-plug. */
+  /** Device hooks (devices/runner.ts): run configuration, helpers, hot-plug. */
   readonly devices: DeviceRunner;
+  private readonly deviceHost: DeviceHost;
+  readonly console: LxcConsoles;
 
   constructor(private readonly opts: LxcDriverOptions) {
     this.lxcpath = join(opts.varDir, 'containers');
-    this.info = { type: 'container', name: 'lxc', version: lxc.lxcVersion() };
+    this.info = { type: 'container', name: 'lxc', version: lxc.lxcVersion(), features: CONTAINER_FEATURES };
+    this.console = new LxcConsoles(opts.varDir);
     this.cgroups = detectHostCgroups(opts.cgroupRoot);
-    this.devices = new DeviceRunner({ varDir: opts.varDir, lxcpath: this.lxcpath, host: detectDeviceHost(opts.cgroupRoot) });
+    this.deviceHost = detectDeviceHost(opts.cgroupRoot);
+    this.devices = new DeviceRunner({
+      varDir: opts.varDir,
+      host: this.deviceHost,
+      setCgroup: (name, key, value) => lxc.setCgroupItem({ name, lxcpath: this.lxcpath }, key, value),
+    });
   }
 
   private settings(inst: InstanceRuntime): CgroupSetting[] {
@@ -123,8 +147,8 @@ export class LxcDriver implements InstanceDriver {
       policyPath = childPath(dir, ref.name);
       await writeFile(policyPath, policy, { mode: 0o600 });
     }
-    // Devices: host-side preparation and their mount/cgroup lines (undone on failure).
-    const deviceLines = await this.devices.startConfig(inst, ref.name);
+    // Devices: host-side preparation and what they need, as liblxc lines (undone on failure).
+    const deviceLines = deviceLxcLines(await this.devices.startConfig(inst, ref.name), this.deviceHost.devicesCgroup);
     const key = `${inst.project}/${inst.name}`;
     const text = renderLxcConfig({
       inst,
@@ -206,6 +230,23 @@ export class LxcDriver implements InstanceDriver {
 
   async unfreeze(inst: InstanceRuntime): Promise<void> {
     await lxc.unfreeze(this.ref(inst));
+  }
+
+  exec(inst: InstanceRuntime, st: RuntimeState): LxcExec {
+    const ref = this.ref(inst);
+    return new LxcExec({
+      project: inst.project,
+      instance: inst.name,
+      lxcName: ref.name,
+      lxcpath: this.lxcpath,
+      configPath: ref.configPath,
+      logDir: childPath(join(this.opts.varDir, 'logs'), ref.name),
+      initPid: st.pid,
+    });
+  }
+
+  openFiles(inst: InstanceRuntime, st: RuntimeState): Promise<InstanceFiles> {
+    return openContainerFiles(inst, st);
   }
 
   async states(list: Pick<InstanceRuntime, 'project' | 'name'>[], opts: StatesOptions = {}): Promise<RuntimeState[]> {

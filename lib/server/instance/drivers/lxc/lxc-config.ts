@@ -7,8 +7,8 @@
 import { existsSync, statSync } from 'node:fs';
 import type { InstanceRuntime } from '../../interface';
 import { isTrue } from '../../config-keys';
-import { lxcIdmapLines } from '../../idmap-alloc';
-import { type CgroupSetting, lxcCgroupLines } from '../../limits/cgroup-limits';
+import { lxcCgroupLines, lxcIdmapLines } from './config-lines';
+import type { CgroupSetting } from '../../limits/cgroup-limits';
 import { parseRawLxc } from '../../config/raw-lxc';
 
 export interface LxcConfigInput {

@@ -1,16 +1,17 @@
 /**
- * Starts an exec'd command in a container with its stdio wired one of
- * three ways: three pipes read and written by libuv, one pty from the
- * container's own devpts (so `tty` names a /dev/pts/N that exists inside),
- * or fixed fds (files, /dev/null). The fds meant for the command are handed
- * to the helper and closed on our side once it holds them, so end of output
- * is seen when the command (and whatever it left running) lets go of them.
+ * Runs commands in a running container (InstanceExec for the container
+ * driver), with stdio wired one of three ways: three pipes read and
+ * written by libuv, one pty from the container's own devpts (so `tty`
+ * names a /dev/pts/N that exists inside), or fixed fds (files,
+ * /dev/null). The fds meant for the command are handed to the attach
+ * helper and closed on our side once it holds them, so end of output is
+ * seen when the command (and whatever it left running) lets go of them.
  */
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
-import type { Readable, Writable } from 'node:stream';
-import { type AttachedProcess, PtyMaster, attachCommand, makePipe, openPty, setWindowSize } from '../../../native';
+import { type AttachedProcess, PtyMaster, attachCommand, makePipe, openPty, setWindowSize } from '../../../../native';
+import type { ExecChild, ExecCommand, InstanceExec, PipedExec, PtyExec } from '../../exec/instance-exec';
 
 /** Where the command runs: a running container as liblxc knows it. */
 export interface ExecTarget {
@@ -25,29 +26,6 @@ export interface ExecTarget {
   logDir: string;
   /** Host PID of the container's init. */
   initPid: number;
-}
-
-/** What to run. */
-export interface ExecCommand {
-  command: string[];
-  environment: Record<string, string>;
-  cwd: string;
-  user: number;
-  group: number;
-}
-
-/** A command on three pipes. */
-export interface PipedExec {
-  process: AttachedProcess;
-  stdin: Writable;
-  stdout: Readable;
-  stderr: Readable;
-}
-
-/** A command on a pty. */
-export interface PtyExec {
-  process: AttachedProcess;
-  pty: PtyMaster;
 }
 
 function closeAll(fds: number[]): void {
@@ -75,7 +53,7 @@ function spawnWith(target: ExecTarget, cmd: ExecCommand, stdio: [number, number,
 }
 
 /** Starts `cmd` on three fresh pipes. */
-export function startPiped(target: ExecTarget, cmd: ExecCommand): PipedExec {
+function startPiped(target: ExecTarget, cmd: ExecCommand): PipedExec {
   const theirs: number[] = [];
   const ours: number[] = [];
   try {
@@ -116,7 +94,7 @@ export function hostIdOfRoot(map: string): number {
 }
 
 /** Starts `cmd` on a pty of the container's devpts, sized width x height when both are set. */
-export async function startPty(target: ExecTarget, cmd: ExecCommand, width: number, height: number): Promise<PtyExec> {
+async function startPty(target: ExecTarget, cmd: ExecCommand, width: number, height: number): Promise<PtyExec> {
   const [uidMap, gidMap] = await Promise.all([
     readFile(`/proc/${target.initPid}/uid_map`, 'utf8'),
     readFile(`/proc/${target.initPid}/gid_map`, 'utf8'),
@@ -142,7 +120,7 @@ export async function startPty(target: ExecTarget, cmd: ExecCommand, width: numb
  * Starts `cmd` with stdin on /dev/null and stdout/stderr on the given fds
  * (null: /dev/null). The fds passed are handed over (closed here).
  */
-export function startDetached(target: ExecTarget, cmd: ExecCommand, stdout: number | null, stderr: number | null): AttachedProcess {
+function startDetached(target: ExecTarget, cmd: ExecCommand, stdout: number | null, stderr: number | null): AttachedProcess {
   let nul: number;
   try {
     // libuv opens every file close-on-exec.
@@ -152,4 +130,34 @@ export function startDetached(target: ExecTarget, cmd: ExecCommand, stdout: numb
     throw err;
   }
   return spawnWith(target, cmd, [nul, stdout ?? nul, stderr ?? nul]);
+}
+
+/** InstanceExec for one running container. */
+export class LxcExec implements InstanceExec {
+  readonly project: string;
+  readonly instance: string;
+  readonly logDir: string;
+
+  constructor(private readonly target: ExecTarget) {
+    this.project = target.project;
+    this.instance = target.instance;
+    this.logDir = target.logDir;
+  }
+
+  exists(path: string): boolean {
+    // Looked up through /proc, as Incus does: none of these is expected to be a symlink.
+    return existsSync(`/proc/${this.target.initPid}/root${path}`);
+  }
+
+  async piped(cmd: ExecCommand): Promise<PipedExec> {
+    return startPiped(this.target, cmd);
+  }
+
+  pty(cmd: ExecCommand, width: number, height: number): Promise<PtyExec> {
+    return startPty(this.target, cmd, width, height);
+  }
+
+  async detached(cmd: ExecCommand, stdout: number | null, stderr: number | null): Promise<ExecChild> {
+    return startDetached(this.target, cmd, stdout, stderr);
+  }
 }

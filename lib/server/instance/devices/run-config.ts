@@ -1,0 +1,74 @@
+/**
+ * What a device needs from the instance driver when the instance starts,
+ * as data: the driver translates it to its own syntax (liblxc config keys
+ * for containers, QEMU devices for VMs). Devices never emit driver syntax.
+ */
+
+/** A host path made visible inside the instance. */
+export interface MountRequest {
+  /** Host path (a prepared device node, a staged volume, a host directory or file). */
+  source: string;
+  /** Absolute path inside the instance. */
+  target: string;
+  /** What `source` is: the mount point is created as a directory or a file. */
+  kind: 'dir' | 'file';
+  recursive?: boolean;
+  readonly?: boolean;
+  /** Mount propagation (shared, slave, private, and their r- forms). */
+  propagation?: string;
+  /** Mounted through the instance's id map (containers on an idmapped rootfs). */
+  idmap?: boolean;
+}
+
+/** A network interface of the instance. */
+export interface NicRequest {
+  /** Interface name inside the instance. */
+  name: string;
+  /** Position among the instance's NICs (devices sorted by name). */
+  index: number;
+  /**
+   * veth: a host-side peer (bridged onto `link`, or routed); macvlan: on
+   * parent `link`; phys: the host interface `link` moved in.
+   */
+  kind: 'veth' | 'macvlan' | 'phys';
+  hwaddr: string;
+  mtu?: string;
+  /** The bridge (veth), parent (macvlan) or host interface (phys). */
+  link?: string;
+  /** The host-side interface name (veth). */
+  hostName?: string;
+  /** veth only: `router` for routed NICs (no bridge, proxy neighbours on the host). */
+  vethMode?: 'bridge' | 'router';
+  macvlanMode?: string;
+  /** Static addresses given inside the instance, with their prefix length (routed NICs). */
+  ipv4Addresses?: string[];
+  ipv6Addresses?: string[];
+  ipv4Gateway?: string;
+  ipv6Gateway?: string;
+}
+
+/** A device-number rule for the devices cgroup (containers). */
+export interface CgroupDeviceRule {
+  type: 'c' | 'b';
+  major: number;
+  minor: number;
+}
+
+/** Everything one device asks of the driver at start; each list may be absent. */
+export interface DeviceRunConfig {
+  mounts?: MountRequest[];
+  nics?: NicRequest[];
+  /** Device numbers to allow in the devices cgroup. */
+  allowDevices?: CgroupDeviceRule[];
+}
+
+/** The run configurations of several devices, in order, as one. */
+export function mergeRunConfigs(list: readonly DeviceRunConfig[]): Required<DeviceRunConfig> {
+  const out: Required<DeviceRunConfig> = { mounts: [], nics: [], allowDevices: [] };
+  for (const c of list) {
+    out.mounts.push(...(c.mounts ?? []));
+    out.nics.push(...(c.nics ?? []));
+    out.allowDevices.push(...(c.allowDevices ?? []));
+  }
+  return out;
+}

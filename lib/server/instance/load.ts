@@ -1,0 +1,96 @@
+/**
+ * The instance-driver registry: one driver per instance type (containers:
+ * drivers/lxc, virtual machines: drivers/qemu). The daemon builds it at
+ * start-up from the drivers this host can run; the instance layer and the
+ * routes reach a driver only through it.
+ */
+import type { InstanceType } from '../../api/instance';
+import { StatusCode, StatusText } from '../../api/response';
+import { badRequest } from '../errors';
+import type { InstanceDriver, InstanceRuntime, RuntimeState, StatesOptions } from './interface';
+import { LxcDriver } from './drivers/lxc/driver';
+
+/** Names what a states() call needs of an instance. */
+export type StateTarget = Pick<InstanceRuntime, 'project' | 'name'> & { type: InstanceType };
+
+/** What an instance type that this host cannot run answers with. */
+const UNSUPPORTED: Record<InstanceType, string> = {
+  container: 'Containers are not supported on this server',
+  'virtual-machine': 'Virtual machines are not supported on this server',
+};
+
+export class InstanceDrivers {
+  private readonly byType: Map<InstanceType, InstanceDriver>;
+  /** Why a type is missing (e.g. QEMU not installed), for the 400 that says so. */
+  private readonly missing: Map<InstanceType, string>;
+
+  constructor(drivers: readonly InstanceDriver[], missing: Partial<Record<InstanceType, string>> = {}) {
+    this.byType = new Map(drivers.map((d) => [d.info.type, d]));
+    this.missing = new Map(Object.entries(missing) as [InstanceType, string][]);
+  }
+
+  /** The driver of `type`; a 400 saying why when this host has none. */
+  of(type: InstanceType): InstanceDriver {
+    const d = this.byType.get(type);
+    if (d) return d;
+    throw badRequest(this.missing.get(type) ?? UNSUPPORTED[type] ?? `Invalid instance type "${String(type)}"`);
+  }
+
+  /** The driver of `type`, or undefined when this host has none. */
+  find(type: InstanceType): InstanceDriver | undefined {
+    return this.byType.get(type);
+  }
+
+  /** Every driver this host runs. */
+  all(): InstanceDriver[] {
+    return [...this.byType.values()];
+  }
+
+  /**
+   * State of many instances, in the order given: one batched call per
+   * driver. An instance of a type this host cannot run reads as stopped.
+   */
+  async states(list: readonly StateTarget[], opts?: StatesOptions): Promise<RuntimeState[]> {
+    if (list.length === 0) return [];
+    const first = list[0].type;
+    // The common case (one type): no regrouping.
+    if (list.every((i) => i.type === first)) {
+      const d = this.byType.get(first);
+      return d ? d.states(list as StateTarget[], opts) : list.map(stoppedState);
+    }
+    const out: RuntimeState[] = new Array(list.length);
+    const groups = new Map<InstanceType, number[]>();
+    list.forEach((i, n) => {
+      const g = groups.get(i.type);
+      if (g) g.push(n);
+      else groups.set(i.type, [n]);
+    });
+    await Promise.all(
+      [...groups].map(async ([type, idx]) => {
+        const d = this.byType.get(type);
+        const got = d ? await d.states(idx.map((n) => list[n]), opts) : idx.map((n) => stoppedState(list[n]));
+        idx.forEach((n, k) => (out[n] = got[k]));
+      }),
+    );
+    return out;
+  }
+}
+
+function stoppedState(_: StateTarget): RuntimeState {
+  return { status: StatusText[StatusCode.Stopped], statusCode: StatusCode.Stopped, pid: -1, processes: 0, memoryUsage: 0, memoryPeak: 0, swapUsage: 0, swapPeak: 0, cpuUsage: 0 };
+}
+
+/** What building the drivers needs. */
+export interface DriverOptions {
+  /** INCUS_DIR. */
+  varDir: string;
+  debug: boolean;
+  /** Where lxcfs is mounted, when not /var/lib/lxcfs. */
+  lxcfsDir?: string;
+}
+
+/** The drivers this host runs: containers through liblxc. */
+export function createInstanceDrivers(opts: DriverOptions): InstanceDrivers {
+  const lxc = new LxcDriver({ varDir: opts.varDir, debug: opts.debug, lxcfsDir: opts.lxcfsDir });
+  return new InstanceDrivers([lxc], { 'virtual-machine': 'Virtual machines are not supported yet' });
+}
