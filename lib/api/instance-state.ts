@@ -55,4 +55,6 @@ export interface InstanceState {
   cpu: InstanceStateCPU;
   started_at: string;
   os_info: null;
+  /** incusd extension, VMs only: how the vCPUs run (`kvm`, or `tcg` under emulation). */
+  accelerator?: string;
 }

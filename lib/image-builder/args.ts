@@ -5,12 +5,19 @@ import { COMPRESSIONS, Compression } from './tar';
 
 /** The help text. */
 export const USAGE = `Usage: incus-image-builder busybox [--output FILE] [--compression xz|gzip|none] [--busybox PATH] [--import ALIAS]
+       incus-image-builder busybox --vm [--output DIR] [--compression xz|gzip|none] [--busybox PATH] [--import ALIAS]
        incus-image-builder debian [--release bookworm] [--mirror URL] [--output FILE] [--compression xz|gzip|none] [--import ALIAS]
 
 Builds an Incus unified image tarball and prints its path.
   busybox               a static busybox (no root needed)
+  busybox --vm          a UEFI test VM (Debian kernel + busybox initramfs): a split image,
+                        DIR/incus.tar.xz (metadata) and DIR/disk.qcow2; prints both paths.
+                        The kernel package is downloaded once with apt-get into the cache
+                        ($INCUS_IMAGE_BUILDER_CACHE, $XDG_CACHE_HOME/incus-image-builder or
+                        /var/cache/incus-image-builder)
   debian                Debian by debootstrap from the host's apt mirror (root; sysvinit, DHCP on eth0)
-  --output FILE         tarball to write (default <kind>-<version>-<arch>.tar.xz)
+  --output FILE         tarball to write (default <kind>-<version>-<arch>.tar.xz);
+                        with --vm the directory for both files (default busybox-vm-<version>-<arch>)
   --compression KIND    xz (default), gzip or none
   --busybox PATH        busybox binary to package (default /bin/busybox)
   --release NAME        Debian suite (default bookworm)
@@ -28,6 +35,8 @@ export class UsageError extends Error {
 export interface BuilderArgs {
   /** What to build. */
   kind: 'busybox' | 'debian';
+  /** busybox: a VM image (split: metadata tarball + qcow2) instead of a container image. */
+  vm?: boolean;
   output?: string;
   compression: Compression;
   busybox?: string;
@@ -52,6 +61,7 @@ export function parseBuilderArgs(argv: readonly string[]): BuilderArgs {
         release: { type: 'string' },
         mirror: { type: 'string' },
         import: { type: 'string' },
+        vm: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -68,6 +78,7 @@ export function parseBuilderArgs(argv: readonly string[]): BuilderArgs {
     throw new UsageError('--release and --mirror apply to debian images only');
   }
   if (kind === 'debian' && values.busybox !== undefined) throw new UsageError('--busybox applies to busybox images only');
+  if (kind === 'debian' && values.vm === true) throw new UsageError('--vm applies to busybox images only');
   if (values.mirror !== undefined && !/^(https?|file):\/\//.test(values.mirror)) {
     throw new UsageError(`Invalid mirror "${values.mirror}": expected an http://, https:// or file:// URL`);
   }
@@ -80,6 +91,7 @@ export function parseBuilderArgs(argv: readonly string[]): BuilderArgs {
   }
   return {
     kind,
+    ...(values.vm === true ? { vm: true } : {}),
     output: values.output,
     compression: compression as Compression,
     busybox: values.busybox,

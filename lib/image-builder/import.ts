@@ -8,6 +8,8 @@ export interface ImportImageOptions {
   /** Aliases to point at the image (an existing alias of that name moves). */
   aliases?: string[];
   public?: boolean;
+  /** A split image's rootfs file (a qcow2 disk makes it a VM image); `file` is then its metadata tarball. */
+  rootfs?: string;
   /** Daemon socket; default from INCUS_SOCKET, INCUS_DIR or /var/lib/incus. */
   socketPath?: string;
 }
@@ -21,6 +23,10 @@ export async function importImage(file: string, opts: ImportImageOptions = {}): 
   const { IncusClient } = await import('../client');
   const client = new IncusClient({ socketPath: opts.socketPath });
   try {
+    if (opts.rootfs !== undefined) {
+      const { createImageFromFiles } = await import('../client/image-split-upload');
+      return (await createImageFromFiles(client, file, opts.rootfs, { aliases: opts.aliases, public: opts.public })).fingerprint;
+    }
     const res = await client.createImageFromFile(file, { aliases: opts.aliases, public: opts.public });
     return res.fingerprint;
   } finally {

@@ -10,3 +10,7 @@ export { importImage } from './import';
 export type { ImportImageOptions } from './import';
 export type { Compression } from './tar';
 export { COMPRESSIONS, tarballSuffix } from './tar';
+export { buildBusyboxVmImage, busyboxVmMetadata, VM_DISK_NAME, VM_METADATA_BASE } from './busybox-vm';
+export type { BuildBusyboxVmImageOptions, BuiltVmImage } from './busybox-vm';
+export { READY_MARKER, LEASE_MARKER, POWEROFF_MARKER, AGENT_MARKER, AGENT_CONFIG_DIR, KERNEL_CMDLINE } from './vm/guest-init';
+export { builderCacheDir } from './vm/cache-dir';

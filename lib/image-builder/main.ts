@@ -20,7 +20,25 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
+  const log = (line: string): void => {
+    process.stderr.write(`${line}\n`);
+  };
   try {
+    if (args.vm === true) {
+      const vm = await (await import('./busybox-vm')).buildBusyboxVmImage({
+        outputDir: args.output,
+        compression: args.compression,
+        busybox: args.busybox,
+        creationDate,
+        log,
+      });
+      process.stdout.write(`${vm.metadata}\n${vm.disk}\n`);
+      if (args.importAlias !== undefined) {
+        const fingerprint = await importImage(vm.metadata, { aliases: [args.importAlias], rootfs: vm.disk });
+        log(`Imported as ${args.importAlias} (fingerprint ${fingerprint})`);
+      }
+      return 0;
+    }
     const image =
       args.kind === 'debian'
         ? await (await import('./debian')).buildDebianImage({

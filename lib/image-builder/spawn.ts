@@ -31,7 +31,11 @@ export function runTool(cmd: string, args: readonly string[], opts: RunToolOptio
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
+    child.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') return reject(err);
+      // Say which tool is missing; scripts/setup.sh installs them all.
+      reject(Object.assign(new Error(`${cmd} is not installed (see scripts/setup.sh)`), { code: 'ENOENT', path: cmd }));
+    });
     child.on('close', (code, signal) => {
       const stdout = Buffer.concat(out).toString('utf8');
       const stderr = Buffer.concat(err).toString('utf8');

@@ -90,7 +90,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const pools = new StoragePools(opts.varDir, db);
   await pools.mountAll();
   const idmap = hostIdmap();
-  const drivers = createInstanceDrivers({ varDir: opts.varDir, debug: opts.debug, lxcfsDir: process.env.INCUS_LXCFS_DIR || undefined });
+  const drivers = await createInstanceDrivers({
+    varDir: opts.varDir,
+    debug: opts.debug,
+    lxcfsDir: process.env.INCUS_LXCFS_DIR || undefined,
+    warn: (message) => log.warn(message),
+  });
 
   // Idmapped mounts are probed once on the filesystem holding the pools.
   const idmapOk = await probeIdmappedMounts(join(opts.varDir, 'storage-pools'));
@@ -141,7 +146,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     snapshots,
     snapshotScheduler,
     drivers,
-    facts: gatherServerFacts(opts.version, drivers.of('container').info.version),
+    facts: gatherServerFacts(opts.version, drivers.all().map((d) => d.info)),
     trust,
     keypair,
     https,
@@ -175,6 +180,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       imageRemote.stop();
       snapshotScheduler.stop();
       networks.release();
+      // Instances keep running; the drivers let go of them (QEMU monitors).
+      for (const d of drivers.all()) d.release?.();
       await Promise.race([ops.drain(), new Promise((r) => setTimeout(r, 10_000).unref())]);
       db.close();
       await unlink(socketPath).catch(() => undefined);

@@ -42,7 +42,11 @@ export interface ServerFacts {
   environment: Omit<ServerEnvironment, 'project'>;
 }
 
-export function gatherServerFacts(version: string, lxcVersion: string): ServerFacts {
+/**
+ * drivers: name and version of each instance driver, joined as Incus joins
+ * them (`lxc | qemu`, `5.0.2 | 7.2.19`).
+ */
+export function gatherServerFacts(version: string, drivers: { name: string; version: string }[]): ServerFacts {
   const os = osRelease();
   const kernel = release();
   return {
@@ -51,8 +55,8 @@ export function gatherServerFacts(version: string, lxcVersion: string): ServerFa
       architectures: ['x86_64', 'i686'],
       certificate: '',
       certificate_fingerprint: '',
-      driver: 'lxc',
-      driver_version: lxcVersion,
+      driver: drivers.map((d) => d.name).join(' | '),
+      driver_version: drivers.map((d) => d.version).join(' | '),
       firewall: 'nftables',
       kernel: 'Linux',
       kernel_architecture: 'x86_64',

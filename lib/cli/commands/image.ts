@@ -167,10 +167,12 @@ export interface ImportFlags {
 async function importImage(ctx: CliContext, file: string, rest: string[], flags: ImportFlags): Promise<number> {
   const props: string[] = [];
   let client = ctx.client();
+  let rootfs: string | undefined;
   for (const a of rest) {
     if (a.includes('=')) props.push(a);
     else if (a.endsWith(':')) client = connectIncus(ctx, splitRemote(ctx, a).remote);
-    else throw new Error(`Split images (metadata plus rootfs tarball) are not supported yet: ${a}`);
+    else if (rootfs === undefined) rootfs = a;
+    else throw new Error(`Unexpected argument: ${a}`);
   }
   if (file.startsWith('http://')) throw new Error('Only https:// is supported for remote image import');
   if (file.startsWith('https://')) throw new Error('Importing images from a URL is not supported yet');
@@ -188,11 +190,12 @@ async function importImage(ctx: CliContext, file: string, rest: string[], flags:
       if (img && (img.aliases ?? []).every((x) => aliases.includes(x.name))) await (await client.deleteImage(a.target)).wait();
     }
   }
-  const { fingerprint } = await client.createImageFromFile(file, {
-    public: flags.public ?? false,
-    aliases,
-    properties: parseKeyValues(props),
-  });
+  const uploadOpts = { public: flags.public ?? false, aliases, properties: parseKeyValues(props) };
+  // A split image: metadata tarball plus rootfs (a qcow2 disk makes it a VM image).
+  const { fingerprint } =
+    rootfs === undefined
+      ? await client.createImageFromFile(file, uploadOpts)
+      : await (await import('../../client/image-split-upload')).createImageFromFiles(client, file, rootfs, uploadOpts);
   ctx.say(`Image imported with fingerprint: ${fingerprint}\n`);
   return 0;
 }
@@ -219,8 +222,8 @@ export function register(program: Command, ctx: CliContext): void {
   image
     .command('import')
     .description('Import images into the image store')
-    .argument('<tarball>', 'Unified image tarball')
-    .argument('[args...]', 'Optional [<remote>:] and key=value properties')
+    .argument('<tarball>', 'Unified image tarball, or the metadata tarball of a split image')
+    .argument('[args...]', 'Optional rootfs file (split image; a .qcow2 disk for a VM), [<remote>:] and key=value properties')
     .option('--alias <alias>', 'New aliases to add to the image (may be passed multiple times)', collect)
     .option('--public', 'Make image public')
     .option('--reuse', 'If the image alias already exists, delete and create a new one')

@@ -84,6 +84,7 @@ export function renderInstanceInfo(inst: InstanceFull): string {
     p('');
     p('Resources:');
     p(`  Processes: ${state.processes}`);
+    if (state.accelerator) p(`  Accelerator: ${state.accelerator}`);
     const disks = Object.keys(state.disk ?? {})
       .sort()
       .filter((d) => (state.disk![d]!.usage ?? 0) > 0);

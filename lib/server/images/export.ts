@@ -3,12 +3,18 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import type { FastifyReply } from 'fastify';
+import { type ImageType, imageFileExtension } from './image-type';
 
-export function sendSplitExport(reply: FastifyReply, metadataFile: string, rootfsFile: string, fingerprint: string): FastifyReply {
+/**
+ * Sends both files; as Incus names them: `meta-<fp><ext>` and `<fp><ext>`
+ * with each extension from the file's content, the rootfs part called
+ * "rootfs.img" for a VM image and "rootfs" otherwise.
+ */
+export async function sendSplitExport(reply: FastifyReply, metadataFile: string, rootfsFile: string, fingerprint: string, type: ImageType): Promise<FastifyReply> {
   const boundary = randomBytes(16).toString('hex');
   const parts = [
-    { field: 'metadata', file: metadataFile, name: `meta-${fingerprint}.tar.xz` },
-    { field: 'rootfs', file: rootfsFile, name: `${fingerprint}.squashfs` },
+    { field: 'metadata', file: metadataFile, name: `meta-${fingerprint}${await imageFileExtension(metadataFile)}` },
+    { field: type === 'virtual-machine' ? 'rootfs.img' : 'rootfs', file: rootfsFile, name: `${fingerprint}${await imageFileExtension(rootfsFile)}` },
   ];
   const head = (p: (typeof parts)[number]): string =>
     `--${boundary}\r\nContent-Disposition: form-data; name="${p.field}"; filename="${p.name}"\r\nContent-Type: application/octet-stream\r\n\r\n`;

@@ -19,6 +19,8 @@ export interface SplitUpload {
   /** sha256 over the metadata bytes followed by the rootfs bytes. */
   fingerprint: string;
   filename: string;
+  /** Form field of the rootfs part: "rootfs.img" marks a VM image, as Incus reads it. */
+  rootfsField?: string;
 }
 
 /**
@@ -28,7 +30,7 @@ export interface SplitUpload {
  */
 export async function receiveSplitUpload(body: Readable, headers: IncomingHttpHeaders, dir: string, id: string): Promise<SplitUpload> {
   const busboy = (require('busboy') as typeof import('busboy'))({ headers, limits: { files: 2, fields: 8 } });
-  const files: Record<string, { path: string; size: number; name: string }> = {};
+  const files: Record<string, { path: string; size: number; name: string; field: string }> = {};
   const writes: Promise<void>[] = [];
   const sinks: Writable[] = [];
   busboy.on('file', (field, stream, info) => {
@@ -37,7 +39,7 @@ export async function receiveSplitUpload(body: Readable, headers: IncomingHttpHe
       stream.resume();
       return;
     }
-    const f = { path: join(dir, `upload-${id}-${kind}`), size: 0, name: info.filename ?? '' };
+    const f = { path: join(dir, `upload-${id}-${kind}`), size: 0, name: info.filename ?? '', field };
     files[kind] = f;
     stream.on('data', (b: Buffer) => {
       f.size += b.length;
@@ -65,7 +67,7 @@ export async function receiveSplitUpload(body: Readable, headers: IncomingHttpHe
     for (const f of [md, rootfs]) {
       for await (const chunk of createReadStream(f.path)) hash.update(chunk as Buffer);
     }
-    return { metadataFile: md.path, rootfsFile: rootfs.path, size: md.size + rootfs.size, fingerprint: hash.digest('hex'), filename: md.name };
+    return { metadataFile: md.path, rootfsFile: rootfs.path, size: md.size + rootfs.size, fingerprint: hash.digest('hex'), filename: md.name, rootfsField: rootfs.field };
   } catch (err) {
     await cleanup();
     throw err;

@@ -15,6 +15,7 @@ import type { ImageRecord } from '../db/images';
 import { badRequest, conflict, notFound } from '../errors';
 import { parseImageMetadata } from './metadata';
 import { readImageMetadata } from './unpack';
+import { type ImageType, splitImageType, unifiedImageType } from './image-type';
 import type { SplitUpload } from './multipart';
 import { childPath } from '../names';
 
@@ -87,7 +88,12 @@ export class ImageStore {
     return childPath(this.dir, fingerprint);
   }
 
-  /** Path of a split image's rootfs file, or null for a unified image. */
+  /**
+   * Path of a split image's rootfs file, or null for a unified image. For a
+   * VM image (`type` virtual-machine) this is its qcow2 disk, handed to
+   * `StorageDriver.createVolumeFromImage(pool, 'virtual-machine', ...)` as
+   * `rootfsFile` just as a container image's rootfs tarball or squashfs is.
+   */
   rootfsPath(fingerprint: string): string | null {
     const p = `${this.path(fingerprint)}.rootfs`;
     return existsSync(p) ? p : null;
@@ -118,7 +124,8 @@ export class ImageStore {
   /** Records a split upload (metadata tarball + rootfs) received by receiveSplitUpload. */
   async importSplit(up: SplitUpload, opts: UploadOptions): Promise<ImageRecord> {
     try {
-      return await this.record({ metadataFile: up.metadataFile, rootfsFile: up.rootfsFile, fingerprint: up.fingerprint, size: up.size }, {
+      const type = await splitImageType(up.rootfsFile, up.rootfsField);
+      return await this.record({ metadataFile: up.metadataFile, rootfsFile: up.rootfsFile, fingerprint: up.fingerprint, size: up.size, type }, {
         ...opts,
         filename: opts.filename || up.filename,
       });
@@ -145,7 +152,7 @@ export class ImageStore {
 
   /** Checks and moves received files into place under their fingerprint, then adds the row. */
   private async record(
-    f: { metadataFile: string; rootfsFile: string | null; fingerprint: string; size: number },
+    f: { metadataFile: string; rootfsFile: string | null; fingerprint: string; size: number; type?: ImageType },
     opts: UploadOptions,
   ): Promise<ImageRecord> {
     const { fingerprint, size } = f;
@@ -160,6 +167,8 @@ export class ImageStore {
         throw badRequest(`Invalid image file: ${e.message}`);
       }),
     );
+    // A unified tarball says by its members: rootfs/ (container) or rootfs.img (VM).
+    const type = f.type ?? (await unifiedImageType(f.metadataFile));
     await rename(f.metadataFile, this.path(fingerprint));
     if (f.rootfsFile) await rename(f.rootfsFile, `${this.path(fingerprint)}.rootfs`);
     const now = new Date().toISOString();
@@ -174,7 +183,7 @@ export class ImageStore {
           size,
           public: opts.public,
           architecture: md.architecture,
-          type: 'container',
+          type,
           createdAt: created,
           expiresAt: expires,
           uploadedAt: now,

@@ -6,6 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from './run';
 import { isSquashfsFile } from './squashfs-magic';
+import { isQcow2File } from './image-type';
 
 const TAR_KEEP = ['--numeric-owner', '--xattrs', '--xattrs-include=*', '--same-permissions'];
 
@@ -15,6 +16,8 @@ const TAR_KEEP = ['--numeric-owner', '--xattrs', '--xattrs-include=*', '--same-p
  * tarball lands in dir and whose rootfs (tarball or squashfs) in dir/rootfs.
  */
 export async function unpackImage(file: string, dir: string, rootfsFile?: string): Promise<void> {
+  // A VM disk is no rootfs tree: its volume is a block volume, made by the storage driver.
+  if (rootfsFile && (await isQcow2File(rootfsFile))) throw new Error('A virtual-machine image (qcow2 disk) cannot be unpacked as a container rootfs');
   await run('tar', ['-xf', file, '-C', dir, ...TAR_KEEP]);
   if (!rootfsFile) return;
   const rootfs = join(dir, 'rootfs');

@@ -4,14 +4,19 @@
  */
 import { badRequest } from '../errors';
 import { keySpec } from './config/keys';
+import type { InstanceType } from '../../api/instance';
 
 /** Throws a 400 naming the first invalid key of config and why. */
-export function validateInstanceConfig(config: Record<string, unknown>): void {
+export function validateInstanceConfig(config: Record<string, unknown>, type?: InstanceType): void {
   for (const [key, value] of Object.entries(config)) {
     if (typeof value !== 'string') throw badRequest(`Invalid config: key "${key}" must have a string value`);
     const spec = keySpec(key);
     if (spec === undefined) throw badRequest(`Invalid config: Unknown configuration key: ${key}`);
     if (spec === 'free') continue;
+    // Incus looks VM-only keys up only for VMs (and container-only ones only for containers).
+    if (type && spec.only && spec.only !== type) {
+      throw badRequest(`Invalid config: Unknown configuration key: ${key} (only for ${spec.only === 'container' ? 'containers' : 'virtual machines'})`);
+    }
     const badKey = spec.checkKey?.(key);
     if (badKey) throw badRequest(`Invalid config: Invalid key ${JSON.stringify(key)}: ${badKey}`);
     const why = spec.validate(value);

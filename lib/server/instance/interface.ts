@@ -17,8 +17,10 @@ export interface InstanceRuntime {
   type: InstanceType;
   expandedConfig: ConfigMap;
   expandedDevices: DevicesMap;
-  /** Mount path of the instance's root volume (holds rootfs/). */
+  /** Mount path of the instance's root volume (containers: holds rootfs/; VMs: the small config volume). */
   volumePath: string;
+  /** VMs: the root volume's raw disk (a file, or a block device). */
+  rootDisk?: string;
   /** True when the rootfs on disk is unshifted and must be mounted with an idmap. */
   idmappedRootfs: boolean;
   /** The id map to run with; null for a privileged container. */
@@ -40,6 +42,8 @@ export interface RuntimeState {
   cpuUsage: number;
   /** When init started (ISO 8601), absent when not running or unknown. */
   startedAt?: string;
+  /** VMs: how the vCPUs run (`kvm` or `tcg`). */
+  accelerator?: string;
   /** Interfaces inside the container, by name (only when asked for: it costs a helper run). */
   network?: Record<string, InstanceStateNetwork>;
 }
@@ -109,6 +113,8 @@ export interface InstanceDriver {
   exec(inst: InstanceRuntime, st: RuntimeState): InstanceExec;
   /** Console attach and log. */
   readonly console: InstanceConsole;
+  /** Daemon shutdown: lets go of what the driver holds open (the instances keep running). */
+  release?(): void;
   /** Opens file access on the instance: inside it while it runs (`st`), on its root volume otherwise. */
   openFiles(inst: InstanceRuntime, st: RuntimeState): Promise<InstanceFiles>;
 }

@@ -8,7 +8,13 @@ import type { InstanceType } from '../../api/instance';
 import { StatusCode, StatusText } from '../../api/response';
 import { badRequest } from '../errors';
 import type { InstanceDriver, InstanceRuntime, RuntimeState, StatesOptions } from './interface';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { LxcDriver } from './drivers/lxc/driver';
+import { QemuDriver } from './drivers/qemu/driver';
+import { QEMU_BINARY } from './drivers/qemu/qemu-config';
+
+const execFileP = promisify(execFile);
 
 /** Names what a states() call needs of an instance. */
 export type StateTarget = Pick<InstanceRuntime, 'project' | 'name'> & { type: InstanceType };
@@ -87,10 +93,32 @@ export interface DriverOptions {
   debug: boolean;
   /** Where lxcfs is mounted, when not /var/lib/lxcfs. */
   lxcfsDir?: string;
+  /** Warnings the drivers raise once (VMs under emulation). */
+  warn?(message: string): void;
 }
 
-/** The drivers this host runs: containers through liblxc. */
-export function createInstanceDrivers(opts: DriverOptions): InstanceDrivers {
+/**
+ * The drivers this host runs: containers through liblxc, and virtual
+ * machines through QEMU when its binary answers (otherwise launching a VM
+ * is a 400 that says what is missing).
+ */
+export async function createInstanceDrivers(opts: DriverOptions): Promise<InstanceDrivers> {
   const lxc = new LxcDriver({ varDir: opts.varDir, debug: opts.debug, lxcfsDir: opts.lxcfsDir });
-  return new InstanceDrivers([lxc], { 'virtual-machine': 'Virtual machines are not supported yet' });
+  const qemu = await qemuVersion();
+  if (qemu.version === null) return new InstanceDrivers([lxc], { 'virtual-machine': qemu.problem });
+  const vm = new QemuDriver({ varDir: opts.varDir, version: qemu.version, warn: opts.warn });
+  return new InstanceDrivers([lxc, vm]);
+}
+
+/** QEMU's version (`QEMU emulator version 7.2.19 (...)`), or why there is none. */
+async function qemuVersion(): Promise<{ version: string; problem?: undefined } | { version: null; problem: string }> {
+  const binary = process.env.INCUS_QEMU_BINARY || QEMU_BINARY;
+  try {
+    const { stdout } = await execFileP(binary, ['--version'], { timeout: 10000 });
+    const m = /version (\S+)/.exec(stdout);
+    return { version: m ? m[1] : 'unknown' };
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return { version: null, problem: e.code === 'ENOENT' ? `Virtual machines need QEMU: "${binary}" not found (install qemu-system-x86)` : `QEMU does not run: ${e.message}` };
+  }
 }

@@ -4,7 +4,7 @@
  * Multi-step work registers undo steps and commits only at the end.
  */
 import { randomUUID } from 'node:crypto';
-import type { DevicesMap, Instance, InstancePut, InstancesPost } from '../../api/instance';
+import type { DevicesMap, Instance, InstancePut, InstanceType, InstancesPost } from '../../api/instance';
 import type { Db } from '../db';
 import type { InstanceRecord } from '../db/instances';
 import type { ProfileRecord } from '../db/profiles';
@@ -28,6 +28,7 @@ import type { InstanceDrivers } from './load';
 import { InstanceLocks } from './locks';
 import { generateName, validateInstanceName } from './names';
 import { shiftTree } from '../../native/idmap';
+import { parseSize } from './config/units';
 import { validateDevices } from './devices/validate';
 import { missingNicVolatile } from './devices/nic-common';
 import { deleteSnapshotVolumes, moveSnapshotVolumes } from './snapshot-volumes';
@@ -127,10 +128,12 @@ export class InstanceManager {
     const vol = this.deps.pools.volumeOf(rec.project, rec.type, rec.name);
     if (!vol) throw new StatusError(500, `Instance "${rec.name}" has no root volume`);
     const pool = this.deps.pools.get(vol.pool);
+    const disk = storageName(rec.project, rec.name);
     return {
       project: rec.project,
       name: rec.name,
       type: rec.type,
+      rootDisk: rec.type === 'virtual-machine' ? this.deps.pools.driver(pool).blockPath(this.deps.pools.spec(pool), rec.type, disk) : undefined,
       expandedConfig: e.expanded_config,
       expandedDevices: e.expanded_devices,
       volumePath: this.deps.pools.volumePath(pool, rec.type, storageName(rec.project, rec.name)),
@@ -191,15 +194,18 @@ export class InstanceManager {
   /** Validates a create request synchronously (400/404/409), before any operation starts. */
   planCreate(project: string, req: InstancesPost): CreatePlan {
     const { db } = this.deps;
-    if (req.type && req.type !== 'container') throw badRequest(`Instance type "${req.type}" is not supported on this server`);
+    const type: InstanceType = req.type || 'container';
+    if (type !== 'container' && type !== 'virtual-machine') throw badRequest(`Invalid instance type "${String(type)}"`);
+    // A type this host cannot run (no QEMU) is refused here, saying why.
+    this.deps.drivers.of(type);
     const name = req.name ?? generateName((n) => db.instances.get(project, n) !== undefined);
     validateInstanceName(name);
     if (db.instances.get(project, name)) throw conflict(`Instance "${name}" already exists`);
     const config = { ...(req.config ?? {}) };
-    validateInstanceConfig(config);
+    validateInstanceConfig(config, type);
     for (const k of Object.keys(config)) if (k.startsWith('volatile.')) delete config[k];
     const devices = req.devices ?? {};
-    validateDevices(this.deps, devices, { profile: false });
+    validateDevices(this.deps, devices, { profile: false, instanceType: type, supported: this.deps.drivers.of(type).info.features.devices });
     const profiles = req.profiles ?? ['default'];
     if (new Set(profiles).size !== profiles.length) throw badRequest('Duplicate profile found in request');
 
@@ -217,7 +223,7 @@ export class InstanceManager {
         secret: source.secret,
         certificate: source.certificate,
         project: source.project,
-        image_type: 'container',
+        image_type: type,
       };
       this.deps.imageDownloader.check(remoteImage);
     } else if (source.type === 'image') {
@@ -226,6 +232,7 @@ export class InstanceManager {
       const img = source.fingerprint
         ? this.deps.images.byFingerprint(this.featureProject(source.project ?? project, 'images'), source.fingerprint)
         : this.deps.images.resolve(this.featureProject(source.project ?? project, 'images'), ref);
+      if (img.type !== type) throw badRequest(`Requested image's type "${img.type}" doesn't match instance type "${type}"`);
       imageFingerprint = img.fingerprint;
       architecture = img.architecture;
       for (const [k, v] of Object.entries(img.properties)) config[`image.${k}`] ??= v;
@@ -240,7 +247,7 @@ export class InstanceManager {
     const record: Omit<InstanceRecord, 'id'> = {
       project,
       name,
-      type: 'container',
+      type,
       architecture,
       ephemeral: req.ephemeral === true,
       stateful: false,
@@ -284,7 +291,9 @@ export class InstanceManager {
     const r = new Reverter();
     try {
       const pool = pools.get(plan.pool);
-      const privileged = isTrue(this.expand(plan.record).expanded_config['security.privileged']);
+      const type = plan.record.type;
+      // VMs have no id map: the guest's own kernel owns its users.
+      const privileged = type === 'virtual-machine' || isTrue(this.expand(plan.record).expanded_config['security.privileged']);
       const idmapped = !privileged && this.deps.idmappedPool(pool.name);
       const map = idmapJson(this.deps.idmap);
       const config = { ...plan.record.config };
@@ -295,7 +304,7 @@ export class InstanceManager {
         config['volatile.idmap.current'] = map;
         config['volatile.idmap.next'] = map;
       }
-      config['volatile.last_state.idmap'] = privileged || idmapped ? '[]' : map;
+      if (type === 'container') config['volatile.last_state.idmap'] = privileged || idmapped ? '[]' : map;
       config['volatile.last_state.power'] = 'STOPPED';
       Object.assign(config, missingNicVolatile({ project: plan.project, name: plan.name, config }, this.expand({ ...plan.record, config }).expanded_devices));
       // Image templates for "create" render on the first start, as Incus does.
@@ -311,8 +320,8 @@ export class InstanceManager {
             pool: pool.name,
             project: plan.project,
             name: plan.name,
-            type: 'container',
-            contentType: 'filesystem',
+            type,
+            contentType: type === 'virtual-machine' ? 'block' : 'filesystem',
             description: '',
             config: {},
             createdAt: plan.record.createdAt,
@@ -326,7 +335,7 @@ export class InstanceManager {
       }
       r.add(() =>
         db.transaction(() => {
-          const v = db.pools.volumeOf(plan.project, 'container', plan.name);
+          const v = db.pools.volumeOf(plan.project, type, plan.name);
           if (v) db.pools.deleteVolume(v.id);
           db.instances.delete(rec.id);
         }),
@@ -335,25 +344,27 @@ export class InstanceManager {
       const sd = pools.driver(pool);
       const spec = pools.spec(pool);
       const disk = storageName(plan.project, plan.name);
-      r.add(() => sd.deleteVolume(spec, 'container', disk));
+      r.add(() => sd.deleteVolume(spec, type, disk));
+      const rootSize = rootDisk(this.expand(rec).expanded_devices)?.config.size;
+      // A VM's disk is made at its size (default 10GiB); a container's size is a quota set afterwards.
+      const opts = type === 'virtual-machine' && rootSize ? { size: parseSize(rootSize) ?? undefined } : undefined;
       if (plan.imageFingerprint) {
         const images = this.deps.images;
         const rootfs = images.rootfsPath(plan.imageFingerprint) ?? undefined;
         if (sd.info.optimizedImages && sd.cloneVolume) {
           await pools.ensureImageVolume(pool, plan.imageFingerprint, images.path(plan.imageFingerprint), rootfs);
-          await sd.cloneVolume(spec, 'image', plan.imageFingerprint, 'container', disk);
+          await sd.cloneVolume(spec, 'image', plan.imageFingerprint, type, disk, opts);
         } else {
-          await sd.createVolumeFromImage(spec, 'container', disk, images.path(plan.imageFingerprint), rootfs);
+          await sd.createVolumeFromImage(spec, type, disk, images.path(plan.imageFingerprint), rootfs, opts);
         }
         const img = this.deps.images.byFingerprint(this.featureProject(plan.project, 'images'), plan.imageFingerprint);
         db.images.touch(img.id, new Date().toISOString());
       } else {
-        await sd.createVolume(spec, 'container', disk);
+        await sd.createVolume(spec, type, disk, opts);
       }
-      const rootSize = rootDisk(this.expand(rec).expanded_devices)?.config.size;
-      if (rootSize) await pools.applyQuota(pool, 'container', disk, rootSize);
+      if (rootSize && type === 'container') await pools.applyQuota(pool, type, disk, rootSize);
       const rt = this.runtime(rec);
-      if (!privileged && !idmapped) {
+      if (type === 'container' && !privileged && !idmapped) {
         await shiftTree(`${rt.volumePath}/rootfs`, this.deps.idmap.uid.hostBase, this.deps.idmap.gid.hostBase);
       }
       r.add(() => drivers.of(rec.type).detach(rec));
@@ -434,10 +445,10 @@ export class InstanceManager {
    */
   prepareUpdate(rec: InstanceRecord, put: Partial<InstancePut>): InstanceRecord {
     const config = { ...(put.config ?? {}) };
-    validateInstanceConfig(config);
+    validateInstanceConfig(config, rec.type);
     for (const k of Object.keys(config)) if (k.startsWith('volatile.')) delete config[k];
     for (const [k, v] of Object.entries(rec.config)) if (k.startsWith('volatile.')) config[k] = v;
-    validateDevices(this.deps, put.devices ?? {}, { profile: false });
+    validateDevices(this.deps, put.devices ?? {}, { profile: false, instanceType: rec.type, supported: this.deps.drivers.of(rec.type).info.features.devices });
     const next: InstanceRecord = {
       ...rec,
       architecture: put.architecture || rec.architecture,

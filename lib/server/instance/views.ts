@@ -64,6 +64,7 @@ export function toState(st: RuntimeState, hostNames: Record<string, string> = {}
     cpu: { usage: st.cpuUsage, allocated_time: 0 },
     started_at: st.pid > 0 && st.startedAt ? st.startedAt : '0001-01-01T00:00:00Z',
     os_info: null,
+    ...(st.accelerator ? { accelerator: st.accelerator } : {}),
   };
 }
 

@@ -2,6 +2,22 @@
 
 export type VolumeType = 'container' | 'virtual-machine' | 'image' | 'custom';
 
+/** What a volume holds: a filesystem tree, or a raw disk (a VM root disk, a custom block volume). */
+export type ContentType = 'filesystem' | 'block';
+
+/**
+ * Options of a new volume. A `virtual-machine` volume always holds a block
+ * disk beside its small config filesystem; a `custom` one only with
+ * contentType 'block'; an `image` volume made from a VM image (qcow2
+ * rootfs) holds the image converted to raw.
+ */
+export interface VolumeOptions {
+  /** Bytes of the block disk, rounded up to 8 KiB; default 10 GiB (Incus's DefaultBlockSize). Filesystem volumes: lvm's LV size, else ignored. */
+  size?: number;
+  /** Custom volumes: 'block' for a raw disk; ignored for other types. */
+  contentType?: ContentType;
+}
+
 export interface StorageDriverInfo {
   name: string;
   version: string;
@@ -28,10 +44,26 @@ export interface StorageDriver {
   deletePool(pool: PoolSpec): Promise<void>;
   mountPool(pool: PoolSpec): Promise<void>;
   volumePath(pool: PoolSpec, type: VolumeType, name: string): string;
-  /** An empty filesystem volume (an instance created with source type none). */
-  createVolume(pool: PoolSpec, type: VolumeType, name: string): Promise<void>;
-  /** A filesystem volume filled from an image: a unified tarball, or a split image's two files. */
-  createVolumeFromImage(pool: PoolSpec, type: VolumeType, name: string, imageFile: string, rootfsFile?: string): Promise<void>;
+  /**
+   * An empty volume (an instance created with source type none); with
+   * block content (see VolumeOptions) also a sparse raw disk of `size`.
+   */
+  createVolume(pool: PoolSpec, type: VolumeType, name: string, opts?: VolumeOptions): Promise<void>;
+  /**
+   * A volume filled from an image: a unified tarball, or a split image's two
+   * files. A split VM image (rootfsFile a qcow2) gives its metadata to the
+   * volume's directory and its disk, converted to raw, to the block disk;
+   * a `virtual-machine` volume's disk then grows to opts.size (default 10 GiB;
+   * 400 when the image is larger), an `image` volume's stays the image's size.
+   */
+  createVolumeFromImage(pool: PoolSpec, type: VolumeType, name: string, imageFile: string, rootfsFile?: string, opts?: VolumeOptions): Promise<void>;
+  /**
+   * Where a block volume's raw disk is (dir, btrfs: `<volume>/root.img`;
+   * lvm: the `.block` LV's device); meaningful only for block content.
+   */
+  blockPath(pool: PoolSpec, type: VolumeType, name: string): string;
+  /** Grows a volume's block disk to bytes (rounded up); 400 "Block volumes cannot be shrunk: ..." when smaller. */
+  resizeBlockVolume(pool: PoolSpec, type: VolumeType, name: string, bytes: number): Promise<void>;
   deleteVolume(pool: PoolSpec, type: VolumeType, name: string): Promise<void>;
   renameVolume(pool: PoolSpec, type: VolumeType, from: string, to: string): Promise<void>;
 
@@ -44,9 +76,17 @@ export interface StorageDriver {
   /** Makes the volume's content that of the snapshot again. */
   restoreSnapshot(pool: PoolSpec, type: VolumeType, name: string, snap: string): Promise<void>;
 
-  /** A writable copy of another volume of the same pool, instant where the driver can (present when info.optimizedImages). */
-  cloneVolume?(pool: PoolSpec, srcType: VolumeType, srcName: string, type: VolumeType, name: string): Promise<void>;
-  /** Limits a volume to bytes (null: no limit); absent when the driver has no quotas. */
+  /**
+   * A writable copy of another volume of the same pool, instant where the
+   * driver can (present when info.optimizedImages). A block disk comes
+   * along; cloned from a VM image volume into a `virtual-machine` volume it
+   * then grows to opts.size (default 10 GiB; 400 when the image is larger).
+   */
+  cloneVolume?(pool: PoolSpec, srcType: VolumeType, srcName: string, type: VolumeType, name: string, opts?: VolumeOptions): Promise<void>;
+  /**
+   * Limits a volume to bytes (null: no limit); absent when the driver has no
+   * quotas. On a volume holding a block disk it grows the disk instead (never shrinks).
+   */
   setVolumeQuota?(pool: PoolSpec, type: VolumeType, name: string, bytes: number | null): Promise<void>;
   /** Bytes a volume uses, null when unknown. */
   volumeUsage?(pool: PoolSpec, type: VolumeType, name: string): Promise<number | null>;

@@ -13,6 +13,7 @@ import { childPath, pathComponentProblem, validatePoolName } from '../names';
 import type { PoolSpec, StorageDriver, VolumeType } from './interface';
 import { loadStorageDriver } from './load';
 import { fixPoolModes } from './modes';
+import { blockFileSize } from './block-file';
 
 export class StoragePools {
   private readonly drivers = new Map<string, StorageDriver>();
@@ -99,12 +100,14 @@ export class StoragePools {
   /**
    * Applies a volume size (root disk `size`, volume `size`) as a quota
    * where the driver has them; ignored where it has not (as Incus's dir
-   * driver does without project quotas).
+   * driver does without project quotas). A VM's size is its block disk's,
+   * grown on every driver (400 on a shrink).
    */
   async applyQuota(p: PoolRecord, type: VolumeType, name: string, size: string): Promise<void> {
     const bytes = parseSize(size);
     if (bytes === null || bytes <= 0) throw badRequest(`Invalid value for "size": "${size}" is not a size`);
     const sd = this.driver(p);
+    if (type === 'virtual-machine') return sd.resizeBlockVolume(this.spec(p), type, name, bytes);
     if (!sd.info.quotas || !sd.setVolumeQuota) return;
     await sd.setVolumeQuota(this.spec(p), type, name, bytes);
   }
@@ -122,7 +125,8 @@ export class StoragePools {
   /**
    * The image's volume on a pool whose driver has optimized images: unpacked
    * once (recorded as a volume of type image), then only cloned. Concurrent
-   * launches of one image wait for the same unpack.
+   * launches of one image wait for the same unpack. A VM image (qcow2
+   * rootfs) becomes a block image volume: its disk converted to raw once.
    */
   async ensureImageVolume(p: PoolRecord, fingerprint: string, imageFile: string, rootfsFile?: string): Promise<void> {
     const key = `${p.name}/${fingerprint}`;
@@ -140,6 +144,8 @@ export class StoragePools {
     const spec = this.spec(p);
     await sd.deleteVolume(spec, 'image', fingerprint).catch(() => undefined);
     await sd.createVolumeFromImage(spec, 'image', fingerprint, imageFile, rootfsFile);
+    // A VM image left a disk: the image volume is a block one.
+    const block = (await blockFileSize(sd.blockPath(spec, 'image', fingerprint))) !== null;
     try {
       this.db.transaction(() =>
         this.db.pools.createVolume({
@@ -147,7 +153,7 @@ export class StoragePools {
           project: 'default',
           name: fingerprint,
           type: 'image',
-          contentType: 'filesystem',
+          contentType: block ? 'block' : 'filesystem',
           description: '',
           config: {},
           createdAt: new Date().toISOString(),

@@ -5,7 +5,7 @@
  * the other types (container, image) are listed here but owned by the
  * instance and image layers.
  */
-import { chmod, chown, open } from 'node:fs/promises';
+import { chmod, chown } from 'node:fs/promises';
 import type { StorageVolume, StorageVolumeState } from '../../api/storage-volume';
 import type { Db } from '../db';
 import type { PoolRecord, VolumeRecord } from '../db/storage-pools';
@@ -13,9 +13,9 @@ import { badRequest, conflict, notFound } from '../errors';
 import { run } from '../images/run';
 import { parseSize } from '../instance/config/units';
 import { expandConfig } from '../instance/expand';
-import { childPath, validateVolumeName } from '../names';
+import { validateVolumeName } from '../names';
 import { Reverter } from '../revert';
-import type { VolumeType } from './interface';
+import type { ContentType, VolumeType } from './interface';
 import type { StoragePools } from './pools';
 import { VolumeSnapshots } from './volume-snapshots';
 import { storageName } from './volume-names';
@@ -23,9 +23,11 @@ import { featureProject } from '../projects/features';
 
 const TYPES: Record<string, VolumeType> = { custom: 'custom', container: 'container', image: 'image', 'virtual-machine': 'virtual-machine' };
 const CONTENT_TYPES = new Set(['filesystem', 'block']);
-/** Block volumes are a sparse file in the volume's directory, as Incus lays them out. */
-const BLOCK_FILE = 'root.img';
 const DEFAULT_BLOCK_SIZE = '10GiB';
+
+/** Keys that only a filesystem volume takes, and those only a block one takes (Incus's poolAndVolumeCommonRules). */
+const FILESYSTEM_ONLY = new Set(['security.shifted', 'security.unmapped', 'initial.uid', 'initial.gid', 'initial.mode']);
+const BLOCK_ONLY = new Set(['security.shared']);
 
 const VALIDATORS: Record<string, (v: string) => string | null> = {
   size: (v) => (v === '' || (parseSize(v) ?? 0) > 0 ? null : 'Invalid size'),
@@ -34,6 +36,7 @@ const VALIDATORS: Record<string, (v: string) => string | null> = {
   'initial.uid': uint,
   'initial.gid': uint,
   'initial.mode': (v) => (/^[0-7]{3,4}$/.test(v) ? null : 'Invalid file mode'),
+  'security.shared': bool,
   'snapshots.schedule': () => null,
   'snapshots.schedule.stopped': bool,
   'snapshots.pattern': () => null,
@@ -55,12 +58,18 @@ export function volumeType(text: string): VolumeType {
   return t;
 }
 
-/** Throws a 400 naming the first invalid key. */
-export function validateVolumeConfig(config: Record<string, string>): void {
+/**
+ * Throws a 400 naming the first invalid key; with a content type, a key of
+ * the other content type is refused in Incus's words naming volume and key.
+ */
+export function validateVolumeConfig(config: Record<string, string>, contentType?: string, volume?: string): void {
   for (const [k, v] of Object.entries(config)) {
     if (k.startsWith('user.')) continue;
     const check = VALIDATORS[k];
     if (!check) throw badRequest(`Invalid option for volume "${k}": Unknown key`);
+    if ((contentType === 'block' && FILESYSTEM_ONLY.has(k)) || (contentType === 'filesystem' && BLOCK_ONLY.has(k))) {
+      throw badRequest(`Invalid option for volume "${volume ?? ''}" option "${k}"`);
+    }
     const why = check(v);
     if (why) throw badRequest(`Invalid value for volume option "${k}": ${why}`);
   }
@@ -152,9 +161,12 @@ export class StorageVolumes {
   async create(pool: PoolRecord, project: string, req: NewVolume): Promise<VolumeRecord> {
     validateVolumeName(req.name);
     if (!CONTENT_TYPES.has(req.contentType)) throw badRequest(`Invalid content type "${req.contentType}"`);
-    validateVolumeConfig(req.config);
+    validateVolumeConfig(req.config, req.contentType, req.name);
     if (this.db.pools.volume(pool.name, project, 'custom', req.name)) throw conflict(`Volume by that name already exists`);
     const config = { ...req.config };
+    // A copy without its own size keeps the source's (the disk is copied whole).
+    const from = req.copyFrom && this.db.pools.volume(req.copyFrom.pool, req.copyFrom.project, req.copyFrom.type, req.copyFrom.name);
+    if (from && from.contentType === req.contentType && from.config.size && !config.size) config.size = from.config.size;
     if (req.contentType === 'block') config.size ||= DEFAULT_BLOCK_SIZE;
 
     const sd = this.pools.driver(pool);
@@ -178,20 +190,20 @@ export class StorageVolumes {
       r.add(() => sd.deleteVolume(spec, 'custom', disk));
       const src = req.copyFrom;
       const srcDisk = src ? storageName(src.project, src.name) : '';
+      const contentType = req.contentType as ContentType;
+      const size = contentType === 'block' ? parseSize(config.size!)! : undefined;
       if (src && src.pool === pool.name && sd.cloneVolume) {
-        await sd.cloneVolume(spec, src.type, srcDisk, 'custom', disk);
-      } else {
+        // A copy keeps the source's disk, grown when the new volume asks for more.
+        await sd.cloneVolume(spec, src.type, srcDisk, 'custom', disk, { contentType, size });
+      } else if (src) {
+        // Another pool (or a driver without clones): an empty directory, then rsync (-S keeps a disk's holes).
         await sd.createVolume(spec, 'custom', disk);
-        const path = sd.volumePath(spec, 'custom', disk);
-        if (src) {
-          const from = this.pools.volumePath(this.pools.get(src.pool), src.type, srcDisk);
-          await run('rsync', ['-aHAX', '--numeric-ids', '--delete', `${from}/`, `${path}/`]);
-        } else if (req.contentType === 'block') {
-          const fh = await open(childPath(path, BLOCK_FILE), 'wx', 0o600);
-          await fh.truncate(parseSize(config.size!)!).finally(() => fh.close());
-        } else {
-          await this.applyInitial(path, config);
-        }
+        const from = this.pools.volumePath(this.pools.get(src.pool), src.type, srcDisk);
+        await run('rsync', ['-aHAXS', '--numeric-ids', '--delete', `${from}/`, `${sd.volumePath(spec, 'custom', disk)}/`]);
+        if (size !== undefined) await sd.resizeBlockVolume(spec, 'custom', disk, size);
+      } else {
+        await sd.createVolume(spec, 'custom', disk, { contentType, size });
+        if (contentType === 'filesystem') await this.applyInitial(sd.volumePath(spec, 'custom', disk), config);
       }
       if (config.size && req.contentType === 'filesystem') await this.pools.applyQuota(pool, 'custom', disk, config.size);
       r.success();
@@ -213,12 +225,16 @@ export class StorageVolumes {
 
   /** PUT/PATCH: new config and description; a changed `size` is applied as a quota. */
   async update(pool: PoolRecord, v: VolumeRecord, config: Record<string, string>, description: string): Promise<VolumeRecord> {
-    validateVolumeConfig(config);
+    validateVolumeConfig(config, v.contentType, v.name);
     for (const k of Object.keys({ ...config, ...v.config })) {
       if (k.startsWith('initial.') && config[k] !== v.config[k]) throw badRequest(`Invalid option "${k}": only set when the volume is created`);
     }
-    if (v.contentType === 'block' && config.size !== v.config.size) throw badRequest('Resizing block volumes is not supported yet');
-    if ((config.size ?? '') !== (v.config.size ?? '')) {
+    if (v.contentType === 'block') {
+      // A block volume's size is its disk's: grown (never shrunk); unset keeps the disk as it is, as Incus does.
+      if (config.size && config.size !== v.config.size) {
+        await this.pools.driver(pool).resizeBlockVolume(this.pools.spec(pool), v.type as VolumeType, storageName(v.project, v.name), parseSize(config.size)!);
+      }
+    } else if ((config.size ?? '') !== (v.config.size ?? '')) {
       if (config.size) await this.pools.applyQuota(pool, v.type as VolumeType, storageName(v.project, v.name), config.size);
       else await this.pools.driver(pool).setVolumeQuota?.(this.pools.spec(pool), v.type as VolumeType, storageName(v.project, v.name), null);
     }

@@ -9,10 +9,27 @@ import { join } from 'node:path';
 import { IncusClient } from '../../../lib/client';
 import { busyboxImage } from './image';
 import { NetNamespace } from './netns';
+import { freeLocalPort } from '../../../bench/lib/free-port';
 
 export const ROOT = join(__dirname, '..', '..', '..', '..');
 const INCUSD = join(ROOT, 'bin', 'incusd');
 const INCUS = join(ROOT, 'bin', 'incus');
+
+/**
+ * Whether this test process drives the CLI over HTTPS (INCUS_TEST_TRANSPORT=https,
+ * set by the wrappers in test/integration/https-mode/ before they load a test file).
+ */
+export function httpsMode(): boolean {
+  return process.env.INCUS_TEST_TRANSPORT === 'https';
+}
+
+/** The name of the HTTPS remote in HTTPS mode's client config. */
+export const HTTPS_REMOTE = 'srv';
+
+/** The remote the test daemons' CLI calls go to by default: `local` (the socket), or the HTTPS one in HTTPS mode. */
+export function cliRemote(): string {
+  return httpsMode() ? HTTPS_REMOTE : 'local';
+}
 
 export interface CliResult {
   code: number;
@@ -38,6 +55,8 @@ export class TestDaemon {
   proc: ChildProcess | null = null;
   readonly client: IncusClient;
   readonly socket: string;
+  /** In HTTPS mode: the client config dir (INCUS_CONF) whose default remote is this daemon over HTTPS. */
+  httpsConf: string | null = null;
 
   /**
    * @param netns when set, incusd runs inside this network + mount namespace
@@ -93,9 +112,48 @@ export class TestDaemon {
     this.proc = null;
   }
 
+  /**
+   * The environment that points our CLI at this daemon: its socket, and in
+   * HTTPS mode also a config dir whose default remote reaches it over HTTPS
+   * (the socket stays reachable for `--force-local` and local-only commands).
+   */
+  get cliEnv(): Record<string, string> {
+    const env: Record<string, string> = { INCUS_DIR: this.dir, INCUS_SOCKET: '' };
+    if (this.httpsConf) Object.assign(env, { INCUS_CONF: this.httpsConf, INCUS_REMOTE: '' });
+    return env;
+  }
+
   /** Runs our CLI against this daemon. */
   cli(args: string[], input?: string): Promise<CliResult> {
-    return runCli({ INCUS_DIR: this.dir, INCUS_SOCKET: '' }, args, input);
+    return runCli(this.cliEnv, args, input);
+  }
+
+  /**
+   * HTTPS mode: listens on 127.0.0.1:<free port>, redeems a trust token with
+   * `remote add` in a client config dir (the caller's INCUS_CONF if that
+   * exists, else one under `dir`), makes that remote the default with `remote
+   * switch`, and checks that a plain `incus query` is then served over TLS.
+   */
+  async useHttps(): Promise<void> {
+    const { createCertificateToken, tokenOfOperation } = await import('../../../lib/client/certificates');
+    const { encodeCertificateToken } = await import('../../../lib/api/certificate');
+    const port = await freeLocalPort();
+    const { value, etag } = await this.client.getServerWithEtag();
+    await this.client.updateServer({ config: { ...(value.config ?? {}), 'core.https_address': `127.0.0.1:${port}` } }, { etag: etag || undefined });
+    const token = tokenOfOperation(await createCertificateToken(this.client, { name: 'https-mode', type: 'client' }));
+    if (!token) throw new Error('no token in the certificate add operation');
+    // The test's own config dir when it made one (projects-cli reads config.yml there); not one gone with an earlier daemon's dir.
+    const own = process.env.INCUS_CONF;
+    const conf = own && existsSync(own) ? own : join(this.dir, 'https-client');
+    const env = { INCUS_DIR: this.dir, INCUS_SOCKET: '', INCUS_CONF: conf, INCUS_REMOTE: '' };
+    for (const args of [['remote', 'add', HTTPS_REMOTE, encodeCertificateToken(token)], ['remote', 'switch', HTTPS_REMOTE]]) {
+      const r = await runCli(env, args);
+      if (r.code !== 0) throw new Error(`incus ${args.join(' ')} failed: ${r.stderr}`);
+    }
+    this.httpsConf = conf;
+    const q = await this.cli(['query', '/1.0']);
+    const method = q.code === 0 ? (JSON.parse(q.stdout) as { auth_user_method?: string }).auth_user_method : q.stderr;
+    if (method !== 'tls') throw new Error(`HTTPS mode: the CLI's default remote answered with auth_user_method ${method}`);
   }
 
   /**
@@ -150,6 +208,7 @@ export class TestDaemon {
     await this.signal('SIGTERM');
     killLeftoverContainers(join(this.dir, 'containers'), this.netns?.prefix() ?? []);
     killLeftoverDnsmasq(join(this.dir, 'networks'));
+    killLeftoverQemu(join(this.dir, 'logs'));
     await this.netns?.close();
     releaseMountsAndLoops(this.dir);
     rmSync(this.dir, { recursive: true, force: true });
@@ -180,6 +239,22 @@ function killLeftoverDnsmasq(networksDir: string): void {
   }
 }
 
+/** Last resort: the QEMU processes of this daemon's VMs, found by their pidfiles (logs/<vm>/qemu.pid). */
+function killLeftoverQemu(logsDir: string): void {
+  if (!existsSync(logsDir)) return;
+  for (const n of readdirSync(logsDir)) {
+    let pid = 0;
+    try {
+      pid = Number(readFileSync(join(logsDir, n, 'qemu.pid'), 'utf8').trim());
+    } catch {
+      continue;
+    }
+    if (!pid) continue;
+    const argv = spawnSync('cat', [`/proc/${pid}/cmdline`], { encoding: 'utf8' }).stdout;
+    if (argv.includes('qemu-system') && argv.includes(logsDir)) process.kill(pid, 'SIGKILL');
+  }
+}
+
 /** withDaemon options. */
 export interface DaemonOptions {
   /** Run `admin init --auto` (or its storage half) and import busybox; default true. */
@@ -195,6 +270,8 @@ export async function withDaemon(t: { teardown(fn: () => unknown): void }, opts:
   const d = new TestDaemon(dir, ns);
   t.teardown(() => d.destroy());
   await d.start();
+  // A daemon in its own network namespace listens on that namespace's loopback, out of the CLI's reach: it stays on the socket.
+  if (httpsMode() && !ns) await d.useHttps();
   if (opts.init !== false) await d.init();
   return d;
 }

@@ -207,7 +207,7 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
     if (secret) s.imageRemote.secrets.check(rec.project, rec.fingerprint, secret, true);
     const name = rec.filename || `${rec.fingerprint}.tar.xz`;
     const rootfs = s.images.rootfsPath(rec.fingerprint);
-    if (rootfs) return sendSplitExport(reply, s.images.path(rec.fingerprint), rootfs, rec.fingerprint);
+    if (rootfs) return sendSplitExport(reply, s.images.path(rec.fingerprint), rootfs, rec.fingerprint, rec.type);
     return reply
       .header('Content-Type', 'application/octet-stream')
       .header('Content-Disposition', `attachment; filename=${name}`)

@@ -24,6 +24,7 @@ import {
   oneOf,
 } from './validators';
 import { rawLxcProblem } from './raw-lxc';
+import type { InstanceType } from '../../../api/instance';
 
 export interface KeySpec {
   validate: Validator;
@@ -31,9 +32,15 @@ export interface KeySpec {
   checkKey?: (key: string) => string | null;
   /** Applied to a running instance at once (otherwise at next start). */
   live?: boolean;
+  /** The one instance type the key applies to (Incus's container-only and VM-only tables); absent: both. */
+  only?: InstanceType;
 }
 
 const k = (validate: Validator, live = false): KeySpec => ({ validate, live });
+/** A container-only key. */
+const ct = (validate: Validator, live = false): KeySpec => ({ validate, live, only: 'container' });
+/** A VM-only key. */
+const vm = (validate: Validator, live = false): KeySpec => ({ validate, live, only: 'virtual-machine' });
 
 export const INSTANCE_KEYS: Record<string, KeySpec> = {
   'boot.autostart': k(isBool, true),
@@ -47,34 +54,40 @@ export const INSTANCE_KEYS: Record<string, KeySpec> = {
   'cloud-init.vendor-data': k(isAny),
 
   'limits.cpu': k(isCpuLimit, true),
-  'limits.cpu.allowance': k(isCpuAllowance, true),
-  'limits.cpu.priority': k(inRange(0, 10), true),
+  'limits.cpu.allowance': ct(isCpuAllowance, true),
+  'limits.cpu.priority': ct(inRange(0, 10), true),
   'limits.cpu.nodes': k(isAny),
   'limits.disk.priority': k(inRange(0, 10), true),
   'limits.memory': k(isSizeOrPercent, true),
-  'limits.memory.enforce': k(oneOf('hard', 'soft'), true),
-  'limits.memory.swap': k(isBool, true),
-  'limits.memory.swap.priority': k(inRange(0, 10), true),
-  'limits.processes': k(isUint, true),
+  'limits.memory.hugepages': vm(isBool),
+  'limits.memory.enforce': ct(oneOf('hard', 'soft'), true),
+  'limits.memory.swap': ct(isBool, true),
+  'limits.memory.swap.priority': ct(inRange(0, 10), true),
+  'limits.processes': ct(isUint, true),
 
-  'linux.kernel_modules': k(isKernelModuleList),
+  'linux.kernel_modules': ct(isKernelModuleList),
 
   'raw.apparmor': k(isAny),
   'raw.idmap': k(isAny),
-  'raw.lxc': k((v) => rawLxcProblem(v)),
-  'raw.seccomp': k(isAny),
+  'raw.lxc': ct((v) => rawLxcProblem(v)),
+  'raw.seccomp': ct(isAny),
+  'raw.qemu': vm(isAny),
+  'raw.qemu.conf': vm(isAny),
 
+  'security.agent.metrics': vm(isBool),
+  'security.csm': vm(isBool),
   'security.guestapi': k(isBool),
-  'security.idmap.base': k(isUint),
-  'security.idmap.isolated': k(isBool),
-  'security.idmap.size': k(isUint),
+  'security.idmap.base': ct(isUint),
+  'security.idmap.isolated': ct(isBool),
+  'security.idmap.size': ct(isUint),
   'security.nesting': k(isBool),
-  'security.privileged': k(isBool),
+  'security.privileged': ct(isBool),
   'security.protection.delete': k(isBool, true),
-  'security.protection.shift': k(isBool, true),
-  'security.syscalls.allow': k(isSyscallList),
-  'security.syscalls.deny': k(isSyscallList),
-  'security.syscalls.deny_default': k(isBool),
+  'security.protection.shift': ct(isBool, true),
+  'security.secureboot': vm(isBool),
+  'security.syscalls.allow': ct(isSyscallList),
+  'security.syscalls.deny': ct(isSyscallList),
+  'security.syscalls.deny_default': ct(isBool),
 
   'snapshots.schedule': k(isCronSchedule, true),
   'snapshots.schedule.stopped': k(isBool, true),
@@ -89,7 +102,7 @@ const ENV_PREFIX = 'environment.';
 
 /** Prefixed families with one validator for every member. */
 const FAMILIES: [string, KeySpec][] = [
-  ['limits.kernel.', k(isRlimit)],
+  ['limits.kernel.', ct(isRlimit)],
   ['linux.sysctl.', k(isAny)],
   ['limits.hugepages.', k(isSize)],
   // The name becomes a variable of every exec and of init (lxc.environment): one that

@@ -1,18 +1,26 @@
 /** Validates a devices map (instance or profile) through each type's driver. */
-import type { DevicesMap } from '../../../api/instance';
+import type { DevicesMap, InstanceType } from '../../../api/instance';
 import { badRequest } from '../../errors';
 import type { DaemonState } from '../../state';
 import { deviceDriver } from './load';
 import { networkInfo } from '../../network/load';
 import { validateDeviceName } from '../../names';
 
-export function validateDevices(s: Pick<DaemonState, 'db'>, devices: DevicesMap, opts: { profile: boolean }): void {
+export function validateDevices(
+  s: Pick<DaemonState, 'db'>,
+  devices: DevicesMap,
+  opts: { profile: boolean; instanceType?: InstanceType; supported?: readonly string[] },
+): void {
   for (const [name, config] of Object.entries(devices ?? {})) {
     validateDeviceName(name);
     if (!config || typeof config !== 'object') throw badRequest(`Invalid device "${name}": not a map`);
     if (!config.type) throw badRequest(`Invalid device "${name}": Missing device type`);
     const d = deviceDriver(config.type);
     if (!d) throw badRequest(`Invalid device "${name}": Unsupported device type "${config.type}"`);
+    if (opts.supported && !opts.supported.includes(config.type)) {
+      const what = opts.instanceType === 'virtual-machine' ? 'virtual machines' : 'containers';
+      throw badRequest(`Invalid device "${name}": Unsupported device type "${config.type}" for ${what}`);
+    }
     d.validate(name, config, {
       profile: opts.profile,
       poolExists: (p) => s.db.pools.get(p) !== undefined,

@@ -1,7 +1,11 @@
 /**
  * The `btrfs` driver: one subvolume per volume, read-only subvolume
  * snapshots, images unpacked once into an image subvolume and cloned by
- * snapshot, root disk sizes as qgroup limits on referenced bytes.
+ * snapshot, root disk sizes as qgroup limits on referenced bytes. A block
+ * volume (a VM's root disk, a custom block volume) is a sparse `root.img`
+ * in its subvolume, nodatacow as Incus makes it (no CoW fragmentation, no
+ * old extents counted against the qgroup), so snapshots and clones of it
+ * are subvolume snapshots too.
  *
  * The pool lives on a loop file the daemon creates under
  * $INCUS_DIR/disks/<pool>.img (no `source`), on a block device (`source`
@@ -13,10 +17,10 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, open, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { badRequest } from '../../errors';
-import { unpackImage } from '../../images/unpack';
 import { run } from '../../images/run';
 import { parseSize } from '../../instance/config/units';
-import { type PoolSpec, type StorageDriver, type VolumeType, SNAPSHOT_DIRS, VOLUME_DIRS } from '../interface';
+import { BLOCK_FILE, blockFileSize, contentTypeOf, createSparseFile, DEFAULT_BLOCK_BYTES, fillFromImage, growAfterClone, growBlockFile } from '../block-file';
+import { type PoolSpec, type StorageDriver, type VolumeOptions, type VolumeType, SNAPSHOT_DIRS, VOLUME_DIRS } from '../interface';
 import { ensurePoolDirs, ensureSnapshotParent, mkdirMode, SNAPSHOT_PARENT_MODE, volumeDirMode } from '../modes';
 import { childPath, ownDir } from '../../names';
 import * as bt from './btrfs-tools';
@@ -153,18 +157,40 @@ export class BtrfsDriver implements StorageDriver {
     return childPath(pool.mountPath, VOLUME_DIRS[type], name);
   }
 
-  async createVolume(pool: PoolSpec, type: VolumeType, name: string): Promise<void> {
-    const path = this.volumePath(pool, type, name);
-    await bt.subvolumeCreate(path);
-    await chmod(path, volumeDirMode(type));
-    if (type === 'container') await mkdir(join(path, 'rootfs'), { mode: 0o755 });
-  }
-
-  async createVolumeFromImage(pool: PoolSpec, type: VolumeType, name: string, imageFile: string, rootfsFile?: string): Promise<void> {
+  async createVolume(pool: PoolSpec, type: VolumeType, name: string, opts?: VolumeOptions): Promise<void> {
     const path = this.volumePath(pool, type, name);
     await bt.subvolumeCreate(path);
     try {
-      await unpackImage(imageFile, path, rootfsFile);
+      await chmod(path, volumeDirMode(type));
+      if (type === 'container') await mkdir(join(path, 'rootfs'), { mode: 0o755 });
+      if (contentTypeOf(type, opts) === 'block') {
+        await this.noDataCow(pool, path);
+        await createSparseFile(join(path, BLOCK_FILE), opts?.size ?? DEFAULT_BLOCK_BYTES);
+      }
+    } catch (err) {
+      await bt.subvolumeDelete(path).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * chattr +C on a block volume's subvolume before its disk is written, so
+   * the disk inherits nodatacow; skipped where the pool is mounted with
+   * datacow or compression (mutually exclusive with nodatacow), as Incus does.
+   */
+  private async noDataCow(pool: PoolSpec, path: string): Promise<void> {
+    const options = (pool.config['btrfs.mount_options'] || DEFAULT_MOUNT_OPTIONS).split(',');
+    if (options.includes('datacow') || options.some((o) => o.startsWith('compress'))) return;
+    await run('chattr', ['+C', path]).catch((err: Error) => {
+      throw new Error(`Failed setting nodatacow on "${path}": ${err.message}`);
+    });
+  }
+
+  async createVolumeFromImage(pool: PoolSpec, type: VolumeType, name: string, imageFile: string, rootfsFile?: string, opts?: VolumeOptions): Promise<void> {
+    const path = this.volumePath(pool, type, name);
+    await bt.subvolumeCreate(path);
+    try {
+      await fillFromImage(path, type, imageFile, rootfsFile, opts, () => this.noDataCow(pool, path));
       // After the unpack: a tarball with a "./" entry sets the directory's mode.
       await chmod(path, volumeDirMode(type));
       // Image volumes are only ever cloned: keep them read-only.
@@ -175,11 +201,25 @@ export class BtrfsDriver implements StorageDriver {
     }
   }
 
-  /** A writable snapshot of another volume of the pool: instant, sharing extents. */
-  async cloneVolume(pool: PoolSpec, srcType: VolumeType, srcName: string, type: VolumeType, name: string): Promise<void> {
+  /** A writable snapshot of another volume of the pool: instant, sharing extents (a block disk grown after, see the interface). */
+  async cloneVolume(pool: PoolSpec, srcType: VolumeType, srcName: string, type: VolumeType, name: string, opts?: VolumeOptions): Promise<void> {
     const dst = this.volumePath(pool, type, name);
     await bt.subvolumeSnapshot(this.volumePath(pool, srcType, srcName), dst, false);
-    await chmod(dst, volumeDirMode(type));
+    try {
+      await chmod(dst, volumeDirMode(type));
+      await growAfterClone(dst, srcType, type, opts);
+    } catch (err) {
+      await bt.subvolumeDelete(dst).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  blockPath(pool: PoolSpec, type: VolumeType, name: string): string {
+    return join(this.volumePath(pool, type, name), BLOCK_FILE);
+  }
+
+  async resizeBlockVolume(pool: PoolSpec, type: VolumeType, name: string, bytes: number): Promise<void> {
+    await growBlockFile(this.blockPath(pool, type, name), bytes);
   }
 
   /** A subvolume snapshot of a volume or snapshot: instant, sharing extents. */
@@ -189,7 +229,12 @@ export class BtrfsDriver implements StorageDriver {
     await bt.subvolumeSnapshot(srcPath, dstPath, readonly);
   }
 
+  /** A qgroup limit; on a block volume its disk grows instead (no limit: nothing to do), as Incus's SetVolumeQuota. */
   async setVolumeQuota(pool: PoolSpec, type: VolumeType, name: string, bytes: number | null): Promise<void> {
+    if ((await blockFileSize(this.blockPath(pool, type, name))) !== null) {
+      if (bytes !== null) await this.resizeBlockVolume(pool, type, name, bytes);
+      return;
+    }
     await bt.qgroupLimit(this.volumePath(pool, type, name), bytes);
   }
 

@@ -3,14 +3,16 @@
  * mount path. An image is unpacked once into an image volume and each
  * instance gets a copy of that (reflinked where the filesystem can): copying
  * a few hundred files costs far less than decompressing the tarball again
- * for every launch.
+ * for every launch. A block volume (a VM's root disk, a custom block
+ * volume) is a sparse `root.img` in its directory; copies reflink it where
+ * the filesystem can and keep its holes either way.
  */
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { badRequest } from '../../errors';
-import { unpackImage } from '../../images/unpack';
-import { type PoolSpec, type StorageDriver, type VolumeType, SNAPSHOT_DIRS, VOLUME_DIRS } from '../interface';
+import { BLOCK_FILE, contentTypeOf, copyBlockFile, createSparseFile, DEFAULT_BLOCK_BYTES, fillFromImage, growAfterClone, growBlockFile } from '../block-file';
+import { type PoolSpec, type StorageDriver, type VolumeOptions, type VolumeType, SNAPSHOT_DIRS, VOLUME_DIRS } from '../interface';
 import { ensurePoolDirs, ensureSnapshotParent, mkdirMode, SNAPSHOT_PARENT_MODE, volumeDirMode } from '../modes';
 import { run } from '../../images/run';
 import { childPath, ownDir } from '../../names';
@@ -53,26 +55,51 @@ export class DirDriver implements StorageDriver {
     return childPath(pool.mountPath, VOLUME_DIRS[type], name);
   }
 
-  async createVolume(pool: PoolSpec, type: VolumeType, name: string): Promise<void> {
+  async createVolume(pool: PoolSpec, type: VolumeType, name: string, opts?: VolumeOptions): Promise<void> {
     const path = this.volumePath(pool, type, name);
     await mkdir(path, { mode: volumeDirMode(type) });
-    await chmod(path, volumeDirMode(type));
-    if (type === 'container') await mkdir(join(path, 'rootfs'), { mode: 0o755 });
+    try {
+      await chmod(path, volumeDirMode(type));
+      if (type === 'container') await mkdir(join(path, 'rootfs'), { mode: 0o755 });
+      if (contentTypeOf(type, opts) === 'block') await createSparseFile(join(path, BLOCK_FILE), opts?.size ?? DEFAULT_BLOCK_BYTES);
+    } catch (err) {
+      await rm(path, { recursive: true, force: true });
+      throw err;
+    }
   }
 
-  async createVolumeFromImage(pool: PoolSpec, type: VolumeType, name: string, imageFile: string, rootfsFile?: string): Promise<void> {
+  async createVolumeFromImage(pool: PoolSpec, type: VolumeType, name: string, imageFile: string, rootfsFile?: string, opts?: VolumeOptions): Promise<void> {
     const path = this.volumePath(pool, type, name);
     await mkdir(path, { mode: volumeDirMode(type) });
-    await unpackImage(imageFile, path, rootfsFile);
-    // After the unpack: a tarball with a "./" entry sets the directory's mode.
-    await chmod(path, volumeDirMode(type));
+    try {
+      await fillFromImage(path, type, imageFile, rootfsFile, opts);
+      // After the unpack: a tarball with a "./" entry sets the directory's mode.
+      await chmod(path, volumeDirMode(type));
+    } catch (err) {
+      await rm(path, { recursive: true, force: true });
+      throw err;
+    }
   }
 
-  /** A full copy of the image volume, keeping owners, modes, xattrs and ACLs. */
-  async cloneVolume(pool: PoolSpec, srcType: VolumeType, srcName: string, type: VolumeType, name: string): Promise<void> {
+  /** A full copy of the image volume, keeping owners, modes, xattrs, ACLs and a block disk's holes. */
+  async cloneVolume(pool: PoolSpec, srcType: VolumeType, srcName: string, type: VolumeType, name: string, opts?: VolumeOptions): Promise<void> {
     const dst = this.volumePath(pool, type, name);
-    await run('cp', ['-a', '--reflink=auto', this.volumePath(pool, srcType, srcName), dst]);
-    await chmod(dst, volumeDirMode(type));
+    await run('cp', ['-a', '--reflink=auto', '--sparse=always', this.volumePath(pool, srcType, srcName), dst]);
+    try {
+      await chmod(dst, volumeDirMode(type));
+      await growAfterClone(dst, srcType, type, opts);
+    } catch (err) {
+      await rm(dst, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  blockPath(pool: PoolSpec, type: VolumeType, name: string): string {
+    return join(this.volumePath(pool, type, name), BLOCK_FILE);
+  }
+
+  async resizeBlockVolume(pool: PoolSpec, type: VolumeType, name: string, bytes: number): Promise<void> {
+    await growBlockFile(this.blockPath(pool, type, name), bytes);
   }
 
   async deleteVolume(pool: PoolSpec, type: VolumeType, name: string): Promise<void> {
@@ -91,7 +118,7 @@ export class DirDriver implements StorageDriver {
   async createSnapshot(pool: PoolSpec, type: VolumeType, name: string, snap: string): Promise<void> {
     const dst = this.snapshotPath(pool, type, name, snap);
     await ensureSnapshotParent(pool.mountPath, type, name);
-    await run('cp', ['-a', '--reflink=auto', this.volumePath(pool, type, name), dst]);
+    await run('cp', ['-a', '--reflink=auto', '--sparse=always', this.volumePath(pool, type, name), dst]);
   }
 
   async deleteSnapshot(pool: PoolSpec, type: VolumeType, name: string, snap: string): Promise<void> {
@@ -106,18 +133,27 @@ export class DirDriver implements StorageDriver {
   async copyVolume(_pool: PoolSpec, srcPath: string, dstPath: string): Promise<void> {
     // A snapshot's parent (<type>-snapshots/<volume>) is root's alone; a volume's is its type folder.
     if (!existsSync(dirname(dstPath))) await mkdirMode(dirname(dstPath), SNAPSHOT_PARENT_MODE);
-    await run('cp', ['-a', '--reflink=auto', srcPath, dstPath]);
+    await run('cp', ['-a', '--reflink=auto', '--sparse=always', srcPath, dstPath]);
   }
 
   /**
    * rsync with --delete: the volume ends up identical to the snapshot.
    * --checksum because a file changed within the same second at the same
-   * size passes rsync's size+mtime check and would be skipped.
+   * size passes rsync's size+mtime check and would be skipped. A block
+   * disk is not rsynced (that would checksum and rewrite gigabytes and fill
+   * its holes): a reflinked, sparse copy of the snapshot's takes its place.
    */
   async restoreSnapshot(pool: PoolSpec, type: VolumeType, name: string, snap: string): Promise<void> {
     const src = `${this.snapshotPath(pool, type, name, snap)}/`;
     const dst = `${this.volumePath(pool, type, name)}/`;
-    await run('rsync', ['-aHAX', '--numeric-ids', '--delete', '--checksum', src, dst]);
+    const disk = existsSync(join(src, BLOCK_FILE));
+    await run('rsync', ['-aHAX', '--numeric-ids', '--delete', '--checksum', ...(disk ? [`--exclude=/${BLOCK_FILE}`] : []), src, dst]);
+    if (disk) {
+      const fresh = join(dst, `${BLOCK_FILE}.restore`);
+      await rm(fresh, { force: true });
+      await copyBlockFile(join(src, BLOCK_FILE), fresh);
+      await rename(fresh, join(dst, BLOCK_FILE));
+    }
     // rsync gave the volume the snapshot's own mode, which an older snapshot may have looser.
     await chmod(dst, volumeDirMode(type));
   }

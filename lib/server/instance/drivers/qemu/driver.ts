@@ -1,0 +1,283 @@
+/**
+ * The virtual-machine driver: one QEMU process per running VM, started
+ * daemonized so that it outlives incusd and found again by its pidfile and
+ * QMP socket. Devices' run configuration becomes QEMU devices (mounts: 9p
+ * shares, NICs: taps); the root disk is the VM volume's raw block file.
+ */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { StatusCode, StatusText } from '../../../../api/response';
+import { StatusError, badRequest } from '../../../errors';
+import { childPath } from '../../../names';
+import { instanceDirName } from '../../dir-name';
+import { DeviceRunner } from '../../devices/runner';
+import { nicHostNames } from '../../devices/nic-common';
+import { detectDeviceHost } from '../../devices/host';
+import type { InstanceExec } from '../../exec/instance-exec';
+import type { InstanceFiles } from '../../files/instance-files';
+import type { DriverFeatures, DriverInfo, InstanceDriver, InstanceRuntime, RuntimeState, StatesOptions, StopOptions } from '../../interface';
+import { type AcceleratorChoice, hostAccelerator } from './accelerator';
+import { QemuConsoles } from './console';
+import { firmwareUsage, prepareFirmware } from './firmware';
+import { type QemuPaths, qemuPaths } from './paths';
+import { type QemuProcess, findQemu, pinVcpus, startQemu } from './process';
+import { buildQemuConfig } from './qemu-config';
+import type { QemuNic, QemuShare } from './qemu-spec';
+import { createTap, removeTaps } from './taps';
+import { vmCpus, vmMemory } from './vm-limits';
+
+/** What VMs can do (DriverInfo.features). */
+const VM_FEATURES: DriverFeatures = {
+  liveConfig: [],
+  hotplugDevices: [],
+  devices: ['disk', 'nic', 'none'],
+  stateful: false,
+  nesting: false,
+  consoles: ['console'],
+  idmap: false,
+};
+
+/** Incus's answer while exec and files have no agent to go through (issue 13 adds it). */
+const NO_AGENT = "VM agent isn't currently running";
+
+export interface QemuDriverOptions {
+  /** INCUS_DIR. */
+  varDir: string;
+  /** QEMU's version, from `qemu-system-x86_64 --version`. */
+  version: string;
+  /** Told once when VMs run under emulation (TCG), with the reason. */
+  warn?(message: string): void;
+}
+
+/** What a running VM's driver keeps: its QEMU and what to undo when it ends. */
+interface RunningVm {
+  proc: QemuProcess;
+  inst: InstanceRuntime | null;
+  nics: QemuNic[];
+  /** Settles once the devices are cleaned up after QEMU's exit. */
+  cleaned?: Promise<void>;
+}
+
+export class QemuDriver implements InstanceDriver {
+  readonly info: DriverInfo;
+  readonly console: QemuConsoles;
+  private readonly devices: DeviceRunner;
+  private readonly vms = new Map<string, RunningVm>();
+  private readonly finding = new Map<string, Promise<QemuProcess | null>>();
+  private accel: AcceleratorChoice | null = null;
+
+  constructor(private readonly opts: QemuDriverOptions) {
+    this.info = { type: 'virtual-machine', name: 'qemu', version: opts.version, features: VM_FEATURES };
+    this.console = new QemuConsoles({ paths: (i) => this.paths(i), running: (i) => this.running(i) });
+    this.devices = new DeviceRunner({
+      varDir: opts.varDir,
+      host: detectDeviceHost(),
+      setCgroup: async () => {
+        throw badRequest('Device cgroups do not apply to virtual machines');
+      },
+    });
+  }
+
+  private key(inst: { project: string; name: string }): string {
+    return `${inst.project}/${inst.name}`;
+  }
+
+  /** The VM's files: runtime files and logs in logs/<name>/ (as Incus keeps them), NVRAM in its config volume. */
+  paths(inst: { project: string; name: string; volumePath?: string }): QemuPaths {
+    const logDir = childPath(join(this.opts.varDir, 'logs'), instanceDirName(inst.project, inst.name));
+    return qemuPaths({ runDir: logDir, logDir, configDir: inst.volumePath ?? logDir });
+  }
+
+  /** The running QEMU of a VM, found again after a daemon restart; null when stopped. */
+  async running(inst: { project: string; name: string }): Promise<QemuProcess | null> {
+    const key = this.key(inst);
+    const known = this.vms.get(key);
+    if (known?.proc.running) return known.proc;
+    let finding = this.finding.get(key);
+    if (!finding) {
+      finding = findQemu(this.paths(inst)).finally(() => this.finding.delete(key));
+      this.finding.set(key, finding);
+    }
+    const proc = await finding;
+    if (proc && !this.vms.get(key)?.proc.running) this.track(key, { proc, inst: null, nics: [] });
+    return proc;
+  }
+
+  private track(key: string, vm: RunningVm): void {
+    this.vms.set(key, vm);
+    // A guest that powers itself off: its devices are cleaned up all the same.
+    void vm.proc.exited.then(() => this.cleanup(key, vm));
+  }
+
+  private cleanup(key: string, vm: RunningVm): Promise<void> {
+    vm.cleaned ??= (async () => {
+      if (this.vms.get(key) === vm) this.vms.delete(key);
+      await removeTaps(vm.nics);
+      if (vm.inst) await this.devices.stopped(vm.inst, instanceDirName(vm.inst.project, vm.inst.name));
+    })();
+    return vm.cleaned;
+  }
+
+  private accelerator(): AcceleratorChoice {
+    if (!this.accel) {
+      this.accel = hostAccelerator();
+      if (this.accel.accel === 'tcg') this.opts.warn?.(`Virtual machines run under emulation (TCG): ${this.accel.reason}`);
+    }
+    return this.accel;
+  }
+
+  async attach(): Promise<void> {
+    // Nothing to link: QEMU is pointed at the volume's files at start.
+  }
+
+  async detach(inst: Pick<InstanceRuntime, 'project' | 'name'>): Promise<void> {
+    const dirName = instanceDirName(inst.project, inst.name);
+    await rm(childPath(join(this.opts.varDir, 'logs'), dirName), { recursive: true, force: true });
+    await this.devices.sweep(dirName);
+  }
+
+  async start(inst: InstanceRuntime): Promise<void> {
+    if (!inst.rootDisk) throw new StatusError(500, `Instance "${inst.name}" has no root disk`);
+    const key = this.key(inst);
+    if (await this.running(inst)) throw badRequest('The instance is already running');
+    const dirName = instanceDirName(inst.project, inst.name);
+    const paths = this.paths(inst);
+    const config = inst.expandedConfig;
+    const { cpus, pinned } = vmCpus(config);
+    const memoryBytes = vmMemory(config);
+    const firmware = await prepareFirmware(inst.volumePath, firmwareUsage(config), { edk2Path: process.env.INCUS_EDK2_PATH || undefined });
+
+    const needs = await this.devices.startConfig(inst, dirName);
+    const nics: QemuNic[] = [];
+    try {
+      const shares: QemuShare[] = needs.mounts.map((m, i) => ({
+        id: `share${i}`,
+        tag: m.target.replace(/^\/+/, '').replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 31) || `share${i}`,
+        protocol: '9p',
+        path: m.source,
+        readonly: m.readonly,
+      }));
+      for (const n of needs.nics) nics.push(await createTap(n, n.name));
+      const launch = buildQemuConfig({
+        name: inst.name,
+        uuid: config['volatile.uuid'] ?? '00000000-0000-0000-0000-000000000000',
+        cpus,
+        pinnedHostCpus: pinned,
+        memoryBytes,
+        accel: this.accelerator(),
+        firmware: { code: firmware.code, nvram: firmware.nvram },
+        paths,
+        drives: [{ id: 'root', file: inst.rootDisk, format: 'raw', bus: 'virtio-scsi', bootIndex: 0 }],
+        nics,
+        shares,
+        rawQemu: config['raw.qemu'] || undefined,
+        rawQemuConf: config['raw.qemu.conf'] || undefined,
+      });
+      const proc = await startQemu({ launch, paths });
+      const vm: RunningVm = { proc, inst, nics };
+      this.track(key, vm);
+      try {
+        if (pinned) await pinVcpus((await proc.figures()).vcpus, pinned);
+        await this.devices.postStart(inst, dirName, proc.pid);
+      } catch (err) {
+        await proc.kill();
+        await this.cleanup(key, vm);
+        throw err;
+      }
+    } catch (err) {
+      if (!this.vms.has(key)) {
+        await removeTaps(nics);
+        await this.devices.stopped(inst, dirName);
+      }
+      throw err instanceof StatusError ? err : new StatusError(500, (err as Error).message);
+    }
+  }
+
+  async stop(inst: InstanceRuntime, opts: StopOptions): Promise<void> {
+    const proc = await this.running(inst);
+    if (!proc) return;
+    const vm = this.vms.get(this.key(inst));
+    // A VM found again after a daemon restart: its taps are named after its NIC devices.
+    if (vm && !vm.inst) {
+      vm.inst = inst;
+      vm.nics = Object.values(nicHostNames(inst)).map((tap) => ({ id: tap, tap, mac: '' }));
+    }
+    if (opts.force) {
+      await proc.kill();
+    } else {
+      // ACPI power-down, then `quit` once the timeout has passed (-1: wait for the guest).
+      await proc.stop(opts.timeoutSec < 0 ? 2 ** 31 - 1 : opts.timeoutSec * 1000);
+    }
+    if (vm) {
+      await this.cleanup(this.key(inst), vm);
+    } else {
+      await this.devices.stopped(inst, instanceDirName(inst.project, inst.name));
+    }
+  }
+
+  async freeze(inst: InstanceRuntime): Promise<void> {
+    const proc = await this.running(inst);
+    if (!proc) throw badRequest('The instance is not running');
+    await proc.pause();
+  }
+
+  async unfreeze(inst: InstanceRuntime): Promise<void> {
+    const proc = await this.running(inst);
+    if (!proc) throw badRequest('The instance is not running');
+    await proc.resume();
+  }
+
+  async update(): Promise<void> {
+    // No live limits yet: changed keys apply at the next start.
+  }
+
+  async states(list: Pick<InstanceRuntime, 'project' | 'name'>[], _opts: StatesOptions = {}): Promise<RuntimeState[]> {
+    return Promise.all(list.map((i) => this.state(i)));
+  }
+
+  private async state(inst: Pick<InstanceRuntime, 'project' | 'name'>): Promise<RuntimeState> {
+    const proc = await this.running(inst).catch(() => null);
+    if (!proc) return stateOf(StatusCode.Stopped, -1);
+    try {
+      const [status, figures] = await Promise.all([proc.status(), proc.figures()]);
+      const code = status.status === 'paused' ? StatusCode.Frozen : StatusCode.Running;
+      return {
+        ...stateOf(code, proc.pid),
+        memoryUsage: figures.memoryUsageBytes,
+        cpuUsage: figures.cpuTimeNs,
+        processes: -1,
+        accelerator: this.accelerator().accel,
+      };
+    } catch {
+      // Exiting right now, or the monitor is busy: running as far as we can tell.
+      return proc.running ? stateOf(StatusCode.Running, proc.pid) : stateOf(StatusCode.Stopped, -1);
+    }
+  }
+
+  exec(): InstanceExec {
+    throw badRequest(NO_AGENT);
+  }
+
+  async openFiles(): Promise<InstanceFiles> {
+    throw badRequest(NO_AGENT);
+  }
+
+  /** Daemon shutdown: lets go of every QEMU (they keep running). */
+  release(): void {
+    for (const vm of this.vms.values()) vm.proc.detach();
+  }
+}
+
+function stateOf(code: number, pid: number): RuntimeState {
+  return {
+    status: StatusText[code],
+    statusCode: code,
+    pid,
+    processes: 0,
+    memoryUsage: 0,
+    memoryPeak: 0,
+    swapUsage: 0,
+    swapPeak: 0,
+    cpuUsage: 0,
+  };
+}

@@ -1,0 +1,209 @@
+/**
+ * Virtual machines through QEMU (under TCG on these hosts), one booted
+ * guest shared by the checks: the test VM image built and imported by
+ * `incus-image-builder busybox --vm --import`, launch with limits, what
+ * the guest sees (its boot marker on the serial console), list/info, a
+ * DHCP lease on the managed bridge (incusd runs in a network namespace the
+ * test makes), kill -9 of incusd and adoption, the stop paths, snapshots,
+ * copy and delete leaving nothing behind; and the 400s for bad input.
+ */
+import t, { type Test } from 'tap';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import { withDaemon, type TestDaemon } from './lib/daemon';
+
+const BUILDER = join(__dirname, '..', '..', '..', 'bin', 'incus-image-builder');
+const BOOT_TIMEOUT_MS = 90_000;
+
+async function ok(t: Test, d: TestDaemon, args: string[]): Promise<string> {
+  const r = await d.cli(args);
+  t.equal(r.code, 0, `incus ${args.join(' ')}${r.code === 0 ? '' : `: ${r.stderr}`}`);
+  return r.stdout;
+}
+
+/** Polls the console log until `re` matches; returns the match. */
+async function waitConsole(d: TestDaemon, name: string, re: RegExp, timeoutMs = BOOT_TIMEOUT_MS): Promise<RegExpMatchArray | null> {
+  const deadline = Date.now() + timeoutMs;
+  let log = '';
+  while (Date.now() < deadline) {
+    const r = await d.cli(['console', name, '--show-log']);
+    log += r.stdout;
+    const m = log.match(re);
+    if (m) return m;
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+  return null;
+}
+
+/** PIDs of QEMU processes whose pidfile lives under this daemon's directory. */
+function qemuPids(d: TestDaemon): number[] {
+  const out: number[] = [];
+  for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
+      if (argv[0]?.includes('qemu-system') && argv.some((a) => a.startsWith(d.dir))) out.push(Number(pid));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return out;
+}
+
+async function waitNoQemu(d: TestDaemon, timeoutMs = 10_000): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  let pids = qemuPids(d);
+  while (pids.length > 0 && Date.now() < deadline) {
+    await new Promise((res) => setTimeout(res, 200));
+    pids = qemuPids(d);
+  }
+  return pids;
+}
+
+function taps(d: TestDaemon): string[] {
+  const out = d.netns!.run(['ip', '-o', 'link', 'show', 'type', 'tun']).out;
+  return out.split('\n').filter(Boolean).map((l) => l.split(':')[1]!.trim().split('@')[0]!);
+}
+
+function rootImages(d: TestDaemon): string[] {
+  const r = spawnSync('find', [join(d.dir, 'storage-pools'), '-name', 'root.img', '-path', '*virtual-machines*'], { encoding: 'utf8' });
+  return r.stdout.split('\n').filter(Boolean);
+}
+
+/** `incus-image-builder busybox --vm --import testvm` against the daemon. */
+function buildTestVm(d: TestDaemon): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, [BUILDER, 'busybox', '--vm', '--output', join(d.dir, 'testvm'), '--import', 'testvm'], {
+    env: { ...process.env, ...d.cliEnv },
+    encoding: 'utf8',
+    timeout: 600_000,
+  });
+}
+
+t.test('a VM from the test image: boot, limits, lease, restart of incusd, stop paths, snapshots, copy, delete', async (t) => {
+  const d = await withDaemon(t, { netns: true });
+  t.teardown(async () => {
+    for (const pid of qemuPids(d)) process.kill(pid, 'SIGKILL');
+  });
+
+  const b = buildTestVm(d);
+  t.equal(b.status, 0, `image builder: ${b.stderr.slice(-500)}`);
+  const images = JSON.parse(await ok(t, d, ['image', 'list', '--format', 'json'])) as { type: string; aliases: { name: string }[] }[];
+  t.equal(images.find((i) => i.aliases.some((a) => a.name === 'testvm'))?.type, 'virtual-machine', 'imported as a VM image');
+
+  const started = Date.now();
+  await ok(t, d, ['launch', 'testvm', 'v1', '--vm', '-c', 'limits.cpu=2', '-c', 'limits.memory=512MiB', '-c', 'security.secureboot=false']);
+  const marker = await waitConsole(d, 'v1', /INCUS-TESTVM-READY cpus=(\d+) mem_kb=(\d+)[^\n]*/);
+  t.ok(marker, `boot marker on the serial console (${((Date.now() - started) / 1000).toFixed(1)} s after launch)`);
+  t.equal(marker?.[1], '2', 'limits.cpu=2: the guest sees 2 CPUs');
+  const memKb = Number(marker?.[2] ?? 0);
+  t.ok(memKb > 400 * 1024 && memKb <= 512 * 1024, `limits.memory=512MiB: the guest sees ${memKb} kB`);
+
+  const list = await ok(t, d, ['list', '-c', 'nst', '-f', 'csv']);
+  t.match(list, /^v1,RUNNING,VIRTUAL-MACHINE$/m, 'list shows a running VIRTUAL-MACHINE');
+  const info = await ok(t, d, ['info', 'v1']);
+  t.match(info, /Type: virtual-machine/);
+  t.match(info, /PID: \d+/);
+  t.match(info, /Accelerator: (kvm|tcg)/, 'info shows the accelerator');
+
+  // The guest runs udhcpc on eth0 (the default profile's NIC on incusbr0).
+  const leaseDeadline = Date.now() + 60_000;
+  let leases = '';
+  while (Date.now() < leaseDeadline) {
+    leases = (await d.cli(['network', 'list-leases', 'incusbr0', '-f', 'csv'])).stdout;
+    if (/^v1,/m.test(leases)) break;
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+  t.match(leases, /^v1,[0-9a-f:]+,\d+\.\d+\.\d+\.\d+,DYNAMIC/m, 'the VM got a DHCP lease on the managed bridge');
+  t.equal(taps(d).length, 1, 'one tap in the namespace');
+
+  // kill -9 of incusd: QEMU runs on, and the new daemon finds it again.
+  const [pid] = qemuPids(d);
+  await d.signal('SIGKILL');
+  await d.start();
+  t.equal(qemuPids(d)[0], pid, 'QEMU survived the daemon');
+  t.match(await ok(t, d, ['list', '-c', 'ns', '-f', 'csv']), /^v1,RUNNING$/m, 'still RUNNING after the restart');
+
+  // Clean stop: ACPI power-down, which the guest answers.
+  await ok(t, d, ['stop', 'v1']);
+  t.same(await waitNoQemu(d), [], 'stop: no QEMU left');
+  t.same(taps(d), [], 'stop: no tap left');
+  t.match(await ok(t, d, ['list', '-c', 'ns', '-f', 'csv']), /^v1,STOPPED$/m);
+
+  await ok(t, d, ['start', 'v1']);
+  await ok(t, d, ['restart', 'v1', '--force']);
+  t.equal(qemuPids(d).length, 1, 'restart: one QEMU');
+  await ok(t, d, ['stop', 'v1', '--force']);
+  t.same(await waitNoQemu(d), [], 'stop --force: no QEMU left');
+  t.same(taps(d), [], 'stop --force: no tap left');
+
+  await ok(t, d, ['snapshot', 'create', 'v1', 's0']);
+  await ok(t, d, ['snapshot', 'restore', 'v1', 's0']);
+  await ok(t, d, ['copy', 'v1', 'v2']);
+  t.equal(rootImages(d).length, 4, 'disks of v1, v2 and their snapshots');
+  await ok(t, d, ['snapshot', 'delete', 'v1', 's0']);
+  await ok(t, d, ['delete', 'v2']);
+  await ok(t, d, ['delete', 'v1']);
+  t.same(rootImages(d), [], 'delete: no VM disk left');
+  t.same(qemuPids(d), [], 'no QEMU left');
+  t.notOk(existsSync(join(d.dir, 'logs', 'v1')), 'no log directory left');
+});
+
+t.test('bad input for VMs and containers', async (t) => {
+  const d = await withDaemon(t);
+  const img = buildTestVm(d);
+  t.equal(img.status, 0, 'image built');
+
+  const cases: [string[], RegExp][] = [
+    [['create', 'testvm', 'v1', '--vm', '-c', 'raw.lxc=lxc.aa_profile=unconfined'], /raw\.lxc/],
+    [['create', 'testvm', 'v1', '--vm', '-c', 'security.privileged=true'], /security\.privileged/],
+    [['create', 'busybox', 'c1', '-c', 'raw.qemu=-m 1G'], /raw\.qemu/],
+    [['create', 'busybox', 'c1', '-c', 'security.secureboot=false'], /security\.secureboot/],
+  ];
+  for (const [args, re] of cases) {
+    const r = await d.cli(args);
+    t.not(r.code, 0, `refused: incus ${args.join(' ')}`);
+    t.match(r.stderr, re, 'names the key');
+  }
+  // Device types a VM cannot have.
+  await ok(t, d, ['create', 'testvm', 'v1', '--vm', '-c', 'security.secureboot=false']);
+  const dev = await d.client.patchInstance('v1', { devices: { null0: { type: 'unix-char', path: '/dev/null0', source: '/dev/null' } } }).catch((e: Error) => e);
+  t.match(String(dev), /Unsupported device type "unix-char" for virtual machines/, 'unix-char on a VM: 400');
+  // The image's type must match.
+  const wrong = await d.cli(['create', 'busybox', 'v2', '--vm']);
+  t.not(wrong.code, 0, 'a container image for a VM is refused');
+  t.match(wrong.stderr, /type/i);
+  await ok(t, d, ['delete', 'v1']);
+});
+
+t.test('missing QEMU or firmware: a clear error at launch, not a hang', async (t) => {
+  const saved = { qemu: process.env.INCUS_QEMU_BINARY, edk2: process.env.INCUS_EDK2_PATH };
+  t.teardown(() => {
+    process.env.INCUS_QEMU_BINARY = saved.qemu;
+    process.env.INCUS_EDK2_PATH = saved.edk2;
+    if (saved.qemu === undefined) delete process.env.INCUS_QEMU_BINARY;
+    if (saved.edk2 === undefined) delete process.env.INCUS_EDK2_PATH;
+  });
+  // The daemon inherits these from the test process.
+  process.env.INCUS_QEMU_BINARY = '/nonexistent/qemu-system-x86_64';
+  const noQemu = await withDaemon(t);
+  const img = buildTestVm(noQemu);
+  t.equal(img.status, 0, 'image built');
+  const r = await noQemu.cli(['launch', 'testvm', 'v1', '--vm']);
+  t.not(r.code, 0, 'launch refused');
+  t.match(r.stderr, /QEMU.*not found/, `says QEMU is missing: ${r.stderr.trim()}`);
+  delete process.env.INCUS_QEMU_BINARY;
+
+  process.env.INCUS_EDK2_PATH = '/nonexistent/edk2';
+  const noFw = await withDaemon(t);
+  const img2 = buildTestVm(noFw);
+  t.equal(img2.status, 0, 'image built');
+  const started = Date.now();
+  const f = await noFw.cli(['launch', 'testvm', 'v1', '--vm', '-c', 'security.secureboot=false']);
+  t.not(f.code, 0, 'launch fails');
+  t.match(f.stderr, /INCUS_EDK2_PATH|firmware/i, `says the firmware is missing: ${f.stderr.trim()}`);
+  t.ok(Date.now() - started < 30_000, 'at once');
+  t.same(qemuPids(noFw), [], 'no QEMU left');
+  await noFw.cli(['delete', '-f', 'v1']);
+});
