@@ -3,19 +3,19 @@
  * bytes go to a file without being held in memory; a non-200 answer
  * becomes an ApiError carrying the server's message.
  */
-import { type IncomingMessage, request as httpRequest } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { IncusClient } from './client';
 import { ApiError } from './errors';
-import { UnixTransport } from './unix-transport';
 
-/** The 200 response to GET `path`; `what` names the download in the error for other transports. */
+/** The 200 response to GET `path`; `what` names the download in the error for transports without streaming. */
 export async function openDownload(client: IncusClient, path: string, what: string): Promise<IncomingMessage> {
   const t = client.transport;
-  if (!(t instanceof UnixTransport)) throw new ApiError(0, `${what} needs a Unix socket connection`);
+  // Any streaming transport (the Unix socket, HTTPS) will do.
+  if (!t.openRequest) throw new ApiError(0, `${what} is not supported over ${t.address}`);
+  const { req, mapError } = t.openRequest('GET', path, {});
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
-    const req = httpRequest({ socketPath: t.socketPath, path, headers: { 'User-Agent': 'incus-ts' } });
     req.on('response', resolve);
-    req.on('error', reject);
+    req.on('error', (err: NodeJS.ErrnoException) => reject(mapError(err)));
     req.end();
   });
   if (res.statusCode === 200) return res;

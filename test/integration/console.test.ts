@@ -184,7 +184,7 @@ t.test('console', async (t) => {
 
   await t.test('the CLI attaches, shows output and detaches on ctrl+a q', async (t) => {
     const cli: ChildProcess = spawn(process.execPath, [join(ROOT, 'bin', 'incus'), 'console', 'c1'], {
-      env: { ...process.env, INCUS_DIR: d.dir, INCUS_SOCKET: '' },
+      env: { ...process.env, ...d.cliEnv },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     t.teardown(() => {

@@ -61,7 +61,7 @@ async function apiExec(
 function cliRaw(d: TestDaemon, args: string[], input: Buffer): Promise<Captured> {
   return new Promise((resolve, reject) => {
     const c = spawn(process.execPath, [INCUS, ...args], {
-      env: { ...process.env, INCUS_DIR: d.dir, INCUS_SOCKET: '' },
+      env: { ...process.env, ...d.cliEnv },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];
@@ -289,7 +289,7 @@ t.test('exec', async (t) => {
   });
 
   t.test('CLI in a terminal: pty, raw mode, incus shell', { skip: haveScript ? false : 'util-linux script is not installed' }, async (t) => {
-    const env = { ...process.env, INCUS_DIR: d.dir, INCUS_SOCKET: '', TERM: 'xterm' };
+    const env = { ...process.env, ...d.cliEnv, TERM: 'xterm' };
     const run = (cmd: string, input = ''): { code: number | null; out: string } => {
       const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { env, input, encoding: 'utf8', timeout: 60_000 });
       return { code: r.status, out: r.stdout };

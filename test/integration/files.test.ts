@@ -136,7 +136,7 @@ t.test('files', async (t) => {
     t.same([st.uid, st.gid, st.mode], [7, 8, 0o604]);
 
     const stdout = spawnSync(process.execPath, [join(ROOT, 'bin', 'incus'), 'file', 'pull', 'c1/etc/hostname', '-'], {
-      env: { ...process.env, INCUS_DIR: d.dir },
+      env: { ...process.env, ...d.cliEnv },
       encoding: 'utf8',
     });
     t.equal(stdout.stdout, (await inContainer(d, 'c1', 'cat /etc/hostname')).out, 'pull to stdout');

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import { withDaemon, type CliResult, type TestDaemon } from './lib/daemon';
+import { cliRemote, withDaemon, type CliResult, type TestDaemon } from './lib/daemon';
 
 const confDir = mkdtempSync(join(tmpdir(), 'incus-conf-'));
 // d.cli() passes our environment on: every CLI run below uses this config dir.
@@ -29,7 +29,9 @@ async function ok(t: Test, d: TestDaemon, args: string[], input?: string): Promi
 const headerOf = (table: string): string[] =>
   (table.split('\n').find((l) => l.startsWith('|')) ?? '').split('|').map((c) => c.trim()).filter(Boolean);
 
-const localProject = (): string | undefined => /^ {2}local:\n(?: {4}.*\n)*? {4}project: (\S+)$/m.exec(readFileSync(join(confDir, 'config.yml'), 'utf8'))?.[1];
+// The CLI's default remote: `local`, or the HTTPS one when run from test/integration/https-mode/.
+const localProject = (): string | undefined =>
+  new RegExp(`^ {2}${cliRemote()}:\\n(?: {4}.*\\n)*? {4}project: (\\S+)$`, 'm').exec(readFileSync(join(confDir, 'config.yml'), 'utf8'))?.[1];
 
 t.test('project CLI', async (t) => {
   const d = await withDaemon(t);

@@ -12,6 +12,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import { withDaemon, type TestDaemon } from './lib/daemon';
+import { attachConsole } from '../../lib/client/console';
 
 const BUILDER = join(__dirname, '..', '..', '..', 'bin', 'incus-image-builder');
 const BOOT_TIMEOUT_MS = 90_000;
@@ -117,6 +118,24 @@ t.test('a VM from the test image: boot, limits, lease, restart of incusd, stop p
   }
   t.match(leases, /^v1,[0-9a-f:]+,\d+\.\d+\.\d+\.\d+,DYNAMIC/m, 'the VM got a DHCP lease on the managed bridge');
   t.equal(taps(d).length, 1, 'one tap in the namespace');
+
+  // incus console: the serial port over the websocket, a shell on ttyS0 answering.
+  const att = await attachConsole(d.client, 'v1', {});
+  let out = '';
+  att.data.on('message', (m: Buffer) => (out += m.toString('utf8')));
+  // Input sent before the bridge to the serial socket is up is lost, as on a real serial line: ask until answered.
+  const deadline = Date.now() + 20_000;
+  while (!out.includes('42-vmcon') && Date.now() < deadline) {
+    att.data.send(Buffer.from('echo $((6*7))-vmcon\n'), { binary: true });
+    await new Promise((res) => setTimeout(res, 2000));
+  }
+  t.match(out, /42-vmcon/, 'the guest shell answered through the console websocket');
+  att.control.close();
+  att.data.close();
+  await att.operation.wait().catch(() => undefined);
+  const logAfter = await d.cli(['console', 'v1', '--show-log']);
+  t.equal(logAfter.code, 0, 'console log readable again after detaching');
+  t.match(logAfter.stdout, /INCUS-TESTVM-READY/, 'with the boot output saved before the session');
 
   // kill -9 of incusd: QEMU runs on, and the new daemon finds it again.
   const [pid] = qemuPids(d);

@@ -1,34 +1,40 @@
-/** `incus admin init --auto | --preseed | --dump`, `waitready`, `shutdown`. */
+/** `incus admin init [--auto | --minimal | --preseed | --dump]` (interactive without flags), `waitready`, `shutdown`. */
 import type { Command } from 'commander';
 import type { IncusClient } from '../../client/client';
 import type { CliContext } from '../context';
 import { parseIntOption } from '../option-parsers';
+import type { AutoStorageFlags } from '../admin-init-auto';
 import { registerRecover } from './admin-recover';
 
 /** The root disk Incus puts in the default profile. */
 export const ROOT_DISK = { type: 'disk', path: '/', pool: 'default' } as const;
 
 /**
- * Minimal `admin init --auto`: a `dir` pool named `default` when the server
- * has no pool, and a root disk on it in the default profile when that
- * profile has none; then, as Incus does, a managed bridge `incusbrN` with
- * `eth0` on it in the default profile when the server has no managed
- * network and that profile no NIC.
+ * Minimal `admin init --auto`: a pool named `default` (`dir`, or as the
+ * storage flags say) when the server has no pool, and a root disk on it in
+ * the default profile when that profile has none; then, as Incus does, a
+ * managed bridge `incusbrN` with `eth0` on it in the default profile when
+ * the server has no managed network and that profile no NIC. Flags are
+ * checked before anything changes.
  */
-export async function initAuto(client: IncusClient, opts: { httpsAddress?: string } = {}): Promise<void> {
+export async function initAuto(
+  client: IncusClient,
+  opts: { httpsAddress?: string; storage?: AutoStorageFlags; env?: NodeJS.ProcessEnv } = {},
+): Promise<void> {
   // Incus reads the server first; a daemon that is down fails here, plainly.
-  await client.getServer();
+  const server = await client.getServer();
+  const pools = await client.getStoragePools().catch((err: Error) => {
+    throw new Error(`Failed to retrieve list of storage pools: ${err.message}`);
+  });
+  const { autoStoragePool } = require('../admin-init-auto') as typeof import('../admin-init-auto');
+  const supported = (server.environment?.storage_supported_drivers ?? []).map((d) => d.Name);
+  const pool = autoStoragePool(opts.storage ?? {}, supported, pools.length, opts.env ?? process.env);
   if (opts.httpsAddress) {
     // Server config goes first, as Incus applies its init config in that order.
     const { value, etag } = await client.getServerWithEtag();
     await client.updateServer({ config: { ...(value.config ?? {}), 'core.https_address': opts.httpsAddress } }, { etag: etag || undefined });
   }
-  const pools = await client.getStoragePools().catch((err: Error) => {
-    throw new Error(`Failed to retrieve list of storage pools: ${err.message}`);
-  });
-  if (pools.length === 0) {
-    await client.createStoragePool({ name: 'default', driver: 'dir', config: {}, description: '' });
-  }
+  if (pool) await client.createStoragePool({ ...pool, description: '' });
   const { value: profile, etag } = await client.getProfileWithEtag('default');
   const devices = profile.devices ?? {};
   const hasRoot = Object.values(devices).some((d) => d.type === 'disk' && d.path === '/');
@@ -36,7 +42,7 @@ export async function initAuto(client: IncusClient, opts: { httpsAddress?: strin
     const name = devices.root ? 'root0' : 'root';
     await client.updateProfile(
       'default',
-      { config: profile.config ?? {}, description: profile.description ?? '', devices: { ...devices, [name]: { ...ROOT_DISK } } },
+      { config: profile.config ?? {}, description: profile.description ?? '', devices: { ...devices, [name]: { ...ROOT_DISK, pool: pool?.name ?? ROOT_DISK.pool } } },
       { etag: etag || undefined },
     );
   }
@@ -63,6 +69,23 @@ async function initAutoNetwork(client: IncusClient): Promise<void> {
     { config: profile.config ?? {}, description: profile.description ?? '', devices: { ...devices, eth0: { type: 'nic', network: name, name: 'eth0' } } },
     { etag: etag || undefined },
   );
+}
+
+/** Interactive init: Incus's questions on stdin, then the answers applied as a preseed would be. */
+async function initInteractive(ctx: CliContext, client: IncusClient): Promise<void> {
+  const { Asker } = require('../admin-init-ask') as typeof import('../admin-init-ask');
+  const { runInteractive } = require('../admin-init-interactive') as typeof import('../admin-init-interactive');
+  const { applyPreseed, clientPreseedApi } = require('../preseed-apply') as typeof import('../preseed-apply');
+  await client.getServer();
+  const ask = new Asker(process.stdin, ctx.io.out, ctx.io.err);
+  let doc: Awaited<ReturnType<typeof runInteractive>>;
+  try {
+    doc = await runInteractive({ client, ask, out: ctx.io.out, env: ctx.io.env });
+  } finally {
+    ask.close();
+  }
+  const { config, networks, storage_pools, profiles, projects } = doc;
+  await applyPreseed(clientPreseedApi(client), { config, networks, storage_pools, profiles, projects });
 }
 
 /** One readiness probe: `/internal/ready` (Incus), else `GET /1.0` on servers without it. */
@@ -146,18 +169,27 @@ export function listenAddressOf(address: string, port: number | undefined): stri
 
 interface InitFlags {
   auto?: boolean;
+  minimal?: boolean;
   preseed?: boolean;
   dump?: boolean;
   networkAddress?: string;
   networkPort?: number;
+  storageBackend?: string;
+  storageCreateDevice?: string;
+  storageCreateLoop?: number;
+  storagePool?: string;
 }
 
 /** Incus's checks of the init flags. */
 export function checkInitFlags(flags: InitFlags): void {
   if (flags.auto && flags.preseed) throw new Error("Can't use --auto and --preseed together");
-  if (!flags.auto && (flags.networkAddress !== undefined || flags.networkPort !== undefined)) throw new Error('Configuration flags require --auto');
+  if (flags.minimal && flags.preseed) throw new Error("Can't use --minimal and --preseed together");
+  if (flags.minimal && flags.auto) throw new Error("Can't use --minimal and --auto together");
+  const storageFlags = [flags.storageBackend, flags.storageCreateDevice, flags.storageCreateLoop, flags.storagePool].some((f) => f !== undefined);
+  const configFlags = flags.networkAddress !== undefined || flags.networkPort !== undefined || storageFlags;
+  if (!flags.auto && configFlags) throw new Error('Configuration flags require --auto');
   if (!flags.networkAddress && flags.networkPort !== undefined) throw new Error("--network-port can't be used without --network-address");
-  if (flags.dump && (flags.auto || flags.preseed || flags.networkAddress !== undefined || flags.networkPort !== undefined)) {
+  if (flags.dump && (flags.auto || flags.minimal || flags.preseed || configFlags)) {
     throw new Error("Can't use --dump with other flags");
   }
 }
@@ -181,6 +213,22 @@ async function readPreseed(file: string | undefined): Promise<string> {
   }
 }
 
+/**
+ * Runs `fn` with a client of the local daemon, as Incus's admin commands
+ * (ConnectIncusUnix): its Unix socket and default project, whatever the
+ * default remote or the project switched to.
+ */
+async function onLocalDaemon<T>(ctx: CliContext, fn: (client: IncusClient) => Promise<T>): Promise<T> {
+  const { IncusClient: Client } = require('../../client/client') as typeof import('../../client/client');
+  const { discoverSocketPath } = require('../../client/socket-path') as typeof import('../../client/socket-path');
+  const client = new Client({ socketPath: discoverSocketPath(ctx.io.env) });
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
+}
+
 /** Adds this group's commands to `program`. */
 export function register(program: Command, ctx: CliContext): void {
   const admin = program.command('admin').description('Manage incus daemon');
@@ -189,31 +237,42 @@ export function register(program: Command, ctx: CliContext): void {
     .command('init [preseed.yaml]')
     .description('Prepare the daemon')
     .option('--auto', 'Automatic (non-interactive) mode')
+    .option('--minimal', 'Minimal configuration (non-interactive)')
     .option('--preseed', 'Pre-seed mode, expects YAML config from stdin')
     .option('--dump', 'Dump YAML config to stdout')
     .option('--network-address <address>', 'Address to bind to (default: none)')
     .option('--network-port <port>', 'Port to bind to (default: 8443)', parseIntOption)
+    .option('--storage-backend <backend>', 'Storage backend to use (btrfs, dir, lvm or zfs, default: dir)')
+    .option('--storage-create-device <device>', 'Setup device based storage using DEVICE')
+    .option('--storage-create-loop <size>', 'Setup loop based storage with SIZE in GiB', parseIntOption)
+    .option('--storage-pool <pool>', 'Storage pool to use or create')
     .action(async (file: string | undefined, flags: InitFlags) => {
       checkInitFlags(flags);
       if (file !== undefined && !flags.preseed) throw new Error('A preseed file is only taken with --preseed');
-      if (flags.dump) {
-        const { collectPreseedDump, formatPreseedDump } = require('../preseed-dump') as typeof import('../preseed-dump');
-        ctx.out(`${formatPreseedDump(await collectPreseedDump(ctx.client()))}\n`);
-        return;
-      }
-      if (flags.preseed) {
-        const { decodePreseed } = require('../preseed-decode') as typeof import('../preseed-decode');
-        const { applyPreseed, clientPreseedApi } = require('../preseed-apply') as typeof import('../preseed-apply');
-        const client = ctx.client();
-        // As Incus: the server is reached before the preseed is read; a daemon that is down fails here, plainly.
-        await client.getServer();
-        const preseed = decodePreseed(await readPreseed(file));
-        await applyPreseed(clientPreseedApi(client), preseed);
-        return;
-      }
-      if (!flags.auto) throw new Error('Only non-interactive initialisation is supported for now (use --auto or --preseed)');
-      const httpsAddress = flags.networkAddress ? listenAddressOf(flags.networkAddress, flags.networkPort) : undefined;
-      await initAuto(ctx.client(), { httpsAddress });
+      await onLocalDaemon(ctx, async (client) => {
+        if (flags.dump) {
+          const { collectPreseedDump, formatPreseedDump } = require('../preseed-dump') as typeof import('../preseed-dump');
+          ctx.out(`${formatPreseedDump(await collectPreseedDump(client))}\n`);
+          return;
+        }
+        if (flags.preseed) {
+          const { decodePreseed } = require('../preseed-decode') as typeof import('../preseed-decode');
+          const { applyPreseed, clientPreseedApi } = require('../preseed-apply') as typeof import('../preseed-apply');
+          // As Incus: the server is reached before the preseed is read; a daemon that is down fails here, plainly.
+          await client.getServer();
+          const preseed = decodePreseed(await readPreseed(file));
+          await applyPreseed(clientPreseedApi(client), preseed);
+          return;
+        }
+        if (!flags.auto && !flags.minimal) {
+          await initInteractive(ctx, client);
+          return;
+        }
+        // As Incus, --minimal is --auto without flags.
+        const httpsAddress = flags.networkAddress ? listenAddressOf(flags.networkAddress, flags.networkPort) : undefined;
+        const storage = { backend: flags.storageBackend, device: flags.storageCreateDevice, loopSize: flags.storageCreateLoop, pool: flags.storagePool };
+        await initAuto(client, { httpsAddress, storage, env: ctx.io.env });
+      });
     });
 
   admin
@@ -221,7 +280,7 @@ export function register(program: Command, ctx: CliContext): void {
     .description('Wait for the daemon to be ready to process requests')
     .option('-t, --timeout <seconds>', 'Number of seconds to wait before giving up', parseIntOption, 0)
     .action(async (flags: { timeout: number }) => {
-      await waitReady(ctx.client(), flags.timeout);
+      await onLocalDaemon(ctx, (client) => waitReady(client, flags.timeout));
     });
 
   admin
@@ -230,7 +289,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('-t, --timeout <seconds>', 'Number of seconds to wait before giving up', parseIntOption, 0)
     .option('-f, --force', 'Force shutdown instead of waiting for running operations to finish')
     .action(async (flags: { timeout: number; force?: boolean }) => {
-      await shutdown(ctx.client(), flags.force ?? false, flags.timeout);
+      await onLocalDaemon(ctx, (client) => shutdown(client, flags.force ?? false, flags.timeout));
     });
 
   registerRecover(admin, ctx);

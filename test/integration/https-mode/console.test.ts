@@ -1,0 +1,4 @@
+/** console.test.ts again, every CLI call over an HTTPS remote (see ./over-https.ts). */
+import { runOverHttps } from './over-https';
+
+runOverHttps('../console.test');

@@ -1,0 +1,4 @@
+/** lifecycle.test.ts again, every CLI call over an HTTPS remote (see ./over-https.ts). */
+import { runOverHttps } from './over-https';
+
+runOverHttps('../lifecycle.test');
