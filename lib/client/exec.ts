@@ -4,7 +4,7 @@
  * up (ending it with a barrier), stdout/stderr down until their barriers,
  * wait for the operation, and hand back `metadata.return`.
  */
-import type { Readable, Writable } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import type WebSocket from 'ws';
 import type { InstanceExecControl, InstanceExecPost } from '../api/instance-exec';
 import type { Operation as OperationData } from '../api/operation';
@@ -67,6 +67,54 @@ function controlOf(ws: WebSocket): ExecControl {
   };
 }
 
+/** The streams an exec offers: stdin (the terminal when interactive), stdout and stderr apart otherwise, and control. */
+function expectedStreams(interactive: boolean, control: boolean): string[] {
+  return [...(interactive ? ['0'] : ['0', '1', '2']), ...(control ? ['control'] : [])];
+}
+
+/**
+ * Connections for the streams, started just after the POST is sent: their
+ * connects (and TLS handshakes) overlap the server's work on the POST
+ * instead of following its answer. Each is still its own connection,
+ * checked as any other; those not used are closed.
+ */
+class EarlyConnections {
+  private readonly pending = new Map<string, Duplex>();
+  private readonly timer: NodeJS.Immediate;
+  private closed = false;
+
+  constructor(client: IncusClient, keys: string[]) {
+    // Once the POST has gone out: it comes first at the server, and our side
+    // of the handshakes runs while the server works on it.
+    this.timer = setImmediate(() => {
+      for (const k of keys) {
+        const c = client.transport.preconnect?.();
+        if (!c) return;
+        // A failure here (refused, certificate) is reported by a fresh connect below.
+        c.on('error', () => undefined);
+        this.pending.set(k, c);
+      }
+    });
+  }
+
+  /** The connection for stream `key`, unless it failed already (or was not started yet). */
+  take(key: string): Duplex | undefined {
+    if (this.closed) return undefined;
+    const c = this.pending.get(key);
+    this.pending.delete(key);
+    if (c?.destroyed) return undefined;
+    return c;
+  }
+
+  /** Closes the ones not taken, and starts no more. */
+  close(): void {
+    this.closed = true;
+    clearImmediate(this.timer);
+    for (const c of this.pending.values()) c.destroy();
+    this.pending.clear();
+  }
+}
+
 /**
  * Runs `post.command` in instance `name` and resolves when it has ended
  * and its output has arrived. `wait-for-websocket` defaults to true; with
@@ -82,23 +130,36 @@ export async function execInstance(
   opts: ExecOptions = {},
 ): Promise<ExecResult> {
   const body: InstanceExecPost = { 'wait-for-websocket': true, interactive: false, environment: {}, ...post };
-  const env = await client.request('POST', `/1.0/instances/${encodeURIComponent(name)}/exec`, {
-    body,
-    project: opts.project,
-    signal: opts.signal,
-  });
-  if (env.type !== 'async') throw new ApiError(0, `Expected an operation from POST exec, got a ${env.type} response`);
-  const op = new Operation(client, env.operation, opts.project ?? client.project);
-  const fds = (op.data.metadata?.fds ?? null) as Record<string, string> | null;
-  const finished = op.wait(opts.signal);
-  if (!fds) return { code: execReturn(await finished) ?? -1, operation: op.data };
-  // Failures are read below, once the streams are wired (or could not be).
-  finished.catch(() => undefined);
-
   // The control socket is only needed to talk to the command (non-interactive
   // commands run without it, as with old clients); skipping it saves a handshake.
   const wantControl = io.onControl !== undefined || body.interactive === true;
-  const keys = Object.keys(fds).filter((k) => typeof fds[k] === 'string' && (k !== 'control' || wantControl));
+  const early = new EarlyConnections(client, body['wait-for-websocket'] ? expectedStreams(body.interactive === true, wantControl) : []);
+  let op: Operation;
+  let fds: Record<string, string> | null;
+  let finished: Promise<OperationData>;
+  try {
+    const env = await client.request('POST', `/1.0/instances/${encodeURIComponent(name)}/exec`, {
+      body,
+      project: opts.project,
+      signal: opts.signal,
+    });
+    if (env.type !== 'async') throw new ApiError(0, `Expected an operation from POST exec, got a ${env.type} response`);
+    op = new Operation(client, env.operation, opts.project ?? client.project);
+    fds = (op.data.metadata?.fds ?? null) as Record<string, string> | null;
+    finished = op.wait(opts.signal);
+  } catch (err) {
+    early.close();
+    throw err;
+  }
+  if (!fds) {
+    early.close();
+    return { code: execReturn(await finished) ?? -1, operation: op.data };
+  }
+  // Failures are read below, once the streams are wired (or could not be).
+  finished.catch(() => undefined);
+
+  const streams = fds;
+  const keys = Object.keys(streams).filter((k) => typeof streams[k] === 'string' && (k !== 'control' || wantControl));
   const sockets = new Map<string, WebSocket>();
   const stops: (() => void)[] = [];
   const outputs: Promise<void>[] = [];
@@ -122,7 +183,8 @@ export async function execInstance(
     }
   };
   try {
-    const attempts = keys.map((k) => openOperationSocket(client.transport, op.id, fds[k], (ws) => wire(k, ws)));
+    const attempts = keys.map((k) => openOperationSocket(client.transport, op.id, streams[k]!, (ws) => wire(k, ws), early.take(k)));
+    early.close();
     try {
       await Promise.all(attempts);
     } catch (err) {
@@ -141,6 +203,7 @@ export async function execInstance(
     await Promise.all(outputs);
     return { code: execReturn(final) ?? -1, operation: final };
   } finally {
+    early.close();
     for (const stop of stops) stop();
     for (const ws of sockets.values()) ws.close();
   }

@@ -7,7 +7,9 @@
  */
 import { X509Certificate } from 'node:crypto';
 import * as https from 'node:https';
-import { createSecureContext, type PeerCertificate, type SecureContext } from 'node:tls';
+import { isIP } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { connect as tlsConnect, createSecureContext, TLSSocket, type ConnectionOptions, type PeerCertificate, type SecureContext } from 'node:tls';
 import type WebSocket from 'ws';
 import { ConnectionError } from './errors';
 import { exchange, requestHeaders } from './http-exchange';
@@ -83,9 +85,46 @@ function endpointOf(url: string): Endpoint {
   return { host: u.hostname.replace(/^\[|\]$/g, ''), port, hostPort: `${u.hostname}:${port}`, address: `https://${u.hostname}:${port}` };
 }
 
+/** TLSSocket's long-standing (untyped) setter behind tls.connect's `session` option. */
+type Resumable = TLSSocket & { setSession(session: Buffer): void };
+
+/**
+ * A keep-alive agent that resumes the last TLS session of each address,
+ * like https.Agent's own cache but setting the session once: tls.connect
+ * given `session` decodes it twice (in the socket's constructor and again
+ * after), and each decode (OpenSSL 3 parsing the server certificate in it)
+ * costs about half a millisecond, three times per exec.
+ */
+class ResumingAgent extends https.Agent {
+  private readonly sessions = new Map<string, Buffer>();
+
+  /** Whether a connection to host:port would resume a session (an abbreviated handshake). */
+  canResume(host: string, port: number): boolean {
+    return this.sessions.has(`${host}:${port}`);
+  }
+
+  override createConnection(options: https.RequestOptions): Duplex {
+    const key = `${options.host ?? ''}:${options.port ?? ''}`;
+    const session = this.sessions.get(key);
+    const late = session !== undefined && typeof (TLSSocket.prototype as Resumable).setSession === 'function';
+    const socket = tlsConnect({ ...(options as ConnectionOptions), ...(session && !late ? { session } : {}) });
+    // The handshake starts once TCP connects, so the session is in place in time.
+    if (late) (socket as Resumable).setSession(session);
+    // Requests and frames are small and answered at once: with Nagle a write
+    // following the handshake's can wait for a delayed ACK (up to 40 ms).
+    socket.setNoDelay(true);
+    socket.on('session', (s: Buffer) => this.sessions.set(key, s));
+    // A session the server would not take is not offered again.
+    socket.once('close', (hadError: boolean) => {
+      if (hadError) this.sessions.delete(key);
+    });
+    return socket;
+  }
+}
+
 /** {@link Transport} over HTTPS with a client certificate and keep-alive connections. */
 export class HttpsTransport implements Transport {
-  private readonly agent: https.Agent;
+  private readonly agent: ResumingAgent;
   private readonly endpoints: Endpoint[];
   /** The address in use: the first that answered. */
   private current = 0;
@@ -96,7 +135,7 @@ export class HttpsTransport implements Transport {
   constructor(private readonly opts: HttpsOptions) {
     this.endpoints = [opts.url, ...(opts.fallbackUrls ?? [])].map(endpointOf);
     this.pinned = opts.serverCert ? certFingerprint(opts.serverCert) : undefined;
-    this.agent = new https.Agent({ keepAlive: true, ...this.tlsOptions() });
+    this.agent = new ResumingAgent({ keepAlive: true, ...this.tlsOptions() });
   }
 
   /**
@@ -190,17 +229,25 @@ export class HttpsTransport implements Transport {
     return { req, mapError: (err) => httpsErrorFor(err, method, `${this.address}${path}`, this.hostPort) };
   }
 
-  openWebSocket(path: string): WebSocket {
+  openWebSocket(path: string, connection?: Duplex): WebSocket {
     // Loaded here so that commands without websockets never pay for `ws`.
     const WS = require('ws') as typeof WebSocket;
     return new WS(`wss://${this.hostPort}${path}`, {
       ...this.tlsOptions(),
-      // Through the keep-alive agent: its TLS session cache lets each
-      // websocket resume the session instead of a full handshake (an exec
-      // opens three or four of them). The upgraded socket leaves the pool.
-      agent: this.agent,
+      // Through the keep-alive agent (or over a connection it started early):
+      // its TLS session cache lets each websocket resume the session instead
+      // of a full handshake (an exec opens three or four of them). The
+      // upgraded socket leaves the pool.
+      ...(connection ? { createConnection: () => connection } : { agent: this.agent }),
       headers: { 'User-Agent': this.opts.userAgent ?? 'incus-ts' },
     });
+  }
+
+  preconnect(): Duplex | undefined {
+    // Only to resume a session: full handshakes racing the request's own would cost more than they hide.
+    if (!this.agent.canResume(this.host, this.port)) return undefined;
+    // The agent's own connect: same secure context, pinned certificate and resumed session.
+    return this.agent.createConnection({ ...this.tlsOptions(), host: this.host, port: this.port, servername: isIP(this.host) ? '' : this.host });
   }
 
   close(): void {

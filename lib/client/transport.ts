@@ -4,7 +4,7 @@
  * opening cross it; envelopes and operations are handled above it.
  */
 import type { ClientRequest } from 'node:http';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import type WebSocket from 'ws';
 
 /** Methods the Incus API uses. */
@@ -35,8 +35,18 @@ export interface Transport {
   readonly address: string;
   /** Sends one request and reads the whole response body. */
   request(req: TransportRequest): Promise<TransportResponse>;
-  /** Opens a websocket to `path` (with query string). */
-  openWebSocket(path: string): WebSocket;
+  /**
+   * Opens a websocket to `path` (with query string), over `connection` when
+   * one was started beforehand by {@link preconnect}.
+   */
+  openWebSocket(path: string, connection?: Duplex): WebSocket;
+  /**
+   * Starts a connection now, for a websocket whose path is not known yet
+   * (an exec's streams, while its POST is in flight): the connect (and TLS
+   * handshake, with the same checks) overlaps the wait instead of following it.
+   * Undefined when starting early would not pay (nothing to resume yet).
+   */
+  preconnect?(): Duplex | undefined;
   /** Drops idle keep-alive connections. */
   close(): void;
   /**

@@ -1,5 +1,7 @@
 /** HTTP over the daemon's Unix socket (node:http with a keep-alive agent). */
 import * as http from 'node:http';
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type WebSocket from 'ws';
 import { ConnectionError } from './errors';
 import { exchange, requestHeaders } from './http-exchange';
@@ -62,12 +64,17 @@ export class UnixTransport implements Transport {
     return { req, mapError: (err) => connectionErrorFor(err, this.socketPath) };
   }
 
-  openWebSocket(path: string): WebSocket {
+  openWebSocket(path: string, connection?: Duplex): WebSocket {
     // Loaded here so that commands without websockets never pay for `ws`.
     const WS = require('ws') as typeof WebSocket;
     return new WS(`ws+unix://${this.socketPath}:${path}`, {
       headers: { 'User-Agent': this.userAgent },
+      ...(connection ? { createConnection: () => connection } : {}),
     });
+  }
+
+  preconnect(): Duplex {
+    return connect(this.socketPath);
   }
 
   close(): void {

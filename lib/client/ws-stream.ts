@@ -4,7 +4,7 @@
  * "barrier"); a text frame, a close or a drop ends what is received.
  */
 import type { IncomingMessage } from 'node:http';
-import type { Readable, Writable } from 'node:stream';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import type WebSocket from 'ws';
 import { parseEnvelope } from './envelope';
 import { ApiError } from './errors';
@@ -17,10 +17,17 @@ const HIGH_WATER = 1024 * 1024;
  * Opens `/1.0/operations/{id}/websocket?secret=...`; resolves once open,
  * rejects with the server's error. `onOpen` runs inside the open event,
  * before any frame can be emitted: listeners added there miss nothing.
+ * `connection`: one started by {@link Transport.preconnect} to use.
  */
-export function openOperationSocket(transport: Transport, opId: string, secret: string, onOpen?: (ws: WebSocket) => void): Promise<WebSocket> {
+export function openOperationSocket(
+  transport: Transport,
+  opId: string,
+  secret: string,
+  onOpen?: (ws: WebSocket) => void,
+  connection?: Duplex,
+): Promise<WebSocket> {
   const path = `/1.0/operations/${encodeURIComponent(opId)}/websocket?secret=${encodeURIComponent(secret)}`;
-  const ws = transport.openWebSocket(path);
+  const ws = transport.openWebSocket(path, connection);
   return new Promise((resolve, reject) => {
     ws.once('open', () => {
       onOpen?.(ws);

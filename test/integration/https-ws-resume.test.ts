@@ -2,7 +2,8 @@
  * lib/client's HttpsTransport opens websockets through its keep-alive
  * agent, so each new websocket (an exec opens three) resumes the TLS
  * session instead of a full handshake, and is still authenticated as the
- * trusted client certificate.
+ * trusted client certificate; so does a connection started early
+ * (`preconnect`, as exec does while its POST is in flight).
  */
 import t from 'tap';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -46,7 +47,19 @@ t.test('HTTPS websockets resume the TLS session and stay trusted', async (t) => 
     reused.push(sock.isSessionReused());
     ws.close();
   }
-  // The first may do a full handshake (ws names the server, so its cache
-  // key differs from the request connections'); the rest must resume.
+  // The first may take the idle request connection from the pool (no
+  // handshake at all); the rest are new connections and must resume.
   t.same(reused.slice(1), [true, true], 'later websockets resumed the TLS session, and the events endpoint accepted them as trusted');
+
+  const early = tr.preconnect();
+  t.ok(early, 'a connection can be started early once there is a session to resume');
+  const ws = tr.openWebSocket('/1.0/events', early);
+  const sock = await opened(ws);
+  t.equal(sock, early, 'the websocket went over the early connection');
+  t.ok(sock.isSessionReused(), 'the early connection resumed the TLS session');
+  ws.close();
+
+  const fresh = new HttpsTransport({ url: `https://127.0.0.1:${port}`, clientCert: kp.cert, clientKey: kp.key, serverCert: readFileSync(join(d.dir, 'server.crt'), 'utf8') });
+  t.teardown(() => fresh.close());
+  t.equal(fresh.preconnect(), undefined, 'no early connection before there is a session: a full handshake would race the request');
 });

@@ -1,8 +1,10 @@
 /**
  * Certificate add tokens: a `token`-class operation in the default project
  * whose metadata holds a random secret, the server fingerprint, its
- * addresses and the request to apply; it runs until redeemed (one use) or
- * cancelled (`DELETE /1.0/operations/{id}`), as in Incus.
+ * addresses and the request to apply; it runs until redeemed (one use),
+ * cancelled (`DELETE /1.0/operations/{id}`) or expired
+ * (`core.remote_token_expiry`: cancelled at its `expiresAt`, which Incus's
+ * expired-token task does within a minute), as in Incus.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { CertificatesPost } from '../../api/certificate';
@@ -58,9 +60,49 @@ export function createToken(
     project: 'default',
     cancellable: true,
     metadata,
-    // Pending until used or revoked: both cancel it.
-    run: ({ signal }) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true })),
+    // Pending until used, revoked or expired: all three cancel it.
+    run: ({ id, signal }) =>
+      new Promise<void>((resolve) => {
+        let stop: (() => void) | undefined;
+        signal.addEventListener('abort', () => {
+          stop?.();
+          resolve();
+        }, { once: true });
+        if (expiresAt) stop = atTime(expiresAt.getTime(), () => expire(ops, id));
+      }),
   });
+}
+
+/** Cancels a token at its expiry (never throws: it runs from a timer). */
+function expire(ops: OperationRegistry, id: string): void {
+  try {
+    ops.cancel(id);
+  } catch {
+    // Already used or revoked a moment before.
+  }
+}
+
+/** Longest delay setTimeout takes (about 24.8 days); later times are reached in steps. */
+const MAX_DELAY_MS = 2 ** 31 - 1;
+
+/**
+ * Runs `fn` once the wall clock reaches `at` (an unref'd timer, re-armed
+ * until then: timers may fire early by the loop's clock, and cap their
+ * delay). Returns a function that cancels it.
+ */
+function atTime(at: number, fn: () => void): () => void {
+  let timer: NodeJS.Timeout;
+  const arm = (): void => {
+    const left = at - Date.now();
+    if (left <= 0) {
+      fn();
+      return;
+    }
+    timer = setTimeout(arm, Math.min(left, MAX_DELAY_MS));
+    timer.unref();
+  };
+  arm();
+  return () => clearTimeout(timer);
 }
 
 function sameSecret(a: string, b: string): boolean {
@@ -69,17 +111,28 @@ function sameSecret(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/** Whether a finished token operation was cancelled at (or after) its expiry, rather than used before it. */
+function expiredUnused(op: Operation): boolean {
+  const at = op.metadata?.expiresAt;
+  return op.status_code === StatusCode.Cancelled && typeof at === 'string' && Date.parse(op.updated_at) >= Date.parse(at);
+}
+
 /**
  * Finds the pending token with this secret and uses it up (cancels it),
  * as Incus's certificateTokenValid.
  * @returns its request, or null when no pending token matches.
- * @throws StatusError 403 "Token has expired" (the token is used up all the same).
+ * @throws StatusError 403 "Token has expired" (the token is used up all the same,
+ *   or was already cancelled at its expiry and is still listed for a moment).
  */
 export function redeemToken(ops: OperationRegistry, secret: string): TokenRequest | null {
-  const op = ops
+  const matching = ops
     .list('default')
-    .find((o) => o.class === 'token' && o.status_code === StatusCode.Running && typeof o.metadata?.secret === 'string' && sameSecret(o.metadata.secret, secret));
-  if (!op) return null;
+    .filter((o) => o.class === 'token' && typeof o.metadata?.secret === 'string' && sameSecret(o.metadata.secret, secret));
+  const op = matching.find((o) => o.status_code === StatusCode.Running);
+  if (!op) {
+    if (matching.some(expiredUnused)) throw new StatusError(403, 'Token has expired');
+    return null;
+  }
   ops.cancel(op.id);
   const md = op.metadata as { expiresAt?: string; request?: Partial<TokenRequest> };
   if (md.expiresAt && Date.now() > Date.parse(md.expiresAt)) throw new StatusError(403, 'Token has expired');
