@@ -7,61 +7,12 @@
  * test makes), kill -9 of incusd and adoption, the stop paths, snapshots,
  * copy and delete leaving nothing behind; and the 400s for bad input.
  */
-import t, { type Test } from 'tap';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import t from 'tap';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { withDaemon, type TestDaemon } from './lib/daemon';
-import { attachConsole } from '../../lib/client/console';
-
-const BUILDER = join(__dirname, '..', '..', '..', 'bin', 'incus-image-builder');
-const BOOT_TIMEOUT_MS = 90_000;
-
-async function ok(t: Test, d: TestDaemon, args: string[]): Promise<string> {
-  const r = await d.cli(args);
-  t.equal(r.code, 0, `incus ${args.join(' ')}${r.code === 0 ? '' : `: ${r.stderr}`}`);
-  return r.stdout;
-}
-
-/** Polls the console log until `re` matches; returns the match. */
-async function waitConsole(d: TestDaemon, name: string, re: RegExp, timeoutMs = BOOT_TIMEOUT_MS): Promise<RegExpMatchArray | null> {
-  const deadline = Date.now() + timeoutMs;
-  let log = '';
-  while (Date.now() < deadline) {
-    const r = await d.cli(['console', name, '--show-log']);
-    log += r.stdout;
-    const m = log.match(re);
-    if (m) return m;
-    await new Promise((res) => setTimeout(res, 1000));
-  }
-  return null;
-}
-
-/** PIDs of QEMU processes whose pidfile lives under this daemon's directory. */
-function qemuPids(d: TestDaemon): number[] {
-  const out: number[] = [];
-  for (const pid of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
-    try {
-      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
-      if (argv[0]?.includes('qemu-system') && argv.some((a) => a.startsWith(d.dir))) out.push(Number(pid));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return out;
-}
-
-async function waitNoQemu(d: TestDaemon, timeoutMs = 10_000): Promise<number[]> {
-  const deadline = Date.now() + timeoutMs;
-  let pids = qemuPids(d);
-  while (pids.length > 0 && Date.now() < deadline) {
-    await new Promise((res) => setTimeout(res, 200));
-    pids = qemuPids(d);
-  }
-  return pids;
-}
+import { buildTestVm, guestRun, ok, qemuPids, waitConsole, waitGone } from './lib/vm';
 
 function taps(d: TestDaemon): string[] {
   const out = d.netns!.run(['ip', '-o', 'link', 'show', 'type', 'tun']).out;
@@ -71,15 +22,6 @@ function taps(d: TestDaemon): string[] {
 function rootImages(d: TestDaemon): string[] {
   const r = spawnSync('find', [join(d.dir, 'storage-pools'), '-name', 'root.img', '-path', '*virtual-machines*'], { encoding: 'utf8' });
   return r.stdout.split('\n').filter(Boolean);
-}
-
-/** `incus-image-builder busybox --vm --import testvm` against the daemon. */
-function buildTestVm(d: TestDaemon): SpawnSyncReturns<string> {
-  return spawnSync(process.execPath, [BUILDER, 'busybox', '--vm', '--output', join(d.dir, 'testvm'), '--import', 'testvm'], {
-    env: { ...process.env, ...d.cliEnv },
-    encoding: 'utf8',
-    timeout: 600_000,
-  });
 }
 
 t.test('a VM from the test image: boot, limits, lease, restart of incusd, stop paths, snapshots, copy, delete', async (t) => {
@@ -120,22 +62,17 @@ t.test('a VM from the test image: boot, limits, lease, restart of incusd, stop p
   t.equal(taps(d).length, 1, 'one tap in the namespace');
 
   // incus console: the serial port over the websocket, a shell on ttyS0 answering.
-  const att = await attachConsole(d.client, 'v1', {});
-  let out = '';
-  att.data.on('message', (m: Buffer) => (out += m.toString('utf8')));
-  // Input sent before the bridge to the serial socket is up is lost, as on a real serial line: ask until answered.
-  const deadline = Date.now() + 20_000;
-  while (!out.includes('42-vmcon') && Date.now() < deadline) {
-    att.data.send(Buffer.from('echo $((6*7))-vmcon\n'), { binary: true });
-    await new Promise((res) => setTimeout(res, 2000));
-  }
+  const out = await guestRun(d, 'v1', 'echo $((6*7))-vmcon', /42-vmcon/);
   t.match(out, /42-vmcon/, 'the guest shell answered through the console websocket');
-  att.control.close();
-  att.data.close();
-  await att.operation.wait().catch(() => undefined);
   const logAfter = await d.cli(['console', 'v1', '--show-log']);
   t.equal(logAfter.code, 0, 'console log readable again after detaching');
   t.match(logAfter.stdout, /INCUS-TESTVM-READY/, 'with the boot output saved before the session');
+
+  // No hot-plug into a running VM yet: refused, and nothing recorded.
+  const plug = await d.cli(['config', 'device', 'add', 'v1', 'share', 'disk', `source=${d.dir}`, 'path=/mnt/share']);
+  t.not(plug.code, 0, 'adding a disk to a running VM is refused');
+  t.match(plug.stderr, /Device "share" cannot be added when instance is running/);
+  t.notMatch(await ok(t, d, ['config', 'device', 'list', 'v1']), /share/, 'and not recorded');
 
   // kill -9 of incusd: QEMU runs on, and the new daemon finds it again.
   const [pid] = qemuPids(d);
@@ -146,7 +83,7 @@ t.test('a VM from the test image: boot, limits, lease, restart of incusd, stop p
 
   // Clean stop: ACPI power-down, which the guest answers.
   await ok(t, d, ['stop', 'v1']);
-  t.same(await waitNoQemu(d), [], 'stop: no QEMU left');
+  t.same(await waitGone(d, 'qemu-system'), [], 'stop: no QEMU left');
   t.same(taps(d), [], 'stop: no tap left');
   t.match(await ok(t, d, ['list', '-c', 'ns', '-f', 'csv']), /^v1,STOPPED$/m);
 
@@ -154,7 +91,7 @@ t.test('a VM from the test image: boot, limits, lease, restart of incusd, stop p
   await ok(t, d, ['restart', 'v1', '--force']);
   t.equal(qemuPids(d).length, 1, 'restart: one QEMU');
   await ok(t, d, ['stop', 'v1', '--force']);
-  t.same(await waitNoQemu(d), [], 'stop --force: no QEMU left');
+  t.same(await waitGone(d, 'qemu-system'), [], 'stop --force: no QEMU left');
   t.same(taps(d), [], 'stop --force: no tap left');
 
   await ok(t, d, ['snapshot', 'create', 'v1', 's0']);
@@ -189,6 +126,13 @@ t.test('bad input for VMs and containers', async (t) => {
   await ok(t, d, ['create', 'testvm', 'v1', '--vm', '-c', 'security.secureboot=false']);
   const dev = await d.client.patchInstance('v1', { devices: { null0: { type: 'unix-char', path: '/dev/null0', source: '/dev/null' } } }).catch((e: Error) => e);
   t.match(String(dev), /Unsupported device type "unix-char" for virtual machines/, 'unix-char on a VM: 400');
+  // QEMU's own words when it refuses to start.
+  await ok(t, d, ['create', 'testvm', 'v3', '--vm', '-c', 'security.secureboot=false', '-c', 'raw.qemu=-device no-such-device']);
+  const bad = await d.cli(['start', 'v3']);
+  t.not(bad.code, 0, 'start with a bad raw.qemu fails');
+  t.match(bad.stderr, /no-such-device/, `with QEMU's message: ${bad.stderr.trim().slice(-200)}`);
+  t.same(qemuPids(d), [], 'and leaves no QEMU');
+  await ok(t, d, ['delete', 'v3']);
   // The image's type must match.
   const wrong = await d.cli(['create', 'busybox', 'v2', '--vm']);
   t.not(wrong.code, 0, 'a container image for a VM is refused');

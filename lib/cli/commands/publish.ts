@@ -43,7 +43,8 @@ async function ensureAliases(client: IncusClient, aliases: ImageAlias[], fingerp
 
 async function publish(ctx: CliContext, source: string, rest: string[], flags: PublishFlags): Promise<void> {
   const { remote, name } = splitRemote(ctx, source);
-  if (name.includes('/')) throw new Error('Publishing snapshots is not supported yet');
+  // INSTANCE/SNAPSHOT: published as it is, whatever state the instance is in.
+  const isSnapshot = name.includes('/');
   const props: string[] = [];
   let dstRemote = remote;
   for (const a of rest) {
@@ -62,12 +63,12 @@ async function publish(ctx: CliContext, source: string, rest: string[], flags: P
     expires = new Date(t).toISOString();
   }
 
-  const inst = await client.getInstance(name);
-  const wasRunning = inst.status_code !== 0 && inst.status_code !== STOPPED;
+  const inst = isSnapshot ? null : await client.getInstance(name);
+  const wasRunning = inst !== null && inst.status_code !== 0 && inst.status_code !== STOPPED;
   let restart = false;
   if (wasRunning) {
     if (!flags.force) throw new Error('The instance is currently running. Use --force to have it stopped and restarted');
-    if (inst.ephemeral) throw new Error('Publishing a running ephemeral instance is not supported yet');
+    if (inst?.ephemeral) throw new Error('Publishing a running ephemeral instance is not supported yet');
     try {
       await (await client.updateInstanceState(name, { action: 'stop', timeout: -1, force: true })).wait();
     } catch {
@@ -78,7 +79,7 @@ async function publish(ctx: CliContext, source: string, rest: string[], flags: P
   try {
     const properties = parseKeyValues(props);
     const op = await imagesApi().createImage(client, {
-      source: { type: 'instance', name },
+      source: { type: isSnapshot ? 'snapshot' : 'instance', name },
       ...(flags.compression ? { compression_algorithm: flags.compression } : {}),
       ...(Object.keys(properties).length > 0 ? { properties } : {}),
       public: flags.public === true,

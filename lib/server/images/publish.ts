@@ -1,7 +1,9 @@
 /**
  * Publishing an instance as an image: a unified tarball of its rootfs,
  * templates and a metadata.yaml (the instance's own, with the requested
- * properties), compressed as asked, then recorded like an upload.
+ * properties), compressed as asked, then recorded like an upload. A VM's
+ * rootfs is its raw root disk converted to qcow2 as a `rootfs.img` member,
+ * which is what makes the image a `virtual-machine` one on import.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -10,6 +12,7 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { badRequest } from '../errors';
 import { run } from './run';
+import { isQcow2File } from './image-type';
 
 const COMPRESSION: Record<string, string[]> = {
   gzip: ['-z'],
@@ -24,6 +27,8 @@ export interface PublishSource {
   architecture: string;
   /** Shifted on disk: the tarball would carry host ids, so publishing is refused. */
   shiftedOnDisk: boolean;
+  /** A VM's raw root disk (its volume's or snapshot's `root.img`); absent for a container. */
+  vmDisk?: string;
 }
 
 /** Writes the image tarball under dir and returns its path. */
@@ -48,8 +53,15 @@ export async function buildPublishedTarball(
   const out = join(dir, `publish-${randomUUID()}`);
   try {
     await writeFile(join(stage, 'metadata.yaml'), stringify(md));
-    const parts = ['-C', stage, 'metadata.yaml', '-C', src.volumePath, 'rootfs'];
-    if (existsSync(join(src.volumePath, 'templates'))) parts.push('templates');
+    const parts = ['-C', stage, 'metadata.yaml'];
+    if (src.vmDisk) {
+      await diskToQcow2(src.vmDisk, join(stage, 'rootfs.img'));
+      parts.push('rootfs.img');
+      if (existsSync(join(src.volumePath, 'templates'))) parts.push('-C', src.volumePath, 'templates');
+    } else {
+      parts.push('-C', src.volumePath, 'rootfs');
+      if (existsSync(join(src.volumePath, 'templates'))) parts.push('templates');
+    }
     await run('tar', ['-c', ...flags, '-f', out, '--numeric-owner', '--xattrs', '--xattrs-include=*', ...parts]);
     return out;
   } catch (err) {
@@ -57,5 +69,20 @@ export async function buildPublishedTarball(
     throw err;
   } finally {
     await rm(stage, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A VM disk as the qcow2 `rootfs.img` of a unified image, as Incus's
+ * qemu Export writes it: uncompressed qcow2 (the tarball is compressed
+ * after), at low priority; a disk that already is qcow2 is read as such.
+ */
+async function diskToQcow2(disk: string, out: string): Promise<void> {
+  if (!existsSync(disk)) throw new Error('No disk path available from mount');
+  const format = (await isQcow2File(disk)) ? 'qcow2' : 'raw';
+  try {
+    await run('nice', ['-n19', 'qemu-img', 'convert', '-f', format, '-O', 'qcow2', disk, out]);
+  } catch (err) {
+    throw new Error(`Failed converting instance to qcow2: ${(err as Error).message}`);
   }
 }

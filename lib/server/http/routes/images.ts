@@ -1,5 +1,7 @@
 /** `/1.0/images`: list, upload (unified tarball as octet-stream), get, update, delete, export. */
 import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { BLOCK_FILE } from '../../storage/block-file';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { ImageAlias, ImagePut } from '../../../api/image';
@@ -127,6 +129,9 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
     }
     const rt = s.instances.runtime(rec);
     const volumePath = snapName ? s.snapshots.path(rec, snapName) : rt.volumePath;
+    const vm = rec.type === 'virtual-machine';
+    // A VM's snapshot holds its disk as the volume does (dir, btrfs: root.img inside it).
+    const vmDisk = !vm ? undefined : snapName ? join(volumePath, BLOCK_FILE) : rt.rootDisk;
     const op = s.ops.start({
       description: 'Publishing instance',
       project,
@@ -134,7 +139,7 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
       run: () =>
         s.instances.locks.with(s.instances.lockKey(rec), async () => {
           const file = await buildPublishedTarball(
-            { volumePath, architecture: rec.architecture, shiftedOnDisk: rt.idmap !== null && !rt.idmappedRootfs },
+            { volumePath, architecture: rec.architecture, shiftedOnDisk: !vm && rt.idmap !== null && !rt.idmappedRootfs, vmDisk },
             s.images.dir,
             { compression: body.compression_algorithm ?? '', properties: body.properties ?? {} },
           );

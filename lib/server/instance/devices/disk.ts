@@ -119,7 +119,7 @@ export const diskDevice: DeviceDriver = {
     const { config } = ctx;
     // The container's root makes an idmapped mount and cannot reach the root-only pool folders.
     const source = config.pool && plan.idmap ? await stageVolume(config.source, ctx.devicesDir, ctx.name) : config.source;
-    const mount: MountRequest = { source, target: config.path, kind: plan.isDir ? 'dir' : 'file' };
+    const mount: MountRequest = { source, target: config.path, kind: plan.isDir ? 'dir' : 'file', device: ctx.name };
     if (isTrue(config.recursive)) mount.recursive = true;
     if (isTrue(config.readonly)) mount.readonly = true;
     if (config.propagation) mount.propagation = config.propagation;

@@ -18,6 +18,8 @@ export interface MountRequest {
   propagation?: string;
   /** Mounted through the instance's id map (containers on an idmapped rootfs). */
   idmap?: boolean;
+  /** The device asking for it (VMs name the share's mount tag after it). */
+  device?: string;
 }
 
 /** A network interface of the instance. */

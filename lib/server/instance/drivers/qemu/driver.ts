@@ -1,8 +1,9 @@
 /**
  * The virtual-machine driver: one QEMU process per running VM, started
  * daemonized so that it outlives incusd and found again by its pidfile and
- * QMP socket. Devices' run configuration becomes QEMU devices (mounts: 9p
- * shares, NICs: taps); the root disk is the VM volume's raw block file.
+ * QMP socket. Devices' run configuration becomes QEMU devices (mounts:
+ * virtiofs shares served by virtiofsd, 9p when there is none; NICs: taps);
+ * the root disk is the VM volume's raw block file.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,7 +11,8 @@ import { StatusCode, StatusText } from '../../../../api/response';
 import { StatusError, badRequest } from '../../../errors';
 import { childPath } from '../../../names';
 import { instanceDirName } from '../../dir-name';
-import { DeviceRunner } from '../../devices/runner';
+import { DeviceRunner, deviceChanges } from '../../devices/runner';
+import type { DevicesMap } from '../../../../api/instance';
 import { nicHostNames } from '../../devices/nic-common';
 import { detectDeviceHost } from '../../devices/host';
 import type { InstanceExec } from '../../exec/instance-exec';
@@ -23,8 +25,10 @@ import { type QemuPaths, qemuPaths } from './paths';
 import { type QemuProcess, findQemu, pinVcpus, startQemu } from './process';
 import { buildQemuConfig } from './qemu-config';
 import type { QemuNic, QemuShare } from './qemu-spec';
+import type { MountRequest } from '../../devices/run-config';
 import { createTap, removeTaps } from './taps';
 import { vmCpus, vmMemory } from './vm-limits';
+import { MOUNT_TAG_9P_MAX, MOUNT_TAG_MAX, findVirtiofsd, mountTagName, startVirtiofsd, stopVirtiofsds, virtiofsSocketFits } from './virtiofsd';
 
 /** What VMs can do (DriverInfo.features). */
 const VM_FEATURES: DriverFeatures = {
@@ -54,6 +58,8 @@ interface RunningVm {
   proc: QemuProcess;
   inst: InstanceRuntime | null;
   nics: QemuNic[];
+  /** Its files (virtiofsd's pidfiles and sockets are in its run directory). */
+  paths: QemuPaths;
   /** Settles once the devices are cleaned up after QEMU's exit. */
   cleaned?: Promise<void>;
 }
@@ -99,7 +105,7 @@ export class QemuDriver implements InstanceDriver {
       this.finding.set(key, finding);
     }
     const proc = await finding;
-    if (proc && !this.vms.get(key)?.proc.running) this.track(key, { proc, inst: null, nics: [] });
+    if (proc && !this.vms.get(key)?.proc.running) this.track(key, { proc, inst: null, nics: [], paths: this.paths(inst) });
     return proc;
   }
 
@@ -113,6 +119,7 @@ export class QemuDriver implements InstanceDriver {
     vm.cleaned ??= (async () => {
       if (this.vms.get(key) === vm) this.vms.delete(key);
       await removeTaps(vm.nics);
+      await stopVirtiofsds(vm.paths);
       if (vm.inst) await this.devices.stopped(vm.inst, instanceDirName(vm.inst.project, vm.inst.name));
     })();
     return vm.cleaned;
@@ -150,13 +157,7 @@ export class QemuDriver implements InstanceDriver {
     const needs = await this.devices.startConfig(inst, dirName);
     const nics: QemuNic[] = [];
     try {
-      const shares: QemuShare[] = needs.mounts.map((m, i) => ({
-        id: `share${i}`,
-        tag: m.target.replace(/^\/+/, '').replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 31) || `share${i}`,
-        protocol: '9p',
-        path: m.source,
-        readonly: m.readonly,
-      }));
+      const shares = await this.shares(needs.mounts, paths);
       for (const n of needs.nics) nics.push(await createTap(n, n.name));
       const launch = buildQemuConfig({
         name: inst.name,
@@ -174,7 +175,7 @@ export class QemuDriver implements InstanceDriver {
         rawQemuConf: config['raw.qemu.conf'] || undefined,
       });
       const proc = await startQemu({ launch, paths });
-      const vm: RunningVm = { proc, inst, nics };
+      const vm: RunningVm = { proc, inst, nics, paths };
       this.track(key, vm);
       try {
         if (pinned) await pinVcpus((await proc.figures()).vcpus, pinned);
@@ -187,10 +188,33 @@ export class QemuDriver implements InstanceDriver {
     } catch (err) {
       if (!this.vms.has(key)) {
         await removeTaps(nics);
+        await stopVirtiofsds(paths);
         await this.devices.stopped(inst, dirName);
       }
       throw err instanceof StatusError ? err : new StatusError(500, (err as Error).message);
     }
+  }
+
+  /**
+   * Host-path shares, tagged after their device as Incus tags them
+   * (`incus_<device>`): virtiofs through a virtiofsd per share when the
+   * host has one, else 9p (QEMU serves it). Read-only shares stay on 9p:
+   * virtiofsd has no read-only mode on every version.
+   */
+  private async shares(mounts: readonly MountRequest[], paths: QemuPaths): Promise<QemuShare[]> {
+    const virtiofsd = findVirtiofsd();
+    const out: QemuShare[] = [];
+    for (const [i, m] of mounts.entries()) {
+      const device = m.device ?? `share${i}`;
+      const id = `share${i}`;
+      if (virtiofsd && m.kind === 'dir' && !m.readonly && virtiofsSocketFits(paths, device)) {
+        const socket = await startVirtiofsd(virtiofsd, paths, device, m.source);
+        out.push({ id, tag: mountTagName(device, MOUNT_TAG_MAX), protocol: 'virtiofs', socket, readonly: false });
+      } else {
+        out.push({ id, tag: mountTagName(device, MOUNT_TAG_9P_MAX), protocol: '9p', path: m.source, readonly: m.readonly });
+      }
+    }
+    return out;
   }
 
   async stop(inst: InstanceRuntime, opts: StopOptions): Promise<void> {
@@ -211,6 +235,7 @@ export class QemuDriver implements InstanceDriver {
     if (vm) {
       await this.cleanup(this.key(inst), vm);
     } else {
+      await stopVirtiofsds(this.paths(inst));
       await this.devices.stopped(inst, instanceDirName(inst.project, inst.name));
     }
   }
@@ -229,6 +254,16 @@ export class QemuDriver implements InstanceDriver {
 
   async update(): Promise<void> {
     // No live limits yet: changed keys apply at the next start.
+  }
+
+  /** No hot-plug into a running VM yet: a device change is refused, naming the device, until the VM stops. */
+  async updateDevices(inst: InstanceRuntime, before: DevicesMap): Promise<void> {
+    if (!(await this.running(inst))) return;
+    const { removed, added } = deviceChanges(before, inst.expandedDevices);
+    const [name] = added[0] ?? removed[0] ?? [];
+    if (name === undefined) return;
+    const verb = added.length > 0 ? 'added' : 'removed';
+    throw badRequest(`Device "${name}" cannot be ${verb} when instance is running`);
   }
 
   async states(list: Pick<InstanceRuntime, 'project' | 'name'>[], _opts: StatesOptions = {}): Promise<RuntimeState[]> {
