@@ -46,6 +46,19 @@
       "cflags": ["-Wall", "-Wextra"],
       "cflags_c": ["-std=gnu11"],
       "libraries": ["-llxc"]
+    },
+    {
+      "target_name": "incus-agent",
+      "type": "executable",
+      "sources": [
+        "native/agent/main.c",
+        "native/agent/json.c",
+        "native/agent/exec.c",
+        "native/agent/state.c"
+      ],
+      "cflags": ["-Wall", "-Wextra", "-O2"],
+      "cflags_c": ["-std=gnu11"],
+      "ldflags": ["-static"]
     }
   ]
 }

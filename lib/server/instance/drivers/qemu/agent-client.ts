@@ -1,0 +1,283 @@
+/**
+ * The daemon's side of the guest agent: connects to the VM's virtio-serial
+ * socket (`qemu.agent`, QEMU listens), authenticates with the secret from the
+ * config share, then runs commands with their streams as Node streams and
+ * reads the guest's state. One client per connection; requests may overlap.
+ * The agent is guest-controlled: replies are shape-checked and unknown ids
+ * or channels are ignored. Command output is pushed into the stdout/stderr
+ * streams as it arrives (no backpressure towards the agent yet; the agent
+ * itself stops reading a command once 1 MiB waits unsent).
+ */
+import { createConnection, type Socket } from 'node:net';
+import { PassThrough, type Readable, Writable } from 'node:stream';
+import {
+  AGENT_MAGIC,
+  type AgentFrame,
+  type AgentRequest,
+  encodeControl,
+  encodeFrame,
+  type ExecReply,
+  type ExitEvent,
+  FrameDecoder,
+  type GuestState,
+  STDIN_CHUNK,
+} from './agent-protocol';
+
+/** An error the agent answered with (`code` is HTTP-like: 400, 403, 404...). */
+export class AgentError extends Error {
+  constructor(
+    message: string,
+    readonly code: number,
+  ) {
+    super(message);
+    this.name = 'AgentError';
+  }
+}
+
+/** What to run; see {@link ExecRequest}. */
+export interface AgentExecOptions {
+  argv: string[];
+  env?: string[];
+  cwd?: string;
+  uid?: number;
+  gid?: number;
+}
+
+/** A running command. */
+export interface AgentExec {
+  /** PID inside the guest. */
+  pid: number;
+  /** Ends with EOF to the command when ended. */
+  stdin: Writable;
+  stdout: Readable;
+  stderr: Readable;
+  /** Settles after stdout and stderr ended: the exit code (128 + signal when killed). */
+  exit: Promise<{ code: number; signal?: number }>;
+}
+
+interface Pending {
+  resolve: (msg: Record<string, unknown>) => void;
+  reject: (err: Error) => void;
+}
+
+interface Streams {
+  stdout: PassThrough;
+  stderr: PassThrough;
+  stdinChannel: number;
+  outChannel: number;
+  errChannel: number;
+  resolveExit: (v: { code: number; signal?: number }) => void;
+  rejectExit: (err: Error) => void;
+}
+
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
+
+/** A connection to one VM's agent. */
+export class AgentClient {
+  private readonly decoder = new FrameDecoder({ expectMagic: true });
+  private readonly pending = new Map<number, Pending>();
+  /** Running commands by exec request id. */
+  private readonly execs = new Map<number, Streams>();
+  private nextId = 1;
+  private closedError: Error | undefined;
+
+  private constructor(private readonly socket: Socket) {
+    socket.on('data', (d: Buffer) => this.onData(d));
+    socket.on('error', (e) => this.fail(e));
+    socket.on('close', () => this.fail(new Error('Agent connection closed')));
+  }
+
+  /**
+   * Connects to `socketPath` and authenticates with `secret`. Rejects with an
+   * {@link AgentError} 403 on a wrong secret (the connection is then closed),
+   * or when nothing answers within `timeoutMs` (no agent running).
+   */
+  static async connect(socketPath: string, secret: string, opts: { timeoutMs?: number } = {}): Promise<AgentClient> {
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const s = createConnection(socketPath, () => {
+        s.off('error', reject);
+        resolve(s);
+      });
+      s.once('error', reject);
+    });
+    return AgentClient.attach(socket, secret, opts);
+  }
+
+  /** Authenticates over an already connected stream (the agent's --fd mode in tests); see {@link connect}. */
+  static async attach(socket: Socket, secret: string, opts: { timeoutMs?: number } = {}): Promise<AgentClient> {
+    const client = new AgentClient(socket);
+    socket.write(AGENT_MAGIC);
+    const timeoutMs = opts.timeoutMs ?? 5000;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        client.request({ id: 0, op: 'hello', secret }),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new AgentError("VM agent isn't currently running", 400)), timeoutMs);
+        }),
+      ]);
+    } catch (e) {
+      client.close();
+      throw e;
+    } finally {
+      clearTimeout(timer);
+    }
+    return client;
+  }
+
+  /** Starts a command; its streams flow until it exits. */
+  async exec(opts: AgentExecOptions): Promise<AgentExec> {
+    const id = this.nextId++;
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let resolveExit!: Streams['resolveExit'];
+    let rejectExit!: Streams['rejectExit'];
+    const exit = new Promise<{ code: number; signal?: number }>((res, rej) => {
+      resolveExit = res;
+      rejectExit = rej;
+    });
+    exit.catch(() => undefined); // callers that only read streams must not crash the process
+    // Registered before the request so output arriving with the reply is not lost.
+    const streams: Streams = { stdout, stderr, stdinChannel: -1, outChannel: -1, errChannel: -1, resolveExit, rejectExit };
+    this.execs.set(id, streams);
+    let reply: Record<string, unknown>;
+    try {
+      reply = await this.request({ id, op: 'exec', ...opts });
+    } catch (e) {
+      this.execs.delete(id);
+      throw e;
+    }
+    const r = reply as Partial<ExecReply>;
+    if (!isUint(r.pid) || !isUint(r.stdin) || !isUint(r.stdout) || !isUint(r.stderr)) {
+      this.execs.delete(id);
+      throw new AgentError('Malformed exec reply from the agent', 502);
+    }
+    streams.stdinChannel = r.stdin;
+    const socket = this.socket;
+    const stdinChannel = r.stdin;
+    const stdin = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        for (let off = 0; off < chunk.length; off += STDIN_CHUNK) {
+          const part = chunk.subarray(off, off + STDIN_CHUNK);
+          if (off + STDIN_CHUNK >= chunk.length) socket.write(encodeFrame(stdinChannel, part), (e) => cb(e ?? null));
+          else socket.write(encodeFrame(stdinChannel, part));
+        }
+        if (chunk.length === 0) cb();
+      },
+      final(cb) {
+        socket.write(encodeFrame(stdinChannel), (e) => cb(e ?? null));
+      },
+    });
+    return { pid: r.pid, stdin, stdout, stderr, exit };
+  }
+
+  /** The guest's hostname, uptime, memory and network interfaces. */
+  async state(): Promise<GuestState> {
+    const reply = await this.request({ id: this.nextId++, op: 'state' });
+    const s = reply.state;
+    if (!isObj(s) || typeof s.hostname !== 'string' || !isObj(s.memory) || !isObj(s.network)) {
+      throw new AgentError('Malformed state reply from the agent', 502);
+    }
+    return s as unknown as GuestState;
+  }
+
+  /** Sends `signal` to a command this connection started. */
+  async signal(pid: number, signal: number): Promise<void> {
+    await this.request({ id: this.nextId++, op: 'signal', pid, signal });
+  }
+
+  /** Closes the connection (the agent then kills this session's commands). */
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private request(msg: AgentRequest): Promise<Record<string, unknown>> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    return new Promise((resolve, reject) => {
+      this.pending.set(msg.id, { resolve, reject });
+      this.socket.write(encodeControl(msg));
+    });
+  }
+
+  private onData(data: Buffer): void {
+    let frames: AgentFrame[];
+    try {
+      frames = this.decoder.push(data);
+    } catch (e) {
+      this.fail(e as Error);
+      this.socket.destroy();
+      return;
+    }
+    for (const f of frames) {
+      if (f.channel === 0) this.onControl(f.payload);
+      else this.onStream(f.channel, f.payload);
+    }
+  }
+
+  private onControl(payload: Buffer): void {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(payload.toString('utf8'));
+    } catch {
+      return; // not ours to act on
+    }
+    if (!isObj(msg)) return;
+    if (msg.event === 'exit') return this.onExit(msg as Partial<ExitEvent>);
+    if (msg.event === 'reset') {
+      this.fail(new AgentError(`Agent reset the session: ${String(msg.error)}`, 502));
+      this.socket.destroy();
+      return;
+    }
+    if (!isUint(msg.id)) return;
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    this.pending.delete(msg.id);
+    if (msg.ok === true) {
+      // Channels are bound now, not when the promise settles: output may follow in this same chunk.
+      const s = this.execs.get(msg.id);
+      if (s && isUint(msg.stdout) && isUint(msg.stderr)) {
+        s.outChannel = msg.stdout;
+        s.errChannel = msg.stderr;
+      }
+      p.resolve(msg);
+    } else {
+      const code = typeof msg.code === 'number' ? msg.code : 500;
+      p.reject(new AgentError(typeof msg.error === 'string' ? msg.error : 'Agent request failed', code));
+      if (code === 403) this.socket.destroy();
+    }
+  }
+
+  private onStream(channel: number, payload: Buffer): void {
+    for (const s of this.execs.values()) {
+      const target = channel === s.outChannel ? s.stdout : channel === s.errChannel ? s.stderr : undefined;
+      if (!target) continue;
+      if (payload.length === 0) target.end();
+      else if (!target.writableEnded) target.write(payload);
+      return;
+    }
+  }
+
+  private onExit(ev: Partial<ExitEvent>): void {
+    if (!isUint(ev.id) || !isUint(ev.code)) return;
+    const s = this.execs.get(ev.id);
+    if (!s) return;
+    this.execs.delete(ev.id);
+    s.stdout.end();
+    s.stderr.end();
+    s.resolveExit(isUint(ev.signal) ? { code: ev.code, signal: ev.signal } : { code: ev.code });
+  }
+
+  private fail(err: Error): void {
+    if (!this.closedError) this.closedError = err;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    for (const s of this.execs.values()) {
+      // Ended rather than destroyed with the error: a reader without an error handler must not crash the daemon.
+      s.stdout.end();
+      s.stderr.end();
+      s.rejectExit(err);
+    }
+    this.execs.clear();
+  }
+}

@@ -1,0 +1,313 @@
+/*
+ * exec: runs a command (argv as given, never through a shell) with pipes for
+ * stdin/stdout/stderr multiplexed onto channels of the session, and reports
+ * its exit once its output streams are drained.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define MAX_PROCS 64
+
+struct proc {
+	double id;
+	pid_t pid;
+	int in_fd, out_fd, err_fd;
+	uint32_t ch_in, ch_out, ch_err;
+	struct buf inbuf;
+	int close_in; /* EOF received while bytes were still queued */
+	int exited, status;
+};
+
+static struct proc *procs[MAX_PROCS];
+static uint32_t next_channel = 1;
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0) close(*fd);
+	*fd = -1;
+}
+
+static void finish_if_done(int slot)
+{
+	struct proc *p = procs[slot];
+	if (!p->exited || p->out_fd >= 0 || p->err_fd >= 0) return;
+	struct buf b = {0};
+	buf_printf(&b, "{\"event\":\"exit\",\"id\":%.0f,\"pid\":%d,", p->id, p->pid);
+	if (WIFSIGNALED(p->status))
+		buf_printf(&b, "\"code\":%d,\"signal\":%d}", 128 + WTERMSIG(p->status), WTERMSIG(p->status));
+	else
+		buf_printf(&b, "\"code\":%d}", WEXITSTATUS(p->status));
+	send_json(&b);
+	close_fd(&p->in_fd);
+	buf_free(&p->inbuf);
+	free(p);
+	procs[slot] = NULL;
+}
+
+/* Copies a JSON array of strings into a NULL-terminated vector; NULL when it is not one. */
+static char **str_vector(const struct jval *arr, size_t extra)
+{
+	char **v = calloc(arr->len + extra + 1, sizeof(char *));
+	if (!v) return NULL;
+	for (size_t i = 0; i < arr->len; i++) {
+		const struct jval *s = arr->items[i];
+		if (s->type != J_STR || strlen(s->str) != s->len) { free(v); return NULL; }
+		v[i] = s->str;
+	}
+	return v;
+}
+
+static const char *env_path(char **envp)
+{
+	for (; *envp; envp++)
+		if (!strncmp(*envp, "PATH=", 5)) return *envp + 5;
+	return DEFAULT_PATH;
+}
+
+/* In the child: exec argv[0], searched in the command's own PATH when it has no slash. */
+static void exec_search(char **argv, char **envp)
+{
+	if (strchr(argv[0], '/')) {
+		execve(argv[0], argv, envp);
+		return;
+	}
+	const char *path = env_path(envp);
+	int err = ENOENT;
+	while (*path) {
+		const char *end = strchrnul(path, ':');
+		char full[4096];
+		int n = snprintf(full, sizeof(full), "%.*s/%s", (int)(end - path), path, argv[0]);
+		if (n > 0 && (size_t)n < sizeof(full)) {
+			execve(full, argv, envp);
+			if (errno != ENOENT) err = errno;
+		}
+		path = *end ? end + 1 : end;
+	}
+	errno = err;
+}
+
+static int set_nonblock(int fd)
+{
+	return fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+void exec_start(double id, const struct jval *req)
+{
+	const struct jval *argv_j = json_get(req, "argv", J_ARR);
+	const struct jval *env_j = json_get(req, "env", J_ARR);
+	const struct jval *cwd_j = json_get(req, "cwd", J_STR);
+	const struct jval *uid_j = json_get(req, "uid", J_NUM);
+	const struct jval *gid_j = json_get(req, "gid", J_NUM);
+	static const struct jval no_env = {.type = J_ARR};
+	int slot = -1;
+
+	if (!argv_j || argv_j->len == 0) { send_error(id, 400, "argv must be a non-empty array of strings"); return; }
+	if ((uid_j && (uid_j->num < 0 || uid_j->num > 4294967294.0)) || (gid_j && (gid_j->num < 0 || gid_j->num > 4294967294.0))) {
+		send_error(id, 400, "uid and gid must be between 0 and 4294967294");
+		return;
+	}
+	if (cwd_j && strlen(cwd_j->str) != cwd_j->len) { send_error(id, 400, "Invalid cwd"); return; }
+	for (int i = 0; i < MAX_PROCS && slot < 0; i++)
+		if (!procs[i]) slot = i;
+	if (slot < 0) { send_error(id, 503, "Too many running commands"); return; }
+
+	char **argv = str_vector(argv_j, 0);
+	char **envp = str_vector(env_j ? env_j : &no_env, 0);
+	if (!argv || !envp) {
+		free(argv); free(envp);
+		send_error(id, 400, "argv and env must be arrays of strings");
+		return;
+	}
+	uid_t uid = uid_j ? (uid_t)uid_j->num : 0;
+	gid_t gid = gid_j ? (gid_t)gid_j->num : 0;
+	const char *cwd = cwd_j ? cwd_j->str : "/";
+
+	int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1}, report[2] = {-1, -1};
+	if (pipe2(pin, O_CLOEXEC) || pipe2(pout, O_CLOEXEC) || pipe2(perr, O_CLOEXEC) || pipe2(report, O_CLOEXEC)) {
+		send_error(id, 500, strerror(errno));
+		goto out_fds;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		send_error(id, 500, strerror(errno));
+		goto out_fds;
+	}
+	if (pid == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		setsid();
+		int stage = 0;
+		if (dup2(pin[0], 0) < 0 || dup2(pout[1], 1) < 0 || dup2(perr[1], 2) < 0) goto fail;
+		stage = 1;
+		if (setgroups(0, NULL) || setgid(gid) || setuid(uid)) goto fail;
+		stage = 2;
+		if (chdir(cwd)) goto fail;
+		stage = 3;
+		exec_search(argv, envp);
+	fail:;
+		int msg[2] = {stage, errno};
+		if (write(report[1], msg, sizeof(msg)) < 0) {}
+		_exit(127);
+	}
+	close_fd(&pin[0]); close_fd(&pout[1]); close_fd(&perr[1]); close_fd(&report[1]);
+	int msg[2];
+	ssize_t n;
+	do n = read(report[0], msg, sizeof(msg)); while (n < 0 && errno == EINTR);
+	if (n == sizeof(msg)) {
+		static const char *what[] = {"set up stdio", "switch to the user", "change directory", "execute"};
+		char text[512];
+		snprintf(text, sizeof(text), "Failed to %s for \"%s\": %s", what[msg[0] & 3], argv[0], strerror(msg[1]));
+		waitpid(pid, NULL, 0);
+		send_error(id, msg[0] == 3 && msg[1] == ENOENT ? 404 : 400, text);
+		goto out_fds;
+	}
+	struct proc *p = calloc(1, sizeof(*p));
+	*p = (struct proc){.id = id, .pid = pid, .in_fd = pin[1], .out_fd = pout[0], .err_fd = perr[0],
+			   .ch_in = next_channel, .ch_out = next_channel + 1, .ch_err = next_channel + 2};
+	next_channel = next_channel > 0x7ffffff0u ? 1 : next_channel + 3;
+	set_nonblock(p->in_fd); set_nonblock(p->out_fd); set_nonblock(p->err_fd);
+	procs[slot] = p;
+	struct buf b = {0};
+	buf_printf(&b, "{\"id\":%.0f,\"ok\":true,\"pid\":%d,\"stdin\":%u,\"stdout\":%u,\"stderr\":%u}",
+		   id, pid, p->ch_in, p->ch_out, p->ch_err);
+	send_json(&b);
+	close_fd(&report[0]);
+	free(argv); free(envp);
+	return;
+out_fds:
+	close_fd(&pin[0]); close_fd(&pin[1]); close_fd(&pout[0]); close_fd(&pout[1]);
+	close_fd(&perr[0]); close_fd(&perr[1]); close_fd(&report[0]); close_fd(&report[1]);
+	free(argv); free(envp);
+}
+
+void exec_signal(double id, const struct jval *req)
+{
+	const struct jval *pid = json_get(req, "pid", J_NUM);
+	const struct jval *sig = json_get(req, "signal", J_NUM);
+	for (int i = 0; pid && sig && i < MAX_PROCS; i++) {
+		if (procs[i] && procs[i]->pid == (pid_t)pid->num && !procs[i]->exited) {
+			if (sig->num < 1 || sig->num > 64 || kill(procs[i]->pid, (int)sig->num)) break;
+			struct buf b = {0};
+			buf_printf(&b, "{\"id\":%.0f,\"ok\":true}", id);
+			send_json(&b);
+			return;
+		}
+	}
+	send_error(id, 400, "No such running command or invalid signal");
+}
+
+static void flush_stdin(struct proc *p)
+{
+	while (p->in_fd >= 0 && p->inbuf.len > p->inbuf.off) {
+		ssize_t n = write(p->in_fd, p->inbuf.data + p->inbuf.off, p->inbuf.len - p->inbuf.off);
+		if (n > 0) { buf_consume(&p->inbuf, n); continue; }
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+		/* EPIPE: the command stopped reading; drop what it will never read. */
+		p->inbuf.len = p->inbuf.off = 0;
+		close_fd(&p->in_fd);
+	}
+	if (p->close_in && p->inbuf.len == p->inbuf.off) close_fd(&p->in_fd);
+}
+
+void exec_stdin_data(uint32_t channel, const char *data, size_t len)
+{
+	for (int i = 0; i < MAX_PROCS; i++) {
+		struct proc *p = procs[i];
+		if (!p || p->ch_in != channel) continue;
+		if (len == 0) p->close_in = 1;
+		else if (p->in_fd >= 0) buf_put(&p->inbuf, data, len);
+		flush_stdin(p);
+		return;
+	}
+	/* Data for a finished command: dropped. */
+}
+
+int exec_stdin_backlog(void)
+{
+	for (int i = 0; i < MAX_PROCS; i++)
+		if (procs[i] && procs[i]->inbuf.len - procs[i]->inbuf.off > (1u << 20)) return 1;
+	return 0;
+}
+
+int exec_poll_fds(struct pollfd *fds, int max, int allow_output)
+{
+	int n = 0;
+	for (int i = 0; i < MAX_PROCS && n + 3 <= max; i++) {
+		struct proc *p = procs[i];
+		if (!p) continue;
+		if (allow_output && p->out_fd >= 0) fds[n++] = (struct pollfd){p->out_fd, POLLIN, 0};
+		if (allow_output && p->err_fd >= 0) fds[n++] = (struct pollfd){p->err_fd, POLLIN, 0};
+		if (p->in_fd >= 0 && p->inbuf.len > p->inbuf.off) fds[n++] = (struct pollfd){p->in_fd, POLLOUT, 0};
+	}
+	return n;
+}
+
+/* Forwards what a command wrote; EOF becomes a zero-length frame. */
+static void drain(int *fd, uint32_t channel)
+{
+	char tmp[65536];
+	ssize_t n = read(*fd, tmp, sizeof(tmp));
+	if (n > 0) { send_frame(channel, tmp, n); return; }
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+	send_frame(channel, NULL, 0);
+	close_fd(fd);
+}
+
+void exec_handle_poll(const struct pollfd *fds, int n)
+{
+	for (int k = 0; k < n; k++) {
+		if (!fds[k].revents) continue;
+		for (int i = 0; i < MAX_PROCS; i++) {
+			struct proc *p = procs[i];
+			if (!p) continue;
+			if (fds[k].fd == p->out_fd) drain(&p->out_fd, p->ch_out);
+			else if (fds[k].fd == p->err_fd) drain(&p->err_fd, p->ch_err);
+			else if (fds[k].fd == p->in_fd) flush_stdin(p);
+			else continue;
+			finish_if_done(i);
+			break;
+		}
+	}
+}
+
+void exec_reap(void)
+{
+	int status;
+	pid_t pid;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (int i = 0; i < MAX_PROCS; i++) {
+			if (procs[i] && procs[i]->pid == pid) {
+				procs[i]->exited = 1;
+				procs[i]->status = status;
+				finish_if_done(i);
+				break;
+			}
+		}
+	}
+}
+
+void exec_kill_all(void)
+{
+	for (int i = 0; i < MAX_PROCS; i++) {
+		struct proc *p = procs[i];
+		if (!p) continue;
+		if (!p->exited) kill(-p->pid, SIGKILL), kill(p->pid, SIGKILL);
+		close_fd(&p->in_fd); close_fd(&p->out_fd); close_fd(&p->err_fd);
+		buf_free(&p->inbuf);
+		free(p);
+		procs[i] = NULL;
+	}
+}
