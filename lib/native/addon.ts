@@ -33,3 +33,8 @@ export function binding(): NativeBinding {
 export function helperPath(): string {
   return join(repoRoot(), 'build', 'Release', 'incusd-helper');
 }
+
+/** Absolute path of the static guest agent (build/Release/incus-agent), copied into VMs' config shares. */
+export function agentBinaryPath(): string {
+  return join(repoRoot(), 'build', 'Release', 'incus-agent');
+}

@@ -37,11 +37,23 @@ t.test('a VM from the test image: boot, limits, lease, restart of incusd, stop p
 
   const started = Date.now();
   await ok(t, d, ['launch', 'testvm', 'v1', '--vm', '-c', 'limits.cpu=2', '-c', 'limits.memory=512MiB', '-c', 'security.secureboot=false']);
+  // Before the guest agent is up: Incus's 400, at once.
+  const early = Date.now();
+  const noAgent = await d.cli(['exec', 'v1', '--', 'true']);
+  t.not(noAgent.code, 0, 'exec before the agent is up fails');
+  t.match(noAgent.stderr, /VM agent isn't currently running/);
+  t.ok(Date.now() - early < 3000, `within a second or so of the daemon's wait (${Date.now() - early} ms with the CLI's start-up)`);
   const marker = await waitConsole(d, 'v1', /INCUS-TESTVM-READY cpus=(\d+) mem_kb=(\d+)[^\n]*/);
   t.ok(marker, `boot marker on the serial console (${((Date.now() - started) / 1000).toFixed(1)} s after launch)`);
   t.equal(marker?.[1], '2', 'limits.cpu=2: the guest sees 2 CPUs');
   const memKb = Number(marker?.[2] ?? 0);
   t.ok(memKb > 400 * 1024 && memKb <= 512 * 1024, `limits.memory=512MiB: the guest sees ${memKb} kB`);
+
+  // The agent from the config share: exec through it.
+  t.ok(await waitConsole(d, 'v1', /incus-agent [\d.]+: serving/), 'the guest started the agent from the config share');
+  t.equal((await ok(t, d, ['exec', 'v1', '--', 'uname', '-r'])).trim(), marker?.[0].match(/kernel=(\S+)/)?.[1], 'exec uname -r prints the guest kernel');
+  for (const code of [0, 1, 7]) t.equal((await d.cli(['exec', 'v1', '--', 'sh', '-c', `exit ${code}`])).code, code, `exit code ${code} comes back`);
+  t.equal((await d.cli(['exec', 'v1', '--', 'cat'], 'through stdin\n')).stdout, 'through stdin\n', 'stdin reaches the command');
 
   const list = await ok(t, d, ['list', '-c', 'nst', '-f', 'csv']);
   t.match(list, /^v1,RUNNING,VIRTUAL-MACHINE$/m, 'list shows a running VIRTUAL-MACHINE');

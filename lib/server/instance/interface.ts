@@ -110,7 +110,7 @@ export interface InstanceDriver {
   /** Removes the driver's runtime files (links, logs) of a deleted instance. */
   detach(inst: Pick<InstanceRuntime, 'project' | 'name'>): Promise<void>;
   /** Runs commands in the running instance whose state is `st` (pid > 0). */
-  exec(inst: InstanceRuntime, st: RuntimeState): InstanceExec;
+  exec(inst: InstanceRuntime, st: RuntimeState): Promise<InstanceExec>;
   /** Console attach and log. */
   readonly console: InstanceConsole;
   /** Daemon shutdown: lets go of what the driver holds open (the instances keep running). */

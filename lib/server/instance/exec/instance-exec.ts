@@ -53,6 +53,8 @@ export interface InstanceExec {
   readonly instance: string;
   /** The instance's log directory on the host, where recorded output goes. */
   readonly logDir: string;
+  /** Whether commands can run on a terminal (interactive exec). */
+  readonly terminals: boolean;
   /** Whether `path` exists inside the instance (the default PATH and HOME depend on it). */
   exists(path: string): boolean;
   /** Starts `cmd` on three fresh pipes. */

@@ -44,7 +44,8 @@ export async function startExec(s: ExecDeps, rec: InstanceRecord, post: Instance
   if (st.statusCode === StatusCode.Frozen) throw badRequest('Instance is frozen');
 
   const rt = s.instances.runtime(rec);
-  const target = driver.exec(rt, st);
+  const target = await driver.exec(rt, st);
+  if (post.interactive && !target.terminals) throw badRequest('Interactive exec is not supported by this instance yet');
   const user = post.user ?? 0;
   const cmd: ExecCommand = {
     command: post.command,

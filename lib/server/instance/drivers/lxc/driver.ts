@@ -232,7 +232,7 @@ export class LxcDriver implements InstanceDriver {
     await lxc.unfreeze(this.ref(inst));
   }
 
-  exec(inst: InstanceRuntime, st: RuntimeState): LxcExec {
+  async exec(inst: InstanceRuntime, st: RuntimeState): Promise<LxcExec> {
     const ref = this.ref(inst);
     return new LxcExec({
       project: inst.project,

@@ -137,6 +137,7 @@ export class LxcExec implements InstanceExec {
   readonly project: string;
   readonly instance: string;
   readonly logDir: string;
+  readonly terminals = true;
 
   constructor(private readonly target: ExecTarget) {
     this.project = target.project;

@@ -187,6 +187,11 @@ export class AgentClient {
     await this.request({ id: this.nextId++, op: 'signal', pid, signal });
   }
 
+  /** False once the connection has closed or failed. */
+  get isOpen(): boolean {
+    return this.closedError === undefined;
+  }
+
   /** Closes the connection (the agent then kills this session's commands). */
   close(): void {
     this.socket.destroy();

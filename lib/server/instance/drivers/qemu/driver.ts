@@ -27,6 +27,9 @@ import { buildQemuConfig } from './qemu-config';
 import type { QemuNic, QemuShare } from './qemu-spec';
 import type { MountRequest } from '../../devices/run-config';
 import { createTap, removeTaps } from './taps';
+import { AgentClient, AgentError } from './agent-client';
+import { agentSecret, prepareAgentConfig } from './agent-config';
+import { AgentExecTarget } from './agent-exec';
 import { vmCpus, vmMemory } from './vm-limits';
 import { MOUNT_TAG_9P_MAX, MOUNT_TAG_MAX, findVirtiofsd, mountTagName, startVirtiofsd, stopVirtiofsds, virtiofsSocketFits } from './virtiofsd';
 
@@ -41,8 +44,10 @@ const VM_FEATURES: DriverFeatures = {
   idmap: false,
 };
 
-/** Incus's answer while exec and files have no agent to go through (issue 13 adds it). */
+/** Incus's answer while the guest agent does not answer. */
 const NO_AGENT = "VM agent isn't currently running";
+/** How long exec waits for the agent before answering NO_AGENT. */
+const AGENT_WAIT_MS = 1000;
 
 export interface QemuDriverOptions {
   /** INCUS_DIR. */
@@ -70,6 +75,8 @@ export class QemuDriver implements InstanceDriver {
   private readonly devices: DeviceRunner;
   private readonly vms = new Map<string, RunningVm>();
   private readonly finding = new Map<string, Promise<QemuProcess | null>>();
+  /** Agent connections by VM. */
+  private readonly agents = new Map<string, Promise<AgentClient>>();
   private accel: AcceleratorChoice | null = null;
 
   constructor(private readonly opts: QemuDriverOptions) {
@@ -118,6 +125,8 @@ export class QemuDriver implements InstanceDriver {
   private cleanup(key: string, vm: RunningVm): Promise<void> {
     vm.cleaned ??= (async () => {
       if (this.vms.get(key) === vm) this.vms.delete(key);
+      void this.agents.get(key)?.then((c) => c.close(), () => undefined);
+      this.agents.delete(key);
       await removeTaps(vm.nics);
       await stopVirtiofsds(vm.paths);
       if (vm.inst) await this.devices.stopped(vm.inst, instanceDirName(vm.inst.project, vm.inst.name));
@@ -158,6 +167,8 @@ export class QemuDriver implements InstanceDriver {
     const nics: QemuNic[] = [];
     try {
       const shares = await this.shares(needs.mounts, paths);
+      // The agent's config share (Incus's "config"), which the guest's boot hook looks for.
+      shares.push({ id: 'config', tag: 'config', protocol: '9p', path: await prepareAgentConfig(inst.volumePath), readonly: true });
       for (const n of needs.nics) nics.push(await createTap(n, n.name));
       const launch = buildQemuConfig({
         name: inst.name,
@@ -289,8 +300,35 @@ export class QemuDriver implements InstanceDriver {
     }
   }
 
-  exec(): InstanceExec {
-    throw badRequest(NO_AGENT);
+  async exec(inst: InstanceRuntime): Promise<InstanceExec> {
+    const client = await this.agent(inst);
+    return new AgentExecTarget(inst.project, inst.name, this.paths(inst).logDir, client);
+  }
+
+  /**
+   * The VM's agent connection, one per VM (QEMU's port takes one client,
+   * and a new connection ends the old one's commands). Not answering within
+   * a second: Incus's 400 "VM agent isn't currently running".
+   */
+  private async agent(inst: InstanceRuntime): Promise<AgentClient> {
+    const key = this.key(inst);
+    const cached = this.agents.get(key);
+    if (cached) {
+      const client = await cached.catch(() => null);
+      if (client?.isOpen) return client;
+      if (this.agents.get(key) === cached) this.agents.delete(key);
+    }
+    const pending = (async () => {
+      const secret = await agentSecret(inst.volumePath);
+      return AgentClient.connect(this.paths(inst).agent, secret, { timeoutMs: AGENT_WAIT_MS }).catch((err: Error) => {
+        throw err instanceof AgentError ? new StatusError(err.code, err.message) : badRequest(NO_AGENT);
+      });
+    })();
+    this.agents.set(key, pending);
+    pending.catch(() => {
+      if (this.agents.get(key) === pending) this.agents.delete(key);
+    });
+    return pending;
   }
 
   async openFiles(): Promise<InstanceFiles> {
@@ -300,6 +338,7 @@ export class QemuDriver implements InstanceDriver {
   /** Daemon shutdown: lets go of every QEMU (they keep running). */
   release(): void {
     for (const vm of this.vms.values()) vm.proc.detach();
+    for (const a of this.agents.values()) void a.then((c) => c.close(), () => undefined);
   }
 }
 
