@@ -10,9 +10,27 @@
 import t from 'tap';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
-import { withDaemon, type TestDaemon } from './lib/daemon';
+import { spawn, spawnSync } from 'node:child_process';
+import { connect } from 'node:net';
+import { ROOT, withDaemon, type TestDaemon } from './lib/daemon';
 import { buildTestVm, guestRun, ok, qemuPids, waitConsole, waitGone } from './lib/vm';
+import { attachConsole, openOperationWebsocket } from '../../lib/client/console';
+
+/** A SPICE link message for the main channel (what a SPICE client sends first on each connection). */
+function spiceLinkMess(): Buffer {
+  const b = Buffer.alloc(16 + 18);
+  b.write('REDQ', 0, 'latin1');
+  b.writeUInt32LE(2, 4); // major
+  b.writeUInt32LE(2, 8); // minor
+  b.writeUInt32LE(18, 12); // size of what follows
+  b.writeUInt32LE(0, 16); // connection id
+  b.writeUInt8(1, 20); // channel type: main
+  b.writeUInt8(0, 21); // channel id
+  b.writeUInt32LE(0, 22); // common caps
+  b.writeUInt32LE(0, 26); // channel caps
+  b.writeUInt32LE(18, 30); // caps offset
+  return b;
+}
 
 function taps(d: TestDaemon): string[] {
   const out = d.netns!.run(['ip', '-o', 'link', 'show', 'type', 'tun']).out;
@@ -79,6 +97,57 @@ t.test('a VM from the test image: boot, limits, lease, restart of incusd, stop p
   const logAfter = await d.cli(['console', 'v1', '--show-log']);
   t.equal(logAfter.code, 0, 'console log readable again after detaching');
   t.match(logAfter.stdout, /INCUS-TESTVM-READY/, 'with the boot output saved before the session');
+
+  // The VGA console: each websocket on the 0 secret is its own connection to QEMU's SPICE server.
+  const vga = await attachConsole(d.client, 'v1', { type: 'vga' });
+  const secret = (vga.operation.data.metadata?.fds as Record<string, string>)['0']!;
+  const replies = await Promise.all(
+    [vga.data, await openOperationWebsocket(d.client, vga.operation.id, secret)].map(
+      (ws) =>
+        new Promise<string>((resolve) => {
+          const timer = setTimeout(() => resolve(''), 10_000);
+          ws.once('message', (m: Buffer) => {
+            clearTimeout(timer);
+            resolve(m.subarray(0, 4).toString('latin1'));
+          });
+          ws.send(spiceLinkMess(), { binary: true });
+        }),
+    ),
+  );
+  t.same(replies, ['REDQ', 'REDQ'], 'two SPICE channels, each answered by the SPICE server');
+  vga.control.close();
+  await vga.operation.wait().catch(() => undefined);
+
+  // incus console --type vga without a SPICE viewer installed: a local socket to point one at.
+  const cli = spawn(process.execPath, [join(ROOT, 'bin', 'incus'), 'console', 'v1', '--type', 'vga'], {
+    env: { ...process.env, ...d.cliEnv, INCUS_CONF: join(d.dir, 'client-conf'), PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let cliOut = '';
+  cli.stdout.on('data', (b: Buffer) => (cliOut += b.toString()));
+  const cliExited = new Promise((res) => cli.once('exit', () => res('exited')));
+  const uriDeadline = Date.now() + 20_000;
+  while (!/spice\+unix:\/\/\S+/.test(cliOut) && Date.now() < uriDeadline) await new Promise((res) => setTimeout(res, 100));
+  const sock = /spice\+unix:\/\/(\S+)/.exec(cliOut)?.[1];
+  t.ok(sock, `the CLI printed the SPICE socket: ${cliOut.trim().split('\n').pop()}`);
+  const viaCli = await new Promise<string>((resolve) => {
+    const c = connect(sock ?? '/nonexistent');
+    const timer = setTimeout(() => resolve(''), 10_000);
+    c.on('error', () => resolve(''));
+    c.once('data', (b: Buffer) => {
+      clearTimeout(timer);
+      resolve(b.subarray(0, 4).toString('latin1'));
+      c.destroy();
+    });
+    c.on('connect', () => c.write(spiceLinkMess()));
+  });
+  t.equal(viaCli, 'REDQ', 'a SPICE client on that socket reaches the VM');
+  const cliEnd = await Promise.race([
+    cliExited,
+    new Promise((res) => setTimeout(() => res('still running'), 15_000)),
+  ]);
+  if (cliEnd !== 'exited') cli.kill('SIGKILL');
+  t.equal(cliEnd, 'exited', 'the CLI ends once its last SPICE connection closes');
 
   // No hot-plug into a running VM yet: refused, and nothing recorded.
   const plug = await d.cli(['config', 'device', 'add', 'v1', 'share', 'disk', `source=${d.dir}`, 'path=/mnt/share']);

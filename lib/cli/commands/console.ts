@@ -25,14 +25,12 @@ async function showLog(ctx: CliContext, name: string): Promise<number> {
   return 0;
 }
 
-/** Asks for a VGA session: the server refuses it for containers; SPICE viewers are not supported here. */
-async function attachVga(ctx: CliContext, name: string, flags: ConsoleFlags): Promise<number> {
-  const { attachConsole } = require('../../client/console') as typeof import('../../client/console');
-  const att = await attachConsole(ctx.client(), name, { type: 'vga', force: flags.force === true });
-  att.data.terminate();
-  att.control.terminate();
-  await att.operation.cancel().catch(() => undefined);
-  throw new Error('VGA consoles (SPICE) are not supported by this client');
+/** The VGA console through a local SPICE socket (console-vga.ts); the server refuses it for containers. */
+async function attachVga(ctx: CliContext, name: string): Promise<number> {
+  const { runVgaConsole } = require('../console-vga') as typeof import('../console-vga');
+  const { configDir } = require('../remotes/config') as typeof import('../remotes/config');
+  await runVgaConsole(ctx.client(), name, configDir(process.env), (text) => ctx.out(text));
+  return 0;
 }
 
 /** Bridges stdin/stdout to the console until detach or until the server ends the session. */
@@ -91,7 +89,7 @@ export async function consoleCommand(ctx: CliContext, instance: string, flags: C
     if (flags.type !== 'console') throw new Error("The --show-log flag is only supported for by 'console' output type");
     return showLog(ctx, name);
   }
-  return flags.type === 'vga' ? attachVga(ctx, name, flags) : attachText(ctx, name, flags);
+  return flags.type === 'vga' ? attachVga(ctx, name) : attachText(ctx, name, flags);
 }
 
 /** Adds this group's commands to `program`. */

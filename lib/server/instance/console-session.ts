@@ -32,6 +32,8 @@ export interface InstanceConsole {
   readLog(inst: { project: string; name: string }, running: boolean): Promise<Buffer>;
   /** Clears the console log. */
   clearLog(inst: { project: string; name: string }, running: boolean): Promise<void>;
+  /** VMs: a new connection to the graphical console's SPICE server (one per SPICE channel). */
+  openVga?(inst: { project: string; name: string }): Promise<Duplex>;
 }
 
 /** Output queued on the data socket beyond which the console is paused. */

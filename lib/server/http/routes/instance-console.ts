@@ -12,6 +12,7 @@ import { asyncResponse, syncResponse } from '../../response';
 import type { DaemonState } from '../../state';
 import type { InstanceRecord } from '../../db/instances';
 import { ConsoleSession } from '../../instance/console-session';
+import { VgaSession } from '../../instance/vga-session';
 import { instanceUrl } from '../../instance/views';
 import { projectOf, query } from '../request';
 
@@ -58,8 +59,11 @@ export function registerInstanceConsole(app: FastifyInstance, s: DaemonState): v
   /** Live sessions by project/name: one per instance, as liblxc (and a serial port) allows. */
   const sessions = new Map<string, ConsoleSession>();
   // Upgraded sockets outlive the HTTP server: end the sessions so that shutdown need not wait for them.
+  /** VGA sessions (any number per VM). */
+  const vgaSessions = new Set<VgaSession>();
   app.addHook('preClose', async () => {
     for (const session of sessions.values()) session.stop();
+    for (const session of vgaSessions) session.stop();
   });
 
   app.post<Params>('/1.0/instances/:name/console', async (req, reply) => {
@@ -76,6 +80,34 @@ export function registerInstanceConsole(app: FastifyInstance, s: DaemonState): v
     if (!st.running) throw badRequest('Instance is not running');
     if (st.frozen) throw badRequest('Instance is frozen');
 
+    const url = instanceUrl(rec);
+    if (post.type === 'vga') {
+      const openVga = driver.console.openVga?.bind(driver.console);
+      if (!openVga) throw badRequest('VGA console is only supported by virtual machines');
+      const vga = new VgaSession({
+        connect: () => openVga(rec),
+        onAttached: () => s.events.lifecycle('instance-console', url, project, { type: 'vga' }),
+      });
+      const vop = s.ops.start({
+        class: 'websocket',
+        description: 'Showing console',
+        project,
+        resources: { instances: [url] },
+        metadata: { fds: { ...vga.metadata.fds } },
+        cancellable: true,
+        websockets: vga,
+        run: async (ctx) => {
+          vgaSessions.add(vga);
+          try {
+            await vga.run(ctx);
+          } finally {
+            vgaSessions.delete(vga);
+          }
+        },
+      });
+      return reply.code(202).header('Location', `/1.0/operations/${vop.id}`).send(asyncResponse(vop));
+    }
+
     const key = s.instances.lockKey(rec);
     const current = sessions.get(key);
     if (current) {
@@ -83,7 +115,6 @@ export function registerInstanceConsole(app: FastifyInstance, s: DaemonState): v
       current.stop();
     }
 
-    const url = instanceUrl(rec);
     const session = new ConsoleSession({
       width: post.width,
       height: post.height,

@@ -59,6 +59,11 @@ export class QemuConsoles implements InstanceConsole {
     };
   }
 
+  async openVga(inst: { project: string; name: string }): Promise<Socket> {
+    if (!(await this.vms.running(inst))) throw new StatusError(400, 'Instance is not running');
+    return connectTo(this.vms.paths(inst).spice);
+  }
+
   async readLog(inst: { project: string; name: string }, running: boolean): Promise<Buffer> {
     const proc = running ? await this.vms.running(inst) : null;
     if (proc) return Buffer.from(await proc.consoleLog(), 'utf8');

@@ -40,7 +40,7 @@ const VM_FEATURES: DriverFeatures = {
   devices: ['disk', 'nic', 'none'],
   stateful: false,
   nesting: false,
-  consoles: ['console'],
+  consoles: ['console', 'vga'],
   idmap: false,
 };
 
@@ -182,6 +182,8 @@ export class QemuDriver implements InstanceDriver {
         drives: [{ id: 'root', file: inst.rootDisk, format: 'raw', bus: 'virtio-scsi', bootIndex: 0 }],
         nics,
         shares,
+        // A display and SPICE on qemu.spice, for `incus console --type vga`.
+        spice: true,
         rawQemu: config['raw.qemu'] || undefined,
         rawQemuConf: config['raw.qemu.conf'] || undefined,
       });
