@@ -90,6 +90,15 @@ t.test('a VM from the test image: boot, limits, lease, restart of incusd, stop p
   }
   t.match(leases, /^v1,[0-9a-f:]+,\d+\.\d+\.\d+\.\d+,DYNAMIC/m, 'the VM got a DHCP lease on the managed bridge');
   t.equal(taps(d).length, 1, 'one tap in the namespace');
+  // The guest agent reports the leased address, which incus list shows.
+  const leased = /^v1,[0-9a-f:]+,(\d+\.\d+\.\d+\.\d+),/m.exec(leases)?.[1] ?? 'none';
+  let listed = '';
+  const ipDeadline = Date.now() + 20_000;
+  while (!listed.includes(leased) && Date.now() < ipDeadline) {
+    listed = (await d.cli(['list', 'v1', '-c', 'n4', '-f', 'csv'])).stdout;
+    if (!listed.includes(leased)) await new Promise((res) => setTimeout(res, 1000));
+  }
+  t.match(listed, new RegExp(`^v1,"?${leased.replace(/\./g, '\\.')} \\(eth0\\)`, 'm'), `incus list shows the VM's IPv4 from its agent: ${listed.trim()}`);
 
   // incus console: the serial port over the websocket, a shell on ttyS0 answering.
   const out = await guestRun(d, 'v1', 'echo $((6*7))-vmcon', /42-vmcon/);

@@ -13,6 +13,7 @@ import { childPath } from '../../../names';
 import { instanceDirName } from '../../dir-name';
 import { DeviceRunner, deviceChanges } from '../../devices/runner';
 import type { DevicesMap } from '../../../../api/instance';
+import type { InstanceStateNetwork } from '../../../../api/instance-state';
 import { nicHostNames } from '../../devices/nic-common';
 import { detectDeviceHost } from '../../devices/host';
 import type { InstanceExec } from '../../exec/instance-exec';
@@ -75,8 +76,10 @@ export class QemuDriver implements InstanceDriver {
   private readonly devices: DeviceRunner;
   private readonly vms = new Map<string, RunningVm>();
   private readonly finding = new Map<string, Promise<QemuProcess | null>>();
-  /** Agent connections by VM. */
+  /** Agent connections by VM (being made, or made). */
   private readonly agents = new Map<string, Promise<AgentClient>>();
+  /** The agent connections made, for callers that must not wait (listings). */
+  private readonly connected = new Map<string, AgentClient>();
   private accel: AcceleratorChoice | null = null;
 
   constructor(private readonly opts: QemuDriverOptions) {
@@ -127,6 +130,7 @@ export class QemuDriver implements InstanceDriver {
       if (this.vms.get(key) === vm) this.vms.delete(key);
       void this.agents.get(key)?.then((c) => c.close(), () => undefined);
       this.agents.delete(key);
+      this.connected.delete(key);
       await removeTaps(vm.nics);
       await stopVirtiofsds(vm.paths);
       if (vm.inst) await this.devices.stopped(vm.inst, instanceDirName(vm.inst.project, vm.inst.name));
@@ -279,15 +283,15 @@ export class QemuDriver implements InstanceDriver {
     throw badRequest(`Device "${name}" cannot be ${verb} when instance is running`);
   }
 
-  async states(list: Pick<InstanceRuntime, 'project' | 'name'>[], _opts: StatesOptions = {}): Promise<RuntimeState[]> {
-    return Promise.all(list.map((i) => this.state(i)));
+  async states(list: Pick<InstanceRuntime, 'project' | 'name'>[], opts: StatesOptions = {}): Promise<RuntimeState[]> {
+    return Promise.all(list.map((i) => this.state(i, opts.network === true)));
   }
 
-  private async state(inst: Pick<InstanceRuntime, 'project' | 'name'>): Promise<RuntimeState> {
+  private async state(inst: Pick<InstanceRuntime, 'project' | 'name'>, network: boolean): Promise<RuntimeState> {
     const proc = await this.running(inst).catch(() => null);
     if (!proc) return stateOf(StatusCode.Stopped, -1);
     try {
-      const [status, figures] = await Promise.all([proc.status(), proc.figures()]);
+      const [status, figures, guest] = await Promise.all([proc.status(), proc.figures(), network ? this.guestNetwork(inst) : undefined]);
       const code = status.status === 'paused' ? StatusCode.Frozen : StatusCode.Running;
       return {
         ...stateOf(code, proc.pid),
@@ -295,10 +299,41 @@ export class QemuDriver implements InstanceDriver {
         cpuUsage: figures.cpuTimeNs,
         processes: -1,
         accelerator: this.accelerator().accel,
+        ...(guest ? { network: guest } : {}),
       };
     } catch {
       // Exiting right now, or the monitor is busy: running as far as we can tell.
       return proc.running ? stateOf(StatusCode.Running, proc.pid) : stateOf(StatusCode.Stopped, -1);
+    }
+  }
+
+  /**
+   * The guest's interfaces from its agent, when one is connected. Never
+   * waits for an agent that is not up: a connection is started in the
+   * background instead, and a later listing has the addresses.
+   */
+  private async guestNetwork(inst: Pick<InstanceRuntime, 'project' | 'name'>): Promise<Record<string, InstanceStateNetwork> | undefined> {
+    const key = this.key(inst);
+    const client = this.connected.get(key);
+    if (!client?.isOpen) {
+      const rt = this.vms.get(key)?.inst;
+      if (rt && !this.agents.has(key)) void this.agent(rt).catch(() => undefined);
+      return undefined;
+    }
+    const state = await Promise.race([client.state(), new Promise<null>((r) => setTimeout(() => r(null), AGENT_WAIT_MS).unref())]).catch(() => null);
+    if (!state) return undefined;
+    return Object.fromEntries(
+      Object.entries(state.network).map(([name, i]) => [name, { addresses: i.addresses, counters: {}, hwaddr: i.hwaddr, host_name: '', mtu: 0, state: i.state, type: i.type }]),
+    );
+  }
+
+  /** After a daemon restart, for a VM still running: what it runs with (its taps, its agent's secret). */
+  async resumeDevices(inst: InstanceRuntime): Promise<void> {
+    if (!(await this.running(inst))) return;
+    const vm = this.vms.get(this.key(inst));
+    if (vm && !vm.inst) {
+      vm.inst = inst;
+      vm.nics = Object.values(nicHostNames(inst)).map((tap) => ({ id: tap, tap, mac: '' }));
     }
   }
 
@@ -327,9 +362,12 @@ export class QemuDriver implements InstanceDriver {
       });
     })();
     this.agents.set(key, pending);
-    pending.catch(() => {
-      if (this.agents.get(key) === pending) this.agents.delete(key);
-    });
+    pending.then(
+      (client) => this.connected.set(key, client),
+      () => {
+        if (this.agents.get(key) === pending) this.agents.delete(key);
+      },
+    );
     return pending;
   }
 
