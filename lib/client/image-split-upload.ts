@@ -10,22 +10,11 @@ import { PassThrough } from 'node:stream';
 import type { ImageFileOptions, ImageImportResult, IncusClient } from './client';
 import { ApiError, isNotFound } from './errors';
 import type { Operation } from './operation';
-
-/** True when the file starts with the qcow2 magic ("QFI\xfb"). */
-export async function isQcow2(file: string): Promise<boolean> {
-  const fh = await fs.promises.open(file, 'r');
-  try {
-    const b = Buffer.alloc(4);
-    const { bytesRead } = await fh.read(b, 0, 4, 0);
-    return bytesRead === 4 && b.equals(Buffer.from([0x51, 0x46, 0x49, 0xfb]));
-  } finally {
-    await fh.close();
-  }
-}
+import { isQcow2File } from '../image-formats/qcow2';
 
 /** Starts streaming `meta` and `rootfs` to POST /1.0/images; resolves with the operation. */
 export async function uploadSplitImageFiles(client: IncusClient, meta: string, rootfs: string, opts: ImageFileOptions = {}): Promise<Operation> {
-  const vm = rootfs.endsWith('.qcow2') || (await isQcow2(rootfs));
+  const vm = rootfs.endsWith('.qcow2') || (await isQcow2File(rootfs));
   const boundary = randomBytes(16).toString('hex');
   const parts = [
     { field: 'metadata', file: meta },

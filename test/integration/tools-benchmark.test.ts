@@ -4,26 +4,17 @@
  * each printed summary agrees with the rows the run added.
  */
 import t, { type Test } from 'tap';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Instance } from '../../lib/api/instance';
 import { parseCsv } from '../../lib/tools/benchmark/report';
-import { ROOT, type TestDaemon, withDaemon } from './lib/daemon';
+import { type CliResult, ROOT, runNodeScript, type TestDaemon, withDaemon } from './lib/daemon';
 
 const TOOL = join(ROOT, 'bin', 'incus-benchmark');
 
-function bench(d: TestDaemon, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, [TOOL, ...args], { env: { ...process.env, INCUS_DIR: d.dir, INCUS_SOCKET: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    c.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    c.on('error', reject);
-    c.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function bench(d: TestDaemon, args: string[]): Promise<CliResult> {
+  return runNodeScript(TOOL, args, { env: { INCUS_DIR: d.dir, INCUS_SOCKET: '' } });
 }
 
 /** The summary figures printed for `label`. */

@@ -6,25 +6,17 @@
  * rootfs content, the mount as a disk device and the limit as limits.memory.
  */
 import t from 'tap';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { appendFileSync, chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Instance } from '../../lib/api/instance';
-import { ROOT, type TestDaemon, withDaemon } from './lib/daemon';
+import { type CliResult, ROOT, runNodeScript, type TestDaemon, withDaemon } from './lib/daemon';
 
 const TOOL = join(ROOT, 'bin', 'lxc-to-incus');
 
-function tool(d: TestDaemon, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, [TOOL, ...args], { env: { ...process.env, INCUS_DIR: d.dir, INCUS_SOCKET: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    c.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    c.on('error', reject);
-    c.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function tool(d: TestDaemon, args: string[]): Promise<CliResult> {
+  return runNodeScript(TOOL, args, { env: { INCUS_DIR: d.dir, INCUS_SOCKET: '' } });
 }
 
 t.test('import a busybox LXC container', async (t) => {

@@ -5,27 +5,18 @@
  * leave the tree consistent.
  */
 import t from 'tap';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, writeSync, closeSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, withDaemon } from './lib/daemon';
+import { type CliResult, ROOT, runNodeScript, withDaemon } from './lib/daemon';
 import { busyboxImage } from './lib/image';
 import { serveDirectory } from './lib/static-server';
 
 const TOOL = join(ROOT, 'bin', 'incus-simplestreams');
 
-function tool(cwd: string, args: string[], input = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, [TOOL, ...args], { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    c.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    c.on('error', reject);
-    c.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    c.stdin.end(input);
-  });
+function tool(cwd: string, args: string[], input = ''): Promise<CliResult> {
+  return runNodeScript(TOOL, args, { cwd, input });
 }
 
 t.test('add, serve, remote add, launch; verify names a corrupted file', async (t) => {

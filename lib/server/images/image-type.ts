@@ -7,21 +7,12 @@
 import { spawn } from 'node:child_process';
 import { open } from 'node:fs/promises';
 import type { ImageRecord } from '../db/images';
+import { isQcow2File } from '../../image-formats/qcow2';
 
 /** The instance type an image record carries. */
 export type ImageType = ImageRecord['type'];
 
-/** True when the file starts with the qcow2 magic. */
-export async function isQcow2File(file: string): Promise<boolean> {
-  const fh = await open(file, 'r');
-  try {
-    const b = Buffer.alloc(4);
-    const { bytesRead } = await fh.read(b, 0, 4, 0);
-    return bytesRead === 4 && b.equals(Buffer.from([0x51, 0x46, 0x49, 0xfb]));
-  } finally {
-    await fh.close();
-  }
-}
+export { isQcow2File };
 
 /** Type of a split image from its rootfs part's field name and content. */
 export async function splitImageType(rootfsFile: string, field?: string): Promise<ImageType> {

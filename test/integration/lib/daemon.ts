@@ -37,18 +37,23 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `bin/incus` with `env` on top of this process's environment; `input` goes to its stdin. */
-export function runCli(env: NodeJS.ProcessEnv, args: string[], input = ''): Promise<CliResult> {
+/** Runs a Node script of bin/ with `env` on top of this process's environment; `input` goes to its stdin. */
+export function runNodeScript(script: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, [INCUS, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const c = spawn(process.execPath, [script, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     c.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
     c.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
     c.on('error', reject);
     c.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    c.stdin.end(input);
+    c.stdin.end(opts.input ?? '');
   });
+}
+
+/** Runs `bin/incus` with `env` on top of this process's environment; `input` goes to its stdin. */
+export function runCli(env: NodeJS.ProcessEnv, args: string[], input = ''): Promise<CliResult> {
+  return runNodeScript(INCUS, args, { env, input });
 }
 
 export class TestDaemon {
