@@ -54,7 +54,10 @@
         "native/agent/main.c",
         "native/agent/json.c",
         "native/agent/exec.c",
-        "native/agent/state.c"
+        "native/agent/state.c",
+        "native/agent/files.c",
+        "native/agent/power.c",
+        "native/helpers/forkfile-ops.c"
       ],
       "cflags": ["-Wall", "-Wextra", "-O2"],
       "cflags_c": ["-std=gnu11"],

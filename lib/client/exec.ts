@@ -188,9 +188,15 @@ export async function execInstance(
     try {
       await Promise.all(attempts);
     } catch (err) {
+      const settled = await Promise.allSettled(attempts);
+      if (!body.interactive && keys.every((k, i) => k === 'control' || settled[i]!.status === 'fulfilled')) {
+        // Only the control socket came too late: a quick command had ended already (nothing left to signal).
+        const final = await finished;
+        await Promise.all(outputs);
+        return { code: execReturn(final) ?? -1, operation: final };
+      }
       // The server would wait 10 s for the missing stream: end it now.
       await op.cancel().catch(() => undefined);
-      await Promise.allSettled(attempts);
       // A socket refused because the operation had already failed: its error is the one that matters.
       const opFailure = await finished.then(
         () => null,

@@ -94,6 +94,8 @@ export interface FfReply {
   flags: number;
   count: number;
   stat: FileStat;
+  /** 0 from the helper; over the guest agent, OPEN's reply carries the opened file's channel here. */
+  pad: number;
   payload: Buffer;
 }
 
@@ -191,6 +193,7 @@ export function decodeReply(buf: Buffer): FfReply {
     flags: buf.readUInt32LE(4),
     count: buf.readUInt32LE(8),
     stat: decodeStat(buf, 16),
+    pad: buf.readUInt32LE(12),
     payload: buf.subarray(FF_RESP_SIZE),
   };
 }

@@ -17,15 +17,29 @@
  *     host -> agent: {"id":N,"op":"hello","secret":"..."}   must be the first frame;
  *                    a wrong secret gets {"id":N,"error":"Forbidden","code":403}; the
  *                    rest of that input is discarded and the magic awaited again.
- *                    {"id":N,"op":"exec","argv":[...],"env":["K=V",...],"cwd":"/","uid":0,"gid":0}
+ *                    {"id":N,"op":"exec","argv":[...],"env":["K=V",...],"cwd":"/","uid":0,"gid":0
+ *                     [,"pty":true[,"width":W,"height":H]]}
+ *                         pty: the command runs on a new pty as its controlling terminal (its own
+ *                         session), sized W x H when both are set (0..65535; 0 leaves it unset);
+ *                         width/height without pty, or out of range: 400.
  *                    {"id":N,"op":"state"}
  *                    {"id":N,"op":"signal","pid":P,"signal":S}   (a process this session started)
+ *                    {"id":N,"op":"resize","pid":P,"width":W,"height":H}   (1..65535; a command of
+ *                         this session with a pty, while its terminal lives: TIOCSWINSZ, so the
+ *                         kernel sends SIGWINCH; anything else 400)
+ *                    {"id":N,"op":"files"}   a channel for file requests (see files.c)
+ *                    {"id":N,"op":"shutdown"}   poweroff, forced after 10 s (see power.c)
  *     agent -> host: replies {"id":N,"ok":true,...} or {"id":N,"error":"...","code":C};
  *                    exec reply: {"id":N,"ok":true,"pid":P,"stdin":c,"stdout":c,"stderr":c}
+ *                    with a pty: {"id":N,"ok":true,"pid":P,"pty":true,"stdin":c,"stdout":c} (no
+ *                    stderr: the terminal's output, stdout and stderr alike, comes on stdout)
  *                    events: {"event":"exit","id":N,"pid":P,"code":C[,"signal":S]} after the
  *                    command's stdout and stderr reached EOF; {"event":"reset","error":"..."}.
  *   Channel c != 0: a command stream's bytes. A zero-length frame is EOF (host -> agent on
- *   stdin closes the pipe; agent -> host on stdout/stderr after the child closed it).
+ *   stdin closes the pipe, and is ignored for a pty, which has no end of input; agent -> host
+ *   on stdout/stderr after the child closed it, for a pty once every slave fd is closed (the
+ *   master's EIO) or the command exited, whichever comes first: the agent then reads what is
+ *   left and closes the terminal, hanging up background processes still on it).
  * The port's host side comes and goes: a read of 0 / POLLHUP means no host is
  * connected; the session then ends and its processes are killed.
  */
@@ -83,6 +97,7 @@ size_t out_pending(void);
 /* ---- exec (exec.c) ---- */
 void exec_start(double id, const struct jval *req);
 void exec_signal(double id, const struct jval *req);
+void exec_resize(double id, const struct jval *req);
 /* Adds the fds exec needs watched; returns how many were added. */
 int exec_poll_fds(struct pollfd *fds, int max, int allow_output);
 void exec_handle_poll(const struct pollfd *fds, int n);
@@ -90,6 +105,21 @@ void exec_stdin_data(uint32_t channel, const char *data, size_t len);
 int exec_stdin_backlog(void);
 void exec_reap(void);
 void exec_kill_all(void);
+
+/* ---- files (files.c) ---- */
+/* Channels of file sessions and opened files; exec's stay below. */
+#define FILES_CHANNEL_BASE 0x80000000u
+void files_open(double id);
+int files_owns(uint32_t channel);
+void files_data(uint32_t channel, const char *data, size_t len);
+/* Whether an opened file still has content to send. */
+int files_pending_reads(void);
+/* Sends file content while less than high_water bytes wait for the host. */
+void files_pump(size_t high_water);
+void files_close_all(void);
+
+/* ---- shutdown (power.c) ---- */
+void power_shutdown(double id);
 
 /* ---- state (state.c) ---- */
 void state_reply(double id);

@@ -117,6 +117,7 @@ static void end_session(const char *why)
 		out.len = out.off = 0;
 	}
 	exec_kill_all();
+	files_close_all();
 	if (!why) in.len = in.off = 0;
 	magic_seen = 0;
 	phase = WAIT_MAGIC;
@@ -130,6 +131,7 @@ static void end_session(const char *why)
 static void start_session(void)
 {
 	exec_kill_all();
+	files_close_all();
 	out.len = out.off = 0;
 	magic_seen = 0;
 	phase = WAIT_HELLO;
@@ -175,6 +177,12 @@ static void handle_control(const char *payload, size_t len)
 		state_reply(id->num);
 	} else if (!strcmp(op->str, "signal")) {
 		exec_signal(id->num, req);
+	} else if (!strcmp(op->str, "resize")) {
+		exec_resize(id->num, req);
+	} else if (!strcmp(op->str, "files")) {
+		files_open(id->num);
+	} else if (!strcmp(op->str, "shutdown")) {
+		power_shutdown(id->num);
 	} else {
 		send_error(id->num, 400, "Unknown operation");
 	}
@@ -212,6 +220,7 @@ static void process_input(void)
 		if (avail < 8 + (size_t)len) return;
 		const char *payload = in.data + in.off + 8;
 		if (channel == 0) handle_control(payload, len);
+		else if (files_owns(channel)) files_data(channel, payload, len);
 		else exec_stdin_data(channel, payload, len);
 		buf_consume(&in, 8 + len);
 	}
@@ -301,9 +310,11 @@ int main(int argc, char **argv)
 		fds[n++] = (struct pollfd){port_fd, port_events, 0};
 		fds[n++] = (struct pollfd){sfd, POLLIN, 0};
 		n += exec_poll_fds(fds + n, 256 - n, out_pending() < HIGH_WATER);
-		int r = poll(fds, n, -1);
+		/* File content is read as the port drains: no waiting while some can go. */
+		int pump = files_pending_reads() && out_pending() < HIGH_WATER;
+		int r = poll(fds, n, pump ? 0 : -1);
 		if (r < 0 && errno != EINTR) { perror("poll"); return 1; }
-		if (r <= 0) continue;
+		if (r < 0 || (r == 0 && !pump)) continue;
 		if (fds[1].revents) {
 			struct signalfd_siginfo si;
 			while (read(sfd, &si, sizeof(si)) > 0) {}
@@ -333,6 +344,7 @@ int main(int argc, char **argv)
 			usleep(100000);
 			continue;
 		}
+		files_pump(HIGH_WATER);
 		flush_out();
 	}
 }

@@ -1,16 +1,20 @@
 /*
- * state: the guest's hostname, uptime, memory (/proc/meminfo) and network
- * interfaces with their addresses (getifaddrs), in the shape of Incus's
- * InstanceState fields (network keyed by interface name).
+ * state: the guest's hostname, uptime, memory (/proc/meminfo), process
+ * count, root filesystem use and network interfaces with their addresses
+ * (getifaddrs), in the shape of Incus's InstanceState fields (network keyed
+ * by interface name).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
 #include <ifaddrs.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -93,6 +97,34 @@ static void put_iface(struct buf *b, struct ifaddrs *all, const char *name)
 	buf_put(b, "}", 1);
 }
 
+/* Processes running in the guest: the numeric entries of /proc. */
+static int process_count(void)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d) return -1;
+	while ((e = readdir(d)))
+		if (isdigit((unsigned char)e->d_name[0])) n++;
+	closedir(d);
+	return n;
+}
+
+/* The root filesystem's use, as Incus's disk state of the root device. */
+static void put_root_disk(struct buf *b)
+{
+	struct statvfs v;
+
+	if (statvfs("/", &v) < 0) {
+		buf_printf(b, "{}");
+		return;
+	}
+	unsigned long long total = (unsigned long long)v.f_blocks * v.f_frsize;
+	unsigned long long used = (unsigned long long)(v.f_blocks - v.f_bfree) * v.f_frsize;
+	buf_printf(b, "{\"root\":{\"usage\":%llu,\"total\":%llu}}", used, total);
+}
+
 void state_reply(double id)
 {
 	struct buf b = {0};
@@ -107,8 +139,10 @@ void state_reply(double id)
 	}
 	buf_printf(&b, "{\"id\":%.0f,\"ok\":true,\"state\":{\"hostname\":", id);
 	buf_json_str(&b, host);
-	buf_printf(&b, ",\"uptime\":%.0f,\"memory\":{\"total\":%lld,\"free\":%lld,\"available\":%lld},\"network\":{", up,
-		   meminfo_bytes("MemTotal"), meminfo_bytes("MemFree"), meminfo_bytes("MemAvailable"));
+	buf_printf(&b, ",\"uptime\":%.0f,\"memory\":{\"total\":%lld,\"free\":%lld,\"available\":%lld},\"processes\":%d,\"disk\":", up,
+		   meminfo_bytes("MemTotal"), meminfo_bytes("MemFree"), meminfo_bytes("MemAvailable"), process_count());
+	put_root_disk(&b);
+	buf_printf(&b, ",\"network\":{");
 	struct ifaddrs *all = NULL;
 	if (getifaddrs(&all) == 0) {
 		int first = 1;

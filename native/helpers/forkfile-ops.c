@@ -341,6 +341,22 @@ static int do_statvfs(int sock, const char *p)
 	return ff_send(sock, &r, out, sizeof(out), -1);
 }
 
+int ff_parse_request(const char *msg, size_t n, struct ff_req *req, char *p1, char *p2)
+{
+	if (n < sizeof(*req))
+		return EINVAL;
+	memcpy(req, msg, sizeof(*req));
+	if (req->len1 > FF_PATH_MAX || req->len2 > FF_PATH_MAX ||
+	    sizeof(*req) + (size_t)req->len1 + req->len2 != n ||
+	    memchr(msg + sizeof(*req), '\0', (size_t)req->len1 + req->len2))
+		return EINVAL;
+	memcpy(p1, msg + sizeof(*req), req->len1);
+	p1[req->len1] = '\0';
+	memcpy(p2, msg + sizeof(*req) + req->len1, req->len2);
+	p2[req->len2] = '\0';
+	return 0;
+}
+
 int ff_dispatch(int sock, const struct ff_req *req, const char *p1, const char *p2, int fd)
 {
 	struct stat s;

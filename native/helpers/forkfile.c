@@ -97,7 +97,7 @@ static int take_fds(struct msghdr *mh)
 static int serve(int sock)
 {
 	static char buf[FF_MAX_REQ + 1];
-	static char p1[4097], p2[4097];
+	static char p1[FF_PATH_MAX + 1], p2[FF_PATH_MAX + 1];
 	char cbuf[CMSG_SPACE(FF_MAX_FDS * sizeof(int))];
 
 	for (;;) {
@@ -120,27 +120,20 @@ static int serve(int sock)
 		if (n == 0)
 			return HELPER_OK;
 		fd = take_fds(&mh);
-		if ((size_t)n < sizeof(req) || (mh.msg_flags & MSG_TRUNC)) {
+		if (mh.msg_flags & MSG_TRUNC) {
 			if (fd >= 0)
 				close(fd);
 			if (ff_send_err(sock, EINVAL) < 0)
 				return HELPER_FAIL;
 			continue;
 		}
-		memcpy(&req, buf, sizeof(req));
-		if (req.len1 > 4096 || req.len2 > 4096 ||
-		    sizeof(req) + (size_t)req.len1 + req.len2 != (size_t)n ||
-		    memchr(buf + sizeof(req), '\0', req.len1 + req.len2)) {
+		if (ff_parse_request(buf, (size_t)n, &req, p1, p2)) {
 			if (fd >= 0)
 				close(fd);
 			if (ff_send_err(sock, EINVAL) < 0)
 				return HELPER_FAIL;
 			continue;
 		}
-		memcpy(p1, buf + sizeof(req), req.len1);
-		p1[req.len1] = '\0';
-		memcpy(p2, buf + sizeof(req) + req.len1, req.len2);
-		p2[req.len2] = '\0';
 		if (ff_dispatch(sock, &req, p1, p2, fd) < 0)
 			return HELPER_FAIL;
 	}

@@ -107,8 +107,10 @@ struct ff_resp {
  * favail fsid flag namemax. READLINK payload: the target bytes.
  */
 
-/* Largest request: header plus two PATH_MAX strings. */
-#define FF_MAX_REQ (sizeof(struct ff_req) + 2 * 4096)
+/* Longest path in a request (bytes, without a terminator). */
+#define FF_PATH_MAX 4096
+/* Largest request: header plus two FF_PATH_MAX strings. */
+#define FF_MAX_REQ (sizeof(struct ff_req) + 2 * FF_PATH_MAX)
 /* Largest reply message the helper sends. */
 #define FF_MAX_RESP (64 * 1024)
 
@@ -124,6 +126,12 @@ int ff_send(int sock, const struct ff_resp *resp, const void *payload, size_t le
 /* Sends a reply carrying only err. */
 int ff_send_err(int sock, int err);
 
+/*
+ * forkfile-ops.c: checks and splits one request message of n bytes: 0, or
+ * EINVAL (short, lengths that do not add up, a NUL inside a path). p1 and p2
+ * get the NUL-terminated paths and must hold FF_PATH_MAX + 1 bytes.
+ */
+int ff_parse_request(const char *msg, size_t n, struct ff_req *req, char *p1, char *p2);
 /* forkfile-ops.c: serves one request; p1/p2 are NUL-terminated; fd is -1 or a passed fd (closed here). */
 int ff_dispatch(int sock, const struct ff_req *req, const char *p1, const char *p2, int fd);
 

@@ -2,6 +2,8 @@
  * incus-agent, the static guest binary, and the daemon-side client:
  * 1. on the host over an inherited socket (--fd): exec with argv taken
  *    literally, exit codes, 1 MiB of stdin echoed byte for byte, state,
+ *    commands on a pty (tty, initial size, a resize seen by a running
+ *    shell through the daemon's AgentExecTarget, bad sizes refused 400),
  *    a wrong secret answered 403 with nothing after it obeyed, malformed
  *    frames answered by a reset, never a crash;
  * 2. in the busybox test VM under TCG + OVMF, delivered on a 9p share
@@ -23,6 +25,7 @@ import { buildBusyboxVmImage } from '../../lib/image-builder/busybox-vm';
 import { AGENT_MARKER } from '../../lib/image-builder/vm/guest-init';
 import { hostAccelerator } from '../../lib/server/instance/drivers/qemu/accelerator';
 import { AgentClient, AgentError } from '../../lib/server/instance/drivers/qemu/agent-client';
+import { AgentExecTarget } from '../../lib/server/instance/drivers/qemu/agent-exec';
 import { AGENT_MAGIC, encodeControl, encodeFrame, FrameDecoder } from '../../lib/server/instance/drivers/qemu/agent-protocol';
 import { prepareFirmware } from '../../lib/server/instance/drivers/qemu/firmware';
 import { qemuPaths } from '../../lib/server/instance/drivers/qemu/paths';
@@ -90,6 +93,68 @@ async function commonChecks(t: Test, c: AgentClient): Promise<void> {
   t.ok(st.network.lo?.addresses.some((a) => a.family === 'inet' && a.address === '127.0.0.1' && a.netmask === '8'), 'lo has 127.0.0.1/8');
 }
 
+/** Whether `cond` holds within `ms`. */
+async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+  return cond();
+}
+
+/**
+ * Commands on a pty: `tty` names a /dev/pts/N, `stty size` sees the size
+ * asked for, and a shell on a terminal opened the way the daemon opens one
+ * (AgentExecTarget.pty, the ExecPty the websocket session drives) sees a
+ * resize and hands back its exit code. Resizing what has no terminal: 400.
+ */
+async function ptyChecks(t: Test, c: AgentClient, waitMs: number): Promise<void> {
+  const env = ['PATH=/sbin:/bin:/usr/sbin:/usr/bin', 'HOME=/root', 'TERM=xterm'];
+  const tty = await c.exec({ argv: ['tty'], env, pty: { width: 80, height: 24 } });
+  const ttyOut = collect(tty.stdout);
+  t.equal((await tty.exit).code, 0, 'tty on a pty exits 0');
+  t.match((await ttyOut).toString(), /^\/dev\/pts\/\d+\r\n$/, 'tty names a /dev/pts/N');
+  const stty = await c.exec({ argv: ['stty', 'size'], env, pty: { width: 100, height: 30 } });
+  const sttyOut = collect(stty.stdout);
+  t.equal((await stty.exit).code, 0, 'stty size exits 0');
+  t.equal((await sttyOut).toString(), '30 100\r\n', 'the initial size is set');
+  t.equal((await collect(stty.stderr)).length, 0, 'a terminal has no separate stderr');
+  // A background process left holding the terminal (it ignores the SIGHUP) does not hold up the exit.
+  const bg = await c.exec({ argv: ['sh', '-c', 'trap "" HUP; sleep 60 & echo bg=$!'], env, pty: { width: 80, height: 24 } });
+  let bgOut = '';
+  bg.stdout.on('data', (b: Buffer) => (bgOut += b.toString()));
+  let timer: NodeJS.Timeout | undefined;
+  const bgCode = await Promise.race([bg.exit.then((e) => e.code), new Promise<string>((r) => (timer = setTimeout(() => r('no exit'), waitMs)))]);
+  clearTimeout(timer);
+  const bgPid = /bg=(\d+)/.exec(bgOut)?.[1];
+  t.equal(bgCode, 0, 'the exit comes back while a background process still holds the terminal');
+  if (bgPid) await run(c, ['kill', '-9', bgPid]);
+  else t.comment('no background pid seen');
+
+  const target = new AgentExecTarget('default', 'v', root, c);
+  t.equal(target.terminals, true, 'the VM exec target offers terminals');
+  const cmd = { command: ['sh'], environment: { PATH: '/sbin:/bin:/usr/sbin:/usr/bin', HOME: '/root', TERM: 'xterm' }, cwd: '', user: 0, group: 0 };
+  const { process: proc, pty } = await target.pty(cmd, 80, 24);
+  let screen = '';
+  pty.on('data', (b: Buffer) => (screen += b.toString()));
+  const ended = new Promise<void>((r) => pty.once('end', () => r()));
+  pty.write('stty size\n');
+  t.ok(await until(() => /24 80\r\n/.test(screen), waitMs), `the shell sees 24 80: ${JSON.stringify(screen)}`);
+  pty.resize(132, 43);
+  // The resize request goes out before the next input on the same connection, so it is in place when stty runs.
+  pty.write('stty size\n');
+  t.ok(await until(() => /43 132\r\n/.test(screen), waitMs), `after the resize it sees 43 132: ${JSON.stringify(screen)}`);
+  pty.write('exit 3\n');
+  t.equal(await proc.exited, 3, 'the shell\'s exit code comes back');
+  await ended;
+  t.pass('the terminal\'s output ended');
+  pty.destroy();
+
+  const piped = await c.exec({ argv: ['sleep', '30'], env });
+  await t.rejects(c.resize(piped.pid, 80, 24), { code: 400, message: 'No such running command with a terminal' }, 'resize of a command without a pty: 400');
+  await t.rejects(c.resize(piped.pid, 0, 24), RangeError, 'a zero width is refused before it is sent');
+  await c.signal(piped.pid, 9);
+  t.equal((await piped.exit).code, 137, 'killed');
+}
+
 /** Whether `pid` still runs (not gone, not a zombie) after up to `ms`. */
 async function runningAfter(pid: number, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
@@ -106,9 +171,8 @@ async function runningAfter(pid: number, ms: number): Promise<boolean> {
   }
 }
 
-/** Opens a raw connection, sends bytes, and gathers decoded control replies for `ms`. */
-function rawExchange(sock: Socket, bytes: Buffer, ms: number): Promise<Record<string, unknown>[]> {
-  const dec = new FrameDecoder({ expectMagic: true });
+/** Opens a raw connection, sends bytes, and gathers decoded control replies for `ms` (`dec`: to go on where another exchange left off). */
+function rawExchange(sock: Socket, bytes: Buffer, ms: number, dec = new FrameDecoder({ expectMagic: true })): Promise<Record<string, unknown>[]> {
   const got: Record<string, unknown>[] = [];
   const onData = (d: Buffer): void => {
     for (const f of dec.push(d)) if (f.channel === 0) got.push(JSON.parse(f.payload.toString()) as Record<string, unknown>);
@@ -137,7 +201,41 @@ t.test('agent on the host over an inherited socket', async (t) => {
   const c = await AgentClient.attach(a.sock, 'host-secret');
   t.equal((await run(c, ['uname', '-r'])).stdout.toString().trim(), os.release(), 'uname -r');
   await commonChecks(t, c);
+  await ptyChecks(t, c, 5000);
   c.close();
+
+  // What the agent itself refuses (the client checks sizes before sending, so these go raw).
+  const p = start();
+  const frame = (o: Record<string, unknown>): Buffer => encodeFrame(0, JSON.stringify(o));
+  const helloOk = encodeControl({ id: 1, op: 'hello', secret: 'host-secret' });
+  const pDec = new FrameDecoder({ expectMagic: true });
+  const started = await rawExchange(p.sock, Buffer.concat([AGENT_MAGIC, helloOk, frame({ id: 2, op: 'exec', argv: ['sleep', '30'], pty: true, width: 80, height: 24 })]), 500, pDec);
+  t.same(started.map((r) => [r.id, r.ok, r.pty, 'stderr' in r]), [[1, true, undefined, false], [2, true, true, false]], 'a pty exec reply: pty true, no stderr channel');
+  const pid = started[1]?.pid as number;
+  const resize = (id: number, o: Record<string, unknown>): Buffer => frame({ id, op: 'resize', pid, ...o });
+  const refused = await rawExchange(
+    p.sock,
+    Buffer.concat([
+      resize(3, { width: 0, height: 24 }),
+      resize(4, { width: 65536, height: 24 }),
+      resize(5, { width: 80.5, height: 24 }),
+      resize(6, { width: '80', height: 24 }),
+      resize(7, { width: 80 }),
+      resize(8, { width: 80, height: 24, pid: process.pid }),
+      frame({ id: 9, op: 'exec', argv: ['true'], pty: true, width: -1, height: 24 }),
+      frame({ id: 10, op: 'exec', argv: ['true'], width: 80, height: 24 }),
+      frame({ id: 11, op: 'exec', argv: ['true'], pty: 'yes' }),
+      resize(12, { width: 100, height: 50 }),
+    ]),
+    500,
+    pDec,
+  );
+  t.same(
+    refused.map((r) => [r.id, r.ok === true ? 'ok' : r.code]),
+    [[3, 400], [4, 400], [5, 400], [6, 400], [7, 400], [8, 400], [9, 400], [10, 400], [11, 400], [12, 'ok']],
+    'bad sizes, a pid not of this session, sizes without pty and a non-boolean pty: 400; a good resize: ok',
+  );
+  p.sock.destroy();
 
   // A wrong secret: 403, and the exec queued right behind it is not run.
   const marker = path.join(dir, 'pwned');
@@ -275,6 +373,7 @@ t.test('agent in a TCG VM over virtio-serial', { skip: !haveVm && 'qemu or OVMF 
   t.equal(uname.stdout.toString().trim(), img.kernelVersion, 'uname -r is the guest kernel');
   t.equal((await run(c, ['test', '-e', '/run/pwned'])).code, 1, 'the exec after the wrong secret did not run');
   await commonChecks(t, c);
+  await ptyChecks(t, c, 30000);
   t.equal((await c.state()).hostname, 'testvm', 'guest hostname');
   c.close();
   await q.kill();

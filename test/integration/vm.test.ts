@@ -8,13 +8,17 @@
  * copy and delete leaving nothing behind; and the 400s for bad input.
  */
 import t from 'tap';
-import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
+import { Writable } from 'node:stream';
 import { ROOT, withDaemon, type TestDaemon } from './lib/daemon';
 import { buildTestVm, guestRun, ok, qemuPids, waitConsole, waitGone } from './lib/vm';
 import { attachConsole, openOperationWebsocket } from '../../lib/client/console';
+import { AGENT_MAGIC, encodeFrame } from '../../lib/server/instance/drivers/qemu/agent-protocol';
+import { type ExecControl, execInstance } from '../../lib/client';
 
 /** A SPICE link message for the main channel (what a SPICE client sends first on each connection). */
 function spiceLinkMess(): Buffer {
@@ -40,6 +44,53 @@ function taps(d: TestDaemon): string[] {
 function rootImages(d: TestDaemon): string[] {
   const r = spawnSync('find', [join(d.dir, 'storage-pools'), '-name', 'root.img', '-path', '*virtual-machines*'], { encoding: 'utf8' });
   return r.stdout.split('\n').filter(Boolean);
+}
+
+/** Waits until `incus exec NAME -- true` succeeds (the guest agent answers). */
+async function waitAgent(d: TestDaemon, name: string, timeoutMs = 120_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await d.cli(['exec', name, '--', 'true'])).code === 0) return true;
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+  return false;
+}
+
+/** The guest side of the forged-message check: kills the agent, then writes forged.bin to the agent's port. */
+const FORGER = `#!/bin/sh
+sleep 1
+kill -9 $(pidof incus-agent)
+sleep 1
+for n in /sys/class/virtio-ports/*/name; do
+  [ "$(cat "$n")" = org.linuxcontainers.incus ] && port=/dev/$(basename "$(dirname "$n")")
+done
+cat /root/forged.bin > "$port"
+echo FORGER-DONE
+`;
+
+/**
+ * What a rogue guest process sends the daemon: answers to requests never
+ * made, requests in the wrong direction (run this on the host, open a
+ * host file), file replies naming channels, a reset, and a frame longer
+ * than any allowed.
+ */
+function forgedFrames(hostMarker: string): Buffer {
+  const control = (o: unknown): Buffer => encodeFrame(0, JSON.stringify(o));
+  const fileReply = Buffer.alloc(72);
+  fileReply.writeUInt32LE(0x80000005, 12); // an "opened file" channel
+  return Buffer.concat([
+    AGENT_MAGIC,
+    control({ id: 0, ok: true, version: 'forged' }),
+    control({ id: 1, ok: true, pid: 1, stdin: 1, stdout: 2, stderr: 3 }),
+    control({ event: 'exit', id: 1, code: 0 }),
+    control({ id: 9, op: 'exec', argv: ['touch', hostMarker] }),
+    control({ id: 10, op: 'files' }),
+    encodeFrame(0x80000001, Buffer.concat([fileReply, Buffer.from(hostMarker)])),
+    encodeFrame(0x80000005, Buffer.from('content for a file nobody opened')),
+    control({ event: 'file-closed', channel: 0x80000005, errno: 0 }),
+    control({ event: 'reset', error: 'forged' }),
+    Buffer.from([0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]),
+  ]);
 }
 
 t.test('a VM from the test image: boot, limits, lease, restart of incusd, stop paths, snapshots, copy, delete', async (t) => {
@@ -72,6 +123,32 @@ t.test('a VM from the test image: boot, limits, lease, restart of incusd, stop p
   t.equal((await ok(t, d, ['exec', 'v1', '--', 'uname', '-r'])).trim(), marker?.[0].match(/kernel=(\S+)/)?.[1], 'exec uname -r prints the guest kernel');
   for (const code of [0, 1, 7]) t.equal((await d.cli(['exec', 'v1', '--', 'sh', '-c', `exit ${code}`])).code, code, `exit code ${code} comes back`);
   t.equal((await d.cli(['exec', 'v1', '--', 'cat'], 'through stdin\n')).stdout, 'through stdin\n', 'stdin reaches the command');
+  // Interactive exec over the websockets: a pty in the guest sized as asked, resized by a control message (the WINCH trap prints the new size).
+  let screen = '';
+  let ctl: ExecControl | undefined;
+  let resized = false;
+  const guard = setTimeout(() => ctl?.signal(9), 120_000);
+  const term = await execInstance(
+    d.client,
+    'v1',
+    { command: ['sh', '-c', 'tty; stty size; trap "stty size; exit 4" WINCH; echo ready; while :; do sleep 1; done'], interactive: true, width: 100, height: 30 },
+    {
+      stdout: new Writable({
+        write(b: Buffer, _e, cb) {
+          screen += b.toString();
+          if (!resized && screen.includes('ready')) {
+            resized = true;
+            ctl?.resize(132, 43);
+          }
+          cb();
+        },
+      }),
+      onControl: (c) => (ctl = c),
+    },
+  );
+  clearTimeout(guard);
+  t.equal(term.code, 4, 'interactive exec: the WINCH trap ended the command with its code');
+  t.match(screen, /^\/dev\/pts\/\d+\r\n30 100\r\nready\r\n43 132\r\n$/, `tty answers /dev/pts/N; stty size sees 30x100, then the resize: ${JSON.stringify(screen)}`);
 
   const list = await ok(t, d, ['list', '-c', 'nst', '-f', 'csv']);
   t.match(list, /^v1,RUNNING,VIRTUAL-MACHINE$/m, 'list shows a running VIRTUAL-MACHINE');
@@ -99,6 +176,26 @@ t.test('a VM from the test image: boot, limits, lease, restart of incusd, stop p
     if (!listed.includes(leased)) await new Promise((res) => setTimeout(res, 1000));
   }
   t.match(listed, new RegExp(`^v1,"?${leased.replace(/\./g, '\\.')} \\(eth0\\)`, 'm'), `incus list shows the VM's IPv4 from its agent: ${listed.trim()}`);
+
+  // Files through the agent: 16 MiB pushed and pulled back byte for byte, create, delete, errors.
+  const big = randomBytes(16 * 1024 * 1024);
+  const local = join(d.dir, 'big.bin');
+  writeFileSync(local, big);
+  const pushStarted = Date.now();
+  await ok(t, d, ['file', 'push', local, 'v1/root/big.bin', '--mode', '0640']);
+  const pushMs = Date.now() - pushStarted;
+  t.equal((await ok(t, d, ['exec', 'v1', '--', 'stat', '-c', '%s %a', '/root/big.bin'])).trim(), `${big.length} 640`, 'pushed: size and mode in the guest');
+  const pulled = join(d.dir, 'big.back');
+  const pullStarted = Date.now();
+  await ok(t, d, ['file', 'pull', 'v1/root/big.bin', pulled]);
+  t.ok(readFileSync(pulled).equals(big), `16 MiB push/pull byte-identical (push ${pushMs} ms, pull ${Date.now() - pullStarted} ms)`);
+  await ok(t, d, ['file', 'create', 'v1/root/sub/dir/', '--create-dirs', '--type', 'directory']);
+  t.equal((await ok(t, d, ['exec', 'v1', '--', 'ls', '-d', '/root/sub/dir'])).trim(), '/root/sub/dir', 'file create of a directory with its parents');
+  await ok(t, d, ['file', 'delete', 'v1/root/big.bin']);
+  t.not((await d.cli(['exec', 'v1', '--', 'test', '-e', '/root/big.bin'])).code, 0, 'file delete removed it');
+  const missing = await d.cli(['file', 'pull', 'v1/root/nope', pulled]);
+  t.not(missing.code, 0, 'pulling a missing file fails');
+  t.match(missing.stderr, /file does not exist/, 'saying the file does not exist');
 
   // incus console: the serial port over the websocket, a shell on ttyS0 answering.
   const out = await guestRun(d, 'v1', 'echo $((6*7))-vmcon', /42-vmcon/);
@@ -176,8 +273,42 @@ t.test('a VM from the test image: boot, limits, lease, restart of incusd, stop p
   t.same(await waitGone(d, 'qemu-system'), [], 'stop: no QEMU left');
   t.same(taps(d), [], 'stop: no tap left');
   t.match(await ok(t, d, ['list', '-c', 'ns', '-f', 'csv']), /^v1,STOPPED$/m);
+  const stoppedPull = await d.cli(['file', 'pull', 'v1/etc/hostname', '-']);
+  t.match(stoppedPull.stderr, /Instance is not running/, 'files of a stopped VM: Incus\'s "Instance is not running"');
 
   await ok(t, d, ['start', 'v1']);
+  t.ok(await waitAgent(d, 'v1'), 'the agent is back after the start');
+
+  // A guest that ignores the ACPI power button (its watcher killed): incus stop goes through the agent.
+  await ok(t, d, ['exec', 'v1', '--', 'sh', '-c', 'kill $(pidof head)']);
+  const agentStop = Date.now();
+  const stopping = d.cli(['stop', 'v1', '--timeout', '90']);
+  const asked = await waitConsole(d, 'v1', /incus-agent: shutdown requested by the host/, 30_000);
+  t.equal((await stopping).code, 0, 'stop with the ACPI button ignored');
+  const agentStopMs = Date.now() - agentStop;
+  t.ok(asked, 'the agent was asked to shut the guest down');
+  t.ok(agentStopMs < 60_000, `the guest powered off through its agent in ${agentStopMs} ms, well before the 90 s timeout's quit`);
+  t.same(await waitGone(d, 'qemu-system'), [], 'agent stop: no QEMU left');
+  t.same(taps(d), [], 'agent stop: no tap left');
+
+  // A guest process in place of the agent writes forged frames to the port: the daemon acts on none.
+  await ok(t, d, ['start', 'v1']);
+  t.ok(await waitAgent(d, 'v1'), 'the agent is up again');
+  const hostMarker = join(d.dir, `forged-${process.pid}`);
+  writeFileSync(join(d.dir, 'forged.bin'), forgedFrames(hostMarker));
+  writeFileSync(join(d.dir, 'forge.sh'), FORGER);
+  await ok(t, d, ['file', 'push', join(d.dir, 'forged.bin'), 'v1/root/forged.bin']);
+  await ok(t, d, ['file', 'push', join(d.dir, 'forge.sh'), 'v1/root/forge.sh', '--mode', '0755']);
+  await d.cli(['exec', 'v1', '--', 'sh', '-c', 'setsid /root/forge.sh </dev/null >/dev/console 2>&1 &']);
+  t.ok(await waitConsole(d, 'v1', /FORGER-DONE/, 60_000), 'the forger wrote its frames to the port');
+  const afterForge = Date.now();
+  const noAgentNow = await d.cli(['exec', 'v1', '--', 'true']);
+  t.not(noAgentNow.code, 0, 'exec with the agent gone fails');
+  t.ok(Date.now() - afterForge < 10_000, `and does not hang (${Date.now() - afterForge} ms)`);
+  t.notOk(existsSync(hostMarker), 'nothing the forged frames asked for ran on the host');
+  t.match(await ok(t, d, ['list', '-c', 'ns', '-f', 'csv']), /^v1,RUNNING$/m, 'the daemon serves on');
+  t.ok((await d.cli(['info', 'v1'])).code === 0, 'info still answers');
+
   await ok(t, d, ['restart', 'v1', '--force']);
   t.equal(qemuPids(d).length, 1, 'restart: one QEMU');
   await ok(t, d, ['stop', 'v1', '--force']);

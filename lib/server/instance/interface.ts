@@ -44,6 +44,10 @@ export interface RuntimeState {
   startedAt?: string;
   /** VMs: how the vCPUs run (`kvm` or `tcg`). */
   accelerator?: string;
+  /** Memory the instance sees, bytes (VMs: from the guest agent). */
+  memoryTotal?: number;
+  /** Filesystem use by disk device (VMs: the root filesystem, from the guest agent). */
+  disk?: Record<string, { usage: number; total: number }>;
   /** Interfaces inside the container, by name (only when asked for: it costs a helper run). */
   network?: Record<string, InstanceStateNetwork>;
 }

@@ -48,11 +48,11 @@ export function toState(st: RuntimeState, hostNames: Record<string, string> = {}
   return {
     status: st.status,
     status_code: st.statusCode,
-    disk: {},
+    disk: st.disk ?? {},
     memory: {
       usage: st.memoryUsage,
       usage_peak: st.memoryPeak,
-      total: 0,
+      total: st.memoryTotal ?? 0,
       swap_usage: st.swapUsage,
       swap_usage_peak: st.swapPeak,
     },

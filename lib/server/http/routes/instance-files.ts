@@ -6,10 +6,10 @@
  * connection and the fd the helper opened.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { createReadStream, closeSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { InstanceFiles } from '../../instance/files/instance-files';
+import { discardOpened, type InstanceFiles, type InstanceOpenedFile, openedReadStream } from '../../instance/files/instance-files';
 import type { InstanceRecord } from '../../db/instances';
 import { badRequest } from '../../errors';
 import { fileError } from '../../instance/files/errors';
@@ -71,8 +71,8 @@ function disposition(name: string): string {
   return `inline;filename=${/^[\x20-\x7e]*$/.test(name) ? name : encodeURIComponent(name)}`;
 }
 
-/** Sends the bytes of a file the helper opened; the fd is closed in all cases. */
-function sendFile(reply: FastifyReply, fd: number, size: number, name: string, headers: Record<string, string>, mtime: number): FastifyReply {
+/** Sends the bytes of an opened file; its fd or stream is let go in all cases. */
+function sendFile(reply: FastifyReply, f: InstanceOpenedFile, size: number, name: string, headers: Record<string, string>, mtime: number): FastifyReply {
   void reply.headers({
     ...headers,
     'Content-Type': 'application/octet-stream',
@@ -81,17 +81,17 @@ function sendFile(reply: FastifyReply, fd: number, size: number, name: string, h
     'Last-Modified': new Date(mtime * 1000).toUTCString(),
   });
   if (size === 0) {
-    closeSync(fd);
+    discardOpened(f, closeSync);
     return reply.send(Buffer.alloc(0));
   }
-  // end bounds the body to the Content-Length announced even if the file grows.
-  return reply.send(createReadStream('', { fd, start: 0, end: size - 1, highWaterMark: READ_CHUNK, autoClose: true }));
+  // The stream ends at the Content-Length announced even if the file grows.
+  return reply.send(openedReadStream(f, size, READ_CHUNK));
 }
 
 async function getFile(s: DaemonState, req: Req, reply: FastifyReply): Promise<unknown> {
   const { rec, path } = target(s, req);
   const session = await openInstanceFiles(s, rec);
-  let opened: { fd: number; size: number; mtime: number; headers: Record<string, string> } | null = null;
+  let opened: { file: InstanceOpenedFile; size: number; mtime: number; headers: Record<string, string> } | null = null;
   let result: unknown;
   try {
     const st = await session.lstat(path);
@@ -120,7 +120,7 @@ async function getFile(s: DaemonState, req: Req, reply: FastifyReply): Promise<u
       }
       default: {
         const f = await session.open(path, { read: true });
-        opened = { fd: f.fd, size: f.stat.size, mtime: f.stat.mtime, headers };
+        opened = { file: f, size: f.stat.size, mtime: f.stat.mtime, headers };
       }
     }
   } catch (err) {
@@ -130,7 +130,7 @@ async function getFile(s: DaemonState, req: Req, reply: FastifyReply): Promise<u
     await session.close();
   }
   lifecycle(s, rec, 'instance-file-retrieved', path);
-  if (opened) return sendFile(reply, opened.fd, opened.size, posix.basename(path), opened.headers, opened.mtime);
+  if (opened) return sendFile(reply, opened.file, opened.size, posix.basename(path), opened.headers, opened.mtime);
   return reply.send(result);
 }
 

@@ -2,12 +2,29 @@
  * File access inside an instance, as the files API, SFTP and pushes use
  * it: a small filesystem surface a driver opens per request (containers:
  * the forkfile helper in the container's namespaces or its rootfs; VMs:
- * the guest agent). The forkfile session defines the shape.
+ * the guest agent). Both speak the forkfile requests (FileRequests); they
+ * differ in what an opened file is: an fd here (containers) or a stream
+ * through the agent (VMs).
  */
-import type { FileSession } from '../../../native/forkfile';
+import { createReadStream, createWriteStream } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
+import type { FileSession, FileStat, OpenedFile, OpenOptions } from '../../../native/forkfile';
 
-export type InstanceFiles = Pick<
-  FileSession,
+/** A file opened without an fd on this host (a VM's, through its agent): its content as a stream. */
+export interface StreamedFile {
+  fd?: undefined;
+  created: boolean;
+  stat: FileStat;
+  /** Opened read-only: the content from offset 0, flowing from the open on. */
+  readable?: Readable;
+  /** Opened for writing: bytes written in order; finishes once all are in the file. Destroy it to abandon. */
+  writable?: Writable;
+}
+
+/** What `open` gives: a local fd, or streams. */
+export type InstanceOpenedFile = OpenedFile | StreamedFile;
+
+type PathCalls =
   | 'close'
   | 'lstat'
   | 'stat'
@@ -21,8 +38,33 @@ export type InstanceFiles = Pick<
   | 'rename'
   | 'link'
   | 'setstat'
-  | 'open'
   | 'fstat'
   | 'fsetstat'
-  | 'statvfs'
->;
+  | 'statvfs';
+
+export type InstanceFiles = Pick<FileSession, PathCalls> & {
+  /** Opens a regular file; see {@link InstanceOpenedFile}. */
+  open(path: string, opts: OpenOptions): Promise<InstanceOpenedFile>;
+  /** True when opened files come only as streams (no random access: SFTP reads and writes cannot be served). */
+  readonly streamsOnly?: boolean;
+};
+
+/** The content of a file opened for reading, at most `size` bytes from the start (the fd is closed at the end). */
+export function openedReadStream(f: InstanceOpenedFile, size: number, chunk: number): Readable {
+  if (f.fd !== undefined) return createReadStream('', { fd: f.fd, start: 0, end: size - 1, highWaterMark: chunk, autoClose: true });
+  if (!f.readable) throw new Error('file was not opened for reading');
+  return f.readable;
+}
+
+/** Where the bytes for a file opened for writing go (the fd is closed at the end). */
+export function openedWriteStream(f: InstanceOpenedFile, chunk: number): Writable {
+  if (f.fd !== undefined) return createWriteStream('', { fd: f.fd, autoClose: true, highWaterMark: chunk });
+  if (!f.writable) throw new Error('file was not opened for writing');
+  return f.writable;
+}
+
+/** Lets go of an opened file not used after all. */
+export function discardOpened(f: InstanceOpenedFile, closeFd: (fd: number) => void): void {
+  if (f.fd !== undefined) closeFd(f.fd);
+  else (f.readable ?? f.writable)?.destroy();
+}

@@ -7,12 +7,11 @@
  * write in place, as they must.
  */
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type FileStat, fileType } from '../../../native/forkfile';
-import type { InstanceFiles } from './instance-files';
+import { type InstanceFiles, type InstanceOpenedFile, openedWriteStream } from './instance-files';
 import { errnoCode } from './errors';
 
 /** Write size for uploads. */
@@ -59,10 +58,10 @@ export async function resolveTarget(session: InstanceFiles, path: string): Promi
   throw Object.assign(new Error(`Too many levels of symbolic links: ${path}`), { code: 'ELOOP' });
 }
 
-/** Copies body into fd (closed in all cases); an upload cut short is an IncompleteUploadError. */
-async function copyBody(body: Readable, fd: number): Promise<void> {
+/** Copies body into an opened file (let go in all cases); an upload cut short is an IncompleteUploadError. */
+async function copyBody(body: Readable, f: InstanceOpenedFile): Promise<void> {
   try {
-    await pipeline(body, createWriteStream('', { fd, autoClose: true, highWaterMark: WRITE_CHUNK }));
+    await pipeline(body, openedWriteStream(f, WRITE_CHUNK));
   } catch (err) {
     if (errnoCode(err) === 'ECONNRESET' || errnoCode(err) === 'ERR_STREAM_PREMATURE_CLOSE') throw new IncompleteUploadError();
     throw err;
@@ -82,7 +81,7 @@ async function writeInPlace(session: InstanceFiles, path: string, body: Readable
     uid: o.uid,
     gid: o.gid,
   });
-  await copyBody(body, f.fd);
+  await copyBody(body, f);
 }
 
 /**
@@ -108,7 +107,7 @@ export async function pushFile(session: InstanceFiles, path: string, body: Reada
     gid: st ? st.gid : o.gid,
   });
   try {
-    await copyBody(body, f.fd);
+    await copyBody(body, f);
     await session.rename(temp, target.path);
   } catch (err) {
     await session.remove(temp).catch(() => undefined);
@@ -146,6 +145,7 @@ export async function openStaged(session: InstanceFiles, path: string, o: { crea
     uid: st?.uid,
     gid: st?.gid,
   });
+  if (f.fd === undefined) throw new Error('staged files need an fd');
   return { fd: f.fd, temp, target: target.path };
 }
 

@@ -9,7 +9,7 @@ import { close, fsync, read, write } from 'node:fs';
 import { posix } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { FileStat, SetAttrs } from '../../../native/forkfile';
-import type { InstanceFiles } from './instance-files';
+import { discardOpened, type InstanceFiles } from './instance-files';
 import { attachSftpServer, type SftpAttrs, type SftpName, SftpOpenFlag, SftpStatus } from '../../../sftp/channel';
 import { errnoCode } from './errors';
 import { longname } from './sftp-longname';
@@ -218,6 +218,9 @@ export function serveSftp(socket: Duplex, head: Buffer, session: InstanceFiles):
       const write = (pflags & SftpOpenFlag.WRITE) !== 0;
       const read = (pflags & SftpOpenFlag.READ) !== 0;
       const mode = attrs.mode !== undefined ? attrs.mode & 0o7777 : undefined;
+      if (session.streamsOnly) {
+        throw Object.assign(new Error('Reading and writing files over SFTP is not supported for virtual machines yet'), { code: 'ENOTSUP' });
+      }
       // A truncating open must not destroy the old content before the new one is complete:
       // it writes a temporary file that CLOSE renames over the target (EXCL opens are new files anyway).
       if (write && pflags & SftpOpenFlag.TRUNC && !(pflags & SftpOpenFlag.EXCL)) {
@@ -242,6 +245,10 @@ export function serveSftp(socket: Duplex, head: Buffer, session: InstanceFiles):
         exclusive: (pflags & SftpOpenFlag.EXCL) !== 0,
         mode: attrs.mode !== undefined ? attrs.mode & 0o7777 : undefined,
       });
+      if (f.fd === undefined) {
+        discardOpened(f, (fd) => close(fd, () => undefined));
+        throw Object.assign(new Error('This instance serves files only as streams'), { code: 'ENOTSUP' });
+      }
       if (done) {
         close(f.fd, () => undefined);
         return;

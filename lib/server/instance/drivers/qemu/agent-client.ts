@@ -41,18 +41,31 @@ export interface AgentExecOptions {
   cwd?: string;
   uid?: number;
   gid?: number;
+  /** Run on a terminal of this size (0 x 0: the kernel's default); output then all comes on stdout. */
+  pty?: { width: number; height: number };
 }
 
 /** A running command. */
 export interface AgentExec {
   /** PID inside the guest. */
   pid: number;
-  /** Ends with EOF to the command when ended. */
+  /** Ends with EOF to the command when ended (with a pty: the end is not passed on). */
   stdin: Writable;
+  /** With a pty: the terminal's output, ending once the terminal is gone. */
   stdout: Readable;
+  /** With a pty: already ended. */
   stderr: Readable;
   /** Settles after stdout and stderr ended: the exit code (128 + signal when killed). */
   exit: Promise<{ code: number; signal?: number }>;
+}
+
+/** Who receives a channel's frames (file sessions and opened files). */
+export interface ChannelListener {
+  data(payload: Buffer): void;
+  /** The agent's file-closed event for this channel: 0, or the errno that ended it. */
+  closed?(errno: number): void;
+  /** The connection failed or closed. */
+  failed(err: Error): void;
 }
 
 interface Pending {
@@ -73,12 +86,19 @@ interface Streams {
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
 
+/** Throws a RangeError unless `v` is an integer window dimension in [min, 65535]. */
+function checkDimension(op: string, what: string, v: number, min: number): void {
+  if (!Number.isInteger(v) || v < min || v > 65535) throw new RangeError(`${op}: ${what} must be an integer in [${min}, 65535], got ${v}`);
+}
+
 /** A connection to one VM's agent. */
 export class AgentClient {
   private readonly decoder = new FrameDecoder({ expectMagic: true });
   private readonly pending = new Map<number, Pending>();
   /** Running commands by exec request id. */
   private readonly execs = new Map<number, Streams>();
+  /** Listeners of file channels. */
+  private readonly channels = new Map<number, ChannelListener>();
   private nextId = 1;
   private closedError: Error | undefined;
 
@@ -128,6 +148,11 @@ export class AgentClient {
 
   /** Starts a command; its streams flow until it exits. */
   async exec(opts: AgentExecOptions): Promise<AgentExec> {
+    const { pty, ...rest } = opts;
+    if (pty) {
+      checkDimension('exec', 'pty width', pty.width, 0);
+      checkDimension('exec', 'pty height', pty.height, 0);
+    }
     const id = this.nextId++;
     const stdout = new PassThrough();
     const stderr = new PassThrough();
@@ -143,16 +168,20 @@ export class AgentClient {
     this.execs.set(id, streams);
     let reply: Record<string, unknown>;
     try {
-      reply = await this.request({ id, op: 'exec', ...opts });
+      const terminal = pty ? { pty: true, width: pty.width, height: pty.height } : {};
+      reply = await this.request({ id, op: 'exec', ...rest, ...terminal });
     } catch (e) {
       this.execs.delete(id);
       throw e;
     }
     const r = reply as Partial<ExecReply>;
-    if (!isUint(r.pid) || !isUint(r.stdin) || !isUint(r.stdout) || !isUint(r.stderr)) {
+    const streamsOk = pty ? r.pty === true : isUint(r.stderr);
+    if (!isUint(r.pid) || !isUint(r.stdin) || !isUint(r.stdout) || !streamsOk) {
       this.execs.delete(id);
       throw new AgentError('Malformed exec reply from the agent', 502);
     }
+    // A terminal has one output stream.
+    if (pty) stderr.end();
     streams.stdinChannel = r.stdin;
     const socket = this.socket;
     const stdinChannel = r.stdin;
@@ -179,12 +208,59 @@ export class AgentClient {
     if (!isObj(s) || typeof s.hostname !== 'string' || !isObj(s.memory) || !isObj(s.network)) {
       throw new AgentError('Malformed state reply from the agent', 502);
     }
-    return s as unknown as GuestState;
+    // Guest-controlled: the numbers the daemon passes on must be numbers.
+    const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : -1);
+    const root = isObj(s.disk) && isObj(s.disk.root) ? s.disk.root : undefined;
+    const mem = s.memory;
+    return {
+      ...(s as unknown as GuestState),
+      memory: { total: num(mem.total), free: num(mem.free), available: num(mem.available) },
+      processes: num(s.processes),
+      disk: root && num(root.usage) >= 0 && num(root.total) >= 0 ? { root: { usage: num(root.usage), total: num(root.total) } } : {},
+    };
+  }
+
+  /** Opens a channel for file requests (native/agent/files.c); see AgentFileSession. */
+  async filesChannel(): Promise<number> {
+    const reply = await this.request({ id: this.nextId++, op: 'files' });
+    if (!isUint(reply.channel) || reply.channel === 0) throw new AgentError('Malformed files reply from the agent', 502);
+    return reply.channel;
+  }
+
+  /** Routes the frames of `channel` to `l` until {@link unlisten}. */
+  listen(channel: number, l: ChannelListener): void {
+    if (this.closedError) {
+      l.failed(this.closedError);
+      return;
+    }
+    this.channels.set(channel, l);
+  }
+
+  unlisten(channel: number): void {
+    this.channels.delete(channel);
+  }
+
+  /** Sends one frame on `channel` (none: a zero-length frame); resolves once the socket took it. */
+  send(channel: number, payload?: Buffer): Promise<void> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    return new Promise((resolve, reject) => this.socket.write(encodeFrame(channel, payload), (e) => (e ? reject(e) : resolve())));
+  }
+
+  /** Asks the guest to power off (its `poweroff`, forced after 10 s); resolves once the agent took it. */
+  async shutdown(): Promise<void> {
+    await this.request({ id: this.nextId++, op: 'shutdown' });
   }
 
   /** Sends `signal` to a command this connection started. */
   async signal(pid: number, signal: number): Promise<void> {
     await this.request({ id: this.nextId++, op: 'signal', pid, signal });
+  }
+
+  /** Sets the window size of the terminal of a command this connection started with a pty (the guest kernel sends SIGWINCH). */
+  async resize(pid: number, width: number, height: number): Promise<void> {
+    checkDimension('resize', 'width', width, 1);
+    checkDimension('resize', 'height', height, 1);
+    await this.request({ id: this.nextId++, op: 'resize', pid, width, height });
   }
 
   /** False once the connection has closed or failed. */
@@ -229,6 +305,10 @@ export class AgentClient {
     }
     if (!isObj(msg)) return;
     if (msg.event === 'exit') return this.onExit(msg as Partial<ExitEvent>);
+    if (msg.event === 'file-closed') {
+      if (isUint(msg.channel) && isUint(msg.errno)) this.channels.get(msg.channel)?.closed?.(msg.errno);
+      return;
+    }
     if (msg.event === 'reset') {
       this.fail(new AgentError(`Agent reset the session: ${String(msg.error)}`, 502));
       this.socket.destroy();
@@ -241,9 +321,10 @@ export class AgentClient {
     if (msg.ok === true) {
       // Channels are bound now, not when the promise settles: output may follow in this same chunk.
       const s = this.execs.get(msg.id);
-      if (s && isUint(msg.stdout) && isUint(msg.stderr)) {
+      if (s && isUint(msg.stdout)) {
         s.outChannel = msg.stdout;
-        s.errChannel = msg.stderr;
+        // Absent with a pty; -1 matches no channel.
+        s.errChannel = isUint(msg.stderr) ? msg.stderr : -1;
       }
       p.resolve(msg);
     } else {
@@ -254,6 +335,8 @@ export class AgentClient {
   }
 
   private onStream(channel: number, payload: Buffer): void {
+    const l = this.channels.get(channel);
+    if (l) return l.data(payload);
     for (const s of this.execs.values()) {
       const target = channel === s.outChannel ? s.stdout : channel === s.errChannel ? s.stderr : undefined;
       if (!target) continue;
@@ -284,5 +367,8 @@ export class AgentClient {
       s.rejectExit(err);
     }
     this.execs.clear();
+    const listeners = [...this.channels.values()];
+    this.channels.clear();
+    for (const l of listeners) l.failed(err);
   }
 }

@@ -1,12 +1,13 @@
 /**
  * Commands in a VM through its guest agent (InstanceExec for the QEMU
- * driver): pipes only for now; the agent has no terminals yet.
+ * driver): on three pipes, or on a pty in the guest (interactive exec,
+ * `incus shell`) whose window the control socket resizes.
  */
 import { closeSync, createWriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { badRequest } from '../../../errors';
 import type { ExecChild, ExecCommand, InstanceExec, PipedExec, PtyExec } from '../../exec/instance-exec';
 import type { AgentClient, AgentExec } from './agent-client';
+import { AgentPty } from './agent-pty';
 
 const SIGKILL = 9;
 
@@ -27,7 +28,7 @@ function sink(stream: Readable, fd: number | null): void {
 }
 
 export class AgentExecTarget implements InstanceExec {
-  readonly terminals = false;
+  readonly terminals = true;
 
   constructor(
     readonly project: string,
@@ -41,13 +42,14 @@ export class AgentExecTarget implements InstanceExec {
     return false;
   }
 
-  private run(cmd: ExecCommand): Promise<AgentExec> {
+  private run(cmd: ExecCommand, pty?: { width: number; height: number }): Promise<AgentExec> {
     return this.client.exec({
       argv: cmd.command,
       env: Object.entries(cmd.environment).map(([k, v]) => `${k}=${v}`),
       cwd: cmd.cwd || undefined,
       uid: cmd.user,
       gid: cmd.group,
+      pty,
     });
   }
 
@@ -56,8 +58,10 @@ export class AgentExecTarget implements InstanceExec {
     return { process: child(this.client, run), stdin: run.stdin, stdout: run.stdout, stderr: run.stderr };
   }
 
-  async pty(): Promise<PtyExec> {
-    throw badRequest('Interactive exec in virtual machines is not supported yet');
+  async pty(cmd: ExecCommand, width: number, height: number): Promise<PtyExec> {
+    const run = await this.run(cmd, { width, height });
+    const client = this.client;
+    return { process: child(client, run), pty: new AgentPty(run, (w, h) => client.resize(run.pid, w, h)) };
   }
 
   async detached(cmd: ExecCommand, stdout: number | null, stderr: number | null): Promise<ExecChild> {

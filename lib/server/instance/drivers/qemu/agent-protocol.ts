@@ -13,6 +13,10 @@
  *   (requests with `id` and `op`, replies with the same `id`, and events);
  *   other channels carry a command's stdin/stdout/stderr bytes, a zero-length
  *   frame being end of file.
+ * - A command run with `pty` gets a terminal: its reply names `stdin` and
+ *   `stdout` only (everything the terminal prints comes on stdout), EOF on
+ *   stdin is ignored (a terminal has no end of input), stdout ends once the
+ *   terminal is gone, and `resize` sets its window size.
  * - The first frame must be `hello` with the secret from the config share's
  *   `agent.secret`; a wrong one is answered 403, the rest of that input is
  *   discarded and the agent awaits the magic again (the client closes).
@@ -58,12 +62,23 @@ export interface ExecRequest {
   cwd?: string;
   uid?: number;
   gid?: number;
+  /** Run on a new pty, the command's controlling terminal. */
+  pty?: boolean;
+  /** Initial window size (with `pty`; 0..65535, 0 leaves it unset). */
+  width?: number;
+  height?: number;
 }
 
 /** `state`: hostname, uptime, memory and interfaces. */
 export interface StateRequest {
   id: number;
   op: 'state';
+}
+
+/** `shutdown`: the guest's `poweroff`, then a forced power-off (synced) when still up after 10 s. */
+export interface ShutdownRequest {
+  id: number;
+  op: 'shutdown';
 }
 
 /** `signal`: sends a signal to a command this session started. */
@@ -74,7 +89,29 @@ export interface SignalRequest {
   signal: number;
 }
 
-export type AgentRequest = HelloRequest | ExecRequest | StateRequest | SignalRequest;
+/** `resize`: sets the window size (1..65535) of the pty of a command this session started. */
+export interface ResizeRequest {
+  id: number;
+  op: 'resize';
+  pid: number;
+  width: number;
+  height: number;
+}
+
+/**
+ * `files`: a channel for file requests, the forkfile messages of
+ * lib/native/forkfile-wire.ts one per frame (replies come back on it);
+ * OPEN's reply names in its pad field the channel of the opened file:
+ * read-only, the agent streams the content there; for writing, the host's
+ * frames there are written, a zero-length one closing it. Both end with the
+ * `file-closed` event.
+ */
+export interface FilesRequest {
+  id: number;
+  op: 'files';
+}
+
+export type AgentRequest = HelloRequest | ExecRequest | StateRequest | SignalRequest | ResizeRequest | FilesRequest | ShutdownRequest;
 
 /** A failed request. */
 export interface ErrorReply {
@@ -88,9 +125,12 @@ export interface ExecReply {
   id: number;
   ok: true;
   pid: number;
+  /** Present (true) when the command runs on a pty. */
+  pty?: true;
   stdin: number;
   stdout: number;
-  stderr: number;
+  /** Absent with a pty: the terminal's output is all on stdout. */
+  stderr?: number;
 }
 
 /** One interface in {@link GuestState}, shaped like Incus's InstanceStateNetwork. */
@@ -108,6 +148,10 @@ export interface GuestState {
   uptime: number;
   /** Bytes. */
   memory: { total: number; free: number; available: number };
+  /** Processes running in the guest (-1: unknown). */
+  processes: number;
+  /** The root filesystem's use, bytes. */
+  disk: { root?: { usage: number; total: number } };
   network: Record<string, GuestInterface>;
 }
 

@@ -31,6 +31,8 @@ import { createTap, removeTaps } from './taps';
 import { AgentClient, AgentError } from './agent-client';
 import { agentSecret, prepareAgentConfig } from './agent-config';
 import { AgentExecTarget } from './agent-exec';
+import { AgentFileSession } from './agent-files';
+import type { GuestState } from './agent-protocol';
 import { vmCpus, vmMemory } from './vm-limits';
 import { MOUNT_TAG_9P_MAX, MOUNT_TAG_MAX, findVirtiofsd, mountTagName, startVirtiofsd, stopVirtiofsds, virtiofsSocketFits } from './virtiofsd';
 
@@ -47,6 +49,8 @@ const VM_FEATURES: DriverFeatures = {
 
 /** Incus's answer while the guest agent does not answer. */
 const NO_AGENT = "VM agent isn't currently running";
+/** How long a stop leaves the guest alone with the ACPI power button before asking its agent too. */
+const ACPI_ALONE_MS = 5000;
 /** How long exec waits for the agent before answering NO_AGENT. */
 const AGENT_WAIT_MS = 1000;
 
@@ -246,8 +250,7 @@ export class QemuDriver implements InstanceDriver {
     if (opts.force) {
       await proc.kill();
     } else {
-      // ACPI power-down, then `quit` once the timeout has passed (-1: wait for the guest).
-      await proc.stop(opts.timeoutSec < 0 ? 2 ** 31 - 1 : opts.timeoutSec * 1000);
+      await this.shutdown(inst, proc, opts.timeoutSec < 0 ? 2 ** 31 - 1 : opts.timeoutSec * 1000);
     }
     if (vm) {
       await this.cleanup(this.key(inst), vm);
@@ -255,6 +258,21 @@ export class QemuDriver implements InstanceDriver {
       await stopVirtiofsds(this.paths(inst));
       await this.devices.stopped(inst, instanceDirName(inst.project, inst.name));
     }
+  }
+
+  /**
+   * A clean stop within timeoutMs: ACPI power-down; a guest that has not
+   * gone after ACPI_ALONE_MS (or half the timeout) is also asked through
+   * its agent, for guests that ignore the power button; then `quit` once
+   * the timeout has passed.
+   */
+  private async shutdown(inst: InstanceRuntime, proc: QemuProcess, timeoutMs: number): Promise<void> {
+    const acpiAlone = Math.min(ACPI_ALONE_MS, timeoutMs / 2);
+    if (timeoutMs > 0 && !(await proc.shutdown(acpiAlone))) {
+      const agent = await this.agent(inst).catch(() => null);
+      if (agent) await agent.shutdown().catch(() => undefined);
+    }
+    await proc.stop(Math.max(0, timeoutMs - acpiAlone));
   }
 
   async freeze(inst: InstanceRuntime): Promise<void> {
@@ -291,16 +309,26 @@ export class QemuDriver implements InstanceDriver {
     const proc = await this.running(inst).catch(() => null);
     if (!proc) return stateOf(StatusCode.Stopped, -1);
     try {
-      const [status, figures, guest] = await Promise.all([proc.status(), proc.figures(), network ? this.guestNetwork(inst) : undefined]);
+      const [status, figures, guest] = await Promise.all([proc.status(), proc.figures(), network ? this.guestState(inst) : undefined]);
       const code = status.status === 'paused' ? StatusCode.Frozen : StatusCode.Running;
-      return {
+      const st: RuntimeState = {
         ...stateOf(code, proc.pid),
         memoryUsage: figures.memoryUsageBytes,
         cpuUsage: figures.cpuTimeNs,
         processes: -1,
         accelerator: this.accelerator().accel,
-        ...(guest ? { network: guest } : {}),
       };
+      // What the guest itself says, when its agent is up (as Incus: memory as the guest sees it).
+      if (guest) {
+        st.network = guestInterfaces(guest);
+        if (guest.processes >= 0) st.processes = guest.processes;
+        if (guest.memory.total > 0 && guest.memory.available >= 0) {
+          st.memoryTotal = guest.memory.total;
+          st.memoryUsage = guest.memory.total - guest.memory.available;
+        }
+        if (guest.disk.root) st.disk = { root: guest.disk.root };
+      }
+      return st;
     } catch {
       // Exiting right now, or the monitor is busy: running as far as we can tell.
       return proc.running ? stateOf(StatusCode.Running, proc.pid) : stateOf(StatusCode.Stopped, -1);
@@ -308,11 +336,11 @@ export class QemuDriver implements InstanceDriver {
   }
 
   /**
-   * The guest's interfaces from its agent, when one is connected. Never
+   * The guest's state from its agent, when one is connected. Never
    * waits for an agent that is not up: a connection is started in the
    * background instead, and a later listing has the addresses.
    */
-  private async guestNetwork(inst: Pick<InstanceRuntime, 'project' | 'name'>): Promise<Record<string, InstanceStateNetwork> | undefined> {
+  private async guestState(inst: Pick<InstanceRuntime, 'project' | 'name'>): Promise<GuestState | undefined> {
     const key = this.key(inst);
     const client = this.connected.get(key);
     if (!client?.isOpen) {
@@ -321,10 +349,7 @@ export class QemuDriver implements InstanceDriver {
       return undefined;
     }
     const state = await Promise.race([client.state(), new Promise<null>((r) => setTimeout(() => r(null), AGENT_WAIT_MS).unref())]).catch(() => null);
-    if (!state) return undefined;
-    return Object.fromEntries(
-      Object.entries(state.network).map(([name, i]) => [name, { addresses: i.addresses, counters: {}, hwaddr: i.hwaddr, host_name: '', mtu: 0, state: i.state, type: i.type }]),
-    );
+    return state ?? undefined;
   }
 
   /** After a daemon restart, for a VM still running: what it runs with (its taps, its agent's secret). */
@@ -371,8 +396,11 @@ export class QemuDriver implements InstanceDriver {
     return pending;
   }
 
-  async openFiles(): Promise<InstanceFiles> {
-    throw badRequest(NO_AGENT);
+  /** Files through the guest agent: a VM's disk is not read from the host (Incus does the same). */
+  async openFiles(inst: InstanceRuntime, st: RuntimeState): Promise<InstanceFiles> {
+    // Incus's words: VMs, unlike containers, need the running agent for file access.
+    if (st.statusCode !== StatusCode.Running) throw badRequest('Instance is not running');
+    return AgentFileSession.open(await this.agent(inst), inst.name);
   }
 
   /** Daemon shutdown: lets go of every QEMU (they keep running). */
@@ -380,6 +408,13 @@ export class QemuDriver implements InstanceDriver {
     for (const vm of this.vms.values()) vm.proc.detach();
     for (const a of this.agents.values()) void a.then((c) => c.close(), () => undefined);
   }
+}
+
+/** The guest's interfaces in the API's shape. */
+function guestInterfaces(g: GuestState): Record<string, InstanceStateNetwork> {
+  return Object.fromEntries(
+    Object.entries(g.network).map(([name, i]) => [name, { addresses: i.addresses, counters: {}, hwaddr: i.hwaddr, host_name: '', mtu: 0, state: i.state, type: i.type }]),
+  );
 }
 
 function stateOf(code: number, pid: number): RuntimeState {
