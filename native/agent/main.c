@@ -14,10 +14,13 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -69,6 +72,28 @@ static int read_secret(const char *file)
 	if (n <= 0) return -1;
 	secret_len = n;
 	return 0;
+}
+
+/*
+ * Tells systemd the agent is up (Incus's incus-agent.service is Type=notify,
+ * as community images ship it): READY=1 to $NOTIFY_SOCKET, a datagram
+ * socket path, "@" meaning the abstract namespace. Man page: sd_notify(3).
+ */
+static void notify_ready(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	size_t len = path ? strlen(path) : 0;
+
+	if (len == 0 || len >= sizeof(addr.sun_path) || (path[0] != '/' && path[0] != '@')) return;
+	memcpy(addr.sun_path, path, len);
+	if (addr.sun_path[0] == '@') addr.sun_path[0] = 0;
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) return;
+	if (sendto(fd, "READY=1", 7, MSG_NOSIGNAL, (struct sockaddr *)&addr, offsetof(struct sockaddr_un, sun_path) + len) < 0)
+		perror("incus-agent: NOTIFY_SOCKET");
+	close(fd);
+	unsetenv("NOTIFY_SOCKET");
 }
 
 size_t out_pending(void)
@@ -300,6 +325,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	fprintf(stderr, "incus-agent %s: serving on %s\n", AGENT_VERSION, port);
+	notify_ready();
 
 	for (;;) {
 		struct pollfd fds[256];

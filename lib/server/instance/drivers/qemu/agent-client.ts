@@ -51,7 +51,7 @@ export interface AgentExec {
   pid: number;
   /** Ends with EOF to the command when ended (with a pty: the end is not passed on). */
   stdin: Writable;
-  /** With a pty: the terminal's output, ending once the terminal is gone. */
+  /** With a pty: the terminal's output, ending when the command exits (or the terminal is gone). */
   stdout: Readable;
   /** With a pty: already ended. */
   stderr: Readable;

@@ -15,8 +15,10 @@
  *   frame being end of file.
  * - A command run with `pty` gets a terminal: its reply names `stdin` and
  *   `stdout` only (everything the terminal prints comes on stdout), EOF on
- *   stdin is ignored (a terminal has no end of input), stdout ends once the
- *   terminal is gone, and `resize` sets its window size.
+ *   stdin is ignored (a terminal has no end of input), stdout ends when the
+ *   command exits (the agent drains the terminal and closes it, hanging up
+ *   any background process left on it, as Incus does) or when every holder
+ *   of the terminal has closed it, and `resize` sets its window size.
  * - The first frame must be `hello` with the secret from the config share's
  *   `agent.secret`; a wrong one is answered 403, the rest of that input is
  *   discarded and the agent awaits the magic again (the client closes).

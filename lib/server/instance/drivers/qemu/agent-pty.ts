@@ -21,7 +21,7 @@ export class AgentPty extends Duplex implements ExecPty {
     run.stdout.on('data', (b: Buffer) => {
       if (!this.push(b)) run.stdout.pause();
     });
-    // The agent ends the output once the terminal is gone (or the connection is).
+    // The agent ends the output when the command exits (or the connection goes).
     run.stdout.once('end', () => this.push(null));
     // A write after the connection dropped: the exit promise reports that.
     run.stdin.on('error', () => undefined);
