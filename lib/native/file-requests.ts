@@ -42,6 +42,8 @@ export interface OpenOptions {
   mode?: number;
   uid?: number;
   gid?: number;
+  /** Guest agent only: keep the file open as a handle for positional reads and writes (SFTP). */
+  random?: boolean;
 }
 
 /** An opened regular file: the fd is the caller's to read, write and close. */
@@ -239,5 +241,6 @@ export function openRequest(path: string, opts: OpenOptions): FfRequest {
   if (opts.truncate) flags |= FfFlag.O_TRUNC;
   if (opts.exclusive) flags |= FfFlag.O_EXCL;
   if (opts.mode !== undefined) flags |= FfFlag.MODE_SET;
+  if (opts.random) flags |= FfFlag.O_RANDOM;
   return { op: FfOp.OPEN, path, flags, mode: opts.mode, uid: opts.uid, gid: opts.gid };
 }

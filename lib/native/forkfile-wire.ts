@@ -22,6 +22,11 @@ export const FfOp = {
   FSETSTAT: 14,
   STATVFS: 15,
   LINK: 16,
+  /** The guest agent's handle ops (files opened with O_RANDOM; the handle goes in `handle`). */
+  PREAD: 17,
+  PWRITE: 18,
+  FSYNC: 19,
+  CLOSE: 20,
 } as const;
 
 /** Request flags (FF_F_*, FF_SET_*, FF_MODE_SET, FF_O_*). */
@@ -40,6 +45,8 @@ export const FfFlag = {
   O_CREAT: 0x080000,
   O_TRUNC: 0x100000,
   O_EXCL: 0x200000,
+  /** Guest agent: keep the file open as a handle for PREAD/PWRITE. */
+  O_RANDOM: 0x400000,
 } as const;
 
 /** Reply flags. */
@@ -68,8 +75,12 @@ export interface FfRequest {
   path2?: string;
   /** SET_TIMES: atime; SET_SIZE: size. */
   a?: number;
-  /** SET_TIMES: mtime. */
+  /** SET_TIMES: mtime; PREAD: length. */
   b?: number;
+  /** Guest agent: the handle a PREAD/PWRITE/FSYNC/CLOSE/FSTAT/FSETSTAT acts on (the pad field). */
+  handle?: number;
+  /** PWRITE: the bytes to write, carried where the path goes. */
+  data?: Buffer;
 }
 
 /** What stat(2) said, with ids as the container sees them. Times in seconds. */
@@ -153,7 +164,7 @@ function int32(v: number | undefined): number {
 
 /** Encodes a request as one message. */
 export function encodeRequest(r: FfRequest): Buffer {
-  const p1 = pathBytes('path', r.path);
+  const p1 = r.data ?? pathBytes('path', r.path);
   const p2 = pathBytes('second path', r.path2 ?? '');
   const buf = Buffer.alloc(FF_REQ_SIZE + p1.length + p2.length);
   buf.writeUInt32LE(r.op, 0);
@@ -163,6 +174,7 @@ export function encodeRequest(r: FfRequest): Buffer {
   buf.writeInt32LE(int32(r.gid), 16);
   buf.writeUInt32LE(p1.length, 20);
   buf.writeUInt32LE(p2.length, 24);
+  buf.writeUInt32LE((r.handle ?? 0) >>> 0, 28);
   buf.writeBigInt64LE(BigInt(Math.trunc(r.a ?? 0)), 32);
   buf.writeBigInt64LE(BigInt(Math.trunc(r.b ?? 0)), 40);
   p1.copy(buf, FF_REQ_SIZE);

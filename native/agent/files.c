@@ -15,6 +15,9 @@
  *       zero-length frame closes the file;
  *   and either way the agent ends with {"event":"file-closed","channel":h,
  *   "errno":E} on channel 0 (0: every byte read or written).
+ *   Opened with FF_O_RANDOM (SFTP), the file stays open as handle h for
+ *   FF_PREAD / FF_PWRITE / FF_FSTAT / FF_FSETSTAT / FF_FSYNC / FF_CLOSE
+ *   requests naming it in their pad field, answered on the files channel.
  * Channels of files start at FILES_CHANNEL_BASE, apart from exec's.
  */
 #define _GNU_SOURCE
@@ -31,17 +34,22 @@
 #define MAX_SESSIONS 16
 #define MAX_HANDLES 64
 #define READ_CHUNK (64 * 1024)
+/* Largest FF_PREAD answer (SFTP asks for at most 255 KiB). */
+#define PREAD_MAX (256 * 1024)
 
 struct handle {
 	uint32_t channel; /* 0: free slot */
 	int fd;
 	int reading;
+	int random; /* FF_O_RANDOM: answered request by request, never streamed */
 	int err; /* first write error */
 };
 
 static uint32_t sessions[MAX_SESSIONS];
 static struct handle handles[MAX_HANDLES];
 static uint32_t next_channel = FILES_CHANNEL_BASE;
+/* Flags of the OPEN being served (ff_send sees only its reply). */
+static uint32_t open_flags;
 
 static uint32_t new_channel(void)
 {
@@ -81,7 +89,8 @@ int ff_send(int sock, const struct ff_resp *resp, const void *payload, size_t le
 			len = 0;
 		} else {
 			int acc = fcntl(mine, F_GETFL) & O_ACCMODE;
-			*h = (struct handle){.channel = new_channel(), .fd = mine, .reading = acc == O_RDONLY};
+			int random = (open_flags & FF_O_RANDOM) != 0;
+			*h = (struct handle){.channel = new_channel(), .fd = mine, .reading = acc == O_RDONLY && !random, .random = random};
 			r.pad = h->channel;
 		}
 	}
@@ -119,6 +128,57 @@ int files_owns(uint32_t channel)
 	return channel >= FILES_CHANNEL_BASE;
 }
 
+static struct handle *random_handle(uint32_t channel)
+{
+	for (int i = 0; i < MAX_HANDLES; i++)
+		if (handles[i].channel && handles[i].channel == channel && handles[i].random) return &handles[i];
+	return NULL;
+}
+
+/* FF_PREAD / FF_PWRITE / FF_FSYNC / FF_CLOSE on a handle; data: what follows the header. */
+static void handle_op(uint32_t channel, const struct ff_req *req, const char *data, size_t len)
+{
+	static char chunk[PREAD_MAX];
+	struct handle *h = random_handle(req->pad);
+	struct ff_resp r;
+	ssize_t n;
+
+	memset(&r, 0, sizeof(r));
+	if (!h) {
+		ff_send_err((int)channel, EBADF);
+		return;
+	}
+	switch (req->op) {
+	case FF_PREAD:
+		if (req->a < 0 || req->b < 0) { ff_send_err((int)channel, EINVAL); return; }
+		do n = pread(h->fd, chunk, req->b < PREAD_MAX ? (size_t)req->b : PREAD_MAX, req->a);
+		while (n < 0 && errno == EINTR);
+		if (n < 0) { ff_send_err((int)channel, errno); return; }
+		r.count = (uint32_t)n;
+		ff_send((int)channel, &r, chunk, (size_t)n, -1);
+		return;
+	case FF_PWRITE:
+		if (req->a < 0 || req->len1 != len) { ff_send_err((int)channel, EINVAL); return; }
+		for (size_t done = 0; done < len; done += (size_t)n) {
+			do n = pwrite(h->fd, data + done, len - done, req->a + (off_t)done);
+			while (n < 0 && errno == EINTR);
+			if (n <= 0) { ff_send_err((int)channel, n < 0 ? errno : EIO); return; }
+		}
+		r.count = (uint32_t)len;
+		ff_send((int)channel, &r, NULL, 0, -1);
+		return;
+	case FF_FSYNC:
+		ff_send_err((int)channel, fsync(h->fd) < 0 ? errno : 0);
+		return;
+	default: /* FF_CLOSE */
+		n = close(h->fd);
+		h->channel = 0;
+		h->fd = -1;
+		ff_send_err((int)channel, n < 0 ? errno : 0);
+		return;
+	}
+}
+
 static void serve_request(uint32_t channel, const char *msg, size_t len)
 {
 	static char p1[FF_PATH_MAX + 1], p2[FF_PATH_MAX + 1];
@@ -130,13 +190,31 @@ static void serve_request(uint32_t channel, const char *msg, size_t len)
 			if (sessions[i] == channel) sessions[i] = 0;
 		return;
 	}
+	if (len >= sizeof(req)) {
+		memcpy(&req, msg, sizeof(req));
+		if (req.op >= FF_PREAD && req.op <= FF_CLOSE) {
+			handle_op(channel, &req, msg + sizeof(req), len - sizeof(req));
+			return;
+		}
+	}
 	if (ff_parse_request(msg, len, &req, p1, p2)) {
 		ff_send_err((int)channel, EINVAL);
 		return;
 	}
+	int fd = -1;
+	if (req.op == FF_FSTAT || req.op == FF_FSETSTAT) {
+		/* On a handle: its fd, duplicated (ff_dispatch closes what it is given). */
+		struct handle *h = random_handle(req.pad);
+		if (!h || (fd = fcntl(h->fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+			ff_send_err((int)channel, EBADF);
+			return;
+		}
+	}
 	/* Modes are explicit in requests (0644 / 0755 by default), as in forkfile. */
 	mode_t old = umask(0);
-	ff_dispatch((int)channel, &req, p1, p2, -1);
+	open_flags = req.op == FF_OPEN ? req.flags : 0;
+	ff_dispatch((int)channel, &req, p1, p2, fd);
+	open_flags = 0;
 	umask(old);
 }
 
@@ -166,6 +244,7 @@ void files_data(uint32_t channel, const char *data, size_t len)
 	for (int i = 0; i < MAX_HANDLES; i++) {
 		struct handle *h = &handles[i];
 		if (!h->channel || h->channel != channel) continue;
+		if (h->random) return; /* driven by requests on the files channel only */
 		if (!h->reading) write_handle(h, data, len);
 		else if (len == 0) close_handle(h, ECANCELED);
 		return;

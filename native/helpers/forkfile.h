@@ -43,6 +43,16 @@ enum ff_op {
 	FF_FSETSTAT = 14,  /* fd attached, mask in flags */
 	FF_STATVFS = 15,
 	FF_LINK = 16,      /* hard link: path -> new name in path2 */
+	/*
+	 * The guest agent's own ops (native/agent/files.c): a file opened with
+	 * FF_O_RANDOM stays open in the agent as a handle (its number in the
+	 * request's pad field) instead of an fd passed back. FF_FSTAT and
+	 * FF_FSETSTAT take the handle the same way.
+	 */
+	FF_PREAD = 17,  /* a = offset, b = length; the reply's payload holds the bytes (none: end of file) */
+	FF_PWRITE = 18, /* a = offset; the len1 bytes after the header are the data (not a path) */
+	FF_FSYNC = 19,
+	FF_CLOSE = 20,
 };
 
 /* Request flags (meaning depends on op). */
@@ -60,6 +70,7 @@ enum ff_op {
 #define FF_O_CREAT 0x080000u
 #define FF_O_TRUNC 0x100000u
 #define FF_O_EXCL 0x200000u
+#define FF_O_RANDOM 0x400000u /* agent: keep the file open as a handle for FF_PREAD/FF_PWRITE */
 
 struct ff_req {
 	uint32_t op;

@@ -46,7 +46,6 @@ t.test('files through the agent', async (t) => {
   agent = spawn(AGENT, ['--fd', '3', '--secret-file', path.join(root, 'agent.secret')], { stdio: ['ignore', 'ignore', 'inherit', 'pipe'] });
   const client = await AgentClient.attach(agent.stdio[3] as Socket, 'files-secret');
   const files = await AgentFileSession.open(client, 'v1');
-  t.equal(files.streamsOnly, true, 'opened files come as streams');
 
   // Path requests: the same forkfile handlers containers use, in the guest.
   const dir = path.join(root, 'd');
@@ -99,6 +98,25 @@ t.test('files through the agent', async (t) => {
   const many = await Promise.all(names.map((n) => files.open(path.join(dir, n), { read: true })));
   const got = await Promise.all(many.map((f) => collect(openedReadStream(f, f.stat.size, MiB))));
   t.same(got.map((b) => b.toString()), names.map((n) => n.repeat(300_000)), 'three files read at once');
+
+  // Handles for positional I/O (what SFTP uses in VMs).
+  const io = files.remoteIo;
+  const h = await files.open(path.join(dir, 'r'), { read: true, write: true, create: true, mode: 0o600, random: true });
+  t.ok(h.fd !== undefined && h.fd >= 0x80000000, 'a random-access open gives an agent handle');
+  const handle = h.fd!;
+  await io.pwrite(handle, Buffer.from('hello world'), 0);
+  await io.pwrite(handle, Buffer.from('WORLD'), 6);
+  await io.pwrite(handle, randomBytes(300 * 1024), 11);
+  t.equal((await io.pread(handle, 11, 0)).toString(), 'hello WORLD', 'pwrite at offsets, pread back');
+  t.equal((await io.pread(handle, 10, 11 + 300 * 1024)).length, 0, 'pread at the end: no bytes');
+  t.equal((await files.fstat(handle)).size, 11 + 300 * 1024, 'fstat of the handle');
+  await files.fsetstat(handle, { size: 5, mode: 0o640 });
+  const rs = await fs.stat(path.join(dir, 'r'));
+  t.same([rs.size, rs.mode & 0o7777], [5, 0o640], 'fsetstat of the handle: size and mode');
+  await io.fsync(handle);
+  await io.closeHandle(handle);
+  await t.rejects(io.pread(handle, 1, 0), { code: 'EBADF' }, 'a closed handle: EBADF');
+  await t.rejects(io.pread(0x80000001, 1, 0), { code: 'EBADF' }, 'a handle never opened: EBADF');
 
   await files.removeAll(dir);
   await t.rejects(fs.stat(dir), { code: 'ENOENT' }, 'removeAll');

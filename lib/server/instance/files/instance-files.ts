@@ -42,11 +42,24 @@ type PathCalls =
   | 'fsetstat'
   | 'statvfs';
 
+/**
+ * Positional I/O on files opened with `random: true` where the file is
+ * not a local fd (VMs: the `fd` is the agent's handle). Containers have
+ * none: their fds are read and written directly.
+ */
+export interface RemoteFileIo {
+  /** Up to `length` bytes at `position`; empty at end of file. */
+  pread(handle: number, length: number, position: number): Promise<Buffer>;
+  pwrite(handle: number, data: Buffer, position: number): Promise<void>;
+  fsync(handle: number): Promise<void>;
+  closeHandle(handle: number): Promise<void>;
+}
+
 export type InstanceFiles = Pick<FileSession, PathCalls> & {
   /** Opens a regular file; see {@link InstanceOpenedFile}. */
   open(path: string, opts: OpenOptions): Promise<InstanceOpenedFile>;
-  /** True when opened files come only as streams (no random access: SFTP reads and writes cannot be served). */
-  readonly streamsOnly?: boolean;
+  /** Set when files opened with `random: true` are remote handles, not local fds (then fstat/fsetstat take the handle). */
+  readonly remoteIo?: RemoteFileIo;
 };
 
 /** The content of a file opened for reading, at most `size` bytes from the start (the fd is closed at the end). */

@@ -137,6 +137,7 @@ export async function openStaged(session: InstanceFiles, path: string, o: { crea
   if (st ? fileType(st.mode) !== 'file' || st.nlink > 1 : !o.create) return null;
   const temp = posix.join(posix.dirname(target.path), `${PUSH_TEMP_PREFIX}${randomBytes(8).toString('hex')}`);
   const f = await session.open(temp, {
+    random: session.remoteIo !== undefined,
     read: o.read,
     write: true,
     create: true,

@@ -170,11 +170,13 @@ export function serveSftp(socket: Duplex, head: Buffer, session: InstanceFiles):
   const serve = (reqid: number, fn: () => Promise<void>): void => {
     fn().catch((err: unknown) => fail(reqid, err));
   };
+  const remote = session.remoteIo;
   const releaseFile = (h: FileHandle): void => {
     if (h.closing && h.busy === 0 && h.fd >= 0) {
       const fd = h.fd;
       h.fd = -1;
-      close(fd, () => h.released?.());
+      if (remote) void remote.closeHandle(fd).catch(() => undefined).then(() => h.released?.());
+      else close(fd, () => h.released?.());
     }
   };
   /** Renames and removals of staged files still under way: the session stays open for them. */
@@ -218,9 +220,6 @@ export function serveSftp(socket: Duplex, head: Buffer, session: InstanceFiles):
       const write = (pflags & SftpOpenFlag.WRITE) !== 0;
       const read = (pflags & SftpOpenFlag.READ) !== 0;
       const mode = attrs.mode !== undefined ? attrs.mode & 0o7777 : undefined;
-      if (session.streamsOnly) {
-        throw Object.assign(new Error('Reading and writing files over SFTP is not supported for virtual machines yet'), { code: 'ENOTSUP' });
-      }
       // A truncating open must not destroy the old content before the new one is complete:
       // it writes a temporary file that CLOSE renames over the target (EXCL opens are new files anyway).
       if (write && pflags & SftpOpenFlag.TRUNC && !(pflags & SftpOpenFlag.EXCL)) {
@@ -244,13 +243,15 @@ export function serveSftp(socket: Duplex, head: Buffer, session: InstanceFiles):
         truncate: (pflags & SftpOpenFlag.TRUNC) !== 0,
         exclusive: (pflags & SftpOpenFlag.EXCL) !== 0,
         mode: attrs.mode !== undefined ? attrs.mode & 0o7777 : undefined,
+        random: remote !== undefined,
       });
       if (f.fd === undefined) {
         discardOpened(f, (fd) => close(fd, () => undefined));
         throw Object.assign(new Error('This instance serves files only as streams'), { code: 'ENOTSUP' });
       }
       if (done) {
-        close(f.fd, () => undefined);
+        if (remote) void remote.closeHandle(f.fd).catch(() => undefined);
+        else close(f.fd, () => undefined);
         return;
       }
       sftp.handle(reqid, newHandle({ kind: 'file', fd: f.fd, path: clientPath(filename), busy: 0, closing: false }));
@@ -262,20 +263,37 @@ export function serveSftp(socket: Duplex, head: Buffer, session: InstanceFiles):
     if (!h || h.kind !== 'file' || h.closing) return fail(reqid, Object.assign(new Error('Invalid handle'), { code: 'EBADF' }));
     const buf = Buffer.allocUnsafe(Math.min(length, MAX_IO));
     h.busy++;
-    read(h.fd, buf, 0, buf.length, offset, (err, n) => {
+    const answer = (err: Error | null, data: Buffer): void => {
       h.busy--;
       releaseFile(h);
       if (done) return;
       if (err) return fail(reqid, err);
-      if (n === 0) return sftp.status(reqid, SftpStatus.EOF);
-      sftp.data(reqid, buf.subarray(0, n));
-    });
+      if (data.length === 0) return sftp.status(reqid, SftpStatus.EOF);
+      sftp.data(reqid, data);
+    };
+    if (remote) remote.pread(h.fd, buf.length, offset).then((d) => answer(null, d), (e: Error) => answer(e, buf));
+    else read(h.fd, buf, 0, buf.length, offset, (err, n) => answer(err, buf.subarray(0, n)));
   });
 
   sftp.on('WRITE', (reqid: number, hb: Buffer, offset: number, data: Buffer) => {
     const h = lookup(hb);
     if (!h || h.kind !== 'file' || h.closing) return fail(reqid, Object.assign(new Error('Invalid handle'), { code: 'EBADF' }));
     h.busy++;
+    if (remote) {
+      remote.pwrite(h.fd, data, offset).then(
+        () => {
+          h.busy--;
+          releaseFile(h);
+          ok(reqid);
+        },
+        (err: unknown) => {
+          h.busy--;
+          releaseFile(h);
+          fail(reqid, err);
+        },
+      );
+      return;
+    }
     const step = (off: number): void => {
       write(h.fd, data, off, data.length - off, offset + off, (err, n) => {
         if (!err && off + n < data.length) return step(off + n);
@@ -439,7 +457,8 @@ export function serveSftp(socket: Duplex, head: Buffer, session: InstanceFiles):
           if (!h) throw Object.assign(new Error('Invalid handle'), { code: 'EBADF' });
           if (name === 'fstatvfs@openssh.com') return statvfsReply(reqid, h.path);
           if (h.kind !== 'file') throw Object.assign(new Error('Not a file handle'), { code: 'EINVAL' });
-          await new Promise<void>((resolve, reject) => fsync(h.fd, (e) => (e ? reject(e) : resolve())));
+          if (remote) await remote.fsync(h.fd);
+          else await new Promise<void>((resolve, reject) => fsync(h.fd, (e) => (e ? reject(e) : resolve())));
           return ok(reqid);
         }
         case 'lsetstat@openssh.com': {

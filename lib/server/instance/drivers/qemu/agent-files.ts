@@ -4,13 +4,25 @@
  * and served in the guest by the same C handlers. An opened file is a
  * channel, so its content comes as a stream: reads from offset 0 as the
  * agent sends them, writes in order, each ended by the agent's file-closed
- * event (0 or the errno that stopped it).
+ * event (0 or the errno that stopped it). SFTP opens files as handles
+ * instead (`random: true`), read and written at offsets request by request.
  */
 import { PassThrough, Writable } from 'node:stream';
 import { NativeError } from '../../../../native/errors';
-import { type CallResult, errnoInfo, FileRequests, type OpenOptions, openRequest, requestError } from '../../../../native/file-requests';
+import {
+  type CallResult,
+  errnoInfo,
+  FileRequests,
+  type OpenOptions,
+  openRequest,
+  requestError,
+  type SetAttrs,
+  setAttrsFields,
+  setAttrsFlags,
+  splitAttrs,
+} from '../../../../native/file-requests';
 import { decodeReply, encodeRequest, FfFlag, FfOp, type FfReply, FfReplyFlag, type FfRequest, type FileStat } from '../../../../native/forkfile-wire';
-import type { InstanceOpenedFile, StreamedFile } from '../../files/instance-files';
+import type { InstanceOpenedFile, RemoteFileIo, StreamedFile } from '../../files/instance-files';
 import type { AgentClient } from './agent-client';
 import { MAX_FRAME } from './agent-protocol';
 
@@ -30,8 +42,22 @@ function transferError(errno: number, path: string, instance: string | undefined
   return new NativeError(`transfer ${path}: ${desc}`, { code, errno: -errno, syscall: 'transfer', op: 'file', instance, path });
 }
 
+/** Largest PWRITE the agent is sent at once (SFTP writes up to 255 KiB). */
+const PWRITE_CHUNK = 256 * 1024;
+
 export class AgentFileSession extends FileRequests {
-  readonly streamsOnly = true;
+  /** Files opened with `random: true` stay in the agent as handles, read and written request by request (SFTP). */
+  readonly remoteIo: RemoteFileIo = {
+    pread: async (handle, length, position) => (await this.simple({ op: FfOp.PREAD, path: '', handle, a: position, b: length })).payload,
+    pwrite: async (handle, data, position) => {
+      for (let off = 0; off < data.length || off === 0; off += PWRITE_CHUNK) {
+        await this.simple({ op: FfOp.PWRITE, path: '', handle, a: position + off, data: data.subarray(off, off + PWRITE_CHUNK) });
+        if (data.length === 0) break;
+      }
+    },
+    fsync: async (handle) => void (await this.simple({ op: FfOp.FSYNC, path: '', handle })),
+    closeHandle: async (handle) => void (await this.simple({ op: FfOp.CLOSE, path: '', handle })),
+  };
   private current: Collector | undefined;
   private closed = false;
   /** The file the last OPEN reply bound (taken by open()). */
@@ -82,19 +108,24 @@ export class AgentFileSession extends FileRequests {
   async open(path: string, opts: OpenOptions): Promise<InstanceOpenedFile> {
     const req = openRequest(path, opts);
     const { replies } = await this.call(req);
+    const last = replies[replies.length - 1]!;
+    // A handle for remoteIo: the `fd` names it in the agent.
+    if (opts.random) return { fd: last.pad, created: (last.flags & FfReplyFlag.CREATED) !== 0, stat: last.stat };
     const opened = this.lastOpened;
     this.lastOpened = undefined;
     if (!opened) throw new NativeError(`open ${path}: no channel in the agent's reply`, { code: 'EPROTO', op: 'file', instance: this.instance });
-    opened.created = (replies[replies.length - 1]!.flags & FfReplyFlag.CREATED) !== 0;
+    opened.created = (last.flags & FfReplyFlag.CREATED) !== 0;
     return opened;
   }
 
-  async fstat(): Promise<FileStat> {
-    throw new NativeError('fstat: files of virtual machines have no local fd', { code: 'ENOTSUP', op: 'file', instance: this.instance });
+  /** fstat(2) of a handle opened with `random: true`. */
+  async fstat(handle: number): Promise<FileStat> {
+    return (await this.simple({ op: FfOp.FSTAT, path: '', handle })).stat;
   }
 
-  async fsetstat(): Promise<void> {
-    throw new NativeError('fsetstat: files of virtual machines have no local fd', { code: 'ENOTSUP', op: 'file', instance: this.instance });
+  /** setstat() on a handle opened with `random: true`. */
+  async fsetstat(handle: number, attrs: SetAttrs): Promise<void> {
+    for (const part of splitAttrs(attrs)) await this.simple({ op: FfOp.FSETSTAT, path: '', handle, flags: setAttrsFlags(part), ...setAttrsFields(part) });
   }
 
   private onReply(payload: Buffer): void {
