@@ -1,13 +1,15 @@
-/** `incus file push|pull|delete|create|edit`: files in instances. */
+/** `incus file push|pull|delete|create|edit|mount`: files in instances. */
 import type { Command } from 'commander';
 import { InstanceFiles } from '../../client/files';
 import type { CliContext } from '../context';
 import { createFile, deleteFiles, type CreateFlags } from '../files/create';
 import { editFile } from '../files/edit';
+import { sftpListener, sshfsMount } from '../files/mount';
 import { parseIdFlag, parseInstancePath } from '../files/paths';
 import { pullFiles, type PullFlags } from '../files/pull';
 import { pushFiles, type PushFlags } from '../files/push';
 import { RemoteFsPool } from '../files/remote-fs';
+import { localName } from '../remote';
 
 /** Runs fn with a pool of per-instance file connections, closed afterwards. */
 async function withPool<T>(ctx: CliContext, fn: (pool: RemoteFsPool, files: InstanceFiles) => Promise<T>): Promise<T> {
@@ -45,6 +47,50 @@ export async function filePull(ctx: CliContext, args: string[], flags: PullFlags
       process.stdout,
     ),
   );
+  return 0;
+}
+
+interface MountFlags {
+  listen?: string;
+  /** false with --no-auth. */
+  auth: boolean;
+  authUser?: string;
+}
+
+/**
+ * `file mount INSTANCE[/PATH] [TARGET]`: with a target directory, sshfs
+ * mounts PATH there; without, an SSH SFTP listener serves the instance.
+ */
+export async function fileMount(ctx: CliContext, source: string, target: string | undefined, flags: MountFlags): Promise<number> {
+  const rest = localName(source);
+  const slash = rest.indexOf('/');
+  const instance = slash < 0 ? rest : rest.slice(0, slash);
+  const hasPath = slash >= 0;
+  let relPath = hasPath ? rest.slice(slash + 1) : '';
+  if (target !== undefined) {
+    const fs = require('node:fs') as typeof import('node:fs');
+    if (!fs.statSync(target).isDirectory()) throw new Error('Target path must be a directory');
+    if (flags.listen) throw new Error('Target path and --listen flag cannot be used together');
+    if (!hasPath) throw new Error(`An instance path is required for ${source}`);
+  } else if (hasPath) {
+    throw new Error('Instance path cannot be used in SSH SFTP listener mode');
+  }
+  const files = new InstanceFiles(ctx.client());
+  if (target !== undefined) {
+    if (!relPath.startsWith('/')) relPath = `/${relPath}`;
+    const conn = await files.sftpConnection(instance).catch((e: Error) => {
+      throw new Error(`Failed connecting to instance SFTP: ${e.message}`);
+    });
+    return sshfsMount(conn, instance, relPath, target, ctx.io.out);
+  }
+  await ctx.client().getInstance(instance);
+  const listener = await sftpListener(() => files.sftpConnection(instance), { listen: flags.listen, noAuth: flags.auth === false, user: flags.authUser }, ctx.io.out, ctx.io.err);
+  // Serves until interrupted.
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await listener.close();
   return 0;
 }
 
@@ -108,6 +154,18 @@ export function register(program: Command, ctx: CliContext): void {
       const target = parseInstancePath(p);
       await withPool(ctx, (pool) => createFile(pool.get(target.instance), target.path, link, flags));
       ctx.exitCode = 0;
+    });
+
+  file
+    .command('mount')
+    .description('Mount files from instances')
+    .argument('<instance>', '[<remote>:]<instance>[/<path>]')
+    .argument('[target]', 'Local directory to mount on with sshfs (none: an SSH SFTP listener)')
+    .option('--listen <address>', 'Setup SSH SFTP listener on address:port instead of mounting')
+    .option('--no-auth', 'Disable authentication when using SSH SFTP listener')
+    .option('--auth-user <user>', 'Set authentication user when using SSH SFTP listener')
+    .action(async (source: string, target: string | undefined, flags: MountFlags) => {
+      ctx.exitCode = await fileMount(ctx, source, target, flags);
     });
 
   file
