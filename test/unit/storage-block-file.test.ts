@@ -1,6 +1,10 @@
-/** Block-volume rules that need no disk: sizes, content types, keys by content type. */
+/** Block-volume rules: sizes, content types, keys by content type; the GPT backup header after a VM disk grows (sgdisk on a temp file). */
 import t from 'tap';
-import { contentTypeOf, DEFAULT_BLOCK_BYTES, roundBlockBytes, sizeFromImage } from '../../lib/server/storage/block-file';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { contentTypeOf, DEFAULT_BLOCK_BYTES, resizeBlockFile, roundBlockBytes, sizeFromImage } from '../../lib/server/storage/block-file';
 import { validateVolumeConfig } from '../../lib/server/storage/volumes';
 
 t.test('block sizes', async (t) => {
@@ -26,4 +30,26 @@ t.test('keys by content type', async (t) => {
   t.throws(() => validateVolumeConfig({ 'security.shared': 'true' }, 'filesystem', 'v'), /"security.shared"/);
   t.doesNotThrow(() => validateVolumeConfig({ 'security.shared': 'true', size: '1GiB' }, 'block', 'v'));
   t.doesNotThrow(() => validateVolumeConfig({ 'security.shifted': 'true' }, 'filesystem', 'v'));
+});
+
+t.test('a grown VM disk gets its GPT backup header moved to the end', { skip: spawnSync('sh', ['-c', 'command -v sgdisk']).status !== 0 && 'sgdisk (gdisk) missing' }, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gpt-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const verify = (f: string): string => spawnSync('sgdisk', ['-v', f], { encoding: 'utf8' }).stdout;
+  const gpt = path.join(dir, 'gpt.img');
+  fs.writeFileSync(gpt, '');
+  fs.truncateSync(gpt, 8 * 1024 * 1024);
+  t.equal(spawnSync('sgdisk', ['-n', '1:0:0', gpt]).status, 0, 'a GPT disk with one partition');
+  const custom = path.join(dir, 'custom.img');
+  fs.copyFileSync(gpt, custom);
+  await resizeBlockFile(custom, 'custom', 16 * 1024 * 1024);
+  t.match(verify(custom), /secondary header's self-pointer indicates that it doesn't reside\s+at the end of the disk/, 'grown without the move, the backup header is left behind (custom volumes are not VM disks)');
+  await resizeBlockFile(gpt, 'virtual-machine', 16 * 1024 * 1024);
+  t.equal(fs.statSync(gpt).size, 16 * 1024 * 1024, 'grown');
+  t.match(verify(gpt), /No problems found/, 'the VM disk verifies clean: the backup header is at the new end');
+  const blank = path.join(dir, 'blank.img');
+  fs.writeFileSync(blank, '');
+  fs.truncateSync(blank, 8 * 1024 * 1024);
+  await resizeBlockFile(blank, 'virtual-machine', 16 * 1024 * 1024);
+  t.ok(fs.readFileSync(blank).subarray(512, 520).every((b) => b === 0), 'a blank VM disk gets no partition table written');
 });

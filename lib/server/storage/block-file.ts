@@ -4,6 +4,7 @@
  * directory, as Incus lays them out (drivers/utils.go ensureVolumeBlockFile,
  * storage/utils.go ImageUnpack). See qemu-img(1), truncate(2).
  */
+import { spawn } from 'node:child_process';
 import { open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { badRequest } from '../errors';
@@ -68,6 +69,35 @@ export async function growBlockFile(path: string, bytes: number): Promise<boolea
     await fh.close();
   }
   return true;
+}
+
+/**
+ * After a VM disk grew: moves the GPT backup header to the new end of the
+ * disk (`sgdisk --move-second-header`), as Incus does, so the guest finds
+ * it where GPT says it is. A disk without a GPT (no "EFI PART" at LBA 1;
+ * sgdisk exiting 3 or 2) and a host without sgdisk are left alone:
+ * resizing its partitions is the guest's business.
+ */
+export async function moveGptAltHeader(path: string): Promise<void> {
+  // sgdisk would write a fresh GPT on a blank disk: only a disk with a GPT header at LBA 1 is touched.
+  const fh = await open(path, 'r');
+  const sig = Buffer.alloc(8);
+  try {
+    await fh.read(sig, 0, 8, 512);
+  } finally {
+    await fh.close();
+  }
+  if (sig.toString('latin1') !== 'EFI PART') return;
+  return new Promise((resolve, reject) => {
+    const child = spawn('sgdisk', ['--move-second-header', path], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    child.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? resolve() : reject(e)));
+    child.on('close', (code) => {
+      if (code === 0 || code === 2 || code === 3) resolve();
+      else reject(new Error(`Failed moving the GPT backup header of ${path}: ${err.trim() || `sgdisk exit ${code}`}`));
+    });
+  });
 }
 
 export { isQcow2File };
@@ -154,7 +184,11 @@ export async function fillFromImage(
     if (type === 'container') throw typeMismatch('container', 'virtual-machine');
     await beforeBlock?.();
     const imageBytes = await unpackVmImage(dir, imageFile, rootfsFile);
-    if (type !== 'image') await growBlockFile(join(dir, BLOCK_FILE), sizeFromImage(roundBlockBytes(imageBytes), opts?.size));
+    if (type !== 'image') {
+      const disk = join(dir, BLOCK_FILE);
+      const grew = await growBlockFile(disk, sizeFromImage(roundBlockBytes(imageBytes), opts?.size));
+      if (grew && type === 'virtual-machine') await moveGptAltHeader(disk);
+    }
     return 'block';
   }
   if (type === 'virtual-machine') throw typeMismatch('virtual-machine', 'container');
@@ -171,6 +205,13 @@ export async function growAfterClone(dir: string, srcType: VolumeType, type: Vol
   const disk = join(dir, BLOCK_FILE);
   const have = await blockFileSize(disk);
   if (have === null || type === 'image') return;
-  if (srcType === 'image') await growBlockFile(disk, sizeFromImage(have, opts?.size));
-  else if (opts?.size !== undefined) await growBlockFile(disk, opts.size);
+  let grew = false;
+  if (srcType === 'image') grew = await growBlockFile(disk, sizeFromImage(have, opts?.size));
+  else if (opts?.size !== undefined) grew = await growBlockFile(disk, opts.size);
+  if (grew && type === 'virtual-machine') await moveGptAltHeader(disk);
+}
+
+/** Grows a volume's block file for a resize; a VM disk gets its GPT backup header moved to the new end. */
+export async function resizeBlockFile(path: string, type: VolumeType, bytes: number): Promise<void> {
+  if ((await growBlockFile(path, bytes)) && type === 'virtual-machine') await moveGptAltHeader(path);
 }

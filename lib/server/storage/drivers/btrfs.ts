@@ -19,7 +19,7 @@ import { dirname, join } from 'node:path';
 import { badRequest } from '../../errors';
 import { run } from '../../images/run';
 import { parseSize } from '../../instance/config/units';
-import { BLOCK_FILE, blockFileSize, contentTypeOf, createSparseFile, DEFAULT_BLOCK_BYTES, fillFromImage, growAfterClone, growBlockFile } from '../block-file';
+import { BLOCK_FILE, blockFileSize, contentTypeOf, createSparseFile, DEFAULT_BLOCK_BYTES, fillFromImage, growAfterClone, resizeBlockFile } from '../block-file';
 import { type PoolSpec, type StorageDriver, type VolumeOptions, type VolumeType, SNAPSHOT_DIRS, VOLUME_DIRS } from '../interface';
 import { ensurePoolDirs, ensureSnapshotParent, mkdirMode, SNAPSHOT_PARENT_MODE, volumeDirMode } from '../modes';
 import { childPath, ownDir } from '../../names';
@@ -219,7 +219,7 @@ export class BtrfsDriver implements StorageDriver {
   }
 
   async resizeBlockVolume(pool: PoolSpec, type: VolumeType, name: string, bytes: number): Promise<void> {
-    await growBlockFile(this.blockPath(pool, type, name), bytes);
+    await resizeBlockFile(this.blockPath(pool, type, name), type, bytes);
   }
 
   /** A subvolume snapshot of a volume or snapshot: instant, sharing extents. */

@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { badRequest } from '../../errors';
-import { BLOCK_FILE, contentTypeOf, copyBlockFile, createSparseFile, DEFAULT_BLOCK_BYTES, fillFromImage, growAfterClone, growBlockFile } from '../block-file';
+import { BLOCK_FILE, contentTypeOf, copyBlockFile, createSparseFile, DEFAULT_BLOCK_BYTES, fillFromImage, growAfterClone, resizeBlockFile } from '../block-file';
 import { type PoolSpec, type StorageDriver, type VolumeOptions, type VolumeType, SNAPSHOT_DIRS, VOLUME_DIRS } from '../interface';
 import { ensurePoolDirs, ensureSnapshotParent, mkdirMode, SNAPSHOT_PARENT_MODE, volumeDirMode } from '../modes';
 import { run } from '../../images/run';
@@ -99,7 +99,7 @@ export class DirDriver implements StorageDriver {
   }
 
   async resizeBlockVolume(pool: PoolSpec, type: VolumeType, name: string, bytes: number): Promise<void> {
-    await growBlockFile(this.blockPath(pool, type, name), bytes);
+    await resizeBlockFile(this.blockPath(pool, type, name), type, bytes);
   }
 
   async deleteVolume(pool: PoolSpec, type: VolumeType, name: string): Promise<void> {
