@@ -90,6 +90,14 @@ async function commonChecks(t: Test, c: AgentClient): Promise<void> {
   await t.rejects(c.exec({ argv: [] }), { code: 400 });
   const st = await c.state();
   t.ok(st.memory.total > 0, 'memory total');
+  t.ok(st.processes > 1, `process count (${st.processes})`);
+  t.ok(st.disk.root && st.disk.root.total > 0 && st.disk.root.usage > 0, `root filesystem use (${JSON.stringify(st.disk.root)})`);
+  // Who and where a command runs as.
+  const who = await c.exec({ argv: ['sh', '-c', 'echo $(id -u):$(id -g):$(pwd):$GREETING'], env: ['PATH=/sbin:/bin:/usr/sbin:/usr/bin', 'GREETING=hi'], cwd: '/tmp', uid: 1234, gid: 5678 });
+  const whoOut = collect(who.stdout);
+  who.stdin.end();
+  t.equal((await who.exit).code, 0, 'a command as another user exits 0');
+  t.equal((await whoOut).toString(), '1234:5678:/tmp:hi\n', 'uid, gid, cwd and environment as asked');
   t.ok(st.network.lo?.addresses.some((a) => a.family === 'inet' && a.address === '127.0.0.1' && a.netmask === '8'), 'lo has 127.0.0.1/8');
 }
 
