@@ -9,7 +9,7 @@
  */
 import t from 'tap';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
@@ -18,6 +18,9 @@ import { ROOT, withDaemon, type TestDaemon } from './lib/daemon';
 import { buildTestVm, guestRun, ok, qemuPids, waitConsole, waitGone } from './lib/vm';
 import { attachConsole, openOperationWebsocket } from '../../lib/client/console';
 import { AGENT_MAGIC, encodeFrame } from '../../lib/server/instance/drivers/qemu/agent-protocol';
+import { SftpSession } from '../../lib/client/sftp';
+import { InstanceFiles } from '../../lib/client/files';
+import { promisify } from 'node:util';
 import { type ExecControl, execInstance } from '../../lib/client';
 
 /** A SPICE link message for the main channel (what a SPICE client sends first on each connection). */
@@ -177,6 +180,13 @@ t.test('a VM from the test image: boot, limits, lease, restart of incusd, stop p
   }
   t.match(listed, new RegExp(`^v1,"?${leased.replace(/\./g, '\\.')} \\(eth0\\)`, 'm'), `incus list shows the VM's IPv4 from its agent: ${listed.trim()}`);
 
+  // What the guest says of itself through the agent: processes, memory as the guest sees it, its root filesystem.
+  const guestState = await d.client.getInstanceState('v1');
+  t.ok(guestState.processes > 1, `processes from the agent (${guestState.processes})`);
+  t.ok(guestState.memory.total > 400 * 1024 * 1024 && guestState.memory.usage > 0, `memory from the guest (${guestState.memory.usage} of ${guestState.memory.total})`);
+  t.ok((guestState.disk?.root?.usage ?? 0) > 0, `root filesystem use (${JSON.stringify(guestState.disk?.root)})`);
+  t.match(await ok(t, d, ['info', 'v1']), /Processes: [1-9]\d*/, 'incus info shows them');
+
   // Files through the agent: 16 MiB pushed and pulled back byte for byte, create, delete, errors.
   const big = randomBytes(16 * 1024 * 1024);
   const local = join(d.dir, 'big.bin');
@@ -196,6 +206,16 @@ t.test('a VM from the test image: boot, limits, lease, restart of incusd, stop p
   const missing = await d.cli(['file', 'pull', 'v1/root/nope', pulled]);
   t.not(missing.code, 0, 'pulling a missing file fails');
   t.match(missing.stderr, /file does not exist/, 'saying the file does not exist');
+  // SFTP (what `incus file mount` speaks): files opened as agent handles, read and written at offsets.
+  const sftp = await SftpSession.open(new InstanceFiles(d.client), 'v1');
+  const sftpSrc = join(d.dir, 'sftp-src');
+  writeFileSync(sftpSrc, big.subarray(0, 3 * 1024 * 1024 + 17));
+  await promisify(sftp.raw.fastPut.bind(sftp.raw))(sftpSrc, '/root/sftp-file', {});
+  const sftpBack = join(d.dir, 'sftp-back');
+  await promisify(sftp.raw.fastGet.bind(sftp.raw))('/root/sftp-file', sftpBack, {});
+  t.ok(readFileSync(sftpBack).equals(readFileSync(sftpSrc)), 'SFTP put then get into the VM: byte-identical');
+  t.ok((await sftp.readdir('/root')).some((n) => n.filename === 'sftp-file'), 'SFTP lists the guest directory');
+  sftp.close();
 
   // incus console: the serial port over the websocket, a shell on ttyS0 answering.
   const out = await guestRun(d, 'v1', 'echo $((6*7))-vmcon', /42-vmcon/);
@@ -255,9 +275,63 @@ t.test('a VM from the test image: boot, limits, lease, restart of incusd, stop p
   if (cliEnd !== 'exited') cli.kill('SIGKILL');
   t.equal(cliEnd, 'exited', 'the CLI ends once its last SPICE connection closes');
 
-  // No hot-plug into a running VM yet: refused, and nothing recorded.
+  // Hot-plug over QMP: a bridged NIC (a new tap) and a custom block volume (a new SCSI disk), seen by the guest's mdev, then removed.
+  const guestLs = async (dir: string): Promise<string[]> => (await d.cli(['exec', 'v1', '--', 'ls', dir])).stdout.split(/\s+/).filter(Boolean);
+  const waitGuest = async (dir: string, want: (names: string[]) => boolean): Promise<string[]> => {
+    const deadline = Date.now() + 60_000;
+    let names = await guestLs(dir);
+    while (!want(names) && Date.now() < deadline) {
+      await new Promise((res) => setTimeout(res, 1000));
+      names = await guestLs(dir);
+    }
+    return names;
+  };
+  const qemuHolds = (file: string): boolean => {
+    const [qpid] = qemuPids(d);
+    const r = spawnSync('find', [`/proc/${qpid}/fd`, '-lname', file], { encoding: 'utf8' });
+    return r.stdout.trim() !== '';
+  };
+  const netsBefore = await guestLs('/sys/class/net');
+  const blocksBefore = await guestLs('/sys/block');
+  t.notOk(netsBefore.includes('eth1'), `no eth1 in the guest before: ${netsBefore.join(' ')}`);
+  await ok(t, d, ['storage', 'volume', 'create', 'default', 'hpvol', '--type=block', 'size=16MiB']);
+  const volFile = spawnSync('find', [join(d.dir, 'storage-pools'), '-name', 'root.img', '-path', '*custom*hpvol*'], { encoding: 'utf8' }).stdout.trim();
+  t.ok(volFile, `the block volume's disk: ${volFile}`);
+  await ok(t, d, ['config', 'device', 'add', 'v1', 'eth1', 'nic', 'network=incusbr0']);
+  t.equal(taps(d).length, 2, 'hot-plugged NIC: a second tap on the host');
+  t.ok((await waitGuest('/sys/class/net', (n) => n.includes('eth1'))).includes('eth1'), 'the guest sees eth1');
+  await ok(t, d, ['config', 'device', 'add', 'v1', 'hpvol', 'disk', 'pool=default', 'source=hpvol']);
+  t.ok(qemuHolds(volFile), 'QEMU has the volume open');
+  const blocksPlugged = await waitGuest('/sys/block', (n) => n.length > blocksBefore.length);
+  t.equal(blocksPlugged.length, blocksBefore.length + 1, `the guest sees a new disk: ${blocksPlugged.join(' ')}`);
+  const devs = await ok(t, d, ['config', 'device', 'list', 'v1']);
+  t.match(devs, /eth1/, 'the NIC is recorded');
+  t.match(devs, /hpvol/, 'the volume is recorded');
+  const pathOnBlock = await d.cli(['config', 'device', 'add', 'v1', 'hpvol2', 'disk', 'pool=default', 'source=hpvol', 'path=/mnt']);
+  t.match(pathOnBlock.stderr, /Custom block volumes cannot have a path defined/, 'a block volume with a path: 400');
+
+  await ok(t, d, ['config', 'device', 'remove', 'v1', 'eth1']);
+  t.notOk((await waitGuest('/sys/class/net', (n) => !n.includes('eth1'))).includes('eth1'), 'eth1 is gone from the guest');
+  t.equal(taps(d).length, 1, 'and its tap from the host');
+  await ok(t, d, ['config', 'device', 'remove', 'v1', 'hpvol']);
+  t.same(await waitGuest('/sys/block', (n) => n.length === blocksBefore.length), blocksBefore, 'the disk is gone from the guest');
+  t.notOk(qemuHolds(volFile), 'QEMU let go of the volume');
+  t.notMatch(await ok(t, d, ['config', 'device', 'list', 'v1']), /eth1|hpvol/, 'neither is recorded any more');
+  // A failure midway (the second volume's disk vanished on the host): the first is taken out again, a 400 names the device, nothing recorded.
+  await ok(t, d, ['storage', 'volume', 'create', 'default', 'hpbad', '--type=block', 'size=8MiB']);
+  rmSync(volFile.replace(/hpvol/, 'hpbad'));
+  const both = await d.cli(['query', '-X', 'PATCH', '/1.0/instances/v1', '-d', JSON.stringify({ devices: { hpa: { type: 'disk', pool: 'default', source: 'hpvol' }, hpb: { type: 'disk', pool: 'default', source: 'hpbad' } } })]);
+  t.not(both.code, 0, 'plugging two volumes, the second failing, fails');
+  t.match(both.stderr, /Failed to add device "hpb": Missing disk/, 'naming the device that failed');
+  t.notOk(qemuHolds(volFile), 'the first volume was taken out again');
+  t.same(await waitGuest('/sys/block', (n) => n.length === blocksBefore.length), blocksBefore, 'the guest has no new disk');
+  t.notMatch(await ok(t, d, ['config', 'device', 'list', 'v1']), /hpa|hpb/, 'neither is recorded');
+  await ok(t, d, ['storage', 'volume', 'delete', 'default', 'hpbad']);
+  await ok(t, d, ['storage', 'volume', 'delete', 'default', 'hpvol']);
+
+  // A host-path share still needs a restart: refused, and nothing recorded.
   const plug = await d.cli(['config', 'device', 'add', 'v1', 'share', 'disk', `source=${d.dir}`, 'path=/mnt/share']);
-  t.not(plug.code, 0, 'adding a disk to a running VM is refused');
+  t.not(plug.code, 0, 'adding a host-path disk to a running VM is refused');
   t.match(plug.stderr, /Device "share" cannot be added when instance is running/);
   t.notMatch(await ok(t, d, ['config', 'device', 'list', 'v1']), /share/, 'and not recorded');
 

@@ -1,11 +1,10 @@
 /** QEMU config generation: raw.qemu splitting, raw.qemu.conf overrides, the built config and argv, accelerator choice. */
 import t from 'tap';
 import { chooseAccelerator } from '../../lib/server/instance/drivers/qemu/accelerator';
-import { qemuPaths } from '../../lib/server/instance/drivers/qemu/paths';
 import { applyConfOverride, renderConf, type ConfSection } from '../../lib/server/instance/drivers/qemu/qemu-conf';
 import { buildQemuConfig } from '../../lib/server/instance/drivers/qemu/qemu-config';
-import type { QemuSpec } from '../../lib/server/instance/drivers/qemu/qemu-spec';
 import { rawQemuReplacesFirmware, splitRawQemu } from '../../lib/server/instance/drivers/qemu/raw-qemu';
+import { testQemuSpec } from './fixtures/qemu-spec';
 
 t.test('raw.qemu is split like a shell would, without expansion', async (t) => {
   t.same(splitRawQemu('  -m 512   -device  virtio-rng-pci '), ['-m', '512', '-device', 'virtio-rng-pci']);
@@ -51,28 +50,12 @@ t.test('rendering sorts keys, skips empty values, refuses quotes', async (t) => 
   t.throws(() => renderConf([{ name: 'drive', entries: { file: 'a"b' } }]), /cannot contain quotes or newlines/);
 });
 
-function spec(over: Partial<QemuSpec> = {}): QemuSpec {
-  return {
-    name: 'v1',
-    uuid: '0b6c1c2e-3f2a-4d5e-8f9a-0b1c2d3e4f50',
-    cpus: 2,
-    memoryBytes: 512 * 1024 * 1024,
-    accel: chooseAccelerator({ kvmDeviceUsable: false, modules: new Set(), cpuHasVirtFlags: false }),
-    firmware: { code: '/usr/share/OVMF/OVMF_CODE_4M.fd', nvram: '/vm/config/qemu.nvram' },
-    paths: qemuPaths({ runDir: '/run/v1', logDir: '/logs/v1', configDir: '/vm/config' }),
-    drives: [],
-    nics: [],
-    shares: [],
-    ...over,
-  };
-}
-
 function section(sections: ConfSection[], name: string): Record<string, string> | undefined {
   return sections.find((s) => s.name === name)?.entries;
 }
 
 t.test('the built config: CPU, memory, firmware, control sockets, argv', async (t) => {
-  const l = buildQemuConfig(spec({ rawQemu: "-device 'virtio-balloon-pci'" }));
+  const l = buildQemuConfig(testQemuSpec({ rawQemu: "-device 'virtio-balloon-pci'" }));
   t.equal(l.binary, 'qemu-system-x86_64');
   t.same(section(l.sections, 'smp-opts'), { cpus: '2', sockets: '1', cores: '2', threads: '1' });
   t.same(section(l.sections, 'memory'), { size: '512M' });
@@ -92,13 +75,13 @@ t.test('the built config: CPU, memory, firmware, control sockets, argv', async (
   t.match(a, /-serial chardev:console -qmp chardev:monitor -nodefaults -no-user-config -readconfig \/run\/v1\/qemu.conf -pidfile \/run\/v1\/qemu.pid -D \/logs\/v1\/qemu.log/);
   t.same(l.args.slice(-2), ['-device', 'virtio-balloon-pci'], 'raw.qemu goes last');
   t.notOk(l.args.includes('-S'));
-  t.ok(buildQemuConfig(spec({ startPaused: true })).args.includes('-S'));
+  t.ok(buildQemuConfig(testQemuSpec({ startPaused: true })).args.includes('-S'));
   t.match(l.conf, /\[device "dev-qemu_serial"\]\ndriver = "virtio-serial-pci"/);
 });
 
 t.test('drives, NICs, shares, SPICE', async (t) => {
   const l = buildQemuConfig(
-    spec({
+    testQemuSpec({
       drives: [
         { id: 'root', file: '/pool/v1/root.img', format: 'raw', bus: 'virtio-scsi', bootIndex: 0 },
         { id: 'data', file: '/pool/d.qcow2', format: 'qcow2', bus: 'virtio-blk', readonly: true, cache: 'none' },
@@ -121,19 +104,36 @@ t.test('drives, NICs, shares, SPICE', async (t) => {
   t.same(section(l.sections, 'device "dev-incus_fs-virtio-fs"'), { driver: 'vhost-user-fs-pci', chardev: 'incus_fs', tag: 'fs' });
   t.same(section(l.sections, 'fsdev "incus_p9"'), { fsdriver: 'local', path: '/srv/share', security_model: 'none', readonly: 'on' });
   t.same(section(l.sections, 'spice'), { unix: 'on', 'disable-ticketing': 'on', addr: '/run/v1/qemu.spice' });
-  t.throws(() => buildQemuConfig(spec({ drives: [{ id: 'bad name', file: '/x', format: 'raw', bus: 'virtio-blk' }] })), /Invalid disk name "bad name"/);
-  t.throws(() => buildQemuConfig(spec({ nics: [{ id: 'eth0', tap: 't', mac: 'zz' }] })), /Invalid MAC address "zz"/);
-  t.throws(() => buildQemuConfig(spec({ cpus: 0 })), RangeError);
-  t.throws(() => buildQemuConfig(spec({ memoryBytes: 1024 })), /at least 32MiB/);
+  t.throws(() => buildQemuConfig(testQemuSpec({ drives: [{ id: 'bad name', file: '/x', format: 'raw', bus: 'virtio-blk' }] })), /Invalid disk name "bad name"/);
+  t.throws(() => buildQemuConfig(testQemuSpec({ nics: [{ id: 'eth0', tap: 't', mac: 'zz' }] })), /Invalid MAC address "zz"/);
+  t.throws(() => buildQemuConfig(testQemuSpec({ cpus: 0 })), RangeError);
+  t.throws(() => buildQemuConfig(testQemuSpec({ memoryBytes: 1024 })), /at least 32MiB/);
+});
+
+t.test('macvtap NICs: netdev by inherited fd (3, 4, ... in NIC order), tap NICs by name', async (t) => {
+  const l = buildQemuConfig(
+    testQemuSpec({
+      nics: [
+        { id: 'eth0', tap: 'mac01234567', fd: 41, mac: '10:66:6a:00:00:01' },
+        { id: 'eth1', tap: 'tap1234', mac: '10:66:6a:00:00:02' },
+        { id: 'eth2', tap: 'mac89abcdef', fd: 17, mac: '10:66:6a:00:00:03', vhost: true },
+      ],
+    }),
+  );
+  t.same(l.fds, [41, 17], 'the descriptors QEMU inherits, in NIC order');
+  t.same(section(l.sections, 'netdev "incus_eth0"'), { type: 'tap', fd: '3', vhost: 'off' }, 'no ifname/script with fd (QEMU refuses both)');
+  t.same(section(l.sections, 'netdev "incus_eth1"'), { type: 'tap', ifname: 'tap1234', script: 'no', downscript: 'no', vhost: 'off' });
+  t.same(section(l.sections, 'netdev "incus_eth2"'), { type: 'tap', fd: '4', vhost: 'on' });
+  t.same(buildQemuConfig(testQemuSpec({})).fds, [], 'none without macvtaps');
 });
 
 t.test('raw.qemu.conf applies to the generated config; -kernel drops the firmware', async (t) => {
-  const l = buildQemuConfig(spec({ rawQemuConf: '[chardev "console"]\nsize = 4096\n[device "dev-qemu_rng"]' }));
+  const l = buildQemuConfig(testQemuSpec({ rawQemuConf: '[chardev "console"]\nsize = 4096\n[device "dev-qemu_rng"]' }));
   t.same(section(l.sections, 'chardev "console"'), { backend: 'ringbuf', size: '4096' });
   t.notOk(section(l.sections, 'device "dev-qemu_rng"'));
-  const k = buildQemuConfig(spec({ firmware: null, rawQemu: '-kernel /k -initrd /i' }));
+  const k = buildQemuConfig(testQemuSpec({ firmware: null, rawQemu: '-kernel /k -initrd /i' }));
   t.equal(k.sections.filter((s) => s.name === 'drive').length, 0);
-  t.throws(() => buildQemuConfig(spec({ firmware: null })), /No UEFI firmware/);
+  t.throws(() => buildQemuConfig(testQemuSpec({ firmware: null })), /No UEFI firmware/);
 });
 
 t.test('accelerator: KVM only with hardware KVM, never kvm_pvm alone', async (t) => {

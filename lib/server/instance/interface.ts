@@ -27,6 +27,8 @@ export interface InstanceRuntime {
   idmap: IdmapEntry[] | null;
   /** The project holding the custom volumes its disk devices name (features.storage.volumes); absent: `project`. */
   volumeProject?: string;
+  /** The raw disks of the custom block volumes its disk devices name, by device name (VMs attach them as drives). */
+  blockVolumes?: Record<string, string>;
 }
 
 /** Runtime state as the API reports it. */
@@ -103,7 +105,12 @@ export interface InstanceDriver {
   unfreeze(inst: InstanceRuntime): Promise<void>;
   /** Applies changed config keys to a running instance (limits), without a restart. */
   update(inst: InstanceRuntime, changedKeys: string[]): Promise<void>;
-  /** Hot-plugs/unplugs the devices that differ from `before` in a running instance (400 naming the device on failure, all undone). */
+  /**
+   * Hot-plugs/unplugs the devices that differ from `before` in a running
+   * instance (400 naming the device on failure, all undone). Containers:
+   * each device injects itself (its hotplug/hotunplug); VMs: the driver
+   * plugs what the device's start() describes (devices/runner.ts DevicePlugger).
+   */
   updateDevices?(inst: InstanceRuntime, before: DevicesMap): Promise<void>;
   /** After a daemon restart: re-adopts (or restarts) the device helpers of a running instance. */
   resumeDevices?(inst: InstanceRuntime): Promise<void>;

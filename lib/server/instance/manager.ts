@@ -140,7 +140,22 @@ export class InstanceManager {
       idmappedRootfs: (rec.config['volatile.last_state.idmap'] ?? '[]') === '[]',
       idmap: isTrue(e.expanded_config['security.privileged']) ? null : this.currentIdmap(rec),
       volumeProject: this.featureProject(rec.project, 'storage.volumes'),
+      blockVolumes: this.blockVolumes(rec.project, e.expanded_devices),
     };
+  }
+
+  /** The raw disks of the custom block volumes that disk devices name, by device name. */
+  private blockVolumes(project: string, devices: DevicesMap): Record<string, string> | undefined {
+    let out: Record<string, string> | undefined;
+    const volProject = this.featureProject(project, 'storage.volumes');
+    for (const [name, d] of Object.entries(devices)) {
+      if (d.type !== 'disk' || !d.pool || !d.source) continue;
+      const vol = this.deps.db.pools.volume(d.pool, volProject, 'custom', d.source);
+      if (vol?.contentType !== 'block') continue;
+      const pool = this.deps.pools.get(d.pool);
+      (out ??= {})[name] = this.deps.pools.driver(pool).blockPath(this.deps.pools.spec(pool), 'custom', storageName(volProject, d.source));
+    }
+    return out;
   }
 
   /** The map recorded in volatile.idmap.current, or the host's shared range. */
@@ -205,7 +220,12 @@ export class InstanceManager {
     validateInstanceConfig(config, type);
     for (const k of Object.keys(config)) if (k.startsWith('volatile.')) delete config[k];
     const devices = req.devices ?? {};
-    validateDevices(this.deps, devices, { profile: false, instanceType: type, supported: this.deps.drivers.of(type).info.features.devices });
+    validateDevices(this.deps, devices, {
+      profile: false,
+      instanceType: type,
+      supported: this.deps.drivers.of(type).info.features.devices,
+      volumeProject: this.featureProject(project, 'storage.volumes'),
+    });
     const profiles = req.profiles ?? ['default'];
     if (new Set(profiles).size !== profiles.length) throw badRequest('Duplicate profile found in request');
 
@@ -448,7 +468,12 @@ export class InstanceManager {
     validateInstanceConfig(config, rec.type);
     for (const k of Object.keys(config)) if (k.startsWith('volatile.')) delete config[k];
     for (const [k, v] of Object.entries(rec.config)) if (k.startsWith('volatile.')) config[k] = v;
-    validateDevices(this.deps, put.devices ?? {}, { profile: false, instanceType: rec.type, supported: this.deps.drivers.of(rec.type).info.features.devices });
+    validateDevices(this.deps, put.devices ?? {}, {
+      profile: false,
+      instanceType: rec.type,
+      supported: this.deps.drivers.of(rec.type).info.features.devices,
+      volumeProject: this.featureProject(rec.project, 'storage.volumes'),
+    });
     const next: InstanceRecord = {
       ...rec,
       architecture: put.architecture || rec.architecture,

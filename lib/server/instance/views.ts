@@ -41,7 +41,7 @@ export function toInstance(m: InstanceManager, rec: InstanceRecord, st: RuntimeS
 /** The host-side names of the instance's NICs, for the state's network section. */
 export function hostNamesOf(m: InstanceManager, rec: InstanceRecord, expanded?: Expanded): Record<string, string> {
   const e = expanded ?? m.expand(rec);
-  return nicHostNames({ project: rec.project, name: rec.name, expandedConfig: e.expanded_config, expandedDevices: e.expanded_devices });
+  return nicHostNames({ project: rec.project, name: rec.name, type: rec.type, expandedConfig: e.expanded_config, expandedDevices: e.expanded_devices });
 }
 
 export function toState(st: RuntimeState, hostNames: Record<string, string> = {}): InstanceState {

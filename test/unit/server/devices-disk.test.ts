@@ -68,3 +68,25 @@ t.test('disk validation', async (t) => {
   t.throws(v({ source: 'vol1', pool: 'default', path: '/srv', size: '1GiB' }), /size quota/);
   t.throws(v({ source: '/srv', path: '/srv', wat: '1' }), /Invalid device "d": Unknown key "wat"/);
 });
+
+t.test('custom block volumes: VMs only, without a path, a drive at start', async (t) => {
+  const vols: Record<string, string> = { blk: 'block', fs: 'filesystem' };
+  const v = (c: Record<string, string>, instanceType: 'container' | 'virtual-machine' = 'virtual-machine') => () =>
+    diskDevice.validate('d', { type: 'disk', pool: 'default', ...c }, {
+      profile: false,
+      instanceType,
+      poolExists: (p) => p === 'default',
+      customVolume: (_pool, name) => (vols[name] ? { contentType: vols[name]! } : undefined),
+    });
+  t.doesNotThrow(v({ source: 'blk' }), 'a block volume on a VM, no path');
+  t.throws(v({ source: 'blk', path: '/mnt' }), /Custom block volumes cannot have a path defined/);
+  t.throws(v({ source: 'blk' }, 'container'), /Custom block volumes cannot be used on containers/);
+  t.throws(v({ source: 'fs' }), /Custom filesystem volumes require a path to be defined/);
+  t.doesNotThrow(v({ source: 'fs', path: '/mnt' }));
+
+  const c = ctx({ pool: 'default', source: 'blk', readonly: 'true' });
+  c.inst = { ...c.inst, type: 'virtual-machine', blockVolumes: { share: '/pool/custom/default_blk/root.img' } };
+  t.same(await diskDevice.start!(c), { drives: [{ device: 'share', source: '/pool/custom/default_blk/root.img', readonly: true }] });
+  c.inst = { ...c.inst, type: 'container' };
+  await t.rejects(diskDevice.start!(c), /cannot be used on containers/, 'a container never gets one (a profile slipping it through)');
+});

@@ -96,11 +96,25 @@ t.test('liblxc lines per NIC type', async (t) => {
   t.match(c, /^lxc\.net\.2\.type = macvlan$/m);
   t.match(c, /^lxc\.net\.2\.macvlan\.mode = bridge$/m);
   t.match(c, /^lxc\.net\.2\.link = up0$/m);
+  t.notMatch(c, /veth\.pair/, "a container's macvlan has no host-side name");
   const d = await lines('d');
   t.match(d, /^lxc\.net\.3\.veth\.mode = router$/m);
   t.match(d, /^lxc\.net\.3\.ipv4\.address = 10\.9\.0\.5\/32$/m);
   t.match(d, /^lxc\.net\.3\.ipv4\.address = 10\.9\.0\.6\/32$/m);
   t.match(d, /^lxc\.net\.3\.ipv4\.gateway = 169\.254\.0\.1$/m);
+});
+
+t.test("a VM's macvlan NIC: a macvtap with a stable host name, listed among the host names", async (t) => {
+  const devices: DevicesMap = { eth0: { type: 'nic', nictype: 'macvlan', parent: 'up0' }, eth1: { type: 'nic', nictype: 'routed', 'ipv4.address': '10.9.0.5' } };
+  const vm: InstanceRuntime = { ...inst(devices), type: 'virtual-machine' };
+  const nic = (await nicDevice.start!(ctx(vm, 'eth0')))!.nics![0]!;
+  t.equal(nic.kind, 'macvlan');
+  t.equal(nic.link, 'up0');
+  t.equal(nic.device, 'eth0', 'errors can name the device');
+  t.match(nic.hostName, /^mac[0-9a-f]{8}$/, 'named like Incus (mac prefix), fits IFNAMSIZ');
+  t.equal((await nicDevice.start!(ctx(vm, 'eth0')))!.nics![0]!.hostName, nic.hostName, 'the same name at every start (found again after a daemon restart)');
+  t.same(nicHostNames(vm), { eth0: nic.hostName, eth1: nicHostName(vm, 'eth1', devices.eth1!) }, 'the macvtap is among the host names a restarted daemon removes');
+  t.same(Object.keys(nicHostNames(inst(devices))), ['eth1'], "a container's macvlan has none");
 });
 
 t.test('validation names the device and the key', async (t) => {

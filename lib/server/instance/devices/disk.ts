@@ -9,7 +9,8 @@
  * needs idmapped mounts on the source's filesystem (probed, then cached).
  * Hot-plug and unplug go through forkmount (a detached mount copy moved
  * into the running container's mount namespace). With `pool`, `source`
- * names a custom storage volume, bound like a host directory.
+ * names a custom storage volume, bound like a host directory; a custom
+ * block volume (VMs only, no `path`) is a drive instead.
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -18,9 +19,9 @@ import { probeIdmappedMounts } from '../../../native/idmap';
 import { injectMount, removeInjectedMount } from '../../../native/devices';
 import { isBool, oneOf } from '../config/validators';
 import { isTrue } from '../config-keys';
-import type { DeviceDriver, DeviceStartContext } from './interface';
+import type { DeviceDriver, DeviceStartContext, DeviceValidateContext } from './interface';
 import { checkDeviceOptions, deviceError, isAbsPath } from './options';
-import type { MountRequest } from './run-config';
+import type { DeviceRunConfig, DriveRequest, MountRequest } from './run-config';
 import { stageVolume, unstageVolume } from './disk-staging';
 import { childPath, pathComponentProblem } from '../../names';
 import { storageName } from '../../storage/volume-names';
@@ -89,11 +90,32 @@ function volumeBind(ctx: DeviceStartContext): DeviceStartContext {
   return { ...ctx, config: { ...config, source, shift: 'true', required: 'true' } };
 }
 
+/** Incus's rules for a custom volume's content type: block volumes only on VMs, as a disk (no path); filesystem ones need a path. */
+function checkVolumeUse(name: string, config: Record<string, string>, ctx: DeviceValidateContext): void {
+  const vol = ctx.customVolume?.(config.pool, config.source);
+  if (vol?.contentType === 'block') {
+    if (ctx.instanceType === 'container') throw deviceError(name, 'Custom block volumes cannot be used on containers');
+    if (config.path) throw deviceError(name, 'Custom block volumes cannot have a path defined');
+  } else if (!config.path && ctx.customVolume) {
+    throw deviceError(name, vol ? 'Custom filesystem volumes require a path to be defined' : 'Missing "path"');
+  }
+}
+
+/** A custom block volume (the instance runtime names its raw disk): a drive for the VM. */
+function blockDrive(ctx: DeviceStartContext): DeviceRunConfig | null {
+  const source = ctx.inst.blockVolumes?.[ctx.name];
+  if (!source || !ctx.config.pool) return null;
+  if (ctx.inst.type !== 'virtual-machine') throw new Error('Custom block volumes cannot be used on containers');
+  const drive: DriveRequest = { device: ctx.name, source };
+  if (isTrue(ctx.config.readonly)) drive.readonly = true;
+  return { drives: [drive] };
+}
+
 export const diskDevice: DeviceDriver = {
   type: 'disk',
   validate(name, config, ctx) {
     checkDeviceOptions(name, config, RULES);
-    if (!config.path) throw deviceError(name, 'Missing "path"');
+    if (!config.path && !(config.pool && config.source)) throw deviceError(name, 'Missing "path"');
     if (isRoot(config)) {
       if (!config.pool) throw deviceError(name, 'The root disk needs a "pool"');
       if (!ctx.poolExists(config.pool)) throw deviceError(name, `Storage pool "${config.pool}" doesn't exist`);
@@ -106,6 +128,7 @@ export const diskDevice: DeviceDriver = {
       if (!ctx.poolExists(config.pool)) throw deviceError(name, `Storage pool "${config.pool}" doesn't exist`);
       // ".." would bind the whole pool (every instance's rootfs) into the container.
       if (pathComponentProblem(config.source) !== null) throw deviceError(name, 'Invalid value for "source": Must be a custom volume name');
+      checkVolumeUse(name, config, ctx);
       return;
     }
     if (!config.source.startsWith('/')) throw deviceError(name, 'Invalid value for "source": Must be an absolute host path');
@@ -113,6 +136,10 @@ export const diskDevice: DeviceDriver = {
 
   async start(ctx) {
     if (isRoot(ctx.config)) return null;
+    const drive = blockDrive(ctx);
+    if (drive) return drive;
+    // Unchecked where the volume was not known (a profile, a copy): a filesystem volume needs its mount point.
+    if (!ctx.config.path) throw new Error('Custom filesystem volumes require a path to be defined');
     ctx = volumeBind(ctx);
     const plan = await bindPlan(ctx);
     if (!plan) return null;
@@ -138,6 +165,9 @@ export const diskDevice: DeviceDriver = {
 
   async hotplug(ctx) {
     if (isRoot(ctx.config)) return;
+    // Block volumes are VM drives: refused here.
+    blockDrive(ctx);
+    if (!ctx.config.path) throw new Error('Custom filesystem volumes require a path to be defined');
     ctx = volumeBind(ctx);
     const plan = await bindPlan(ctx);
     if (!plan) return;

@@ -1,5 +1,6 @@
 /**
- * `gpu` devices of gputype `physical` (the default) for containers: every
+ * `gpu` devices of gputype `physical` (the default). VMs get the card
+ * itself through VFIO (gpu-vm.ts). Containers get every
  * matching card's /dev/dri nodes, its /dev/nvidiaN and, when any NVIDIA card
  * matched and `nvidia.runtime` is off, NVIDIA's shared control nodes, each
  * passed in as a device node (unix-node.ts) with uid/gid/mode. Cards match
@@ -13,6 +14,9 @@ import type { DeviceDriver, DeviceStartContext } from './interface';
 import { checkDeviceOptions, deviceError, isOctalMode, isUnixId, octalMode } from './options';
 import { DEFAULT_NODE_MODE, type UnixNode, nodeRunConfig, plugNode, prepareNode, removeHostNodes, unplugNodes } from './unix-node';
 import { type DeviceRunConfig, mergeRunConfigs } from './run-config';
+import { gpuVmRunConfig } from './gpu-vm';
+import { checkPassthroughTarget } from './pci';
+import { normalisePciAddress } from './pci-sysfs';
 
 const hexId = (v: string): string | null => (v === '' || /^[0-9a-fA-F]{4}$/.test(v) ? null : 'Invalid value (expected four hex digits)');
 const pciAddress = (v: string): string | null =>
@@ -30,10 +34,10 @@ const RULES = {
 };
 
 /** A PCI address in sysfs form: lower case, with the 0000: domain. */
-export function normalisePci(v: string): string {
-  const low = v.toLowerCase();
-  return /^[0-9a-f]{4}:/.test(low) ? low : `0000:${low}`;
-}
+export const normalisePci = normalisePciAddress;
+
+/** Keys that only mean something for a container's device nodes. */
+const CONTAINER_ONLY = ['uid', 'gid', 'mode'];
 
 /**
  * The nodes a gpu device passes in on `host`; throws when no card matches.
@@ -74,8 +78,11 @@ function nodesFor(ctx: DeviceStartContext): UnixNode[] {
 
 export const gpuDevice: DeviceDriver = {
   type: 'gpu',
-  validate(name, config) {
+  validate(name, config, ctx) {
     checkDeviceOptions(name, config, RULES);
+    if (ctx.instanceType === 'virtual-machine') {
+      for (const k of CONTAINER_ONLY) if (config[k] !== undefined) throw deviceError(name, `Unknown key "${k}"`);
+    }
     if ((config.gputype ?? 'physical') !== 'physical') {
       throw deviceError(name, `Invalid value for "gputype": GPU type "${config.gputype}" is not supported yet`);
     }
@@ -87,6 +94,10 @@ export const gpuDevice: DeviceDriver = {
     }
   },
   async start(ctx) {
+    if (ctx.inst.type === 'virtual-machine') {
+      checkPassthroughTarget(ctx, 'GPU');
+      return gpuVmRunConfig(ctx.name, ctx.config, ctx.host.sysRoot);
+    }
     const configs: DeviceRunConfig[] = [];
     for (const node of nodesFor(ctx)) configs.push(nodeRunConfig(await prepareNode(ctx, node), node));
     return mergeRunConfigs(configs);

@@ -6,6 +6,7 @@
  * drives them for the instance driver.
  */
 import type { InstanceRuntime } from '../interface';
+import type { InstanceType } from '../../../api/instance';
 import type { DeviceRunConfig } from './run-config';
 
 export interface DeviceValidateContext {
@@ -13,6 +14,10 @@ export interface DeviceValidateContext {
   profile: boolean;
   /** Whether a storage pool exists (for disk devices). */
   poolExists(name: string): boolean;
+  /** The type of instance the devices are for (absent for profiles). */
+  instanceType?: InstanceType;
+  /** A custom volume's content type (disk devices); absent when no instance project is known (profiles). */
+  customVolume?(pool: string, name: string): { contentType: string } | undefined;
   /** A managed network (for nic devices): the NIC type it gives and its config. */
   network?(name: string): { nicType: string; config: Record<string, string> } | undefined;
 }

@@ -123,6 +123,14 @@ export function nicHostName(inst: Pick<InstanceRuntime, 'project' | 'name' | 'ex
   return config.host_name || `veth${hex(`${seedOf(inst, device)}/host`, 4)}`;
 }
 
+/**
+ * The host-side macvtap of a VM's macvlan NIC: `mac` (Incus's prefix) and 8
+ * hex digits derived from the instance, so a restarted daemon finds it again.
+ */
+export function macvtapName(inst: Pick<InstanceRuntime, 'project' | 'name' | 'expandedConfig'>, device: string): string {
+  return `mac${hex(`${seedOf(inst, device)}/host`, 4)}`;
+}
+
 /** A short random interface name for a device being moved into a container. */
 export function tempLinkName(): string {
   return `inc${randomBytes(4).toString('hex')}`;
@@ -194,20 +202,24 @@ export function ctxInterfaceName(ctx: DeviceStartContext): string {
 
 /** The fields every NIC type shares. */
 export function commonNic(ctx: DeviceStartContext, index: number, kind: NicRequest['kind']): NicRequest {
-  const nic: NicRequest = { name: ctxInterfaceName(ctx), index, kind, hwaddr: nicHwaddr(ctx.inst, ctx.name, ctx.config) };
+  const nic: NicRequest = { name: ctxInterfaceName(ctx), index, kind, hwaddr: nicHwaddr(ctx.inst, ctx.name, ctx.config), device: ctx.name };
   if (ctx.config.mtu) nic.mtu = ctx.config.mtu;
   return nic;
 }
 
 /**
  * Host-side interface names of the instance's NICs, keyed by their name
- * inside the container (for the `host_name` of GET .../state).
+ * inside the container (for the `host_name` of GET .../state). A VM's
+ * macvlan NIC has one (its macvtap); a container's has none.
  */
-export function nicHostNames(inst: Pick<InstanceRuntime, 'project' | 'name' | 'expandedConfig' | 'expandedDevices'>): Record<string, string> {
+export function nicHostNames(
+  inst: Pick<InstanceRuntime, 'project' | 'name' | 'expandedConfig' | 'expandedDevices'> & { type?: InstanceRuntime['type'] },
+): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [dev, d] of Object.entries(inst.expandedDevices)) {
-    if (d.type !== 'nic' || nicKind(d) === 'macvlan') continue;
-    out[nicInterfaceName(inst.expandedDevices, dev)] = nicHostName(inst, dev, d);
+    if (d.type !== 'nic') continue;
+    if (nicKind(d) !== 'macvlan') out[nicInterfaceName(inst.expandedDevices, dev)] = nicHostName(inst, dev, d);
+    else if (inst.type === 'virtual-machine') out[nicInterfaceName(inst.expandedDevices, dev)] = macvtapName(inst, dev);
   }
   return out;
 }

@@ -3,7 +3,8 @@
  * instance's own MAC (mode `bridge` unless `mode` says otherwise).
  */
 import { existsSync } from 'node:fs';
-import { type NicType, commonNic, ctxInterfaceName, nicHwaddr, tempLinkName } from './nic-common';
+import { type NicType, commonNic, ctxInterfaceName, macvtapName, nicHwaddr, tempLinkName } from './nic-common';
+import type { NicRequest } from './run-config';
 import { createMacvlan, deleteLink, ipIn, moveIntoContainer } from './nic-link';
 import { deviceError } from './options';
 
@@ -14,7 +15,10 @@ export const macvlanNic: NicType = {
   },
 
   nic(ctx, index) {
-    return { ...commonNic(ctx, index, 'macvlan'), link: ctx.config.parent, macvlanMode: ctx.config.mode || 'bridge' };
+    const nic: NicRequest = { ...commonNic(ctx, index, 'macvlan'), link: ctx.config.parent, macvlanMode: ctx.config.mode || 'bridge' };
+    // A VM's macvlan is a macvtap the QEMU driver makes on the host under this name.
+    if (ctx.inst.type === 'virtual-machine') nic.hostName = macvtapName(ctx.inst, ctx.name);
+    return nic;
   },
 
   async hotplug(ctx) {

@@ -37,8 +37,10 @@ export interface NicRequest {
   mtu?: string;
   /** The bridge (veth), parent (macvlan) or host interface (phys). */
   link?: string;
-  /** The host-side interface name (veth). */
+  /** The host-side interface name (veth; a VM's macvtap for macvlan). */
   hostName?: string;
+  /** The device asking for it (errors name it). */
+  device?: string;
   /** veth only: `router` for routed NICs (no bridge, proxy neighbours on the host). */
   vethMode?: 'bridge' | 'router';
   macvlanMode?: string;
@@ -56,21 +58,64 @@ export interface CgroupDeviceRule {
   minor: number;
 }
 
+/**
+ * A host PCI function handed to a VM whole (VFIO): the driver binds it to
+ * vfio-pci before the VM starts and gives it back to its host driver after.
+ */
+export interface PciPassthroughRequest {
+  /** The device asking for it (names the guest device). */
+  device: string;
+  /** Host PCI address in sysfs form (0000:01:00.0). */
+  address: string;
+  /** Expose the card's option ROM (`firmware`, default true). */
+  romBar?: boolean;
+  /** The card is the host's boot VGA device: passed as the guest's VGA (`x-vga`). */
+  vga?: boolean;
+}
+
+/** A host USB device handed to a VM (QEMU's usb-host on an xHCI controller). */
+export interface UsbPassthroughRequest {
+  device: string;
+  /** Host bus number and device address on it (/dev/bus/usb/BBB/DDD). */
+  bus: number;
+  address: number;
+  vendorid: string;
+  productid: string;
+}
+
+/** A raw disk given to the instance as a block device (VMs: a custom block volume). */
+export interface DriveRequest {
+  /** The device asking for it (the guest device and its serial are named after it). */
+  device: string;
+  /** The raw disk: an image file or a host block device. */
+  source: string;
+  readonly?: boolean;
+}
+
 /** Everything one device asks of the driver at start; each list may be absent. */
 export interface DeviceRunConfig {
   mounts?: MountRequest[];
   nics?: NicRequest[];
   /** Device numbers to allow in the devices cgroup. */
   allowDevices?: CgroupDeviceRule[];
+  /** Raw disks (VMs). */
+  drives?: DriveRequest[];
+  /** PCI passthrough (VMs). */
+  pciDevices?: PciPassthroughRequest[];
+  /** USB passthrough (VMs). */
+  usbDevices?: UsbPassthroughRequest[];
 }
 
 /** The run configurations of several devices, in order, as one. */
 export function mergeRunConfigs(list: readonly DeviceRunConfig[]): Required<DeviceRunConfig> {
-  const out: Required<DeviceRunConfig> = { mounts: [], nics: [], allowDevices: [] };
+  const out: Required<DeviceRunConfig> = { mounts: [], nics: [], allowDevices: [], drives: [], pciDevices: [], usbDevices: [] };
   for (const c of list) {
     out.mounts.push(...(c.mounts ?? []));
     out.nics.push(...(c.nics ?? []));
     out.allowDevices.push(...(c.allowDevices ?? []));
+    out.drives.push(...(c.drives ?? []));
+    out.pciDevices.push(...(c.pciDevices ?? []));
+    out.usbDevices.push(...(c.usbDevices ?? []));
   }
   return out;
 }

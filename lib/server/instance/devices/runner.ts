@@ -28,6 +28,21 @@ export interface DeviceRunnerOptions {
 
 type Entry = [string, Record<string, string>];
 
+/**
+ * How an instance driver that does the plugging itself (VMs) brings a
+ * device into and out of a running instance: the device's start() prepares
+ * the host side and describes what it needs (its run configuration), the
+ * driver plugs that in; unplug, then the device's stop() cleans the host.
+ */
+export interface DevicePlugger {
+  /** Device types that can be plugged (DriverFeatures.hotplugDevices). */
+  readonly types: readonly string[];
+  /** Plugs device `name` described by `config` into the running instance. */
+  plug(name: string, config: DeviceRunConfig): Promise<void>;
+  /** Unplugs device `name` (a no-op for what was never plugged). */
+  unplug(name: string): Promise<void>;
+}
+
 /** Setup order: disks by mount path (parents before children), then the rest by name. */
 export function deviceOrder(devices: DevicesMap): Entry[] {
   const key = ([name, d]: Entry): string => (d.type === 'disk' ? `0${d.path ?? ''}\0${name}` : `1${name}`);
@@ -53,6 +68,8 @@ function acts(d: DeviceDriver): boolean {
 
 /** A device failure with the device named, keeping a 4xx status when there was one. */
 function failed(verb: string, name: string, err: unknown): StatusError {
+  // Already a caller-facing answer about this device (e.g. a VM that cannot take it while running).
+  if (err instanceof StatusError && err.message.startsWith(`Device "${name}" `)) return err;
   const msg = `Failed to ${verb} device "${name}": ${(err as Error)?.message ?? String(err)}`;
   return new StatusError(err instanceof StatusError ? err.status : verb === 'start' ? 500 : 400, msg);
 }
@@ -172,12 +189,13 @@ export class DeviceRunner {
   }
 
   /**
-   * Brings a running container (init `pid`) from the devices in `before` to
-   * inst.expandedDevices: removed and changed devices are unplugged, new and
-   * changed ones plugged. On a failure everything done is undone and a 400
-   * naming the device is thrown.
+   * Brings a running instance (init or QEMU `pid`) from the devices in
+   * `before` to inst.expandedDevices: removed and changed devices are
+   * unplugged, new and changed ones plugged, by the devices themselves
+   * (containers) or by `plugger` (VMs). On a failure everything done is
+   * undone and a 400 naming the device is thrown.
    */
-  async apply(inst: InstanceRuntime, dirName: string, pid: number, before: DevicesMap): Promise<void> {
+  async apply(inst: InstanceRuntime, dirName: string, pid: number, before: DevicesMap, plugger?: DevicePlugger): Promise<void> {
     const { removed, added } = deviceChanges(before, inst.expandedDevices);
     const plan = (list: Entry[]): [Entry, DeviceDriver][] =>
       list.flatMap((e) => {
@@ -186,25 +204,28 @@ export class DeviceRunner {
       });
     const out = plan(removed).reverse();
     const into = plan(added);
-    for (const [[name], d] of out) if (!d.hotunplug) throw badRequest(`Device "${name}" cannot be removed when instance is running`);
-    for (const [[name], d] of into) if (!d.hotplug) throw badRequest(`Device "${name}" cannot be added when instance is running`);
+    const can = (d: DeviceDriver, how: 'hotplug' | 'hotunplug'): boolean => (plugger ? plugger.types.includes(d.type) : Boolean(d[how]));
+    for (const [[name], d] of out) if (!can(d, 'hotunplug')) throw badRequest(`Device "${name}" cannot be removed when instance is running`);
+    for (const [[name], d] of into) if (!can(d, 'hotplug')) throw badRequest(`Device "${name}" cannot be added when instance is running`);
+    const plug = (ctx: DeviceStartContext, d: DeviceDriver) => (plugger ? this.plugInto(plugger, ctx, d) : d.hotplug!(ctx));
+    const unplug = (ctx: DeviceStartContext, d: DeviceDriver) => (plugger ? this.unplugFrom(plugger, ctx, d) : d.hotunplug!(ctx));
 
     const r = new Reverter();
     try {
       for (const [e, d] of out) {
         const ctx = this.ctx(inst, dirName, e, pid);
         try {
-          await d.hotunplug!(ctx);
+          await unplug(ctx, d);
         } catch (err) {
           throw failed('remove', e[0], err);
         }
-        r.add(() => d.hotplug!(ctx));
+        r.add(() => plug(ctx, d));
       }
       for (const [e, d] of into) {
         const ctx = this.ctx(inst, dirName, e, pid);
-        r.add(() => d.hotunplug!(ctx));
+        r.add(() => unplug(ctx, d));
         try {
-          await d.hotplug!(ctx);
+          await plug(ctx, d);
         } catch (err) {
           throw failed('add', e[0], err);
         }
@@ -214,5 +235,27 @@ export class DeviceRunner {
       await r.fail();
       throw err;
     }
+  }
+
+  /** VMs: the device's start() (host side, run configuration), the driver's plug, then its postStart(); undone on failure. */
+  private async plugInto(plugger: DevicePlugger, ctx: DeviceStartContext, d: DeviceDriver): Promise<void> {
+    const r = new Reverter();
+    try {
+      if (d.stop) r.add(() => d.stop!(ctx));
+      const config = (await d.start?.(ctx)) ?? {};
+      r.add(() => plugger.unplug(ctx.name));
+      await plugger.plug(ctx.name, config);
+      await d.postStart?.(ctx);
+      r.success();
+    } catch (err) {
+      await r.fail();
+      throw err;
+    }
+  }
+
+  /** VMs: the driver's unplug, then the device's host-side stop(). */
+  private async unplugFrom(plugger: DevicePlugger, ctx: DeviceStartContext, d: DeviceDriver): Promise<void> {
+    await plugger.unplug(ctx.name);
+    await d.stop?.(ctx);
   }
 }

@@ -9,7 +9,13 @@ import { validateDeviceName } from '../../names';
 export function validateDevices(
   s: Pick<DaemonState, 'db'>,
   devices: DevicesMap,
-  opts: { profile: boolean; instanceType?: InstanceType; supported?: readonly string[] },
+  opts: {
+    profile: boolean;
+    instanceType?: InstanceType;
+    supported?: readonly string[];
+    /** The project holding the instance's custom volumes (features.storage.volumes): disk devices are checked against them. */
+    volumeProject?: string;
+  },
 ): void {
   for (const [name, config] of Object.entries(devices ?? {})) {
     validateDeviceName(name);
@@ -24,6 +30,9 @@ export function validateDevices(
     d.validate(name, config, {
       profile: opts.profile,
       poolExists: (p) => s.db.pools.get(p) !== undefined,
+      instanceType: opts.instanceType,
+      customVolume:
+        opts.volumeProject === undefined ? undefined : (pool, vol) => s.db.pools.volume(pool, opts.volumeProject!, 'custom', vol),
       network: (n) => {
         const net = s.db.networks.get('default', n);
         return net ? { nicType: networkInfo(net.type)?.nicType ?? '', config: net.config } : undefined;

@@ -11,7 +11,7 @@ import { StatusCode, StatusText } from '../../../../api/response';
 import { StatusError, badRequest } from '../../../errors';
 import { childPath } from '../../../names';
 import { instanceDirName } from '../../dir-name';
-import { DeviceRunner, deviceChanges } from '../../devices/runner';
+import { DeviceRunner } from '../../devices/runner';
 import type { DevicesMap } from '../../../../api/instance';
 import type { InstanceStateNetwork } from '../../../../api/instance-state';
 import { nicHostNames } from '../../devices/nic-common';
@@ -25,9 +25,11 @@ import { firmwareUsage, prepareFirmware } from './firmware';
 import { type QemuPaths, qemuPaths } from './paths';
 import { type QemuProcess, findQemu, pinVcpus, startQemu } from './process';
 import { buildQemuConfig } from './qemu-config';
+import { bindVfio, passthroughStateFile, qemuPciDevices, qemuUsbDevices, releaseVfio } from './passthrough';
 import type { QemuNic, QemuShare } from './qemu-spec';
 import type { MountRequest } from '../../devices/run-config';
-import { createTap, removeTaps } from './taps';
+import { type PluggedDevice, VM_HOTPLUG_TYPES, VmPlugger, pluggedAdopted, pluggedAtStart, qemuDriveOf } from './hotplug';
+import { closeTapFds, createTap, removeTaps } from './taps';
 import { AgentClient, AgentError } from './agent-client';
 import { agentSecret, prepareAgentConfig } from './agent-config';
 import { AgentExecTarget } from './agent-exec';
@@ -39,8 +41,8 @@ import { MOUNT_TAG_9P_MAX, MOUNT_TAG_MAX, findVirtiofsd, mountTagName, startVirt
 /** What VMs can do (DriverInfo.features). */
 const VM_FEATURES: DriverFeatures = {
   liveConfig: [],
-  hotplugDevices: [],
-  devices: ['disk', 'nic', 'none'],
+  hotplugDevices: [...VM_HOTPLUG_TYPES],
+  devices: ['disk', 'nic', 'none', 'gpu', 'pci', 'usb'],
   stateful: false,
   nesting: false,
   consoles: ['console', 'vga'],
@@ -70,6 +72,8 @@ interface RunningVm {
   nics: QemuNic[];
   /** Its files (virtiofsd's pidfiles and sockets are in its run directory). */
   paths: QemuPaths;
+  /** What each device put into the VM (hot-unplug); for a VM found again, made at the first device change. */
+  plugged?: Map<string, PluggedDevice>;
   /** Settles once the devices are cleaned up after QEMU's exit. */
   cleaned?: Promise<void>;
 }
@@ -137,6 +141,7 @@ export class QemuDriver implements InstanceDriver {
       this.connected.delete(key);
       await removeTaps(vm.nics);
       await stopVirtiofsds(vm.paths);
+      await releaseVfio(passthroughStateFile(vm.paths.runDir));
       if (vm.inst) await this.devices.stopped(vm.inst, instanceDirName(vm.inst.project, vm.inst.name));
     })();
     return vm.cleaned;
@@ -174,10 +179,12 @@ export class QemuDriver implements InstanceDriver {
     const needs = await this.devices.startConfig(inst, dirName);
     const nics: QemuNic[] = [];
     try {
+      // PCI functions go to vfio-pci first: a host that cannot must fail before anything else is made.
+      await bindVfio(needs.pciDevices, passthroughStateFile(paths.runDir));
       const shares = await this.shares(needs.mounts, paths);
       // The agent's config share (Incus's "config"), which the guest's boot hook looks for.
       shares.push({ id: 'config', tag: 'config', protocol: '9p', path: await prepareAgentConfig(inst.volumePath), readonly: true });
-      for (const n of needs.nics) nics.push(await createTap(n, n.name));
+      for (const n of needs.nics) nics.push(await createTap(n, n.name, paths.runDir));
       const launch = buildQemuConfig({
         name: inst.name,
         uuid: config['volatile.uuid'] ?? '00000000-0000-0000-0000-000000000000',
@@ -187,16 +194,19 @@ export class QemuDriver implements InstanceDriver {
         accel: this.accelerator(),
         firmware: { code: firmware.code, nvram: firmware.nvram },
         paths,
-        drives: [{ id: 'root', file: inst.rootDisk, format: 'raw', bus: 'virtio-scsi', bootIndex: 0 }],
+        drives: [{ id: 'root', file: inst.rootDisk, format: 'raw', bus: 'virtio-scsi', bootIndex: 0 }, ...needs.drives.map(qemuDriveOf)],
         nics,
         shares,
+        pciDevices: qemuPciDevices(needs.pciDevices),
+        usbDevices: qemuUsbDevices(needs.usbDevices),
         // A display and SPICE on qemu.spice, for `incus console --type vga`.
         spice: true,
         rawQemu: config['raw.qemu'] || undefined,
         rawQemuConf: config['raw.qemu.conf'] || undefined,
       });
-      const proc = await startQemu({ launch, paths });
-      const vm: RunningVm = { proc, inst, nics, paths };
+      // QEMU holds its macvtap descriptors once started (or failed): incusd's copies go.
+      const proc = await startQemu({ launch, paths }).finally(() => closeTapFds(nics));
+      const vm: RunningVm = { proc, inst, nics, paths, plugged: pluggedAtStart(needs, nics) };
       this.track(key, vm);
       try {
         if (pinned) await pinVcpus((await proc.figures()).vcpus, pinned);
@@ -208,8 +218,10 @@ export class QemuDriver implements InstanceDriver {
       }
     } catch (err) {
       if (!this.vms.has(key)) {
+        await closeTapFds(nics);
         await removeTaps(nics);
         await stopVirtiofsds(paths);
+        await releaseVfio(passthroughStateFile(paths.runDir));
         await this.devices.stopped(inst, dirName);
       }
       throw err instanceof StatusError ? err : new StatusError(500, (err as Error).message);
@@ -256,6 +268,7 @@ export class QemuDriver implements InstanceDriver {
       await this.cleanup(this.key(inst), vm);
     } else {
       await stopVirtiofsds(this.paths(inst));
+      await releaseVfio(passthroughStateFile(this.paths(inst).runDir));
       await this.devices.stopped(inst, instanceDirName(inst.project, inst.name));
     }
   }
@@ -291,14 +304,14 @@ export class QemuDriver implements InstanceDriver {
     // No live limits yet: changed keys apply at the next start.
   }
 
-  /** No hot-plug into a running VM yet: a device change is refused, naming the device, until the VM stops. */
+  /** Hot-plug/unplug over QMP: the devices' run configuration plugged as at start (hotplug.ts); all undone on a failure. */
   async updateDevices(inst: InstanceRuntime, before: DevicesMap): Promise<void> {
-    if (!(await this.running(inst))) return;
-    const { removed, added } = deviceChanges(before, inst.expandedDevices);
-    const [name] = added[0] ?? removed[0] ?? [];
-    if (name === undefined) return;
-    const verb = added.length > 0 ? 'added' : 'removed';
-    throw badRequest(`Device "${name}" cannot be ${verb} when instance is running`);
+    const proc = await this.running(inst);
+    const vm = this.vms.get(this.key(inst));
+    if (!proc || !vm) return;
+    vm.plugged ??= await pluggedAdopted(proc.qmp, { ...inst, expandedDevices: before });
+    const plugger = new VmPlugger({ qmp: proc.qmp, nics: vm.nics, plugged: vm.plugged, runDir: vm.paths.runDir });
+    await this.devices.apply(inst, instanceDirName(inst.project, inst.name), proc.pid, before, plugger);
   }
 
   async states(list: Pick<InstanceRuntime, 'project' | 'name'>[], opts: StatesOptions = {}): Promise<RuntimeState[]> {

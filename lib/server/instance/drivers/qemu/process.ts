@@ -312,10 +312,13 @@ interface FirstExit {
 
 function runFirstProcess(launch: QemuLaunch, timeoutMs: number): Promise<FirstExit> {
   return new Promise((resolve) => {
-    const child = spawn(launch.binary, launch.args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    // launch.fds land at 3, 4, ... in QEMU (dup2 clears their CLOEXEC there); its daemon child keeps them.
+    const child = spawn(launch.binary, launch.args, { stdio: ['ignore', 'ignore', 'pipe', ...launch.fds], detached: true });
+    // Piped above (the extra fds widen the type to "maybe null").
+    const errPipe = child.stderr!;
     let stderr = '';
     let timedOut = false;
-    child.stderr.on('data', (d: Buffer) => {
+    errPipe.on('data', (d: Buffer) => {
       if (stderr.length < MAX_STDERR) stderr += d.toString('utf8');
     });
     const timer = setTimeout(() => {
@@ -329,7 +332,7 @@ function runFirstProcess(launch: QemuLaunch, timeoutMs: number): Promise<FirstEx
     // 'exit', not 'close': the daemon child may keep the stderr pipe's other end.
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      child.stderr.destroy();
+      errPipe.destroy();
       resolve({ code, signal, stderr, timedOut });
     });
   });

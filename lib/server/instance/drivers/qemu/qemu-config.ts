@@ -4,7 +4,7 @@
  * does) and the argv around them. Pure: no files are touched here.
  */
 import { applyConfOverride, renderConf, type ConfSection } from './qemu-conf';
-import type { QemuDrive, QemuNic, QemuShare, QemuSpec } from './qemu-spec';
+import type { QemuDrive, QemuNic, QemuPciDevice, QemuShare, QemuSpec, QemuUsbDevice } from './qemu-spec';
 import { rawQemuReplacesFirmware, splitRawQemu } from './raw-qemu';
 import { CONSOLE_CHARDEV, CONSOLE_RINGBUF_BYTES } from './qmp-commands';
 
@@ -21,11 +21,17 @@ export interface QemuLaunch {
   sections: ConfSection[];
   /** `sections` rendered; write it to `spec.paths.conf`. */
   conf: string;
+  /** incusd's descriptors QEMU inherits, in order, as its fds 3, 4, ... (macvtap NICs). */
+  fds: number[];
 }
+
+/** The first descriptor number after stdin, stdout and stderr. */
+const FIRST_INHERITED_FD = 3;
 
 const ID_RE = /^[A-Za-z][A-Za-z0-9_.-]*$/;
 
-function qemuId(kind: string, id: string): string {
+/** The QEMU id of a drive, NIC or share named `id` (`incus_<id>`; its device is `dev-incus_<id>`); throws on a name QEMU cannot take. */
+export function qemuId(kind: string, id: string): string {
   const full = `incus_${id}`;
   if (!ID_RE.test(full)) throw new Error(`Invalid ${kind} name "${id}" for QEMU (letters, digits, "_", "." and "-" only)`);
   return full;
@@ -148,15 +154,21 @@ function driveSections(drives: readonly QemuDrive[]): ConfSection[] {
   return out;
 }
 
-function nicSections(nics: readonly QemuNic[]): ConfSection[] {
+/** NIC sections; a NIC with an inherited descriptor gets the next number from `fds` (see QemuLaunch.fds). */
+function nicSections(nics: readonly QemuNic[], fds: number[]): ConfSection[] {
   const out: ConfSection[] = [];
   for (const n of nics) {
     const id = qemuId('NIC', n.id);
     if (!/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(n.mac)) throw new Error(`Invalid MAC address "${n.mac}" for NIC "${n.id}"`);
+    let how: Record<string, string> = { ifname: n.tap, script: 'no', downscript: 'no' };
+    if (n.fd !== undefined) {
+      how = { fd: String(FIRST_INHERITED_FD + fds.length) };
+      fds.push(n.fd);
+    }
     out.push({
       name: `netdev "${id}"`,
       comment: `${n.id} NIC`,
-      entries: { type: 'tap', ifname: n.tap, script: 'no', downscript: 'no', vhost: onOff(n.vhost) },
+      entries: { type: 'tap', ...how, vhost: onOff(n.vhost) },
     });
     const dev: Record<string, string> = { driver: 'virtio-net-pci', netdev: id, mac: n.mac.toLowerCase() };
     if (n.bootIndex !== undefined) dev.bootindex = String(n.bootIndex);
@@ -186,6 +198,44 @@ function shareSections(shares: readonly QemuShare[]): ConfSection[] {
   return out;
 }
 
+/** Chassis numbers of the passthrough root ports: apart from the hot-plug ports' (1, 2, ...). */
+const PASSTHROUGH_CHASSIS = 64;
+
+/** Each passed-through PCI function on a root port of its own, as vfio-pci (Incus's qemuPCIPhysical / qemuGPUDevPhysical). */
+function pciPassthroughSections(devices: readonly QemuPciDevice[]): ConfSection[] {
+  const out: ConfSection[] = [];
+  for (const [i, d] of devices.entries()) {
+    const id = qemuId('PCI device', d.id);
+    if (!/^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-9a-f]$/.test(d.host)) throw new Error(`Invalid host PCI address "${d.host}" for device "${d.id}"`);
+    const port = `qemu_pcie_pt${i}`;
+    out.push({
+      name: `device "${port}"`,
+      comment: `Root port for "${d.id}"`,
+      entries: { driver: 'pcie-root-port', bus: 'pcie.0', chassis: String(PASSTHROUGH_CHASSIS + i), slot: '0' },
+    });
+    const dev: Record<string, string> = { driver: 'vfio-pci', bus: port, addr: '00.0', host: d.host };
+    if (d.romBar === false) dev.rombar = '0';
+    if (d.vga) dev['x-vga'] = 'on';
+    out.push({ name: `device "dev-${id}"`, comment: `PCI card ("${d.id}" device)`, entries: dev });
+  }
+  return out;
+}
+
+/** An xHCI controller and a usb-host device per passed-through USB device. */
+function usbPassthroughSections(devices: readonly QemuUsbDevice[]): ConfSection[] {
+  if (devices.length === 0) return [];
+  const out: ConfSection[] = [{ name: 'device "qemu_usb"', comment: 'USB controller', entries: { driver: 'qemu-xhci', p2: '8', p3: '8' } }];
+  for (const d of devices) {
+    const id = qemuId('USB device', d.id);
+    out.push({
+      name: `device "dev-${id}"`,
+      comment: `USB device ("${d.id}")`,
+      entries: { driver: 'usb-host', bus: 'qemu_usb.0', hostbus: String(d.hostBus), hostaddr: String(d.hostAddr) },
+    });
+  }
+  return out;
+}
+
 function spiceSections(spec: QemuSpec): ConfSection[] {
   return [
     { name: 'spice', comment: 'SPICE', entries: { unix: 'on', 'disable-ticketing': 'on', addr: spec.paths.spice } },
@@ -210,6 +260,7 @@ export function buildQemuConfig(spec: QemuSpec): QemuLaunch {
   if (!spec.firmware && !rawQemuReplacesFirmware(raw)) {
     throw new Error('No UEFI firmware given and raw.qemu has neither -bios nor -kernel');
   }
+  const fds: number[] = [];
   let sections: ConfSection[] = [
     ...baseSections(spec),
     ...cpuMemorySections(spec),
@@ -217,8 +268,10 @@ export function buildQemuConfig(spec: QemuSpec): QemuLaunch {
     ...controlSections(spec),
     ...hotplugSections(spec.hotplugPorts ?? 4),
     ...driveSections(spec.drives),
-    ...nicSections(spec.nics),
+    ...nicSections(spec.nics, fds),
     ...shareSections(spec.shares),
+    ...pciPassthroughSections(spec.pciDevices ?? []),
+    ...usbPassthroughSections(spec.usbDevices ?? []),
     ...(spec.spice ? spiceSections(spec) : []),
   ];
   if (spec.rawQemuConf) sections = applyConfOverride(sections, spec.rawQemuConf);
@@ -249,5 +302,5 @@ export function buildQemuConfig(spec: QemuSpec): QemuLaunch {
     'type=2,manufacturer=LinuxContainers,product=Incus',
     ...raw,
   ];
-  return { binary: QEMU_BINARY, args, sections, conf };
+  return { binary: QEMU_BINARY, args, sections, conf, fds };
 }

@@ -30,6 +30,8 @@ export interface QemuNic {
   id: string;
   /** Host tap (or macvtap) interface name, already up. */
   tap: string;
+  /** An open descriptor of the tap's device in incusd (macvtap): QEMU inherits it instead of opening `tap` by name. */
+  fd?: number;
   mac: string;
   /** vhost-net acceleration; false where /dev/vhost-net is absent. */
   vhost?: boolean;
@@ -49,6 +51,26 @@ export interface QemuShare {
   /** 9p: the host directory. */
   path?: string;
   readonly?: boolean;
+}
+
+/** A host PCI function given whole to the guest (VFIO); already bound to vfio-pci. */
+export interface QemuPciDevice {
+  /** Device name (e.g. `gpu0`, or `gpu0_1` for a card's second function). */
+  id: string;
+  /** Host PCI address (0000:01:00.0). */
+  host: string;
+  /** Expose the card's option ROM (default true). */
+  romBar?: boolean;
+  /** The guest's VGA device (`x-vga`): the host's boot VGA card. */
+  vga?: boolean;
+}
+
+/** A host USB device given to the guest (usb-host on the xHCI controller). */
+export interface QemuUsbDevice {
+  /** Device name with the host bus and address (e.g. `usb0-001-004`). */
+  id: string;
+  hostBus: number;
+  hostAddr: number;
 }
 
 /** Everything one QEMU run needs. */
@@ -71,6 +93,10 @@ export interface QemuSpec {
   drives: QemuDrive[];
   nics: QemuNic[];
   shares: QemuShare[];
+  /** PCI passthrough (VFIO), each on its own root port. */
+  pciDevices?: QemuPciDevice[];
+  /** USB passthrough; an xHCI controller is added when there is any. */
+  usbDevices?: QemuUsbDevice[];
   /** Add SPICE on `paths.spice` and a virtio-vga display (`incus console --type vga`). */
   spice?: boolean;
   /** Spare PCIe root ports for hot-plugged devices (default 4). */

@@ -1,7 +1,8 @@
 /**
  * Typed wrappers for the QMP commands the QEMU driver uses: run state,
- * power, the serial console's ring buffer and backend swap, and the figures
- * `incus info` shows. Names and arguments are QEMU's (qapi/*.json).
+ * power, the serial console's ring buffer and backend swap, the figures
+ * `incus info` shows, and device hot-plug (device_add/del, netdev,
+ * blockdev, query-pci). Names and arguments are QEMU's (qapi/*.json).
  */
 import type { QmpClient } from './qmp';
 
@@ -115,4 +116,65 @@ export async function queryVcpus(qmp: QmpClient): Promise<QemuVcpu[]> {
 export async function queryMemoryBytes(qmp: QmpClient): Promise<number> {
   const m = await qmp.execute<{ 'base-memory': number; 'plugged-memory'?: number }>('query-memory-size-summary');
   return m['base-memory'] + (m['plugged-memory'] ?? 0);
+}
+
+/** device_add: `props` are the device's properties (`driver`, `id`, `bus`...), typed as QEMU types them. */
+export async function deviceAdd(qmp: QmpClient, props: Record<string, unknown>): Promise<void> {
+  await qmp.execute('device_add', props);
+}
+
+/**
+ * device_del: asks the guest to let the device go. It is gone only once
+ * QEMU sends DEVICE_DELETED for it (see hotplug.ts).
+ */
+export async function deviceDel(qmp: QmpClient, id: string): Promise<void> {
+  await qmp.execute('device_del', { id });
+}
+
+/** netdev_add of a tap QEMU opens by name (`ifname`), no scripts. */
+export async function netdevAddTap(qmp: QmpClient, id: string, ifname: string, vhost: boolean): Promise<void> {
+  await qmp.execute('netdev_add', { type: 'tap', id, ifname, script: 'no', downscript: 'no', vhost });
+}
+
+/** netdev_del. */
+export async function netdevDel(qmp: QmpClient, id: string): Promise<void> {
+  await qmp.execute('netdev_del', { id });
+}
+
+/** blockdev-add of a raw image (`file`: a regular file; `host_device`: a block device) as node `nodeName`. */
+export async function blockdevAddRaw(qmp: QmpClient, nodeName: string, filename: string, opts: { hostDevice: boolean; readonly: boolean }): Promise<void> {
+  await qmp.execute('blockdev-add', {
+    driver: 'raw',
+    'node-name': nodeName,
+    'read-only': opts.readonly,
+    discard: 'unmap',
+    file: { driver: opts.hostDevice ? 'host_device' : 'file', filename, 'read-only': opts.readonly },
+  });
+}
+
+/** blockdev-del of a node nothing uses any more. */
+export async function blockdevDel(qmp: QmpClient, nodeName: string): Promise<void> {
+  await qmp.execute('blockdev-del', { 'node-name': nodeName });
+}
+
+/** One PCI function as query-pci reports it (the fields the driver reads). */
+export interface QemuPciDevice {
+  /** The device's QEMU id (`qdev_id`), empty for built-in ones. */
+  id: string;
+  /** For a bridge or root port: the ids of the devices behind it. */
+  behind?: string[];
+}
+
+/** query-pci: the functions on the root bus, each bridge with what sits behind it. */
+export async function queryPci(qmp: QmpClient): Promise<QemuPciDevice[]> {
+  type Dev = { qdev_id?: string; pci_bridge?: { devices?: Dev[] } };
+  const buses = await qmp.execute<Array<{ bus: number; devices: Dev[] }>>('query-pci');
+  return buses.flatMap((b) =>
+    b.devices.map((d) => ({ id: d.qdev_id ?? '', behind: d.pci_bridge ? (d.pci_bridge.devices ?? []).map((c) => c.qdev_id ?? '') : undefined })),
+  );
+}
+
+/** qom-list: the children and properties of a QOM path (e.g. `/machine/peripheral`: the devices with ids). */
+export async function qomList(qmp: QmpClient, path: string): Promise<Array<{ name: string; type: string }>> {
+  return qmp.execute<Array<{ name: string; type: string }>>('qom-list', { path });
 }
