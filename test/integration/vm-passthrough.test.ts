@@ -7,7 +7,8 @@
  * makes (the VM has the default profile's NIC on incusbr0, hence a tap).
  * No guest boots: an empty VM is started only in the last check and forced
  * off at once. Host devices are never touched: a host with an IOMMU skips
- * the checks that would bind one.
+ * the checks that would bind one. Also: a NIC host_name naming an existing
+ * non-tap interface is refused without taking that interface down.
  */
 import t from 'tap';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -87,6 +88,12 @@ t.test('pci / gpu / usb on VMs: clear errors when the host has none, nothing lef
     ][hostGpus.length] ?? /Failed to start device "gpu0": VMs cannot match multiple GPUs per device/;
     await failsToStart('gpu0', ['gpu', 'gputype=physical'], gpuError, 'gpu gputype=physical');
   }
+  // A NIC whose host_name names an interface that is not a tap: refused, and that interface is never taken down.
+  d.netns!.run(['ip', 'link', 'add', 'keep0', 'type', 'veth', 'peer', 'name', 'keep1']);
+  await failsToStart('eth9', ['nic', 'network=incusbr0', 'host_name=keep0'], /Device "eth9": Host interface "keep0" already exists/, 'a host_name naming another interface');
+  t.match(d.netns!.run(['ip', '-o', 'link', 'show', 'keep0']).out, /keep0@keep1/, 'keep0 is still there');
+  d.netns!.run(['ip', 'link', 'del', 'keep0']);
+
   // USB vendor ffff is reserved: no host has one.
   await failsToStart('u0', ['usb', 'vendorid=ffff', 'required=true'], /Failed to start device "u0": Required USB device not found/, 'a required usb device with no match');
 

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { badRequest } from '../../errors';
 import { ToolError, ip, runTool } from '../../network/tool';
 
 /** `ip ...` inside the network namespace of process `pid`. */
@@ -15,6 +16,26 @@ export function ipIn(pid: number, ...args: string[]): Promise<string> {
 
 export function linkExists(name: string): boolean {
   return existsSync(`/sys/class/net/${name}`);
+}
+
+/**
+ * Whether host link `name` is a tap or a macvtap: the only kinds the VM
+ * paths may replace or remove by name (a host_name that names any other
+ * interface must never take it down).
+ */
+export function isTapLink(name: string): boolean {
+  return existsSync(`/sys/class/net/${name}/tun_flags`) || existsSync(`/sys/class/net/${name}/macvtap`);
+}
+
+/**
+ * Clears the way for a VM's tap or macvtap named `name`: one left by a VM
+ * that died goes; any other interface by that name is refused (400), never
+ * deleted.
+ */
+export async function replaceStaleTap(name: string, device: string): Promise<void> {
+  if (!linkExists(name)) return;
+  if (!isTapLink(name)) throw badRequest(`Device "${device}": Host interface "${name}" already exists`);
+  await deleteLink(name);
 }
 
 /** Creates a veth pair, the peer with the instance's MAC; both get the MTU when one is set. */

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { badRequest } from '../../../errors';
 import { ToolError, ip, runTool } from '../../../network/tool';
-import { deleteLink, linkExists } from '../../devices/nic-link';
+import { deleteLink, linkExists, replaceStaleTap } from '../../devices/nic-link';
 
 const openFd = promisify(open);
 const fstatFd = promisify(fstat);
@@ -39,7 +39,7 @@ export interface MacvtapOptions {
 /** Creates the macvtap, up, and returns its device opened read/write (CLOEXEC); the caller closes it once QEMU holds it. */
 export async function createMacvtap(o: MacvtapOptions): Promise<number> {
   if (!linkExists(o.parent)) throw badRequest(`Device "${o.device}": Parent device "${o.parent}" doesn't exist`);
-  if (linkExists(o.name)) await deleteLink(o.name);
+  await replaceStaleTap(o.name, o.device);
   const args = ['link', 'add', 'link', o.parent, 'name', o.name, 'address', o.hwaddr];
   if (o.mtu) args.push('mtu', o.mtu);
   try {

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { badRequest } from '../../../errors';
 import { ip } from '../../../network/tool';
 import type { NicRequest } from '../../devices/run-config';
-import { deleteLink, linkExists } from '../../devices/nic-link';
+import { deleteLink, isTapLink, replaceStaleTap } from '../../devices/nic-link';
 import { closeFd, createMacvtap } from './macvtap';
 import type { QemuNic } from './qemu-spec';
 
@@ -26,7 +26,7 @@ export async function createTap(nic: NicRequest, id: string, nodeDir: string): P
   }
   if (nic.kind !== 'veth' || !nic.hostName) throw badRequest(`Device "${device}": NIC type "${nic.kind}" is not supported by virtual machines yet`);
   const tap = nic.hostName;
-  if (linkExists(tap)) await deleteLink(tap);
+  await replaceStaleTap(tap, device);
   await ip('tuntap', 'add', 'dev', tap, 'mode', 'tap');
   try {
     if (nic.mtu) await ip('link', 'set', 'dev', tap, 'mtu', nic.mtu);
@@ -50,7 +50,7 @@ export async function closeTapFds(nics: readonly QemuNic[]): Promise<void> {
   }
 }
 
-/** Removes the taps and macvtaps of a stopped VM (those already gone are skipped). */
+/** Removes the taps and macvtaps of a stopped VM (those already gone, and any other kind of link, are left). */
 export async function removeTaps(nics: readonly QemuNic[]): Promise<void> {
-  for (const n of nics) if (linkExists(n.tap)) await deleteLink(n.tap).catch(() => undefined);
+  for (const n of nics) if (isTapLink(n.tap)) await deleteLink(n.tap).catch(() => undefined);
 }
