@@ -7,6 +7,7 @@ import { COMPRESSIONS, Compression } from './tar';
 export const USAGE = `Usage: incus-image-builder busybox [--output FILE] [--compression xz|gzip|none] [--busybox PATH] [--import ALIAS]
        incus-image-builder busybox --vm [--output DIR] [--compression xz|gzip|none] [--busybox PATH] [--import ALIAS]
        incus-image-builder debian [--release bookworm] [--mirror URL] [--output FILE] [--compression xz|gzip|none] [--import ALIAS]
+       incus-image-builder debian --vm [--release bookworm] [--mirror URL] [--output DIR] [--compression xz|gzip|none] [--import ALIAS]
 
 Builds an Incus unified image tarball and prints its path.
   busybox               a static busybox (no root needed)
@@ -16,8 +17,12 @@ Builds an Incus unified image tarball and prints its path.
                         ($INCUS_IMAGE_BUILDER_CACHE, $XDG_CACHE_HOME/incus-image-builder or
                         /var/cache/incus-image-builder)
   debian                Debian by debootstrap from the host's apt mirror (root; sysvinit, DHCP on eth0)
+  debian --vm           a bootable UEFI Debian VM (root; systemd, the Debian kernel in a unified
+                        kernel image, ext4 root, DHCP on the first NIC, the incus-agent hook):
+                        a split image like busybox --vm, with a 4 GiB disk
   --output FILE         tarball to write (default <kind>-<version>-<arch>.tar.xz);
-                        with --vm the directory for both files (default busybox-vm-<version>-<arch>)
+                        with --vm the directory for both files (default busybox-vm-<version>-<arch>
+                        or debian-vm-<release>-<arch>)
   --compression KIND    xz (default), gzip or none
   --busybox PATH        busybox binary to package (default /bin/busybox)
   --release NAME        Debian suite (default bookworm)
@@ -35,7 +40,7 @@ export class UsageError extends Error {
 export interface BuilderArgs {
   /** What to build. */
   kind: 'busybox' | 'debian';
-  /** busybox: a VM image (split: metadata tarball + qcow2) instead of a container image. */
+  /** A VM image (split: metadata tarball + qcow2) instead of a container image. */
   vm?: boolean;
   output?: string;
   compression: Compression;
@@ -78,7 +83,6 @@ export function parseBuilderArgs(argv: readonly string[]): BuilderArgs {
     throw new UsageError('--release and --mirror apply to debian images only');
   }
   if (kind === 'debian' && values.busybox !== undefined) throw new UsageError('--busybox applies to busybox images only');
-  if (kind === 'debian' && values.vm === true) throw new UsageError('--vm applies to busybox images only');
   if (values.mirror !== undefined && !/^(https?|file):\/\//.test(values.mirror)) {
     throw new UsageError(`Invalid mirror "${values.mirror}": expected an http://, https:// or file:// URL`);
   }

@@ -85,7 +85,8 @@ export function busyboxVmMetadata(input: { architecture: string; version: string
   };
 }
 
-async function hashFiles(files: readonly string[]): Promise<{ sha256: string; size: number }> {
+/** SHA-256 and total size of `files` read one after another (a split image's fingerprint). */
+export async function hashFiles(files: readonly string[]): Promise<{ sha256: string; size: number }> {
   const hash = createHash('sha256');
   let size = 0;
   for (const f of files) {
@@ -97,7 +98,17 @@ async function hashFiles(files: readonly string[]): Promise<{ sha256: string; si
   return { sha256: hash.digest('hex'), size };
 }
 
-function validate(opts: BuildBusyboxVmImageOptions): void {
+/** The split image's metadata tarball: metadata.yaml alone (staged under `stage`). */
+export async function writeVmMetadata(stage: string, meta: ImageMetadata, output: string, compression: Compression, creationDate: number): Promise<void> {
+  const metaStage = path.join(stage, 'meta');
+  await fs.mkdir(metaStage);
+  await fs.writeFile(path.join(metaStage, 'metadata.yaml'), metadataYaml(meta), { mode: 0o644 });
+  await fs.chmod(path.join(metaStage, 'metadata.yaml'), 0o644);
+  await createTarball(metaStage, ['metadata.yaml'], output, compression, creationDate);
+}
+
+/** Option checks both VM image builders share (RangeError/TypeError naming the option). */
+export function checkVmImageOptions(opts: { compression?: Compression; creationDate?: number; outputDir?: string }): void {
   if (opts.compression !== undefined && !COMPRESSIONS.includes(opts.compression)) {
     throw new RangeError(`Invalid compression "${String(opts.compression)}": expected one of ${COMPRESSIONS.join(', ')}`);
   }
@@ -114,7 +125,7 @@ function validate(opts: BuildBusyboxVmImageOptions): void {
  * apt-get (the package is then cached).
  */
 export async function buildBusyboxVmImage(opts: BuildBusyboxVmImageOptions = {}): Promise<BuiltVmImage> {
-  validate(opts);
+  checkVmImageOptions(opts);
   const log = opts.log ?? (() => undefined);
   const architecture = hostArchitecture();
   if (architecture !== 'x86_64') throw new Error(`VM images are built for x86_64 only, not ${architecture}`);
@@ -146,11 +157,7 @@ export async function buildBusyboxVmImage(opts: BuildBusyboxVmImageOptions = {})
     await buildEfiDisk({ bootEfi: uki, rawFile: path.join(stage, 'disk.raw'), output: partial(disk), seed, timestamp: creationDate });
 
     const meta = busyboxVmMetadata({ architecture, version: info.version, kernelVersion: kit.kernelVersion, creationDate });
-    const metaStage = path.join(stage, 'meta');
-    await fs.mkdir(metaStage);
-    await fs.writeFile(path.join(metaStage, 'metadata.yaml'), metadataYaml(meta), { mode: 0o644 });
-    await fs.chmod(path.join(metaStage, 'metadata.yaml'), 0o644);
-    await createTarball(metaStage, ['metadata.yaml'], partial(metadata), compression, creationDate);
+    await writeVmMetadata(stage, meta, partial(metadata), compression, creationDate);
     await fs.rename(partial(disk), disk);
     await fs.rename(partial(metadata), metadata);
   } finally {

@@ -103,6 +103,11 @@ async function configureRootfs(rootfs: string, mirror: string, release: string):
   await write('etc/apt/sources.list', `deb ${mirror} ${release} main\n`);
   await write('etc/fstab', '# No filesystems: the container manager mounts what the container needs.\n');
   // Caches and the device nodes debootstrap made: liblxc provides /dev; apt lists would be stale.
+  await dropBootstrapLeftovers(rootfs);
+}
+
+/** What debootstrap leaves that an image must not carry: apt lists and caches, its log, the device nodes it made. */
+export async function dropBootstrapLeftovers(rootfs: string): Promise<void> {
   for (const dir of ['var/lib/apt/lists', 'var/cache/apt/archives', 'dev']) {
     for (const name of await fs.readdir(path.join(rootfs, dir)).catch(() => [] as string[])) {
       if (name === 'partial' || name === 'lock') continue;
@@ -115,7 +120,7 @@ async function configureRootfs(rootfs: string, mirror: string, release: string):
 }
 
 /** Lazily unmounts what a failed debootstrap may have left mounted (proc, sys) before the tree is removed. */
-async function unmountUnder(dir: string): Promise<void> {
+export async function unmountUnder(dir: string): Promise<void> {
   const info = await fs.readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
   const points = info
     .split('\n')
@@ -123,6 +128,11 @@ async function unmountUnder(dir: string): Promise<void> {
     .filter((p) => p.startsWith(`${dir}/`))
     .sort((a, b) => b.length - a.length);
   for (const p of points) await runTool('umount', ['-l', p]).catch(() => undefined);
+}
+
+/** Runs debootstrap (minbase plus `packages`, their dependencies resolved) into `rootfs`. */
+export async function debootstrap(rootfs: string, o: { release: string; debArch: string; mirror: string; packages: readonly string[] }): Promise<void> {
+  await runTool('debootstrap', ['--variant=minbase', `--arch=${o.debArch}`, `--include=${o.packages.join(',')}`, o.release, rootfs, o.mirror]);
 }
 
 /**
@@ -143,14 +153,7 @@ export async function buildDebianImage(opts: BuildDebianImageOptions = {}): Prom
   try {
     const rootfs = path.join(stage, 'rootfs');
     log(`debootstrap ${release} from ${mirror}`);
-    await runTool('debootstrap', [
-      '--variant=minbase',
-      `--arch=${debianArchitecture(arch)}`,
-      `--include=${DEBIAN_PACKAGES.join(',')}`,
-      release,
-      rootfs,
-      mirror,
-    ]);
+    await debootstrap(rootfs, { release, debArch: debianArchitecture(arch), mirror, packages: DEBIAN_PACKAGES });
     await configureRootfs(rootfs, mirror, release);
     await fs.writeFile(path.join(stage, 'metadata.yaml'), metadataYaml(debianMetadata(arch, release, creationDate)), { mode: 0o644 });
     await fs.mkdir(path.join(stage, 'templates'), { mode: 0o755 });

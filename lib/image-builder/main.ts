@@ -25,13 +25,23 @@ async function main(argv: readonly string[]): Promise<number> {
   };
   try {
     if (args.vm === true) {
-      const vm = await (await import('./busybox-vm')).buildBusyboxVmImage({
-        outputDir: args.output,
-        compression: args.compression,
-        busybox: args.busybox,
-        creationDate,
-        log,
-      });
+      const vm =
+        args.kind === 'debian'
+          ? await (await import('./debian-vm')).buildDebianVmImage({
+              release: args.release,
+              mirror: args.mirror,
+              outputDir: args.output,
+              compression: args.compression,
+              creationDate,
+              log,
+            })
+          : await (await import('./busybox-vm')).buildBusyboxVmImage({
+              outputDir: args.output,
+              compression: args.compression,
+              busybox: args.busybox,
+              creationDate,
+              log,
+            });
       process.stdout.write(`${vm.metadata}\n${vm.disk}\n`);
       if (args.importAlias !== undefined) {
         const fingerprint = await importImage(vm.metadata, { aliases: [args.importAlias], rootfs: vm.disk });

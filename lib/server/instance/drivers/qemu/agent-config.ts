@@ -47,7 +47,10 @@ if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
     exec systemctl start --no-block incus-agent.service
   fi
 fi
+# A private tmpfs, as Incus's setup makes: /run may be mounted noexec.
+umount -l ${GUEST_DIR} >/dev/null 2>&1 || true
 mkdir -p ${GUEST_DIR}
+mount -t tmpfs tmpfs ${GUEST_DIR} -o mode=0700,size=50M >/dev/null 2>&1 || true
 cp incus-agent agent.secret ${GUEST_DIR}/
 cd ${GUEST_DIR} && ./incus-agent </dev/null >/dev/console 2>&1 &
 `;
