@@ -120,6 +120,19 @@ async function customBlockVolumes(t: Test, d: TestDaemon, pool: string): Promise
   t.notOk(existsSync(disk('blkcopy')), 'renamed away');
   t.equal(readAt(disk('blkren'), at, 4), 'AAAA', 'renamed volume keeps its content');
 
+  // One un-shared block volume per instance: two guests writing one disk would corrupt it.
+  await ok(['create', '--empty', '--vm', 'bv1', '-s', pool]);
+  await ok(['create', '--empty', '--vm', 'bv2', '-s', pool]);
+  await ok(['config', 'device', 'add', 'bv1', 'data', 'disk', `pool=${pool}`, 'source=blk']);
+  const second = await rawRequest(d.socket, 'PATCH', '/1.0/instances/bv2', JSON.stringify({ devices: { data: { type: 'disk', pool, source: 'blk' } } }));
+  t.equal(second.status, 400, 'the same block volume on a second instance: 400');
+  t.match(String(second.body.error), /Cannot add un-shared custom storage block volume to more than one instance/, String(second.body.error));
+  const bv2 = (await rawRequest(d.socket, 'GET', '/1.0/instances/bv2')).body.metadata as { devices: Record<string, unknown> };
+  t.notOk(bv2.devices.data, 'the refused device was not stored');
+  await ok(['storage', 'volume', 'set', pool, 'blk', 'security.shared=true']);
+  await ok(['config', 'device', 'add', 'bv2', 'data', 'disk', `pool=${pool}`, 'source=blk']);
+  await ok(['delete', 'bv1', 'bv2']);
+
   await ok(['storage', 'volume', 'delete', pool, 'blk']);
   await ok(['storage', 'volume', 'delete', pool, 'blkren']);
   t.equal(sh(['find', root, '-name', 'root.img']).out.trim(), '', 'delete leaves no disk behind (snapshots included)');

@@ -225,6 +225,7 @@ export class InstanceManager {
       instanceType: type,
       supported: this.deps.drivers.of(type).info.features.devices,
       volumeProject: this.featureProject(project, 'storage.volumes'),
+      instance: { project, name },
     });
     const profiles = req.profiles ?? ['default'];
     if (new Set(profiles).size !== profiles.length) throw badRequest('Duplicate profile found in request');
@@ -473,6 +474,7 @@ export class InstanceManager {
       instanceType: rec.type,
       supported: this.deps.drivers.of(rec.type).info.features.devices,
       volumeProject: this.featureProject(rec.project, 'storage.volumes'),
+      instance: { project: rec.project, name: rec.name },
     });
     const next: InstanceRecord = {
       ...rec,

@@ -118,24 +118,7 @@ export class StorageVolumes {
 
   /** URLs of the instances and profiles whose disk devices use the custom volume. */
   usedBy(pool: string, project: string, name: string): string[] {
-    const uses = (devices: Record<string, Record<string, string>>) =>
-      Object.values(devices).some((d) => d.type === 'disk' && d.pool === pool && d.source === name && d.path !== '/');
-    const out = new Set<string>();
-    // Every project whose custom volumes are `project`'s (itself, or those without features.storage.volumes).
-    for (const p of this.db.projects.list()) {
-      if (featureProject(p.name, p.config, 'storage.volumes') !== project) continue;
-      const q = p.name === 'default' ? '' : `?project=${p.name}`;
-      const owner = featureProject(p.name, p.config, 'profiles');
-      const profiles = new Map(this.db.profiles.list(owner).map((x) => [x.name, x]));
-      for (const inst of this.db.instances.list(p.name)) {
-        const layers = inst.profiles.map((n) => profiles.get(n)).filter((x) => x !== undefined);
-        const { devices } = expandConfig(layers, { config: inst.config, devices: inst.devices });
-        if (uses(devices)) out.add(`/1.0/instances/${inst.name}${q}`);
-      }
-      const oq = owner === 'default' ? '' : `?project=${owner}`;
-      for (const x of profiles.values()) if (uses(x.devices)) out.add(`/1.0/profiles/${x.name}${oq}`);
-    }
-    return [...out].sort();
+    return customVolumeUsers(this.db, pool, project, name);
   }
 
   toApi(v: VolumeRecord): StorageVolume {
@@ -292,4 +275,26 @@ export class StorageVolumes {
     if (used === null) return { usage: null };
     return { usage: { used, total: parseSize(v.config.size ?? '') ?? -1 } };
   }
+}
+
+/** URLs of the instances and profiles whose disk devices use custom volume `name` of `project` on `pool`. */
+export function customVolumeUsers(db: Db, pool: string, project: string, name: string): string[] {
+  const uses = (devices: Record<string, Record<string, string>>) =>
+    Object.values(devices).some((d) => d.type === 'disk' && d.pool === pool && d.source === name && d.path !== '/');
+  const out = new Set<string>();
+  // Every project whose custom volumes are `project`'s (itself, or those without features.storage.volumes).
+  for (const p of db.projects.list()) {
+    if (featureProject(p.name, p.config, 'storage.volumes') !== project) continue;
+    const q = p.name === 'default' ? '' : `?project=${p.name}`;
+    const owner = featureProject(p.name, p.config, 'profiles');
+    const profiles = new Map(db.profiles.list(owner).map((x) => [x.name, x]));
+    for (const inst of db.instances.list(p.name)) {
+      const layers = inst.profiles.map((n) => profiles.get(n)).filter((x) => x !== undefined);
+      const { devices } = expandConfig(layers, { config: inst.config, devices: inst.devices });
+      if (uses(devices)) out.add(`/1.0/instances/${inst.name}${q}`);
+    }
+    const oq = owner === 'default' ? '' : `?project=${owner}`;
+    for (const x of profiles.values()) if (uses(x.devices)) out.add(`/1.0/profiles/${x.name}${oq}`);
+  }
+  return [...out].sort();
 }

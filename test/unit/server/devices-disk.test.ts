@@ -70,19 +70,24 @@ t.test('disk validation', async (t) => {
 });
 
 t.test('custom block volumes: VMs only, without a path, a drive at start', async (t) => {
-  const vols: Record<string, string> = { blk: 'block', fs: 'filesystem' };
+  const vols: Record<string, string> = { blk: 'block', fs: 'filesystem', used: 'block', shared: 'block' };
+  const users: Record<string, string[]> = { used: ['/1.0/instances/v2'], shared: ['/1.0/instances/v2'] };
   const v = (c: Record<string, string>, instanceType: 'container' | 'virtual-machine' = 'virtual-machine') => () =>
     diskDevice.validate('d', { type: 'disk', pool: 'default', ...c }, {
       profile: false,
       instanceType,
       poolExists: (p) => p === 'default',
-      customVolume: (_pool, name) => (vols[name] ? { contentType: vols[name]! } : undefined),
+      customVolume: (_pool, name) =>
+        vols[name] ? { contentType: vols[name]!, config: (name === 'shared' ? { 'security.shared': 'true' } : {}) as Record<string, string> } : undefined,
+      otherVolumeUsers: (_pool, name) => users[name] ?? [],
     });
   t.doesNotThrow(v({ source: 'blk' }), 'a block volume on a VM, no path');
   t.throws(v({ source: 'blk', path: '/mnt' }), /Custom block volumes cannot have a path defined/);
   t.throws(v({ source: 'blk' }, 'container'), /Custom block volumes cannot be used on containers/);
   t.throws(v({ source: 'fs' }), /Custom filesystem volumes require a path to be defined/);
   t.doesNotThrow(v({ source: 'fs', path: '/mnt' }));
+  t.throws(v({ source: 'used' }), /Cannot add un-shared custom storage block volume to more than one instance/);
+  t.doesNotThrow(v({ source: 'shared' }), 'security.shared lets several VMs attach it');
 
   const c = ctx({ pool: 'default', source: 'blk', readonly: 'true' });
   c.inst = { ...c.inst, type: 'virtual-machine', blockVolumes: { share: '/pool/custom/default_blk/root.img' } };

@@ -90,12 +90,16 @@ function volumeBind(ctx: DeviceStartContext): DeviceStartContext {
   return { ...ctx, config: { ...config, source, shift: 'true', required: 'true' } };
 }
 
-/** Incus's rules for a custom volume's content type: block volumes only on VMs, as a disk (no path); filesystem ones need a path. */
+/** Incus's rules for a custom volume's content type: block volumes only on VMs, as a disk (no path), on one instance unless security.shared; filesystem ones need a path. */
 function checkVolumeUse(name: string, config: Record<string, string>, ctx: DeviceValidateContext): void {
   const vol = ctx.customVolume?.(config.pool, config.source);
   if (vol?.contentType === 'block') {
     if (ctx.instanceType === 'container') throw deviceError(name, 'Custom block volumes cannot be used on containers');
     if (config.path) throw deviceError(name, 'Custom block volumes cannot have a path defined');
+    // Two guests writing one disk corrupt it: only a volume marked shared may be attached to several instances.
+    if (!isTrue(vol.config['security.shared']) && (ctx.otherVolumeUsers?.(config.pool, config.source).length ?? 0) > 0) {
+      throw deviceError(name, 'Cannot add un-shared custom storage block volume to more than one instance');
+    }
   } else if (!config.path && ctx.customVolume) {
     throw deviceError(name, vol ? 'Custom filesystem volumes require a path to be defined' : 'Missing "path"');
   }

@@ -17,7 +17,9 @@ export interface DeviceValidateContext {
   /** The type of instance the devices are for (absent for profiles). */
   instanceType?: InstanceType;
   /** A custom volume's content type (disk devices); absent when no instance project is known (profiles). */
-  customVolume?(pool: string, name: string): { contentType: string } | undefined;
+  customVolume?(pool: string, name: string): { contentType: string; config: Record<string, string> } | undefined;
+  /** Other instances (API URLs) whose devices use the custom volume; absent where no instance is known (profiles). */
+  otherVolumeUsers?(pool: string, name: string): string[];
   /** A managed network (for nic devices): the NIC type it gives and its config. */
   network?(name: string): { nicType: string; config: Record<string, string> } | undefined;
 }

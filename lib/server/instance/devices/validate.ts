@@ -5,6 +5,7 @@ import type { DaemonState } from '../../state';
 import { deviceDriver } from './load';
 import { networkInfo } from '../../network/load';
 import { validateDeviceName } from '../../names';
+import { customVolumeUsers } from '../../storage/volumes';
 
 export function validateDevices(
   s: Pick<DaemonState, 'db'>,
@@ -15,6 +16,8 @@ export function validateDevices(
     supported?: readonly string[];
     /** The project holding the instance's custom volumes (features.storage.volumes): disk devices are checked against them. */
     volumeProject?: string;
+    /** The instance being validated (its own use of a volume is not another's). */
+    instance?: { project: string; name: string };
   },
 ): void {
   for (const [name, config] of Object.entries(devices ?? {})) {
@@ -33,6 +36,13 @@ export function validateDevices(
       instanceType: opts.instanceType,
       customVolume:
         opts.volumeProject === undefined ? undefined : (pool, vol) => s.db.pools.volume(pool, opts.volumeProject!, 'custom', vol),
+      otherVolumeUsers:
+        opts.volumeProject === undefined || !opts.instance
+          ? undefined
+          : (pool, vol) => {
+              const self = `/1.0/instances/${opts.instance!.name}${opts.instance!.project === 'default' ? '' : `?project=${opts.instance!.project}`}`;
+              return customVolumeUsers(s.db, pool, opts.volumeProject!, vol).filter((u) => u.startsWith('/1.0/instances/') && u !== self);
+            },
       network: (n) => {
         const net = s.db.networks.get('default', n);
         return net ? { nicType: networkInfo(net.type)?.nicType ?? '', config: net.config } : undefined;
