@@ -41,7 +41,8 @@
         "native/helpers/forkfile.c",
         "native/helpers/forkfile-enter.c",
         "native/helpers/forkfile-ops.c",
-        "native/helpers/netns-addrs.c"
+        "native/helpers/netns-addrs.c",
+        "native/helpers/netcat.c"
       ],
       "cflags": ["-Wall", "-Wextra"],
       "cflags_c": ["-std=gnu11"],

@@ -54,8 +54,16 @@ export interface InstanceSource {
   allow_inconsistent?: boolean;
   /** Copy: without the source's snapshots. */
   instance_only?: boolean;
-  /** Copy: update an existing target instead (not supported yet). */
+  /** Copy or migration: update an existing target instead. */
   refresh?: boolean;
+  /** Refresh: leave out source snapshots older than the target's newest. */
+  refresh_exclude_older?: boolean;
+  /** Migration: the source's operation URL (pull mode). */
+  operation?: string;
+  /** Migration: connection name to secret (pull mode). */
+  websockets?: Record<string, string>;
+  /** Migration: a stateful (CRIU) transfer. */
+  live?: boolean;
 }
 
 /** POST /1.0/instances body. */
@@ -67,11 +75,22 @@ export interface InstancesPost extends Partial<InstancePut> {
   start?: boolean;
 }
 
-/** POST /1.0/instances/{name} body (rename; migration comes later). */
+/** Where a migration source connects (push mode): the target's operation, secrets and certificate. */
+export interface InstancePostTarget {
+  certificate?: string;
+  operation?: string;
+  websockets?: Record<string, string>;
+}
+
+/** POST /1.0/instances/{name} body: a rename, or the source side of a migration. */
 export interface InstancePost {
   name?: string;
   migration?: boolean;
   live?: boolean;
+  instance_only?: boolean;
+  container_only?: boolean;
+  allow_inconsistent?: boolean;
+  target?: InstancePostTarget | null;
   pool?: string;
   project?: string;
 }

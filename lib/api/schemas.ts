@@ -54,6 +54,19 @@ export const instancePostSchema = {
     name: { type: 'string' },
     migration: { type: 'boolean' },
     live: { type: 'boolean' },
+    instance_only: { type: 'boolean' },
+    container_only: { type: 'boolean' },
+    allow_inconsistent: { type: 'boolean' },
+    target: {
+      type: ['object', 'null'],
+      properties: {
+        certificate: { type: 'string' },
+        operation: { type: 'string' },
+        websockets: { type: 'object', additionalProperties: { type: 'string' } },
+      },
+    },
+    pool: { type: 'string' },
+    project: { type: 'string' },
   },
 } as const;
 

@@ -28,5 +28,6 @@ int cmd_forkexec(int argc, char **argv);
 int cmd_forkexec_server(int argc, char **argv);
 int cmd_forkfile(int argc, char **argv);
 int cmd_netns_addrs(int argc, char **argv);
+int cmd_netcat(int argc, char **argv);
 
 #endif

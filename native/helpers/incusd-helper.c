@@ -7,6 +7,7 @@
  *   forkexec-server            (forks one forkexec per request on fd 3)
  *   forkfile pid <pid> | rootfs <path> [<uidmap> <gidmap>]   (socket on fd 3)
  *   netns-addrs <pid>...       (interfaces of each PID's network namespace, JSON)
+ *   netcat @NAME               (stdio to an abstract Unix socket: rsync's -e for migrations)
  * Man pages: errno(3), strerror(3) (strerrorname_np).
  */
 #define _GNU_SOURCE
@@ -59,6 +60,8 @@ int main(int argc, char **argv)
 		return cmd_forkfile(argc, argv);
 	if (argc >= 2 && strcmp(argv[1], "netns-addrs") == 0)
 		return cmd_netns_addrs(argc, argv);
+	if (argc >= 2 && strcmp(argv[1], "netcat") == 0)
+		return cmd_netcat(argc, argv);
 	helper_report(STDERR_FILENO, "EINVAL",
 		      "usage: incusd-helper forkstart NAME LXCPATH CONFIG | idmap-probe DIR");
 	return HELPER_FAIL;

@@ -107,6 +107,28 @@ export function planCopy(m: InstanceManager, project: string, req: InstancesPost
   return { project, name, source, fromSnapshot, snapshots, record, pool: root.pool, start: req.start === true };
 }
 
+/**
+ * The record's config with a copy's fresh identity: a new UUID, this
+ * host's id map, stopped, the "copy" templates due, MAC addresses for NICs
+ * that have none.
+ */
+export function copyVolatile(m: InstanceManager, plan: { project: string; name: string; record: Omit<InstanceRecord, 'id'> }): ConfigMap {
+  const privileged = plan.record.type === 'virtual-machine' || isTrue(m.expand(plan.record).expanded_config['security.privileged']);
+  const config = { ...plan.record.config };
+  config['volatile.uuid'] = randomUUID();
+  config['volatile.uuid.generation'] = config['volatile.uuid'];
+  if (!privileged) {
+    const map = idmapJson(m.deps.idmap);
+    config['volatile.idmap.base'] = String(m.deps.idmap.uid.hostBase);
+    config['volatile.idmap.current'] = map;
+    config['volatile.idmap.next'] = map;
+  }
+  config['volatile.last_state.power'] = 'STOPPED';
+  config['volatile.apply_template'] = 'copy';
+  Object.assign(config, missingNicVolatile({ project: plan.project, name: plan.name, config }, m.expand({ ...plan.record, config }).expanded_devices));
+  return config;
+}
+
 /** Runs a planned copy: rows (instance, volume, snapshots) and volumes, undone together on failure. */
 export async function runCopy(m: InstanceManager, plan: CopyPlan): Promise<InstanceRecord> {
   const { db, pools } = m.deps;
@@ -116,19 +138,7 @@ export async function runCopy(m: InstanceManager, plan: CopyPlan): Promise<Insta
     if (!srcVol) throw new StatusError(500, `Instance "${plan.source.name}" has no root volume`);
     const srcPool = pools.get(srcVol.pool);
     const pool = pools.get(plan.pool);
-    const privileged = isTrue(m.expand(plan.record).expanded_config['security.privileged']);
-    const config = { ...plan.record.config };
-    config['volatile.uuid'] = randomUUID();
-    config['volatile.uuid.generation'] = config['volatile.uuid'];
-    if (!privileged) {
-      const map = idmapJson(m.deps.idmap);
-      config['volatile.idmap.base'] = String(m.deps.idmap.uid.hostBase);
-      config['volatile.idmap.current'] = map;
-      config['volatile.idmap.next'] = map;
-    }
-    config['volatile.last_state.power'] = 'STOPPED';
-    config['volatile.apply_template'] = 'copy';
-    Object.assign(config, missingNicVolatile({ project: plan.project, name: plan.name, config }, m.expand({ ...plan.record, config }).expanded_devices));
+    const config = copyVolatile(m, plan);
 
     // Volumes first, rows last: a daemon killed mid-copy leaves no half-copied instance listed, only
     // a volume that `admin recover` reports.

@@ -11,6 +11,7 @@ import { matchFilter, parseFilter } from '../filter';
 import { checkIfMatch, projectOf, projectOrAll, query, recursionOf, setEtag } from '../request';
 import type { InstanceRecord } from '../../db/instances';
 import { postCopy } from './instance-copy';
+import { postMigrateSink, postMigrateSource } from './instance-migrate';
 import { backupsOf, postImport } from './instance-backups';
 
 type NameParams = { Params: { name: string } };
@@ -48,6 +49,7 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
     const project = projectOf(s, req);
     const body = (req.body ?? {}) as InstancesPost;
     if (body.source?.type === 'copy') return postCopy(s, project, body, reply);
+    if (body.source?.type === 'migration') return postMigrateSink(s, project, body, reply);
     const plan = m.planCreate(project, body);
     const op = s.ops.start({
       description: 'Creating instance',
@@ -136,7 +138,7 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
   app.post<NameParams>('/1.0/instances/:name', { schema: { body: instancePostSchema } }, async (req, reply) => {
     const rec = m.get(projectOf(s, req), req.params.name);
     const body = (req.body ?? {}) as InstancePost;
-    if (body.migration) throw new StatusError(501, 'Migration is not supported yet');
+    if (body.migration) return postMigrateSource(s, rec, body, reply);
     if (!body.name) throw badRequest('No name provided');
     const newName = body.name;
     validateInstanceName(newName);

@@ -1,0 +1,103 @@
+/**
+ * The sending side of an instance migration (`POST /1.0/instances/{name}`
+ * with `migration: true`): offer the pool's transports and the snapshots,
+ * read the target's answer, send the volume as answered, then wait for the
+ * target's verdict. Any failure here goes to the target as a control
+ * message before the sockets drop; the instance itself is never changed.
+ */
+import type { InstanceRecord } from '../db/instances';
+import { StatusError } from '../errors';
+import { BackupManager } from '../instance/backups';
+import type { DaemonState } from '../state';
+import { storageName } from '../storage/volume-names';
+import type { MigrationConns } from './conns';
+import { receiveHeader, receiveResult, sendHeader, sendResult } from './control';
+import { idmapToHeader } from './idmap-header';
+import { TransferProgress, type Report } from './progress';
+import { CriuType, FsType, type MigrationHeader } from './proto';
+import { snapshotToProto } from './snapshots';
+import { INDEX_HEADER_VERSION, matchTypes, poolMigrationTypes, typesToHeader } from './types';
+import { sendVolume, type VolumeRef } from './volume-transfer';
+
+export interface SourceOptions {
+  instanceOnly: boolean;
+  /** Where the report of progress goes (the operation's metadata). */
+  report?: Report;
+  signal?: AbortSignal;
+}
+
+/** The instance's root volume as a transfer end. */
+export function instanceVolume(s: DaemonState, rec: InstanceRecord): VolumeRef {
+  const vol = s.pools.volumeOf(rec.project, rec.type, rec.name);
+  if (!vol) throw new StatusError(500, `Instance "${rec.name}" has no root volume`);
+  const pool = s.pools.get(vol.pool);
+  return {
+    sd: s.pools.driver(pool),
+    spec: s.pools.spec(pool),
+    type: rec.type,
+    name: storageName(rec.project, rec.name),
+    contentType: rec.type === 'virtual-machine' ? 'block' : 'filesystem',
+    label: rec.name,
+  };
+}
+
+/** Runs the source side over `conns`; resolves once the target confirmed. */
+export async function migrateInstanceSource(s: DaemonState, rec: InstanceRecord, conns: MigrationConns, o: SourceOptions): Promise<void> {
+  const ctrl = await conns.channel('control');
+  const onAbort = (): void => conns.terminate();
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const fs = await conns.channel('fs', 10_000);
+    const [st] = await s.drivers.states([rec]);
+    const running = (st?.pid ?? 0) > 0;
+    const vol = instanceVolume(s, rec);
+    const pool = s.pools.get(vol.spec.name);
+    const ours = poolMigrationTypes(vol.sd.info, pool.config, vol.contentType);
+    const snaps = o.instanceOnly ? [] : s.db.snapshots.list(rec.id);
+    const offer: MigrationHeader = {
+      ...typesToHeader(ours),
+      indexHeaderVersion: INDEX_HEADER_VERSION,
+      predump: false,
+      // A running instance: the target expects a final sync of the volume after the first pass.
+      ...(running ? { criu: CriuType.NONE } : {}),
+      ...(rec.type === 'container' ? { idmap: idmapToHeader(rec.config['volatile.last_state.idmap']) } : {}),
+      snapshotNames: snaps.map((x) => x.name),
+      snapshots: snaps.map(snapshotToProto),
+    };
+    await sendHeader(ctrl, offer);
+    const answer = await receiveHeader(ctrl);
+    const [type] = matchTypes(answer, FsType.RSYNC, ours);
+    // A refresh sends only what the target asked for.
+    const names = answer.refresh ? (answer.snapshotNames ?? []) : (offer.snapshotNames ?? []);
+    const index = await new BackupManager(s.instances, s.varDir).index(rec, names);
+    // The target's verdict may come early (a failure): it ends the transfer at once.
+    const verdict = receiveResult(ctrl, 'target');
+    const progress = new TransferProgress(o.report);
+    const transfer = sendVolume(fs, vol, {
+      type: type!,
+      snapshots: names,
+      index: { version: answer.indexHeaderVersion ?? 0, info: { config: index.config } },
+      finalSync: running && answer.criu === CriuType.NONE,
+      progress,
+    });
+    const failed = verdict.then(
+      () => new Promise<never>(() => undefined),
+      (err: Error) => {
+        throw err;
+      },
+    );
+    // Whichever loses the race is settled later: never left unhandled.
+    transfer.catch(() => undefined);
+    failed.catch(() => undefined);
+    await Promise.race([transfer, failed]);
+    await verdict;
+    s.events.lifecycle('instance-migrated', `/1.0/instances/${rec.name}`, rec.project);
+  } catch (err) {
+    await sendResult(ctrl, err as Error);
+    conns.terminate();
+    throw new Error(`Failed migration on source: ${(err as Error).message}`);
+  } finally {
+    o.signal?.removeEventListener('abort', onAbort);
+    conns.close();
+  }
+}

