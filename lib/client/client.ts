@@ -266,6 +266,11 @@ export class IncusClient implements Requester {
     return this.op('POST', `/1.0/instances/${seg(name)}`, { ...opts, body });
   }
 
+  /** The source side of a migration (`migration: true`), or a push to `post.target`. */
+  migrateInstance(name: string, post: InstancePost, opts: CallOptions = {}): Promise<Operation> {
+    return this.op('POST', `/1.0/instances/${seg(name)}`, { ...opts, body: { ...post, migration: true } });
+  }
+
   getInstanceState(name: string, opts: CallOptions = {}): Promise<InstanceState> {
     return this.get<InstanceState>(`/1.0/instances/${seg(name)}/state`, opts);
   }

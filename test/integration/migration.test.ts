@@ -8,7 +8,7 @@ import t, { type Test } from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freeLocalPort } from '../../bench/lib/free-port';
-import { type TestDaemon, withDaemon } from './lib/daemon';
+import { type CliResult, runCli, type TestDaemon, withDaemon } from './lib/daemon';
 import { rawRequest } from './lib/http';
 
 interface OpReply {
@@ -107,4 +107,81 @@ t.test('REST migration: pull and push between two daemons, snapshots and data ar
   t.match(d3.err, /Wrong secret|refused/);
   t.equal((await rawRequest(b.socket, 'GET', '/1.0/instances/c3')).status, 404, 'no c3 on the target');
   await rawRequest(a.socket, 'DELETE', `/1.0/operations/${src3.id}`);
+});
+
+/** A client config dir (INCUS_CONF) whose `local` is `a` and whose remote `b` is `b` over HTTPS (trust token). */
+async function clientFor(t: Test, a: TestDaemon, b: TestDaemon, bAddr: string): Promise<(args: string[]) => Promise<CliResult>> {
+  const conf = join(a.dir, 'client-conf');
+  const env = { INCUS_DIR: a.dir, INCUS_SOCKET: '', INCUS_CONF: conf, INCUS_REMOTE: '', INCUS_PROJECT: '' };
+  const token = (await b.cli(['config', 'trust', 'add', 'mover'])).stdout.trim().split('\n').pop()!;
+  const added = await runCli(env, ['remote', 'add', 'b', token]);
+  ok(t, added, `remote add b (${bAddr})`);
+  return (args) => runCli(env, args);
+}
+
+/**
+ * Bytes the process has written (sockets and pipes included): on the source
+ * daemon, what it sent (its rsync children read the files themselves).
+ */
+const writtenBytes = (pid: number): number => Number(/^wchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))![1]);
+
+t.test('incus copy/move to another server: pull, push, relay, --refresh, stateful refused, move', async (t) => {
+  const a = await withDaemon(t);
+  const b = await withDaemon(t);
+  await listen(a);
+  const bAddr = (await listen(b)).address;
+  const incus = await clientFor(t, a, b, bAddr);
+  ok(t, await incus(['launch', 'busybox', 'c1']), 'launch c1');
+  t.equal(a.attach('c1', ['sh', '-c', 'echo one > /root/data && dd if=/dev/urandom of=/root/blob bs=1M count=4 2>/dev/null']).code, 0, 'write data');
+  ok(t, await incus(['snapshot', 'create', 'c1', 's1']), 'snapshot s1');
+  t.equal(a.attach('c1', ['sh', '-c', 'echo two > /root/data']).code, 0, 'change data');
+  ok(t, await incus(['snapshot', 'create', 'c1', 's2']), 'snapshot s2');
+  const before = (await a.client.getInstance('c1')) as { config: Record<string, string> };
+
+  // Stateful is the default for a running instance: CRIU's reason comes back, nothing is created.
+  const stateful = await incus(['copy', 'c1', 'b:']);
+  t.not(stateful.code, 0, 'stateful copy refused');
+  t.match(stateful.stderr, /CRIU|criu/);
+  t.equal((await incus(['list', 'b:', '-f', 'csv', '-c', 'n'])).stdout, '', 'nothing on b');
+
+  for (const mode of ['pull', 'push', 'relay']) {
+    const name = `c1-${mode}`;
+    const r = await incus(['copy', 'c1', `b:${name}`, '--stateless', '--mode', mode]);
+    ok(t, r, `copy --mode ${mode}`);
+    ok(t, await incus(['start', `b:${name}`]), `start b:${name}`);
+    const ex = await incus(['exec', `b:${name}`, '--', 'cat', '/root/data']);
+    t.equal(ex.stdout, 'two\n', `${mode}: exec on the copy sees the data`);
+    t.equal((await incus(['snapshot', 'list', `b:${name}`, '-f', 'csv', '-c', 'n'])).stdout, 's1\ns2\n', `${mode}: snapshots listed on the target`);
+    const copy = (await b.client.getInstance(name)) as { config: Record<string, string> };
+    t.not(copy.config['volatile.uuid'], before.config['volatile.uuid'], `${mode}: a new volatile.uuid`);
+    ok(t, await incus(['stop', '-f', `b:${name}`]), `stop b:${name}`);
+  }
+  t.equal((await incus(['exec', 'c1', '--', 'cat', '/root/data'])).stdout, 'two\n', 'the source runs on, untouched');
+  t.equal((await incus(['snapshot', 'list', 'c1', '-f', 'csv', '-c', 'n'])).stdout, 's1\ns2\n', 'the source keeps its snapshots');
+
+  // --refresh after one changed file and one new snapshot moves a small fraction of the first copy.
+  const pid = a.pid;
+  let at = writtenBytes(pid);
+  ok(t, await incus(['copy', 'c1', 'b:r1', '--stateless']), 'first copy');
+  const first = writtenBytes(pid) - at;
+  t.equal(a.attach('c1', ['sh', '-c', 'echo three > /root/data']).code, 0, 'change one file');
+  ok(t, await incus(['snapshot', 'create', 'c1', 's3']), 'snapshot s3');
+  at = writtenBytes(pid);
+  ok(t, await incus(['copy', 'c1', 'b:r1', '--refresh']), 'copy --refresh');
+  const again = writtenBytes(pid) - at;
+  t.comment(`refresh: first copy ${first} bytes written by the source, refresh ${again} bytes (${((100 * again) / first).toFixed(1)}%)`);
+  t.ok(first > 4 * 1024 * 1024, 'the first copy carried the data');
+  t.ok(again < first / 10, `refresh under 10% of the first copy (${again} of ${first})`);
+  t.equal((await incus(['snapshot', 'list', 'b:r1', '-f', 'csv', '-c', 'n'])).stdout, 's1\ns2\ns3\n', 'the new snapshot arrived');
+  ok(t, await incus(['start', 'b:r1']), 'start b:r1');
+  t.equal((await incus(['exec', 'b:r1', '--', 'cat', '/root/data'])).stdout, 'three\n', 'the changed file arrived');
+
+  // move: the source goes only after the target has it; a running instance runs again on the target.
+  ok(t, await incus(['move', 'c1', 'b:moved', '--stateless']), 'move --stateless');
+  t.equal((await rawRequest(a.socket, 'GET', '/1.0/instances/c1')).status, 404, 'nothing left on the source');
+  const ls = await incus(['list', 'b:', '-f', 'csv', '-c', 'ns']);
+  t.match(ls.stdout, /^moved,RUNNING$/m, `moved runs on the target (${ls.stdout}${ls.stderr})`);
+  t.equal((await incus(['exec', 'b:moved', '--', 'cat', '/root/data'])).stdout, 'three\n', 'moved keeps its data');
+  const moved = (await b.client.getInstance('moved')) as { config: Record<string, string> };
+  t.equal(moved.config['volatile.uuid'] === undefined, false, 'moved has a uuid');
 });

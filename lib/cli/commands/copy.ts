@@ -11,16 +11,17 @@ import type { CliContext } from '../context';
 import { parseKeyValues, quote } from '../kv';
 import { collect } from '../option-parsers';
 import { localName } from '../remote';
+import { splitRemote } from '../remotes/connect';
+import { copyBetweenServers, type RemoteCopyFlags } from './copy-remote';
 
 /** Flags of `incus copy`. */
-export interface CopyFlags {
-  config?: string[];
-  profile?: string[];
-  /** false with --no-profiles. */
-  profiles?: boolean;
-  instanceOnly?: boolean;
-  storage?: string;
-  ephemeral?: boolean;
+export type CopyFlags = RemoteCopyFlags;
+
+/** The two ends of a copy or move, and whether they are different servers. */
+function endpoints(ctx: CliContext, src: string, dst: string | undefined): { from: { remote: string; name: string }; to: { remote: string; name: string }; between: boolean } {
+  const from = splitRemote(ctx, src);
+  const to = dst === undefined ? { remote: from.remote, name: '' } : splitRemote(ctx, dst);
+  return { from, to, between: from.remote !== to.remote };
 }
 
 /** The root disk of the source (kept as is) pointed at another pool. */
@@ -79,13 +80,25 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('<source>', '[<remote>:]<source>[/<snapshot>]')
     .argument('[destination]', '[<remote>:]<destination>')
     .option('-c, --config <key=value>', 'Config key/value to apply to the new instance', collect)
+    .option('-d, --device <device,key=value>', 'New key/value to apply to a specific device', collect)
     .option('-p, --profile <profile>', 'Profile to apply to the new instance', collect)
     .option('--no-profiles', 'Create the instance with no profiles applied')
     .option('--instance-only', 'Copy the instance without its snapshots')
     .option('-s, --storage <pool>', 'Storage pool name')
     .option('-e, --ephemeral', 'Ephemeral instance')
+    .option('--mode <mode>', 'Transfer mode. One of pull, push or relay', 'pull')
+    .option('--stateless', 'Copy a stateful instance stateless')
+    .option('--refresh', 'Perform an incremental copy')
+    .option('--refresh-exclude-older', 'During incremental copy, exclude source snapshots earlier than latest target snapshot')
+    .option('--target-project <project>', 'Copy to a project different from the source')
+    .option('--allow-inconsistent', 'Ignore copy errors for volatile files')
     .action(async (src: string, dst: string | undefined, flags: CopyFlags) => {
-      await copyInstance(ctx, src, dst, flags);
+      const e = endpoints(ctx, src, dst);
+      if (e.between) await copyBetweenServers(ctx, e.from, e.to, flags, false);
+      else {
+        if (dst === undefined) throw new Error('You must specify a destination instance name');
+        await copyInstance(ctx, src, dst, flags);
+      }
       ctx.exitCode = 0;
     });
   program
@@ -94,8 +107,25 @@ export function register(program: Command, ctx: CliContext): void {
     .description('Move instances within or in between servers')
     .argument('<source>', '[<remote>:]<source>')
     .argument('[destination]', '[<remote>:]<destination>')
+    .option('-c, --config <key=value>', 'Config key/value to apply to the target instance', collect)
+    .option('-d, --device <device,key=value>', 'New key/value to apply to a specific device', collect)
+    .option('-p, --profile <profile>', 'Profile to apply to the target instance', collect)
+    .option('--no-profiles', 'Unset all profiles on the target instance')
+    .option('--instance-only', 'Move the instance without its snapshots')
     .option('-s, --storage <pool>', 'Storage pool name')
-    .action(async (src: string, dst: string | undefined, flags: { storage?: string }) => {
+    .option('--mode <mode>', 'Transfer mode. One of pull, push or relay', 'pull')
+    .option('--stateless', 'Copy a stateful instance stateless')
+    .option('--refresh', 'Perform an incremental copy')
+    .option('--target-project <project>', 'Copy to a project different from the source')
+    .option('--allow-inconsistent', 'Ignore copy errors for volatile files')
+    .action(async (src: string, dst: string | undefined, flags: CopyFlags) => {
+      const e = endpoints(ctx, src, dst);
+      if (flags.refresh && !flags.stateless) throw new Error('--refresh can only be used with --stateless');
+      if (e.between) {
+        await copyBetweenServers(ctx, e.from, e.to, flags, true);
+        ctx.exitCode = 0;
+        return;
+      }
       ctx.exitCode = await moveInstance(ctx, src, dst, flags.storage);
     });
 }
