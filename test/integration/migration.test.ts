@@ -5,6 +5,7 @@
  * push and relay mode with snapshots, refresh and a source killed mid-way.
  */
 import t, { type Test } from 'tap';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freeLocalPort } from '../../bench/lib/free-port';
@@ -184,4 +185,44 @@ t.test('incus copy/move to another server: pull, push, relay, --refresh, statefu
   t.equal((await incus(['exec', 'b:moved', '--', 'cat', '/root/data'])).stdout, 'three\n', 'moved keeps its data');
   const moved = (await b.client.getInstance('moved')) as { config: Record<string, string> };
   t.equal(moved.config['volatile.uuid'] === undefined, false, 'moved has a uuid');
+});
+
+t.test('kill -9 of the source daemon mid-transfer: the source instance is intact, the target has no half instance', async (t) => {
+  const a = await withDaemon(t);
+  const b = await withDaemon(t);
+  await listen(a);
+  const bAddr = (await listen(b)).address;
+  const incus = await clientFor(t, a, b, bAddr);
+  ok(t, await incus(['launch', 'busybox', 'big']), 'launch big');
+  t.equal(a.attach('big', ['sh', '-c', 'dd if=/dev/urandom of=/root/big bs=1M count=300 2>/dev/null && sync']).code, 0, 'write 300 MiB');
+  const copying = incus(['copy', 'big', 'b:', '--stateless']);
+  // Wait until data flows into the target, then kill the source daemon outright.
+  const deadline = Date.now() + 60_000;
+  let flowing = false;
+  while (!flowing && Date.now() < deadline) {
+    const ops = await rawRequest(b.socket, 'GET', '/1.0/operations?recursion=1');
+    const running = ((ops.body.metadata as { running?: { metadata: Record<string, unknown> | null }[] }).running ?? []);
+    flowing = running.some((o) => typeof o.metadata?.fs_progress === 'string');
+    if (!flowing) await new Promise((r) => setTimeout(r, 50));
+  }
+  t.ok(flowing, 'the transfer was under way');
+  await a.signal('SIGKILL');
+  const r = await copying;
+  t.not(r.code, 0, 'the copy fails');
+  // The target's operation ends on its own, undoing what it made.
+  const end = Date.now() + 60_000;
+  for (;;) {
+    const ops = await rawRequest(b.socket, 'GET', '/1.0/operations?recursion=1');
+    if (((ops.body.metadata as { running?: unknown[] }).running ?? []).length === 0) break;
+    if (Date.now() > end) throw new Error('the target operation did not end');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  t.equal((await rawRequest(b.socket, 'GET', '/1.0/instances/big')).status, 404, 'no instance row on the target');
+  const vols = await rawRequest(b.socket, 'GET', '/1.0/storage-pools/default/volumes');
+  t.notMatch(JSON.stringify(vols.body.metadata), /big/, 'no volume row on the target');
+  t.equal(spawnSync('find', [join(b.dir, 'storage-pools'), '-maxdepth', '3', '-name', 'big'], { encoding: 'utf8' }).stdout, '', 'no volume left on disk');
+  await a.start();
+  const inst = (await a.client.getInstance('big')) as { status: string };
+  t.equal(inst.status, 'Running', 'the source instance still runs');
+  t.equal(a.attach('big', ['stat', '-c', '%s', '/root/big']).out, `${300 * 1024 * 1024}\n`, 'its data is whole');
 });

@@ -47,7 +47,9 @@ async function fetchInstances(client: IncusClient, full: boolean, allProjects: b
 export async function listInstances(ctx: CliContext, args: string[], flags: ListFlags): Promise<number> {
   const spec = parseFormat(flags.format);
   const filters = [...args];
+  // `remote:` alone, or `remote:filter` (as Incus parses its first argument).
   if (filters[0]?.endsWith(':')) localName(filters.shift()!);
+  else if (filters[0] !== undefined && /^[^=/:]+:/.test(filters[0]) && filters[0].split(':')[0] === ctx.targetRemote()) filters[0] = localName(filters[0]);
   if (ctx.globals.project && flags.allProjects) throw new Error("Can't specify --project with --all-projects");
 
   let columnSpec = flags.columns;
