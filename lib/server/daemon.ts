@@ -133,6 +133,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     debug: opts.debug,
     version: opts.version,
     startedAt: new Date(),
+    log,
     db,
     events,
     ops,

@@ -15,6 +15,7 @@ import type { ServerFacts } from './server-info';
 import type { ProjectManager } from './projects/manager';
 import type { TrustStore } from './auth/trust-store';
 import type { ServerKeypair } from './auth/server-cert';
+import type { Logger } from './log';
 
 /** The HTTPS listener as routes see it: where it listens, and moving it. */
 export interface NetworkListener {
@@ -29,6 +30,8 @@ export interface DaemonState {
   readonly debug: boolean;
   readonly version: string;
   readonly startedAt: Date;
+  /** The daemon's log (a file or stderr, mirrored as `logging` events). */
+  readonly log: Logger;
   readonly db: Db;
   readonly events: EventBus;
   readonly ops: OperationRegistry;

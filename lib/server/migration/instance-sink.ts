@@ -19,7 +19,7 @@ import { MigrationConns } from './conns';
 import { receiveHeader, receiveResult, sendHeader, sendResult } from './control';
 import { idmapFromHeader } from './idmap-header';
 import { TransferProgress, type Report } from './progress';
-import { CriuType, type MigrationHeader } from './proto';
+import { CriuType, FS_TYPE_NAMES, FsType, type MigrationHeader } from './proto';
 import { compareSnapshots, snapshotFromProto } from './snapshots';
 import { INDEX_HEADER_VERSION, fallbackType, matchTypes, poolMigrationTypes, typesToHeader } from './types';
 import { receiveVolume, type VolumeRef } from './volume-transfer';
@@ -120,6 +120,7 @@ export async function runMigrationSink(s: DaemonState, plan: SinkPlan, report?: 
     };
     const refresh = plan.existing !== null;
     const types = matchTypes({ ...offer, refresh }, fallbackType(contentType), poolMigrationTypes(vol.sd.info, pool.config, contentType));
+    s.log.info('Migration transport negotiated', { instance: plan.name, side: 'target', type: FS_TYPE_NAMES[types[0]!.fs] ?? String(types[0]!.fs), features: types[0]!.features.join(',') });
     const offered = plan.instanceOnly ? [] : (offer.snapshots ?? []);
     let wanted = offered;
     if (plan.existing) {
@@ -158,7 +159,7 @@ export async function runMigrationSink(s: DaemonState, plan: SinkPlan, report?: 
       snapshots: wanted.map((x) => x.name),
       indexVersion: answer.indexHeaderVersion ?? 0,
       refresh,
-      finalSync: running && record.type === 'container',
+      finalSync: running && record.type === 'container' && types[0]!.fs === FsType.RSYNC,
       progress: new TransferProgress(report),
       r,
     });

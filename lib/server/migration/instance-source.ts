@@ -14,7 +14,7 @@ import type { MigrationConns } from './conns';
 import { receiveHeader, receiveResult, sendHeader, sendResult } from './control';
 import { idmapToHeader } from './idmap-header';
 import { TransferProgress, type Report } from './progress';
-import { CriuType, FsType, type MigrationHeader } from './proto';
+import { CriuType, FS_TYPE_NAMES, FsType, type MigrationHeader } from './proto';
 import { snapshotToProto } from './snapshots';
 import { INDEX_HEADER_VERSION, matchTypes, poolMigrationTypes, typesToHeader } from './types';
 import { sendVolume, type VolumeRef } from './volume-transfer';
@@ -53,7 +53,8 @@ export async function migrateInstanceSource(s: DaemonState, rec: InstanceRecord,
     const vol = instanceVolume(s, rec);
     const pool = s.pools.get(vol.spec.name);
     const ours = poolMigrationTypes(vol.sd.info, pool.config, vol.contentType);
-    const snaps = o.instanceOnly ? [] : s.db.snapshots.list(rec.id);
+    const all = s.db.snapshots.list(rec.id);
+    const snaps = o.instanceOnly ? [] : all;
     const offer: MigrationHeader = {
       ...typesToHeader(ours),
       indexHeaderVersion: INDEX_HEADER_VERSION,
@@ -67,6 +68,7 @@ export async function migrateInstanceSource(s: DaemonState, rec: InstanceRecord,
     await sendHeader(ctrl, offer);
     const answer = await receiveHeader(ctrl);
     const [type] = matchTypes(answer, FsType.RSYNC, ours);
+    s.log.info('Migration transport negotiated', { instance: rec.name, side: 'source', type: FS_TYPE_NAMES[type!.fs] ?? String(type!.fs), features: type!.features.join(',') });
     // A refresh sends only what the target asked for.
     const names = answer.refresh ? (answer.snapshotNames ?? []) : (offer.snapshotNames ?? []);
     const index = await new BackupManager(s.instances, s.varDir).index(rec, names);
@@ -77,7 +79,10 @@ export async function migrateInstanceSource(s: DaemonState, rec: InstanceRecord,
       type: type!,
       snapshots: names,
       index: { version: answer.indexHeaderVersion ?? 0, info: { config: index.config } },
-      finalSync: running && answer.criu === CriuType.NONE,
+      // btrfs sends a read-only snapshot of the volume: consistent in one pass.
+      finalSync: running && answer.criu === CriuType.NONE && type!.fs === FsType.RSYNC,
+      refresh: answer.refresh === true,
+      allSnapshots: all.map((x) => x.name),
       progress,
     });
     const failed = verdict.then(

@@ -14,10 +14,15 @@ export interface MigrationType {
 /** Version of the JSON index frame sent before the volumes (Incus's IndexHeaderVersion). */
 export const INDEX_HEADER_VERSION = 1;
 
-/** The transports a pool offers for a volume of `contentType` (rsync, or block plus rsync). */
-export function poolMigrationTypes(_info: StorageDriverInfo, config: Record<string, string>, contentType: ContentType): MigrationType[] {
+/** Features of our btrfs transport (nested subvolumes are refused when received, so not offered). */
+export const BTRFS_FEATURES = ['migration_header', 'header_subvolume_uuids'];
+
+/** The transports a pool offers for a volume of `contentType`, best first: btrfs send/receive, then rsync (or block plus rsync). */
+export function poolMigrationTypes(info: StorageDriverInfo, config: Record<string, string>, contentType: ContentType): MigrationType[] {
   const rsync = config['rsync.compression'] === 'false' ? ['xattrs', 'delete', 'bidirectional'] : ['xattrs', 'delete', 'compress', 'bidirectional'];
-  return [{ fs: contentType === 'block' ? FsType.BLOCK_AND_RSYNC : FsType.RSYNC, features: rsync }];
+  if (contentType === 'block') return [{ fs: FsType.BLOCK_AND_RSYNC, features: rsync }];
+  const rsyncType = { fs: FsType.RSYNC, features: rsync };
+  return info.name === 'btrfs' ? [{ fs: FsType.BTRFS, features: [...BTRFS_FEATURES] }, rsyncType] : [rsyncType];
 }
 
 /** The transport used when nothing better matches. */

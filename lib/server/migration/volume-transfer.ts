@@ -14,6 +14,7 @@ import type { ContentType, PoolSpec, StorageDriver, VolumeType } from '../storag
 import type { MigrationChannel } from './channel';
 import type { TransferProgress } from './progress';
 import { FsType } from './proto';
+import { receiveBtrfs, sendBtrfs } from './btrfs-transfer';
 import { rsyncReceive, rsyncSend } from './rsync';
 import type { MigrationType } from './types';
 
@@ -44,8 +45,8 @@ const diskOf = (v: VolumeRef, snap?: string): string =>
 const treeOf = (v: VolumeRef, snap?: string): string => (snap === undefined ? v.sd.volumePath(v.spec, v.type, v.name) : v.sd.snapshotPath(v.spec, v.type, v.name, snap));
 
 function checkType(v: VolumeRef, t: MigrationType): void {
-  const want = hasBlock(v) ? FsType.BLOCK_AND_RSYNC : FsType.RSYNC;
-  if (t.fs !== want) throw new Error(`Migration type ${t.fs} not supported for this volume`);
+  const ok = hasBlock(v) ? t.fs === FsType.BLOCK_AND_RSYNC : t.fs === FsType.RSYNC || (t.fs === FsType.BTRFS && v.sd.info.name === 'btrfs');
+  if (!ok) throw new Error(`Migration type ${t.fs} not supported for this volume`);
 }
 
 export interface SendOptions {
@@ -55,6 +56,10 @@ export interface SendOptions {
   index: { version: number; info: unknown };
   /** A second rsync of the volume after the first (a running container). */
   finalSync: boolean;
+  /** The target holds an older copy (btrfs: deltas against the snapshots it has). */
+  refresh?: boolean;
+  /** Every snapshot of the source volume in order (btrfs: a refresh's first parent). */
+  allSnapshots?: readonly string[];
   progress: TransferProgress;
 }
 
@@ -68,6 +73,11 @@ export async function sendVolume(fs: MigrationChannel, v: VolumeRef, o: SendOpti
     const answer = JSON.parse((await fs.readAll()).toString() || '{}') as IndexAnswer;
     if (answer.StatusCode !== 200) throw new Error(`Failed negotiating migration options: ${answer.Error || `status ${answer.StatusCode}`}`);
     refresh = answer.Refresh ?? null;
+  }
+  if (o.type.fs === FsType.BTRFS) {
+    const refreshing = o.refresh === true || refresh === true;
+    await sendBtrfs(fs, v, { features: o.type.features, snapshots: o.snapshots, refresh: refreshing, allSnapshots: o.allSnapshots ?? o.snapshots, progress: o.progress });
+    return { refresh };
   }
   const exclude = v.type === 'virtual-machine' ? ['--exclude', basename(v.sd.blockPath(v.spec, v.type, v.name))] : [];
   const one = async (snap: string | undefined, label: string): Promise<void> => {
@@ -106,6 +116,10 @@ export async function receiveVolume(fs: MigrationChannel, v: VolumeRef, o: Recei
     const answer: IndexAnswer = { StatusCode: 200, Error: '', Refresh: o.refresh };
     await fs.send(Buffer.from(JSON.stringify(answer)));
     fs.barrier();
+  }
+  if (o.type.fs === FsType.BTRFS) {
+    await receiveBtrfs(fs, v, { features: o.type.features, snapshots: o.snapshots, refresh: o.refresh, progress: o.progress, r: o.r });
+    return info;
   }
   if (!o.refresh) {
     await v.sd.createVolume(v.spec, v.type, v.name, { contentType: v.contentType, ...(o.blockSize ? { size: o.blockSize } : {}) });

@@ -4,6 +4,7 @@
  * See btrfs-subvolume(8), btrfs-qgroup(8), btrfs-quota(8), losetup(8).
  */
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { run } from '../../images/run';
 
 /** Runs a tool and returns its stdout as text. */
@@ -105,4 +106,17 @@ export async function qgroupMaxReferenced(path: string): Promise<number | null> 
   const line = text.split('\n').find((l) => /^0\/\d+\s/.test(l.trim()));
   const n = Number(line?.trim().split(/\s+/)[3]);
   return Number.isFinite(n) && n > 0 ? n : null;
+}
+
+/** Subvolume UUIDs under a pool mount: path → {uuid, received} (`btrfs subvolume list -u -R`). */
+export async function subvolumeUuids(mountPath: string): Promise<Map<string, { uuid: string; received: string }>> {
+  const text = await out('btrfs', ['subvolume', 'list', '-u', '-R', mountPath]);
+  const map = new Map<string, { uuid: string; received: string }>();
+  for (const line of text.split('\n')) {
+    // ID n gen n top level n received_uuid R uuid U path P
+    const f = line.trim().split(/\s+/);
+    if (f.length < 13) continue;
+    map.set(join(mountPath, f.slice(12).join(' ')), { uuid: f[10]!, received: f[8] === '-' ? '' : f[8]! });
+  }
+  return map;
 }
