@@ -1,0 +1,41 @@
+/** Pure parts of the container-copy-vs-rsync benchmark: its size, the data files, the side order, the 0.7× verdict. */
+import t from 'tap';
+import {
+  dataFileSizes, mibPerSecond, MIGRATION_SIDES, MIGRATION_TARGET_RATIO, migrationMib, migrationSidesInOrder, migrationVerdict,
+} from '../../bench/cases/migration';
+
+const MIB = 1024 * 1024;
+
+t.test('BENCH_MIGRATION_MIB: 200 when unset, named when invalid', async (t) => {
+  t.equal(migrationMib(undefined), 200);
+  t.equal(migrationMib(''), 200);
+  t.equal(migrationMib('16'), 16);
+  t.throws(() => migrationMib('0'), /BENCH_MIGRATION_MIB/);
+  t.throws(() => migrationMib('1.5'), RangeError);
+});
+
+t.test('data files: a few dozen at most, whole MiB, adding up to the size asked', async (t) => {
+  const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+  t.same(dataFileSizes(200), Array(40).fill(5 * MIB));
+  t.same(dataFileSizes(3), [MIB, MIB, MIB]);
+  const odd = dataFileSizes(203);
+  t.equal(odd.length, 40);
+  t.equal(sum(odd), 203 * MIB);
+  t.same([odd[0], odd[2], odd[3], odd[39]], [6 * MIB, 6 * MIB, 5 * MIB, 5 * MIB]);
+});
+
+t.test('sides rotate each round: each goes first once in three rounds', async (t) => {
+  t.same(migrationSidesInOrder(0), ['rsync', 'copy', 'copy-uncompressed']);
+  t.same(migrationSidesInOrder(1), ['copy', 'copy-uncompressed', 'rsync']);
+  t.same(migrationSidesInOrder(2), ['copy-uncompressed', 'rsync', 'copy']);
+  t.same(migrationSidesInOrder(3), migrationSidesInOrder(0));
+  t.same(new Set([0, 1, 2].map((i) => migrationSidesInOrder(i)[0])), new Set(MIGRATION_SIDES));
+});
+
+t.test('throughput and verdict: the copy over raw rsync, met from the target up', async (t) => {
+  t.equal(mibPerSecond(200 * MIB, 2000), 100);
+  t.equal(MIGRATION_TARGET_RATIO, 0.7);
+  t.same(migrationVerdict(100, 70), { ratio: 0.7, met: true });
+  t.same(migrationVerdict(100, 90), { ratio: 0.9, met: true });
+  t.same(migrationVerdict(100, 25), { ratio: 0.25, met: false });
+});
