@@ -36,6 +36,22 @@ export interface Image extends ImagePut {
   project: string;
 }
 
+/**
+ * POST /1.0/images/{fingerprint}/export: the server pushes the image to
+ * `target`, presenting `secret` (from the target's push token).
+ */
+export interface ImageExportPost {
+  /** The target server's URL (`https://host:port`). */
+  target: string;
+  secret: string;
+  /** The target's certificate (PEM), trusted for this connection only. */
+  certificate: string;
+  aliases?: ImageAlias[];
+  /** The target project. */
+  project?: string;
+  profiles?: string[];
+}
+
 /** `metadata.yaml` inside an image tarball. */
 export interface ImageMetadata {
   architecture: string;

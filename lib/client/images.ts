@@ -1,6 +1,7 @@
 /**
  * Image calls beyond the basics in client.ts: update, refresh, secrets,
- * JSON creation (copy from another server, publish), alias rename, and
+ * JSON creation (copy from another server, publish, push tokens), push to
+ * another server, alias rename, and
  * export streamed to files (a unified tarball, or both parts of a split
  * image's multipart answer).
  */
@@ -8,7 +9,7 @@ import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
-import type { Image, ImageAlias, ImagePut } from '../api/image';
+import type { Image, ImageAlias, ImageExportPost, ImagePut } from '../api/image';
 import type { IncusClient, WriteOptions, CallOptions } from './client';
 import { openDownload } from './download';
 import { ApiError } from './errors';
@@ -60,6 +61,11 @@ export async function getImageSecret(client: IncusClient, fingerprint: string, o
 /** POST /1.0/images with a JSON body (pull from a server, publish an instance). */
 export function createImage(client: IncusClient, post: ImagesPost, opts: CallOptions = {}): Promise<Operation> {
   return asyncOp(client, 'POST', '/1.0/images', post, opts);
+}
+
+/** POST /1.0/images/{fp}/export: has the server push the image to another server. */
+export function exportImageToServer(client: IncusClient, fingerprint: string, post: ImageExportPost, opts: CallOptions = {}): Promise<Operation> {
+  return asyncOp(client, 'POST', `/1.0/images/${seg(fingerprint)}/export`, post, opts);
 }
 
 export async function renameImageAlias(client: IncusClient, name: string, newName: string, opts: CallOptions = {}): Promise<void> {

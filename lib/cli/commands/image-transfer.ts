@@ -1,14 +1,17 @@
 /** `incus image export|copy|refresh`: moving images between servers and files. */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import type { Image, ImageAlias } from '../../api/image';
+import type { IncusClient } from '../../client/client';
 import type { CliContext } from '../context';
 import { type RemoteImage, incusOf, remoteArg, resolveImageOn } from '../image-remote';
 import { collect } from '../option-parsers';
 import { ProgressLine, waitShowingProgress } from '../progress';
 import { byteSizeSI as byteSize } from '../format/units';
 import { connectIncus, serverAddress, splitRemote } from '../remotes/connect';
+import { configDir } from '../remotes/config';
 
 type ImagesApi = typeof import('../../client/images');
 const imagesApi = (): ImagesApi => require('../../client/images') as ImagesApi;
@@ -77,56 +80,121 @@ interface CopyFlags {
   targetProject?: string;
 }
 
-async function copyImage(ctx: CliContext, src: string, dst: string, flags: CopyFlags): Promise<void> {
-  if (flags.mode !== 'pull' && flags.autoUpdate) throw new Error('Auto update is only available in pull mode');
-  if (flags.mode !== 'pull') throw new Error(`Copy mode "${flags.mode}" is not supported yet (use pull)`);
-  const { server, name } = remoteArg(ctx, src);
-  const { remote: dstRemote } = splitRemote(ctx, dst.endsWith(':') ? dst : `${dst}:`);
-  const target = connectIncus(ctx, dstRemote);
-  const sourceAddress = serverAddress(ctx, server.name);
-  if (server.kind === 'incus' && sourceAddress === serverAddress(ctx, dstRemote)) {
-    throw new Error('The source and target servers must be different');
-  }
-  const type = flags.vm ? 'virtual-machine' : '';
-  let image: Pick<Image, 'fingerprint' | 'public' | 'aliases'>;
-  if (server.kind === 'simplestreams' && !flags.copyAliases && (flags.alias ?? []).length === 0) {
-    // Image servers are public: the name (alias or fingerprint) goes as is.
-    image = { fingerprint: name, public: true, aliases: [] };
-  } else {
-    image = (await resolveImageOn(server, name, type)).image;
-  }
-  let ref = image.fingerprint;
-  // An alias travels as the name, so the copy can auto-update from it.
-  if (image.public && ref !== name && !ref.startsWith(name)) ref = name;
-  const aliases: ImageAlias[] = [...(flags.copyAliases ? image.aliases : []), ...(flags.alias ?? []).map((a) => ({ name: a, description: '' }))];
-  const secret = !image.public && server.kind === 'incus' ? await imagesApi().getImageSecret(incusOf(server), image.fingerprint) : undefined;
-  const op = await imagesApi().createImage(
-    target,
-    {
-      source: {
-        type: 'image',
-        mode: 'pull',
-        server: sourceAddress,
-        protocol: server.remote.protocol,
-        fingerprint: ref,
-        ...(secret ? { secret } : {}),
-        ...(type ? { image_type: type } : {}),
-        ...(server.kind === 'incus' && server.remote.project ? { project: server.remote.project } : {}),
-      },
-      aliases,
-      auto_update: flags.autoUpdate === true,
-      public: flags.public === true,
-    },
-    { project: flags.targetProject },
-  );
+type CopyMode = 'pull' | 'push' | 'relay';
+
+function copyModeOf(raw: string | undefined): CopyMode {
+  const mode = raw || 'pull';
+  if (mode !== 'pull' && mode !== 'push' && mode !== 'relay') throw new Error(`Invalid transfer mode "${mode}": use pull, push or relay`);
+  return mode;
+}
+
+/** Shows `op`'s progress on the copy line until it ends. */
+async function waitCopy(ctx: CliContext, wait: (line: ProgressLine) => Promise<unknown>): Promise<void> {
   const line = new ProgressLine(ctx.io.out, 'Copying the image: %s', ctx.globals.quiet);
   try {
-    await waitShowingProgress(op, line);
+    await wait(line);
   } catch (err) {
     line.done();
     throw err;
   }
   line.done('Image copied successfully!');
+}
+
+async function copyImage(ctx: CliContext, src: string, dst: string, flags: CopyFlags): Promise<void> {
+  const mode = copyModeOf(flags.mode);
+  if (mode !== 'pull' && flags.autoUpdate) throw new Error('Auto update is only available in pull mode');
+  const { server, name } = remoteArg(ctx, src);
+  const { remote: dstRemote } = splitRemote(ctx, dst.endsWith(':') ? dst : `${dst}:`);
+  let target = connectIncus(ctx, dstRemote);
+  if (flags.targetProject) target = target.useProject(flags.targetProject);
+  const sourceAddress = serverAddress(ctx, server.name);
+  if (server.kind === 'incus' && sourceAddress === serverAddress(ctx, dstRemote)) {
+    throw new Error('The source and target servers must be different');
+  }
+  if (mode === 'push' && server.kind !== 'incus') throw new Error('Exporting images is not supported by the simplestreams protocol');
+  const type = flags.vm ? 'virtual-machine' : '';
+  let image: Pick<Image, 'fingerprint' | 'public' | 'aliases' | 'filename' | 'properties' | 'expires_at'>;
+  let found: RemoteImage | undefined;
+  if (mode === 'pull' && server.kind === 'simplestreams' && !flags.copyAliases && (flags.alias ?? []).length === 0) {
+    // Image servers are public: the name (alias or fingerprint) goes as is.
+    image = { fingerprint: name, public: true, aliases: [], filename: '', properties: {}, expires_at: '' };
+  } else {
+    found = await resolveImageOn(server, name, type);
+    image = found.image;
+  }
+  const aliases: ImageAlias[] = [...(flags.copyAliases ? image.aliases : []), ...(flags.alias ?? []).map((a) => ({ name: a, description: '' }))];
+  const copy = { aliases, public: flags.public === true };
+  if (mode === 'push') {
+    const copyApi = require('../../client/image-copy') as typeof import('../../client/image-copy');
+    const to = { address: serverAddress(ctx, dstRemote), certificate: remoteCertificate(ctx, dstRemote) };
+    const rop = await copyApi.pushImageCopy(incusOf(server), target, image, to, copy);
+    await waitCopy(ctx, (line) => waitShowingProgress(rop.progressOf, line).then(() => rop.wait()));
+    return;
+  }
+  if (mode === 'relay' && server.kind === 'simplestreams') {
+    await waitCopy(ctx, (line) => relayFromFiles(found!, target, copy, line));
+    return;
+  }
+  if (mode === 'relay') {
+    const copyApi = require('../../client/image-copy') as typeof import('../../client/image-copy');
+    await waitCopy(ctx, async (line) => {
+      const started = Date.now();
+      const op = await copyApi.relayImageCopy(incusOf(server), target, image, {
+        ...copy,
+        onProgress: (n, total) => line.update(`${total > 0 ? Math.min(100, Math.floor((n * 100) / total)) : 0}% (${byteSize(n / Math.max((Date.now() - started) / 1000, 0.001))}/s)`),
+      });
+      await waitShowingProgress(op, line);
+    });
+    return;
+  }
+  let ref = image.fingerprint;
+  // An alias travels as the name, so the copy can auto-update from it.
+  if (image.public && ref !== name && !ref.startsWith(name)) ref = name;
+  const secret = !image.public && server.kind === 'incus' ? await imagesApi().getImageSecret(incusOf(server), image.fingerprint) : undefined;
+  const certificate = server.kind === 'incus' ? remoteCertificate(ctx, server.name) : '';
+  const op = await imagesApi().createImage(target, {
+    source: {
+      type: 'image',
+      mode: 'pull',
+      server: sourceAddress,
+      protocol: server.remote.protocol,
+      fingerprint: ref,
+      ...(certificate ? { certificate } : {}),
+      ...(secret ? { secret } : {}),
+      ...(type ? { image_type: type } : {}),
+      ...(server.kind === 'incus' && server.remote.project ? { project: server.remote.project } : {}),
+    },
+    aliases,
+    auto_update: flags.autoUpdate === true,
+    public: flags.public === true,
+  });
+  await waitCopy(ctx, (line) => waitShowingProgress(op, line));
+}
+
+/**
+ * Relay from a simplestreams server: its files are downloaded to a
+ * temporary directory (they come as separate downloads), then uploaded.
+ */
+async function relayFromFiles(found: RemoteImage, target: IncusClient, copy: { aliases: ImageAlias[]; public: boolean }, line: ProgressLine): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'incus-image-copy-'));
+  try {
+    const dest = { meta: path.join(dir, 'meta'), rootfs: path.join(dir, 'rootfs') };
+    const got = await download(found, dest, line);
+    const opts = { public: copy.public, filename: got.metaName };
+    const { uploadSplitImageFiles } = require('../../client/image-split-upload') as typeof import('../../client/image-split-upload');
+    const op = got.split ? await uploadSplitImageFiles(target, dest.meta, dest.rootfs, opts) : await target.uploadImageFile(dest.meta, opts);
+    await waitShowingProgress(op, line);
+    for (const a of copy.aliases) await target.createImageAlias({ name: a.name, target: found.image.fingerprint, description: a.description });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The pinned certificate of an HTTPS remote, for another server to trust it when dialing it ("" for none). */
+function remoteCertificate(ctx: CliContext, remote: string): string {
+  if (serverAddress(ctx, remote).startsWith('unix:')) return '';
+  const { readServerCert } = require('../remotes/client-cert') as typeof import('../remotes/client-cert');
+  return readServerCert(configDir(ctx.io.env), remote) ?? '';
 }
 
 async function refreshImages(ctx: CliContext, args: string[]): Promise<void> {

@@ -25,8 +25,11 @@ const PUBLIC_ROUTES = new Set([
   'GET /1.0/images/:fingerprint',
   'GET /1.0/images/:fingerprint/export',
   'GET /1.0/images/aliases/*',
+  // An image pushed by another server, on a push token's secret (the route checks it).
+  'POST /1.0/images',
   // Authenticated by the operation's secret, as in Incus.
   'GET /1.0/operations/:id/websocket',
+  'GET /1.0/operations/:id/wait',
   // This daemon's public images as a simplestreams server.
   'GET /streams/v1/index.json',
   'GET /streams/v1/images.json',

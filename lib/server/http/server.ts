@@ -23,6 +23,7 @@ import { registerInstanceSftp } from './routes/instance-sftp';
 import { registerImages } from './routes/images';
 import { registerImageAliases } from './routes/image-aliases';
 import { registerImageRemote } from './routes/image-remote';
+import { registerImageExport } from './routes/image-export';
 import { registerStreams } from './routes/streams';
 import { registerProfiles } from './routes/profiles';
 import { registerProjects } from './routes/projects';
@@ -158,6 +159,7 @@ export function buildApp(s: DaemonState): ApiServer {
   registerImages(app, s);
   registerImageAliases(app, s);
   registerImageRemote(app, s);
+  registerImageExport(app, s);
   registerStreams(app, s);
   registerProfiles(app, s);
   registerProjects(app, s);

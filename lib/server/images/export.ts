@@ -1,16 +1,37 @@
 /** Export of a split image: both files in one multipart/form-data body, as Incus sends them. */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { type ImageType, imageFileExtension } from './image-type';
 
+/** Resolves once `s` takes writes again, or is closed. */
+function drained(s: PassThrough): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      s.off('drain', done);
+      s.off('close', done);
+      resolve();
+    };
+    s.on('drain', done);
+    s.on('close', done);
+  });
+}
+
+/** A multipart body ready to send. */
+export interface SplitBody {
+  contentType: string;
+  length: number;
+  stream: Readable;
+}
+
 /**
- * Sends both files; as Incus names them: `meta-<fp><ext>` and `<fp><ext>`
- * with each extension from the file's content, the rootfs part called
- * "rootfs.img" for a VM image and "rootfs" otherwise.
+ * Both files of a split image as one multipart/form-data stream, named as
+ * Incus names them: `meta-<fp><ext>` and `<fp><ext>` with each extension
+ * from the file's content, the rootfs part called "rootfs.img" for a VM
+ * image and "rootfs" otherwise (what POST /1.0/images takes back).
  */
-export async function sendSplitExport(reply: FastifyReply, metadataFile: string, rootfsFile: string, fingerprint: string, type: ImageType): Promise<FastifyReply> {
+export async function splitImageBody(metadataFile: string, rootfsFile: string, fingerprint: string, type: ImageType): Promise<SplitBody> {
   const boundary = randomBytes(16).toString('hex');
   const parts = [
     { field: 'metadata', file: metadataFile, name: `meta-${fingerprint}${await imageFileExtension(metadataFile)}` },
@@ -26,7 +47,9 @@ export async function sendSplitExport(reply: FastifyReply, metadataFile: string,
       for (const p of parts) {
         out.write(head(p));
         for await (const chunk of createReadStream(p.file)) {
-          if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+          // A reader gone (request aborted) ends the loop, closing the file.
+          if (out.destroyed) return;
+          if (!out.write(chunk)) await drained(out);
         }
         out.write('\r\n');
       }
@@ -35,8 +58,11 @@ export async function sendSplitExport(reply: FastifyReply, metadataFile: string,
       out.destroy(err as Error);
     }
   })();
-  return reply
-    .header('Content-Type', `multipart/form-data; boundary=${boundary}`)
-    .header('Content-Length', String(length))
-    .send(out);
+  return { contentType: `multipart/form-data; boundary=${boundary}`, length, stream: out };
+}
+
+/** Sends a split image's files as GET /1.0/images/{fp}/export answers them. */
+export async function sendSplitExport(reply: FastifyReply, metadataFile: string, rootfsFile: string, fingerprint: string, type: ImageType): Promise<FastifyReply> {
+  const body = await splitImageBody(metadataFile, rootfsFile, fingerprint, type);
+  return reply.header('Content-Type', body.contentType).header('Content-Length', String(body.length)).send(body.stream);
 }

@@ -1,4 +1,5 @@
 /** `/1.0/images`: list, upload (unified tarball as octet-stream), get, update, delete, export. */
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { BLOCK_FILE } from '../../storage/block-file';
@@ -9,6 +10,7 @@ import { receiveSplitUpload } from '../../images/multipart';
 import { buildPublishedTarball } from '../../images/publish';
 import { sendSplitExport } from '../../images/export';
 import { type ImagesPostRemote, postRemoteImage } from './image-remote';
+import { type ImagesPostPush, pushTokenResponse, takePushToken } from './image-export';
 import { imagePutSchema } from '../../../api/schemas';
 import { asyncResponse, syncResponse } from '../../response';
 import { badRequest, conflict, notImplemented } from '../../errors';
@@ -35,6 +37,17 @@ type FpParams = { Params: { fingerprint: string } };
 
 function imageEtag(r: ImageRecord): unknown {
   return [r.autoUpdate, r.properties, r.public, r.expiresAt];
+}
+
+/**
+ * X-Incus-aliases: Incus's client sends `alias=a&alias=b`; a value without
+ * `alias=` is a comma-separated list of names.
+ */
+function aliasHeader(h: string | undefined): string[] {
+  if (!h) return [];
+  const query = new URLSearchParams(h).getAll('alias');
+  const names = query.length > 0 ? query : h.split(',');
+  return names.map((a) => a.trim()).filter(Boolean);
 }
 
 function parseProperties(h: string | undefined): Record<string, string> {
@@ -65,12 +78,13 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
   app.post('/1.0/images', async (req, reply) => {
     const project = featureProjectOf(s, req, 'images');
     const type = String(req.headers['content-type'] ?? '').split(';')[0].trim();
-    const aliasHeader = (incusHeader(req, 'aliases') ?? '').split(',').map((a) => a.trim()).filter(Boolean);
+    const upload = type === 'application/octet-stream' || type === 'multipart/form-data';
+    const pushed = takePushToken(s, req, project, trusted(req), upload);
     const opts = {
       project,
       filename: incusHeader(req, 'filename') ?? '',
-      public: incusHeader(req, 'public') === 'true' || incusHeader(req, 'public') === '1',
-      properties: parseProperties(incusHeader(req, 'properties')),
+      public: pushed?.public ?? (incusHeader(req, 'public') === 'true' || incusHeader(req, 'public') === '1'),
+      properties: pushed?.properties ?? parseProperties(incusHeader(req, 'properties')),
       expectedFingerprint: incusHeader(req, 'fingerprint') || undefined,
     };
     const checkAliases = (names: string[]): void => {
@@ -81,6 +95,8 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
     };
     const finish = (rec: ImageRecord, aliases: ImageAlias[], description: string) => {
       s.db.transaction(() => {
+        // A pushed image gets the expiry its push token names.
+        if (pushed?.expiresAt && !pushed.expiresAt.startsWith('0001-')) s.db.images.update({ ...rec, expiresAt: pushed.expiresAt });
         for (const a of aliases) s.db.images.addAlias(project, a.name, rec.id, a.description ?? '');
       });
       s.events.lifecycle('image-created', `/1.0/images/${rec.fingerprint}`, project);
@@ -88,13 +104,16 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
         description,
         project,
         resources: { images: [`/1.0/images/${rec.fingerprint}${projectSuffix(project)}`] },
+        // The pushing server waits on this operation with this secret (it need not be trusted here).
+        metadata: pushed ? { secret: randomBytes(32).toString('hex') } : undefined,
         run: async () => ({ fingerprint: rec.fingerprint, size: rec.size }),
       });
       return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
     };
 
-    if (type === 'application/octet-stream' || type === 'multipart/form-data') {
-      checkAliases(aliasHeader);
+    if (upload) {
+      const aliases = pushed && pushed.aliases.length > 0 ? pushed.aliases : aliasHeader(incusHeader(req, 'aliases')).map((name) => ({ name, description: '' }));
+      checkAliases(aliases.map((a) => a.name));
       let rec: ImageRecord;
       if (type === 'multipart/form-data') {
         const id = s.images.beginUpload();
@@ -106,11 +125,13 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
       } else {
         rec = await s.images.importUpload(req.body as Readable, opts);
       }
-      return finish(rec, aliasHeader.map((name) => ({ name, description: '' })), 'Downloading image');
+      return finish(rec, aliases, 'Downloading image');
     }
 
     const body = (req.body ?? {}) as ImagesPost;
     const source = body.source;
+    // A push token comes first: its source names no type (Incus's order).
+    if ((source as { mode?: string } | undefined)?.mode === 'push') return pushTokenResponse(s, project, body as unknown as ImagesPostPush, reply);
     if (source?.type === 'image') return postRemoteImage(s, project, body as unknown as ImagesPostRemote, reply);
     // Incus's own list of source types; anything else is a malformed request.
     if (!['container', 'instance', 'virtual-machine', 'snapshot', 'image', 'url'].includes(source?.type ?? '')) throw badRequest('Invalid images JSON');
@@ -197,8 +218,17 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
       project: rec.project,
       resources: { images: [`/1.0/images/${rec.fingerprint}`] },
       run: async () => {
-        await s.pools.deleteImageVolumes(rec.fingerprint);
-        await s.images.delete(rec);
+        // Another project's image of the same fingerprint keeps the files (Incus removes only this project's row then).
+        const shared = s.db.projects.list().some((p) => {
+          const other = p.name === rec.project ? undefined : s.db.images.findByPrefix(p.name, rec.fingerprint);
+          return typeof other === 'object' && other.fingerprint === rec.fingerprint;
+        });
+        if (shared) {
+          s.db.transaction(() => s.db.images.delete(rec.id));
+        } else {
+          await s.pools.deleteImageVolumes(rec.fingerprint);
+          await s.images.delete(rec);
+        }
         s.events.lifecycle('image-deleted', `/1.0/images/${rec.fingerprint}`, rec.project);
       },
     });

@@ -1,7 +1,10 @@
 /** `/1.0/operations`: list, get, wait and cancel background operations. */
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { syncResponse } from '../../response';
-import { notFound } from '../../errors';
+import { NOT_AUTHORIZED } from '../../auth/access';
+import { callerOf } from '../../auth/caller';
+import { forbidden, notFound } from '../../errors';
 import type { DaemonState } from '../../state';
 import { projectOrAll, query, recursionOf } from '../request';
 
@@ -24,6 +27,13 @@ export function registerOperations(app: FastifyInstance, s: DaemonState): void {
   });
 
   app.get<{ Params: { id: string } }>('/1.0/operations/:id/wait', async (req) => {
+    // An untrusted caller (a server that pushed an image) waits with the operation's secret.
+    if (!callerOf(req.raw, s.trust).trusted) {
+      const given = Buffer.from(query(req).secret ?? '');
+      const secret = s.ops.get(req.params.id)?.metadata?.secret;
+      const want = Buffer.from(typeof secret === 'string' ? secret : '');
+      if (given.length === 0 || given.length !== want.length || !timingSafeEqual(given, want)) throw forbidden(NOT_AUTHORIZED);
+    }
     const t = Number(query(req).timeout ?? '-1');
     const abort = new AbortController();
     req.raw.on('close', () => abort.abort());
