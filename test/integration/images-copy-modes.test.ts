@@ -9,8 +9,6 @@
  * Last, from a simplestreams server: relay, and push refused.
  */
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -21,18 +19,12 @@ import { addImageToTree } from '../../lib/simplestreams/tree';
 import { freeLocalPort } from '../../bench/lib/free-port';
 import { type TestDaemon, withDaemon } from './lib/daemon';
 import { rawRequest } from './lib/http';
+import { imageFingerprint, runTool } from './lib/image';
 import { serveDirectory } from './lib/static-server';
 import { clientFor, expectOp, listen, ok, waitOp } from './lib/two-servers';
 
-const sha = (...files: string[]): string => {
-  const h = createHash('sha256');
-  for (const f of files) h.update(readFileSync(f));
-  return h.digest('hex');
-};
-const sh = (cmd: string, args: string[]): void => {
-  const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
-};
+const sha = imageFingerprint;
+const sh = runTool;
 
 /** A busybox build (its own creation date, so its own fingerprint) and the same image split (metadata + rootfs tarball). */
 async function images(dir: string): Promise<{ unified: string; meta: string; root: string }> {
