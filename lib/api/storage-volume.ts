@@ -15,13 +15,28 @@ export interface StorageVolume extends StorageVolumePut {
   created_at: string;
 }
 
-/** Where a new volume's content comes from: nothing, or a copy of another volume. */
+/** Where a new volume's content comes from: nothing, a copy of another volume, or a migration from another server. */
 export interface StorageVolumeSource {
   name?: string;
+  /** '' (empty), `copy` or `migration`. */
   type?: string;
   pool?: string;
   project?: string;
   volume_only?: boolean;
+  /** Migration: `pull` (we dial `operation`) or `push` (the source dials us). */
+  mode?: string;
+  operation?: string;
+  websockets?: Record<string, string>;
+  certificate?: string;
+  refresh?: boolean;
+  refresh_exclude_older?: boolean;
+}
+
+/** Where the source of a push migration connects (the target's operation). */
+export interface StorageVolumePostTarget {
+  operation?: string;
+  websockets?: Record<string, string>;
+  certificate?: string;
 }
 
 export interface StorageVolumesPost extends Partial<StorageVolumePut> {
@@ -38,6 +53,7 @@ export interface StorageVolumePost {
   project?: string;
   migration?: boolean;
   volume_only?: boolean;
+  target?: StorageVolumePostTarget | null;
 }
 
 /** `GET /1.0/storage-pools/{pool}/volumes/{type}/{name}/state`. */

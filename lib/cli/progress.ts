@@ -78,3 +78,14 @@ export async function waitShowingProgress(op: Operation, line: ProgressLine): Pr
     await poll;
   }
 }
+
+/** A transfer between two servers: the outcome of `wait`, with the progress of `progressOf` shown meanwhile; the line ends either way. */
+export async function waitTransferShowingProgress(rop: { progressOf: Operation; wait(): Promise<OperationData> }, line: ProgressLine): Promise<OperationData> {
+  const shown = waitShowingProgress(rop.progressOf, line).catch(() => undefined);
+  try {
+    return await rop.wait();
+  } finally {
+    await shown;
+    line.done();
+  }
+}

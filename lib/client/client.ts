@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Image, ImageAliasesEntry, ImageAliasesPost } from '../api/image';
 import type { Instance, InstanceFull, InstancePost, InstancePut, InstancesPost } from '../api/instance';
+import type { StorageVolumePost, StorageVolumesPost } from '../api/storage-volume';
 import type { InstanceState, InstanceStatePut } from '../api/instance-state';
 import type { Operation as OperationData } from '../api/operation';
 import type { Profile, ProfilePut } from '../api/profile';
@@ -269,6 +270,16 @@ export class IncusClient implements Requester {
   /** The source side of a migration (`migration: true`), or a push to `post.target`. */
   migrateInstance(name: string, post: InstancePost, opts: CallOptions = {}): Promise<Operation> {
     return this.op('POST', `/1.0/instances/${seg(name)}`, { ...opts, body: { ...post, migration: true } });
+  }
+
+  /** The source side of a custom volume migration (`migration: true`), or a push to `post.target`. */
+  migrateStorageVolume(pool: string, name: string, post: StorageVolumePost, opts: CallOptions = {}): Promise<Operation> {
+    return this.op('POST', `/1.0/storage-pools/${seg(pool)}/volumes/custom/${seg(name)}`, { ...opts, body: { ...post, migration: true } });
+  }
+
+  /** A custom volume made from a migration (`source.type: migration`): the target side. */
+  createStorageVolumeFromMigration(pool: string, post: StorageVolumesPost, opts: CallOptions = {}): Promise<Operation> {
+    return this.op('POST', `/1.0/storage-pools/${seg(pool)}/volumes/custom`, { ...opts, body: post });
   }
 
   getInstanceState(name: string, opts: CallOptions = {}): Promise<InstanceState> {

@@ -7,6 +7,7 @@
 import type WebSocket from 'ws';
 import type { InstancesPost } from '../api/instance';
 import type { Operation as OperationData } from '../api/operation';
+import type { StorageVolumePost, StorageVolumesPost } from '../api/storage-volume';
 import type { IncusClient } from './client';
 import type { Operation } from './operation';
 import { openOperationSocket } from './ws-stream';
@@ -63,37 +64,38 @@ function bothEnds(source: Operation, target: Operation): RemoteOperation {
   };
 }
 
-/**
- * Starts copying `req` (name, config, devices, profiles of the instance to
- * create, taken from the source instance `instanceName`) from `source` to
- * `target` in the given mode.
- */
-export async function migrateInstance(source: IncusClient, target: IncusClient, instanceName: string, req: InstancesPost, a: InstanceMigrateArgs): Promise<RemoteOperation> {
-  const sourcePost = { migration: true, live: a.live, instance_only: a.instanceOnly, allow_inconsistent: a.allowInconsistent };
-  const base: InstancesPost = {
-    ...req,
-    source: {
-      ...(req.source ?? { type: 'migration' }),
-      type: 'migration',
-      live: a.live,
-      instance_only: a.instanceOnly,
-      refresh: a.refresh,
-      refresh_exclude_older: a.refreshExcludeOlder,
-      allow_inconsistent: a.allowInconsistent,
-    },
-  };
-  if (a.mode === 'push') {
+/** Where the source dials in push mode: the target's operation. */
+interface PushTarget {
+  operation: string;
+  websockets: Record<string, string>;
+  certificate: string;
+}
+
+/** The target end's half of the request: how it reaches the source (pull) or waits for it (push). */
+interface SinkSource {
+  mode: 'pull' | 'push';
+  operation?: string;
+  websockets?: Record<string, string>;
+  certificate?: string;
+}
+
+/** How to start each end of one transfer (an instance, a custom volume). */
+interface TransferEnds {
+  startSource(target?: PushTarget): Promise<Operation>;
+  startTarget(source: SinkSource): Promise<Operation>;
+}
+
+/** Starts both ends in the given mode; a failure while starting cancels what was started. */
+async function startTransfer(source: IncusClient, target: IncusClient, ends: TransferEnds, mode: MigrationMode): Promise<RemoteOperation> {
+  if (mode === 'push') {
     const info = await connectionInfo(target);
-    if (info.addresses.length === 0) throw new Error('The target server isn\'t listening on the network');
-    const targetOp = await target.createInstance({ ...base, source: { ...base.source!, mode: 'push' } });
+    if (info.addresses.length === 0) throw new Error("The target server isn't listening on the network");
+    const targetOp = await ends.startTarget({ mode: 'push' });
     const secrets = secretsOf(targetOp);
     let lastErr: Error | undefined;
     for (const addr of info.addresses) {
       try {
-        const srcOp = await source.migrateInstance(instanceName, {
-          ...sourcePost,
-          target: { operation: `${addr}/1.0/operations/${encodeURIComponent(targetOp.id)}`, websockets: secrets, certificate: info.certificate },
-        });
+        const srcOp = await ends.startSource({ operation: `${addr}/1.0/operations/${encodeURIComponent(targetOp.id)}`, websockets: secrets, certificate: info.certificate });
         return bothEnds(srcOp, targetOp);
       } catch (err) {
         lastErr = err as Error;
@@ -102,28 +104,73 @@ export async function migrateInstance(source: IncusClient, target: IncusClient, 
     await cancelQuietly(targetOp);
     throw lastErr ?? new Error('Failed to reach the target server');
   }
-  const info = a.mode === 'pull' ? await connectionInfo(source) : null;
+  const info = mode === 'pull' ? await connectionInfo(source) : null;
   if (info && info.addresses.length === 0) throw new Error("The source server isn't listening on the network");
-  const srcOp = await source.migrateInstance(instanceName, sourcePost);
+  const srcOp = await ends.startSource();
   const sourceSecrets = secretsOf(srcOp);
   try {
-    if (a.mode === 'relay') {
-      const targetOp = await target.createInstance({ ...base, source: { ...base.source!, mode: 'push' } });
+    if (mode === 'relay') {
+      const targetOp = await ends.startTarget({ mode: 'push' });
       await relay(source, srcOp, sourceSecrets, target, targetOp, secretsOf(targetOp)).catch(async (err: Error) => {
         await cancelQuietly(targetOp);
         throw err;
       });
       return bothEnds(srcOp, targetOp);
     }
-    const targetOp = await target.createInstance({
-      ...base,
-      source: { ...base.source!, mode: 'pull', operation: `${info!.addresses[0]}/1.0/operations/${encodeURIComponent(srcOp.id)}`, websockets: sourceSecrets, certificate: info!.certificate },
+    const targetOp = await ends.startTarget({
+      mode: 'pull',
+      operation: `${info!.addresses[0]}/1.0/operations/${encodeURIComponent(srcOp.id)}`,
+      websockets: sourceSecrets,
+      certificate: info!.certificate,
     });
     return bothEnds(srcOp, targetOp);
   } catch (err) {
     await cancelQuietly(srcOp);
     throw err;
   }
+}
+
+/**
+ * Starts copying `req` (name, config, devices, profiles of the instance to
+ * create, taken from the source instance `instanceName`) from `source` to
+ * `target` in the given mode.
+ */
+export function migrateInstance(source: IncusClient, target: IncusClient, instanceName: string, req: InstancesPost, a: InstanceMigrateArgs): Promise<RemoteOperation> {
+  const sourcePost = { migration: true, live: a.live, instance_only: a.instanceOnly, allow_inconsistent: a.allowInconsistent };
+  const base = {
+    ...req.source,
+    type: 'migration' as const,
+    live: a.live,
+    instance_only: a.instanceOnly,
+    refresh: a.refresh,
+    refresh_exclude_older: a.refreshExcludeOlder,
+    allow_inconsistent: a.allowInconsistent,
+  };
+  return startTransfer(source, target, {
+    startSource: (t) => source.migrateInstance(instanceName, t ? { ...sourcePost, target: t } : sourcePost),
+    startTarget: (src) => target.createInstance({ ...req, source: { ...base, ...src } }),
+  }, a.mode);
+}
+
+export interface VolumeMigrateArgs {
+  mode: MigrationMode;
+  volumeOnly: boolean;
+  refresh: boolean;
+}
+
+/** Starts copying custom volume `from` (on `source`) to `req` (pool, name, config of the new volume) on `target`. */
+export function migrateStorageVolume(
+  source: IncusClient,
+  target: IncusClient,
+  from: { pool: string; name: string },
+  to: { pool: string; req: StorageVolumesPost },
+  a: VolumeMigrateArgs,
+): Promise<RemoteOperation> {
+  const post: StorageVolumePost = { name: from.name, migration: true, volume_only: a.volumeOnly };
+  return startTransfer(source, target, {
+    startSource: (t) => source.migrateStorageVolume(from.pool, from.name, t ? { ...post, target: t } : post),
+    startTarget: (src) => target.createStorageVolumeFromMigration(to.pool, { ...to.req, type: 'custom', source: { type: 'migration', volume_only: a.volumeOnly, refresh: a.refresh, ...src } }),
+  }, a.mode);
 }
 
 /**

@@ -13,7 +13,7 @@ import type { IncusClient } from '../../client/client';
 import type { MigrationMode } from '../../client/migration';
 import type { CliContext } from '../context';
 import { parseDeviceOverrides, parseKeyValues } from '../kv';
-import { ProgressLine, waitShowingProgress } from '../progress';
+import { ProgressLine, waitShowingProgress, waitTransferShowingProgress } from '../progress';
 import { connectIncus } from '../remotes/connect';
 
 export interface RemoteCopyFlags {
@@ -109,13 +109,7 @@ export async function copyBetweenServers(ctx: CliContext, src: Endpoint, dst: En
     allowInconsistent: f.allowInconsistent === true,
   });
   const line = new ProgressLine(ctx.io.out, 'Transferring instance: %s', ctx.globals.quiet);
-  const shown = waitShowingProgress(rop.progressOf, line).catch(() => undefined);
-  try {
-    await rop.wait();
-  } finally {
-    await shown;
-    line.done();
-  }
+  await waitTransferShowingProgress(rop, line);
   if (f.refresh) await refreshConfig(ctx, target, name, req);
   if (move) {
     await deleteSource(source, instanceName, entry);

@@ -15,6 +15,7 @@ import { instanceWritable } from '../writable';
 import { formatBytes, keyValues } from './storage-args';
 import { editVolume } from './storage-edit';
 import { registerVolumeSnapshotCommands } from './storage-volume-snapshot';
+import { acrossServers, poolVolumeArg, transferVolume, type VolumeTransferFlags } from './storage-volume-transfer';
 
 type StorageApi = typeof import('../../client/storage');
 const api = (): StorageApi => require('../../client/storage') as StorageApi;
@@ -24,13 +25,6 @@ export function splitVolume(arg: string): { type: string; name: string } {
   const i = arg.indexOf('/');
   if (i < 0) return { type: 'custom', name: arg };
   return { type: arg.slice(0, i), name: arg.slice(i + 1) };
-}
-
-/** `pool/volume` for copy and move. */
-function poolVolume(arg: string): { pool: string; name: string } {
-  const [pool, name] = localName(arg).split('/');
-  if (!pool || !name) throw new Error(`Invalid argument "${arg}": expected <pool>/<volume>`);
-  return { pool, name };
 }
 
 async function changeVolume(ctx: CliContext, pool: string, arg: string, change: (config: Record<string, string>) => void): Promise<void> {
@@ -145,10 +139,13 @@ export function registerVolumeCommands(storage: Command, ctx: CliContext): void 
     .description('Move storage volumes between pools')
     .argument('<source>', '[<remote>:]<pool>/<volume>')
     .argument('<target>', '[<remote>:]<pool>/<volume>')
-    .action(async (src: string, dst: string) => {
-      const a = poolVolume(src);
-      const b = poolVolume(dst);
-      await api().renameStorageVolume(ctx.client(), a.pool, 'custom', a.name, { name: b.name, pool: b.pool });
+    .option('--mode <mode>', 'Transfer mode, one of pull (default), push or relay', 'pull')
+    .option('--target-project <project>', 'Move to a project different from the source')
+    .action(async (src: string, dst: string, f: VolumeTransferFlags) => {
+      const a = poolVolumeArg(ctx, src);
+      const b = poolVolumeArg(ctx, dst);
+      if (acrossServers(ctx, a, b)) await transferVolume(ctx, a, b, f, true);
+      else await api().renameStorageVolume(ctx.client(), a.pool, 'custom', a.name, { name: b.name, pool: b.pool });
       ctx.say('Storage volume moved successfully!\n');
     });
 
@@ -157,10 +154,15 @@ export function registerVolumeCommands(storage: Command, ctx: CliContext): void 
     .description('Copy storage volumes')
     .argument('<source>', '[<remote>:]<pool>/<volume>')
     .argument('<target>', '[<remote>:]<pool>/<volume>')
-    .action(async (src: string, dst: string) => {
-      const a = poolVolume(src);
-      const b = poolVolume(dst);
-      await api().createStorageVolume(ctx.client(), b.pool, { name: b.name, type: 'custom', source: { name: a.name, pool: a.pool, type: 'copy' } });
+    .option('--mode <mode>', 'Transfer mode, one of pull (default), push or relay', 'pull')
+    .option('--volume-only', 'Copy the volume without its snapshots')
+    .option('--refresh', 'Refresh and update the existing storage volume copies')
+    .option('--target-project <project>', 'Copy to a project different from the source')
+    .action(async (src: string, dst: string, f: VolumeTransferFlags) => {
+      const a = poolVolumeArg(ctx, src);
+      const b = poolVolumeArg(ctx, dst);
+      if (acrossServers(ctx, a, b)) await transferVolume(ctx, a, b, f, false);
+      else await api().createStorageVolume(ctx.client(), b.pool, { name: b.name, type: 'custom', source: { name: a.name, pool: a.pool, type: 'copy', volume_only: f.volumeOnly === true } });
       ctx.say('Storage volume copied successfully!\n');
     });
 

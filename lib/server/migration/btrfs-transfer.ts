@@ -45,7 +45,13 @@ async function sendSubvolume(fs: MigrationChannel, path: string, parent: string,
   const child = spawn('btrfs', ['send', ...(parent ? ['-p', parent] : []), path], { stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr = collect(child);
   const code = exited(child);
-  await fs.pipeFrom(child.stdout!, onBytes);
+  try {
+    await fs.pipeFrom(child.stdout!, onBytes);
+  } catch (err) {
+    child.kill('SIGKILL');
+    await code;
+    throw err;
+  }
   if ((await code) !== 0) throw new Error(`Btrfs send failed: ${path}: ${stderr()}`);
 }
 
@@ -55,7 +61,13 @@ async function receiveSubvolume(fs: MigrationChannel, dir: string, onBytes: (n: 
   const stderr = collect(child);
   const code = exited(child);
   child.stdin!.on('error', () => undefined);
-  await fs.pipeTo(child.stdin!, onBytes);
+  try {
+    await fs.pipeTo(child.stdin!, onBytes);
+  } catch (err) {
+    child.kill('SIGKILL');
+    await code;
+    throw err;
+  }
   child.stdin!.end();
   if ((await code) !== 0) throw new Error(`Btrfs receive failed: ${stderr()}`);
 }

@@ -136,3 +136,22 @@ export class MigrationConns implements OperationWebsockets {
     for (const s of this.slots.values()) s.channel?.terminate();
   }
 }
+
+/** Where a migration's peer is: dial it (an operation and its secrets) or wait for it (`push`/no target). */
+export interface PeerSpec {
+  operation?: string;
+  websockets?: Record<string, string>;
+  certificate?: string;
+}
+
+/** Our connections for a migration end: dialing `peer` when given, else waiting with fresh secrets. */
+export function connsFor(names: readonly string[], peer: PeerSpec | null, keypair: { certPem: string; keyPem: string }): MigrationConns {
+  if (!peer) return MigrationConns.incoming(names);
+  return MigrationConns.outgoing(names, {
+    operation: peer.operation!,
+    secrets: peer.websockets ?? {},
+    certificate: peer.certificate || undefined,
+    certPem: keypair.certPem,
+    keyPem: keypair.keyPem,
+  });
+}

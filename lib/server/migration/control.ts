@@ -37,3 +37,21 @@ export async function receiveResult(ctrl: MigrationChannel, peer: 'source' | 'ta
   }
   if (!msg.success) throw new Error(`Error from migration control ${peer}: ${msg.message ?? ''}`);
 }
+
+/**
+ * The sender's wait: the transfer to its end, unless the receiver's verdict
+ * comes first as a failure (which ends it at once); then the verdict.
+ */
+export async function transferThenVerdict(transfer: Promise<unknown>, verdict: Promise<void>): Promise<void> {
+  const failed = verdict.then(
+    () => new Promise<never>(() => undefined),
+    (err: Error) => {
+      throw err;
+    },
+  );
+  // Whichever loses the race is settled later: never left unhandled.
+  transfer.catch(() => undefined);
+  failed.catch(() => undefined);
+  await Promise.race([transfer, failed]);
+  await verdict;
+}

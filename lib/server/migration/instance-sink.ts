@@ -15,8 +15,9 @@ import { registerInstance } from '../instance/register';
 import { Reverter } from '../revert';
 import type { DaemonState } from '../state';
 import { storageName } from '../storage/volume-names';
-import { MigrationConns } from './conns';
-import { receiveHeader, receiveResult, sendHeader, sendResult } from './control';
+import { connsFor, type MigrationConns } from './conns';
+import { receiveHeader, sendHeader } from './control';
+import { receiveUnlessSourceFails, sinkSession } from './session';
 import { idmapFromHeader } from './idmap-header';
 import { TransferProgress, type Report } from './progress';
 import { CriuType, FS_TYPE_NAMES, FsType, type MigrationHeader } from './proto';
@@ -63,19 +64,8 @@ export function planMigrationSink(s: DaemonState, project: string, req: Instance
     if (src['base-image']) kept['volatile.base_image'] = src['base-image'];
     create.record = { ...create.record, architecture: req.architecture || create.record.architecture, config: { ...create.record.config, ...kept } };
   }
-  const names = ['control', 'fs'];
-  let conns: MigrationConns;
-  if (mode === 'push') conns = MigrationConns.incoming(names);
-  else {
-    if (!src.operation) throw badRequest('Missing migration source operation URL');
-    conns = MigrationConns.outgoing(names, {
-      operation: src.operation,
-      secrets: src.websockets ?? {},
-      certificate: src.certificate || undefined,
-      certPem: s.keypair.certPem,
-      keyPem: s.keypair.keyPem,
-    });
-  }
+  if (mode === 'pull' && !src.operation) throw badRequest('Missing migration source operation URL');
+  const conns = connsFor(['control', 'fs'], mode === 'push' ? null : src, s.keypair);
   return {
     project,
     name: existing?.name ?? create!.name,
@@ -91,19 +81,8 @@ export function planMigrationSink(s: DaemonState, project: string, req: Instance
 /** Runs the target side; resolves with the instance once its rows are in. */
 export async function runMigrationSink(s: DaemonState, plan: SinkPlan, report?: Report, signal?: AbortSignal): Promise<InstanceRecord> {
   const m = s.instances;
-  const { conns } = plan;
   const r = new Reverter();
-  const onAbort = (): void => conns.terminate();
-  signal?.addEventListener('abort', onAbort, { once: true });
-  let ctrl;
-  try {
-    ctrl = await conns.channel('control');
-  } catch (err) {
-    conns.terminate();
-    throw new Error(`Failed waiting for migration control connection on target: ${(err as Error).message}`);
-  }
-  try {
-    const fs = await conns.channel('fs', 10_000);
+  return sinkSession(plan.conns, signal, 'Error transferring instance data', () => r.fail(), async (ctrl, fs) => {
     const offer = await receiveHeader(ctrl);
     const record = plan.existing ?? plan.create!.record;
     const poolName = plan.existing ? s.pools.volumeOf(record.project, record.type, record.name)?.pool : plan.create!.pool;
@@ -144,16 +123,6 @@ export async function runMigrationSink(s: DaemonState, plan: SinkPlan, report?: 
       ...(running ? { criu: CriuType.NONE } : {}),
     };
     await sendHeader(ctrl, answer);
-    // The source never speaks again unless it failed: anything on control now ends the transfer.
-    const verdict = receiveResult(ctrl, 'source');
-    const aborted = verdict.then(
-      () => {
-        throw new Error('Migration source ended the transfer early');
-      },
-      (err: Error) => {
-        throw err;
-      },
-    );
     const transfer = receiveVolume(fs, vol, {
       type: types[0]!,
       snapshots: wanted.map((x) => x.name),
@@ -163,11 +132,8 @@ export async function runMigrationSink(s: DaemonState, plan: SinkPlan, report?: 
       progress: new TransferProgress(report),
       r,
     });
-    transfer.catch(() => undefined);
-    aborted.catch(() => {
-      fs.terminate();
-    });
-    await Promise.race([transfer, aborted]);
+    // The source never speaks again unless it failed: anything on control now ends the transfer.
+    await receiveUnlessSourceFails(ctrl, fs, transfer);
     const snapRows = wanted.map((x) => snapshotFromProto(x, record.architecture, record.description));
     let rec: InstanceRecord;
     if (plan.existing) {
@@ -181,16 +147,7 @@ export async function runMigrationSink(s: DaemonState, plan: SinkPlan, report?: 
       else if (record.type === 'container') config['volatile.last_state.idmap'] = '[]';
       rec = await registerInstance(m, r, pool, { ...plan.create!.record, config }, snapRows);
     }
-    await sendResult(ctrl, null);
     r.success();
     return rec;
-  } catch (err) {
-    await sendResult(ctrl, err as Error);
-    conns.terminate();
-    await r.fail();
-    throw new Error(`Error transferring instance data: Failed migration on target: ${(err as Error).message}`);
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-    conns.close();
-  }
+  });
 }

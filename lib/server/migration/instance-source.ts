@@ -11,7 +11,8 @@ import { BackupManager } from '../instance/backups';
 import type { DaemonState } from '../state';
 import { storageName } from '../storage/volume-names';
 import type { MigrationConns } from './conns';
-import { receiveHeader, receiveResult, sendHeader, sendResult } from './control';
+import { receiveHeader, receiveResult, sendHeader, transferThenVerdict } from './control';
+import { sourceSession } from './session';
 import { idmapToHeader } from './idmap-header';
 import { TransferProgress, type Report } from './progress';
 import { CriuType, FS_TYPE_NAMES, FsType, type MigrationHeader } from './proto';
@@ -43,11 +44,7 @@ export function instanceVolume(s: DaemonState, rec: InstanceRecord): VolumeRef {
 
 /** Runs the source side over `conns`; resolves once the target confirmed. */
 export async function migrateInstanceSource(s: DaemonState, rec: InstanceRecord, conns: MigrationConns, o: SourceOptions): Promise<void> {
-  const ctrl = await conns.channel('control');
-  const onAbort = (): void => conns.terminate();
-  o.signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    const fs = await conns.channel('fs', 10_000);
+  await sourceSession(conns, o.signal, async (ctrl, fs) => {
     const [st] = await s.drivers.states([rec]);
     const running = (st?.pid ?? 0) > 0;
     const vol = instanceVolume(s, rec);
@@ -85,24 +82,7 @@ export async function migrateInstanceSource(s: DaemonState, rec: InstanceRecord,
       allSnapshots: all.map((x) => x.name),
       progress,
     });
-    const failed = verdict.then(
-      () => new Promise<never>(() => undefined),
-      (err: Error) => {
-        throw err;
-      },
-    );
-    // Whichever loses the race is settled later: never left unhandled.
-    transfer.catch(() => undefined);
-    failed.catch(() => undefined);
-    await Promise.race([transfer, failed]);
-    await verdict;
+    await transferThenVerdict(transfer, verdict);
     s.events.lifecycle('instance-migrated', `/1.0/instances/${rec.name}`, rec.project);
-  } catch (err) {
-    await sendResult(ctrl, err as Error);
-    conns.terminate();
-    throw new Error(`Failed migration on source: ${(err as Error).message}`);
-  } finally {
-    o.signal?.removeEventListener('abort', onAbort);
-    conns.close();
-  }
+  });
 }

@@ -39,6 +39,14 @@ function exitOf(child: ChildProcess): Promise<number> {
   });
 }
 
+/** `p`, killing `child` when it fails. */
+function killOnFailure<T>(child: ChildProcess, p: Promise<T>): Promise<T> {
+  return p.catch((err: unknown) => {
+    child.kill('SIGKILL');
+    throw err;
+  });
+}
+
 /** Sends directory `path` to the peer's receiver over `ch`. */
 export async function rsyncSend(ch: MigrationChannel, path: string, features: readonly string[], extraArgs: readonly string[], onBytes?: (n: number) => void): Promise<void> {
   const name = `incusd/${randomUUID()}`;
@@ -72,23 +80,33 @@ export async function rsyncSend(ch: MigrationChannel, path: string, features: re
     server.close();
   }
   sock.on('error', () => undefined);
-  const out = ch.pipeFrom(sock, onBytes);
-  const back = ch.pipeTo(sock).then(() => sock.end());
+  // A channel that fails ends rsync too (it would wait for the peer forever).
+  const out = killOnFailure(child, ch.pipeFrom(sock, onBytes));
+  const back = killOnFailure(child, ch.pipeTo(sock)).then(() => void sock.end());
   const [code, outErr, backErr] = await Promise.all([exited, out.then(() => null, (e: Error) => e), back.then(() => null, (e: Error) => e)]);
   if (code !== 0 || outErr || backErr) {
     throw new Error(`Rsync send failed: ${path}: ${[code !== 0 ? `exit status ${code}` : '', outErr?.message ?? '', backErr?.message ?? ''].filter(Boolean).join(', ')} (${stderr()})`);
   }
 }
 
+/**
+ * The capabilities the receiving `rsync --server` is told the sender has.
+ * Incus passes `.iLsfx` (rsync 3.0's set), which leaves rsync 3.2 on zlib
+ * and MD5; adding `CIvu` lets both ends agree zstd/lz4 and xxh128 (about
+ * 8× faster here). Every sender from rsync 3.2 on (Debian 12, Ubuntu
+ * 22.04 and later) speaks them; the receiver's choice binds the sender.
+ */
+export const RECEIVER_CAPS = '-vlogDtpre.iLsfxCIvu';
+
 /** Receives into directory `path` what the peer's sender sends over `ch`. */
 export async function rsyncReceive(ch: MigrationChannel, path: string, features: readonly string[], onBytes?: (n: number) => void): Promise<void> {
-  const args = ['--server', '-vlogDtpre.iLsfx', '--numeric-ids', '--devices', '--partial', '--sparse', '--modify-window=-1', ...rsyncFeatureArgs(features), '.', path];
+  const args = ['--server', RECEIVER_CAPS, '--numeric-ids', '--devices', '--partial', '--sparse', '--modify-window=-1', ...rsyncFeatureArgs(features), '.', path];
   const child = spawn('rsync', args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const stderr = collectStderr(child);
   const exited = exitOf(child);
   child.stdin!.on('error', () => undefined);
-  const out = ch.pipeFrom(child.stdout!);
-  const back = ch.pipeTo(child.stdin!, onBytes).then(() => child.stdin!.end());
+  const out = killOnFailure(child, ch.pipeFrom(child.stdout!));
+  const back = killOnFailure(child, ch.pipeTo(child.stdin!, onBytes)).then(() => void child.stdin!.end());
   const [code, outErr, backErr] = await Promise.all([exited, out.then(() => null, (e: Error) => e), back.then(() => null, (e: Error) => e)]);
   if (code !== 0 || outErr || backErr) {
     throw new Error(`Rsync receive failed: ${path}: ${[code !== 0 ? `exit status ${code}` : '', outErr?.message ?? '', backErr?.message ?? ''].filter(Boolean).join(', ')} (${stderr()})`);

@@ -19,7 +19,8 @@ export const BTRFS_FEATURES = ['migration_header', 'header_subvolume_uuids'];
 
 /** The transports a pool offers for a volume of `contentType`, best first: btrfs send/receive, then rsync (or block plus rsync). */
 export function poolMigrationTypes(info: StorageDriverInfo, config: Record<string, string>, contentType: ContentType): MigrationType[] {
-  const rsync = config['rsync.compression'] === 'false' ? ['xattrs', 'delete', 'bidirectional'] : ['xattrs', 'delete', 'compress', 'bidirectional'];
+  const off = ['false', '0', 'no', 'off'].includes((config['rsync.compression'] ?? '').toLowerCase());
+  const rsync = off ? ['xattrs', 'delete', 'bidirectional'] : ['xattrs', 'delete', 'compress', 'bidirectional'];
   if (contentType === 'block') return [{ fs: FsType.BLOCK_AND_RSYNC, features: rsync }];
   const rsyncType = { fs: FsType.RSYNC, features: rsync };
   return info.name === 'btrfs' ? [{ fs: FsType.BTRFS, features: [...BTRFS_FEATURES] }, rsyncType] : [rsyncType];

@@ -84,6 +84,14 @@ export interface NewVolume {
   copyFrom?: { pool: string; project: string; type: VolumeType; name: string };
 }
 
+/** A snapshot row that arrives with an adopted volume (config may hold volatile.expires_at). */
+export interface AdoptedSnapshot {
+  name: string;
+  description: string;
+  config: Record<string, string>;
+  createdAt: string;
+}
+
 export class StorageVolumes {
   readonly snapshots: VolumeSnapshots;
 
@@ -140,12 +148,35 @@ export class StorageVolumes {
     };
   }
 
-  /** Creates a custom volume on disk and in the database; nothing is left behind on failure. */
-  async create(pool: PoolRecord, project: string, req: NewVolume): Promise<VolumeRecord> {
+  /** The checks a new custom volume passes before anything is made (400 for bad input, 409 when taken). */
+  checkNew(pool: PoolRecord, project: string, req: Pick<NewVolume, 'name' | 'contentType' | 'config'>): void {
     validateVolumeName(req.name);
     if (!CONTENT_TYPES.has(req.contentType)) throw badRequest(`Invalid content type "${req.contentType}"`);
     validateVolumeConfig(req.config, req.contentType, req.name);
     if (this.db.pools.volume(pool.name, project, 'custom', req.name)) throw conflict(`Volume by that name already exists`);
+  }
+
+  /**
+   * Adds the rows of a custom volume whose disk (and snapshots) already
+   * arrived, e.g. by migration: its quota, then the volume and its
+   * snapshots in one transaction (the last step: nothing to undo after it).
+   */
+  async adopt(pool: PoolRecord, project: string, req: Omit<NewVolume, 'copyFrom'>, snapshots: readonly AdoptedSnapshot[]): Promise<VolumeRecord> {
+    const rows = (): VolumeRecord =>
+      this.db.transaction(() => {
+        const rec = this.db.pools.createVolume({ pool: pool.name, project, name: req.name, type: 'custom', contentType: req.contentType, description: req.description, config: req.config, createdAt: new Date().toISOString() });
+        for (const snap of snapshots) {
+          this.db.pools.createVolume({ pool: pool.name, project, name: `${req.name}/${snap.name}`, type: 'custom', contentType: req.contentType, description: snap.description, config: snap.config, createdAt: snap.createdAt });
+        }
+        return rec;
+      });
+    if (req.config.size && req.contentType === 'filesystem') await this.pools.applyQuota(pool, 'custom', storageName(project, req.name), req.config.size);
+    return rows();
+  }
+
+  /** Creates a custom volume on disk and in the database; nothing is left behind on failure. */
+  async create(pool: PoolRecord, project: string, req: NewVolume): Promise<VolumeRecord> {
+    this.checkNew(pool, project, req);
     const config = { ...req.config };
     // A copy without its own size keeps the source's (the disk is copied whole).
     const from = req.copyFrom && this.db.pools.volume(req.copyFrom.pool, req.copyFrom.project, req.copyFrom.type, req.copyFrom.name);

@@ -11,13 +11,10 @@ import type { InstanceRecord } from '../../db/instances';
 import { badRequest, StatusError } from '../../errors';
 import { criuProblem } from '../../instance/criu';
 import { instanceUrl } from '../../instance/views';
-import { MigrationConns } from '../../migration/conns';
 import { migrateInstanceSource } from '../../migration/instance-source';
 import { planMigrationSink, runMigrationSink } from '../../migration/instance-sink';
-import { asyncResponse } from '../../response';
 import type { DaemonState } from '../../state';
-
-const CHANNELS = ['control', 'fs'];
+import { replyMigrationOp, sourceConns } from './migration-op';
 
 /** Source side: answers 202 with the operation; the transfer runs under the instance's lock. */
 export async function postMigrateSource(s: DaemonState, rec: InstanceRecord, body: InstancePost, reply: FastifyReply): Promise<FastifyReply> {
@@ -28,57 +25,39 @@ export async function postMigrateSource(s: DaemonState, rec: InstanceRecord, bod
     const [st] = await s.drivers.states([rec]);
     if (st.pid > 0) throw new StatusError(500, (await criuProblem()) ?? 'Live migration is not supported on this server');
   }
-  const target = body.target ?? null;
-  if (target && !target.operation) throw badRequest('Missing target operation URL');
-  const conns = target
-    ? MigrationConns.outgoing(CHANNELS, {
-        operation: target.operation!,
-        secrets: target.websockets ?? {},
-        certificate: target.certificate || undefined,
-        certPem: s.keypair.certPem,
-        keyPem: s.keypair.keyPem,
-      })
-    : MigrationConns.incoming(CHANNELS);
-  const secrets = target ? {} : conns.secrets();
-  const op = s.ops.start({
-    class: target ? 'task' : 'websocket',
+  const { conns, waits } = sourceConns(s, body.target);
+  return replyMigrationOp(s, reply, {
+    conns,
+    waits,
     description: 'Migrating instance',
     project: rec.project,
     resources: { instances: [instanceUrl(rec)] },
-    metadata: target ? undefined : secrets,
-    cancellable: true,
-    ...(target ? {} : { websockets: conns }),
-    run: (ctx) =>
+    run: (report, signal) =>
       m.locks.with(m.lockKey(rec), () =>
         migrateInstanceSource(s, m.get(rec.project, rec.name), conns, {
           instanceOnly: body.instance_only === true || body.container_only === true,
-          report: (md) => ctx.setMetadata({ ...secrets, ...md }),
-          signal: ctx.signal,
+          report,
+          signal,
         }),
       ),
   });
-  return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
 }
 
 /** Target side: checked before answering; the instance appears only once everything arrived. */
 export function postMigrateSink(s: DaemonState, project: string, body: InstancesPost, reply: FastifyReply): FastifyReply {
   const m = s.instances;
   const plan = planMigrationSink(s, project, body);
-  const secrets = plan.push ? plan.conns.secrets() : {};
   const start = body.start === true;
-  const op = s.ops.start({
-    class: plan.push ? 'websocket' : 'task',
+  return replyMigrationOp(s, reply, {
+    conns: plan.conns,
+    waits: plan.push,
     description: 'Creating instance',
     project,
     resources: { instances: [instanceUrl({ project, name: plan.name })] },
-    metadata: plan.push ? secrets : undefined,
-    cancellable: true,
-    ...(plan.push ? { websockets: plan.conns } : {}),
-    run: async (ctx) => {
+    run: async (report, signal) => {
       const key = plan.existing ? m.lockKey(plan.existing) : m.lockKey({ project, name: plan.name });
-      const rec = await m.locks.with(key, () => runMigrationSink(s, plan, (md) => ctx.setMetadata({ ...secrets, ...md }), ctx.signal));
+      const rec = await m.locks.with(key, () => runMigrationSink(s, plan, report, signal));
       if (start) await s.actions.apply(rec, { action: 'start' });
     },
   });
-  return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
 }

@@ -1,13 +1,13 @@
 /**
  * `/1.0/storage-pools/{pool}/volumes[/{type}[/{name}]]`: list, create
- * (empty or a copy), get, PUT/PATCH, DELETE, POST (rename, move to another
- * pool), restore (PUT with `restore`) and `/state` of storage volumes;
+ * (empty, a copy, or a migration from another server), get, PUT/PATCH,
+ * DELETE, POST (rename, move to another pool, migration source), restore (PUT with `restore`) and `/state` of storage volumes;
  * snapshots in storage-volume-snapshots.ts.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { StorageVolumePost, StorageVolumePut, StorageVolumesPost } from '../../../api/storage-volume';
 import type { VolumeRecord } from '../../db/storage-pools';
-import { StatusError, badRequest } from '../../errors';
+import { badRequest } from '../../errors';
 import { syncResponse } from '../../response';
 import type { DaemonState } from '../../state';
 import { StorageVolumes, volumeType } from '../../storage/volumes';
@@ -15,6 +15,7 @@ import { checkIfMatch, featureProjectOf, projectOf, projectOrAll, recursionOf, s
 import type { VolumeType } from '../../storage/interface';
 import { projectSuffix } from '../../projects/used-by';
 import { registerVolumeSnapshots } from './storage-volume-snapshots';
+import { postVolumeMigrateSink, postVolumeMigrateSource } from './storage-volume-migrate';
 import { allowVolumeCreation, allowVolumeUpdate } from '../../projects/permissions';
 
 type PoolParams = { Params: { pool: string; type?: string } };
@@ -68,7 +69,7 @@ export function registerStorageVolumes(app: FastifyInstance, s: DaemonState): vo
   app.get<PoolParams>('/1.0/storage-pools/:pool/volumes', list);
   app.get<PoolParams>('/1.0/storage-pools/:pool/volumes/:type', list);
 
-  const create = async (req: FastifyRequest<PoolParams>) => {
+  const create = async (req: FastifyRequest<PoolParams>, reply: FastifyReply) => {
     const pool = s.pools.get(req.params.pool);
     const body = req.body as StorageVolumesPost;
     const type = req.params.type ?? body.type ?? 'custom';
@@ -76,7 +77,10 @@ export function registerStorageVolumes(app: FastifyInstance, s: DaemonState): vo
     const src = body.source;
     let copyFrom;
     const srcType = src?.type ?? '';
-    if (srcType === 'migration') throw new StatusError(501, 'Storage volume source type "migration" is not supported yet');
+    if (srcType === 'migration') {
+      if (!src?.refresh) allowVolumeCreation(s.db, volumeProjectOf(s, req, 'custom'), pool.name, { name: body.name, config: body.config ?? {} });
+      return postVolumeMigrateSink(s, vols, pool, volumeProjectOf(s, req, 'custom'), body, reply);
+    }
     if (srcType !== '' && srcType !== 'copy') throw badRequest(`Unknown source type ${JSON.stringify(srcType)}`);
     if (srcType === 'copy' && !src?.name) throw badRequest('No source volume name provided');
     if (src && srcType === 'copy') {
@@ -141,9 +145,10 @@ export function registerStorageVolumes(app: FastifyInstance, s: DaemonState): vo
     return syncResponse({});
   });
 
-  app.post<VolParams>('/1.0/storage-pools/:pool/volumes/:type/:name', { schema: { body: renameSchema } }, async (req) => {
+  app.post<VolParams>('/1.0/storage-pools/:pool/volumes/:type/:name', { schema: { body: renameSchema } }, async (req, reply) => {
     const { pool, v } = find(req);
     const body = req.body as StorageVolumePost;
+    if (body.migration) return postVolumeMigrateSource(s, vols, pool, v, body, reply);
     const moved = await vols.rename(pool, v, body.name, body.pool || undefined);
     s.events.lifecycle(moved.pool === v.pool ? 'storage-volume-renamed' : 'storage-volume-moved', url(moved), v.project);
     return syncResponse({});

@@ -25,7 +25,7 @@ import { ensurePoolDirs, ensureSnapshotParent, mkdirMode, SNAPSHOT_PARENT_MODE, 
 import { childPath, ownDir } from '../../names';
 import * as bt from './btrfs-tools';
 
-const KNOWN_KEYS = new Set(['source', 'size', 'btrfs.mount_options']);
+const KNOWN_KEYS = new Set(['source', 'size', 'btrfs.mount_options', 'rsync.compression']);
 const DEFAULT_LOOP_SIZE = '5GiB';
 const DEFAULT_MOUNT_OPTIONS = 'user_subvol_rm_allowed';
 

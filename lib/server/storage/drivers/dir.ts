@@ -17,7 +17,7 @@ import { ensurePoolDirs, ensureSnapshotParent, mkdirMode, SNAPSHOT_PARENT_MODE, 
 import { run } from '../../images/run';
 import { childPath, ownDir } from '../../names';
 
-const KNOWN_KEYS = new Set(['source']);
+const KNOWN_KEYS = new Set(['source', 'rsync.compression']);
 
 export class DirDriver implements StorageDriver {
   readonly info = {

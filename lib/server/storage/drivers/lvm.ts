@@ -24,7 +24,7 @@ import { ensurePoolDirs, ensureSnapshotParent, volumeDirMode } from '../modes';
 import { childPath, ownDir, pathComponentProblem } from '../../names';
 import { attachLoop, detachLoop, isMountPoint, loopsOf, umount } from './btrfs-tools';
 
-const KNOWN_KEYS = new Set(['source', 'size', 'lvm.vg_name', 'lvm.thinpool_name', 'volume.size']);
+const KNOWN_KEYS = new Set(['source', 'size', 'lvm.vg_name', 'lvm.thinpool_name', 'volume.size', 'rsync.compression']);
 const THIN_POOL = 'IncusThinPool';
 const DEFAULT_VOLUME_SIZE = '10GiB';
 /** Incus's size of a VM's config filesystem (DefaultVMBlockFilesystemSize). */
