@@ -16,7 +16,7 @@ export const instanceSnapshotsPostSchema = {
 
 export const instanceSnapshotPostSchema = {
   type: 'object',
-  properties: { name: { type: 'string' }, migration: { type: 'boolean' }, live: { type: 'boolean' }, target: { type: 'string' } },
+  properties: { name: { type: 'string' }, migration: { type: 'boolean' }, live: { type: 'boolean' }, target: { type: ['object', 'null'] } },
 } as const;
 
 export const instanceSnapshotPutSchema = {

@@ -14,6 +14,8 @@ export interface InstanceSnapshotPost {
   name?: string;
   migration?: boolean;
   live?: boolean;
+  /** Migration in push mode: the target's operation, secrets and certificate. */
+  target?: { operation?: string; websockets?: Record<string, string>; certificate?: string } | null;
 }
 
 /** The writable part of a snapshot (PUT/PATCH body). */

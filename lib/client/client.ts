@@ -272,6 +272,11 @@ export class IncusClient implements Requester {
     return this.op('POST', `/1.0/instances/${seg(name)}`, { ...opts, body: { ...post, migration: true } });
   }
 
+  /** The source side of a migration of one snapshot, sent as an instance of its own. */
+  migrateInstanceSnapshot(name: string, snapshot: string, post: InstancePost, opts: CallOptions = {}): Promise<Operation> {
+    return this.op('POST', `/1.0/instances/${seg(name)}/snapshots/${seg(snapshot)}`, { ...opts, body: { ...post, migration: true } });
+  }
+
   /** The source side of a custom volume migration (`migration: true`), or a push to `post.target`. */
   migrateStorageVolume(pool: string, name: string, post: StorageVolumePost, opts: CallOptions = {}): Promise<Operation> {
     return this.op('POST', `/1.0/storage-pools/${seg(pool)}/volumes/custom/${seg(name)}`, { ...opts, body: { ...post, migration: true } });

@@ -22,6 +22,8 @@ export interface InstanceMigrateArgs {
   refresh: boolean;
   refreshExcludeOlder: boolean;
   allowInconsistent: boolean;
+  /** Copy this snapshot of the instance (as an instance of its own). */
+  snapshot?: string;
 }
 
 /** A transfer under way: the target's operation decides the outcome. */
@@ -147,7 +149,10 @@ export function migrateInstance(source: IncusClient, target: IncusClient, instan
     allow_inconsistent: a.allowInconsistent,
   };
   return startTransfer(source, target, {
-    startSource: (t) => source.migrateInstance(instanceName, t ? { ...sourcePost, target: t } : sourcePost),
+    startSource: (t) => {
+      const post = t ? { ...sourcePost, target: t } : sourcePost;
+      return a.snapshot === undefined ? source.migrateInstance(instanceName, post) : source.migrateInstanceSnapshot(instanceName, a.snapshot, post);
+    },
     startTarget: (src) => target.createInstance({ ...req, source: { ...base, ...src } }),
   }, a.mode);
 }

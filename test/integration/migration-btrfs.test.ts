@@ -77,6 +77,12 @@ if (spawnSync('mkfs.btrfs', ['--version']).status !== 0) {
     ok(t, await incus(['start', 'b:c1']), 'start the refreshed copy');
     t.equal((await incus(['exec', 'b:c1', '--', 'cat', '/root/data'])).stdout, 'three\n', 'the changed file arrived');
 
+    // A snapshot as the source: its own content, sent with btrfs send.
+    ok(t, await incus(['copy', 'c1/s1', 'b:from-s1', '--storage', 'bt']), 'copy snapshot s1 to b');
+    t.same(negotiated(b, 'from-s1'), ['target:BTRFS'], 'the snapshot went by btrfs send');
+    ok(t, await incus(['start', 'b:from-s1']), 'start the snapshot copy');
+    t.equal((await incus(['exec', 'b:from-s1', '--', 'cat', '/root/data'])).stdout, 'one\n', 'the snapshot copy has the snapshot\'s data');
+
     // btrfs → dir and dir → btrfs: rsync.
     ok(t, await incus(['copy', 'c1', 'b:c1dir', '--stateless', '--storage', 'default']), 'copy to b on dir');
     t.same(negotiated(b, 'c1dir'), ['target:RSYNC'], 'btrfs → dir fell back to rsync');

@@ -117,6 +117,14 @@ t.test('incus copy/move to another server: pull, push, relay, --refresh, statefu
     t.not(copy.config['volatile.uuid'], before.config['volatile.uuid'], `${mode}: a new volatile.uuid`);
     ok(t, await incus(['stop', '-f', `b:${name}`]), `stop b:${name}`);
   }
+  // A snapshot copies as an instance of its own, with the snapshot's content.
+  ok(t, await incus(['copy', 'c1/s1', 'b:from-s1', '--mode', 'push']), 'copy a snapshot to b');
+  t.equal((await incus(['snapshot', 'list', 'b:from-s1', '-f', 'csv', '-c', 'n'])).stdout, '', 'the snapshot copy has no snapshots');
+  ok(t, await incus(['start', 'b:from-s1']), 'start the snapshot copy');
+  t.equal((await incus(['exec', 'b:from-s1', '--', 'cat', '/root/data'])).stdout, 'one\n', 'the snapshot copy has the snapshot\'s data');
+  ok(t, await incus(['stop', '-f', 'b:from-s1']), 'stop the snapshot copy');
+  const noName = await incus(['copy', 'c1/s1', 'b:']);
+  t.match(noName.stderr, /destination instance name/, 'a snapshot copy needs a target name');
   t.equal((await incus(['exec', 'c1', '--', 'cat', '/root/data'])).stdout, 'two\n', 'the source runs on, untouched');
   t.equal((await incus(['snapshot', 'list', 'c1', '-f', 'csv', '-c', 'n'])).stdout, 's1\ns2\n', 'the source keeps its snapshots');
 

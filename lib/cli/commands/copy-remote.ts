@@ -87,14 +87,24 @@ function modeOf(raw: string | undefined): MigrationMode {
  */
 export async function copyBetweenServers(ctx: CliContext, src: Endpoint, dst: Endpoint, f: RemoteCopyFlags, move: boolean): Promise<string> {
   const [instanceName, snap] = src.name.split('/', 2) as [string, string | undefined];
-  if (snap !== undefined) throw new Error('Copying a snapshot to another server is not supported yet: copy the instance, or copy the snapshot locally first');
+  if (snap !== undefined) {
+    if (move) throw new Error('A snapshot cannot be moved to another server: copy it, then delete it');
+    if (f.refresh) throw new Error('--refresh cannot be used with a snapshot as the source');
+    if (!dst.name) throw new Error('You must specify a destination instance name when using snapshots');
+  }
   if (f.refresh && f.profiles === false) throw new Error('--no-profiles cannot be used with --refresh');
   const mode = modeOf(f.mode);
   const source = connectIncus(ctx, src.remote);
   let target: IncusClient = connectIncus(ctx, dst.remote);
   if (f.targetProject) target = target.useProject(f.targetProject);
   const name = dst.name || instanceName;
-  const entry = await source.getInstance(instanceName);
+  let entry = await source.getInstance(instanceName);
+  if (snap !== undefined) {
+    // A snapshot travels with its own config, devices and profiles, as a stopped instance.
+    const { getSnapshot } = require('../../client/snapshots') as typeof import('../../client/snapshots');
+    const sn = await getSnapshot(source, instanceName, snap);
+    entry = { ...entry, config: sn.config, devices: sn.devices, profiles: sn.profiles, ephemeral: sn.ephemeral, status_code: StatusCode.Stopped };
+  }
   const running = entry.status_code === StatusCode.Running;
   const stateful = move ? f.stateless !== true : f.stateless !== true && f.refresh !== true;
   const keepVolatile = move || f.refresh === true;
@@ -107,6 +117,7 @@ export async function copyBetweenServers(ctx: CliContext, src: Endpoint, dst: En
     refresh: f.refresh === true,
     refreshExcludeOlder: f.refreshExcludeOlder === true,
     allowInconsistent: f.allowInconsistent === true,
+    ...(snap !== undefined ? { snapshot: snap } : {}),
   });
   const line = new ProgressLine(ctx.io.out, 'Transferring instance: %s', ctx.globals.quiet);
   await waitTransferShowingProgress(rop, line);

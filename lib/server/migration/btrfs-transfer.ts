@@ -78,6 +78,8 @@ export interface BtrfsSendOptions {
   refresh: boolean;
   /** The source's snapshots in order (for the parent of a refresh's first delta). */
   allSnapshots: readonly string[];
+  /** Send this snapshot as the volume. */
+  from?: string;
   progress: TransferProgress;
 }
 
@@ -115,7 +117,7 @@ export async function sendBtrfs(fs: MigrationChannel, v: VolumeRef, o: BtrfsSend
   await chmod(tmp, 0o100);
   const frozen = join(tmp, '.migration-send');
   try {
-    await bt.subvolumeSnapshot(volPath, frozen, true);
+    await bt.subvolumeSnapshot(o.from === undefined ? volPath : snapPath(o.from), frozen, true);
     await sendSubvolume(fs, frozen, parent, o.progress.stream('fs_progress', v.label));
   } finally {
     if (await bt.isSubvolume(frozen)) await bt.subvolumeDelete(frozen).catch(() => undefined);

@@ -22,6 +22,8 @@ import { sendVolume, type VolumeRef } from './volume-transfer';
 
 export interface SourceOptions {
   instanceOnly: boolean;
+  /** Send this snapshot's content as the instance (no snapshots, never running). */
+  snapshot?: string;
   /** Where the report of progress goes (the operation's metadata). */
   report?: Report;
   signal?: AbortSignal;
@@ -45,13 +47,13 @@ export function instanceVolume(s: DaemonState, rec: InstanceRecord): VolumeRef {
 /** Runs the source side over `conns`; resolves once the target confirmed. */
 export async function migrateInstanceSource(s: DaemonState, rec: InstanceRecord, conns: MigrationConns, o: SourceOptions): Promise<void> {
   await sourceSession(conns, o.signal, async (ctrl, fs) => {
-    const [st] = await s.drivers.states([rec]);
+    const [st] = o.snapshot === undefined ? await s.drivers.states([rec]) : [];
     const running = (st?.pid ?? 0) > 0;
     const vol = instanceVolume(s, rec);
     const pool = s.pools.get(vol.spec.name);
     const ours = poolMigrationTypes(vol.sd.info, pool.config, vol.contentType);
     const all = s.db.snapshots.list(rec.id);
-    const snaps = o.instanceOnly ? [] : all;
+    const snaps = o.instanceOnly || o.snapshot !== undefined ? [] : all;
     const offer: MigrationHeader = {
       ...typesToHeader(ours),
       indexHeaderVersion: INDEX_HEADER_VERSION,
@@ -80,6 +82,7 @@ export async function migrateInstanceSource(s: DaemonState, rec: InstanceRecord,
       finalSync: running && answer.criu === CriuType.NONE && type!.fs === FsType.RSYNC,
       refresh: answer.refresh === true,
       allSnapshots: all.map((x) => x.name),
+      ...(o.snapshot !== undefined ? { from: o.snapshot } : {}),
       progress,
     });
     await transferThenVerdict(transfer, verdict);

@@ -60,6 +60,8 @@ export interface SendOptions {
   refresh?: boolean;
   /** Every snapshot of the source volume in order (btrfs: a refresh's first parent). */
   allSnapshots?: readonly string[];
+  /** The volume's content comes from this snapshot (a snapshot copied as an instance). */
+  from?: string;
   progress: TransferProgress;
 }
 
@@ -76,7 +78,7 @@ export async function sendVolume(fs: MigrationChannel, v: VolumeRef, o: SendOpti
   }
   if (o.type.fs === FsType.BTRFS) {
     const refreshing = o.refresh === true || refresh === true;
-    await sendBtrfs(fs, v, { features: o.type.features, snapshots: o.snapshots, refresh: refreshing, allSnapshots: o.allSnapshots ?? o.snapshots, progress: o.progress });
+    await sendBtrfs(fs, v, { features: o.type.features, snapshots: o.snapshots, refresh: refreshing, allSnapshots: o.allSnapshots ?? o.snapshots, from: o.from, progress: o.progress });
     return { refresh };
   }
   const exclude = v.type === 'virtual-machine' ? ['--exclude', basename(v.sd.blockPath(v.spec, v.type, v.name))] : [];
@@ -85,8 +87,8 @@ export async function sendVolume(fs: MigrationChannel, v: VolumeRef, o: SendOpti
     if (hasBlock(v)) await fs.pipeFrom(createReadStream(diskOf(v, snap), { highWaterMark: 1024 * 1024 }), o.progress.stream('block_progress', label));
   };
   for (const s of o.snapshots) await one(s, `${v.label}/${s}`);
-  await one(undefined, v.label);
-  if (o.finalSync && hasTree(v) && v.type !== 'virtual-machine') {
+  await one(o.from, v.label);
+  if (o.finalSync && o.from === undefined && hasTree(v) && v.type !== 'virtual-machine') {
     await rsyncSend(fs, treeOf(v), o.type.features, exclude, o.progress.stream('fs_progress', v.label));
   }
   return { refresh };

@@ -17,8 +17,9 @@ import type { DaemonState } from '../../state';
 import { replyMigrationOp, sourceConns } from './migration-op';
 
 /** Source side: answers 202 with the operation; the transfer runs under the instance's lock. */
-export async function postMigrateSource(s: DaemonState, rec: InstanceRecord, body: InstancePost, reply: FastifyReply): Promise<FastifyReply> {
+export async function postMigrateSource(s: DaemonState, rec: InstanceRecord, body: InstancePost, reply: FastifyReply, snapshot?: string): Promise<FastifyReply> {
   const m = s.instances;
+  if (body.live && snapshot !== undefined) throw badRequest('A snapshot cannot be migrated live');
   if (body.live) {
     // Incus answers a stateful migration it cannot do with CRIU's own reason.
     if (rec.type === 'virtual-machine') throw badRequest('Live migration of virtual machines is not supported on this server');
@@ -36,6 +37,7 @@ export async function postMigrateSource(s: DaemonState, rec: InstanceRecord, bod
       m.locks.with(m.lockKey(rec), () =>
         migrateInstanceSource(s, m.get(rec.project, rec.name), conns, {
           instanceOnly: body.instance_only === true || body.container_only === true,
+          ...(snapshot !== undefined ? { snapshot } : {}),
           report,
           signal,
         }),

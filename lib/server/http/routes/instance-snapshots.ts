@@ -12,6 +12,7 @@ import { badRequest, StatusError } from '../../errors';
 import type { DaemonState } from '../../state';
 import { instanceUrl } from '../../instance/views';
 import { validateInstanceSnapshotName } from '../../names';
+import { postMigrateSource } from './instance-migrate';
 import { checkIfMatch, projectOf, recursionOf, setEtag } from '../request';
 
 type NameParams = { Params: { name: string } };
@@ -91,7 +92,7 @@ export function registerInstanceSnapshots(app: FastifyInstance, s: DaemonState):
     const rec = m.get(projectOf(s, req), req.params.name);
     const snap = snaps.get(rec, req.params.snap);
     const body = (req.body ?? {}) as InstanceSnapshotPost;
-    if (body.migration) throw new StatusError(501, 'Snapshot migration is not supported yet');
+    if (body.migration) return postMigrateSource(s, rec, { ...body, instance_only: true }, reply, snap.name);
     if (!body.name) throw badRequest('A new name for the instance must be provided');
     const newName = body.name;
     validateInstanceSnapshotName(newName);
