@@ -45,6 +45,7 @@ const GROUPS: readonly GroupEntry[] = [
   { names: ['config'], load: () => require('./commands/config') as CommandGroup },
   { names: ['storage'], load: () => require('./commands/storage') as CommandGroup },
   { names: ['version'], load: () => require('./commands/version') as CommandGroup },
+  { names: ['warning'], load: () => require('./commands/warning') as CommandGroup },
 ];
 
 /** Global options that take a value (their value is not the command word). */

@@ -25,6 +25,9 @@ import { createInstanceDrivers } from './instance/load';
 import { gatherServerFacts } from './server-info';
 import { buildApp } from './http/server';
 import { Logger } from './log';
+import { checkHost, readHostFacts } from './warnings/host-checks';
+import { trackInstanceWarnings } from './warnings/instance-warnings';
+import { Warnings } from './warnings/warnings';
 import { ensureVarDirs } from './var-dirs';
 import type { DaemonState } from './state';
 import { probeIdmappedMounts } from '../native/idmap';
@@ -97,6 +100,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     warn: (message) => log.warn(message),
   });
 
+  const warnings = new Warnings(db, events, log);
+  checkHost(warnings, readHostFacts(), drivers);
+  trackInstanceWarnings(warnings, events);
+
   // Idmapped mounts are probed once on the filesystem holding the pools.
   const idmapOk = await probeIdmappedMounts(join(opts.varDir, 'storage-pools'));
   if (!idmapOk) log.warn('Idmapped mounts unavailable: container rootfs will be shifted on disk');
@@ -135,6 +142,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     startedAt: new Date(),
     log,
     db,
+    warnings,
     events,
     ops,
     projects,
@@ -168,7 +176,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   if (opts.group) await chown(socketPath, 0, await groupId(opts.group));
   log.info('Daemon started', { socket: socketPath, version: opts.version });
 
-  void autostartInstances(instances, actions, log);
+  void autostartInstances(instances, actions, log, warnings);
   imageRemote.start();
   // With test hooks the scheduler's clock is driven only through /internal/testing/snapshots/tick.
   if (process.env.INCUS_TEST_HOOKS !== '1') snapshotScheduler.start();

@@ -16,6 +16,7 @@ import type { ProjectManager } from './projects/manager';
 import type { TrustStore } from './auth/trust-store';
 import type { ServerKeypair } from './auth/server-cert';
 import type { Logger } from './log';
+import type { Warnings } from './warnings/warnings';
 
 /** The HTTPS listener as routes see it: where it listens, and moving it. */
 export interface NetworkListener {
@@ -33,6 +34,8 @@ export interface DaemonState {
   /** The daemon's log (a file or stderr, mirrored as `logging` events). */
   readonly log: Logger;
   readonly db: Db;
+  /** `/1.0/warnings`: host and instance conditions, raised and resolved where noticed. */
+  readonly warnings: Warnings;
   readonly events: EventBus;
   readonly ops: OperationRegistry;
   /** Projects: CRUD, features (whose profiles, images, volumes a project uses), config checks. */

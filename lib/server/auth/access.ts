@@ -72,6 +72,8 @@ function restrictedProblem(allowed: string[], method: string, route: string, url
   if (route === '/' || route === '/1.0' || route.startsWith('/1.0/cluster')) return isRead(method) ? null : new StatusError(403, RESTRICTED);
   // The certificate routes decide themselves (a restricted client may edit only its own entry).
   if (route.startsWith('/1.0/certificates')) return null;
+  // Warnings are the server's (Incus: can_view_warnings on the server): not for a restricted client.
+  if (route.startsWith('/1.0/warnings')) return new StatusError(403, RESTRICTED);
   if (route.startsWith('/1.0/storage-pools') && seg[4] !== 'volumes') return isRead(method) ? null : new StatusError(403, RESTRICTED);
   if (route === '/1.0/projects') return isRead(method) ? null : new StatusError(403, RESTRICTED);
   if (route.startsWith('/1.0/projects/:name')) {

@@ -11,6 +11,7 @@ import { ProfileQueries } from './profiles';
 import { ProjectQueries } from './projects';
 import { SnapshotQueries } from './snapshots';
 import { StoragePoolQueries } from './storage-pools';
+import { WarningQueries } from './warnings';
 
 export interface Db {
   readonly handle: Database;
@@ -25,6 +26,7 @@ export interface Db {
   readonly snapshots: SnapshotQueries;
   readonly backups: BackupQueries;
   readonly certificates: CertificateQueries;
+  readonly warnings: WarningQueries;
   transaction<T>(fn: () => T): T;
   close(): void;
 }
@@ -44,6 +46,7 @@ export function openDb(path: string): Db {
     snapshots: new SnapshotQueries(handle),
     backups: new BackupQueries(handle),
     certificates: new CertificateQueries(handle),
+    warnings: new WarningQueries(handle),
     transaction: (fn) => handle.transaction(fn),
     close: () => handle.close(),
   };

@@ -197,4 +197,24 @@ const v7: Step = (sql) => {
   `);
 };
 
-export const migrations: Step[] = [v1, v2, v3, v4, v5, v6, v7];
+/** Warnings (issue 15): one row per (project, entity, type), raised again in place. */
+const v8: Step = (sql) => {
+  sql.exec(`
+    CREATE TABLE warnings (
+      id INTEGER PRIMARY KEY,
+      uuid TEXT NOT NULL UNIQUE,
+      project TEXT NOT NULL DEFAULT '',
+      entity_url TEXT NOT NULL DEFAULT '',
+      type_code INTEGER NOT NULL,
+      status INTEGER NOT NULL,
+      first_seen_at TEXT NOT NULL,
+      last_seen_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL DEFAULT '0001-01-01T00:00:00Z',
+      last_message TEXT NOT NULL DEFAULT '',
+      count INTEGER NOT NULL DEFAULT 1,
+      UNIQUE (project, entity_url, type_code)
+    );
+  `);
+};
+
+export const migrations: Step[] = [v1, v2, v3, v4, v5, v6, v7, v8];

@@ -31,6 +31,7 @@ import { registerStoragePools } from './routes/storage-pools';
 import { registerNetworks } from './routes/networks';
 import { registerNetworkState } from './routes/network-state';
 import { registerCertificates } from './routes/certificates';
+import { registerWarnings } from './routes/warnings';
 import { EventsSocket } from './routes/events';
 import { callerOf } from '../auth/caller';
 import { checkAccess, requestUrl, upgradeRoute } from '../auth/access';
@@ -145,6 +146,7 @@ export function buildApp(s: DaemonState): ApiServer {
   const events = new EventsSocket(s);
   registerRoot(app, s);
   registerCertificates(app, s);
+  registerWarnings(app, s);
   registerOperations(app, s);
   registerInstances(app, s);
   registerInstanceState(app, s);

@@ -9,11 +9,14 @@ import type { Logger } from '../log';
 import { isTrue } from './config-keys';
 import type { InstanceManager } from './manager';
 import type { StateActions } from './state-actions';
+import { instanceEntityUrl } from '../warnings/instance-warnings';
+import { WarningType } from '../warnings/types';
+import type { Warnings } from '../warnings/warnings';
 
 const DEFAULT_SHUTDOWN_TIMEOUT = 30;
 
 /** Starts what should run: boot.autostart, or (unset) what ran before the host went down. */
-export async function autostartInstances(m: InstanceManager, actions: StateActions, log: Logger): Promise<void> {
+export async function autostartInstances(m: InstanceManager, actions: StateActions, log: Logger, warnings?: Warnings): Promise<void> {
   const recs = m.deps.db.instances.list(null);
   const states = await m.deps.drivers.states(recs);
   const todo: { rec: InstanceRecord; priority: number; delay: number }[] = [];
@@ -45,6 +48,10 @@ export async function autostartInstances(m: InstanceManager, actions: StateActio
       await actions.apply(rec, { action: 'start' });
     } catch (err) {
       log.warn('Failed to auto-start instance', { instance: rec.name, err: (err as Error).message });
+      warnings?.raise(WarningType.InstanceAutostartFailure, `Failed to autostart instance "${rec.name}": ${(err as Error).message}`, {
+        project: rec.project,
+        entityUrl: instanceEntityUrl(rec),
+      });
     }
     if (delay > 0) await new Promise((r) => setTimeout(r, delay * 1000));
   }

@@ -47,6 +47,11 @@ export class InstanceDrivers {
     return this.byType.get(type);
   }
 
+  /** Why this host has no driver for `type` (undefined when it has one). */
+  problem(type: InstanceType): string | undefined {
+    return this.byType.has(type) ? undefined : (this.missing.get(type) ?? UNSUPPORTED[type]);
+  }
+
   /** Every driver this host runs. */
   all(): InstanceDriver[] {
     return [...this.byType.values()];
