@@ -25,6 +25,7 @@ import { createInstanceDrivers } from './instance/load';
 import { gatherServerFacts } from './server-info';
 import { buildApp } from './http/server';
 import { Logger } from './log';
+import { LokiForwarder } from './loki';
 import { checkHost, readHostFacts } from './warnings/host-checks';
 import { trackInstanceWarnings } from './warnings/instance-warnings';
 import { Warnings } from './warnings/warnings';
@@ -178,6 +179,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   void autostartInstances(instances, actions, log, warnings);
   imageRemote.start();
+  // Events go to Loki while loki.api.url is set (the daemon's own log lines included).
+  const loki = new LokiForwarder(db, events);
+  loki.start();
   // With test hooks the scheduler's clock is driven only through /internal/testing/snapshots/tick.
   if (process.env.INCUS_TEST_HOOKS !== '1') snapshotScheduler.start();
 
@@ -188,6 +192,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       ops.cancelClass('token');
       imageRemote.stop();
       snapshotScheduler.stop();
+      // What is batched goes out before the database closes (retries cut short).
+      await Promise.race([loki.stop(), new Promise((r) => setTimeout(r, 2_000).unref())]);
       networks.release();
       // Instances keep running; the drivers let go of them (QEMU monitors).
       for (const d of drivers.all()) d.release?.();

@@ -4,6 +4,7 @@
  */
 import { isIP } from 'node:net';
 import { expiryFrom } from './instance/snapshot-names';
+import { lokiKeyProblem } from './loki/config';
 
 /** RFC 1123 host name (labels of letters, digits and inner hyphens). */
 const HOSTNAME = /^(?=.{1,253}\.?$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
@@ -52,6 +53,6 @@ const VALIDATORS: Record<string, (v: string) => string | null> = {
 /** The Incus-worded error for setting key to value, or null when the value is fine ("" unsets). */
 export function serverKeyProblem(key: string, value: string): string | null {
   if (value === '') return null;
-  const why = VALIDATORS[key]?.(value) ?? null;
+  const why = key.startsWith('loki.') ? lokiKeyProblem(key, value) : (VALIDATORS[key]?.(value) ?? null);
   return why ? `cannot set '${key}' to '${value}': ${why}` : null;
 }

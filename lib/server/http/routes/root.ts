@@ -11,6 +11,7 @@ import { listenAddresses } from '../../auth/listen-addresses';
 import { messageOf } from '../../errors';
 import { validateImageCacheKey } from '../../images/remote/config';
 import { serverKeyProblem } from '../../server-config-keys';
+import { LOKI_KEYS } from '../../loki/config';
 
 /** Server keys accepted so far; later issues extend this table. */
 const SERVER_KEYS = new Set([
@@ -21,6 +22,7 @@ const SERVER_KEYS = new Set([
   'images.auto_update_interval',
   'images.compression_algorithm',
   'images.remote_cache_expiry',
+  ...LOKI_KEYS,
 ]);
 
 function validateServerConfig(config: Record<string, unknown>): Record<string, string> {
