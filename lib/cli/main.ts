@@ -46,6 +46,7 @@ const GROUPS: readonly GroupEntry[] = [
   { names: ['storage'], load: () => require('./commands/storage') as CommandGroup },
   { names: ['version'], load: () => require('./commands/version') as CommandGroup },
   { names: ['warning'], load: () => require('./commands/warning') as CommandGroup },
+  { names: ['top'], load: () => require('./commands/top') as CommandGroup },
 ];
 
 /** Global options that take a value (their value is not the command word). */
