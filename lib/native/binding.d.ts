@@ -44,6 +44,11 @@ export interface BatchStateEntry {
   cpuUsage: number;
   /** pids.current. */
   processes: number;
+  /**
+   * When files were asked for and the container runs: their raw text by the
+   * name asked ("memory.stat", "proc/net/dev"); a file not there is absent.
+   */
+  files?: Record<string, string>;
 }
 
 export interface NativeBinding {
@@ -76,7 +81,7 @@ export interface NativeBinding {
   setCgroupItem(name: string, lxcpath: string, key: string, value: string): Promise<void>;
 
   /** async: state, PID and cgroup usage for many containers in one call. */
-  batchState(lxcpath: string, names: string[]): Promise<BatchStateEntry[]>;
+  batchState(lxcpath: string, names: string[], files?: string[]): Promise<BatchStateEntry[]>;
 
   /** sync-fast: pidfd_open(pid, 0), CLOEXEC; the caller closes it. */
   pidfdOpen(pid: number): number;

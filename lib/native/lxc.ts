@@ -137,13 +137,24 @@ export async function state(ref: LxcHandle): Promise<{ state: LxcState; pid: num
   return wrapNative('state', ref.name, () => binding().state(ref.name, ref.lxcpath));
 }
 
-/** State, PID and cgroup usage for many containers in one native call (-1 where unknown). */
-export async function batchState(lxcpath: string, names: string[]): Promise<BatchStateEntry[]> {
+/** A cgroup file's leaf name ("memory.stat"), or a file under /proc/<init pid>/ ("proc/net/dev"). */
+const BATCH_FILE = /^(?:[a-z_]+\.[a-z_.]+|proc\/[a-z_]+(?:\/[a-z_]+)*)$/;
+
+/**
+ * State, PID and cgroup usage for many containers in one native call (-1
+ * where unknown); with `files`, also the raw text of those files for each
+ * running container (see BatchStateEntry.files).
+ */
+export async function batchState(lxcpath: string, names: string[], files?: string[]): Promise<BatchStateEntry[]> {
   checkPath('batchState', 'lxcpath', lxcpath);
   if (!Array.isArray(names)) throw new TypeError('batchState: names must be an array');
   for (const n of names) checkName('batchState', n);
+  if (files !== undefined) {
+    if (!Array.isArray(files)) throw new TypeError('batchState: files must be an array');
+    for (const f of files) if (typeof f !== 'string' || !BATCH_FILE.test(f)) throw new RangeError(`batchState: invalid file ${JSON.stringify(f)}`);
+  }
   if (names.length === 0) return [];
-  return wrapNative('batchState', undefined, () => binding().batchState(lxcpath, names));
+  return wrapNative('batchState', undefined, () => binding().batchState(lxcpath, names, files));
 }
 
 /** Freezes through the freezer cgroup; resolves once frozen. */

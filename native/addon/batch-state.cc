@@ -5,8 +5,14 @@
 // round trips. Usage is read straight from the cgroup files, per controller
 // from v1 or v2 since a host may be hybrid. This is the hot path for listing
 // instances: large batches are split over a few threads.
+// With a list of files (the metrics scrape), a running container's cgroup
+// files by leaf name ("memory.stat": from the controller named before the
+// first dot, in whichever hierarchy holds it) and /proc/<init>/ files
+// ("proc/net/dev") are returned as raw text, those absent left out; the
+// caller parses them.
 // Man pages: cgroups(7), proc(5); kernel docs cgroup-v1/memory.rst,
-// cgroup-v1/cpuacct.rst, cgroup-v2.rst (memory.*, cpu.stat, pids.current).
+// cgroup-v1/cpuacct.rst, cgroup-v1/blkio-controller.rst, cgroup-v2.rst
+// (memory.*, cpu.stat, io.stat, pids.current).
 #include <lxc/lxccontainer.h>
 #include <string.h>
 
@@ -31,6 +37,8 @@ struct Entry {
   long long startTicks = -1;
   long long memoryUsage = -1, memoryPeak = -1, swapUsage = -1, swapPeak = -1;
   long long cpuUsage = -1, processes = -1;
+  // Contents of the requested files, by request index (absent: not read).
+  std::vector<std::pair<size_t, std::string>> files;
 };
 
 // Reusable scratch space for one thread of a batch.
@@ -80,12 +88,31 @@ void ReadUsage(const std::string& name, Entry* e, Scratch* s) {
     e->processes = cgroup::ReadInt(Path(s, "pids.current"));
 }
 
+// The requested files of a running container; an unreadable one is left out.
+void ReadFiles(const std::string& name, const std::vector<std::string>& files, Entry* e, Scratch* s) {
+  std::string content;
+  bool v2 = false;
+  for (size_t i = 0; i < files.size(); i++) {
+    const std::string& f = files[i];
+    if (f.compare(0, 5, "proc/") == 0) {
+      s->file = "/proc/" + std::to_string(e->pid) + f.substr(4);
+    } else {
+      std::string controller = f.substr(0, f.find('.'));
+      if (!cgroup::ControllerDir(s->init.cgroups, controller.c_str(), name, &s->dir, &v2)) continue;
+      Path(s, f.c_str());
+    }
+    if (cgroup::ReadWhole(s->file, &content) == 0) e->files.emplace_back(i, std::move(content));
+  }
+}
+
 class BatchStateWorker : public PromiseWorker {
  public:
-  BatchStateWorker(Napi::Env env, std::string lxcpath, std::vector<std::string> names)
+  BatchStateWorker(Napi::Env env, std::string lxcpath, std::vector<std::string> names,
+                   std::vector<std::string> files)
       : PromiseWorker(env, "batchState", ""),
         lxcpath_(std::move(lxcpath)),
         names_(std::move(names)),
+        files_(std::move(files)),
         entries_(names_.size()) {}
 
  protected:
@@ -119,6 +146,7 @@ class BatchStateWorker : public PromiseWorker {
     }
     e->startTicks = s->init.startTicks;
     ReadUsage(name, e, s);
+    if (!files_.empty() && e->pid > 0) ReadFiles(name, files_, e, s);
     if (strcmp(e->state, "RUNNING") == 0) {
       const char* fz = FreezerStateOf(s->init.cgroups, name);
       if (fz && strcmp(fz, "THAWED") != 0) e->state = fz;
@@ -168,6 +196,11 @@ class BatchStateWorker : public PromiseWorker {
       o.Set("swapPeak", Napi::Number::New(env, static_cast<double>(e.swapPeak)));
       o.Set("cpuUsage", Napi::Number::New(env, static_cast<double>(e.cpuUsage)));
       o.Set("processes", Napi::Number::New(env, static_cast<double>(e.processes)));
+      if (!files_.empty()) {
+        Napi::Object files = Napi::Object::New(env);
+        for (const auto& f : e.files) files.Set(files_[f.first], f.second);
+        o.Set("files", files);
+      }
       out.Set(static_cast<uint32_t>(i), o);
     }
     return out;
@@ -176,29 +209,40 @@ class BatchStateWorker : public PromiseWorker {
  private:
   std::string lxcpath_;
   std::vector<std::string> names_;
+  std::vector<std::string> files_;
   std::vector<Entry> entries_;
 };
+
+// Reads info[idx] as an array of strings into out; false (and throws) otherwise.
+bool StringArray(const Napi::CallbackInfo& info, size_t idx, const char* what,
+                 std::vector<std::string>* out) {
+  std::string msg = std::string(what) + " must be an array of strings";
+  if (info.Length() <= idx || !info[idx].IsArray()) {
+    ThrowArgError(info.Env(), "batchState", msg);
+    return false;
+  }
+  Napi::Array arr = info[idx].As<Napi::Array>();
+  out->reserve(arr.Length());
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Value v = arr.Get(i);
+    if (!v.IsString()) {
+      ThrowArgError(info.Env(), "batchState", msg);
+      return false;
+    }
+    out->push_back(v.As<Napi::String>().Utf8Value());
+  }
+  return true;
+}
 
 Napi::Value BatchState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string lxcpath;
   if (!ArgString(info, 0, "batchState", "lxcpath", &lxcpath)) return env.Undefined();
-  if (info.Length() < 2 || !info[1].IsArray()) {
-    ThrowArgError(env, "batchState", "names must be an array of strings");
+  std::vector<std::string> names, files;
+  if (!StringArray(info, 1, "names", &names)) return env.Undefined();
+  if (info.Length() >= 3 && !info[2].IsUndefined() && !StringArray(info, 2, "files", &files))
     return env.Undefined();
-  }
-  Napi::Array arr = info[1].As<Napi::Array>();
-  std::vector<std::string> names;
-  names.reserve(arr.Length());
-  for (uint32_t i = 0; i < arr.Length(); i++) {
-    Napi::Value v = arr.Get(i);
-    if (!v.IsString()) {
-      ThrowArgError(env, "batchState", "names must be an array of strings");
-      return env.Undefined();
-    }
-    names.push_back(v.As<Napi::String>().Utf8Value());
-  }
-  return (new BatchStateWorker(env, lxcpath, std::move(names)))->Start();
+  return (new BatchStateWorker(env, lxcpath, std::move(names), std::move(files)))->Start();
 }
 
 }  // namespace

@@ -218,6 +218,26 @@ ssize_t ReadSmall(const std::string& path, char* buf, size_t size) {
   return static_cast<ssize_t>(len);
 }
 
+int ReadWhole(const std::string& path, std::string* out) {
+  out->clear();
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  char chunk[4096];
+  for (;;) {
+    ssize_t n = read(fd, chunk, sizeof chunk);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      close(fd);
+      return err;
+    }
+    if (n == 0) break;
+    out->append(chunk, static_cast<size_t>(n));
+  }
+  close(fd);
+  return 0;
+}
+
 long long ReadInt(const std::string& path) {
   char buf[64];
   if (ReadSmall(path, buf, sizeof buf) <= 0) return -1;

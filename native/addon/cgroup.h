@@ -35,6 +35,9 @@ bool ControllerDir(const ProcCgroups& pc, const char* controller,
 // length or -errno.
 ssize_t ReadSmall(const std::string& path, char* buf, size_t size);
 
+// Reads a whole file of any size (CLOEXEC) into out. Returns 0 or errno.
+int ReadWhole(const std::string& path, std::string* out);
+
 // Reads a file holding one integer; -1 when absent or unparsable.
 long long ReadInt(const std::string& path);
 

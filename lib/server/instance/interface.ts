@@ -9,6 +9,8 @@ import type { IdmapEntry } from './idmap-alloc';
 import type { InstanceConsole } from './console-session';
 import type { InstanceExec } from './exec/instance-exec';
 import type { InstanceFiles } from './files/instance-files';
+import type { HostFacts } from '../metrics/instance-metrics';
+import type { MetricSet } from '../metrics/openmetrics';
 
 /** What a driver needs to know about one instance to act on it. */
 export interface InstanceRuntime {
@@ -116,6 +118,8 @@ export interface InstanceDriver {
   resumeDevices?(inst: InstanceRuntime): Promise<void>;
   /** State of many instances in one batched call, in the order given. */
   states(list: Pick<InstanceRuntime, 'project' | 'name'>[], opts?: StatesOptions): Promise<RuntimeState[]>;
+  /** `/1.0/metrics`: samples of many instances in one batched read, in the order given; null for one not running. */
+  metrics?(list: InstanceRuntime[], host: HostFacts): Promise<(MetricSet | null)[]>;
   /** Makes the driver's runtime links for a new or renamed instance. */
   attach(inst: InstanceRuntime): Promise<void>;
   /** Removes the driver's runtime files (links, logs) of a deleted instance. */

@@ -8,6 +8,8 @@ import type { InstanceType } from '../../api/instance';
 import { StatusCode, StatusText } from '../../api/response';
 import { badRequest } from '../errors';
 import type { InstanceDriver, InstanceRuntime, RuntimeState, StatesOptions } from './interface';
+import type { HostFacts } from '../metrics/instance-metrics';
+import type { MetricSet } from '../metrics/openmetrics';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { LxcDriver } from './drivers/lxc/driver';
@@ -70,14 +72,8 @@ export class InstanceDrivers {
       return d ? d.states(list as StateTarget[], opts) : list.map(stoppedState);
     }
     const out: RuntimeState[] = new Array(list.length);
-    const groups = new Map<InstanceType, number[]>();
-    list.forEach((i, n) => {
-      const g = groups.get(i.type);
-      if (g) g.push(n);
-      else groups.set(i.type, [n]);
-    });
     await Promise.all(
-      [...groups].map(async ([type, idx]) => {
+      [...groupByType(list)].map(async ([type, idx]) => {
         const d = this.byType.get(type);
         const got = d ? await d.states(idx.map((n) => list[n]), opts) : idx.map((n) => stoppedState(list[n]));
         idx.forEach((n, k) => (out[n] = got[k]));
@@ -85,6 +81,35 @@ export class InstanceDrivers {
     );
     return out;
   }
+
+  /**
+   * `/1.0/metrics` samples of many instances, in the order given: one
+   * batched call per driver; null for one not running or of a type whose
+   * driver has no metrics.
+   */
+  async metrics(list: readonly InstanceRuntime[], host: HostFacts): Promise<(MetricSet | null)[]> {
+    const out: (MetricSet | null)[] = new Array(list.length).fill(null);
+    await Promise.all(
+      [...groupByType(list)].map(async ([type, idx]) => {
+        const d = this.byType.get(type);
+        if (!d?.metrics) return;
+        const got = await d.metrics(idx.map((n) => list[n]!), host);
+        idx.forEach((n, k) => (out[n] = got[k] ?? null));
+      }),
+    );
+    return out;
+  }
+}
+
+/** Positions in `list` by instance type. */
+function groupByType(list: readonly { type: InstanceType }[]): Map<InstanceType, number[]> {
+  const groups = new Map<InstanceType, number[]>();
+  list.forEach((i, n) => {
+    const g = groups.get(i.type);
+    if (g) g.push(n);
+    else groups.set(i.type, [n]);
+  });
+  return groups;
 }
 
 function stoppedState(_: StateTarget): RuntimeState {

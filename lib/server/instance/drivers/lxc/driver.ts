@@ -17,6 +17,9 @@ import { openContainerFiles } from './files';
 import { netnsInterfaces } from '../../../../native/netns';
 import { renderLxcConfig } from './lxc-config';
 import { bootRelative } from './start-time';
+import { lxcMetrics } from './metrics';
+import type { HostFacts } from '../../../metrics/instance-metrics';
+import type { MetricSet } from '../../../metrics/openmetrics';
 import { isLxcfsMount, lxcfsMountEntries } from './lxcfs';
 import { isTrue } from '../../config-keys';
 import { seccompProfile } from '../../seccomp';
@@ -265,6 +268,10 @@ export class LxcDriver implements InstanceDriver {
       }
     }
     return out;
+  }
+
+  metrics(list: InstanceRuntime[], host: HostFacts): Promise<(MetricSet | null)[]> {
+    return lxcMetrics(this.lxcpath, this.opts.varDir, list, host);
   }
 }
 

@@ -1,0 +1,105 @@
+/**
+ * Filesystem figures of an instance's disk devices, as Incus's getFSStats
+ * (driver_lxc.go): statfs(2) of the root volume when it has a filesystem of
+ * its own (one that reads exactly as its pool's is skipped: a dir pool
+ * without quota), and of a host path a disk device passes in. Custom pool
+ * volumes are not measured yet. statfs runs on libuv's pool.
+ */
+import type { StatsFs } from 'node:fs';
+import { statfs } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DevicesMap } from '../../api/instance';
+import { childPath } from '../names';
+
+export interface FilesystemStats {
+  device: string;
+  mountpoint: string;
+  fstype: string;
+  sizeBytes: number;
+  availBytes: number;
+  freeBytes: number;
+}
+
+/** Disks that are not filesystems (Incus's IsSpecialDisk). */
+const SPECIAL_SOURCES = new Set(['cloud-init:config', 'agent:config', 'tmpfs:', 'tmpfs-overlay:']);
+
+/** statfs f_type to a name, as Incus's FSTypeToName. */
+const FS_NAMES: ReadonlyMap<number, string> = new Map([
+  [0x9123683e, 'btrfs'],
+  [0x01021994, 'tmpfs'],
+  [0xef53, 'ext4'],
+  [0x58465342, 'xfs'],
+  [0x6969, 'nfs'],
+  [0x2fc12fc1, 'zfs'],
+]);
+
+export function fsTypeName(type: number): string {
+  return FS_NAMES.get(type) ?? `0x${type.toString(16)}`;
+}
+
+/** /proc/mounts as mountpoint -> source device (the last mount of a path wins). */
+export function parseMounts(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const f = line.split(' ');
+    if (f.length >= 3) out.set(f[1]!.replace(/\\040/g, ' '), f[0]!);
+  }
+  return out;
+}
+
+/** What the figures of one instance need. */
+export interface FsStatsInput {
+  varDir: string;
+  expandedDevices: DevicesMap;
+  /** Mount path of the instance's root volume. */
+  volumePath: string;
+  /** /proc/mounts, parsed once per scrape. */
+  mounts: ReadonlyMap<string, string>;
+}
+
+type Statfs = StatsFs;
+
+async function tryStatfs(path: string): Promise<Statfs | null> {
+  try {
+    return await statfs(path);
+  } catch {
+    return null;
+  }
+}
+
+function figures(device: string, mountpoint: string, st: Statfs): FilesystemStats {
+  return {
+    device,
+    mountpoint,
+    fstype: fsTypeName(st.type),
+    sizeBytes: st.blocks * st.bsize,
+    availBytes: st.bavail * st.bsize,
+    freeBytes: st.bfree * st.bsize,
+  };
+}
+
+function samePool(a: Statfs, b: Statfs): boolean {
+  return a.type === b.type && a.blocks === b.blocks && a.bfree === b.bfree && a.bavail === b.bavail;
+}
+
+export async function filesystemStats(input: FsStatsInput): Promise<FilesystemStats[]> {
+  const out: FilesystemStats[] = [];
+  for (const dev of Object.values(input.expandedDevices)) {
+    if (dev.type !== 'disk' || !dev.path) continue;
+    if (dev.pool) {
+      // Custom volumes: not measured yet.
+      if (dev.source) continue;
+      const st = await tryStatfs(input.volumePath);
+      const pool = await tryStatfs(childPath(join(input.varDir, 'storage-pools'), dev.pool));
+      if (!st || !pool || samePool(st, pool)) continue;
+      out.push(figures(input.mounts.get(input.volumePath) ?? '', dev.path, st));
+      continue;
+    }
+    const source = dev.source ?? '';
+    if (source === '' || SPECIAL_SOURCES.has(source)) continue;
+    const st = await tryStatfs(source);
+    if (!st) continue;
+    out.push(figures(input.mounts.get(source) ?? source, dev.path, st));
+  }
+  return out;
+}
