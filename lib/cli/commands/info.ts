@@ -1,4 +1,4 @@
-/** `incus info [NAME]`: server information as YAML, or one instance. */
+/** `incus info [NAME]`: server information as YAML (or its hardware with --resources), or one instance. */
 import type { Command } from 'commander';
 import type { InstanceFull } from '../../api/instance';
 import type { Server } from '../../api/server';
@@ -13,6 +13,7 @@ import { localName } from '../remote';
 
 /** `incus info` options. */
 export interface InfoFlags {
+  resources?: boolean;
   showLog?: string | boolean;
   showSensitive?: boolean;
 }
@@ -55,6 +56,13 @@ function yamlServer(value: Record<string, unknown>): unknown {
 
 async function serverInfo(ctx: CliContext, flags: InfoFlags): Promise<number> {
   const server = await ctx.client().getServer();
+  if (flags.resources) {
+    if (!(server.api_extensions ?? []).includes('resources_v2')) throw new Error("The server doesn't implement the newer v2 resources API");
+    const { getServerResources } = require('../../client/resources') as typeof import('../../client/resources');
+    const { renderResources } = require('../format/resources') as typeof import('../format/resources');
+    ctx.out(renderResources(await getServerResources(ctx.client())));
+    return 0;
+  }
   const shown = flags.showSensitive ? { ...server } : filterServer(server);
   ctx.out(renderYaml(yamlServer(orderKeys(shown, serverShape) as Record<string, unknown>)));
   return 0;
@@ -169,6 +177,7 @@ export function register(program: Command, ctx: CliContext): void {
     .command('info')
     .description('Show instance or server information')
     .argument('[instance]', '[<remote>:]<instance>')
+    .option('--resources', 'Show the resources available to the server')
     .option('--show-log [file]', "Show the instance's recent log entries")
     .option('--show-sensitive', "Show the server's sensitive information (full certificates and the API extension list)")
     .action(async (instance: string | undefined, flags: InfoFlags) => {
