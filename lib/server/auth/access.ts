@@ -69,7 +69,7 @@ function restrictedProblem(allowed: string[], method: string, route: string, url
   const project = url.searchParams.get('project') || 'default';
   const seg = route.split('/');
   // Server-wide objects: viewing is fine, changing them is not.
-  if (route === '/' || route === '/1.0' || route.startsWith('/1.0/cluster')) return isRead(method) ? null : new StatusError(403, RESTRICTED);
+  if (route === '/' || route === '/1.0' || route === '/1.0/resources' || route.startsWith('/1.0/cluster')) return isRead(method) ? null : new StatusError(403, RESTRICTED);
   // The certificate routes decide themselves (a restricted client may edit only its own entry).
   if (route.startsWith('/1.0/certificates')) return null;
   // Warnings are the server's (Incus: can_view_warnings on the server): not for a restricted client.

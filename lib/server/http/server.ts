@@ -32,6 +32,7 @@ import { registerNetworks } from './routes/networks';
 import { registerNetworkState } from './routes/network-state';
 import { registerCertificates } from './routes/certificates';
 import { registerWarnings } from './routes/warnings';
+import { registerResources } from './routes/resources';
 import { EventsSocket } from './routes/events';
 import { callerOf } from '../auth/caller';
 import { checkAccess, requestUrl, upgradeRoute } from '../auth/access';
@@ -147,6 +148,7 @@ export function buildApp(s: DaemonState): ApiServer {
   registerRoot(app, s);
   registerCertificates(app, s);
   registerWarnings(app, s);
+  registerResources(app);
   registerOperations(app, s);
   registerInstances(app, s);
   registerInstanceState(app, s);

@@ -1,12 +1,12 @@
 /**
  * Filesystem figures of an instance's disk devices, as Incus's getFSStats
  * (driver_lxc.go): statfs(2) of the root volume when it has a filesystem of
- * its own (one that reads exactly as its pool's is skipped: a dir pool
- * without quota), and of a host path a disk device passes in. Custom pool
+ * its own (one on its pool's filesystem is skipped: a dir pool without
+ * quota), and of a host path a disk device passes in. Custom pool
  * volumes are not measured yet. statfs runs on libuv's pool.
  */
 import type { StatsFs } from 'node:fs';
-import { statfs } from 'node:fs/promises';
+import { stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DevicesMap } from '../../api/instance';
 import { childPath } from '../names';
@@ -78,8 +78,19 @@ function figures(device: string, mountpoint: string, st: Statfs): FilesystemStat
   };
 }
 
-function samePool(a: Statfs, b: Statfs): boolean {
-  return a.type === b.type && a.blocks === b.blocks && a.bfree === b.bfree && a.bavail === b.bavail;
+/**
+ * Whether the volume is just a directory of its pool's filesystem. Incus
+ * compares all statfs figures, which free space written in between makes
+ * racy; here the same device, or the same type and size, says so.
+ */
+async function onPoolFs(volume: string, pool: string, v: Statfs, p: Statfs): Promise<boolean> {
+  if (v.type === p.type && v.blocks === p.blocks) return true;
+  try {
+    const [a, b] = await Promise.all([stat(volume), stat(pool)]);
+    return a.dev === b.dev;
+  } catch {
+    return false;
+  }
 }
 
 export async function filesystemStats(input: FsStatsInput): Promise<FilesystemStats[]> {
@@ -89,9 +100,9 @@ export async function filesystemStats(input: FsStatsInput): Promise<FilesystemSt
     if (dev.pool) {
       // Custom volumes: not measured yet.
       if (dev.source) continue;
-      const st = await tryStatfs(input.volumePath);
-      const pool = await tryStatfs(childPath(join(input.varDir, 'storage-pools'), dev.pool));
-      if (!st || !pool || samePool(st, pool)) continue;
+      const poolPath = childPath(join(input.varDir, 'storage-pools'), dev.pool);
+      const [st, pool] = await Promise.all([tryStatfs(input.volumePath), tryStatfs(poolPath)]);
+      if (!st || !pool || (await onPoolFs(input.volumePath, poolPath, st, pool))) continue;
       out.push(figures(input.mounts.get(input.volumePath) ?? '', dev.path, st));
       continue;
     }

@@ -14,6 +14,7 @@ import { parseNetDev } from '../../../lib/server/metrics/net-dev';
 import { MetricSet, formatValue } from '../../../lib/server/metrics/openmetrics';
 import { metricsAccess } from '../../../lib/server/metrics/access';
 import { fsTypeName } from '../../../lib/server/metrics/fs-stats';
+import { metricsListenAddress, metricsOnly } from '../../../lib/server/metrics/listener';
 import type { MetricKey } from '../../../lib/server/metrics/names';
 
 /** test/unit/fixtures/metrics in the source tree (tests run from dist/). */
@@ -229,4 +230,22 @@ t.test('who reads /1.0/metrics', async (t) => {
   t.equal(typeof r === 'function' && r(inst('p1')), true);
   const other = metricsAccess(caller({ trusted: true, certificate: cert('client', ['p1']), projects: ['p1'] }), true, 'default');
   t.equal(typeof other === 'function' && other(inst('p1')), false, 'a restricted client asking about another project sees nothing');
+});
+
+t.test('core.metrics_address: default port 8444, only the metrics paths served', async (t) => {
+  t.equal(metricsListenAddress(''), '');
+  t.equal(metricsListenAddress('127.0.0.1'), '127.0.0.1:8444');
+  t.equal(metricsListenAddress(':9100'), ':9100');
+  t.equal(metricsListenAddress('192.0.2.1:9100'), '192.0.2.1:9100');
+  t.equal(metricsListenAddress('[::1]'), '[::1]:8444');
+  t.equal(metricsListenAddress('[::1]:9100'), '[::1]:9100');
+  t.equal(metricsListenAddress('::'), '[::]:8444');
+  const seen: string[] = [];
+  const handler = metricsOnly((req) => seen.push(req.url ?? ''));
+  const reply = { code: 0, body: '', writeHead(c: number) { this.code = c; }, end(b: string) { this.body = b; } };
+  for (const url of ['/', '/1.0', '/1.0/metrics?project=p1', '/1.0/metrics/']) handler({ url } as never, reply as never);
+  t.same(seen, ['/', '/1.0', '/1.0/metrics?project=p1', '/1.0/metrics/']);
+  handler({ url: '/1.0/instances' } as never, reply as never);
+  t.equal(reply.code, 404);
+  t.match(JSON.parse(reply.body), { error_code: 404, error: 'not found' });
 });
