@@ -100,4 +100,12 @@ export const API_EXTENSIONS: string[] = [
   'resources_cpu_address_sizes',
   'resources_serial',
   'resources_cpu_cluster',
+  // Metrics (issue 19): GET /1.0/metrics.
+  'metrics',
+  'metrics_cpu_seconds',
+  'metrics_authentication',
+  'metrics_memory_oom_total',
+  'metrics_cpu_effective_total',
+  'internal_metrics',
+  'metrics_project_resources',
 ];

@@ -35,6 +35,7 @@ import { probeIdmappedMounts } from '../native/idmap';
 import { ensureServerKeypair } from './auth/server-cert';
 import { TrustStore } from './auth/trust-store';
 import { HttpsListener } from './auth/https-listener';
+import { metricsListenAddress, metricsOnly, refuseUpgrades } from './metrics/listener';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export interface DaemonOptions {
@@ -132,6 +133,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     handler: (req, res) => routing!(req, res),
     upgrade: (req, socket, head) => dispatchUpgrade!(req, socket, head),
   });
+  const metricsListener = new HttpsListener({ keypair, trust, handler: metricsOnly((req, res) => routing!(req, res)), upgrade: refuseUpgrades });
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
   let closing: Promise<void> | null = null;
@@ -160,6 +162,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     trust,
     keypair,
     https,
+    metricsListener,
     requestShutdown: () => stopAllThenClose(),
   };
 
@@ -172,6 +175,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   if (httpsAddress) {
     // A listener that cannot start (address gone, port taken) must not keep the daemon down.
     await https.apply(httpsAddress).catch((err: unknown) => log.error('Failed to listen on HTTPS', { address: httpsAddress, err: String(err) }));
+  }
+  const metricsAddress = metricsListenAddress(db.config.all()['core.metrics_address'] ?? '');
+  if (metricsAddress) {
+    await metricsListener.apply(metricsAddress).catch((err: unknown) => log.error('Failed to listen on the metrics address', { address: metricsAddress, err: String(err) }));
   }
   await chmod(socketPath, 0o660);
   if (opts.group) await chown(socketPath, 0, await groupId(opts.group));
@@ -188,6 +195,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const close = (): Promise<void> => {
     closing ??= (async () => {
       await https.stop();
+      await metricsListener.stop();
       await app.close();
       ops.cancelClass('token');
       imageRemote.stop();

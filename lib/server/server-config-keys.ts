@@ -39,6 +39,8 @@ export function listenAddressProblem(v: string): string | null {
 
 const VALIDATORS: Record<string, (v: string) => string | null> = {
   'core.https_address': listenAddressProblem,
+  'core.metrics_address': listenAddressProblem,
+  'core.metrics_authentication': (v) => (['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'].includes(v.toLowerCase()) ? null : 'invalid boolean'),
   'core.remote_token_expiry': (v) => {
     try {
       expiryFrom(new Date(0), v);

@@ -58,6 +58,8 @@ export interface DaemonState {
   readonly keypair: ServerKeypair;
   /** The listener on `core.https_address`. */
   readonly https: NetworkListener;
+  /** The metrics-only listener on `core.metrics_address` (its address with the default port filled in). */
+  readonly metricsListener: NetworkListener;
   /**
    * `incus admin shutdown`: stops every instance cleanly and resolves when
    * they are down; the daemon then exits once the reply has gone out.

@@ -59,6 +59,8 @@ export function checkAccess(caller: Caller, method: string, route: string | unde
   // Internal endpoints are for the local CLI and cluster members only.
   if (route?.startsWith('/internal/') || url.pathname.replace(/\/{2,}/g, '/').startsWith('/internal/')) return new StatusError(403, NOT_AUTHORIZED);
   if (route === undefined) return null;
+  // Untrusted callers and metrics certificates included: the route decides (metrics/access.ts).
+  if (route === '/1.0/metrics') return null;
   if (!caller.trusted) return isPublicRoute(method, route) ? null : new StatusError(403, NOT_AUTHORIZED);
   if (caller.projects === null) return null;
   return restrictedProblem(caller.projects, method, route, url, ctx);

@@ -32,6 +32,7 @@ import { registerNetworks } from './routes/networks';
 import { registerNetworkState } from './routes/network-state';
 import { registerCertificates } from './routes/certificates';
 import { registerWarnings } from './routes/warnings';
+import { registerMetrics } from './routes/metrics';
 import { registerResources } from './routes/resources';
 import { EventsSocket } from './routes/events';
 import { callerOf } from '../auth/caller';
@@ -148,6 +149,7 @@ export function buildApp(s: DaemonState): ApiServer {
   registerRoot(app, s);
   registerCertificates(app, s);
   registerWarnings(app, s);
+  registerMetrics(app, s);
   registerResources(app);
   registerOperations(app, s);
   registerInstances(app, s);

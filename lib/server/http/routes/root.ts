@@ -11,11 +11,14 @@ import { listenAddresses } from '../../auth/listen-addresses';
 import { messageOf } from '../../errors';
 import { validateImageCacheKey } from '../../images/remote/config';
 import { serverKeyProblem } from '../../server-config-keys';
+import { metricsListenAddress } from '../../metrics/listener';
 import { LOKI_KEYS } from '../../loki/config';
 
 /** Server keys accepted so far; later issues extend this table. */
 const SERVER_KEYS = new Set([
   'core.https_address',
+  'core.metrics_address',
+  'core.metrics_authentication',
   'core.remote_token_expiry',
   'core.shutdown_timeout',
   'images.auto_update_cached',
@@ -64,6 +67,14 @@ export function registerRoot(app: FastifyInstance, s: DaemonState): void {
     if (address !== s.https.current) {
       try {
         await s.https.apply(address);
+      } catch (err) {
+        throw badRequest(messageOf(err));
+      }
+    }
+    const metricsAddress = metricsListenAddress(next['core.metrics_address'] ?? '');
+    if (metricsAddress !== s.metricsListener.current) {
+      try {
+        await s.metricsListener.apply(metricsAddress);
       } catch (err) {
         throw badRequest(messageOf(err));
       }
