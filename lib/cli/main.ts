@@ -47,6 +47,7 @@ const GROUPS: readonly GroupEntry[] = [
   { names: ['version'], load: () => require('./commands/version') as CommandGroup },
   { names: ['warning'], load: () => require('./commands/warning') as CommandGroup },
   { names: ['top'], load: () => require('./commands/top') as CommandGroup },
+  { names: ['monitor'], load: () => require('./commands/monitor') as CommandGroup },
 ];
 
 /** Global options that take a value (their value is not the command word). */
