@@ -17,7 +17,8 @@
         "native/addon/pty.cc",
         "native/addon/console.cc",
         "native/addon/fdpass.cc",
-        "native/addon/abstract-socket.cc"
+        "native/addon/abstract-socket.cc",
+        "native/addon/peercred.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "_GNU_SOURCE"],

@@ -90,6 +90,8 @@ export interface NativeBinding {
   pidfdSendSignal(fd: number, signal: number): void;
   /** sync-fast: whether something listens on the abstract unix socket `name` (without its leading NUL): a non-blocking connect. */
   abstractListening(name: string): boolean;
+  /** sync-fast: getsockopt(SO_PEERCRED) on a connected unix socket: the peer's pid (in the daemon's pid namespace), uid and gid. */
+  peerCredentials(fd: number): { pid: number; uid: number; gid: number };
 
   /** wait: resolve once fd is readable (uv_poll; for a pidfd: the process exited). */
   pollReadable(fd: number): Promise<void>;

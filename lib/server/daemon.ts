@@ -36,6 +36,7 @@ import { ensureServerKeypair } from './auth/server-cert';
 import { TrustStore } from './auth/trust-store';
 import { HttpsListener } from './auth/https-listener';
 import { metricsListenAddress, metricsOnly, refuseUpgrades } from './metrics/listener';
+import { startGuestApi } from './guestapi/server';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export interface DaemonOptions {
@@ -182,6 +183,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   }
   await chmod(socketPath, 0o660);
   if (opts.group) await chown(socketPath, 0, await groupId(opts.group));
+  // /dev/incus in containers: a socket that fails to come up leaves the rest of the daemon serving.
+  const guestApi = await startGuestApi(state).catch((err: unknown) => {
+    log.error('Failed to start the guest API', { err: String(err) });
+    return null;
+  });
   log.info('Daemon started', { socket: socketPath, version: opts.version });
 
   void autostartInstances(instances, actions, log, warnings);
@@ -196,6 +202,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     closing ??= (async () => {
       await https.stop();
       await metricsListener.stop();
+      await guestApi?.close();
       await app.close();
       ops.cancelClass('token');
       imageRemote.stop();

@@ -12,6 +12,8 @@ const VAR_DIRS: readonly [string, number][] = [
   // containers/<name> links to the volume: the runtime traverses to the rootfs.
   ['containers', 0o711],
   ['devices', 0o711],
+  // /dev/incus in containers: the guest API socket's directory, mounted before the daemon has listened.
+  ['guestapi', 0o755],
   ['networks', 0o711],
   ['storage-pools', 0o711],
   ['backups', 0o700],

@@ -18,6 +18,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   incus::InitConsole(env, exports);
   incus::InitFdpass(env, exports);
   incus::InitAbstractSocket(env, exports);
+  incus::InitPeercred(env, exports);
   return exports;
 }
 

@@ -16,5 +16,6 @@ void InitPty(Napi::Env env, Napi::Object exports);
 void InitConsole(Napi::Env env, Napi::Object exports);
 void InitFdpass(Napi::Env env, Napi::Object exports);
 void InitAbstractSocket(Napi::Env env, Napi::Object exports);
+void InitPeercred(Napi::Env env, Napi::Object exports);
 
 }  // namespace incus

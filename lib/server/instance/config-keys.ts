@@ -28,3 +28,8 @@ export function validateInstanceConfig(config: Record<string, unknown>, type?: I
 export function isTrue(v: string | undefined): boolean {
   return v !== undefined && ['true', '1', 'yes', 'on'].includes(v.toLowerCase());
 }
+
+/** Incus's util.IsFalse: an explicit false ("" and unset are not). */
+export function isFalse(v: string | undefined): boolean {
+  return v !== undefined && ['false', '0', 'no', 'off'].includes(v.toLowerCase());
+}

@@ -77,6 +77,7 @@ export const INSTANCE_KEYS: Record<string, KeySpec> = {
   'security.agent.metrics': vm(isBool),
   'security.csm': vm(isBool),
   'security.guestapi': k(isBool),
+  'security.guestapi.images': k(isBool),
   'security.idmap.base': ct(isUint),
   'security.idmap.isolated': ct(isBool),
   'security.idmap.size': ct(isUint),

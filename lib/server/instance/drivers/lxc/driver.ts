@@ -163,6 +163,7 @@ export class LxcDriver implements InstanceDriver {
       cpusetVersion: this.cgroups.version('cpuset'),
       seccompProfile: policyPath,
       extra: [...this.lxcfsLines(), ...deviceLines],
+      guestApiDir: join(this.opts.varDir, 'guestapi'),
     });
     let pid: number;
     try {

@@ -6,7 +6,8 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import type { InstanceRuntime } from '../../interface';
-import { isTrue } from '../../config-keys';
+import { isFalse, isTrue } from '../../config-keys';
+import { fstabEscape } from '../../devices/paths';
 import { lxcCgroupLines, lxcIdmapLines } from './config-lines';
 import type { CgroupSetting } from '../../limits/cgroup-limits';
 import { parseRawLxc } from '../../config/raw-lxc';
@@ -25,6 +26,8 @@ export interface LxcConfigInput {
   cpusetVersion: 0 | 1 | 2;
   /** Extra liblxc lines: lxcfs mounts, devices. */
   extra: string[];
+  /** The host directory holding the guest API socket, mounted at /dev/incus unless security.guestapi is false. */
+  guestApiDir: string;
 }
 
 /** Host paths bind-mounted when present, as Incus does. */
@@ -84,6 +87,8 @@ export function renderLxcConfig(input: LxcConfigInput): string {
     const dir = statSync(p).isDirectory();
     set('lxc.mount.entry', `${p} ${p.slice(1)} none ${dir ? 'rbind,create=dir' : 'bind,create=file'},optional 0 0`);
   }
+  // /dev/incus/sock, as Incus mounts it (the directory, so that a daemon restart's new socket shows through).
+  if (!isFalse(cfg['security.guestapi'])) set('lxc.mount.entry', `${fstabEscape(input.guestApiDir)} dev/incus none bind,create=dir 0 0`);
   set('lxc.apparmor.profile', 'unconfined');
   if (input.seccompProfile) set('lxc.seccomp.profile', input.seccompProfile);
   // NIC devices bring their own lxc.net.N lines; without any, the container gets only loopback.
