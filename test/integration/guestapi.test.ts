@@ -54,6 +54,9 @@ t.test('a container reads its own user.* config, devices and meta-data; nobody e
 
   t.equal(d.attach('c1', ['test', '-S', '/dev/incus/sock']).code, 0, '/dev/incus/sock in c1');
   t.same(guestGet(p1, '/'), { status: 200, body: '["/1.0"]\n' });
+  t.equal(d.attach('c1', ['test', '-S', '/dev/lxd/sock']).code, 0, '/dev/lxd/sock too, for LXD-era workloads');
+  const lxdArgv = ['-t', String(p1), '-U', '-p', '--', ...curlArgs(`/proc/${p1}/root/dev/lxd/sock`, '/1.0/config/user.foo')];
+  t.same(parseReply(spawnSync('nsenter', lxdArgv, { encoding: 'utf8', timeout: 20_000 }).stdout ?? ''), { status: 200, body: 'bar' }, 'the same API under /dev/lxd');
   const info = guestGet(p1, '/1.0');
   t.equal(info.status, 200);
   t.match(JSON.parse(info.body), { api_version: '1.0', instance_type: 'container', state: 'Started' });

@@ -88,7 +88,11 @@ export function renderLxcConfig(input: LxcConfigInput): string {
     set('lxc.mount.entry', `${p} ${p.slice(1)} none ${dir ? 'rbind,create=dir' : 'bind,create=file'},optional 0 0`);
   }
   // /dev/incus/sock, as Incus mounts it (the directory, so that a daemon restart's new socket shows through).
-  if (!isFalse(cfg['security.guestapi'])) set('lxc.mount.entry', `${fstabEscape(input.guestApiDir)} dev/incus none bind,create=dir 0 0`);
+  if (!isFalse(cfg['security.guestapi'])) {
+    set('lxc.mount.entry', `${fstabEscape(input.guestApiDir)} dev/incus none bind,create=dir 0 0`);
+    // LXD-era workloads look for /dev/lxd/sock: the same directory under the old name.
+    set('lxc.mount.entry', `${fstabEscape(input.guestApiDir)} dev/lxd none bind,create=dir 0 0`);
+  }
   set('lxc.apparmor.profile', 'unconfined');
   if (input.seccompProfile) set('lxc.seccomp.profile', input.seccompProfile);
   // NIC devices bring their own lxc.net.N lines; without any, the container gets only loopback.
