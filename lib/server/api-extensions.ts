@@ -108,6 +108,8 @@ export const API_EXTENSIONS: string[] = [
   'metrics_cpu_effective_total',
   'internal_metrics',
   'metrics_project_resources',
+  // Warnings (issue 19): /1.0/warnings.
+  'warnings',
   // Guest API (issue 19): /dev/incus/sock, security.guestapi, its events and images.
   'restrict_dev_incus',
   'dev_incus_events',

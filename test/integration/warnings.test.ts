@@ -60,6 +60,11 @@ t.test('warnings: host conditions, autostart failure raised, acknowledged, resol
   t.match(list.stdout, new RegExp(`^${uuid},Failed to autostart instance,NEW$`, 'm'), 'warning list shows it');
   const show = await d.cli(['warning', 'show', uuid]);
   t.match(show.stdout, /entity_url: \/1\.0\/instances\/c1/, 'warning show');
+  const fresh = (await warnings(d)).filter((w) => w.status === 'new').length;
+  const info = await d.cli(['info']);
+  t.equal(info.code, 0, 'incus info');
+  t.match(info.stderr, `WARNING: ${fresh} new warning${fresh === 1 ? '' : 's'} (see "incus warning list")`, 'incus info counts the new warnings');
+  t.notMatch(info.stdout, /WARNING/, 'stdout stays the server YAML');
 
   // Status changes: only new and acknowledged.
   const resolved = await rawRequest(d.socket, 'PUT', `/1.0/warnings/${uuid}`, JSON.stringify({ status: 'resolved' }));
@@ -71,6 +76,9 @@ t.test('warnings: host conditions, autostart failure raised, acknowledged, resol
   t.equal((await d.cli(['warning', 'ack', uuid])).code, 0, 'warning ack');
   t.notMatch((await d.cli(['warning', 'list', '-f', 'csv', '-c', 'u'])).stdout, uuid, 'acknowledged: hidden from the list');
   t.match((await d.cli(['warning', 'list', '--all', '-f', 'csv', '-c', 'uS'])).stdout, `${uuid},ACKNOWLEDGED`, 'shown with --all');
+  const ackedInfo = (await d.cli(['info'])).stderr;
+  t.notMatch(ackedInfo, `WARNING: ${fresh} new`, 'incus info: one fewer once acknowledged');
+  if (fresh > 1) t.match(ackedInfo, `WARNING: ${fresh - 1} new`);
 
   // The condition clears: the instance starts, the warning is resolved.
   renameSync(`${rootfs}.away`, rootfs);

@@ -65,7 +65,18 @@ async function serverInfo(ctx: CliContext, flags: InfoFlags): Promise<number> {
   }
   const shown = flags.showSensitive ? { ...server } : filterServer(server);
   ctx.out(renderYaml(yamlServer(orderKeys(shown, serverShape) as Record<string, unknown>)));
+  if (server.auth === 'trusted' && (server.api_extensions ?? []).includes('warnings')) await noteNewWarnings(ctx);
   return 0;
+}
+
+/**
+ * The count of new (unacknowledged) warnings, on stderr so that stdout stays
+ * the YAML that scripts parse; nothing when there are none.
+ */
+async function noteNewWarnings(ctx: CliContext): Promise<void> {
+  const { getWarnings } = require('../../client/warnings') as typeof import('../../client/warnings');
+  const fresh = (await getWarnings(ctx.client())).filter((w) => w.status === 'new').length;
+  if (fresh > 0) ctx.err(`WARNING: ${fresh} new warning${fresh === 1 ? '' : 's'} (see "incus warning list")\n`);
 }
 
 /** The instance part of `incus info NAME`, as text. */
