@@ -1,5 +1,5 @@
 /** Instance backup rows; the tarball of each lives on disk under the daemon's backups folder. */
-import type { Database } from './database';
+import { type Sql, Statements } from './sql';
 
 export interface BackupRecord {
   id: number;
@@ -30,12 +30,12 @@ const COLUMNS = 'id, instance_id, name, created_at, expires_at, instance_only, o
 export class BackupQueries {
   private readonly st;
 
-  constructor(db: Database) {
-    const s = db.sql;
+  constructor(sql: Sql) {
+    const s = new Statements(sql);
     this.st = {
       ofInstance: s.prepare<[number], Row>(`SELECT ${COLUMNS} FROM instance_backups WHERE instance_id = ? ORDER BY created_at, id`),
       one: s.prepare<[number, string], Row>(`SELECT ${COLUMNS} FROM instance_backups WHERE instance_id = ? AND name = ?`),
-      insert: s.prepare(
+      insert: s.named(
         `INSERT INTO instance_backups (instance_id, name, created_at, expires_at, instance_only, optimized_storage, compression)
          VALUES (@instanceId, @name, @createdAt, @expiresAt, @instanceOnly, @optimizedStorage, @compression)`,
       ),
@@ -45,27 +45,27 @@ export class BackupQueries {
   }
 
   /** An instance's backups, oldest first. */
-  list(instanceId: number): BackupRecord[] {
-    return this.st.ofInstance.all(instanceId).map(toRecord);
+  async list(instanceId: number): Promise<BackupRecord[]> {
+    return (await this.st.ofInstance.all(instanceId)).map(toRecord);
   }
 
-  get(instanceId: number, name: string): BackupRecord | undefined {
-    const r = this.st.one.get(instanceId, name);
+  async get(instanceId: number, name: string): Promise<BackupRecord | undefined> {
+    const r = await this.st.one.get(instanceId, name);
     return r ? toRecord(r) : undefined;
   }
 
   /** Inserts a row; throws on a duplicate name (UNIQUE). */
-  create(b: Omit<BackupRecord, 'id'>): BackupRecord {
-    const info = this.st.insert.run({ ...b, instanceOnly: b.instanceOnly ? 1 : 0, optimizedStorage: b.optimizedStorage ? 1 : 0 });
+  async create(b: Omit<BackupRecord, 'id'>): Promise<BackupRecord> {
+    const info = await this.st.insert.run({ ...b, instanceOnly: b.instanceOnly ? 1 : 0, optimizedStorage: b.optimizedStorage ? 1 : 0 });
     return { ...b, id: Number(info.lastInsertRowid) };
   }
 
-  rename(id: number, name: string): void {
-    this.st.rename.run(name, id);
+  async rename(id: number, name: string): Promise<void> {
+    await this.st.rename.run(name, id);
   }
 
-  delete(id: number): void {
-    this.st.remove.run(id);
+  async delete(id: number): Promise<void> {
+    await this.st.remove.run(id);
   }
 }
 

@@ -1,6 +1,6 @@
 /** Trusted certificates (`/1.0/certificates`) and the projects a restricted one is limited to. */
 import type { Certificate } from '../../api/certificate';
-import type { Database } from './database';
+import { type Sql, Statements } from './sql';
 
 interface Row {
   id: number;
@@ -15,8 +15,8 @@ interface Row {
 export class CertificateQueries {
   private readonly st;
 
-  constructor(private readonly db: Database) {
-    const s = db.sql;
+  constructor(private readonly sql: Sql) {
+    const s = new Statements(sql);
     const cols = 'id, fingerprint, type, name, certificate, restricted, description';
     this.st = {
       list: s.prepare<[], Row>(`SELECT ${cols} FROM certificates ORDER BY fingerprint`),
@@ -38,47 +38,47 @@ export class CertificateQueries {
     };
   }
 
-  private toApi(r: Row): Certificate {
+  private async toApi(r: Row): Promise<Certificate> {
     return {
       name: r.name,
       type: r.type,
       restricted: r.restricted !== 0,
-      projects: this.st.projects.all(r.id).map((p) => p.name),
+      projects: (await this.st.projects.all(r.id)).map((p) => p.name),
       certificate: r.certificate,
       description: r.description,
       fingerprint: r.fingerprint,
     };
   }
 
-  list(): Certificate[] {
-    return this.st.list.all().map((r) => this.toApi(r));
+  async list(): Promise<Certificate[]> {
+    return Promise.all((await this.st.list.all()).map((r) => this.toApi(r)));
   }
 
-  get(fingerprint: string): Certificate | undefined {
-    const r = this.st.byFingerprint.get(fingerprint);
+  async get(fingerprint: string): Promise<Certificate | undefined> {
+    const r = await this.st.byFingerprint.get(fingerprint);
     return r ? this.toApi(r) : undefined;
   }
 
   /** Inserts a certificate with its projects (which must exist) in one transaction. */
-  create(c: Certificate): void {
-    this.db.transaction(() => {
-      const id = Number(this.st.insert.run(c.fingerprint, c.type, c.name, c.certificate, c.restricted ? 1 : 0, c.description).lastInsertRowid);
-      for (const p of c.projects) this.st.addProject.run(id, p);
+  async create(c: Certificate): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      const id = (await this.st.insert.in(tx).run(c.fingerprint, c.type, c.name, c.certificate, c.restricted ? 1 : 0, c.description)).lastInsertRowid;
+      for (const p of c.projects) await this.st.addProject.in(tx).run(id, p);
     });
   }
 
   /** Replaces the row found by `oldFingerprint` (the certificate itself may change) and its projects. */
-  update(oldFingerprint: string, c: Certificate): void {
-    this.db.transaction(() => {
-      const row = this.st.byFingerprint.get(oldFingerprint);
+  async update(oldFingerprint: string, c: Certificate): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      const row = await this.st.byFingerprint.in(tx).get(oldFingerprint);
       if (!row) return;
-      this.st.update.run(c.fingerprint, c.name, c.certificate, c.restricted ? 1 : 0, c.description, row.id);
-      this.st.clearProjects.run(row.id);
-      for (const p of c.projects) this.st.addProject.run(row.id, p);
+      await this.st.update.in(tx).run(c.fingerprint, c.name, c.certificate, c.restricted ? 1 : 0, c.description, row.id);
+      await this.st.clearProjects.in(tx).run(row.id);
+      for (const p of c.projects) await this.st.addProject.in(tx).run(row.id, p);
     });
   }
 
-  remove(fingerprint: string): void {
-    this.st.remove.run(fingerprint);
+  async remove(fingerprint: string): Promise<void> {
+    await this.st.remove.run(fingerprint);
   }
 }

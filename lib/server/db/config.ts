@@ -1,11 +1,11 @@
 /** Server configuration (`/1.0` config): a plain key/value table. */
-import type { Database } from './database';
+import { type Sql, Statements } from './sql';
 
 export class ConfigQueries {
   private readonly st;
 
-  constructor(private readonly db: Database) {
-    const s = db.sql;
+  constructor(private readonly sql: Sql) {
+    const s = new Statements(sql);
     this.st = {
       all: s.prepare<[], { key: string; value: string }>('SELECT key, value FROM config ORDER BY key'),
       clear: s.prepare('DELETE FROM config'),
@@ -13,17 +13,17 @@ export class ConfigQueries {
     };
   }
 
-  all(): Record<string, string> {
+  async all(): Promise<Record<string, string>> {
     const out: Record<string, string> = {};
-    for (const r of this.st.all.all()) out[r.key] = r.value;
+    for (const r of await this.st.all.all()) out[r.key] = r.value;
     return out;
   }
 
   /** Replaces the whole map in one transaction. */
-  replace(config: Record<string, string>): void {
-    this.db.transaction(() => {
-      this.st.clear.run();
-      for (const [k, v] of Object.entries(config)) this.st.insert.run(k, v);
+  async replace(config: Record<string, string>): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      await this.st.clear.in(tx).run();
+      for (const [k, v] of Object.entries(config)) await this.st.insert.in(tx).run(k, v);
     });
   }
 }

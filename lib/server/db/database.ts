@@ -1,46 +1,21 @@
 /**
- * The daemon's SQLite database: opened in WAL mode, migrated to the latest
- * schema on open. The only module that imports better-sqlite3; the query
- * modules beside it receive the handle.
+ * Schema upgrades and the helpers the query modules share. Engines live
+ * beside it (sqlite-engine.ts; dqlite/ for a cluster); this module only
+ * speaks the async seam.
  */
-import BetterSqlite3 from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { migrations } from './migrations';
+import type { Sql } from './sql';
 
-export type Sqlite = BetterSqlite3.Database;
-
-export interface Database {
-  readonly sql: Sqlite;
-  /** Runs fn in one transaction (BEGIN IMMEDIATE); rolls back when it throws. */
-  transaction<T>(fn: () => T): T;
-  close(): void;
-}
-
-/** Opens (creating if needed) the database file and applies pending migrations. */
-export function openDatabase(path: string): Database {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const sql = new BetterSqlite3(path);
-  sql.pragma('journal_mode = WAL');
-  sql.pragma('synchronous = NORMAL');
-  sql.pragma('foreign_keys = ON');
-  sql.pragma('busy_timeout = 5000');
-  migrate(sql);
-  return {
-    sql,
-    transaction: <T>(fn: () => T): T => sql.transaction(fn).immediate(),
-    close: () => sql.close(),
-  };
-}
-
-function migrate(sql: Sqlite): void {
-  const current = sql.pragma('user_version', { simple: true }) as number;
+/** Applies the pending numbered migrations, each in its own transaction. */
+export async function migrate(sql: Sql): Promise<void> {
+  const row = await sql.get<{ user_version: number }>('PRAGMA user_version');
+  const current = row?.user_version ?? 0;
   for (let v = current; v < migrations.length; v++) {
     const step = migrations[v];
-    sql.transaction(() => {
-      step(sql);
-      sql.pragma(`user_version = ${v + 1}`);
-    }).immediate();
+    await sql.transaction(async (tx) => {
+      await step(tx);
+      await tx.exec(`PRAGMA user_version = ${v + 1}`);
+    });
   }
 }
 

@@ -3,7 +3,7 @@
  * bookkeeping that goes with it: the cached flag, auto-update lists, alias
  * moves when a refresh replaces an image.
  */
-import type { Database } from './database';
+import { type Sql, Statements } from './sql';
 
 export interface ImageSourceRecord {
   imageId: number;
@@ -52,8 +52,8 @@ function toRef(r: RefRow): CachedImageRef {
 export class ImageSourceQueries {
   private readonly st;
 
-  constructor(db: Database) {
-    const s = db.sql;
+  constructor(sql: Sql) {
+    const s = new Statements(sql);
     this.st = {
       get: s.prepare<[number], { image_id: number; server: string; protocol: string; certificate: string; alias: string }>(
         'SELECT image_id, server, protocol, certificate, alias FROM images_source WHERE image_id = ?',
@@ -76,40 +76,40 @@ export class ImageSourceQueries {
     };
   }
 
-  get(imageId: number): ImageSourceRecord | undefined {
-    const r = this.st.get.get(imageId);
+  async get(imageId: number): Promise<ImageSourceRecord | undefined> {
+    const r = await this.st.get.get(imageId);
     return r ? { imageId: r.image_id, server: r.server, protocol: r.protocol, certificate: r.certificate, alias: r.alias } : undefined;
   }
 
-  set(src: ImageSourceRecord): void {
-    this.st.set.run(src.imageId, src.server, src.protocol, src.certificate, src.alias);
+  async set(src: ImageSourceRecord): Promise<void> {
+    await this.st.set.run(src.imageId, src.server, src.protocol, src.certificate, src.alias);
   }
 
   /** Images of a project downloaded from this server/protocol/alias for an architecture, newest first. */
-  bySource(project: string, server: string, protocol: string, alias: string, architecture: string): CachedImageRef[] {
-    return this.st.bySource.all(project, server, protocol, alias, architecture).map(toRef);
+  async bySource(project: string, server: string, protocol: string, alias: string, architecture: string): Promise<CachedImageRef[]> {
+    return (await this.st.bySource.all(project, server, protocol, alias, architecture)).map(toRef);
   }
 
   /** Every image with auto_update set, all projects. */
-  autoUpdating(): CachedImageRef[] {
-    return this.st.autoUpdate.all().map(toRef);
+  async autoUpdating(): Promise<CachedImageRef[]> {
+    return (await this.st.autoUpdate.all()).map(toRef);
   }
 
   /** Every cached image, all projects. */
-  cached(): CachedImageRef[] {
-    return this.st.cached.all().map(toRef);
+  async cached(): Promise<CachedImageRef[]> {
+    return (await this.st.cached.all()).map(toRef);
   }
 
-  setCached(imageId: number, cached: boolean, lastUsedAt: string): void {
-    this.st.setCached.run(cached ? 1 : 0, lastUsedAt, imageId);
+  async setCached(imageId: number, cached: boolean, lastUsedAt: string): Promise<void> {
+    await this.st.setCached.run(cached ? 1 : 0, lastUsedAt, imageId);
   }
 
-  setAutoUpdate(imageId: number, on: boolean): void {
-    this.st.setAutoUpdate.run(on ? 1 : 0, imageId);
+  async setAutoUpdate(imageId: number, on: boolean): Promise<void> {
+    await this.st.setAutoUpdate.run(on ? 1 : 0, imageId);
   }
 
   /** Points every alias of one image at another (a refresh replacing the image). */
-  moveAliases(fromImageId: number, toImageId: number): void {
-    this.st.moveAliases.run(toImageId, fromImageId);
+  async moveAliases(fromImageId: number, toImageId: number): Promise<void> {
+    await this.st.moveAliases.run(toImageId, fromImageId);
   }
 }

@@ -1,5 +1,6 @@
 /** Image rows and their aliases. */
-import { type Database, jsonMap } from './database';
+import { jsonMap } from './database';
+import { type Sql, Statements } from './sql';
 
 export interface ImageRecord {
   id: number;
@@ -55,14 +56,14 @@ const SELECT_ALIAS = `SELECT a.id, p.name AS project, a.name, a.description, im.
 export class ImageQueries {
   private readonly st;
 
-  constructor(db: Database) {
-    const s = db.sql;
+  constructor(sql: Sql) {
+    const s = new Statements(sql);
     this.st = {
       list: s.prepare<[string], Row>(`${SELECT} WHERE p.name = ? ORDER BY im.fingerprint`),
       byPrefix: s.prepare<[string, string], Row>(
         `${SELECT} WHERE p.name = ? AND im.fingerprint >= ? ORDER BY im.fingerprint LIMIT 2`,
       ),
-      insert: s.prepare(
+      insert: s.named(
         `INSERT INTO images (project_id, fingerprint, filename, size, public, architecture, type, created_at,
            expires_at, uploaded_at, last_used_at, cached, auto_update, properties)
          VALUES ((SELECT id FROM projects WHERE name = @project), @fingerprint, @filename, @size, @public,
@@ -86,22 +87,22 @@ export class ImageQueries {
     };
   }
 
-  list(project: string): ImageRecord[] {
-    return this.st.list.all(project).map(toRecord);
+  async list(project: string): Promise<ImageRecord[]> {
+    return (await this.st.list.all(project)).map(toRecord);
   }
 
   /**
    * The one image whose fingerprint starts with prefix; undefined when none,
    * 'ambiguous' when several do.
    */
-  findByPrefix(project: string, prefix: string): ImageRecord | undefined | 'ambiguous' {
-    const rows = this.st.byPrefix.all(project, prefix).filter((r) => r.fingerprint.startsWith(prefix));
+  async findByPrefix(project: string, prefix: string): Promise<ImageRecord | undefined | 'ambiguous'> {
+    const rows = (await this.st.byPrefix.all(project, prefix)).filter((r) => r.fingerprint.startsWith(prefix));
     if (rows.length > 1 && rows[0].fingerprint !== prefix) return 'ambiguous';
     return rows[0] ? toRecord(rows[0]) : undefined;
   }
 
-  create(rec: NewImage): ImageRecord {
-    const info = this.st.insert.run({
+  async create(rec: NewImage): Promise<ImageRecord> {
+    const info = await this.st.insert.run({
       ...rec,
       public: rec.public ? 1 : 0,
       cached: rec.cached ? 1 : 0,
@@ -111,44 +112,44 @@ export class ImageQueries {
     return { ...rec, id: Number(info.lastInsertRowid) };
   }
 
-  update(rec: ImageRecord): void {
-    this.st.update.run(rec.public ? 1 : 0, rec.autoUpdate ? 1 : 0, JSON.stringify(rec.properties), rec.expiresAt, rec.id);
+  async update(rec: ImageRecord): Promise<void> {
+    await this.st.update.run(rec.public ? 1 : 0, rec.autoUpdate ? 1 : 0, JSON.stringify(rec.properties), rec.expiresAt, rec.id);
   }
 
-  touch(id: number, when: string): void {
-    this.st.lastUsed.run(when, id);
+  async touch(id: number, when: string): Promise<void> {
+    await this.st.lastUsed.run(when, id);
   }
 
-  delete(id: number): void {
-    this.st.remove.run(id);
+  async delete(id: number): Promise<void> {
+    await this.st.remove.run(id);
   }
 
-  aliases(project: string): AliasRecord[] {
+  async aliases(project: string): Promise<AliasRecord[]> {
     return this.st.aliases.all(project);
   }
 
-  aliasesOf(imageId: number): { name: string; description: string }[] {
+  async aliasesOf(imageId: number): Promise<{ name: string; description: string }[]> {
     return this.st.aliasesOf.all(imageId);
   }
 
-  alias(project: string, name: string): AliasRecord | undefined {
+  async alias(project: string, name: string): Promise<AliasRecord | undefined> {
     return this.st.alias.get(project, name);
   }
 
-  addAlias(project: string, name: string, imageId: number, description: string): void {
-    this.st.addAlias.run(project, name, imageId, description);
+  async addAlias(project: string, name: string, imageId: number, description: string): Promise<void> {
+    await this.st.addAlias.run(project, name, imageId, description);
   }
 
-  updateAlias(id: number, imageId: number, description: string): void {
-    this.st.updateAlias.run(imageId, description, id);
+  async updateAlias(id: number, imageId: number, description: string): Promise<void> {
+    await this.st.updateAlias.run(imageId, description, id);
   }
 
-  renameAlias(id: number, name: string): void {
-    this.st.renameAlias.run(name, id);
+  async renameAlias(id: number, name: string): Promise<void> {
+    await this.st.renameAlias.run(name, id);
   }
 
-  deleteAlias(id: number): void {
-    this.st.removeAlias.run(id);
+  async deleteAlias(id: number): Promise<void> {
+    await this.st.removeAlias.run(id);
   }
 }
 

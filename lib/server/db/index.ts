@@ -1,8 +1,8 @@
-/** Everything the daemon needs from the database, built from one handle. */
-import { type Database, openDatabase } from './database';
+/** Everything the daemon needs from the database: query modules over one async engine. */
 import { BackupQueries } from './backups';
 import { CertificateQueries } from './certificates';
 import { ConfigQueries } from './config';
+import { migrate } from './database';
 import { ImageQueries } from './images';
 import { ImageSourceQueries } from './image-sources';
 import { InstanceQueries } from './instances';
@@ -10,11 +10,13 @@ import { NetworkQueries } from './networks';
 import { ProfileQueries } from './profiles';
 import { ProjectQueries } from './projects';
 import { SnapshotQueries } from './snapshots';
+import type { Sql, SqlEngine } from './sql';
+import { SqliteEngine } from './sqlite-engine';
 import { StoragePoolQueries } from './storage-pools';
 import { WarningQueries } from './warnings';
 
-export interface Db {
-  readonly handle: Database;
+/** The query modules, bound to the engine or to one transaction. */
+export interface Queries {
   readonly config: ConfigQueries;
   readonly projects: ProjectQueries;
   readonly instances: InstanceQueries;
@@ -27,27 +29,48 @@ export interface Db {
   readonly backups: BackupQueries;
   readonly certificates: CertificateQueries;
   readonly warnings: WarningQueries;
-  transaction<T>(fn: () => T): T;
-  close(): void;
 }
 
-export function openDb(path: string): Db {
-  const handle = openDatabase(path);
+export interface Db extends Queries {
+  readonly engine: SqlEngine;
+  /**
+   * Runs fn in one write transaction with queries bound to it: commit when it
+   * resolves, rollback when it throws. Writes inside must go through `tx`.
+   */
+  transaction<T>(fn: (tx: Queries) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** The query modules over any Sql (cheap: statements are prepared lazily by the engine). */
+export function queriesOn(sql: Sql): Queries {
   return {
-    handle,
-    config: new ConfigQueries(handle),
-    projects: new ProjectQueries(handle),
-    instances: new InstanceQueries(handle),
-    profiles: new ProfileQueries(handle),
-    images: new ImageQueries(handle),
-    imageSources: new ImageSourceQueries(handle),
-    pools: new StoragePoolQueries(handle),
-    networks: new NetworkQueries(handle),
-    snapshots: new SnapshotQueries(handle),
-    backups: new BackupQueries(handle),
-    certificates: new CertificateQueries(handle),
-    warnings: new WarningQueries(handle),
-    transaction: (fn) => handle.transaction(fn),
-    close: () => handle.close(),
+    config: new ConfigQueries(sql),
+    projects: new ProjectQueries(sql),
+    instances: new InstanceQueries(sql),
+    profiles: new ProfileQueries(sql),
+    images: new ImageQueries(sql),
+    imageSources: new ImageSourceQueries(sql),
+    pools: new StoragePoolQueries(sql),
+    networks: new NetworkQueries(sql),
+    snapshots: new SnapshotQueries(sql),
+    backups: new BackupQueries(sql),
+    certificates: new CertificateQueries(sql),
+    warnings: new WarningQueries(sql),
   };
+}
+
+/** The database over an engine, migrated to the latest schema. */
+export async function dbOn(engine: SqlEngine): Promise<Db> {
+  await migrate(engine);
+  return {
+    ...queriesOn(engine),
+    engine,
+    transaction: (fn) => engine.transaction((tx) => fn(queriesOn(tx))),
+    close: () => engine.close(),
+  };
+}
+
+/** A standalone host's database: the SQLite file at `path` (created if needed). */
+export function openDb(path: string): Promise<Db> {
+  return dbOn(SqliteEngine.open(path));
 }

@@ -1,6 +1,7 @@
 /** Instance rows: local config/devices as JSON columns, profiles in apply order. */
 import type { ConfigMap, DevicesMap, InstanceType } from '../../api/instance';
-import { type Database, jsonMap } from './database';
+import { jsonMap } from './database';
+import { type Sql, Statements } from './sql';
 
 export interface InstanceRecord {
   id: number;
@@ -42,8 +43,8 @@ const SELECT = `SELECT i.id, p.name AS project, i.name, i.type, i.architecture, 
 export class InstanceQueries {
   private readonly st;
 
-  constructor(db: Database) {
-    const s = db.sql;
+  constructor(sql: Sql) {
+    const s = new Statements(sql);
     this.st = {
       all: s.prepare<[], Row>(`${SELECT} ORDER BY i.name`),
       inProject: s.prepare<[string], Row>(`${SELECT} WHERE p.name = ? ORDER BY i.name`),
@@ -56,7 +57,7 @@ export class InstanceQueries {
         `SELECT pr.name FROM instance_profiles ip JOIN profiles pr ON pr.id = ip.profile_id
          WHERE ip.instance_id = ? ORDER BY ip.apply_order`,
       ),
-      insert: s.prepare(
+      insert: s.named(
         `INSERT INTO instances (project_id, name, type, architecture, ephemeral, stateful, description,
            created_at, last_used_at, config, devices)
          VALUES ((SELECT id FROM projects WHERE name = @project), @name, @type, @architecture, @ephemeral,
@@ -73,7 +74,7 @@ export class InstanceQueries {
       ),
       clearProfiles: s.prepare('DELETE FROM instance_profiles WHERE instance_id = ?'),
       addProfile: s.prepare('INSERT INTO instance_profiles (instance_id, profile_id, apply_order) VALUES (?, ?, ?)'),
-      update: s.prepare(
+      update: s.named(
         `UPDATE instances SET architecture = @architecture, ephemeral = @ephemeral, stateful = @stateful,
            description = @description, config = @config, devices = @devices WHERE id = @id`,
       ),
@@ -85,10 +86,10 @@ export class InstanceQueries {
   }
 
   /** Every instance of a project (or of all projects with null), with profiles. */
-  list(project: string | null): InstanceRecord[] {
-    const rows = project === null ? this.st.all.all() : this.st.inProject.all(project);
+  async list(project: string | null): Promise<InstanceRecord[]> {
+    const rows = project === null ? await this.st.all.all() : await this.st.inProject.all(project);
     const profiles = new Map<number, string[]>();
-    for (const p of this.st.profilesAll.all()) {
+    for (const p of await this.st.profilesAll.all()) {
       const l = profiles.get(p.instance_id);
       if (l) l.push(p.name);
       else profiles.set(p.instance_id, [p.name]);
@@ -96,18 +97,18 @@ export class InstanceQueries {
     return rows.map((r) => toRecord(r, profiles.get(r.id) ?? []));
   }
 
-  get(project: string, name: string): InstanceRecord | undefined {
-    const r = this.st.one.get(project, name);
+  async get(project: string, name: string): Promise<InstanceRecord | undefined> {
+    const r = await this.st.one.get(project, name);
     if (!r) return undefined;
     return toRecord(
       r,
-      this.st.profilesOf.all(r.id).map((p) => p.name),
+      (await this.st.profilesOf.all(r.id)).map((p) => p.name),
     );
   }
 
   /** Inserts the instance and its profile links; throws when a profile is missing. Call inside a transaction. */
-  create(rec: NewInstance): InstanceRecord {
-    const info = this.st.insert.run({
+  async create(rec: NewInstance): Promise<InstanceRecord> {
+    const info = await this.st.insert.run({
       ...rec,
       ephemeral: rec.ephemeral ? 1 : 0,
       stateful: rec.stateful ? 1 : 0,
@@ -120,8 +121,8 @@ export class InstanceQueries {
   }
 
   /** Replaces the writable fields and the profile list. Call inside a transaction. */
-  update(rec: InstanceRecord): void {
-    this.st.update.run({
+  async update(rec: InstanceRecord): Promise<void> {
+    await this.st.update.run({
       id: rec.id,
       architecture: rec.architecture,
       ephemeral: rec.ephemeral ? 1 : 0,
@@ -134,29 +135,29 @@ export class InstanceQueries {
   }
 
   /** Writes only the config map (volatile keys maintained by the daemon). */
-  setConfig(id: number, config: ConfigMap): void {
-    this.st.setConfig.run(JSON.stringify(config), id);
+  async setConfig(id: number, config: ConfigMap): Promise<void> {
+    await this.st.setConfig.run(JSON.stringify(config), id);
   }
 
-  rename(id: number, name: string): void {
-    this.st.rename.run(name, id);
+  async rename(id: number, name: string): Promise<void> {
+    await this.st.rename.run(name, id);
   }
 
-  touch(id: number, when: string): void {
-    this.st.lastUsed.run(when, id);
+  async touch(id: number, when: string): Promise<void> {
+    await this.st.lastUsed.run(when, id);
   }
 
-  delete(id: number): void {
-    this.st.remove.run(id);
+  async delete(id: number): Promise<void> {
+    await this.st.remove.run(id);
   }
 
-  private setProfiles(id: number, project: string, names: string[]): void {
-    this.st.clearProfiles.run(id);
-    names.forEach((name, order) => {
-      const p = this.st.profileId.get(project, name);
+  private async setProfiles(id: number, project: string, names: string[]): Promise<void> {
+    await this.st.clearProfiles.run(id);
+    for (const [order, name] of names.entries()) {
+      const p = await this.st.profileId.get(project, name);
       if (!p) throw new ProfileMissingError(name);
-      this.st.addProfile.run(id, p.id, order);
-    });
+      await this.st.addProfile.run(id, p.id, order);
+    }
   }
 }
 

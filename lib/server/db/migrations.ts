@@ -2,12 +2,12 @@
  * Numbered schema migrations: index N takes the schema from version N to N+1
  * (SQLite's user_version). Never edit a released step; append a new one.
  */
-import type BetterSqlite3 from 'better-sqlite3';
+import type { Sql } from './sql';
 
-type Step = (sql: BetterSqlite3.Database) => void;
+type Step = (sql: Sql) => Promise<void>;
 
-const v1: Step = (sql) => {
-  sql.exec(`
+const v1: Step = async (sql) => {
+  await sql.exec(`
     CREATE TABLE config (
       key TEXT PRIMARY KEY,
       value TEXT NOT NULL
@@ -102,8 +102,8 @@ const v1: Step = (sql) => {
 };
 
 /** Managed networks (issue 04). */
-const v2: Step = (sql) => {
-  sql.exec(`
+const v2: Step = async (sql) => {
+  await sql.exec(`
     CREATE TABLE networks (
       id INTEGER PRIMARY KEY,
       project_id INTEGER NOT NULL REFERENCES projects(id),
@@ -118,8 +118,8 @@ const v2: Step = (sql) => {
 };
 
 /** Where a downloaded image came from, for refresh and auto-update (issue 05). */
-const v3: Step = (sql) => {
-  sql.exec(`
+const v3: Step = async (sql) => {
+  await sql.exec(`
     CREATE TABLE images_source (
       id INTEGER PRIMARY KEY,
       image_id INTEGER NOT NULL UNIQUE REFERENCES images(id) ON DELETE CASCADE,
@@ -132,8 +132,8 @@ const v3: Step = (sql) => {
 };
 
 /** Instance snapshots with the config and devices they were taken with (issue 06). */
-const v4: Step = (sql) => {
-  sql.exec(`
+const v4: Step = async (sql) => {
+  await sql.exec(`
     CREATE TABLE instance_snapshots (
       id INTEGER PRIMARY KEY,
       instance_id INTEGER NOT NULL REFERENCES instances(id) ON DELETE CASCADE,
@@ -154,8 +154,8 @@ const v4: Step = (sql) => {
 };
 
 /** Instance backups: the tarballs live under $INCUS_DIR/backups/instances/<instance id>/ (issue 06). */
-const v5: Step = (sql) => {
-  sql.exec(`
+const v5: Step = async (sql) => {
+  await sql.exec(`
     CREATE TABLE instance_backups (
       id INTEGER PRIMARY KEY,
       instance_id INTEGER NOT NULL REFERENCES instances(id) ON DELETE CASCADE,
@@ -171,15 +171,15 @@ const v5: Step = (sql) => {
 };
 
 /** Projects (issue 10): the default project holds every kind of resource, as Incus shows it. */
-const v6: Step = (sql) => {
+const v6: Step = async (sql) => {
   const features = ['images', 'networks', 'networks.zones', 'profiles', 'storage.buckets', 'storage.volumes'];
   const config = Object.fromEntries(features.map((f) => [`features.${f}`, 'true']));
-  sql.prepare("UPDATE projects SET config = json_patch(config, ?) WHERE name = 'default'").run(JSON.stringify(config));
+  await sql.run("UPDATE projects SET config = json_patch(config, ?) WHERE name = 'default'", [JSON.stringify(config)]);
 };
 
 /** Trusted client certificates and the projects a restricted one may use (issue 11). */
-const v7: Step = (sql) => {
-  sql.exec(`
+const v7: Step = async (sql) => {
+  await sql.exec(`
     CREATE TABLE certificates (
       id INTEGER PRIMARY KEY,
       fingerprint TEXT NOT NULL UNIQUE,
@@ -198,8 +198,8 @@ const v7: Step = (sql) => {
 };
 
 /** Warnings (issue 15): one row per (project, entity, type), raised again in place. */
-const v8: Step = (sql) => {
-  sql.exec(`
+const v8: Step = async (sql) => {
+  await sql.exec(`
     CREATE TABLE warnings (
       id INTEGER PRIMARY KEY,
       uuid TEXT NOT NULL UNIQUE,

@@ -1,5 +1,6 @@
 /** Managed network rows. */
-import { type Database, jsonMap } from './database';
+import { jsonMap } from './database';
+import { type Sql, Statements } from './sql';
 
 export interface NetworkRecord {
   id: number;
@@ -28,8 +29,8 @@ const SELECT = `SELECT n.id, p.name AS project, n.name, n.type, n.description, n
 export class NetworkQueries {
   private readonly st;
 
-  constructor(db: Database) {
-    const s = db.sql;
+  constructor(sql: Sql) {
+    const s = new Statements(sql);
     this.st = {
       all: s.prepare<[], Row>(`${SELECT} ORDER BY p.name, n.name`),
       list: s.prepare<[string], Row>(`${SELECT} WHERE p.name = ? ORDER BY n.name`),
@@ -46,38 +47,38 @@ export class NetworkQueries {
   }
 
   /** Every network of every project. */
-  all(): NetworkRecord[] {
-    return this.st.all.all().map(toRecord);
+  async all(): Promise<NetworkRecord[]> {
+    return (await this.st.all.all()).map(toRecord);
   }
 
-  list(project: string): NetworkRecord[] {
-    return this.st.list.all(project).map(toRecord);
+  async list(project: string): Promise<NetworkRecord[]> {
+    return (await this.st.list.all(project)).map(toRecord);
   }
 
-  get(project: string, name: string): NetworkRecord | undefined {
-    const r = this.st.one.get(project, name);
+  async get(project: string, name: string): Promise<NetworkRecord | undefined> {
+    const r = await this.st.one.get(project, name);
     return r ? toRecord(r) : undefined;
   }
 
-  create(rec: Omit<NetworkRecord, 'id'>): NetworkRecord {
-    const info = this.st.insert.run(rec.project, rec.name, rec.type, rec.description, JSON.stringify(rec.config), rec.status);
+  async create(rec: Omit<NetworkRecord, 'id'>): Promise<NetworkRecord> {
+    const info = await this.st.insert.run(rec.project, rec.name, rec.type, rec.description, JSON.stringify(rec.config), rec.status);
     return { ...rec, id: Number(info.lastInsertRowid) };
   }
 
-  update(rec: Pick<NetworkRecord, 'id' | 'description' | 'config'>): void {
-    this.st.update.run(rec.description, JSON.stringify(rec.config), rec.id);
+  async update(rec: Pick<NetworkRecord, 'id' | 'description' | 'config'>): Promise<void> {
+    await this.st.update.run(rec.description, JSON.stringify(rec.config), rec.id);
   }
 
-  setStatus(id: number, status: string): void {
-    this.st.status.run(status, id);
+  async setStatus(id: number, status: string): Promise<void> {
+    await this.st.status.run(status, id);
   }
 
-  rename(id: number, name: string): void {
-    this.st.rename.run(name, id);
+  async rename(id: number, name: string): Promise<void> {
+    await this.st.rename.run(name, id);
   }
 
-  delete(id: number): void {
-    this.st.remove.run(id);
+  async delete(id: number): Promise<void> {
+    await this.st.remove.run(id);
   }
 }
 

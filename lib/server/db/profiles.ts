@@ -1,6 +1,7 @@
 /** Profile rows, and which instances use them. */
 import type { ConfigMap, DevicesMap } from '../../api/instance';
-import { type Database, jsonMap } from './database';
+import { jsonMap } from './database';
+import { type Sql, Statements } from './sql';
 
 export interface ProfileRecord {
   id: number;
@@ -26,8 +27,8 @@ const SELECT = `SELECT pr.id, p.name AS project, pr.name, pr.description, pr.con
 export class ProfileQueries {
   private readonly st;
 
-  constructor(db: Database) {
-    const s = db.sql;
+  constructor(sql: Sql) {
+    const s = new Statements(sql);
     this.st = {
       list: s.prepare<[string], Row>(`${SELECT} WHERE p.name = ? ORDER BY pr.name`),
       one: s.prepare<[string, string], Row>(`${SELECT} WHERE p.name = ? AND pr.name = ?`),
@@ -46,35 +47,35 @@ export class ProfileQueries {
     };
   }
 
-  list(project: string): ProfileRecord[] {
-    return this.st.list.all(project).map(toRecord);
+  async list(project: string): Promise<ProfileRecord[]> {
+    return (await this.st.list.all(project)).map(toRecord);
   }
 
-  get(project: string, name: string): ProfileRecord | undefined {
-    const r = this.st.one.get(project, name);
+  async get(project: string, name: string): Promise<ProfileRecord | undefined> {
+    const r = await this.st.one.get(project, name);
     return r ? toRecord(r) : undefined;
   }
 
   /** Names (with projects) of the instances that use the profile. */
-  usedBy(id: number): { name: string; project: string }[] {
+  async usedBy(id: number): Promise<{ name: string; project: string }[]> {
     return this.st.usedBy.all(id);
   }
 
-  create(rec: Omit<ProfileRecord, 'id'>): ProfileRecord {
-    const info = this.st.insert.run(rec.project, rec.name, rec.description, JSON.stringify(rec.config), JSON.stringify(rec.devices));
+  async create(rec: Omit<ProfileRecord, 'id'>): Promise<ProfileRecord> {
+    const info = await this.st.insert.run(rec.project, rec.name, rec.description, JSON.stringify(rec.config), JSON.stringify(rec.devices));
     return { ...rec, id: Number(info.lastInsertRowid) };
   }
 
-  rename(id: number, name: string): void {
-    this.st.rename.run(name, id);
+  async rename(id: number, name: string): Promise<void> {
+    await this.st.rename.run(name, id);
   }
 
-  delete(id: number): void {
-    this.st.remove.run(id);
+  async delete(id: number): Promise<void> {
+    await this.st.remove.run(id);
   }
 
-  update(rec: ProfileRecord): void {
-    this.st.update.run(rec.description, JSON.stringify(rec.config), JSON.stringify(rec.devices), rec.id);
+  async update(rec: ProfileRecord): Promise<void> {
+    await this.st.update.run(rec.description, JSON.stringify(rec.config), JSON.stringify(rec.devices), rec.id);
   }
 }
 

@@ -1,6 +1,7 @@
 /** Project rows: name, description and config (a JSON map). */
 import type { ConfigMap } from '../../api/instance';
-import { type Database, jsonMap } from './database';
+import { jsonMap } from './database';
+import { type Sql, Statements } from './sql';
 
 export interface ProjectRecord {
   id: number;
@@ -21,8 +22,8 @@ const toRecord = (r: Row): ProjectRecord => ({ id: r.id, name: r.name, descripti
 export class ProjectQueries {
   private readonly st;
 
-  constructor(db: Database) {
-    const s = db.sql;
+  constructor(sql: Sql) {
+    const s = new Statements(sql);
     this.st = {
       byName: s.prepare<[string], Row>('SELECT id, name, description, config FROM projects WHERE name = ?'),
       list: s.prepare<[], Row>('SELECT id, name, description, config FROM projects ORDER BY name'),
@@ -34,33 +35,33 @@ export class ProjectQueries {
   }
 
   /** The project's id, or undefined when there is no such project. */
-  id(name: string): number | undefined {
-    return this.st.byName.get(name)?.id;
+  async id(name: string): Promise<number | undefined> {
+    return (await this.st.byName.get(name))?.id;
   }
 
-  get(name: string): ProjectRecord | undefined {
-    const r = this.st.byName.get(name);
+  async get(name: string): Promise<ProjectRecord | undefined> {
+    const r = await this.st.byName.get(name);
     return r ? toRecord(r) : undefined;
   }
 
-  list(): ProjectRecord[] {
-    return this.st.list.all().map(toRecord);
+  async list(): Promise<ProjectRecord[]> {
+    return (await this.st.list.all()).map(toRecord);
   }
 
   /** Inserts the project and returns its id. */
-  create(p: Omit<ProjectRecord, 'id'>): number {
-    return Number(this.st.insert.run(p.name, p.description, JSON.stringify(p.config)).lastInsertRowid);
+  async create(p: Omit<ProjectRecord, 'id'>): Promise<number> {
+    return Number((await this.st.insert.run(p.name, p.description, JSON.stringify(p.config))).lastInsertRowid);
   }
 
-  update(id: number, description: string, config: ConfigMap): void {
-    this.st.update.run(description, JSON.stringify(config), id);
+  async update(id: number, description: string, config: ConfigMap): Promise<void> {
+    await this.st.update.run(description, JSON.stringify(config), id);
   }
 
-  rename(id: number, name: string): void {
-    this.st.rename.run(name, id);
+  async rename(id: number, name: string): Promise<void> {
+    await this.st.rename.run(name, id);
   }
 
-  delete(id: number): void {
-    this.st.remove.run(id);
+  async delete(id: number): Promise<void> {
+    await this.st.remove.run(id);
   }
 }

@@ -1,6 +1,7 @@
 /** Instance snapshot rows: what the instance looked like (config, devices, profiles) when taken. */
 import type { ConfigMap, DevicesMap } from '../../api/instance';
-import { type Database, jsonMap } from './database';
+import { jsonMap } from './database';
+import { type Sql, Statements } from './sql';
 
 /** Go's zero time, as Incus writes a snapshot that never expires. */
 export const NO_EXPIRY = '0001-01-01T00:00:00Z';
@@ -51,8 +52,8 @@ const COLUMNS = `s.id, s.instance_id, s.name, s.created_at, s.expires_at, s.stat
 export class SnapshotQueries {
   private readonly st;
 
-  constructor(db: Database) {
-    const s = db.sql;
+  constructor(sql: Sql) {
+    const s = new Statements(sql);
     this.st = {
       ofInstance: s.prepare<[number], Row>(`SELECT ${COLUMNS} FROM instance_snapshots s WHERE s.instance_id = ? ORDER BY s.created_at, s.id`),
       all: s.prepare<[], Row>(`SELECT ${COLUMNS} FROM instance_snapshots s ORDER BY s.instance_id, s.created_at, s.id`),
@@ -61,7 +62,7 @@ export class SnapshotQueries {
         'SELECT instance_id, COUNT(*) AS n FROM instance_snapshots GROUP BY instance_id',
       ),
       names: s.prepare<[number], { name: string }>('SELECT name FROM instance_snapshots WHERE instance_id = ?'),
-      insert: s.prepare(
+      insert: s.named(
         `INSERT INTO instance_snapshots (instance_id, name, created_at, expires_at, stateful, description,
            architecture, ephemeral, config, devices, profiles)
          VALUES (@instanceId, @name, @createdAt, @expiresAt, @stateful, @description, @architecture, @ephemeral,
@@ -79,14 +80,14 @@ export class SnapshotQueries {
   }
 
   /** An instance's snapshots, oldest first. */
-  list(instanceId: number): SnapshotRecord[] {
-    return this.st.ofInstance.all(instanceId).map(toRecord);
+  async list(instanceId: number): Promise<SnapshotRecord[]> {
+    return (await this.st.ofInstance.all(instanceId)).map(toRecord);
   }
 
   /** Every snapshot, by instance id, in list() order: one query for a whole listing. */
-  byInstance(): Map<number, SnapshotRecord[]> {
+  async byInstance(): Promise<Map<number, SnapshotRecord[]>> {
     const out = new Map<number, SnapshotRecord[]>();
-    for (const r of this.st.all.all()) {
+    for (const r of await this.st.all.all()) {
       const rec = toRecord(r);
       const list = out.get(rec.instanceId);
       if (list) list.push(rec);
@@ -95,23 +96,23 @@ export class SnapshotQueries {
     return out;
   }
 
-  get(instanceId: number, name: string): SnapshotRecord | undefined {
-    const r = this.st.one.get(instanceId, name);
+  async get(instanceId: number, name: string): Promise<SnapshotRecord | undefined> {
+    const r = await this.st.one.get(instanceId, name);
     return r ? toRecord(r) : undefined;
   }
 
   /** Snapshot count per instance id, in one query (for list views). */
-  counts(): Map<number, number> {
-    return new Map(this.st.countAll.all().map((r) => [r.instance_id, r.n]));
+  async counts(): Promise<Map<number, number>> {
+    return new Map((await this.st.countAll.all()).map((r) => [r.instance_id, r.n]));
   }
 
-  names(instanceId: number): string[] {
-    return this.st.names.all(instanceId).map((r) => r.name);
+  async names(instanceId: number): Promise<string[]> {
+    return (await this.st.names.all(instanceId)).map((r) => r.name);
   }
 
   /** Inserts a snapshot row; throws on a duplicate name (UNIQUE). */
-  create(rec: NewSnapshot): SnapshotRecord {
-    const info = this.st.insert.run({
+  async create(rec: NewSnapshot): Promise<SnapshotRecord> {
+    const info = await this.st.insert.run({
       ...rec,
       stateful: rec.stateful ? 1 : 0,
       ephemeral: rec.ephemeral ? 1 : 0,
@@ -122,20 +123,20 @@ export class SnapshotQueries {
     return { ...rec, id: Number(info.lastInsertRowid) };
   }
 
-  rename(id: number, name: string): void {
-    this.st.rename.run(name, id);
+  async rename(id: number, name: string): Promise<void> {
+    await this.st.rename.run(name, id);
   }
 
-  setExpiry(id: number, expiresAt: string): void {
-    this.st.setExpiry.run(expiresAt, id);
+  async setExpiry(id: number, expiresAt: string): Promise<void> {
+    await this.st.setExpiry.run(expiresAt, id);
   }
 
-  delete(id: number): void {
-    this.st.remove.run(id);
+  async delete(id: number): Promise<void> {
+    await this.st.remove.run(id);
   }
 
   /** Snapshots whose expiry (ISO-8601 UTC, so text order is time order) is at or before `now`. */
-  expired(now: string): ExpiredSnapshot[] {
+  async expired(now: string): Promise<ExpiredSnapshot[]> {
     return this.st.expired.all(NO_EXPIRY, now);
   }
 }

@@ -1,5 +1,6 @@
 /** Storage pool rows and the volumes they hold. */
-import { type Database, jsonMap } from './database';
+import { jsonMap } from './database';
+import { type Sql, Statements } from './sql';
 
 export interface PoolRecord {
   id: number;
@@ -50,8 +51,8 @@ const SELECT_VOLUME = `SELECT v.id, sp.name AS pool, p.name AS project, v.name, 
 export class StoragePoolQueries {
   private readonly st;
 
-  constructor(db: Database) {
-    const s = db.sql;
+  constructor(sql: Sql) {
+    const s = new Statements(sql);
     this.st = {
       list: s.prepare<[], PoolRow>('SELECT * FROM storage_pools ORDER BY name'),
       one: s.prepare<[string], PoolRow>('SELECT * FROM storage_pools WHERE name = ?'),
@@ -65,7 +66,7 @@ export class StoragePoolQueries {
       volumeOf: s.prepare<[string, string, string], VolumeRow>(
         `${SELECT_VOLUME} WHERE p.name = ? AND v.type = ? AND v.name = ?`,
       ),
-      insertVolume: s.prepare(
+      insertVolume: s.named(
         `INSERT INTO storage_volumes (pool_id, project_id, name, type, content_type, description, config, created_at)
          VALUES ((SELECT id FROM storage_pools WHERE name = @pool), (SELECT id FROM projects WHERE name = @project),
            @name, @type, @contentType, @description, @config, @createdAt)`,
@@ -76,58 +77,58 @@ export class StoragePoolQueries {
     };
   }
 
-  list(): PoolRecord[] {
-    return this.st.list.all().map(toPool);
+  async list(): Promise<PoolRecord[]> {
+    return (await this.st.list.all()).map(toPool);
   }
 
-  get(name: string): PoolRecord | undefined {
-    const r = this.st.one.get(name);
+  async get(name: string): Promise<PoolRecord | undefined> {
+    const r = await this.st.one.get(name);
     return r ? toPool(r) : undefined;
   }
 
-  create(p: Omit<PoolRecord, 'id'>): PoolRecord {
-    const info = this.st.insert.run(p.name, p.driver, p.description, JSON.stringify(p.config), p.status);
+  async create(p: Omit<PoolRecord, 'id'>): Promise<PoolRecord> {
+    const info = await this.st.insert.run(p.name, p.driver, p.description, JSON.stringify(p.config), p.status);
     return { ...p, id: Number(info.lastInsertRowid) };
   }
 
-  update(p: PoolRecord): void {
-    this.st.update.run(p.description, JSON.stringify(p.config), p.id);
+  async update(p: PoolRecord): Promise<void> {
+    await this.st.update.run(p.description, JSON.stringify(p.config), p.id);
   }
 
-  delete(id: number): void {
-    this.st.remove.run(id);
+  async delete(id: number): Promise<void> {
+    await this.st.remove.run(id);
   }
 
-  volumes(pool: string): VolumeRecord[] {
-    return this.st.volumes.all(pool).map(toVolume);
+  async volumes(pool: string): Promise<VolumeRecord[]> {
+    return (await this.st.volumes.all(pool)).map(toVolume);
   }
 
-  volume(pool: string, project: string, type: string, name: string): VolumeRecord | undefined {
-    const r = this.st.volume.get(pool, project, type, name);
+  async volume(pool: string, project: string, type: string, name: string): Promise<VolumeRecord | undefined> {
+    const r = await this.st.volume.get(pool, project, type, name);
     return r ? toVolume(r) : undefined;
   }
 
   /** The volume of that type and name in any pool (an instance's root volume). */
-  volumeOf(project: string, type: string, name: string): VolumeRecord | undefined {
-    const r = this.st.volumeOf.get(project, type, name);
+  async volumeOf(project: string, type: string, name: string): Promise<VolumeRecord | undefined> {
+    const r = await this.st.volumeOf.get(project, type, name);
     return r ? toVolume(r) : undefined;
   }
 
-  createVolume(v: Omit<VolumeRecord, 'id'>): VolumeRecord {
-    const info = this.st.insertVolume.run({ ...v, config: JSON.stringify(v.config) });
+  async createVolume(v: Omit<VolumeRecord, 'id'>): Promise<VolumeRecord> {
+    const info = await this.st.insertVolume.run({ ...v, config: JSON.stringify(v.config) });
     return { ...v, id: Number(info.lastInsertRowid) };
   }
 
-  renameVolume(id: number, name: string): void {
-    this.st.renameVolume.run(name, id);
+  async renameVolume(id: number, name: string): Promise<void> {
+    await this.st.renameVolume.run(name, id);
   }
 
-  updateVolume(v: VolumeRecord): void {
-    this.st.updateVolume.run(v.description, JSON.stringify(v.config), v.id);
+  async updateVolume(v: VolumeRecord): Promise<void> {
+    await this.st.updateVolume.run(v.description, JSON.stringify(v.config), v.id);
   }
 
-  deleteVolume(id: number): void {
-    this.st.removeVolume.run(id);
+  async deleteVolume(id: number): Promise<void> {
+    await this.st.removeVolume.run(id);
   }
 }
 

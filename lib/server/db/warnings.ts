@@ -1,6 +1,6 @@
 /** Warning rows (`/1.0/warnings`): raised again in place, resolved, acknowledged, deleted. */
 import { randomUUID } from 'node:crypto';
-import type { Database } from './database';
+import { type Sql, Statements } from './sql';
 
 export interface WarningRow {
   uuid: string;
@@ -28,8 +28,8 @@ const STATUS_RESOLVED = 3;
 export class WarningQueries {
   private readonly st;
 
-  constructor(private readonly db: Database) {
-    const s = db.sql;
+  constructor(private readonly sql: Sql) {
+    const s = new Statements(sql);
     this.st = {
       list: s.prepare<[], WarningRow>(`SELECT ${COLS} FROM warnings ORDER BY first_seen_at, uuid`),
       inProject: s.prepare<[string], WarningRow>(`SELECT ${COLS} FROM warnings WHERE project = ? ORDER BY first_seen_at, uuid`),
@@ -45,11 +45,11 @@ export class WarningQueries {
   }
 
   /** Every warning, or the project's (`''`: the server's own). */
-  list(project?: string): WarningRow[] {
-    return project === undefined ? this.st.list.all() : this.st.inProject.all(project);
+  async list(project?: string): Promise<WarningRow[]> {
+    return project === undefined ? await this.st.list.all() : await this.st.inProject.all(project);
   }
 
-  get(uuid: string): WarningRow | undefined {
+  async get(uuid: string): Promise<WarningRow | undefined> {
     return this.st.get.get(uuid);
   }
 
@@ -58,39 +58,37 @@ export class WarningQueries {
    * (count + 1; a resolved one becomes new, an acknowledged one stays so).
    * Returns the row and whether it is new or came back.
    */
-  upsert(type: number, project: string, entityUrl: string, message: string): { row: WarningRow; fresh: boolean } {
-    return this.db.transaction(() => {
+  async upsert(type: number, project: string, entityUrl: string, message: string): Promise<{ row: WarningRow; fresh: boolean }> {
+    return this.sql.transaction(async (tx) => {
       const now = new Date().toISOString();
-      const found = this.st.find.get(project, entityUrl, type);
+      const found = await this.st.find.in(tx).get(project, entityUrl, type);
       if (found) {
         const status = found.status === STATUS_RESOLVED ? STATUS_NEW : found.status;
-        this.st.again.run(status, now, message, found.uuid);
-        return { row: this.st.get.get(found.uuid)!, fresh: found.status === STATUS_RESOLVED };
+        await this.st.again.in(tx).run(status, now, message, found.uuid);
+        return { row: (await this.st.get.in(tx).get(found.uuid))!, fresh: found.status === STATUS_RESOLVED };
       }
       const uuid = randomUUID();
-      this.st.insert.run(uuid, project, entityUrl, type, STATUS_NEW, now, now, message);
-      return { row: this.st.get.get(uuid)!, fresh: true };
+      await this.st.insert.in(tx).run(uuid, project, entityUrl, type, STATUS_NEW, now, now, message);
+      return { row: (await this.st.get.in(tx).get(uuid))!, fresh: true };
     });
   }
 
-  setStatus(uuid: string, status: number): void {
-    this.st.setStatus.run(status, new Date().toISOString(), uuid);
+  async setStatus(uuid: string, status: number): Promise<void> {
+    await this.st.setStatus.run(status, new Date().toISOString(), uuid);
   }
 
   /** The unresolved rows `m` matches. */
-  unresolved(m: WarningMatch): WarningRow[] {
-    return this.st.list
-      .all()
-      .filter((r) => r.status !== STATUS_RESOLVED && matches(r, m));
+  async unresolved(m: WarningMatch): Promise<WarningRow[]> {
+    return (await this.st.list.all()).filter((r) => r.status !== STATUS_RESOLVED && matches(r, m));
   }
 
   /** The rows `m` matches, whatever their status. */
-  matching(m: WarningMatch): WarningRow[] {
-    return this.st.list.all().filter((r) => matches(r, m));
+  async matching(m: WarningMatch): Promise<WarningRow[]> {
+    return (await this.st.list.all()).filter((r) => matches(r, m));
   }
 
-  delete(uuid: string): void {
-    this.st.remove.run(uuid);
+  async delete(uuid: string): Promise<void> {
+    await this.st.remove.run(uuid);
   }
 }
 
