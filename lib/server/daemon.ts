@@ -85,8 +85,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   await unlink(socketPath).catch(() => undefined);
 
   const keypair = await ensureServerKeypair(opts.varDir);
-  const db = openDb(join(opts.varDir, 'database', 'incus.db'));
-  const trust = new TrustStore(db.certificates);
+  const db = await openDb(join(opts.varDir, 'database', 'incus.db'));
+  const trust = await TrustStore.open(db);
   const events = new EventBus();
   log.attach(events);
   const ops = new OperationRegistry(events);
@@ -104,7 +104,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   });
 
   const warnings = new Warnings(db, events, log);
-  checkHost(warnings, readHostFacts(), drivers);
+  await checkHost(warnings, readHostFacts(), drivers);
   trackInstanceWarnings(warnings, events);
 
   // Idmapped mounts are probed once on the filesystem holding the pools.
@@ -119,7 +119,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   projects.configChecks.push(projectUpdateCheck(db));
   // A restricted certificate's project list follows project renames and deletions.
   events.subscribe(['lifecycle'], null, (ev) => {
-    if (String((ev.metadata as { action?: string }).action ?? '').startsWith('project-')) trust.reload();
+    if (String((ev.metadata as { action?: string }).action ?? '').startsWith('project-')) void trust.reload();
   });
   const instances = new InstanceManager({ db, events, images, imageDownloader: imageRemote.downloader, pools, drivers, idmap, idmappedPool: () => idmapOk });
   const actions = new StateActions(instances);
@@ -172,12 +172,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   await app.listen({ path: socketPath });
   routing = app.routing;
   dispatchUpgrade = upgrade;
-  const httpsAddress = db.config.all()['core.https_address'] ?? '';
+  const serverConfig = await db.config.all();
+  const httpsAddress = serverConfig['core.https_address'] ?? '';
   if (httpsAddress) {
     // A listener that cannot start (address gone, port taken) must not keep the daemon down.
     await https.apply(httpsAddress).catch((err: unknown) => log.error('Failed to listen on HTTPS', { address: httpsAddress, err: String(err) }));
   }
-  const metricsAddress = metricsListenAddress(db.config.all()['core.metrics_address'] ?? '');
+  const metricsAddress = metricsListenAddress(serverConfig['core.metrics_address'] ?? '');
   if (metricsAddress) {
     await metricsListener.apply(metricsAddress).catch((err: unknown) => log.error('Failed to listen on the metrics address', { address: metricsAddress, err: String(err) }));
   }
@@ -191,10 +192,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   log.info('Daemon started', { socket: socketPath, version: opts.version });
 
   void autostartInstances(instances, actions, log, warnings);
-  imageRemote.start();
+  await imageRemote.start();
   // Events go to Loki while loki.api.url is set (the daemon's own log lines included).
   const loki = new LokiForwarder(db, events);
-  loki.start();
+  await loki.start();
   // With test hooks the scheduler's clock is driven only through /internal/testing/snapshots/tick.
   if (process.env.INCUS_TEST_HOOKS !== '1') snapshotScheduler.start();
 
@@ -213,7 +214,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       // Instances keep running; the drivers let go of them (QEMU monitors).
       for (const d of drivers.all()) d.release?.();
       await Promise.race([ops.drain(), new Promise((r) => setTimeout(r, 10_000).unref())]);
-      db.close();
+      await db.close();
       await unlink(socketPath).catch(() => undefined);
       log.info('Daemon stopped');
       resolveClosed();

@@ -4,15 +4,26 @@
  * removed or changes (the TLS listener drops that client's connections).
  */
 import type { Certificate } from '../../api/certificate';
-import type { CertificateQueries } from '../db/certificates';
-import { StatusError, notFound } from '../errors';
+import type { Db, Queries } from '../db';
+import { StatusError, conflict, notFound } from '../errors';
+
+/** Checks run inside a change's transaction before the write (the projects named exist). */
+export type TrustCheck = (tx: Queries) => Promise<void>;
 
 export class TrustStore {
   private cache = new Map<string, Certificate>();
   private readonly revokeListeners = new Set<(fingerprint: string) => void>();
+  /** Reloads started and the latest one applied: a slow, older read never replaces a newer one. */
+  private loadsStarted = 0;
+  private loadApplied = 0;
 
-  constructor(private readonly db: CertificateQueries) {
-    this.reload();
+  private constructor(private readonly db: Db) {}
+
+  /** The store with the database's certificates loaded. */
+  static async open(db: Db): Promise<TrustStore> {
+    const store = new TrustStore(db);
+    await store.reload();
+    return store;
   }
 
   /** The entry for a peer certificate's fingerprint, if trusted. */
@@ -35,21 +46,38 @@ export class TrustStore {
     return hits[0]!;
   }
 
-  create(c: Certificate): void {
-    this.db.create(c);
-    this.reload();
+  /** Adds a certificate: 409 when its fingerprint is trusted already; `check` runs in the same transaction. */
+  async create(c: Certificate, check?: TrustCheck): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      if (await tx.certificates.get(c.fingerprint)) throw conflict('Certificate already in trust store');
+      await check?.(tx);
+      await tx.certificates.create(c);
+    });
+    await this.reload();
   }
 
-  /** Replaces an entry; a replaced certificate cuts the old one's connections. */
-  update(oldFingerprint: string, c: Certificate): void {
-    this.db.update(oldFingerprint, c);
-    this.reload();
-    if (c.fingerprint !== oldFingerprint) this.revoked(oldFingerprint);
+  /**
+   * Replaces the entry `fingerprint` with what `change` makes of its current
+   * value, read and written in one transaction (so that concurrent changes
+   * never undo each other); a replaced certificate cuts the old one's
+   * connections. 404 when it went away, 409 when the new fingerprint is taken.
+   */
+  async update(fingerprint: string, change: (current: Certificate, tx: Queries) => Promise<Certificate>): Promise<void> {
+    const next = await this.db.transaction(async (tx) => {
+      const current = await tx.certificates.get(fingerprint);
+      if (!current) throw notFound('Certificate not found');
+      const c = await change(current, tx);
+      if (c.fingerprint !== fingerprint && (await tx.certificates.get(c.fingerprint))) throw conflict('Certificate already in trust store');
+      await tx.certificates.update(fingerprint, c);
+      return c;
+    });
+    await this.reload();
+    if (next.fingerprint !== fingerprint) this.revoked(fingerprint);
   }
 
-  remove(fingerprint: string): void {
-    this.db.remove(fingerprint);
-    this.reload();
+  async remove(fingerprint: string): Promise<void> {
+    await this.db.certificates.remove(fingerprint);
+    await this.reload();
     this.revoked(fingerprint);
   }
 
@@ -60,8 +88,12 @@ export class TrustStore {
   }
 
   /** Re-reads the store (a project rename or delete changes the lists). */
-  reload(): void {
-    this.cache = new Map(this.db.list().map((c) => [c.fingerprint, c]));
+  async reload(): Promise<void> {
+    const load = ++this.loadsStarted;
+    const list = await this.db.certificates.list();
+    if (load < this.loadApplied) return;
+    this.loadApplied = load;
+    this.cache = new Map(list.map((c) => [c.fingerprint, c]));
   }
 
   private revoked(fingerprint: string): void {

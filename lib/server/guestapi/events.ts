@@ -53,13 +53,17 @@ export function guestChanges(before: Pick<Watched, 'config' | 'devices'>, after:
 export class GuestEvents {
   private readonly watched = new Map<number, Watched>();
   private unsubscribe: (() => void) | null = null;
+  private refreshing: Promise<void> = Promise.resolve();
 
   constructor(private readonly s: DaemonState) {}
 
   start(): void {
     this.unsubscribe = this.s.events.subscribe(['lifecycle'], null, (ev) => {
       const action = (ev.metadata as LifecycleEvent).action;
-      if (action === 'instance-updated' || action === 'profile-updated' || action === 'instance-deleted') this.refresh();
+      if (action === 'instance-updated' || action === 'profile-updated' || action === 'instance-deleted') {
+        // One refresh at a time, in event order; a failed read leaves the stored expansions as they were.
+        this.refreshing = this.refreshing.then(() => this.refresh()).catch(() => undefined);
+      }
     });
   }
 
@@ -70,12 +74,13 @@ export class GuestEvents {
     this.watched.clear();
   }
 
-  /** Adds a listener for `rec`'s events; returns its removal. */
-  add(rec: InstanceRecord, sink: GuestEventSink): () => void {
+  /** Adds a listener for `rec`'s events; resolves with its removal. */
+  async add(rec: InstanceRecord, sink: GuestEventSink): Promise<() => void> {
     let w = this.watched.get(rec.id);
     if (!w) {
-      const e = this.s.instances.expand(rec);
-      w = { config: e.expanded_config, devices: e.expanded_devices, sinks: new Set() };
+      const e = await this.s.instances.expand(rec);
+      // Another listener of the instance may have been added meanwhile.
+      w = this.watched.get(rec.id) ?? { config: e.expanded_config, devices: e.expanded_devices, sinks: new Set() };
       this.watched.set(rec.id, w);
     }
     w.sinks.add(sink);
@@ -88,10 +93,11 @@ export class GuestEvents {
   }
 
   /** Compares every watched instance with its stored expansion and sends what changed. */
-  private refresh(): void {
+  private async refresh(): Promise<void> {
     if (this.watched.size === 0) return;
-    const recs = new Map(this.s.db.instances.list(null).map((r) => [r.id, r]));
-    const profiles = this.s.instances.profileMemo();
+    const recs = new Map((await this.s.db.instances.list(null)).map((r) => [r.id, r]));
+    const projects = [...this.watched.keys()].map((id) => recs.get(id)?.project).filter((p): p is string => p !== undefined);
+    const profiles = await this.s.instances.profileLookup(projects);
     for (const [id, w] of this.watched) {
       const rec = recs.get(id);
       if (!rec) {
@@ -101,7 +107,7 @@ export class GuestEvents {
       }
       let e;
       try {
-        e = this.s.instances.expand(rec, profiles);
+        e = this.s.instances.expandWith(rec, profiles);
       } catch {
         continue;
       }

@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import { hostname } from 'node:os';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DevIncusGet, DevIncusPut } from '../../api/dev-incus';
+import type { Instance } from '../../api/instance';
 import type { DaemonState } from '../state';
 import { isFalse, isTrue } from '../instance/config-keys';
 import { isFalseOrEmpty } from '../instance/files/headers';
@@ -43,10 +44,16 @@ function sendRaw(res: ServerResponse, text: string): void {
 }
 
 /** Every route but `/` and `GET /1.0` is closed to an instance with security.guestapi false. */
-export function guestApiAllowed(r: GuestRequest): boolean {
-  if (!isFalse(r.s.instances.expand(r.caller.rec).expanded_config['security.guestapi'])) return true;
+export async function guestApiAllowed(r: GuestRequest): Promise<boolean> {
+  return (await allowedExpansion(r)) !== null;
+}
+
+/** The caller's expanded config and devices when `security.guestapi` allows the API; else a 403 is sent and null returned. */
+async function allowedExpansion(r: GuestRequest): Promise<Pick<Instance, 'expanded_config' | 'expanded_devices'> | null> {
+  const e = await r.s.instances.expand(r.caller.rec);
+  if (!isFalse(e.expanded_config['security.guestapi'])) return e;
   sendError(r.res, 403, 'not authorized');
-  return false;
+  return null;
 }
 
 async function readBody(req: IncomingMessage, limit = 64 * 1024): Promise<string> {
@@ -74,7 +81,7 @@ const api: GuestHandler = async (r) => {
     return sendJson(res, info);
   }
   if (req.method === 'PATCH') {
-    if (!guestApiAllowed(r)) return;
+    if (!(await guestApiAllowed(r))) return;
     let put: DevIncusPut;
     try {
       put = JSON.parse(await readBody(req)) as DevIncusPut;
@@ -83,41 +90,45 @@ const api: GuestHandler = async (r) => {
     }
     const state = typeof put?.state === 'string' ? put.state : '';
     if (state !== 'Started' && state !== 'Ready') return sendError(res, 400, `Invalid state "${state}"`);
-    s.instances.setVolatile(caller.rec, 'volatile.last_state.ready', String(state === 'Ready'));
+    await s.instances.setVolatile(caller.rec, 'volatile.last_state.ready', String(state === 'Ready'));
     if (state === 'Ready') s.events.lifecycle('instance-ready', `/1.0/instances/${caller.rec.name}`, caller.rec.project);
     return sendRaw(res, '');
   }
   sendError(res, 405, `method "${req.method}" not allowed`);
 };
 
-const configList: GuestHandler = (r) => {
-  if (!guestApiAllowed(r)) return;
-  const cfg = r.s.instances.expand(r.caller.rec).expanded_config;
+const configList: GuestHandler = async (r) => {
+  const e = await allowedExpansion(r);
+  if (!e) return;
+  const cfg = e.expanded_config;
   const keys = Object.keys(cfg).filter((k) => k.startsWith('user.') || k.startsWith('cloud-init.'));
   sendJson(r.res, keys.map((k) => `/1.0/config/${k}`));
 };
 
-const configKey: GuestHandler = (r) => {
-  if (!guestApiAllowed(r)) return;
+const configKey: GuestHandler = async (r) => {
+  const e = await allowedExpansion(r);
+  if (!e) return;
   const key = r.params.key;
   if (!key.startsWith('user.') && !key.startsWith('cloud-init.')) return sendError(r.res, 403, 'not authorized');
-  const cfg = r.s.instances.expand(r.caller.rec).expanded_config;
+  const cfg = e.expanded_config;
   if (!Object.hasOwn(cfg, key)) return sendError(r.res, 404, 'not found');
   sendRaw(r.res, cfg[key]);
 };
 
-const metaData: GuestHandler = (r) => {
-  if (!guestApiAllowed(r)) return;
+const metaData: GuestHandler = async (r) => {
+  const e = await allowedExpansion(r);
+  if (!e) return;
   const { rec } = r.caller;
-  const cfg = r.s.instances.expand(rec).expanded_config;
+  const cfg = e.expanded_config;
   const id = rec.config['volatile.cloud-init.instance-id'] || rec.name;
   sendRaw(r.res, `#cloud-config\ninstance-id: ${id}\nlocal-hostname: ${rec.name}\n${cfg['user.meta-data'] ?? ''}`);
 };
 
-const devices: GuestHandler = (r) => {
-  if (!guestApiAllowed(r)) return;
+const devices: GuestHandler = async (r) => {
+  const e = await allowedExpansion(r);
+  if (!e) return;
   const { rec } = r.caller;
-  const devs = r.s.instances.expand(rec).expanded_devices;
+  const devs = e.expanded_devices;
   // NICs carry their generated MAC so that cloud-init can find them.
   for (const [name, d] of Object.entries(devs)) {
     const mac = rec.config[`volatile.${name}.hwaddr`];
@@ -128,8 +139,9 @@ const devices: GuestHandler = (r) => {
 
 /** An image file, only when public or cached and named by its whole fingerprint (as Incus checks for /dev/incus). */
 const imageExport: GuestHandler = async (r) => {
-  if (!guestApiAllowed(r)) return;
-  const cfg = r.s.instances.expand(r.caller.rec).expanded_config;
+  const e = await allowedExpansion(r);
+  if (!e) return;
+  const cfg = e.expanded_config;
   if (isFalseOrEmpty(cfg['security.guestapi.images'])) return sendError(r.res, 403, 'not authorized');
   const fp = r.params.fingerprint;
   const project = r.url.searchParams.get('project') || 'default';
@@ -139,7 +151,7 @@ const imageExport: GuestHandler = async (r) => {
   };
   let rec;
   try {
-    rec = r.s.images.byFingerprint(r.s.instances.featureProject(project, 'images'), fp);
+    rec = await r.s.images.byFingerprint(await r.s.instances.featureProject(project, 'images'), fp);
   } catch {
     return notFound();
   }

@@ -59,19 +59,24 @@ export async function startGuestApi(s: DaemonState): Promise<GuestApi> {
     }
   };
 
-  const subscribe = (r: GuestRequest, send: (line: string) => void, close: () => void): (() => void) =>
+  const subscribe = (r: GuestRequest, send: (line: string) => void, close: () => void): Promise<() => void> =>
     events.add(r.caller.rec, { types: eventTypes(r.url), send, close });
 
   /** Events without a websocket: Incus's hijacked stream, one JSON object per line. */
-  const streamEvents = (r: GuestRequest): void => {
+  const streamEvents = async (r: GuestRequest): Promise<void> => {
     const sock = r.req.socket;
-    sock.write('HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n\r\n');
-    streams.add(sock);
-    const remove = subscribe(
+    const remove = await subscribe(
       r,
       (line) => sock.write(`${line}\n`),
       () => sock.destroy(),
     );
+    // The caller went away while the listener was being added.
+    if (sock.destroyed) {
+      remove();
+      return;
+    }
+    sock.write('HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Type: application/json\r\nX-Content-Type-Options: nosniff\r\n\r\n');
+    streams.add(sock);
     sock.once('close', () => {
       streams.delete(sock);
       remove();
@@ -86,7 +91,7 @@ export async function startGuestApi(s: DaemonState): Promise<GuestApi> {
     if (!caller) return;
     const r: GuestRequest = { s, caller, req, res, url, params: route.params };
     if (route.handler === 'events') {
-      if (guestApiAllowed(r)) streamEvents(r);
+      if (await guestApiAllowed(r)) await streamEvents(r);
       return;
     }
     await route.handler(r);
@@ -100,19 +105,29 @@ export async function startGuestApi(s: DaemonState): Promise<GuestApi> {
     }
     const caller = await resolve(req, null);
     if (!caller) return;
-    const cfg = s.instances.expand(caller.rec).expanded_config;
+    const cfg = (await s.instances.expand(caller.rec)).expanded_config;
     if (isFalse(cfg['security.guestapi'])) {
       socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\nnot authorized\n');
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const remove = events.add(caller.rec, {
-        types: eventTypes(url),
-        send: (line) => ws.send(line),
-        close: () => ws.terminate(),
+      let closed = false;
+      let remove: (() => void) | null = null;
+      ws.on('close', () => {
+        closed = true;
+        remove?.();
       });
-      ws.on('close', remove);
       ws.on('error', () => ws.terminate());
+      events
+        .add(caller.rec, {
+          types: eventTypes(url),
+          send: (line) => ws.send(line),
+          close: () => ws.terminate(),
+        })
+        .then(
+          (r) => (closed ? r() : (remove = r)),
+          () => ws.terminate(),
+        );
     });
   };
 

@@ -12,9 +12,9 @@ export function query(req: FastifyRequest): Query {
 }
 
 /** The request's project (`?project=`), checked to exist. */
-export function projectOf(s: DaemonState, req: FastifyRequest): string {
+export async function projectOf(s: DaemonState, req: FastifyRequest): Promise<string> {
   const p = query(req).project || 'default';
-  if (s.db.projects.id(p) === undefined) throw notFound('Project not found');
+  if ((await s.db.projects.id(p)) === undefined) throw notFound('Project not found');
   return p;
 }
 
@@ -22,12 +22,12 @@ export function projectOf(s: DaemonState, req: FastifyRequest): string {
  * The project whose resources of `kind` the request's project uses: itself,
  * or `default` when the project lacks that feature (features.profiles, ...).
  */
-export function featureProjectOf(s: DaemonState, req: FastifyRequest, kind: FeatureKind): string {
-  return s.projects.featureProject(projectOf(s, req), kind);
+export async function featureProjectOf(s: DaemonState, req: FastifyRequest, kind: FeatureKind): Promise<string> {
+  return await s.projects.featureProject(await projectOf(s, req), kind);
 }
 
 /** null when `all-projects=true` was asked for. */
-export function projectOrAll(s: DaemonState, req: FastifyRequest): string | null {
+export async function projectOrAll(s: DaemonState, req: FastifyRequest): Promise<string | null> {
   if (query(req)['all-projects'] === 'true') return null;
   return projectOf(s, req);
 }

@@ -10,7 +10,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import type { Image } from '../../api/image';
-import type { Db } from '../db';
+import type { Db, Queries } from '../db';
 import type { ImageRecord } from '../db/images';
 import { badRequest, conflict, notFound } from '../errors';
 import { parseImageMetadata } from './metadata';
@@ -31,6 +31,15 @@ export interface UploadOptions {
   properties: Record<string, string>;
   /** Fingerprint the client expects; the upload fails when it differs. */
   expectedFingerprint?: string;
+}
+
+/** The project's image with this fingerprint or unique prefix (through `db`, a transaction's queries or the engine's); 404 or 400 otherwise. */
+export async function imageOf(db: Queries, project: string, prefix: string): Promise<ImageRecord> {
+  if (!/^[0-9a-f]+$/.test(prefix)) throw notFound('Image not found');
+  const r = await db.images.findByPrefix(project, prefix);
+  if (r === 'ambiguous') throw badRequest(`More than one image matches "${prefix}"`);
+  if (!r) throw notFound('Image not found');
+  return r;
 }
 
 export class ImageStore {
@@ -159,7 +168,7 @@ export class ImageStore {
     if (opts.expectedFingerprint && opts.expectedFingerprint !== fingerprint) {
       throw badRequest(`Fingerprints don't match, got ${fingerprint} expected ${opts.expectedFingerprint}`);
     }
-    if (this.db.images.findByPrefix(opts.project, fingerprint)) {
+    if (await this.db.images.findByPrefix(opts.project, fingerprint)) {
       throw conflict('Image with same fingerprint already exists');
     }
     const md = parseImageMetadata(
@@ -175,24 +184,22 @@ export class ImageStore {
     const created = md.creation_date ? new Date(md.creation_date * 1000).toISOString() : now;
     const expires = md.expiry_date ? new Date(md.expiry_date * 1000).toISOString() : ZERO_TIME;
     try {
-      return this.db.transaction(() =>
-        this.db.images.create({
-          project: opts.project,
-          fingerprint,
-          filename: opts.filename,
-          size,
-          public: opts.public,
-          architecture: md.architecture,
-          type,
-          createdAt: created,
-          expiresAt: expires,
-          uploadedAt: now,
-          lastUsedAt: ZERO_TIME,
-          cached: false,
-          autoUpdate: false,
-          properties: { ...md.properties, ...opts.properties },
-        }),
-      );
+      return await this.db.images.create({
+        project: opts.project,
+        fingerprint,
+        filename: opts.filename,
+        size,
+        public: opts.public,
+        architecture: md.architecture,
+        type,
+        createdAt: created,
+        expiresAt: expires,
+        uploadedAt: now,
+        lastUsedAt: ZERO_TIME,
+        cached: false,
+        autoUpdate: false,
+        properties: { ...md.properties, ...opts.properties },
+      });
     } catch (err) {
       await rm(this.path(fingerprint), { force: true });
       await rm(`${this.path(fingerprint)}.rootfs`, { force: true });
@@ -201,22 +208,18 @@ export class ImageStore {
   }
 
   /** Finds an image by alias, full fingerprint or unique prefix; 404 otherwise. */
-  resolve(project: string, ref: string): ImageRecord {
-    const alias = this.db.images.alias(project, ref);
+  async resolve(project: string, ref: string): Promise<ImageRecord> {
+    const alias = await this.db.images.alias(project, ref);
     if (alias) return this.byFingerprint(project, alias.fingerprint);
     return this.byFingerprint(project, ref);
   }
 
-  byFingerprint(project: string, prefix: string): ImageRecord {
-    if (!/^[0-9a-f]+$/.test(prefix)) throw notFound('Image not found');
-    const r = this.db.images.findByPrefix(project, prefix);
-    if (r === 'ambiguous') throw badRequest(`More than one image matches "${prefix}"`);
-    if (!r) throw notFound('Image not found');
-    return r;
+  byFingerprint(project: string, prefix: string): Promise<ImageRecord> {
+    return imageOf(this.db, project, prefix);
   }
 
   async delete(rec: ImageRecord): Promise<void> {
-    this.db.transaction(() => this.db.images.delete(rec.id));
+    await this.db.images.delete(rec.id);
     await rm(this.path(rec.fingerprint), { force: true });
     await rm(`${this.path(rec.fingerprint)}.rootfs`, { force: true });
   }
@@ -229,13 +232,13 @@ export class ImageStore {
     );
   }
 
-  toApi(rec: ImageRecord): Image {
-    const src = this.db.imageSources.get(rec.id);
+  async toApi(rec: ImageRecord): Promise<Image> {
+    const src = await this.db.imageSources.get(rec.id);
     return {
       ...(src
         ? { update_source: { alias: src.alias, certificate: src.certificate, protocol: src.protocol, server: src.server, image_type: rec.type } }
         : {}),
-      aliases: this.db.images.aliasesOf(rec.id),
+      aliases: await this.db.images.aliasesOf(rec.id),
       architecture: rec.architecture,
       cached: rec.cached,
       filename: rec.filename,

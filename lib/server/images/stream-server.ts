@@ -44,21 +44,21 @@ export class StreamServer {
   }
 
   /** The public images of a project, for the stream. */
-  publicImages(project: string): ImageRecord[] {
-    return this.deps.db.images.list(project).filter((r) => r.public);
+  async publicImages(project: string): Promise<ImageRecord[]> {
+    return (await this.deps.db.images.list(project)).filter((r) => r.public);
   }
 
   /** The products file listing the project's public images. */
   async products(project: string): Promise<Products> {
     const products = emptyProducts();
-    for (const rec of this.publicImages(project)) {
+    for (const rec of await this.publicImages(project)) {
       const h = await this.fileHashes(rec);
       const props = rec.properties;
       const created = Date.parse(rec.createdAt.startsWith('0001-') ? rec.uploadedAt : rec.createdAt) / 1000;
       const base = `${STREAM_FILES_PREFIX}/${rec.fingerprint}`;
       addEntry(products, {
         productName: rec.fingerprint,
-        aliases: this.deps.db.images.aliasesOf(rec.id).map((a) => a.name),
+        aliases: (await this.deps.db.images.aliasesOf(rec.id)).map((a) => a.name),
         os: props.os || 'unknown',
         release: props.release || 'unknown',
         variant: props.variant || 'default',
@@ -74,8 +74,8 @@ export class StreamServer {
   }
 
   /** The file behind a stream path, when the image is public. */
-  file(project: string, fingerprint: string, which: string): string | null {
-    const rec = this.publicImages(project).find((r) => r.fingerprint === fingerprint);
+  async file(project: string, fingerprint: string, which: string): Promise<string | null> {
+    const rec = (await this.publicImages(project)).find((r) => r.fingerprint === fingerprint);
     if (!rec) return null;
     if (which === 'metadata') return this.deps.images.path(rec.fingerprint);
     if (which === 'rootfs') return this.deps.images.rootfsPath(rec.fingerprint);

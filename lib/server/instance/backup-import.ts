@@ -50,11 +50,11 @@ export function parseBackupIndex(text: string): BackupIndex {
 }
 
 /** Points the instance at `pool`: its own root disk changed, or one added over the profiles' one. */
-function rootOnPool(m: InstanceManager, rec: Omit<InstanceRecord, 'id'>, pool: string): DevicesMap {
+async function rootOnPool(m: InstanceManager, rec: Omit<InstanceRecord, 'id'>, pool: string): Promise<DevicesMap> {
   const devices = { ...rec.devices };
   const own = Object.entries(devices).find(([, d]) => d.type === 'disk' && d.path === '/');
   if (own) devices[own[0]] = { ...own[1], pool };
-  else if (rootDisk(m.expand(rec).expanded_devices)?.pool !== pool) devices.root = { type: 'disk', path: '/', pool };
+  else if (rootDisk((await m.expand(rec)).expanded_devices)?.pool !== pool) devices.root = { type: 'disk', path: '/', pool };
   return devices;
 }
 
@@ -73,11 +73,11 @@ export async function planImport(m: InstanceManager, project: string, file: stri
   const c = idx.config!.container!;
   const name = opts.name || idx.name;
   validateInstanceName(name);
-  if (db.instances.get(project, name)) throw conflict(`Instance "${name}" already exists`);
+  if (await db.instances.get(project, name)) throw conflict(`Instance "${name}" already exists`);
 
   const profiles = c.profiles ?? [];
-  const profileProject = m.profileProject(project);
-  for (const p of profiles) if (!db.profiles.get(profileProject, p)) throw badRequest(`Profile "${p}" not found`);
+  const profileProject = await m.profileProject(project);
+  for (const p of profiles) if (!(await db.profiles.get(profileProject, p))) throw badRequest(`Profile "${p}" not found`);
   const config = { ...(c.config ?? {}) };
   validateInstanceConfig(Object.fromEntries(Object.entries(config).filter(([k]) => !k.startsWith('volatile.'))));
   config['volatile.last_state.power'] = 'STOPPED';
@@ -96,15 +96,15 @@ export async function planImport(m: InstanceManager, project: string, file: stri
     profiles,
   };
   let pool = opts.pool || idx.pool;
-  if (!opts.pool && !pools.list().some((p) => p.name === pool)) pool = rootDisk(m.expand(record).expanded_devices)?.pool ?? '';
+  if (!opts.pool && !(await pools.list()).some((p) => p.name === pool)) pool = rootDisk((await m.expand(record)).expanded_devices)?.pool ?? '';
   if (!pool) throw badRequest('No storage pool found for the import');
-  pools.get(pool);
-  record.devices = rootOnPool(m, record, pool);
-  validateDevices(m.deps, record.devices, { profile: false });
+  await pools.get(pool);
+  record.devices = await rootOnPool(m, record, pool);
+  await validateDevices(m.deps, record.devices, { profile: false });
   const wanted = new Set(idx.snapshots ?? []);
   const snapshots = (idx.config?.snapshots ?? []).filter((s) => wanted.has(s.name));
   for (const s of wanted) if (!snapshots.some((x) => x.name === s)) throw badRequest(`Invalid backup file: no config for snapshot "${s}"`);
-  allowInstanceCreation(db, project, record);
+  await allowInstanceCreation(db, project, record);
   return { file, pool, record, snapshots };
 }
 
@@ -118,13 +118,13 @@ export async function runImport(m: InstanceManager, plan: ImportPlan): Promise<I
   const { db, pools } = m.deps;
   const r = new Reverter();
   try {
-    const pool = pools.get(plan.pool);
+    const pool = await pools.get(plan.pool);
     const { record } = plan;
     const sd = pools.driver(pool);
     const spec = pools.spec(pool);
     const disk = storageName(record.project, record.name);
     // Volume first, rows last (as for copies): a crash mid-import lists no half-imported instance.
-    if (db.instances.get(record.project, record.name)) throw conflict(`Instance "${record.name}" already exists`);
+    if (await db.instances.get(record.project,record.name)) throw conflict(`Instance "${record.name}" already exists`);
     if (await stat(sd.volumePath(spec, record.type, disk)).catch(() => null)) {
       throw conflict(`A volume for "${record.name}" already exists on pool "${pool.name}" (see incus admin recover)`);
     }
@@ -139,6 +139,7 @@ export async function runImport(m: InstanceManager, plan: ImportPlan): Promise<I
     }
     await clearDir(path);
     await extractPart(plan.file, 'backup/container', path);
+    const known = await m.profileLookup([record.project]);
     const snapshots = plan.snapshots.map((s) => ({
       name: s.name,
       createdAt: s.created_at,
@@ -149,7 +150,7 @@ export async function runImport(m: InstanceManager, plan: ImportPlan): Promise<I
       ephemeral: s.ephemeral === true,
       config: s.config ?? {},
       devices: s.devices ?? {},
-      profiles: (s.profiles ?? []).filter((p) => db.profiles.get(m.profileProject(record.project), p) !== undefined),
+      profiles: (s.profiles ?? []).filter((p) => known(record.project, p) !== undefined),
     }));
     const rec = await registerInstance(m, r, pool, record, snapshots);
     r.success();

@@ -15,10 +15,10 @@ import type { InstanceManager } from './manager';
 
 /** Writes the volume's backup.yaml from the current rows. */
 export async function writeBackupYaml(m: InstanceManager, backups: BackupManager, rec: InstanceRecord): Promise<void> {
-  const vol = m.deps.pools.volumeOf(rec.project, rec.type, rec.name);
+  const vol = await m.deps.pools.volumeOf(rec.project, rec.type, rec.name);
   if (!vol) return;
-  const pool = m.deps.pools.get(vol.pool);
-  const idx = await backups.index(rec, m.deps.db.snapshots.names(rec.id));
+  const pool = await m.deps.pools.get(vol.pool);
+  const idx = await backups.index(rec, await m.deps.db.snapshots.names(rec.id));
   const path = join(m.deps.pools.volumePath(pool, rec.type, storageName(rec.project, rec.name)), 'backup.yaml');
   await writeFile(path, stringify(idx.config), { mode: 0o600 });
 }
@@ -31,7 +31,9 @@ export function followBackupYaml(events: EventBus, m: InstanceManager, backups: 
     const md = ev.metadata as LifecycleEvent;
     if (!ACTIONS.test(md.action)) return;
     const name = decodeURIComponent(md.source.split('?')[0].split('/')[3] ?? '');
-    const rec = m.deps.db.instances.get(md.project || 'default', name);
-    if (rec) void writeBackupYaml(m, backups, rec).catch(() => undefined);
+    void (async () => {
+      const rec = await m.deps.db.instances.get(md.project || 'default', name);
+      if (rec) await writeBackupYaml(m, backups, rec);
+    })().catch(() => undefined);
   });
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { InstanceBackup, InstanceBackupsPost, BackupIndex } from '../../api/instance-backup';
 import type { BackupRecord } from '../db/backups';
 import type { InstanceRecord } from '../db/instances';
+import type { Profile } from '../../api/profile';
 import { NO_EXPIRY } from '../db/snapshots';
 import { badRequest, conflict, notFound, StatusError } from '../errors';
 import { checkCompression, writeBackupTarball } from './backup-tarball';
@@ -17,7 +18,7 @@ import { allowBackupCreation } from '../projects/permissions';
 import { snapshotToApi } from './snapshot-views';
 import { normaliseExpiry } from './snapshots';
 import { childPath, validateBackupName } from '../names';
-import { toInstance } from './views';
+import { listContext, toInstance } from './views';
 import { storageName } from '../storage/volume-names';
 
 /** A validated create request. */
@@ -44,12 +45,12 @@ export class BackupManager {
     return childPath(this.dir(rec), b.name);
   }
 
-  list(rec: InstanceRecord): BackupRecord[] {
+  async list(rec: InstanceRecord): Promise<BackupRecord[]> {
     return this.m.deps.db.backups.list(rec.id);
   }
 
-  get(rec: InstanceRecord, name: string): BackupRecord {
-    const b = this.m.deps.db.backups.get(rec.id, name);
+  async get(rec: InstanceRecord, name: string): Promise<BackupRecord> {
+    const b = await this.m.deps.db.backups.get(rec.id, name);
     if (!b) throw notFound('Instance backup not found');
     return b;
   }
@@ -65,9 +66,9 @@ export class BackupManager {
   }
 
   /** Checks a create request before its operation starts (400, 409). */
-  plan(rec: InstanceRecord, req: InstanceBackupsPost): BackupPlan {
-    allowBackupCreation(this.m.deps.db, rec.project);
-    const taken = new Set(this.list(rec).map((b) => b.name));
+  async plan(rec: InstanceRecord, req: InstanceBackupsPost): Promise<BackupPlan> {
+    await allowBackupCreation(this.m.deps.db, rec.project);
+    const taken = new Set((await this.list(rec)).map((b) => b.name));
     let name = req.name;
     if (!name) {
       let i = 0;
@@ -91,11 +92,18 @@ export class BackupManager {
   /** What `backup/index.yaml` says about the instance. */
   async index(rec: InstanceRecord, snapshots: string[]): Promise<BackupIndex> {
     const { db, pools, drivers } = this.m.deps;
-    const vol = pools.volumeOf(rec.project, rec.type, rec.name);
+    const vol = await pools.volumeOf(rec.project, rec.type, rec.name);
     if (!vol) throw new StatusError(500, `Instance "${rec.name}" has no root volume`);
-    const pool = pools.get(vol.pool);
+    const pool = await pools.get(vol.pool);
     const [st] = await drivers.states([rec]);
-    const snaps = db.snapshots.list(rec.id).filter((s) => snapshots.includes(s.name));
+    const snaps = (await db.snapshots.list(rec.id)).filter((s) => snapshots.includes(s.name));
+    const ctx = await listContext(this.m, [rec], false);
+    const profileProject = await this.m.profileProject(rec.project);
+    const profiles: Profile[] = [];
+    for (const p of rec.profiles) {
+      const pr = await db.profiles.get(profileProject, p);
+      if (pr) profiles.push({ name: pr.name, description: pr.description, config: pr.config, devices: pr.devices, project: pr.project, used_by: [] });
+    }
     return {
       name: rec.name,
       backend: pool.driver,
@@ -105,13 +113,10 @@ export class BackupManager {
       optimized_header: false,
       type: rec.type,
       config: {
-        container: toInstance(this.m, rec, st!),
-        snapshots: snaps.map((s) => snapshotToApi(this.m, rec, s)),
-        pool: pools.toApi(pool),
-        profiles: rec.profiles.flatMap((p) => {
-          const pr = db.profiles.get(this.m.profileProject(rec.project), p);
-          return pr ? [{ name: pr.name, description: pr.description, config: pr.config, devices: pr.devices, project: pr.project, used_by: [] }] : [];
-        }),
+        container: toInstance(this.m, rec, st!, ctx),
+        snapshots: snaps.map((s) => snapshotToApi(this.m, rec, s, ctx.profiles)),
+        pool: await pools.toApi(pool),
+        profiles,
         volume: {
           name: rec.name,
           type: rec.type,
@@ -130,12 +135,12 @@ export class BackupManager {
   /** Writes the tarball, then the row (a failed write leaves neither). */
   async create(rec: InstanceRecord, p: BackupPlan): Promise<BackupRecord> {
     const { db, pools, events } = this.m.deps;
-    const vol = pools.volumeOf(rec.project, rec.type, rec.name);
+    const vol = await pools.volumeOf(rec.project, rec.type, rec.name);
     if (!vol) throw new StatusError(500, `Instance "${rec.name}" has no root volume`);
-    const pool = pools.get(vol.pool);
+    const pool = await pools.get(vol.pool);
     const sd = pools.driver(pool);
     const spec = pools.spec(pool);
-    const snaps = p.instanceOnly ? [] : db.snapshots.list(rec.id).map((s) => s.name);
+    const snaps = p.instanceOnly ? [] : (await db.snapshots.list(rec.id)).map((s) => s.name);
     await mkdir(this.dir(rec), { recursive: true, mode: 0o700 });
     const out = this.path(rec, p);
     await writeBackupTarball(out, {
@@ -145,8 +150,8 @@ export class BackupManager {
       compression: p.compression,
     });
     try {
-      const b = db.transaction(() =>
-        db.backups.create({
+      const b = await db.transaction((tx) =>
+        tx.backups.create({
           instanceId: rec.id,
           name: p.name,
           createdAt: new Date().toISOString(),
@@ -168,10 +173,10 @@ export class BackupManager {
   async rename(rec: InstanceRecord, b: BackupRecord, newName: string): Promise<void> {
     validateBackupName(newName);
     const { db, events } = this.m.deps;
-    if (db.backups.get(rec.id, newName)) throw conflict(`Backup "${newName}" already exists`);
+    if (await db.backups.get(rec.id,newName)) throw conflict(`Backup "${newName}" already exists`);
     await rename(this.path(rec, b), this.path(rec, { name: newName }));
     try {
-      db.transaction(() => db.backups.rename(b.id, newName));
+      await db.transaction((tx) => tx.backups.rename(b.id, newName));
     } catch (err) {
       await rename(this.path(rec, { name: newName }), this.path(rec, b));
       throw err;
@@ -181,7 +186,7 @@ export class BackupManager {
 
   async delete(rec: InstanceRecord, b: BackupRecord): Promise<void> {
     await rm(this.path(rec, b), { force: true });
-    this.m.deps.db.transaction(() => this.m.deps.db.backups.delete(b.id));
+    await this.m.deps.db.transaction((tx) => tx.backups.delete(b.id));
     this.m.deps.events.lifecycle('instance-backup-deleted', `/1.0/instances/${rec.name}/backups/${b.name}`, rec.project);
   }
 

@@ -17,18 +17,24 @@ const DEFAULT_SHUTDOWN_TIMEOUT = 30;
 
 /** Starts what should run: boot.autostart, or (unset) what ran before the host went down. */
 export async function autostartInstances(m: InstanceManager, actions: StateActions, log: Logger, warnings?: Warnings): Promise<void> {
-  const recs = m.deps.db.instances.list(null);
+  const recs = await m.deps.db.instances.list(null);
   const states = await m.deps.drivers.states(recs);
   const todo: { rec: InstanceRecord; priority: number; delay: number }[] = [];
   let running = 0;
   const alreadyRunning: InstanceRecord[] = [];
+  const profiles = await m.profileLookup(recs.map((r) => r.project));
   recs.forEach((rec, i) => {
     if (states[i].pid > 0) {
       running++;
       alreadyRunning.push(rec);
       return;
     }
-    const cfg = m.expand(rec).expanded_config;
+    let cfg: Record<string, string>;
+    try {
+      cfg = m.expandWith(rec, profiles).expanded_config;
+    } catch {
+      return;
+    }
     const auto = cfg['boot.autostart'];
     const wanted = auto !== undefined && auto !== '' ? isTrue(auto) : rec.config['volatile.last_state.power'] === 'RUNNING';
     if (wanted) todo.push({ rec, priority: Number(cfg['boot.autostart.priority'] ?? 0), delay: Number(cfg['boot.autostart.delay'] ?? 0) });
@@ -37,7 +43,7 @@ export async function autostartInstances(m: InstanceManager, actions: StateActio
   // Devices: the helpers of instances that kept running (proxy relays) are re-adopted or restarted.
   for (const rec of alreadyRunning) {
     try {
-      await m.deps.drivers.of(rec.type).resumeDevices?.(m.runtime(rec));
+      await m.deps.drivers.of(rec.type).resumeDevices?.(await m.runtime(rec));
     } catch (err) {
       log.warn('Failed to resume devices', { instance: rec.name, err: (err as Error).message });
     }
@@ -48,7 +54,7 @@ export async function autostartInstances(m: InstanceManager, actions: StateActio
       await actions.apply(rec, { action: 'start' });
     } catch (err) {
       log.warn('Failed to auto-start instance', { instance: rec.name, err: (err as Error).message });
-      warnings?.raise(WarningType.InstanceAutostartFailure, `Failed to autostart instance "${rec.name}": ${(err as Error).message}`, {
+      await warnings?.raise(WarningType.InstanceAutostartFailure, `Failed to autostart instance "${rec.name}": ${(err as Error).message}`, {
         project: rec.project,
         entityUrl: instanceEntityUrl(rec),
       });
@@ -59,21 +65,27 @@ export async function autostartInstances(m: InstanceManager, actions: StateActio
 
 /** Stops every running instance cleanly, highest boot.stop.priority first. */
 export async function shutdownInstances(m: InstanceManager, log: Logger): Promise<void> {
-  const recs = m.deps.db.instances.list(null);
+  const recs = await m.deps.db.instances.list(null);
   const states = await m.deps.drivers.states(recs);
   const groups = new Map<number, InstanceRecord[]>();
+  const profiles = await m.profileLookup(recs.map((r) => r.project));
   recs.forEach((rec, i) => {
     if (states[i].pid <= 0) return;
-    const p = Number(m.expand(rec).expanded_config['boot.stop.priority'] ?? 0);
+    let p = 0;
+    try {
+      p = Number(m.expandWith(rec, profiles).expanded_config['boot.stop.priority'] ?? 0);
+    } catch {
+      // A profile gone since: default priority.
+    }
     groups.set(p, [...(groups.get(p) ?? []), rec]);
   });
   for (const p of [...groups.keys()].sort((a, b) => b - a)) {
     await Promise.all(
       (groups.get(p) ?? []).map(async (rec) => {
-        const cfg = m.expand(rec).expanded_config;
+        const cfg = (await m.expand(rec)).expanded_config;
         const timeout = Number(cfg['boot.host_shutdown_timeout'] || DEFAULT_SHUTDOWN_TIMEOUT);
         try {
-          await m.deps.drivers.of(rec.type).stop(m.runtime(rec), { force: false, timeoutSec: timeout });
+          await m.deps.drivers.of(rec.type).stop(await m.runtime(rec), { force: false, timeoutSec: timeout });
         } catch (err) {
           log.warn('Failed to stop instance at shutdown', { instance: rec.name, err: (err as Error).message });
         }

@@ -58,32 +58,32 @@ export function mergeCopyConfig(source: ConfigMap, request: ConfigMap | undefine
 }
 
 /** Validates a copy request (400/404/409) before its operation starts. */
-export function planCopy(m: InstanceManager, project: string, req: InstancesPost): CopyPlan {
+export async function planCopy(m: InstanceManager, project: string, req: InstancesPost): Promise<CopyPlan> {
   const { db } = m.deps;
   const src = req.source?.source ?? '';
   if (!src) throw badRequest('Must specify a source instance');
   if (req.source?.refresh) throw new StatusError(501, 'Refreshing an existing copy is not supported yet');
   const [srcName, snapName] = src.split('/', 2) as [string, string | undefined];
-  const source = m.get(req.source?.project ?? project, srcName);
+  const source = await m.get(req.source?.project ?? project, srcName);
   let fromSnapshot: SnapshotRecord | null = null;
   if (snapName !== undefined) {
-    fromSnapshot = db.snapshots.get(source.id, snapName) ?? null;
+    fromSnapshot = (await db.snapshots.get(source.id, snapName)) ?? null;
     if (!fromSnapshot) throw notFound('Snapshot not found');
   }
   if (req.type && req.type !== source.type) throw badRequest('Instance type should not be specified or should match source type');
-  const name = req.name ?? generateName((n) => db.instances.get(project, n) !== undefined);
+  const name = req.name ?? (await generateName(async (n) => (await db.instances.get(project, n)) !== undefined));
   validateInstanceName(name);
-  if (db.instances.get(project, name)) throw conflict(`Instance "${name}" already exists`);
+  if (await db.instances.get(project, name)) throw conflict(`Instance "${name}" already exists`);
 
   const base = fromSnapshot ?? source;
   const config = mergeCopyConfig(base.config, req.config);
   validateInstanceConfig(Object.fromEntries(Object.entries(config).filter(([k]) => !k.startsWith('volatile.'))));
   const devices = { ...base.devices, ...(req.devices ?? {}) };
-  validateDevices(m.deps, devices, { profile: false });
+  await validateDevices(m.deps, devices, { profile: false });
   const profiles = req.profiles ?? base.profiles;
   if (new Set(profiles).size !== profiles.length) throw badRequest('Duplicate profile found in request');
-  const profileProject = m.profileProject(project);
-  for (const p of profiles) if (!db.profiles.get(profileProject, p)) throw badRequest(`Profile "${p}" not found`);
+  const profileProject = await m.profileProject(project);
+  for (const p of profiles) if (!(await db.profiles.get(profileProject, p))) throw badRequest(`Profile "${p}" not found`);
 
   const record: Omit<InstanceRecord, 'id'> = {
     project,
@@ -99,11 +99,11 @@ export function planCopy(m: InstanceManager, project: string, req: InstancesPost
     devices,
     profiles,
   };
-  const root = rootDisk(m.expand(record).expanded_devices);
+  const root = rootDisk((await m.expand(record)).expanded_devices);
   if (!root?.pool) throw badRequest('Failed initializing instance: Failed getting root disk: No root device could be found');
-  m.deps.pools.get(root.pool);
-  const snapshots = fromSnapshot || req.source?.instance_only ? [] : db.snapshots.list(source.id);
-  allowInstanceCreation(db, project, record);
+  await m.deps.pools.get(root.pool);
+  const snapshots = fromSnapshot || req.source?.instance_only ? [] : await db.snapshots.list(source.id);
+  await allowInstanceCreation(db, project, record);
   return { project, name, source, fromSnapshot, snapshots, record, pool: root.pool, start: req.start === true };
 }
 
@@ -112,8 +112,8 @@ export function planCopy(m: InstanceManager, project: string, req: InstancesPost
  * host's id map, stopped, the "copy" templates due, MAC addresses for NICs
  * that have none.
  */
-export function copyVolatile(m: InstanceManager, plan: { project: string; name: string; record: Omit<InstanceRecord, 'id'> }): ConfigMap {
-  const privileged = plan.record.type === 'virtual-machine' || isTrue(m.expand(plan.record).expanded_config['security.privileged']);
+export async function copyVolatile(m: InstanceManager, plan: { project: string; name: string; record: Omit<InstanceRecord, 'id'> }): Promise<ConfigMap> {
+  const privileged = plan.record.type === 'virtual-machine' || isTrue((await m.expand(plan.record)).expanded_config['security.privileged']);
   const config = { ...plan.record.config };
   config['volatile.uuid'] = randomUUID();
   config['volatile.uuid.generation'] = config['volatile.uuid'];
@@ -125,7 +125,7 @@ export function copyVolatile(m: InstanceManager, plan: { project: string; name: 
   }
   config['volatile.last_state.power'] = 'STOPPED';
   config['volatile.apply_template'] = 'copy';
-  Object.assign(config, missingNicVolatile({ project: plan.project, name: plan.name, config }, m.expand({ ...plan.record, config }).expanded_devices));
+  Object.assign(config, missingNicVolatile({ project: plan.project, name: plan.name, config }, (await m.expand({ ...plan.record,config })).expanded_devices));
   return config;
 }
 
@@ -134,15 +134,15 @@ export async function runCopy(m: InstanceManager, plan: CopyPlan): Promise<Insta
   const { db, pools } = m.deps;
   const r = new Reverter();
   try {
-    const srcVol = pools.volumeOf(plan.source.project, plan.source.type, plan.source.name);
+    const srcVol = await pools.volumeOf(plan.source.project, plan.source.type, plan.source.name);
     if (!srcVol) throw new StatusError(500, `Instance "${plan.source.name}" has no root volume`);
-    const srcPool = pools.get(srcVol.pool);
-    const pool = pools.get(plan.pool);
-    const config = copyVolatile(m, plan);
+    const srcPool = await pools.get(srcVol.pool);
+    const pool = await pools.get(plan.pool);
+    const config = await copyVolatile(m, plan);
 
     // Volumes first, rows last: a daemon killed mid-copy leaves no half-copied instance listed, only
     // a volume that `admin recover` reports.
-    if (db.instances.get(plan.project, plan.name)) throw conflict(`Instance "${plan.name}" already exists`);
+    if (await db.instances.get(plan.project,plan.name)) throw conflict(`Instance "${plan.name}" already exists`);
     const src = { sd: pools.driver(srcPool), spec: pools.spec(srcPool), type: plan.source.type, name: storageName(plan.source.project, plan.source.name) };
     const dst = { sd: pools.driver(pool), spec: pools.spec(pool), type: plan.record.type, name: storageName(plan.project, plan.name) };
     if (await exists(dst.sd.volumePath(dst.spec, dst.type, dst.name))) {

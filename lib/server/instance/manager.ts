@@ -67,8 +67,8 @@ export class InstanceManager {
   constructor(readonly deps: ManagerDeps) {}
 
   /** The instance's record, or a 404 "Instance not found". */
-  get(project: string, name: string): InstanceRecord {
-    const rec = this.deps.db.instances.get(project, name);
+  async get(project: string, name: string): Promise<InstanceRecord> {
+    const rec = await this.deps.db.instances.get(project, name);
     if (!rec) throw notFound('Instance not found');
     return rec;
   }
@@ -77,41 +77,46 @@ export class InstanceManager {
    * The project whose profiles instances of `project` use: itself with
    * features.profiles, else `default` (Incus's project.ProfileProject).
    */
-  profileProject(project: string): string {
+  profileProject(project: string): Promise<string> {
     return this.featureProject(project, 'profiles');
   }
 
   /** The project whose resources of `kind` instances of `project` use (default's when the feature is off). */
-  featureProject(project: string, kind: FeatureKind): string {
+  async featureProject(project: string, kind: FeatureKind): Promise<string> {
     if (project === 'default') return project;
-    const p = this.deps.db.projects.get(project);
+    const p = await this.deps.db.projects.get(project);
     return p ? featureProject(project, p.config, kind) : project;
   }
 
-  /** A profile lookup that reads each profile (and each project's feature) once: for expanding many instances in one request. */
-  profileMemo(): ProfileLookup {
-    const seen = new Map<string, ProfileRecord | undefined>();
+  /**
+   * A synchronous profile lookup for the instances of `projects`: each
+   * profile project's profiles read once (one query per project), for
+   * expanding one or many instances.
+   */
+  async profileLookup(projects: Iterable<string>): Promise<ProfileLookup> {
     const owners = new Map<string, string>();
-    return (project, name) => {
-      let owner = owners.get(project);
-      if (owner === undefined) owners.set(project, (owner = this.profileProject(project)));
-      const key = `${owner}/${name}`;
-      if (!seen.has(key)) seen.set(key, this.deps.db.profiles.get(owner, name));
-      return seen.get(key);
-    };
+    const byOwner = new Map<string, Map<string, ProfileRecord>>();
+    for (const project of new Set(projects)) {
+      const owner = await this.profileProject(project);
+      owners.set(project, owner);
+      if (!byOwner.has(owner)) byOwner.set(owner, new Map((await this.deps.db.profiles.list(owner)).map((p) => [p.name, p])));
+    }
+    return (project, name) => byOwner.get(owners.get(project) ?? '')?.get(name);
   }
 
   lockKey(rec: Pick<InstanceRecord, 'project' | 'name'>): string {
     return `${rec.project}/${rec.name}`;
   }
 
-  /**
-   * Expanded config and devices: profiles in order, then the instance.
-   * `profiles` replaces the per-call database reads (see {@link profileMemo}).
-   */
-  expand(
+  /** Expanded config and devices: profiles in order, then the instance. */
+  async expand(rec: Pick<InstanceRecord, 'project' | 'profiles' | 'config' | 'devices'>): Promise<Pick<Instance, 'expanded_config' | 'expanded_devices'>> {
+    return this.expandWith(rec, await this.profileLookup([rec.project]));
+  }
+
+  /** {@link expand} with the profiles already read (see {@link profileLookup}). */
+  expandWith(
     rec: Pick<InstanceRecord, 'project' | 'profiles' | 'config' | 'devices'>,
-    profiles: ProfileLookup = (project, name) => this.deps.db.profiles.get(this.profileProject(project), name),
+    profiles: ProfileLookup,
   ): Pick<Instance, 'expanded_config' | 'expanded_devices'> {
     const layers = rec.profiles.map((p) => {
       const pr = profiles(rec.project, p);
@@ -123,11 +128,12 @@ export class InstanceManager {
   }
 
   /** What the driver needs to act on this instance. */
-  runtime(rec: InstanceRecord): InstanceRuntime {
-    const e = this.expand(rec);
-    const vol = this.deps.pools.volumeOf(rec.project, rec.type, rec.name);
+  async runtime(rec: InstanceRecord): Promise<InstanceRuntime> {
+    const e = await this.expand(rec);
+    const vol = await this.deps.pools.volumeOf(rec.project, rec.type, rec.name);
     if (!vol) throw new StatusError(500, `Instance "${rec.name}" has no root volume`);
-    const pool = this.deps.pools.get(vol.pool);
+    const pool = await this.deps.pools.get(vol.pool);
+    const volumeProject = await this.featureProject(rec.project, 'storage.volumes');
     const disk = storageName(rec.project, rec.name);
     return {
       project: rec.project,
@@ -139,20 +145,19 @@ export class InstanceManager {
       volumePath: this.deps.pools.volumePath(pool, rec.type, storageName(rec.project, rec.name)),
       idmappedRootfs: (rec.config['volatile.last_state.idmap'] ?? '[]') === '[]',
       idmap: isTrue(e.expanded_config['security.privileged']) ? null : this.currentIdmap(rec),
-      volumeProject: this.featureProject(rec.project, 'storage.volumes'),
-      blockVolumes: this.blockVolumes(rec.project, e.expanded_devices),
+      volumeProject,
+      blockVolumes: await this.blockVolumes(volumeProject, e.expanded_devices),
     };
   }
 
   /** The raw disks of the custom block volumes that disk devices name, by device name. */
-  private blockVolumes(project: string, devices: DevicesMap): Record<string, string> | undefined {
+  private async blockVolumes(volProject: string, devices: DevicesMap): Promise<Record<string, string> | undefined> {
     let out: Record<string, string> | undefined;
-    const volProject = this.featureProject(project, 'storage.volumes');
     for (const [name, d] of Object.entries(devices)) {
       if (d.type !== 'disk' || !d.pool || !d.source) continue;
-      const vol = this.deps.db.pools.volume(d.pool, volProject, 'custom', d.source);
+      const vol = await this.deps.db.pools.volume(d.pool, volProject, 'custom', d.source);
       if (vol?.contentType !== 'block') continue;
-      const pool = this.deps.pools.get(d.pool);
+      const pool = await this.deps.pools.get(d.pool);
       (out ??= {})[name] = this.deps.pools.driver(pool).blockPath(this.deps.pools.spec(pool), 'custom', storageName(volProject, d.source));
     }
     return out;
@@ -172,13 +177,13 @@ export class InstanceManager {
    * Recomputes the id map before a start (security.idmap.* and raw.idmap may
    * have changed) and records it in the volatile keys; returns the record.
    */
-  refreshIdmap(rec: InstanceRecord): InstanceRecord {
-    const cfg = this.expand(rec).expanded_config;
+  async refreshIdmap(rec: InstanceRecord): Promise<InstanceRecord> {
+    const cfg = (await this.expand(rec)).expanded_config;
     if (isTrue(cfg['security.privileged'])) return rec;
     const isolated = isTrue(cfg['security.idmap.isolated']);
     const taken: number[] = [];
     if (isolated) {
-      for (const other of this.deps.db.instances.list(null)) {
+      for (const other of await this.deps.db.instances.list(null)) {
         if (other.id === rec.id) continue;
         const b = Number(other.config['volatile.idmap.base']);
         if (b && b !== this.deps.idmap.uid.hostBase) taken.push(b);
@@ -193,38 +198,38 @@ export class InstanceManager {
     const json = entriesJson(entries);
     if (rec.config['volatile.idmap.current'] === json && rec.config['volatile.idmap.base'] === String(base)) return rec;
     const config = { ...rec.config, 'volatile.idmap.base': String(base), 'volatile.idmap.current': json, 'volatile.idmap.next': json };
-    this.deps.db.instances.setConfig(rec.id, config);
+    await this.deps.db.instances.setConfig(rec.id, config);
     return { ...rec, config };
   }
 
   /** Records the MACs of NICs that have none in volatile yet (NICs added through profiles); returns the record. */
-  recordNicVolatile(rec: InstanceRecord): InstanceRecord {
-    const missing = missingNicVolatile(rec, this.expand(rec).expanded_devices);
+  async recordNicVolatile(rec: InstanceRecord): Promise<InstanceRecord> {
+    const missing = missingNicVolatile(rec, (await this.expand(rec)).expanded_devices);
     if (Object.keys(missing).length === 0) return rec;
     const config = { ...rec.config, ...missing };
-    this.deps.db.instances.setConfig(rec.id, config);
+    await this.deps.db.instances.setConfig(rec.id, config);
     return { ...rec, config };
   }
 
   /** Validates a create request synchronously (400/404/409), before any operation starts. */
-  planCreate(project: string, req: InstancesPost): CreatePlan {
+  async planCreate(project: string, req: InstancesPost): Promise<CreatePlan> {
     const { db } = this.deps;
     const type: InstanceType = req.type || 'container';
     if (type !== 'container' && type !== 'virtual-machine') throw badRequest(`Invalid instance type "${String(type)}"`);
     // A type this host cannot run (no QEMU) is refused here, saying why.
     this.deps.drivers.of(type);
-    const name = req.name ?? generateName((n) => db.instances.get(project, n) !== undefined);
+    const name = req.name ?? (await generateName(async (n) => (await db.instances.get(project, n)) !== undefined));
     validateInstanceName(name);
-    if (db.instances.get(project, name)) throw conflict(`Instance "${name}" already exists`);
+    if (await db.instances.get(project, name)) throw conflict(`Instance "${name}" already exists`);
     const config = { ...(req.config ?? {}) };
     validateInstanceConfig(config, type);
     for (const k of Object.keys(config)) if (k.startsWith('volatile.')) delete config[k];
     const devices = req.devices ?? {};
-    validateDevices(this.deps, devices, {
+    await validateDevices(this.deps, devices, {
       profile: false,
       instanceType: type,
       supported: this.deps.drivers.of(type).info.features.devices,
-      volumeProject: this.featureProject(project, 'storage.volumes'),
+      volumeProject: await this.featureProject(project, 'storage.volumes'),
       instance: { project, name },
     });
     const profiles = req.profiles ?? ['default'];
@@ -246,13 +251,14 @@ export class InstanceManager {
         project: source.project,
         image_type: type,
       };
-      this.deps.imageDownloader.check(remoteImage);
+      await this.deps.imageDownloader.check(remoteImage);
     } else if (source.type === 'image') {
       const ref = source.fingerprint || source.alias;
       if (!ref) throw badRequest('Missing image alias or fingerprint in source');
+      const imageProject = await this.featureProject(source.project ?? project, 'images');
       const img = source.fingerprint
-        ? this.deps.images.byFingerprint(this.featureProject(source.project ?? project, 'images'), source.fingerprint)
-        : this.deps.images.resolve(this.featureProject(source.project ?? project, 'images'), ref);
+        ? await this.deps.images.byFingerprint(imageProject, source.fingerprint)
+        : await this.deps.images.resolve(imageProject, ref);
       if (img.type !== type) throw badRequest(`Requested image's type "${img.type}" doesn't match instance type "${type}"`);
       imageFingerprint = img.fingerprint;
       architecture = img.architecture;
@@ -279,11 +285,11 @@ export class InstanceManager {
       devices,
       profiles,
     };
-    const root = rootDisk(this.expand(record).expanded_devices);
+    const root = rootDisk((await this.expand(record)).expanded_devices);
     if (!root) throw badRequest('Failed initializing instance: Failed getting root disk: No root device could be found');
     if (!root.pool) throw badRequest('Failed initializing instance: The root disk device has no pool');
-    this.deps.pools.get(root.pool);
-    allowInstanceCreation(db, project, { ...record, imageServer: source.type === 'image' ? source.server : undefined });
+    await this.deps.pools.get(root.pool);
+    await allowInstanceCreation(db, project, { ...record, imageServer: source.type === 'image' ? source.server : undefined });
     return { project, name, record, pool: root.pool, imageFingerprint, remoteImage, start: req.start === true };
   }
 
@@ -291,9 +297,9 @@ export class InstanceManager {
   private async fetchRemoteImage(plan: CreatePlan, onProgress?: (md: Record<string, unknown>) => void): Promise<CreatePlan> {
     const downloader = this.deps.imageDownloader;
     if (!plan.remoteImage || !downloader) return plan;
-    const cfg = imageCacheConfig(this.deps.db.config.all());
+    const cfg = imageCacheConfig(await this.deps.db.config.all());
     const { record: img } = await downloader.ensure(plan.remoteImage, {
-      project: this.featureProject(plan.project, 'images'),
+      project: await this.featureProject(plan.project, 'images'),
       setCached: true,
       preferCached: true,
       autoUpdate: cfg.autoUpdateCached,
@@ -311,11 +317,12 @@ export class InstanceManager {
     if (plan.remoteImage) plan = await this.fetchRemoteImage(plan, onProgress);
     const r = new Reverter();
     try {
-      const pool = pools.get(plan.pool);
+      const pool = await pools.get(plan.pool);
       const type = plan.record.type;
+      const profiles = await this.profileLookup([plan.project]);
       // VMs have no id map: the guest's own kernel owns its users.
-      const privileged = type === 'virtual-machine' || isTrue(this.expand(plan.record).expanded_config['security.privileged']);
-      const idmapped = !privileged && this.deps.idmappedPool(pool.name);
+      const privileged = type === 'virtual-machine' || isTrue(this.expandWith(plan.record, profiles).expanded_config['security.privileged']);
+      const idmapped = !privileged && (await this.deps.idmappedPool(pool.name));
       const map = idmapJson(this.deps.idmap);
       const config = { ...plan.record.config };
       config['volatile.uuid'] = randomUUID();
@@ -327,17 +334,17 @@ export class InstanceManager {
       }
       if (type === 'container') config['volatile.last_state.idmap'] = privileged || idmapped ? '[]' : map;
       config['volatile.last_state.power'] = 'STOPPED';
-      Object.assign(config, missingNicVolatile({ project: plan.project, name: plan.name, config }, this.expand({ ...plan.record, config }).expanded_devices));
+      Object.assign(config, missingNicVolatile({ project: plan.project, name: plan.name, config }, this.expandWith({ ...plan.record, config }, profiles).expanded_devices));
       // Image templates for "create" render on the first start, as Incus does.
       if (plan.imageFingerprint) config['volatile.apply_template'] = 'create';
 
       let rec!: InstanceRecord;
       try {
-        rec = db.transaction(() => {
-          // Checked again in the same tick as the insert, so that racing creates cannot both pass a limit.
-          allowInstanceCreation(db, plan.project, plan.record);
-          const created = db.instances.create({ ...plan.record, config });
-          db.pools.createVolume({
+        rec = await db.transaction(async (tx) => {
+          // Checked again in the transaction of the insert, so that racing creates cannot both pass a limit.
+          await allowInstanceCreation(tx, plan.project, plan.record);
+          const created = await tx.instances.create({ ...plan.record, config });
+          await tx.pools.createVolume({
             pool: pool.name,
             project: plan.project,
             name: plan.name,
@@ -355,10 +362,10 @@ export class InstanceManager {
         throw err;
       }
       r.add(() =>
-        db.transaction(() => {
-          const v = db.pools.volumeOf(plan.project, type, plan.name);
-          if (v) db.pools.deleteVolume(v.id);
-          db.instances.delete(rec.id);
+        db.transaction(async (tx) => {
+          const v = await tx.pools.volumeOf(plan.project, type, plan.name);
+          if (v) await tx.pools.deleteVolume(v.id);
+          await tx.instances.delete(rec.id);
         }),
       );
 
@@ -366,7 +373,7 @@ export class InstanceManager {
       const spec = pools.spec(pool);
       const disk = storageName(plan.project, plan.name);
       r.add(() => sd.deleteVolume(spec, type, disk));
-      const rootSize = rootDisk(this.expand(rec).expanded_devices)?.config.size;
+      const rootSize = rootDisk(this.expandWith(rec, profiles).expanded_devices)?.config.size;
       // A VM's disk is made at its size (default 10GiB); a container's size is a quota set afterwards.
       const opts = type === 'virtual-machine' && rootSize ? { size: parseSize(rootSize) ?? undefined } : undefined;
       if (plan.imageFingerprint) {
@@ -378,13 +385,13 @@ export class InstanceManager {
         } else {
           await sd.createVolumeFromImage(spec, type, disk, images.path(plan.imageFingerprint), rootfs, opts);
         }
-        const img = this.deps.images.byFingerprint(this.featureProject(plan.project, 'images'), plan.imageFingerprint);
-        db.images.touch(img.id, new Date().toISOString());
+        const img = await this.deps.images.byFingerprint(await this.featureProject(plan.project, 'images'), plan.imageFingerprint);
+        await db.images.touch(img.id, new Date().toISOString());
       } else {
         await sd.createVolume(spec, type, disk, opts);
       }
       if (rootSize && type === 'container') await pools.applyQuota(pool, type, disk, rootSize);
-      const rt = this.runtime(rec);
+      const rt = await this.runtime(rec);
       if (type === 'container' && !privileged && !idmapped) {
         await shiftTree(`${rt.volumePath}/rootfs`, this.deps.idmap.uid.hostBase, this.deps.idmap.gid.hostBase);
       }
@@ -402,23 +409,23 @@ export class InstanceManager {
   /** Deletes a stopped instance: driver files, volume, then the row. */
   async delete(rec: InstanceRecord): Promise<void> {
     const { db, pools, drivers, events } = this.deps;
-    if (isTrue(this.expand(rec).expanded_config['security.protection.delete'])) {
+    if (isTrue((await this.expand(rec)).expanded_config['security.protection.delete'])) {
       throw badRequest('Instance is protected from being deleted');
     }
     const [st] = await drivers.states([rec]);
     if (st.pid > 0) throw badRequest('Instance is running');
-    const vol = pools.volumeOf(rec.project, rec.type, rec.name);
+    const vol = await pools.volumeOf(rec.project, rec.type, rec.name);
     await drivers.of(rec.type).detach(rec);
     if (vol) {
-      const pool = pools.get(vol.pool);
-      const snaps = db.snapshots.names(rec.id);
+      const pool = await pools.get(vol.pool);
+      const snaps = await db.snapshots.names(rec.id);
       const disk = storageName(rec.project, rec.name);
       await deleteSnapshotVolumes(pools.driver(pool), pools.spec(pool), rec.type, disk, snaps);
       await pools.driver(pool).deleteVolume(pools.spec(pool), rec.type, disk);
     }
-    db.transaction(() => {
-      if (vol) db.pools.deleteVolume(vol.id);
-      db.instances.delete(rec.id);
+    await db.transaction(async (tx) => {
+      if (vol) await tx.pools.deleteVolume(vol.id);
+      await tx.instances.delete(rec.id);
     });
     events.lifecycle('instance-deleted', `/1.0/instances/${rec.name}`, rec.project);
   }
@@ -427,53 +434,53 @@ export class InstanceManager {
   async rename(rec: InstanceRecord, newName: string): Promise<void> {
     const { db, pools, drivers, events } = this.deps;
     validateInstanceName(newName);
-    if (db.instances.get(rec.project, newName)) throw conflict(`Instance "${newName}" already exists`);
+    if (await db.instances.get(rec.project, newName)) throw conflict(`Instance "${newName}" already exists`);
     const [st] = await drivers.states([rec]);
     if (st.pid > 0) throw badRequest('Renaming of running instance not allowed');
-    const vol = pools.volumeOf(rec.project, rec.type, rec.name);
+    const vol = await pools.volumeOf(rec.project, rec.type, rec.name);
     if (!vol) throw new StatusError(500, `Instance "${rec.name}" has no root volume`);
-    const pool = pools.get(vol.pool);
+    const pool = await pools.get(vol.pool);
     const sd = pools.driver(pool);
     await drivers.of(rec.type).detach(rec);
     const [fromDisk, toDisk] = [storageName(rec.project, rec.name), storageName(rec.project, newName)];
     await sd.renameVolume(pools.spec(pool), rec.type, fromDisk, toDisk);
     await moveSnapshotVolumes(sd, pools.spec(pool), rec.type, fromDisk, toDisk);
     try {
-      db.transaction(() => {
-        db.instances.rename(rec.id, newName);
-        db.pools.renameVolume(vol.id, newName);
+      await db.transaction(async (tx) => {
+        await tx.instances.rename(rec.id, newName);
+        await tx.pools.renameVolume(vol.id, newName);
       });
     } catch (err) {
       await sd.renameVolume(pools.spec(pool), rec.type, toDisk, fromDisk);
       await moveSnapshotVolumes(sd, pools.spec(pool), rec.type, toDisk, fromDisk);
-      await drivers.of(rec.type).attach(this.runtime(rec));
+      await drivers.of(rec.type).attach(await this.runtime(rec));
       throw err;
     }
     const renamed = { ...rec, name: newName };
-    this.setVolatile(renamed, 'volatile.apply_template', 'rename');
-    await drivers.of(renamed.type).attach(this.runtime(renamed));
+    await this.setVolatile(renamed, 'volatile.apply_template', 'rename');
+    await drivers.of(renamed.type).attach(await this.runtime(renamed));
     events.lifecycle('instance-renamed', `/1.0/instances/${newName}`, rec.project, { old_name: rec.name });
   }
 
   /** Validates and applies an update (PUT semantics) in one step. */
   async update(rec: InstanceRecord, put: Partial<InstancePut>): Promise<InstanceRecord> {
-    return this.commitUpdate(rec, this.prepareUpdate(rec, put));
+    return this.commitUpdate(rec, await this.prepareUpdate(rec, put));
   }
 
   /**
    * Validates a replacement of the writable fields (PUT) and returns the
    * record it would produce; volatile keys stay as the daemon set them.
    */
-  prepareUpdate(rec: InstanceRecord, put: Partial<InstancePut>): InstanceRecord {
+  async prepareUpdate(rec: InstanceRecord, put: Partial<InstancePut>): Promise<InstanceRecord> {
     const config = { ...(put.config ?? {}) };
     validateInstanceConfig(config, rec.type);
     for (const k of Object.keys(config)) if (k.startsWith('volatile.')) delete config[k];
     for (const [k, v] of Object.entries(rec.config)) if (k.startsWith('volatile.')) config[k] = v;
-    validateDevices(this.deps, put.devices ?? {}, {
+    await validateDevices(this.deps, put.devices ?? {}, {
       profile: false,
       instanceType: rec.type,
       supported: this.deps.drivers.of(rec.type).info.features.devices,
-      volumeProject: this.featureProject(rec.project, 'storage.volumes'),
+      volumeProject: await this.featureProject(rec.project, 'storage.volumes'),
       instance: { project: rec.project, name: rec.name },
     });
     const next: InstanceRecord = {
@@ -485,25 +492,25 @@ export class InstanceManager {
       ephemeral: put.ephemeral ?? rec.ephemeral,
       description: put.description ?? rec.description,
     };
-    if (!rootDisk(this.expand(next).expanded_devices)) {
+    const profiles = await this.profileLookup([rec.project]);
+    for (const p of next.profiles) {
+      if (!profiles(rec.project, p)) throw badRequest(`Profile "${p}" not found`);
+    }
+    const expanded = this.expandWith(next, profiles);
+    if (!rootDisk(expanded.expanded_devices)) {
       throw badRequest('Invalid devices: No root device could be found');
     }
-    const owner = this.profileProject(rec.project);
-    for (const p of next.profiles) {
-      if (!this.deps.db.profiles.get(owner, p)) throw badRequest(`Profile "${p}" not found`);
-    }
-    allowInstanceUpdate(this.deps.db, rec.project, next);
-    Object.assign(next.config, missingNicVolatile(next, this.expand(next).expanded_devices));
+    await allowInstanceUpdate(this.deps.db, rec.project, next);
+    Object.assign(next.config, missingNicVolatile(next, expanded.expanded_devices));
     return next;
   }
 
   /** Writes a prepared update and applies what can change live. */
   async commitUpdate(rec: InstanceRecord, next: InstanceRecord): Promise<InstanceRecord> {
     const { db, events } = this.deps;
-    const before = this.expand(rec).expanded_config;
-    const beforeDevices = this.expand(rec).expanded_devices;
+    const { expanded_config: before, expanded_devices: beforeDevices } = await this.expand(rec);
     try {
-      db.transaction(() => db.instances.update(next));
+      await db.transaction((tx) => tx.instances.update(next));
     } catch (err) {
       if (err instanceof ProfileMissingError) throw badRequest(err.message);
       throw err;
@@ -511,7 +518,7 @@ export class InstanceManager {
     try {
       await this.applyRootSize(next, rootDisk(beforeDevices)?.config.size);
     } catch (err) {
-      db.transaction(() => db.instances.update(rec));
+      await db.transaction((tx) => tx.instances.update(rec));
       throw err;
     }
     events.lifecycle('instance-updated', `/1.0/instances/${rec.name}`, rec.project);
@@ -519,7 +526,7 @@ export class InstanceManager {
       await this.applyLive(next, before, beforeDevices);
     } catch (err) {
       // Devices: a device that cannot be hot-plugged leaves the instance as it was (the driver undid its steps).
-      if (err instanceof StatusError && err.status === 400) db.transaction(() => db.instances.update(rec));
+      if (err instanceof StatusError && err.status === 400) await db.transaction((tx) => tx.instances.update(rec));
       throw err;
     }
     return next;
@@ -531,14 +538,14 @@ export class InstanceManager {
    * the devices that differ.
    */
   async applyLive(rec: InstanceRecord, before: Record<string, string>, beforeDevices?: DevicesMap): Promise<void> {
-    const expanded = this.expand(rec);
+    const expanded = await this.expand(rec);
     const after = expanded.expanded_config;
     const changed = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => before[k] !== after[k]);
     const devicesChanged = beforeDevices !== undefined && JSON.stringify(beforeDevices) !== JSON.stringify(expanded.expanded_devices);
     if (changed.length === 0 && !devicesChanged) return;
     const [st] = await this.deps.drivers.states([rec]);
     if (st.pid <= 0) return;
-    const rt = this.runtime(rec);
+    const rt = await this.runtime(rec);
     const driver = this.deps.drivers.of(rec.type);
     if (devicesChanged && driver.updateDevices) await driver.updateDevices(rt, beforeDevices);
     if (changed.length > 0) await driver.update(rt, changed);
@@ -546,11 +553,11 @@ export class InstanceManager {
 
   /** A changed root disk `size` becomes the volume's new quota (where the pool's driver has quotas). */
   private async applyRootSize(rec: InstanceRecord, before: string | undefined): Promise<void> {
-    const size = rootDisk(this.expand(rec).expanded_devices)?.config.size;
+    const size = rootDisk((await this.expand(rec)).expanded_devices)?.config.size;
     if ((size ?? '') === (before ?? '')) return;
-    const vol = this.deps.pools.volumeOf(rec.project, rec.type, rec.name);
+    const vol = await this.deps.pools.volumeOf(rec.project, rec.type, rec.name);
     if (!vol) return;
-    const pool = this.deps.pools.get(vol.pool);
+    const pool = await this.deps.pools.get(vol.pool);
     const sd = this.deps.pools.driver(pool);
     const disk = storageName(rec.project, rec.name);
     if (size) await this.deps.pools.applyQuota(pool, rec.type, disk, size);
@@ -558,18 +565,22 @@ export class InstanceManager {
   }
 
   /** Removes a volatile key. */
-  unsetVolatile(rec: InstanceRecord, key: string): void {
-    const fresh = this.deps.db.instances.get(rec.project, rec.name);
-    if (!fresh || !(key in fresh.config)) return;
-    delete fresh.config[key];
-    this.deps.db.instances.setConfig(fresh.id, fresh.config);
+  async unsetVolatile(rec: InstanceRecord, key: string): Promise<void> {
+    await this.deps.db.transaction(async (tx) => {
+      const fresh = await tx.instances.get(rec.project, rec.name);
+      if (!fresh || !(key in fresh.config)) return;
+      delete fresh.config[key];
+      await tx.instances.setConfig(fresh.id, fresh.config);
+    });
   }
 
   /** Records a volatile key (no validation: the daemon owns these). */
-  setVolatile(rec: InstanceRecord, key: string, value: string): void {
-    const fresh = this.deps.db.instances.get(rec.project, rec.name);
-    if (!fresh) return;
-    fresh.config[key] = value;
-    this.deps.db.instances.setConfig(fresh.id, fresh.config);
+  async setVolatile(rec: InstanceRecord, key: string, value: string): Promise<void> {
+    await this.deps.db.transaction(async (tx) => {
+      const fresh = await tx.instances.get(rec.project, rec.name);
+      if (!fresh) return;
+      fresh.config[key] = value;
+      await tx.instances.setConfig(fresh.id, fresh.config);
+    });
   }
 }

@@ -15,9 +15,9 @@ const ANIMALS = [
 ];
 
 /** A random adjective-animal name for an instance created without one. */
-export function generateName(taken: (name: string) => boolean): string {
+export async function generateName(taken: (name: string) => Promise<boolean>): Promise<string> {
   for (;;) {
     const n = `${ADJECTIVES[randomInt(ADJECTIVES.length)]}-${ANIMALS[randomInt(ANIMALS.length)]}`;
-    if (!taken(n)) return n;
+    if (!(await taken(n))) return n;
   }
 }

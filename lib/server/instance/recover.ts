@@ -43,7 +43,7 @@ async function entries(dir: string): Promise<string[]> {
 async function scan(m: InstanceManager, poolNames?: string[]): Promise<Found[]> {
   const { pools, db } = m.deps;
   const out: Found[] = [];
-  const list = pools.list().filter((p) => !poolNames || poolNames.length === 0 || poolNames.includes(p.name));
+  const list = await (await pools.list()).filter((p) => !poolNames || poolNames.length === 0 || poolNames.includes(p.name));
   for (const pool of list) {
     const sd = pools.driver(pool);
     const spec = pools.spec(pool);
@@ -61,7 +61,7 @@ async function scan(m: InstanceManager, poolNames?: string[]): Promise<Found[]> 
       } catch {
         // No backup.yaml: rebuilt from the disk alone.
       }
-      if (db.instances.get(project, name) || db.pools.volumeOf(project, 'container', name)) continue;
+      if (await db.instances.get(project,name) || await db.pools.volumeOf(project,'container',name)) continue;
       const snapshotNames = (await entries(dirname(sd.snapshotPath(spec, 'container', disk, 'x')))).filter((s) => apiNameProblem(s) === null);
       out.push({ name, type: 'container', pool: pool.name, project, snapshot_count: snapshotNames.length, path, config, snapshotNames });
     }
@@ -70,8 +70,9 @@ async function scan(m: InstanceManager, poolNames?: string[]): Promise<Found[]> 
 }
 
 /** Projects the found volumes name that the database lacks, as Incus words them (`Project "p"`). */
-function dependencyErrors(m: InstanceManager, found: Found[]): string[] {
-  const missing = new Set(found.map((f) => f.project).filter((p) => m.deps.db.projects.id(p) === undefined));
+async function dependencyErrors(m: InstanceManager, found: Found[]): Promise<string[]> {
+  const projects = new Set((await m.deps.db.projects.list()).map((p) => p.name));
+  const missing = new Set(found.map((f) => f.project).filter((p) => !projects.has(p)));
   return [...missing].sort().map((p) => `Project "${p}"`);
 }
 
@@ -80,13 +81,14 @@ export async function validateRecover(m: InstanceManager, poolNames?: string[]):
   const found = await scan(m, poolNames);
   return {
     volumes: found.map(({ name, type, pool, project, snapshot_count }) => ({ name, type, pool, project, snapshot_count })),
-    dependencyErrors: dependencyErrors(m, found),
+    dependencyErrors: await dependencyErrors(m, found),
   };
 }
 
 /** The record for a found volume: from backup.yaml, else defaults with the pool's root disk. */
 async function recordOf(m: InstanceManager, f: Found, pool: PoolRecord): Promise<Omit<InstanceRecord, 'id'>> {
   const c = f.config?.container;
+  const profiles = await m.profileLookup([f.project]);
   if (c) {
     return {
       project: f.project,
@@ -100,7 +102,7 @@ async function recordOf(m: InstanceManager, f: Found, pool: PoolRecord): Promise
       lastUsedAt: c.last_used_at || '0001-01-01T00:00:00Z',
       config: { ...(c.config ?? {}), 'volatile.last_state.power': 'STOPPED' },
       devices: c.devices ?? {},
-      profiles: (c.profiles ?? []).filter((p) => m.deps.db.profiles.get(m.profileProject(f.project), p) !== undefined),
+      profiles: (c.profiles ?? []).filter((p) => profiles(f.project, p) !== undefined),
     };
   }
   // No record of the id map: a rootfs owned by the host's base id was shifted on disk.
@@ -120,7 +122,7 @@ async function recordOf(m: InstanceManager, f: Found, pool: PoolRecord): Promise
     devices: {},
     profiles: ['default'],
   };
-  if (rootDisk(m.expand(rec).expanded_devices)?.pool !== pool.name) rec.devices = { root: { type: 'disk', path: '/', pool: pool.name } };
+  if (rootDisk((await m.expand(rec)).expanded_devices)?.pool !== pool.name) rec.devices = { root: { type: 'disk', path: '/', pool: pool.name } };
   return rec;
 }
 
@@ -130,15 +132,17 @@ export async function runRecover(m: InstanceManager, poolNames?: string[]): Prom
   const done: UnknownVolume[] = [];
   const found = await scan(m, poolNames);
   // As Incus: nothing is imported while a volume's project is missing.
-  const missing = found.find((f) => db.projects.id(f.project) === undefined);
+  const projects = new Set((await db.projects.list()).map((p) => p.name));
+  const missing = found.find((f) => !projects.has(f.project));
   if (missing) throw notFound(`Project "${missing.project}" not found`);
   for (const f of found) {
-    const pool = pools.get(f.pool);
+    const profiles = await m.profileLookup([f.project]);
+    const pool = await pools.get(f.pool);
     const record = await recordOf(m, f, pool);
     const known = new Map<string, InstanceSnapshot>((f.config?.snapshots ?? []).map((s) => [s.name, s]));
-    const rec = db.transaction(() => {
-      const created = db.instances.create(record);
-      db.pools.createVolume({
+    const rec = await db.transaction(async (tx) => {
+      const created = await tx.instances.create(record);
+      await tx.pools.createVolume({
         pool: pool.name,
         project: f.project,
         name: f.name,
@@ -150,7 +154,7 @@ export async function runRecover(m: InstanceManager, poolNames?: string[]): Prom
       });
       for (const name of f.snapshotNames) {
         const s = known.get(name);
-        db.snapshots.create({
+        await tx.snapshots.create({
           instanceId: created.id,
           name,
           createdAt: s?.created_at || record.createdAt,
@@ -161,12 +165,12 @@ export async function runRecover(m: InstanceManager, poolNames?: string[]): Prom
           ephemeral: s?.ephemeral === true,
           config: s?.config ?? record.config,
           devices: s?.devices ?? record.devices,
-          profiles: (s?.profiles ?? record.profiles).filter((p) => db.profiles.get(m.profileProject(f.project), p) !== undefined),
+          profiles: (s?.profiles ?? record.profiles).filter((p) => profiles(f.project, p) !== undefined),
         });
       }
       return created;
     });
-    await drivers.of(rec.type).attach(m.runtime(rec));
+    await drivers.of(rec.type).attach(await m.runtime(rec));
     events.lifecycle('instance-created', `/1.0/instances/${rec.name}${projectSuffix(rec.project)}`, rec.project);
     done.push({ name: f.name, type: f.type, pool: f.pool, project: f.project, snapshot_count: f.snapshotNames.length });
   }

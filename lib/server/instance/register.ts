@@ -25,11 +25,11 @@ export async function registerInstance(
   const { db, pools, drivers, events } = m.deps;
   let rec!: InstanceRecord;
   try {
-    rec = db.transaction(() => {
+    rec = await db.transaction(async (tx) => {
       // Checked in the same tick as the insert, so that racing creates cannot both pass a limit.
-      allowInstanceCreation(db, record.project, record);
-      const created = db.instances.create(record);
-      db.pools.createVolume({
+      await allowInstanceCreation(tx, record.project, record);
+      const created = await tx.instances.create(record);
+      await tx.pools.createVolume({
         pool: pool.name,
         project: record.project,
         name: record.name,
@@ -39,7 +39,7 @@ export async function registerInstance(
         config: {},
         createdAt: record.createdAt,
       });
-      for (const s of snapshots) db.snapshots.create({ ...s, instanceId: created.id });
+      for (const s of snapshots) await tx.snapshots.create({ ...s, instanceId: created.id });
       return created;
     });
   } catch (err) {
@@ -48,16 +48,16 @@ export async function registerInstance(
     throw err;
   }
   r.add(() =>
-    db.transaction(() => {
-      const v = db.pools.volumeOf(record.project, record.type, record.name);
-      if (v) db.pools.deleteVolume(v.id);
-      db.instances.delete(rec.id);
+    db.transaction(async (tx) => {
+      const v = await tx.pools.volumeOf(record.project, record.type, record.name);
+      if (v) await tx.pools.deleteVolume(v.id);
+      await tx.instances.delete(rec.id);
     }),
   );
-  const rootSize = rootDisk(m.expand(rec).expanded_devices)?.config.size;
+  const rootSize = rootDisk((await m.expand(rec)).expanded_devices)?.config.size;
   if (rootSize) await pools.applyQuota(pool, rec.type, storageName(rec.project, rec.name), rootSize);
   r.add(() => drivers.of(rec.type).detach(rec));
-  await drivers.of(rec.type).attach(m.runtime(rec));
+  await drivers.of(rec.type).attach(await m.runtime(rec));
   events.lifecycle('instance-created', `/1.0/instances/${rec.name}`, rec.project);
   return rec;
 }

@@ -59,8 +59,15 @@ export class SnapshotScheduler {
 
   private async snapshotDue(at: Date): Promise<string[]> {
     const { db, drivers } = this.m.deps;
-    const due = db.instances.list(null).filter((rec) => {
-      const spec = this.m.expand(rec).expanded_config['snapshots.schedule'];
+    const all = await db.instances.list(null);
+    const profiles = await this.m.profileLookup(all.map((r) => r.project));
+    const due = all.filter((rec) => {
+      let spec: string | undefined;
+      try {
+        spec = this.m.expandWith(rec, profiles).expanded_config['snapshots.schedule'];
+      } catch {
+        return false;
+      }
       if (!spec) return false;
       try {
         return parseSchedule(spec, rec.id).matches(at);
@@ -73,11 +80,11 @@ export class SnapshotScheduler {
     const states = await drivers.states(due);
     const out: string[] = [];
     for (const [i, rec] of due.entries()) {
-      const cfg = this.m.expand(rec).expanded_config;
+      const cfg = (await this.m.expand(rec)).expanded_config;
       if (states[i]!.pid <= 0 && !isTrue(cfg['snapshots.schedule.stopped'])) continue;
       try {
         const name = await this.m.locks.with(this.m.lockKey(rec), async () => {
-          const fresh = this.m.get(rec.project, rec.name);
+          const fresh = await this.m.get(rec.project,rec.name);
           const plan = await this.snaps.plan(fresh, {}, at);
           await this.snaps.create(fresh, plan, at);
           return plan.name;
@@ -92,11 +99,11 @@ export class SnapshotScheduler {
 
   private async prune(at: Date): Promise<string[]> {
     const out: string[] = [];
-    for (const e of this.m.deps.db.snapshots.expired(at.toISOString())) {
+    for (const e of await this.m.deps.db.snapshots.expired(at.toISOString())) {
       try {
         await this.m.locks.with(`${e.project}/${e.instance}`, async () => {
-          const rec = this.m.get(e.project, e.instance);
-          await this.snaps.delete(rec, this.snaps.get(rec, e.snapshot));
+          const rec = await this.m.get(e.project,e.instance);
+          await this.snaps.delete(rec, await this.snaps.get(rec,e.snapshot));
         });
         out.push(`${e.instance}/${e.snapshot}`);
       } catch (err) {

@@ -4,11 +4,11 @@ import type { InstanceRecord } from '../db/instances';
 import type { SnapshotRecord } from '../db/snapshots';
 import type { InstanceManager, ProfileLookup } from './manager';
 
-/** The snapshot as `/1.0/instances/{name}/snapshots/{snap}` shows it (size unknown: -1). */
-export function snapshotToApi(m: InstanceManager, rec: InstanceRecord, s: SnapshotRecord, profiles?: ProfileLookup): InstanceSnapshot {
+/** The snapshot as `/1.0/instances/{name}/snapshots/{snap}` shows it (size unknown: -1); `profiles` from {@link InstanceManager.profileLookup}. */
+export function snapshotToApi(m: InstanceManager, rec: InstanceRecord, s: SnapshotRecord, profiles: ProfileLookup): InstanceSnapshot {
   let expanded: Pick<InstanceSnapshot, 'expanded_config' | 'expanded_devices'> = {};
   try {
-    expanded = m.expand({ project: rec.project, profiles: s.profiles, config: s.config, devices: s.devices }, profiles);
+    expanded = m.expandWith({ project: rec.project, profiles: s.profiles, config: s.config, devices: s.devices }, profiles);
   } catch {
     // A profile deleted since: the snapshot still renders, unexpanded.
   }

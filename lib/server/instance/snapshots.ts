@@ -42,19 +42,19 @@ export class SnapshotManager {
     private readonly actions: StateActions,
   ) {}
 
-  list(rec: InstanceRecord): SnapshotRecord[] {
+  async list(rec: InstanceRecord): Promise<SnapshotRecord[]> {
     return this.m.deps.db.snapshots.list(rec.id);
   }
 
   /** The snapshot, or a 404. */
-  get(rec: InstanceRecord, name: string): SnapshotRecord {
-    const s = this.m.deps.db.snapshots.get(rec.id, name);
+  async get(rec: InstanceRecord, name: string): Promise<SnapshotRecord> {
+    const s = await this.m.deps.db.snapshots.get(rec.id, name);
     if (!s) throw notFound('Snapshot not found');
     return s;
   }
 
-  toApi(rec: InstanceRecord, s: SnapshotRecord): InstanceSnapshot {
-    return snapshotToApi(this.m, rec, s);
+  async toApi(rec: InstanceRecord, s: SnapshotRecord): Promise<InstanceSnapshot> {
+    return snapshotToApi(this.m, rec, s, await this.m.profileLookup([rec.project]));
   }
 
   /**
@@ -63,9 +63,9 @@ export class SnapshotManager {
    * CRIU) or 409 (name taken).
    */
   async plan(rec: InstanceRecord, req: SnapshotRequest, now = new Date()): Promise<{ name: string; expiresAt: string; stateful: boolean }> {
-    allowSnapshotCreation(this.m.deps.db, rec.project);
-    const cfg = this.m.expand(rec).expanded_config;
-    const taken = this.m.deps.db.snapshots.names(rec.id);
+    await allowSnapshotCreation(this.m.deps.db, rec.project);
+    const cfg = (await this.m.expand(rec)).expanded_config;
+    const taken = await this.m.deps.db.snapshots.names(rec.id);
     let name = req.name;
     if (!name) {
       try {
@@ -97,16 +97,16 @@ export class SnapshotManager {
   }
 
   /** Where the snapshot's volume is mounted (publish reads it from there). */
-  path(rec: InstanceRecord, name: string): string {
-    const { sd, spec, disk } = this.storage(rec);
-    return sd.snapshotPath(spec, rec.type, disk, this.get(rec, name).name);
+  async path(rec: InstanceRecord, name: string): Promise<string> {
+    const { sd, spec, disk } = await this.storage(rec);
+    return sd.snapshotPath(spec, rec.type, disk, (await this.get(rec,name)).name);
   }
 
-  private storage(rec: InstanceRecord): { sd: StorageDriver; spec: PoolSpec; disk: string } {
+  private async storage(rec: InstanceRecord): Promise<{ sd: StorageDriver; spec: PoolSpec; disk: string; }> {
     const { pools } = this.m.deps;
-    const vol = pools.volumeOf(rec.project, rec.type, rec.name);
+    const vol = await pools.volumeOf(rec.project, rec.type, rec.name);
     if (!vol) throw new StatusError(500, `Instance "${rec.name}" has no root volume`);
-    const pool = pools.get(vol.pool);
+    const pool = await pools.get(vol.pool);
     return { sd: pools.driver(pool), spec: pools.spec(pool), disk: storageName(rec.project, rec.name) };
   }
 
@@ -116,8 +116,8 @@ export class SnapshotManager {
     if (p.stateful) throw badRequest('Stateful snapshots are not supported on this server');
     let snap: SnapshotRecord;
     try {
-      snap = db.transaction(() =>
-        db.snapshots.create({
+      snap = await db.transaction((tx) =>
+        tx.snapshots.create({
           instanceId: rec.id,
           name: p.name,
           createdAt: now.toISOString(),
@@ -135,12 +135,12 @@ export class SnapshotManager {
       if (String(err).includes('UNIQUE')) throw conflict(`Snapshot "${p.name}" already exists`);
       throw err;
     }
-    const { sd, spec, disk } = this.storage(rec);
+    const { sd, spec, disk } = await this.storage(rec);
     try {
       await sd.createSnapshot(spec, rec.type, disk, p.name);
     } catch (err) {
       await sd.deleteSnapshot(spec, rec.type, disk, p.name).catch(() => undefined);
-      db.transaction(() => db.snapshots.delete(snap.id));
+      await db.transaction((tx) => tx.snapshots.delete(snap.id));
       throw err;
     }
     events.lifecycle('instance-snapshot-created', `/1.0/instances/${rec.name}/snapshots/${p.name}`, rec.project);
@@ -149,20 +149,20 @@ export class SnapshotManager {
 
   /** Deletes the volume, then the row. */
   async delete(rec: InstanceRecord, s: SnapshotRecord): Promise<void> {
-    const { sd, spec, disk } = this.storage(rec);
+    const { sd, spec, disk } = await this.storage(rec);
     await sd.deleteSnapshot(spec, rec.type, disk, s.name);
-    this.m.deps.db.transaction(() => this.m.deps.db.snapshots.delete(s.id));
+    await this.m.deps.db.transaction((tx) => tx.snapshots.delete(s.id));
     this.m.deps.events.lifecycle('instance-snapshot-deleted', `/1.0/instances/${rec.name}/snapshots/${s.name}`, rec.project);
   }
 
   async rename(rec: InstanceRecord, s: SnapshotRecord, newName: string): Promise<void> {
     validateSnapshotName(newName);
     const { db } = this.m.deps;
-    if (db.snapshots.get(rec.id, newName)) throw conflict(`Name "${rec.name}/${newName}" already in use`);
-    const { sd, spec, disk } = this.storage(rec);
+    if (await db.snapshots.get(rec.id,newName)) throw conflict(`Name "${rec.name}/${newName}" already in use`);
+    const { sd, spec, disk } = await this.storage(rec);
     await sd.renameSnapshot(spec, rec.type, disk, s.name, newName);
     try {
-      db.transaction(() => db.snapshots.rename(s.id, newName));
+      await db.transaction((tx) => tx.snapshots.rename(s.id, newName));
     } catch (err) {
       await sd.renameSnapshot(spec, rec.type, disk, newName, s.name);
       throw err;
@@ -172,8 +172,8 @@ export class SnapshotManager {
     });
   }
 
-  setExpiry(rec: InstanceRecord, s: SnapshotRecord, expiresAt: string): void {
-    this.m.deps.db.transaction(() => this.m.deps.db.snapshots.setExpiry(s.id, normaliseExpiry(expiresAt)));
+  async setExpiry(rec: InstanceRecord, s: SnapshotRecord, expiresAt: string): Promise<void> {
+    await this.m.deps.db.transaction((tx) => tx.snapshots.setExpiry(s.id, normaliseExpiry(expiresAt)));
     this.m.deps.events.lifecycle('instance-snapshot-updated', `/1.0/instances/${rec.name}/snapshots/${s.name}`, rec.project);
   }
 
@@ -183,27 +183,28 @@ export class SnapshotManager {
    */
   async restore(rec: InstanceRecord, name: string, stateful = false): Promise<void> {
     const { db, drivers, events } = this.m.deps;
-    const s = this.get(rec, name);
+    const s = await this.get(rec,name);
     if (stateful && !s.stateful) throw badRequest('Stateful snapshot restore requested but snapshot is stateless');
     const [st] = await drivers.states([rec]);
     const wasRunning = st.pid > 0;
     if (wasRunning) {
-      await drivers.of(rec.type).stop(this.m.runtime(rec), { force: false, timeoutSec: 30 });
-      this.m.setVolatile(rec, 'volatile.last_state.power', 'STOPPED');
+      await drivers.of(rec.type).stop(await this.m.runtime(rec), { force: false, timeoutSec: 30 });
+      await this.m.setVolatile(rec, 'volatile.last_state.power', 'STOPPED');
     }
-    const { sd, spec, disk } = this.storage(rec);
+    const { sd, spec, disk } = await this.storage(rec);
     await sd.restoreSnapshot(spec, rec.type, disk, s.name);
+    const known = await this.m.profileLookup([rec.project]);
     const restored: InstanceRecord = {
       ...rec,
       architecture: s.architecture || rec.architecture,
       config: s.config,
       devices: s.devices,
-      profiles: s.profiles.filter((p) => db.profiles.get(this.m.profileProject(rec.project), p) !== undefined),
+      profiles: s.profiles.filter((p) => known(rec.project, p) !== undefined),
       ephemeral: s.ephemeral,
       description: s.description,
     };
-    db.transaction(() => db.instances.update(restored));
-    if (wasRunning) await this.actions.start(this.m.get(rec.project, rec.name));
+    await db.transaction((tx) => tx.instances.update(restored));
+    if (wasRunning) await this.actions.start(await this.m.get(rec.project,rec.name));
     events.lifecycle('instance-restored', `/1.0/instances/${rec.name}`, rec.project, { snapshot: s.name });
   }
 }

@@ -45,7 +45,7 @@ export class StateActions {
   /** Performs the action under the instance's lock. */
   async apply(rec: InstanceRecord, req: InstanceStatePut): Promise<void> {
     await this.m.locks.with(this.m.lockKey(rec), async () => {
-      const fresh = this.m.get(rec.project, rec.name);
+      const fresh = await this.m.get(rec.project, rec.name);
       switch (req.action) {
         case 'start':
           return this.start(fresh);
@@ -53,13 +53,13 @@ export class StateActions {
           return this.stop(fresh, req);
         case 'restart':
           await this.stop(fresh, req, true);
-          return this.start(this.m.get(rec.project, rec.name));
+          return this.start(await this.m.get(rec.project,rec.name));
         case 'freeze':
-          await this.m.deps.drivers.of(fresh.type).freeze(this.m.runtime(fresh));
+          await this.m.deps.drivers.of(fresh.type).freeze(await this.m.runtime(fresh));
           this.m.deps.events.lifecycle('instance-paused', `/1.0/instances/${fresh.name}`, fresh.project);
           return;
         case 'unfreeze':
-          await this.m.deps.drivers.of(fresh.type).unfreeze(this.m.runtime(fresh));
+          await this.m.deps.drivers.of(fresh.type).unfreeze(await this.m.runtime(fresh));
           this.m.deps.events.lifecycle('instance-resumed', `/1.0/instances/${fresh.name}`, fresh.project);
           return;
       }
@@ -69,12 +69,12 @@ export class StateActions {
   async start(rec: InstanceRecord): Promise<void> {
     const [st] = await this.m.deps.drivers.states([rec]);
     if (st.pid > 0) throw badRequest('The instance is already running');
-    const fresh = this.m.refreshIdmap(this.m.recordNicVolatile(rec));
-    const rt = this.m.runtime(fresh);
+    const fresh = await this.m.refreshIdmap(await this.m.recordNicVolatile(rec));
+    const rt = await this.m.runtime(fresh);
     await this.renderTemplates(fresh, rt);
     await this.m.deps.drivers.of(rt.type).start(rt);
-    this.m.setVolatile(rec, 'volatile.last_state.power', 'RUNNING');
-    this.m.deps.db.instances.touch(rec.id, new Date().toISOString());
+    await this.m.setVolatile(rec, 'volatile.last_state.power', 'RUNNING');
+    await this.m.deps.db.instances.touch(rec.id, new Date().toISOString());
     this.m.deps.events.lifecycle('instance-started', `/1.0/instances/${rec.name}`, rec.project);
   }
 
@@ -92,7 +92,7 @@ export class StateActions {
     const pending = rec.config['volatile.apply_template'] as TemplateTrigger | undefined;
     if (pending) {
       await applyTemplates(rt.volumePath, pending, inst, offset);
-      this.m.unsetVolatile(rec, 'volatile.apply_template');
+      await this.m.unsetVolatile(rec, 'volatile.apply_template');
     }
     await applyTemplates(rt.volumePath, 'start', inst, offset);
   }
@@ -102,10 +102,10 @@ export class StateActions {
     // times out fails and leaves the instance running.
     const force = req.force === true || req.timeout === 0;
     const timeoutSec = req.timeout === undefined || req.timeout < 0 ? DEFAULT_STOP_TIMEOUT : req.timeout;
-    await this.m.deps.drivers.of(rec.type).stop(this.m.runtime(rec), { force, timeoutSec, keepRunningOnTimeout: true });
-    this.m.setVolatile(rec, 'volatile.last_state.power', 'STOPPED');
+    await this.m.deps.drivers.of(rec.type).stop(await this.m.runtime(rec), { force, timeoutSec, keepRunningOnTimeout: true });
+    await this.m.setVolatile(rec, 'volatile.last_state.power', 'STOPPED');
     const ev = force ? 'instance-stopped' : 'instance-shutdown';
     this.m.deps.events.lifecycle(restarting ? 'instance-restarted' : ev, `/1.0/instances/${rec.name}`, rec.project);
-    if (rec.ephemeral && !restarting) await this.m.delete(this.m.get(rec.project, rec.name));
+    if (rec.ephemeral && !restarting) await this.m.delete(await this.m.get(rec.project,rec.name));
   }
 }

@@ -13,10 +13,11 @@ export function instanceUrl(rec: Pick<InstanceRecord, 'name' | 'project'>): stri
 }
 
 /** Expanded config and devices, as {@link InstanceManager.expand} returns them. */
-type Expanded = ReturnType<InstanceManager['expand']>;
+type Expanded = Awaited<ReturnType<InstanceManager['expand']>>;
 
-export function toInstance(m: InstanceManager, rec: InstanceRecord, st: RuntimeState, expanded?: Expanded): Instance {
-  const e = expanded ?? m.expand(rec);
+/** The instance as the API shows it; `ctx` (see {@link listContext}) holds the profiles it expands with. */
+export function toInstance(m: InstanceManager, rec: InstanceRecord, st: RuntimeState, ctx: ListContext | Expanded): Instance {
+  const e = 'profiles' in ctx && typeof ctx.profiles === 'function' ? m.expandWith(rec, ctx.profiles) : (ctx as Expanded);
   return {
     architecture: rec.architecture,
     config: rec.config,
@@ -39,8 +40,7 @@ export function toInstance(m: InstanceManager, rec: InstanceRecord, st: RuntimeS
 }
 
 /** The host-side names of the instance's NICs, for the state's network section. */
-export function hostNamesOf(m: InstanceManager, rec: InstanceRecord, expanded?: Expanded): Record<string, string> {
-  const e = expanded ?? m.expand(rec);
+export function hostNamesOf(rec: InstanceRecord, e: Expanded): Record<string, string> {
   return nicHostNames({ project: rec.project, name: rec.name, type: rec.type, expandedConfig: e.expanded_config, expandedDevices: e.expanded_devices });
 }
 
@@ -69,30 +69,31 @@ export function toState(st: RuntimeState, hostNames: Record<string, string> = {}
 }
 
 /**
- * What rendering many instances in one request shares: each profile read
- * once, and (for full views only) every snapshot read in one query.
+ * What rendering instances in one request shares, read before rendering:
+ * each profile project's profiles once, and (for full views) the snapshots
+ * in one query, so that rendering itself is synchronous.
  */
 export interface ListContext {
   profiles: ProfileLookup;
   snapshotsOf(instanceId: number): SnapshotRecord[];
 }
 
-export function listContext(m: InstanceManager): ListContext {
-  let all: Map<number, SnapshotRecord[]> | undefined;
-  return {
-    profiles: m.profileMemo(),
-    snapshotsOf: (id) => (all ??= m.deps.db.snapshots.byInstance()).get(id) ?? [],
-  };
+/** The context for rendering `recs`; `full` also reads their snapshots (recursion=2 views). */
+export async function listContext(m: InstanceManager, recs: readonly InstanceRecord[], full: boolean): Promise<ListContext> {
+  const profiles = await m.profileLookup(recs.map((r) => r.project));
+  let snapshots = new Map<number, SnapshotRecord[]>();
+  if (full && recs.length === 1) snapshots.set(recs[0].id, await m.deps.db.snapshots.list(recs[0].id));
+  else if (full && recs.length > 1) snapshots = await m.deps.db.snapshots.byInstance();
+  return { profiles, snapshotsOf: (id) => snapshots.get(id) ?? [] };
 }
 
-export function toInstanceFull(m: InstanceManager, rec: InstanceRecord, st: RuntimeState, ctx?: ListContext): InstanceFull {
-  const rows = ctx ? ctx.snapshotsOf(rec.id) : m.deps.db.snapshots.list(rec.id);
-  const snaps = rows.map((x) => snapshotToApi(m, rec, x, ctx?.profiles));
+export function toInstanceFull(m: InstanceManager, rec: InstanceRecord, st: RuntimeState, ctx: ListContext): InstanceFull {
+  const snaps = ctx.snapshotsOf(rec.id).map((x) => snapshotToApi(m, rec, x, ctx.profiles));
   // One expansion serves both halves.
-  const e = m.expand(rec, ctx?.profiles);
+  const e = m.expandWith(rec, ctx.profiles);
   return {
     ...toInstance(m, rec, st, e),
-    state: toState(st, st.network ? hostNamesOf(m, rec, e) : {}),
+    state: toState(st, st.network ? hostNamesOf(rec, e) : {}),
     snapshots: snaps.length > 0 ? snaps : null,
     backups: null,
   };

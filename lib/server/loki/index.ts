@@ -20,22 +20,40 @@ export class LokiForwarder {
   ) {}
 
   /** Reads the config and follows its changes. */
-  start(): void {
-    this.reload();
+  async start(): Promise<void> {
+    await this.reload();
     this.unsubscribe = this.events.subscribe(['lifecycle', 'logging'], null, (ev) => {
       const md = ev.metadata as { action?: string };
-      if (ev.type === 'lifecycle' && md.action === 'config-updated') this.reload();
-      const cfg = this.current;
-      if (!cfg || !this.pusher) return;
-      const entry = toEntry(cfg, ev);
-      if (entry) this.pusher.push(entry);
+      if (ev.type === 'lifecycle' && md.action === 'config-updated') this.later(() => this.reload());
+      // While a reload is pending, events wait behind it (the config change itself goes out under the new config).
+      if (this.queued > 0) this.later(() => this.forward(ev));
+      else this.forward(ev);
     });
   }
 
   private current: ReturnType<typeof lokiConfigOf> = null;
+  /** Reloads and the events behind them, in event order. */
+  private queue: Promise<void> = Promise.resolve();
+  private queued = 0;
 
-  private reload(): void {
-    const cfg = lokiConfigOf(this.db.config.all());
+  private later(fn: () => Promise<void> | void): void {
+    this.queued++;
+    this.queue = this.queue
+      .then(fn)
+      // A failed config read keeps the previous config.
+      .catch(() => undefined)
+      .finally(() => this.queued--);
+  }
+
+  private forward(ev: Parameters<typeof toEntry>[1]): void {
+    const cfg = this.current;
+    if (!cfg || !this.pusher) return;
+    const entry = toEntry(cfg, ev);
+    if (entry) this.pusher.push(entry);
+  }
+
+  private async reload(): Promise<void> {
+    const cfg = lokiConfigOf(await this.db.config.all());
     const key = JSON.stringify(cfg);
     if (key === this.cfgKey) return;
     this.cfgKey = key;
@@ -46,6 +64,7 @@ export class LokiForwarder {
 
   async stop(): Promise<void> {
     this.unsubscribe?.();
+    await this.queue;
     await this.pusher?.stop();
   }
 }

@@ -28,7 +28,7 @@ export class MetricsCollector {
 
   /** Samples of `project`'s instances (every project when null) and of the daemon. */
   async scrape(project: string | null): Promise<MetricSet> {
-    const projects = project !== null ? [project] : this.s.db.projects.list().map((p) => p.name);
+    const projects = project !== null ? [project] : (await this.s.db.projects.list()).map((p) => p.name);
     const out = new MetricSet();
     out.merge(await internalMetrics(this.s));
     if (this.stale(projects).length > 0) {
@@ -50,13 +50,16 @@ export class MetricsCollector {
     if (projects.length === 0) return;
     const runtimes: InstanceRuntime[] = [];
     for (const p of projects) {
-      for (const rec of this.s.db.instances.list(p)) {
-        try {
-          runtimes.push(this.s.instances.runtime(rec));
-        } catch (err) {
-          this.s.log.warn('Failed loading instance for metrics', { instance: rec.name, project: p, err: messageOf(err) });
-        }
-      }
+      // Loaded together (reads only); kept in list order, the failed ones left out.
+      const loaded = await Promise.all(
+        (await this.s.db.instances.list(p)).map((rec) =>
+          this.s.instances.runtime(rec).catch((err: unknown) => {
+            this.s.log.warn('Failed loading instance for metrics', { instance: rec.name, project: p, err: messageOf(err) });
+            return null;
+          }),
+        ),
+      );
+      for (const rt of loaded) if (rt) runtimes.push(rt);
     }
     const host = await readHostFacts();
     const sets = await this.s.drivers.metrics(runtimes, host);

@@ -13,22 +13,23 @@ import { MetricSet } from './openmetrics';
 /** Operation status codes below this are still running (Running 103, Pending 105, Cancelling 104). */
 const FIRST_FINAL_STATUS = 200;
 
-function projectMetrics(s: DaemonState, out: MetricSet): void {
-  const volumes = s.db.pools.list().flatMap((p) => s.db.pools.volumes(p.name)).filter((v) => v.type === 'custom');
-  for (const p of s.db.projects.list()) {
-    const instances = s.db.instances.list(p.name);
+async function projectMetrics(s: DaemonState, out: MetricSet): Promise<void> {
+  const volumes: { project: string }[] = [];
+  for (const pool of await s.db.pools.list()) volumes.push(...(await s.db.pools.volumes(pool.name)).filter((v) => v.type === 'custom'));
+  for (const p of await s.db.projects.list()) {
+    const instances = await s.db.instances.list(p.name);
     const counts: Record<string, number> = {
       containers: instances.filter((i) => i.type === 'container').length,
       'virtual-machines': instances.filter((i) => i.type === 'virtual-machine').length,
-      images: s.db.images.list(p.name).length,
-      profiles: s.db.profiles.list(p.name).length,
-      networks: s.db.networks.list(p.name).length,
+      images: (await s.db.images.list(p.name)).length,
+      profiles: (await s.db.profiles.list(p.name)).length,
+      networks: (await s.db.networks.list(p.name)).length,
       'storage-volumes': volumes.filter((v) => v.project === p.name).length,
     };
     for (const [resource, n] of Object.entries(counts)) out.add('ProjectResourcesTotal', n, { project: p.name, resource });
     if (!Object.keys(p.config).some((k) => k.startsWith('limits.'))) continue;
     try {
-      for (const [resource, a] of Object.entries(currentAllocations(s.db, p.name))) {
+      for (const [resource, a] of Object.entries(await currentAllocations(s.db, p.name))) {
         out.add('ProjectLimit', a.Limit, { project: p.name, resource });
         out.add('ProjectUsage', a.Usage, { project: p.name, resource });
       }
@@ -40,11 +41,11 @@ function projectMetrics(s: DaemonState, out: MetricSet): void {
 
 export async function internalMetrics(s: DaemonState): Promise<MetricSet> {
   const out = new MetricSet();
-  out.add('WarningsTotal', s.db.warnings.list().length);
+  out.add('WarningsTotal', (await s.db.warnings.list()).length);
   out.add('OperationsTotal', s.ops.list(null).filter((op) => op.status_code < FIRST_FINAL_STATUS).length);
-  projectMetrics(s, out);
+  await projectMetrics(s, out);
   out.add('UptimeSeconds', (Date.now() - s.startedAt.getTime()) / 1000);
-  for (const pool of s.pools.list()) {
+  for (const pool of await s.pools.list()) {
     try {
       const res = await s.pools.resources(pool);
       const labels = { pool: pool.name, driver: pool.driver };

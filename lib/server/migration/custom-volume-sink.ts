@@ -38,18 +38,18 @@ export interface VolumeSinkPlan {
 }
 
 /** Checks the request (400/409/501) and sets up the connections; nothing is created yet. */
-export function planVolumeSink(s: DaemonState, vols: StorageVolumes, pool: PoolRecord, project: string, req: StorageVolumesPost): VolumeSinkPlan {
+export async function planVolumeSink(s: DaemonState, vols: StorageVolumes, pool: PoolRecord, project: string, req: StorageVolumesPost): Promise<VolumeSinkPlan> {
   const src = req.source!;
   const mode = src.mode || 'pull';
   if (mode !== 'pull' && mode !== 'push') throw new StatusError(501, `Mode "${mode}" not implemented`);
   const contentType = req.content_type || 'filesystem';
   const config = req.config ?? {};
-  const found = s.db.pools.volume(pool.name, project, 'custom', req.name);
+  const found = await s.db.pools.volume(pool.name, project, 'custom', req.name);
   let existing: VolumeRecord | null = null;
   if (src.refresh && found) {
     if (found.contentType !== contentType) throw badRequest(`Volume "${req.name}" already exists with content type "${found.contentType}"`);
     existing = found;
-  } else vols.checkNew(pool, project, { name: req.name, contentType, config });
+  } else await vols.checkNew(pool, project, { name: req.name, contentType, config });
   if (mode === 'pull' && !src.operation) throw badRequest('Missing migration source operation URL');
   return {
     pool,
@@ -79,7 +79,7 @@ export async function runVolumeSink(s: DaemonState, vols: StorageVolumes, plan: 
     const offered = plan.volumeOnly ? [] : (offer.snapshots ?? []);
     let wanted = offered;
     if (plan.existing) {
-      const have = vols.snapshots.list(pool, plan.existing);
+      const have = await vols.snapshots.list(pool,plan.existing);
       const cmp = compareSnapshots(
         offered.map((x) => ({ name: x.name, created: protoSeconds(x.creation_date) })),
         have.map((x) => ({ name: x.name.split('/')[1]!, created: Math.floor(Date.parse(x.createdAt) / 1000) })),
@@ -112,8 +112,8 @@ export async function runVolumeSink(s: DaemonState, vols: StorageVolumes, plan: 
     const snapshots = wanted.map((x) => volumeSnapshotFromProto(x, plan.description));
     if (plan.existing) {
       const v = plan.existing;
-      s.db.transaction(() => {
-        for (const snap of snapshots) s.db.pools.createVolume({ pool: pool.name, project: v.project, name: `${v.name}/${snap.name}`, type: 'custom', contentType: v.contentType, description: snap.description, config: snap.config, createdAt: snap.createdAt });
+      await s.db.transaction(async (tx) => {
+        for (const snap of snapshots) await tx.pools.createVolume({ pool: pool.name, project: v.project, name: `${v.name}/${snap.name}`, type: 'custom', contentType: v.contentType, description: snap.description, config: snap.config, createdAt: snap.createdAt });
       });
     } else {
       await vols.adopt(pool, plan.project, { name: plan.name, contentType: plan.contentType, description: plan.description, config: plan.config }, snapshots);

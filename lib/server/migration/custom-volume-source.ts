@@ -42,7 +42,7 @@ export async function migrateVolumeSource(s: DaemonState, vols: StorageVolumes, 
   await sourceSession(conns, o.signal, async (ctrl, fs) => {
     const ref = customVolumeRef(s, pool, v.project, v.name, v.contentType);
     const ours = poolMigrationTypes(ref.sd.info, pool.config, ref.contentType);
-    const all = vols.snapshots.list(pool, v).map((x) => ({ ...vols.snapshots.toApi(x), createdAt: x.createdAt, rawConfig: x.config }));
+    const all = (await vols.snapshots.list(pool,v)).map((x) => ({ ...vols.snapshots.toApi(x), createdAt: x.createdAt, rawConfig: x.config }));
     const snaps = o.volumeOnly ? [] : all;
     const volumeSize = ref.contentType === 'block' ? (await stat(ref.sd.blockPath(ref.spec, 'custom', ref.name))).size : 0;
     const offer: MigrationHeader = {

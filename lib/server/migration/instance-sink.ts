@@ -42,7 +42,7 @@ export interface SinkPlan {
 const keptVolatile = (k: string): boolean => k === 'volatile.base_image' || /^volatile\.[^.]+\.hwaddr$/.test(k);
 
 /** Checks the request (400/404/409/501) and sets up the connections; nothing is created yet. */
-export function planMigrationSink(s: DaemonState, project: string, req: InstancesPost): SinkPlan {
+export async function planMigrationSink(s: DaemonState, project: string, req: InstancesPost): Promise<SinkPlan> {
   const src = req.source!;
   const mode = src.mode || 'pull';
   if (mode !== 'pull' && mode !== 'push') throw new StatusError(501, `Mode "${mode}" not implemented`);
@@ -51,7 +51,7 @@ export function planMigrationSink(s: DaemonState, project: string, req: Instance
   if (src.live) throw badRequest('Live migration is not supported on this server: use a stateless transfer');
   const m = s.instances;
   const name = req.name ?? '';
-  const found = name ? s.db.instances.get(project, name) : undefined;
+  const found = name ? await s.db.instances.get(project, name) : undefined;
   let existing: InstanceRecord | null = null;
   let create: CreatePlan | null = null;
   if (src.refresh && found) {
@@ -59,7 +59,7 @@ export function planMigrationSink(s: DaemonState, project: string, req: Instance
     existing = found;
   } else {
     const config = Object.fromEntries(Object.entries(req.config ?? {}).filter(([k]) => !k.startsWith('volatile.') || keptVolatile(k)));
-    create = m.planCreate(project, { ...req, type, config: Object.fromEntries(Object.entries(config).filter(([k]) => !k.startsWith('volatile.'))), source: { type: 'none' } });
+    create = await m.planCreate(project, { ...req, type, config: Object.fromEntries(Object.entries(config).filter(([k]) => !k.startsWith('volatile.'))), source: { type: 'none' } });
     const kept = Object.fromEntries(Object.entries(config).filter(([k]) => k.startsWith('volatile.')));
     if (src['base-image']) kept['volatile.base_image'] = src['base-image'];
     create.record = { ...create.record, architecture: req.architecture || create.record.architecture, config: { ...create.record.config, ...kept } };
@@ -85,9 +85,9 @@ export async function runMigrationSink(s: DaemonState, plan: SinkPlan, report?: 
   return sinkSession(plan.conns, signal, 'Error transferring instance data', () => r.fail(), async (ctrl, fs) => {
     const offer = await receiveHeader(ctrl);
     const record = plan.existing ?? plan.create!.record;
-    const poolName = plan.existing ? s.pools.volumeOf(record.project, record.type, record.name)?.pool : plan.create!.pool;
+    const poolName = plan.existing ? (await s.pools.volumeOf(record.project, record.type, record.name))?.pool : plan.create!.pool;
     if (!poolName) throw new StatusError(500, `Instance "${record.name}" has no root volume`);
-    const pool = s.pools.get(poolName);
+    const pool = await s.pools.get(poolName);
     const contentType = record.type === 'virtual-machine' ? 'block' : 'filesystem';
     const vol: VolumeRef = {
       sd: s.pools.driver(pool),
@@ -103,7 +103,7 @@ export async function runMigrationSink(s: DaemonState, plan: SinkPlan, report?: 
     const offered = plan.instanceOnly ? [] : (offer.snapshots ?? []);
     let wanted = offered;
     if (plan.existing) {
-      const have = s.db.snapshots.list(plan.existing.id);
+      const have = await s.db.snapshots.list(plan.existing.id);
       const cmp = compareSnapshots(
         offered.map((x) => ({ name: x.name, created: x.creation_date ?? 0 })),
         have.map((x) => ({ name: x.name, created: Math.floor(Date.parse(x.createdAt) / 1000) })),
@@ -138,11 +138,11 @@ export async function runMigrationSink(s: DaemonState, plan: SinkPlan, report?: 
     let rec: InstanceRecord;
     if (plan.existing) {
       rec = plan.existing;
-      s.db.transaction(() => {
-        for (const row of snapRows) s.db.snapshots.create({ ...row, instanceId: rec.id });
+      await s.db.transaction(async (tx) => {
+        for (const row of snapRows) await tx.snapshots.create({ ...row, instanceId: rec.id });
       });
     } else {
-      const config = copyVolatile(m, plan.create!);
+      const config = await copyVolatile(m, plan.create!);
       if (record.type === 'container' && offer.idmap?.length) config['volatile.last_state.idmap'] = idmapFromHeader(offer.idmap);
       else if (record.type === 'container') config['volatile.last_state.idmap'] = '[]';
       rec = await registerInstance(m, r, pool, { ...plan.create!.record, config }, snapRows);

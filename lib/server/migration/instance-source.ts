@@ -30,10 +30,10 @@ export interface SourceOptions {
 }
 
 /** The instance's root volume as a transfer end. */
-export function instanceVolume(s: DaemonState, rec: InstanceRecord): VolumeRef {
-  const vol = s.pools.volumeOf(rec.project, rec.type, rec.name);
+export async function instanceVolume(s: DaemonState, rec: InstanceRecord): Promise<VolumeRef> {
+  const vol = await s.pools.volumeOf(rec.project, rec.type, rec.name);
   if (!vol) throw new StatusError(500, `Instance "${rec.name}" has no root volume`);
-  const pool = s.pools.get(vol.pool);
+  const pool = await s.pools.get(vol.pool);
   return {
     sd: s.pools.driver(pool),
     spec: s.pools.spec(pool),
@@ -49,10 +49,10 @@ export async function migrateInstanceSource(s: DaemonState, rec: InstanceRecord,
   await sourceSession(conns, o.signal, async (ctrl, fs) => {
     const [st] = o.snapshot === undefined ? await s.drivers.states([rec]) : [];
     const running = (st?.pid ?? 0) > 0;
-    const vol = instanceVolume(s, rec);
-    const pool = s.pools.get(vol.spec.name);
+    const vol = await instanceVolume(s,rec);
+    const pool = await s.pools.get(vol.spec.name);
     const ours = poolMigrationTypes(vol.sd.info, pool.config, vol.contentType);
-    const all = s.db.snapshots.list(rec.id);
+    const all = await s.db.snapshots.list(rec.id);
     const snaps = o.instanceOnly || o.snapshot !== undefined ? [] : all;
     const offer: MigrationHeader = {
       ...typesToHeader(ours),

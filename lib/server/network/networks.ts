@@ -68,26 +68,26 @@ export class NetworkManager {
     return d;
   }
 
-  list(): NetworkRecord[] {
+  list(): Promise<NetworkRecord[]> {
     return this.deps.db.networks.list(PROJECT);
   }
 
   /** A managed network, or a 404 "Network not found". */
-  get(name: string): NetworkRecord {
-    const r = this.deps.db.networks.get(PROJECT, name);
+  async get(name: string): Promise<NetworkRecord> {
+    const r = await this.deps.db.networks.get(PROJECT, name);
     if (!r) throw notFound('Network not found');
     return r;
   }
 
-  find(name: string): NetworkRecord | undefined {
+  find(name: string): Promise<NetworkRecord | undefined> {
     return this.deps.db.networks.get(PROJECT, name);
   }
 
-  usedBy(name: string): string[] {
+  usedBy(name: string): Promise<string[]> {
     return networkUsedBy(this.deps.db, name);
   }
 
-  toApi(r: NetworkRecord): Network {
+  async toApi(r: NetworkRecord): Promise<Network> {
     return {
       name: r.name,
       description: r.description,
@@ -95,7 +95,7 @@ export class NetworkManager {
       managed: true,
       status: r.status,
       config: r.config,
-      used_by: this.usedBy(r.name),
+      used_by: await this.usedBy(r.name),
       locations: ['none'],
       project: r.project,
     };
@@ -103,20 +103,23 @@ export class NetworkManager {
 
   /** Host interfaces that are not managed networks, as Incus lists them. */
   async unmanaged(): Promise<Network[]> {
-    const managed = new Set(this.list().map((r) => r.name));
-    return (await hostInterfaces())
-      .filter((i) => !managed.has(i.name))
-      .map((i) => ({
+    const managed = new Set((await this.list()).map((r) => r.name));
+    const out: Network[] = [];
+    for (const i of await hostInterfaces()) {
+      if (managed.has(i.name)) continue;
+      out.push({
         name: i.name,
         description: '',
         type: i.type,
         managed: false,
         status: '',
         config: {},
-        used_by: this.usedBy(i.name),
+        used_by: await this.usedBy(i.name),
         locations: [],
         project: PROJECT,
-      }));
+      });
+    }
+    return out;
   }
 
   /** An unmanaged host interface by name, or a 404. */
@@ -129,14 +132,15 @@ export class NetworkManager {
   /** Subnets taken on the host and by other managed networks. */
   private async addressUse(exclude: string | null): Promise<AddressUse> {
     const networks: AddressUse['networks'] = [];
-    for (const r of this.list()) {
+    const all = await this.list();
+    for (const r of all) {
       if (r.name === exclude) continue;
       for (const k of ['ipv4.address', 'ipv6.address']) {
         const c = r.config[k] ? parseCidr(r.config[k]) : null;
         if (c) networks.push({ cidr: c, what: `network "${r.name}"` });
       }
     }
-    const skip = new Set(this.list().map((r) => r.name));
+    const skip = new Set(all.map((r) => r.name));
     if (exclude) skip.add(exclude);
     return { host: await hostPrefixes(skip), networks };
   }
@@ -148,22 +152,20 @@ export class NetworkManager {
       const d = this.driver(type);
       validateNetworkName(post.name);
       d.validateName(post.name);
-      if (this.find(post.name)) throw conflict(`Network "${post.name}" already exists`);
+      if (await this.find(post.name)) throw conflict(`Network "${post.name}" already exists`);
       if (d.info.hostInterface && interfaceExists(post.name)) throw badRequest(`Network interface "${post.name}" already exists`);
       const use = await this.addressUse(post.name);
       const config = d.fillConfig(post.name, post.config ?? {}, use);
       d.validate(post.name, config, use);
-      const rec = this.deps.db.transaction(() =>
-        this.deps.db.networks.create({ project: PROJECT, name: post.name, type, description: post.description ?? '', config, status: 'Pending' }),
-      );
+      const rec = await this.deps.db.networks.create({ project: PROJECT, name: post.name, type, description: post.description ?? '', config, status: 'Pending' });
       try {
         await d.start(spec(rec), []);
       } catch (err) {
         await d.delete(spec(rec)).catch(() => undefined);
-        this.deps.db.transaction(() => this.deps.db.networks.delete(rec.id));
+        await this.deps.db.networks.delete(rec.id);
         throw err;
       }
-      this.deps.db.networks.setStatus(rec.id, 'Created');
+      await this.deps.db.networks.setStatus(rec.id, 'Created');
       this.deps.events.lifecycle('network-created', `/1.0/networks/${rec.name}`, PROJECT);
       return { ...rec, status: 'Created' };
     });
@@ -172,22 +174,22 @@ export class NetworkManager {
   /** Replaces the writable part (PATCH merges before calling); the old config comes back on failure. */
   update(name: string, next: { config: Record<string, string>; description: string }): Promise<void> {
     return this.serial(async () => {
-      const rec = this.get(name);
+      const rec = await this.get(name);
       const d = this.driver(rec.type);
       const use = await this.addressUse(rec.name);
       const config = d.fillConfig(rec.name, next.config, use);
       d.validate(rec.name, config, use);
       const after: NetworkRecord = { ...rec, config, description: next.description };
-      this.deps.db.transaction(() => this.deps.db.networks.update(after));
-      const statics = networkStatics(this.deps.db, rec.name);
+      await this.deps.db.networks.update(after);
+      const statics = await networkStatics(this.deps.db, rec.name);
       try {
         await d.update(spec(rec), spec(after), statics);
       } catch (err) {
-        this.deps.db.transaction(() => this.deps.db.networks.update(rec));
+        await this.deps.db.networks.update(rec);
         await d.update(spec(after), spec(rec), statics).catch(() => undefined);
         throw err;
       }
-      this.deps.db.networks.setStatus(rec.id, 'Created');
+      await this.deps.db.networks.setStatus(rec.id, 'Created');
       this.deps.events.lifecycle('network-updated', `/1.0/networks/${rec.name}`, PROJECT);
     });
   }
@@ -195,15 +197,15 @@ export class NetworkManager {
   /** Renames an unused network (its host objects are rebuilt under the new name). */
   rename(name: string, newName: string): Promise<void> {
     return this.serial(async () => {
-      const rec = this.get(name);
+      const rec = await this.get(name);
       const d = this.driver(rec.type);
       validateNetworkName(newName, true);
       d.validateName(newName);
-      if (this.find(newName)) throw conflict(`Network "${newName}" already exists`);
-      if (this.usedBy(rec.name).length > 0) throw badRequest('Network is currently in use');
+      if (await this.find(newName)) throw conflict(`Network "${newName}" already exists`);
+      if ((await this.usedBy(rec.name)).length > 0) throw badRequest('Network is currently in use');
       if (d.info.hostInterface && interfaceExists(newName)) throw badRequest(`Network interface "${newName}" already exists`);
       await d.delete(spec(rec));
-      this.deps.db.transaction(() => this.deps.db.networks.rename(rec.id, newName));
+      await this.deps.db.networks.rename(rec.id, newName);
       await d.start(spec({ ...rec, name: newName }), []);
       this.deps.events.lifecycle('network-renamed', `/1.0/networks/${newName}`, PROJECT, { old_name: name });
     });
@@ -212,10 +214,10 @@ export class NetworkManager {
   /** Deletes an unused network and everything it made on the host. */
   delete(name: string): Promise<void> {
     return this.serial(async () => {
-      const rec = this.get(name);
-      if (this.usedBy(rec.name).length > 0) throw badRequest('The network is currently in use');
+      const rec = await this.get(name);
+      if ((await this.usedBy(rec.name)).length > 0) throw badRequest('The network is currently in use');
       await this.driver(rec.type).delete(spec(rec));
-      this.deps.db.transaction(() => this.deps.db.networks.delete(rec.id));
+      await this.deps.db.networks.delete(rec.id);
       this.deps.events.lifecycle('network-deleted', `/1.0/networks/${rec.name}`, PROJECT);
     });
   }
@@ -223,12 +225,12 @@ export class NetworkManager {
   /** Brings every managed network up at daemon start (adopting what a previous daemon left running). */
   startAll(): Promise<void> {
     return this.serial(async () => {
-      for (const rec of this.deps.db.networks.all()) {
+      for (const rec of await this.deps.db.networks.all()) {
         try {
-          await this.driver(rec.type).start(spec(rec), networkStatics(this.deps.db, rec.name));
-          if (rec.status !== 'Created') this.deps.db.networks.setStatus(rec.id, 'Created');
+          await this.driver(rec.type).start(spec(rec), await networkStatics(this.deps.db, rec.name));
+          if (rec.status !== 'Created') await this.deps.db.networks.setStatus(rec.id, 'Created');
         } catch (err) {
-          this.deps.db.networks.setStatus(rec.id, 'Errored');
+          await this.deps.db.networks.setStatus(rec.id, 'Errored');
           this.deps.log.error('Failed to start network', { network: rec.name, err: (err as Error).message });
         }
       }
@@ -237,7 +239,7 @@ export class NetworkManager {
 
   /** Runtime state of a managed network or a host interface. */
   async state(name: string): Promise<NetworkState> {
-    const rec = this.find(name);
+    const rec = await this.find(name);
     if (rec) return this.driver(rec.type).state(spec(rec));
     const st = await interfaceState(name);
     if (!st) throw notFound('Network not found');
@@ -245,19 +247,19 @@ export class NetworkManager {
   }
 
   async leases(name: string): Promise<NetworkLease[]> {
-    const rec = this.get(name);
+    const rec = await this.get(name);
     const d = this.driver(rec.type);
     if (!d.info.dhcp) return [];
-    return d.leases(spec(rec), networkStatics(this.deps.db, rec.name));
+    return d.leases(spec(rec), await networkStatics(this.deps.db, rec.name));
   }
 
   /** Rewrites every network's reservations now (also what the event hook does, batched). */
   refreshStatics(): Promise<void> {
     return this.serial(async () => {
-      for (const rec of this.list()) {
+      for (const rec of await this.list()) {
         if (rec.status !== 'Created') continue;
         await this.driver(rec.type)
-          .setStatics(spec(rec), networkStatics(this.deps.db, rec.name))
+          .setStatics(spec(rec), await networkStatics(this.deps.db, rec.name))
           .catch((err: Error) => this.deps.log.warn('Failed to update DHCP reservations', { network: rec.name, err: err.message }));
       }
     });

@@ -24,43 +24,40 @@ function uses(devices: DevicesMap, name: string): boolean {
 
 const projectQuery = (project: string): string => (project === 'default' ? '' : `?project=${project}`);
 
-/** Instances with their expanded devices, profiles read once. */
-function expandedInstances(db: Db): { rec: InstanceRecord; devices: DevicesMap }[] {
-  const profiles = new Map<string, { config: Record<string, string>; devices: DevicesMap }>();
-  const profile = (project: string, name: string) => {
-    const key = `${project}/${name}`;
-    if (!profiles.has(key)) profiles.set(key, db.profiles.get(project, name) ?? { config: {}, devices: {} });
-    return profiles.get(key)!;
-  };
-  // The project whose profiles an instance uses (features.profiles), read once per project.
-  const owners = new Map<string, string>();
-  const profileProject = (project: string): string => {
-    if (!owners.has(project)) owners.set(project, featureProject(project, db.projects.get(project)?.config ?? {}, 'profiles'));
-    return owners.get(project)!;
-  };
-  return db.instances.list(null).map((rec) => ({
+/** Instances with their expanded devices, each project's profiles read once. */
+async function expandedInstances(db: Db): Promise<{ rec: InstanceRecord; devices: DevicesMap }[]> {
+  const projects = new Map((await db.projects.list()).map((p) => [p.name, p]));
+  // The project whose profiles an instance uses (features.profiles).
+  const owner = (project: string): string => featureProject(project, projects.get(project)?.config ?? {}, 'profiles');
+  const instances = await db.instances.list(null);
+  const profiles = new Map<string, Map<string, { config: Record<string, string>; devices: DevicesMap }>>();
+  for (const o of new Set(instances.map((rec) => owner(rec.project)))) {
+    profiles.set(o, new Map((await db.profiles.list(o)).map((p) => [p.name, p])));
+  }
+  const profile = (project: string, name: string) => profiles.get(project)?.get(name) ?? { config: {}, devices: {} };
+  return instances.map((rec) => ({
     rec,
     devices: expandConfig(
-      rec.profiles.map((p) => profile(profileProject(rec.project), p)),
+      rec.profiles.map((p) => profile(owner(rec.project), p)),
       rec,
     ).devices,
   }));
 }
 
 /** API URLs of the profiles and instances using the network. */
-export function networkUsedBy(db: Db, name: string): string[] {
+export async function networkUsedBy(db: Db, name: string): Promise<string[]> {
   const out: string[] = [];
-  for (const p of db.profiles.list('default')) if (uses(p.devices, name)) out.push(`/1.0/profiles/${p.name}`);
-  for (const { rec, devices } of expandedInstances(db)) {
+  for (const p of await db.profiles.list('default')) if (uses(p.devices, name)) out.push(`/1.0/profiles/${p.name}`);
+  for (const { rec, devices } of await expandedInstances(db)) {
     if (uses(devices, name)) out.push(`/1.0/instances/${rec.name}${projectQuery(rec.project)}`);
   }
   return out.sort();
 }
 
 /** One entry per instance NIC on the network, with its MAC (set or volatile) and static addresses. */
-export function networkStatics(db: Db, name: string): StaticHost[] {
+export async function networkStatics(db: Db, name: string): Promise<StaticHost[]> {
   const out: StaticHost[] = [];
-  for (const { rec, devices } of expandedInstances(db)) {
+  for (const { rec, devices } of await expandedInstances(db)) {
     for (const [dev, cfg] of Object.entries(devices)) {
       if (nicNetworkName(cfg) !== name) continue;
       out.push({

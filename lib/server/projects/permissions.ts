@@ -7,7 +7,7 @@
  * wording when the result breaks a rule.
  */
 import type { ConfigMap, DevicesMap } from '../../api/instance';
-import type { Db } from '../db';
+import type { Db, Queries } from '../db';
 import type { ProjectRecord } from '../db/projects';
 import { badRequest } from '../errors';
 import { isTrue } from '../instance/config-keys';
@@ -74,8 +74,8 @@ function checkRestrictionsAndAggregateLimits(info: ProjectInfo): void {
 }
 
 /** Refuses a new instance in `project` that a count limit, aggregate limit or restriction forbids. */
-export function allowInstanceCreation(db: Db, project: string, inst: InstanceCandidate): void {
-  const info = fetchProjectInfo(db, project, true);
+export async function allowInstanceCreation(db: Queries, project: string, inst: InstanceCandidate): Promise<void> {
+  const info = await fetchProjectInfo(db, project, true);
   if (!info) return;
   if (inst.imageServer && isTrue(info.config.restricted) && info.config['restricted.images.servers']) {
     const host = hostOf(inst.imageServer);
@@ -88,8 +88,8 @@ export function allowInstanceCreation(db: Db, project: string, inst: InstanceCan
 }
 
 /** Refuses an instance change (config, devices, profiles) that a limit or restriction forbids. */
-export function allowInstanceUpdate(db: Db, project: string, inst: InstanceCandidate): void {
-  const info = fetchProjectInfo(db, project, true);
+export async function allowInstanceUpdate(db: Queries, project: string, inst: InstanceCandidate): Promise<void> {
+  const info = await fetchProjectInfo(db, project, true);
   if (!info) return;
   info.instances = info.instances.map((i) => (i.name === inst.name ? { ...toEntity(inst), type: i.type } : i));
   refuse('Failed checking if instance update allowed', () => checkRestrictionsAndAggregateLimits(info));
@@ -101,11 +101,11 @@ export function allowInstanceUpdate(db: Db, project: string, inst: InstanceCandi
  * restriction: the project itself and, for `default`, every project
  * without features.profiles.
  */
-export function allowProfileUpdate(db: Db, profileProject: string, profile: ProfileEntity): void {
-  const users = profileProject === DEFAULT_PROJECT ? db.projects.list().filter((p) => featureProject(p.name, p.config, 'profiles') === DEFAULT_PROJECT) : [];
+export async function allowProfileUpdate(db: Queries, profileProject: string, profile: ProfileEntity): Promise<void> {
+  const users = profileProject === DEFAULT_PROJECT ? (await db.projects.list()).filter((p) => featureProject(p.name, p.config, 'profiles') === DEFAULT_PROJECT) : [];
   const names = users.length > 0 ? users.map((p) => p.name) : [profileProject];
   for (const name of names) {
-    const info = fetchProjectInfo(db, name, true);
+    const info = await fetchProjectInfo(db, name, true);
     if (!info) continue;
     const others = info.profiles.filter((p) => p.name !== profile.name);
     info.profiles = [...others, profile];
@@ -119,13 +119,13 @@ export function allowProfileUpdate(db: Db, profileProject: string, profile: Prof
  * (Incus's AllowProjectUpdate), and a restricted project's new
  * restrictions must hold for what it already holds.
  */
-export function projectUpdateCheck(db: Db): (p: ProjectRecord, next: ConfigMap) => void {
-  return (p, next) => {
+export function projectUpdateCheck(db: Db): (p: ProjectRecord, next: ConfigMap) => Promise<void> {
+  return async (p, next) => {
     const changed = [...new Set([...Object.keys(p.config), ...Object.keys(next)])].filter((k) => p.config[k] !== next[k]);
     const restrictionKey = changed.find((k) => k === 'restricted' || k.startsWith('restricted.'));
     const limitChanged = changed.some((k) => k.startsWith('limits.'));
     if (!limitChanged && !(restrictionKey && isTrue(next.restricted))) return;
-    const info = fetchProjectInfo(db, p.name, false);
+    const info = await fetchProjectInfo(db, p.name, false);
     if (!info) return;
     const expanded = { ...info, instances: expandInstances(info.instances, info.profiles) };
     if (restrictionKey && isTrue(next.restricted)) {
@@ -138,31 +138,31 @@ export function projectUpdateCheck(db: Db): (p: ProjectRecord, next: ConfigMap) 
 }
 
 /** Refuses a new custom volume that would take the project past limits.disk (or its pool's limit), or that a restricted project may not use. */
-export function allowVolumeCreation(db: Db, project: string, pool: string, vol: { name: string; config: ConfigMap }): void {
-  const info = fetchProjectInfo(db, project, true);
+export async function allowVolumeCreation(db: Queries, project: string, pool: string, vol: { name: string; config: ConfigMap }): Promise<void> {
+  const info = await fetchProjectInfo(db, project, true);
   if (!info) return;
   info.volumes.push({ name: vol.name, pool, config: vol.config });
   refuse('Failed checking if volume creation allowed', () => checkRestrictionsAndAggregateLimits(info));
 }
 
 /** Refuses a custom volume's new config (its size) when it takes the project past limits.disk. */
-export function allowVolumeUpdate(db: Db, project: string, pool: string, vol: { name: string; config: ConfigMap }): void {
-  const info = fetchProjectInfo(db, project, true);
+export async function allowVolumeUpdate(db: Queries, project: string, pool: string, vol: { name: string; config: ConfigMap }): Promise<void> {
+  const info = await fetchProjectInfo(db, project, true);
   if (!info || !info.config['limits.disk']) return;
   info.volumes = info.volumes.map((v) => (v.name === vol.name && v.pool === pool ? { ...v, config: vol.config } : v));
   refuse('Failed checking if volume update allowed', () => checkRestrictionsAndAggregateLimits(info));
 }
 
 /** Refuses a snapshot in a project with restricted.snapshots=block (its default when restricted). */
-export function allowSnapshotCreation(db: Db, project: string): void {
-  const p = db.projects.get(project);
+export async function allowSnapshotCreation(db: Queries, project: string): Promise<void> {
+  const p = await db.projects.get(project);
   const why = p ? snapshotCreationProblem(project, p.config) : null;
   if (why) throw badRequest(why);
 }
 
 /** Refuses a backup in a project with restricted.backups=block (its default when restricted). */
-export function allowBackupCreation(db: Db, project: string): void {
-  const p = db.projects.get(project);
+export async function allowBackupCreation(db: Queries, project: string): Promise<void> {
+  const p = await db.projects.get(project);
   const why = p ? backupCreationProblem(project, p.config) : null;
   if (why) throw badRequest(why);
 }

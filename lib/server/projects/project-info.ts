@@ -7,7 +7,7 @@
  * common case costs one indexed row read.
  */
 import type { ConfigMap, DevicesMap } from '../../api/instance';
-import type { Db } from '../db';
+import type { Queries } from '../db';
 import { isTrue } from '../instance/config-keys';
 import { expandConfig } from '../instance/expand';
 import { featureProject } from './features';
@@ -52,21 +52,21 @@ export function hasLimitsOrRestrictions(config: ConfigMap): boolean {
  * project is unknown, or when `skipIfNoLimits` and it has neither limits
  * nor restrictions (then nothing else is read).
  */
-export function fetchProjectInfo(db: Db, name: string, skipIfNoLimits: boolean): ProjectInfo | null {
-  const p = db.projects.get(name);
+export async function fetchProjectInfo(db: Queries, name: string, skipIfNoLimits: boolean): Promise<ProjectInfo | null> {
+  const p = await db.projects.get(name);
   if (!p) return null;
   if (skipIfNoLimits && !hasLimitsOrRestrictions(p.config)) return null;
   const profileProject = featureProject(name, p.config, 'profiles');
-  const profiles = db.profiles.list(profileProject).map((pr) => ({ name: pr.name, config: pr.config, devices: pr.devices }));
-  const instances = db.instances.list(name).map((i) => ({ name: i.name, type: i.type, profiles: i.profiles, config: i.config, devices: i.devices }));
-  return { name, config: p.config, profiles, instances, volumes: customVolumes(db, name) };
+  const profiles = (await db.profiles.list(profileProject)).map((pr) => ({ name: pr.name, config: pr.config, devices: pr.devices }));
+  const instances = (await db.instances.list(name)).map((i) => ({ name: i.name, type: i.type, profiles: i.profiles, config: i.config, devices: i.devices }));
+  return { name, config: p.config, profiles, instances, volumes: await customVolumes(db, name) };
 }
 
 /** Custom volumes of the project on every pool (they count against limits.disk). */
-function customVolumes(db: Db, project: string): VolumeEntity[] {
+async function customVolumes(db: Queries, project: string): Promise<VolumeEntity[]> {
   const out: VolumeEntity[] = [];
-  for (const pool of db.pools.list()) {
-    for (const v of db.pools.volumes(pool.name)) {
+  for (const pool of await db.pools.list()) {
+    for (const v of await db.pools.volumes(pool.name)) {
       if (v.project === project && v.type === 'custom') out.push({ name: v.name, pool: pool.name, config: v.config });
     }
   }

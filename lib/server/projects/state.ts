@@ -5,7 +5,7 @@
  * the instances that set the value (an unset one adds nothing here).
  */
 import type { ProjectStateResource } from '../../api/project';
-import type { Db } from '../db';
+import type { Queries } from '../db';
 import { notFound } from '../errors';
 import { AGGREGATE_LIMITS, POOL_LIMIT_PREFIX, instanceCountLimit, parseAggregate, totalInstanceCountLimit, totalsOf } from './limits';
 import { type ProjectInfo, expandInstances, fetchProjectInfo } from './project-info';
@@ -22,8 +22,8 @@ function aggregateState(info: ProjectInfo, keys: readonly string[]): Record<stri
 }
 
 /** The project's resources: cpu, disk, memory, processes, disk.POOL, instances, containers, virtual-machines, networks. */
-export function currentAllocations(db: Db, project: string): Record<string, ProjectStateResource> {
-  const loaded = fetchProjectInfo(db, project, false);
+export async function currentAllocations(db: Queries, project: string): Promise<Record<string, ProjectStateResource>> {
+  const loaded = await fetchProjectInfo(db, project, false);
   if (!loaded) throw notFound('Project not found');
   const info = { ...loaded, instances: expandInstances(loaded.instances, loaded.profiles) };
   const poolKeys = Object.keys(info.config).filter((k) => k.startsWith(POOL_LIMIT_PREFIX));
@@ -42,7 +42,7 @@ export function currentAllocations(db: Db, project: string): Record<string, Proj
   const vms = instanceCountLimit(info, 'virtual-machine');
   result['virtual-machines'] = { Limit: vms.limit, Usage: vms.count };
   const netLimit = info.config['limits.networks'];
-  const created = db.networks.list(project).filter((n) => n.status === 'Created').length;
+  const created = (await db.networks.list(project)).filter((n) => n.status === 'Created').length;
   result.networks = { Limit: netLimit ? Number(netLimit) : -1, Usage: created };
   return result;
 }

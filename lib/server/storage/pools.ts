@@ -32,12 +32,12 @@ export class StoragePools {
     private readonly db: Db,
   ) {}
 
-  list(): PoolRecord[] {
+  async list(): Promise<PoolRecord[]> {
     return this.db.pools.list();
   }
 
-  get(name: string): PoolRecord {
-    const p = this.db.pools.get(name);
+  async get(name: string): Promise<PoolRecord> {
+    const p = await this.db.pools.get(name);
     if (!p) throw notFound('Storage pool not found');
     return p;
   }
@@ -63,15 +63,15 @@ export class StoragePools {
   /** Creates a pool on disk and in the database; undoes the disk part when the row fails. */
   async create(name: string, driverName: string, config: Record<string, string>, description: string): Promise<PoolRecord> {
     validatePoolName(name);
-    if (this.db.pools.get(name)) throw conflict(`Storage pool "${name}" already exists`);
+    if (await this.db.pools.get(name)) throw conflict(`Storage pool "${name}" already exists`);
     const driver = loadStorageDriver(driverName);
     const spec: PoolSpec = { name, config, mountPath: this.mountPath(name) };
     checkRsyncKeys(config);
     const full = driver.fillPoolConfig(spec);
     await driver.createPool({ ...spec, config: full });
     try {
-      return this.db.transaction(() =>
-        this.db.pools.create({ name, driver: driverName, description, config: full, status: 'Created' }),
+      return this.db.transaction((tx) =>
+        tx.pools.create({ name, driver: driverName, description, config: full, status: 'Created' }),
       );
     } catch (err) {
       await driver.deletePool(spec).catch(() => undefined);
@@ -83,19 +83,19 @@ export class StoragePools {
   async delete(p: PoolRecord): Promise<void> {
     // First: a name that cannot be a directory answers 400 before anything changes.
     const spec = this.spec(p);
-    const vols = this.db.pools.volumes(p.name);
-    const users = this.toApi(p).used_by.filter((u) => !u.startsWith('/1.0/images/'));
+    const vols = await this.db.pools.volumes(p.name);
+    const users = (await this.toApi(p)).used_by.filter((u) => !u.startsWith('/1.0/images/'));
     if (users.length > 0) throw badRequest('The storage pool is currently in use');
     for (const v of vols.filter((x) => x.type === 'image')) {
       await this.driver(p).deleteVolume(spec, 'image', v.name);
-      this.db.transaction(() => this.db.pools.deleteVolume(v.id));
+      await this.db.transaction((tx) => tx.pools.deleteVolume(v.id));
     }
-    this.db.transaction(() => this.db.pools.delete(p.id));
+    await this.db.transaction((tx) => tx.pools.delete(p.id));
     await this.driver(p).deletePool(spec);
   }
 
   /** Replaces a pool's config and description (PUT/PATCH); the driver validates the result. */
-  update(p: PoolRecord, config: Record<string, string>, description: string): PoolRecord {
+  async update(p: PoolRecord, config: Record<string, string>, description: string): Promise<PoolRecord> {
     const fixed = pick(p.config, ['source', 'size', 'lvm.vg_name', 'lvm.thinpool_name']);
     for (const [k, v] of Object.entries(fixed)) {
       if (config[k] !== undefined && config[k] !== v) throw badRequest(`Invalid option "${k}": cannot be changed on an existing pool`);
@@ -103,7 +103,7 @@ export class StoragePools {
     checkRsyncKeys(config);
     const full = this.driver(p).fillPoolConfig({ ...this.spec(p), config: { ...config, ...fixed } });
     const next = { ...p, config: full, description };
-    this.db.transaction(() => this.db.pools.update(next));
+    await this.db.transaction((tx) => tx.pools.update(next));
     return next;
   }
 
@@ -149,7 +149,7 @@ export class StoragePools {
   }
 
   private async unpackImageVolume(p: PoolRecord, fingerprint: string, imageFile: string, rootfsFile?: string): Promise<void> {
-    if (this.db.pools.volume(p.name, 'default', 'image', fingerprint)) return;
+    if (await this.db.pools.volume(p.name,'default','image',fingerprint)) return;
     const sd = this.driver(p);
     const spec = this.spec(p);
     await sd.deleteVolume(spec, 'image', fingerprint).catch(() => undefined);
@@ -157,8 +157,8 @@ export class StoragePools {
     // A VM image left a disk: the image volume is a block one.
     const block = (await blockFileSize(sd.blockPath(spec, 'image', fingerprint))) !== null;
     try {
-      this.db.transaction(() =>
-        this.db.pools.createVolume({
+      await this.db.transaction((tx) =>
+        tx.pools.createVolume({
           pool: p.name,
           project: 'default',
           name: fingerprint,
@@ -177,11 +177,11 @@ export class StoragePools {
 
   /** Drops an image's cached volumes from every pool (the image was deleted). */
   async deleteImageVolumes(fingerprint: string): Promise<void> {
-    for (const p of this.list()) {
-      const v = this.db.pools.volume(p.name, 'default', 'image', fingerprint);
+    for (const p of await this.list()) {
+      const v = await this.db.pools.volume(p.name, 'default', 'image', fingerprint);
       if (!v) continue;
       await this.driver(p).deleteVolume(this.spec(p), 'image', fingerprint);
-      this.db.transaction(() => this.db.pools.deleteVolume(v.id));
+      await this.db.transaction((tx) => tx.pools.deleteVolume(v.id));
     }
   }
 
@@ -190,7 +190,7 @@ export class StoragePools {
    * A pool whose name cannot be a directory (left by an older version that let "." or ".." through) is skipped.
    */
   async mountAll(): Promise<void> {
-    for (const p of this.list()) {
+    for (const p of await this.list()) {
       if (pathComponentProblem(p.name) !== null) continue;
       await this.driver(p).mountPool(this.spec(p));
       await fixPoolModes(this.spec(p).mountPath);
@@ -201,22 +201,22 @@ export class StoragePools {
     return this.driver(p).volumePath(this.spec(p), type, name);
   }
 
-  volumeOf(project: string, type: VolumeType, name: string): VolumeRecord | undefined {
+  async volumeOf(project: string, type: VolumeType, name: string): Promise<VolumeRecord | undefined> {
     return this.db.pools.volumeOf(project, type, name);
   }
 
-  toApi(p: PoolRecord): StoragePool {
+  async toApi(p: PoolRecord): Promise<StoragePool> {
     const usedBy = new Set<string>();
-    for (const v of this.db.pools.volumes(p.name)) {
+    for (const v of await this.db.pools.volumes(p.name)) {
       if (v.name.includes('/')) continue;
       const q = v.project === 'default' ? '' : `?project=${v.project}`;
       if (v.type === 'container' || v.type === 'virtual-machine') usedBy.add(`/1.0/instances/${v.name}${q}`);
       else if (v.type === 'image') usedBy.add(`/1.0/images/${v.name}${q}`);
       else usedBy.add(`/1.0/storage-pools/${p.name}/volumes/${v.type}/${v.name}${q}`);
     }
-    for (const project of this.db.projects.list()) {
+    for (const project of await this.db.projects.list()) {
       const q = project.name === 'default' ? '' : `?project=${project.name}`;
-      for (const pr of this.db.profiles.list(project.name)) {
+      for (const pr of await this.db.profiles.list(project.name)) {
         if (Object.values(pr.devices).some((d) => d.type === 'disk' && d.pool === p.name)) usedBy.add(`/1.0/profiles/${pr.name}${q}`);
       }
     }

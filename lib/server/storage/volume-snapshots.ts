@@ -24,12 +24,12 @@ export class VolumeSnapshots {
     private readonly pools: StoragePools,
   ) {}
 
-  list(pool: PoolRecord, v: VolumeRecord): VolumeRecord[] {
-    return this.db.pools.volumes(pool.name).filter((s) => s.project === v.project && s.type === v.type && s.name.startsWith(`${v.name}/`));
+  async list(pool: PoolRecord, v: VolumeRecord): Promise<VolumeRecord[]> {
+    return (await this.db.pools.volumes(pool.name)).filter((s) => s.project === v.project && s.type === v.type && s.name.startsWith(`${v.name}/`));
   }
 
-  get(pool: PoolRecord, v: VolumeRecord, snap: string): VolumeRecord {
-    const s = this.db.pools.volume(pool.name, v.project, v.type, `${v.name}/${snap}`);
+  async get(pool: PoolRecord, v: VolumeRecord, snap: string): Promise<VolumeRecord> {
+    const s = await this.db.pools.volume(pool.name, v.project, v.type, `${v.name}/${snap}`);
     if (!s) throw notFound('Storage volume snapshot not found');
     return s;
   }
@@ -43,7 +43,7 @@ export class VolumeSnapshots {
 
   /** Takes a snapshot: named by the request, else by `snapshots.pattern` (default snap%d) with the next free index. */
   async create(pool: PoolRecord, v: VolumeRecord, name: string | undefined, expiresAt?: string): Promise<VolumeRecord> {
-    const taken = new Set(this.list(pool, v).map((s) => s.name.split('/')[1]));
+    const taken = new Set((await this.list(pool,v)).map((s) => s.name.split('/')[1]));
     if (!name) {
       const pattern = v.config['snapshots.pattern'] || 'snap%d';
       let i = 0;
@@ -61,8 +61,8 @@ export class VolumeSnapshots {
     const spec = this.pools.spec(pool);
     await sd.createSnapshot(spec, v.type as VolumeType, storageName(v.project, v.name), name);
     try {
-      return this.db.transaction(() =>
-        this.db.pools.createVolume({
+      return this.db.transaction((tx) =>
+        tx.pools.createVolume({
           pool: pool.name,
           project: v.project,
           name: `${v.name}/${name}`,
@@ -80,19 +80,19 @@ export class VolumeSnapshots {
   }
 
   async delete(pool: PoolRecord, v: VolumeRecord, snap: string): Promise<void> {
-    const s = this.get(pool, v, snap);
+    const s = await this.get(pool,v,snap);
     await this.pools.driver(pool).deleteSnapshot(this.pools.spec(pool), v.type as VolumeType, storageName(v.project, v.name), snap);
-    this.db.transaction(() => this.db.pools.deleteVolume(s.id));
+    await this.db.transaction((tx) => tx.pools.deleteVolume(s.id));
   }
 
   async rename(pool: PoolRecord, v: VolumeRecord, snap: string, to: string): Promise<void> {
     validateVolumeSnapshotName(to);
-    const s = this.get(pool, v, snap);
-    if (this.db.pools.volume(pool.name, v.project, v.type, `${v.name}/${to}`)) throw conflict(`Snapshot "${to}" already exists`);
+    const s = await this.get(pool,v,snap);
+    if (await this.db.pools.volume(pool.name,v.project,v.type,`${v.name}/${to}`)) throw conflict(`Snapshot "${to}" already exists`);
     const sd = this.pools.driver(pool);
     await sd.renameSnapshot(this.pools.spec(pool), v.type as VolumeType, storageName(v.project, v.name), snap, to);
     try {
-      this.db.transaction(() => this.db.pools.renameVolume(s.id, `${v.name}/${to}`));
+      await this.db.transaction((tx) => tx.pools.renameVolume(s.id, `${v.name}/${to}`));
     } catch (err) {
       await sd.renameSnapshot(this.pools.spec(pool), v.type as VolumeType, storageName(v.project, v.name), to, snap);
       throw err;
@@ -100,24 +100,24 @@ export class VolumeSnapshots {
   }
 
   /** Description and expiry of a snapshot (PUT/PATCH). */
-  update(pool: PoolRecord, v: VolumeRecord, snap: string, description: string, expiresAt?: string): void {
-    const s = this.get(pool, v, snap);
+  async update(pool: PoolRecord, v: VolumeRecord, snap: string, description: string, expiresAt?: string): Promise<void> {
+    const s = await this.get(pool, v, snap);
     const config = { ...s.config };
     if (expiresAt !== undefined) config[EXPIRES] = expiresAt || NO_EXPIRY;
-    this.db.transaction(() => this.db.pools.updateVolume({ ...s, description, config }));
+    await this.db.pools.updateVolume({ ...s, description, config });
   }
 
   /** The volume's content and config become the snapshot's again. */
   async restore(pool: PoolRecord, v: VolumeRecord, snap: string): Promise<void> {
-    const s = this.get(pool, v, snap);
+    const s = await this.get(pool,v,snap);
     await this.pools.driver(pool).restoreSnapshot(this.pools.spec(pool), v.type as VolumeType, storageName(v.project, v.name), snap);
     const config = { ...s.config };
     delete config[EXPIRES];
-    this.db.transaction(() => this.db.pools.updateVolume({ ...v, config }));
+    await this.db.transaction((tx) => tx.pools.updateVolume({ ...v, config }));
   }
 
   /** Deletes every snapshot of the volume (before the volume goes). */
   async deleteAll(pool: PoolRecord, v: VolumeRecord): Promise<void> {
-    for (const s of this.list(pool, v)) await this.delete(pool, v, s.name.split('/')[1]!);
+    for (const s of await this.list(pool,v)) await this.delete(pool, v, s.name.split('/')[1]!);
   }
 }

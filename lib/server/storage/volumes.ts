@@ -102,37 +102,37 @@ export class StorageVolumes {
     this.snapshots = new VolumeSnapshots(db, pools);
   }
 
-  list(pool: PoolRecord, project: string, type?: VolumeType): VolumeRecord[] {
+  async list(pool: PoolRecord, project: string, type?: VolumeType): Promise<VolumeRecord[]> {
     return this.listIn(pool, () => project, type);
   }
 
   /** The pool's volumes (not snapshots) each in the project `projectOf` names for its type. */
-  listIn(pool: PoolRecord, projectOf: (type: VolumeType) => string, type?: VolumeType): VolumeRecord[] {
+  async listIn(pool: PoolRecord, projectOf: (type: VolumeType) => string, type?: VolumeType): Promise<VolumeRecord[]> {
     const owners = new Map<string, string>();
     const owner = (t: VolumeType) => owners.get(t) ?? owners.set(t, projectOf(t)).get(t)!;
-    return this.listAll(pool, type).filter((v) => v.project === owner(v.type as VolumeType));
+    return (await this.listAll(pool,type)).filter((v) => v.project === owner(v.type as VolumeType));
   }
 
   /** Every project's volumes of the pool (`all-projects=true`), snapshots left out. */
-  listAll(pool: PoolRecord, type?: VolumeType): VolumeRecord[] {
-    return this.db.pools.volumes(pool.name).filter((v) => (!type || v.type === type) && !v.name.includes('/'));
+  async listAll(pool: PoolRecord, type?: VolumeType): Promise<VolumeRecord[]> {
+    return (await this.db.pools.volumes(pool.name)).filter((v) => (!type || v.type === type) && !v.name.includes('/'));
   }
 
-  get(pool: PoolRecord, project: string, type: VolumeType, name: string): VolumeRecord {
-    const v = this.db.pools.volume(pool.name, project, type, name);
+  async get(pool: PoolRecord, project: string, type: VolumeType, name: string): Promise<VolumeRecord> {
+    const v = await this.db.pools.volume(pool.name, project, type, name);
     if (!v) throw notFound('Storage volume not found');
     return v;
   }
 
   /** URLs of the instances and profiles whose disk devices use the custom volume. */
-  usedBy(pool: string, project: string, name: string): string[] {
+  async usedBy(pool: string, project: string, name: string): Promise<string[]> {
     return customVolumeUsers(this.db, pool, project, name);
   }
 
-  toApi(v: VolumeRecord): StorageVolume {
+  async toApi(v: VolumeRecord): Promise<StorageVolume> {
     const q = v.project === 'default' ? '' : `?project=${v.project}`;
     let usedBy: string[] = [];
-    if (v.type === 'custom') usedBy = this.usedBy(v.pool, v.project, v.name);
+    if (v.type === 'custom') usedBy = await this.usedBy(v.pool, v.project, v.name);
     else if (v.type === 'container' || v.type === 'virtual-machine') usedBy = [`/1.0/instances/${v.name}${q}`];
     else if (v.type === 'image') usedBy = [`/1.0/images/${v.name}${q}`];
     return {
@@ -149,11 +149,11 @@ export class StorageVolumes {
   }
 
   /** The checks a new custom volume passes before anything is made (400 for bad input, 409 when taken). */
-  checkNew(pool: PoolRecord, project: string, req: Pick<NewVolume, 'name' | 'contentType' | 'config'>): void {
+  async checkNew(pool: PoolRecord, project: string, req: Pick<NewVolume, 'name' | 'contentType' | 'config'>): Promise<void> {
     validateVolumeName(req.name);
     if (!CONTENT_TYPES.has(req.contentType)) throw badRequest(`Invalid content type "${req.contentType}"`);
     validateVolumeConfig(req.config, req.contentType, req.name);
-    if (this.db.pools.volume(pool.name, project, 'custom', req.name)) throw conflict(`Volume by that name already exists`);
+    if (await this.db.pools.volume(pool.name,project,'custom',req.name)) throw conflict(`Volume by that name already exists`);
   }
 
   /**
@@ -162,11 +162,11 @@ export class StorageVolumes {
    * snapshots in one transaction (the last step: nothing to undo after it).
    */
   async adopt(pool: PoolRecord, project: string, req: Omit<NewVolume, 'copyFrom'>, snapshots: readonly AdoptedSnapshot[]): Promise<VolumeRecord> {
-    const rows = (): VolumeRecord =>
-      this.db.transaction(() => {
-        const rec = this.db.pools.createVolume({ pool: pool.name, project, name: req.name, type: 'custom', contentType: req.contentType, description: req.description, config: req.config, createdAt: new Date().toISOString() });
+    const rows = async (): Promise<VolumeRecord> =>
+      this.db.transaction(async (tx) => {
+        const rec = await tx.pools.createVolume({ pool: pool.name, project, name: req.name, type: 'custom', contentType: req.contentType, description: req.description, config: req.config, createdAt: new Date().toISOString() });
         for (const snap of snapshots) {
-          this.db.pools.createVolume({ pool: pool.name, project, name: `${req.name}/${snap.name}`, type: 'custom', contentType: req.contentType, description: snap.description, config: snap.config, createdAt: snap.createdAt });
+          await tx.pools.createVolume({ pool: pool.name, project, name: `${req.name}/${snap.name}`, type: 'custom', contentType: req.contentType, description: snap.description, config: snap.config, createdAt: snap.createdAt });
         }
         return rec;
       });
@@ -176,10 +176,10 @@ export class StorageVolumes {
 
   /** Creates a custom volume on disk and in the database; nothing is left behind on failure. */
   async create(pool: PoolRecord, project: string, req: NewVolume): Promise<VolumeRecord> {
-    this.checkNew(pool, project, req);
+    await this.checkNew(pool, project, req);
     const config = { ...req.config };
     // A copy without its own size keeps the source's (the disk is copied whole).
-    const from = req.copyFrom && this.db.pools.volume(req.copyFrom.pool, req.copyFrom.project, req.copyFrom.type, req.copyFrom.name);
+    const from = req.copyFrom && (await this.db.pools.volume(req.copyFrom.pool, req.copyFrom.project, req.copyFrom.type, req.copyFrom.name));
     if (from && from.contentType === req.contentType && from.config.size && !config.size) config.size = from.config.size;
     if (req.contentType === 'block') config.size ||= DEFAULT_BLOCK_SIZE;
 
@@ -188,8 +188,8 @@ export class StorageVolumes {
     const disk = storageName(project, req.name);
     const r = new Reverter();
     try {
-      const rec = this.db.transaction(() =>
-        this.db.pools.createVolume({
+      const rec = await this.db.transaction((tx) =>
+        tx.pools.createVolume({
           pool: pool.name,
           project,
           name: req.name,
@@ -200,7 +200,7 @@ export class StorageVolumes {
           createdAt: new Date().toISOString(),
         }),
       );
-      r.add(() => this.db.transaction(() => this.db.pools.deleteVolume(rec.id)));
+      r.add(() => this.db.pools.deleteVolume(rec.id));
       r.add(() => sd.deleteVolume(spec, 'custom', disk));
       const src = req.copyFrom;
       const srcDisk = src ? storageName(src.project, src.name) : '';
@@ -212,7 +212,7 @@ export class StorageVolumes {
       } else if (src) {
         // Another pool (or a driver without clones): an empty directory, then rsync (-S keeps a disk's holes).
         await sd.createVolume(spec, 'custom', disk);
-        const from = this.pools.volumePath(this.pools.get(src.pool), src.type, srcDisk);
+        const from = this.pools.volumePath(await this.pools.get(src.pool), src.type, srcDisk);
         await run('rsync', ['-aHAXS', '--numeric-ids', '--delete', `${from}/`, `${sd.volumePath(spec, 'custom', disk)}/`]);
         if (size !== undefined) await sd.resizeBlockVolume(spec, 'custom', disk, size);
       } else {
@@ -253,28 +253,28 @@ export class StorageVolumes {
       else await this.pools.driver(pool).setVolumeQuota?.(this.pools.spec(pool), v.type as VolumeType, storageName(v.project, v.name), null);
     }
     const next = { ...v, config, description };
-    this.db.transaction(() => this.db.pools.updateVolume(next));
+    await this.db.transaction((tx) => tx.pools.updateVolume(next));
     return next;
   }
 
   async delete(pool: PoolRecord, v: VolumeRecord): Promise<void> {
     if (v.type !== 'custom') throw badRequest(`Storage volumes of type "${v.type}" cannot be deleted with the storage API`);
-    const users = this.usedBy(pool.name, v.project, v.name);
+    const users = await this.usedBy(pool.name,v.project,v.name);
     if (users.length > 0) throw badRequest(`The storage volume is still in use by: ${users.join(', ')}`);
     await this.snapshots.deleteAll(pool, v);
     await this.pools.driver(pool).deleteVolume(this.pools.spec(pool), 'custom', storageName(v.project, v.name));
-    this.db.transaction(() => this.db.pools.deleteVolume(v.id));
+    await this.db.transaction((tx) => tx.pools.deleteVolume(v.id));
   }
 
   /** Renames a custom volume, or moves it to another pool (copy, then delete the source). */
   async rename(pool: PoolRecord, v: VolumeRecord, newName: string, targetPool?: string): Promise<VolumeRecord> {
     validateVolumeName(newName);
     if (v.type !== 'custom') throw badRequest(`Storage volumes of type "${v.type}" cannot be renamed with the storage API`);
-    const users = this.usedBy(pool.name, v.project, v.name);
+    const users = await this.usedBy(pool.name,v.project,v.name);
     if (users.length > 0) throw badRequest(`The storage volume is still in use by: ${users.join(', ')}`);
-    if (this.snapshots.list(pool, v).length > 0) throw badRequest('Renaming or moving a volume that has snapshots is not supported yet');
+    if ((await this.snapshots.list(pool,v)).length > 0) throw badRequest('Renaming or moving a volume that has snapshots is not supported yet');
     if (targetPool && targetPool !== pool.name) {
-      const dst = this.pools.get(targetPool);
+      const dst = await this.pools.get(targetPool);
       const copy = await this.create(dst, v.project, {
         name: newName,
         contentType: v.contentType,
@@ -283,16 +283,16 @@ export class StorageVolumes {
         copyFrom: { pool: pool.name, project: v.project, type: 'custom', name: v.name },
       });
       await this.pools.driver(pool).deleteVolume(this.pools.spec(pool), 'custom', storageName(v.project, v.name));
-      this.db.transaction(() => this.db.pools.deleteVolume(v.id));
+      await this.db.transaction((tx) => tx.pools.deleteVolume(v.id));
       return copy;
     }
     if (newName === v.name) return v;
-    if (this.db.pools.volume(pool.name, v.project, 'custom', newName)) throw conflict('Volume by that name already exists');
+    if (await this.db.pools.volume(pool.name,v.project,'custom',newName)) throw conflict('Volume by that name already exists');
     const sd = this.pools.driver(pool);
     const [fromDisk, toDisk] = [storageName(v.project, v.name), storageName(v.project, newName)];
     await sd.renameVolume(this.pools.spec(pool), 'custom', fromDisk, toDisk);
     try {
-      this.db.transaction(() => this.db.pools.renameVolume(v.id, newName));
+      await this.db.transaction((tx) => tx.pools.renameVolume(v.id, newName));
     } catch (err) {
       await sd.renameVolume(this.pools.spec(pool), 'custom', toDisk, fromDisk);
       throw err;
@@ -309,17 +309,17 @@ export class StorageVolumes {
 }
 
 /** URLs of the instances and profiles whose disk devices use custom volume `name` of `project` on `pool`. */
-export function customVolumeUsers(db: Db, pool: string, project: string, name: string): string[] {
+export async function customVolumeUsers(db: Db, pool: string, project: string, name: string): Promise<string[]> {
   const uses = (devices: Record<string, Record<string, string>>) =>
     Object.values(devices).some((d) => d.type === 'disk' && d.pool === pool && d.source === name && d.path !== '/');
   const out = new Set<string>();
   // Every project whose custom volumes are `project`'s (itself, or those without features.storage.volumes).
-  for (const p of db.projects.list()) {
+  for (const p of await db.projects.list()) {
     if (featureProject(p.name, p.config, 'storage.volumes') !== project) continue;
     const q = p.name === 'default' ? '' : `?project=${p.name}`;
     const owner = featureProject(p.name, p.config, 'profiles');
-    const profiles = new Map(db.profiles.list(owner).map((x) => [x.name, x]));
-    for (const inst of db.instances.list(p.name)) {
+    const profiles = new Map((await db.profiles.list(owner)).map((x) => [x.name, x]));
+    for (const inst of await db.instances.list(p.name)) {
       const layers = inst.profiles.map((n) => profiles.get(n)).filter((x) => x !== undefined);
       const { devices } = expandConfig(layers, { config: inst.config, devices: inst.devices });
       if (uses(devices)) out.add(`/1.0/instances/${inst.name}${q}`);

@@ -57,22 +57,22 @@ export function readHostFacts(root = CGROUP): HostFacts {
 }
 
 /** Raises or resolves every host condition. */
-export function checkHost(w: Warnings, facts: HostFacts, drivers: InstanceDrivers): void {
+export async function checkHost(w: Warnings, facts: HostFacts, drivers: InstanceDrivers): Promise<void> {
   const { controllers } = facts.cgroup;
   for (const [names, type, shown] of CONTROLLERS) {
     const missing = !names.some((n) => controllers.has(n));
-    w.set(type, missing, `Couldn't find the CGroup ${shown} controller, ${shown} limits will be ignored`);
+    await w.set(type, missing, `Couldn't find the CGroup ${shown} controller, ${shown} limits will be ignored`);
   }
   const blkioWeight = facts.cgroup.v2 || !controllers.has('blkio') || facts.blkioWeight;
-  w.set(WarningType.MissingCGroupBlkioWeight, !blkioWeight, "Couldn't find the CGroup blkio.weight, disk priority will be ignored");
-  w.set(WarningType.MissingCGroupMemorySwapAccounting, controllers.has('memory') && !facts.swapAccounting, "Couldn't find the CGroup memory swap accounting, swap limits will be ignored");
-  w.set(WarningType.AppArmorNotAvailable, !facts.apparmor, 'AppArmor support has been disabled because of lack of kernel support');
+  await w.set(WarningType.MissingCGroupBlkioWeight, !blkioWeight, "Couldn't find the CGroup blkio.weight, disk priority will be ignored");
+  await w.set(WarningType.MissingCGroupMemorySwapAccounting, controllers.has('memory') && !facts.swapAccounting, "Couldn't find the CGroup memory swap accounting, swap limits will be ignored");
+  await w.set(WarningType.AppArmorNotAvailable, !facts.apparmor, 'AppArmor support has been disabled because of lack of kernel support');
   const vmProblem = drivers.problem('virtual-machine');
-  w.set(WarningType.MissingVirtiofsd, vmProblem === undefined && !facts.virtiofsd, 'Unable to find virtiofsd, directory shares with virtual machines fall back to 9p');
+  await w.set(WarningType.MissingVirtiofsd, vmProblem === undefined && !facts.virtiofsd, 'Unable to find virtiofsd, directory shares with virtual machines fall back to 9p');
   let vmMessage = vmProblem ?? '';
   if (!vmProblem) {
     const accel = hostAccelerator();
     if (accel.accel === 'tcg') vmMessage = `Virtual machines run under emulation (TCG), without KVM acceleration: ${accel.reason}`;
   }
-  w.set(WarningType.InstanceTypeNotOperational, vmMessage !== '', vmMessage, { entityUrl: '' });
+  await w.set(WarningType.InstanceTypeNotOperational, vmMessage !== '', vmMessage, { entityUrl: '' });
 }

@@ -14,9 +14,14 @@ export function instanceEntityUrl(rec: { name: string; project: string }): strin
 }
 
 export function trackInstanceWarnings(w: Warnings, events: EventBus): void {
+  // One change at a time, in event order (a start and a delete of one instance must not cross).
+  let queue = Promise.resolve();
+  const later = (fn: () => Promise<void>): void => {
+    queue = queue.then(fn).catch((err: unknown) => w.log.warn('Failed to update instance warnings', { err: (err as Error).message }));
+  };
   events.subscribe(['lifecycle'], null, (ev) => {
     const md = ev.metadata as { action?: string; source?: string };
-    if (md.action === 'instance-started') w.resolve({ type: WarningType.InstanceAutostartFailure, project: ev.project, entityUrl: md.source });
-    else if (md.action === 'instance-deleted') w.forget({ project: ev.project, entityUrl: md.source });
+    if (md.action === 'instance-started') later(() => w.resolve({ type: WarningType.InstanceAutostartFailure, project: ev.project, entityUrl: md.source }));
+    else if (md.action === 'instance-deleted') later(() => w.forget({ project: ev.project, entityUrl: md.source }));
   });
 }

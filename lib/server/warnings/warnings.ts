@@ -16,29 +16,37 @@ export class Warnings {
   constructor(
     private readonly db: Db,
     private readonly events: EventBus,
-    private readonly log: Logger,
+    /** The daemon's log (new warnings are written there). */
+    readonly log: Logger,
   ) {}
 
   /** Records the condition; logs it when it is new (or back after being resolved). */
-  raise(type: WarningTypeCode, message: string, where: { project?: string; entityUrl?: string } = {}): void {
-    const { fresh } = this.db.warnings.upsert(type, where.project ?? '', where.entityUrl ?? '', message);
+  async raise(type: WarningTypeCode, message: string, where: { project?: string; entityUrl?: string } = {}): Promise<void> {
+    const { fresh } = await this.db.warnings.upsert(type, where.project ?? '', where.entityUrl ?? '', message);
     if (fresh) this.log.warn(message, { type: warningTypeName(type), ...(where.entityUrl ? { entity: where.entityUrl } : {}) });
   }
 
   /** Marks the matching unresolved warnings resolved (the condition cleared). */
-  resolve(m: WarningMatch): void {
-    for (const r of this.db.warnings.unresolved(m)) this.db.warnings.setStatus(r.uuid, WarningStatus.resolved);
+  async resolve(m: WarningMatch): Promise<void> {
+    // Most calls find nothing to resolve: only then take the write transaction.
+    if ((await this.db.warnings.unresolved(m)).length === 0) return;
+    await this.db.transaction(async (tx) => {
+      for (const r of await tx.warnings.unresolved(m)) await tx.warnings.setStatus(r.uuid, WarningStatus.resolved);
+    });
   }
 
   /** Raises or resolves one condition by whether it holds. */
-  set(type: WarningTypeCode, holds: boolean, message: string, where: { project?: string; entityUrl?: string } = {}): void {
-    if (holds) this.raise(type, message, where);
-    else this.resolve({ type, project: where.project ?? '', entityUrl: where.entityUrl ?? '' });
+  async set(type: WarningTypeCode, holds: boolean, message: string, where: { project?: string; entityUrl?: string } = {}): Promise<void> {
+    if (holds) await this.raise(type, message, where);
+    else await this.resolve({ type, project: where.project ?? '', entityUrl: where.entityUrl ?? '' });
   }
 
   /** The warnings of an entity that went away (an instance deleted). */
-  forget(m: WarningMatch): void {
-    for (const r of this.db.warnings.matching(m)) this.db.warnings.delete(r.uuid);
+  async forget(m: WarningMatch): Promise<void> {
+    if ((await this.db.warnings.matching(m)).length === 0) return;
+    await this.db.transaction(async (tx) => {
+      for (const r of await tx.warnings.matching(m)) await tx.warnings.delete(r.uuid);
+    });
   }
 
   toApi(r: WarningRow): Warning {

@@ -141,7 +141,7 @@ t.test('ownDir refuses a path that climbs or is the root', async (t) => {
 t.test('generated names avoid taken ones', async (t) => {
   const seen = new Set<string>();
   for (let i = 0; i < 50; i++) {
-    const n = generateName((x) => seen.has(x));
+    const n = await generateName(async (x) => seen.has(x));
     t.equal(hostnameProblem(n), null);
     t.notOk(seen.has(n));
     seen.add(n);

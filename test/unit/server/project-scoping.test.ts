@@ -26,23 +26,23 @@ t.test('storage names', async (t) => {
 t.test('instance profiles link to the profile project', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'incus-db-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const db = openDb(join(dir, 'x.db'));
+  const db = await openDb(join(dir, 'x.db'));
   t.teardown(() => db.close());
-  db.transaction(() => {
-    db.projects.create({ name: 'shared', description: '', config: { 'features.profiles': 'false' } });
-    db.projects.create({ name: 'own', description: '', config: { 'features.profiles': 'true' } });
-    db.profiles.create({ project: 'own', name: 'default', description: '', config: { 'user.x': 'own' }, devices: {} });
+  await db.transaction(async (tx) => {
+    await tx.projects.create({ name: 'shared', description: '', config: { 'features.profiles': 'false' } });
+    await tx.projects.create({ name: 'own', description: '', config: { 'features.profiles': 'true' } });
+    await tx.profiles.create({ project: 'own', name: 'default', description: '', config: { 'user.x': 'own' }, devices: {} });
   });
   const base = {
     type: 'container' as const, architecture: 'x86_64', ephemeral: false, stateful: false,
     description: '', createdAt: 'now', lastUsedAt: 'never', config: {}, devices: {}, profiles: ['default'],
   };
-  db.transaction(() => db.instances.create({ ...base, project: 'shared', name: 'c1' }));
-  db.transaction(() => db.instances.create({ ...base, project: 'own', name: 'c1' }));
-  const users = (project: string) => db.profiles.usedBy(db.profiles.get(project, 'default')!.id);
-  t.same(users('default'), [{ name: 'c1', project: 'shared' }], 'features.profiles=false: default\'s profile');
-  t.same(users('own'), [{ name: 'c1', project: 'own' }], 'features.profiles=true: its own');
-  t.throws(() => db.transaction(() => db.instances.create({ ...base, project: 'shared', name: 'c2', profiles: ['nope'] })), /nope/);
+  await db.transaction((tx) => tx.instances.create({ ...base, project: 'shared', name: 'c1' }));
+  await db.transaction((tx) => tx.instances.create({ ...base, project: 'own', name: 'c1' }));
+  const users = async (project: string) => db.profiles.usedBy((await db.profiles.get(project, 'default'))!.id);
+  t.same(await users('default'), [{ name: 'c1', project: 'shared' }], 'features.profiles=false: default\'s profile');
+  t.same(await users('own'), [{ name: 'c1', project: 'own' }], 'features.profiles=true: its own');
+  await t.rejects(db.transaction((tx) => tx.instances.create({ ...base, project: 'shared', name: 'c2', profiles: ['nope'] })), /nope/);
 });
 
 t.test('lifecycle sources carry ?project= outside default', async (t) => {

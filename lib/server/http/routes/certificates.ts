@@ -5,6 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type Certificate, type CertificatePut, type CertificatesPost, decodeCertificateToken } from '../../../api/certificate';
 import { asyncResponse, syncResponse } from '../../response';
 import { badRequest, conflict, forbidden, notFound } from '../../errors';
+import type { Queries } from '../../db';
 import type { DaemonState } from '../../state';
 import { type Caller, callerOf, isTls } from '../../auth/caller';
 import { NOT_AUTHORIZED } from '../../auth/access';
@@ -37,8 +38,8 @@ function checkType(type: string): void {
   if (!TYPES.has(type)) throw badRequest('Invalid certificate type');
 }
 
-function checkProjects(s: DaemonState, projects: string[]): void {
-  for (const p of projects) if (s.db.projects.id(p) === undefined) throw notFound(`Project ${JSON.stringify(p)} not found`);
+async function checkProjects(db: Queries, projects: string[]): Promise<void> {
+  for (const p of projects) if ((await db.projects.id(p)) === undefined) throw notFound(`Project ${JSON.stringify(p)} not found`);
 }
 
 function bodyOf(req: FastifyRequest): Record<string, unknown> {
@@ -63,7 +64,8 @@ export function registerCertificates(app: FastifyInstance, s: DaemonState): void
 
   app.post('/1.0/certificates', async (req, reply) => {
     let body = bodyOf(req) as CertificatesPost;
-    const httpsAddress = s.db.config.all()['core.https_address'] ?? '';
+    const config = await s.db.config.all();
+    const httpsAddress = config['core.https_address'] ?? '';
     if (body.token && body.certificate) throw badRequest("Can't use certificate if token is requested");
     if (body.token) {
       if (body.type !== 'client') throw badRequest('Tokens can only be issued for client certificates');
@@ -89,11 +91,11 @@ export function registerCertificates(app: FastifyInstance, s: DaemonState): void
     let cert: X509Certificate;
     if (body.certificate) cert = parseCertificate(body.certificate);
     else if (body.token) {
-      checkProjects(s, body.projects ?? []);
+      await checkProjects(s.db, body.projects ?? []);
       const op = createToken(s.ops, body, {
         fingerprint: s.keypair.fingerprint,
         addresses: listenAddresses(httpsAddress),
-        expiry: s.db.config.all()['core.remote_token_expiry'] ?? '',
+        expiry: config['core.remote_token_expiry'] ?? '',
       });
       return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
     } else if (isTls(req.raw.socket)) {
@@ -106,8 +108,7 @@ export function registerCertificates(app: FastifyInstance, s: DaemonState): void
     const name = body.name || commonNameOf(cert) || (req.raw.socket.remoteAddress ?? '');
     if (s.trust.lookup(fingerprint)) throw conflict('Certificate already in trust store');
     const projects = body.projects ?? [];
-    checkProjects(s, projects);
-    s.trust.create({
+    await s.trust.create({
       fingerprint,
       type,
       name,
@@ -115,7 +116,7 @@ export function registerCertificates(app: FastifyInstance, s: DaemonState): void
       restricted: body.restricted === true,
       projects,
       description: body.description ?? '',
-    });
+    }, (tx) => checkProjects(tx, projects));
     s.events.lifecycle('certificate-created', url(fingerprint));
     return reply.header('Location', url(fingerprint)).send(syncResponse({}));
   });
@@ -127,19 +128,24 @@ export function registerCertificates(app: FastifyInstance, s: DaemonState): void
   });
 
   const update = (merge: boolean) => async (req: FastifyRequest<FpParams>) => {
-    const current = s.trust.byPrefix(req.params.fingerprint);
-    checkIfMatch(req, current);
-    const b = bodyOf(req) as Partial<CertificatePut>;
-    const base: CertificatePut = merge ? current : { name: '', type: '', restricted: false, projects: [], certificate: '', description: '' };
-    const want: CertificatePut = {
-      name: b.name ?? base.name,
-      type: b.type ?? base.type,
-      restricted: b.restricted ?? base.restricted,
-      projects: b.projects ?? base.projects,
-      certificate: b.certificate ?? base.certificate,
-      description: b.description ?? base.description,
-    };
-    applyUpdate(s, callerOf(req.raw, s.trust), current, want);
+    const { fingerprint } = s.trust.byPrefix(req.params.fingerprint);
+    const caller = callerOf(req.raw, s.trust);
+    // Read, merged and written in one transaction: a concurrent PATCH is never lost.
+    await s.trust.update(fingerprint, async (current, tx) => {
+      checkIfMatch(req, current);
+      const b = bodyOf(req) as Partial<CertificatePut>;
+      const base: CertificatePut = merge ? current : { name: '', type: '', restricted: false, projects: [], certificate: '', description: '' };
+      const want: CertificatePut = {
+        name: b.name ?? base.name,
+        type: b.type ?? base.type,
+        restricted: b.restricted ?? base.restricted,
+        projects: b.projects ?? base.projects,
+        certificate: b.certificate ?? base.certificate,
+        description: b.description ?? base.description,
+      };
+      return nextCertificate(tx, caller, current, want);
+    });
+    s.events.lifecycle('certificate-updated', `/1.0/certificates/${fingerprint}`);
     return syncResponse({});
   };
   app.put<FpParams>('/1.0/certificates/:fingerprint', update(false));
@@ -150,14 +156,14 @@ export function registerCertificates(app: FastifyInstance, s: DaemonState): void
     const caller = callerOf(req.raw, s.trust);
     // A restricted client may only remove itself.
     if (caller.projects !== null && caller.fingerprint !== c.fingerprint) throw forbidden('Certificate cannot be deleted');
-    s.trust.remove(c.fingerprint);
+    await s.trust.remove(c.fingerprint);
     s.events.lifecycle('certificate-deleted', url(c.fingerprint));
     return syncResponse({});
   });
 }
 
 /** Incus's doCertificateUpdate: type fixed; a restricted client changes only its own certificate and description. */
-function applyUpdate(s: DaemonState, caller: Caller, current: Certificate, want: CertificatePut): void {
+async function nextCertificate(tx: Queries, caller: Caller, current: Certificate, want: CertificatePut): Promise<Certificate> {
   if (want.type !== current.type) throw badRequest('The certificate type cannot be changed');
   checkType(want.type);
   if (caller.projects !== null) {
@@ -174,9 +180,8 @@ function applyUpdate(s: DaemonState, caller: Caller, current: Certificate, want:
     validateCertificate(cert);
     next.certificate = pemOf(cert);
     next.fingerprint = fingerprintOf(cert);
-    if (next.fingerprint !== current.fingerprint && s.trust.lookup(next.fingerprint)) throw conflict('Certificate already in trust store');
+    if (next.fingerprint !== current.fingerprint && (await tx.certificates.get(next.fingerprint))) throw conflict('Certificate already in trust store');
   }
-  checkProjects(s, next.projects);
-  s.trust.update(current.fingerprint, next);
-  s.events.lifecycle('certificate-updated', `/1.0/certificates/${current.fingerprint}`);
+  await checkProjects(tx, next.projects);
+  return next;
 }

@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { EventType } from '../../../api/event';
 import type { DaemonState } from '../../state';
+import { messageOf } from '../../errors';
 import { refuseUpgrade } from '../refuse-upgrade';
 
 const ALL_TYPES: EventType[] = ['operation', 'lifecycle', 'logging'];
@@ -28,9 +29,15 @@ export class EventsSocket {
       .filter((t): t is EventType => (ALL_TYPES as string[]).includes(t));
     const wanted = types.length > 0 ? types : ALL_TYPES;
     const project = url.searchParams.get('all-projects') === 'true' ? null : url.searchParams.get('project') || 'default';
-    if (project !== null && this.s.db.projects.id(project) === undefined) {
+    this.accept(req, socket, head, wanted, project).catch((err: unknown) => refuseUpgrade(socket, 500, messageOf(err)));
+    return true;
+  };
+
+  /** Checks the project, then turns the connection into the event stream. */
+  private async accept(req: IncomingMessage, socket: Duplex, head: Buffer, wanted: EventType[], project: string | null): Promise<void> {
+    if (project !== null && (await this.s.db.projects.id(project)) === undefined) {
       refuseUpgrade(socket, 404, 'Project not found');
-      return true;
+      return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const off = this.s.events.subscribe(wanted, project, (ev) => {
@@ -41,6 +48,5 @@ export class EventsSocket {
       // Clients only listen; anything they send is ignored.
       ws.on('message', () => undefined);
     });
-    return true;
-  };
+  }
 }

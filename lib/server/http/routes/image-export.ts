@@ -92,8 +92,8 @@ export function takePushToken(s: DaemonState, req: FastifyRequest, project: stri
 
 export function registerImageExport(app: FastifyInstance, s: DaemonState): void {
   app.post<FpParams>('/1.0/images/:fingerprint/export', async (req, reply) => {
-    const project = featureProjectOf(s, req, 'images');
-    const rec = s.images.byFingerprint(project, req.params.fingerprint);
+    const project = await featureProjectOf(s, req, 'images');
+    const rec = await s.images.byFingerprint(project, req.params.fingerprint);
     const body = parseBody(req.body);
     const server = parseServerUrl(body.target);
     const op = s.ops.start({

@@ -24,7 +24,7 @@ export interface ImagesPostRemote {
 type FpParams = { Params: { fingerprint: string } };
 
 /** Starts the download operation for POST /1.0/images {source: {type: image}}. */
-export function postRemoteImage(s: DaemonState, project: string, body: ImagesPostRemote, reply: FastifyReply): FastifyReply {
+export async function postRemoteImage(s: DaemonState, project: string, body: ImagesPostRemote, reply: FastifyReply): Promise<FastifyReply> {
   const src = body.source;
   if (src.mode && src.mode !== 'pull') throw badRequest(`Unsupported image copy mode "${src.mode}"`);
   s.imageRemote.downloader.check(src);
@@ -32,7 +32,7 @@ export function postRemoteImage(s: DaemonState, project: string, body: ImagesPos
   for (const a of aliases) {
     if (!a?.name) throw badRequest('Alias names must not be empty');
     validateImageAliasName(a.name);
-    if (s.db.images.alias(project, a.name)) throw conflict(`Alias "${a.name}" already exists`);
+    if (await s.db.images.alias(project, a.name)) throw conflict(`Alias "${a.name}" already exists`);
   }
   const op = s.ops.start({
     description: 'Downloading image',
@@ -46,10 +46,10 @@ export function postRemoteImage(s: DaemonState, project: string, body: ImagesPos
         signal: ctx.signal,
         onProgress: (md) => ctx.setMetadata(md),
       });
-      s.db.transaction(() => {
+      await s.db.transaction(async (tx) => {
         for (const a of aliases) {
-          if (s.db.images.alias(project, a.name)) throw conflict(`Alias already exists: ${a.name}`);
-          s.db.images.addAlias(project, a.name, record.id, a.description ?? '');
+          if (await tx.images.alias(project, a.name)) throw conflict(`Alias already exists: ${a.name}`);
+          await tx.images.addAlias(project, a.name, record.id, a.description ?? '');
         }
       });
       if (downloaded) s.events.lifecycle('image-created', `/1.0/images/${record.fingerprint}`, project);
@@ -61,8 +61,8 @@ export function postRemoteImage(s: DaemonState, project: string, body: ImagesPos
 
 export function registerImageRemote(app: FastifyInstance, s: DaemonState): void {
   app.post<FpParams>('/1.0/images/:fingerprint/refresh', async (req, reply) => {
-    const rec = s.images.byFingerprint(featureProjectOf(s, req, 'images'), req.params.fingerprint);
-    refreshSource(s.db, rec);
+    const rec = await s.images.byFingerprint(await featureProjectOf(s, req, 'images'), req.params.fingerprint);
+    await refreshSource(s.db, rec);
     const op = s.ops.start({
       description: 'Refreshing image',
       project: rec.project,
@@ -80,7 +80,7 @@ export function registerImageRemote(app: FastifyInstance, s: DaemonState): void 
   });
 
   app.post<FpParams>('/1.0/images/:fingerprint/secret', async (req, reply) => {
-    const rec = s.images.byFingerprint(featureProjectOf(s, req, 'images'), req.params.fingerprint);
+    const rec = await s.images.byFingerprint(await featureProjectOf(s, req, 'images'), req.params.fingerprint);
     const op = s.imageRemote.secrets.create(rec.project, rec.fingerprint);
     s.events.lifecycle('image-secret-created', `/1.0/images/${rec.fingerprint}`, rec.project);
     return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));

@@ -27,6 +27,7 @@ interface ImagesPost {
 import type { DaemonState } from '../../state';
 import type { ImageRecord } from '../../db/images';
 import { validateImageAliasName } from '../../names';
+import { imageOf } from '../../images/store';
 import { checkIfMatch, incusHeader, featureProjectOf, projectOf, projectOrAll, recursionOf, setEtag } from '../request';
 import { instanceUrl } from '../../instance/views';
 import { projectSuffix } from '../../projects/used-by';
@@ -68,15 +69,18 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
   };
 
   app.get('/1.0/images', async (req) => {
-    const all = projectOrAll(s, req) === null;
-    const listed = all ? s.db.projects.list().flatMap((p) => s.db.images.list(p.name)) : s.db.images.list(featureProjectOf(s, req, 'images'));
+    let listed: ImageRecord[];
+    if ((await projectOrAll(s, req)) === null) {
+      listed = [];
+      for (const p of await s.db.projects.list()) listed.push(...(await s.db.images.list(p.name)));
+    } else listed = await s.db.images.list(await featureProjectOf(s, req, 'images'));
     const imgs = listed.filter((i) => i.public || trusted(req));
     if (recursionOf(req) === 0) return syncResponse(imgs.map((i) => `/1.0/images/${i.fingerprint}${projectSuffix(i.project)}`));
-    return syncResponse(imgs.map((i) => s.images.toApi(i)));
+    return syncResponse(await Promise.all(imgs.map((i) => s.images.toApi(i))));
   });
 
   app.post('/1.0/images', async (req, reply) => {
-    const project = featureProjectOf(s, req, 'images');
+    const project = await featureProjectOf(s, req, 'images');
     const type = String(req.headers['content-type'] ?? '').split(';')[0].trim();
     const upload = type === 'application/octet-stream' || type === 'multipart/form-data';
     const pushed = takePushToken(s, req, project, trusted(req), upload);
@@ -87,17 +91,17 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
       properties: pushed?.properties ?? parseProperties(incusHeader(req, 'properties')),
       expectedFingerprint: incusHeader(req, 'fingerprint') || undefined,
     };
-    const checkAliases = (names: string[]): void => {
+    const checkAliases = async (names: string[]): Promise<void> => {
       for (const a of names) {
         validateImageAliasName(a);
-        if (s.db.images.alias(project, a)) throw conflict(`Alias "${a}" already exists`);
+        if (await s.db.images.alias(project, a)) throw conflict(`Alias "${a}" already exists`);
       }
     };
-    const finish = (rec: ImageRecord, aliases: ImageAlias[], description: string) => {
-      s.db.transaction(() => {
+    const finish = async (rec: ImageRecord, aliases: ImageAlias[], description: string) => {
+      await s.db.transaction(async (tx) => {
         // A pushed image gets the expiry its push token names.
-        if (pushed?.expiresAt && !pushed.expiresAt.startsWith('0001-')) s.db.images.update({ ...rec, expiresAt: pushed.expiresAt });
-        for (const a of aliases) s.db.images.addAlias(project, a.name, rec.id, a.description ?? '');
+        if (pushed?.expiresAt && !pushed.expiresAt.startsWith('0001-')) await tx.images.update({ ...rec, expiresAt: pushed.expiresAt });
+        for (const a of aliases) await tx.images.addAlias(project, a.name, rec.id, a.description ?? '');
       });
       s.events.lifecycle('image-created', `/1.0/images/${rec.fingerprint}`, project);
       const op = s.ops.start({
@@ -113,7 +117,7 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
 
     if (upload) {
       const aliases = pushed && pushed.aliases.length > 0 ? pushed.aliases : aliasHeader(incusHeader(req, 'aliases')).map((name) => ({ name, description: '' }));
-      checkAliases(aliases.map((a) => a.name));
+      await checkAliases(aliases.map((a) => a.name));
       let rec: ImageRecord;
       if (type === 'multipart/form-data') {
         const id = s.images.beginUpload();
@@ -139,17 +143,17 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
       throw notImplemented(`Image source type "${source?.type ?? ''}" is not supported yet`);
     }
     const aliases = body.aliases ?? [];
-    checkAliases(aliases.map((a) => a.name));
+    await checkAliases(aliases.map((a) => a.name));
     // A snapshot is named "instance/snapshot"; it can be published while the instance runs.
     const [instName, snapName] = source.type === 'snapshot' ? (source.name ?? '').split('/', 2) : [source.name ?? '', ''];
     if (source.type === 'snapshot' && !snapName) throw badRequest('Invalid snapshot name: use INSTANCE/SNAPSHOT');
-    const rec = s.instances.get(projectOf(s, req), instName);
+    const rec = await s.instances.get(await projectOf(s, req), instName);
     if (!snapName) {
       const [st] = await s.drivers.states([rec]);
       if (st.pid > 0) throw badRequest('The instance is currently running, please stop it first');
     }
-    const rt = s.instances.runtime(rec);
-    const volumePath = snapName ? s.snapshots.path(rec, snapName) : rt.volumePath;
+    const rt = await s.instances.runtime(rec);
+    const volumePath = snapName ? await s.snapshots.path(rec, snapName) : rt.volumePath;
     const vm = rec.type === 'virtual-machine';
     // A VM's snapshot holds its disk as the volume does (dir, btrfs: root.img inside it).
     const vmDisk = !vm ? undefined : snapName ? join(volumePath, BLOCK_FILE) : rt.rootDisk;
@@ -165,8 +169,8 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
             { compression: body.compression_algorithm ?? '', properties: body.properties ?? {} },
           );
           const img = await s.images.importFile(file, { ...opts, filename: body.filename ?? '', public: body.public === true });
-          s.db.transaction(() => {
-            for (const a of aliases) s.db.images.addAlias(project, a.name, img.id, a.description ?? '');
+          await s.db.transaction(async (tx) => {
+            for (const a of aliases) await tx.images.addAlias(project, a.name, img.id, a.description ?? '');
           });
           s.events.lifecycle('image-created', `/1.0/images/${img.fingerprint}`, project);
           return { fingerprint: img.fingerprint, size: img.size };
@@ -176,55 +180,55 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
   });
 
   app.get<FpParams>('/1.0/images/:fingerprint', async (req, reply) => {
-    const rec = visible(req, s.images.byFingerprint(featureProjectOf(s, req, 'images'), req.params.fingerprint));
+    const rec = visible(req, await s.images.byFingerprint(await featureProjectOf(s, req, 'images'), req.params.fingerprint));
     setEtag(reply, imageEtag(rec));
-    return syncResponse(s.images.toApi(rec));
+    return syncResponse(await s.images.toApi(rec));
   });
 
-  const update = (merge: boolean) => async (req: { params: { fingerprint: string }; body: unknown }, rec: ImageRecord) => {
-    const body = (req.body ?? {}) as Partial<ImagePut>;
-    const next: ImageRecord = {
-      ...rec,
-      public: body.public ?? (merge ? rec.public : false),
-      autoUpdate: body.auto_update ?? (merge ? rec.autoUpdate : false),
-      properties: merge ? { ...rec.properties, ...(body.properties ?? {}) } : (body.properties ?? {}),
-      expiresAt: body.expires_at ?? rec.expiresAt,
-    };
-    if (body.expires_at !== undefined && Number.isNaN(Date.parse(body.expires_at))) {
-      throw badRequest(`Invalid expires_at "${body.expires_at}"`);
-    }
-    s.db.transaction(() => s.db.images.update(next));
+  /** Reads the image, checks If-Match, merges and writes in one transaction (a concurrent PATCH is never lost). */
+  const update = (merge: boolean) => async (req: FastifyRequest<FpParams>) => {
+    const project = await featureProjectOf(s, req, 'images');
+    const rec = await s.db.transaction(async (tx) => {
+      const rec = await imageOf(tx, project, req.params.fingerprint);
+      checkIfMatch(req, imageEtag(rec));
+      const body = (req.body ?? {}) as Partial<ImagePut>;
+      const next: ImageRecord = {
+        ...rec,
+        public: body.public ?? (merge ? rec.public : false),
+        autoUpdate: body.auto_update ?? (merge ? rec.autoUpdate : false),
+        properties: merge ? { ...rec.properties, ...(body.properties ?? {}) } : (body.properties ?? {}),
+        expiresAt: body.expires_at ?? rec.expiresAt,
+      };
+      if (body.expires_at !== undefined && Number.isNaN(Date.parse(body.expires_at))) {
+        throw badRequest(`Invalid expires_at "${body.expires_at}"`);
+      }
+      await tx.images.update(next);
+      return rec;
+    });
     s.events.lifecycle('image-updated', `/1.0/images/${rec.fingerprint}`, rec.project);
+    return syncResponse({});
   };
-
-  app.put<FpParams>('/1.0/images/:fingerprint', { schema: { body: imagePutSchema } }, async (req) => {
-    const rec = s.images.byFingerprint(featureProjectOf(s, req, 'images'), req.params.fingerprint);
-    checkIfMatch(req, imageEtag(rec));
-    await update(false)(req, rec);
-    return syncResponse({});
-  });
-
-  app.patch<FpParams>('/1.0/images/:fingerprint', { schema: { body: imagePutSchema } }, async (req) => {
-    const rec = s.images.byFingerprint(featureProjectOf(s, req, 'images'), req.params.fingerprint);
-    checkIfMatch(req, imageEtag(rec));
-    await update(true)(req, rec);
-    return syncResponse({});
-  });
+  app.put<FpParams>('/1.0/images/:fingerprint', { schema: { body: imagePutSchema } }, update(false));
+  app.patch<FpParams>('/1.0/images/:fingerprint', { schema: { body: imagePutSchema } }, update(true));
 
   app.delete<FpParams>('/1.0/images/:fingerprint', async (req, reply) => {
-    const rec = s.images.byFingerprint(featureProjectOf(s, req, 'images'), req.params.fingerprint);
+    const rec = await s.images.byFingerprint(await featureProjectOf(s, req, 'images'), req.params.fingerprint);
     const op = s.ops.start({
       description: 'Deleting image',
       project: rec.project,
       resources: { images: [`/1.0/images/${rec.fingerprint}`] },
       run: async () => {
         // Another project's image of the same fingerprint keeps the files (Incus removes only this project's row then).
-        const shared = s.db.projects.list().some((p) => {
-          const other = p.name === rec.project ? undefined : s.db.images.findByPrefix(p.name, rec.fingerprint);
-          return typeof other === 'object' && other.fingerprint === rec.fingerprint;
-        });
+        let shared = false;
+        for (const p of await s.db.projects.list()) {
+          const other = p.name === rec.project ? undefined : await s.db.images.findByPrefix(p.name, rec.fingerprint);
+          if (typeof other === 'object' && other.fingerprint === rec.fingerprint) {
+            shared = true;
+            break;
+          }
+        }
         if (shared) {
-          s.db.transaction(() => s.db.images.delete(rec.id));
+          await s.db.images.delete(rec.id);
         } else {
           await s.pools.deleteImageVolumes(rec.fingerprint);
           await s.images.delete(rec);
@@ -236,7 +240,7 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
   });
 
   app.get<FpParams>('/1.0/images/:fingerprint/export', async (req, reply) => {
-    const rec = visible(req, s.images.byFingerprint(featureProjectOf(s, req, 'images'), req.params.fingerprint));
+    const rec = visible(req, await s.images.byFingerprint(await featureProjectOf(s, req, 'images'), req.params.fingerprint));
     // A one-time secret (image copy between servers) is used up by the download.
     const secret = (req.query as { secret?: string }).secret;
     if (secret) s.imageRemote.secrets.check(rec.project, rec.fingerprint, secret, true);

@@ -50,7 +50,7 @@ const accepted = (reply: FastifyReply, op: Operation) =>
  * operation creates anything; the file goes when the import ends.
  */
 export async function postImport(s: DaemonState, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-  const project = projectOf(s, req);
+  const project = await projectOf(s, req);
   const base = join(s.varDir, 'backups');
   await mkdir(base, { recursive: true, mode: 0o700 });
   const tmp = await mkdtemp(join(base, 'import_'));
@@ -86,37 +86,37 @@ export function registerInstanceBackups(app: FastifyInstance, s: DaemonState): v
   app.addHook('onClose', async () => unfollow());
 
   app.get<NameParams>('/1.0/instances/:name/backups', async (req) => {
-    const rec = m.get(projectOf(s, req), req.params.name);
-    const list = bm.list(rec);
+    const rec = await m.get(await projectOf(s, req), req.params.name);
+    const list = await bm.list(rec);
     if (recursionOf(req) === 0) return syncResponse(list.map((b) => backupUrl(rec, b.name)));
     return syncResponse(list.map((b) => bm.toApi(b)));
   });
 
   app.post<NameParams>('/1.0/instances/:name/backups', async (req, reply) => {
-    const rec = m.get(projectOf(s, req), req.params.name);
+    const rec = await m.get(await projectOf(s, req), req.params.name);
     const body = (req.body ?? {}) as InstanceBackupsPost;
     if (body.name !== undefined && typeof body.name !== 'string') throw badRequest('Invalid backup name');
-    const plan = bm.plan(rec, body);
+    const plan = await bm.plan(rec, body);
     const op = s.ops.start({
       description: 'Backing up instance',
       project: rec.project,
       resources: { instances: [instanceUrl(rec)], backups: [backupUrl(rec, plan.name)] },
       run: () =>
         m.locks.with(m.lockKey(rec), async () => {
-          await bm.create(m.get(rec.project, rec.name), plan);
+          await bm.create(await m.get(rec.project, rec.name), plan);
         }),
     });
     return accepted(reply, op);
   });
 
   app.get<BackupParams>('/1.0/instances/:name/backups/:backup', async (req) => {
-    const rec = m.get(projectOf(s, req), req.params.name);
-    return syncResponse(bm.toApi(bm.get(rec, req.params.backup)));
+    const rec = await m.get(await projectOf(s, req), req.params.name);
+    return syncResponse(bm.toApi(await bm.get(rec, req.params.backup)));
   });
 
   app.post<BackupParams>('/1.0/instances/:name/backups/:backup', async (req, reply) => {
-    const rec = m.get(projectOf(s, req), req.params.name);
-    const b = bm.get(rec, req.params.backup);
+    const rec = await m.get(await projectOf(s, req), req.params.name);
+    const b = await bm.get(rec, req.params.backup);
     const body = (req.body ?? {}) as Partial<InstanceBackupPost>;
     if (typeof body.name !== 'string' || body.name === '') throw badRequest('No name provided');
     const newName = body.name;
@@ -131,8 +131,8 @@ export function registerInstanceBackups(app: FastifyInstance, s: DaemonState): v
   });
 
   app.delete<BackupParams>('/1.0/instances/:name/backups/:backup', async (req, reply) => {
-    const rec = m.get(projectOf(s, req), req.params.name);
-    const b = bm.get(rec, req.params.backup);
+    const rec = await m.get(await projectOf(s, req), req.params.name);
+    const b = await bm.get(rec, req.params.backup);
     const op = s.ops.start({
       description: 'Deleting instance backup',
       project: rec.project,
@@ -143,8 +143,8 @@ export function registerInstanceBackups(app: FastifyInstance, s: DaemonState): v
   });
 
   app.get<BackupParams>('/1.0/instances/:name/backups/:backup/export', async (req, reply) => {
-    const rec = m.get(projectOf(s, req), req.params.name);
-    const b = bm.get(rec, req.params.backup);
+    const rec = await m.get(await projectOf(s, req), req.params.name);
+    const b = await bm.get(rec, req.params.backup);
     const path = bm.path(rec, b);
     const st = await stat(path);
     return reply

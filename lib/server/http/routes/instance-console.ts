@@ -67,10 +67,10 @@ export function registerInstanceConsole(app: FastifyInstance, s: DaemonState): v
   });
 
   app.post<Params>('/1.0/instances/:name/console', async (req, reply) => {
-    const project = projectOf(s, req);
+    const project = await projectOf(s, req);
     checkName(req.params.name);
     const post = parseConsolePost(req.body);
-    const rec = s.instances.get(project, req.params.name);
+    const rec = await s.instances.get(project, req.params.name);
     const driver = s.drivers.of(rec.type);
     if (post.type === 'vga' && rec.type !== 'virtual-machine') {
       throw badRequest('VGA console is only supported by virtual machines');
@@ -142,11 +142,11 @@ export function registerInstanceConsole(app: FastifyInstance, s: DaemonState): v
   });
 
   app.get<Params>('/1.0/instances/:name/console', async (req: FastifyRequest<Params>, reply: FastifyReply) => {
-    const project = projectOf(s, req);
+    const project = await projectOf(s, req);
     const type = query(req).type ?? '';
     if (type !== '' && type !== 'log' && type !== 'vga') throw badRequest(`Invalid value for type parameter: ${type}`);
     checkName(req.params.name);
-    const rec = s.instances.get(project, req.params.name);
+    const rec = await s.instances.get(project, req.params.name);
     const st = await runState(s, rec);
     const log = await s.drivers.of(rec.type).console.readLog(rec, st.running);
     return reply
@@ -157,9 +157,9 @@ export function registerInstanceConsole(app: FastifyInstance, s: DaemonState): v
   });
 
   app.delete<Params>('/1.0/instances/:name/console', async (req) => {
-    const project = projectOf(s, req);
+    const project = await projectOf(s, req);
     checkName(req.params.name);
-    const rec = s.instances.get(project, req.params.name);
+    const rec = await s.instances.get(project, req.params.name);
     if (rec.type !== 'container') throw badRequest('Instance is not container type');
     const st = await runState(s, rec);
     await s.drivers.of(rec.type).console.clearLog(rec, st.running);

@@ -7,9 +7,9 @@ import { asyncResponse } from '../../response';
 import type { DaemonState } from '../../state';
 
 /** Plans synchronously (errors answer at once), copies in the operation holding both instances' locks. */
-export function postCopy(s: DaemonState, project: string, body: InstancesPost, reply: FastifyReply): FastifyReply {
+export async function postCopy(s: DaemonState, project: string, body: InstancesPost, reply: FastifyReply): Promise<FastifyReply> {
   const m = s.instances;
-  const plan = planCopy(m, project, body);
+  const plan = await planCopy(m, project, body);
   const op = s.ops.start({
     description: 'Creating instance',
     project,

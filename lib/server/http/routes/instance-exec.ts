@@ -13,7 +13,7 @@ export function registerInstanceExec(app: FastifyInstance, s: DaemonState): void
     { schema: { body: instanceExecPostSchema } },
     async (req, reply) => {
       if (req.params.name.includes('/')) throw badRequest('Invalid instance name');
-      const rec = s.instances.get(projectOf(s, req), req.params.name);
+      const rec = await s.instances.get(await projectOf(s, req), req.params.name);
       const op = await startExec(s, rec, req.body as InstanceExecPost);
       return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
     },

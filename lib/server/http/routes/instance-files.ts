@@ -29,8 +29,8 @@ const MAX_LINK = 4096;
 type Req = FastifyRequest<{ Params: { name: string } }>;
 
 /** The instance and the absolute in-container path a request names. */
-function target(s: DaemonState, req: Req): { rec: InstanceRecord; path: string } {
-  const rec = s.instances.get(projectOf(s, req), req.params.name);
+async function target(s: DaemonState, req: Req): Promise<{ rec: InstanceRecord; path: string }> {
+  const rec = await s.instances.get(await projectOf(s, req), req.params.name);
   let path = query(req).path ?? '';
   if (path === '') throw badRequest('Missing path argument');
   if (!path.startsWith('/')) path = `/${path}`;
@@ -89,7 +89,7 @@ function sendFile(reply: FastifyReply, f: InstanceOpenedFile, size: number, name
 }
 
 async function getFile(s: DaemonState, req: Req, reply: FastifyReply): Promise<unknown> {
-  const { rec, path } = target(s, req);
+  const { rec, path } = await target(s, req);
   const session = await openInstanceFiles(s, rec);
   let opened: { file: InstanceOpenedFile; size: number; mtime: number; headers: Record<string, string> } | null = null;
   let result: unknown;
@@ -135,7 +135,7 @@ async function getFile(s: DaemonState, req: Req, reply: FastifyReply): Promise<u
 }
 
 async function headFile(s: DaemonState, req: Req, reply: FastifyReply): Promise<void> {
-  const { rec, path } = target(s, req);
+  const { rec, path } = await target(s, req);
   const st = await withSession(s, rec, (f) => f.lstat(path));
   const headers: Record<string, string> = describeHeaders(st);
   if (apiFileType(st) === 'file') {
@@ -149,7 +149,7 @@ async function headFile(s: DaemonState, req: Req, reply: FastifyReply): Promise<
 }
 
 async function postFile(s: DaemonState, req: Req): Promise<unknown> {
-  const { rec, path } = target(s, req);
+  const { rec, path } = await target(s, req);
   const h = parsePushHeaders((n) => incusHeader(req, n));
   if (h.write !== 'overwrite' && h.write !== 'append') throw badRequest(`Bad file write mode: ${h.write}`);
   if (!['file', 'symlink', 'directory'].includes(h.type)) throw badRequest(`Bad file type: ${h.type}`);
@@ -185,7 +185,7 @@ async function postFile(s: DaemonState, req: Req): Promise<unknown> {
 }
 
 async function deleteFile(s: DaemonState, req: Req): Promise<unknown> {
-  const { rec, path } = target(s, req);
+  const { rec, path } = await target(s, req);
   // "/", "/.", "//" and the like: the root of an instance cannot go (the helper would answer EBUSY).
   if (posix.resolve('/', path) === '/') throw badRequest('Cannot delete the root directory of an instance');
   const force = !isFalseOrEmpty(incusHeader(req, 'force'));

@@ -26,17 +26,17 @@ function logUrl(name: string, file: string, project: string): string {
 
 export function registerInstanceLogs(app: FastifyInstance, s: DaemonState): void {
   app.get<NameParams>('/1.0/instances/:name/logs', async (req) => {
-    const project = projectOf(s, req);
+    const project = await projectOf(s, req);
     checkName(req.params.name);
-    const rec = s.instances.get(project, req.params.name);
+    const rec = await s.instances.get(project, req.params.name);
     const files = await listLogFiles(instanceLogDir(s.varDir, rec.project, rec.name));
     return syncResponse(files.map((f) => `/1.0/instances/${encodeURIComponent(rec.name)}/logs/${encodeURIComponent(f)}`));
   });
 
   app.get<FileParams>('/1.0/instances/:name/logs/:file', async (req, reply) => {
-    const project = projectOf(s, req);
+    const project = await projectOf(s, req);
     checkName(req.params.name);
-    const rec = s.instances.get(project, req.params.name);
+    const rec = await s.instances.get(project, req.params.name);
     const file = req.params.file;
     const fh = await openLogFile(instanceLogDir(s.varDir, rec.project, rec.name), file);
     let st;
@@ -65,9 +65,9 @@ export function registerInstanceLogs(app: FastifyInstance, s: DaemonState): void
   });
 
   app.delete<FileParams>('/1.0/instances/:name/logs/:file', async (req) => {
-    const project = projectOf(s, req);
+    const project = await projectOf(s, req);
     checkName(req.params.name);
-    const rec = s.instances.get(project, req.params.name);
+    const rec = await s.instances.get(project, req.params.name);
     await deleteLogFile(instanceLogDir(s.varDir, rec.project, rec.name), req.params.file);
     s.events.lifecycle('instance-log-deleted', logUrl(rec.name, req.params.file, project), project);
     return syncResponse({});

@@ -34,8 +34,8 @@ export async function postMigrateSource(s: DaemonState, rec: InstanceRecord, bod
     project: rec.project,
     resources: { instances: [instanceUrl(rec)] },
     run: (report, signal) =>
-      m.locks.with(m.lockKey(rec), () =>
-        migrateInstanceSource(s, m.get(rec.project, rec.name), conns, {
+      m.locks.with(m.lockKey(rec), async () =>
+        migrateInstanceSource(s, await m.get(rec.project, rec.name), conns, {
           instanceOnly: body.instance_only === true || body.container_only === true,
           ...(snapshot !== undefined ? { snapshot } : {}),
           report,
@@ -46,9 +46,9 @@ export async function postMigrateSource(s: DaemonState, rec: InstanceRecord, bod
 }
 
 /** Target side: checked before answering; the instance appears only once everything arrived. */
-export function postMigrateSink(s: DaemonState, project: string, body: InstancesPost, reply: FastifyReply): FastifyReply {
+export async function postMigrateSink(s: DaemonState, project: string, body: InstancesPost, reply: FastifyReply): Promise<FastifyReply> {
   const m = s.instances;
-  const plan = planMigrationSink(s, project, body);
+  const plan = await planMigrationSink(s, project, body);
   const start = body.start === true;
   return replyMigrationOp(s, reply, {
     conns: plan.conns,

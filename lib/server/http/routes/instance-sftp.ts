@@ -43,8 +43,8 @@ export class InstanceSftpUpgrade {
   private async serve(req: IncomingMessage, socket: Duplex, head: Buffer, name: string, url: URL): Promise<void> {
     if (req.headers.upgrade !== PROTOCOL) throw badRequest(MISSING_UPGRADE);
     const project = url.searchParams.get('project') || 'default';
-    if (this.s.db.projects.id(project) === undefined) throw notFound('Project not found');
-    const rec = this.s.instances.get(project, name);
+    if ((await this.s.db.projects.id(project)) === undefined) throw notFound('Project not found');
+    const rec = await this.s.instances.get(project, name);
     const session = await openInstanceFiles(this.s, rec);
     if (socket.destroyed) {
       await session.close();

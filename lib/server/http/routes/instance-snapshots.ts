@@ -31,14 +31,14 @@ export function registerInstanceSnapshots(app: FastifyInstance, s: DaemonState):
   const snaps = s.snapshots;
 
   app.get<NameParams>('/1.0/instances/:name/snapshots', async (req) => {
-    const rec = m.get(projectOf(s, req), req.params.name);
-    const list = snaps.list(rec);
+    const rec = await m.get(await projectOf(s, req), req.params.name);
+    const list = await snaps.list(rec);
     if (recursionOf(req) === 0) return syncResponse(list.map((x) => snapUrl(rec, x.name)));
-    return syncResponse(list.map((x) => snaps.toApi(rec, x)));
+    return syncResponse(await Promise.all(list.map((x) => snaps.toApi(rec, x))));
   });
 
   app.post<NameParams>('/1.0/instances/:name/snapshots', async (req, reply) => {
-    const rec = m.get(projectOf(s, req), req.params.name);
+    const rec = await m.get(await projectOf(s, req), req.params.name);
     const body = (req.body ?? {}) as InstanceSnapshotsPost;
     if (body.name !== undefined && typeof body.name !== 'string') throw badRequest('Invalid snapshot name');
     const plan = await snaps.plan(rec, { name: body.name, stateful: body.stateful, expiresAt: body.expires_at });
@@ -48,22 +48,22 @@ export function registerInstanceSnapshots(app: FastifyInstance, s: DaemonState):
       resources: { instances: [instanceUrl(rec)], instances_snapshots: [snapUrl(rec, plan.name)] },
       run: () =>
         m.locks.with(m.lockKey(rec), async () => {
-          await snaps.create(m.get(rec.project, rec.name), plan);
+          await snaps.create(await m.get(rec.project, rec.name), plan);
         }),
     });
     return accepted(reply, op);
   });
 
   app.get<SnapParams>('/1.0/instances/:name/snapshots/:snap', async (req, reply) => {
-    const rec = m.get(projectOf(s, req), req.params.name);
-    const snap = snaps.get(rec, req.params.snap);
+    const rec = await m.get(await projectOf(s, req), req.params.name);
+    const snap = await snaps.get(rec, req.params.snap);
     setEtag(reply, [snap.expiresAt]);
-    return syncResponse(snaps.toApi(rec, snap));
+    return syncResponse(await snaps.toApi(rec, snap));
   });
 
   const redate = async (req: { params: { name: string; snap: string }; body: unknown }, raw: Parameters<typeof projectOf>[1]) => {
-    const rec = m.get(projectOf(s, raw), req.params.name);
-    const snap = snaps.get(rec, req.params.snap);
+    const rec = await m.get(await projectOf(s, raw), req.params.name);
+    const snap = await snaps.get(rec, req.params.snap);
     checkIfMatch(raw, [snap.expiresAt]);
     const body = (req.body ?? {}) as Partial<InstanceSnapshotPut>;
     if (body.expires_at !== undefined && typeof body.expires_at !== 'string') throw badRequest('Invalid expires_at');
@@ -84,43 +84,43 @@ export function registerInstanceSnapshots(app: FastifyInstance, s: DaemonState):
   // Only expires_at is writable, so PATCH is PUT (as in Incus).
   app.patch<SnapParams>('/1.0/instances/:name/snapshots/:snap', async (req) => {
     const { rec, snap, expiresAt } = await redate(req, req);
-    if ((req.body as Partial<InstanceSnapshotPut> | undefined)?.expires_at !== undefined) snaps.setExpiry(rec, snap, expiresAt);
+    if ((req.body as Partial<InstanceSnapshotPut> | undefined)?.expires_at !== undefined) await snaps.setExpiry(rec, snap, expiresAt);
     return syncResponse({});
   });
 
   app.post<SnapParams>('/1.0/instances/:name/snapshots/:snap', async (req, reply) => {
-    const rec = m.get(projectOf(s, req), req.params.name);
-    const snap = snaps.get(rec, req.params.snap);
+    const rec = await m.get(await projectOf(s, req), req.params.name);
+    const snap = await snaps.get(rec, req.params.snap);
     const body = (req.body ?? {}) as InstanceSnapshotPost;
     if (body.migration) return postMigrateSource(s, rec, { ...body, instance_only: true }, reply, snap.name);
     if (!body.name) throw badRequest('A new name for the instance must be provided');
     const newName = body.name;
     validateInstanceSnapshotName(newName);
-    if (s.db.snapshots.get(rec.id, newName)) throw new StatusError(409, `Name "${rec.name}/${newName}" already in use`);
+    if (await s.db.snapshots.get(rec.id, newName)) throw new StatusError(409, `Name "${rec.name}/${newName}" already in use`);
     const op = s.ops.start({
       description: 'Renaming snapshot',
       project: rec.project,
       resources: { instances: [instanceUrl(rec)], instances_snapshots: [snapUrl(rec, snap.name)] },
       run: () =>
         m.locks.with(m.lockKey(rec), async () => {
-          const cur = m.get(rec.project, rec.name);
-          await snaps.rename(cur, snaps.get(cur, snap.name), newName);
+          const cur = await m.get(rec.project, rec.name);
+          await snaps.rename(cur, await snaps.get(cur, snap.name), newName);
         }),
     });
     return accepted(reply, op);
   });
 
   app.delete<SnapParams>('/1.0/instances/:name/snapshots/:snap', async (req, reply) => {
-    const rec = m.get(projectOf(s, req), req.params.name);
-    const snap = snaps.get(rec, req.params.snap);
+    const rec = await m.get(await projectOf(s, req), req.params.name);
+    const snap = await snaps.get(rec, req.params.snap);
     const op = s.ops.start({
       description: 'Deleting snapshot',
       project: rec.project,
       resources: { instances: [instanceUrl(rec)], instances_snapshots: [snapUrl(rec, snap.name)] },
       run: () =>
         m.locks.with(m.lockKey(rec), async () => {
-          const cur = m.get(rec.project, rec.name);
-          await snaps.delete(cur, snaps.get(cur, snap.name));
+          const cur = await m.get(rec.project, rec.name);
+          await snaps.delete(cur, await snaps.get(cur, snap.name));
         }),
     });
     return accepted(reply, op);

@@ -17,16 +17,16 @@ const DESCRIPTIONS: Record<string, string> = {
 
 export function registerInstanceState(app: FastifyInstance, s: DaemonState): void {
   app.get<{ Params: { name: string } }>('/1.0/instances/:name/state', async (req) => {
-    const rec = s.instances.get(projectOf(s, req), req.params.name);
+    const rec = await s.instances.get(await projectOf(s, req), req.params.name);
     const [st] = await s.drivers.states([rec], { network: true });
-    return syncResponse(toState(st, hostNamesOf(s.instances, rec)));
+    return syncResponse(toState(st, hostNamesOf(rec, await s.instances.expand(rec))));
   });
 
   app.put<{ Params: { name: string } }>(
     '/1.0/instances/:name/state',
     { schema: { body: instanceStatePutSchema } },
     async (req, reply) => {
-      const rec = s.instances.get(projectOf(s, req), req.params.name);
+      const rec = await s.instances.get(await projectOf(s, req), req.params.name);
       const body = req.body as InstanceStatePut;
       await s.actions.check(rec, body);
       const op = s.ops.start({

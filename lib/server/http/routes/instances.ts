@@ -25,19 +25,17 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
   const m = s.instances;
 
   app.get('/1.0/instances', async (req) => {
-    const project = projectOrAll(s, req);
+    const project = await projectOrAll(s, req);
     const q = query(req);
     const type = q['instance-type'];
-    let recs = s.db.instances.list(project);
+    let recs = await s.db.instances.list(project);
     if (type) recs = recs.filter((r) => r.type === type);
     const recursion = recursionOf(req);
     const filter = q.filter ? parseFilter(q.filter) : null;
     if (recursion === 0 && !filter) return syncResponse(recs.map(instanceUrl));
     const states = await s.drivers.states(recs, { network: recursion === 2 });
-    const ctx = listContext(m);
-    const full = recs.map((r, i) =>
-      recursion === 2 ? toInstanceFull(m, r, states[i], ctx) : toInstance(m, r, states[i], m.expand(r, ctx.profiles)),
-    );
+    const ctx = await listContext(m, recs, recursion === 2);
+    const full = recs.map((r, i) => (recursion === 2 ? toInstanceFull(m, r, states[i], ctx) : toInstance(m, r, states[i], ctx)));
     const picked = filter ? full.filter((x) => matchFilter(filter, x)) : full;
     if (recursion === 0) return syncResponse(picked.map((x) => instanceUrl(x)));
     return syncResponse(picked);
@@ -46,11 +44,11 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
   app.post('/1.0/instances', { schema: { body: instancesPostSchema } }, async (req, reply) => {
     const ctype = String(req.headers['content-type'] ?? '').split(';')[0]!.trim();
     if (ctype === 'application/octet-stream') return postImport(s, req, reply);
-    const project = projectOf(s, req);
+    const project = await projectOf(s, req);
     const body = (req.body ?? {}) as InstancesPost;
     if (body.source?.type === 'copy') return postCopy(s, project, body, reply);
     if (body.source?.type === 'migration') return postMigrateSink(s, project, body, reply);
-    const plan = m.planCreate(project, body);
+    const plan = await m.planCreate(project, body);
     const op = s.ops.start({
       description: 'Creating instance',
       project,
@@ -64,49 +62,49 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
   });
 
   app.get<NameParams>('/1.0/instances/:name', async (req, reply) => {
-    const rec = m.get(projectOf(s, req), req.params.name);
+    const rec = await m.get(await projectOf(s, req), req.params.name);
     const [st] = await s.drivers.states([rec], { network: recursionOf(req) >= 1 });
     setEtag(reply, instanceEtag(rec));
-    return syncResponse(recursionOf(req) >= 1 ? toInstanceFull(m, rec, st) : toInstance(m, rec, st));
+    return syncResponse(recursionOf(req) >= 1 ? toInstanceFull(m, rec, st, await listContext(m, [rec], true)) : toInstance(m, rec, st, await m.expand(rec)));
   });
 
   app.put<NameParams>('/1.0/instances/:name', { schema: { body: instancePutSchema } }, async (req, reply) => {
-    const rec = m.get(projectOf(s, req), req.params.name);
+    const rec = await m.get(await projectOf(s, req), req.params.name);
     checkIfMatch(req, instanceEtag(rec));
     const body = (req.body ?? {}) as Partial<InstancePut>;
     if (body.restore) {
       // Clients send "SNAP" or, as LXD's and Incus's do, "INSTANCE/SNAP".
       const prefix = `${rec.name}/`;
-      const snap = s.snapshots.get(rec, body.restore.startsWith(prefix) ? body.restore.slice(prefix.length) : body.restore);
+      const snap = await s.snapshots.get(rec, body.restore.startsWith(prefix) ? body.restore.slice(prefix.length) : body.restore);
       const op = s.ops.start({
         description: 'Restoring snapshot',
         project: rec.project,
         resources: { instances: [instanceUrl(rec)] },
-        run: () => m.locks.with(m.lockKey(rec), () => s.snapshots.restore(m.get(rec.project, rec.name), snap.name, body.stateful === true)),
+        run: () => m.locks.with(m.lockKey(rec), async () => s.snapshots.restore(await m.get(rec.project, rec.name), snap.name, body.stateful === true)),
       });
       return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
     }
     // Validation answers at once; the write and live changes run as the operation, as in Incus.
-    m.prepareUpdate(rec, body);
+    await m.prepareUpdate(rec, body);
     const op = s.ops.start({
       description: 'Updating instance',
       project: rec.project,
       resources: { instances: [instanceUrl(rec)] },
       run: () =>
         m.locks.with(m.lockKey(rec), async () => {
-          const cur = m.get(rec.project, rec.name);
-          await m.commitUpdate(cur, m.prepareUpdate(cur, body));
+          const cur = await m.get(rec.project, rec.name);
+          await m.commitUpdate(cur, await m.prepareUpdate(cur, body));
         }),
     });
     return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
   });
 
   app.patch<NameParams>('/1.0/instances/:name', { schema: { body: instancePutSchema } }, async (req) => {
-    const rec = m.get(projectOf(s, req), req.params.name);
+    const rec = await m.get(await projectOf(s, req), req.params.name);
     checkIfMatch(req, instanceEtag(rec));
     const body = (req.body ?? {}) as Partial<InstancePut>;
     await m.locks.with(m.lockKey(rec), async () => {
-      const cur = m.get(rec.project, rec.name);
+      const cur = await m.get(rec.project, rec.name);
       await m.update(cur, {
         ...body,
         config: { ...cur.config, ...(body.config ?? {}) },
@@ -118,7 +116,7 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
   });
 
   app.delete<NameParams>('/1.0/instances/:name', async (req, reply) => {
-    const rec = m.get(projectOf(s, req), req.params.name);
+    const rec = await m.get(await projectOf(s, req), req.params.name);
     const [st] = await s.drivers.states([rec]);
     if (st.pid > 0) throw badRequest('Instance is running');
     const op = s.ops.start({
@@ -127,7 +125,7 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
       resources: { instances: [instanceUrl(rec)] },
       run: () =>
         m.locks.with(m.lockKey(rec), async () => {
-          const cur = m.get(rec.project, rec.name);
+          const cur = await m.get(rec.project, rec.name);
           await m.delete(cur);
           await backupsOf(s).deleteAll(cur);
         }),
@@ -136,18 +134,18 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
   });
 
   app.post<NameParams>('/1.0/instances/:name', { schema: { body: instancePostSchema } }, async (req, reply) => {
-    const rec = m.get(projectOf(s, req), req.params.name);
+    const rec = await m.get(await projectOf(s, req), req.params.name);
     const body = (req.body ?? {}) as InstancePost;
     if (body.migration) return postMigrateSource(s, rec, body, reply);
     if (!body.name) throw badRequest('No name provided');
     const newName = body.name;
     validateInstanceName(newName);
-    if (s.db.instances.get(rec.project, newName)) throw new StatusError(409, `Instance "${newName}" already exists`);
+    if (await s.db.instances.get(rec.project, newName)) throw new StatusError(409, `Instance "${newName}" already exists`);
     const op = s.ops.start({
       description: 'Renaming instance',
       project: rec.project,
       resources: { instances: [instanceUrl(rec), instanceUrl({ ...rec, name: newName })] },
-      run: () => m.locks.with(m.lockKey(rec), () => m.rename(m.get(rec.project, rec.name), newName)),
+      run: () => m.locks.with(m.lockKey(rec), async () => m.rename(await m.get(rec.project, rec.name), newName)),
     });
     return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
   });

@@ -24,7 +24,7 @@ export function registerMetrics(app: FastifyInstance, s: DaemonState): void {
 
   app.get('/1.0/metrics', async (req, reply) => {
     const q = query(req);
-    const authentication = isTrue(s.db.config.all()['core.metrics_authentication'] ?? 'true');
+    const authentication = isTrue((await s.db.config.all())['core.metrics_authentication'] ?? 'true');
     const access = metricsAccess(callerOf(req.raw, s.trust), authentication, q.project || 'default');
     if (access === 'deny') throw forbidden(NOT_AUTHORIZED);
     const set = await collector.scrape(q.project ? q.project : null);

@@ -8,12 +8,12 @@ type NameParams = { Params: { name: string } };
 
 export function registerNetworkState(app: FastifyInstance, s: DaemonState): void {
   app.get<NameParams>('/1.0/networks/:name/state', async (req) => {
-    projectOf(s, req);
+    await projectOf(s, req);
     return syncResponse(await s.networks.state(req.params.name));
   });
 
   app.get<NameParams>('/1.0/networks/:name/leases', async (req) => {
-    projectOf(s, req);
+    await projectOf(s, req);
     return syncResponse(await s.networks.leases(req.params.name));
   });
 }

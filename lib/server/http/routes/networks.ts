@@ -23,14 +23,14 @@ export function registerNetworks(app: FastifyInstance, s: DaemonState): void {
   const nets = s.networks;
 
   app.get('/1.0/networks', async (req) => {
-    projectOrAll(s, req);
-    const all = [...nets.list().map((r) => nets.toApi(r)), ...(await nets.unmanaged())].sort((a, b) => a.name.localeCompare(b.name));
+    await projectOrAll(s, req);
+    const all = [...(await Promise.all((await nets.list()).map((r) => nets.toApi(r)))), ...(await nets.unmanaged())].sort((a, b) => a.name.localeCompare(b.name));
     if (recursionOf(req) === 0) return syncResponse(all.map((n) => `/1.0/networks/${n.name}`));
     return syncResponse(all);
   });
 
   app.post('/1.0/networks', { schema: { body: networksPostSchema } }, async (req, reply) => {
-    projectOf(s, req);
+    await projectOf(s, req);
     const body = req.body as NetworksPost;
     await nets.create(body);
     void reply.header('Location', `/1.0/networks/${body.name}`).code(201);
@@ -38,22 +38,22 @@ export function registerNetworks(app: FastifyInstance, s: DaemonState): void {
   });
 
   app.get<NameParams>('/1.0/networks/:name', async (req, reply) => {
-    projectOf(s, req);
-    const rec = nets.find(req.params.name);
-    const n = rec ? nets.toApi(rec) : await nets.unmanagedOne(req.params.name);
+    await projectOf(s, req);
+    const rec = await nets.find(req.params.name);
+    const n = rec ? await nets.toApi(rec) : await nets.unmanagedOne(req.params.name);
     setEtag(reply, etag(n));
     return syncResponse(n);
   });
 
-  const managed = (name: string): NetworkRecord => {
-    const rec = nets.find(name);
+  const managed = async (name: string): Promise<NetworkRecord> => {
+    const rec = await nets.find(name);
     if (!rec) throw badRequest('Only managed networks can be modified');
     return rec;
   };
 
   app.put<NameParams>('/1.0/networks/:name', { schema: { body: networkPutSchema } }, async (req) => {
-    projectOf(s, req);
-    const rec = managed(req.params.name);
+    await projectOf(s, req);
+    const rec = await managed(req.params.name);
     checkIfMatch(req, recordEtag(rec));
     const body = (req.body ?? {}) as Partial<NetworkPut>;
     await nets.update(rec.name, { config: body.config ?? {}, description: body.description ?? '' });
@@ -61,8 +61,8 @@ export function registerNetworks(app: FastifyInstance, s: DaemonState): void {
   });
 
   app.patch<NameParams>('/1.0/networks/:name', { schema: { body: networkPutSchema } }, async (req) => {
-    projectOf(s, req);
-    const rec = managed(req.params.name);
+    await projectOf(s, req);
+    const rec = await managed(req.params.name);
     checkIfMatch(req, recordEtag(rec));
     const body = (req.body ?? {}) as Partial<NetworkPut>;
     await nets.update(rec.name, { config: { ...rec.config, ...(body.config ?? {}) }, description: body.description ?? rec.description });
@@ -70,8 +70,8 @@ export function registerNetworks(app: FastifyInstance, s: DaemonState): void {
   });
 
   app.post<NameParams>('/1.0/networks/:name', { schema: { body: networkPostSchema } }, async (req, reply) => {
-    projectOf(s, req);
-    const rec = managed(req.params.name);
+    await projectOf(s, req);
+    const rec = await managed(req.params.name);
     const body = req.body as NetworkPost;
     await nets.rename(rec.name, body.name);
     void reply.header('Location', `/1.0/networks/${body.name}`);
@@ -79,8 +79,8 @@ export function registerNetworks(app: FastifyInstance, s: DaemonState): void {
   });
 
   app.delete<NameParams>('/1.0/networks/:name', async (req) => {
-    projectOf(s, req);
-    await nets.delete(managed(req.params.name).name);
+    await projectOf(s, req);
+    await nets.delete((await managed(req.params.name)).name);
     return syncResponse({});
   });
 }

@@ -10,7 +10,7 @@ import { projectOrAll, query, recursionOf } from '../request';
 
 export function registerOperations(app: FastifyInstance, s: DaemonState): void {
   app.get('/1.0/operations', async (req) => {
-    const ops = s.ops.list(projectOrAll(s, req));
+    const ops = s.ops.list(await projectOrAll(s, req));
     const grouped: Record<string, unknown[]> = {};
     const full = recursionOf(req) > 0;
     for (const op of ops) {

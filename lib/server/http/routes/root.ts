@@ -45,7 +45,7 @@ export function registerRoot(app: FastifyInstance, s: DaemonState): void {
   app.get('/', async () => syncResponse(['/1.0']));
 
   app.get('/1.0', async (req, reply) => {
-    const config = s.db.config.all();
+    const config = await s.db.config.all();
     const caller = callerOf(req.raw, s.trust);
     if (!caller.trusted) {
       setEtag(reply, untrustedServerObject(config));
@@ -58,7 +58,7 @@ export function registerRoot(app: FastifyInstance, s: DaemonState): void {
       addresses: listenAddresses(config['core.https_address'] ?? ''),
     };
     const who = caller.protocol === 'tls' ? { method: 'tls' as const, name: caller.fingerprint ?? '' } : undefined;
-    return syncResponse(serverObject(facts, config, projectOf(s, req), net, who));
+    return syncResponse(serverObject(facts, config, await projectOf(s, req), net, who));
   });
 
   /** Saves the config, moving the HTTPS listener first: a listener that cannot start keeps the old config. */
@@ -79,23 +79,36 @@ export function registerRoot(app: FastifyInstance, s: DaemonState): void {
         throw badRequest(messageOf(err));
       }
     }
-    s.db.config.replace(next);
+    await s.db.config.replace(next);
     s.events.lifecycle('config-updated', '/1.0');
   };
 
+  // One config change at a time: each reads, checks If-Match, merges, moves the listeners and writes
+  // while no other runs (a transaction would be held across the listeners' moves).
+  let changing: Promise<unknown> = Promise.resolve();
+  const serially = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = changing.then(fn);
+    changing = run.catch(() => undefined);
+    return run;
+  };
+
   app.put('/1.0', { schema: { body: serverPutSchema } }, async (req) => {
-    checkIfMatch(req, s.db.config.all());
-    const body = (req.body ?? {}) as { config?: Record<string, unknown> | null };
-    await save(validateServerConfig(body.config ?? {}));
+    await serially(async () => {
+      checkIfMatch(req, await s.db.config.all());
+      const body = (req.body ?? {}) as { config?: Record<string, unknown> | null };
+      await save(validateServerConfig(body.config ?? {}));
+    });
     return syncResponse({});
   });
 
   app.patch('/1.0', { schema: { body: serverPutSchema } }, async (req) => {
-    const current = s.db.config.all();
-    checkIfMatch(req, current);
-    const body = (req.body ?? {}) as { config?: Record<string, unknown> | null };
-    const merged: Record<string, unknown> = { ...current, ...(body.config ?? {}) };
-    await save(validateServerConfig(merged));
+    await serially(async () => {
+      const current = await s.db.config.all();
+      checkIfMatch(req, current);
+      const body = (req.body ?? {}) as { config?: Record<string, unknown> | null };
+      const merged: Record<string, unknown> = { ...current, ...(body.config ?? {}) };
+      await save(validateServerConfig(merged));
+    });
     return syncResponse({});
   });
 

@@ -14,9 +14,9 @@ type NameParams = { Params: { name: string } };
 
 export function registerStoragePools(app: FastifyInstance, s: DaemonState): void {
   app.get('/1.0/storage-pools', async (req) => {
-    const pools = s.pools.list();
+    const pools = await s.pools.list();
     if (recursionOf(req) === 0) return syncResponse(pools.map((p) => `/1.0/storage-pools/${p.name}`));
-    return syncResponse(pools.map((p) => s.pools.toApi(p)));
+    return syncResponse(await Promise.all(pools.map((p) => s.pools.toApi(p))));
   });
 
   app.post('/1.0/storage-pools', { schema: { body: storagePoolsPostSchema } }, async (req) => {
@@ -27,35 +27,35 @@ export function registerStoragePools(app: FastifyInstance, s: DaemonState): void
   });
 
   app.get<NameParams>('/1.0/storage-pools/:name', async (req, reply) => {
-    const p = s.pools.get(req.params.name);
+    const p = await s.pools.get(req.params.name);
     setEtag(reply, [p.config, p.description]);
-    return syncResponse(s.pools.toApi(p));
+    return syncResponse(await s.pools.toApi(p));
   });
 
   app.put<NameParams>('/1.0/storage-pools/:name', { schema: { body: putSchema } }, async (req) => {
-    const p = s.pools.get(req.params.name);
+    const p = await s.pools.get(req.params.name);
     checkIfMatch(req, [p.config, p.description]);
     const body = (req.body ?? {}) as Partial<StoragePoolPut>;
-    s.pools.update(p, body.config ?? {}, body.description ?? '');
+    await s.pools.update(p, body.config ?? {}, body.description ?? '');
     s.events.lifecycle('storage-pool-updated', `/1.0/storage-pools/${p.name}`);
     return syncResponse({});
   });
 
   app.patch<NameParams>('/1.0/storage-pools/:name', { schema: { body: putSchema } }, async (req) => {
-    const p = s.pools.get(req.params.name);
+    const p = await s.pools.get(req.params.name);
     checkIfMatch(req, [p.config, p.description]);
     const body = (req.body ?? {}) as Partial<StoragePoolPut>;
-    s.pools.update(p, { ...p.config, ...(body.config ?? {}) }, body.description ?? p.description);
+    await s.pools.update(p, { ...p.config, ...(body.config ?? {}) }, body.description ?? p.description);
     s.events.lifecycle('storage-pool-updated', `/1.0/storage-pools/${p.name}`);
     return syncResponse({});
   });
 
   app.get<NameParams>('/1.0/storage-pools/:name/resources', async (req) => {
-    return syncResponse(await s.pools.resources(s.pools.get(req.params.name)));
+    return syncResponse(await s.pools.resources(await s.pools.get(req.params.name)));
   });
 
   app.delete<NameParams>('/1.0/storage-pools/:name', async (req) => {
-    const p = s.pools.get(req.params.name);
+    const p = await s.pools.get(req.params.name);
     await s.pools.delete(p);
     s.events.lifecycle('storage-pool-deleted', `/1.0/storage-pools/${p.name}`);
     return syncResponse({});

@@ -33,8 +33,8 @@ export function postVolumeMigrateSource(s: DaemonState, vols: StorageVolumes, po
 }
 
 /** Target side: checked before answering; the volume appears only once everything arrived. */
-export function postVolumeMigrateSink(s: DaemonState, vols: StorageVolumes, pool: PoolRecord, project: string, body: StorageVolumesPost, reply: FastifyReply): FastifyReply {
-  const plan = planVolumeSink(s, vols, pool, project, body);
+export async function postVolumeMigrateSink(s: DaemonState, vols: StorageVolumes, pool: PoolRecord, project: string, body: StorageVolumesPost, reply: FastifyReply): Promise<FastifyReply> {
+  const plan = await planVolumeSink(s, vols, pool, project, body);
   const url = volumeUrl(pool.name, project, plan.name);
   return replyMigrationOp(s, reply, {
     conns: plan.conns,

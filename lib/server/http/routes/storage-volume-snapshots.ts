@@ -20,10 +20,10 @@ const renameSchema = { type: 'object', required: ['name'], properties: { name: {
 
 export function registerVolumeSnapshots(app: FastifyInstance, s: DaemonState, vols: StorageVolumes): void {
   const base = '/1.0/storage-pools/:pool/volumes/:type/:name/snapshots';
-  const find = (req: FastifyRequest<VolParams>) => {
-    const pool = s.pools.get(req.params.pool);
+  const find = async (req: FastifyRequest<VolParams>) => {
+    const pool = await s.pools.get(req.params.pool);
     const type = volumeType(req.params.type);
-    return { pool, v: vols.get(pool, volumeProjectOf(s, req, type), type, req.params.name) };
+    return { pool, v: await vols.get(pool, await volumeProjectOf(s, req, type), type, req.params.name) };
   };
   const url = (pool: string, type: string, name: string, snap: string, project: string) =>
     `/1.0/storage-pools/${pool}/volumes/${type}/${name}/snapshots/${encodeURIComponent(snap)}${projectSuffix(project)}`;
@@ -40,14 +40,14 @@ export function registerVolumeSnapshots(app: FastifyInstance, s: DaemonState, vo
   };
 
   app.get<VolParams>(base, async (req) => {
-    const { pool, v } = find(req);
-    const snaps = vols.snapshots.list(pool, v);
+    const { pool, v } = await find(req);
+    const snaps = await vols.snapshots.list(pool, v);
     if (recursionOf(req) === 0) return syncResponse(snaps.map((x) => url(pool.name, v.type, v.name, x.name.split('/')[1]!, v.project)));
     return syncResponse(snaps.map((x) => vols.snapshots.toApi(x)));
   });
 
   app.post<VolParams>(base, { schema: { body: postSchema } }, async (req, reply) => {
-    const { pool, v } = find(req);
+    const { pool, v } = await find(req);
     const body = (req.body ?? {}) as { name?: string; expires_at?: string | null };
     // Validate and take it before answering, so that a bad name is a 400 and not a failed operation.
     const snap = await vols.snapshots.create(pool, v, body.name || undefined, body.expires_at ?? undefined);
@@ -57,32 +57,32 @@ export function registerVolumeSnapshots(app: FastifyInstance, s: DaemonState, vo
   });
 
   app.get<SnapParams>(`${base}/:snap`, async (req, reply) => {
-    const { pool, v } = find(req);
-    const snap = vols.snapshots.toApi(vols.snapshots.get(pool, v, req.params.snap));
+    const { pool, v } = await find(req);
+    const snap = vols.snapshots.toApi(await vols.snapshots.get(pool, v, req.params.snap));
     setEtag(reply, [snap.description, snap.expires_at]);
     return syncResponse(snap);
   });
 
   const update = async (req: FastifyRequest<SnapParams>, reply: FastifyReply) => {
-    const { pool, v } = find(req);
+    const { pool, v } = await find(req);
     const body = (req.body ?? {}) as { description?: string; expires_at?: string | null };
-    const cur = vols.snapshots.toApi(vols.snapshots.get(pool, v, req.params.snap));
-    vols.snapshots.update(pool, v, req.params.snap, body.description ?? cur.description, body.expires_at === undefined ? undefined : (body.expires_at ?? ''));
+    const cur = vols.snapshots.toApi(await vols.snapshots.get(pool, v, req.params.snap));
+    await vols.snapshots.update(pool, v, req.params.snap, body.description ?? cur.description, body.expires_at === undefined ? undefined : (body.expires_at ?? ''));
     return operation(reply, v.project, 'Updating storage volume snapshot', url(pool.name, v.type, v.name, req.params.snap, v.project), async () => undefined);
   };
   app.put<SnapParams>(`${base}/:snap`, { schema: { body: putSchema } }, update);
   app.patch<SnapParams>(`${base}/:snap`, { schema: { body: putSchema } }, update);
 
   app.post<SnapParams>(`${base}/:snap`, { schema: { body: renameSchema } }, async (req, reply) => {
-    const { pool, v } = find(req);
+    const { pool, v } = await find(req);
     const to = (req.body as { name: string }).name;
     await vols.snapshots.rename(pool, v, req.params.snap, to);
     return operation(reply, v.project, 'Renaming storage volume snapshot', url(pool.name, v.type, v.name, to, v.project), async () => undefined);
   });
 
   app.delete<SnapParams>(`${base}/:snap`, async (req, reply) => {
-    const { pool, v } = find(req);
-    vols.snapshots.get(pool, v, req.params.snap);
+    const { pool, v } = await find(req);
+    await vols.snapshots.get(pool, v, req.params.snap);
     const resource = url(pool.name, v.type, v.name, req.params.snap, v.project);
     return operation(reply, v.project, 'Deleting storage volume snapshot', resource, () => vols.snapshots.delete(pool, v, req.params.snap));
   });

@@ -44,10 +44,17 @@ const etag = (v: VolumeRecord) => [v.config, v.description];
  * StorageVolumeProject): custom volumes follow features.storage.volumes,
  * image volumes are the default project's, instance volumes the request's.
  */
-export function volumeProjectOf(s: DaemonState, req: FastifyRequest, type: VolumeType): string {
+export async function volumeProjectOf(s: DaemonState, req: FastifyRequest, type: VolumeType): Promise<string> {
   if (type === 'custom') return featureProjectOf(s, req, 'storage.volumes');
-  const project = projectOf(s, req);
+  const project = await projectOf(s, req);
   return type === 'image' ? 'default' : project;
+}
+
+/** volumeProjectOf for every type at once, looked up before a list is filtered. */
+async function volumeProjectsOf(s: DaemonState, req: FastifyRequest): Promise<(type: VolumeType) => string> {
+  const project = await projectOf(s, req);
+  const custom = await s.projects.featureProject(project, 'storage.volumes');
+  return (type) => (type === 'custom' ? custom : type === 'image' ? 'default' : project);
 }
 
 export function registerStorageVolumes(app: FastifyInstance, s: DaemonState): void {
@@ -55,22 +62,22 @@ export function registerStorageVolumes(app: FastifyInstance, s: DaemonState): vo
   const url = (v: VolumeRecord) => `/1.0/storage-pools/${v.pool}/volumes/${v.type}/${v.name}${projectSuffix(v.project)}`;
 
   const list = async (req: FastifyRequest<PoolParams>) => {
-    const pool = s.pools.get(req.params.pool);
+    const pool = await s.pools.get(req.params.pool);
     const type = req.params.type === undefined ? undefined : volumeType(req.params.type);
-    let found = vols.listAll(pool, type);
-    if (projectOrAll(s, req) !== null) {
+    let found = await vols.listAll(pool, type);
+    if (await projectOrAll(s, req) !== null) {
       // As Incus: image volumes (a cache kept in default) show where the request's project holds the image.
-      const images = new Set(s.db.images.list(projectOf(s, req)).map((i) => i.fingerprint));
-      found = vols.listIn(pool, (t) => volumeProjectOf(s, req, t), type).filter((v) => v.type !== 'image' || images.has(v.name));
+      const images = new Set((await s.db.images.list(await projectOf(s, req))).map((i) => i.fingerprint));
+      found = (await vols.listIn(pool, await volumeProjectsOf(s, req), type)).filter((v) => v.type !== 'image' || images.has(v.name));
     }
     if (recursionOf(req) === 0) return syncResponse(found.map(url));
-    return syncResponse(found.map((v) => vols.toApi(v)));
+    return syncResponse(await Promise.all(found.map((v) => vols.toApi(v))));
   };
   app.get<PoolParams>('/1.0/storage-pools/:pool/volumes', list);
   app.get<PoolParams>('/1.0/storage-pools/:pool/volumes/:type', list);
 
   const create = async (req: FastifyRequest<PoolParams>, reply: FastifyReply) => {
-    const pool = s.pools.get(req.params.pool);
+    const pool = await s.pools.get(req.params.pool);
     const body = req.body as StorageVolumesPost;
     const type = req.params.type ?? body.type ?? 'custom';
     if (type !== 'custom') throw badRequest('Only custom storage volumes can be created with the storage API');
@@ -78,20 +85,20 @@ export function registerStorageVolumes(app: FastifyInstance, s: DaemonState): vo
     let copyFrom;
     const srcType = src?.type ?? '';
     if (srcType === 'migration') {
-      if (!src?.refresh) allowVolumeCreation(s.db, volumeProjectOf(s, req, 'custom'), pool.name, { name: body.name, config: body.config ?? {} });
-      return postVolumeMigrateSink(s, vols, pool, volumeProjectOf(s, req, 'custom'), body, reply);
+      if (!src?.refresh) await allowVolumeCreation(s.db, await volumeProjectOf(s, req, 'custom'), pool.name, { name: body.name, config: body.config ?? {} });
+      return postVolumeMigrateSink(s, vols, pool, await volumeProjectOf(s, req, 'custom'), body, reply);
     }
     if (srcType !== '' && srcType !== 'copy') throw badRequest(`Unknown source type ${JSON.stringify(srcType)}`);
     if (srcType === 'copy' && !src?.name) throw badRequest('No source volume name provided');
     if (src && srcType === 'copy') {
-      const from = s.pools.get(src.pool || pool.name);
-      const v = vols.get(from, volumeProjectOf(s, req, 'custom'), 'custom', src.name ?? '');
+      const from = await s.pools.get(src.pool || pool.name);
+      const v = await vols.get(from, await volumeProjectOf(s, req, 'custom'), 'custom', src.name ?? '');
       copyFrom = { pool: from.name, project: v.project, type: volumeType(v.type), name: v.name };
     }
-    allowVolumeCreation(s.db, volumeProjectOf(s, req, 'custom'), pool.name, { name: body.name, config: body.config ?? {} });
-    const v = await vols.create(pool, volumeProjectOf(s, req, 'custom'), {
+    await allowVolumeCreation(s.db, await volumeProjectOf(s, req, 'custom'), pool.name, { name: body.name, config: body.config ?? {} });
+    const v = await vols.create(pool, await volumeProjectOf(s, req, 'custom'), {
       name: body.name,
-      contentType: body.content_type || (copyFrom ? vols.get(s.pools.get(copyFrom.pool), copyFrom.project, copyFrom.type, copyFrom.name).contentType : 'filesystem'),
+      contentType: body.content_type || (copyFrom ? (await vols.get(await s.pools.get(copyFrom.pool), copyFrom.project, copyFrom.type, copyFrom.name)).contentType : 'filesystem'),
       description: body.description ?? '',
       config: body.config ?? {},
       copyFrom,
@@ -102,51 +109,51 @@ export function registerStorageVolumes(app: FastifyInstance, s: DaemonState): vo
   app.post<PoolParams>('/1.0/storage-pools/:pool/volumes', { schema: { body: postSchema } }, create);
   app.post<PoolParams>('/1.0/storage-pools/:pool/volumes/:type', { schema: { body: postSchema } }, create);
 
-  const find = (req: FastifyRequest<VolParams>) => {
-    const pool = s.pools.get(req.params.pool);
+  const find = async (req: FastifyRequest<VolParams>) => {
+    const pool = await s.pools.get(req.params.pool);
     const type = volumeType(req.params.type);
-    return { pool, v: vols.get(pool, volumeProjectOf(s, req, type), type, req.params.name) };
+    return { pool, v: await vols.get(pool, await volumeProjectOf(s, req, type), type, req.params.name) };
   };
 
   app.get<VolParams>('/1.0/storage-pools/:pool/volumes/:type/:name', async (req, reply) => {
-    const { v } = find(req);
+    const { v } = await find(req);
     setEtag(reply, etag(v));
-    return syncResponse(vols.toApi(v));
+    return syncResponse(await vols.toApi(v));
   });
 
   app.get<VolParams>('/1.0/storage-pools/:pool/volumes/:type/:name/state', async (req) => {
-    const { pool, v } = find(req);
+    const { pool, v } = await find(req);
     return syncResponse(await vols.state(pool, v));
   });
 
   app.put<VolParams>('/1.0/storage-pools/:pool/volumes/:type/:name', { schema: { body: putSchema } }, async (req) => {
-    const { pool, v } = find(req);
+    const { pool, v } = await find(req);
     checkIfMatch(req, etag(v));
     const body = (req.body ?? {}) as Partial<StorageVolumePut> & { restore?: string };
     if (body.restore) {
-      if (vols.usedBy(pool.name, v.project, v.name).length > 0) throw badRequest('The storage volume is in use; detach it before restoring a snapshot');
+      if ((await vols.usedBy(pool.name, v.project, v.name)).length > 0) throw badRequest('The storage volume is in use; detach it before restoring a snapshot');
       await vols.snapshots.restore(pool, v, body.restore);
       s.events.lifecycle('storage-volume-restored', url(v), v.project);
       return syncResponse({});
     }
-    if (v.type === 'custom') allowVolumeUpdate(s.db, v.project, pool.name, { name: v.name, config: body.config ?? {} });
+    if (v.type === 'custom') await allowVolumeUpdate(s.db, v.project, pool.name, { name: v.name, config: body.config ?? {} });
     await vols.update(pool, v, body.config ?? {}, body.description ?? '');
     s.events.lifecycle('storage-volume-updated', url(v), v.project);
     return syncResponse({});
   });
 
   app.patch<VolParams>('/1.0/storage-pools/:pool/volumes/:type/:name', { schema: { body: putSchema } }, async (req) => {
-    const { pool, v } = find(req);
+    const { pool, v } = await find(req);
     checkIfMatch(req, etag(v));
     const body = (req.body ?? {}) as Partial<StorageVolumePut>;
-    if (v.type === 'custom') allowVolumeUpdate(s.db, v.project, pool.name, { name: v.name, config: { ...v.config, ...(body.config ?? {}) } });
+    if (v.type === 'custom') await allowVolumeUpdate(s.db, v.project, pool.name, { name: v.name, config: { ...v.config, ...(body.config ?? {}) } });
     await vols.update(pool, v, { ...v.config, ...(body.config ?? {}) }, body.description ?? v.description);
     s.events.lifecycle('storage-volume-updated', url(v), v.project);
     return syncResponse({});
   });
 
   app.post<VolParams>('/1.0/storage-pools/:pool/volumes/:type/:name', { schema: { body: renameSchema } }, async (req, reply) => {
-    const { pool, v } = find(req);
+    const { pool, v } = await find(req);
     const body = req.body as StorageVolumePost;
     if (body.migration) return postVolumeMigrateSource(s, vols, pool, v, body, reply);
     const moved = await vols.rename(pool, v, body.name, body.pool || undefined);
@@ -155,7 +162,7 @@ export function registerStorageVolumes(app: FastifyInstance, s: DaemonState): vo
   });
 
   app.delete<VolParams>('/1.0/storage-pools/:pool/volumes/:type/:name', async (req) => {
-    const { pool, v } = find(req);
+    const { pool, v } = await find(req);
     await vols.delete(pool, v);
     s.events.lifecycle('storage-volume-deleted', url(v), v.project);
     return syncResponse({});

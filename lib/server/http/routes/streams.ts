@@ -16,16 +16,16 @@ export function registerStreams(app: FastifyInstance, s: DaemonState): void {
   const stream = new StreamServer({ db: s.db, images: s.images });
 
   app.get('/streams/v1/index.json', async (req, reply) => {
-    const products = await stream.products(projectOf(s, req));
+    const products = await stream.products(await projectOf(s, req));
     return reply.header('Content-Type', 'application/json').send(JSON.stringify(indexFor(products)));
   });
 
   app.get('/streams/v1/images.json', async (req, reply) => {
-    return reply.header('Content-Type', 'application/json').send(JSON.stringify(await stream.products(projectOf(s, req))));
+    return reply.header('Content-Type', 'application/json').send(JSON.stringify(await stream.products(await projectOf(s, req))));
   });
 
   app.get<{ Params: { fingerprint: string; file: string } }>('/streams/images/:fingerprint/:file', async (req, reply) => {
-    const file = stream.file(projectOf(s, req), req.params.fingerprint, req.params.file);
+    const file = await stream.file(await projectOf(s, req), req.params.fingerprint, req.params.file);
     const st = file ? await stat(file).catch(() => null) : null;
     if (!file || !st) return reply.code(404).send(errorResponse(404, 'Image not found'));
     return reply

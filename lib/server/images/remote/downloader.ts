@@ -120,12 +120,12 @@ export class ImageDownloader {
     const alias = r.viaAlias ? src.alias || src.fingerprint || '' : '';
     return this.locked(`${opts.project}/${fp}`, async () => {
       const now = new Date().toISOString();
-      const cfg = imageCacheConfig(db.config.all());
-      let existing = db.images.findByPrefix(opts.project, fp);
+      const cfg = imageCacheConfig(await db.config.all());
+      let existing = await db.images.findByPrefix(opts.project, fp);
       if (opts.preferCached && alias && cfg.autoUpdateIntervalHours > 0) {
         // An auto-updating cache is fresh enough: use what this alias gave last time.
-        const prior = db.imageSources.bySource(opts.project, src.server, protocol, alias, r.image.architecture)[0];
-        if (prior && prior.fingerprint !== fp) existing = db.images.findByPrefix(opts.project, prior.fingerprint);
+        const prior = (await db.imageSources.bySource(opts.project, src.server, protocol, alias, r.image.architecture))[0];
+        if (prior && prior.fingerprint !== fp) existing = await db.images.findByPrefix(opts.project, prior.fingerprint);
       }
       if (existing && existing !== 'ambiguous' && existing.fingerprint.length === 64 && (await images.exists(existing.fingerprint))) {
         return { record: existing, downloaded: false };
@@ -144,10 +144,10 @@ export class ImageDownloader {
         ? await images.importSplit({ metadataFile: fetched.metaFile, rootfsFile: fetched.rootFile, fingerprint: fp, size: fetched.size, filename: uploadOpts.filename }, uploadOpts)
         : await images.importFile(fetched.metaFile, uploadOpts);
       const autoUpdate = !!alias && opts.autoUpdate === true;
-      db.transaction(() => {
-        if (opts.setCached) db.imageSources.setCached(record.id, true, now);
-        if (autoUpdate) db.imageSources.setAutoUpdate(record.id, true);
-        if (alias) db.imageSources.set({ imageId: record.id, server: src.server, protocol, certificate: src.certificate ?? '', alias });
+      await db.transaction(async (tx) => {
+        if (opts.setCached) await tx.imageSources.setCached(record.id, true, now);
+        if (autoUpdate) await tx.imageSources.setAutoUpdate(record.id, true);
+        if (alias) await tx.imageSources.set({ imageId: record.id, server: src.server, protocol, certificate: src.certificate ?? '', alias });
       });
       return { record: { ...record, cached: opts.setCached ? true : record.cached, autoUpdate }, downloaded: true };
     });

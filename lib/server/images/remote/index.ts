@@ -34,8 +34,8 @@ export class ImageRemote {
   }
 
   /** Starts the timers. */
-  start(): void {
-    this.tasks.start();
+  async start(): Promise<void> {
+    await this.tasks.start();
   }
 
   /** Stops the timers and ends the secret tokens (before the daemon drains its operations). */

@@ -6,6 +6,7 @@
  */
 import type { Db } from '../../db';
 import type { ImageRecord } from '../../db/images';
+import type { ImageSourceRecord } from '../../db/image-sources';
 import { badRequest } from '../../errors';
 import type { EventBus } from '../../operations/event-bus';
 import type { ImageStore } from '../store';
@@ -19,8 +20,8 @@ export interface RefreshDeps {
 }
 
 /** The source of an image, or a 400 when it has none (it was not downloaded by alias). */
-export function refreshSource(db: Db, rec: ImageRecord): NonNullable<ReturnType<Db['imageSources']['get']>> {
-  const src = db.imageSources.get(rec.id);
+export async function refreshSource(db: Db, rec: ImageRecord): Promise<ImageSourceRecord> {
+  const src = await db.imageSources.get(rec.id);
   if (!src) throw badRequest(`Image "${rec.fingerprint}" has no remote source to refresh from`);
   return src;
 }
@@ -31,18 +32,18 @@ export async function refreshImage(
   rec: ImageRecord,
   opts: { signal?: AbortSignal; onProgress?: (md: Record<string, unknown>) => void } = {},
 ): Promise<ImageRecord | null> {
-  const src = refreshSource(d.db, rec);
+  const src = await refreshSource(d.db, rec);
   const { record: next } = await d.downloader.ensure(
     { server: src.server, protocol: src.protocol, alias: src.alias, certificate: src.certificate, image_type: rec.type },
     { project: rec.project, autoUpdate: true, public: rec.public, signal: opts.signal, onProgress: opts.onProgress },
   );
   if (next.fingerprint === rec.fingerprint) return null;
-  d.db.transaction(() => {
-    d.db.imageSources.setCached(next.id, rec.cached, rec.lastUsedAt);
-    d.db.imageSources.moveAliases(rec.id, next.id);
+  await d.db.transaction(async (tx) => {
+    await tx.imageSources.setCached(next.id, rec.cached, rec.lastUsedAt);
+    await tx.imageSources.moveAliases(rec.id, next.id);
   });
   await d.images.delete(rec);
   d.events.lifecycle('image-refreshed', `/1.0/images/${rec.fingerprint}`, rec.project, { new_fingerprint: next.fingerprint });
   d.events.lifecycle('image-deleted', `/1.0/images/${rec.fingerprint}`, rec.project);
-  return d.db.images.findByPrefix(rec.project, next.fingerprint) as ImageRecord;
+  return (await d.db.images.findByPrefix(rec.project, next.fingerprint)) as ImageRecord;
 }

@@ -35,27 +35,33 @@ export class ImageTasks {
   private pruneTimer?: NodeJS.Timeout;
   private unsubscribe?: () => void;
   private updating: Promise<void> | null = null;
+  /** Bumped by each arm and by stop: an arm whose config read was overtaken sets no timers. */
+  private generation = 0;
 
   constructor(private readonly d: ImageTaskDeps) {}
 
-  start(): void {
-    this.arm();
+  async start(): Promise<void> {
     this.unsubscribe = this.d.events.subscribe(['lifecycle'], null, (ev) => {
-      if ((ev.metadata as { action?: string }).action === 'config-updated') this.arm();
+      if ((ev.metadata as { action?: string }).action !== 'config-updated') return;
+      this.arm().catch((err: unknown) => this.d.log.error('Failed to re-arm the image tasks', { err: (err as Error).message }));
     });
+    await this.arm();
   }
 
   stop(): void {
+    this.generation++;
     clearInterval(this.updateTimer);
     clearInterval(this.pruneTimer);
     this.unsubscribe?.();
   }
 
-  private arm(): void {
+  private async arm(): Promise<void> {
+    const generation = ++this.generation;
+    const cfg = imageCacheConfig(await this.d.db.config.all());
+    if (generation !== this.generation) return;
     clearInterval(this.updateTimer);
     clearInterval(this.pruneTimer);
     this.updateTimer = this.pruneTimer = undefined;
-    const cfg = imageCacheConfig(this.d.db.config.all());
     if (cfg.autoUpdateIntervalHours > 0) {
       const period = Math.max(MIN_PERIOD_MS, cfg.autoUpdateIntervalHours * HOUR_MS);
       this.updateTimer = setInterval(() => void this.autoUpdate(), period).unref();
@@ -72,9 +78,9 @@ export class ImageTasks {
       const op = this.d.ops.start({
         description: 'Updating images',
         run: async () => {
-          for (const ref of this.d.db.imageSources.autoUpdating()) {
-            const rec = this.d.db.images.findByPrefix(ref.project, ref.fingerprint);
-            if (!rec || rec === 'ambiguous' || !this.d.db.imageSources.get(rec.id)) continue;
+          for (const ref of await this.d.db.imageSources.autoUpdating()) {
+            const rec = await this.d.db.images.findByPrefix(ref.project, ref.fingerprint);
+            if (!rec || rec === 'ambiguous' || !(await this.d.db.imageSources.get(rec.id))) continue;
             try {
               await refreshImage(this.d, rec);
             } catch (err) {
@@ -90,10 +96,10 @@ export class ImageTasks {
 
   /** Deletes cached images whose last use (or arrival) is older than the expiry. */
   async prune(): Promise<void> {
-    const days = imageCacheConfig(this.d.db.config.all()).remoteCacheExpiryDays;
+    const days = imageCacheConfig(await this.d.db.config.all()).remoteCacheExpiryDays;
     if (days <= 0) return;
     const limit = Date.now() - days * DAY_MS;
-    const expired = this.d.db.imageSources.cached().filter((ref) => {
+    const expired = (await this.d.db.imageSources.cached()).filter((ref) => {
       const used = Date.parse(ref.lastUsedAt.startsWith('0001-') ? ref.uploadedAt : ref.lastUsedAt);
       return Number.isFinite(used) && used < limit;
     });
@@ -102,7 +108,7 @@ export class ImageTasks {
       description: 'Cleaning up expired images',
       run: async () => {
         for (const ref of expired) {
-          const rec = this.d.db.images.findByPrefix(ref.project, ref.fingerprint);
+          const rec = await this.d.db.images.findByPrefix(ref.project, ref.fingerprint);
           if (!rec || rec === 'ambiguous') continue;
           await this.d.images.delete(rec);
           this.d.events.lifecycle('image-deleted', `/1.0/images/${rec.fingerprint}`, rec.project);

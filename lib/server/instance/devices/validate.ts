@@ -7,7 +7,12 @@ import { networkInfo } from '../../network/load';
 import { validateDeviceName } from '../../names';
 import { customVolumeUsers } from '../../storage/volumes';
 
-export function validateDevices(
+/**
+ * Validates every device; what the drivers may look up (pools, networks,
+ * the custom volumes disk devices name and their other users) is read
+ * first, so that the drivers' checks stay synchronous.
+ */
+export async function validateDevices(
   s: Pick<DaemonState, 'db'>,
   devices: DevicesMap,
   opts: {
@@ -19,8 +24,27 @@ export function validateDevices(
     /** The instance being validated (its own use of a volume is not another's). */
     instance?: { project: string; name: string };
   },
-): void {
-  for (const [name, config] of Object.entries(devices ?? {})) {
+): Promise<void> {
+  const entries = Object.entries(devices ?? {});
+  if (entries.length === 0) return;
+  const pools = new Set((await s.db.pools.list()).map((p) => p.name));
+  const networks = new Map((await s.db.networks.list('default')).map((n) => [n.name, n]));
+  const volumes = new Map<string, { contentType: string; config: Record<string, string> } | undefined>();
+  const users = new Map<string, string[]>();
+  const self = opts.instance ? `/1.0/instances/${opts.instance.name}${opts.instance.project === 'default' ? '' : `?project=${opts.instance.project}`}` : '';
+  if (opts.volumeProject !== undefined) {
+    for (const [, d] of entries) {
+      if (!d || d.type !== 'disk' || !d.pool || !d.source) continue;
+      const key = `${d.pool}/${d.source}`;
+      if (volumes.has(key)) continue;
+      volumes.set(key, await s.db.pools.volume(d.pool, opts.volumeProject, 'custom', d.source));
+      if (opts.instance) {
+        const all = await customVolumeUsers(s.db, d.pool, opts.volumeProject, d.source);
+        users.set(key, all.filter((u) => u.startsWith('/1.0/instances/') && u !== self));
+      }
+    }
+  }
+  for (const [name, config] of entries) {
     validateDeviceName(name);
     if (!config || typeof config !== 'object') throw badRequest(`Invalid device "${name}": not a map`);
     if (!config.type) throw badRequest(`Invalid device "${name}": Missing device type`);
@@ -32,19 +56,12 @@ export function validateDevices(
     }
     d.validate(name, config, {
       profile: opts.profile,
-      poolExists: (p) => s.db.pools.get(p) !== undefined,
+      poolExists: (p) => pools.has(p),
       instanceType: opts.instanceType,
-      customVolume:
-        opts.volumeProject === undefined ? undefined : (pool, vol) => s.db.pools.volume(pool, opts.volumeProject!, 'custom', vol),
-      otherVolumeUsers:
-        opts.volumeProject === undefined || !opts.instance
-          ? undefined
-          : (pool, vol) => {
-              const self = `/1.0/instances/${opts.instance!.name}${opts.instance!.project === 'default' ? '' : `?project=${opts.instance!.project}`}`;
-              return customVolumeUsers(s.db, pool, opts.volumeProject!, vol).filter((u) => u.startsWith('/1.0/instances/') && u !== self);
-            },
+      customVolume: opts.volumeProject === undefined ? undefined : (pool, vol) => volumes.get(`${pool}/${vol}`),
+      otherVolumeUsers: opts.volumeProject === undefined || !opts.instance ? undefined : (pool, vol) => users.get(`${pool}/${vol}`) ?? [],
       network: (n) => {
-        const net = s.db.networks.get('default', n);
+        const net = networks.get(n);
         return net ? { nicType: networkInfo(net.type)?.nicType ?? '', config: net.config } : undefined;
       },
     });

@@ -43,7 +43,7 @@ export async function startExec(s: ExecDeps, rec: InstanceRecord, post: Instance
   if (st.pid <= 0) throw badRequest('Instance is not running');
   if (st.statusCode === StatusCode.Frozen) throw badRequest('Instance is frozen');
 
-  const rt = s.instances.runtime(rec);
+  const rt = await s.instances.runtime(rec);
   const target = await driver.exec(rt, st);
   if (post.interactive && !target.terminals) throw badRequest('Interactive exec is not supported by this instance yet');
   const user = post.user ?? 0;

@@ -19,9 +19,9 @@ export interface FileSessionDeps {
 export async function openInstanceFiles(deps: FileSessionDeps, rec: InstanceRecord): Promise<InstanceFiles> {
   const m = deps.instances;
   return m.locks.with(m.lockKey(rec), async () => {
-    const fresh = m.get(rec.project, rec.name);
+    const fresh = await m.get(rec.project, rec.name);
     const driver = deps.drivers.of(fresh.type);
     const [st] = await driver.states([fresh]);
-    return driver.openFiles(m.runtime(fresh), st);
+    return driver.openFiles(await m.runtime(fresh), st);
   });
 }
