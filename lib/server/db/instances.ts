@@ -116,7 +116,7 @@ export class InstanceQueries {
       devices: JSON.stringify(rec.devices),
     });
     const id = Number(info.lastInsertRowid);
-    this.setProfiles(id, rec.project, rec.profiles);
+    await this.setProfiles(id, rec.project, rec.profiles);
     return { ...rec, id };
   }
 
@@ -131,7 +131,7 @@ export class InstanceQueries {
       config: JSON.stringify(rec.config),
       devices: JSON.stringify(rec.devices),
     });
-    this.setProfiles(rec.id, rec.project, rec.profiles);
+    await this.setProfiles(rec.id, rec.project, rec.profiles);
   }
 
   /** Writes only the config map (volatile keys maintained by the daemon). */

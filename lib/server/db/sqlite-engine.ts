@@ -44,19 +44,19 @@ class SqliteRaw implements RawSql {
 
 /** The engine with the connection it wraps (tests inspect pragmas through it). */
 export class SqliteEngine extends GatedSql implements SqlEngine {
-  private constructor(private readonly raw0: SqliteRaw) {
-    super(raw0);
+  private constructor(private readonly raw0: SqliteRaw, gateTimeoutMs?: number) {
+    super(raw0, 'BEGIN IMMEDIATE', gateTimeoutMs);
   }
 
-  /** Opens (creating if needed) the database file in WAL mode. */
-  static open(path: string): SqliteEngine {
+  /** Opens (creating if needed) the database file in WAL mode; `gateTimeoutMs` for tests of the gate. */
+  static open(path: string, gateTimeoutMs?: number): SqliteEngine {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const db = new BetterSqlite3(path);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
-    return new SqliteEngine(new SqliteRaw(db));
+    return new SqliteEngine(new SqliteRaw(db), gateTimeoutMs);
   }
 
   /** A pragma's value, read synchronously (tests and diagnostics). */

@@ -26,7 +26,11 @@ export class GatedSql implements Sql {
   private readonly writers: (() => void)[] = [];
   private readonly transactions: (() => void)[] = [];
 
-  constructor(private readonly raw: RawSql, private readonly begin = 'BEGIN IMMEDIATE') {}
+  constructor(
+    private readonly raw: RawSql,
+    private readonly begin = 'BEGIN IMMEDIATE',
+    private readonly gateTimeoutMs = GATE_TIMEOUT_MS,
+  ) {}
 
   async all<T>(sql: string, params: readonly SqlValue[] = NO_PARAMS): Promise<T[]> {
     return this.raw.all<T>(sql, params);
@@ -82,9 +86,8 @@ export class GatedSql implements Sql {
       const timer = setTimeout(() => {
         const at = queue.indexOf(wake);
         if (at >= 0) queue.splice(at, 1);
-        reject(new Error(`Database statement waited ${GATE_TIMEOUT_MS / 1000}s for a transaction (a write on the engine from inside a transaction?): ${what.slice(0, 60)}`));
-      }, GATE_TIMEOUT_MS);
-      timer.unref();
+        reject(new Error(`Database statement waited ${this.gateTimeoutMs / 1000}s for a transaction (a write on the engine from inside a transaction?): ${what.slice(0, 60)}`));
+      }, this.gateTimeoutMs);
       queue.push(wake);
     });
   }
