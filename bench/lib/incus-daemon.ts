@@ -98,9 +98,13 @@ async function deleteAllInstances(client: IncusClient, signal: AbortSignal): Pro
   }
 }
 
-/** Starts `node bin/incusd` on a fresh INCUS_DIR and imports `image` as {@link BENCH_IMAGE_ALIAS}. */
-export async function startIncusDaemon(ctx: BenchContext, image: string): Promise<IncusDaemon> {
-  checkDaemonBuilt(ctx.repoRoot);
+/**
+ * Starts `node bin/incusd` on a fresh INCUS_DIR and imports `image` as
+ * {@link BENCH_IMAGE_ALIAS}; `root` is the checkout whose daemon runs (this
+ * one unless a case compares against a baseline build).
+ */
+export async function startIncusDaemon(ctx: BenchContext, image: string, root = ctx.repoRoot): Promise<IncusDaemon> {
+  checkDaemonBuilt(root);
   const dir = await ctx.tmpDir('bench-incusd-');
   const socket = path.join(dir, 'unix.socket');
   const logFile = path.join(dir, 'incusd.log');
@@ -110,7 +114,7 @@ export async function startIncusDaemon(ctx: BenchContext, image: string): Promis
   const out = fs.openSync(logFile, 'a');
   // Own process group: a terminal ^C reaches only the harness, which then
   // tears the daemon down in order.
-  const child = spawn(process.execPath, [path.join(ctx.repoRoot, 'bin', 'incusd')], {
+  const child = spawn(process.execPath, [path.join(root, 'bin', 'incusd')], {
     env, detached: true, stdio: ['ignore', out, out],
   });
   fs.closeSync(out);
