@@ -4,3 +4,4 @@ export { DqliteDatabase, DqliteStatement, rowObjects, type DqliteTransaction, ty
 export { DqliteError } from './errors';
 export type { Dial } from './leader';
 export type { NodeInfo, RoleName, SqlParam, SqlValue } from './protocol';
+export { certificateFingerprint, tlsClusterServer, tlsDial, type ClusterCertificate } from './tls-transport';
