@@ -60,6 +60,7 @@ struct NodeBox {
   std::mutex mu;
   bool busy = false;     // a start/stop/recover thread is running
   bool started = false;  // dqlite_node_start succeeded and no stop yet
+  bool used = false;     // start was attempted: raft's io is gone after a stop
   bool destroyed = false;
 };
 
@@ -199,13 +200,16 @@ NodeBox* ArgNode(const Napi::CallbackInfo& info, size_t i, const char* op) {
 }
 
 // Marks box busy for op; throws and returns false when another call runs,
-// or, given runningErr, when the node is running.
+// or, given runningErr, when the node is running, or, with needFresh, when
+// it has run before (raft_recover and raft_start need an io never closed).
 bool TakeBusy(Napi::Env env, NodeBox* box, const char* op, int runningErr = 0,
-              const char* runningMsg = nullptr) {
+              const char* runningMsg = nullptr, bool needFresh = false) {
   std::lock_guard<std::mutex> lock(box->mu);
   Failure f;
   if (box->busy) f.Code("EBUSY", EBUSY, "another start, stop or recover is in progress");
   else if (runningErr && box->started) f.Code(ErrnoName(runningErr).c_str(), runningErr, runningMsg);
+  else if (needFresh && box->used)
+    f.Code("EINVAL", EINVAL, "a node that has run cannot start or recover again: create a new one on the same data directory");
   if (f.failed) {
     MakeError(env, op, box->label, f).ThrowAsJavaScriptException();
     return false;
@@ -417,8 +421,9 @@ Napi::Value Start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* op = "dqliteNodeStart";
   NodeBox* box = ArgNode(info, 0, op);
-  if (!box || !TakeBusy(env, box, op, EALREADY, "the node is already running")) return env.Undefined();
+  if (!box || !TakeBusy(env, box, op, EALREADY, "the node is already running", true)) return env.Undefined();
   Job* job = NodeJob(op, box);
+  box->used = true;
   job->work = [box](Failure& f) {
     int rv = dqlite_node_start(box->node);
     if (rv != 0) {
@@ -484,7 +489,7 @@ Napi::Value Recover(const Napi::CallbackInfo& info) {
                        address.As<Napi::String>().Utf8Value(),
                        static_cast<uint64_t>(role.As<Napi::Number>().DoubleValue())});
   }
-  if (!TakeBusy(env, box, op, EBUSY, "the node is running: stop it before recovering")) return env.Undefined();
+  if (!TakeBusy(env, box, op, EBUSY, "the node is running: stop it before recovering", true)) return env.Undefined();
   Job* job = NodeJob(op, box);
   job->work = [box, members](Failure& f) {
     std::vector<dqlite_node_info_ext> infos(members.size());

@@ -146,6 +146,20 @@ t.test('three members over TLS: membership, SQL, failover, catch-up', async (t) 
   await t.rejects(db.exec('INSERT INTO things (id) VALUES (1)'), { code: 'SQLITE_CONSTRAINT_PRIMARYKEY' });
   let expected = 303;
 
+  // A transaction left open on a second connection when the leader dies.
+  const db2 = await client.open('incus.db');
+  let release = (): void => undefined;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let inTx = (): void => undefined;
+  const started = new Promise<void>((resolve) => (inTx = resolve));
+  const txDone = db2.transaction(async (tx) => {
+    await tx.exec('INSERT INTO things (i) VALUES (?)', [5000]);
+    inTx();
+    await gate;
+    await tx.exec('INSERT INTO things (i) VALUES (?)', [5001]);
+  });
+  await started;
+
   // kill -9 the leader.
   const leader = await client.leader();
   const victim = [...members.values()].find((m) => m.address === leader.address) as Member;
@@ -164,6 +178,11 @@ t.test('three members over TLS: membership, SQL, failover, catch-up', async (t) 
     expected++;
   }
   t.equal((await db.query('SELECT count(*) FROM things')).rows[0][0], expected, 'reads and writes go on');
+  release();
+  await t.rejects(txDone, { code: 'ETXLOST' }, 'the open transaction is lost, not retried');
+  const landed = await db.query('SELECT i FROM things WHERE i BETWEEN 5000 AND 5001');
+  t.same(landed.rows, [], 'none of its writes landed');
+  db2.close();
 
   // The killed member comes back on its address and catches up.
   members.delete(victim.id);
