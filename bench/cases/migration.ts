@@ -72,8 +72,8 @@ export function migrationVerdict(rsyncMibs: number, copyMibs: number): { ratio: 
 
 /** What profiling found (per 200 MiB copy, 2-core host), for a missed target. */
 const WHY_MISSED: Record<Exclude<MigrationSide, 'rsync'>, string> = {
-  copy: 'rsync now negotiates zstd and xxh128 (the receiver advertises CIvu), so the cost left is the daemons relaying the stream: each spends most of its CPU on garbage collection of the per-frame buffers (the daemon runs with --optimize-for-size; without it this copy measured 0.32x instead of 0.24x on a quiet host) and on TLS',
-  'copy-uncompressed': 'as the compressed copy: the rsync pair is near its floor, the daemons relaying about 5,000 frames of about 41 KB each (garbage collection under --optimize-for-size, TLS) are the cost',
+  copy: 'the daemons now frame rsync\'s stream themselves (netcat hands rsync\'s ends over; 1 MiB frames from pooled buffers; the receiver writes frame payloads straight to rsync) and use about half the CPU they did; what is left is the relay\'s TLS and system calls (costly in this paravirtualised guest), the 16 KiB buffers Node allocates per TLS record on the receiving side (garbage collection), and rsync itself at about 1.5x its local cost, all sharing 2 cores: the whole copy costs about 4x raw rsync\'s CPU, so 0.7x of its wall time is out of reach here',
+  'copy-uncompressed': 'as the compressed copy: the daemons\' relay (TLS, system calls, the receiver\'s per-record buffers) and rsync\'s two ends share 2 cores, about 4x the CPU of raw rsync',
 };
 
 /** CPU seconds one timed side used, by process: daemon A and B themselves, their reaped children, and children of the bench (the raw rsync). */
@@ -205,7 +205,7 @@ export async function run(ctx: BenchContext): Promise<void> {
   const columns: Record<Exclude<MigrationSide, 'rsync'>, string> = { copy: COLUMN, 'copy-uncompressed': COLUMN_UNCOMPRESSED };
 
   ctx.legend(`reference: raw \`rsync ${RSYNC_FLOOR_ARGS.join(' ')} ROOTFS/ DIR\` of the container's rootfs into a fresh directory in daemon B's INCUS_DIR (same filesystem), local to local`);
-  ctx.column(COLUMN, `lib/client's migrateInstance (what \`incus copy c1 b: --stateless --instance-only\` runs) in pull mode, from POST until both operations end: B dials A's migration operation on A's core.https_address (127.0.0.1, certificate pinned), control and fs websockets over TLS, rsync with the negotiated features (xattrs, delete, compress: both pools at their defaults) through incusd-helper netcat on A and \`rsync --server -vlogDtpre.iLsfx\` on B, rows added last`);
+  ctx.column(COLUMN, `lib/client's migrateInstance (what \`incus copy c1 b: --stateless --instance-only\` runs) in pull mode, from POST until both operations end: B dials A's migration operation on A's core.https_address (127.0.0.1, certificate pinned), control and fs websockets over TLS, rsync with the negotiated features (xattrs, delete, compress: both pools at their defaults) through \`incusd-helper netcat --pass-fds\` on A (it hands rsync's ends to the daemon, which frames the stream itself in 1 MiB frames) and \`rsync --server -vlogDtpre.iLsfxCIvu\` on B (which writes frame payloads straight from the socket to rsync), rows added last`);
   if (refused) ctx.note(`${COLUMN_UNCOMPRESSED} not measured: the daemon refused the key (${refused})`);
   else ctx.column(COLUMN_UNCOMPRESSED, 'the same with rsync.compression=false on the source\'s pool, so that compress is not negotiated');
   ctx.legend(`tree: a stopped busybox container with ${mib} MiB of random data in ${dataFileSizes(mib).length} files (BENCH_MIGRATION_MIB), ${(bytes / MIB).toFixed(1)} MiB in all (du --apparent-size); every side reads it from the page cache`);
@@ -262,7 +262,7 @@ export async function run(ctx: BenchContext): Promise<void> {
   const rsyncCpu = msPerMib('rsync', (u) => u.local);
   cpuRow('CPU per MiB, incusd A (sender side, relaying rsync to the websocket)', (u) => u.aSelf);
   cpuRow('CPU per MiB, incusd B (receiver side, websocket to rsync)', (u) => u.bSelf);
-  cpuRow('CPU per MiB, rsync (A: sender + incusd-helper netcat; B: rsync --server)', (u) => u.aChildren + u.bChildren, rsyncCpu);
+  cpuRow('CPU per MiB, rsync (A: the sender and its remote shell, incusd-helper netcat; B: rsync --server)', (u) => u.aChildren + u.bChildren, rsyncCpu);
   cpuRow('CPU per MiB, all processes', (u) => u.aSelf + u.aChildren + u.bSelf + u.bChildren + u.local, rsyncCpu);
   for (const side of copies) {
     const { ratio, met } = migrationVerdict(rsyncRate, rate[side]!);
