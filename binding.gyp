@@ -18,12 +18,13 @@
         "native/addon/console.cc",
         "native/addon/fdpass.cc",
         "native/addon/abstract-socket.cc",
-        "native/addon/peercred.cc"
+        "native/addon/peercred.cc",
+        "native/addon/dqlite-node.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "_GNU_SOURCE"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-      "libraries": ["-llxc"]
+      "libraries": ["-llxc", "-ldqlite"]
     },
     {
       "target_name": "incusd-helper",

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(lxc lxc-dev uidmap busybox-static lxcfs lxd-client tar xz-utils gzip zstd bzip2 rsync
+PACKAGES=(lxc lxc-dev libdqlite-dev uidmap busybox-static lxcfs lxd-client tar xz-utils gzip zstd bzip2 rsync
           squashfs-tools btrfs-progs lvm2 debootstrap dnsmasq-base nftables iproute2 util-linux curl g++ make python3
           qemu-system-x86 qemu-utils ovmf dosfstools mtools gdisk systemd-boot-efi sshfs)
 

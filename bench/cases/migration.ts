@@ -14,6 +14,7 @@
  */
 
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Instance, InstancesPost } from '../../lib/api/instance';
@@ -71,9 +72,39 @@ export function migrationVerdict(rsyncMibs: number, copyMibs: number): { ratio: 
 
 /** What profiling found (per 200 MiB copy, 2-core host), for a missed target. */
 const WHY_MISSED: Record<Exclude<MigrationSide, 'rsync'>, string> = {
-  copy: 'rsync now negotiates zstd and xxh128 (the receiver advertises CIvu), so the cost left is the daemons relaying the stream: each spends most of its CPU on garbage collection of the per-frame buffers (the daemon runs with --optimize-for-size; without it this copy measured 0.32x instead of 0.24x on a quiet host) and on TLS',
-  'copy-uncompressed': 'as the compressed copy: the rsync pair is near its floor, the daemons relaying about 5,000 frames of about 41 KB each (garbage collection under --optimize-for-size, TLS) are the cost',
+  copy: 'the daemons now frame rsync\'s stream themselves (netcat hands rsync\'s ends over; 1 MiB frames from pooled buffers; the receiver writes frame payloads straight to rsync) and use about half the CPU they did; what is left is the relay\'s TLS and system calls (costly in this paravirtualised guest), the 16 KiB buffers Node allocates per TLS record on the receiving side (garbage collection), and rsync itself at about 1.5x its local cost, all sharing 2 cores: the whole copy costs about 4x raw rsync\'s CPU, so 0.7x of its wall time is out of reach here',
+  'copy-uncompressed': 'as the compressed copy: the daemons\' relay (TLS, system calls, the receiver\'s per-record buffers) and rsync\'s two ends share 2 cores, about 4x the CPU of raw rsync',
 };
+
+/** CPU seconds one timed side used, by process: daemon A and B themselves, their reaped children, and children of the bench (the raw rsync). */
+interface CpuUse {
+  aSelf: number;
+  aChildren: number;
+  bSelf: number;
+  bChildren: number;
+  local: number;
+}
+
+/** Clock ticks per second of /proc/PID/stat's times (USER_HZ, 100 on Linux). */
+const USER_HZ = 100;
+
+/** CPU seconds of a process: its own, and its reaped descendants' (rsync, netcat). */
+export interface CpuSeconds {
+  self: number;
+  children: number;
+}
+
+/** Parses /proc/PID/stat's utime+stime and cutime+cstime (fields 14-17; the command name may hold spaces). */
+export function parseProcStatCpu(stat: string): CpuSeconds {
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // f[0] is field 3 (state): field n is f[n - 3].
+  const t = (n: number): number => Number(f[n - 3]);
+  return { self: (t(14) + t(15)) / USER_HZ, children: (t(16) + t(17)) / USER_HZ };
+}
+
+function cpuOf(pid: number | 'self'): CpuSeconds {
+  return parseProcStatCpu(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+}
 
 /** The migration sender's rsync flags for a local copy (lib/server/migration/rsync.ts: -ar --devices --numeric-ids --partial --sparse, xattrs). */
 export const RSYNC_FLOOR_ARGS: readonly string[] = ['-a', '--devices', '--numeric-ids', '--partial', '--sparse', '--xattrs', '--filter=-x security.selinux'];
@@ -174,23 +205,36 @@ export async function run(ctx: BenchContext): Promise<void> {
   const columns: Record<Exclude<MigrationSide, 'rsync'>, string> = { copy: COLUMN, 'copy-uncompressed': COLUMN_UNCOMPRESSED };
 
   ctx.legend(`reference: raw \`rsync ${RSYNC_FLOOR_ARGS.join(' ')} ROOTFS/ DIR\` of the container's rootfs into a fresh directory in daemon B's INCUS_DIR (same filesystem), local to local`);
-  ctx.column(COLUMN, `lib/client's migrateInstance (what \`incus copy c1 b: --stateless --instance-only\` runs) in pull mode, from POST until both operations end: B dials A's migration operation on A's core.https_address (127.0.0.1, certificate pinned), control and fs websockets over TLS, rsync with the negotiated features (xattrs, delete, compress: both pools at their defaults) through incusd-helper netcat on A and \`rsync --server -vlogDtpre.iLsfx\` on B, rows added last`);
+  ctx.column(COLUMN, `lib/client's migrateInstance (what \`incus copy c1 b: --stateless --instance-only\` runs) in pull mode, from POST until both operations end: B dials A's migration operation on A's core.https_address (127.0.0.1, certificate pinned), control and fs websockets over TLS, rsync with the negotiated features (xattrs, delete, compress: both pools at their defaults) through \`incusd-helper netcat --pass-fds\` on A (it hands rsync's ends to the daemon, which frames the stream itself in 1 MiB frames) and \`rsync --server -vlogDtpre.iLsfxCIvu\` on B (which writes frame payloads straight from the socket to rsync), rows added last`);
   if (refused) ctx.note(`${COLUMN_UNCOMPRESSED} not measured: the daemon refused the key (${refused})`);
   else ctx.column(COLUMN_UNCOMPRESSED, 'the same with rsync.compression=false on the source\'s pool, so that compress is not negotiated');
   ctx.legend(`tree: a stopped busybox container with ${mib} MiB of random data in ${dataFileSizes(mib).length} files (BENCH_MIGRATION_MIB), ${(bytes / MIB).toFixed(1)} MiB in all (du --apparent-size); every side reads it from the page cache`);
   ctx.legend(`medians of ${ctx.runs} rounds (after ${ctx.warmup} warm-up), each copying once per side with \`sync\` before, the order of the sides rotating each round; the copy is deleted and the rsync'd directory removed (untimed) after each; MiB/s = tree / wall time, higher is better, so a throughput ratio is the copy's share of the floor; target: ≥ ${MIGRATION_TARGET_RATIO}× raw rsync`);
+  ctx.legend('CPU ms/MiB: CPU time (user + system, /proc/PID/stat) per MiB of tree, median over the rounds, for each daemon itself and for the rsync and netcat processes it ran (reaped children); the reference is raw rsync\'s sender + receiver. Lower is better; unlike wall time it does not depend on other load on the host');
 
   const ms: Record<MigrationSide, number[]> = { rsync: [], copy: [], 'copy-uncompressed': [] };
+  // CPU seconds per process around each timed side: robust to other load on the host, unlike wall time.
+  const cpuNow = (): CpuSeconds[] => [cpuOf(a.pid), cpuOf(b.pid), cpuOf('self')];
+  const cpuSince = (before: CpuSeconds[]): CpuUse => {
+    const [da, db, dl] = cpuNow().map((c, k) => ({ self: c.self - before[k].self, children: c.children - before[k].children }));
+    return { aSelf: da.self, aChildren: da.children, bSelf: db.self, bChildren: db.children, local: dl.children };
+  };
+  const cpu: Record<MigrationSide, CpuUse[]> = { rsync: [], copy: [], 'copy-uncompressed': [] };
   for (let i = 0; i < ctx.warmup + ctx.runs; i++) {
     if (ctx.signal.aborted) throw new Error('interrupted');
     const measured = i >= ctx.warmup;
     for (const side of inOrder(i)) {
       await sides[side].prepare?.();
       await ctx.exec('sync', []);
+      const before = cpuNow();
       const t = await timeMs(sides[side].timed);
+      const used = cpuSince(before);
       await sides[side].undo();
-      ctx.log(`${measured ? `round ${i - ctx.warmup + 1}` : `warm-up ${i + 1}`}: ${side} ${(t / 1000).toFixed(2)} s, ${mibPerSecond(bytes, t).toFixed(0)} MiB/s`);
-      if (measured) ms[side].push(t);
+      ctx.log(`${measured ? `round ${i - ctx.warmup + 1}` : `warm-up ${i + 1}`}: ${side} ${(t / 1000).toFixed(2)} s, ${mibPerSecond(bytes, t).toFixed(0)} MiB/s, CPU s: A ${used.aSelf.toFixed(2)} (+${used.aChildren.toFixed(2)} rsync/netcat), B ${used.bSelf.toFixed(2)} (+${used.bChildren.toFixed(2)} rsync), local rsync ${used.local.toFixed(2)}`);
+      if (measured) {
+        ms[side].push(t);
+        cpu[side].push(used);
+      }
     }
   }
 
@@ -209,6 +253,17 @@ export async function run(ctx: BenchContext): Promise<void> {
   const byColumn = (v: Partial<Record<MigrationSide, number>>): Record<string, number | undefined> => ({ [columns.copy]: v.copy, [columns['copy-uncompressed']]: v['copy-uncompressed'] });
   ctx.row({ metric: `${mib} MiB container copy, throughput`, unit: 'MiB/s', values: byColumn(rate), reference: rsyncRate });
   ctx.row({ metric: `${mib} MiB container copy, wall time`, unit: 's', values: byColumn(wall), reference: rsyncMs / 1000 });
+  const msPerMib = (side: MigrationSide, f: (u: CpuUse) => number): number => (median(cpu[side].map(f)) * 1000) / (bytes / MIB);
+  const cpuRow = (metric: string, f: (u: CpuUse) => number, reference?: number): void => {
+    const v: Partial<Record<MigrationSide, number>> = {};
+    for (const side of copies) v[side] = msPerMib(side, f);
+    ctx.row({ metric, unit: 'CPU ms/MiB', values: byColumn(v), reference });
+  };
+  const rsyncCpu = msPerMib('rsync', (u) => u.local);
+  cpuRow('CPU per MiB, incusd A (sender side, relaying rsync to the websocket)', (u) => u.aSelf);
+  cpuRow('CPU per MiB, incusd B (receiver side, websocket to rsync)', (u) => u.bSelf);
+  cpuRow('CPU per MiB, rsync (A: the sender and its remote shell, incusd-helper netcat; B: rsync --server)', (u) => u.aChildren + u.bChildren, rsyncCpu);
+  cpuRow('CPU per MiB, all processes', (u) => u.aSelf + u.aChildren + u.bSelf + u.bChildren + u.local, rsyncCpu);
   for (const side of copies) {
     const { ratio, met } = migrationVerdict(rsyncRate, rate[side]!);
     targetNote(ctx, `${columns[side]} ≥ ${MIGRATION_TARGET_RATIO}× raw rsync's MiB/s`, met, `${ratio.toFixed(2)}× (${rate[side]!.toFixed(0)} vs ${rsyncRate.toFixed(0)} MiB/s)`, WHY_MISSED[side]);

@@ -158,4 +158,44 @@ export interface NativeBinding {
    * the caller; `truncated` when the message or its fds did not fit.
    */
   recvMsg(fd: number, maxLen: number): { data: Buffer; fds: number[]; truncated: boolean } | null;
+
+  /**
+   * async (own thread): dqlite_node_create(id, address, dataDir) with our
+   * connect function set. For every outgoing raft connection dqlite makes,
+   * `onConnect(fd, address)` runs on the event loop with one end of a
+   * CLOEXEC socketpair whose other end dqlite already holds: the callee owns
+   * fd and connects it to `address` (or closes it). Rejects with code
+   * 'EDQLITE' and dqlite's message.
+   */
+  dqliteNodeCreate(id: number, address: string, dataDir: string, onConnect: (fd: number, address: string) => void): Promise<DqliteNodeHandle>;
+  /** sync-fast: binds the abstract unix socket `address` ("@name"); returns the address bound. Before start only. */
+  dqliteNodeSetBindAddress(node: DqliteNodeHandle, address: string): string;
+  /** sync-fast: network latency, failure domain, snapshot parameters (both or neither). Before start only. */
+  dqliteNodeSetOptions(node: DqliteNodeHandle, options: DqliteNodeOptions): void;
+  /** async (own thread): dqlite_node_start; member 1 bootstraps a one-member cluster on first start. EBUSY while another call runs. */
+  dqliteNodeStart(node: DqliteNodeHandle): Promise<void>;
+  /** async (own thread): dqlite_node_stop (joins dqlite's thread); resolves at once when not running. */
+  dqliteNodeStop(node: DqliteNodeHandle): Promise<void>;
+  /** async (own thread): dqlite_node_recover_ext with the surviving members; the node must be stopped. */
+  dqliteNodeRecover(node: DqliteNodeHandle, members: Array<{ id: number; address: string; role: number }>): Promise<void>;
+  /** sync-fast: dqlite_node_destroy; EBUSY while the node runs. Idempotent. */
+  dqliteNodeDestroy(node: DqliteNodeHandle): void;
+  /** sync-fast: a CLOEXEC non-blocking socket connected to the abstract unix socket "@name" (exact-length name, as dqlite binds it). */
+  dqliteConnectAbstract(name: string): number;
+  /** sync-fast: dqlite_version_number(), e.g. 11000 for Debian's 1.11.1 (its header still says 1.10.0). */
+  dqliteVersion(): number;
 }
+
+/** An opaque dqlite_node owned by the addon. */
+export interface DqliteNodeHandle {
+  readonly __dqliteNode: unique symbol;
+}
+
+/** Settings of a dqlite node that must be made before it starts. */
+export interface DqliteNodeOptions {
+  networkLatencyMs?: number;
+  failureDomain?: number;
+  snapshotThreshold?: number;
+  snapshotTrailing?: number;
+}
+

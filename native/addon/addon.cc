@@ -19,6 +19,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   incus::InitFdpass(env, exports);
   incus::InitAbstractSocket(env, exports);
   incus::InitPeercred(env, exports);
+  incus::InitDqliteNode(env, exports);
   return exports;
 }
 

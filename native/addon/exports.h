@@ -17,5 +17,6 @@ void InitConsole(Napi::Env env, Napi::Object exports);
 void InitFdpass(Napi::Env env, Napi::Object exports);
 void InitAbstractSocket(Napi::Env env, Napi::Object exports);
 void InitPeercred(Napi::Env env, Napi::Object exports);
+void InitDqliteNode(Napi::Env env, Napi::Object exports);
 
 }  // namespace incus

@@ -7,7 +7,8 @@
  *   forkexec-server            (forks one forkexec per request on fd 3)
  *   forkfile pid <pid> | rootfs <path> [<uidmap> <gidmap>]   (socket on fd 3)
  *   netns-addrs <pid>...       (interfaces of each PID's network namespace, JSON)
- *   netcat @NAME               (stdio to an abstract Unix socket: rsync's -e for migrations)
+ *   netcat @NAME | --pass-fds FD (rsync's -e for migrations: stdio relayed to an abstract
+ *                              Unix socket, or handed to the daemon over an inherited socket)
  * Man pages: errno(3), strerror(3) (strerrorname_np).
  */
 #define _GNU_SOURCE

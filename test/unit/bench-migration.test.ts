@@ -1,7 +1,7 @@
 /** Pure parts of the container-copy-vs-rsync benchmark: its size, the data files, the side order, the 0.7× verdict. */
 import t from 'tap';
 import {
-  dataFileSizes, mibPerSecond, MIGRATION_SIDES, MIGRATION_TARGET_RATIO, migrationMib, migrationSidesInOrder, migrationVerdict,
+  dataFileSizes, mibPerSecond, MIGRATION_SIDES, MIGRATION_TARGET_RATIO, migrationMib, migrationSidesInOrder, migrationVerdict, parseProcStatCpu,
 } from '../../bench/cases/migration';
 
 const MIB = 1024 * 1024;
@@ -38,4 +38,9 @@ t.test('throughput and verdict: the copy over raw rsync, met from the target up'
   t.same(migrationVerdict(100, 70), { ratio: 0.7, met: true });
   t.same(migrationVerdict(100, 90), { ratio: 0.9, met: true });
   t.same(migrationVerdict(100, 25), { ratio: 0.25, met: false });
+});
+
+t.test('/proc/PID/stat CPU: own and reaped children, in seconds, with spaces in the command name', async (t) => {
+  const stat = '4242 (node a (b)) S 1 4242 4242 0 -1 4194560 100 0 0 0 150 25 300 45 20 0 11 0 100 0 0';
+  t.same(parseProcStatCpu(stat), { self: 1.75, children: 3.45 });
 });

@@ -6,8 +6,11 @@
  * both directions at once.
  */
 import { once } from 'node:events';
+import { closeSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
+import { canReceiveDirectly, receiveDirectly } from './frame-receiver';
+import { sendFdAsFrames } from './frame-sender';
 
 type Frame = Buffer | 'barrier';
 
@@ -24,6 +27,8 @@ export class MigrationChannel {
   constructor(
     readonly name: string,
     readonly ws: WebSocket,
+    /** We dialed it: frames we send must be masked. */
+    private readonly isClient = false,
   ) {
     ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
       const b = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
@@ -77,14 +82,25 @@ export class MigrationChannel {
   /** Writes what arrives up to the next barrier into `dst` (left open); resolves with the byte count. */
   async pipeTo(dst: Writable, onBytes?: (n: number) => void): Promise<number> {
     let total = 0;
-    for (let f = await this.next(); f !== 'barrier'; f = await this.next()) {
-      total += f.length;
-      onBytes?.(f.length);
+    const count = (n: number): void => {
+      total += n;
+      onBytes?.(n);
+    };
+    for (;;) {
+      // Once the queued messages are written, the frames that follow go straight from the socket to dst.
+      if (this.frames.length === 0 && !this.ended && canReceiveDirectly(this.ws)) {
+        const how = await receiveDirectly(this.ws, dst, count).catch((err: Error) => {
+          throw this.ended ?? new Error(`Migration "${this.name}" connection failed: ${err.message}`);
+        });
+        if (how === 'barrier') return total;
+      }
+      const f = await this.next();
+      if (f === 'barrier') return total;
+      count(f.length);
       // A destination that died (rsync exited) still has its stream drained to the barrier.
       if (dst.destroyed || dst.writableEnded) continue;
       if (!dst.write(f)) await Promise.race([once(dst, 'drain'), once(dst, 'close')]);
     }
-    return total;
   }
 
   /** Sends `src` as binary frames, then a barrier; resolves with the byte count. */
@@ -96,6 +112,17 @@ export class MigrationChannel {
       onBytes?.(b.length);
       await this.send(b);
     }
+    this.barrier();
+    return total;
+  }
+
+  /** Sends what fd `fd` yields (closing it at the end) as large binary frames, then a barrier; resolves with the byte count. */
+  async pipeFromFd(fd: number, onBytes?: (n: number) => void): Promise<number> {
+    if (this.ended) {
+      closeSync(fd);
+      throw this.ended;
+    }
+    const total = await sendFdAsFrames(fd, this.ws, this.isClient, onBytes);
     this.barrier();
     return total;
   }

@@ -82,7 +82,7 @@ export class MigrationConns implements OperationWebsockets {
     if (this.closed) throw new Error('Migration connections already closed');
     if (slot.channel) return slot.channel;
     if (this.dial) {
-      slot.channel = new MigrationChannel(name, await this.open(slot.secret, timeoutMs));
+      slot.channel = new MigrationChannel(name, await this.open(slot.secret, timeoutMs), true);
       return slot.channel;
     }
     return new Promise((resolve, reject) => {

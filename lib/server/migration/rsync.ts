@@ -1,15 +1,17 @@
 /**
  * rsync over a migration channel, as Incus runs it: the sender runs
- * `rsync -ar ... PATH/ localhost:/tmp/foo -e "incusd-helper netcat @sock"`
- * (the helper joins rsync's remote shell to an abstract socket the daemon
- * bridges to the websocket); the receiver runs `rsync --server` on its
- * stdio. Each direction of one transfer ends with a barrier.
+ * `rsync -ar ... PATH/ localhost:/tmp/foo -e "incusd-helper netcat ..."`;
+ * where Incus's netcat relays rsync's remote shell to a socket the daemon
+ * bridges to the websocket, ours hands rsync's ends to the daemon (fd
+ * passing), which frames them itself. The receiver runs `rsync --server`
+ * on its stdio. Each direction of one transfer ends with a barrier; the
+ * bytes on the websocket are the same either way.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, type Socket } from 'node:net';
+import { closeSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { helperPath } from '../../native/addon';
+import { receiveMessage, seqpacketPair } from '../../native/fdpass';
 import type { MigrationChannel } from './channel';
 
 /** How long rsync has to connect to the socket (as Incus, 10 s). */
@@ -47,42 +49,55 @@ function killOnFailure<T>(child: ChildProcess, p: Promise<T>): Promise<T> {
   });
 }
 
+/** The fd rsync (and its remote shell, which inherits it) gets the hand-over socket on. */
+const PASS_FD = 3;
+
 /** Sends directory `path` to the peer's receiver over `ch`. */
 export async function rsyncSend(ch: MigrationChannel, path: string, features: readonly string[], extraArgs: readonly string[], onBytes?: (n: number) => void): Promise<void> {
-  const name = `incusd/${randomUUID()}`;
-  const server = createServer();
-  server.listen(`\0${name}`);
-  await once(server, 'listening');
   const args = ['-ar', '--devices', '--numeric-ids', '--partial', '--sparse', ...rsyncFeatureArgs(features), ...extraArgs];
-  args.push(`${path.replace(/\/+$/, '')}/`, 'localhost:/tmp/foo', '-e', `${helperPath()} netcat @${name}`);
-  const child = spawn('rsync', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  args.push(`${path.replace(/\/+$/, '')}/`, 'localhost:/tmp/foo', '-e', `${helperPath()} netcat --pass-fds ${PASS_FD}`);
+  // The remote shell hands rsync's two ends over this socket: the daemon then reads and writes rsync's stream itself.
+  const [ours, theirs] = seqpacketPair();
+  let child: ChildProcess;
+  try {
+    child = spawn('rsync', args, { stdio: ['ignore', 'ignore', 'pipe', theirs] });
+  } catch (err) {
+    closeSync(ours);
+    ch.barrier();
+    throw err;
+  } finally {
+    closeSync(theirs);
+  }
   const stderr = collectStderr(child);
   const exited = exitOf(child);
-  let sock: Socket;
+  let fds: number[];
   try {
-    sock = await new Promise<Socket>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`rsync failed to spawn after 10s (${stderr()})`)), SPAWN_TIMEOUT_MS);
-      server.once('connection', (s: Socket) => {
-        clearTimeout(timer);
-        resolve(s);
-      });
-      void exited.then((code) => {
-        clearTimeout(timer);
-        reject(new Error(`Failed to connect to rsync socket: exit ${code} (${stderr()})`));
-      });
-    });
+    // Once rsync and its remote shell are gone without handing over, the socket reads end of stream.
+    const timer = setTimeout(() => child.kill('SIGKILL'), SPAWN_TIMEOUT_MS);
+    const m = await receiveMessage(ours, 16).finally(() => clearTimeout(timer));
+    fds = m.fds;
+    if (fds.length !== 2) {
+      for (const fd of fds) closeSync(fd);
+      child.kill('SIGKILL');
+      throw new Error(`Failed to connect to rsync socket: exit ${await exited} (${stderr()})`);
+    }
   } catch (err) {
+    closeSync(ours);
     child.kill('SIGKILL');
     // The peer's receiver is waiting for a stream: end it empty so it fails on its own.
     ch.barrier();
     throw err;
-  } finally {
-    server.close();
   }
-  sock.on('error', () => undefined);
+  const [fromRsync, toRsync] = fds as [number, number];
+  const sink = new Socket({ fd: toRsync, readable: false, writable: true });
+  sink.on('error', () => undefined);
   // A channel that fails ends rsync too (it would wait for the peer forever).
-  const out = killOnFailure(child, ch.pipeFrom(sock, onBytes));
-  const back = killOnFailure(child, ch.pipeTo(sock)).then(() => void sock.end());
+  const out = killOnFailure(child, ch.pipeFromFd(fromRsync, onBytes));
+  const back = killOnFailure(child, ch.pipeTo(sink)).finally(() => {
+    sink.end();
+    // Lets the remote shell exit, which rsync waits for before it does.
+    closeSync(ours);
+  });
   const [code, outErr, backErr] = await Promise.all([exited, out.then(() => null, (e: Error) => e), back.then(() => null, (e: Error) => e)]);
   if (code !== 0 || outErr || backErr) {
     throw new Error(`Rsync send failed: ${path}: ${[code !== 0 ? `exit status ${code}` : '', outErr?.message ?? '', backErr?.message ?? ''].filter(Boolean).join(', ')} (${stderr()})`);

@@ -1,0 +1,182 @@
+/**
+ * The bulk half of receiving a migration stream: while a stream is being
+ * written to rsync, the websocket's socket is read here instead of by `ws`'s
+ * Receiver, and the payload of each binary (or continuation) frame goes to
+ * the destination as slices of the chunks the socket delivered. `ws` would
+ * join each frame into a new buffer first (a copy, and garbage to collect,
+ * of every byte). An empty text frame (the barrier) ends the stream and
+ * gives the socket back to `ws`; pings are answered here; any other frame
+ * (close, a text message) is handed back to `ws` with the bytes after it.
+ * Only entered between frames, with nothing buffered by `ws`.
+ */
+import type { Duplex, Writable } from 'node:stream';
+import type { WebSocket } from 'ws';
+import { socketOf } from './frame-sender';
+
+/** `ws`'s Receiver, as far as entering and leaving the fast path needs it. */
+interface WsReceiver {
+  _state: number;
+  _bufferedBytes: number;
+  _fragmented: number;
+  write(chunk: Buffer): boolean;
+}
+
+function receiverOf(ws: WebSocket): WsReceiver | undefined {
+  return (ws as unknown as { _receiver?: WsReceiver })._receiver;
+}
+
+/** Whether `ws` sits between frames with nothing buffered, so that its socket can be read here. */
+export function canReceiveDirectly(ws: WebSocket): boolean {
+  const r = receiverOf(ws);
+  return ws.readyState === ws.OPEN && !!r && r._state === 0 && r._bufferedBytes === 0 && r._fragmented === 0;
+}
+
+/** XORs `len` bytes of `buf` from `offset` with `mask`, starting at mask byte `phase`. */
+export function unmask(buf: Buffer, offset: number, len: number, mask: Buffer, phase: number): void {
+  let i = 0;
+  // Bytes up to a 4-byte boundary, then whole words, then the rest.
+  while (i < len && (buf.byteOffset + offset + i) % 4 !== 0) {
+    buf[offset + i] ^= mask[(phase + i) & 3];
+    i++;
+  }
+  const words = (len - i) >>> 2;
+  if (words > 0) {
+    const p = phase + i;
+    const m = new Uint32Array(new Uint8Array([mask[p & 3], mask[(p + 1) & 3], mask[(p + 2) & 3], mask[(p + 3) & 3]]).buffer)[0];
+    const w = new Uint32Array(buf.buffer, buf.byteOffset + offset + i, words);
+    for (let k = 0; k < words; k++) w[k] ^= m;
+    i += words * 4;
+  }
+  for (; i < len; i++) buf[offset + i] ^= mask[(phase + i) & 3];
+}
+
+/** How a direct receive ended: at the barrier, or handed back to `ws` at a frame it must see. */
+export type DirectEnd = 'barrier' | 'handed-back';
+
+/**
+ * Writes the payload of the frames arriving on `ws`'s socket to `dst`
+ * (dropping it once `dst` is gone) until a barrier or a frame for `ws`;
+ * reading pauses while `dst` is full. Rejects when the socket closes.
+ */
+export function receiveDirectly(ws: WebSocket, dst: Writable, onBytes: (n: number) => void): Promise<DirectEnd> {
+  const sock: Duplex = socketOf(ws);
+  const receiver = receiverOf(ws)!;
+  const wsListeners = sock.listeners('data') as ((b: Buffer) => void)[];
+  const head = Buffer.alloc(14);
+  let headLen = 0;
+  /** Payload bytes left in the current frame; -1 while reading a header. */
+  let left = -1;
+  let opcode = 0;
+  let mask: Buffer | null = null;
+  let phase = 0;
+  let control: Buffer[] = [];
+  let corked = false;
+  let waiting = false;
+  let done = false;
+
+  return new Promise<DirectEnd>((resolve, reject) => {
+    const finish = (how: DirectEnd | Error, rest?: Buffer): void => {
+      done = true;
+      sock.off('data', onData);
+      sock.off('close', onClose);
+      dst.off('drain', onDrain);
+      uncork();
+      for (const l of wsListeners) sock.on('data', l);
+      if (how instanceof Error) return reject(how);
+      if (rest && rest.length > 0 && !receiver.write(rest)) sock.pause();
+      else if (sock.isPaused()) sock.resume();
+      resolve(how);
+    };
+    const uncork = (): void => {
+      if (corked) dst.uncork();
+      corked = false;
+    };
+    const alive = (): boolean => !dst.destroyed && !dst.writableEnded;
+    const onDrain = (): void => {
+      waiting = false;
+      sock.resume();
+    };
+    const onClose = (): void => finish(new Error('websocket closed'));
+    const put = (b: Buffer): void => {
+      onBytes(b.length);
+      if (!alive()) return;
+      if (!corked) {
+        // One writev per event-loop turn rather than one write per TLS record.
+        dst.cork();
+        corked = true;
+        setImmediate(uncork);
+      }
+      if (!dst.write(b) && !waiting) {
+        waiting = true;
+        sock.pause();
+        dst.once('drain', onDrain);
+      }
+    };
+    /** A complete header is in `head`: the frame it opens, or the end of this receive. */
+    const onHeader = (chunk: Buffer, next: number): boolean => {
+      const b0 = head[0];
+      const b1 = head[1];
+      opcode = b0 & 0x0f;
+      const fin = (b0 & 0x80) !== 0;
+      let len = b1 & 0x7f;
+      let at = 2;
+      if (len === 126) {
+        len = head.readUInt16BE(2);
+        at = 4;
+      } else if (len === 127) {
+        len = head.readUInt32BE(2) * 2 ** 32 + head.readUInt32BE(6);
+        at = 10;
+      }
+      mask = b1 & 0x80 ? head.subarray(at, at + 4) : null;
+      phase = 0;
+      left = len;
+      const data = opcode === 0 || opcode === 2;
+      const ping = (opcode === 9 || opcode === 10) && fin && len <= 125;
+      if ((b0 & 0x70) !== 0 || !(data || ping || (opcode === 1 && fin && len === 0))) {
+        // Not ours to judge: ws sees the frame from its first byte.
+        finish('handed-back', Buffer.concat([head.subarray(0, headLen), chunk.subarray(next)]));
+        return false;
+      }
+      if (opcode === 1) {
+        finish('barrier', chunk.subarray(next));
+        return false;
+      }
+      control = [];
+      return true;
+    };
+    const onData = (chunk: Buffer): void => {
+      let i = 0;
+      while (i < chunk.length && !done) {
+        if (left < 0) {
+          // Header: 2 bytes, then as many more as they announce.
+          head[headLen++] = chunk[i++];
+          if (headLen < 2) continue;
+          const b1 = head[1];
+          const want = 2 + ((b1 & 0x7f) === 126 ? 2 : (b1 & 0x7f) === 127 ? 8 : 0) + (b1 & 0x80 ? 4 : 0);
+          if (headLen < want) continue;
+          if (!onHeader(chunk, i)) return;
+          headLen = 0;
+          if (left > 0) continue;
+        }
+        const n = Math.min(left, chunk.length - i);
+        if (n > 0) {
+          const piece = chunk.subarray(i, i + n);
+          if (mask) unmask(chunk, i, n, mask, phase);
+          phase = (phase + n) & 3;
+          if (opcode === 0 || opcode === 2) put(piece);
+          else control.push(piece);
+          i += n;
+          left -= n;
+        }
+        if (left === 0) {
+          if (opcode === 9) ws.pong(Buffer.concat(control));
+          left = -1;
+        }
+      }
+    };
+    for (const l of wsListeners) sock.off('data', l);
+    sock.on('data', onData);
+    sock.once('close', onClose);
+    if (sock.isPaused()) sock.resume();
+  });
+}
