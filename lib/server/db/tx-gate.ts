@@ -7,12 +7,18 @@
  */
 import type { RunResult, Sql, SqlValue } from './sql';
 
-/** What a backend provides: raw statements on its one write connection. */
+/** What a backend provides: raw statements on its write connection. */
 export interface RawSql {
   all<T>(sql: string, params: readonly SqlValue[]): Promise<T[]> | T[];
   get<T>(sql: string, params: readonly SqlValue[]): Promise<T | undefined> | T | undefined;
   run(sql: string, params: readonly SqlValue[]): Promise<RunResult> | RunResult;
   exec(sql: string): Promise<void> | void;
+  /**
+   * A backend whose transactions must be its own (dqlite: one held
+   * connection, lost on failover) runs fn inside one; without it the gate
+   * issues BEGIN/COMMIT/ROLLBACK itself.
+   */
+  transaction?<T>(fn: (raw: RawSql) => Promise<T>): Promise<T>;
 }
 
 const NO_PARAMS: readonly SqlValue[] = [];
@@ -55,19 +61,28 @@ export class GatedSql implements Sql {
   async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
     while (this.open) await this.park(this.transactions, 'BEGIN');
     this.open = true;
-    const tx = new TxSql(this.raw);
+    const inside = async (raw: RawSql): Promise<T> => {
+      const tx = new TxSql(raw);
+      try {
+        return await fn(tx);
+      } finally {
+        tx.closed = true;
+      }
+    };
     try {
+      if (this.raw.transaction) return await this.raw.transaction(inside);
       await this.raw.exec(this.begin);
-      const out = await fn(tx);
-      tx.closed = true;
+      let out: T;
+      try {
+        out = await inside(this.raw);
+      } catch (err) {
+        await Promise.resolve()
+          .then(() => this.raw.exec('ROLLBACK'))
+          .catch(() => undefined);
+        throw err;
+      }
       await this.raw.exec('COMMIT');
       return out;
-    } catch (err) {
-      tx.closed = true;
-      await Promise.resolve()
-        .then(() => this.raw.exec('ROLLBACK'))
-        .catch(() => undefined);
-      throw err;
     } finally {
       this.open = false;
       // Waiting writes first (each a single statement), then the next transaction.

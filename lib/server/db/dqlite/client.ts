@@ -166,9 +166,10 @@ export class DqliteClient {
   }
 
   /** Opens database `name` on the leader (created on first use). */
-  async open(name: string): Promise<DqliteDatabase> {
+  /** Opens database `name` on its own connection; `init` runs on every (re)connection. */
+  async open(name: string, init: readonly string[] = []): Promise<DqliteDatabase> {
     if (typeof name !== 'string' || name === '' || name.includes('/')) throw new TypeError('dqlite: database name must be a plain file name');
-    const db = new DqliteDatabase(this, name, () => this.databases.delete(db));
+    const db = new DqliteDatabase(this, name, () => this.databases.delete(db), init);
     await db.connect();
     this.databases.add(db);
     return db;

@@ -70,14 +70,17 @@ export class DqliteDatabase {
   private current: Connection | null = null;
   private closed = false;
 
+  /** @param init statements run on every new connection (per-connection pragmas such as foreign_keys). */
   constructor(
     private readonly client: DqliteClient,
     readonly name: string,
     private readonly onClose: () => void,
+    init: readonly string[] = [],
   ) {
     this.slot = new LeaderConnection(client, async (c) => {
       const f = await c.call(openRequest(name), Response.Db);
       if (f.body.readUInt32LE(0) !== 0) throw new DqliteError('dqlite: unexpected database id', 'EPROTO');
+      for (const sql of init) await execOn(c, sql, []);
       this.generation++;
       this.current = c;
     });
