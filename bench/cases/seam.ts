@@ -12,7 +12,7 @@ import path from 'node:path';
 import { buildBusyboxImage } from '../../lib/image-builder';
 import { BenchContext, Unavailable } from '../lib/case';
 import { IncusFleet } from '../lib/fleet';
-import { BENCH_IMAGE_ALIAS, type IncusDaemon, startIncusDaemon } from '../lib/incus-daemon';
+import { type IncusDaemon, startIncusDaemon } from '../lib/incus-daemon';
 import { median, timeMs } from '../lib/stats';
 
 export const name = 'seam';
@@ -66,7 +66,6 @@ export async function run(ctx: BenchContext): Promise<void> {
     ctx.metric(`seam.${metric}.after`, values[AFTER], 'ms');
     ctx.row({ metric, unit: 'ms', values });
   }
-  ctx.note(`image alias ${BENCH_IMAGE_ALIAS} on both daemons`);
   for (const s of sides) {
     await s.fleet.close();
     await s.daemon.stop();

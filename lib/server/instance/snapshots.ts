@@ -57,6 +57,12 @@ export class SnapshotManager {
     return snapshotToApi(this.m, rec, s, await this.m.profileLookup([rec.project]));
   }
 
+  /** Several snapshots of one instance, the profiles read once. */
+  async toApiAll(rec: InstanceRecord, list: readonly SnapshotRecord[]): Promise<InstanceSnapshot[]> {
+    const profiles = await this.m.profileLookup([rec.project]);
+    return list.map((s) => snapshotToApi(this.m, rec, s, profiles));
+  }
+
   /**
    * Validates a request before its operation starts and fills in the name and
    * expiry; answers 400 (bad name, bad expiry, stateful without a working

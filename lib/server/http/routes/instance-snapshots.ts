@@ -34,7 +34,7 @@ export function registerInstanceSnapshots(app: FastifyInstance, s: DaemonState):
     const rec = await m.get(await projectOf(s, req), req.params.name);
     const list = await snaps.list(rec);
     if (recursionOf(req) === 0) return syncResponse(list.map((x) => snapUrl(rec, x.name)));
-    return syncResponse(await Promise.all(list.map((x) => snaps.toApi(rec, x))));
+    return syncResponse(await snaps.toApiAll(rec, list));
   });
 
   app.post<NameParams>('/1.0/instances/:name/snapshots', async (req, reply) => {
