@@ -4,7 +4,9 @@
  * plain command pays for commander, its own group and the client, nothing
  * more.
  */
+import { spawnSync } from 'node:child_process';
 import { Command, CommanderError } from 'commander';
+import { type Expansion, expandAlias, userAliases } from './aliases';
 import { CliContext, type CliIO, type GlobalFlags } from './context';
 import { CLIENT_VERSION } from './version';
 
@@ -48,6 +50,7 @@ const GROUPS: readonly GroupEntry[] = [
   { names: ['warning'], load: () => require('./commands/warning') as CommandGroup },
   { names: ['top'], load: () => require('./commands/top') as CommandGroup },
   { names: ['monitor'], load: () => require('./commands/monitor') as CommandGroup },
+  { names: ['alias'], load: () => require('./commands/alias') as CommandGroup },
 ];
 
 /** Global options that take a value (their value is not the command word). */
@@ -103,6 +106,26 @@ export async function run(
   argv: readonly string[] = process.argv.slice(2),
   io: CliIO = { out: process.stdout, err: process.stderr, env: process.env },
 ): Promise<number> {
+  // User aliases first, as Incus does; the expansion runs once more without them.
+  if (io.env.INCUS_ALIASES !== '1') {
+    let expanded: Expansion | null;
+    try {
+      expanded = expandAlias(userAliases(io.env), argv);
+    } catch (err) {
+      io.err.write(`Error: ${(err as Error).message}\n`);
+      return 1;
+    }
+    if (expanded) {
+      const env = { ...io.env, INCUS_ALIASES: '1' };
+      if (expanded.kind === 'incus') return run(expanded.args, { ...io, env });
+      const r = spawnSync(expanded.args[0]!, expanded.args.slice(1), { stdio: 'inherit', env });
+      if (r.error) {
+        io.err.write(`Error: Processing aliases failed: ${r.error.message}\n`);
+        return 1;
+      }
+      return r.status ?? 1;
+    }
+  }
   const { program, ctx } = buildProgram(io, argv);
   try {
     await program.parseAsync([...argv], { from: 'user' });

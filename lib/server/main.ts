@@ -8,6 +8,8 @@ export interface Args {
   logFile: string | null;
   debug: boolean;
   group: string | null;
+  /** The first non-empty positional word: a subcommand (only activateifneeded is known). */
+  command: string | null;
 }
 
 /**
@@ -16,11 +18,14 @@ export interface Args {
  * after "--" is positional, an unknown flag is an error.
  */
 export function parseArgs(argv: string[]): Args {
-  const a: Args = { logFile: null, debug: false, group: null };
+  const a: Args = { logFile: null, debug: false, group: null, command: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--') break;
-    if (!arg.startsWith('-') || arg === '-') continue;
+    if (!arg.startsWith('-') || arg === '-') {
+      if (arg !== '' && a.command === null) a.command = arg;
+      continue;
+    }
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
     const value = (): string => {
       const v = inline ?? argv[++i];
@@ -58,6 +63,28 @@ function packageVersion(): string {
   return pkg.version;
 }
 
+/**
+ * `incusd activateifneeded`: says (with --debug) whether the daemon has work
+ * at boot and, if so, connects to its socket (which starts a socket-activated
+ * daemon), as Incus does; exit status 1 when that connection fails.
+ */
+async function activateIfNeeded(varDir: string, debug: boolean): Promise<number> {
+  const { activationCheck } = require('./db/activation') as typeof import('./db/activation');
+  const check = activationCheck(join(varDir, 'database', 'incus.db'));
+  if (debug) process.stderr.write(`time="${new Date().toISOString()}" level=debug msg="${check.message}"\n`);
+  if (!check.activate) return 0;
+  const socket = process.env.INCUS_SOCKET || join(varDir, 'unix.socket');
+  const ok = await new Promise<boolean>((resolve) => {
+    const req = require('node:http').get({ socketPath: socket, path: '/1.0' }, (res: import('node:http').IncomingMessage) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('error', () => resolve(false));
+  });
+  if (!ok) process.stderr.write(`Error: The incus daemon doesn't appear to be started (socket path: ${socket})\n`);
+  return ok ? 0 : 1;
+}
+
 export async function main(argv: string[]): Promise<void> {
   let args: Args;
   try {
@@ -71,6 +98,7 @@ export async function main(argv: string[]): Promise<void> {
     process.exit(1);
   }
   const varDir = process.env.INCUS_DIR || '/var/lib/incus';
+  if (args.command === 'activateifneeded') process.exit(await activateIfNeeded(varDir, args.debug));
   let daemon;
   try {
     daemon = await startDaemon({ varDir, debug: args.debug, logFile: args.logFile, group: args.group, version: packageVersion() });

@@ -11,6 +11,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { badRequest } from '../errors';
+import { lenientMultipart, multipartBoundary } from './multipart-lenient';
 
 export interface SplitUpload {
   metadataFile: string;
@@ -58,7 +59,9 @@ export async function receiveSplitUpload(body: Readable, headers: IncomingHttpHe
     for (const f of Object.values(files)) await rm(f.path, { force: true });
   };
   try {
-    await pipeline(body, busboy);
+    const boundary = multipartBoundary(headers['content-type']);
+    if (boundary) await pipeline(body, lenientMultipart(boundary), busboy);
+    else await pipeline(body, busboy);
     await Promise.all(writes);
     const md = files.metadata;
     const rootfs = files.rootfs;

@@ -13,14 +13,7 @@ import { parse, stringify } from 'yaml';
 import { badRequest } from '../errors';
 import { run } from './run';
 import { isQcow2File } from './image-type';
-
-const COMPRESSION: Record<string, string[]> = {
-  gzip: ['-z'],
-  xz: ['-J'],
-  zstd: ['--zstd'],
-  bzip2: ['-j'],
-  none: [],
-};
+import { compressionError, compressorCommand } from './compression';
 
 export interface PublishSource {
   volumePath: string;
@@ -37,8 +30,12 @@ export async function buildPublishedTarball(
   dir: string,
   opts: { compression: string; properties: Record<string, string> },
 ): Promise<string> {
-  const flags = COMPRESSION[opts.compression || 'gzip'];
-  if (!flags) throw badRequest(`Unsupported compression algorithm "${opts.compression}"`);
+  const compression = opts.compression || 'gzip';
+  const invalid = compressionError(compression);
+  if (invalid) throw badRequest(invalid);
+  if (compression === 'squashfs') throw badRequest('Publishing with squashfs compression is not supported');
+  const compressor = compressorCommand(compression);
+  const flags = compressor ? ['-I', compressor.join(' ')] : [];
   if (src.shiftedOnDisk) throw badRequest('Cannot publish an instance whose rootfs is shifted on disk (no idmapped mounts on this host)');
   let md: Record<string, unknown> = {};
   try {

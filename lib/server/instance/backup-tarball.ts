@@ -12,20 +12,14 @@ import { stringify } from 'yaml';
 import type { BackupIndex } from '../../api/instance-backup';
 import { badRequest } from '../errors';
 import { run } from '../images/run';
+import { compressionError, compressorCommand } from '../images/compression';
 
-/** Compressors Incus accepts for backups, and how to run each one to stdout. */
-const COMPRESSORS: Record<string, string[] | null> = {
-  none: null,
-  gzip: ['gzip', '-c', '-n'],
-  xz: ['xz', '-c', '-T0'],
-  zstd: ['zstd', '-c', '-q'],
-  bzip2: ['bzip2', '-c'],
-};
-
-/** The algorithm to use ('' → gzip); a 400 for one not known. */
+/** The algorithm to use ('' → gzip); a 400 with Incus's message for one it refuses. */
 export function checkCompression(algo: string | undefined): string {
   const a = algo || 'gzip';
-  if (!(a in COMPRESSORS)) throw badRequest(`Invalid compression algorithm "${a}"`);
+  const invalid = compressionError(a);
+  if (invalid) throw badRequest(invalid);
+  if (a === 'squashfs') throw badRequest('Backups cannot be compressed with squashfs');
   return a;
 }
 
@@ -72,7 +66,7 @@ export async function writeBackupTarball(out: string, spec: TarballSpec): Promis
     await run('tar', ['-cf', tar, '--numeric-owner', `--transform=s,.*,backup/index.yaml,`, '-C', join(idx, '..'), `${out.split('/').pop()!}.index.partial`]);
     for (const s of spec.snapshots) await appendTree(tar, s.path, `backup/snapshots/${s.name}`);
     await appendTree(tar, spec.volumePath, 'backup/container');
-    const cmd = COMPRESSORS[spec.compression];
+    const cmd = compressorCommand(spec.compression);
     if (cmd) await filter(cmd, tar, part);
     else await rename(tar, part);
     await rename(part, out);

@@ -8,6 +8,7 @@ import type { ConfigMap } from '../../api/instance';
 import { isTrue } from '../instance/config-keys';
 import { type Validator, inRange, isAny, isBool, isSize, oneOf } from '../instance/config/validators';
 import { apiNameProblem } from '../names/api-name';
+import { compressionError } from '../images/compression';
 
 const isUint32 = inRange(0, 4294967295);
 const allowOrBlock = oneOf('allow', 'block');
@@ -29,10 +30,7 @@ const uint32Range = (v: string): string | null => {
   const [a, b] = [Number(m[1]), Number(m[2] ?? m[1])];
   return a > 4294967295 || b > 4294967295 || b < a ? 'Invalid range' : null;
 };
-const compression: Validator = (v) => {
-  if (v === '' || v === 'none') return null;
-  return /^[a-z0-9]+(?: -[-a-zA-Z0-9=]+)*$/.test(v) ? null : 'Invalid compression algorithm';
-};
+const compression: Validator = (v) => (v === '' ? null : compressionError(v));
 const architecture = oneOf('x86_64', 'aarch64', 'armv7l', 'armv6l', 'i686', 'ppc64le', 's390x', 'riscv64');
 
 export const PROJECT_KEYS: Record<string, Validator> = {

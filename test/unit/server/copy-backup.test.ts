@@ -40,5 +40,8 @@ t.test('backup compression names', async (t) => {
   t.equal(checkCompression(undefined), 'gzip', 'gzip by default');
   t.equal(checkCompression('zstd'), 'zstd');
   t.equal(checkCompression('none'), 'none');
-  t.throws(() => checkCompression('lz77'), /Invalid compression algorithm/);
+  t.throws(() => checkCompression('lz77'), /Compression algorithm "lz77" isn't currently supported/);
+  t.equal(checkCompression('gzip --rsyncable'), 'gzip --rsyncable', 'levels and --rsyncable are allowed arguments');
+  t.throws(() => checkCompression('ps'), /Compression algorithm "ps" isn't currently supported/);
+  t.throws(() => checkCompression('gzip --to-stdout'), /Compression algorithm argument "--to-stdout" isn't allowed/);
 });

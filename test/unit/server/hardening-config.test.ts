@@ -50,11 +50,11 @@ t.test('core.https_address and core.shutdown_timeout', async (t) => {
   t.match(serverKeyProblem('core.shutdown_timeout', 'soon'), /invalid integer/);
 });
 
-t.test("incusd's arguments: positional ones ignored as cobra does", async (t) => {
-  t.same(parseArgs(['']), { logFile: null, debug: false, group: null });
-  t.same(parseArgs(['--logfile', 'x', '']), { logFile: 'x', debug: false, group: null });
-  t.same(parseArgs(['extra', '--debug']), { logFile: null, debug: true, group: null });
-  t.same(parseArgs(['--', '--debug']), { logFile: null, debug: false, group: null });
+t.test("incusd's arguments: empty positional ones ignored as cobra does; the first word is the subcommand", async (t) => {
+  t.same(parseArgs(['']), { logFile: null, debug: false, group: null, command: null });
+  t.same(parseArgs(['--logfile', 'x', '']), { logFile: 'x', debug: false, group: null, command: null });
+  t.same(parseArgs(['activateifneeded', '--debug']), { logFile: null, debug: true, group: null, command: 'activateifneeded' });
+  t.same(parseArgs(['--', '--debug']), { logFile: null, debug: false, group: null, command: null });
   t.throws(() => parseArgs(['--nope']), /unknown flag: --nope/);
   t.throws(() => parseArgs(['-x']), /unknown shorthand flag: 'x' in -x/);
   t.throws(() => parseArgs(['--logfile']), /Missing value/);

@@ -9,6 +9,7 @@ import type { ImageAlias, ImagePut } from '../../../api/image';
 import { receiveSplitUpload } from '../../images/multipart';
 import { buildPublishedTarball } from '../../images/publish';
 import { sendSplitExport } from '../../images/export';
+import { imageFileExtension } from '../../images/image-type';
 import { type ImagesPostRemote, postRemoteImage } from './image-remote';
 import { type ImagesPostPush, pushTokenResponse, takePushToken } from './image-export';
 import { imagePutSchema } from '../../../api/schemas';
@@ -244,9 +245,10 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
     // A one-time secret (image copy between servers) is used up by the download.
     const secret = (req.query as { secret?: string }).secret;
     if (secret) s.imageRemote.secrets.check(rec.project, rec.fingerprint, secret, true);
-    const name = rec.filename || `${rec.fingerprint}.tar.xz`;
     const rootfs = s.images.rootfsPath(rec.fingerprint);
     if (rootfs) return sendSplitExport(reply, s.images.path(rec.fingerprint), rootfs, rec.fingerprint, rec.type);
+    // Incus names the download after the fingerprint and the content's compression, never the uploaded filename.
+    const name = `${rec.fingerprint}${await imageFileExtension(s.images.path(rec.fingerprint))}`;
     return reply
       .header('Content-Type', 'application/octet-stream')
       .header('Content-Disposition', `attachment; filename=${name}`)
