@@ -2,7 +2,8 @@
  * The standalone engine: one better-sqlite3 connection in WAL mode behind the
  * async seam. Statements are prepared once per SQL text and cached, so a
  * query costs what it cost before the seam plus one resolved promise. The
- * only module that imports better-sqlite3.
+ * daemon's only connection; activation.ts alone also opens the file, read-only,
+ * for `incusd activateifneeded` before any daemon runs.
  */
 import BetterSqlite3 from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';

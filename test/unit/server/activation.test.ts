@@ -11,36 +11,39 @@ t.test('activation reasons in Incus order', async (t) => {
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, 'incus.db');
   t.same(activationCheck(path), { activate: false, message: 'No local database, so no need to start the daemon now' });
-  const db = openDb(path);
-  const sql = db.handle.sql;
+  const db = await openDb(path);
+  const sql = db.engine;
   const check = (): string => activationCheck(path).message;
   t.equal(check(), 'No need to start the daemon now');
-  sql.prepare("INSERT INTO config (key, value) VALUES ('core.https_address', '127.0.0.1:8443')").run();
+  await sql.run("INSERT INTO config (key, value) VALUES ('core.https_address', '127.0.0.1:8443')");
   t.same(activationCheck(path), { activate: true, message: 'Daemon has core.https_address set, activating...' });
-  sql.prepare("DELETE FROM config WHERE key = 'core.https_address'").run();
-  db.transaction(() =>
-    db.instances.create({
+  await sql.run("DELETE FROM config WHERE key = 'core.https_address'");
+  await db.transaction((tx) =>
+    tx.instances.create({
       project: 'default', name: 'c1', type: 'container', architecture: 'x86_64', ephemeral: false, stateful: false,
       description: '', createdAt: 'now', lastUsedAt: 'never', config: {}, devices: {}, profiles: ['default'],
     }),
   );
-  const setConfig = (c: Record<string, string>): void => void sql.prepare("UPDATE instances SET config = ? WHERE name = 'c1'").run(JSON.stringify(c));
+  const setConfig = async (c: Record<string, string>): Promise<void> => {
+    await sql.run("UPDATE instances SET config = ? WHERE name = 'c1'", [JSON.stringify(c)]);
+  };
   t.equal(check(), 'No need to start the daemon now', 'a stopped instance');
-  setConfig({ 'volatile.last_state.power': 'RUNNING' });
+  await setConfig({ 'volatile.last_state.power': 'RUNNING' });
   t.equal(check(), 'Daemon has auto-started instances, activating...', 'running at the last shutdown, boot.autostart unset');
-  setConfig({ 'volatile.last_state.power': 'RUNNING', 'boot.autostart': 'false' });
+  await setConfig({ 'volatile.last_state.power': 'RUNNING', 'boot.autostart': 'false' });
   t.equal(check(), 'No need to start the daemon now', 'boot.autostart=false wins');
-  setConfig({});
-  sql.prepare("UPDATE profiles SET config = ? WHERE name = 'default'").run(JSON.stringify({ 'boot.autostart': 'true' }));
+  await setConfig({});
+  await sql.run("UPDATE profiles SET config = ? WHERE name = 'default'", [JSON.stringify({ 'boot.autostart': 'true' })]);
   t.equal(check(), 'Daemon has auto-started instances, activating...', 'from a profile');
-  sql.prepare("UPDATE profiles SET config = '{}' WHERE name = 'default'").run();
-  setConfig({ 'snapshots.schedule': '* * * * *' });
+  await sql.run("UPDATE profiles SET config = '{}' WHERE name = 'default'");
+  await setConfig({ 'snapshots.schedule': '* * * * *' });
   t.equal(check(), 'Daemon has scheduled instance snapshots, activating...');
-  setConfig({});
-  sql.prepare("INSERT INTO storage_pools (name, driver, description, config, status) VALUES ('p', 'dir', '', '{}', 'Created')").run();
-  sql.prepare(
+  await setConfig({});
+  await sql.run("INSERT INTO storage_pools (name, driver, description, config, status) VALUES ('p', 'dir', '', '{}', 'Created')");
+  await sql.run(
     "INSERT INTO storage_volumes (pool_id, project_id, name, type, config, created_at) SELECT sp.id, 1, 'vol', 'custom', ?, 'now' FROM storage_pools sp WHERE sp.name = 'p'",
-  ).run(JSON.stringify({ 'snapshots.schedule': '@daily' }));
+    [JSON.stringify({ 'snapshots.schedule': '@daily' })],
+  );
   t.equal(check(), 'Daemon has scheduled volume snapshots, activating...');
-  db.close();
+  await db.close();
 });
