@@ -66,3 +66,23 @@ t.test('a clean stop ends the container through its init', async (t) => {
   t.ok(Date.now() - t0 < 15000, `clean stop took ${Date.now() - t0} ms`);
   t.equal((await d.client.getInstanceState('s1')).status, 'Stopped');
 });
+
+t.test('instance type limits, last_used_at from the epoch, cpu.allocated_time from the cgroup', async (t) => {
+  const d = await withDaemon(t);
+  const init = await d.cli(['init', 'busybox', 'c2', '-t', 'c0.5-m0.2']);
+  t.equal(init.code, 0, init.stderr);
+  const created = await d.client.getInstance('c2');
+  t.same(
+    [created.config['limits.cpu'], created.config['limits.cpu.allowance'], created.config['limits.memory']],
+    ['1', '50%', '204MiB'],
+    'c0.5-m0.2 as Incus turns it into limits',
+  );
+  t.equal(created.last_used_at, '1970-01-01T00:00:00Z', 'never used: the Unix epoch, as Incus stores it');
+  t.equal((await d.client.getInstanceState('c2')).cpu.allocated_time, 0, 'stopped: nothing allocated');
+  t.equal((await d.cli(['start', 'c2'])).code, 0);
+  t.not((await d.client.getInstance('c2')).last_used_at, '1970-01-01T00:00:00Z', 'set by the start');
+  t.equal((await d.client.getInstanceState('c2')).cpu.allocated_time, 1_000_000_000, 'one CPU, a soft allowance');
+  t.equal((await d.cli(['config', 'set', 'c2', 'limits.cpu.allowance', '100ms/200ms'])).code, 0);
+  t.equal((await d.client.getInstanceState('c2')).cpu.allocated_time, 500_000_000, 'CFS quota over period');
+  t.equal((await d.cli(['delete', '--force', 'c2'])).code, 0);
+});

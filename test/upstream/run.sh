@@ -149,13 +149,13 @@ for suite in "${SUITES[@]}"; do
     unshare --net --mount --pid --fork --kill-child --propagation private --mount-proc \
     env -i PATH="$REPO/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
     HOME="${HOME:-/root}" USER=root TERM=dumb TMPDIR="$work/tmp" \
-    INCUS_OFFLINE=1 INCUS_BACKEND="$BACKEND" INCUS_LOGS="$LOGS/$suite.$BACKEND.daemon" \
+    INCUS_OFFLINE=1 INCUS_BACKEND="$BACKEND" INCUS_LOGS="$LOGS/$suite.$BACKEND.daemon" INCUS_CONCURRENT=1 \
     INCUS_VERBOSE="${INCUS_VERBOSE:-}" INCUS_DEBUG="${INCUS_DEBUG:-}" \
     bash "$HERE/ns-init.sh" "$work" "$suite" < /dev/null > "$log" 2>&1
   rc=$?
   cleanup_work "$work"
   if [ "$rc" -eq 0 ]; then
-    skipped=$(sed -n "s/^==> SKIP: test_${suite} //p" "$log" | head -n 1)
+    skipped=$(sed -n -e "s/^==> SKIP: test_${suite} //p" -e "s/^==> SKIP: //p" "$log" | head -n 1)
     if [ -n "$skipped" ]; then result skip "$suite" "$skipped"; else result ok "$suite"; fi
   else
     result FAIL "$suite" "$(failure_reason "$log" "$rc"); log: $log"

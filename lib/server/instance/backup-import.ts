@@ -90,7 +90,7 @@ export async function planImport(m: InstanceManager, project: string, file: stri
     stateful: false,
     description: c.description ?? '',
     createdAt: c.created_at || new Date().toISOString(),
-    lastUsedAt: '0001-01-01T00:00:00Z',
+    lastUsedAt: '1970-01-01T00:00:00Z',
     config,
     devices: c.devices ?? {},
     profiles,

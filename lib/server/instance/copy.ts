@@ -94,7 +94,7 @@ export async function planCopy(m: InstanceManager, project: string, req: Instanc
     stateful: false,
     description: req.description ?? base.description,
     createdAt: new Date().toISOString(),
-    lastUsedAt: '0001-01-01T00:00:00Z',
+    lastUsedAt: '1970-01-01T00:00:00Z',
     config,
     devices,
     profiles,

@@ -44,6 +44,8 @@ export interface RuntimeState {
   swapUsage: number;
   swapPeak: number;
   cpuUsage: number;
+  /** CPU time per second the instance may use, ns (only when asked for: StatesOptions.cpu). */
+  cpuAllocatedTime?: number;
   /** When init started (ISO 8601), absent when not running or unknown. */
   startedAt?: string;
   /** VMs: how the vCPUs run (`kvm` or `tcg`). */
@@ -60,6 +62,8 @@ export interface RuntimeState {
 export interface StatesOptions {
   /** Read the containers' interfaces (one helper run for the whole batch). */
   network?: boolean;
+  /** Read the CPU allocation (cpuset and CFS quota) for `cpu.allocated_time`. */
+  cpu?: boolean;
 }
 
 export interface StopOptions {

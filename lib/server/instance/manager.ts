@@ -280,7 +280,7 @@ export class InstanceManager {
       stateful: false,
       description: req.description ?? '',
       createdAt: now,
-      lastUsedAt: '0001-01-01T00:00:00Z',
+      lastUsedAt: '1970-01-01T00:00:00Z',
       config,
       devices,
       profiles,

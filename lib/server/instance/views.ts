@@ -61,7 +61,7 @@ export function toState(st: RuntimeState, hostNames: Record<string, string> = {}
       : null,
     pid: st.pid > 0 ? st.pid : 0,
     processes: st.pid > 0 ? st.processes : 0,
-    cpu: { usage: st.cpuUsage, allocated_time: 0 },
+    cpu: { usage: st.cpuUsage, allocated_time: st.cpuAllocatedTime ?? 0 },
     started_at: st.pid > 0 && st.startedAt ? st.startedAt : '0001-01-01T00:00:00Z',
     os_info: null,
     ...(st.accelerator ? { accelerator: st.accelerator } : {}),

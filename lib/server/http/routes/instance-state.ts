@@ -18,7 +18,7 @@ const DESCRIPTIONS: Record<string, string> = {
 export function registerInstanceState(app: FastifyInstance, s: DaemonState): void {
   app.get<{ Params: { name: string } }>('/1.0/instances/:name/state', async (req) => {
     const rec = await s.instances.get(await projectOf(s, req), req.params.name);
-    const [st] = await s.drivers.states([rec], { network: true });
+    const [st] = await s.drivers.states([rec], { network: true, cpu: true });
     return syncResponse(toState(st, hostNamesOf(rec, await s.instances.expand(rec))));
   });
 

@@ -1,6 +1,7 @@
 /** `/1.0/instances` and `/1.0/instances/{name}`: list, create, get, update, rename, delete. */
 import type { FastifyInstance } from 'fastify';
 import type { InstancePost, InstancePut, InstancesPost } from '../../../api/instance';
+import { applyInstanceType } from '../../instance/instance-types';
 import { instancePostSchema, instancePutSchema, instancesPostSchema } from '../../../api/schemas';
 import { asyncResponse, syncResponse } from '../../response';
 import { badRequest, StatusError } from '../../errors';
@@ -33,7 +34,7 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
     const recursion = recursionOf(req);
     const filter = q.filter ? parseFilter(q.filter) : null;
     if (recursion === 0 && !filter) return syncResponse(recs.map(instanceUrl));
-    const states = await s.drivers.states(recs, { network: recursion === 2 });
+    const states = await s.drivers.states(recs, { network: recursion === 2, cpu: recursion === 2 });
     const ctx = await listContext(m, recs, recursion === 2);
     const full = recs.map((r, i) => (recursion === 2 ? toInstanceFull(m, r, states[i], ctx) : toInstance(m, r, states[i], ctx)));
     const picked = filter ? full.filter((x) => matchFilter(filter, x)) : full;
@@ -46,6 +47,7 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
     if (ctype === 'application/octet-stream') return postImport(s, req, reply);
     const project = await projectOf(s, req);
     const body = (req.body ?? {}) as InstancesPost;
+    applyInstanceType(body);
     if (body.source?.type === 'copy') return postCopy(s, project, body, reply);
     if (body.source?.type === 'migration') return postMigrateSink(s, project, body, reply);
     const plan = await m.planCreate(project, body);
@@ -63,7 +65,7 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
 
   app.get<NameParams>('/1.0/instances/:name', async (req, reply) => {
     const rec = await m.get(await projectOf(s, req), req.params.name);
-    const [st] = await s.drivers.states([rec], { network: recursionOf(req) >= 1 });
+    const [st] = await s.drivers.states([rec], { network: recursionOf(req) >= 1, cpu: recursionOf(req) >= 1 });
     setEtag(reply, instanceEtag(rec));
     return syncResponse(recursionOf(req) >= 1 ? toInstanceFull(m, rec, st, await listContext(m, [rec], true)) : toInstance(m, rec, st, await m.expand(rec)));
   });

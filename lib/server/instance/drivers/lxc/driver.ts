@@ -17,6 +17,7 @@ import { openContainerFiles } from './files';
 import { netnsInterfaces } from '../../../../native/netns';
 import { renderLxcConfig } from './lxc-config';
 import { bootRelative } from './start-time';
+import { CPU_ALLOCATION_FILES, allocatedTime } from './cpu-allocation';
 import { lxcMetrics } from './metrics';
 import type { HostFacts } from '../../../metrics/instance-metrics';
 import type { MetricSet } from '../../../metrics/openmetrics';
@@ -258,8 +259,12 @@ export class LxcDriver implements InstanceDriver {
     const rows = await lxc.batchState(
       this.lxcpath,
       list.map((i) => lxcName(i.project, i.name)),
+      opts.cpu ? CPU_ALLOCATION_FILES : undefined,
     );
     const out = rows.map(toRuntimeState);
+    if (opts.cpu) {
+      for (const [i, r] of rows.entries()) if (r.pid > 0 && r.files) out[i]!.cpuAllocatedTime = allocatedTime(r.files);
+    }
     if (opts.network) {
       // One helper run reads the interfaces of every running container.
       const ifaces = await netnsInterfaces(out.filter((st) => st.pid > 0).map((st) => st.pid));
