@@ -55,7 +55,8 @@ t.test('launch 20 -P 4 with a report, stop appends, delete removes them', async 
 
   const insts = ((await d.client.getInstances(1)) as Instance[]).filter((i) => i.name.startsWith('benchmark-'));
   t.same(insts.map((i) => i.name).sort(), Array.from({ length: 20 }, (_, i) => `benchmark-${String(i + 1).padStart(2, '0')}`));
-  t.ok(insts.every((i) => i.status === 'Running' && i.config['user.incus-benchmark'] === 'true'));
+  const off = insts.filter((i) => i.status !== 'Running' || i.config['user.incus-benchmark'] !== 'true');
+  t.same(off.map((i) => `${i.name}: ${i.status}, user.incus-benchmark=${i.config['user.incus-benchmark']}`), [], 'every one running and marked');
 
   const s = await bench(d, ['stop', '-P', '8', '--report-file', csv, '--report-label', 'stop all']);
   t.equal(s.code, 0, s.stderr);

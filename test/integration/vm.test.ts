@@ -131,6 +131,12 @@ t.test('a VM from the test image: boot, limits, lease, restart of incusd, stop p
   let ctl: ExecControl | undefined;
   let resized = false;
   const guard = setTimeout(() => ctl?.signal(9), 120_000);
+  // Output can arrive before the control websocket is up (a loaded host): resize once both are there.
+  const resizeWhenReady = (): void => {
+    if (resized || !ctl || !screen.includes('ready')) return;
+    resized = true;
+    ctl.resize(132, 43);
+  };
   const term = await execInstance(
     d.client,
     'v1',
@@ -139,14 +145,14 @@ t.test('a VM from the test image: boot, limits, lease, restart of incusd, stop p
       stdout: new Writable({
         write(b: Buffer, _e, cb) {
           screen += b.toString();
-          if (!resized && screen.includes('ready')) {
-            resized = true;
-            ctl?.resize(132, 43);
-          }
+          resizeWhenReady();
           cb();
         },
       }),
-      onControl: (c) => (ctl = c),
+      onControl: (c) => {
+        ctl = c;
+        resizeWhenReady();
+      },
     },
   );
   clearTimeout(guard);
