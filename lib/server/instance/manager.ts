@@ -469,6 +469,10 @@ export class InstanceManager {
     validateInstanceConfig(config, rec.type);
     for (const k of Object.keys(config)) if (k.startsWith('volatile.')) delete config[k];
     for (const [k, v] of Object.entries(rec.config)) if (k.startsWith('volatile.')) config[k] = v;
+    // Before the devices are validated, as Incus: a pool that does not exist is not the message.
+    const oldRoot = rootDisk(this.expand(rec).expanded_devices);
+    const wantedRoot = rootDisk(this.expand({ ...rec, devices: put.devices ?? {}, profiles: put.profiles ?? rec.profiles }).expanded_devices);
+    if (oldRoot && wantedRoot && oldRoot.pool !== wantedRoot.pool) throw badRequest(`Cannot update root disk device pool name to "${wantedRoot.pool}"`);
     validateDevices(this.deps, put.devices ?? {}, {
       profile: false,
       instanceType: rec.type,
@@ -485,9 +489,9 @@ export class InstanceManager {
       ephemeral: put.ephemeral ?? rec.ephemeral,
       description: put.description ?? rec.description,
     };
-    if (!rootDisk(this.expand(next).expanded_devices)) {
-      throw badRequest('Invalid devices: No root device could be found');
-    }
+    const newRoot = rootDisk(this.expand(next).expanded_devices);
+    if (!newRoot) throw badRequest('Invalid devices: No root device could be found');
+
     const owner = this.profileProject(rec.project);
     for (const p of next.profiles) {
       if (!this.deps.db.profiles.get(owner, p)) throw badRequest(`Profile "${p}" not found`);
