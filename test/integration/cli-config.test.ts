@@ -240,6 +240,11 @@ t.test('profiles and instance config through the CLI', async (t) => {
     t.same(c2.devices.root, { type: 'disk', path: '/', pool: 'default', 'user.mark': '1' }, 'the profile device copied with the change');
     t.equal((await d.cli(['config', 'device', 'override', 'c2', 'root'])).stderr, 'Error: The device already exists\n');
     t.equal((await d.cli(['config', 'device', 'override', 'c2', 'nope'])).stderr, "Error: The profile device doesn't exist\n");
+    t.equal(
+      (await d.cli(['config', 'device', 'set', 'c2', 'root', 'pool=other'])).stderr,
+      'Error: Cannot update root disk device pool name to "other"\n',
+      'the root pool cannot change under an instance',
+    );
     t.equal((await ok(t, d, ['config', 'device', 'remove', 'c2', 'data', 'root'])).stdout, 'Device data, root removed from c2\n');
     t.same((await d.client.getInstance('c2')).devices, {});
     t.ok((await d.client.getInstance('c2')).expanded_devices.root, 'the profile root device is back in effect');

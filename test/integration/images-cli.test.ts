@@ -101,4 +101,12 @@ t.test('publish: running instance needs --force, properties and aliases, launch 
   t.equal(snap.code, 0, `publish p1/snap0: ${snap.stderr}`);
   t.equal((await d.client.getImageAlias('pubsnap').catch(() => null))?.target, /fingerprint: ([0-9a-f]{64})/.exec(snap.stdout)?.[1], 'alias on the snapshot image');
   for (const n of ['p1', 'p2']) t.equal((await d.cli(['delete', '-f', n])).code, 0);
+  // A running ephemeral instance: stopped without being destroyed, flag restored, restarted.
+  t.equal((await d.cli(['launch', 'busybox', 'e1', '--ephemeral'])).code, 0);
+  const eph = await d.cli(['publish', 'e1', '--alias', 'pubeph', '--force']);
+  t.equal(eph.code, 0, eph.stderr);
+  const e1 = await d.client.getInstance('e1');
+  t.same([e1.ephemeral, e1.status], [true, 'Running'], 'still ephemeral and running');
+  t.equal((await d.cli(['stop', '-f', 'e1'])).code, 0);
+  t.equal(await d.client.getInstance('e1').then(() => 'exists', () => 'gone'), 'gone', 'stopping it destroys it');
 });

@@ -143,9 +143,10 @@ for suite in "${SUITES[@]}"; do
   log="$LOGS/$suite.$BACKEND.log"
   rm -rf "$LOGS/$suite.$BACKEND.daemon"
   mkdir -p "$LOGS/$suite.$BACKEND.daemon"
-  # --kill-child: when timeout ends unshare, the namespace's init gets
-  # SIGKILL, and with it every process of the PID namespace.
-  timeout --kill-after=30 "$TIMEOUT" \
+  # unshare ignores SIGTERM while it waits, so timeout sends SIGKILL; with
+  # --kill-child the namespace's init then gets SIGKILL too, and with it
+  # every process of the PID namespace.
+  timeout --signal=KILL "$TIMEOUT" \
     unshare --net --mount --pid --fork --kill-child --propagation private --mount-proc \
     env -i PATH="$REPO/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
     HOME="${HOME:-/root}" USER=root TERM=dumb TMPDIR="$work/tmp" \
@@ -155,7 +156,7 @@ for suite in "${SUITES[@]}"; do
   rc=$?
   cleanup_work "$work"
   if [ "$rc" -eq 0 ]; then
-    skipped=$(sed -n -e "s/^==> SKIP: test_${suite} //p" -e "s/^==> SKIP: //p" "$log" | head -n 1)
+    skipped=$(sed -n "s/^==> SKIP: test_${suite} //p" "$log" | head -n 1)
     if [ -n "$skipped" ]; then result skip "$suite" "$skipped"; else result ok "$suite"; fi
   else
     result FAIL "$suite" "$(failure_reason "$log" "$rc"); log: $log"

@@ -10,6 +10,7 @@ import { isNotFound } from '../../client/errors';
 import type { IncusClient } from '../../client/client';
 import type { CliContext } from '../context';
 import { parseKeyValues } from '../kv';
+import { instanceWritable } from '../writable';
 import { collect } from '../option-parsers';
 import { ProgressLine, waitShowingProgress } from '../progress';
 import { connectIncus, splitRemote } from '../remotes/connect';
@@ -68,13 +69,15 @@ async function publish(ctx: CliContext, source: string, rest: string[], flags: P
   let restart = false;
   if (wasRunning) {
     if (!flags.force) throw new Error('The instance is currently running. Use --force to have it stopped and restarted');
-    if (inst?.ephemeral) throw new Error('Publishing a running ephemeral instance is not supported yet');
+    // As Incus: an ephemeral instance loses the flag for the stop, so that it is not destroyed.
+    if (inst?.ephemeral) await (await client.updateInstance(name, { ...instanceWritable(inst), ephemeral: false })).wait();
     try {
       await (await client.updateInstanceState(name, { action: 'stop', timeout: -1, force: true })).wait();
     } catch {
       throw new Error('Stopping instance failed!');
     }
     restart = true;
+    if (inst?.ephemeral) await (await client.updateInstance(name, { ...instanceWritable(await client.getInstance(name)), ephemeral: true })).wait();
   }
   try {
     const properties = parseKeyValues(props);

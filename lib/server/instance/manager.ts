@@ -476,6 +476,11 @@ export class InstanceManager {
     validateInstanceConfig(config, rec.type);
     for (const k of Object.keys(config)) if (k.startsWith('volatile.')) delete config[k];
     for (const [k, v] of Object.entries(rec.config)) if (k.startsWith('volatile.')) config[k] = v;
+    const profiles = await this.profileLookup([rec.project]);
+    // Before the devices are validated, as Incus: a pool that does not exist is not the message.
+    const oldRoot = rootDisk(this.expandWith(rec, profiles).expanded_devices);
+    const wantedRoot = rootDisk(this.expandWith({ ...rec, devices: put.devices ?? {}, profiles: put.profiles ?? rec.profiles }, profiles).expanded_devices);
+    if (oldRoot && wantedRoot && oldRoot.pool !== wantedRoot.pool) throw badRequest(`Cannot update root disk device pool name to "${wantedRoot.pool}"`);
     await validateDevices(this.deps, put.devices ?? {}, {
       profile: false,
       instanceType: rec.type,
@@ -492,14 +497,11 @@ export class InstanceManager {
       ephemeral: put.ephemeral ?? rec.ephemeral,
       description: put.description ?? rec.description,
     };
-    const profiles = await this.profileLookup([rec.project]);
     for (const p of next.profiles) {
       if (!profiles(rec.project, p)) throw badRequest(`Profile "${p}" not found`);
     }
     const expanded = this.expandWith(next, profiles);
-    if (!rootDisk(expanded.expanded_devices)) {
-      throw badRequest('Invalid devices: No root device could be found');
-    }
+    if (!rootDisk(expanded.expanded_devices)) throw badRequest('Invalid devices: No root device could be found');
     await allowInstanceUpdate(this.deps.db, rec.project, next);
     Object.assign(next.config, missingNicVolatile(next, expanded.expanded_devices));
     return next;
