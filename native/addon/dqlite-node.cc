@@ -42,6 +42,7 @@ extern "C" {
 #include <dqlite.h>
 }
 
+#include "abstract-socket.h"
 #include "exports.h"
 #include "failure.h"
 #include "worker.h"
@@ -530,32 +531,22 @@ Napi::Value Destroy(const Napi::CallbackInfo& info) {
 // dqliteConnectAbstract(name) -> fd: a CLOEXEC, non-blocking stream socket
 // connected to the abstract unix socket "@name" (exact length; Node pads
 // abstract names to the whole sun_path, dqlite binds them exactly).
-Napi::Value ConnectAbstract(const Napi::CallbackInfo& info) {
+Napi::Value ConnectAbstractNapi(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const char* op = "dqliteConnectAbstract";
   std::string name;
   if (!ArgString(info, 0, op, "name", &name)) return env.Undefined();
   if (!name.empty() && name[0] == '@') name.erase(0, 1);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (name.empty() || name.size() > sizeof(addr.sun_path) - 1 || name.find('\0') != std::string::npos) {
+  int err = 0;
+  const char* syscall = "connect";
+  int fd = ConnectAbstract(name, &err, &syscall);
+  if (fd < 0 && err == EINVAL) {
     ThrowArgError(env, op, "name must be 1 to 107 bytes without NUL");
     return env.Undefined();
   }
-  memcpy(addr.sun_path + 1, name.data(), name.size());
-  socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     Failure f;
-    f.Sys("cannot create a unix socket", errno, "socket");
-    MakeError(env, op, "", f).ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  // A unix connect completes at once; EAGAIN means the backlog is full.
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), len) < 0 && errno != EINPROGRESS) {
-    Failure f;
-    f.Sys("cannot connect to @" + name, errno, "connect");
-    close(fd);
+    f.Sys(strcmp(syscall, "socket") == 0 ? "cannot create a unix socket" : "cannot connect to @" + name, err, syscall);
     MakeError(env, op, "", f).ThrowAsJavaScriptException();
     return env.Undefined();
   }
@@ -577,7 +568,7 @@ void InitDqliteNode(Napi::Env env, Napi::Object exports) {
   exports.Set("dqliteNodeStop", Napi::Function::New(env, Stop, "dqliteNodeStop"));
   exports.Set("dqliteNodeRecover", Napi::Function::New(env, Recover, "dqliteNodeRecover"));
   exports.Set("dqliteNodeDestroy", Napi::Function::New(env, Destroy, "dqliteNodeDestroy"));
-  exports.Set("dqliteConnectAbstract", Napi::Function::New(env, ConnectAbstract, "dqliteConnectAbstract"));
+  exports.Set("dqliteConnectAbstract", Napi::Function::New(env, ConnectAbstractNapi, "dqliteConnectAbstract"));
   exports.Set("dqliteVersion", Napi::Function::New(env, Version, "dqliteVersion"));
 }
 
