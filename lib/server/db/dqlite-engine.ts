@@ -6,19 +6,11 @@
  * read never waits behind a transaction (it sees committed rows, as a
  * second SQLite connection in WAL mode would).
  */
-import { DqliteClient, type DqliteDatabase, type DqliteTransaction, type QueryResult } from './dqlite';
+import { type DqliteClient, type DqliteDatabase, type DqliteTransaction, type QueryResult, rowObjects } from './dqlite';
 import type { RunResult, SqlEngine, SqlValue } from './sql';
 import { GatedSql, type RawSql } from './tx-gate';
 
-function rows<T>(r: QueryResult): T[] {
-  const out: T[] = [];
-  for (const row of r.rows) {
-    const o: Record<string, SqlValue> = {};
-    for (let i = 0; i < r.columns.length; i++) o[r.columns[i]] = row[i];
-    out.push(o as T);
-  }
-  return out;
-}
+const rows = <T>(r: QueryResult): T[] => rowObjects(r) as T[];
 
 function runResult(r: { lastInsertId: number | bigint; rowsAffected: number }): RunResult {
   return { changes: r.rowsAffected, lastInsertRowid: Number(r.lastInsertId) };
@@ -64,10 +56,7 @@ class DqliteRaw implements RawSql {
 }
 
 export class DqliteEngine extends GatedSql implements SqlEngine {
-  private constructor(
-    private readonly client: DqliteClient,
-    private readonly dbs: DqliteDatabase[],
-  ) {
+  private constructor(private readonly dbs: DqliteDatabase[]) {
     super(new DqliteRaw(dbs[0], dbs[1]));
   }
 
@@ -80,12 +69,7 @@ export class DqliteEngine extends GatedSql implements SqlEngine {
       writes.close();
       throw err;
     });
-    return new DqliteEngine(client, [writes, reads]);
-  }
-
-  /** The client the engine queries through (membership calls go to it). */
-  get dqlite(): DqliteClient {
-    return this.client;
+    return new DqliteEngine([writes, reads]);
   }
 
   async close(): Promise<void> {

@@ -95,9 +95,4 @@ export class NamedStatement {
       return v as SqlValue;
     }));
   }
-
-  /** The same statement on another Sql (a transaction's). */
-  in(sql: Sql): NamedStatement {
-    return Object.assign(Object.create(NamedStatement.prototype) as NamedStatement, this, { sql });
-  }
 }
