@@ -43,7 +43,7 @@ export async function autostartInstances(m: InstanceManager, actions: StateActio
   // Devices: the helpers of instances that kept running (proxy relays) are re-adopted or restarted.
   for (const rec of alreadyRunning) {
     try {
-      await m.deps.drivers.of(rec.type).resumeDevices?.(await m.runtime(rec));
+      await m.deps.drivers.of(rec.type).resumeDevices?.(await m.runtime(rec, profiles));
     } catch (err) {
       log.warn('Failed to resume devices', { instance: rec.name, err: (err as Error).message });
     }
@@ -82,10 +82,10 @@ export async function shutdownInstances(m: InstanceManager, log: Logger): Promis
   for (const p of [...groups.keys()].sort((a, b) => b - a)) {
     await Promise.all(
       (groups.get(p) ?? []).map(async (rec) => {
-        const cfg = (await m.expand(rec)).expanded_config;
+        const cfg = m.expandWith(rec, profiles).expanded_config;
         const timeout = Number(cfg['boot.host_shutdown_timeout'] || DEFAULT_SHUTDOWN_TIMEOUT);
         try {
-          await m.deps.drivers.of(rec.type).stop(await m.runtime(rec), { force: false, timeoutSec: timeout });
+          await m.deps.drivers.of(rec.type).stop(await m.runtime(rec, profiles), { force: false, timeoutSec: timeout });
         } catch (err) {
           log.warn('Failed to stop instance at shutdown', { instance: rec.name, err: (err as Error).message });
         }

@@ -128,8 +128,9 @@ export class InstanceManager {
   }
 
   /** What the driver needs to act on this instance. */
-  async runtime(rec: InstanceRecord): Promise<InstanceRuntime> {
-    const e = await this.expand(rec);
+  /** `profiles`: a lookup shared by a batch (see {@link profileLookup}), else read for this one. */
+  async runtime(rec: InstanceRecord, profiles?: ProfileLookup): Promise<InstanceRuntime> {
+    const e = this.expandWith(rec, profiles ?? (await this.profileLookup([rec.project])));
     const vol = await this.deps.pools.volumeOf(rec.project, rec.type, rec.name);
     if (!vol) throw new StatusError(500, `Instance "${rec.name}" has no root volume`);
     const pool = await this.deps.pools.get(vol.pool);

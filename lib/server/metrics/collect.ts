@@ -51,9 +51,10 @@ export class MetricsCollector {
     const runtimes: InstanceRuntime[] = [];
     for (const p of projects) {
       // Loaded together (reads only); kept in list order, the failed ones left out.
+      const profiles = await this.s.instances.profileLookup([p]);
       const loaded = await Promise.all(
         (await this.s.db.instances.list(p)).map((rec) =>
-          this.s.instances.runtime(rec).catch((err: unknown) => {
+          this.s.instances.runtime(rec, profiles).catch((err: unknown) => {
             this.s.log.warn('Failed loading instance for metrics', { instance: rec.name, project: p, err: messageOf(err) });
             return null;
           }),
