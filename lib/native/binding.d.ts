@@ -49,6 +49,18 @@ export interface BatchStateEntry {
    * name asked ("memory.stat", "proc/net/dev"); a file not there is absent.
    */
   files?: Record<string, string>;
+  /** When a statfs path was given and the container runs: statfs(2) of it, and its st_dev. */
+  statfs?: BatchStatfs;
+}
+
+/** statfs(2) figures of a path, with stat(2)'s st_dev of it. */
+export interface BatchStatfs {
+  type: number;
+  bsize: number;
+  blocks: number;
+  bfree: number;
+  bavail: number;
+  dev: number;
 }
 
 export interface NativeBinding {
@@ -81,7 +93,7 @@ export interface NativeBinding {
   setCgroupItem(name: string, lxcpath: string, key: string, value: string): Promise<void>;
 
   /** async: state, PID and cgroup usage for many containers in one call. */
-  batchState(lxcpath: string, names: string[], files?: string[]): Promise<BatchStateEntry[]>;
+  batchState(lxcpath: string, names: string[], files?: string[], statfsPaths?: string[]): Promise<BatchStateEntry[]>;
 
   /** sync-fast: pidfd_open(pid, 0), CLOEXEC; the caller closes it. */
   pidfdOpen(pid: number): number;

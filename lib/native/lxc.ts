@@ -142,10 +142,12 @@ const BATCH_FILE = /^(?:[a-z_]+\.[a-z_.]+|proc\/[a-z_]+(?:\/[a-z_]+)*)$/;
 
 /**
  * State, PID and cgroup usage for many containers in one native call (-1
- * where unknown); with `files`, also the raw text of those files for each
- * running container (see BatchStateEntry.files).
+ * where unknown); with `files`, the raw text of those files for each
+ * running container (see BatchStateEntry.files) in place of the usage
+ * figures, which are then -1; with `statfsPaths` (one per name, "" for
+ * none), statfs(2) of each running container's path (BatchStateEntry.statfs).
  */
-export async function batchState(lxcpath: string, names: string[], files?: string[]): Promise<BatchStateEntry[]> {
+export async function batchState(lxcpath: string, names: string[], files?: string[], statfsPaths?: string[]): Promise<BatchStateEntry[]> {
   checkPath('batchState', 'lxcpath', lxcpath);
   if (!Array.isArray(names)) throw new TypeError('batchState: names must be an array');
   for (const n of names) checkName('batchState', n);
@@ -154,7 +156,11 @@ export async function batchState(lxcpath: string, names: string[], files?: strin
     for (const f of files) if (typeof f !== 'string' || !BATCH_FILE.test(f)) throw new RangeError(`batchState: invalid file ${JSON.stringify(f)}`);
   }
   if (names.length === 0) return [];
-  return wrapNative('batchState', undefined, () => binding().batchState(lxcpath, names, files));
+  if (statfsPaths !== undefined) {
+    if (!Array.isArray(statfsPaths) || statfsPaths.length !== names.length) throw new TypeError('batchState: statfsPaths must have one path per name');
+    for (const p of statfsPaths) if (typeof p !== 'string' || (p !== '' && !p.startsWith('/')) || p.includes('\0')) throw new RangeError(`batchState: invalid statfs path ${JSON.stringify(p)}`);
+  }
+  return wrapNative('batchState', undefined, () => binding().batchState(lxcpath, names, files, statfsPaths));
 }
 
 /** Freezes through the freezer cgroup; resolves once frozen. */

@@ -8,13 +8,17 @@
 // With a list of files (the metrics scrape), a running container's cgroup
 // files by leaf name ("memory.stat": from the controller named before the
 // first dot, in whichever hierarchy holds it) and /proc/<init>/ files
-// ("proc/net/dev") are returned as raw text, those absent left out; the
-// caller parses them.
+// ("proc/net/dev") are returned as raw text, those absent left out, in
+// place of the usage figures (left at -1); the caller parses them. With a
+// path per container (its root volume), also statfs(2) and the st_dev of
+// that path, so that a scrape makes no call per container of its own.
 // Man pages: cgroups(7), proc(5); kernel docs cgroup-v1/memory.rst,
 // cgroup-v1/cpuacct.rst, cgroup-v1/blkio-controller.rst, cgroup-v2.rst
 // (memory.*, cpu.stat, io.stat, pids.current).
 #include <lxc/lxccontainer.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include <algorithm>
 #include <string>
@@ -39,6 +43,10 @@ struct Entry {
   long long cpuUsage = -1, processes = -1;
   // Contents of the requested files, by request index (absent: not read).
   std::vector<std::pair<size_t, std::string>> files;
+  // statfs(2) and stat(2) of the path asked for (fsOk: both succeeded).
+  bool fsOk = false;
+  struct statfs fs = {};
+  dev_t fsDev = 0;
 };
 
 // Reusable scratch space for one thread of a batch.
@@ -108,11 +116,12 @@ void ReadFiles(const std::string& name, const std::vector<std::string>& files, E
 class BatchStateWorker : public PromiseWorker {
  public:
   BatchStateWorker(Napi::Env env, std::string lxcpath, std::vector<std::string> names,
-                   std::vector<std::string> files)
+                   std::vector<std::string> files, std::vector<std::string> statfsPaths)
       : PromiseWorker(env, "batchState", ""),
         lxcpath_(std::move(lxcpath)),
         names_(std::move(names)),
         files_(std::move(files)),
+        statfsPaths_(std::move(statfsPaths)),
         entries_(names_.size()) {}
 
  protected:
@@ -133,7 +142,10 @@ class BatchStateWorker : public PromiseWorker {
   // Entries first, first+stride, ... of the batch.
   void Slice(size_t first, size_t stride) {
     Scratch s;
-    for (size_t i = first; i < names_.size(); i += stride) One(names_[i], &entries_[i], &s);
+    for (size_t i = first; i < names_.size(); i += stride) {
+      One(names_[i], &entries_[i], &s);
+      if (i < statfsPaths_.size() && !statfsPaths_[i].empty() && entries_[i].pid > 0) StatPath(statfsPaths_[i], &entries_[i]);
+    }
   }
 
   void One(const std::string& name, Entry* e, Scratch* s) {
@@ -145,12 +157,21 @@ class BatchStateWorker : public PromiseWorker {
       return;
     }
     e->startTicks = s->init.startTicks;
-    ReadUsage(name, e, s);
-    if (!files_.empty() && e->pid > 0) ReadFiles(name, files_, e, s);
+    // A scrape reads what it needs from the files; a listing, the usage figures.
+    if (files_.empty())
+      ReadUsage(name, e, s);
+    else if (e->pid > 0)
+      ReadFiles(name, files_, e, s);
     if (strcmp(e->state, "RUNNING") == 0) {
       const char* fz = FreezerStateOf(s->init.cgroups, name);
       if (fz && strcmp(fz, "THAWED") != 0) e->state = fz;
     }
+  }
+
+  static void StatPath(const std::string& path, Entry* e) {
+    struct stat st;
+    e->fsOk = statfs(path.c_str(), &e->fs) == 0 && stat(path.c_str(), &st) == 0;
+    if (e->fsOk) e->fsDev = st.st_dev;
   }
 
   // State and init PID through the command socket; caches a running init.
@@ -201,6 +222,16 @@ class BatchStateWorker : public PromiseWorker {
         for (const auto& f : e.files) files.Set(files_[f.first], f.second);
         o.Set("files", files);
       }
+      if (e.fsOk) {
+        Napi::Object fs = Napi::Object::New(env);
+        fs.Set("type", Napi::Number::New(env, static_cast<double>(e.fs.f_type)));
+        fs.Set("bsize", Napi::Number::New(env, static_cast<double>(e.fs.f_bsize)));
+        fs.Set("blocks", Napi::Number::New(env, static_cast<double>(e.fs.f_blocks)));
+        fs.Set("bfree", Napi::Number::New(env, static_cast<double>(e.fs.f_bfree)));
+        fs.Set("bavail", Napi::Number::New(env, static_cast<double>(e.fs.f_bavail)));
+        fs.Set("dev", Napi::Number::New(env, static_cast<double>(e.fsDev)));
+        o.Set("statfs", fs);
+      }
       out.Set(static_cast<uint32_t>(i), o);
     }
     return out;
@@ -210,6 +241,7 @@ class BatchStateWorker : public PromiseWorker {
   std::string lxcpath_;
   std::vector<std::string> names_;
   std::vector<std::string> files_;
+  std::vector<std::string> statfsPaths_;
   std::vector<Entry> entries_;
 };
 
@@ -238,11 +270,18 @@ Napi::Value BatchState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string lxcpath;
   if (!ArgString(info, 0, "batchState", "lxcpath", &lxcpath)) return env.Undefined();
-  std::vector<std::string> names, files;
+  std::vector<std::string> names, files, statfsPaths;
   if (!StringArray(info, 1, "names", &names)) return env.Undefined();
   if (info.Length() >= 3 && !info[2].IsUndefined() && !StringArray(info, 2, "files", &files))
     return env.Undefined();
-  return (new BatchStateWorker(env, lxcpath, std::move(names), std::move(files)))->Start();
+  if (info.Length() >= 4 && !info[3].IsUndefined() && !StringArray(info, 3, "statfsPaths", &statfsPaths))
+    return env.Undefined();
+  if (!statfsPaths.empty() && statfsPaths.size() != names.size()) {
+    ThrowArgError(env, "batchState", "statfsPaths must have one path (or \"\") per name");
+    return env.Undefined();
+  }
+  return (new BatchStateWorker(env, lxcpath, std::move(names), std::move(files), std::move(statfsPaths)))
+      ->Start();
 }
 
 }  // namespace

@@ -17,6 +17,7 @@ import {
   rmSync,
   rmdirSync,
   statSync,
+  statfsSync,
   symlinkSync,
   writeFileSync,
   copyFileSync,
@@ -255,6 +256,16 @@ t.test('start, state, batchState, cgroups, freezer, clean stop', async (t) => {
     cpuUsage: -1,
     processes: -1,
   });
+
+  // A scrape's batch: the files asked for in place of the usage figures, and statfs of a path per container.
+  const scrape = await batchState(lxcpath, [ref.name, never], ['pids.current', 'memory.no_such_file', 'proc/net/dev'], [rootfs, rootfs]);
+  t.equal(scrape[0].memoryUsage, -1, 'usage figures not read when files are asked for');
+  t.same(Object.keys(scrape[0].files ?? {}).sort(), ['pids.current', 'proc/net/dev'], 'the files that exist');
+  t.match(scrape[0].files?.['proc/net/dev'], /^\s*lo:/m, 'net/dev of init\'s namespace');
+  const fs = statfsSync(rootfs);
+  t.same(scrape[0].statfs, { type: fs.type, bsize: fs.bsize, blocks: fs.blocks, bfree: scrape[0].statfs?.bfree, bavail: scrape[0].statfs?.bavail, dev: statSync(rootfs).dev }, 'statfs and st_dev of the path');
+  t.equal(scrape[1].statfs, undefined, 'no statfs for a container not running');
+  await t.rejects(batchState(lxcpath, [ref.name], undefined, []), /one path per name/);
 
   await setCgroupItem(ref, 'memory.limit_in_bytes', '256M');
   t.equal(await getCgroupItem(ref, 'memory.limit_in_bytes'), String(256 * 1024 * 1024));

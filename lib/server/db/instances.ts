@@ -49,6 +49,9 @@ export class InstanceQueries {
       all: s.prepare<[], Row>(`${SELECT} ORDER BY i.name`),
       inProject: s.prepare<[string], Row>(`${SELECT} WHERE p.name = ? ORDER BY i.name`),
       one: s.prepare<[string, string], Row>(`${SELECT} WHERE p.name = ? AND i.name = ?`),
+      countByType: s.prepare<[string], { type: string; n: number }>(
+        `SELECT i.type, COUNT(*) AS n FROM instances i JOIN projects p ON p.id = i.project_id WHERE p.name = ? GROUP BY i.type`,
+      ),
       profilesAll: s.prepare<[], { instance_id: number; name: string }>(
         `SELECT ip.instance_id, pr.name FROM instance_profiles ip JOIN profiles pr ON pr.id = ip.profile_id
          ORDER BY ip.instance_id, ip.apply_order`,
@@ -95,6 +98,11 @@ export class InstanceQueries {
       else profiles.set(p.instance_id, [p.name]);
     }
     return rows.map((r) => toRecord(r, profiles.get(r.id) ?? []));
+  }
+
+  /** How many instances of each type a project has (types it has none of left out). */
+  async countByType(project: string): Promise<Record<string, number>> {
+    return Object.fromEntries((await this.st.countByType.all(project)).map((r) => [r.type, r.n]));
   }
 
   async get(project: string, name: string): Promise<InstanceRecord | undefined> {

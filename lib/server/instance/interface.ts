@@ -10,7 +10,7 @@ import type { InstanceConsole } from './console-session';
 import type { InstanceExec } from './exec/instance-exec';
 import type { InstanceFiles } from './files/instance-files';
 import type { HostFacts } from '../metrics/instance-metrics';
-import type { MetricSet } from '../metrics/openmetrics';
+import type { MetricText } from '../metrics/openmetrics';
 
 /** What a driver needs to know about one instance to act on it. */
 export interface InstanceRuntime {
@@ -95,6 +95,9 @@ export interface DriverFeatures {
   idmap: boolean;
 }
 
+/** What a metrics scrape needs of an instance (InstanceManager.metricsTargets loads many at once). */
+export type MetricsTarget = Pick<InstanceRuntime, 'project' | 'name' | 'type' | 'expandedDevices' | 'volumePath'>;
+
 export interface DriverInfo {
   type: InstanceType;
   /** The driver's name as GET /1.0 environment reports it (lxc, qemu). */
@@ -122,8 +125,8 @@ export interface InstanceDriver {
   resumeDevices?(inst: InstanceRuntime): Promise<void>;
   /** State of many instances in one batched call, in the order given. */
   states(list: Pick<InstanceRuntime, 'project' | 'name'>[], opts?: StatesOptions): Promise<RuntimeState[]>;
-  /** `/1.0/metrics`: samples of many instances in one batched read, in the order given; null for one not running. */
-  metrics?(list: InstanceRuntime[], host: HostFacts): Promise<(MetricSet | null)[]>;
+  /** `/1.0/metrics`: writes the samples of the running ones of many instances, read in batches, to `out`. */
+  metrics?(list: MetricsTarget[], host: HostFacts, out: (t: MetricsTarget) => MetricText): Promise<void>;
   /** Makes the driver's runtime links for a new or renamed instance. */
   attach(inst: InstanceRuntime): Promise<void>;
   /** Removes the driver's runtime files (links, logs) of a deleted instance. */

@@ -7,9 +7,9 @@
 import type { InstanceType } from '../../api/instance';
 import { StatusCode, StatusText } from '../../api/response';
 import { badRequest } from '../errors';
-import type { InstanceDriver, InstanceRuntime, RuntimeState, StatesOptions } from './interface';
+import type { InstanceDriver, InstanceRuntime, MetricsTarget, RuntimeState, StatesOptions } from './interface';
 import type { HostFacts } from '../metrics/instance-metrics';
-import type { MetricSet } from '../metrics/openmetrics';
+import type { MetricText } from '../metrics/openmetrics';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { LxcDriver } from './drivers/lxc/driver';
@@ -83,21 +83,17 @@ export class InstanceDrivers {
   }
 
   /**
-   * `/1.0/metrics` samples of many instances, in the order given: one
-   * batched call per driver; null for one not running or of a type whose
-   * driver has no metrics.
+   * `/1.0/metrics`: writes the samples of the running ones of `list` to
+   * `out`, one batched read per driver; types whose driver has no metrics
+   * are left out.
    */
-  async metrics(list: readonly InstanceRuntime[], host: HostFacts): Promise<(MetricSet | null)[]> {
-    const out: (MetricSet | null)[] = new Array(list.length).fill(null);
+  async metrics(list: readonly MetricsTarget[], host: HostFacts, out: (t: MetricsTarget) => MetricText): Promise<void> {
     await Promise.all(
       [...groupByType(list)].map(async ([type, idx]) => {
         const d = this.byType.get(type);
-        if (!d?.metrics) return;
-        const got = await d.metrics(idx.map((n) => list[n]!), host);
-        idx.forEach((n, k) => (out[n] = got[k] ?? null));
+        if (d?.metrics) await d.metrics(idx.map((n) => list[n]!), host, out);
       }),
     );
-    return out;
   }
 }
 

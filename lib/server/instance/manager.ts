@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { DevicesMap, Instance, InstancePut, InstanceType, InstancesPost } from '../../api/instance';
 import type { Db } from '../db';
 import type { InstanceRecord } from '../db/instances';
+import type { PoolRecord } from '../db/storage-pools';
 import type { ProfileRecord } from '../db/profiles';
 import { ProfileMissingError } from '../db/instances';
 import { badRequest, conflict, notFound, StatusError } from '../errors';
@@ -23,7 +24,7 @@ import { isTrue, validateInstanceConfig } from './config-keys';
 import { expandConfig, rootDisk } from './expand';
 import { type Idmap, idmapJson } from './idmap';
 import { type IdmapEntry, allocateIdmap, entriesJson } from './idmap-alloc';
-import type { InstanceRuntime } from './interface';
+import type { InstanceRuntime, MetricsTarget } from './interface';
 import type { InstanceDrivers } from './load';
 import { InstanceLocks } from './locks';
 import { generateName, validateInstanceName } from './names';
@@ -149,6 +150,40 @@ export class InstanceManager {
       volumeProject,
       blockVolumes: await this.blockVolumes(volumeProject, e.expanded_devices),
     };
+  }
+
+  /**
+   * What a metrics scrape reads of many instances: expanded devices and the
+   * root volume's path, each pool read once (the root disk device names it;
+   * the volume's row only when it does not). One that fails to load is
+   * handed to `failed` and left out.
+   */
+  async metricsTargets(recs: readonly InstanceRecord[], profiles: ProfileLookup, failed: (rec: InstanceRecord, err: unknown) => void): Promise<MetricsTarget[]> {
+    const pools = new Map<string, Promise<PoolRecord>>();
+    const pool = (name: string): Promise<PoolRecord> => {
+      let p = pools.get(name);
+      if (!p) pools.set(name, (p = this.deps.pools.get(name)));
+      return p;
+    };
+    const loaded = await Promise.all(
+      recs.map(async (rec): Promise<MetricsTarget | null> => {
+        try {
+          const devices = this.expandWith(rec, profiles).expanded_devices;
+          let poolName = rootDisk(devices)?.pool;
+          if (!poolName) {
+            const vol = await this.deps.pools.volumeOf(rec.project, rec.type, rec.name);
+            if (!vol) throw new StatusError(500, `Instance "${rec.name}" has no root volume`);
+            poolName = vol.pool;
+          }
+          const volumePath = this.deps.pools.volumePath(await pool(poolName), rec.type, storageName(rec.project, rec.name));
+          return { project: rec.project, name: rec.name, type: rec.type, expandedDevices: devices, volumePath };
+        } catch (err) {
+          failed(rec, err);
+          return null;
+        }
+      }),
+    );
+    return loaded.filter((t): t is MetricsTarget => t !== null);
   }
 
   /** The raw disks of the custom block volumes that disk devices name, by device name. */

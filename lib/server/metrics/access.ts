@@ -10,10 +10,9 @@
  * here: elsewhere it is an untrusted caller.
  */
 import type { Caller } from '../auth/caller';
-import type { Sample } from './openmetrics';
 
-/** 'deny', 'all', or the samples to keep. */
-export type MetricsAccess = 'deny' | 'all' | ((s: Sample) => boolean);
+/** 'deny', 'all', or only the instance samples of these projects (none of the daemon's). */
+export type MetricsAccess = 'deny' | 'all' | { projects: string[] };
 
 /**
  * @param authentication core.metrics_authentication (default true)
@@ -27,7 +26,7 @@ export function metricsAccess(caller: Caller, authentication: boolean, requestPr
   if (!cert?.restricted) return 'all';
   const projects = cert.projects ?? [];
   // A restricted client sees nothing outside the project it asks about.
-  if (!metricsCert && !projects.includes(requestProject)) return () => false;
+  if (!metricsCert && !projects.includes(requestProject)) return { projects: [] };
   // Daemon-wide samples (no instance labels) are not a restricted caller's.
-  return (s) => s.labels.name !== undefined && s.labels.project !== undefined && projects.includes(s.labels.project);
+  return { projects };
 }

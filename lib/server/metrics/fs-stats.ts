@@ -3,9 +3,9 @@
  * (driver_lxc.go): statfs(2) of the root volume when it has a filesystem of
  * its own (one on its pool's filesystem is skipped: a dir pool without
  * quota), and of a host path a disk device passes in. Custom pool
- * volumes are not measured yet. statfs runs on libuv's pool.
+ * volumes are not measured yet. The root volume's figures come read
+ * already (the driver's batch); the rest are read here, on libuv's pool.
  */
-import type { StatsFs } from 'node:fs';
 import { stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DevicesMap } from '../../api/instance';
@@ -47,6 +47,16 @@ export function parseMounts(text: string): Map<string, string> {
   return out;
 }
 
+/** statfs(2) figures of a path, and its st_dev when read with them. */
+export interface PathStats {
+  type: number;
+  bsize: number;
+  blocks: number;
+  bfree: number;
+  bavail: number;
+  dev?: number;
+}
+
 /** What the figures of one instance need. */
 export interface FsStatsInput {
   varDir: string;
@@ -55,11 +65,28 @@ export interface FsStatsInput {
   volumePath: string;
   /** /proc/mounts, parsed once per scrape. */
   mounts: ReadonlyMap<string, string>;
+  /** The root volume's figures when read beforehand (null: unreadable); read here when absent. */
+  root?: PathStats | null;
+  /** Figures of a pool's directory, shared by a scrape's instances (see pathStatsOnce). */
+  poolStats?: (path: string) => Promise<PathStats | null>;
 }
 
-type Statfs = StatsFs;
+/** Figures with st_dev, read once per path: the pools every instance of a scrape compares its volume with. */
+export function pathStatsOnce(): (path: string) => Promise<PathStats | null> {
+  const seen = new Map<string, Promise<PathStats | null>>();
+  return (path) => {
+    let p = seen.get(path);
+    if (!p) seen.set(path, (p = withDev(path)));
+    return p;
+  };
+}
 
-async function tryStatfs(path: string): Promise<Statfs | null> {
+async function withDev(path: string): Promise<PathStats | null> {
+  const [fs, st] = await Promise.all([tryStatfs(path), stat(path).catch(() => null)]);
+  return fs && st ? { type: fs.type, bsize: fs.bsize, blocks: fs.blocks, bfree: fs.bfree, bavail: fs.bavail, dev: st.dev } : null;
+}
+
+async function tryStatfs(path: string): Promise<PathStats | null> {
   try {
     return await statfs(path);
   } catch {
@@ -67,7 +94,7 @@ async function tryStatfs(path: string): Promise<Statfs | null> {
   }
 }
 
-function figures(device: string, mountpoint: string, st: Statfs): FilesystemStats {
+function figures(device: string, mountpoint: string, st: PathStats): FilesystemStats {
   return {
     device,
     mountpoint,
@@ -83,8 +110,9 @@ function figures(device: string, mountpoint: string, st: Statfs): FilesystemStat
  * compares all statfs figures, which free space written in between makes
  * racy; here the same device, or the same type and size, says so.
  */
-async function onPoolFs(volume: string, pool: string, v: Statfs, p: Statfs): Promise<boolean> {
+async function onPoolFs(volume: string, pool: string, v: PathStats, p: PathStats): Promise<boolean> {
   if (v.type === p.type && v.blocks === p.blocks) return true;
+  if (v.dev !== undefined && p.dev !== undefined) return v.dev === p.dev;
   try {
     const [a, b] = await Promise.all([stat(volume), stat(pool)]);
     return a.dev === b.dev;
@@ -101,7 +129,7 @@ export async function filesystemStats(input: FsStatsInput): Promise<FilesystemSt
       // Custom volumes: not measured yet.
       if (dev.source) continue;
       const poolPath = childPath(join(input.varDir, 'storage-pools'), dev.pool);
-      const [st, pool] = await Promise.all([tryStatfs(input.volumePath), tryStatfs(poolPath)]);
+      const [st, pool] = await Promise.all([input.root !== undefined ? input.root : tryStatfs(input.volumePath), (input.poolStats ?? tryStatfs)(poolPath)]);
       if (!st || !pool || (await onPoolFs(input.volumePath, poolPath, st, pool))) continue;
       out.push(figures(input.mounts.get(input.volumePath) ?? '', dev.path, st));
       continue;

@@ -11,7 +11,7 @@ import { type CgroupFiles, type CgroupStats, type MemoryStatKey, parseCgroupStat
 import type { FilesystemStats } from './fs-stats';
 import { parseMounts } from './fs-stats';
 import { type InterfaceCounters, parseNetDev } from './net-dev';
-import { MetricSet } from './openmetrics';
+import { MetricSet, type Labels, type MetricSink } from './openmetrics';
 import type { MetricKey } from './names';
 
 /** Host facts read once per scrape. */
@@ -61,7 +61,7 @@ const MEMORY_METRICS: ReadonlyArray<[MemoryStatKey, MetricKey]> = [
   ['cache', 'MemoryCachedBytes'],
 ];
 
-function addMemory(set: MetricSet, st: CgroupStats, memTotal: number): void {
+function addMemory(set: MetricSink, st: CgroupStats, memTotal: number): void {
   for (const [key, metric] of MEMORY_METRICS) {
     const v = st.memory?.[key];
     if (v !== undefined) set.add(metric, v);
@@ -78,7 +78,7 @@ function addMemory(set: MetricSet, st: CgroupStats, memTotal: number): void {
   if (st.swap !== null) set.add('MemorySwapBytes', st.swap);
 }
 
-function addNetwork(set: MetricSet, ifaces: InterfaceCounters[]): void {
+function addNetwork(set: MetricSink, ifaces: InterfaceCounters[]): void {
   for (const i of ifaces) {
     const labels = { device: i.device };
     set.add('NetworkReceiveBytesTotal', i.receiveBytes, labels);
@@ -92,14 +92,25 @@ function addNetwork(set: MetricSet, ifaces: InterfaceCounters[]): void {
   }
 }
 
-/** The samples of one running container. */
+/** The labels every sample of a container carries. */
+export function containerLabels(r: Pick<ContainerReading, 'project' | 'name'>): Labels {
+  return { project: r.project, name: r.name, type: 'container' };
+}
+
+/** The samples of one running container, as a set (tests read them back). */
 export function containerMetrics(r: ContainerReading, host: HostFacts): MetricSet {
-  const set = new MetricSet({ project: r.project, name: r.name, type: 'container' });
+  const set = new MetricSet(containerLabels(r));
+  writeContainerMetrics(r, host, set);
+  return set;
+}
+
+/** Writes one running container's samples to `set`, which labels them with containerLabels. */
+export function writeContainerMetrics(r: ContainerReading, host: HostFacts, set: MetricSink): void {
   const st = parseCgroupStats(r.files, host.partitions);
   addMemory(set, st, host.memTotal);
   for (const c of st.cpu ?? []) {
-    set.add('CPUSecondsTotal', c.systemSeconds, { mode: 'system', cpu: c.cpu });
-    set.add('CPUSecondsTotal', c.userSeconds, { mode: 'user', cpu: c.cpu });
+    set.add('CPUSecondsTotal', c.systemSeconds, { cpu: c.cpu, mode: 'system' });
+    set.add('CPUSecondsTotal', c.userSeconds, { cpu: c.cpu, mode: 'user' });
   }
   if (st.cpus !== null) set.add('CPUs', st.cpus);
   for (const d of st.disk ?? []) {
@@ -110,7 +121,7 @@ export function containerMetrics(r: ContainerReading, host: HostFacts): MetricSe
     set.add('DiskWritesCompletedTotal', d.writesCompleted, labels);
   }
   for (const f of r.filesystems) {
-    const labels = { device: f.device, mountpoint: f.mountpoint, fstype: f.fstype };
+    const labels = { device: f.device, fstype: f.fstype, mountpoint: f.mountpoint };
     set.add('FilesystemSizeBytes', f.sizeBytes, labels);
     set.add('FilesystemAvailBytes', f.availBytes, labels);
     set.add('FilesystemFreeBytes', f.freeBytes, labels);
@@ -120,5 +131,4 @@ export function containerMetrics(r: ContainerReading, host: HostFacts): MetricSe
   if (st.procs !== null) set.add('ProcsTotal', st.procs);
   if (r.bootTime !== null) set.add('BootTimeSeconds', r.bootTime);
   set.add('TimeSeconds', r.now);
-  return set;
 }

@@ -17,10 +17,10 @@ async function projectMetrics(s: DaemonState, out: MetricSet): Promise<void> {
   const volumes: { project: string }[] = [];
   for (const pool of await s.db.pools.list()) volumes.push(...(await s.db.pools.volumes(pool.name)).filter((v) => v.type === 'custom'));
   for (const p of await s.db.projects.list()) {
-    const instances = await s.db.instances.list(p.name);
+    const instances = await s.db.instances.countByType(p.name);
     const counts: Record<string, number> = {
-      containers: instances.filter((i) => i.type === 'container').length,
-      'virtual-machines': instances.filter((i) => i.type === 'virtual-machine').length,
+      containers: instances.container ?? 0,
+      'virtual-machines': instances['virtual-machine'] ?? 0,
       images: (await s.db.images.list(p.name)).length,
       profiles: (await s.db.profiles.list(p.name)).length,
       networks: (await s.db.networks.list(p.name)).length,

@@ -22,24 +22,23 @@ export interface InterfaceCounters {
  * fifo frame compressed multicast, tx bytes packets errs drop fifo colls
  * carrier compressed".
  */
+const COUNTERS = /^\s*([^\s:]+):\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+\d+\s+\d+\s+\d+\s+\d+\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+\d+\s+\d+\s+\d+\s+\d+\s*$/gm;
+
 export function parseNetDev(text: string): InterfaceCounters[] {
   const out: InterfaceCounters[] = [];
-  for (const line of text.split('\n')) {
-    const colon = line.indexOf(':');
-    if (colon < 0) continue;
-    const device = line.slice(0, colon).trim();
-    const f = line.slice(colon + 1).trim().split(/\s+/).map(Number);
-    if (device === '' || f.length < 16 || f.some((n) => !Number.isFinite(n))) continue;
+  // One match per interface line; the header lines do not match.
+  COUNTERS.lastIndex = 0;
+  for (let m = COUNTERS.exec(text); m !== null; m = COUNTERS.exec(text)) {
     out.push({
-      device,
-      receiveBytes: f[0]!,
-      receivePackets: f[1]!,
-      receiveErrs: f[2]!,
-      receiveDrop: f[3]!,
-      transmitBytes: f[8]!,
-      transmitPackets: f[9]!,
-      transmitErrs: f[10]!,
-      transmitDrop: f[11]!,
+      device: m[1]!,
+      receiveBytes: Number(m[2]),
+      receivePackets: Number(m[3]),
+      receiveErrs: Number(m[4]),
+      receiveDrop: Number(m[5]),
+      transmitBytes: Number(m[6]),
+      transmitPackets: Number(m[7]),
+      transmitErrs: Number(m[8]),
+      transmitDrop: Number(m[9]),
     });
   }
   return out;

@@ -14,6 +14,7 @@ import { forbidden } from '../../errors';
 import { isTrue } from '../../instance/config-keys';
 import { metricsAccess } from '../../metrics/access';
 import { MetricsCollector } from '../../metrics/collect';
+import { MetricSet } from '../../metrics/openmetrics';
 import type { DaemonState } from '../../state';
 import { query } from '../request';
 
@@ -27,8 +28,11 @@ export function registerMetrics(app: FastifyInstance, s: DaemonState): void {
     const authentication = isTrue((await s.db.config.all())['core.metrics_authentication'] ?? 'true');
     const access = metricsAccess(callerOf(req.raw, s.trust), authentication, q.project || 'default');
     if (access === 'deny') throw forbidden(NOT_AUTHORIZED);
-    const set = await collector.scrape(q.project ? q.project : null);
-    const text = (access === 'all' ? set : set.filter(access)).render();
+    const scrape = await collector.scrape(q.project ? q.project : null);
+    const out = new MetricSet();
+    if (access === 'all') out.merge(scrape.daemon);
+    for (const [project, text] of scrape.instances) if (access === 'all' || access.projects.includes(project)) out.mergeText(text);
+    const text = out.render();
     void reply.header('Content-Type', 'text/plain');
     if (String(req.headers['accept-encoding'] ?? '').includes('gzip')) {
       void reply.header('Content-Encoding', 'gzip');

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import * as lxc from '../../../../native/lxc';
 import type { BatchStateEntry } from '../../../../native/lxc';
 import { StatusCode, StatusText } from '../../../../api/response';
-import type { DriverFeatures, DriverInfo, InstanceDriver, InstanceRuntime, RuntimeState, StatesOptions, StopOptions } from '../../interface';
+import type { DriverFeatures, DriverInfo, InstanceDriver, InstanceRuntime,
+  MetricsTarget, RuntimeState, StatesOptions, StopOptions } from '../../interface';
 import type { InstanceFiles } from '../../files/instance-files';
 import { LxcConsoles } from './console';
 import { LxcExec } from './exec';
@@ -20,7 +21,7 @@ import { bootRelative } from './start-time';
 import { CPU_ALLOCATION_FILES, allocatedTime } from './cpu-allocation';
 import { lxcMetrics } from './metrics';
 import type { HostFacts } from '../../../metrics/instance-metrics';
-import type { MetricSet } from '../../../metrics/openmetrics';
+import type { MetricText } from '../../../metrics/openmetrics';
 import { isLxcfsMount, lxcfsMountEntries } from './lxcfs';
 import { isTrue } from '../../config-keys';
 import { seccompProfile } from '../../seccomp';
@@ -276,8 +277,8 @@ export class LxcDriver implements InstanceDriver {
     return out;
   }
 
-  metrics(list: InstanceRuntime[], host: HostFacts): Promise<(MetricSet | null)[]> {
-    return lxcMetrics(this.lxcpath, this.opts.varDir, list, host);
+  metrics(list: MetricsTarget[], host: HostFacts, out: (t: MetricsTarget) => MetricText): Promise<void> {
+    return lxcMetrics(this.lxcpath, this.opts.varDir, list, host, out);
   }
 }
 
