@@ -60,6 +60,9 @@ export class StoragePoolQueries {
       update: s.prepare('UPDATE storage_pools SET description = ?, config = ? WHERE id = ?'),
       remove: s.prepare('DELETE FROM storage_pools WHERE id = ?'),
       volumes: s.prepare<[string], VolumeRow>(`${SELECT_VOLUME} WHERE sp.name = ? ORDER BY v.type, v.name`),
+      countByProject: s.prepare<[string], { project: string; n: number }>(
+        'SELECT p.name AS project, COUNT(*) AS n FROM storage_volumes v JOIN projects p ON p.id = v.project_id WHERE v.type = ? GROUP BY p.name',
+      ),
       volume: s.prepare<[string, string, string, string], VolumeRow>(
         `${SELECT_VOLUME} WHERE sp.name = ? AND p.name = ? AND v.type = ? AND v.name = ?`,
       ),
@@ -97,6 +100,11 @@ export class StoragePoolQueries {
 
   async delete(id: number): Promise<void> {
     await this.st.remove.run(id);
+  }
+
+  /** How many volumes of a type (rows of every pool, snapshots included) each project has. */
+  async volumeCounts(type: string): Promise<Map<string, number>> {
+    return new Map((await this.st.countByProject.all(type)).map((r) => [r.project, r.n]));
   }
 
   async volumes(pool: string): Promise<VolumeRecord[]> {

@@ -14,8 +14,7 @@ import { MetricSet } from './openmetrics';
 const FIRST_FINAL_STATUS = 200;
 
 async function projectMetrics(s: DaemonState, out: MetricSet): Promise<void> {
-  const volumes: { project: string }[] = [];
-  for (const pool of await s.db.pools.list()) volumes.push(...(await s.db.pools.volumes(pool.name)).filter((v) => v.type === 'custom'));
+  const volumes = await s.db.pools.volumeCounts('custom');
   for (const p of await s.db.projects.list()) {
     const instances = await s.db.instances.countByType(p.name);
     const counts: Record<string, number> = {
@@ -24,7 +23,7 @@ async function projectMetrics(s: DaemonState, out: MetricSet): Promise<void> {
       images: (await s.db.images.list(p.name)).length,
       profiles: (await s.db.profiles.list(p.name)).length,
       networks: (await s.db.networks.list(p.name)).length,
-      'storage-volumes': volumes.filter((v) => v.project === p.name).length,
+      'storage-volumes': volumes.get(p.name) ?? 0,
     };
     for (const [resource, n] of Object.entries(counts)) out.add('ProjectResourcesTotal', n, { project: p.name, resource });
     if (!Object.keys(p.config).some((k) => k.startsWith('limits.'))) continue;

@@ -1,9 +1,9 @@
 /**
  * Metrics of many containers from native batches: state, init PID, the
  * raw cgroup and /proc/<init>/net/dev text and the root volume's statfs of
- * every running one, read on libuv's pool; lib/server/metrics parses them. Large scrapes are read in
- * slices, the next slice read while this thread parses the last, so the
- * reading and the parsing of a thousand containers overlap.
+ * every running one, read on libuv's pool; lib/server/metrics parses them.
+ * A large scrape is read in slices, the next ones read while this thread
+ * parses the last, so that reading and parsing overlap.
  */
 import * as lxc from '../../../../native/lxc';
 import { CGROUP_FILES } from '../../../metrics/cgroup-stats';
@@ -16,25 +16,32 @@ import { bootRelative } from './start-time';
 
 const FILES = [...CGROUP_FILES, 'proc/net/dev'];
 
-/** Containers per native read: enough for its threads, small enough to overlap with parsing. */
-export const METRICS_SLICE = 200;
+/** Containers per native read: one thread's worth (see batch-state.cc), small enough to overlap with parsing. */
+export const METRICS_SLICE = 100;
+
+/** Native reads in flight while a slice is parsed: two keep this thread from waiting on them. */
+const READS_AHEAD = 2;
 
 /** Writes the samples of each running container to its `out` text. */
 export async function lxcMetrics(lxcpath: string, varDir: string, list: readonly MetricsTarget[], host: HostFacts, out: (t: MetricsTarget) => MetricText): Promise<void> {
   const names = list.map((i) => instanceDirName(i.project, i.name));
   const roots = list.map((i) => i.volumePath);
-  const read = (from: number): Promise<lxc.BatchStateEntry[]> => {
-    const to = from + METRICS_SLICE;
-    const p = lxc.batchState(lxcpath, names.slice(from, to), FILES, roots.slice(from, to));
-    // Awaited once the slice before it is parsed; marked handled so a failure waits for that.
-    p.catch(() => undefined);
-    return p;
+  const reads: Promise<lxc.BatchStateEntry[]>[] = [];
+  let asked = 0;
+  const readAhead = (): void => {
+    while (reads.length < READS_AHEAD && asked < list.length) {
+      const p = lxc.batchState(lxcpath, names.slice(asked, asked + METRICS_SLICE), FILES, roots.slice(asked, asked + METRICS_SLICE));
+      // Awaited once the slices before it are parsed; marked handled so a failure waits for that.
+      p.catch(() => undefined);
+      reads.push(p);
+      asked += METRICS_SLICE;
+    }
   };
   const poolStats = pathStatsOnce();
-  let next = list.length > 0 ? read(0) : null;
-  for (let from = 0; next !== null; from += METRICS_SLICE) {
-    const rows = await next;
-    next = from + METRICS_SLICE < list.length ? read(from + METRICS_SLICE) : null;
+  readAhead();
+  for (let from = 0; reads.length > 0; from += METRICS_SLICE) {
+    const rows = await reads.shift()!;
+    readAhead();
     const now = Math.floor(Date.now() / 1000);
     await Promise.all(
       rows.map(async (row, k) => {
