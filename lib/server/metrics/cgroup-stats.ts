@@ -6,6 +6,7 @@
  * GetMemoryLimit/Usage, GetMemorySwapUsage, GetOOMKills, GetIOStats,
  * GetProcessesUsage). Pure: the native batch reads, this parses.
  */
+import type { Controller } from '../instance/limits/host-cgroups';
 
 /** The cgroup files to read for each running container, by leaf name (v1 and v2 both listed: absent ones are skipped). */
 export const CGROUP_FILES = [
@@ -29,6 +30,43 @@ export const CGROUP_FILES = [
   'memory.events',
   'io.stat',
 ] as const;
+
+type CgroupFile = (typeof CGROUP_FILES)[number];
+
+/** The controller each file belongs to, and the one cgroup version that has it (0: both). */
+const FILE_HIERARCHY: Readonly<Record<CgroupFile, readonly [Controller, 0 | 1 | 2]>> = {
+  'cpuacct.usage_all': ['cpu', 1],
+  'cpuset.effective_cpus': ['cpuset', 1],
+  'memory.stat': ['memory', 0],
+  'memory.limit_in_bytes': ['memory', 1],
+  'memory.usage_in_bytes': ['memory', 1],
+  'memory.memsw.usage_in_bytes': ['memory', 1],
+  'memory.oom_control': ['memory', 1],
+  'blkio.throttle.io_service_bytes_recursive': ['blkio', 1],
+  'blkio.throttle.io_serviced_recursive': ['blkio', 1],
+  'pids.current': ['pids', 0],
+  'cpu.stat': ['cpu', 2],
+  'cpuset.cpus.effective': ['cpuset', 2],
+  'memory.max': ['memory', 2],
+  'memory.current': ['memory', 2],
+  'memory.swap.current': ['memory', 2],
+  'memory.events': ['memory', 2],
+  'io.stat': ['io', 2],
+};
+
+/**
+ * The files worth reading on a host whose controllers are of these
+ * versions: those of the other version are left out when the controller's
+ * version is known (a scrape of a thousand containers would only fail to
+ * open them), kept when it is not.
+ */
+export function cgroupFilesFor(version: (c: Controller) => 0 | 1 | 2): string[] {
+  return CGROUP_FILES.filter((f) => {
+    const [controller, only] = FILE_HIERARCHY[f];
+    const v = version(controller);
+    return only === 0 || v === 0 || v === only;
+  });
+}
 
 /** Raw file text by leaf name, as batchState returns it. */
 export type CgroupFiles = Readonly<Record<string, string>>;

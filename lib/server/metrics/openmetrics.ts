@@ -73,7 +73,7 @@ function labelText(own: Labels, base: BaseLabels): string {
     const a = keys[i];
     const b = base.keys[j];
     if (b === undefined || (a !== undefined && a < b)) {
-      part = labelPart(a!, own[a!]!);
+      part = cachedPart(a!, own[a!]!);
       i++;
     } else {
       if (a === b) i++;
@@ -192,6 +192,22 @@ export class MetricSet implements MetricSink {
     if (list) list.push(s);
     else this.samples.set(key, [s]);
   }
+}
+
+/** Label parts of samples' own labels (cpu="0", mode="user", device="eth0"), by name and value: the same few recur in every instance. */
+const PARTS = new Map<string, Map<string, string>>();
+const PARTS_PER_NAME = 4096;
+
+function cachedPart(name: string, value: string): string {
+  let byValue = PARTS.get(name);
+  if (!byValue) PARTS.set(name, (byValue = new Map()));
+  let part = byValue.get(value);
+  if (part === undefined) {
+    // Bounded: values that do not recur (mount points of many instances) only cost a rebuild.
+    if (byValue.size >= PARTS_PER_NAME) byValue.clear();
+    byValue.set(value, (part = labelPart(name, value)));
+  }
+  return part;
 }
 
 function labelPart(name: string, value: string): string {

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Caller } from '../../../lib/server/auth/caller';
 import type { Certificate } from '../../../lib/api/certificate';
-import { CGROUP_FILES, countCpuSet, parsePartitions } from '../../../lib/server/metrics/cgroup-stats';
+import { CGROUP_FILES, cgroupFilesFor, countCpuSet, parsePartitions } from '../../../lib/server/metrics/cgroup-stats';
 import { containerLabels, containerMetrics, type HostFacts, writeContainerMetrics } from '../../../lib/server/metrics/instance-metrics';
 import { parseNetDev } from '../../../lib/server/metrics/net-dev';
 import { MetricSet, MetricText, formatValue } from '../../../lib/server/metrics/openmetrics';
@@ -111,6 +111,18 @@ t.test('render: HELP and TYPE per family in Incus order, labels sorted, # EOF', 
     ].join('\n'),
   );
   t.equal(new MetricSet().render(), '# EOF\n', 'an empty set is only the EOF marker');
+});
+
+t.test('cgroup files read per host: the other version\'s left out only where the version is known', async (t) => {
+  const v1 = cgroupFilesFor(() => 1);
+  t.ok(v1.includes('memory.memsw.usage_in_bytes') && v1.includes('memory.stat') && v1.includes('pids.current'), 'v1 names and shared ones');
+  t.notOk(v1.some((f) => ['cpu.stat', 'memory.current', 'memory.events', 'io.stat'].includes(f)), 'no v2-only names on v1');
+  const v2 = cgroupFilesFor(() => 2);
+  t.ok(v2.includes('memory.current') && v2.includes('io.stat') && v2.includes('memory.stat'), 'v2 names and shared ones');
+  t.notOk(v2.some((f) => ['cpuacct.usage_all', 'memory.limit_in_bytes', 'blkio.throttle.io_serviced_recursive'].includes(f)), 'no v1-only names on v2');
+  t.same(cgroupFilesFor(() => 0), [...CGROUP_FILES], 'every name where nothing is known');
+  const hybrid = cgroupFilesFor((c) => (c === 'memory' ? 2 : 1));
+  t.ok(hybrid.includes('memory.current') && hybrid.includes('cpuacct.usage_all') && !hybrid.includes('memory.limit_in_bytes'), 'per controller on a hybrid host');
 });
 
 t.test('samples written as text render as the same samples held in a set', async (t) => {

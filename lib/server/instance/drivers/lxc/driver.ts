@@ -20,6 +20,7 @@ import { renderLxcConfig } from './lxc-config';
 import { bootRelative } from './start-time';
 import { CPU_ALLOCATION_FILES, allocatedTime } from './cpu-allocation';
 import { lxcMetrics } from './metrics';
+import { cgroupFilesFor } from '../../../metrics/cgroup-stats';
 import type { HostFacts } from '../../../metrics/instance-metrics';
 import type { MetricText } from '../../../metrics/openmetrics';
 import { isLxcfsMount, lxcfsMountEntries } from './lxcfs';
@@ -91,6 +92,8 @@ export class LxcDriver implements InstanceDriver {
   readonly info: DriverInfo;
   readonly lxcpath: string;
   readonly cgroups: HostCgroups;
+  /** What a metrics scrape reads of each container (see lxcMetrics). */
+  private metricsFiles: string[] | undefined;
   private readonly pinning = new CpuPinning(hostCpus());
   /** Device hooks (devices/runner.ts): run configuration, helpers, hot-plug. */
   readonly devices: DeviceRunner;
@@ -278,7 +281,8 @@ export class LxcDriver implements InstanceDriver {
   }
 
   metrics(list: MetricsTarget[], host: HostFacts, out: (t: MetricsTarget) => MetricText): Promise<void> {
-    return lxcMetrics(this.lxcpath, this.opts.varDir, list, host, out);
+    this.metricsFiles ??= [...cgroupFilesFor((c) => this.cgroups.version(c)), 'proc/net/dev'];
+    return lxcMetrics({ lxcpath: this.lxcpath, varDir: this.opts.varDir, files: this.metricsFiles }, list, host, out);
   }
 }
 

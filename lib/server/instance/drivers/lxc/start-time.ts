@@ -15,8 +15,13 @@ function bootTime(): number {
   return bootSeconds;
 }
 
+/** Seconds since the epoch of a start `ticks` after boot; undefined when ticks is unknown (< 0). */
+export function bootRelativeSeconds(ticks: number): number | undefined {
+  return ticks < 0 ? undefined : bootTime() + ticks / TICKS_PER_SECOND;
+}
+
 /** ISO 8601 time of a start `ticks` after boot; undefined when ticks is unknown (< 0). */
 export function bootRelative(ticks: number): string | undefined {
-  if (ticks < 0) return undefined;
-  return new Date((bootTime() + ticks / TICKS_PER_SECOND) * 1000).toISOString();
+  const s = bootRelativeSeconds(ticks);
+  return s === undefined ? undefined : new Date(s * 1000).toISOString();
 }
