@@ -43,6 +43,17 @@ t.test('API errors', async (t) => {
   const cli = await d.cli(['info', 'nope']);
   t.equal(cli.code, 1);
   t.match(cli.stderr, /^Error: .*not found/im);
+
+  // Fetch metadata (Incus's CSRF check for browsers): another site's request is refused, even on the trusted socket.
+  for (const site of ['cross-site', 'same-site']) {
+    const r = await rawRequest(d.socket, 'GET', '/1.0', undefined, { 'Sec-Fetch-Site': site });
+    t.equal(r.status, 403, `Sec-Fetch-Site: ${site}`);
+    t.equal(r.body.error, 'Forbidden Sec-Fetch-Site header value');
+  }
+  for (const site of ['same-origin', 'none']) t.equal((await rawRequest(d.socket, 'GET', '/1.0', undefined, { 'Sec-Fetch-Site': site })).status, 200, `Sec-Fetch-Site: ${site}`);
+  t.equal((await rawRequest(d.socket, 'GET', '/1.0/nowhere', undefined, { 'Sec-Fetch-Site': 'cross-site' })).status, 404, 'not an endpoint: still a 404');
+  t.equal((await rawRequest(d.socket, 'POST', '/1.0/profiles', JSON.stringify({ name: 'csrf' }), { 'Sec-Fetch-Site': 'cross-site' })).status, 403);
+  t.equal((await rawRequest(d.socket, 'GET', '/1.0/profiles/csrf')).status, 404, 'the refused request changed nothing');
 });
 
 t.test('a create that fails half-way leaves no row and no directory', async (t) => {

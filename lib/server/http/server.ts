@@ -36,6 +36,7 @@ import { registerMetrics } from './routes/metrics';
 import { registerResources } from './routes/resources';
 import { EventsSocket } from './routes/events';
 import { callerOf } from '../auth/caller';
+import { fetchSiteDenied } from './fetch-metadata';
 import { checkAccess, requestUrl, upgradeRoute } from '../auth/access';
 import { refuseUpgrade } from './refuse-upgrade';
 import { OperationWebsocketUpgrade } from './routes/operation-websocket';
@@ -143,6 +144,9 @@ export function buildApp(s: DaemonState): ApiServer {
   app.addHook('onRequest', async (req) => {
     const denied = checkAccess(callerOf(req.raw, s.trust), req.method, req.routeOptions.url, requestUrl(req.url), access);
     if (denied) throw denied;
+    // API endpoints only (an unknown path stays a 404), as Incus checks it in its endpoint handler.
+    const site = req.routeOptions.url === undefined ? null : fetchSiteDenied(req.headers);
+    if (site) throw site;
   });
 
   const events = new EventsSocket(s);
@@ -183,7 +187,7 @@ export function buildApp(s: DaemonState): ApiServer {
   const upgrades = [events.upgrade, opSockets.upgrade, sftp.upgrade];
   const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const url = requestUrl(req.url);
-    const denied = checkAccess(callerOf(req, s.trust), 'GET', upgradeRoute(url.pathname), url, access);
+    const denied = checkAccess(callerOf(req, s.trust), 'GET', upgradeRoute(url.pathname), url, access) ?? fetchSiteDenied(req.headers);
     if (denied) {
       refuseUpgrade(socket, denied.status, denied.message);
       return;
