@@ -142,9 +142,8 @@ const BATCH_FILE = /^(?:[a-z_]+\.[a-z_.]+|proc\/[a-z_]+(?:\/[a-z_]+)*)$/;
 
 /**
  * State, PID and cgroup usage for many containers in one native call (-1
- * where unknown); with `files`, the raw text of those files for each
- * running container (see BatchStateEntry.files) in place of the usage
- * figures, which are then -1; with `statfsPaths` (one per name, "" for
+ * where unknown); with `files`, also the raw text of those files for each
+ * running container (see BatchStateEntry.files); with `statfsPaths` (one per name, "" for
  * none), statfs(2) of each running container's path (BatchStateEntry.statfs).
  */
 export async function batchState(lxcpath: string, names: string[], files?: string[], statfsPaths?: string[]): Promise<BatchStateEntry[]> {

@@ -8,8 +8,8 @@
 // With a list of files (the metrics scrape), a running container's cgroup
 // files by leaf name ("memory.stat": from the controller named before the
 // first dot, in whichever hierarchy holds it) and /proc/<init>/ files
-// ("proc/net/dev") are returned as raw text, those absent left out, in
-// place of the usage figures (left at -1); the caller parses them. With a
+// ("proc/net/dev") are returned as raw text, those absent left out; the
+// caller parses them. With a
 // path per container (its root volume), also statfs(2) and the st_dev of
 // that path, so that a scrape makes no call per container of its own.
 // Man pages: cgroups(7), proc(5); kernel docs cgroup-v1/memory.rst,
@@ -157,11 +157,8 @@ class BatchStateWorker : public PromiseWorker {
       return;
     }
     e->startTicks = s->init.startTicks;
-    // A scrape reads what it needs from the files; a listing, the usage figures.
-    if (files_.empty())
-      ReadUsage(name, e, s);
-    else if (e->pid > 0)
-      ReadFiles(name, files_, e, s);
+    ReadUsage(name, e, s);
+    if (!files_.empty() && e->pid > 0) ReadFiles(name, files_, e, s);
     if (strcmp(e->state, "RUNNING") == 0) {
       const char* fz = FreezerStateOf(s->init.cgroups, name);
       if (fz && strcmp(fz, "THAWED") != 0) e->state = fz;
