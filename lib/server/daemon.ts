@@ -7,6 +7,7 @@ import { chmod, chown, readFile, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { openDb } from './db';
+import { prepareGlobalDb } from './db/location';
 import { EventBus } from './operations/event-bus';
 import { OperationRegistry } from './operations/registry';
 import { ImageStore } from './images/store';
@@ -85,7 +86,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   await unlink(socketPath).catch(() => undefined);
 
   const keypair = await ensureServerKeypair(opts.varDir);
-  const db = await openDb(join(opts.varDir, 'database', 'incus.db'));
+  const db = await openDb(prepareGlobalDb(opts.varDir));
   const trust = await TrustStore.open(db);
   const events = new EventBus();
   log.attach(events);

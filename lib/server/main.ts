@@ -70,7 +70,8 @@ function packageVersion(): string {
  */
 async function activateIfNeeded(varDir: string, debug: boolean): Promise<number> {
   const { activationCheck } = require('./db/activation') as typeof import('./db/activation');
-  const check = activationCheck(join(varDir, 'database', 'incus.db'));
+  const { globalDbPath } = require('./db/location') as typeof import('./db/location');
+  const check = activationCheck(globalDbPath(varDir));
   if (debug) process.stderr.write(`time="${new Date().toISOString()}" level=debug msg="${check.message}"\n`);
   if (!check.activate) return 0;
   const socket = process.env.INCUS_SOCKET || join(varDir, 'unix.socket');

@@ -10,8 +10,8 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import { join } from 'node:path';
 import { type TestDaemon, withDaemon } from './lib/daemon';
+import { globalDbPath } from '../../lib/server/db/location';
 
 /** A JSON request through the daemon's socket; the reply's envelope comes back parsed. */
 function request(d: TestDaemon, method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
@@ -86,7 +86,7 @@ t.test('config hardening', async (t) => {
   t.test('an exec that fails says why (not "Operation not found")', async (t) => {
     // An instance that already holds a bad key (written before validation existed).
     await d.signal('SIGTERM');
-    const db = join(d.dir, 'database', 'incus.db');
+    const db = globalDbPath(d.dir);
     const upd = spawnSync('sqlite3', [db, `UPDATE instances SET config = json_set(config, '$."environment."', 'x') WHERE name = 'c1'`], { encoding: 'utf8' });
     t.equal(upd.status, 0, upd.stderr);
     await d.start();

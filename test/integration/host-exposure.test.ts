@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestDaemon, withDaemon } from './lib/daemon';
 import { type Probe, probeAsNobody } from './lib/unprivileged-probe';
+import { globalDbPath } from '../../lib/server/db/location';
 
 const haveBtrfs = spawnSync('mkfs.btrfs', ['--version']).status === 0 && readFileSync('/proc/filesystems', 'utf8').includes('btrfs');
 
@@ -197,7 +198,7 @@ t.test('shifted rootfs: started by the container root, unreachable to others', a
   const { shiftTree } = require('../../lib/native/idmap') as typeof import('../../lib/native/idmap');
   await shiftTree(join(vol, 'rootfs'), hostRoot, hostRoot);
   const Database = require('better-sqlite3') as typeof import('better-sqlite3');
-  const db = new Database(join(d.dir, 'database', 'incus.db'));
+  const db = new Database(globalDbPath(d.dir));
   const set = db.prepare(`UPDATE instances SET config = json_set(config, '$."volatile.last_state.idmap"', ?) WHERE name = 'c1'`).run(map);
   db.close();
   t.equal(set.changes, 1, 'map recorded as shifted on disk');
