@@ -83,6 +83,11 @@ export interface InstancePostTarget {
 }
 
 /** POST /1.0/instances/{name} body: a rename, or the source side of a migration. */
+/** `POST /1.0/instances/{name}/rebuild`: the new source (`image`, or `none` for an empty root). */
+export interface InstanceRebuildPost {
+  source: InstanceSource;
+}
+
 export interface InstancePost {
   name?: string;
   migration?: boolean;

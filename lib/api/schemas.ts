@@ -48,6 +48,13 @@ export const instancesPostSchema = {
   },
 } as const;
 
+/** `POST /1.0/instances/{name}/rebuild`: InstanceRebuildPost. */
+export const instanceRebuildPostSchema = {
+  type: 'object',
+  required: ['source'],
+  properties: { source: instancesPostSchema.properties.source },
+} as const;
+
 export const instancePostSchema = {
   type: 'object',
   properties: {

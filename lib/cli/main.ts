@@ -32,6 +32,7 @@ const GROUPS: readonly GroupEntry[] = [
   },
   { names: ['delete', 'rm', 'remove'], load: () => require('./commands/delete') as CommandGroup },
   { names: ['rename'], load: () => require('./commands/rename') as CommandGroup },
+  { names: ['rebuild'], load: () => require('./commands/rebuild') as CommandGroup },
   { names: ['copy', 'cp', 'move', 'mv'], load: () => require('./commands/copy') as CommandGroup },
   { names: ['export', 'import'], load: () => require('./commands/backup') as CommandGroup },
   { names: ['snapshot'], load: () => require('./commands/snapshot') as CommandGroup },

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Image, ImageAliasesEntry, ImageAliasesPost } from '../api/image';
-import type { Instance, InstanceFull, InstancePost, InstancePut, InstancesPost } from '../api/instance';
+import type { Instance, InstanceFull, InstancePost, InstancePut, InstanceRebuildPost, InstancesPost } from '../api/instance';
 import type { StorageVolumePost, StorageVolumesPost } from '../api/storage-volume';
 import type { InstanceState, InstanceStatePut } from '../api/instance-state';
 import type { Operation as OperationData } from '../api/operation';
@@ -265,6 +265,11 @@ export class IncusClient implements Requester {
   renameInstance(name: string, newName: string, opts: CallOptions = {}): Promise<Operation> {
     const body: InstancePost = { name: newName };
     return this.op('POST', `/1.0/instances/${seg(name)}`, { ...opts, body });
+  }
+
+  /** Makes a stopped instance's root again from `post.source` (an image, or `none` for empty). */
+  rebuildInstance(name: string, post: InstanceRebuildPost, opts: CallOptions = {}): Promise<Operation> {
+    return this.op('POST', `/1.0/instances/${seg(name)}/rebuild`, { ...opts, body: post });
   }
 
   /** The source side of a migration (`migration: true`), or a push to `post.target`. */

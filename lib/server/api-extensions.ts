@@ -14,6 +14,8 @@ export const API_EXTENSIONS: string[] = [
   'event_lifecycle',
   'container_full',
   'instances',
+  // POST /1.0/instances/{name}/rebuild and `incus rebuild`.
+  'instances_rebuild',
   'image_types',
   'api_filtering',
   'instance_all_projects',

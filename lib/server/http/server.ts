@@ -12,6 +12,7 @@ import { registerRoot } from './routes/root';
 import { registerOperations } from './routes/operations';
 import { registerInstances } from './routes/instances';
 import { registerInstanceState } from './routes/instance-state';
+import { registerInstanceRebuild } from './routes/instance-rebuild';
 import { registerInstanceSnapshots } from './routes/instance-snapshots';
 import { registerInstanceBackups } from './routes/instance-backups';
 import { registerRecover } from './routes/recover';
@@ -158,6 +159,7 @@ export function buildApp(s: DaemonState): ApiServer {
   registerOperations(app, s);
   registerInstances(app, s);
   registerInstanceState(app, s);
+  registerInstanceRebuild(app, s);
   registerInstanceSnapshots(app, s);
   registerInstanceBackups(app, s);
   registerRecover(app, s);

@@ -4,7 +4,7 @@
  * Multi-step work registers undo steps and commits only at the end.
  */
 import { randomUUID } from 'node:crypto';
-import type { DevicesMap, Instance, InstancePut, InstanceType, InstancesPost } from '../../api/instance';
+import type { DevicesMap, Instance, InstancePut, InstanceSource, InstanceType, InstancesPost } from '../../api/instance';
 import type { Db } from '../db';
 import type { InstanceRecord } from '../db/instances';
 import type { PoolRecord } from '../db/storage-pools';
@@ -28,8 +28,7 @@ import type { InstanceRuntime, MetricsTarget } from './interface';
 import type { InstanceDrivers } from './load';
 import { InstanceLocks } from './locks';
 import { generateName, validateInstanceName } from './names';
-import { shiftTree } from '../../native/idmap';
-import { parseSize } from './config/units';
+import { makeRootVolume } from './root-volume';
 import { validateDevices } from './devices/validate';
 import { missingNicVolatile } from './devices/nic-common';
 import { deleteSnapshotVolumes, moveSnapshotVolumes } from './snapshot-volumes';
@@ -57,6 +56,20 @@ export interface CreatePlan {
   /** An image still to fetch from another server (then imageFingerprint is null until create()). */
   remoteImage?: RemoteSource;
   start: boolean;
+}
+
+/** What the image downloader needs of an instance source naming an image on another server. */
+export function remoteImageOf(source: InstanceSource & { server: string }, type: InstanceType): RemoteSource {
+  return {
+    server: source.server,
+    protocol: source.protocol,
+    alias: source.alias,
+    fingerprint: source.fingerprint,
+    secret: source.secret,
+    certificate: source.certificate,
+    project: source.project,
+    image_type: type,
+  };
 }
 
 /** Finds a profile by name for an instance of `project` (in that project's profile project). */
@@ -277,16 +290,7 @@ export class InstanceManager {
     let architecture = req.architecture || 'x86_64';
     if (source.type === 'image' && source.server) {
       if (!this.deps.imageDownloader) throw new StatusError(501, 'Images from remote servers are not supported');
-      remoteImage = {
-        server: source.server,
-        protocol: source.protocol,
-        alias: source.alias,
-        fingerprint: source.fingerprint,
-        secret: source.secret,
-        certificate: source.certificate,
-        project: source.project,
-        image_type: type,
-      };
+      remoteImage = remoteImageOf(source as InstanceSource & { server: string }, type);
       await this.deps.imageDownloader.check(remoteImage);
     } else if (source.type === 'image') {
       const ref = source.fingerprint || source.alias;
@@ -410,27 +414,18 @@ export class InstanceManager {
       const disk = storageName(plan.project, plan.name);
       r.add(() => sd.deleteVolume(spec, type, disk));
       const rootSize = rootDisk(this.expandWith(rec, profiles).expanded_devices)?.config.size;
-      // A VM's disk is made at its size (default 10GiB); a container's size is a quota set afterwards.
-      const opts = type === 'virtual-machine' && rootSize ? { size: parseSize(rootSize) ?? undefined } : undefined;
+      let rt: InstanceRuntime | undefined;
+      await makeRootVolume(this.deps, pool, rec, {
+        imageFingerprint: plan.imageFingerprint,
+        rootSize,
+        shift: !privileged && !idmapped,
+        volumePath: async () => (rt = await this.runtime(rec)).volumePath,
+      });
       if (plan.imageFingerprint) {
-        const images = this.deps.images;
-        const rootfs = images.rootfsPath(plan.imageFingerprint) ?? undefined;
-        if (sd.info.optimizedImages && sd.cloneVolume) {
-          await pools.ensureImageVolume(pool, plan.imageFingerprint, images.path(plan.imageFingerprint), rootfs);
-          await sd.cloneVolume(spec, 'image', plan.imageFingerprint, type, disk, opts);
-        } else {
-          await sd.createVolumeFromImage(spec, type, disk, images.path(plan.imageFingerprint), rootfs, opts);
-        }
         const img = await this.deps.images.byFingerprint(await this.featureProject(plan.project, 'images'), plan.imageFingerprint);
         await db.images.touch(img.id, new Date().toISOString());
-      } else {
-        await sd.createVolume(spec, type, disk, opts);
       }
-      if (rootSize && type === 'container') await pools.applyQuota(pool, type, disk, rootSize);
-      const rt = await this.runtime(rec);
-      if (type === 'container' && !privileged && !idmapped) {
-        await shiftTree(`${rt.volumePath}/rootfs`, this.deps.idmap.uid.hostBase, this.deps.idmap.gid.hostBase);
-      }
+      rt ??= await this.runtime(rec);
       r.add(() => drivers.of(rec.type).detach(rec));
       await drivers.of(rt.type).attach(rt);
       r.success();
