@@ -22,6 +22,7 @@ import { SnapshotManager } from './instance/snapshots';
 import { SnapshotScheduler } from './instance/snapshot-scheduler';
 import { hostIdmap } from './instance/idmap';
 import { autostartInstances, shutdownInstances } from './instance/boot';
+import { ExitWatcher } from './instance/exit-watch';
 import { createInstanceDrivers } from './instance/load';
 import { gatherServerFacts } from './server-info';
 import { buildApp } from './http/server';
@@ -192,6 +193,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   });
   log.info('Daemon started', { socket: socketPath, version: opts.version });
 
+  // Instances that stop on their own are shut down (or auto-restarted) as Incus does.
+  const exitWatcher = new ExitWatcher(instances, actions, log);
+  exitWatcher.follow(events);
+  await exitWatcher.track(await db.instances.list(null)).catch((err: unknown) => log.warn('Failed to watch instances', { err: String(err) }));
   void autostartInstances(instances, actions, log, warnings);
   await imageRemote.start();
   // Events go to Loki while loki.api.url is set (the daemon's own log lines included).
@@ -202,6 +207,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
 
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      exitWatcher.stop();
       await https.stop();
       await metricsListener.stop();
       await guestApi?.close();
@@ -231,7 +237,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     });
     return stopping;
   };
-  const stopAll = (): Promise<void> => shutdownInstances(instances, log);
+  const stopAll = (): Promise<void> => {
+    // Stops at host shutdown keep the recorded power state, so the instances come back at boot.
+    exitWatcher.stop();
+    return shutdownInstances(instances, log);
+  };
 
   return { state, socketPath, close, closed };
 }

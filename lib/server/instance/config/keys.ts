@@ -43,6 +43,7 @@ const ct = (validate: Validator, live = false): KeySpec => ({ validate, live, on
 const vm = (validate: Validator, live = false): KeySpec => ({ validate, live, only: 'virtual-machine' });
 
 export const INSTANCE_KEYS: Record<string, KeySpec> = {
+  'boot.autorestart': k(isBool),
   'boot.autostart': k(isBool, true),
   'boot.autostart.delay': k(isUint, true),
   'boot.autostart.priority': k(isInt, true),
