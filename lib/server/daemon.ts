@@ -13,6 +13,7 @@ import { OperationRegistry } from './operations/registry';
 import { ImageStore } from './images/store';
 import { ImageRemote } from './images/remote';
 import { StoragePools } from './storage/pools';
+import { mountDaemonStorage } from './storage/daemon-storage';
 import { NetworkManager } from './network/networks';
 import { InstanceManager } from './instance/manager';
 import { ProjectManager } from './projects/manager';
@@ -92,11 +93,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const events = new EventBus();
   log.attach(events);
   const ops = new OperationRegistry(events);
+  const pools = new StoragePools(opts.varDir, db);
+  await pools.mountAll();
+  // backups/ and images/ may live on a pool's volume: linked before anything reads them.
+  await mountDaemonStorage(opts.varDir, db, pools, log);
   const images = new ImageStore(opts.varDir, db);
   await images.init();
   const imageRemote = new ImageRemote({ db, images, events, ops, log });
-  const pools = new StoragePools(opts.varDir, db);
-  await pools.mountAll();
   const idmap = hostIdmap();
   const drivers = await createInstanceDrivers({
     varDir: opts.varDir,

@@ -20,6 +20,7 @@ import type { StoragePools } from './pools';
 import { VolumeSnapshots } from './volume-snapshots';
 import { storageName } from './volume-names';
 import { featureProject } from '../projects/features';
+import { type DaemonStorageKey, daemonStorageUse } from './daemon-storage';
 
 const TYPES: Record<string, VolumeType> = { custom: 'custom', container: 'container', image: 'image', 'virtual-machine': 'virtual-machine' };
 const CONTENT_TYPES = new Set(['filesystem', 'block']);
@@ -124,9 +125,20 @@ export class StorageVolumes {
     return v;
   }
 
-  /** URLs of the instances and profiles whose disk devices use the custom volume. */
+  /**
+   * URLs of the instances and profiles whose disk devices use the custom
+   * volume; a volume holding the daemon's backups or images is used by the
+   * server itself alone (`/1.0#storage.backups_volume`), as Incus answers.
+   */
   async usedBy(pool: string, project: string, name: string): Promise<string[]> {
+    const daemonKey = await this.daemonUse(pool, project, name);
+    if (daemonKey) return [`/1.0#${daemonKey}`];
     return customVolumeUsers(this.db, pool, project, name);
+  }
+
+  /** The server key (storage.backups_volume, storage.images_volume) that keeps the volume, or null. */
+  async daemonUse(pool: string, project: string, name: string): Promise<DaemonStorageKey | null> {
+    return daemonStorageUse(await this.db.config.all(), pool, project, name);
   }
 
   async toApi(v: VolumeRecord): Promise<StorageVolume> {
@@ -260,7 +272,7 @@ export class StorageVolumes {
   async delete(pool: PoolRecord, v: VolumeRecord): Promise<void> {
     if (v.type !== 'custom') throw badRequest(`Storage volumes of type "${v.type}" cannot be deleted with the storage API`);
     const users = await this.usedBy(pool.name,v.project,v.name);
-    if (users.length > 0) throw badRequest(`The storage volume is still in use by: ${users.join(', ')}`);
+    if (users.length > 0) throw badRequest('The storage volume is still in use');
     await this.snapshots.deleteAll(pool, v);
     await this.pools.driver(pool).deleteVolume(this.pools.spec(pool), 'custom', storageName(v.project, v.name));
     await this.db.transaction((tx) => tx.pools.deleteVolume(v.id));
@@ -270,6 +282,7 @@ export class StorageVolumes {
   async rename(pool: PoolRecord, v: VolumeRecord, newName: string, targetPool?: string): Promise<VolumeRecord> {
     validateVolumeName(newName);
     if (v.type !== 'custom') throw badRequest(`Storage volumes of type "${v.type}" cannot be renamed with the storage API`);
+    if (await this.daemonUse(pool.name, v.project, v.name)) throw badRequest('Volume is used by Incus itself and cannot be renamed');
     const users = await this.usedBy(pool.name,v.project,v.name);
     if (users.length > 0) throw badRequest(`The storage volume is still in use by: ${users.join(', ')}`);
     if ((await this.snapshots.list(pool,v)).length > 0) throw badRequest('Renaming or moving a volume that has snapshots is not supported yet');

@@ -13,6 +13,7 @@ import { validateImageCacheKey } from '../../images/remote/config';
 import { serverKeyProblem } from '../../server-config-keys';
 import { metricsListenAddress } from '../../metrics/listener';
 import { LOKI_KEYS } from '../../loki/config';
+import { DAEMON_STORAGE_KEYS, isDaemonStorageKey, moveDaemonStorage, validateDaemonVolume } from '../../storage/daemon-storage';
 
 /** Server keys accepted so far; later issues extend this table. */
 const SERVER_KEYS = new Set([
@@ -26,6 +27,7 @@ const SERVER_KEYS = new Set([
   'images.compression_algorithm',
   'images.remote_cache_expiry',
   ...LOKI_KEYS,
+  ...Object.keys(DAEMON_STORAGE_KEYS),
 ]);
 
 function validateServerConfig(config: Record<string, unknown>): Record<string, string> {
@@ -61,8 +63,13 @@ export function registerRoot(app: FastifyInstance, s: DaemonState): void {
     return syncResponse(serverObject(facts, config, await projectOf(s, req), net, who));
   });
 
-  /** Saves the config, moving the HTTPS listener first: a listener that cannot start keeps the old config. */
-  const save = async (next: Record<string, string>): Promise<void> => {
+  /**
+   * Saves the config, moving the HTTPS listener first: a listener that cannot start keeps the old config.
+   * A daemon storage volume is checked before anything moves, its content moved just before the write.
+   */
+  const save = async (current: Record<string, string>, next: Record<string, string>): Promise<void> => {
+    const storageChanges = Object.keys(DAEMON_STORAGE_KEYS).filter(isDaemonStorageKey).filter((k) => (current[k] ?? '') !== (next[k] ?? ''));
+    for (const k of storageChanges) if (next[k]) await validateDaemonVolume(s.db, s.pools, k, next[k]);
     const address = next['core.https_address'] ?? '';
     if (address !== s.https.current) {
       try {
@@ -79,6 +86,7 @@ export function registerRoot(app: FastifyInstance, s: DaemonState): void {
         throw badRequest(messageOf(err));
       }
     }
+    for (const k of storageChanges) await moveDaemonStorage(s.varDir, s.pools, k, next[k] ?? '');
     await s.db.config.replace(next);
     s.events.lifecycle('config-updated', '/1.0');
   };
@@ -94,9 +102,10 @@ export function registerRoot(app: FastifyInstance, s: DaemonState): void {
 
   app.put('/1.0', { schema: { body: serverPutSchema } }, async (req) => {
     await serially(async () => {
-      checkIfMatch(req, await s.db.config.all());
+      const current = await s.db.config.all();
+      checkIfMatch(req, current);
       const body = (req.body ?? {}) as { config?: Record<string, unknown> | null };
-      await save(validateServerConfig(body.config ?? {}));
+      await save(current, validateServerConfig(body.config ?? {}));
     });
     return syncResponse({});
   });
@@ -107,7 +116,7 @@ export function registerRoot(app: FastifyInstance, s: DaemonState): void {
       checkIfMatch(req, current);
       const body = (req.body ?? {}) as { config?: Record<string, unknown> | null };
       const merged: Record<string, unknown> = { ...current, ...(body.config ?? {}) };
-      await save(validateServerConfig(merged));
+      await save(current, validateServerConfig(merged));
     });
     return syncResponse({});
   });

@@ -10,6 +10,7 @@ import { type StorageVolumes, volumeType } from '../../storage/volumes';
 import { recursionOf, setEtag } from '../request';
 import { volumeProjectOf } from './storage-volumes';
 import { projectSuffix } from '../../projects/used-by';
+import { badRequest } from '../../errors';
 
 type VolParams = { Params: { pool: string; type: string; name: string } };
 type SnapParams = { Params: { pool: string; type: string; name: string; snap: string } };
@@ -49,6 +50,7 @@ export function registerVolumeSnapshots(app: FastifyInstance, s: DaemonState, vo
   app.post<VolParams>(base, { schema: { body: postSchema } }, async (req, reply) => {
     const { pool, v } = await find(req);
     const body = (req.body ?? {}) as { name?: string; expires_at?: string | null };
+    if (await vols.daemonUse(pool.name, v.project, v.name)) throw badRequest('Volumes used by Incus itself cannot have snapshots');
     // Validate and take it before answering, so that a bad name is a 400 and not a failed operation.
     const snap = await vols.snapshots.create(pool, v, body.name || undefined, body.expires_at ?? undefined);
     const name = snap.name.split('/')[1]!;
