@@ -52,8 +52,14 @@ const VALIDATORS: Record<string, (v: string) => string | null> = {
   'core.shutdown_timeout': (v) => (/^[+-]?\d+$/.test(v) && Number.isSafeInteger(Number(v)) ? null : 'invalid integer'),
 };
 
+/** Free-form `user.*` keys: the rest of the name only letters, digits and punctuation (Go's unicode classes). */
+const USER_KEY_REST = /^[\p{L}\p{Nd}\p{P}]*$/u;
+
 /** The Incus-worded error for setting key to value, or null when the value is fine ("" unsets). */
 export function serverKeyProblem(key: string, value: string): string | null {
+  if (key.startsWith('user.') && !USER_KEY_REST.test(key.slice('user.'.length))) {
+    return `cannot set '${key}' to '${value}': Invalid key name`;
+  }
   if (value === '') return null;
   const why = key.startsWith('loki.') ? lokiKeyProblem(key, value) : (VALIDATORS[key]?.(value) ?? null);
   return why ? `cannot set '${key}' to '${value}': ${why}` : null;

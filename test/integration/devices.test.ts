@@ -1,6 +1,7 @@
 /**
  * Devices on real containers: host directories shared with `disk` (owners
- * as an unprivileged container sees them, with and without shift), a
+ * as an unprivileged container sees them, with and without shift), a host
+ * block device's filesystem hot-plugged, a
  * `unix-char` node hot-plugged with its mode and owner and unplugged
  * again, `proxy` relays both ways (and across a daemon restart), the
  * forkproxy relay itself on the host (udp, unix, a large stream), and the
@@ -8,12 +9,12 @@
  * may lack and are skipped with the reason.
  */
 import t from 'tap';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createServer as createHttpServer, get as httpGet } from 'node:http';
 import { createServer as createNetServer, connect as netConnect, type AddressInfo } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { randomBytes, createHash } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestDaemon, withDaemon } from './lib/daemon';
@@ -157,6 +158,38 @@ t.test('disk: a host directory shared into an unprivileged container', async (t)
   t.equal(rm.status, 200, rm.error);
   t.not(lxcAttach(d.dir, 'd1', ['test', '-e', '/srv/hot/hello']).code, 0, 'unplugged');
   t.equal((await d.cli(['delete', '-f', 'd1'])).code, 0);
+});
+
+const haveLoop = spawnSync('losetup', ['--version']).status === 0 && spawnSync('mkfs.ext4', ['-V']).status === 0;
+
+/** The entries of the instance's host devices folder ([] when it does not exist). */
+const hostDevices = (d: TestDaemon, name: string): string[] => (existsSync(join(d.dir, 'devices', name)) ? readdirSync(join(d.dir, 'devices', name)) : []);
+
+t.test('disk: a host block device (a loop device with ext4) hot-plugged, kept across a restart, unplugged', { skip: haveLoop ? false : 'losetup or mkfs.ext4 missing' }, async (t) => {
+  const d = await withDaemon(t);
+  const dir = tempDir(t, 'incus-blockdisk-');
+  const img = join(dir, 'fs.img');
+  const content = join(dir, 'content');
+  mkdirSync(content);
+  writeFileSync(join(content, 'hello'), 'on the block device\n');
+  t.equal(spawnSync('truncate', ['-s', '32M', img]).status, 0);
+  t.equal(spawnSync('mkfs.ext4', ['-q', '-F', '-d', content, img]).status, 0, 'mkfs.ext4');
+  const loop = spawnSync('losetup', ['--show', '-f', img], { encoding: 'utf8' }).stdout.trim();
+  t.match(loop, /^\/dev\/loop\d+$/, 'a loop device');
+  t.teardown(() => spawnSync('losetup', ['-d', loop]));
+
+  t.equal((await d.cli(['launch', 'busybox', 'b1'])).code, 0);
+  const add = await d.cli(['config', 'device', 'add', 'b1', 'mnt', 'disk', `source=${loop}`, 'path=/mnt', 'readonly=true']);
+  t.equal(add.code, 0, add.stderr);
+  t.equal(lxcAttach(d.dir, 'b1', ['cat', '/mnt/hello']).out, 'on the block device\n', "the device's filesystem is mounted inside");
+  t.match(lxcAttach(d.dir, 'b1', ['cat', '/proc/self/mountinfo']).out, / \/mnt ro,/, 'read-only');
+  t.same(hostDevices(d, 'b1'), [], 'no staging mount left on the host');
+  t.equal((await d.cli(['restart', 'b1', '--force'])).code, 0);
+  t.equal(lxcAttach(d.dir, 'b1', ['test', '-f', '/mnt/hello']).code, 0, 'mounted again at start');
+  t.same(hostDevices(d, 'b1'), [], 'the staging mount went once the container ran');
+  t.equal((await d.cli(['config', 'device', 'remove', 'b1', 'mnt'])).code, 0);
+  t.not(lxcAttach(d.dir, 'b1', ['mountpoint', '/mnt']).code, 0, 'unplugged');
+  t.equal((await d.cli(['delete', '-f', 'b1'])).code, 0);
 });
 
 t.test('unix-char: hot-plug with mode and owner, then unplug', async (t) => {

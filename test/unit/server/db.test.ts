@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDb } from '../../../lib/server/db';
 import type { SqliteEngine } from '../../../lib/server/db/sqlite-engine';
+import { NO_EXPIRY } from '../../../lib/server/db/snapshots';
+import { normaliseExpiry } from '../../../lib/server/instance/snapshots';
 
 t.test('schema, instances with ordered profiles, rollback', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'incus-db-'));
@@ -30,4 +32,34 @@ t.test('schema, instances with ordered profiles, rollback', async (t) => {
   const again = await openDb(join(dir, 'x.db'));
   t.equal((await again.instances.list(null)).length, 1, 'reopening keeps data and does not re-run migrations');
   await again.close();
+});
+
+t.test('snapshot expiry: kept with the offset it was given, pruned by time', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'incus-db-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const db = await openDb(join(dir, 'x.db'));
+  t.teardown(() => db.close());
+  t.equal(normaliseExpiry('2050-01-01T10:10:10.753398689-04:00'), '2050-01-01T10:10:10.753398689-04:00', "Go's RFC 3339 form, offset kept");
+  t.equal(normaliseExpiry('2050-01-01T10:10:10.500+00:00'), '2050-01-01T10:10:10.5Z', 'a zero offset is Z');
+  t.equal(normaliseExpiry('0001-01-01T00:00:00Z'), NO_EXPIRY);
+  t.throws(() => normaliseExpiry('soon'), /Invalid expires_at "soon"/);
+  const inst = await db.transaction((tx) =>
+    tx.instances.create({
+      project: 'default', name: 'c1', type: 'container', architecture: 'x86_64', ephemeral: false, stateful: false,
+      description: '', createdAt: 'now', lastUsedAt: 'never', config: {}, devices: {}, profiles: [],
+    }),
+  );
+  const snap = (name: string, expiresAt: string) => ({
+    instanceId: inst.id, name, createdAt: '2024-01-01T00:00:00Z', expiresAt, stateful: false, description: '',
+    architecture: 'x86_64', ephemeral: false, config: {}, devices: {}, profiles: [],
+  });
+  await db.transaction(async (tx) => {
+    // 10:30 at -04:00 is 14:30 UTC: later than 12:00 UTC although its text sorts first.
+    await tx.snapshots.create(snap('west', '2030-01-01T10:30:00-04:00'));
+    await tx.snapshots.create(snap('utc', '2030-01-01T12:00:00Z'));
+    await tx.snapshots.create(snap('never', NO_EXPIRY));
+  });
+  t.same((await db.snapshots.expired('2030-01-01T13:00:00.000Z')).map((e) => e.snapshot), ['utc']);
+  t.same((await db.snapshots.expired('2030-01-01T15:00:00.000Z')).map((e) => e.snapshot), ['utc', 'west'], 'oldest first, never-expiring left alone');
+  t.equal((await db.snapshots.get(inst.id, 'west'))?.expiresAt, '2030-01-01T10:30:00-04:00');
 });

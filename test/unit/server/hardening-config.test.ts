@@ -50,6 +50,12 @@ t.test('core.https_address and core.shutdown_timeout', async (t) => {
   t.match(serverKeyProblem('core.shutdown_timeout', 'soon'), /invalid integer/);
 });
 
+t.test('server user.* keys: letters, digits and punctuation only, as Incus checks them', async (t) => {
+  t.equal(serverKeyProblem('user.foo-bar_1.é', 'x'), null);
+  t.equal(serverKeyProblem('user.⍾', 'foo'), `cannot set 'user.⍾' to 'foo': Invalid key name`);
+  t.equal(serverKeyProblem('user.a b', ''), `cannot set 'user.a b' to '': Invalid key name`);
+});
+
 t.test("incusd's arguments: empty positional ones ignored as cobra does; the first word is the subcommand", async (t) => {
   t.same(parseArgs(['']), { logFile: null, debug: false, group: null, command: null });
   t.same(parseArgs(['--logfile', 'x', '']), { logFile: 'x', debug: false, group: null, command: null });

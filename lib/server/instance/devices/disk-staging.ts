@@ -5,7 +5,8 @@
  * namespace. As Incus does, such a volume is first bind-mounted under the
  * instance's devices directory ($INCUS_DIR/devices/<name>, 0711), and the
  * mount entry names that path. liblxc only needs it while it clones the
- * mount, so the staging mount goes again once the container runs.
+ * mount, so the staging mount goes again once the container runs. A block
+ * device `source` is staged the same way: its filesystem mounted there.
  * See mount(8) (--bind), umount(8) (-l), proc(5) (mountinfo).
  */
 import { lstat, readFile, rmdir } from 'node:fs/promises';
@@ -38,6 +39,25 @@ export async function stageVolume(source: string, devicesDir: string, device: st
   await unstageVolume(devicesDir, device);
   await mkdirMode(target, 0o700);
   await run('mount', ['--bind', source, target]);
+  return target;
+}
+
+/**
+ * Mounts the filesystem on the block device `source` (type found by
+ * mount(8)) at the device's staging path and returns that path, which is
+ * then bound into the container like a host directory.
+ */
+export async function stageBlockDevice(source: string, devicesDir: string, device: string, readonly: boolean): Promise<string> {
+  await mkdirMode(devicesDir, 0o711);
+  const target = stagedPath(devicesDir, device);
+  await unstageVolume(devicesDir, device);
+  await mkdirMode(target, 0o700);
+  try {
+    await run('mount', [...(readonly ? ['-o', 'ro'] : []), source, target]);
+  } catch (err) {
+    await rmdir(target).catch(() => undefined);
+    throw err;
+  }
   return target;
 }
 

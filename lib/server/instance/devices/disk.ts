@@ -10,7 +10,9 @@
  * Hot-plug and unplug go through forkmount (a detached mount copy moved
  * into the running container's mount namespace). With `pool`, `source`
  * names a custom storage volume, bound like a host directory; a custom
- * block volume (VMs only, no `path`) is a drive instead.
+ * block volume (VMs only, no `path`) is a drive instead. A host block
+ * device as `source` has its filesystem mounted on the host first, then
+ * bound like a directory.
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -22,7 +24,7 @@ import { isTrue } from '../config-keys';
 import type { DeviceDriver, DeviceStartContext, DeviceValidateContext } from './interface';
 import { checkDeviceOptions, deviceError, isAbsPath } from './options';
 import type { DeviceRunConfig, DriveRequest, MountRequest } from './run-config';
-import { stageVolume, unstageVolume } from './disk-staging';
+import { stageBlockDevice, stageVolume, unstageVolume } from './disk-staging';
 import { childPath, pathComponentProblem } from '../../names';
 import { storageName } from '../../storage/volume-names';
 
@@ -59,21 +61,33 @@ async function idmapWorks(source: string, isDir: boolean): Promise<boolean> {
   return p;
 }
 
-/** What a bind of this device needs, or null when the source is missing and not required. */
-async function bindPlan(ctx: DeviceStartContext): Promise<{ isDir: boolean; idmap: boolean } | null> {
+/** What a bind of this device needs (a block device's filesystem is bound as a directory), or null when the source is missing and not required. */
+async function bindPlan(ctx: DeviceStartContext): Promise<{ isDir: boolean; idmap: boolean; block: boolean } | null> {
   const { config } = ctx;
   let isDir: boolean;
+  let block: boolean;
   try {
-    isDir = statSync(config.source).isDirectory();
+    const st = statSync(config.source);
+    block = st.isBlockDevice();
+    isDir = block || st.isDirectory();
   } catch {
     if (!isTrue(config.required ?? 'true')) return null;
     throw new Error(`Missing source path "${config.source}"`);
   }
   const idmap = isTrue(config.shift) && ctx.inst.idmap !== null;
-  if (idmap && !(await idmapWorks(config.source, isDir))) {
+  if (idmap && !block && !(await idmapWorks(config.source, isDir))) {
     throw new Error('Shifting requires idmapped mounts, which the filesystem of the source does not support');
   }
-  return { isDir, idmap };
+  return { isDir, idmap, block };
+}
+
+/** The host path to bind: the source itself, or its staging mount (a block device's filesystem, a custom volume to idmap). */
+async function bindSource(ctx: DeviceStartContext, plan: { idmap: boolean; block: boolean }): Promise<string> {
+  const { config } = ctx;
+  if (plan.block) return stageBlockDevice(config.source, ctx.devicesDir, ctx.name, isTrue(config.readonly));
+  // The container's root makes an idmapped mount and cannot reach the root-only pool folders.
+  if (config.pool && plan.idmap) return stageVolume(config.source, ctx.devicesDir, ctx.name);
+  return config.source;
 }
 
 /**
@@ -148,8 +162,7 @@ export const diskDevice: DeviceDriver = {
     const plan = await bindPlan(ctx);
     if (!plan) return null;
     const { config } = ctx;
-    // The container's root makes an idmapped mount and cannot reach the root-only pool folders.
-    const source = config.pool && plan.idmap ? await stageVolume(config.source, ctx.devicesDir, ctx.name) : config.source;
+    const source = await bindSource(ctx, plan);
     const mount: MountRequest = { source, target: config.path, kind: plan.isDir ? 'dir' : 'file', device: ctx.name };
     if (isTrue(config.recursive)) mount.recursive = true;
     if (isTrue(config.readonly)) mount.readonly = true;
@@ -158,13 +171,13 @@ export const diskDevice: DeviceDriver = {
     return { mounts: [mount] };
   },
 
-  /** liblxc has cloned the staged volume mount by now: the host side goes. */
+  /** liblxc has cloned the staged mount (volume or block device) by now: the host side goes. */
   async postStart(ctx) {
-    if (ctx.config.pool && !isRoot(ctx.config)) await unstageVolume(ctx.devicesDir, ctx.name);
+    if (!isRoot(ctx.config)) await unstageVolume(ctx.devicesDir, ctx.name);
   },
 
   async stop(ctx) {
-    if (ctx.config.pool && !isRoot(ctx.config)) await unstageVolume(ctx.devicesDir, ctx.name);
+    if (!isRoot(ctx.config)) await unstageVolume(ctx.devicesDir, ctx.name);
   },
 
   async hotplug(ctx) {
@@ -176,15 +189,21 @@ export const diskDevice: DeviceDriver = {
     const plan = await bindPlan(ctx);
     if (!plan) return;
     const { config } = ctx;
-    await injectMount(ctx.pid!, {
-      source: config.source,
-      target: config.path,
-      kind: plan.isDir ? 'dir' : 'file',
-      recursive: isTrue(config.recursive),
-      readonly: isTrue(config.readonly),
-      idmap: plan.idmap,
-      propagation: config.propagation || undefined,
-    });
+    const source = plan.block ? await bindSource(ctx, plan) : config.source;
+    try {
+      await injectMount(ctx.pid!, {
+        source,
+        target: config.path,
+        kind: plan.isDir ? 'dir' : 'file',
+        recursive: isTrue(config.recursive),
+        readonly: isTrue(config.readonly),
+        idmap: plan.idmap,
+        propagation: config.propagation || undefined,
+      });
+    } finally {
+      // The container holds its own copy of the mount now (or none): the staging mount goes.
+      if (plan.block) await unstageVolume(ctx.devicesDir, ctx.name);
+    }
   },
 
   async hotunplug(ctx) {
