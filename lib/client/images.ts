@@ -27,6 +27,8 @@ export interface ImagesPost {
   compression_algorithm?: string;
   filename?: string;
   expires_at?: string;
+  /** Publish only: "unified" or "split" (API extension instance_publish_split). */
+  format?: string;
 }
 
 async function asyncOp(client: IncusClient, method: 'POST', path: string, body: unknown, opts: CallOptions): Promise<Operation> {

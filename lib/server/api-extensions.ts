@@ -71,6 +71,8 @@ export const API_EXTENSIONS: string[] = [
   // Remote images (issue 05): POST /1.0/images/{fp}/refresh, source.project on pulls.
   'image_force_refresh',
   'image_source_project',
+  // Publishing a split image (metadata tarball + rootfs file): ImagesPost.format.
+  'instance_publish_split',
   // Remote access (issue 11): trust store, restricted certificates, one-time tokens.
   'certificate_update',
   'certificate_project',

@@ -2,7 +2,7 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { Image } from '../../lib/api/image';
@@ -109,4 +109,32 @@ t.test('publish: running instance needs --force, properties and aliases, launch 
   t.same([e1.ephemeral, e1.status], [true, 'Running'], 'still ephemeral and running');
   t.equal((await d.cli(['stop', '-f', 'e1'])).code, 0);
   t.equal(await d.client.getInstance('e1').then(() => 'exists', () => 'gone'), 'gone', 'stopping it destroys it');
+});
+
+t.test('publish --format=split: two files, exported as FILE and FILE.root, imported back and launched', async (t) => {
+  const d = await withDaemon(t);
+  process.env.INCUS_CONF = join(d.dir, 'client-conf');
+  t.equal((await d.cli(['init', 'busybox', 's1'])).code, 0);
+  const bad = await d.cli(['publish', 's1', '--format', 'nope']);
+  t.match(bad.stderr, 'Invalid image format');
+  const p = await d.cli(['publish', 's1', '--alias', 'split', '--format=split']);
+  t.equal(p.code, 0, p.stderr);
+  const fp = /fingerprint: ([0-9a-f]{64})/.exec(p.stdout)?.[1] ?? '';
+  const stored = join(d.dir, 'images', fp);
+  t.equal(sha(stored, `${stored}.rootfs`), fp, 'fingerprinted over metadata then rootfs');
+  const metaMembers = spawnSync('tar', ['-tf', stored], { encoding: 'utf8' }).stdout.split('\n');
+  t.ok(metaMembers.includes('metadata.yaml') && !metaMembers.some((m) => m.startsWith('rootfs')), `metadata tarball: ${metaMembers.join(' ')}`);
+  t.ok(spawnSync('tar', ['-tf', `${stored}.rootfs`], { encoding: 'utf8' }).stdout.split('\n').includes('./bin/busybox'), 'rootfs tarball holds the tree itself');
+  t.equal((await d.client.getImage(fp)).size, statSync(stored).size + statSync(`${stored}.rootfs`).size, 'size of both files');
+
+  const file = join(d.dir, 'split.file');
+  t.equal((await d.cli(['image', 'export', 'split', file])).code, 0);
+  t.same([sha(file), sha(`${file}.root`)], [sha(stored), sha(`${stored}.rootfs`)], 'FILE and FILE.root, no extension added');
+  t.equal((await d.cli(['image', 'delete', 'split'])).code, 0);
+  const imp = await d.cli(['image', 'import', file, `${file}.root`, '--alias', 'split']);
+  t.equal(imp.code, 0, imp.stderr);
+  t.match(imp.stdout, `Image imported with fingerprint: ${fp}`);
+  t.equal((await d.cli(['launch', 'split', 's2'])).code, 0);
+  t.equal(lxcAttach(d.dir, 's2', ['hostname']).out.trim(), 's2', 'an instance from the split image runs');
+  t.equal((await d.cli(['delete', '-f', 's2'])).code, 0);
 });

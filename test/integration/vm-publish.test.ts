@@ -48,6 +48,17 @@ t.test('publish a stopped VM and a VM snapshot; the image boots; a running VM is
   const head = spawnSync('sh', ['-c', `tar -xOf '${join(d.dir, 'images', pub!.fingerprint)}' rootfs.img | head -c 4 | od -An -tx1`], { encoding: 'utf8' });
   t.equal(head.stdout.trim(), '51 46 49 fb', 'rootfs.img is qcow2');
 
+  // The split format: a metadata tarball, and the disk itself as (compressed) qcow2.
+  const split = /fingerprint: ([0-9a-f]{64})/.exec(await ok(t, d, ['publish', 'v1', '--alias', 'pubsplit', '--format=split']))?.[1] ?? '';
+  const splitFile = join(d.dir, 'images', split);
+  t.same(spawnSync('tar', ['-tf', splitFile], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean), ['metadata.yaml'], 'split metadata tarball');
+  const splitHead = spawnSync('sh', ['-c', `head -c 4 '${splitFile}.rootfs' | od -An -tx1`], { encoding: 'utf8' });
+  t.equal(splitHead.stdout.trim(), '51 46 49 fb', 'split rootfs file is qcow2');
+  t.equal((await d.client.getImage(split)).type, 'virtual-machine', 'split VM image: a virtual-machine image');
+  await ok(t, d, ['create', 'pubsplit', 'v3', '--vm', '-c', 'security.secureboot=false']);
+  await ok(t, d, ['delete', 'v3']);
+  await ok(t, d, ['image', 'delete', 'pubsplit']);
+
   // The published image boots.
   await ok(t, d, ['launch', 'pub', 'v2', '--vm', '-c', 'security.secureboot=false']);
   t.ok(await waitConsole(d, 'v2', /INCUS-TESTVM-READY/), 'a VM launched from the published image boots to its marker');

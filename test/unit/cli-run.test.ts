@@ -94,3 +94,14 @@ t.test('bin/incus sets the exit status and flushes output', async (t) => {
   });
   t.same(res, { code: 1, out: '', err: NO_DAEMON });
 });
+
+t.test('image import of a file it cannot open: Go os.Open wording, before any request', async (t) => {
+  t.same(await incus('image', 'import', 'missing.file'), { code: 1, out: '', err: 'Error: open missing.file: no such file or directory\n' });
+  const meta = path.join(dir, 'meta.tar');
+  fs.writeFileSync(meta, '');
+  t.same(
+    await incus('image', 'import', meta, 'gone//root/'),
+    { code: 1, out: '', err: 'Error: open gone/root: no such file or directory\n' },
+    'the rootfs path is cleaned as filepath.Clean does',
+  );
+});

@@ -3,6 +3,7 @@
  * image-alias, `show|edit` from image-show, `export|copy|refresh` from image-transfer).
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Command } from 'commander';
 import type { Image } from '../../api/image';
 import type { CliContext } from '../context';
@@ -13,6 +14,7 @@ import { imageShape } from '../format/shapes';
 import { sortRowsNaturally } from '../format/sort';
 import { collect } from '../option-parsers';
 import { parseKeyValues } from '../kv';
+import { checkReadable } from '../go-path-error';
 import { dotPrefixMatch } from '../list-filter';
 import { register as registerAlias } from './image-alias';
 import { register as registerShow } from './image-show';
@@ -176,8 +178,13 @@ async function importImage(ctx: CliContext, file: string, rest: string[], flags:
   }
   if (file.startsWith('http://')) throw new Error('Only https:// is supported for remote image import');
   if (file.startsWith('https://')) throw new Error('Importing images from a URL is not supported yet');
-  const st = await fs.promises.stat(file);
-  if (st.isDirectory()) throw new Error('Importing an image from a directory is not supported yet');
+  // Incus opens the files before any request: a missing one fails as os.Open does.
+  await checkReadable(file);
+  if (rootfs !== undefined) {
+    rootfs = path.normalize(rootfs).replace(/(.)\/+$/, '$1');
+    await checkReadable(rootfs);
+  }
+  if ((await fs.promises.stat(file)).isDirectory()) throw new Error('Importing an image from a directory is not supported yet');
   const aliases = flags.alias ?? [];
   if (flags.reuse) {
     // Incus deletes an image whose aliases would all move to the new one.

@@ -28,6 +28,7 @@ export interface PublishFlags {
   force?: boolean;
   expire?: string;
   reuse?: boolean;
+  format: string;
 }
 
 /** Points each alias at the image: created, or moved when it exists (Incus's ensureImageAliases). */
@@ -87,6 +88,7 @@ async function publish(ctx: CliContext, source: string, rest: string[], flags: P
       ...(Object.keys(properties).length > 0 ? { properties } : {}),
       public: flags.public === true,
       ...(expires ? { expires_at: expires } : {}),
+      format: flags.format,
     });
     const line = new ProgressLine(ctx.io.out, 'Publishing instance: %s', ctx.globals.quiet);
     let done;
@@ -125,6 +127,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('-f, --force', 'Stop the instance if currently running')
     .option('--expire <date>', 'Image expiration date (format: rfc3339)')
     .option('--reuse', 'If the image alias already exists, delete and create a new one')
+    .option('--format <format>', 'Image format', 'unified')
     .action(async (source: string, rest: string[], flags: PublishFlags) => {
       await publish(ctx, source, rest, flags);
     });

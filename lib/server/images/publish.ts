@@ -1,9 +1,10 @@
 /**
  * Publishing an instance as an image: a unified tarball of its rootfs,
  * templates and a metadata.yaml (the instance's own, with the requested
- * properties), compressed as asked, then recorded like an upload. A VM's
- * rootfs is its raw root disk converted to qcow2 as a `rootfs.img` member,
- * which is what makes the image a `virtual-machine` one on import.
+ * properties), or the split format's two files, compressed as asked, then
+ * recorded like an upload. A VM's rootfs is its raw root disk converted to
+ * qcow2 (a `rootfs.img` member of a unified tarball), which is what makes
+ * the image a `virtual-machine` one on import.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -24,12 +25,28 @@ export interface PublishSource {
   vmDisk?: string;
 }
 
-/** Writes the image tarball under dir and returns its path. */
-export async function buildPublishedTarball(
-  src: PublishSource,
-  dir: string,
-  opts: { compression: string; properties: Record<string, string> },
-): Promise<string> {
+export interface PublishOptions {
+  compression: string;
+  properties: Record<string, string>;
+  /** ImagesPost `format`: "" or "unified" (one tarball), "split" (metadata tarball + rootfs file). */
+  format: string;
+}
+
+/** What a publish wrote: the unified tarball (rootfsFile null), or a split image's two files. */
+export interface PublishedFiles {
+  metadataFile: string;
+  rootfsFile: string | null;
+}
+
+/**
+ * Writes the image files under dir, as Incus's Export lays them out: a
+ * unified tarball (metadata.yaml, rootfs/ or rootfs.img, templates/), or for
+ * the split format a metadata tarball (metadata.yaml, templates/) and a
+ * rootfs file: a tarball of the rootfs tree's contents, or for a VM its
+ * disk as compressed qcow2 (never compressed again).
+ */
+export async function buildPublishedImage(src: PublishSource, dir: string, opts: PublishOptions): Promise<PublishedFiles> {
+  if (opts.format !== '' && opts.format !== 'unified' && opts.format !== 'split') throw badRequest('Invalid image format');
   const compression = opts.compression || 'gzip';
   const invalid = compressionError(compression);
   if (invalid) throw badRequest(invalid);
@@ -47,22 +64,31 @@ export async function buildPublishedTarball(
   md.creation_date = Math.floor(Date.now() / 1000);
   md.properties = { ...((md.properties as Record<string, string> | undefined) ?? {}), ...opts.properties };
   const stage = await mkdtemp(join(dir, 'publish-'));
-  const out = join(dir, `publish-${randomUUID()}`);
+  const out: PublishedFiles = {
+    metadataFile: join(dir, `publish-${randomUUID()}`),
+    rootfsFile: opts.format === 'split' ? join(dir, `publish-${randomUUID()}`) : null,
+  };
+  const tar = (file: string, parts: string[]): Promise<Buffer> =>
+    run('tar', ['-c', ...flags, '-f', file, '--numeric-owner', '--xattrs', '--xattrs-include=*', ...parts]);
   try {
     await writeFile(join(stage, 'metadata.yaml'), stringify(md));
     const parts = ['-C', stage, 'metadata.yaml'];
-    if (src.vmDisk) {
-      await diskToQcow2(src.vmDisk, join(stage, 'rootfs.img'));
+    if (src.vmDisk && out.rootfsFile) {
+      await diskToQcow2(src.vmDisk, out.rootfsFile, true);
+    } else if (src.vmDisk) {
+      await diskToQcow2(src.vmDisk, join(stage, 'rootfs.img'), false);
       parts.push('rootfs.img');
-      if (existsSync(join(src.volumePath, 'templates'))) parts.push('-C', src.volumePath, 'templates');
+    } else if (out.rootfsFile) {
+      await tar(out.rootfsFile, ['-C', join(src.volumePath, 'rootfs'), '.']);
     } else {
       parts.push('-C', src.volumePath, 'rootfs');
-      if (existsSync(join(src.volumePath, 'templates'))) parts.push('templates');
     }
-    await run('tar', ['-c', ...flags, '-f', out, '--numeric-owner', '--xattrs', '--xattrs-include=*', ...parts]);
+    if (existsSync(join(src.volumePath, 'templates'))) parts.push('-C', src.volumePath, 'templates');
+    await tar(out.metadataFile, parts);
     return out;
   } catch (err) {
-    await rm(out, { force: true });
+    await rm(out.metadataFile, { force: true });
+    if (out.rootfsFile) await rm(out.rootfsFile, { force: true });
     throw err;
   } finally {
     await rm(stage, { recursive: true, force: true });
@@ -70,15 +96,16 @@ export async function buildPublishedTarball(
 }
 
 /**
- * A VM disk as the qcow2 `rootfs.img` of a unified image, as Incus's
- * qemu Export writes it: uncompressed qcow2 (the tarball is compressed
- * after), at low priority; a disk that already is qcow2 is read as such.
+ * A VM disk as qcow2, as Incus's qemu Export writes it, at low priority: the
+ * `rootfs.img` of a unified image uncompressed (the tarball is compressed
+ * after), a split image's rootfs file qcow2-compressed (`compress`); a disk
+ * that already is qcow2 is read as such.
  */
-async function diskToQcow2(disk: string, out: string): Promise<void> {
+async function diskToQcow2(disk: string, out: string, compress: boolean): Promise<void> {
   if (!existsSync(disk)) throw new Error('No disk path available from mount');
   const format = (await isQcow2File(disk)) ? 'qcow2' : 'raw';
   try {
-    await run('nice', ['-n19', 'qemu-img', 'convert', '-f', format, '-O', 'qcow2', disk, out]);
+    await run('nice', ['-n19', 'qemu-img', 'convert', '-f', format, '-O', 'qcow2', ...(compress ? ['-c'] : []), disk, out]);
   } catch (err) {
     throw new Error(`Failed converting instance to qcow2: ${(err as Error).message}`);
   }

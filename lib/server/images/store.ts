@@ -144,16 +144,30 @@ export class ImageStore {
     }
   }
 
-  /** Records a unified tarball already written under the images directory (publish). */
-  async importFile(file: string, opts: UploadOptions): Promise<ImageRecord> {
+  /**
+   * Records an image already written under the images directory (publish,
+   * download): a unified tarball, or with `rootfsFile` a split image, which
+   * is fingerprinted over both files in order as Incus does.
+   */
+  async importFile(file: string, opts: UploadOptions, rootfsFile?: string): Promise<ImageRecord> {
+    const files = rootfsFile ? [file, rootfsFile] : [file];
     const hash = createHash('sha256');
     let size = 0;
-    for await (const chunk of createReadStream(file)) {
-      hash.update(chunk as Buffer);
-      size += (chunk as Buffer).length;
-    }
     try {
-      return await this.record({ metadataFile: file, rootfsFile: null, fingerprint: hash.digest('hex'), size }, opts);
+      for (const f of files) {
+        for await (const chunk of createReadStream(f)) {
+          hash.update(chunk as Buffer);
+          size += (chunk as Buffer).length;
+        }
+      }
+    } catch (err) {
+      for (const f of files) await rm(f, { force: true });
+      throw err;
+    }
+    const fingerprint = hash.digest('hex');
+    if (rootfsFile) return this.importSplit({ metadataFile: file, rootfsFile, fingerprint, size, filename: opts.filename }, opts);
+    try {
+      return await this.record({ metadataFile: file, rootfsFile: null, fingerprint, size }, opts);
     } finally {
       await rm(file, { force: true });
     }

@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import type { ImageAlias, ImagePut } from '../../../api/image';
 import { receiveSplitUpload } from '../../images/multipart';
-import { buildPublishedTarball } from '../../images/publish';
+import { buildPublishedImage } from '../../images/publish';
 import { sendSplitExport } from '../../images/export';
 import { imageFileExtension } from '../../images/image-type';
 import { type ImagesPostRemote, postRemoteImage } from './image-remote';
@@ -24,6 +24,8 @@ interface ImagesPost {
   properties?: Record<string, string>;
   compression_algorithm?: string;
   filename?: string;
+  /** "unified" (default) or "split" (API extension instance_publish_split). */
+  format?: string;
 }
 import type { DaemonState } from '../../state';
 import type { ImageRecord } from '../../db/images';
@@ -164,12 +166,12 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
       resources: { instances: [instanceUrl(rec)] },
       run: () =>
         s.instances.locks.with(s.instances.lockKey(rec), async () => {
-          const file = await buildPublishedTarball(
+          const files = await buildPublishedImage(
             { volumePath, architecture: rec.architecture, shiftedOnDisk: !vm && rt.idmap !== null && !rt.idmappedRootfs, vmDisk },
             s.images.dir,
-            { compression: body.compression_algorithm ?? '', properties: body.properties ?? {} },
+            { compression: body.compression_algorithm ?? '', properties: body.properties ?? {}, format: body.format ?? '' },
           );
-          const img = await s.images.importFile(file, { ...opts, filename: body.filename ?? '', public: body.public === true });
+          const img = await s.images.importFile(files.metadataFile, { ...opts, filename: body.filename ?? '', public: body.public === true }, files.rootfsFile ?? undefined);
           await s.db.transaction(async (tx) => {
             for (const a of aliases) await tx.images.addAlias(project, a.name, img.id, a.description ?? '');
           });
