@@ -83,6 +83,9 @@ function buildProgram(io: CliIO, argv: readonly string[]): { program: Command; c
     .option('--project <name>', 'Override the source project')
     .option('-q, --quiet', "Don't show progress information")
     .option('--force-local', 'Force using the local unix socket')
+    // Accepted as Incus accepts them; this client logs nothing more with them.
+    .option('--debug', 'Show all debug messages')
+    .option('-v, --verbose', 'Show all information messages')
     .version(CLIENT_VERSION, '--version', 'Print version number')
     .exitOverride()
     .configureOutput({
