@@ -11,6 +11,10 @@ const VAR_DIRS: readonly [string, number][] = [
   ['', 0o711],
   // containers/<name> links to the volume: the runtime traverses to the rootfs.
   ['containers', 0o711],
+  ['virtual-machines', 0o711],
+  // <type>-snapshots/<name> links to a pool's snapshots: root's alone, as Incus.
+  ['containers-snapshots', 0o700],
+  ['virtual-machines-snapshots', 0o700],
   ['devices', 0o711],
   // /dev/incus in containers: the guest API socket's directory, mounted before the daemon has listened.
   ['guestapi', 0o755],

@@ -6,8 +6,8 @@
  * driver comes from INCUS_TEST_POOL_DRIVER (default dir).
  */
 import t from 'tap';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { withDaemon } from './lib/daemon';
 import { lxcAttach } from './lib/attach';
 
@@ -44,6 +44,7 @@ t.test('instance copy and move', async (t) => {
   t.equal(c2.config['volatile.apply_template'], 'copy');
   t.equal(readFileSync(join(vol('c2'), 'rootfs', 'marker'), 'utf8'), 'after\n', 'volume copied');
   t.equal(readFileSync(join(snapVol('c2', 'snap0'), 'rootfs', 'marker'), 'utf8'), 'before\n', 'snapshot volume copied');
+  t.equal(readlinkSync(join(d.dir, 'containers-snapshots', 'c2')), dirname(snapVol('c2', 'snap0')), 'the copy has its snapshot link');
   const snaps = JSON.parse(await ok(['snapshot', 'list', 'c2', '-f', 'json'])) as { name: string }[];
   t.same(
     snaps.map((s) => s.name),
@@ -59,6 +60,7 @@ t.test('instance copy and move', async (t) => {
   await ok(['copy', 'c1', 'c4', '--instance-only']);
   t.same(JSON.parse(await ok(['snapshot', 'list', 'c4', '-f', 'json'])), [], '--instance-only skips snapshots');
   t.notOk(existsSync(snapVol('c4', 'snap0')));
+  t.notOk(existsSync(join(d.dir, 'containers-snapshots', 'c4')), 'and no snapshot link');
 
   // Failures answer at once and leave nothing.
   const dup = await d.cli(['copy', 'c1', 'c2']);

@@ -235,9 +235,28 @@ t.test('exec', async (t) => {
     const done = await rawRequest(d.socket, 'GET', `/1.0/operations/${opId}/wait?timeout=30`);
     const md = (done.body.metadata as { metadata: { return: number; output: Record<string, string> } }).metadata;
     t.equal(md.return, 3);
-    t.same(md.output, { '1': `/1.0/instances/c1/logs/exec_${opId}.stdout`, '2': `/1.0/instances/c1/logs/exec_${opId}.stderr` });
-    t.equal(readFileSync(join(d.dir, 'logs', 'c1', `exec_${opId}.stdout`), 'utf8'), 'rec-out\n');
-    t.equal(readFileSync(join(d.dir, 'logs', 'c1', `exec_${opId}.stderr`), 'utf8'), 'rec-err\n');
+    const base = '/1.0/instances/c1/logs/exec-output';
+    t.same(md.output, { '1': `${base}/exec_${opId}.stdout`, '2': `${base}/exec_${opId}.stderr` });
+    const outDir = join(d.dir, 'storage-pools', 'default', 'containers', 'c1', 'exec-output');
+    t.equal(readFileSync(join(outDir, `exec_${opId}.stdout`), 'utf8'), 'rec-out\n');
+    t.equal(readFileSync(join(outDir, `exec_${opId}.stderr`), 'utf8'), 'rec-err\n');
+
+    // The exec-output endpoints: list, read, delete, and the names they refuse.
+    const list = await rawRequest(d.socket, 'GET', base);
+    t.same(list.body.metadata, [`${base}/exec_${opId}.stderr`, `${base}/exec_${opId}.stdout`]);
+    const got = await d.cli(['query', `${base}/exec_${opId}.stdout`]);
+    t.equal(got.code, 0, got.stderr);
+    t.equal(got.stdout, 'rec-out\n', 'incus query serves the raw file');
+    const badName = await rawRequest(d.socket, 'GET', `${base}/lxc.log`);
+    t.equal(badName.status, 400);
+    t.equal(badName.body.error, 'Exec record-output file name "lxc.log" not valid');
+    t.equal((await rawRequest(d.socket, 'GET', '/1.0/instances/c1/logs/exec_x.stdout')).status, 400, 'not served as a log file');
+    t.equal((await rawRequest(d.socket, 'DELETE', `${base}/exec_${opId}.stdout`)).status, 200);
+    t.notOk(existsSync(join(outDir, `exec_${opId}.stdout`)));
+    const gone = await rawRequest(d.socket, 'DELETE', `${base}/exec_${opId}.stdout`);
+    t.equal(gone.status, 404);
+    t.equal(gone.body.error, `Exec record-output file "exec_${opId}.stdout" not found`);
+    t.same((await rawRequest(d.socket, 'GET', base)).body.metadata, [`${base}/exec_${opId}.stderr`]);
 
     const plain = await execInstance(d.client, 'c1', { command: ['sh', '-c', 'exit 5'], 'wait-for-websocket': false });
     t.equal(plain.code, 5, 'without websockets the code still comes back');

@@ -165,6 +165,14 @@ t.test('files', async (t) => {
     t.equal(pull.code, 0, pull.stderr);
     t.same(treeOf(back), treeOf(tree), 'the tree comes back identical');
 
+    // As cp: "dir/." pulls dir's content, "dir/" the dir itself, into an existing target.
+    const merged = join(work, 'merged');
+    fs.mkdirSync(merged);
+    const two = await d.cli(['file', 'pull', '-r', 'c1/root/tree/a/b/c/.', 'c1/root/tree/a/b/', merged]);
+    t.equal(two.code, 0, two.stderr);
+    t.same(fs.readdirSync(merged).sort(), ['b', 'f2'], 'c/. gave its content, b/ gave b');
+    t.ok(fs.existsSync(join(merged, 'b', 'c', 'f2')), 'b came whole');
+
     const noR = await d.cli(['file', 'pull', 'c1/root/tree', join(work, 'x')]);
     t.not(noR.code, 0);
     t.match(noR.stderr, '--recursive/-r is required when pulling directories');

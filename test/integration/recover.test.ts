@@ -4,7 +4,7 @@
  * (from backup.yaml) and snapshots, and starts.
  */
 import t from 'tap';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { withDaemon } from './lib/daemon';
 import { lxcAttach } from './lib/attach';
@@ -27,6 +27,8 @@ t.test('admin recover rebuilds lost instance rows', async (t) => {
   t.match(await ok(['admin', 'recover'], 'no\n'), /No unknown volumes found/, 'nothing to recover at first');
 
   await forgetInstance(d, 'r1');
+  // As after a lost INCUS_DIR: only the pool is left to recover from.
+  rmSync(join(d.dir, 'containers-snapshots', 'r1'));
   t.same(await d.client.getInstances(0), [], 'the instance is gone from the database');
 
   const out = await ok(['admin', 'recover'], 'yes\n');
@@ -37,6 +39,11 @@ t.test('admin recover rebuilds lost instance rows', async (t) => {
     (JSON.parse(await ok(['snapshot', 'list', 'r1', '-f', 'json'])) as { name: string }[]).map((s) => s.name),
     ['s0'],
     'snapshot recovered',
+  );
+  t.equal(
+    readlinkSync(join(d.dir, 'containers-snapshots', 'r1')),
+    join(d.dir, 'storage-pools', 'default', 'containers-snapshots', 'r1'),
+    'snapshot link in place',
   );
   await ok(['start', 'r1']);
   t.equal(lxcAttach(d.dir, 'r1', ['cat', '/etc/hostname']).out.trim(), 'r1', 'the recovered instance starts');

@@ -1,11 +1,12 @@
 /**
  * Instance snapshots end to end: take, change, restore (files and config),
  * rename, delete, list times, a per-minute schedule driven through the test
- * clock hook, expiry pruning, and cleanup with the instance. The pool driver
+ * clock hook, expiry pruning, cleanup with the instance, and Incus's
+ * $INCUS_DIR/containers-snapshots/<name> link to the pool. The pool driver
  * comes from INCUS_TEST_POOL_DRIVER (default dir).
  */
 import t from 'tap';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { withDaemon } from './lib/daemon';
 
@@ -27,9 +28,13 @@ t.test('instance snapshots', async (t) => {
   const snapDir = join(d.dir, 'storage-pools', pool, 'containers-snapshots', 'c1');
   writeFileSync(join(rootfs, 'marker'), 'before\n');
 
+  const link = (name: string): string => join(d.dir, 'containers-snapshots', name);
+  t.notOk(existsSync(link('c1')), 'no snapshot link before the first snapshot');
   await ok(['snapshot', 'create', 'c1']);
   await ok(['snapshot', 'create', 'c1', 'named', '--expiry', '2d']);
   t.ok(existsSync(join(snapDir, 'snap0', 'rootfs', 'marker')), 'snapshot volume exists');
+  t.equal(readlinkSync(link('c1')), snapDir, 'containers-snapshots/c1 links to the pool');
+  t.ok(existsSync(join(link('c1'), 'snap0', 'rootfs')), 'snapshot reached through the link');
 
   writeFileSync(join(rootfs, 'marker'), 'after\n');
   await ok(['config', 'set', 'c1', 'user.mark=two']);
@@ -78,9 +83,21 @@ t.test('instance snapshots', async (t) => {
   await ok(['rename', 'c1', 'c2']);
   const snapDir2 = join(d.dir, 'storage-pools', pool, 'containers-snapshots', 'c2');
   t.ok(existsSync(join(snapDir2, 'snap0')) && !existsSync(snapDir), 'snapshots moved with rename');
+  t.equal(readlinkSync(link('c2')), snapDir2, 'the link moved with rename');
+  t.throws(() => lstatSync(link('c1')), 'the old link is gone');
   t.equal(JSON.parse(await ok(['snapshot', 'list', 'c2', '-f', 'json'])).length, 2);
   await ok(['delete', 'c2']);
   t.notOk(existsSync(snapDir2), 'snapshots deleted with the instance');
+  t.throws(() => lstatSync(link('c2')), 'the link deleted with the instance');
+
+  // The link (and the pool's folder) go with the last snapshot.
+  await ok(['init', 'busybox', 'c3', '-s', pool]);
+  t.teardown(() => d.cli(['delete', '-f', 'c3']));
+  await ok(['snapshot', 'create', 'c3', 'only']);
+  t.ok(existsSync(join(link('c3'), 'only')), 'link made by the first snapshot');
+  await ok(['snapshot', 'delete', 'c3', 'only']);
+  t.throws(() => lstatSync(link('c3')), 'link removed with the last snapshot');
+  t.notOk(existsSync(join(d.dir, 'storage-pools', pool, 'containers-snapshots', 'c3')), "the pool's snapshot folder too");
 });
 
 t.test('stateful snapshot without CRIU answers 400', async (t) => {

@@ -32,6 +32,13 @@ t.test('version without a daemon: server unreachable, exit 0', async (t) => {
   });
 });
 
+t.test('--verbose and --debug are accepted anywhere, as Incus global flags', async (t) => {
+  for (const argv of [['--verbose', 'version'], ['version', '--debug'], ['-v', 'version']]) {
+    t.equal((await incus(...argv)).code, 0, argv.join(' '));
+  }
+  t.same(await incus('list', '--verbose', '--debug'), { code: 1, out: '', err: NO_DAEMON });
+});
+
 t.test('commands that need the daemon fail with Incus wording and exit 1', async (t) => {
   for (const argv of [['list'], ['info'], ['start', 'c1'], ['image', 'list'], ['admin', 'init', '--auto']]) {
     t.same(await incus(...argv), { code: 1, out: '', err: NO_DAEMON }, argv.join(' '));

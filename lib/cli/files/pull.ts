@@ -73,11 +73,24 @@ async function pullFile(remote: RemoteFs, src: string, viaLink: boolean, target:
   await pipeline(input, out);
 }
 
-/** Incus's sftpRecursivePullFile. */
-async function pullTree(remote: RemoteFs, st: RemoteStat, source: string, viaLink: boolean, targetDir: string, deref: boolean, createRoot: boolean): Promise<void> {
+/**
+ * Incus's sftpRecursivePullFile. `typed` is the path as given (its last
+ * element names the copy: "bar/." copies bar's content, as cp does),
+ * `source` the cleaned path that is read.
+ */
+async function pullTree(
+  remote: RemoteFs,
+  st: RemoteStat,
+  typed: string,
+  source: string,
+  viaLink: boolean,
+  targetDir: string,
+  deref: boolean,
+  createRoot: boolean,
+): Promise<void> {
   let target = targetDir;
   if (createRoot) {
-    let root = path.posix.basename(source);
+    let root = path.posix.basename(typed);
     if (root === '.' || root === '..') root = '';
     target = path.join(targetDir, root);
   }
@@ -98,7 +111,7 @@ async function pullTree(remote: RemoteFs, st: RemoteStat, source: string, viaLin
           nextSt = followed;
           nextViaLink = true;
         }
-        await pullTree(remote, nextSt, next, nextViaLink, target, deref, true);
+        await pullTree(remote, nextSt, next, next, nextViaLink, target, deref, true);
       }
       return;
     }
@@ -141,7 +154,7 @@ export async function pullFiles(sources: PullSource[], target: string, f: PullFl
     try {
       const src = await statSource(s.remote, s.path, flags);
       if (src.st.type === 'directory') {
-        await pullTree(s.remote, src.st, src.path, src.viaLink, target, flags.dereference === true, sources.length > 1 || fs.existsSync(target));
+        await pullTree(s.remote, src.st, s.path, src.path, src.viaLink, target, flags.dereference === true, sources.length > 1 || fs.existsSync(target));
         continue;
       }
       const targetPath = targetIsDir ? path.join(target, path.posix.basename(src.path)) : target;

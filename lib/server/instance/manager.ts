@@ -32,6 +32,7 @@ import { makeRootVolume } from './root-volume';
 import { validateDevices } from './devices/validate';
 import { missingNicVolatile } from './devices/nic-common';
 import { deleteSnapshotVolumes, moveSnapshotVolumes } from './snapshot-volumes';
+import { attachInstance, detachInstance } from './links';
 
 export interface ManagerDeps {
   db: Db;
@@ -44,6 +45,8 @@ export interface ManagerDeps {
   idmap: Idmap;
   /** Whether idmapped mounts work on a pool's filesystem (probed at start-up). */
   idmappedPool: (pool: string) => boolean;
+  /** INCUS_DIR: where the instance and snapshot links live. */
+  varDir: string;
 }
 
 /** A validated create request, ready to run in an operation. */
@@ -446,7 +449,7 @@ export class InstanceManager {
     const [st] = await drivers.states([rec]);
     if (st.pid > 0) throw badRequest('Instance is running');
     const vol = await pools.volumeOf(rec.project, rec.type, rec.name);
-    await drivers.of(rec.type).detach(rec);
+    await detachInstance(this, rec);
     if (vol) {
       const pool = await pools.get(vol.pool);
       const snaps = await db.snapshots.names(rec.id);
@@ -472,7 +475,7 @@ export class InstanceManager {
     if (!vol) throw new StatusError(500, `Instance "${rec.name}" has no root volume`);
     const pool = await pools.get(vol.pool);
     const sd = pools.driver(pool);
-    await drivers.of(rec.type).detach(rec);
+    await detachInstance(this, rec);
     const [fromDisk, toDisk] = [storageName(rec.project, rec.name), storageName(rec.project, newName)];
     await sd.renameVolume(pools.spec(pool), rec.type, fromDisk, toDisk);
     await moveSnapshotVolumes(sd, pools.spec(pool), rec.type, fromDisk, toDisk);
@@ -484,12 +487,12 @@ export class InstanceManager {
     } catch (err) {
       await sd.renameVolume(pools.spec(pool), rec.type, toDisk, fromDisk);
       await moveSnapshotVolumes(sd, pools.spec(pool), rec.type, toDisk, fromDisk);
-      await drivers.of(rec.type).attach(await this.runtime(rec));
+      await attachInstance(this, rec);
       throw err;
     }
     const renamed = { ...rec, name: newName };
     await this.setVolatile(renamed, 'volatile.apply_template', 'rename');
-    await drivers.of(renamed.type).attach(await this.runtime(renamed));
+    await attachInstance(this, renamed);
     events.lifecycle('instance-renamed', `/1.0/instances/${newName}`, rec.project, { old_name: rec.name });
   }
 

@@ -19,6 +19,7 @@ import { apiNameProblem, hostnameProblem } from '../names';
 import { notFound } from '../errors';
 import { projectSuffix } from '../projects/used-by';
 import { parseStorageName } from '../storage/volume-names';
+import { attachInstance } from './links';
 
 /** A volume found on disk without rows (Incus's RecoverValidateVolume). */
 export interface UnknownVolume {
@@ -128,7 +129,7 @@ async function recordOf(m: InstanceManager, f: Found, pool: PoolRecord): Promise
 
 /** Rebuilds the rows of every unknown volume (POST /internal/recover/import); returns what was recovered. */
 export async function runRecover(m: InstanceManager, poolNames?: string[]): Promise<UnknownVolume[]> {
-  const { db, pools, drivers, events } = m.deps;
+  const { db, pools, events } = m.deps;
   const done: UnknownVolume[] = [];
   const found = await scan(m, poolNames);
   // As Incus: nothing is imported while a volume's project is missing.
@@ -170,7 +171,7 @@ export async function runRecover(m: InstanceManager, poolNames?: string[]): Prom
       }
       return created;
     });
-    await drivers.of(rec.type).attach(await m.runtime(rec));
+    await attachInstance(m, rec);
     events.lifecycle('instance-created', `/1.0/instances/${rec.name}${projectSuffix(rec.project)}`, rec.project);
     done.push({ name: f.name, type: f.type, pool: f.pool, project: f.project, snapshot_count: f.snapshotNames.length });
   }

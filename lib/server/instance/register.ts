@@ -14,6 +14,7 @@ import { storageName } from '../storage/volume-names';
 import { rootDisk } from './expand';
 import type { InstanceManager } from './manager';
 import { allowInstanceCreation } from '../projects/permissions';
+import { attachInstance, detachInstance } from './links';
 
 export async function registerInstance(
   m: InstanceManager,
@@ -22,7 +23,7 @@ export async function registerInstance(
   record: NewInstance,
   snapshots: Omit<NewSnapshot, 'instanceId'>[],
 ): Promise<InstanceRecord> {
-  const { db, pools, drivers, events } = m.deps;
+  const { db, pools, events } = m.deps;
   let rec!: InstanceRecord;
   try {
     rec = await db.transaction(async (tx) => {
@@ -56,8 +57,8 @@ export async function registerInstance(
   );
   const rootSize = rootDisk((await m.expand(rec)).expanded_devices)?.config.size;
   if (rootSize) await pools.applyQuota(pool, rec.type, storageName(rec.project, rec.name), rootSize);
-  r.add(() => drivers.of(rec.type).detach(rec));
-  await drivers.of(rec.type).attach(await m.runtime(rec));
+  r.add(() => detachInstance(m, rec));
+  await attachInstance(m, rec);
   events.lifecycle('instance-created', `/1.0/instances/${rec.name}`, rec.project);
   return rec;
 }

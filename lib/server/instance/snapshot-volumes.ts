@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import type { PoolSpec, StorageDriver, VolumeType } from '../storage/interface';
 
 /** The folder holding all snapshots of one volume (the parent of any one snapshot). */
-function snapshotsDir(sd: StorageDriver, spec: PoolSpec, type: VolumeType, name: string): string {
+export function snapshotsDir(sd: StorageDriver, spec: PoolSpec, type: VolumeType, name: string): string {
   return dirname(sd.snapshotPath(spec, type, name, 'x'));
 }
 

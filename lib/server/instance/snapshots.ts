@@ -17,6 +17,7 @@ import type { StateActions } from './state-actions';
 import { expiryFrom, nextSnapshotName } from './snapshot-names';
 import { snapshotToApi } from './snapshot-views';
 import { validateInstanceSnapshotName } from '../names';
+import { syncInstanceSnapshotLink } from './links';
 
 /** What a new snapshot is asked to be; a missing name comes from `snapshots.pattern`. */
 export interface SnapshotRequest {
@@ -155,6 +156,7 @@ export class SnapshotManager {
       await db.transaction((tx) => tx.snapshots.delete(snap.id));
       throw err;
     }
+    await syncInstanceSnapshotLink(this.m, rec);
     events.lifecycle('instance-snapshot-created', `/1.0/instances/${rec.name}/snapshots/${p.name}`, rec.project);
     return snap;
   }
@@ -164,6 +166,7 @@ export class SnapshotManager {
     const { sd, spec, disk } = await this.storage(rec);
     await sd.deleteSnapshot(spec, rec.type, disk, s.name);
     await this.m.deps.db.transaction((tx) => tx.snapshots.delete(s.id));
+    await syncInstanceSnapshotLink(this.m, rec);
     this.m.deps.events.lifecycle('instance-snapshot-deleted', `/1.0/instances/${rec.name}/snapshots/${s.name}`, rec.project);
   }
 

@@ -9,7 +9,7 @@
  * the only thing between it and a local user is that no directory on its
  * path can be traversed by them.
  */
-import { chmod, mkdir, readdir } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SNAPSHOT_DIRS, VOLUME_DIRS, type VolumeType } from './interface';
 
@@ -60,6 +60,13 @@ export async function ensurePoolDirs(mountPath: string): Promise<void> {
 export async function ensureSnapshotParent(mountPath: string, type: VolumeType, volume: string): Promise<void> {
   await mkdir(join(mountPath, SNAPSHOT_DIRS[type], volume), { mode: SNAPSHOT_PARENT_MODE }).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'EEXIST') throw err;
+  });
+}
+
+/** Removes <type>-snapshots/<volume> once its last snapshot is gone (Incus's deleteParentSnapshotDirIfEmpty). */
+export async function removeSnapshotParentIfEmpty(mountPath: string, type: VolumeType, volume: string): Promise<void> {
+  await rmdir(join(mountPath, SNAPSHOT_DIRS[type], volume)).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST' && err.code !== 'ENOENT') throw err;
   });
 }
 

@@ -5,7 +5,7 @@ import { DEFAULT_PATH, execEnvironment } from '../../../lib/server/instance/exec
 import { commandFailure } from '../../../lib/server/instance/exec/exit-status';
 import { hostIdOfRoot } from '../../../lib/server/instance/drivers/lxc/exec';
 import { checkExecPost } from '../../../lib/server/instance/exec/start';
-import { recordedOutputFiles } from '../../../lib/server/instance/exec/task';
+import { execOutputDir, recordedOutputFiles, validExecOutputFileName } from '../../../lib/server/instance/exec/output-files';
 
 t.test('control messages as Incus reads them', async (t) => {
   t.same(parseExecControl('{"command":"window-resize","args":{"width":"120","height":"40"}}'), { kind: 'resize', width: 120, height: 40 });
@@ -69,4 +69,9 @@ t.test('exit statuses that fail the operation', async (t) => {
 
 t.test('recorded output file names', async (t) => {
   t.same(recordedOutputFiles('abc'), { stdout: 'exec_abc.stdout', stderr: 'exec_abc.stderr' });
+  t.equal(execOutputDir('/var/lib/incus/storage-pools/default/containers/c1'), '/var/lib/incus/storage-pools/default/containers/c1/exec-output');
+  for (const ok of ['exec_abc.stdout', 'exec_abc.stderr']) t.ok(validExecOutputFileName(ok), ok);
+  for (const bad of ['', 'exec_abc.log', 'lxc.log', 'x_exec_abc.stdout', '../exec_abc.stdout', 'd/exec_abc.stdout', 'exec_abc.stdout/']) {
+    t.notOk(validExecOutputFileName(bad), `refused: ${JSON.stringify(bad)}`);
+  }
 });

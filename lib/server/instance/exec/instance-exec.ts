@@ -51,8 +51,8 @@ export interface InstanceExec {
   /** Project and name in the API (for output log URLs). */
   readonly project: string;
   readonly instance: string;
-  /** The instance's log directory on the host, where recorded output goes. */
-  readonly logDir: string;
+  /** The instance's exec output directory on the host, where recorded output goes. */
+  readonly outputDir: string;
   /** Whether commands can run on a terminal (interactive exec). */
   readonly terminals: boolean;
   /** Whether `path` exists inside the instance (the default PATH and HOME depend on it). */

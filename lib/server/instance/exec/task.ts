@@ -1,21 +1,16 @@
 /**
  * An exec without websockets: stdin is /dev/null and the output is either
  * dropped or, with `record-output`, written by the command straight into
- * `exec_<operation>.stdout` / `.stderr` in the instance's log directory
- * (where GET /1.0/instances/{name}/logs/{file} serves them). The operation
- * ends with `metadata.return` (and `metadata.output` when recorded).
+ * `exec_<operation>.stdout` / `.stderr` in the instance's exec output
+ * directory (served under /1.0/instances/{name}/logs/exec-output). The
+ * operation ends with `metadata.return` (and `metadata.output` when recorded).
  */
 import { closeSync, constants as fsc, open } from 'node:fs';
-import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { OperationContext } from '../../operations/registry';
 import { commandFailure } from './exit-status';
 import type { ExecCommand, InstanceExec } from './instance-exec';
-
-/** File names of the recorded output of operation `opId`. */
-export function recordedOutputFiles(opId: string): { stdout: string; stderr: string } {
-  return { stdout: `exec_${opId}.stdout`, stderr: `exec_${opId}.stderr` };
-}
+import { prepareExecOutputDir, recordedOutputFiles } from './output-files';
 
 /** Opens a log file for the command to write (never through a symlink). */
 function openOutput(dir: string, name: string): Promise<number> {
@@ -37,12 +32,11 @@ export async function runExecTask(
   try {
     if (recordOutput) {
       // A symlink here could send the writes anywhere on the host.
-      const st = await lstat(target.logDir);
-      if (!st.isDirectory()) throw new Error("Exec output directory isn't a regular directory");
+      await prepareExecOutputDir(target.outputDir);
       const names = recordedOutputFiles(ctx.id);
-      files.push(await openOutput(target.logDir, names.stdout));
-      files.push(await openOutput(target.logDir, names.stderr));
-      const base = `/1.0/instances/${target.instance}/logs`;
+      files.push(await openOutput(target.outputDir, names.stdout));
+      files.push(await openOutput(target.outputDir, names.stderr));
+      const base = `/1.0/instances/${target.instance}/logs/exec-output`;
       md.output = { '1': `${base}/${names.stdout}`, '2': `${base}/${names.stderr}` };
     }
   } catch (err) {

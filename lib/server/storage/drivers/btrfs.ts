@@ -21,7 +21,7 @@ import { run } from '../../images/run';
 import { parseSize } from '../../instance/config/units';
 import { BLOCK_FILE, blockFileSize, contentTypeOf, createSparseFile, DEFAULT_BLOCK_BYTES, fillFromImage, growAfterClone, resizeBlockFile } from '../block-file';
 import { type PoolSpec, type StorageDriver, type VolumeOptions, type VolumeType, SNAPSHOT_DIRS, VOLUME_DIRS } from '../interface';
-import { ensurePoolDirs, ensureSnapshotParent, mkdirMode, SNAPSHOT_PARENT_MODE, volumeDirMode } from '../modes';
+import { ensurePoolDirs, ensureSnapshotParent, removeSnapshotParentIfEmpty, mkdirMode, SNAPSHOT_PARENT_MODE, volumeDirMode } from '../modes';
 import { childPath, ownDir } from '../../names';
 import * as bt from './btrfs-tools';
 
@@ -271,6 +271,7 @@ export class BtrfsDriver implements StorageDriver {
   async deleteSnapshot(pool: PoolSpec, type: VolumeType, name: string, snap: string): Promise<void> {
     const path = this.snapshotPath(pool, type, name, snap);
     if (await bt.isSubvolume(path)) await bt.subvolumeDelete(path);
+    await removeSnapshotParentIfEmpty(pool.mountPath, type, name);
   }
 
   async renameSnapshot(pool: PoolSpec, type: VolumeType, name: string, from: string, to: string): Promise<void> {

@@ -13,7 +13,7 @@ import { dirname, join } from 'node:path';
 import { badRequest } from '../../errors';
 import { BLOCK_FILE, contentTypeOf, copyBlockFile, createSparseFile, DEFAULT_BLOCK_BYTES, fillFromImage, growAfterClone, resizeBlockFile } from '../block-file';
 import { type PoolSpec, type StorageDriver, type VolumeOptions, type VolumeType, SNAPSHOT_DIRS, VOLUME_DIRS } from '../interface';
-import { ensurePoolDirs, ensureSnapshotParent, mkdirMode, SNAPSHOT_PARENT_MODE, volumeDirMode } from '../modes';
+import { ensurePoolDirs, ensureSnapshotParent, removeSnapshotParentIfEmpty, mkdirMode, SNAPSHOT_PARENT_MODE, volumeDirMode } from '../modes';
 import { run } from '../../images/run';
 import { childPath, ownDir } from '../../names';
 
@@ -123,6 +123,7 @@ export class DirDriver implements StorageDriver {
 
   async deleteSnapshot(pool: PoolSpec, type: VolumeType, name: string, snap: string): Promise<void> {
     await rm(this.snapshotPath(pool, type, name, snap), { recursive: true, force: true });
+    await removeSnapshotParentIfEmpty(pool.mountPath, type, name);
   }
 
   async renameSnapshot(pool: PoolSpec, type: VolumeType, name: string, from: string, to: string): Promise<void> {

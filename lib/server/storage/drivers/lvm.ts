@@ -20,7 +20,7 @@ import { unpackImage } from '../../images/unpack';
 import { parseSize } from '../../instance/config/units';
 import { contentTypeOf, DEFAULT_BLOCK_BYTES, isQcow2File, qcow2VirtualSize, roundBlockBytes, SHRINK_MESSAGE, sizeFromImage } from '../block-file';
 import { type PoolSpec, type StorageDriver, type VolumeOptions, type VolumeType, SNAPSHOT_DIRS, VOLUME_DIRS } from '../interface';
-import { ensurePoolDirs, ensureSnapshotParent, volumeDirMode } from '../modes';
+import { ensurePoolDirs, ensureSnapshotParent, removeSnapshotParentIfEmpty, volumeDirMode } from '../modes';
 import { childPath, ownDir, pathComponentProblem } from '../../names';
 import { attachLoop, detachLoop, isMountPoint, loopsOf, umount } from './btrfs-tools';
 
@@ -316,6 +316,7 @@ export class LvmDriver implements StorageDriver {
       if (await this.lvExists(pool, lv)) await lvm('lvremove', ['-f', `${this.vg(pool)}/${lv}`]);
     }
     await rm(path, { recursive: true, force: true });
+    await removeSnapshotParentIfEmpty(pool.mountPath, type, name);
   }
 
   async renameSnapshot(pool: PoolSpec, type: VolumeType, name: string, from: string, to: string): Promise<void> {

@@ -14,6 +14,7 @@ import type { DriverFeatures, DriverInfo, InstanceDriver, InstanceRuntime,
 import type { InstanceFiles } from '../../files/instance-files';
 import { LxcConsoles } from './console';
 import { LxcExec } from './exec';
+import { execOutputDir } from '../../exec/output-files';
 import { openContainerFiles } from './files';
 import { netnsInterfaces } from '../../../../native/netns';
 import { renderLxcConfig } from './lxc-config';
@@ -249,7 +250,7 @@ export class LxcDriver implements InstanceDriver {
       lxcName: ref.name,
       lxcpath: this.lxcpath,
       configPath: ref.configPath,
-      logDir: childPath(join(this.opts.varDir, 'logs'), ref.name),
+      outputDir: execOutputDir(inst.volumePath),
       initPid: st.pid,
     });
   }

@@ -22,8 +22,8 @@ export interface ExecTarget {
   lxcName: string;
   lxcpath: string;
   configPath: string;
-  /** Per-instance log directory ($INCUS_DIR/logs/<lxcName>). */
-  logDir: string;
+  /** Where recorded output goes (exec-output/ in the instance's volume). */
+  outputDir: string;
   /** Host PID of the container's init. */
   initPid: number;
 }
@@ -136,13 +136,13 @@ function startDetached(target: ExecTarget, cmd: ExecCommand, stdout: number | nu
 export class LxcExec implements InstanceExec {
   readonly project: string;
   readonly instance: string;
-  readonly logDir: string;
+  readonly outputDir: string;
   readonly terminals = true;
 
   constructor(private readonly target: ExecTarget) {
     this.project = target.project;
     this.instance = target.instance;
-    this.logDir = target.logDir;
+    this.outputDir = target.outputDir;
   }
 
   exists(path: string): boolean {

@@ -33,7 +33,7 @@ export class AgentExecTarget implements InstanceExec {
   constructor(
     readonly project: string,
     readonly instance: string,
-    readonly logDir: string,
+    readonly outputDir: string,
     private readonly client: AgentClient,
   ) {}
 

@@ -17,6 +17,7 @@ import type { InstanceStateNetwork } from '../../../../api/instance-state';
 import { nicHostNames } from '../../devices/nic-common';
 import { detectDeviceHost } from '../../devices/host';
 import type { InstanceExec } from '../../exec/instance-exec';
+import { execOutputDir } from '../../exec/output-files';
 import type { InstanceFiles } from '../../files/instance-files';
 import type { DriverFeatures, DriverInfo, InstanceDriver, InstanceRuntime, RuntimeState, StatesOptions, StopOptions } from '../../interface';
 import { type AcceleratorChoice, hostAccelerator } from './accelerator';
@@ -377,7 +378,7 @@ export class QemuDriver implements InstanceDriver {
 
   async exec(inst: InstanceRuntime): Promise<InstanceExec> {
     const client = await this.agent(inst);
-    return new AgentExecTarget(inst.project, inst.name, this.paths(inst).logDir, client);
+    return new AgentExecTarget(inst.project, inst.name, execOutputDir(inst.volumePath), client);
   }
 
   /**
