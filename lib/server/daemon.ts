@@ -13,6 +13,7 @@ import { OperationRegistry } from './operations/registry';
 import { ImageStore } from './images/store';
 import { ImageRemote } from './images/remote';
 import { StoragePools } from './storage/pools';
+import { moveLegacyCustomVolumes } from './storage/custom-volume-layout';
 import { NetworkManager } from './network/networks';
 import { InstanceManager } from './instance/manager';
 import { ProjectManager } from './projects/manager';
@@ -96,6 +97,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const imageRemote = new ImageRemote({ db, images, events, ops, log });
   const pools = new StoragePools(opts.varDir, db);
   await pools.mountAll();
+  await moveLegacyCustomVolumes(pools, db);
   const idmap = hostIdmap();
   const drivers = await createInstanceDrivers({
     varDir: opts.varDir,

@@ -97,3 +97,10 @@ export function entriesJson(entries: IdmapEntry[]): string {
   );
 }
 
+
+/** A map from its volatile.idmap.* JSON form ("" and "[]": no map). */
+export function parseIdmapJson(text: string | undefined): IdmapEntry[] {
+  if (!text) return [];
+  const parsed = JSON.parse(text) as { Isuid: boolean; Isgid: boolean; Hostid: number; Nsid: number; Maprange: number }[];
+  return parsed.map((x) => ({ isUid: x.Isuid, isGid: x.Isgid, hostId: x.Hostid, nsId: x.Nsid, range: x.Maprange }));
+}

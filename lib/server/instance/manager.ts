@@ -17,13 +17,13 @@ import { imageCacheConfig } from '../images/remote/config';
 import type { EventBus } from '../operations/event-bus';
 import { Reverter } from '../revert';
 import type { StoragePools } from '../storage/pools';
-import { storageName } from '../storage/volume-names';
+import { storageName, volumeDiskName } from '../storage/volume-names';
 import { allowInstanceCreation, allowInstanceUpdate } from '../projects/permissions';
 import { type FeatureKind, featureProject } from '../projects/features';
 import { isTrue, validateInstanceConfig } from './config-keys';
 import { expandConfig, rootDisk } from './expand';
 import { type Idmap, idmapJson } from './idmap';
-import { type IdmapEntry, allocateIdmap, entriesJson } from './idmap-alloc';
+import { type IdmapEntry, allocateIdmap, entriesJson, parseIdmapJson } from './idmap-alloc';
 import type { InstanceRuntime, MetricsTarget } from './interface';
 import type { InstanceDrivers } from './load';
 import { InstanceLocks } from './locks';
@@ -32,6 +32,8 @@ import { shiftTree } from '../../native/idmap';
 import { parseSize } from './config/units';
 import { validateDevices } from './devices/validate';
 import { missingNicVolatile } from './devices/nic-common';
+import { deviceChanges } from './devices/runner';
+import { shiftAttachedVolumes } from './volume-idmap';
 import { deleteSnapshotVolumes, moveSnapshotVolumes } from './snapshot-volumes';
 
 export interface ManagerDeps {
@@ -148,7 +150,7 @@ export class InstanceManager {
       idmappedRootfs: (rec.config['volatile.last_state.idmap'] ?? '[]') === '[]',
       idmap: isTrue(e.expanded_config['security.privileged']) ? null : this.currentIdmap(rec),
       volumeProject,
-      blockVolumes: await this.blockVolumes(volumeProject, e.expanded_devices),
+      ...(await this.customVolumes(volumeProject, e.expanded_devices)),
     };
   }
 
@@ -186,15 +188,20 @@ export class InstanceManager {
     return loaded.filter((t): t is MetricsTarget => t !== null);
   }
 
-  /** The raw disks of the custom block volumes that disk devices name, by device name. */
-  private async blockVolumes(volProject: string, devices: DevicesMap): Promise<Record<string, string> | undefined> {
-    let out: Record<string, string> | undefined;
+  /**
+   * What the custom volumes that disk devices name need at run time: the raw
+   * disks of block volumes, and the devices whose volume is security.shifted
+   * (bound through an idmapped mount), by device name.
+   */
+  private async customVolumes(volProject: string, devices: DevicesMap): Promise<Pick<InstanceRuntime, 'blockVolumes' | 'shiftedVolumes'>> {
+    const out: Pick<InstanceRuntime, 'blockVolumes' | 'shiftedVolumes'> = {};
     for (const [name, d] of Object.entries(devices)) {
       if (d.type !== 'disk' || !d.pool || !d.source) continue;
-      const vol = await this.deps.db.pools.volume(d.pool, volProject, 'custom', d.source);
+      const vol = await this.deps.db.pools.volume(d.pool, volProject, 'custom', d.source.split('/')[0]);
+      if (vol?.contentType === 'filesystem' && isTrue(vol.config['security.shifted'])) (out.shiftedVolumes ??= []).push(name);
       if (vol?.contentType !== 'block') continue;
       const pool = await this.deps.pools.get(d.pool);
-      (out ??= {})[name] = this.deps.pools.driver(pool).blockPath(this.deps.pools.spec(pool), 'custom', storageName(volProject, d.source));
+      (out.blockVolumes ??= {})[name] = this.deps.pools.driver(pool).blockPath(this.deps.pools.spec(pool), 'custom', volumeDiskName('custom', volProject, d.source));
     }
     return out;
   }
@@ -202,10 +209,7 @@ export class InstanceManager {
   /** The map recorded in volatile.idmap.current, or the host's shared range. */
   private currentIdmap(rec: InstanceRecord): IdmapEntry[] {
     const text = rec.config['volatile.idmap.current'];
-    if (text) {
-      const parsed = JSON.parse(text) as { Isuid: boolean; Isgid: boolean; Hostid: number; Nsid: number; Maprange: number }[];
-      return parsed.map((x) => ({ isUid: x.Isuid, isGid: x.Isgid, hostId: x.Hostid, nsId: x.Nsid, range: x.Maprange }));
-    }
+    if (text) return parseIdmapJson(text);
     return allocateIdmap(this.deps.idmap, { isolated: false }, []).entries;
   }
 
@@ -585,7 +589,10 @@ export class InstanceManager {
     if (st.pid <= 0) return;
     const rt = await this.runtime(rec);
     const driver = this.deps.drivers.of(rec.type);
-    if (devicesChanged && driver.updateDevices) await driver.updateDevices(rt, beforeDevices);
+    if (devicesChanged && driver.updateDevices) {
+      await shiftAttachedVolumes(this, rt, Object.fromEntries(deviceChanges(beforeDevices, rt.expandedDevices).added));
+      await driver.updateDevices(rt, beforeDevices);
+    }
     if (changed.length > 0) await driver.update(rt, changed);
   }
 

@@ -1,5 +1,7 @@
 import t from 'tap';
-import { allocateIdmap, entriesJson, parseRawIdmap } from '../../../lib/server/instance/idmap-alloc';
+import { allocateIdmap, entriesJson, parseIdmapJson, parseRawIdmap } from '../../../lib/server/instance/idmap-alloc';
+import { mapId } from '../../../lib/server/instance/idmap-remap';
+import { sameIdmap } from '../../../lib/server/instance/volume-idmap';
 import { lxcIdmapLines } from '../../../lib/server/instance/drivers/lxc/config-lines';
 import { seccompProfile } from '../../../lib/server/instance/seccomp';
 
@@ -40,4 +42,17 @@ t.test('seccomp policies', async (t) => {
   t.equal(seccompProfile({ 'security.syscalls.deny_default': 'false' }, false), null);
   t.equal(seccompProfile({ 'security.syscalls.allow': 'read write' }, false), '2\nallowlist\nread\nwrite\n');
   t.equal(seccompProfile({ 'raw.seccomp': '2\ndenylist\nx errno 1' }, false), '2\ndenylist\nx errno 1\n');
+});
+
+t.test('on-disk shifts of custom volumes: ids through a map, maps compared as Incus does', async (t) => {
+  const shared = allocateIdmap(host, { isolated: false }, []).entries;
+  const raw = allocateIdmap(host, { isolated: false, raw: 'both 1000 50' }, []).entries;
+  t.equal(mapId(shared, 7, 'uid', 'in'), 1000007, 'container id to host id');
+  t.equal(mapId(shared, 1000008, 'gid', 'out'), 8, 'host id back to container id');
+  t.equal(mapId(shared, 5, 'uid', 'out'), -1, 'an id the map does not cover is left alone');
+  t.equal(mapId(raw, 50, 'uid', 'in'), 1000, 'a raw.idmap hole maps a host id straight in');
+  t.ok(sameIdmap(parseIdmapJson(entriesJson(shared)), shared), 'a map equals its JSON form read back');
+  t.ok(sameIdmap([{ isUid: true, isGid: true, hostId: 5, nsId: 0, range: 10 }], [{ isUid: false, isGid: true, hostId: 5, nsId: 0, range: 10 }, { isUid: true, isGid: false, hostId: 5, nsId: 0, range: 10 }]), 'a both-kinds entry equals its two halves');
+  t.notOk(sameIdmap(shared, []), 'a map differs from none');
+  t.ok(sameIdmap(parseIdmapJson('[]'), parseIdmapJson(undefined)), '"[]" and unset are both no map');
 });

@@ -20,16 +20,17 @@ import { injectMount, removeInjectedMount } from '../../../native/devices';
 import { isBool, oneOf } from '../config/validators';
 import { isTrue } from '../config-keys';
 import type { DeviceDriver, DeviceStartContext, DeviceValidateContext } from './interface';
-import { checkDeviceOptions, deviceError, isAbsPath } from './options';
+import { checkDeviceOptions, deviceError } from './options';
 import type { DeviceRunConfig, DriveRequest, MountRequest } from './run-config';
 import { stageVolume, unstageVolume } from './disk-staging';
 import { childPath, pathComponentProblem } from '../../names';
-import { storageName } from '../../storage/volume-names';
+import { volumeDiskName } from '../../storage/volume-names';
 
 const PROPAGATIONS = ['private', 'shared', 'slave', 'unbindable', 'rshared', 'rslave', 'runbindable', 'rprivate'];
 
 const RULES = {
-  path: isAbsPath,
+  // Incus takes any path: a relative one is relative to the instance's root.
+  path: () => null,
   pool: () => null,
   source: () => null,
   readonly: isBool,
@@ -41,6 +42,11 @@ const RULES = {
   'size.state': () => null,
   'boot.priority': () => null,
 };
+
+/** The mount point inside the instance: Incus reads `path` relative to the root, with or without a leading "/". */
+function targetPath(config: Record<string, string>): string {
+  return '/' + config.path.replace(/^\/+/, '');
+}
 
 /** True for the instance's root disk, which the storage layer mounts. */
 function isRoot(config: Record<string, string>): boolean {
@@ -78,16 +84,20 @@ async function bindPlan(ctx: DeviceStartContext): Promise<{ isDir: boolean; idma
 
 /**
  * A custom volume (`pool` and `source`) is a bind of the volume's directory,
- * $INCUS_DIR/storage-pools/<pool>/custom/<name> for every driver, always
- * shifted into an unprivileged container (as Incus does) and required.
+ * $INCUS_DIR/storage-pools/<pool>/custom/<project>_<name> for every driver,
+ * and required. Its files are owned by the container's map on disk
+ * (instance/volume-idmap.ts shifts them before the start); a
+ * security.shifted volume keeps host ids and is bound through an idmapped
+ * mount instead, as Incus does.
  */
 function volumeBind(ctx: DeviceStartContext): DeviceStartContext {
   const { config } = ctx;
   if (!config.pool) return ctx;
-  const volume = storageName(ctx.inst.volumeProject ?? ctx.inst.project, config.source);
+  const volume = volumeDiskName('custom', ctx.inst.volumeProject ?? ctx.inst.project, config.source);
   const source = childPath(join(ctx.varDir, 'storage-pools'), config.pool, VOLUME_DIRS.custom, volume);
   if (!existsSync(source)) throw new Error(`Storage volume "${config.source}" not found in pool "${config.pool}"`);
-  return { ...ctx, config: { ...config, source, shift: 'true', required: 'true' } };
+  const shift = ctx.inst.shiftedVolumes?.includes(ctx.name) ? 'true' : 'false';
+  return { ...ctx, config: { ...config, source, shift, required: 'true' } };
 }
 
 /** Incus's rules for a custom volume's content type: block volumes only on VMs, as a disk (no path), on one instance unless security.shared; filesystem ones need a path. */
@@ -148,9 +158,9 @@ export const diskDevice: DeviceDriver = {
     const plan = await bindPlan(ctx);
     if (!plan) return null;
     const { config } = ctx;
-    // The container's root makes an idmapped mount and cannot reach the root-only pool folders.
-    const source = config.pool && plan.idmap ? await stageVolume(config.source, ctx.devicesDir, ctx.name) : config.source;
-    const mount: MountRequest = { source, target: config.path, kind: plan.isDir ? 'dir' : 'file', device: ctx.name };
+    // The container's root makes the mount and cannot reach the root-only pool folders.
+    const source = config.pool && ctx.inst.idmap !== null ? await stageVolume(config.source, ctx.devicesDir, ctx.name) : config.source;
+    const mount: MountRequest = { source, target: targetPath(config), kind: plan.isDir ? 'dir' : 'file', device: ctx.name };
     if (isTrue(config.recursive)) mount.recursive = true;
     if (isTrue(config.readonly)) mount.readonly = true;
     if (config.propagation) mount.propagation = config.propagation;
@@ -178,7 +188,7 @@ export const diskDevice: DeviceDriver = {
     const { config } = ctx;
     await injectMount(ctx.pid!, {
       source: config.source,
-      target: config.path,
+      target: targetPath(config),
       kind: plan.isDir ? 'dir' : 'file',
       recursive: isTrue(config.recursive),
       readonly: isTrue(config.readonly),
@@ -190,6 +200,6 @@ export const diskDevice: DeviceDriver = {
   async hotunplug(ctx) {
     if (isRoot(ctx.config)) return;
     // The mount point stays: it may be a directory or file of the image.
-    await removeInjectedMount(ctx.pid!, ctx.config.path, 'keep');
+    await removeInjectedMount(ctx.pid!, targetPath(ctx.config), 'keep');
   },
 };
