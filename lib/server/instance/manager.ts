@@ -33,6 +33,7 @@ import { parseSize } from './config/units';
 import { validateDevices } from './devices/validate';
 import { missingNicVolatile } from './devices/nic-common';
 import { deviceChanges } from './devices/runner';
+import { splitVolumeSource } from './devices/volume-subpath';
 import { shiftAttachedVolumes } from './volume-idmap';
 import { deleteSnapshotVolumes, moveSnapshotVolumes } from './snapshot-volumes';
 
@@ -197,7 +198,7 @@ export class InstanceManager {
     const out: Pick<InstanceRuntime, 'blockVolumes' | 'shiftedVolumes'> = {};
     for (const [name, d] of Object.entries(devices)) {
       if (d.type !== 'disk' || !d.pool || !d.source) continue;
-      const vol = await this.deps.db.pools.volume(d.pool, volProject, 'custom', d.source.split('/')[0]);
+      const vol = await this.deps.db.pools.volume(d.pool, volProject, 'custom', splitVolumeSource(d.source).volume);
       if (vol?.contentType === 'filesystem' && isTrue(vol.config['security.shifted'])) (out.shiftedVolumes ??= []).push(name);
       if (vol?.contentType !== 'block') continue;
       const pool = await this.deps.pools.get(d.pool);

@@ -14,6 +14,7 @@ import { badRequest } from '../errors';
 import { customVolumeUserRecords } from '../storage/volumes';
 import { volumeDiskName } from '../storage/volume-names';
 import { isTrue } from './config-keys';
+import { splitVolumeSource } from './devices/volume-subpath';
 import { type IdmapEntry, entriesJson, parseIdmapJson } from './idmap-alloc';
 import { remapTree } from './idmap-remap';
 import type { InstanceRuntime } from './interface';
@@ -35,7 +36,7 @@ export async function shiftAttachedVolumes(m: InstanceManager, rt: InstanceRunti
   const project = rt.volumeProject ?? rt.project;
   for (const d of Object.values(devices)) {
     if (d.type !== 'disk' || !d.pool || !d.source || d.path === '/') continue;
-    const name = d.source.split('/')[0];
+    const name = splitVolumeSource(d.source).volume;
     const vol = await m.deps.db.pools.volume(d.pool, project, 'custom', name);
     if (!vol || vol.contentType !== 'filesystem' || isTrue(vol.config['security.unmapped'])) continue;
     try {

@@ -39,6 +39,7 @@ t.test('bind entries', async (t) => {
   ]);
   t.same(await lxcLines(ctx({ source: dir, path: '/m', shift: 'true' })), [`lxc.mount.entry = ${dir} m none bind,create=dir 0 0`], 'privileged: shift is moot');
   t.same(await lxcLines(ctx({ source: join(dir, 'gone'), path: '/m', required: 'false' })), [], 'missing, not required: skipped');
+  t.same(await lxcLines(ctx({ source: 'tmpfs:', path: '/mnt/tmp', size: '1MiB', 'initial.mode': '0700', 'initial.uid': '5' })), ['lxc.mount.entry = tmpfs mnt/tmp tmpfs size=1048576,mode=0700,uid=5,create=dir 0 0'], 'tmpfs: a tmpfs entry');
   t.same(await lxcLines(ctx({ source: dir, path: 'rel/dir' })), [`lxc.mount.entry = ${dir} rel/dir none bind,create=dir 0 0`], 'a relative path mounts below the root');
   await t.rejects(lxcLines(ctx({ source: join(dir, 'gone'), path: '/m' })), /Missing source path/);
   t.same(await lxcLines(ctx({ pool: 'default', path: '/' })), [], 'the root disk is the storage layer\'s');
@@ -65,7 +66,12 @@ t.test('disk validation', async (t) => {
   t.throws(v({ source: '/srv', path: '/srv', size: '1GiB' }), /size quota/);
   t.doesNotThrow(v({ source: 'vol1', pool: 'default', path: '/srv' }), 'a custom volume');
   t.throws(v({ source: 'vol1', pool: 'nope', path: '/srv' }), /Storage pool "nope"/);
-  t.throws(v({ source: 'a/b', pool: 'default', path: '/srv' }), /custom volume name/);
+  t.doesNotThrow(v({ source: 'a/b', pool: 'default', path: '/srv' }), 'a sub-path of a volume (opened beneath it at start)');
+  t.throws(v({ source: '../b', pool: 'default', path: '/srv' }), /custom volume name/);
+  t.doesNotThrow(v({ source: 'a/b', pool: 'default', path: '/srv', 'initial.uid': '1', 'initial.gid': '2', 'initial.mode': '0750' }), 'initial.* for made sub-paths');
+  t.doesNotThrow(v({ source: 'tmpfs:', path: '/tmp', size: '16MiB', 'initial.mode': '1777' }), 'a tmpfs disk may have a size');
+  t.throws(v({ source: 'tmpfs:', path: '/tmp', size: 'lots' }), /"size"/);
+  t.doesNotThrow(v({ source: '/dev/sdz', path: '/mnt', 'raw.mount.options': 'uid=1,ro' }), 'raw.mount.options');
   t.throws(v({ source: 'vol1', pool: 'default', path: '/srv', size: '1GiB' }), /size quota/);
   t.throws(v({ source: '/srv', path: '/srv', wat: '1' }), /Invalid device "d": Unknown key "wat"/);
 });

@@ -20,7 +20,11 @@ import { injectMount, removeInjectedMount } from '../../../native/devices';
 import { isBool, oneOf } from '../config/validators';
 import { isTrue } from '../config-keys';
 import type { DeviceDriver, DeviceStartContext, DeviceValidateContext } from './interface';
-import { checkDeviceOptions, deviceError } from './options';
+import { checkDeviceOptions, deviceError, isOctalMode, isUnixId } from './options';
+import { TMPFS_SOURCE, mountStaged, rawMountOptions, tmpfsOptions } from './disk-sources';
+import { parseSize } from '../config/units';
+import { type OpenedSubPath, type SubPathCreate, openSubPath, splitVolumeSource } from './volume-subpath';
+import { mapId } from '../idmap-remap';
 import type { DeviceRunConfig, DriveRequest, MountRequest } from './run-config';
 import { stageVolume, unstageVolume } from './disk-staging';
 import { childPath, pathComponentProblem } from '../../names';
@@ -41,6 +45,12 @@ const RULES = {
   size: () => null,
   'size.state': () => null,
   'boot.priority': () => null,
+  // Extra options for the mount of a block device's filesystem.
+  'raw.mount.options': () => null,
+  // Owner and mode of the directories a missing volume sub-path is made of.
+  'initial.uid': isUnixId,
+  'initial.gid': isUnixId,
+  'initial.mode': isOctalMode,
 };
 
 /** The mount point inside the instance: Incus reads `path` relative to the root, with or without a leading "/". */
@@ -55,59 +65,119 @@ function isRoot(config: Record<string, string>): boolean {
 
 /** Whether idmapped mounts work where `source` lives, per filesystem. */
 const idmapCache = new Map<bigint, Promise<boolean>>();
-async function idmapWorks(source: string, isDir: boolean): Promise<boolean> {
-  const dev = statSync(source, { bigint: true }).dev;
+async function idmapWorks(dir: string): Promise<boolean> {
+  const dev = statSync(dir, { bigint: true }).dev;
   let p = idmapCache.get(dev);
   if (!p) {
-    p = probeIdmappedMounts(isDir ? source : dirname(source)).catch(() => false);
+    p = probeIdmappedMounts(dir).catch(() => false);
     idmapCache.set(dev, p);
   }
   return p;
 }
 
-/** What a bind of this device needs, or null when the source is missing and not required. */
-async function bindPlan(ctx: DeviceStartContext): Promise<{ isDir: boolean; idmap: boolean } | null> {
+/**
+ * What a bind of this device needs, or null when the source is missing and
+ * not required. `probeDir`: a directory on the source's filesystem (the
+ * volume, when the source is an opened descriptor).
+ */
+async function bindPlan(ctx: DeviceStartContext, probeDir?: string): Promise<BindPlan | null> {
   const { config } = ctx;
   let isDir: boolean;
+  let block: boolean;
   try {
-    isDir = statSync(config.source).isDirectory();
+    const st = statSync(config.source);
+    // A host block device: its filesystem is mounted, then bound as a directory.
+    block = st.isBlockDevice() && !config.pool;
+    isDir = st.isDirectory() || block;
   } catch {
     if (!isTrue(config.required ?? 'true')) return null;
     throw new Error(`Missing source path "${config.source}"`);
   }
   const idmap = isTrue(config.shift) && ctx.inst.idmap !== null;
-  if (idmap && !(await idmapWorks(config.source, isDir))) {
+  if (idmap && !block && !(await idmapWorks(probeDir ?? (isDir ? config.source : dirname(config.source))))) {
     throw new Error('Shifting requires idmapped mounts, which the filesystem of the source does not support');
   }
-  return { isDir, idmap };
+  return { isDir, idmap, block };
+}
+
+/** The host path to bind for a block device: its filesystem, mounted at the staging path. */
+function mountBlock(ctx: DeviceStartContext): Promise<string> {
+  const options = rawMountOptions(ctx.config);
+  if (isTrue(ctx.config.readonly)) options.push('ro');
+  return mountStaged(ctx.config.source, ctx.devicesDir, ctx.name, options);
+}
+
+/** A `tmpfs:` disk hot-plugged: a tmpfs mounted on the host, its root owned by the container's view of initial.uid/gid. */
+function mountTmpfs(ctx: DeviceStartContext): Promise<string> {
+  const config = { ...ctx.config };
+  const map = ctx.inst.idmap;
+  if (map) {
+    const id = (k: string, kind: 'uid' | 'gid'): string => {
+      const host = mapId(map, Number(config[k] || 0), kind, 'in');
+      return String(host === -1 ? Number(config[k] || 0) : host);
+    };
+    [config['initial.uid'], config['initial.gid']] = [id('initial.uid', 'uid'), id('initial.gid', 'gid')];
+  }
+  return mountStaged('tmpfs', ctx.devicesDir, ctx.name, tmpfsOptions(config), 'tmpfs');
+}
+
+interface BindPlan {
+  isDir: boolean;
+  idmap: boolean;
+  block: boolean;
+}
+
+/** What a custom volume device binds: the volume, or its opened sub-path, and the volume's folder. */
+interface VolumeSource {
+  ctx: DeviceStartContext;
+  root: string;
+  opened: OpenedSubPath | null;
 }
 
 /**
  * A custom volume (`pool` and `source`) is a bind of the volume's directory,
  * $INCUS_DIR/storage-pools/<pool>/custom/<project>_<name> for every driver,
- * and required. Its files are owned by the container's map on disk
+ * or of a sub-path of it (`<volume>/<path>`, made when missing), and
+ * required. Its files are owned by the container's map on disk
  * (instance/volume-idmap.ts shifts them before the start); a
  * security.shifted volume keeps host ids and is bound through an idmapped
  * mount instead, as Incus does.
  */
-function volumeBind(ctx: DeviceStartContext): DeviceStartContext {
+async function volumeSource(ctx: DeviceStartContext): Promise<VolumeSource | null> {
   const { config } = ctx;
-  if (!config.pool) return ctx;
-  const volume = volumeDiskName('custom', ctx.inst.volumeProject ?? ctx.inst.project, config.source);
-  const source = childPath(join(ctx.varDir, 'storage-pools'), config.pool, VOLUME_DIRS.custom, volume);
-  if (!existsSync(source)) throw new Error(`Storage volume "${config.source}" not found in pool "${config.pool}"`);
-  const shift = ctx.inst.shiftedVolumes?.includes(ctx.name) ? 'true' : 'false';
-  return { ...ctx, config: { ...config, source, shift, required: 'true' } };
+  if (!config.pool) return null;
+  const { volume, subPath } = splitVolumeSource(config.source);
+  const disk = volumeDiskName('custom', ctx.inst.volumeProject ?? ctx.inst.project, volume);
+  const root = childPath(join(ctx.varDir, 'storage-pools'), config.pool, VOLUME_DIRS.custom, disk);
+  if (!existsSync(root)) throw new Error(`Storage volume "${volume}" not found in pool "${config.pool}"`);
+  const shifted = ctx.inst.shiftedVolumes?.includes(ctx.name) ?? false;
+  const opened = subPath ? await openSubPath(root, subPath, subPathCreate(ctx, shifted)) : null;
+  const source = opened?.path ?? root;
+  return { ctx: { ...ctx, config: { ...config, source, shift: String(shifted), required: 'true' } }, root, opened };
+}
+
+/** Owner and mode of the directories a missing sub-path is made of: initial.* as seen inside the container. */
+function subPathCreate(ctx: DeviceStartContext, shifted: boolean): SubPathCreate {
+  const num = (k: string, dflt: number, base = 10): number => (ctx.config[k] ? parseInt(ctx.config[k], base) : dflt);
+  let [uid, gid] = [num('initial.uid', 0), num('initial.gid', 0)];
+  const map = shifted ? null : ctx.inst.idmap;
+  if (map) {
+    const [hu, hg] = [mapId(map, uid, 'uid', 'in'), mapId(map, gid, 'gid', 'in')];
+    [uid, gid] = [hu === -1 ? uid : hu, hg === -1 ? gid : hg];
+  }
+  return { uid, gid, mode: num('initial.mode', 0o711, 8) };
 }
 
 /** Incus's rules for a custom volume's content type: block volumes only on VMs, as a disk (no path), on one instance unless security.shared; filesystem ones need a path. */
 function checkVolumeUse(name: string, config: Record<string, string>, ctx: DeviceValidateContext): void {
-  const vol = ctx.customVolume?.(config.pool, config.source);
+  const { volume, subPath } = splitVolumeSource(config.source);
+  const vol = ctx.customVolume?.(config.pool, volume);
   if (vol?.contentType === 'block') {
     if (ctx.instanceType === 'container') throw deviceError(name, 'Custom block volumes cannot be used on containers');
     if (config.path) throw deviceError(name, 'Custom block volumes cannot have a path defined');
+    if (subPath) throw deviceError(name, 'Custom block volume snapshots cannot be used directly');
     // Two guests writing one disk corrupt it: only a volume marked shared may be attached to several instances.
-    if (!isTrue(vol.config['security.shared']) && (ctx.otherVolumeUsers?.(config.pool, config.source).length ?? 0) > 0) {
+    if (!isTrue(vol.config['security.shared']) && (ctx.otherVolumeUsers?.(config.pool, volume).length ?? 0) > 0) {
       throw deviceError(name, 'Cannot add un-shared custom storage block volume to more than one instance');
     }
   } else if (!config.path && ctx.customVolume) {
@@ -137,11 +207,15 @@ export const diskDevice: DeviceDriver = {
     }
     if (!config.source) throw deviceError(name, 'Missing "source"');
     if (config.path === '/') throw deviceError(name, 'Invalid value for "path": only the root disk (a "pool" without "source") may be mounted at /');
-    if (config.size || config['size.state']) throw deviceError(name, 'Only the root disk may have a size quota');
+    if (config.source === TMPFS_SOURCE) {
+      if (config.size && parseSize(config.size) === null) throw deviceError(name, 'Invalid value for "size"');
+      return;
+    }
+    if (config.size || config['size.state']) throw deviceError(name, 'Only root or tmpfs disks can have a size quota');
     if (config.pool) {
       if (!ctx.poolExists(config.pool)) throw deviceError(name, `Storage pool "${config.pool}" doesn't exist`);
-      // ".." would bind the whole pool (every instance's rootfs) into the container.
-      if (pathComponentProblem(config.source) !== null) throw deviceError(name, 'Invalid value for "source": Must be a custom volume name');
+      // ".." would bind the whole pool (every instance's rootfs) into the container; a sub-path is opened beneath the volume.
+      if (pathComponentProblem(splitVolumeSource(config.source).volume) !== null) throw deviceError(name, 'Invalid value for "source": Must be a custom volume name');
       checkVolumeUse(name, config, ctx);
       return;
     }
@@ -154,27 +228,38 @@ export const diskDevice: DeviceDriver = {
     if (drive) return drive;
     // Unchecked where the volume was not known (a profile, a copy): a filesystem volume needs its mount point.
     if (!ctx.config.path) throw new Error('Custom filesystem volumes require a path to be defined');
-    ctx = volumeBind(ctx);
-    const plan = await bindPlan(ctx);
-    if (!plan) return null;
-    const { config } = ctx;
-    // The container's root makes the mount and cannot reach the root-only pool folders.
-    const source = config.pool && ctx.inst.idmap !== null ? await stageVolume(config.source, ctx.devicesDir, ctx.name) : config.source;
-    const mount: MountRequest = { source, target: targetPath(config), kind: plan.isDir ? 'dir' : 'file', device: ctx.name };
-    if (isTrue(config.recursive)) mount.recursive = true;
-    if (isTrue(config.readonly)) mount.readonly = true;
-    if (config.propagation) mount.propagation = config.propagation;
-    if (plan.idmap) mount.idmap = true;
-    return { mounts: [mount] };
+    if (ctx.config.source === TMPFS_SOURCE) {
+      if (ctx.inst.type !== 'container') throw new Error('tmpfs disks are only supported on containers');
+      return { mounts: [{ source: 'tmpfs', target: targetPath(ctx.config), kind: 'dir', fstype: 'tmpfs', options: tmpfsOptions(ctx.config), device: ctx.name }] };
+    }
+    const vol = await volumeSource(ctx);
+    try {
+      if (vol) ctx = vol.ctx;
+      const plan = await bindPlan(ctx, vol?.root);
+      if (!plan) return null;
+      const { config } = ctx;
+      // The container's root makes the mount and cannot reach the root-only pool folders; a sub-path is bound by its descriptor.
+      let source = config.source;
+      if (vol) source = await stageVolume(config.source, ctx.devicesDir, ctx.name, plan.isDir);
+      else if (plan.block) source = await mountBlock(ctx);
+      const mount: MountRequest = { source, target: targetPath(config), kind: plan.isDir ? 'dir' : 'file', device: ctx.name };
+      if (isTrue(config.recursive)) mount.recursive = true;
+      if (isTrue(config.readonly)) mount.readonly = true;
+      if (config.propagation) mount.propagation = config.propagation;
+      if (plan.idmap) mount.idmap = true;
+      return { mounts: [mount] };
+    } finally {
+      await vol?.opened?.close();
+    }
   },
 
-  /** liblxc has cloned the staged volume mount by now: the host side goes. */
+  /** liblxc has cloned the staged volume or block mount by now: the host side goes. */
   async postStart(ctx) {
-    if (ctx.config.pool && !isRoot(ctx.config)) await unstageVolume(ctx.devicesDir, ctx.name);
+    if (!isRoot(ctx.config)) await unstageVolume(ctx.devicesDir, ctx.name);
   },
 
   async stop(ctx) {
-    if (ctx.config.pool && !isRoot(ctx.config)) await unstageVolume(ctx.devicesDir, ctx.name);
+    if (!isRoot(ctx.config)) await unstageVolume(ctx.devicesDir, ctx.name);
   },
 
   async hotplug(ctx) {
@@ -182,19 +267,34 @@ export const diskDevice: DeviceDriver = {
     // Block volumes are VM drives: refused here.
     blockDrive(ctx);
     if (!ctx.config.path) throw new Error('Custom filesystem volumes require a path to be defined');
-    ctx = volumeBind(ctx);
-    const plan = await bindPlan(ctx);
-    if (!plan) return;
-    const { config } = ctx;
-    await injectMount(ctx.pid!, {
-      source: config.source,
-      target: targetPath(config),
-      kind: plan.isDir ? 'dir' : 'file',
-      recursive: isTrue(config.recursive),
-      readonly: isTrue(config.readonly),
-      idmap: plan.idmap,
-      propagation: config.propagation || undefined,
-    });
+    if (ctx.config.source === TMPFS_SOURCE) {
+      try {
+        await injectMount(ctx.pid!, { source: await mountTmpfs(ctx), target: targetPath(ctx.config), kind: 'dir', recursive: false, readonly: false, idmap: false });
+      } finally {
+        await unstageVolume(ctx.devicesDir, ctx.name);
+      }
+      return;
+    }
+    const vol = await volumeSource(ctx);
+    try {
+      if (vol) ctx = vol.ctx;
+      const plan = await bindPlan(ctx, vol?.root);
+      if (!plan) return;
+      const { config } = ctx;
+      await injectMount(ctx.pid!, {
+        source: plan.block ? await mountBlock(ctx) : config.source,
+        target: targetPath(config),
+        kind: plan.isDir ? 'dir' : 'file',
+        recursive: isTrue(config.recursive),
+        readonly: isTrue(config.readonly),
+        idmap: plan.idmap,
+        propagation: config.propagation || undefined,
+      });
+    } finally {
+      await vol?.opened?.close();
+      // A block device's host mount: the container holds its own copy now.
+      await unstageVolume(ctx.devicesDir, ctx.name);
+    }
   },
 
   async hotunplug(ctx) {
