@@ -35,6 +35,7 @@ import { missingNicVolatile } from './devices/nic-common';
 import { deviceChanges } from './devices/runner';
 import { splitVolumeSource } from './devices/volume-subpath';
 import { shiftAttachedVolumes } from './volume-idmap';
+import { planIdmap, planNextIdmap } from './idmap-plan';
 import { deleteSnapshotVolumes, moveSnapshotVolumes } from './snapshot-volumes';
 
 export interface ManagerDeps {
@@ -67,6 +68,8 @@ export type ProfileLookup = (project: string, name: string) => ProfileRecord | u
 
 export class InstanceManager {
   readonly locks = new InstanceLocks();
+  /** Serialises id map placement (refreshIdmap). */
+  private idmapQueue: Promise<void> = Promise.resolve();
 
   constructor(readonly deps: ManagerDeps) {}
 
@@ -217,30 +220,24 @@ export class InstanceManager {
   /**
    * Recomputes the id map before a start (security.idmap.* and raw.idmap may
    * have changed) and records it in the volatile keys; returns the record.
+   * One at a time: two isolated containers starting together must not take
+   * the same range.
    */
   async refreshIdmap(rec: InstanceRecord): Promise<InstanceRecord> {
-    const cfg = (await this.expand(rec)).expanded_config;
-    if (isTrue(cfg['security.privileged'])) return rec;
-    const isolated = isTrue(cfg['security.idmap.isolated']);
-    const taken: number[] = [];
-    if (isolated) {
-      for (const other of await this.deps.db.instances.list(null)) {
-        if (other.id === rec.id) continue;
-        const b = Number(other.config['volatile.idmap.base']);
-        if (b && b !== this.deps.idmap.uid.hostBase) taken.push(b);
-      }
-    }
-    const num = (k: string): number | undefined => (cfg[k] ? Number(cfg[k]) : undefined);
-    const { entries, base } = allocateIdmap(
-      this.deps.idmap,
-      { isolated, base: num('security.idmap.base'), size: num('security.idmap.size'), raw: cfg['raw.idmap'] },
-      taken,
+    const run = this.idmapQueue.then(async () => {
+      const plan = await planIdmap(this, rec, (await this.expand(rec)).expanded_config);
+      if (!plan) return rec;
+      const json = entriesJson(plan.entries);
+      if (rec.config['volatile.idmap.current'] === json && rec.config['volatile.idmap.base'] === String(plan.base)) return rec;
+      const config = { ...rec.config, 'volatile.idmap.base': String(plan.base), 'volatile.idmap.current': json, 'volatile.idmap.next': json };
+      await this.deps.db.instances.setConfig(rec.id, config);
+      return { ...rec, config };
+    });
+    this.idmapQueue = run.then(
+      () => undefined,
+      () => undefined,
     );
-    const json = entriesJson(entries);
-    if (rec.config['volatile.idmap.current'] === json && rec.config['volatile.idmap.base'] === String(base)) return rec;
-    const config = { ...rec.config, 'volatile.idmap.base': String(base), 'volatile.idmap.current': json, 'volatile.idmap.next': json };
-    await this.deps.db.instances.setConfig(rec.id, config);
-    return { ...rec, config };
+    return run;
   }
 
   /** Records the MACs of NICs that have none in volatile yet (NICs added through profiles); returns the record. */
@@ -543,6 +540,7 @@ export class InstanceManager {
     }
     const expanded = this.expandWith(next, profiles);
     if (!rootDisk(expanded.expanded_devices)) throw badRequest('Invalid devices: No root device could be found');
+    await planNextIdmap(this, this.expandWith(rec, profiles).expanded_config, next, expanded.expanded_config);
     await allowInstanceUpdate(this.deps.db, rec.project, next);
     Object.assign(next.config, missingNicVolatile(next, expanded.expanded_devices));
     return next;
