@@ -83,6 +83,9 @@ function buildProgram(io: CliIO, argv: readonly string[]): { program: Command; c
     .description('Command line client for Incus')
     .option('--project <name>', 'Override the source project')
     .option('-q, --quiet', "Don't show progress information")
+    // Accepted as Incus accepts them (its test harness passes them); the client logs nothing more.
+    .option('-v, --verbose', 'Show all information messages')
+    .option('--debug', 'Show all debug messages')
     .option('--force-local', 'Force using the local unix socket')
     // Accepted as Incus accepts them (its test suites pass them to every call); they add no output here.
     .option('-v, --verbose', 'Show all information messages')

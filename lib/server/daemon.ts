@@ -14,6 +14,7 @@ import { ImageStore } from './images/store';
 import { ImageRemote } from './images/remote';
 import { StoragePools } from './storage/pools';
 import { mountDaemonStorage } from './storage/daemon-storage';
+import { moveLegacyCustomVolumes } from './storage/custom-volume-layout';
 import { NetworkManager } from './network/networks';
 import { InstanceManager } from './instance/manager';
 import { ProjectManager } from './projects/manager';
@@ -95,6 +96,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const ops = new OperationRegistry(events);
   const pools = new StoragePools(opts.varDir, db);
   await pools.mountAll();
+  await moveLegacyCustomVolumes(pools, db);
   // backups/ and images/ may live on a pool's volume: linked before anything reads them.
   await mountDaemonStorage(opts.varDir, db, pools, log);
   const images = new ImageStore(opts.varDir, db);

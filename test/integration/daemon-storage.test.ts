@@ -53,7 +53,7 @@ t.test('backups and images on custom volumes: set, refusals, restart, unset', as
   for (const v of ['bk', 'im', 'full', 'snapped']) await ok(t, d, ['storage', 'volume', 'create', 'default', v]);
   await ok(t, d, ['storage', 'volume', 'create', 'default', 'blk', '--type=block', 'size=16MiB']);
   await ok(t, d, ['storage', 'volume', 'snapshot', 'create', 'default', 'snapped']);
-  writeFileSync(join(custom, 'full', 'f'), 'x');
+  writeFileSync(join(custom, 'default_full', 'f'), 'x');
 
   const key = 'storage.backups_volume';
   await refused(t, d, ['config', 'set', key, 'foo/bar'], /Failed validation of "storage.backups_volume": Unable to load storage pool "foo": Storage pool not found/);
@@ -67,12 +67,12 @@ t.test('backups and images on custom volumes: set, refusals, restart, unset', as
 
   await ok(t, d, ['config', 'set', key, 'default/bk']);
   await ok(t, d, ['config', 'set', 'storage.images_volume', 'default/im']);
-  t.equal(readlinkSync(backups), join(custom, 'bk'), 'backups/ links to the volume');
-  t.equal(readlinkSync(images), join(custom, 'im'), 'images/ links to the volume');
+  t.equal(readlinkSync(backups), join(custom, 'default_bk'), 'backups/ links to the volume');
+  t.equal(readlinkSync(images), join(custom, 'default_im'), 'images/ links to the volume');
   t.same(tree(backups), backupsBefore, 'backups content moved unchanged');
   t.same(tree(images), imagesBefore, 'images content moved unchanged');
-  t.same(readdirSync(join(custom, 'im')).sort(), readdirSync(images).sort(), 'the files are in the volume');
-  t.equal(lstatSync(join(custom, 'bk')).mode & 0o777, 0o700, 'the volume is root-only');
+  t.same(readdirSync(join(custom, 'default_im')).sort(), readdirSync(images).sort(), 'the files are in the volume');
+  t.equal(lstatSync(join(custom, 'default_bk')).mode & 0o777, 0o700, 'the volume is root-only');
 
   const vol = await rawRequest(d.socket, 'GET', '/1.0/storage-pools/default/volumes/custom/bk');
   t.same((vol.body.metadata as { used_by: string[] }).used_by, ['/1.0#storage.backups_volume'], 'used by the server itself');
@@ -83,15 +83,15 @@ t.test('backups and images on custom volumes: set, refusals, restart, unset', as
   // Still usable from the volume: a new instance from the image, a new backup.
   await ok(t, d, ['init', 'busybox', 'c2']);
   await ok(t, d, ['query', '--wait', '-X', 'POST', '/1.0/instances/c1/backups', '-d', '{"name":"b1"}']);
-  t.ok(tree(join(custom, 'bk')).some((p) => p.endsWith('b1')), 'a new backup lands on the volume');
+  t.ok(tree(join(custom, 'default_bk')).some((p) => p.endsWith('b1')), 'a new backup lands on the volume');
 
   // A restart keeps the links; one replaced by an empty directory while down is made again.
   await d.signal('SIGTERM');
   rmSync(images);
   mkdirSync(images);
   await d.start();
-  t.equal(readlinkSync(backups), join(custom, 'bk'), 'backups/ still linked after a restart');
-  t.equal(readlinkSync(images), join(custom, 'im'), 'images/ linked again at start');
+  t.equal(readlinkSync(backups), join(custom, 'default_bk'), 'backups/ still linked after a restart');
+  t.equal(readlinkSync(images), join(custom, 'default_im'), 'images/ linked again at start');
   t.match(await ok(t, d, ['image', 'list', '-f', 'csv', '-c', 'l']), /busybox/, 'the image is still listed');
   await ok(t, d, ['init', 'busybox', 'c3']);
 
@@ -102,7 +102,7 @@ t.test('backups and images on custom volumes: set, refusals, restart, unset', as
   t.equal(lstatSync(images).mode & 0o777, 0o700, 'images/ is root-only');
   t.same(tree(images), imagesBefore, 'images content moved back');
   t.ok(tree(backups).some((p) => p.endsWith('b1')), 'backups moved back, the new one too');
-  t.same(readdirSync(join(custom, 'bk')), [], 'the volume is empty again');
+  t.same(readdirSync(join(custom, 'default_bk')), [], 'the volume is empty again');
   await ok(t, d, ['storage', 'volume', 'delete', 'default', 'bk']);
   await ok(t, d, ['storage', 'volume', 'delete', 'default', 'im']);
   await ok(t, d, ['init', 'busybox', 'c4']);

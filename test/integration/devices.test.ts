@@ -3,8 +3,9 @@
  * as an unprivileged container sees them, with and without shift), a host
  * block device's filesystem hot-plugged, a
  * `unix-char` node hot-plugged with its mode and owner and unplugged
- * again, `proxy` relays both ways (and across a daemon restart), the
- * forkproxy relay itself on the host (udp, unix, a large stream), and the
+ * again (host nodes named as Incus names them, two devices at one path,
+ * a required=false source followed as it comes and goes), `proxy` relays
+ * both ways (and across a daemon restart), the forkproxy relay itself on the host (udp, unix, a large stream), and the
  * 400s that name the device and key. GPU and TPM need hardware this host
  * may lack and are skipped with the reason.
  */
@@ -232,6 +233,47 @@ t.test('unix-char: hot-plug with mode and owner, then unplug', async (t) => {
   t.not(start.code, 0);
   t.match(start.stderr, /Failed to start device "need"/, start.stderr);
   t.equal((await d.client.getInstanceState('u2')).status, 'Stopped');
+});
+
+t.test('unix-char: Incus host names, two devices at one path, required=false follows its source', async (t) => {
+  const d = await withDaemon(t);
+  const dir = tempDir(t, 'incus-unix-');
+  const src = join(dir, 'sub', 'node');
+  const mknod = (): void => {
+    t.equal(spawnSync('mknod', [src, 'c', '1', '5']).status, 0, 'source node made');
+  };
+  t.equal((await d.cli(['launch', 'busybox', 'w1'])).code, 0);
+  const devDir = join(d.dir, 'devices', 'w1');
+  t.equal((await patchDevices(d, 'w1', { 'z-1': { type: 'unix-char', path: '/tmp/z', major: '1', minor: '5' } })).status, 200);
+  t.ok(existsSync(join(devDir, 'unix.z--1.tmp-z')), 'named unix.<name>.<path> with Incus\'s "-" encoding');
+  t.equal((await patchDevices(d, 'w1', { 'z-2': { type: 'unix-char', path: '/tmp/z', major: '1', minor: '3', mode: '0600' } })).status, 200);
+  t.equal(lxcAttach(d.dir, 'w1', ['stat', '-c', '%a %T', '/tmp/z']).out.trim(), '660 5', 'the first device keeps the path');
+  t.equal(statSync(join(devDir, 'unix.z--2.tmp-z')).mode & 0o777, 0o600, 'the second still gets its host node');
+  t.equal((await putWithout(d, 'w1', 'z-2')).status, 200);
+  t.equal(lxcAttach(d.dir, 'w1', ['stat', '-c', '%T', '/tmp/z']).out.trim(), '5', 'removing the second leaves the first mounted');
+  t.notOk(existsSync(join(devDir, 'unix.z--2.tmp-z')), 'its host node is gone');
+
+  t.equal((await patchDevices(d, 'w1', { dyn: { type: 'unix-char', source: src, path: '/tmp/dyn', required: 'false' } })).status, 200, 'a missing source with required=false');
+  t.not(lxcAttach(d.dir, 'w1', ['test', '-e', '/tmp/dyn']).code, 0, 'nothing inside yet');
+  mkdirSync(join(dir, 'sub'));
+  mknod();
+  await eventually(async () => {
+    if (lxcAttach(d.dir, 'w1', ['stat', '-c', '%T', '/tmp/dyn']).out.trim() !== '5') throw new Error('not plugged yet');
+  });
+  t.pass('plugged once the source appeared (in a directory made later)');
+  rmSync(src);
+  await eventually(async () => {
+    if (existsSync(join(devDir, 'unix.dyn.tmp-dyn'))) throw new Error('not unplugged yet');
+  });
+  t.not(lxcAttach(d.dir, 'w1', ['test', '-e', '/tmp/dyn']).code, 0, 'unplugged once the source went');
+  await d.signal('SIGTERM');
+  await d.start();
+  mknod();
+  await eventually(async () => {
+    if (lxcAttach(d.dir, 'w1', ['stat', '-c', '%T', '/tmp/dyn']).out.trim() !== '5') throw new Error('not plugged yet');
+  });
+  t.pass('followed again after a daemon restart');
+  t.equal((await d.cli(['delete', '-f', 'w1'])).code, 0);
 });
 
 t.test('proxy: host to container and back, across a daemon restart', async (t) => {

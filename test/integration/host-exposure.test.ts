@@ -47,11 +47,11 @@ function dataProbes(d: TestDaemon, poolPath: string): Probe[] {
     { path: snap, op: 'readdir' },
     { path: join(snap, 'rootfs', 'bin', 'busybox'), op: 'stat' },
     { path: join(snap, 'rootfs', 'bin', 'busybox'), op: 'exec' },
-    { path: join(poolPath, 'custom', 'vol'), op: 'readdir' },
-    { path: join(poolPath, 'custom', 'vol', 'secret'), op: 'stat' },
-    { path: join(poolPath, 'custom', 'vol', 'secret'), op: 'read' },
-    { path: join(poolPath, 'custom-snapshots', 'vol'), op: 'readdir' },
-    { path: join(poolPath, 'custom-snapshots', 'vol', 'vs0', 'secret'), op: 'stat' },
+    { path: join(poolPath, 'custom', 'default_vol'), op: 'readdir' },
+    { path: join(poolPath, 'custom', 'default_vol', 'secret'), op: 'stat' },
+    { path: join(poolPath, 'custom', 'default_vol', 'secret'), op: 'read' },
+    { path: join(poolPath, 'custom-snapshots', 'default_vol'), op: 'readdir' },
+    { path: join(poolPath, 'custom-snapshots', 'default_vol', 'vs0', 'secret'), op: 'stat' },
   ];
   for (const fp of readdirSync(join(poolPath, 'images')).filter((f) => FP.test(f))) {
     probes.push({ path: join(poolPath, 'images', fp), op: 'readdir' });
@@ -102,7 +102,7 @@ async function scenario(t: Test, driver: 'dir' | 'btrfs'): Promise<void> {
   writeFileSync(join(hostDir, 'h'), 'host file\n');
 
   await ok(['storage', 'volume', 'create', pool, 'vol']);
-  writeFileSync(join(poolPath, 'custom', 'vol', 'secret'), 'custom secret\n');
+  writeFileSync(join(poolPath, 'custom', 'default_vol', 'secret'), 'custom secret\n');
   await ok(['init', 'busybox', 'c1', '-s', pool]);
   await ok(['config', 'device', 'add', 'c1', 'data', 'disk', `pool=${pool}`, 'source=vol', 'path=/data']);
   await ok(['config', 'device', 'add', 'c1', 'host', 'disk', `source=${hostDir}`, 'path=/host']);
@@ -156,12 +156,12 @@ async function scenario(t: Test, driver: 'dir' | 'btrfs'): Promise<void> {
   const loosen = [
     poolPath,
     join(poolPath, 'custom'),
-    join(poolPath, 'custom', 'vol'),
+    join(poolPath, 'custom', 'default_vol'),
     join(poolPath, 'images'),
     join(poolPath, 'containers', 'c1'),
     join(poolPath, 'containers', 'c3'),
     join(poolPath, 'containers-snapshots', 'c1'),
-    join(poolPath, 'custom-snapshots', 'vol'),
+    join(poolPath, 'custom-snapshots', 'default_vol'),
     join(d.dir, 'images'),
   ];
   for (const p of loosen) chmodSync(p, p === poolPath ? 0o755 : 0o711);

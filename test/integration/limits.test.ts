@@ -106,7 +106,17 @@ t.test('protection.delete, privileged=false uid, isolated idmaps', async (t) => 
     const m = lxcAttach(d.dir, n, ['cat', '/proc/self/uid_map']).out.trim().split(/\s+/);
     t.same(m.map(Number), [0, b, 65536], `${n} maps 0 to its own base`);
   }
-  for (const n of ['i1', 'i2']) t.equal((await d.cli(['delete', '-f', n])).code, 0);
+  // A bigger range goes after both, not over the second; a raw.idmap entry over the map's own host ids is refused at once.
+  t.equal((await d.cli(['launch', 'busybox', 'i3', '-c', 'security.idmap.isolated=true', '-c', 'security.idmap.size=100000'])).code, 0);
+  const b3 = Number((await d.client.getInstance('i3')).config['volatile.idmap.base']);
+  t.ok(b3 >= Math.max(b1, b2) + 65536, `placed after the others (${b3})`);
+  const clash = await d.cli(['config', 'set', 'i3', `raw.idmap=uid ${b3 + 1} 1000`]);
+  t.not(clash.code, 0);
+  t.match(clash.stderr, /Failed to get ID map: Host ID is in the range of subids/, clash.stderr);
+  t.equal((await d.client.getInstance('i3')).config['raw.idmap'], undefined, 'nothing recorded');
+  t.equal((await d.cli(['config', 'set', 'i3', 'security.idmap.size=70000'])).code, 0);
+  t.match((await d.client.getInstance('i3')).config['volatile.idmap.next'], /"Maprange":70000/, 'the next map recorded at once');
+  for (const n of ['i1', 'i2', 'i3']) t.equal((await d.cli(['delete', '-f', n])).code, 0);
 });
 
 t.test('seccomp: security.syscalls.deny and the default deny list', async (t) => {

@@ -12,7 +12,7 @@ import { withDaemon, type TestDaemon } from './lib/daemon';
 import { rawRequest } from './lib/http';
 import { clientFor, listen, ok } from './lib/two-servers';
 
-const volDir = (d: TestDaemon, name: string): string => join(d.dir, 'storage-pools', 'default', 'custom', name);
+const volDir = (d: TestDaemon, name: string): string => join(d.dir, 'storage-pools', 'default', 'custom', `default_${name}`);
 const sha = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 t.test('storage volume copy/move to another server: modes, snapshots, block, refresh, errors', async (t) => {

@@ -110,7 +110,7 @@ t.test('instances, volumes, profiles, images and events scoped by project', asyn
     t.equal((await api('POST', '/1.0/storage-pools/default/volumes/custom?project=pa', { name: 'vol' })).status, 200);
     t.equal((await api('POST', '/1.0/storage-pools/default/volumes/custom?project=pc', { name: 'vol' })).status, 200);
     t.ok(existsSync(join(pool, 'custom', 'pa_vol')), 'pa\'s volume prefixed');
-    t.ok(existsSync(join(pool, 'custom', 'vol')), 'pc\'s volume is default\'s');
+    t.ok(existsSync(join(pool, 'custom', 'default_vol')), 'pc\'s volume is default\'s (default_vol)');
     const inDefault = (await api('GET', '/1.0/storage-pools/default/volumes/custom/vol')).body.metadata as Body;
     t.equal(inDefault.project, 'default');
     const pa = (await api('GET', '/1.0/storage-pools/default/volumes/custom/vol?project=pa')).body.metadata as Body;
@@ -124,7 +124,7 @@ t.test('instances, volumes, profiles, images and events scoped by project', asyn
     t.same(((await api('GET', '/1.0/storage-pools/default/volumes/custom/vol')).body.metadata as Body).used_by, [], 'default\'s vol unused');
     await ok(['--project', 'pa', 'config', 'device', 'remove', 'c1', 'v']);
     for (const p of ['pa', 'pc']) t.equal((await api('DELETE', `/1.0/storage-pools/default/volumes/custom/vol?project=${p}`)).status, 200);
-    t.notOk(existsSync(join(pool, 'custom', 'pa_vol')) || existsSync(join(pool, 'custom', 'vol')), 'both gone');
+    t.notOk(existsSync(join(pool, 'custom', 'pa_vol')) || existsSync(join(pool, 'custom', 'default_vol')), 'both gone');
   });
 
   t.test('snapshots per project', async (t) => {

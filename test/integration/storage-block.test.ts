@@ -74,7 +74,7 @@ async function customBlockVolumes(t: Test, d: TestDaemon, pool: string): Promise
     return r.stdout;
   };
   const root = join(d.dir, 'storage-pools', pool);
-  const disk = (name: string) => join(root, 'custom', name, 'root.img');
+  const disk = (name: string) => join(root, 'custom', `default_${name}`, 'root.img');
 
   await ok(['storage', 'volume', 'create', pool, 'blk', '--type=block', 'size=64MiB']);
   t.equal(statSync(disk('blk')).size, 64 * MiB, 'root.img has the asked size');
@@ -97,13 +97,13 @@ async function customBlockVolumes(t: Test, d: TestDaemon, pool: string): Promise
   const wrongKey2 = await rawRequest(d.socket, 'POST', `/1.0/storage-pools/${pool}/volumes/custom`, JSON.stringify({ name: 'bad', config: { 'security.shared': 'true' } }));
   t.equal(wrongKey2.status, 400, 'block-only key on a filesystem volume: 400');
   t.match(String(wrongKey2.body.error), /security\.shared/, String(wrongKey2.body.error));
-  t.notOk(existsSync(join(root, 'custom', 'bad')), 'nothing left by the refused creates');
+  t.notOk(existsSync(join(root, 'custom', 'default_bad')), 'nothing left by the refused creates');
 
   // Snapshot and restore, checked by content at an offset past the first megabytes.
   const at = 10 * MiB + 17;
   writeAt(disk('blk'), at, 'AAAA');
   await ok(['storage', 'volume', 'snapshot', 'create', pool, 'blk', 's1']);
-  t.ok(existsSync(join(root, 'custom-snapshots', 'blk', 's1', 'root.img')), 'the snapshot holds root.img');
+  t.ok(existsSync(join(root, 'custom-snapshots', 'default_blk', 's1', 'root.img')), 'the snapshot holds root.img');
   writeAt(disk('blk'), at, 'BBBB');
   await ok(['storage', 'volume', 'snapshot', 'restore', pool, 'blk', 's1']);
   t.equal(readAt(disk('blk'), at, 4), 'AAAA', 'restore brought back the snapshot content');
@@ -276,10 +276,10 @@ t.test('block volumes on a loop btrfs pool', { skip: haveBtrfs ? false : 'no btr
     // Across pools (rsync): dir to btrfs keeps content, size, holes and the content type.
     t.equal((await d.cli(['storage', 'create', 'bd', 'dir'])).code, 0);
     t.equal((await d.cli(['storage', 'volume', 'create', 'bd', 'x', '--type=block', 'size=32MiB'])).code, 0);
-    writeAt(join(d.dir, 'storage-pools', 'bd', 'custom', 'x', 'root.img'), 20 * MiB, 'XPOOL');
+    writeAt(join(d.dir, 'storage-pools', 'bd', 'custom', 'default_x', 'root.img'), 20 * MiB, 'XPOOL');
     const cp = await d.cli(['storage', 'volume', 'copy', 'bd/x', 'bb/x']);
     t.equal(cp.code, 0, cp.stderr);
-    const moved = join(d.dir, 'storage-pools', 'bb', 'custom', 'x', 'root.img');
+    const moved = join(d.dir, 'storage-pools', 'bb', 'custom', 'default_x', 'root.img');
     t.equal(readAt(moved, 20 * MiB, 5), 'XPOOL', 'content copied across pools');
     t.equal(statSync(moved).size, 32 * MiB, 'size copied across pools');
     t.ok(allocated(moved) < 2 * MiB, `holes kept across pools (${allocated(moved)} bytes)`);

@@ -54,7 +54,7 @@ async function volumeSnapshotRoundTrip(t: Test, d: TestDaemon, pool: string): Pr
     return r.stdout;
   };
   await ok(['storage', 'volume', 'create', pool, 'sv', 'user.v=1']);
-  const file = join(d.dir, 'storage-pools', pool, 'custom', 'sv', 'f');
+  const file = join(d.dir, 'storage-pools', pool, 'custom', 'default_sv', 'f');
   writeFileSync(file, 'one\n');
   await ok(['storage', 'volume', 'snapshot', 'create', pool, 'sv', 'first']);
   await ok(['storage', 'volume', 'snapshot', 'create', pool, 'sv']);
@@ -69,7 +69,7 @@ async function volumeSnapshotRoundTrip(t: Test, d: TestDaemon, pool: string): Pr
   t.match(await ok(['storage', 'volume', 'snapshot', 'list', pool, 'sv', '-f', 'csv']), /^snap0,[^\n]*\n$/, 'one snapshot left');
   t.equal(((await rawRequest(d.socket, 'GET', `/1.0/storage-pools/${pool}/volumes`)).body.metadata as string[]).filter((u) => u.includes('sv')).length, 1, 'snapshots are not listed as volumes');
   await ok(['storage', 'volume', 'delete', pool, 'sv']);
-  t.notOk(existsSync(join(d.dir, 'storage-pools', pool, 'custom-snapshots', 'sv', 'snap0')), 'snapshots removed with the volume');
+  t.notOk(existsSync(join(d.dir, 'storage-pools', pool, 'custom-snapshots', 'default_sv', 'snap0')), 'snapshots removed with the volume');
 }
 
 t.test('btrfs pool on a loop file: optimized images, quotas, snapshots', { skip: haveBtrfs ? false : 'no btrfs (mkfs.btrfs or kernel support missing)' }, async (t) => {
@@ -86,7 +86,7 @@ t.test('btrfs pool on a loop file: optimized images, quotas, snapshots', { skip:
 
     // A reboot: the daemon stops, the pool is unmounted and its loop detached; the next start mounts it again.
     t.equal((await d.cli(['storage', 'volume', 'create', 'p1', 'keep'])).code, 0);
-    const keepFile = join(d.dir, 'storage-pools', 'p1', 'custom', 'keep', 'f');
+    const keepFile = join(d.dir, 'storage-pools', 'p1', 'custom', 'default_keep', 'f');
     writeFileSync(keepFile, 'kept\n');
     await d.signal('SIGTERM');
     const mountPath = join(d.dir, 'storage-pools', 'p1');

@@ -11,6 +11,9 @@ t.test('volume config keys', async (t) => {
   t.throws(() => validateVolumeConfig({ size: 'big' }), /"size"/);
   t.throws(() => validateVolumeConfig({ 'initial.uid': '-1' }), /initial.uid/);
   t.throws(() => validateVolumeConfig({ 'initial.mode': '999' }), /initial.mode/);
+  t.throws(() => validateVolumeConfig({ 'security.shifted': 'true', 'security.unmapped': 'true' }), /mutually exclusive/, 'shifted and unmapped exclude each other');
+  t.doesNotThrow(() => validateVolumeConfig({ 'volatile.idmap.last': '[]', 'volatile.idmap.next': '[]' }, 'filesystem'), 'the recorded on-disk map is a volume key');
+  t.throws(() => validateVolumeConfig({ 'volatile.idmap.last': '[]' }, 'block', 'b'), /volatile.idmap.last/, 'not on a block volume');
   t.equal(volumeType('custom'), 'custom');
   t.throws(() => volumeType('nope'), /Invalid storage volume type/);
 });

@@ -36,6 +36,23 @@ async function withInstanceDevices(ctx: CliContext, instance: string, change: (d
   await putInstance(client, instance, putForWire({ ...put, devices: change(put.devices) }), { etag });
 }
 
+/**
+ * `attach --create`: makes the volume when it does not exist (a block one
+ * for a VM without a path, as Incus) and returns how to delete it again.
+ */
+async function createMissingVolume(ctx: CliContext, pool: string, vol: string, instance: string, path: string): Promise<(() => Promise<void>) | null> {
+  const client = ctx.client();
+  try {
+    await api().getStorageVolume(client, pool, 'custom', vol);
+    return null;
+  } catch (err) {
+    if ((err as { status?: number }).status !== 404) throw err;
+  }
+  const block = path === '' && (await client.getInstanceWithEtag(instance)).value.type === 'virtual-machine';
+  await api().createStorageVolume(client, pool, { name: vol, type: 'custom', content_type: block ? 'block' : 'filesystem', config: {}, description: '' });
+  return () => api().deleteStorageVolume(client, pool, 'custom', vol).catch(() => undefined);
+}
+
 function show(v: StorageVolume): string {
   return renderYaml({
     config: v.config,
@@ -227,15 +244,22 @@ export function registerVolumeCommands(storage: Command, ctx: CliContext): void 
     .argument('<instance>', 'Instance name')
     .argument('[device]', 'Device name (default: the volume name)')
     .argument('[path]', 'Mount path inside the instance')
-    .action(async (pool: string, vol: string, instance: string, dev?: string, path?: string) => {
-      // Incus's short form: `attach POOL VOL INSTANCE PATH`.
+    .option('--create', "Create the custom storage volume if it doesn't already exist")
+    .action(async (poolArg: string, vol: string, instance: string, dev: string | undefined, path: string | undefined, flags: { create?: boolean }) => {
+      // The short form of older Incus releases: `attach POOL VOL INSTANCE PATH`.
       if (dev !== undefined && path === undefined && dev.startsWith('/')) [dev, path] = [vol, dev];
-      if (!path) throw new Error('Missing mount path');
+      const pool = localName(poolArg);
       const device = dev || vol;
-      await withInstanceDevices(ctx, localName(instance), (devices) => {
-        if (devices[device]) throw new Error('The device already exists');
-        return { ...devices, [device]: { type: 'disk', pool: localName(pool), source: vol, path } };
-      });
+      const undo = flags.create ? await createMissingVolume(ctx, pool, vol, localName(instance), path ?? '') : null;
+      try {
+        await withInstanceDevices(ctx, localName(instance), (devices) => {
+          if (devices[device]) throw new Error('The device already exists');
+          return { ...devices, [device]: { type: 'disk', pool, source: vol, path: path ?? '' } };
+        });
+      } catch (err) {
+        await undo?.();
+        throw err;
+      }
     });
 
   volume

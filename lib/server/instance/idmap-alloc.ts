@@ -52,36 +52,91 @@ function punch(base: IdmapEntry[], hole: IdmapEntry): IdmapEntry[] {
 
 export interface IdmapRequest {
   isolated: boolean;
+  /** security.idmap.base (isolated maps only, as in Incus). */
   base?: number;
+  /** security.idmap.size: an isolated map's size, or a cap on the shared range. */
   size?: number;
   raw?: string;
 }
 
+/** A host range another isolated container holds (its volatile.idmap.base and map size). */
+export interface TakenRange {
+  base: number;
+  size: number;
+}
+
 /**
- * The map for an instance. `takenBases` holds the host bases already used by
- * other isolated instances; the shared host range is [host.uid.hostBase,
- * +size) and the isolated ones are carved after the first 65536 ids of it.
+ * Whether raw entry `i` may not join a map holding `e`, as Incus's AddSafe
+ * decides: the two overlap at all (host or container ids, Entry.Intersects)
+ * and their host ranges meet (Entry.HostIDsIntersect, which also counts
+ * ranges that only touch).
  */
-export function allocateIdmap(host: Idmap, req: IdmapRequest, takenBases: number[]): { entries: IdmapEntry[]; base: number } {
-  let base = host.uid.hostBase;
-  let size = Math.min(host.uid.size, host.gid.size);
-  if (req.base !== undefined) {
-    base = req.base;
-    size = req.size ?? DEFAULT_SIZE;
-  } else if (req.isolated) {
-    size = req.size ?? DEFAULT_SIZE;
-    const taken = new Set(takenBases);
-    const limit = host.uid.hostBase + Math.min(host.uid.size, host.gid.size) - size;
-    let candidate = host.uid.hostBase + DEFAULT_SIZE;
-    while (taken.has(candidate)) candidate += size;
-    if (candidate > limit) throw badRequest('Not enough uid/gid available for the container');
-    base = candidate;
+function hostIdsClash(e: IdmapEntry, i: IdmapEntry): boolean {
+  if (!((e.isUid && i.isUid) || (e.isGid && i.isGid))) return false;
+  const between = (x: number, lo: number, hi: number): boolean => x >= lo && x < hi;
+  const overlap = (a: number, ar: number, b: number, br: number): boolean =>
+    between(a, b, b + br - 1) || between(b, a, a + ar - 1) || between(a + ar - 1, b, b + br - 1) || between(b + br - 1, a, a + ar - 1);
+  if (!overlap(e.hostId, e.range, i.hostId, i.range) && !overlap(e.nsId, e.range, i.nsId, i.range)) return false;
+  const [eEnd, iEnd] = [e.hostId + e.range, i.hostId + i.range];
+  return between(e.hostId, i.hostId, iEnd) || between(i.hostId, e.hostId, eEnd) || between(eEnd, i.hostId, iEnd) || between(iEnd, e.hostId, eEnd);
+}
+
+/**
+ * Where an isolated map of `size` ids goes: the first gap after the shared
+ * range's first 65536 ids between the ranges others hold, walked as Incus's
+ * findIdmap walks them.
+ */
+function isolatedOffset(host: Idmap, size: number, taken: readonly TakenRange[]): number {
+  let offset = host.uid.hostBase + DEFAULT_SIZE;
+  const ranges = [...taken].sort((a, b) => a.base - b.base);
+  for (const [i, r] of ranges.entries()) {
+    if (i === 0) {
+      if (r.base < offset + size) {
+        offset = r.base + r.size;
+        continue;
+      }
+      return offset;
+    }
+    const prev = ranges[i - 1]!;
+    if (prev.base + prev.size > offset) {
+      offset = prev.base + prev.size;
+      continue;
+    }
+    offset = prev.base + prev.size;
+    if (offset + size < r.base) return offset;
+    offset = r.base + r.size;
   }
-  let entries: IdmapEntry[] = [
-    { isUid: true, isGid: false, hostId: base, nsId: 0, range: size },
-    { isUid: false, isGid: true, hostId: base, nsId: 0, range: size },
-  ];
+  if (offset + size <= host.uid.hostBase + host.uid.size) return offset;
+  throw badRequest('Not enough uid/gid available for the container');
+}
+
+/**
+ * The map for an instance: the host's shared range (capped at
+ * security.idmap.size), or with security.idmap.isolated a range of its own
+ * (at security.idmap.base, else the first free one after `taken`); then
+ * the raw.idmap entries, which punch holes into it. A raw entry whose host
+ * ids fall in the map's own host ranges is refused, as Incus refuses it.
+ */
+export function allocateIdmap(host: Idmap, req: IdmapRequest, taken: readonly TakenRange[]): { entries: IdmapEntry[]; base: number } {
+  let entries: IdmapEntry[];
+  let base: number;
+  if (!req.isolated) {
+    base = host.uid.hostBase;
+    const cap = (n: number): number => (req.size !== undefined && req.size < n ? req.size : n);
+    entries = [
+      { isUid: true, isGid: false, hostId: host.uid.hostBase, nsId: 0, range: cap(host.uid.size) },
+      { isUid: false, isGid: true, hostId: host.gid.hostBase, nsId: 0, range: cap(host.gid.size) },
+    ];
+  } else {
+    const size = req.size ?? DEFAULT_SIZE;
+    base = req.base ?? isolatedOffset(host, size, taken);
+    entries = [
+      { isUid: true, isGid: false, hostId: base, nsId: 0, range: size },
+      { isUid: false, isGid: true, hostId: base, nsId: 0, range: size },
+    ];
+  }
   for (const hole of req.raw ? parseRawIdmap(req.raw) : []) {
+    if (entries.some((e) => hostIdsClash(e, hole))) throw badRequest('Host ID is in the range of subids');
     entries = punch(entries, hole);
     if (hole.isUid) entries.push({ ...hole, isGid: false });
     if (hole.isGid) entries.push({ ...hole, isUid: false });
@@ -97,3 +152,10 @@ export function entriesJson(entries: IdmapEntry[]): string {
   );
 }
 
+
+/** A map from its volatile.idmap.* JSON form ("" and "[]": no map). */
+export function parseIdmapJson(text: string | undefined): IdmapEntry[] {
+  if (!text) return [];
+  const parsed = JSON.parse(text) as { Isuid: boolean; Isgid: boolean; Hostid: number; Nsid: number; Maprange: number }[];
+  return parsed.map((x) => ({ isUid: x.Isuid, isGid: x.Isgid, hostId: x.Hostid, nsId: x.Nsid, range: x.Maprange }));
+}

@@ -31,6 +31,8 @@ export interface InstanceRuntime {
   volumeProject?: string;
   /** The raw disks of the custom block volumes its disk devices name, by device name (VMs attach them as drives). */
   blockVolumes?: Record<string, string>;
+  /** The disk devices whose custom volume has security.shifted (an idmapped bind; others are shifted on disk). */
+  shiftedVolumes?: string[];
 }
 
 /** Runtime state as the API reports it. */

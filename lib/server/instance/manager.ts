@@ -17,13 +17,13 @@ import { imageCacheConfig } from '../images/remote/config';
 import type { EventBus } from '../operations/event-bus';
 import { Reverter } from '../revert';
 import type { StoragePools } from '../storage/pools';
-import { storageName } from '../storage/volume-names';
+import { storageName, volumeDiskName } from '../storage/volume-names';
 import { allowInstanceCreation, allowInstanceUpdate } from '../projects/permissions';
 import { type FeatureKind, featureProject } from '../projects/features';
 import { isTrue, validateInstanceConfig } from './config-keys';
 import { expandConfig, rootDisk } from './expand';
 import { type Idmap, idmapJson } from './idmap';
-import { type IdmapEntry, allocateIdmap, entriesJson } from './idmap-alloc';
+import { type IdmapEntry, allocateIdmap, entriesJson, parseIdmapJson } from './idmap-alloc';
 import type { InstanceRuntime, MetricsTarget } from './interface';
 import type { InstanceDrivers } from './load';
 import { InstanceLocks } from './locks';
@@ -31,6 +31,10 @@ import { generateName, validateInstanceName } from './names';
 import { makeRootVolume } from './root-volume';
 import { validateDevices } from './devices/validate';
 import { missingNicVolatile } from './devices/nic-common';
+import { deviceChanges } from './devices/runner';
+import { splitVolumeSource } from './devices/volume-subpath';
+import { shiftAttachedVolumes } from './volume-idmap';
+import { planIdmap, planNextIdmap } from './idmap-plan';
 import { deleteSnapshotVolumes, moveSnapshotVolumes } from './snapshot-volumes';
 import { attachInstance, detachInstance } from './links';
 
@@ -80,6 +84,8 @@ export type ProfileLookup = (project: string, name: string) => ProfileRecord | u
 
 export class InstanceManager {
   readonly locks = new InstanceLocks();
+  /** Serialises id map placement (refreshIdmap). */
+  private idmapQueue: Promise<void> = Promise.resolve();
 
   constructor(readonly deps: ManagerDeps) {}
 
@@ -164,7 +170,7 @@ export class InstanceManager {
       idmappedRootfs: (rec.config['volatile.last_state.idmap'] ?? '[]') === '[]',
       idmap: isTrue(e.expanded_config['security.privileged']) ? null : this.currentIdmap(rec),
       volumeProject,
-      blockVolumes: await this.blockVolumes(volumeProject, e.expanded_devices),
+      ...(await this.customVolumes(volumeProject, e.expanded_devices)),
     };
   }
 
@@ -202,15 +208,20 @@ export class InstanceManager {
     return loaded.filter((t): t is MetricsTarget => t !== null);
   }
 
-  /** The raw disks of the custom block volumes that disk devices name, by device name. */
-  private async blockVolumes(volProject: string, devices: DevicesMap): Promise<Record<string, string> | undefined> {
-    let out: Record<string, string> | undefined;
+  /**
+   * What the custom volumes that disk devices name need at run time: the raw
+   * disks of block volumes, and the devices whose volume is security.shifted
+   * (bound through an idmapped mount), by device name.
+   */
+  private async customVolumes(volProject: string, devices: DevicesMap): Promise<Pick<InstanceRuntime, 'blockVolumes' | 'shiftedVolumes'>> {
+    const out: Pick<InstanceRuntime, 'blockVolumes' | 'shiftedVolumes'> = {};
     for (const [name, d] of Object.entries(devices)) {
       if (d.type !== 'disk' || !d.pool || !d.source) continue;
-      const vol = await this.deps.db.pools.volume(d.pool, volProject, 'custom', d.source);
+      const vol = await this.deps.db.pools.volume(d.pool, volProject, 'custom', splitVolumeSource(d.source).volume);
+      if (vol?.contentType === 'filesystem' && isTrue(vol.config['security.shifted'])) (out.shiftedVolumes ??= []).push(name);
       if (vol?.contentType !== 'block') continue;
       const pool = await this.deps.pools.get(d.pool);
-      (out ??= {})[name] = this.deps.pools.driver(pool).blockPath(this.deps.pools.spec(pool), 'custom', storageName(volProject, d.source));
+      (out.blockVolumes ??= {})[name] = this.deps.pools.driver(pool).blockPath(this.deps.pools.spec(pool), 'custom', volumeDiskName('custom', volProject, d.source));
     }
     return out;
   }
@@ -218,40 +229,31 @@ export class InstanceManager {
   /** The map recorded in volatile.idmap.current, or the host's shared range. */
   private currentIdmap(rec: InstanceRecord): IdmapEntry[] {
     const text = rec.config['volatile.idmap.current'];
-    if (text) {
-      const parsed = JSON.parse(text) as { Isuid: boolean; Isgid: boolean; Hostid: number; Nsid: number; Maprange: number }[];
-      return parsed.map((x) => ({ isUid: x.Isuid, isGid: x.Isgid, hostId: x.Hostid, nsId: x.Nsid, range: x.Maprange }));
-    }
+    if (text) return parseIdmapJson(text);
     return allocateIdmap(this.deps.idmap, { isolated: false }, []).entries;
   }
 
   /**
    * Recomputes the id map before a start (security.idmap.* and raw.idmap may
    * have changed) and records it in the volatile keys; returns the record.
+   * One at a time: two isolated containers starting together must not take
+   * the same range.
    */
   async refreshIdmap(rec: InstanceRecord): Promise<InstanceRecord> {
-    const cfg = (await this.expand(rec)).expanded_config;
-    if (isTrue(cfg['security.privileged'])) return rec;
-    const isolated = isTrue(cfg['security.idmap.isolated']);
-    const taken: number[] = [];
-    if (isolated) {
-      for (const other of await this.deps.db.instances.list(null)) {
-        if (other.id === rec.id) continue;
-        const b = Number(other.config['volatile.idmap.base']);
-        if (b && b !== this.deps.idmap.uid.hostBase) taken.push(b);
-      }
-    }
-    const num = (k: string): number | undefined => (cfg[k] ? Number(cfg[k]) : undefined);
-    const { entries, base } = allocateIdmap(
-      this.deps.idmap,
-      { isolated, base: num('security.idmap.base'), size: num('security.idmap.size'), raw: cfg['raw.idmap'] },
-      taken,
+    const run = this.idmapQueue.then(async () => {
+      const plan = await planIdmap(this, rec, (await this.expand(rec)).expanded_config);
+      if (!plan) return rec;
+      const json = entriesJson(plan.entries);
+      if (rec.config['volatile.idmap.current'] === json && rec.config['volatile.idmap.base'] === String(plan.base)) return rec;
+      const config = { ...rec.config, 'volatile.idmap.base': String(plan.base), 'volatile.idmap.current': json, 'volatile.idmap.next': json };
+      await this.deps.db.instances.setConfig(rec.id, config);
+      return { ...rec, config };
+    });
+    this.idmapQueue = run.then(
+      () => undefined,
+      () => undefined,
     );
-    const json = entriesJson(entries);
-    if (rec.config['volatile.idmap.current'] === json && rec.config['volatile.idmap.base'] === String(base)) return rec;
-    const config = { ...rec.config, 'volatile.idmap.base': String(base), 'volatile.idmap.current': json, 'volatile.idmap.next': json };
-    await this.deps.db.instances.setConfig(rec.id, config);
-    return { ...rec, config };
+    return run;
   }
 
   /** Records the MACs of NICs that have none in volatile yet (NICs added through profiles); returns the record. */
@@ -536,6 +538,7 @@ export class InstanceManager {
     }
     const expanded = this.expandWith(next, profiles);
     if (!rootDisk(expanded.expanded_devices)) throw badRequest('Invalid devices: No root device could be found');
+    await planNextIdmap(this, this.expandWith(rec, profiles).expanded_config, next, expanded.expanded_config);
     await allowInstanceUpdate(this.deps.db, rec.project, next);
     Object.assign(next.config, missingNicVolatile(next, expanded.expanded_devices));
     return next;
@@ -583,7 +586,10 @@ export class InstanceManager {
     if (st.pid <= 0) return;
     const rt = await this.runtime(rec);
     const driver = this.deps.drivers.of(rec.type);
-    if (devicesChanged && driver.updateDevices) await driver.updateDevices(rt, beforeDevices);
+    if (devicesChanged && driver.updateDevices) {
+      await shiftAttachedVolumes(this, rt, Object.fromEntries(deviceChanges(beforeDevices, rt.expandedDevices).added));
+      await driver.updateDevices(rt, beforeDevices);
+    }
     if (changed.length > 0) await driver.update(rt, changed);
   }
 

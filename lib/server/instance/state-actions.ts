@@ -10,6 +10,7 @@ import type { InstanceManager } from './manager';
 import { criuProblem } from './criu';
 import type { InstanceRuntime } from './interface';
 import { type TemplateTrigger, applyTemplates } from '../images/templates';
+import { shiftAttachedVolumes } from './volume-idmap';
 
 /** Incus's clean-stop timeout, in seconds, when none (-1 or absent) is given: long, yet never forever. */
 const DEFAULT_STOP_TIMEOUT = 600;
@@ -72,6 +73,7 @@ export class StateActions {
     const fresh = await this.m.refreshIdmap(await this.m.recordNicVolatile(rec));
     const rt = await this.m.runtime(fresh);
     await this.renderTemplates(fresh, rt);
+    await shiftAttachedVolumes(this.m, rt, rt.expandedDevices);
     await this.m.deps.drivers.of(rt.type).start(rt);
     await this.m.setVolatile(rec, 'volatile.last_state.power', 'RUNNING');
     await this.m.deps.db.instances.touch(rec.id, new Date().toISOString());

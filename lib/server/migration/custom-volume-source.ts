@@ -8,7 +8,7 @@ import { stat } from 'node:fs/promises';
 import type { PoolRecord, VolumeRecord } from '../db/storage-pools';
 import type { DaemonState } from '../state';
 import type { ContentType } from '../storage/interface';
-import { storageName } from '../storage/volume-names';
+import { volumeDiskName } from '../storage/volume-names';
 import type { StorageVolumes } from '../storage/volumes';
 import type { MigrationConns } from './conns';
 import { receiveHeader, receiveResult, sendHeader, transferThenVerdict } from './control';
@@ -31,7 +31,7 @@ export function customVolumeRef(s: DaemonState, pool: PoolRecord, project: strin
     sd: s.pools.driver(pool),
     spec: s.pools.spec(pool),
     type: 'custom',
-    name: storageName(project, name),
+    name: volumeDiskName('custom', project, name),
     contentType: contentType as ContentType,
     label: name,
   };

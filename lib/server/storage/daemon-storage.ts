@@ -3,7 +3,7 @@
  * a custom filesystem volume of the default project, `POOL/VOLUME`, that
  * holds $INCUS_DIR/backups or $INCUS_DIR/images in place of the directory,
  * which becomes a symlink to the volume's path
- * (storage-pools/<pool>/custom/<volume>), as Incus's daemon_storage.go.
+ * (storage-pools/<pool>/custom/default_<volume>), as Incus's daemon_storage.go.
  * Our drivers keep every volume mounted while its pool is, so "mounting"
  * one is making sure the symlink is in place.
  */
@@ -14,7 +14,7 @@ import { badRequest, notFound, StatusError, statusOf, messageOf } from '../error
 import { run } from '../images/run';
 import type { Logger } from '../log';
 import type { StoragePools } from './pools';
-import { storageName } from './volume-names';
+import { volumeDiskName } from './volume-names';
 
 /** The server keys and the INCUS_DIR folder each one relocates. */
 export const DAEMON_STORAGE_KEYS = {
@@ -49,7 +49,7 @@ export function daemonStorageUse(config: Record<string, string>, pool: string, p
 /** Where the volume's content lives: its path in the pool. */
 async function volumeMountPath(pools: StoragePools, value: string): Promise<string> {
   const { pool, volume } = splitDaemonVolume(value);
-  return pools.volumePath(await pools.get(pool), 'custom', storageName(PROJECT, volume));
+  return pools.volumePath(await pools.get(pool), 'custom', volumeDiskName('custom', PROJECT, volume));
 }
 
 /**

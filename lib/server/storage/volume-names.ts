@@ -2,14 +2,22 @@
  * On-disk names of project volumes. Instance and custom volumes of a
  * project other than `default` carry the project as a prefix
  * (`<project>_<name>`, as Incus's project.Instance and
- * project.StorageVolume), so that two projects may each hold a `c1`;
- * image volumes are named by fingerprint alone and shared.
+ * project.Instance), so that two projects may each hold a `c1`; custom
+ * volumes carry it always, `default` included (`default_<name>`, as
+ * project.StorageVolume); image volumes are named by fingerprint alone and
+ * shared.
  */
 import { DEFAULT_PROJECT } from '../projects/features';
+import type { VolumeType } from './interface';
 
-/** The name the storage driver knows a project's instance or custom volume by. */
+/** The name the storage driver knows a project's instance volume by. */
 export function storageName(project: string, name: string): string {
   return project === DEFAULT_PROJECT ? name : `${project}_${name}`;
+}
+
+/** The name the storage driver knows a volume of any project-owned type by. */
+export function volumeDiskName(type: VolumeType, project: string, name: string): string {
+  return type === 'custom' ? `${project}_${name}` : storageName(project, name);
 }
 
 /** Splits an on-disk volume name into project and name (a name without `_` is `default`'s). */

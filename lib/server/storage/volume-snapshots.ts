@@ -12,7 +12,7 @@ import { parseDuration } from '../instance/config/units';
 import { validateVolumeSnapshotName } from '../names';
 import type { VolumeType } from './interface';
 import type { StoragePools } from './pools';
-import { storageName } from './volume-names';
+import { volumeDiskName } from './volume-names';
 
 /** Go's zero time: a snapshot that never expires. */
 const NO_EXPIRY = '0001-01-01T00:00:00Z';
@@ -59,7 +59,7 @@ export class VolumeSnapshots {
     }
     const sd = this.pools.driver(pool);
     const spec = this.pools.spec(pool);
-    await sd.createSnapshot(spec, v.type as VolumeType, storageName(v.project, v.name), name);
+    await sd.createSnapshot(spec, v.type as VolumeType, volumeDiskName(v.type as VolumeType, v.project, v.name), name);
     try {
       return this.db.transaction((tx) =>
         tx.pools.createVolume({
@@ -74,14 +74,14 @@ export class VolumeSnapshots {
         }),
       );
     } catch (err) {
-      await sd.deleteSnapshot(spec, v.type as VolumeType, storageName(v.project, v.name), name).catch(() => undefined);
+      await sd.deleteSnapshot(spec, v.type as VolumeType, volumeDiskName(v.type as VolumeType, v.project, v.name), name).catch(() => undefined);
       throw err;
     }
   }
 
   async delete(pool: PoolRecord, v: VolumeRecord, snap: string): Promise<void> {
     const s = await this.get(pool,v,snap);
-    await this.pools.driver(pool).deleteSnapshot(this.pools.spec(pool), v.type as VolumeType, storageName(v.project, v.name), snap);
+    await this.pools.driver(pool).deleteSnapshot(this.pools.spec(pool), v.type as VolumeType, volumeDiskName(v.type as VolumeType, v.project, v.name), snap);
     await this.db.transaction((tx) => tx.pools.deleteVolume(s.id));
   }
 
@@ -90,11 +90,11 @@ export class VolumeSnapshots {
     const s = await this.get(pool,v,snap);
     if (await this.db.pools.volume(pool.name,v.project,v.type,`${v.name}/${to}`)) throw conflict(`Snapshot "${to}" already exists`);
     const sd = this.pools.driver(pool);
-    await sd.renameSnapshot(this.pools.spec(pool), v.type as VolumeType, storageName(v.project, v.name), snap, to);
+    await sd.renameSnapshot(this.pools.spec(pool), v.type as VolumeType, volumeDiskName(v.type as VolumeType, v.project, v.name), snap, to);
     try {
       await this.db.transaction((tx) => tx.pools.renameVolume(s.id, `${v.name}/${to}`));
     } catch (err) {
-      await sd.renameSnapshot(this.pools.spec(pool), v.type as VolumeType, storageName(v.project, v.name), to, snap);
+      await sd.renameSnapshot(this.pools.spec(pool), v.type as VolumeType, volumeDiskName(v.type as VolumeType, v.project, v.name), to, snap);
       throw err;
     }
   }
@@ -110,7 +110,7 @@ export class VolumeSnapshots {
   /** The volume's content and config become the snapshot's again. */
   async restore(pool: PoolRecord, v: VolumeRecord, snap: string): Promise<void> {
     const s = await this.get(pool,v,snap);
-    await this.pools.driver(pool).restoreSnapshot(this.pools.spec(pool), v.type as VolumeType, storageName(v.project, v.name), snap);
+    await this.pools.driver(pool).restoreSnapshot(this.pools.spec(pool), v.type as VolumeType, volumeDiskName(v.type as VolumeType, v.project, v.name), snap);
     const config = { ...s.config };
     delete config[EXPIRES];
     await this.db.transaction((tx) => tx.pools.updateVolume({ ...v, config }));

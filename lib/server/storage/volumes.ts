@@ -8,17 +8,19 @@
 import { chmod, chown } from 'node:fs/promises';
 import type { StorageVolume, StorageVolumeState } from '../../api/storage-volume';
 import type { Db } from '../db';
+import type { InstanceRecord } from '../db/instances';
 import type { PoolRecord, VolumeRecord } from '../db/storage-pools';
 import { badRequest, conflict, notFound } from '../errors';
 import { run } from '../images/run';
 import { parseSize } from '../instance/config/units';
 import { expandConfig } from '../instance/expand';
+import { isTrue } from '../instance/config-keys';
 import { validateVolumeName } from '../names';
 import { Reverter } from '../revert';
 import type { ContentType, VolumeType } from './interface';
 import type { StoragePools } from './pools';
 import { VolumeSnapshots } from './volume-snapshots';
-import { storageName } from './volume-names';
+import { volumeDiskName } from './volume-names';
 import { featureProject } from '../projects/features';
 import { type DaemonStorageKey, daemonStorageUse } from './daemon-storage';
 
@@ -27,7 +29,7 @@ const CONTENT_TYPES = new Set(['filesystem', 'block']);
 const DEFAULT_BLOCK_SIZE = '10GiB';
 
 /** Keys that only a filesystem volume takes, and those only a block one takes (Incus's poolAndVolumeCommonRules). */
-const FILESYSTEM_ONLY = new Set(['security.shifted', 'security.unmapped', 'initial.uid', 'initial.gid', 'initial.mode']);
+const FILESYSTEM_ONLY = new Set(['security.shifted', 'security.unmapped', 'initial.uid', 'initial.gid', 'initial.mode', 'volatile.idmap.last', 'volatile.idmap.next']);
 const BLOCK_ONLY = new Set(['security.shared']);
 
 const VALIDATORS: Record<string, (v: string) => string | null> = {
@@ -42,6 +44,9 @@ const VALIDATORS: Record<string, (v: string) => string | null> = {
   'snapshots.schedule.stopped': bool,
   'snapshots.pattern': () => null,
   'snapshots.expiry': () => null,
+  // The map the volume's files are shifted to on disk (instance/volume-idmap.ts).
+  'volatile.idmap.last': () => null,
+  'volatile.idmap.next': () => null,
 };
 
 function bool(v: string): string | null {
@@ -73,6 +78,9 @@ export function validateVolumeConfig(config: Record<string, string>, contentType
     }
     const why = check(v);
     if (why) throw badRequest(`Invalid value for volume option "${k}": ${why}`);
+  }
+  if (isTrue(config['security.unmapped']) && isTrue(config['security.shifted'])) {
+    throw badRequest('security.unmapped and security.shifted are mutually exclusive');
   }
 }
 
@@ -182,7 +190,7 @@ export class StorageVolumes {
         }
         return rec;
       });
-    if (req.config.size && req.contentType === 'filesystem') await this.pools.applyQuota(pool, 'custom', storageName(project, req.name), req.config.size);
+    if (req.config.size && req.contentType === 'filesystem') await this.pools.applyQuota(pool, 'custom', volumeDiskName('custom', project, req.name), req.config.size);
     return rows();
   }
 
@@ -197,7 +205,7 @@ export class StorageVolumes {
 
     const sd = this.pools.driver(pool);
     const spec = this.pools.spec(pool);
-    const disk = storageName(project, req.name);
+    const disk = volumeDiskName('custom', project, req.name);
     const r = new Reverter();
     try {
       const rec = await this.db.transaction((tx) =>
@@ -215,7 +223,7 @@ export class StorageVolumes {
       r.add(() => this.db.pools.deleteVolume(rec.id));
       r.add(() => sd.deleteVolume(spec, 'custom', disk));
       const src = req.copyFrom;
-      const srcDisk = src ? storageName(src.project, src.name) : '';
+      const srcDisk = src ? volumeDiskName(src.type, src.project, src.name) : '';
       const contentType = req.contentType as ContentType;
       const size = contentType === 'block' ? parseSize(config.size!)! : undefined;
       if (src && src.pool === pool.name && sd.cloneVolume) {
@@ -258,13 +266,18 @@ export class StorageVolumes {
     if (v.contentType === 'block') {
       // A block volume's size is its disk's: grown (never shrunk); unset keeps the disk as it is, as Incus does.
       if (config.size && config.size !== v.config.size) {
-        await this.pools.driver(pool).resizeBlockVolume(this.pools.spec(pool), v.type as VolumeType, storageName(v.project, v.name), parseSize(config.size)!);
+        await this.pools.driver(pool).resizeBlockVolume(this.pools.spec(pool), v.type as VolumeType, volumeDiskName(v.type as VolumeType, v.project, v.name), parseSize(config.size)!);
       }
     } else if ((config.size ?? '') !== (v.config.size ?? '')) {
-      if (config.size) await this.pools.applyQuota(pool, v.type as VolumeType, storageName(v.project, v.name), config.size);
-      else await this.pools.driver(pool).setVolumeQuota?.(this.pools.spec(pool), v.type as VolumeType, storageName(v.project, v.name), null);
+      if (config.size) await this.pools.applyQuota(pool, v.type as VolumeType, volumeDiskName(v.type as VolumeType, v.project, v.name), config.size);
+      else await this.pools.driver(pool).setVolumeQuota?.(this.pools.spec(pool), v.type as VolumeType, volumeDiskName(v.type as VolumeType, v.project, v.name), null);
     }
-    const next = { ...v, config, description };
+    const next = { ...v, config: { ...config }, description };
+    // An unmapped volume is never shifted: no map to remember (as Incus).
+    if (isTrue(config['security.unmapped'])) {
+      delete next.config['volatile.idmap.last'];
+      delete next.config['volatile.idmap.next'];
+    }
     await this.db.transaction((tx) => tx.pools.updateVolume(next));
     return next;
   }
@@ -274,7 +287,7 @@ export class StorageVolumes {
     const users = await this.usedBy(pool.name,v.project,v.name);
     if (users.length > 0) throw badRequest('The storage volume is still in use');
     await this.snapshots.deleteAll(pool, v);
-    await this.pools.driver(pool).deleteVolume(this.pools.spec(pool), 'custom', storageName(v.project, v.name));
+    await this.pools.driver(pool).deleteVolume(this.pools.spec(pool), 'custom', volumeDiskName('custom', v.project, v.name));
     await this.db.transaction((tx) => tx.pools.deleteVolume(v.id));
   }
 
@@ -295,14 +308,14 @@ export class StorageVolumes {
         config: v.config,
         copyFrom: { pool: pool.name, project: v.project, type: 'custom', name: v.name },
       });
-      await this.pools.driver(pool).deleteVolume(this.pools.spec(pool), 'custom', storageName(v.project, v.name));
+      await this.pools.driver(pool).deleteVolume(this.pools.spec(pool), 'custom', volumeDiskName('custom', v.project, v.name));
       await this.db.transaction((tx) => tx.pools.deleteVolume(v.id));
       return copy;
     }
     if (newName === v.name) return v;
     if (await this.db.pools.volume(pool.name,v.project,'custom',newName)) throw conflict('Volume by that name already exists');
     const sd = this.pools.driver(pool);
-    const [fromDisk, toDisk] = [storageName(v.project, v.name), storageName(v.project, newName)];
+    const [fromDisk, toDisk] = [volumeDiskName('custom', v.project, v.name), volumeDiskName('custom', v.project, newName)];
     await sd.renameVolume(this.pools.spec(pool), 'custom', fromDisk, toDisk);
     try {
       await this.db.transaction((tx) => tx.pools.renameVolume(v.id, newName));
@@ -315,7 +328,7 @@ export class StorageVolumes {
 
   async state(pool: PoolRecord, v: VolumeRecord): Promise<StorageVolumeState> {
     const sd = this.pools.driver(pool);
-    const used = (await sd.volumeUsage?.(this.pools.spec(pool), v.type as VolumeType, storageName(v.project, v.name))) ?? null;
+    const used = (await sd.volumeUsage?.(this.pools.spec(pool), v.type as VolumeType, volumeDiskName(v.type as VolumeType, v.project, v.name))) ?? null;
     if (used === null) return { usage: null };
     return { usage: { used, total: parseSize(v.config.size ?? '') ?? -1 } };
   }
@@ -323,22 +336,39 @@ export class StorageVolumes {
 
 /** URLs of the instances and profiles whose disk devices use custom volume `name` of `project` on `pool`. */
 export async function customVolumeUsers(db: Db, pool: string, project: string, name: string): Promise<string[]> {
-  const uses = (devices: Record<string, Record<string, string>>) =>
-    Object.values(devices).some((d) => d.type === 'disk' && d.pool === pool && d.source === name && d.path !== '/');
+  const { instances, profiles } = await customVolumeUserRecords(db, pool, project, name);
+  const q = (p: string): string => (p === 'default' ? '' : `?project=${p}`);
   const out = new Set<string>();
+  for (const inst of instances) out.add(`/1.0/instances/${inst.name}${q(inst.project)}`);
+  for (const x of profiles) out.add(`/1.0/profiles/${x.name}${q(x.project)}`);
+  return [...out].sort();
+}
+
+/**
+ * The instances and profiles whose disk devices name the custom volume
+ * (`source` is the volume, or `<volume>/<subpath>`).
+ */
+export async function customVolumeUserRecords(
+  db: Db,
+  pool: string,
+  project: string,
+  name: string,
+): Promise<{ instances: InstanceRecord[]; profiles: { project: string; name: string }[] }> {
+  const uses = (devices: Record<string, Record<string, string>>) =>
+    Object.values(devices).some((d) => d.type === 'disk' && d.pool === pool && d.source?.split('/')[0] === name && d.path !== '/');
+  const instances: InstanceRecord[] = [];
+  const profiles = new Map<string, { project: string; name: string }>();
   // Every project whose custom volumes are `project`'s (itself, or those without features.storage.volumes).
   for (const p of await db.projects.list()) {
     if (featureProject(p.name, p.config, 'storage.volumes') !== project) continue;
-    const q = p.name === 'default' ? '' : `?project=${p.name}`;
     const owner = featureProject(p.name, p.config, 'profiles');
-    const profiles = new Map((await db.profiles.list(owner)).map((x) => [x.name, x]));
+    const byName = new Map((await db.profiles.list(owner)).map((x) => [x.name, x]));
     for (const inst of await db.instances.list(p.name)) {
-      const layers = inst.profiles.map((n) => profiles.get(n)).filter((x) => x !== undefined);
+      const layers = inst.profiles.map((n) => byName.get(n)).filter((x) => x !== undefined);
       const { devices } = expandConfig(layers, { config: inst.config, devices: inst.devices });
-      if (uses(devices)) out.add(`/1.0/instances/${inst.name}${q}`);
+      if (uses(devices)) instances.push(inst);
     }
-    const oq = owner === 'default' ? '' : `?project=${owner}`;
-    for (const x of profiles.values()) if (uses(x.devices)) out.add(`/1.0/profiles/${x.name}${oq}`);
+    for (const x of byName.values()) if (uses(x.devices)) profiles.set(`${owner}/${x.name}`, { project: owner, name: x.name });
   }
-  return [...out].sort();
+  return { instances, profiles: [...profiles.values()] };
 }

@@ -13,7 +13,7 @@ import { type UnixNode, nodeRunConfig } from '../../../lib/server/instance/devic
 import { mergeRunConfigs } from '../../../lib/server/instance/devices/run-config';
 import { deviceLxcLines } from '../../../lib/server/instance/drivers/lxc/device-lines';
 
-const nodeLxcLines = (host: string, node: UnixNode, v: 0 | 1 | 2): string[] => deviceLxcLines(mergeRunConfigs([nodeRunConfig(host, node)]), v);
+const nodeLxcLines = (host: string, node: UnixNode, v: 0 | 1 | 2): string[] => deviceLxcLines(mergeRunConfigs([nodeRunConfig({ path: host, dupe: false }, node)]), v);
 import { unixNodeHostPath } from '../../../lib/server/instance/devices/paths';
 
 function put(path: string, text: string): void {
@@ -115,7 +115,7 @@ t.test('liblxc lines for a gpu node on v1 and v2 hosts', async (t) => {
   const node = { path: '/dev/dri/card0', type: 'c' as const, major: 226, minor: 0, mode: 0o660, uid: 0, gid: 0 };
   const host = unixNodeHostPath('/var/lib/incus/devices/c1', 'gpu', node.path);
   t.same(nodeLxcLines(host, node, 1), [
-    'lxc.mount.entry = /var/lib/incus/devices/c1/unix.gpu.dev%2Fdri%2Fcard0 dev/dri/card0 none bind,create=file 0 0',
+    'lxc.mount.entry = /var/lib/incus/devices/c1/unix.gpu.dev-dri-card0 dev/dri/card0 none bind,create=file 0 0',
     'lxc.cgroup.devices.allow = c 226:0 rwm',
   ]);
   t.same(nodeLxcLines('/x', node, 2)[1], 'lxc.cgroup2.devices.allow = c 226:0 rwm');

@@ -3,24 +3,27 @@ import t from 'tap';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { containerPathOfNode, fstabEscape, splitDev, unixNodeHostPath } from '../../../lib/server/instance/devices/paths';
+import { containerPathOfNode, fstabEscape, nodeDestKey, splitDev, unixNodeHostPath } from '../../../lib/server/instance/devices/paths';
 import { type UnixNode, cgroupRule, hostId, nodeRunConfig } from '../../../lib/server/instance/devices/unix-node';
 import { mergeRunConfigs } from '../../../lib/server/instance/devices/run-config';
 import { deviceLxcLines } from '../../../lib/server/instance/drivers/lxc/device-lines';
 
-const nodeLxcLines = (host: string, node: UnixNode, v: 0 | 1 | 2): string[] => deviceLxcLines(mergeRunConfigs([nodeRunConfig(host, node)]), v);
+const nodeLxcLines = (host: string, node: UnixNode, v: 0 | 1 | 2): string[] => deviceLxcLines(mergeRunConfigs([nodeRunConfig({ path: host, dupe: false }, node)]), v);
 import { unixNodeOf, validateUnix } from '../../../lib/server/instance/devices/unix-common';
 import { deviceChanges, deviceOrder } from '../../../lib/server/instance/devices/runner';
 import { parseSwtpmDevice, tpmNodes, tpmrmNumber } from '../../../lib/server/instance/devices/tpm';
 
 t.test('host file names of device nodes', async (t) => {
   const host = unixNodeHostPath('/var/lib/incus/devices/c1', 'my.dev', '/dev/hot/my-zero');
-  t.equal(host, '/var/lib/incus/devices/c1/unix.my%2Edev.dev%2Fhot%2Fmy-zero');
-  for (const p of ['/dev/my-dev/x', '/a--b/-c-', '/dev/null', '/dev/with space/%odd']) {
+  t.equal(host, '/var/lib/incus/devices/c1/unix.my.dev.dev-hot-my--zero', 'Incus\'s PathNameEncode of unix.<name>.<path>');
+  t.equal(unixNodeHostPath('/d', 'test-dev1', '/tmp/testdev'), '/d/unix.test--dev1.tmp-testdev', 'as Incus\'s own test expects it');
+  for (const p of ['/dev/my-dev/x', '/a--b/c-', '/dev/null', '/dev/with space/%odd', '/dev/a.b']) {
     const file = unixNodeHostPath('/d', 'n', p).slice(3);
     t.equal(containerPathOfNode(file, 'n'), p, `${p} round-trips`);
   }
-  t.equal(containerPathOfNode('unix.my%2Edev.dev%2Fx', 'my'), null, 'a name that is a prefix of another does not match');
+  t.equal(containerPathOfNode('unix.my.dev.dev-x', 'my', ['my.dev']), null, 'a name that is a prefix of another does not claim its files');
+  t.equal(containerPathOfNode('unix.my.dev.dev-x', 'my.dev', ['my']), '/dev/x');
+  t.equal(nodeDestKey('unix.test--dev2.tmp-testdev'), 'tmp-testdev', 'the part Incus compares for two devices at one path');
   t.equal(fstabEscape('/a b\\c\td'), '/a\\040b\\\\c\\011d');
   t.same(splitDev(0x0103n), { major: 1, minor: 3 });
   t.same(splitDev((0x123n << 8n) | 0x45n | (0x678n << 12n << 8n)), { major: 0x123, minor: 0x67845 }, 'large minors');

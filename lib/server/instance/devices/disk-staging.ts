@@ -9,7 +9,7 @@
  * device `source` is staged the same way: its filesystem mounted there.
  * See mount(8) (--bind), umount(8) (-l), proc(5) (mountinfo).
  */
-import { lstat, readFile, rmdir } from 'node:fs/promises';
+import { lstat, readFile, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../../images/run';
 import { mkdirMode } from '../../storage/modes';
@@ -32,32 +32,18 @@ async function mountsUnder(dir: string): Promise<string[]> {
     .sort((a, b) => b.length - a.length);
 }
 
-/** Bind-mounts `source` at the device's staging path and returns that path. */
-export async function stageVolume(source: string, devicesDir: string, device: string): Promise<string> {
-  await mkdirMode(devicesDir, 0o711);
-  const target = stagedPath(devicesDir, device);
-  await unstageVolume(devicesDir, device);
-  await mkdirMode(target, 0o700);
-  await run('mount', ['--bind', source, target]);
-  return target;
-}
-
 /**
- * Mounts the filesystem on the block device `source` (type found by
- * mount(8)) at the device's staging path and returns that path, which is
- * then bound into the container like a host directory.
+ * Bind-mounts `source` (a directory, or a file for a volume sub-path) at the
+ * device's staging path and returns that path. The source is taken as
+ * given (a /proc/<pid>/fd/<fd> descriptor path must not be resolved again).
  */
-export async function stageBlockDevice(source: string, devicesDir: string, device: string, readonly: boolean): Promise<string> {
+export async function stageVolume(source: string, devicesDir: string, device: string, isDir = true): Promise<string> {
   await mkdirMode(devicesDir, 0o711);
   const target = stagedPath(devicesDir, device);
   await unstageVolume(devicesDir, device);
-  await mkdirMode(target, 0o700);
-  try {
-    await run('mount', [...(readonly ? ['-o', 'ro'] : []), source, target]);
-  } catch (err) {
-    await rmdir(target).catch(() => undefined);
-    throw err;
-  }
+  if (isDir) await mkdirMode(target, 0o700);
+  else await writeFile(target, '', { mode: 0o600, flag: 'wx' });
+  await run('mount', ['--no-canonicalize', '--bind', source, target]);
   return target;
 }
 
@@ -67,9 +53,10 @@ export async function unstageVolume(devicesDir: string, device: string): Promise
   // No mount point, no mount: mountinfo is long on a busy host.
   if ((await lstat(target).catch(() => null)) === null) return;
   for (const m of await mountsUnder(target)) await run('umount', ['-l', m]);
-  await rmdir(target).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'ENOENT') throw err;
-  });
+  // A directory, or a file for a volume sub-path that is one.
+  const st = await lstat(target).catch(() => null);
+  if (st?.isDirectory()) await rmdir(target);
+  else if (st) await unlink(target);
 }
 
 /**

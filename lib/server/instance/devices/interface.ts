@@ -8,6 +8,7 @@
 import type { InstanceRuntime } from '../interface';
 import type { InstanceType } from '../../../api/instance';
 import type { DeviceRunConfig } from './run-config';
+import type { SourceWatch } from './source-watch';
 
 export interface DeviceValidateContext {
   /** Validating a profile's device (instance-specific checks are skipped). */
@@ -54,6 +55,8 @@ export interface DeviceStartContext {
   host: DeviceHost;
   /** Init PID of the running container (hot-plug, post-start work). */
   pid?: number;
+  /** Host paths followed while the instance runs (unix devices with required=false). */
+  sourceWatch?: SourceWatch;
 }
 
 export interface DeviceDriver {

@@ -9,29 +9,48 @@ export function encodeDeviceName(name: string): string {
   return encodeURIComponent(name).replace(/\./g, '%2E');
 }
 
-/** Prefix of the host device nodes of device `name`: `unix.<name>.`. */
+/** Incus's linux.PathNameEncode: "-" doubled, then "/" made "-" (a path as part of a file name). */
+export function pathNameEncode(text: string): string {
+  return text.replace(/-/g, '--').replace(/\//g, '-');
+}
+
+/** Incus's linux.PathNameDecode, the reverse of pathNameEncode. */
+export function pathNameDecode(text: string): string {
+  return text.replace(/--/g, '\0').replace(/-/g, '/').replace(/\0/g, '-');
+}
+
+/** Prefix of the host device nodes of device `name`: `unix.<name>.`, encoded. */
 export function unixNodePrefix(name: string): string {
-  return `unix.${encodeDeviceName(name)}.`;
+  return pathNameEncode(`unix.${name}.`);
 }
 
 /**
- * Host path of the node that device `name` puts at `containerPath`. The
- * path is percent-encoded (Incus's "-" encoding cannot be read back), so
- * unplugging finds the container path again from the file name.
+ * Host path of the node that device `name` puts at `containerPath`, named
+ * as Incus names it: `unix.<name>.<path relative to />`, encoded
+ * (unix.test--dev1.tmp-testdev for device test-dev1 at /tmp/testdev).
  */
 export function unixNodeHostPath(devicesDir: string, name: string, containerPath: string): string {
-  return join(devicesDir, unixNodePrefix(name) + encodeURIComponent(containerPath.replace(/^\/+/, '')));
+  return join(devicesDir, pathNameEncode(`unix.${name}.${containerPath.replace(/^\/+/, '')}`));
 }
 
-/** The container path encoded in a host node file name of device `name`, or null. */
-export function containerPathOfNode(fileName: string, name: string): string | null {
+/**
+ * The container path encoded in a host node file name of device `name`, or
+ * null when the file is not that device's. `others`: the instance's other
+ * device names, so that device "a" does not claim the files of "a.b".
+ */
+export function containerPathOfNode(fileName: string, name: string, others: readonly string[] = []): string | null {
   const prefix = unixNodePrefix(name);
   if (!fileName.startsWith(prefix)) return null;
-  try {
-    return '/' + decodeURIComponent(fileName.slice(prefix.length));
-  } catch {
-    return null;
+  for (const o of others) {
+    const p = unixNodePrefix(o);
+    if (o !== name && p.length > prefix.length && fileName.startsWith(p)) return null;
   }
+  return '/' + pathNameDecode(fileName.slice(prefix.length));
+}
+
+/** The part of a node file name Incus compares to find two devices at one container path: after the last ".". */
+export function nodeDestKey(fileName: string): string {
+  return fileName.slice(fileName.lastIndexOf('.') + 1);
 }
 
 /** A path as an fstab field (liblxc's lxc.mount.entry): blanks and backslashes escaped. */

@@ -20,6 +20,10 @@ export interface MountRequest {
   idmap?: boolean;
   /** The device asking for it (VMs name the share's mount tag after it). */
   device?: string;
+  /** A new filesystem of this type (source names it, as in fstab: `tmpfs`) instead of a bind; containers only. */
+  fstype?: string;
+  /** That filesystem's mount options. */
+  options?: string[];
 }
 
 /** A network interface of the instance. */

@@ -13,6 +13,7 @@ import { Reverter } from '../../revert';
 import type { InstanceRuntime } from '../interface';
 import type { DeviceDriver, DeviceHost, DeviceStartContext } from './interface';
 import { deviceDriver } from './load';
+import type { SourceWatch } from './source-watch';
 import { type DeviceRunConfig, mergeRunConfigs } from './run-config';
 import { stopPidFile } from './pid-file';
 import { unmountUnder } from './disk-staging';
@@ -24,6 +25,8 @@ export interface DeviceRunnerOptions {
   host: DeviceHost;
   /** Writes a cgroup key of the running instance named dirName (the driver's way in). */
   setCgroup(dirName: string, key: string, value: string): Promise<void>;
+  /** Host paths the devices follow while the instance runs (absent: nothing is followed). */
+  sourceWatch?: SourceWatch;
 }
 
 type Entry = [string, Record<string, string>];
@@ -94,6 +97,7 @@ export class DeviceRunner {
       logDir: join(this.opts.varDir, 'logs', dirName),
       host: this.opts.host,
       pid,
+      sourceWatch: this.opts.sourceWatch,
     };
   }
 

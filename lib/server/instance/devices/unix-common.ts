@@ -1,9 +1,9 @@
 /**
  * What unix-char and unix-block share: their options and how the node is
  * found (major/minor given, or read from `source` on the host), and the
- * driver built on unix-node.ts. Hot-plug is supported; a missing source
- * with required=false is skipped (Incus then waits for it to appear; this
- * daemon does not watch for it yet).
+ * driver built on unix-node.ts. Hot-plug is supported; a source with
+ * required=false may be missing: while the container runs it is followed,
+ * plugged when it appears and unplugged when it goes (source-watch.ts).
  */
 import { statSync } from 'node:fs';
 import { isBool } from '../config/validators';
@@ -11,7 +11,7 @@ import { isTrue } from '../config-keys';
 import type { DeviceDriver, DeviceStartContext } from './interface';
 import { checkDeviceOptions, deviceError, isAbsPath, isDeviceNumber, isOctalMode, isUnixId, octalMode } from './options';
 import { splitDev } from './paths';
-import { DEFAULT_NODE_MODE, type UnixNode, nodeRunConfig, plugNode, prepareNode, removeHostNodes, unplugNodes } from './unix-node';
+import { DEFAULT_NODE_MODE, type UnixNode, hasHostNodes, nodeRunConfig, plugNode, prepareNode, removeHostNodes, unplugNodes } from './unix-node';
 
 const RULES = {
   source: isAbsPath,
@@ -74,6 +74,20 @@ export function unixNodeOf(config: Record<string, string>, type: 'c' | 'b'): Uni
   };
 }
 
+/** While the container runs, a device with required=false follows its source (plugged when it exists). */
+async function followSource(ctx: DeviceStartContext, type: 'c' | 'b'): Promise<void> {
+  const { config } = ctx;
+  if (!ctx.sourceWatch || !ctx.pid || !config.source || isTrue(config.required ?? 'true')) return;
+  const present = await hasHostNodes(ctx);
+  ctx.sourceWatch.watch(watchKey(ctx), config.source, present, async (now) => {
+    if (!now) return unplugNodes(ctx);
+    const node = unixNodeOf(config, type);
+    if (node) await plugNode(ctx, node);
+  });
+}
+
+const watchKey = (ctx: DeviceStartContext): string => `${ctx.dirName}/${ctx.name}`;
+
 /** A unix-char or unix-block driver. */
 export function unixDriver(typeName: 'unix-char' | 'unix-block'): DeviceDriver {
   const t = typeName === 'unix-char' ? 'c' : 'b';
@@ -85,11 +99,20 @@ export function unixDriver(typeName: 'unix-char' | 'unix-block'): DeviceDriver {
       if (!node) return null;
       return nodeRunConfig(await prepareNode(ctx, node), node);
     },
-    stop: removeHostNodes,
+    postStart: (ctx) => followSource(ctx, t),
+    resume: (ctx) => followSource(ctx, t),
+    async stop(ctx) {
+      ctx.sourceWatch?.unwatch(watchKey(ctx));
+      await removeHostNodes(ctx);
+    },
     async hotplug(ctx) {
       const node = unixNodeOf(ctx.config, t);
       if (node) await plugNode(ctx, node);
+      await followSource(ctx, t);
     },
-    hotunplug: unplugNodes,
+    async hotunplug(ctx) {
+      ctx.sourceWatch?.unwatch(watchKey(ctx));
+      await unplugNodes(ctx);
+    },
   };
 }

@@ -5,16 +5,19 @@
  * (shifted through the instance's id map), bind-mounted into the container,
  * and allowed in the devices cgroup. At start as a mount and a device
  * rule the instance driver applies; on a running container through
- * forkmount and a devices.allow write.
+ * forkmount and a devices.allow write. As in Incus, a device whose
+ * container path another device's node already takes gets its host node
+ * only (the first one stays mounted), and removing it leaves the other's
+ * mount alone.
  */
 import { lstatSync, readdirSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { injectMount, makeDeviceNode, removeInjectedMount } from '../../../native/devices';
 import type { IdmapEntry } from '../idmap-alloc';
 import type { DeviceStartContext } from './interface';
 import type { DeviceRunConfig } from './run-config';
-import { containerPathOfNode, splitDev, unixNodeHostPath, unixNodePrefix } from './paths';
+import { containerPathOfNode, nodeDestKey, splitDev, unixNodeHostPath } from './paths';
 
 /** A device node as the container should see it. */
 export interface UnixNode {
@@ -57,28 +60,59 @@ export function cgroupRule(node: Pick<UnixNode, 'type' | 'major' | 'minor'>): st
   return `${node.type} ${node.major}:${node.minor} rwm`;
 }
 
-/** What the driver does at start for a node: bind the host node at node.path, and allow it. */
-export function nodeRunConfig(hostPath: string, node: UnixNode): DeviceRunConfig {
+/** A host node made for a device; `dupe` when another device's node already takes its container path. */
+export interface PreparedNode {
+  path: string;
+  dupe: boolean;
+}
+
+/** What the driver does at start for a node: bind the host node at node.path, and allow it (nothing for a dupe). */
+export function nodeRunConfig(prepared: PreparedNode, node: UnixNode): DeviceRunConfig {
+  if (prepared.dupe) return {};
   return {
-    mounts: [{ source: hostPath, target: node.path, kind: 'file' }],
+    mounts: [{ source: prepared.path, target: node.path, kind: 'file' }],
     allowDevices: [{ type: node.type, major: node.major, minor: node.minor }],
   };
 }
 
-/** Makes the host node of device ctx.name for `node`; returns its path. */
-export async function prepareNode(ctx: DeviceStartContext, node: UnixNode): Promise<string> {
+/** Names of the files in the instance's devices directory (none when it does not exist). */
+async function deviceFiles(devicesDir: string): Promise<string[]> {
+  return readdir(devicesDir).catch(() => []);
+}
+
+/** Makes the host node of device ctx.name for `node`. */
+export async function prepareNode(ctx: DeviceStartContext, node: UnixNode): Promise<PreparedNode> {
   await mkdir(ctx.devicesDir, { recursive: true, mode: 0o711 });
   const path = unixNodeHostPath(ctx.devicesDir, ctx.name, node.path);
+  const key = nodeDestKey(basename(path));
+  const dupe = (await deviceFiles(ctx.devicesDir)).some((n) => n !== basename(path) && n.startsWith('unix.') && nodeDestKey(n) === key);
   const map = ctx.inst.idmap;
   await makeDeviceNode(path, node.type, node.major, node.minor, node.mode, hostId(map, node.uid, 'uid'), hostId(map, node.gid, 'gid'));
-  return path;
+  return { path, dupe };
 }
 
 /** Puts `node` into the running container (ctx.pid): host node, cgroup allow, bind mount. */
 export async function plugNode(ctx: DeviceStartContext, node: UnixNode): Promise<void> {
-  const hostPath = await prepareNode(ctx, node);
+  const prepared = await prepareNode(ctx, node);
+  if (prepared.dupe) return;
   if (ctx.host.devicesCgroup !== 0) await ctx.setCgroup('devices.allow', cgroupRule(node));
-  await injectMount(ctx.pid!, { source: hostPath, target: node.path, kind: 'file' });
+  await injectMount(ctx.pid!, { source: prepared.path, target: node.path, kind: 'file' });
+}
+
+/** The host node files of device ctx.name, with the container path each stands for. */
+async function ownNodes(ctx: DeviceStartContext): Promise<{ file: string; target: string }[]> {
+  const others = Object.keys(ctx.inst.expandedDevices);
+  const out: { file: string; target: string }[] = [];
+  for (const file of await deviceFiles(ctx.devicesDir)) {
+    const target = containerPathOfNode(file, ctx.name, others);
+    if (target !== null) out.push({ file, target });
+  }
+  return out;
+}
+
+/** Whether device ctx.name has a node on the host (it is plugged). */
+export async function hasHostNodes(ctx: DeviceStartContext): Promise<boolean> {
+  return (await ownNodes(ctx)).length > 0;
 }
 
 /** Whether another device of the instance still passes the same device number in. */
@@ -103,26 +137,23 @@ function numberStillUsed(ctx: DeviceStartContext, except: string, rdev: bigint):
 /**
  * Takes every node of device ctx.name out of the running container: the
  * bind mount and placeholder inside, the cgroup rule (unless a base device
- * or still used by another device), then the host node.
+ * or still used by another device), then the host node. A container path
+ * that another device's node also takes keeps its mount.
  */
 export async function unplugNodes(ctx: DeviceStartContext): Promise<void> {
-  const prefix = unixNodePrefix(ctx.name);
-  let names: string[];
-  try {
-    names = (await readdir(ctx.devicesDir)).filter((n) => n.startsWith(prefix));
-  } catch {
-    return;
-  }
-  for (const n of names) {
-    const hostPath = join(ctx.devicesDir, n);
-    const target = containerPathOfNode(n, ctx.name);
-    if (!target) continue;
-    if (ctx.pid) await removeInjectedMount(ctx.pid, target, 'file');
-    const st = lstatSync(hostPath, { bigint: true });
-    const { major, minor } = splitDev(st.rdev);
-    const type = st.isBlockDevice() ? 'b' : 'c';
-    if (ctx.pid && ctx.host.devicesCgroup !== 0 && !isBaseDevice(type, major, minor) && !numberStillUsed(ctx, hostPath, st.rdev)) {
-      await ctx.setCgroup('devices.deny', `${type} ${major}:${minor} rwm`);
+  const own = await ownNodes(ctx);
+  const ownFiles = new Set(own.map((n) => n.file));
+  const otherKeys = new Set((await deviceFiles(ctx.devicesDir)).filter((n) => n.startsWith('unix.') && !ownFiles.has(n)).map(nodeDestKey));
+  for (const { file, target } of own) {
+    const hostPath = join(ctx.devicesDir, file);
+    if (!otherKeys.has(nodeDestKey(file))) {
+      if (ctx.pid) await removeInjectedMount(ctx.pid, target, 'file');
+      const st = lstatSync(hostPath, { bigint: true });
+      const { major, minor } = splitDev(st.rdev);
+      const type = st.isBlockDevice() ? 'b' : 'c';
+      if (ctx.pid && ctx.host.devicesCgroup !== 0 && !isBaseDevice(type, major, minor) && !numberStillUsed(ctx, hostPath, st.rdev)) {
+        await ctx.setCgroup('devices.deny', `${type} ${major}:${minor} rwm`);
+      }
     }
     await rm(hostPath, { force: true });
   }
@@ -130,12 +161,5 @@ export async function unplugNodes(ctx: DeviceStartContext): Promise<void> {
 
 /** Removes the host nodes of device ctx.name (the container has stopped). */
 export async function removeHostNodes(ctx: DeviceStartContext): Promise<void> {
-  const prefix = unixNodePrefix(ctx.name);
-  let names: string[];
-  try {
-    names = await readdir(ctx.devicesDir);
-  } catch {
-    return;
-  }
-  await Promise.all(names.filter((n) => n.startsWith(prefix)).map((n) => rm(join(ctx.devicesDir, n), { force: true })));
+  await Promise.all((await ownNodes(ctx)).map((n) => rm(join(ctx.devicesDir, n.file), { force: true })));
 }

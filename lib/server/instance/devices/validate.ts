@@ -6,6 +6,7 @@ import { deviceDriver } from './load';
 import { networkInfo } from '../../network/load';
 import { validateDeviceName } from '../../names';
 import { customVolumeUsers } from '../../storage/volumes';
+import { splitVolumeSource } from './volume-subpath';
 
 /**
  * Validates every device; what the drivers may look up (pools, networks,
@@ -35,11 +36,13 @@ export async function validateDevices(
   if (opts.volumeProject !== undefined) {
     for (const [, d] of entries) {
       if (!d || d.type !== 'disk' || !d.pool || !d.source) continue;
-      const key = `${d.pool}/${d.source}`;
+      // `<volume>/<sub-path>` names the volume before the first "/".
+      const volume = splitVolumeSource(d.source).volume;
+      const key = `${d.pool}/${volume}`;
       if (volumes.has(key)) continue;
-      volumes.set(key, await s.db.pools.volume(d.pool, opts.volumeProject, 'custom', d.source));
+      volumes.set(key, await s.db.pools.volume(d.pool, opts.volumeProject, 'custom', volume));
       if (opts.instance) {
-        const all = await customVolumeUsers(s.db, d.pool, opts.volumeProject, d.source);
+        const all = await customVolumeUsers(s.db, d.pool, opts.volumeProject, volume);
         users.set(key, all.filter((u) => u.startsWith('/1.0/instances/') && u !== self));
       }
     }

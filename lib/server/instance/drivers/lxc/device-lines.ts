@@ -4,11 +4,13 @@ import { fstabEscape } from '../../devices/paths';
 
 /** lxc.mount.entry for one mount (liblxc takes the target relative to the rootfs). */
 function mountLine(m: MountRequest): string {
+  const target = fstabEscape(m.target.replace(/^\/+/, ''));
+  if (m.fstype) return `lxc.mount.entry = ${fstabEscape(m.source)} ${target} ${m.fstype} ${[...(m.options ?? []), 'create=dir'].join(',')} 0 0`;
   const opts = [m.recursive ? 'rbind' : 'bind', m.kind === 'dir' ? 'create=dir' : 'create=file'];
   if (m.readonly) opts.push('ro');
   if (m.propagation) opts.push(m.propagation);
   if (m.idmap) opts.push('idmap=container');
-  return `lxc.mount.entry = ${fstabEscape(m.source)} ${fstabEscape(m.target.replace(/^\/+/, ''))} none ${opts.join(',')} 0 0`;
+  return `lxc.mount.entry = ${fstabEscape(m.source)} ${target} none ${opts.join(',')} 0 0`;
 }
 
 /** lxc.net.<index>.* for one NIC. */

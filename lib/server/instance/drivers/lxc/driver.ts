@@ -33,6 +33,7 @@ import { CpuPinning } from '../../limits/cpu-pinning';
 import { parseCpuSet } from '../../config/units';
 import type { DevicesMap } from '../../../../api/instance';
 import { DeviceRunner } from '../../devices/runner';
+import { SourceWatch } from '../../devices/source-watch';
 import { detectDeviceHost } from '../../devices/host';
 import type { DeviceHost } from '../../devices/interface';
 import { deviceLxcLines } from './device-lines';
@@ -111,6 +112,7 @@ export class LxcDriver implements InstanceDriver {
       varDir: opts.varDir,
       host: this.deviceHost,
       setCgroup: (name, key, value) => lxc.setCgroupItem({ name, lxcpath: this.lxcpath }, key, value),
+      sourceWatch: new SourceWatch(),
     });
   }
 
