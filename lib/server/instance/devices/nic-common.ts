@@ -29,6 +29,8 @@ const COMMON: DeviceRules = {
   hwaddr: isMac,
   mtu: isMtu,
   'boot.priority': isUint,
+  attached: isBool,
+  connected: isBool,
 };
 
 const LIMITS: DeviceRules = {
@@ -116,6 +118,15 @@ export function derivedMac(seed: string): string {
 /** The NIC's MAC: configured, recorded in volatile, or derived. */
 export function nicHwaddr(inst: Pick<InstanceRuntime, 'project' | 'name' | 'expandedConfig'>, device: string, config: Record<string, string>): string {
   return (config.hwaddr || inst.expandedConfig[`volatile.${device}.hwaddr`] || derivedMac(seedOf(inst, device))).toLowerCase();
+}
+
+/**
+ * The host-side link whose state `connected` drives: the veth or tap end,
+ * or a VM's macvtap; a container's macvlan has none.
+ */
+export function nicHostLink(ctx: DeviceStartContext): string | null {
+  if (nicKind(ctx.config) !== 'macvlan') return nicHostName(ctx.inst, ctx.name, ctx.config);
+  return ctx.inst.type === 'virtual-machine' ? macvtapName(ctx.inst, ctx.name) : null;
 }
 
 /** The host-side interface name: configured, or `veth` and 8 hex digits derived from the instance. */
