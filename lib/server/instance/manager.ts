@@ -31,6 +31,7 @@ import { generateName, validateInstanceName } from './names';
 import { shiftTree } from '../../native/idmap';
 import { parseSize } from './config/units';
 import { validateDevices } from './devices/validate';
+import { volatileToReset } from './devices/volatile-reset';
 import { missingNicVolatile } from './devices/nic-common';
 import { deleteSnapshotVolumes, moveSnapshotVolumes } from './snapshot-volumes';
 
@@ -539,6 +540,8 @@ export class InstanceManager {
     const expanded = this.expandWith(next, profiles);
     if (!rootDisk(expanded.expanded_devices)) throw badRequest('Invalid devices: No root device could be found');
     await allowInstanceUpdate(this.deps.db, rec.project, next);
+    const beforeDevices = this.expandWith(rec, profiles).expanded_devices;
+    for (const k of volatileToReset(next.config, beforeDevices, expanded.expanded_devices)) delete next.config[k];
     Object.assign(next.config, missingNicVolatile(next, expanded.expanded_devices));
     return next;
   }

@@ -4,6 +4,7 @@ import { deviceLxcLines } from '../../../lib/server/instance/drivers/lxc/device-
 import type { DevicesMap } from '../../../lib/api/instance';
 import type { DeviceStartContext, DeviceValidateContext } from '../../../lib/server/instance/devices/interface';
 import { nicDevice } from '../../../lib/server/instance/devices/nic';
+import { volatileToReset } from '../../../lib/server/instance/devices/volatile-reset';
 import { derivedMac, missingNicVolatile, nicHostName, nicHostNames, nicHwaddr, nicIndex, nicInterfaceName } from '../../../lib/server/instance/devices/nic-common';
 import type { InstanceRuntime } from '../../../lib/server/instance/interface';
 
@@ -85,7 +86,7 @@ t.test('liblxc lines per NIC type', async (t) => {
   t.match(a, /^lxc\.net\.0\.type = veth$/m);
   t.match(a, /^lxc\.net\.0\.link = br0$/m);
   t.match(a, /^lxc\.net\.0\.name = eth0$/m);
-  t.match(a, /^lxc\.net\.0\.mtu = 1400$/m);
+  t.notMatch(a, /^lxc\.net\.0\.mtu/m, 'a bridged NIC leaves its MTU to postStart (the host end keeps the bridge\'s)');
   t.match(a, /^lxc\.net\.0\.flags = up$/m);
   t.match(a, new RegExp(`^lxc\\.net\\.0\\.hwaddr = ${nicHwaddr(rt, 'a', rt.expandedDevices.a!)}$`, 'm'));
   t.match(a, /^lxc\.net\.0\.veth\.pair = veth[0-9a-f]{8}$/m);
@@ -140,4 +141,32 @@ t.test('validation names the device and the key', async (t) => {
   t.doesNotThrow(v({ nictype: 'p2p', 'ipv4.routes': '10.5.0.0/16', host_name: 'hp1' }));
   t.throws(v({ nictype: 'p2p', host_name: 'this-is-too-long-for-linux' }), /"host_name"/);
   t.throws(v({ nictype: 'p2p', parent: 'x' }), /Unknown key "parent"/, 'keys are per NIC type');
+});
+
+t.test('bridged NIC clash checks, VLAN keys, attached / connected', async (t) => {
+  const nics = [{ instance: 'C1', project: 'default', device: 'eth0', hwaddr: '10:66:6a:00:00:01', ipv4: '10.1.2.50', ipv6: '', vlan: '' }];
+  const c = (name = 'c1'): DeviceValidateContext => ({ ...vctx({ br0: { 'ipv4.address': '10.1.2.1/24' } }), instance: { project: 'default', name }, networkNics: () => nics });
+  const v = (config: Record<string, string>, cx = c()) => () => nicDevice.validate('eth1', { type: 'nic', ...config }, cx);
+  t.throws(v({ network: 'br0' }, c('C1')), /Instance DNS name "c1" conflict between "eth1" and "eth0" because both are connected to same network/);
+  t.throws(v({ network: 'br0' }), /Instance DNS name "c1" already used on network/, 'another instance, same name but for case');
+  t.doesNotThrow(v({ network: 'br0' }, c('c1x')), 'another instance name passes the DNS check');
+  t.doesNotThrow(v({ network: 'br0', vlan: '1' }), 'another VLAN does not clash');
+  t.throws(v({ network: 'br0', hwaddr: '10:66:6A:00:00:01' }, c('c2')), /MAC address "10:66:6a:00:00:01" already defined on another NIC/);
+  t.throws(v({ network: 'br0', 'ipv4.address': '10.1.2.50' }, c('c2')), /IP address "10.1.2.50" already defined on another NIC/);
+  t.doesNotThrow(v({ network: 'br0', 'ipv4.address': '10.1.2.51' }, c('c2')));
+  t.throws(v({ network: 'br0', vlan: '4095' }, c('c2')), /Out of VLAN ID range \(0-4094\) "4095"/);
+  t.throws(v({ network: 'br0', vlan: '5', 'vlan.tagged': '5,6' }, c('c2')), /Tagged VLAN ID "5" cannot be the same as untagged VLAN ID/);
+  t.doesNotThrow(v({ network: 'br0', vlan: 'none', 'vlan.tagged': '6,10-12' }, c('c2')));
+  t.throws(v({ network: 'br0', attached: 'maybe' }, c('c2')), /Invalid value for "attached"/);
+  t.doesNotThrow(v({ network: 'br0', attached: 'false', connected: 'no' }, c('c2')));
+  t.throws(v({ nictype: 'macvlan', parent: 'lo', connected: 'false' }, { ...c('c2'), instanceType: 'container' }), /The "connected" option is only supported on virtual machines for macvlan NICs/);
+});
+
+t.test('volatile keys reset by a device change', async (t) => {
+  const config = { 'volatile.eth0.hwaddr': 'm', 'volatile.eth0.host_name': 'h', 'volatile.d.x': '1', 'volatile.uuid': 'u' };
+  const nic = { type: 'nic', network: 'br0' };
+  t.same(volatileToReset(config, { eth0: nic }, { eth0: nic }), [], 'unchanged: nothing');
+  t.same(volatileToReset(config, { eth0: nic }, { eth0: { ...nic, hwaddr: 'x' } }), ['volatile.eth0.hwaddr'], 'a key the config now sets');
+  t.same(volatileToReset(config, { eth0: nic }, { eth0: { type: 'nic', nictype: 'p2p' } }).sort(), ['volatile.eth0.host_name', 'volatile.eth0.hwaddr'], 'NIC type changed: all');
+  t.same(volatileToReset(config, { eth0: nic, d: { type: 'none' } }, { eth0: nic }), ['volatile.d.x'], 'removed device: all its keys');
 });

@@ -5,12 +5,16 @@
  * reservation on the managed network (the network layer writes it).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { contains, formatNetwork, parseCidr, parseIp } from '../../network/cidr';
+import { contains, formatIp, formatNetwork, parseCidr, parseIp } from '../../network/cidr';
 import { ip } from '../../network/tool';
-import type { DeviceStartContext } from './interface';
-import { type NicType, commonNic, ctxInterfaceName, nicHostName, nicHwaddr, tempLinkName } from './nic-common';
-import { applyNicLimits, clearNicLimits, createVeth, deleteLink, hasNicLimits, moveIntoContainer } from './nic-link';
+import type { DeviceStartContext, DeviceValidateContext } from './interface';
+import { type NicType, commonNic, ctxInterfaceName, innerEnd, nicHostName, nicHwaddr, tempLinkName } from './nic-common';
+import { createVeth, deleteLink, ipIn, moveIntoContainer, setTxQueueLength } from './nic-link';
+import type { NicRequest } from './run-config';
+import { applyHostLimits, clearHostLimits } from './nic-host-limits';
 import { deviceError } from './options';
+import { conflict } from '../../errors';
+import { setupPortVlans } from './nic-vlan';
 
 /** The bridge the NIC joins: the managed network's, or `parent`. */
 export function bridgeOf(config: Record<string, string>): string {
@@ -19,21 +23,61 @@ export function bridgeOf(config: Record<string, string>): string {
 
 const list = (v: string | undefined): string[] => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 
-/** Host routes to ipv4.routes / ipv6.routes through the NIC's static address. */
+/**
+ * Host routes to ipv4.routes / ipv6.routes on the bridge, through the NIC's
+ * static address when it has one (proto boot, as Incus's networkNICRouteAdd).
+ */
 async function routes(ctx: DeviceStartContext, add: boolean): Promise<void> {
   const bridge = bridgeOf(ctx.config);
   for (const fam of ['4', '6']) {
     const via = (ctx.config[`ipv${fam}.address`] ?? '').split('/')[0];
-    if (!via) continue;
+    const through = via && via !== 'none' ? ['via', via] : [];
     for (const r of list(ctx.config[`ipv${fam}.routes`])) {
-      if (add) await ip(`-${fam}`, 'route', 'replace', r, 'via', via, 'dev', bridge);
-      else await ip(`-${fam}`, 'route', 'del', r, 'via', via, 'dev', bridge).catch(() => undefined);
+      if (add) await ip(`-${fam}`, 'route', 'replace', r, ...through, 'dev', bridge, 'proto', 'boot');
+      else await ip(`-${fam}`, 'route', 'del', r, ...through, 'dev', bridge, 'proto', 'boot').catch(() => undefined);
+    }
+  }
+}
+
+/**
+ * Incus's checkAddressConflict: on the NIC's network and untagged VLAN, no
+ * other NIC may carry the same instance DNS name (managed network with DNS),
+ * MAC or static address. A 409.
+ */
+function checkAddressConflict(name: string, config: Record<string, string>, ctx: DeviceValidateContext): void {
+  const network = bridgeOf(config);
+  const self = ctx.instance;
+  if (!self || !ctx.networkNics) return;
+  const managed = ctx.network?.(network);
+  for (const nic of ctx.networkNics(network)) {
+    const same = nic.project === self.project && nic.instance === self.name;
+    if (same && nic.device === name) continue;
+    if ((config.vlan ?? '') !== (nic.vlan ?? '')) continue;
+    if (managed && managed.config['dns.mode'] !== 'none' && nic.instance.toLowerCase() === self.name.toLowerCase()) {
+      const dns = nic.instance.toLowerCase();
+      if (same) throw conflict(`Instance DNS name "${dns}" conflict between "${name}" and "${nic.device}" because both are connected to same network`);
+      throw conflict(`Instance DNS name "${dns}" already used on network`);
+    }
+    if (config.hwaddr && nic.hwaddr && config.hwaddr.toLowerCase() === nic.hwaddr) {
+      throw conflict(`MAC address "${nic.hwaddr}" already defined on another NIC`);
+    }
+    for (const [key, theirs] of [['ipv4.address', nic.ipv4], ['ipv6.address', nic.ipv6]]) {
+      const ours = parseIp((config[key] ?? '').split('/')[0]);
+      const other = parseIp(theirs.split('/')[0]);
+      if (ours && other && ours.family === other.family && ours.addr === other.addr) {
+        throw conflict(`IP address "${formatIp(other.family, other.addr)}" already defined on another NIC`);
+      }
     }
   }
 }
 
 export const bridgedNic: NicType = {
   validate(name, config, ctx) {
+    const tagged = (config['vlan.tagged'] ?? '').split(',').map((s) => s.trim());
+    if (config.vlan && tagged.includes(config.vlan)) {
+      throw deviceError(name, `Invalid value for "vlan.tagged": Tagged VLAN ID "${config.vlan}" cannot be the same as untagged VLAN ID`);
+    }
+    checkAddressConflict(name, config, ctx);
     if (config.network) {
       for (const k of ['nictype', 'parent']) {
         if (config[k] && !(k === 'nictype' && config[k] === 'bridged')) {
@@ -62,17 +106,26 @@ export const bridgedNic: NicType = {
   },
 
   nic(ctx, index) {
-    return { ...commonNic(ctx, index, 'veth'), link: bridgeOf(ctx.config), hostName: nicHostName(ctx.inst, ctx.name, ctx.config) };
+    const nic: NicRequest = { ...commonNic(ctx, index, 'veth'), link: bridgeOf(ctx.config), hostName: nicHostName(ctx.inst, ctx.name, ctx.config) };
+    // liblxc would give both ends the NIC's MTU and a lower one lowers the bridge: both start at
+    // the bridge's, and postStart sets the container end's.
+    if (ctx.inst.type === 'container') delete nic.mtu;
+    return nic;
   },
 
   async postStart(ctx) {
     const host = nicHostName(ctx.inst, ctx.name, ctx.config);
-    if (hasNicLimits(ctx.config)) await applyNicLimits(host, ctx.config);
+    const bridge = bridgeOf(ctx.config);
+    const inner = innerEnd(ctx);
+    if (inner && ctx.config.mtu) await ipIn(inner.pid, 'link', 'set', 'dev', inner.name, 'mtu', ctx.config.mtu);
+    await setTxQueueLength(host, innerEnd(ctx), ctx.config['queue.tx.length']);
+    await setupPortVlans(bridge, host, ctx.config);
+    await applyHostLimits(ctx, host);
     await routes(ctx, true);
   },
 
   async stop(ctx) {
-    await clearNicLimits(nicHostName(ctx.inst, ctx.name, ctx.config));
+    await clearHostLimits(ctx, nicHostName(ctx.inst, ctx.name, ctx.config));
     await routes(ctx, false);
   },
 
@@ -80,9 +133,9 @@ export const bridgedNic: NicType = {
     const host = nicHostName(ctx.inst, ctx.name, ctx.config);
     const bridge = bridgeOf(ctx.config);
     if (!existsSync(`/sys/class/net/${bridge}/bridge`)) throw new Error(`Bridge "${bridge}" doesn't exist`);
-    const mtu = ctx.config.mtu || readFileSync(`/sys/class/net/${bridge}/mtu`, 'utf8').trim();
+    const bridgeMtu = readFileSync(`/sys/class/net/${bridge}/mtu`, 'utf8').trim();
     const peer = tempLinkName();
-    await createVeth(host, peer, { hwaddr: nicHwaddr(ctx.inst, ctx.name, ctx.config), mtu });
+    await createVeth(host, peer, { hwaddr: nicHwaddr(ctx.inst, ctx.name, ctx.config), mtu: ctx.config.mtu || bridgeMtu, hostMtu: bridgeMtu });
     try {
       await ip('link', 'set', 'dev', host, 'master', bridge);
       await ip('link', 'set', 'dev', host, 'up');

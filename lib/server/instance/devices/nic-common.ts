@@ -8,7 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { DevicesMap } from '../../../api/instance';
 import { isBool, isUint, oneOf, type Validator } from '../config/validators';
-import { isBitRate, isCidrList, isHostCidr, isInterfaceName, isIp, isMac, isMtu } from '../../network/validators';
+import { expandVlanList, isBitRate, isCidrList, isHostCidr, isInterfaceName, isIp, isMac, isMtu, isVlanId } from '../../network/validators';
 import type { InstanceRuntime } from '../interface';
 import type { NicRequest } from './run-config';
 import type { DeviceStartContext, DeviceValidateContext } from './interface';
@@ -56,6 +56,15 @@ export const NIC_RULES: Record<NicKind, DeviceRules> = {
     'security.ipv4_filtering': isBool,
     'security.ipv6_filtering': isBool,
     'queue.tx.length': isUint,
+    vlan: (v) => (v === '' || v === 'none' ? null : isVlanId(v)),
+    'vlan.tagged': (v) => {
+      try {
+        expandVlanList(v);
+        return null;
+      } catch (err) {
+        return (err as Error).message;
+      }
+    },
   },
   p2p: {
     ...COMMON,
@@ -209,6 +218,11 @@ export interface NicType {
 /** The interface name inside the container for the device in ctx. */
 export function ctxInterfaceName(ctx: DeviceStartContext): string {
   return nicInterfaceName({ ...ctx.inst.expandedDevices, [ctx.name]: ctx.config }, ctx.name);
+}
+
+/** The container end of the NIC (its init and interface name); null for a VM. */
+export function innerEnd(ctx: DeviceStartContext): { pid: number; name: string } | null {
+  return ctx.inst.type === 'container' && ctx.pid ? { pid: ctx.pid, name: ctxInterfaceName(ctx) } : null;
 }
 
 /** The fields every NIC type shares. */

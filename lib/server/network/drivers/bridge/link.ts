@@ -41,6 +41,8 @@ export async function setupBridge(project: string, name: string, config: Record<
     throw new Error(`Network interface "${name}" already exists and is not a bridge`);
   }
   await ip('link', 'set', 'dev', name, 'mtu', config['bridge.mtu'] || '1500');
+  // As Incus: VLAN filtering on, so NICs can set `vlan` / `vlan.tagged` (a kernel without it only loses those).
+  await ip('link', 'set', 'dev', name, 'type', 'bridge', 'vlan_filtering', '1').catch(() => undefined);
   await ip('link', 'set', 'dev', name, 'address', config['bridge.hwaddr'] || stableMac(`${project}/${name}`));
   const v4 = wanted(config['ipv4.address']);
   const v6 = wanted(config['ipv6.address']);
