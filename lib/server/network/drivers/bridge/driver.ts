@@ -20,6 +20,7 @@ import { isInterfaceName } from '../../validators';
 import { fillBridgeConfig, flag, validateBridgeConfig } from './config';
 import { dnsmasqArgs, dnsmasqPaths, rawConfigText, staticHostFile, staticHostLine, usesDnsmasq } from './dnsmasq-args';
 import { deleteBridge, dropExternalInterfaces, dropRoutes, setupBridge } from './link';
+import { releaseLeases } from '../../dhcp-release';
 
 export interface BridgeDriverDeps {
   varDir: string;
@@ -133,6 +134,13 @@ export class BridgeDriver implements NetworkDriver {
     let changed = false;
     for (const f of await readdir(dir)) {
       if (want.has(f)) continue;
+      // The NIC is gone: its leases go with it (the line is `hwaddr[,...],name`).
+      const line = (await readFile(join(dir, f), 'utf8').catch(() => '')).trim().split(',');
+      if (line.length > 1) {
+        await releaseLeases(net.name, dnsmasqPaths(this.deps.varDir, net.name).leases, line[0]!, line[line.length - 1]!).catch((err: Error) =>
+          this.deps.log.warn('Failed to release DHCP leases', { network: net.name, err: err.message }),
+        );
+      }
       await unlink(join(dir, f));
       changed = true;
     }
