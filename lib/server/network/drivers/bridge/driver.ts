@@ -98,6 +98,9 @@ export class BridgeDriver implements NetworkDriver {
     await applyNetworkFirewall(bridgeFirewall(net.name, net.config));
     if (!usesDnsmasq(net.config)) {
       await this.deps.dnsmasq.stop(net.name, paths);
+      // As Incus: no dnsmasq, no leases file or host entries left behind.
+      await rm(paths.leases, { force: true });
+      await this.writeStatics(net, []);
       return;
     }
     await writeFile(paths.raw, rawConfigText(net.config), { mode: 0o644 });
@@ -122,8 +125,9 @@ export class BridgeDriver implements NetworkDriver {
   }
 
   async setStatics(net: NetworkSpec, statics: StaticHost[]): Promise<void> {
-    if (!usesDnsmasq(net.config)) return;
-    if (await this.writeStatics(net, statics)) this.deps.dnsmasq.reload(net.name);
+    // As Incus: entries only while dnsmasq serves the network (start() writes them all again).
+    const on = usesDnsmasq(net.config);
+    if ((await this.writeStatics(net, on ? statics : [])) && on) this.deps.dnsmasq.reload(net.name);
   }
 
   /** Writes one hosts file per NIC and removes stale ones; true when anything changed. */
