@@ -71,6 +71,14 @@ function checkAddressConflict(name: string, config: Record<string, string>, ctx:
   }
 }
 
+/** Incus's validateEnvironment: the bridge must be there when the NIC starts. */
+function checkParent(ctx: DeviceStartContext): void {
+  const bridge = bridgeOf(ctx.config);
+  const dir = `${ctx.host.sysRoot}/class/net/${bridge}`;
+  if (!existsSync(dir)) throw new Error(`Parent device "${bridge}" doesn't exist`);
+  if (!existsSync(`${dir}/bridge`)) throw new Error(`Parent device "${bridge}" is not a bridge`);
+}
+
 export const bridgedNic: NicType = {
   validate(name, config, ctx) {
     const tagged = (config['vlan.tagged'] ?? '').split(',').map((s) => s.trim());
@@ -101,11 +109,11 @@ export const bridgedNic: NicType = {
       return;
     }
     if (!config.parent) throw deviceError(name, 'Missing "network" or "parent" property');
-    if (!existsSync(`/sys/class/net/${config.parent}`)) throw deviceError(name, `Invalid value for "parent": Parent interface "${config.parent}" doesn't exist`);
-    if (!existsSync(`/sys/class/net/${config.parent}/bridge`)) throw deviceError(name, `Invalid value for "parent": Interface "${config.parent}" is not a bridge`);
+    // As Incus, the parent is looked at when the NIC starts (checkParent), not here.
   },
 
   nic(ctx, index) {
+    checkParent(ctx);
     const nic: NicRequest = { ...commonNic(ctx, index, 'veth'), link: bridgeOf(ctx.config), hostName: nicHostName(ctx.inst, ctx.name, ctx.config) };
     // liblxc would give both ends the NIC's MTU and a lower one lowers the bridge: both start at
     // the bridge's, and postStart sets the container end's.
@@ -132,7 +140,7 @@ export const bridgedNic: NicType = {
   async hotplug(ctx) {
     const host = nicHostName(ctx.inst, ctx.name, ctx.config);
     const bridge = bridgeOf(ctx.config);
-    if (!existsSync(`/sys/class/net/${bridge}/bridge`)) throw new Error(`Bridge "${bridge}" doesn't exist`);
+    checkParent(ctx);
     const bridgeMtu = readFileSync(`/sys/class/net/${bridge}/mtu`, 'utf8').trim();
     const peer = tempLinkName();
     await createVeth(host, peer, { hwaddr: nicHwaddr(ctx.inst, ctx.name, ctx.config), mtu: ctx.config.mtu || bridgeMtu, hostMtu: bridgeMtu });
