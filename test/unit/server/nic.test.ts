@@ -131,12 +131,20 @@ t.test('validation names the device and the key', async (t) => {
   t.doesNotThrow(v({ network: 'br0' }));
   t.doesNotThrow(v({ network: 'br0', 'ipv4.address': '10.1.2.50', hwaddr: '10:66:6a:00:00:09', name: 'eth9', 'limits.ingress': '10Mbit' }));
   t.throws(v({}), /Invalid device "eth9": Missing "nictype" or "network"/);
-  t.throws(v({ network: 'nope' }), /Invalid device "eth9": Invalid value for "network": Network "nope" not found/);
+  t.throws(v({ network: 'nope' }), /Invalid device "eth9": Error loading network config for "nope": Network not found/);
   t.throws(v({ network: 'br0', parent: 'br0' }), /"parent" property in conjunction with "network"/);
-  t.throws(v({ network: 'br0', 'ipv4.address': '10.1.3.50' }), /"ipv4.address": Address "10.1.3.50" is not within the network subnet 10.1.2.0\/24/);
-  t.throws(v({ network: 'br0', 'ipv6.address': 'fd42::5' }), /"ipv6.address": Network "br0" has no IPv6 subnet/);
+  t.throws(v({ network: 'br0', 'ipv4.address': '10.1.3.50' }), /Device IP address "10.1.3.50" not within network "br0" subnet/);
+  t.throws(v({ network: 'br0', 'ipv4.address': '10.1.2.1' }), /IP address "10.1.2.1" is assigned to parent managed network device "br0"/);
+  t.throws(v({ network: 'br0', 'ipv6.address': 'fd42::5' }), /Cannot specify "ipv6.address" when DHCP or "ipv6.dhcp.stateful" are disabled/);
+  t.throws(v({ network: 'br0', nictype: 'bridged' }), /Cannot use "nictype" property in conjunction with "network" property/);
+  t.throws(v({ network: 'br0', mtu: '1400' }), /Cannot use "mtu" property in conjunction with "network" property/);
+  t.throws(v({ nictype: 'bridged', parent: 'br0', 'ipv4.address': '10.1.3.50' }), /not within network "br0" subnet/, 'a parent that is a managed network is checked as one');
+  t.throws(
+    v({ network: 'br0', 'ipv4.address': '10.1.2.50' }, vctx({ br0: { 'ipv4.address': '10.1.2.1/24', 'ipv4.dhcp': 'false' } })),
+    /Cannot specify "ipv4.address" when DHCP is disabled \(unless using security.ipv4_filtering\) on network "br0"/,
+  );
   t.throws(v({ network: 'br0', hwaddr: 'nope' }), /Invalid value for "hwaddr"/);
-  t.throws(v({ network: 'br0', mtu: '10' }), /Invalid value for "mtu"/);
+  t.throws(v({ nictype: 'p2p', mtu: '10' }), /Invalid value for "mtu"/);
   t.throws(v({ network: 'br0', name: 'a/b' }), /Invalid value for "name"/);
   t.throws(v({ network: 'br0', 'limits.ingress': 'fast' }), /Invalid value for "limits.ingress"/);
   t.throws(v({ network: 'br0', bogus: '1' }), /Unknown key "bogus"/);

@@ -5,15 +5,13 @@
  * reservation on the managed network (the network layer writes it).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { contains, formatIp, formatNetwork, parseCidr, parseIp } from '../../network/cidr';
 import { ip } from '../../network/tool';
-import type { DeviceStartContext, DeviceValidateContext } from './interface';
+import type { DeviceStartContext } from './interface';
+import { checkBridgedConfig } from './nic-bridged-checks';
 import { type NicType, commonNic, ctxInterfaceName, innerEnd, nicHostName, nicHwaddr, tempLinkName } from './nic-common';
 import { createVeth, deleteLink, ipIn, moveIntoContainer, setTxQueueLength } from './nic-link';
 import type { NicRequest } from './run-config';
 import { applyHostLimits, clearHostLimits } from './nic-host-limits';
-import { deviceError } from './options';
-import { conflict } from '../../errors';
 import { setupPortVlans } from './nic-vlan';
 
 /** The bridge the NIC joins: the managed network's, or `parent`. */
@@ -39,38 +37,6 @@ async function routes(ctx: DeviceStartContext, add: boolean): Promise<void> {
   }
 }
 
-/**
- * Incus's checkAddressConflict: on the NIC's network and untagged VLAN, no
- * other NIC may carry the same instance DNS name (managed network with DNS),
- * MAC or static address. A 409.
- */
-function checkAddressConflict(name: string, config: Record<string, string>, ctx: DeviceValidateContext): void {
-  const network = bridgeOf(config);
-  const self = ctx.instance;
-  if (!self || !ctx.networkNics) return;
-  const managed = ctx.network?.(network);
-  for (const nic of ctx.networkNics(network)) {
-    const same = nic.project === self.project && nic.instance === self.name;
-    if (same && nic.device === name) continue;
-    if ((config.vlan ?? '') !== (nic.vlan ?? '')) continue;
-    if (managed && managed.config['dns.mode'] !== 'none' && nic.instance.toLowerCase() === self.name.toLowerCase()) {
-      const dns = nic.instance.toLowerCase();
-      if (same) throw conflict(`Instance DNS name "${dns}" conflict between "${name}" and "${nic.device}" because both are connected to same network`);
-      throw conflict(`Instance DNS name "${dns}" already used on network`);
-    }
-    if (config.hwaddr && nic.hwaddr && config.hwaddr.toLowerCase() === nic.hwaddr) {
-      throw conflict(`MAC address "${nic.hwaddr}" already defined on another NIC`);
-    }
-    for (const [key, theirs] of [['ipv4.address', nic.ipv4], ['ipv6.address', nic.ipv6]]) {
-      const ours = parseIp((config[key] ?? '').split('/')[0]);
-      const other = parseIp(theirs.split('/')[0]);
-      if (ours && other && ours.family === other.family && ours.addr === other.addr) {
-        throw conflict(`IP address "${formatIp(other.family, other.addr)}" already defined on another NIC`);
-      }
-    }
-  }
-}
-
 /** Incus's validateEnvironment: the bridge must be there when the NIC starts. */
 function checkParent(ctx: DeviceStartContext): void {
   const bridge = bridgeOf(ctx.config);
@@ -81,35 +47,7 @@ function checkParent(ctx: DeviceStartContext): void {
 
 export const bridgedNic: NicType = {
   validate(name, config, ctx) {
-    const tagged = (config['vlan.tagged'] ?? '').split(',').map((s) => s.trim());
-    if (config.vlan && tagged.includes(config.vlan)) {
-      throw deviceError(name, `Invalid value for "vlan.tagged": Tagged VLAN ID "${config.vlan}" cannot be the same as untagged VLAN ID`);
-    }
-    checkAddressConflict(name, config, ctx);
-    if (config.network) {
-      for (const k of ['nictype', 'parent']) {
-        if (config[k] && !(k === 'nictype' && config[k] === 'bridged')) {
-          throw deviceError(name, `Cannot use "${k}" property in conjunction with "network" property`);
-        }
-      }
-      const net = ctx.network?.(config.network);
-      if (ctx.network && !net) throw deviceError(name, `Invalid value for "network": Network "${config.network}" not found`);
-      if (net && net.nicType !== 'bridged') throw deviceError(name, `Invalid value for "network": Network "${config.network}" cannot be used with bridged NICs`);
-      for (const fam of [4, 6] as const) {
-        const key = `ipv${fam}.address`;
-        const want = config[key];
-        const subnet = net?.config[key] ? parseCidr(net.config[key]) : null;
-        if (!want) continue;
-        if (net && !subnet) throw deviceError(name, `Invalid value for "${key}": Network "${config.network}" has no IPv${fam} subnet`);
-        const addr = parseIp(want.split('/')[0]);
-        if (subnet && addr && !contains(subnet, addr)) {
-          throw deviceError(name, `Invalid value for "${key}": Address "${want}" is not within the network subnet ${formatNetwork(subnet)}`);
-        }
-      }
-      return;
-    }
-    if (!config.parent) throw deviceError(name, 'Missing "network" or "parent" property');
-    // As Incus, the parent is looked at when the NIC starts (checkParent), not here.
+    checkBridgedConfig(name, config, ctx);
   },
 
   nic(ctx, index) {
