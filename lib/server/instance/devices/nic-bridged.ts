@@ -12,7 +12,7 @@ import { type NicType, commonNic, ctxInterfaceName, innerEnd, nicHostName, nicHw
 import { createVeth, deleteLink, ipIn, moveIntoContainer, setTxQueueLength } from './nic-link';
 import type { NicRequest } from './run-config';
 import { applyHostLimits, clearHostLimits } from './nic-host-limits';
-import { setupPortVlans } from './nic-vlan';
+import { setupPortIsolation, setupPortVlans } from './nic-vlan';
 
 /** The bridge the NIC joins: the managed network's, or `parent`. */
 export function bridgeOf(config: Record<string, string>): string {
@@ -66,6 +66,7 @@ export const bridgedNic: NicType = {
     if (inner && ctx.config.mtu) await ipIn(inner.pid, 'link', 'set', 'dev', inner.name, 'mtu', ctx.config.mtu);
     await setTxQueueLength(host, innerEnd(ctx), ctx.config['queue.tx.length']);
     await setupPortVlans(bridge, host, ctx.config);
+    await setupPortIsolation(host, ctx.config);
     await applyHostLimits(ctx, host);
     await routes(ctx, true);
   },

@@ -55,6 +55,7 @@ export const NIC_RULES: Record<NicKind, DeviceRules> = {
     'security.mac_filtering': isBool,
     'security.ipv4_filtering': isBool,
     'security.ipv6_filtering': isBool,
+    'security.port_isolation': isBool,
     'queue.tx.length': isUint,
     vlan: (v) => (v === '' || v === 'none' ? null : isVlanId(v)),
     'vlan.tagged': (v) => {

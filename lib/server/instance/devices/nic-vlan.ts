@@ -1,11 +1,13 @@
 /**
- * A bridged NIC's VLAN membership on a native Linux bridge (`vlan`, the
- * untagged PVID; `vlan.tagged`, tagged memberships), set on the host-side
- * port with `bridge vlan` as Incus's setupNativeBridgePortVLANs does.
+ * A bridged NIC's port settings on a native Linux bridge, set on the
+ * host-side port with `bridge` as Incus does: VLAN membership (`vlan`, the
+ * untagged PVID; `vlan.tagged`, tagged memberships; setupNativeBridgePortVLANs)
+ * and `security.port_isolation`.
  */
 import { readFileSync } from 'node:fs';
 import { runTool } from '../../network/tool';
 import { expandVlanList } from '../../network/validators';
+import { isTrue } from '../config-keys';
 
 const bridgeTool = (...args: string[]): Promise<string> => runTool('bridge', args);
 
@@ -39,4 +41,9 @@ export async function setupPortVlans(bridge: string, port: string, config: Recor
     if (id === 0) throw new Error('VLAN tagged ID 0 is not allowed for native Linux bridges');
     await bridgeTool('vlan', 'add', 'dev', port, 'vid', String(id));
   }
+}
+
+/** `security.port_isolation`: the port may only talk to non-isolated ports (the uplink). */
+export async function setupPortIsolation(port: string, config: Record<string, string>): Promise<void> {
+  if (isTrue(config['security.port_isolation'])) await bridgeTool('link', 'set', 'dev', port, 'isolated', 'on');
 }
