@@ -2,7 +2,8 @@
  * NIC devices on real containers, in a network namespace the test makes:
  * hot-plug and unplug on a running container, p2p and macvlan NICs with
  * their name and MTU (at start and hot-plugged), routed NICs, bandwidth
- * limits with tc on the host side, and the state's host_name.
+ * limits with tc on the host side, the state's host_name, and the
+ * attached / connected keys.
  */
 import t, { type Test } from 'tap';
 import { withDaemon, type TestDaemon } from './lib/daemon';
@@ -109,4 +110,32 @@ t.test('p2p, macvlan and routed NICs at start; limits with tc', async (t) => {
   await ok(t, d, ['start', 's1']);
   t.equal(mtuOf(linkIn(d, 's1', 'pp0')), 1450, 'starts again');
   t.equal((await d.client.getInstanceState('s1')).network?.pp0?.hwaddr, (await d.client.getInstance('s1')).config['volatile.pp.hwaddr'], 'same MAC after restart');
+});
+
+t.test('attached and connected', async (t) => {
+  const d = await withDaemon(t, { netns: true });
+  await ok(t, d, ['launch', 'busybox', 'c1']);
+  const operstate = (): string | null => {
+    const r = d.attach('c1', ['cat', '/sys/class/net/pc0/operstate']);
+    return r.code === 0 ? r.out.trim() : null;
+  };
+  await ok(t, d, ['config', 'device', 'add', 'c1', 'pc', 'nic', 'nictype=p2p', 'name=pc0']);
+  d.attach('c1', ['ip', 'link', 'set', 'pc0', 'up']);
+  t.equal(operstate(), 'up', 'plugged and connected');
+  await ok(t, d, ['config', 'device', 'set', 'c1', 'pc', 'connected=false']);
+  d.attach('c1', ['ip', 'link', 'set', 'pc0', 'up']);
+  t.equal(operstate(), 'down', 'connected=false: the host side is down');
+  await ok(t, d, ['config', 'device', 'set', 'c1', 'pc', 'attached=false']);
+  t.equal(operstate(), null, 'attached=false: unplugged');
+  await ok(t, d, ['config', 'device', 'set', 'c1', 'pc', 'connected=true']);
+  t.equal(operstate(), null, 'still unplugged');
+  await ok(t, d, ['config', 'device', 'set', 'c1', 'pc', 'attached=true']);
+  d.attach('c1', ['ip', 'link', 'set', 'pc0', 'up']);
+  t.equal(operstate(), 'up', 'plugged again');
+  await ok(t, d, ['config', 'device', 'set', 'c1', 'pc', 'connected=false']);
+  await ok(t, d, ['restart', 'c1', '--force']);
+  d.attach('c1', ['ip', 'link', 'set', 'pc0', 'up']);
+  t.equal(operstate(), 'down', 'connected=false holds across a restart');
+  const bad = await d.cli(['config', 'device', 'set', 'c1', 'pc', 'connected=maybe']);
+  t.not(bad.code, 0, 'connected must be a bool');
 });

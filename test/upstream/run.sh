@@ -139,7 +139,11 @@ for suite in "${SUITES[@]}"; do
   work=$(mktemp -d "$TMPPARENT/incus-upstream.XXXXXX")
   chmod 755 "$work" # unprivileged container roots traverse it
   cp -a "$INCUS_SRC/test" "$work/test"
-  mkdir -p "$work/tmp"
+  mkdir -p "$work/tmp" "$work/hosttools"
+  # Suites ping containers; a host without iputils gets busybox's applets.
+  for tool in ping ping6; do
+    command -v "$tool" > /dev/null || ln -s /bin/busybox "$work/hosttools/$tool"
+  done
   log="$LOGS/$suite.$BACKEND.log"
   rm -rf "$LOGS/$suite.$BACKEND.daemon"
   mkdir -p "$LOGS/$suite.$BACKEND.daemon"
@@ -148,7 +152,7 @@ for suite in "${SUITES[@]}"; do
   # every process of the PID namespace.
   timeout --signal=KILL "$TIMEOUT" \
     unshare --net --mount --pid --fork --kill-child --propagation private --mount-proc \
-    env -i PATH="$REPO/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+    env -i PATH="$REPO/bin:$work/hosttools:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
     HOME="${HOME:-/root}" USER=root TERM=dumb TMPDIR="$work/tmp" \
     INCUS_OFFLINE=1 INCUS_BACKEND="$BACKEND" INCUS_LOGS="$LOGS/$suite.$BACKEND.daemon" INCUS_CONCURRENT=1 \
     INCUS_VERBOSE="${INCUS_VERBOSE:-}" INCUS_DEBUG="${INCUS_DEBUG:-}" \

@@ -30,6 +30,7 @@ import { InstanceLocks } from './locks';
 import { generateName, validateInstanceName } from './names';
 import { makeRootVolume } from './root-volume';
 import { validateDevices } from './devices/validate';
+import { volatileToReset } from './devices/volatile-reset';
 import { missingNicVolatile } from './devices/nic-common';
 import { deviceChanges } from './devices/runner';
 import { splitVolumeSource } from './devices/volume-subpath';
@@ -540,6 +541,8 @@ export class InstanceManager {
     if (!rootDisk(expanded.expanded_devices)) throw badRequest('Invalid devices: No root device could be found');
     await planNextIdmap(this, this.expandWith(rec, profiles).expanded_config, next, expanded.expanded_config);
     await allowInstanceUpdate(this.deps.db, rec.project, next);
+    const beforeDevices = this.expandWith(rec, profiles).expanded_devices;
+    for (const k of volatileToReset(next.config, beforeDevices, expanded.expanded_devices)) delete next.config[k];
     Object.assign(next.config, missingNicVolatile(next, expanded.expanded_devices));
     return next;
   }

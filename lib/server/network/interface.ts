@@ -38,6 +38,8 @@ export interface StaticHost {
   hwaddr: string;
   ipv4: string;
   ipv6: string;
+  /** The NIC's untagged VLAN (`vlan`), "" for none: NICs on other VLANs do not clash. */
+  vlan?: string;
 }
 
 /** Prefixes already taken, which `auto` addresses and checks must avoid. */

@@ -42,6 +42,7 @@ export class NetworkManager {
   private readonly dnsmasq: DnsmasqSupervisor;
   private queue: Promise<unknown> = Promise.resolve();
   private refreshPending = false;
+  private scheduled: Promise<void> = Promise.resolve();
   private readonly unsubscribe: () => void;
 
   constructor(private readonly deps: NetworkManagerDeps) {
@@ -268,10 +269,21 @@ export class NetworkManager {
   private scheduleStaticsRefresh(): void {
     if (this.refreshPending) return;
     this.refreshPending = true;
-    setImmediate(() => {
-      this.refreshPending = false;
-      void this.refreshStatics();
-    });
+    this.scheduled = new Promise((resolve) =>
+      setImmediate(() => {
+        this.refreshPending = false;
+        void this.refreshStatics().then(resolve, resolve);
+      }),
+    );
+  }
+
+  /**
+   * Resolves once the reservations a change just asked for are written: an
+   * instance or profile change awaits it before its request completes, so a
+   * NIC's dnsmasq entry is there (or gone) when the client hears back.
+   */
+  async settled(): Promise<void> {
+    await this.scheduled;
   }
 
   /** The daemon stops: networks stay up, their dnsmasq keeps running. */

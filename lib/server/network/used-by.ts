@@ -67,6 +67,7 @@ export async function networkStatics(db: Db, name: string): Promise<StaticHost[]
         hwaddr: (cfg.hwaddr || rec.config[`volatile.${dev}.hwaddr`] || '').toLowerCase(),
         ipv4: cfg['ipv4.address'] ?? '',
         ipv6: cfg['ipv6.address'] ?? '',
+        vlan: cfg.vlan ?? '',
       });
     }
   }

@@ -103,3 +103,25 @@ export const isLeaseTime: Validator = optional((v) => (v === 'infinite' || /^\d+
 
 /** A bit rate for tc: `100Mbit`, `10kbit`, `1Gbit`, or bits per second. */
 export const isBitRate: Validator = optional((v) => (/^\d+(\.\d+)?([kmgt]?bit)?$/i.test(v) ? null : 'Invalid bit rate (e.g. 10Mbit)'));
+
+/** Incus's IsNetworkVLAN: a VLAN ID from 0 to 4094. */
+export const isVlanId: Validator = (v) => {
+  if (!/^-?\d+$/.test(v)) return `Invalid VLAN ID "${v}"`;
+  const n = Number(v);
+  return n < 0 || n > 4094 ? `Out of VLAN ID range (0-4094) "${v}"` : null;
+};
+
+/** VLAN IDs and ranges (`10,20-25`) expanded; throws the reason a part is invalid. */
+export function expandVlanList(v: string): number[] {
+  const out: number[] = [];
+  for (const part of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [lo, hi = lo] = part.split('-');
+    for (const id of [lo, hi]) {
+      const why = isVlanId(id);
+      if (why) throw new Error(why);
+    }
+    if (Number(hi) < Number(lo)) throw new Error(`Invalid VLAN range "${part}"`);
+    for (let n = Number(lo); n <= Number(hi); n++) out.push(n);
+  }
+  return out;
+}

@@ -9,7 +9,7 @@ t.test('addresses', async (t) => {
   t.same(parseProxyAddress('udp:[::1]:53'), { type: 'udp', address: '::1', ports: [53] });
   t.same(parseProxyAddress('tcp:0.0.0.0:8000-8002,9000').ports, [8000, 8001, 8002, 9000]);
   t.same(parseProxyAddress('tcp::80'), { type: 'tcp', address: '', ports: [80] }, 'empty address: every address');
-  t.same(parseProxyAddress('tcp:localhost:80').address, '127.0.0.1');
+  t.throws(() => parseProxyAddress('tcp:localhost:80'), /Not an IP address "localhost"/, 'as Incus: no host names');
   t.same(parseProxyAddress('unix:/run/x.sock'), { type: 'unix', address: '/run/x.sock', ports: [] });
   t.same(parseProxyAddress('unix:@abstract').address, '@abstract');
   t.throws(() => parseProxyAddress('sctp:1.2.3.4:1'), /Unknown protocol type "sctp"/);

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { dhcpv4Release, dhcpv6Release } from '../../../lib/server/network/dhcp-release';
 import { dnsmasqArgs, dnsmasqPaths, rawConfigText, staticHostFile, staticHostLine, usesDnsmasq } from '../../../lib/server/network/drivers/bridge/dnsmasq-args';
 import { mergeLeases, parseLeaseFile } from '../../../lib/server/network/leases';
 
@@ -94,7 +95,8 @@ t.test('options change the command line', async (t) => {
 
 t.test('per-NIC host entries: names for every NIC, reservations for static ones', async (t) => {
   const h = { instance: 'c1', project: 'default', device: 'eth0', hwaddr: '10:66:6a:00:00:01', ipv4: '', ipv6: '' };
-  t.equal(staticHostFile(h), 'default_c1.eth0');
+  t.equal(staticHostFile(h), 'c1.eth0', 'as Incus: no prefix in the default project');
+  t.equal(staticHostFile({ ...h, project: 'p1' }), 'p1_c1.eth0');
   t.equal(staticHostLine(h), '10:66:6a:00:00:01,c1\n');
   t.equal(staticHostLine({ ...h, ipv4: '10.1.2.50', ipv6: 'fd42:1::50' }), '10:66:6a:00:00:01,10.1.2.50,[fd42:1::50],c1\n');
 });
@@ -128,4 +130,15 @@ t.test('leases: the file, statics and the gateway merged', async (t) => {
     ],
     'a static lease is listed once; a nameless lease gets its instance name',
   );
+});
+
+t.test('DHCP release packets', async (t) => {
+  const v4 = dhcpv4Release('0a:92:a7:0d:b7:d9', '192.0.2.178', '192.0.2.1');
+  t.equal(v4[0], 1, 'a BOOTREQUEST');
+  t.same([...v4.subarray(12, 16)], [192, 0, 2, 178], 'ciaddr: the leased address');
+  t.equal(v4.subarray(28, 34).toString('hex'), '0a92a70db7d9', 'chaddr: the client MAC');
+  t.same([...v4.subarray(236, 249)], [99, 130, 83, 99, 53, 1, 7, 54, 4, 192, 0, 2, 1], 'cookie, DHCPRELEASE, server id');
+  const v6 = dhcpv6Release('00:01:02', 7, '2001:db8::5', 'aa:bb');
+  t.equal(v6[0], 8, 'a DHCPv6 Release');
+  t.equal(v6.subarray(4).toString('hex'), '00020002aabb' + '00010003000102' + '00030028' + '00000007' + '0'.repeat(16) + '00050018' + '20010db8000000000000000000000005' + '0'.repeat(16), 'server id, client id, IA_NA with the address');
 });

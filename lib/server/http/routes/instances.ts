@@ -96,6 +96,7 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
         m.locks.with(m.lockKey(rec), async () => {
           const cur = await m.get(rec.project, rec.name);
           await m.commitUpdate(cur, await m.prepareUpdate(cur, body));
+          await s.networks.settled();
         }),
     });
     return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
@@ -114,6 +115,7 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
         profiles: body.profiles ?? cur.profiles,
       });
     });
+    await s.networks.settled();
     return syncResponse({});
   });
 
@@ -130,6 +132,7 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
           const cur = await m.get(rec.project, rec.name);
           await m.delete(cur);
           await backupsOf(s).deleteAll(cur);
+          await s.networks.settled();
         }),
     });
     return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));

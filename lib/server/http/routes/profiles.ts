@@ -108,6 +108,7 @@ export function registerProfiles(app: FastifyInstance, s: DaemonState): void {
         .applyLive(fresh, before[i].expanded_config, before[i].expanded_devices)
         .catch((e: Error) => failures.push(`${fresh.name}: ${e.message}`));
     }
+    await s.networks.settled();
     if (failures.length > 0) throw badRequest(`Profile saved but not applied to every instance: ${failures.join('; ')}`);
   };
 

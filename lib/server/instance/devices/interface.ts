@@ -9,6 +9,7 @@ import type { InstanceRuntime } from '../interface';
 import type { InstanceType } from '../../../api/instance';
 import type { DeviceRunConfig } from './run-config';
 import type { SourceWatch } from './source-watch';
+import type { StaticHost } from '../../network/interface';
 
 export interface DeviceValidateContext {
   /** Validating a profile's device (instance-specific checks are skipped). */
@@ -23,6 +24,10 @@ export interface DeviceValidateContext {
   otherVolumeUsers?(pool: string, name: string): string[];
   /** A managed network (for nic devices): the NIC type it gives and its config. */
   network?(name: string): { nicType: string; config: Record<string, string> } | undefined;
+  /** The instance being validated; absent for profiles. */
+  instance?: { project: string; name: string };
+  /** Every instance NIC on a managed network, as stored (bridged NICs check for clashes); absent for profiles. */
+  networkNics?(network: string): StaticHost[];
 }
 
 /** Facts about the host the device drivers read; tests point the roots at fixture trees. */

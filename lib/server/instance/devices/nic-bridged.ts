@@ -5,12 +5,14 @@
  * reservation on the managed network (the network layer writes it).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { contains, formatNetwork, parseCidr, parseIp } from '../../network/cidr';
 import { ip } from '../../network/tool';
 import type { DeviceStartContext } from './interface';
-import { type NicType, commonNic, ctxInterfaceName, nicHostName, nicHwaddr, tempLinkName } from './nic-common';
-import { applyNicLimits, clearNicLimits, createVeth, deleteLink, hasNicLimits, moveIntoContainer } from './nic-link';
-import { deviceError } from './options';
+import { checkBridgedConfig } from './nic-bridged-checks';
+import { type NicType, commonNic, ctxInterfaceName, innerEnd, nicHostName, nicHwaddr, tempLinkName } from './nic-common';
+import { createVeth, deleteLink, ipIn, moveIntoContainer, setTxQueueLength } from './nic-link';
+import type { NicRequest } from './run-config';
+import { applyHostLimits, clearHostLimits } from './nic-host-limits';
+import { setupPortIsolation, setupPortVlans } from './nic-vlan';
 
 /** The bridge the NIC joins: the managed network's, or `parent`. */
 export function bridgeOf(config: Record<string, string>): string {
@@ -19,70 +21,68 @@ export function bridgeOf(config: Record<string, string>): string {
 
 const list = (v: string | undefined): string[] => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 
-/** Host routes to ipv4.routes / ipv6.routes through the NIC's static address. */
+/**
+ * Host routes to ipv4.routes / ipv6.routes on the bridge, through the NIC's
+ * static address when it has one (proto boot, as Incus's networkNICRouteAdd).
+ */
 async function routes(ctx: DeviceStartContext, add: boolean): Promise<void> {
   const bridge = bridgeOf(ctx.config);
   for (const fam of ['4', '6']) {
     const via = (ctx.config[`ipv${fam}.address`] ?? '').split('/')[0];
-    if (!via) continue;
+    const through = via && via !== 'none' ? ['via', via] : [];
     for (const r of list(ctx.config[`ipv${fam}.routes`])) {
-      if (add) await ip(`-${fam}`, 'route', 'replace', r, 'via', via, 'dev', bridge);
-      else await ip(`-${fam}`, 'route', 'del', r, 'via', via, 'dev', bridge).catch(() => undefined);
+      if (add) await ip(`-${fam}`, 'route', 'replace', r, ...through, 'dev', bridge, 'proto', 'boot');
+      else await ip(`-${fam}`, 'route', 'del', r, ...through, 'dev', bridge, 'proto', 'boot').catch(() => undefined);
     }
   }
 }
 
+/** Incus's validateEnvironment: the bridge must be there when the NIC starts. */
+function checkParent(ctx: DeviceStartContext): void {
+  const bridge = bridgeOf(ctx.config);
+  const dir = `${ctx.host.sysRoot}/class/net/${bridge}`;
+  if (!existsSync(dir)) throw new Error(`Parent device "${bridge}" doesn't exist`);
+  if (!existsSync(`${dir}/bridge`)) throw new Error(`Parent device "${bridge}" is not a bridge`);
+}
+
 export const bridgedNic: NicType = {
   validate(name, config, ctx) {
-    if (config.network) {
-      for (const k of ['nictype', 'parent']) {
-        if (config[k] && !(k === 'nictype' && config[k] === 'bridged')) {
-          throw deviceError(name, `Cannot use "${k}" property in conjunction with "network" property`);
-        }
-      }
-      const net = ctx.network?.(config.network);
-      if (ctx.network && !net) throw deviceError(name, `Invalid value for "network": Network "${config.network}" not found`);
-      if (net && net.nicType !== 'bridged') throw deviceError(name, `Invalid value for "network": Network "${config.network}" cannot be used with bridged NICs`);
-      for (const fam of [4, 6] as const) {
-        const key = `ipv${fam}.address`;
-        const want = config[key];
-        const subnet = net?.config[key] ? parseCidr(net.config[key]) : null;
-        if (!want) continue;
-        if (net && !subnet) throw deviceError(name, `Invalid value for "${key}": Network "${config.network}" has no IPv${fam} subnet`);
-        const addr = parseIp(want.split('/')[0]);
-        if (subnet && addr && !contains(subnet, addr)) {
-          throw deviceError(name, `Invalid value for "${key}": Address "${want}" is not within the network subnet ${formatNetwork(subnet)}`);
-        }
-      }
-      return;
-    }
-    if (!config.parent) throw deviceError(name, 'Missing "network" or "parent" property');
-    if (!existsSync(`/sys/class/net/${config.parent}`)) throw deviceError(name, `Invalid value for "parent": Parent interface "${config.parent}" doesn't exist`);
-    if (!existsSync(`/sys/class/net/${config.parent}/bridge`)) throw deviceError(name, `Invalid value for "parent": Interface "${config.parent}" is not a bridge`);
+    checkBridgedConfig(name, config, ctx);
   },
 
   nic(ctx, index) {
-    return { ...commonNic(ctx, index, 'veth'), link: bridgeOf(ctx.config), hostName: nicHostName(ctx.inst, ctx.name, ctx.config) };
+    checkParent(ctx);
+    const nic: NicRequest = { ...commonNic(ctx, index, 'veth'), link: bridgeOf(ctx.config), hostName: nicHostName(ctx.inst, ctx.name, ctx.config) };
+    // liblxc would give both ends the NIC's MTU and a lower one lowers the bridge: both start at
+    // the bridge's, and postStart sets the container end's.
+    if (ctx.inst.type === 'container') delete nic.mtu;
+    return nic;
   },
 
   async postStart(ctx) {
     const host = nicHostName(ctx.inst, ctx.name, ctx.config);
-    if (hasNicLimits(ctx.config)) await applyNicLimits(host, ctx.config);
+    const bridge = bridgeOf(ctx.config);
+    const inner = innerEnd(ctx);
+    if (inner && ctx.config.mtu) await ipIn(inner.pid, 'link', 'set', 'dev', inner.name, 'mtu', ctx.config.mtu);
+    await setTxQueueLength(host, innerEnd(ctx), ctx.config['queue.tx.length']);
+    await setupPortVlans(bridge, host, ctx.config);
+    await setupPortIsolation(host, ctx.config);
+    await applyHostLimits(ctx, host);
     await routes(ctx, true);
   },
 
   async stop(ctx) {
-    await clearNicLimits(nicHostName(ctx.inst, ctx.name, ctx.config));
+    await clearHostLimits(ctx, nicHostName(ctx.inst, ctx.name, ctx.config));
     await routes(ctx, false);
   },
 
   async hotplug(ctx) {
     const host = nicHostName(ctx.inst, ctx.name, ctx.config);
     const bridge = bridgeOf(ctx.config);
-    if (!existsSync(`/sys/class/net/${bridge}/bridge`)) throw new Error(`Bridge "${bridge}" doesn't exist`);
-    const mtu = ctx.config.mtu || readFileSync(`/sys/class/net/${bridge}/mtu`, 'utf8').trim();
+    checkParent(ctx);
+    const bridgeMtu = readFileSync(`/sys/class/net/${bridge}/mtu`, 'utf8').trim();
     const peer = tempLinkName();
-    await createVeth(host, peer, { hwaddr: nicHwaddr(ctx.inst, ctx.name, ctx.config), mtu });
+    await createVeth(host, peer, { hwaddr: nicHwaddr(ctx.inst, ctx.name, ctx.config), mtu: ctx.config.mtu || bridgeMtu, hostMtu: bridgeMtu });
     try {
       await ip('link', 'set', 'dev', host, 'master', bridge);
       await ip('link', 'set', 'dev', host, 'up');

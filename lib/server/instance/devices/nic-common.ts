@@ -8,7 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { DevicesMap } from '../../../api/instance';
 import { isBool, isUint, oneOf, type Validator } from '../config/validators';
-import { isBitRate, isCidrList, isHostCidr, isInterfaceName, isIp, isMac, isMtu } from '../../network/validators';
+import { expandVlanList, isBitRate, isCidrList, isHostCidr, isInterfaceName, isIp, isMac, isMtu, isVlanId } from '../../network/validators';
 import type { InstanceRuntime } from '../interface';
 import type { NicRequest } from './run-config';
 import type { DeviceStartContext, DeviceValidateContext } from './interface';
@@ -29,6 +29,8 @@ const COMMON: DeviceRules = {
   hwaddr: isMac,
   mtu: isMtu,
   'boot.priority': isUint,
+  attached: isBool,
+  connected: isBool,
 };
 
 const LIMITS: DeviceRules = {
@@ -53,7 +55,17 @@ export const NIC_RULES: Record<NicKind, DeviceRules> = {
     'security.mac_filtering': isBool,
     'security.ipv4_filtering': isBool,
     'security.ipv6_filtering': isBool,
+    'security.port_isolation': isBool,
     'queue.tx.length': isUint,
+    vlan: (v) => (v === '' || v === 'none' ? null : isVlanId(v)),
+    'vlan.tagged': (v) => {
+      try {
+        expandVlanList(v);
+        return null;
+      } catch (err) {
+        return (err as Error).message;
+      }
+    },
   },
   p2p: {
     ...COMMON,
@@ -116,6 +128,15 @@ export function derivedMac(seed: string): string {
 /** The NIC's MAC: configured, recorded in volatile, or derived. */
 export function nicHwaddr(inst: Pick<InstanceRuntime, 'project' | 'name' | 'expandedConfig'>, device: string, config: Record<string, string>): string {
   return (config.hwaddr || inst.expandedConfig[`volatile.${device}.hwaddr`] || derivedMac(seedOf(inst, device))).toLowerCase();
+}
+
+/**
+ * The host-side link whose state `connected` drives: the veth or tap end,
+ * or a VM's macvtap; a container's macvlan has none.
+ */
+export function nicHostLink(ctx: DeviceStartContext): string | null {
+  if (nicKind(ctx.config) !== 'macvlan') return nicHostName(ctx.inst, ctx.name, ctx.config);
+  return ctx.inst.type === 'virtual-machine' ? macvtapName(ctx.inst, ctx.name) : null;
 }
 
 /** The host-side interface name: configured, or `veth` and 8 hex digits derived from the instance. */
@@ -198,6 +219,11 @@ export interface NicType {
 /** The interface name inside the container for the device in ctx. */
 export function ctxInterfaceName(ctx: DeviceStartContext): string {
   return nicInterfaceName({ ...ctx.inst.expandedDevices, [ctx.name]: ctx.config }, ctx.name);
+}
+
+/** The container end of the NIC (its init and interface name); null for a VM. */
+export function innerEnd(ctx: DeviceStartContext): { pid: number; name: string } | null {
+  return ctx.inst.type === 'container' && ctx.pid ? { pid: ctx.pid, name: ctxInterfaceName(ctx) } : null;
 }
 
 /** The fields every NIC type shares. */

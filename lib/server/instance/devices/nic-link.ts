@@ -38,14 +38,23 @@ export async function replaceStaleTap(name: string, device: string): Promise<voi
   await deleteLink(name);
 }
 
-/** Creates a veth pair, the peer with the instance's MAC; both get the MTU when one is set. */
-export async function createVeth(host: string, peer: string, opts: { hwaddr: string; mtu: string }): Promise<void> {
+/**
+ * Creates a veth pair, the peer with the instance's MAC and MTU; the host end
+ * gets `hostMtu` (a bridge's, so that the port does not lower it), else the same.
+ */
+export async function createVeth(host: string, peer: string, opts: { hwaddr: string; mtu: string; hostMtu?: string }): Promise<void> {
   await ip('link', 'add', 'dev', host, 'type', 'veth', 'peer', 'name', peer);
   await ip('link', 'set', 'dev', peer, 'address', opts.hwaddr);
-  if (opts.mtu) {
-    await ip('link', 'set', 'dev', host, 'mtu', opts.mtu);
-    await ip('link', 'set', 'dev', peer, 'mtu', opts.mtu);
-  }
+  const hostMtu = opts.hostMtu || opts.mtu;
+  if (hostMtu) await ip('link', 'set', 'dev', host, 'mtu', hostMtu);
+  if (opts.mtu) await ip('link', 'set', 'dev', peer, 'mtu', opts.mtu);
+}
+
+/** `queue.tx.length` on both ends of a veth: `host`, and `inner` inside a container (a VM's tap has no inner end). */
+export async function setTxQueueLength(host: string, inner: { pid: number; name: string } | null, length: string | undefined): Promise<void> {
+  if (!length) return;
+  await ip('link', 'set', 'dev', host, 'txqueuelen', length);
+  if (inner) await ipIn(inner.pid, 'link', 'set', 'dev', inner.name, 'txqueuelen', length);
 }
 
 /** Creates a macvlan on `parent` for the instance. */

@@ -4,18 +4,20 @@
  */
 import { ip } from '../../network/tool';
 import type { DeviceStartContext } from './interface';
-import { type NicType, commonNic, ctxInterfaceName, nicHostName, nicHwaddr, tempLinkName } from './nic-common';
-import { applyNicLimits, clearNicLimits, createVeth, deleteLink, hasNicLimits, linkExists, moveIntoContainer } from './nic-link';
+import { type NicType, commonNic, ctxInterfaceName, innerEnd, nicHostName, nicHwaddr, tempLinkName } from './nic-common';
+import { createVeth, deleteLink, linkExists, moveIntoContainer, setTxQueueLength } from './nic-link';
+import { applyHostLimits, clearHostLimits } from './nic-host-limits';
 
 const list = (v: string | undefined): string[] => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 
 async function hostSide(ctx: DeviceStartContext): Promise<void> {
   const host = nicHostName(ctx.inst, ctx.name, ctx.config);
   await ip('link', 'set', 'dev', host, 'up');
+  await setTxQueueLength(host, innerEnd(ctx), ctx.config['queue.tx.length']);
   for (const fam of ['4', '6']) {
     for (const r of list(ctx.config[`ipv${fam}.routes`])) await ip(`-${fam}`, 'route', 'replace', r, 'dev', host);
   }
-  if (hasNicLimits(ctx.config)) await applyNicLimits(host, ctx.config);
+  await applyHostLimits(ctx, host);
 }
 
 export const p2pNic: NicType = {
@@ -30,7 +32,7 @@ export const p2pNic: NicType = {
   postStart: hostSide,
 
   async stop(ctx) {
-    await clearNicLimits(nicHostName(ctx.inst, ctx.name, ctx.config));
+    await clearHostLimits(ctx, nicHostName(ctx.inst, ctx.name, ctx.config));
   },
 
   async hotplug(ctx) {
@@ -49,7 +51,7 @@ export const p2pNic: NicType = {
 
   async hotunplug(ctx) {
     const host = nicHostName(ctx.inst, ctx.name, ctx.config);
-    await clearNicLimits(host);
+    await clearHostLimits(ctx, host);
     await deleteLink(host);
   },
 };

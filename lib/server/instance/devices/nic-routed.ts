@@ -10,7 +10,8 @@ import { ip } from '../../network/tool';
 import type { DeviceStartContext } from './interface';
 import type { NicRequest } from './run-config';
 import { type NicType, commonNic, ctxInterfaceName, nicHostName, nicHwaddr, tempLinkName } from './nic-common';
-import { applyNicLimits, clearNicLimits, createVeth, deleteLink, hasNicLimits, ipIn, linkExists, moveIntoContainer } from './nic-link';
+import { createVeth, deleteLink, ipIn, linkExists, moveIntoContainer } from './nic-link';
+import { applyHostLimits, clearHostLimits } from './nic-host-limits';
 import { deviceError } from './options';
 
 const list = (v: string | undefined): string[] => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -39,7 +40,7 @@ async function hostSide(ctx: DeviceStartContext, add: boolean): Promise<void> {
       else await ip(`-${fam}`, 'neigh', 'del', 'proxy', a, 'dev', parent).catch(() => undefined);
     }
   }
-  if (add && hasNicLimits(ctx.config)) await applyNicLimits(host, ctx.config);
+  if (add) await applyHostLimits(ctx, host);
 }
 
 export const routedNic: NicType = {
@@ -75,7 +76,7 @@ export const routedNic: NicType = {
   postStart: (ctx) => hostSide(ctx, true),
 
   async stop(ctx) {
-    await clearNicLimits(nicHostName(ctx.inst, ctx.name, ctx.config));
+    await clearHostLimits(ctx, nicHostName(ctx.inst, ctx.name, ctx.config));
     await hostSide(ctx, false);
   },
 

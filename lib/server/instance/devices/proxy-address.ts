@@ -41,8 +41,8 @@ export function parseProxyAddress(text: string): ProxyAddress {
     host = rest.slice(0, last);
     portText = rest.slice(last + 1);
   }
-  if (host === 'localhost') host = '127.0.0.1';
-  if (host !== '' && isIP(host) === 0) throw new Error(`Invalid IP address "${host}" (host names are not supported)`);
+  // As Incus: IP literals only (a host name would be resolved wherever the helper runs).
+  if (host !== '' && isIP(host) === 0) throw new Error(`Not an IP address "${host}"`);
   const ports: number[] = [];
   for (const part of portText.split(',')) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part);

@@ -7,6 +7,8 @@ import { networkInfo } from '../../network/load';
 import { validateDeviceName } from '../../names';
 import { customVolumeUsers } from '../../storage/volumes';
 import { splitVolumeSource } from './volume-subpath';
+import type { StaticHost } from '../../network/interface';
+import { networkStatics, nicNetworkName } from '../../network/used-by';
 
 /**
  * Validates every device; what the drivers may look up (pools, networks,
@@ -47,6 +49,14 @@ export async function validateDevices(
       }
     }
   }
+  // The NICs already on each network a NIC here joins (clash checks need the stored instances).
+  const nics = new Map<string, StaticHost[]>();
+  if (opts.instance) {
+    for (const [, d] of entries) {
+      const net = d && typeof d === 'object' ? nicNetworkName(d) : null;
+      if (net && networks.has(net) && !nics.has(net)) nics.set(net, await networkStatics(s.db, net));
+    }
+  }
   for (const [name, config] of entries) {
     validateDeviceName(name);
     if (!config || typeof config !== 'object') throw badRequest(`Invalid device "${name}": not a map`);
@@ -63,6 +73,8 @@ export async function validateDevices(
       instanceType: opts.instanceType,
       customVolume: opts.volumeProject === undefined ? undefined : (pool, vol) => volumes.get(`${pool}/${vol}`),
       otherVolumeUsers: opts.volumeProject === undefined || !opts.instance ? undefined : (pool, vol) => users.get(`${pool}/${vol}`) ?? [],
+      instance: opts.instance,
+      networkNics: opts.instance ? (n) => nics.get(n) ?? [] : undefined,
       network: (n) => {
         const net = networks.get(n);
         return net ? { nicType: networkInfo(net.type)?.nicType ?? '', config: net.config } : undefined;

@@ -134,9 +134,10 @@ export function rawConfigText(config: Record<string, string>): string {
   return `${config['raw.dnsmasq'] ?? ''}\n`;
 }
 
-/** File name of a NIC's host entry in the hosts directory (`<project>_<instance>.<device>`). */
+/** File name of a NIC's host entry in the hosts directory (`[<project>_]<instance>.<device>`). */
 export function staticHostFile(h: Pick<StaticHost, 'project' | 'instance' | 'device'>): string {
-  return `${h.project}_${h.instance}.${h.device}`.replace(/\//g, '-');
+  // Incus's StaticAllocationFileName: the project-prefixed instance name (none for default), then the device.
+  return `${h.project === 'default' ? '' : `${h.project}_`}${h.instance}.${h.device}`.replace(/\//g, '-');
 }
 
 /**

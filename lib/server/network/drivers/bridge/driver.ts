@@ -20,6 +20,7 @@ import { isInterfaceName } from '../../validators';
 import { fillBridgeConfig, flag, validateBridgeConfig } from './config';
 import { dnsmasqArgs, dnsmasqPaths, rawConfigText, staticHostFile, staticHostLine, usesDnsmasq } from './dnsmasq-args';
 import { deleteBridge, dropExternalInterfaces, dropRoutes, setupBridge } from './link';
+import { releaseLeases } from '../../dhcp-release';
 
 export interface BridgeDriverDeps {
   varDir: string;
@@ -97,6 +98,9 @@ export class BridgeDriver implements NetworkDriver {
     await applyNetworkFirewall(bridgeFirewall(net.name, net.config));
     if (!usesDnsmasq(net.config)) {
       await this.deps.dnsmasq.stop(net.name, paths);
+      // As Incus: no dnsmasq, no leases file or host entries left behind.
+      await rm(paths.leases, { force: true });
+      await this.writeStatics(net, []);
       return;
     }
     await writeFile(paths.raw, rawConfigText(net.config), { mode: 0o644 });
@@ -121,8 +125,9 @@ export class BridgeDriver implements NetworkDriver {
   }
 
   async setStatics(net: NetworkSpec, statics: StaticHost[]): Promise<void> {
-    if (!usesDnsmasq(net.config)) return;
-    if (await this.writeStatics(net, statics)) this.deps.dnsmasq.reload(net.name);
+    // As Incus: entries only while dnsmasq serves the network (start() writes them all again).
+    const on = usesDnsmasq(net.config);
+    if ((await this.writeStatics(net, on ? statics : [])) && on) this.deps.dnsmasq.reload(net.name);
   }
 
   /** Writes one hosts file per NIC and removes stale ones; true when anything changed. */
@@ -133,6 +138,13 @@ export class BridgeDriver implements NetworkDriver {
     let changed = false;
     for (const f of await readdir(dir)) {
       if (want.has(f)) continue;
+      // The NIC is gone: its leases go with it (the line is `hwaddr[,...],name`).
+      const line = (await readFile(join(dir, f), 'utf8').catch(() => '')).trim().split(',');
+      if (line.length > 1) {
+        await releaseLeases(net.name, dnsmasqPaths(this.deps.varDir, net.name).leases, line[0]!, line[line.length - 1]!).catch((err: Error) =>
+          this.deps.log.warn('Failed to release DHCP leases', { network: net.name, err: err.message }),
+        );
+      }
       await unlink(join(dir, f));
       changed = true;
     }

@@ -41,6 +41,8 @@ export async function setupBridge(project: string, name: string, config: Record<
     throw new Error(`Network interface "${name}" already exists and is not a bridge`);
   }
   await ip('link', 'set', 'dev', name, 'mtu', config['bridge.mtu'] || '1500');
+  // As Incus: VLAN filtering on, so NICs can set `vlan` / `vlan.tagged` (a kernel without it only loses those).
+  await ip('link', 'set', 'dev', name, 'type', 'bridge', 'vlan_filtering', '1').catch(() => undefined);
   await ip('link', 'set', 'dev', name, 'address', config['bridge.hwaddr'] || stableMac(`${project}/${name}`));
   const v4 = wanted(config['ipv4.address']);
   const v6 = wanted(config['ipv6.address']);
@@ -55,8 +57,9 @@ export async function setupBridge(project: string, name: string, config: Record<
   }
   await ip('link', 'set', 'dev', name, 'up');
   await reconcileAddresses(name, [v4, v6].filter((x): x is string => x !== null));
-  for (const r of list(config['ipv4.routes'])) await ip('-4', 'route', 'replace', r, 'dev', name, 'proto', 'static');
-  for (const r of list(config['ipv6.routes'])) await ip('-6', 'route', 'replace', r, 'dev', name, 'proto', 'static');
+  // As Incus: a family's routes only while the bridge has an address of that family.
+  if (v4) for (const r of list(config['ipv4.routes'])) await ip('-4', 'route', 'replace', r, 'dev', name, 'proto', 'static');
+  if (v6) for (const r of list(config['ipv6.routes'])) await ip('-6', 'route', 'replace', r, 'dev', name, 'proto', 'static');
   for (const port of list(config['bridge.external_interfaces'])) {
     if (!existsSync(`/sys/class/net/${port}`)) throw new Error(`External interface "${port}" doesn't exist`);
     await ip('link', 'set', 'dev', port, 'master', name, 'up');
@@ -78,10 +81,10 @@ async function reconcileAddresses(name: string, want: string[]): Promise<void> {
   }
 }
 
-/** Routes the config had and no longer has. */
+/** Routes the config had and no longer has (all of a family whose address went). */
 export async function dropRoutes(name: string, before: Record<string, string>, after: Record<string, string>): Promise<void> {
   for (const fam of ['4', '6']) {
-    const keep = list(after[`ipv${fam}.routes`]);
+    const keep = wanted(after[`ipv${fam}.address`]) ? list(after[`ipv${fam}.routes`]) : [];
     for (const r of list(before[`ipv${fam}.routes`])) {
       if (!keep.includes(r)) await ip(`-${fam}`, 'route', 'del', r, 'dev', name).catch(() => undefined);
     }
