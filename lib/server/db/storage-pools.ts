@@ -75,7 +75,16 @@ export class StoragePoolQueries {
            @name, @type, @contentType, @description, @config, @createdAt)`,
       ),
       renameVolume: s.prepare('UPDATE storage_volumes SET name = ? WHERE id = ?'),
+      // A volume's snapshot rows (`<volume>/<snapshot>`) follow it: renamed and deleted with it.
+      key: s.prepare<[number], { pool_id: number; project_id: number; type: string; name: string }>(
+        'SELECT pool_id, project_id, type, name FROM storage_volumes WHERE id = ?',
+      ),
+      renameChildren: s.prepare(
+        `UPDATE storage_volumes SET name = ? || substr(name, ?)
+         WHERE pool_id = ? AND project_id = ? AND type = ? AND substr(name, 1, ?) = ?`,
+      ),
       updateVolume: s.prepare('UPDATE storage_volumes SET description = ?, config = ? WHERE id = ?'),
+      removeChildren: s.prepare('DELETE FROM storage_volumes WHERE pool_id = ? AND project_id = ? AND type = ? AND substr(name, 1, ?) = ?'),
       removeVolume: s.prepare('DELETE FROM storage_volumes WHERE id = ?'),
     };
   }
@@ -127,7 +136,10 @@ export class StoragePoolQueries {
     return { ...v, id: Number(info.lastInsertRowid) };
   }
 
+  /** Renames a volume row and its snapshot rows. */
   async renameVolume(id: number, name: string): Promise<void> {
+    const k = await this.st.key.get(id);
+    if (k) await this.st.renameChildren.run(name, k.name.length + 1, k.pool_id, k.project_id, k.type, k.name.length + 1, `${k.name}/`);
     await this.st.renameVolume.run(name, id);
   }
 
@@ -135,7 +147,10 @@ export class StoragePoolQueries {
     await this.st.updateVolume.run(v.description, JSON.stringify(v.config), v.id);
   }
 
+  /** Deletes a volume row and its snapshot rows. */
   async deleteVolume(id: number): Promise<void> {
+    const k = await this.st.key.get(id);
+    if (k) await this.st.removeChildren.run(k.pool_id, k.project_id, k.type, k.name.length + 1, `${k.name}/`);
     await this.st.removeVolume.run(id);
   }
 }

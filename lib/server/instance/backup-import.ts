@@ -12,7 +12,7 @@ import type { BackupIndex } from '../../api/instance-backup';
 import type { InstanceSnapshot } from '../../api/instance-snapshot';
 import type { InstanceRecord } from '../db/instances';
 import { NO_EXPIRY } from '../db/snapshots';
-import { badRequest, conflict } from '../errors';
+import { badRequest, conflict, StatusError } from '../errors';
 import { Reverter } from '../revert';
 import { extractPart, listBackupMembers, readBackupIndex } from './backup-tarball';
 import { validateInstanceConfig } from './config-keys';
@@ -20,7 +20,7 @@ import { validateDevices } from './devices/validate';
 import { rootDisk } from './expand';
 import type { InstanceManager } from './manager';
 import { validateInstanceName, validateInstanceSnapshotName } from '../names';
-import { registerInstance } from './register';
+import { type RootVolumeRows, registerInstance } from './register';
 import { allowInstanceCreation } from '../projects/permissions';
 import { storageName } from '../storage/volume-names';
 
@@ -30,6 +30,19 @@ export interface ImportPlan {
   pool: string;
   record: Omit<InstanceRecord, 'id'>;
   snapshots: InstanceSnapshot[];
+  /** The root volume's description and config as exported, and its snapshots'. */
+  volume: RootVolumeRows;
+}
+
+/** The volume rows' description and config the index carries (none in older files). */
+function volumeRowsOf(idx: BackupIndex): RootVolumeRows {
+  const v = idx.config?.volume;
+  const snaps = (idx.config?.volume_snapshots ?? []).filter((s) => s && typeof s.name === 'string');
+  return {
+    description: typeof v?.description === 'string' ? v.description : '',
+    config: { ...(v?.config ?? {}) },
+    snapshots: new Map(snaps.map((s) => [s.name, { description: s.description ?? '', config: { ...(s.config ?? {}) } }])),
+  };
 }
 
 /** The index parsed and checked for what an import needs; a 400 otherwise. */
@@ -96,8 +109,13 @@ export async function planImport(m: InstanceManager, project: string, file: stri
     profiles,
   };
   let pool = opts.pool || idx.pool;
-  if (!opts.pool && !(await pools.list()).some((p) => p.name === pool)) pool = rootDisk((await m.expand(record)).expanded_devices)?.pool ?? '';
-  if (!pool) throw badRequest('No storage pool found for the import');
+  if (!(await pools.list()).some((p) => p.name === pool)) {
+    // As Incus: a pool the caller named must exist; the file's may fall back on the default profile's.
+    if (opts.pool) throw new StatusError(500, 'Storage pool not found: Storage pool not found');
+    const dflt = await db.profiles.get(profileProject, 'default');
+    pool = rootDisk(dflt?.devices ?? {})?.pool ?? '';
+    if (!pool) throw new StatusError(500, 'Failed to get root disk device: No root device could be found');
+  }
   await pools.get(pool);
   record.devices = await rootOnPool(m, record, pool);
   await validateDevices(m.deps, record.devices, { profile: false });
@@ -105,7 +123,7 @@ export async function planImport(m: InstanceManager, project: string, file: stri
   const snapshots = (idx.config?.snapshots ?? []).filter((s) => wanted.has(s.name));
   for (const s of wanted) if (!snapshots.some((x) => x.name === s)) throw badRequest(`Invalid backup file: no config for snapshot "${s}"`);
   await allowInstanceCreation(db, project, record);
-  return { file, pool, record, snapshots };
+  return { file, pool, record, snapshots, volume: volumeRowsOf(idx) };
 }
 
 /** Empties a volume's directory (a volume is extracted into, snapshot after snapshot). */
@@ -152,7 +170,7 @@ export async function runImport(m: InstanceManager, plan: ImportPlan): Promise<I
       devices: s.devices ?? {},
       profiles: (s.profiles ?? []).filter((p) => known(record.project, p) !== undefined),
     }));
-    const rec = await registerInstance(m, r, pool, record, snapshots);
+    const rec = await registerInstance(m, r, pool, record, snapshots, plan.volume);
     r.success();
     return rec;
   } catch (err) {
