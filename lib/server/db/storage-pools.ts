@@ -75,16 +75,7 @@ export class StoragePoolQueries {
            @name, @type, @contentType, @description, @config, @createdAt)`,
       ),
       renameVolume: s.prepare('UPDATE storage_volumes SET name = ? WHERE id = ?'),
-      // A volume's snapshot rows (`<volume>/<snapshot>`) follow it: renamed and deleted with it.
-      key: s.prepare<[number], { pool_id: number; project_id: number; type: string; name: string }>(
-        'SELECT pool_id, project_id, type, name FROM storage_volumes WHERE id = ?',
-      ),
-      renameChildren: s.prepare(
-        `UPDATE storage_volumes SET name = ? || substr(name, ?)
-         WHERE pool_id = ? AND project_id = ? AND type = ? AND substr(name, 1, ?) = ?`,
-      ),
       updateVolume: s.prepare('UPDATE storage_volumes SET description = ?, config = ? WHERE id = ?'),
-      removeChildren: s.prepare('DELETE FROM storage_volumes WHERE pool_id = ? AND project_id = ? AND type = ? AND substr(name, 1, ?) = ?'),
       removeVolume: s.prepare('DELETE FROM storage_volumes WHERE id = ?'),
     };
   }
@@ -136,10 +127,8 @@ export class StoragePoolQueries {
     return { ...v, id: Number(info.lastInsertRowid) };
   }
 
-  /** Renames a volume row and its snapshot rows. */
+  /** Renames a volume row; its snapshot rows follow (a trigger, see migration v9). */
   async renameVolume(id: number, name: string): Promise<void> {
-    const k = await this.st.key.get(id);
-    if (k) await this.st.renameChildren.run(name, k.name.length + 1, k.pool_id, k.project_id, k.type, k.name.length + 1, `${k.name}/`);
     await this.st.renameVolume.run(name, id);
   }
 
@@ -147,10 +136,8 @@ export class StoragePoolQueries {
     await this.st.updateVolume.run(v.description, JSON.stringify(v.config), v.id);
   }
 
-  /** Deletes a volume row and its snapshot rows. */
+  /** Deletes a volume row; its snapshot rows go with it (a trigger, see migration v9). */
   async deleteVolume(id: number): Promise<void> {
-    const k = await this.st.key.get(id);
-    if (k) await this.st.removeChildren.run(k.pool_id, k.project_id, k.type, k.name.length + 1, `${k.name}/`);
     await this.st.removeVolume.run(id);
   }
 }

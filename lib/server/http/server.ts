@@ -15,6 +15,7 @@ import { registerInstanceState } from './routes/instance-state';
 import { registerInstanceSnapshots } from './routes/instance-snapshots';
 import { registerInstanceBackups } from './routes/instance-backups';
 import { registerRecover } from './routes/recover';
+import { registerAdminSql } from './routes/admin-sql';
 import { registerInstanceExec } from './routes/instance-exec';
 import { registerInstanceConsole } from './routes/instance-console';
 import { registerInstanceLogs } from './routes/instance-logs';
@@ -161,6 +162,7 @@ export function buildApp(s: DaemonState): ApiServer {
   registerInstanceSnapshots(app, s);
   registerInstanceBackups(app, s);
   registerRecover(app, s);
+  registerAdminSql(app, s);
   registerInstanceExec(app, s);
   registerInstanceConsole(app, s);
   registerInstanceLogs(app, s);

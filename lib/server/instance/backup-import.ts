@@ -7,7 +7,7 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import type { DevicesMap } from '../../api/instance';
+import type { DevicesMap, Instance } from '../../api/instance';
 import type { BackupIndex } from '../../api/instance-backup';
 import type { InstanceSnapshot } from '../../api/instance-snapshot';
 import type { InstanceRecord } from '../db/instances';
@@ -42,6 +42,33 @@ function volumeRowsOf(idx: BackupIndex): RootVolumeRows {
     description: typeof v?.description === 'string' ? v.description : '',
     config: { ...(v?.config ?? {}) },
     snapshots: new Map(snaps.map((s) => [s.name, { description: s.description ?? '', config: { ...(s.config ?? {}) } }])),
+  };
+}
+
+/**
+ * The instance row a backup's (or backup.yaml's) `container` section
+ * describes, as a stopped container under `project`/`name`; config and
+ * profiles as the caller settled them.
+ */
+export function recordFromBackup(
+  c: Instance,
+  project: string,
+  name: string,
+  o: { config: Record<string, string>; profiles: string[]; lastUsedAt: string },
+): Omit<InstanceRecord, 'id'> {
+  return {
+    project,
+    name,
+    type: 'container',
+    architecture: c.architecture || 'x86_64',
+    ephemeral: c.ephemeral === true,
+    stateful: false,
+    description: c.description ?? '',
+    createdAt: c.created_at || new Date().toISOString(),
+    lastUsedAt: o.lastUsedAt,
+    config: o.config,
+    devices: c.devices ?? {},
+    profiles: o.profiles,
   };
 }
 
@@ -94,20 +121,7 @@ export async function planImport(m: InstanceManager, project: string, file: stri
   const config = { ...(c.config ?? {}) };
   validateInstanceConfig(Object.fromEntries(Object.entries(config).filter(([k]) => !k.startsWith('volatile.'))));
   config['volatile.last_state.power'] = 'STOPPED';
-  const record: Omit<InstanceRecord, 'id'> = {
-    project,
-    name,
-    type: 'container',
-    architecture: c.architecture || 'x86_64',
-    ephemeral: c.ephemeral === true,
-    stateful: false,
-    description: c.description ?? '',
-    createdAt: c.created_at || new Date().toISOString(),
-    lastUsedAt: '1970-01-01T00:00:00Z',
-    config,
-    devices: c.devices ?? {},
-    profiles,
-  };
+  const record = recordFromBackup(c, project, name, { config, profiles, lastUsedAt: '1970-01-01T00:00:00Z' });
   let pool = opts.pool || idx.pool;
   if (!(await pools.list()).some((p) => p.name === pool)) {
     // As Incus: a pool the caller named must exist; the file's may fall back on the default profile's.
