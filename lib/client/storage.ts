@@ -86,11 +86,6 @@ async function waitOp(client: IncusClient, method: 'POST' | 'PUT' | 'DELETE', pa
   if (env.type === 'async') await new Operation(client, env.operation, opts.project ?? client.project).wait(opts.signal);
 }
 
-/** One snapshot of a volume of any type (`container/c1` has the instance snapshots' volume rows). */
-export async function getVolumeSnapshot(client: IncusClient, pool: string, type: string, name: string, snap: string, opts: CallOptions = {}): Promise<StorageVolumeSnapshot> {
-  return (await metadata<StorageVolumeSnapshot>(client, `${volPath(pool, type, name)}/snapshots/${encodeURIComponent(snap)}`, opts)).value;
-}
-
 export async function getVolumeSnapshots(client: IncusClient, pool: string, name: string, opts: CallOptions = {}): Promise<StorageVolumeSnapshot[]> {
   return (await metadata<StorageVolumeSnapshot[] | null>(client, snapPath(pool, name), opts, { recursion: 1 })).value ?? [];
 }

@@ -3,7 +3,7 @@ import t from 'tap';
 import { BtrfsDriver } from '../../lib/server/storage/drivers/btrfs';
 import { LvmDriver } from '../../lib/server/storage/drivers/lvm';
 import { validateVolumeConfig, volumeType } from '../../lib/server/storage/volumes';
-import { splitVolume } from '../../lib/cli/commands/storage-args';
+import { splitVolume } from '../../lib/cli/commands/storage-volume';
 
 t.test('volume config keys', async (t) => {
   t.doesNotThrow(() => validateVolumeConfig({ size: '10MiB', 'user.x': 'y', 'initial.mode': '0755', 'security.shifted': 'true' }));

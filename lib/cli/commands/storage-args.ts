@@ -19,10 +19,3 @@ export function formatBytes(n: number): string {
   }
   return i === 0 ? `${n}B` : `${v.toFixed(2)}${units[i]}`;
 }
-
-/** `[type/]name`: custom unless a type prefix says otherwise. */
-export function splitVolume(arg: string): { type: string; name: string } {
-  const i = arg.indexOf('/');
-  if (i < 0) return { type: 'custom', name: arg };
-  return { type: arg.slice(0, i), name: arg.slice(i + 1) };
-}

@@ -1,10 +1,8 @@
-/** `incus storage volume snapshot create|list|show|restore|delete|rename` (show: of any volume type). */
+/** `incus storage volume snapshot create|list|restore|delete|rename` for custom volumes. */
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
 import { parseFormat, renderList } from '../format/render';
-import { renderYaml } from '../format/yaml';
 import { localName } from '../remote';
-import { splitVolume } from './storage-args';
 
 type StorageApi = typeof import('../../client/storage');
 const api = (): StorageApi => require('../../client/storage') as StorageApi;
@@ -36,19 +34,6 @@ export function registerVolumeSnapshotCommands(volume: Command, ctx: CliContext)
       const snaps = await api().getVolumeSnapshots(ctx.client(), localName(pool), vol);
       const rows = snaps.map((s) => [s.name, s.description, s.created_at, s.expires_at === NO_EXPIRY ? '' : s.expires_at]);
       ctx.out(renderList(parseFormat(flags.format), ['NAME', 'DESCRIPTION', 'TAKEN AT', 'EXPIRES AT'], rows, snaps));
-    });
-
-  snapshot
-    .command('show')
-    .description('Show storage volume snapshot configurations')
-    .argument('<pool>', '[<remote>:]<pool>')
-    .argument('<volume>', '[<type>/]<volume>')
-    .argument('<snapshot>', 'Snapshot name')
-    .action(async (pool: string, arg: string, snap: string) => {
-      const { type, name } = splitVolume(arg);
-      const s = await api().getVolumeSnapshot(ctx.client(), localName(pool), type, name, snap);
-      // Go's field order: the Put part (description, expires_at) inline first.
-      ctx.out(renderYaml({ description: s.description, expires_at: s.expires_at, name: s.name, config: s.config, content_type: s.content_type, created_at: s.created_at }));
     });
 
   snapshot

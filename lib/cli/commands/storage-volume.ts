@@ -12,7 +12,7 @@ import { parseFormat, renderList } from '../format/render';
 import { renderYaml } from '../format/yaml';
 import { localName } from '../remote';
 import { instanceWritable } from '../writable';
-import { formatBytes, keyValues, splitVolume } from './storage-args';
+import { formatBytes, keyValues } from './storage-args';
 import { editVolume } from './storage-edit';
 import { registerVolumeSnapshotCommands } from './storage-volume-snapshot';
 import { acrossServers, poolVolumeArg, transferVolume, type VolumeTransferFlags } from './storage-volume-transfer';
@@ -20,6 +20,12 @@ import { acrossServers, poolVolumeArg, transferVolume, type VolumeTransferFlags 
 type StorageApi = typeof import('../../client/storage');
 const api = (): StorageApi => require('../../client/storage') as StorageApi;
 
+/** `[type/]name`: custom unless a type prefix says otherwise. */
+export function splitVolume(arg: string): { type: string; name: string } {
+  const i = arg.indexOf('/');
+  if (i < 0) return { type: 'custom', name: arg };
+  return { type: arg.slice(0, i), name: arg.slice(i + 1) };
+}
 
 async function changeVolume(ctx: CliContext, pool: string, arg: string, change: (config: Record<string, string>) => void): Promise<void> {
   const client = ctx.client();
