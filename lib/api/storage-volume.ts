@@ -67,12 +67,17 @@ export interface StoragePoolResources {
   inodes: { used: number; total: number };
 }
 
+/** The writable part of a volume snapshot (PUT body). */
+export interface StorageVolumeSnapshotPut {
+  description: string;
+  /** RFC 3339; Go's zero time for none. */
+  expires_at: string;
+}
+
 /** `GET .../volumes/{type}/{name}/snapshots/{snap}`. */
-export interface StorageVolumeSnapshot {
+export interface StorageVolumeSnapshot extends StorageVolumeSnapshotPut {
   name: string;
   config: Record<string, string>;
-  description: string;
   content_type: string;
   created_at: string;
-  expires_at: string;
 }

@@ -3,8 +3,9 @@
  * editor, in Go's field order, and the clean-up of a decoded PUT body.
  */
 import type { ConfigMap, DevicesMap, Instance, InstancePut } from '../api/instance';
+import type { InstanceSnapshot } from '../api/instance-snapshot';
 import type { Profile } from '../api/profile';
-import { devicesShape, instancePutShape, profileShape, serverPutShape } from './format/config-shapes';
+import { devicesShape, instancePutShape, instanceSnapshotShape, profileShape, serverPutShape } from './format/config-shapes';
 import { orderKeys } from './format/go-order';
 import { instanceShape } from './format/shapes';
 import { renderYaml } from './format/yaml';
@@ -14,6 +15,12 @@ const INSTANCE_HELP = [
   '### The instance as YAML; lines starting with "#" are ignored.',
   '### Change architecture, config, devices, ephemeral, profiles or description',
   '### and save to apply them. The other fields (name, status, dates...) are shown',
+  '### for reference only: changing them here has no effect.',
+].join('\n');
+
+const SNAPSHOT_HELP = [
+  '### The instance snapshot as YAML; lines starting with "#" are ignored.',
+  '### Change expires_at and save to apply it. The other fields are shown',
   '### for reference only: changing them here has no effect.',
 ].join('\n');
 
@@ -32,6 +39,30 @@ export function configShowText(inst: Instance, expanded: boolean): string {
     put.devices = { ...(inst.expanded_devices ?? {}) };
   }
   return renderYaml(orderKeys(put, instancePutShape));
+}
+
+/**
+ * `config show INSTANCE/SNAPSHOT` and `snapshot show`: the whole snapshot;
+ * `expanded` puts the expanded config and devices in place of its own.
+ */
+export function snapshotShowText(snap: InstanceSnapshot, expanded: boolean): string {
+  const shown: InstanceSnapshot = { ...snap };
+  if (expanded) {
+    shown.config = { ...(snap.expanded_config ?? {}) };
+    shown.devices = { ...(snap.expanded_devices ?? {}) };
+  }
+  // omitempty in Go: empty expanded maps are left out.
+  if (Object.keys(shown.expanded_config ?? {}).length === 0) delete shown.expanded_config;
+  if (Object.keys(shown.expanded_devices ?? {}).length === 0) delete shown.expanded_devices;
+  return renderYaml(orderKeys(shown, instanceSnapshotShape));
+}
+
+/** `config edit INSTANCE/SNAPSHOT`: the snapshot without its expanded fields, under a help header. */
+export function snapshotEditText(snap: InstanceSnapshot): string {
+  const shown: Partial<InstanceSnapshot> = { ...snap };
+  delete shown.expanded_config;
+  delete shown.expanded_devices;
+  return `${SNAPSHOT_HELP}\n\n${renderYaml(orderKeys(shown, instanceSnapshotShape))}`;
 }
 
 /** `config edit`: the whole instance without its expanded fields, under a help header. */

@@ -9,7 +9,7 @@
 import type * as YAML from 'yaml';
 
 /** The kinds of field the writable structs have. */
-export type FieldKind = 'string' | 'bool' | 'strings' | 'stringMap' | 'deviceMap';
+export type FieldKind = 'string' | 'bool' | 'int' | 'time' | 'strings' | 'stringMap' | 'deviceMap';
 
 /** A Go struct's YAML fields and their kinds, and its name for messages. */
 export interface StructSpec {
@@ -32,6 +32,61 @@ export const INSTANCE_PUT: StructSpec = {
   },
 };
 
+/** api.InstanceSnapshotPut (`config edit INSTANCE/SNAPSHOT`) */
+export const INSTANCE_SNAPSHOT_PUT: StructSpec = { name: 'api.InstanceSnapshotPut', fields: { expires_at: 'time' } };
+
+/** api.InstanceSnapshot: the fields `config get --property` reads on a snapshot. */
+export const INSTANCE_SNAPSHOT: StructSpec = {
+  name: 'api.InstanceSnapshot',
+  fields: {
+    expires_at: 'time',
+    architecture: 'string',
+    config: 'stringMap',
+    created_at: 'time',
+    description: 'string',
+    devices: 'deviceMap',
+    ephemeral: 'bool',
+    expanded_config: 'stringMap',
+    expanded_devices: 'deviceMap',
+    last_used_at: 'time',
+    name: 'string',
+    profiles: 'strings',
+    stateful: 'bool',
+    size: 'int',
+  },
+};
+
+/** api.StorageVolumePut */
+export const STORAGE_VOLUME_PUT: StructSpec = { name: 'api.StorageVolumePut', fields: { config: 'stringMap', description: 'string' } };
+
+/** api.StorageVolume: the fields `storage volume get --property` reads. */
+export const STORAGE_VOLUME: StructSpec = {
+  name: 'api.StorageVolume',
+  fields: {
+    config: 'stringMap',
+    description: 'string',
+    name: 'string',
+    type: 'string',
+    used_by: 'strings',
+    location: 'string',
+    content_type: 'string',
+    project: 'string',
+    created_at: 'time',
+  },
+};
+
+/** api.StorageVolumeSnapshotPut */
+export const STORAGE_VOLUME_SNAPSHOT_PUT: StructSpec = {
+  name: 'api.StorageVolumeSnapshotPut',
+  fields: { description: 'string', expires_at: 'time' },
+};
+
+/** api.StorageVolumeSnapshot: the fields `storage volume get --property` reads on a snapshot. */
+export const STORAGE_VOLUME_SNAPSHOT: StructSpec = {
+  name: 'api.StorageVolumeSnapshot',
+  fields: { description: 'string', expires_at: 'time', name: 'string', config: 'stringMap', content_type: 'string', created_at: 'time' },
+};
+
 /** api.ProfilePut */
 export const PROFILE_PUT: StructSpec = {
   name: 'api.ProfilePut',
@@ -47,13 +102,15 @@ export const SERVER_PUT: StructSpec = { name: 'api.ServerPut', fields: { config:
 const GO_TYPE: Record<FieldKind, string> = {
   string: 'string',
   bool: 'bool',
+  int: 'int64',
+  time: 'time.Time',
   strings: '[]string',
   stringMap: 'map[string]string',
   deviceMap: 'map[string]map[string]string',
 };
 
 type Node = YAML.Node | null | undefined;
-type Decoded = string | boolean | string[] | Record<string, string> | Record<string, Record<string, string>>;
+type Decoded = string | boolean | number | string[] | Record<string, string> | Record<string, Record<string, string>>;
 
 class Decoder {
   constructor(
@@ -97,6 +154,19 @@ class Decoder {
     return this.fail(node, 'bool');
   }
 
+  int(node: Node): number {
+    if (this.isNull(node)) return 0;
+    if (this.yaml.isScalar(node) && typeof node.value === 'number' && Number.isInteger(node.value)) return node.value;
+    return this.fail(node, 'int64');
+  }
+
+  /** A timestamp's text, checked by the server (Go's zero time when absent). */
+  time(node: Node): string {
+    if (this.isNull(node)) return '0001-01-01T00:00:00Z';
+    if (!this.yaml.isScalar(node) || typeof node.value === 'boolean' || typeof node.value === 'number') return this.fail(node, 'time.Time');
+    return this.string(node);
+  }
+
   strings(node: Node): string[] {
     if (this.isNull(node)) return [];
     if (!this.yaml.isSeq(node)) return this.fail(node, '[]string');
@@ -125,6 +195,10 @@ class Decoder {
         return this.string(node);
       case 'bool':
         return this.bool(node);
+      case 'int':
+        return this.int(node);
+      case 'time':
+        return this.time(node);
       case 'strings':
         return this.strings(node);
       case 'stringMap':

@@ -1,12 +1,12 @@
 /** Instance snapshots (`/1.0/instances/{name}/snapshots`): list, get, create, rename, re-date, delete, restore. */
-import type { InstanceSnapshot, InstanceSnapshotsPost } from '../api/instance-snapshot';
-import type { CallOptions, IncusClient } from './client';
+import type { InstanceSnapshot, InstanceSnapshotPut, InstanceSnapshotsPost } from '../api/instance-snapshot';
+import type { CallOptions, IncusClient, WithEtag, WriteOptions } from './client';
 import { Operation } from './operation';
 
 const base = (name: string): string => `/1.0/instances/${encodeURIComponent(name)}/snapshots`;
 const one = (name: string, snap: string): string => `${base(name)}/${encodeURIComponent(snap)}`;
 
-async function waitOp(client: IncusClient, method: 'POST' | 'PUT' | 'DELETE', path: string, body: unknown, opts: CallOptions): Promise<void> {
+async function waitOp(client: IncusClient, method: 'POST' | 'PUT' | 'DELETE', path: string, body: unknown, opts: WriteOptions): Promise<void> {
   const env = await client.request(method, path, { ...opts, body });
   if (env.type === 'async') await new Operation(client, env.operation, opts.project ?? client.project).wait(opts.signal);
 }
@@ -19,8 +19,18 @@ export async function getSnapshots(client: IncusClient, name: string, opts: Call
 
 /** GET .../snapshots/{snap}. */
 export async function getSnapshot(client: IncusClient, name: string, snap: string, opts: CallOptions = {}): Promise<InstanceSnapshot> {
+  return (await getSnapshotWithEtag(client, name, snap, opts)).value;
+}
+
+/** GET .../snapshots/{snap} with its ETag (for a guarded update). */
+export async function getSnapshotWithEtag(client: IncusClient, name: string, snap: string, opts: CallOptions = {}): Promise<WithEtag<InstanceSnapshot>> {
   const env = await client.request('GET', one(name, snap), opts);
-  return (env.type === 'sync' ? env.metadata : {}) as InstanceSnapshot;
+  return env.type === 'sync' ? { value: env.metadata as InstanceSnapshot, etag: env.etag } : { value: {} as InstanceSnapshot, etag: '' };
+}
+
+/** PUT .../snapshots/{snap}: the writable part; with `opts.etag` refused (412) if it changed since read. */
+export function updateSnapshot(client: IncusClient, name: string, snap: string, put: InstanceSnapshotPut, opts: WriteOptions = {}): Promise<void> {
+  return waitOp(client, 'PUT', one(name, snap), put, opts);
 }
 
 /** POST .../snapshots, waiting for the operation. */
@@ -35,7 +45,7 @@ export function renameSnapshot(client: IncusClient, name: string, snap: string, 
 
 /** PUT .../snapshots/{snap} {expires_at}. */
 export function updateSnapshotExpiry(client: IncusClient, name: string, snap: string, expiresAt: string, opts: CallOptions = {}): Promise<void> {
-  return waitOp(client, 'PUT', one(name, snap), { expires_at: expiresAt }, opts);
+  return updateSnapshot(client, name, snap, { expires_at: expiresAt }, opts);
 }
 
 /** DELETE .../snapshots/{snap}. */

@@ -6,6 +6,7 @@ import type {
   StorageVolumePost,
   StorageVolumePut,
   StorageVolumeSnapshot,
+  StorageVolumeSnapshotPut,
   StorageVolumeState,
   StorageVolumesPost,
 } from '../api/storage-volume';
@@ -77,17 +78,27 @@ export async function deleteStorageVolume(client: IncusClient, pool: string, typ
   await client.request('DELETE', volPath(pool, type, name), opts);
 }
 
-const snapPath = (pool: string, name: string, snap?: string): string =>
-  `${volPath(pool, 'custom', name)}/snapshots${snap === undefined ? '' : `/${encodeURIComponent(snap)}`}`;
+const snapPath = (pool: string, name: string, snap?: string, type = 'custom'): string =>
+  `${volPath(pool, type, name)}/snapshots${snap === undefined ? '' : `/${encodeURIComponent(snap)}`}`;
 
 /** Sends a write and waits for its operation when the server answers with one. */
-async function waitOp(client: IncusClient, method: 'POST' | 'PUT' | 'DELETE', path: string, body: unknown, opts: CallOptions): Promise<void> {
+async function waitOp(client: IncusClient, method: 'POST' | 'PUT' | 'DELETE', path: string, body: unknown, opts: WriteOptions): Promise<void> {
   const env = await client.request(method, path, { ...opts, body });
   if (env.type === 'async') await new Operation(client, env.operation, opts.project ?? client.project).wait(opts.signal);
 }
 
 export async function getVolumeSnapshots(client: IncusClient, pool: string, name: string, opts: CallOptions = {}): Promise<StorageVolumeSnapshot[]> {
   return (await metadata<StorageVolumeSnapshot[] | null>(client, snapPath(pool, name), opts, { recursion: 1 })).value ?? [];
+}
+
+/** GET .../volumes/{type}/{name}/snapshots/{snap}, with its ETag. */
+export function getVolumeSnapshot(client: IncusClient, pool: string, type: string, name: string, snap: string, opts: CallOptions = {}): Promise<WithEtag<StorageVolumeSnapshot>> {
+  return metadata<StorageVolumeSnapshot>(client, snapPath(pool, name, snap, type), opts);
+}
+
+/** PUT .../volumes/{type}/{name}/snapshots/{snap}: description and expiry; with `opts.etag` refused (412) if it changed. */
+export function updateVolumeSnapshot(client: IncusClient, pool: string, type: string, name: string, snap: string, put: StorageVolumeSnapshotPut, opts: WriteOptions = {}): Promise<void> {
+  return waitOp(client, 'PUT', snapPath(pool, name, snap, type), put, opts);
 }
 
 /** POST .../snapshots (no name: the volume's snapshots.pattern picks one). */

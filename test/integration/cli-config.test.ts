@@ -173,6 +173,52 @@ t.test('profiles and instance config through the CLI', async (t) => {
     t.equal((await d.cli(['config', 'show', '--expanded'])).stderr, 'Error: --expanded cannot be used with a server\n');
   });
 
+  await t.test('the deprecated `config profile` spelling; user.* server key names', async (t) => {
+    t.match((await ok(t, d, ['config', 'profile', 'list'])).stdout, /\bdefault\b/);
+    t.equal((await ok(t, d, ['config', 'profile', 'get', 'default', 'description', '-p', '--verbose'])).code, 0, '--verbose is accepted');
+    t.notMatch((await ok(t, d, ['config', '--help'])).stdout, /\bprofile\b/, 'hidden from help');
+    const bad = await d.cli(['config', 'set', 'user.⍾=foo']);
+    t.equal(bad.code, 1);
+    t.match(bad.stderr, /Invalid key name/);
+  });
+
+  await t.test('config show|get|set|unset|edit on INSTANCE/SNAPSHOT', async (t) => {
+    await ok(t, d, ['snapshot', 'create', 'c1', 's1', '--no-expiry']);
+    t.match((await ok(t, d, ['config', 'show', 'c1/s1'])).stdout, /^expires_at: 0001-01-01T00:00:00Z\narchitecture: /);
+    await ok(t, d, ['config', 'set', 'c1/s1', 'expires_at=2050-01-01T10:10:10.753398689-04:00', '--property']);
+    t.equal((await ok(t, d, ['config', 'get', 'c1/s1', 'expires_at', '--property'])).stdout, '2050-01-01 10:10:10.753398689 -0400 -0400\n');
+    t.match((await ok(t, d, ['config', 'show', 'c1/s1'])).stdout, /^expires_at: 2050-01-01T10:10:10.753398689-04:00\n/, 'the offset is kept');
+    t.equal((await ok(t, d, ['config', 'get', 'c1/s1', 'name', '-p'])).stdout, 's1\n');
+    const cfg = await d.cli(['config', 'set', 'c1/s1', 'user.x=1']);
+    t.equal(cfg.stderr, 'Error: There is no config key to set on an instance snapshot.\n');
+    const nope = await d.cli(['config', 'get', 'c1/s1', 'nope', '-p']);
+    t.equal(nope.stderr, 'Error: The property "nope" does not exist on the instance snapshot c1/s1: The property with tag "nope" does not exist\n');
+    await ok(t, d, ['config', 'unset', 'c1/s1', 'expires_at', '--property']);
+    t.match((await ok(t, d, ['config', 'show', 'c1/s1'])).stdout, /^expires_at: 0001-01-01T00:00:00Z\n/);
+    await ok(t, d, ['config', 'edit', 'c1/s1'], 'expires_at: 2040-02-03T04:05:06Z\n');
+    t.equal((await ok(t, d, ['config', 'get', 'c1/s1', 'expires_at', '-p'])).stdout, '2040-02-03 04:05:06 +0000 UTC\n', 'edited from stdin');
+    await ok(t, d, ['snapshot', 'delete', 'c1', 's1']);
+  });
+
+  await t.test('storage volume get|set|unset --property on a volume snapshot; snapshot show', async (t) => {
+    await ok(t, d, ['storage', 'volume', 'create', 'default', 'v1']);
+    await ok(t, d, ['storage', 'volume', 'snapshot', 'create', 'default', 'v1']);
+    await ok(t, d, ['storage', 'volume', 'set', 'default', 'v1/snap0', 'expires_at=2052-03-23T17:38:37.753398689-04:00', 'description=kept', '--property']);
+    const shown = (await ok(t, d, ['storage', 'volume', 'snapshot', 'show', 'default', 'v1', 'snap0'])).stdout;
+    t.match(shown, /^description: kept\nexpires_at: 2052-03-23T17:38:37.753398689-04:00\nname: snap0\n/);
+    t.equal((await ok(t, d, ['storage', 'volume', 'get', 'default', 'v1/snap0', 'description', '-p'])).stdout, 'kept\n');
+    const ro = await d.cli(['storage', 'volume', 'set', 'default', 'v1/snap0', 'user.a=1']);
+    t.equal(ro.stderr, "Error: Snapshots are read-only and can't have their configuration changed\n");
+    await ok(t, d, ['storage', 'volume', 'unset', 'default', 'v1/snap0', 'expires_at', '--property']);
+    t.match((await ok(t, d, ['storage', 'volume', 'snapshot', 'show', 'default', 'v1', 'snap0'])).stdout, /\nexpires_at: 0001-01-01T00:00:00Z\n/);
+    t.equal((await ok(t, d, ['storage', 'volume', 'get', 'default', 'v1', 'user.unset'])).stdout, '', 'an unset key prints nothing');
+    await ok(t, d, ['storage', 'volume', 'set', 'default', 'v1', 'description=vol', '-p']);
+    t.equal((await ok(t, d, ['storage', 'volume', 'get', 'default', 'v1', 'description', '--property'])).stdout, 'vol\n');
+    const missing = await d.cli(['storage', 'volume', 'get', 'default', 'nov', 'size']);
+    t.equal(missing.stderr, 'Error: Storage pool volume "custom/nov" not found\n');
+    await ok(t, d, ['storage', 'volume', 'delete', 'default', 'v1']);
+  });
+
   await t.test('create with -c and -p repeated, -d over a profile device, --no-profiles', async (t) => {
     await ok(t, d, ['profile', 'create', 'small']);
     await ok(t, d, ['create', 'busybox', 'c3', '-c', 'user.a=1', '-c', 'user.b=2', '-p', 'default', '-p', 'small', '-d', 'root,size=1GiB']);

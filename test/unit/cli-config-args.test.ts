@@ -15,7 +15,9 @@ import {
   parseProfileList,
 } from '../../lib/cli/config-args';
 import { getProperty, goValue, setProperties, unsetProperties } from '../../lib/cli/properties';
-import { INSTANCE_PUT, PROFILE_PUT } from '../../lib/cli/yaml-decode';
+import { snapshotRef } from '../../lib/cli/commands/config-snapshot';
+import { splitVolumePath } from '../../lib/cli/commands/storage-volume-keys';
+import { INSTANCE_PUT, INSTANCE_SNAPSHOT, INSTANCE_SNAPSHOT_PUT, PROFILE_PUT, STORAGE_VOLUME_SNAPSHOT_PUT } from '../../lib/cli/yaml-decode';
 
 t.test('config set: pairs from the right, the instance is what is left', async (t) => {
   t.same(parseConfigSetArgs(['c1', 'limits.cpu=2', 'user.a=x=y']), {
@@ -113,4 +115,33 @@ t.test('--property: read and write struct fields by JSON name', async (t) => {
   const profile = { config: {}, description: 'x', devices: {} };
   t.throws(() => unsetProperties(profile, PROFILE_PUT, ['name']), { message: /Error unsetting properties/ });
   t.equal(goValue(null), '<nil>');
+});
+
+t.test('--property on time fields: RFC 3339 in, Go time.String() out, zero time on unset', async (t) => {
+  const snap = { expires_at: '2050-01-01T10:10:10.753398689-04:00', created_at: '2024-05-01T10:00:00Z', size: 42, name: 's1' };
+  t.equal(getProperty(snap, INSTANCE_SNAPSHOT, 'expires_at'), '2050-01-01 10:10:10.753398689 -0400 -0400', 'a fixed zone prints its offset as its name');
+  t.equal(getProperty(snap, INSTANCE_SNAPSHOT, 'created_at'), '2024-05-01 10:00:00 +0000 UTC');
+  t.equal(getProperty(snap, INSTANCE_SNAPSHOT, 'size'), '42');
+  const put = { expires_at: '0001-01-01T00:00:00Z' };
+  setProperties(put, INSTANCE_SNAPSHOT_PUT, { expires_at: '2052-03-23T17:38:37.753398000+02:00' });
+  t.equal(put.expires_at, '2052-03-23T17:38:37.753398+02:00', "kept in Go's RFC 3339 form, offset and all");
+  t.throws(() => setProperties(put, INSTANCE_SNAPSHOT_PUT, { expires_at: 'tomorrow' }), { message: /^Error setting properties: parsing time "tomorrow"/ });
+  t.throws(() => setProperties(put, INSTANCE_SNAPSHOT_PUT, { expires_at: '2052-13-40T00:00:00Z' }), { message: /parsing time/ }, 'not a real date');
+  unsetProperties(put, INSTANCE_SNAPSHOT_PUT, ['expires_at']);
+  t.equal(put.expires_at, '0001-01-01T00:00:00Z');
+  const vsnap = { description: 'd', expires_at: '2052-03-23T17:38:37Z' };
+  unsetProperties(vsnap, STORAGE_VOLUME_SNAPSHOT_PUT, ['description', 'expires_at']);
+  t.same(vsnap, { description: '', expires_at: '0001-01-01T00:00:00Z' });
+  t.throws(() => unsetProperties(vsnap, STORAGE_VOLUME_SNAPSHOT_PUT, ['nope'], 'Error unsetting property'), {
+    message: 'Error unsetting property: The property with tag "nope" does not exist',
+  });
+});
+
+t.test('INSTANCE/SNAPSHOT and [type/]volume[/snapshot] arguments', async (t) => {
+  t.equal(snapshotRef('c1'), null);
+  t.same(snapshotRef('c1/snap0'), { instance: 'c1', snapshot: 'snap0' });
+  t.same(splitVolumePath('v1'), { type: 'custom', name: 'v1' });
+  t.same(splitVolumePath('v1/snap0'), { type: 'custom', name: 'v1', snapshot: 'snap0' }, 'not a type: a snapshot');
+  t.same(splitVolumePath('container/c1/s1'), { type: 'container', name: 'c1', snapshot: 's1' });
+  t.same(splitVolumePath('virtual-machine/v1'), { type: 'virtual-machine', name: 'v1' });
 });

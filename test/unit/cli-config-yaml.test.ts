@@ -6,9 +6,20 @@
 import t from 'tap';
 import type { Instance } from '../../lib/api/instance';
 import type { Profile } from '../../lib/api/profile';
-import { configShowText, devicesText, instanceEditText, profileEditText, profileText, putForWire, serverEditText } from '../../lib/cli/config-text';
+import type { InstanceSnapshot } from '../../lib/api/instance-snapshot';
+import {
+  configShowText,
+  devicesText,
+  instanceEditText,
+  profileEditText,
+  profileText,
+  putForWire,
+  serverEditText,
+  snapshotEditText,
+  snapshotShowText,
+} from '../../lib/cli/config-text';
 import { instanceWritable, profileWritable, sameValue } from '../../lib/cli/writable';
-import { decodeYaml, INSTANCE_PUT, PROFILE_PUT, SERVER_PUT } from '../../lib/cli/yaml-decode';
+import { decodeYaml, INSTANCE_PUT, INSTANCE_SNAPSHOT_PUT, PROFILE_PUT, SERVER_PUT } from '../../lib/cli/yaml-decode';
 
 const inst: Instance = {
   name: 'c1',
@@ -138,6 +149,35 @@ t.test('profile and server texts', async (t) => {
   t.same(decodeYaml(serverEditText({ 'user.a': 'true' }), SERVER_PUT), { config: { 'user.a': 'true' } });
   t.equal(devicesText({}), '{}\n');
   t.equal(devicesText({ b: { type: 'none' }, a: { type: 'disk', path: '/x', source: '/y' } }), 'a:\n  path: /x\n  source: /y\n  type: disk\nb:\n  type: none\n');
+});
+
+t.test('snapshot texts: the whole struct in Go order, expanded maps swapped in on request; the edit decodes expires_at', async (t) => {
+  const snap: InstanceSnapshot = {
+    name: 's1',
+    architecture: 'x86_64',
+    config: { 'limits.cpu': '1' },
+    created_at: '2024-05-01T10:00:00Z',
+    description: '',
+    devices: {},
+    ephemeral: false,
+    expanded_config: { 'limits.cpu': '1', 'user.p': 'x' },
+    expanded_devices: {},
+    expires_at: '2050-01-01T10:10:10.753398689-04:00',
+    last_used_at: '0001-01-01T00:00:00Z',
+    profiles: ['default'],
+    stateful: false,
+    size: -1,
+  };
+  const shown = snapshotShowText(snap, false);
+  t.match(shown, /^expires_at: 2050-01-01T10:10:10.753398689-04:00\narchitecture: x86_64\nconfig:/, 'the inlined put comes first');
+  t.match(shown, /expanded_config:\n {2}limits.cpu: "1"\n {2}user.p: x\n/);
+  t.notMatch(shown, /expanded_devices/, 'an empty map is left out (omitempty)');
+  t.match(snapshotShowText(snap, true), /^config:\n {2}limits.cpu: "1"\n {2}user.p: x$/m, '--expanded');
+  const edit = snapshotEditText(snap);
+  t.notMatch(edit, /expanded_config/);
+  t.same(decodeYaml(edit, INSTANCE_SNAPSHOT_PUT), { expires_at: '2050-01-01T10:10:10.753398689-04:00' }, 'round trip');
+  t.same(decodeYaml('', INSTANCE_SNAPSHOT_PUT), { expires_at: '0001-01-01T00:00:00Z' }, "absent: Go's zero time");
+  t.throws(() => decodeYaml('expires_at: [1]', INSTANCE_SNAPSHOT_PUT), { message: /cannot unmarshal !!seq into time.Time/ });
 });
 
 t.test('sameValue: omitempty and nil-vs-empty are the same', async (t) => {

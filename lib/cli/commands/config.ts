@@ -1,7 +1,8 @@
 /**
- * `incus config show|get|set|unset|edit [instance]`: an instance's
- * configuration, or the server's when no instance is named; `config device`
- * comes from config-device.ts.
+ * `incus config show|get|set|unset|edit [instance[/snapshot]]`: an
+ * instance's configuration, or the server's when no instance is named;
+ * snapshots are handled in config-snapshot.ts, `config device` comes from
+ * config-device.ts, and the deprecated `config profile` from profile.ts.
  */
 import type { Command } from 'commander';
 import type { Instance, InstancePut } from '../../api/instance';
@@ -21,8 +22,10 @@ import { localName } from '../remote';
 import { processTerminal, type Terminal } from '../terminal';
 import { instanceWritable, sameValue } from '../writable';
 import { decodeYaml, INSTANCE_PUT, SERVER_PUT } from '../yaml-decode';
+import { editSnapshot, getSnapshotKey, setSnapshotKeys, showSnapshot, snapshotRef, unsetSnapshotKeys } from './config-snapshot';
 import { registerTrust } from './config-trust';
 import { registerDevices } from './config-device';
+import { registerProfile } from './profile';
 
 /** Flags of `config show|get|set|unset|edit`. */
 export interface ConfigFlags {
@@ -53,6 +56,8 @@ async function showConfig(ctx: CliContext, arg: string | undefined, flags: Confi
     ctx.out(serverEditText((await ctx.client().getServer()).config ?? {}));
     return 0;
   }
+  const snap = snapshotRef(name);
+  if (snap) return showSnapshot(ctx, snap, flags.expanded ?? false);
   ctx.out(configShowText(await ctx.client().getInstance(name), flags.expanded ?? false));
   return 0;
 }
@@ -66,6 +71,8 @@ async function getConfig(ctx: CliContext, args: string[], flags: ConfigFlags): P
     ctx.out(`${(await ctx.client().getServer()).config?.[key] ?? ''}\n`);
     return 0;
   }
+  const snap = snapshotRef(name);
+  if (snap) return getSnapshotKey(ctx, snap, key, flags);
   const inst = await ctx.client().getInstance(name);
   if (flags.property) {
     try {
@@ -107,6 +114,8 @@ async function setConfig(ctx: CliContext, args: string[], flags: ConfigFlags, te
     await changeServer(ctx, values);
     return 0;
   }
+  const snap = snapshotRef(name);
+  if (snap) return setSnapshotKeys(ctx, snap, values, flags.property ?? false);
   await changeInstance(ctx, name, (put) => {
     if (flags.property) setProperties(put, INSTANCE_PUT, values);
     else Object.assign(put.config, values);
@@ -122,6 +131,8 @@ async function unsetConfig(ctx: CliContext, args: string[], flags: ConfigFlags):
     await changeServer(ctx, Object.fromEntries(keys.map((k) => [k, ''])));
     return 0;
   }
+  const snap = snapshotRef(name);
+  if (snap) return unsetSnapshotKeys(ctx, snap, keys, flags.property ?? false);
   await changeInstance(ctx, name, (put) => {
     if (flags.property) {
       unsetProperties(put, INSTANCE_PUT, keys);
@@ -172,6 +183,8 @@ async function editConfig(ctx: CliContext, arg: string | undefined, flags: Confi
     await runEdit(io, term, serverSession(ctx), (text) => client.updateServer(decodeYaml<ServerPut>(text, SERVER_PUT)));
     return 0;
   }
+  const snap = snapshotRef(name);
+  if (snap) return editSnapshot(ctx, snap, term);
   const { putInstance } = require('../../client/instance-update') as typeof import('../../client/instance-update');
   await runEdit(io, term, instanceSession(ctx, name), (text) =>
     putInstance(client, name, putForWire(decodeYaml<InstancePut>(text, INSTANCE_PUT))),
@@ -187,7 +200,7 @@ export function register(program: Command, ctx: CliContext): void {
 
   target(config.command('show'))
     .description('Show instance or server configurations')
-    .argument('[instance]', '[<remote>:]<instance>')
+    .argument('[instance]', '[<remote>:]<instance>[/<snapshot>]')
     .option('-e, --expanded', 'Show the expanded configuration')
     .action(async (instance: string | undefined, flags: ConfigFlags) => {
       ctx.exitCode = await showConfig(ctx, instance, flags);
@@ -195,7 +208,7 @@ export function register(program: Command, ctx: CliContext): void {
 
   target(config.command('get'))
     .description('Get values for instance or server configuration keys')
-    .argument('[args...]', '[[<remote>:]<instance>] <key>')
+    .argument('[args...]', '[[<remote>:]<instance>[/<snapshot>]] <key>')
     .option('-e, --expanded', 'Access the expanded configuration')
     .option('-p, --property', 'Get the key as an instance property')
     .action(async (args: string[], flags: ConfigFlags) => {
@@ -204,7 +217,7 @@ export function register(program: Command, ctx: CliContext): void {
 
   target(config.command('set'))
     .description('Set instance or server configuration keys')
-    .argument('[args...]', '[[<remote>:]<instance>] <key>=<value>...')
+    .argument('[args...]', '[[<remote>:]<instance>[/<snapshot>]] <key>=<value>...')
     .option('-p, --property', 'Set the key as an instance property')
     .action(async (args: string[], flags: ConfigFlags) => {
       ctx.exitCode = await setConfig(ctx, args, flags, term);
@@ -212,7 +225,7 @@ export function register(program: Command, ctx: CliContext): void {
 
   target(config.command('unset'))
     .description('Unset instance or server configuration keys')
-    .argument('[args...]', '[[<remote>:]<instance>] <key>...')
+    .argument('[args...]', '[[<remote>:]<instance>[/<snapshot>]] <key>...')
     .option('-p, --property', 'Unset the keys as instance properties')
     .action(async (args: string[], flags: ConfigFlags) => {
       ctx.exitCode = await unsetConfig(ctx, args, flags);
@@ -220,11 +233,12 @@ export function register(program: Command, ctx: CliContext): void {
 
   target(config.command('edit'))
     .description('Edit instance or server configurations as YAML')
-    .argument('[instance]', '[<remote>:]<instance>')
+    .argument('[instance]', '[<remote>:]<instance>[/<snapshot>]')
     .action(async (instance: string | undefined, flags: ConfigFlags) => {
       ctx.exitCode = await editConfig(ctx, instance, flags, term);
     });
 
   registerDevices(config, ctx, 'instance');
   registerTrust(config, ctx, term);
+  registerProfile(config, ctx, true);
 }

@@ -155,8 +155,16 @@ async function assignProfiles(ctx: CliContext, arg: string, args: string[], flag
 
 /** Adds this group's commands to `program`. */
 export function register(program: Command, ctx: CliContext): void {
+  registerProfile(program, ctx, false);
+}
+
+/**
+ * Adds `profile` and its subcommands under `parent`; `hidden` for Incus's
+ * deprecated `incus config profile ...` spelling, which still works.
+ */
+export function registerProfile(parent: Command, ctx: CliContext, hidden: boolean): void {
   const term = processTerminal(ctx.io.env);
-  const profile = program.command('profile').description('Manage profiles');
+  const profile = parent.command('profile', { hidden }).description('Manage profiles');
 
   profile
     .command('add')

@@ -12,7 +12,7 @@ import {
 import type { CliContext } from '../context';
 import { formatDate } from '../format/date';
 import { parseFormat, renderList } from '../format/render';
-import { renderYaml } from '../format/yaml';
+import { snapshotShowText } from '../config-text';
 import { localName } from '../remote';
 import { parseColumnLetters } from '../column-letters';
 
@@ -107,9 +107,8 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('<snapshot>', 'Snapshot name')
     .option('--expanded', 'Show the expanded configuration')
     .action(async (inst: string, snap: string, o: { expanded?: boolean }) => {
-      const s = await getSnapshot(ctx.client(), localName(inst), snap);
-      const { expanded_config, expanded_devices, ...rest } = s;
-      ctx.out(renderYaml(o.expanded ? { ...rest, config: expanded_config ?? s.config, devices: expanded_devices ?? s.devices } : rest));
+      // The whole snapshot, expanded config included, as Incus prints it.
+      ctx.out(snapshotShowText(await getSnapshot(ctx.client(), localName(inst), snap), o.expanded === true));
       ctx.exitCode = 0;
     });
 

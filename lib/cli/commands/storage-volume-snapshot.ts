@@ -1,8 +1,12 @@
-/** `incus storage volume snapshot create|list|restore|delete|rename` for custom volumes. */
+/** `incus storage volume snapshot create|list|show|restore|delete|rename` for custom volumes (show for any type). */
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
 import { parseFormat, renderList } from '../format/render';
+import { volumeSnapshotShape } from '../format/config-shapes';
+import { orderKeys } from '../format/go-order';
+import { renderYaml } from '../format/yaml';
 import { localName } from '../remote';
+import { splitVolumePath } from './storage-volume-keys';
 
 type StorageApi = typeof import('../../client/storage');
 const api = (): StorageApi => require('../../client/storage') as StorageApi;
@@ -34,6 +38,18 @@ export function registerVolumeSnapshotCommands(volume: Command, ctx: CliContext)
       const snaps = await api().getVolumeSnapshots(ctx.client(), localName(pool), vol);
       const rows = snaps.map((s) => [s.name, s.description, s.created_at, s.expires_at === NO_EXPIRY ? '' : s.expires_at]);
       ctx.out(renderList(parseFormat(flags.format), ['NAME', 'DESCRIPTION', 'TAKEN AT', 'EXPIRES AT'], rows, snaps));
+    });
+
+  snapshot
+    .command('show')
+    .description('Show storage volume snapshot configurations')
+    .argument('<pool>', '[<remote>:]<pool>')
+    .argument('<volume>', '[<type>/]<volume>')
+    .argument('<snapshot>', 'Snapshot name')
+    .action(async (pool: string, vol: string, snap: string) => {
+      const { type, name } = splitVolumePath(vol);
+      const { value } = await api().getVolumeSnapshot(ctx.client(), localName(pool), type, name, snap);
+      ctx.out(renderYaml(orderKeys(value, volumeSnapshotShape)));
     });
 
   snapshot

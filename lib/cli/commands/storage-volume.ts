@@ -14,6 +14,7 @@ import { localName } from '../remote';
 import { instanceWritable } from '../writable';
 import { formatBytes, keyValues } from './storage-args';
 import { editVolume } from './storage-edit';
+import { getVolumeKey, setVolumeKeys, unsetVolumeKeys, type VolumeKeyFlags } from './storage-volume-keys';
 import { registerVolumeSnapshotCommands } from './storage-volume-snapshot';
 import { acrossServers, poolVolumeArg, transferVolume, type VolumeTransferFlags } from './storage-volume-transfer';
 
@@ -25,15 +26,6 @@ export function splitVolume(arg: string): { type: string; name: string } {
   const i = arg.indexOf('/');
   if (i < 0) return { type: 'custom', name: arg };
   return { type: arg.slice(0, i), name: arg.slice(i + 1) };
-}
-
-async function changeVolume(ctx: CliContext, pool: string, arg: string, change: (config: Record<string, string>) => void): Promise<void> {
-  const client = ctx.client();
-  const { type, name } = splitVolume(arg);
-  const { value, etag } = await api().getStorageVolume(client, pool, type, name);
-  const config = { ...value.config };
-  change(config);
-  await api().updateStorageVolume(client, pool, type, name, { config, description: value.description }, { etag });
 }
 
 async function withInstanceDevices(ctx: CliContext, instance: string, change: (devices: DevicesMap) => DevicesMap): Promise<void> {
@@ -180,36 +172,33 @@ export function registerVolumeCommands(storage: Command, ctx: CliContext): void 
     .command('get')
     .description('Get values for storage volume configuration keys')
     .argument('<pool>', '[<remote>:]<pool>')
-    .argument('<volume>', '[<type>/]<volume>')
+    .argument('<volume>', '[<type>/]<volume>[/<snapshot>]')
     .argument('<key>', 'Configuration key')
-    .action(async (pool: string, arg: string, key: string) => {
-      const { type, name } = splitVolume(arg);
-      const { value } = await api().getStorageVolume(ctx.client(), localName(pool), type, name);
-      ctx.out(`${value.config[key] ?? ''}\n`);
+    .option('-p, --property', 'Get the key as a storage volume property')
+    .action(async (pool: string, arg: string, key: string, flags: VolumeKeyFlags) => {
+      ctx.exitCode = await getVolumeKey(ctx, localName(pool), arg, key, flags);
     });
 
   volume
     .command('set')
     .description('Set storage volume configuration keys')
     .argument('<pool>', '[<remote>:]<pool>')
-    .argument('<volume>', '[<type>/]<volume>')
+    .argument('<volume>', '[<type>/]<volume>[/<snapshot>]')
     .argument('<key=value...>', 'Config keys')
-    .action(async (pool: string, arg: string, args: string[]) => {
-      const kv = keyValues(args, 1);
-      await changeVolume(ctx, localName(pool), arg, (config) => Object.assign(config, kv));
+    .option('-p, --property', 'Set the key as a storage volume property')
+    .action(async (pool: string, arg: string, args: string[], flags: VolumeKeyFlags) => {
+      ctx.exitCode = await setVolumeKeys(ctx, localName(pool), arg, keyValues(args, 1), flags);
     });
 
   volume
     .command('unset')
     .description('Unset storage volume configuration keys')
     .argument('<pool>', '[<remote>:]<pool>')
-    .argument('<volume>', '[<type>/]<volume>')
-    .argument('<key>', 'Configuration key')
-    .action(async (pool: string, arg: string, key: string) => {
-      await changeVolume(ctx, localName(pool), arg, (config) => {
-        if (!(key in config)) throw new Error(`The key "${key}" does not exist`);
-        delete config[key];
-      });
+    .argument('<volume>', '[<type>/]<volume>[/<snapshot>]')
+    .argument('<key...>', 'Configuration keys')
+    .option('-p, --property', 'Unset the keys as storage volume properties')
+    .action(async (pool: string, arg: string, keys: string[], flags: VolumeKeyFlags) => {
+      ctx.exitCode = await unsetVolumeKeys(ctx, localName(pool), arg, keys, flags);
     });
 
   volume

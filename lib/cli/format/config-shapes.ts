@@ -17,6 +17,34 @@ export const instancePutShape: Shape = struct([
   ['description', null],
 ]);
 
+/** api.InstanceSnapshot (`incus config show INSTANCE/SNAPSHOT`, `incus snapshot show`): the inlined InstanceSnapshotPut first */
+export const instanceSnapshotShape: Shape = struct([
+  ['expires_at', null],
+  ['architecture', null],
+  ['config', map()],
+  ['created_at', null],
+  ['description', null],
+  ['devices', devicesShape],
+  ['ephemeral', null],
+  ['expanded_config', map()],
+  ['expanded_devices', devicesShape],
+  ['last_used_at', null],
+  ['name', null],
+  ['profiles', null],
+  ['stateful', null],
+  ['size', null],
+]);
+
+/** api.StorageVolumeSnapshot (`incus storage volume snapshot show`): the inlined StorageVolumeSnapshotPut first */
+export const volumeSnapshotShape: Shape = struct([
+  ['description', null],
+  ['expires_at', null],
+  ['name', null],
+  ['config', map()],
+  ['content_type', null],
+  ['created_at', null],
+]);
+
 /** api.Profile (`incus profile show`, `profile list -f yaml|json`) */
 export const profileShape: Shape = struct([
   ['config', map()],

@@ -3,6 +3,9 @@
  * with fmt and the time package: `%v` of float64 / maps / slices, `%q`,
  * RFC 3339 and `time.Time.String()` renderings of a timestamp.
  */
+import { goRfc3339Nano, offsetText, parseRfc3339 } from '../../api/go-time';
+
+export { goRfc3339Nano };
 
 /**
  * `strconv.FormatFloat(x, 'g', -1, 64)`: shortest digits, exponent form when
@@ -72,47 +75,9 @@ export function goQuote(s: string): string {
   return `${out}"`;
 }
 
-/** The parts of an RFC 3339 timestamp. */
-interface TimeParts {
-  date: string;
-  clock: string;
-  /** Fraction digits with trailing zeros removed ('' for none). */
-  fraction: string;
-  /** Offset east of UTC in minutes. */
-  offset: number;
-}
-
-const RFC3339 = /^(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(?:\.(\d+))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
-
-function parseTime(ts: string): TimeParts | null {
-  const m = RFC3339.exec(ts);
-  if (!m) return null;
-  const offset = m[4] ? 0 : (m[5] === '-' ? -1 : 1) * (Number(m[6]) * 60 + Number(m[7]));
-  return { date: m[1]!, clock: m[2]!, fraction: (m[3] ?? '').replace(/0+$/, ''), offset };
-}
-
-function offsetText(offset: number, colon: boolean): string {
-  const a = Math.abs(offset);
-  const hh = String(Math.floor(a / 60)).padStart(2, '0');
-  const mm = String(a % 60).padStart(2, '0');
-  return `${offset < 0 ? '-' : '+'}${hh}${colon ? ':' : ''}${mm}`;
-}
-
-/**
- * A timestamp as Go re-encodes a decoded `time.Time` in JSON (RFC 3339 with
- * nanoseconds, trailing zeros dropped, `Z` for a zero offset). Text that is
- * not RFC 3339 comes back unchanged.
- */
-export function goRfc3339Nano(ts: string): string {
-  const p = parseTime(ts);
-  if (!p) return ts;
-  const frac = p.fraction ? `.${p.fraction}` : '';
-  return `${p.date}T${p.clock}${frac}${p.offset === 0 ? 'Z' : offsetText(p.offset, true)}`;
-}
-
 /** `t.Format(time.RFC3339)`: whole seconds. */
 export function goRfc3339(ts: string): string {
-  const p = parseTime(ts);
+  const p = parseRfc3339(ts);
   if (!p) return ts;
   return `${p.date}T${p.clock}${p.offset === 0 ? 'Z' : offsetText(p.offset, true)}`;
 }
@@ -123,7 +88,7 @@ export function goRfc3339(ts: string): string {
  * (a fixed zone without a name).
  */
 export function goTimeString(ts: string): string {
-  const p = parseTime(ts);
+  const p = parseRfc3339(ts);
   if (!p) return ts;
   const frac = p.fraction ? `.${p.fraction}` : '';
   const off = offsetText(p.offset, false);

@@ -90,7 +90,7 @@ export class SnapshotQueries {
       expired: s.prepare<[string, string], { project: string; instance: string; snapshot: string }>(
         `SELECT p.name AS project, i.name AS instance, s.name AS snapshot
          FROM instance_snapshots s JOIN instances i ON i.id = s.instance_id JOIN projects p ON p.id = i.project_id
-         WHERE s.expires_at > ? AND s.expires_at <= ? ORDER BY s.expires_at`,
+         WHERE s.expires_at != ? AND julianday(s.expires_at) <= julianday(?) ORDER BY julianday(s.expires_at)`,
       ),
     };
   }
@@ -166,7 +166,7 @@ export class SnapshotQueries {
     await this.st.remove.run(id);
   }
 
-  /** Snapshots whose expiry (ISO-8601 UTC, so text order is time order) is at or before `now`. */
+  /** Snapshots whose expiry is at or before `now` (compared as times: an expiry keeps the offset it was set with). */
   async expired(now: string): Promise<ExpiredSnapshot[]> {
     return this.st.expired.all(NO_EXPIRY, now);
   }

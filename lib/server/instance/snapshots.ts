@@ -3,6 +3,7 @@
  * the snapshot rows (with the config and devices of the moment) and the
  * storage driver's snapshot volumes in step. Callers hold the instance lock.
  */
+import { goRfc3339Nano, parseRfc3339 } from '../../api/go-time';
 import type { InstanceSnapshot } from '../../api/instance-snapshot';
 import type { InstanceRecord } from '../db/instances';
 import { NO_EXPIRY, type SnapshotRecord } from '../db/snapshots';
@@ -28,12 +29,17 @@ export interface SnapshotRequest {
 /** Checks an instance snapshot name (Incus: IsAPIName, "Invalid snapshot name: ..."). */
 export const validateSnapshotName = validateInstanceSnapshotName;
 
-/** An RFC 3339 time from a request, normalised to ISO UTC; '' and Go's zero time mean no expiry. */
+/**
+ * An expiry from a request as Incus keeps it: RFC 3339 text in Go's form,
+ * with the offset it was given (`config get --property` shows that zone);
+ * other dates JavaScript reads become ISO UTC. '' and Go's zero time mean no
+ * expiry.
+ */
 export function normaliseExpiry(text: string | null | undefined): string {
   if (!text || text.startsWith('0001-01-01')) return NO_EXPIRY;
   const t = Date.parse(text);
   if (Number.isNaN(t)) throw badRequest(`Invalid expires_at "${text}"`);
-  return new Date(t).toISOString();
+  return parseRfc3339(text) ? goRfc3339Nano(text) : new Date(t).toISOString();
 }
 
 export class SnapshotManager {

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDb } from '../../../lib/server/db';
 import type { SqliteEngine } from '../../../lib/server/db/sqlite-engine';
+import { NO_EXPIRY } from '../../../lib/server/db/snapshots';
+import { normaliseExpiry } from '../../../lib/server/instance/snapshots';
 
 t.test('schema, instances with ordered profiles, rollback', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'incus-db-'));
@@ -32,32 +34,32 @@ t.test('schema, instances with ordered profiles, rollback', async (t) => {
   await again.close();
 });
 
-t.test("instance snapshots keep their root volume's snapshot row; volume rows follow renames and deletes", async (t) => {
+t.test('snapshot expiry: kept with the offset it was given, pruned by time', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'incus-db-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const db = await openDb(join(dir, 'x.db'));
   t.teardown(() => db.close());
-  await db.transaction((tx) => tx.pools.create({ name: 'p', driver: 'dir', description: '', config: { 'user.k': 'v' }, status: 'Created' }));
+  t.equal(normaliseExpiry('2050-01-01T10:10:10.753398689-04:00'), '2050-01-01T10:10:10.753398689-04:00', "Go's RFC 3339 form, offset kept");
+  t.equal(normaliseExpiry('2050-01-01T10:10:10.500+00:00'), '2050-01-01T10:10:10.5Z', 'a zero offset is Z');
+  t.equal(normaliseExpiry('0001-01-01T00:00:00Z'), NO_EXPIRY);
+  t.throws(() => normaliseExpiry('soon'), /Invalid expires_at "soon"/);
   const inst = await db.transaction((tx) =>
     tx.instances.create({
       project: 'default', name: 'c1', type: 'container', architecture: 'x86_64', ephemeral: false, stateful: false,
       description: '', createdAt: 'now', lastUsedAt: 'never', config: {}, devices: {}, profiles: [],
     }),
   );
-  const vol = { pool: 'p', project: 'default', type: 'container', contentType: 'filesystem', description: '', createdAt: 'now' };
-  const v = await db.transaction((tx) => tx.pools.createVolume({ ...vol, name: 'c1', config: { 'user.foo': 'one' } }));
-  const snap = { instanceId: inst.id, createdAt: 'now', expiresAt: 'never', stateful: false, description: '', architecture: 'x86_64', ephemeral: false, config: {}, devices: {}, profiles: [] };
-  const s0 = await db.transaction((tx) => tx.snapshots.create({ ...snap, name: 's0' }));
-  await db.transaction((tx) => tx.snapshots.create({ ...snap, name: 's1' }, { description: 'd', config: { 'user.foo': 'given' } }));
-  t.same((await db.pools.volume('p', 'default', 'container', 'c1/s0'))?.config, { 'user.foo': 'one' }, "the volume's config when taken");
-  t.equal((await db.pools.volume('p', 'default', 'container', 'c1/s1'))?.config['user.foo'], 'given', 'or the one given (a backup)');
-  await db.transaction((tx) => tx.snapshots.rename(s0.id, 's2'));
-  t.ok(await db.pools.volume('p', 'default', 'container', 'c1/s2'), 'a snapshot rename renames the row');
-  await db.transaction((tx) => tx.pools.renameVolume(v.id, 'c9'));
-  t.same((await db.pools.volumes('p')).map((x) => x.name), ['c9', 'c9/s1', 'c9/s2'], 'a volume rename carries its snapshot rows');
-  await db.transaction((tx) => tx.pools.deleteVolume(v.id));
-  t.same(await db.pools.volumes('p'), [], 'and a delete takes them');
-  await db.transaction((tx) => tx.pools.createVolume({ ...vol, name: 'x', config: {} }));
-  await db.engine.run("DELETE FROM storage_pools WHERE name = 'p'");
-  t.same(await db.engine.all('SELECT * FROM storage_volumes'), [], "deleting a pool's row by hand takes its volume rows (as Incus's schema)");
+  const snap = (name: string, expiresAt: string) => ({
+    instanceId: inst.id, name, createdAt: '2024-01-01T00:00:00Z', expiresAt, stateful: false, description: '',
+    architecture: 'x86_64', ephemeral: false, config: {}, devices: {}, profiles: [],
+  });
+  await db.transaction(async (tx) => {
+    // 10:30 at -04:00 is 14:30 UTC: later than 12:00 UTC although its text sorts first.
+    await tx.snapshots.create(snap('west', '2030-01-01T10:30:00-04:00'));
+    await tx.snapshots.create(snap('utc', '2030-01-01T12:00:00Z'));
+    await tx.snapshots.create(snap('never', NO_EXPIRY));
+  });
+  t.same((await db.snapshots.expired('2030-01-01T13:00:00.000Z')).map((e) => e.snapshot), ['utc']);
+  t.same((await db.snapshots.expired('2030-01-01T15:00:00.000Z')).map((e) => e.snapshot), ['utc', 'west'], 'oldest first, never-expiring left alone');
+  t.equal((await db.snapshots.get(inst.id, 'west'))?.expiresAt, '2030-01-01T10:30:00-04:00');
 });
