@@ -3,7 +3,7 @@ import type { Instance } from './instance';
 import type { InstanceSnapshot } from './instance-snapshot';
 import type { Profile } from './profile';
 import type { StoragePool } from './storage-pool';
-import type { StorageVolume } from './storage-volume';
+import type { StorageVolume, StorageVolumeSnapshot } from './storage-volume';
 
 /** POST /1.0/instances/{name}/backups body. */
 export interface InstanceBackupsPost {
@@ -47,5 +47,6 @@ export interface BackupIndex {
     pool?: StoragePool;
     profiles?: Profile[];
     volume?: StorageVolume;
+    volume_snapshots?: StorageVolumeSnapshot[];
   };
 }

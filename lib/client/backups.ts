@@ -5,6 +5,7 @@
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { access, constants, rm } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { InstanceBackup, InstanceBackupsPost } from '../api/instance-backup';
 import type { Operation as OperationData } from '../api/operation';
@@ -64,12 +65,13 @@ export async function downloadBackup(client: IncusClient, name: string, backup: 
 }
 
 /** Uploads a backup file to POST /1.0/instances (X-Incus-name / X-Incus-pool) and waits for the import. */
-export async function importBackup(client: IncusClient, file: string, opts: CallOptions & { name?: string; pool?: string } = {}): Promise<OperationData> {
-  await access(file, constants.R_OK);
+/** Imports a backup: `source` is a file path or a stream of the tarball (such as stdin). */
+export async function importBackup(client: IncusClient, source: string | Readable, opts: CallOptions & { name?: string; pool?: string } = {}): Promise<OperationData> {
+  if (typeof source === 'string') await access(source, constants.R_OK);
   const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream' };
   if (opts.name) headers['X-Incus-name'] = opts.name;
   if (opts.pool) headers['X-Incus-pool'] = opts.pool;
-  const env = await client.request('POST', '/1.0/instances', { project: opts.project, signal: opts.signal, headers, body: createReadStream(file) });
+  const env = await client.request('POST', '/1.0/instances', { project: opts.project, signal: opts.signal, headers, body: typeof source === 'string' ? createReadStream(source) : source });
   if (env.type !== 'async') throw new ApiError(0, 'Expected an operation from the import');
   return new Operation(client, env.operation, opts.project ?? client.project).wait(opts.signal);
 }

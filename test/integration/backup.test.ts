@@ -33,8 +33,12 @@ t.test('instance backups: export, import, bad files', async (t) => {
 
   await ok(['init', 'busybox', 'b1', '-s', pool, '-c', 'user.mark=one']);
   writeFileSync(join(vol('b1'), 'rootfs', 'marker'), 'before\n');
+  await ok(['storage', 'volume', 'set', pool, 'container/b1', 'user.foo=at-snap0']);
   await ok(['snapshot', 'create', 'b1', 'snap0']);
+  await ok(['storage', 'volume', 'set', pool, 'container/b1', 'user.foo=after']);
   writeFileSync(join(vol('b1'), 'rootfs', 'marker'), 'after\n');
+  const volKey = async (v: string): Promise<string> => (await ok(['storage', 'volume', 'get', pool, v, 'user.foo'])).trim();
+  t.equal(await volKey('container/b1/snap0'), 'at-snap0', "an instance snapshot keeps the root volume's config as it was");
 
   // The API: create, list, rename, delete; optimized storage refused where the driver cannot.
   const created = await d.client.raw('POST', '/1.0/instances/b1/backups', { name: 'bk', compression_algorithm: 'none' });
@@ -78,6 +82,11 @@ t.test('instance backups: export, import, bad files', async (t) => {
     ['snap0'],
     'snapshot row back',
   );
+  t.equal(await volKey('container/b1'), 'after', "the root volume's config comes back");
+  t.equal(await volKey('container/b1/snap0'), 'at-snap0', "and its snapshot's");
+  await ok(['snapshot', 'rename', 'b1', 'snap0', 'snap1']);
+  t.equal(await volKey('container/b1/snap1'), 'at-snap0', 'the volume snapshot follows a snapshot rename');
+  await ok(['snapshot', 'rename', 'b1', 'snap1', 'snap0']);
   await ok(['start', 'b1']);
   t.equal(lxcAttach(d.dir, 'b1', ['cat', '/marker']).out, 'after\n', 'the imported instance starts and has the file');
   await ok(['stop', '-f', 'b1']);
@@ -86,6 +95,12 @@ t.test('instance backups: export, import, bad files', async (t) => {
   t.equal(readFileSync(join(vol('b2'), 'rootfs', 'marker'), 'utf8'), 'after\n', 'imported under another name');
   const again = await d.cli(['import', file, 'b2']);
   t.not(again.code, 0, 'importing onto an existing name fails');
+  await ok(['delete', 'b2']);
+  const piped = await d.cli(['import', '-', 'b2'], readFileSync(file));
+  t.equal(piped.code, 0, `import - reads the file from stdin: ${piped.stderr}`);
+  t.equal(readFileSync(join(vol('b2'), 'rootfs', 'marker'), 'utf8'), 'after\n', 'imported from stdin');
+  const noPool = await d.cli(['import', file, 'b3', '--storage', 'nosuchpool']);
+  t.match(noPool.stderr, /Storage pool not found/, 'a named pool that is not there is an error');
 
   for (const algo of ['zstd', 'none']) {
     const other = join(d.dir, `b1.${algo}`);

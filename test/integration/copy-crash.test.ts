@@ -44,7 +44,7 @@ t.test('kill -9 during a copy leaves no half-copied instance', async (t) => {
   } else {
     t.pass('the interrupted copy is not listed');
     if (existsSync(target)) {
-      const rec = await d.cli(['admin', 'recover'], 'no\n');
+      const rec = await d.cli(['admin', 'recover'], 'no\nyes\nno\n');
       t.match(rec.stdout, /cp1/, 'admin recover reports the orphaned volume');
     } else {
       t.pass('and no volume was left behind');

@@ -5,6 +5,7 @@ import type { CliContext } from '../context';
 import { parseIntOption } from '../option-parsers';
 import type { AutoStorageFlags } from '../admin-init-auto';
 import { registerRecover } from './admin-recover';
+import { registerAdminSql } from './admin-sql';
 
 /** The root disk Incus puts in the default profile. */
 export const ROOT_DISK = { type: 'disk', path: '/', pool: 'default' } as const;
@@ -293,4 +294,5 @@ export function register(program: Command, ctx: CliContext): void {
     });
 
   registerRecover(admin, ctx);
+  registerAdminSql(admin, ctx);
 }

@@ -35,9 +35,9 @@ export async function exportInstance(ctx: CliContext, name: string, file: string
   return 0;
 }
 
-/** Imports a backup file as a new instance. */
+/** Imports a backup file (`-`: standard input, as Incus reads it) as a new instance. */
 export async function importInstance(ctx: CliContext, file: string, name: string | undefined, storage: string | undefined): Promise<number> {
-  await importBackup(ctx.client(), file, { name: name === undefined ? undefined : localName(name), pool: storage });
+  await importBackup(ctx.client(), file === '-' ? process.stdin : file, { name: name === undefined ? undefined : localName(name), pool: storage });
   return 0;
 }
 

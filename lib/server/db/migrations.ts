@@ -217,4 +217,33 @@ const v8: Step = async (sql) => {
   `);
 };
 
-export const migrations: Step[] = [v1, v2, v3, v4, v5, v6, v7, v8];
+/**
+ * As in Incus's schema: a pool's volume rows go with its row (before it,
+ * so that the foreign key's RESTRICT is met), and a volume's snapshot rows (`<volume>/<snapshot>`) are renamed and deleted
+ * with it, also by hand-written SQL (`incus admin sql` recovery drills);
+ * `storage_pools_config` answers the key/value queries scripts make of
+ * Incus's table.
+ */
+const v9: Step = async (sql) => {
+  await sql.exec(`
+    CREATE TRIGGER storage_pools_volumes_delete BEFORE DELETE ON storage_pools
+    BEGIN
+      DELETE FROM storage_volumes WHERE pool_id = OLD.id;
+    END;
+    CREATE TRIGGER storage_volumes_snapshots_delete AFTER DELETE ON storage_volumes WHEN instr(OLD.name, '/') = 0
+    BEGIN
+      DELETE FROM storage_volumes WHERE pool_id = OLD.pool_id AND project_id = OLD.project_id AND type = OLD.type
+        AND substr(name, 1, length(OLD.name) + 1) = OLD.name || '/';
+    END;
+    CREATE TRIGGER storage_volumes_snapshots_rename AFTER UPDATE OF name ON storage_volumes WHEN instr(OLD.name, '/') = 0
+    BEGIN
+      UPDATE storage_volumes SET name = NEW.name || substr(name, length(OLD.name) + 1)
+        WHERE pool_id = OLD.pool_id AND project_id = OLD.project_id AND type = OLD.type
+        AND substr(name, 1, length(OLD.name) + 1) = OLD.name || '/';
+    END;
+    CREATE VIEW storage_pools_config (storage_pool_id, node_id, key, value) AS
+      SELECT sp.id, NULL, j.key, j.value FROM storage_pools sp, json_each(sp.config) j;
+  `);
+};
+
+export const migrations: Step[] = [v1, v2, v3, v4, v5, v6, v7, v8, v9];

@@ -68,6 +68,22 @@ export class SnapshotQueries {
          VALUES (@instanceId, @name, @createdAt, @expiresAt, @stateful, @description, @architecture, @ephemeral,
            @config, @devices, @profiles)`,
       ),
+      // The root volume's snapshot row (`<instance>/<snapshot>`, as Incus keeps one per
+      // instance snapshot): the volume's config when taken, unless one is given.
+      insertVolume: s.named(
+        `INSERT OR REPLACE INTO storage_volumes (pool_id, project_id, name, type, content_type, description, config, created_at)
+         SELECT v.pool_id, v.project_id, v.name || '/' || @name, v.type, v.content_type, COALESCE(@description, ''),
+           COALESCE(@volumeConfig, v.config), @createdAt
+         FROM instances i JOIN storage_volumes v ON v.project_id = i.project_id AND v.type = i.type AND v.name = i.name
+         WHERE i.id = @instanceId`,
+      ),
+      volumeId: s.prepare<[number], { id: number; instance: string }>(
+        `SELECT v.id, i.name AS instance FROM instance_snapshots s JOIN instances i ON i.id = s.instance_id
+         JOIN storage_volumes v ON v.project_id = i.project_id AND v.type = i.type AND v.name = i.name || '/' || s.name
+         WHERE s.id = ?`,
+      ),
+      renameVolume: s.prepare('UPDATE storage_volumes SET name = ? WHERE id = ?'),
+      removeVolume: s.prepare('DELETE FROM storage_volumes WHERE id = ?'),
       rename: s.prepare('UPDATE instance_snapshots SET name = ? WHERE id = ?'),
       setExpiry: s.prepare('UPDATE instance_snapshots SET expires_at = ? WHERE id = ?'),
       remove: s.prepare('DELETE FROM instance_snapshots WHERE id = ?'),
@@ -110,8 +126,12 @@ export class SnapshotQueries {
     return (await this.st.names.all(instanceId)).map((r) => r.name);
   }
 
-  /** Inserts a snapshot row; throws on a duplicate name (UNIQUE). */
-  async create(rec: NewSnapshot): Promise<SnapshotRecord> {
+  /**
+   * Inserts a snapshot row and its root volume's snapshot row (with `volume`'s
+   * description and config, else the volume's config now); throws on a
+   * duplicate name (UNIQUE).
+   */
+  async create(rec: NewSnapshot, volume?: { description: string; config: Record<string, string> }): Promise<SnapshotRecord> {
     const info = await this.st.insert.run({
       ...rec,
       stateful: rec.stateful ? 1 : 0,
@@ -120,10 +140,19 @@ export class SnapshotQueries {
       devices: JSON.stringify(rec.devices),
       profiles: JSON.stringify(rec.profiles),
     });
+    await this.st.insertVolume.run({
+      instanceId: rec.instanceId,
+      name: rec.name,
+      createdAt: rec.createdAt,
+      description: volume?.description ?? null,
+      volumeConfig: volume ? JSON.stringify(volume.config) : null,
+    });
     return { ...rec, id: Number(info.lastInsertRowid) };
   }
 
   async rename(id: number, name: string): Promise<void> {
+    const v = await this.st.volumeId.get(id);
+    if (v) await this.st.renameVolume.run(`${v.instance}/${name}`, v.id);
     await this.st.rename.run(name, id);
   }
 
@@ -132,6 +161,8 @@ export class SnapshotQueries {
   }
 
   async delete(id: number): Promise<void> {
+    const v = await this.st.volumeId.get(id);
+    if (v) await this.st.removeVolume.run(v.id);
     await this.st.remove.run(id);
   }
 

@@ -127,6 +127,7 @@ export class StoragePoolQueries {
     return { ...v, id: Number(info.lastInsertRowid) };
   }
 
+  /** Renames a volume row; its snapshot rows follow (a trigger, see migration v9). */
   async renameVolume(id: number, name: string): Promise<void> {
     await this.st.renameVolume.run(name, id);
   }
@@ -135,6 +136,7 @@ export class StoragePoolQueries {
     await this.st.updateVolume.run(v.description, JSON.stringify(v.config), v.id);
   }
 
+  /** Deletes a volume row; its snapshot rows go with it (a trigger, see migration v9). */
   async deleteVolume(id: number): Promise<void> {
     await this.st.removeVolume.run(id);
   }

@@ -16,6 +16,7 @@ import { registerInstanceRebuild } from './routes/instance-rebuild';
 import { registerInstanceSnapshots } from './routes/instance-snapshots';
 import { registerInstanceBackups } from './routes/instance-backups';
 import { registerRecover } from './routes/recover';
+import { registerAdminSql } from './routes/admin-sql';
 import { registerInstanceExec } from './routes/instance-exec';
 import { registerInstanceConsole } from './routes/instance-console';
 import { registerInstanceLogs } from './routes/instance-logs';
@@ -163,6 +164,7 @@ export function buildApp(s: DaemonState): ApiServer {
   registerInstanceSnapshots(app, s);
   registerInstanceBackups(app, s);
   registerRecover(app, s);
+  registerAdminSql(app, s);
   registerInstanceExec(app, s);
   registerInstanceConsole(app, s);
   registerInstanceLogs(app, s);

@@ -7,12 +7,12 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import type { DevicesMap } from '../../api/instance';
+import type { DevicesMap, Instance } from '../../api/instance';
 import type { BackupIndex } from '../../api/instance-backup';
 import type { InstanceSnapshot } from '../../api/instance-snapshot';
 import type { InstanceRecord } from '../db/instances';
 import { NO_EXPIRY } from '../db/snapshots';
-import { badRequest, conflict } from '../errors';
+import { badRequest, conflict, StatusError } from '../errors';
 import { Reverter } from '../revert';
 import { extractPart, listBackupMembers, readBackupIndex } from './backup-tarball';
 import { validateInstanceConfig } from './config-keys';
@@ -20,7 +20,7 @@ import { validateDevices } from './devices/validate';
 import { rootDisk } from './expand';
 import type { InstanceManager } from './manager';
 import { validateInstanceName, validateInstanceSnapshotName } from '../names';
-import { registerInstance } from './register';
+import { type RootVolumeRows, registerInstance } from './register';
 import { allowInstanceCreation } from '../projects/permissions';
 import { storageName } from '../storage/volume-names';
 
@@ -30,6 +30,46 @@ export interface ImportPlan {
   pool: string;
   record: Omit<InstanceRecord, 'id'>;
   snapshots: InstanceSnapshot[];
+  /** The root volume's description and config as exported, and its snapshots'. */
+  volume: RootVolumeRows;
+}
+
+/** The volume rows' description and config the index carries (none in older files). */
+function volumeRowsOf(idx: BackupIndex): RootVolumeRows {
+  const v = idx.config?.volume;
+  const snaps = (idx.config?.volume_snapshots ?? []).filter((s) => s && typeof s.name === 'string');
+  return {
+    description: typeof v?.description === 'string' ? v.description : '',
+    config: { ...(v?.config ?? {}) },
+    snapshots: new Map(snaps.map((s) => [s.name, { description: s.description ?? '', config: { ...(s.config ?? {}) } }])),
+  };
+}
+
+/**
+ * The instance row a backup's (or backup.yaml's) `container` section
+ * describes, as a stopped container under `project`/`name`; config and
+ * profiles as the caller settled them.
+ */
+export function recordFromBackup(
+  c: Instance,
+  project: string,
+  name: string,
+  o: { config: Record<string, string>; profiles: string[]; lastUsedAt: string },
+): Omit<InstanceRecord, 'id'> {
+  return {
+    project,
+    name,
+    type: 'container',
+    architecture: c.architecture || 'x86_64',
+    ephemeral: c.ephemeral === true,
+    stateful: false,
+    description: c.description ?? '',
+    createdAt: c.created_at || new Date().toISOString(),
+    lastUsedAt: o.lastUsedAt,
+    config: o.config,
+    devices: c.devices ?? {},
+    profiles: o.profiles,
+  };
 }
 
 /** The index parsed and checked for what an import needs; a 400 otherwise. */
@@ -81,23 +121,15 @@ export async function planImport(m: InstanceManager, project: string, file: stri
   const config = { ...(c.config ?? {}) };
   validateInstanceConfig(Object.fromEntries(Object.entries(config).filter(([k]) => !k.startsWith('volatile.'))));
   config['volatile.last_state.power'] = 'STOPPED';
-  const record: Omit<InstanceRecord, 'id'> = {
-    project,
-    name,
-    type: 'container',
-    architecture: c.architecture || 'x86_64',
-    ephemeral: c.ephemeral === true,
-    stateful: false,
-    description: c.description ?? '',
-    createdAt: c.created_at || new Date().toISOString(),
-    lastUsedAt: '1970-01-01T00:00:00Z',
-    config,
-    devices: c.devices ?? {},
-    profiles,
-  };
+  const record = recordFromBackup(c, project, name, { config, profiles, lastUsedAt: '1970-01-01T00:00:00Z' });
   let pool = opts.pool || idx.pool;
-  if (!opts.pool && !(await pools.list()).some((p) => p.name === pool)) pool = rootDisk((await m.expand(record)).expanded_devices)?.pool ?? '';
-  if (!pool) throw badRequest('No storage pool found for the import');
+  if (!(await pools.list()).some((p) => p.name === pool)) {
+    // As Incus: a pool the caller named must exist; the file's may fall back on the default profile's.
+    if (opts.pool) throw new StatusError(500, 'Storage pool not found: Storage pool not found');
+    const dflt = await db.profiles.get(profileProject, 'default');
+    pool = rootDisk(dflt?.devices ?? {})?.pool ?? '';
+    if (!pool) throw new StatusError(500, 'Failed to get root disk device: No root device could be found');
+  }
   await pools.get(pool);
   record.devices = await rootOnPool(m, record, pool);
   await validateDevices(m.deps, record.devices, { profile: false });
@@ -105,7 +137,7 @@ export async function planImport(m: InstanceManager, project: string, file: stri
   const snapshots = (idx.config?.snapshots ?? []).filter((s) => wanted.has(s.name));
   for (const s of wanted) if (!snapshots.some((x) => x.name === s)) throw badRequest(`Invalid backup file: no config for snapshot "${s}"`);
   await allowInstanceCreation(db, project, record);
-  return { file, pool, record, snapshots };
+  return { file, pool, record, snapshots, volume: volumeRowsOf(idx) };
 }
 
 /** Empties a volume's directory (a volume is extracted into, snapshot after snapshot). */
@@ -152,7 +184,7 @@ export async function runImport(m: InstanceManager, plan: ImportPlan): Promise<I
       devices: s.devices ?? {},
       profiles: (s.profiles ?? []).filter((p) => known(record.project, p) !== undefined),
     }));
-    const rec = await registerInstance(m, r, pool, record, snapshots);
+    const rec = await registerInstance(m, r, pool, record, snapshots, plan.volume);
     r.success();
     return rec;
   } catch (err) {

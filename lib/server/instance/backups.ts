@@ -20,6 +20,9 @@ import { normaliseExpiry } from './snapshots';
 import { childPath, validateBackupName } from '../names';
 import { listContext, toInstance } from './views';
 import { storageName } from '../storage/volume-names';
+import { volumeSnapshotToApi } from '../storage/volume-snapshots';
+import type { PoolRecord, VolumeRecord } from '../db/storage-pools';
+import type { StorageVolumeSnapshot } from '../../api/storage-volume';
 
 /** A validated create request. */
 export interface BackupPlan {
@@ -128,8 +131,19 @@ export class BackupManager {
           project: rec.project,
           used_by: [],
         },
+        volume_snapshots: await this.volumeSnapshots(pool, vol, snapshots),
       },
     };
+  }
+
+  /** The root volume's snapshot rows of the snapshots named, as index.yaml's volume_snapshots. */
+  private async volumeSnapshots(pool: PoolRecord, vol: VolumeRecord, snapshots: string[]): Promise<StorageVolumeSnapshot[]> {
+    const out: StorageVolumeSnapshot[] = [];
+    for (const name of snapshots) {
+      const row = await this.m.deps.db.pools.volume(pool.name, vol.project, vol.type, `${vol.name}/${name}`);
+      if (row) out.push(volumeSnapshotToApi(row));
+    }
+    return out;
   }
 
   /** Writes the tarball, then the row (a failed write leaves neither). */

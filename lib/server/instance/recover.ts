@@ -1,179 +1,128 @@
 /**
- * `incus admin recover`: finds container volumes on the pools that have no
- * database rows and rebuilds the rows (instance, volume, snapshots) from the
- * volume's backup.yaml, or, lacking one, from what is on disk (default
- * profiles, snapshots from the snapshot folders).
+ * `incus admin recover` (POST /internal/recover/validate and /import): on
+ * the pools asked for (known ones by name, unknown ones with driver and
+ * config) finds the instance and custom volumes without database rows and
+ * what they depend on (projects, profiles, networks). The import does
+ * nothing while something is missing (it answers as validate does, as
+ * Incus); else it records the unknown pools (config from an instance's
+ * backup.yaml when there is one, as Incus prefers it), then the custom
+ * volumes, then the instances (whose disks may use those volumes).
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { parse } from 'yaml';
-import type { BackupIndex } from '../../api/instance-backup';
-import type { InstanceSnapshot } from '../../api/instance-snapshot';
-import type { InstanceRecord } from '../db/instances';
-import { NO_EXPIRY } from '../db/snapshots';
 import type { PoolRecord } from '../db/storage-pools';
-import { rootDisk } from './expand';
-import { idmapJson } from './idmap';
+import { badRequest } from '../errors';
+import { featureProject } from '../projects/features';
+import { type FoundCustomVolume, importCustomVolume, scanCustomVolumes } from '../storage/recover-custom';
 import type { InstanceManager } from './manager';
-import { apiNameProblem, hostnameProblem } from '../names';
-import { notFound } from '../errors';
-import { projectSuffix } from '../projects/used-by';
-import { parseStorageName } from '../storage/volume-names';
-import { attachInstance } from './links';
+import { type FoundInstance, type UnknownVolume, importFoundInstance, scanInstanceVolumes } from './recover-instances';
 
-/** A volume found on disk without rows (Incus's RecoverValidateVolume). */
-export interface UnknownVolume {
+export type { UnknownVolume } from './recover-instances';
+
+/** A pool to scan, as Incus's StoragePoolsPost: a known one by name alone. */
+export interface RecoverPool {
   name: string;
-  type: string;
-  pool: string;
-  project: string;
-  snapshot_count: number;
+  driver?: string;
+  description?: string;
+  config?: Record<string, string>;
 }
 
-interface Found extends UnknownVolume {
-  path: string;
-  config: NonNullable<BackupIndex['config']> | null;
-  snapshotNames: string[];
+interface Scan {
+  pools: { record: PoolRecord; temporary: boolean }[];
+  instances: FoundInstance[];
+  custom: FoundCustomVolume[];
+  volumes: UnknownVolume[];
+  dependencyErrors: string[];
 }
 
-async function entries(dir: string): Promise<string[]> {
-  return readdir(dir).catch(() => []);
-}
-
-/** Container volumes on these pools (all when none named) that the database does not know. */
-async function scan(m: InstanceManager, poolNames?: string[]): Promise<Found[]> {
-  const { pools, db } = m.deps;
-  const out: Found[] = [];
-  const list = await (await pools.list()).filter((p) => !poolNames || poolNames.length === 0 || poolNames.includes(p.name));
-  for (const pool of list) {
-    const sd = pools.driver(pool);
-    const spec = pools.spec(pool);
-    const dir = dirname(sd.volumePath(spec, 'container', 'x'));
-    for (const disk of await entries(dir)) {
-      // `<project>_<name>` outside the default project, as Incus names instance volumes.
-      const { project, name } = parseStorageName(disk);
-      // Only what the API could have made: a folder that is no valid instance name is no instance.
-      if (hostnameProblem(name) !== null || apiNameProblem(project) !== null) continue;
-      const path = sd.volumePath(spec, 'container', disk);
-      if (!(await stat(path).catch(() => null))?.isDirectory()) continue;
-      let config: Found['config'] = null;
-      try {
-        config = parse(await readFile(join(path, 'backup.yaml'), 'utf8')) as Found['config'];
-      } catch {
-        // No backup.yaml: rebuilt from the disk alone.
-      }
-      if (await db.instances.get(project,name) || await db.pools.volumeOf(project,'container',name)) continue;
-      const snapshotNames = (await entries(dirname(sd.snapshotPath(spec, 'container', disk, 'x')))).filter((s) => apiNameProblem(s) === null);
-      out.push({ name, type: 'container', pool: pool.name, project, snapshot_count: snapshotNames.length, path, config, snapshotNames });
+/** The pools' records: known ones from the database (all of them when none is named), unknown ones checked and mounted. */
+async function openPools(m: InstanceManager, asked: RecoverPool[]): Promise<Scan['pools']> {
+  const { db, pools } = m.deps;
+  if (asked.length === 0) return (await pools.list()).map((record) => ({ record, temporary: false }));
+  const out: Scan['pools'] = [];
+  for (const p of asked) {
+    const known = await db.pools.get(p.name);
+    if (known) {
+      out.push({ record: known, temporary: false });
+      continue;
     }
+    if (!p.driver) throw badRequest(`Failed to initialize unknown pool "${p.name}": No storage driver given`);
+    const record = await pools.temporary(p.name, p.driver, p.config ?? {});
+    out.push({ record: { ...record, description: p.description ?? '' }, temporary: true });
   }
   return out;
 }
 
-/** Projects the found volumes name that the database lacks, as Incus words them (`Project "p"`). */
-async function dependencyErrors(m: InstanceManager, found: Found[]): Promise<string[]> {
-  const projects = new Set((await m.deps.db.projects.list()).map((p) => p.name));
-  const missing = new Set(found.map((f) => f.project).filter((p) => !projects.has(p)));
-  return [...missing].sort().map((p) => `Project "${p}"`);
+/** What the found volumes need that the database lacks, worded as Incus words it. */
+async function dependencyErrors(m: InstanceManager, instances: FoundInstance[], custom: FoundCustomVolume[]): Promise<string[]> {
+  const { db } = m.deps;
+  const projects = new Map((await db.projects.list()).map((p) => [p.name, p]));
+  const errors: string[] = [];
+  const add = (e: string): void => {
+    if (!errors.includes(e)) errors.push(e);
+  };
+  for (const v of [...instances, ...custom]) if (!projects.has(v.project)) add(`Project "${v.project}"`);
+  for (const f of instances) {
+    const project = projects.get(f.project);
+    const c = f.config?.container;
+    if (!project || !c) continue;
+    const profiles = await m.profileLookup([f.project]);
+    for (const p of c.profiles ?? []) if (!profiles(f.project, p)) add(`Profile "${p}" in project "${f.project}"`);
+    for (const dev of Object.values(c.expanded_devices ?? {})) {
+      if (dev.type !== 'nic' || !dev.network) continue;
+      const netProject = featureProject(f.project, project.config, 'networks');
+      if (!(await db.networks.get(netProject, dev.network))) add(`Network "${dev.network}" in project "${f.project}"`);
+    }
+  }
+  return errors;
+}
+
+async function scan(m: InstanceManager, asked: RecoverPool[]): Promise<Scan> {
+  const pools = await openPools(m, asked);
+  const instances: FoundInstance[] = [];
+  const custom: FoundCustomVolume[] = [];
+  for (const { record } of pools) {
+    instances.push(...(await scanInstanceVolumes(m, record)));
+    custom.push(...(await scanCustomVolumes(m.deps.db, m.deps.pools, record)));
+  }
+  const volumes: UnknownVolume[] = [
+    ...instances.map(({ name, type, pool, project, snapshot_count }) => ({ name, type, pool, project, snapshot_count })),
+    ...custom.map((v) => ({ name: v.name, type: 'volume', pool: v.pool, project: v.project, snapshot_count: v.snapshots.length })),
+  ];
+  return { pools, instances, custom, volumes, dependencyErrors: await dependencyErrors(m, instances, custom) };
 }
 
 /** What recover would bring back (POST /internal/recover/validate), and what it lacks to do so. */
-export async function validateRecover(m: InstanceManager, poolNames?: string[]): Promise<{ volumes: UnknownVolume[]; dependencyErrors: string[] }> {
-  const found = await scan(m, poolNames);
-  return {
-    volumes: found.map(({ name, type, pool, project, snapshot_count }) => ({ name, type, pool, project, snapshot_count })),
-    dependencyErrors: await dependencyErrors(m, found),
-  };
+export async function validateRecover(m: InstanceManager, asked: RecoverPool[]): Promise<{ volumes: UnknownVolume[]; dependencyErrors: string[] }> {
+  const s = await scan(m, asked);
+  return { volumes: s.volumes, dependencyErrors: s.dependencyErrors };
 }
 
-/** The record for a found volume: from backup.yaml, else defaults with the pool's root disk. */
-async function recordOf(m: InstanceManager, f: Found, pool: PoolRecord): Promise<Omit<InstanceRecord, 'id'>> {
-  const c = f.config?.container;
-  const profiles = await m.profileLookup([f.project]);
-  if (c) {
-    return {
-      project: f.project,
-      name: f.name,
-      type: 'container',
-      architecture: c.architecture || 'x86_64',
-      ephemeral: c.ephemeral === true,
-      stateful: false,
-      description: c.description ?? '',
-      createdAt: c.created_at || new Date().toISOString(),
-      lastUsedAt: c.last_used_at || '1970-01-01T00:00:00Z',
-      config: { ...(c.config ?? {}), 'volatile.last_state.power': 'STOPPED' },
-      devices: c.devices ?? {},
-      profiles: (c.profiles ?? []).filter((p) => profiles(f.project, p) !== undefined),
-    };
-  }
-  // No record of the id map: a rootfs owned by the host's base id was shifted on disk.
-  const owner = (await stat(join(f.path, 'rootfs')).catch(() => null))?.uid ?? 0;
-  const shifted = owner !== 0 && owner === m.deps.idmap.uid.hostBase;
-  const rec: Omit<InstanceRecord, 'id'> = {
-    project: f.project,
-    name: f.name,
-    type: 'container',
-    architecture: 'x86_64',
-    ephemeral: false,
-    stateful: false,
-    description: '',
-    createdAt: new Date().toISOString(),
-    lastUsedAt: '1970-01-01T00:00:00Z',
-    config: { 'volatile.last_state.power': 'STOPPED', 'volatile.last_state.idmap': shifted ? idmapJson(m.deps.idmap) : '[]' },
-    devices: {},
-    profiles: ['default'],
-  };
-  if (rootDisk((await m.expand(rec)).expanded_devices)?.pool !== pool.name) rec.devices = { root: { type: 'disk', path: '/', pool: pool.name } };
-  return rec;
+/** Records an unknown pool: with the pool config an instance's backup.yaml kept, else the one given. */
+async function recordPool(m: InstanceManager, record: PoolRecord, instances: FoundInstance[]): Promise<void> {
+  const saved = instances.find((f) => f.pool === record.name && f.config?.pool?.config)?.config?.pool;
+  await m.deps.db.transaction((tx) =>
+    tx.pools.create({
+      name: record.name,
+      driver: saved?.driver || record.driver,
+      description: saved?.description ?? record.description,
+      config: saved?.config ?? record.config,
+      status: 'Created',
+    }),
+  );
 }
 
-/** Rebuilds the rows of every unknown volume (POST /internal/recover/import); returns what was recovered. */
-export async function runRecover(m: InstanceManager, poolNames?: string[]): Promise<UnknownVolume[]> {
-  const { db, pools, events } = m.deps;
-  const done: UnknownVolume[] = [];
-  const found = await scan(m, poolNames);
-  // As Incus: nothing is imported while a volume's project is missing.
-  const projects = new Set((await db.projects.list()).map((p) => p.name));
-  const missing = found.find((f) => !projects.has(f.project));
-  if (missing) throw notFound(`Project "${missing.project}" not found`);
-  for (const f of found) {
-    const profiles = await m.profileLookup([f.project]);
-    const pool = await pools.get(f.pool);
-    const record = await recordOf(m, f, pool);
-    const known = new Map<string, InstanceSnapshot>((f.config?.snapshots ?? []).map((s) => [s.name, s]));
-    const rec = await db.transaction(async (tx) => {
-      const created = await tx.instances.create(record);
-      await tx.pools.createVolume({
-        pool: pool.name,
-        project: f.project,
-        name: f.name,
-        type: 'container',
-        contentType: 'filesystem',
-        description: '',
-        config: f.config?.volume?.config ?? {},
-        createdAt: record.createdAt,
-      });
-      for (const name of f.snapshotNames) {
-        const s = known.get(name);
-        await tx.snapshots.create({
-          instanceId: created.id,
-          name,
-          createdAt: s?.created_at || record.createdAt,
-          expiresAt: s?.expires_at || NO_EXPIRY,
-          stateful: false,
-          description: s?.description ?? '',
-          architecture: s?.architecture || record.architecture,
-          ephemeral: s?.ephemeral === true,
-          config: s?.config ?? record.config,
-          devices: s?.devices ?? record.devices,
-          profiles: (s?.profiles ?? record.profiles).filter((p) => profiles(f.project, p) !== undefined),
-        });
-      }
-      return created;
-    });
-    await attachInstance(m, rec);
-    events.lifecycle('instance-created', `/1.0/instances/${rec.name}${projectSuffix(rec.project)}`, rec.project);
-    done.push({ name: f.name, type: f.type, pool: f.pool, project: f.project, snapshot_count: f.snapshotNames.length });
-  }
-  return done;
+/**
+ * Rebuilds the rows of every unknown pool and volume (POST
+ * /internal/recover/import); with dependencies missing it changes nothing
+ * and answers what validate answers.
+ */
+export async function runRecover(
+  m: InstanceManager,
+  asked: RecoverPool[],
+): Promise<{ recovered: UnknownVolume[]; volumes: UnknownVolume[]; dependencyErrors: string[] }> {
+  const s = await scan(m, asked);
+  if (s.dependencyErrors.length > 0) return { recovered: [], volumes: s.volumes, dependencyErrors: s.dependencyErrors };
+  for (const p of s.pools) if (p.temporary) await recordPool(m, p.record, s.instances);
+  for (const v of s.custom) await importCustomVolume(m.deps.db, m.deps.pools, await m.deps.pools.get(v.pool), v);
+  for (const f of s.instances) await importFoundInstance(m, f);
+  return { recovered: s.volumes, volumes: [], dependencyErrors: [] };
 }

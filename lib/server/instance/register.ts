@@ -16,12 +16,20 @@ import type { InstanceManager } from './manager';
 import { allowInstanceCreation } from '../projects/permissions';
 import { attachInstance, detachInstance } from './links';
 
+/** The root volume's own description and config (a backup's), and its snapshots' by name. */
+export interface RootVolumeRows {
+  description: string;
+  config: Record<string, string>;
+  snapshots: ReadonlyMap<string, { description: string; config: Record<string, string> }>;
+}
+
 export async function registerInstance(
   m: InstanceManager,
   r: Reverter,
   pool: PoolRecord,
   record: NewInstance,
   snapshots: Omit<NewSnapshot, 'instanceId'>[],
+  volume?: RootVolumeRows,
 ): Promise<InstanceRecord> {
   const { db, pools, events } = m.deps;
   let rec!: InstanceRecord;
@@ -36,11 +44,11 @@ export async function registerInstance(
         name: record.name,
         type: record.type,
         contentType: 'filesystem',
-        description: '',
-        config: {},
+        description: volume?.description ?? '',
+        config: volume?.config ?? {},
         createdAt: record.createdAt,
       });
-      for (const s of snapshots) await tx.snapshots.create({ ...s, instanceId: created.id });
+      for (const s of snapshots) await tx.snapshots.create({ ...s, instanceId: created.id }, volume?.snapshots.get(s.name));
       return created;
     });
   } catch (err) {

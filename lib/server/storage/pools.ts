@@ -60,6 +60,22 @@ export class StoragePools {
     return d;
   }
 
+  /**
+   * A pool that is on disk but not in the database (`admin recover`): its
+   * config checked and filled as for a new pool, then mounted, without a row
+   * (id 0) until the recovery records it.
+   */
+  async temporary(name: string, driverName: string, config: Record<string, string>): Promise<PoolRecord> {
+    validatePoolName(name);
+    const driver = loadStorageDriver(driverName);
+    const spec: PoolSpec = { name, config, mountPath: this.mountPath(name) };
+    const full = driver.fillPoolConfig(spec);
+    await driver.mountPool({ ...spec, config: full }).catch((err: Error) => {
+      throw badRequest(`Failed mounting pool "${name}": ${err.message}`);
+    });
+    return { id: 0, name, driver: driverName, description: '', config: full, status: 'Created' };
+  }
+
   /** Creates a pool on disk and in the database; undoes the disk part when the row fails. */
   async create(name: string, driverName: string, config: Record<string, string>, description: string): Promise<PoolRecord> {
     validatePoolName(name);

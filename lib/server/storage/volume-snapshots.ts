@@ -18,6 +18,14 @@ import { volumeDiskName } from './volume-names';
 const NO_EXPIRY = '0001-01-01T00:00:00Z';
 const EXPIRES = 'volatile.expires_at';
 
+/** A snapshot row (`<volume>/<snapshot>`) as the API shows it, its expiry out of the config. */
+export function volumeSnapshotToApi(s: VolumeRecord): StorageVolumeSnapshot {
+  const config = { ...s.config };
+  const expires = config[EXPIRES] ?? NO_EXPIRY;
+  delete config[EXPIRES];
+  return { name: s.name.split('/')[1]!, config, description: s.description, content_type: s.contentType, created_at: s.createdAt, expires_at: expires };
+}
+
 export class VolumeSnapshots {
   constructor(
     private readonly db: Db,
@@ -35,10 +43,7 @@ export class VolumeSnapshots {
   }
 
   toApi(s: VolumeRecord): StorageVolumeSnapshot {
-    const config = { ...s.config };
-    const expires = config[EXPIRES] ?? NO_EXPIRY;
-    delete config[EXPIRES];
-    return { name: s.name.split('/')[1]!, config, description: s.description, content_type: s.contentType, created_at: s.createdAt, expires_at: expires };
+    return volumeSnapshotToApi(s);
   }
 
   /** Takes a snapshot: named by the request, else by `snapshots.pattern` (default snap%d) with the next free index. */

@@ -154,7 +154,7 @@ t.test('partial uploads left by a crash: removed at start, reported and removed 
   writeFileSync(leftover, 'partial');
   const v = await rawRequest(d.socket, 'POST', '/internal/recover/validate', '{"pools":[]}');
   t.same((v.body.metadata as { partial_uploads: string[] }).partial_uploads, [leftover.split('/').pop()], 'validate reports it');
-  const cli = await d.cli(['admin', 'recover'], 'no\n');
+  const cli = await d.cli(['admin', 'recover'], 'no\nyes\nno\n');
   t.match(cli.stdout, /partial image uploads.*\n - upload-00000000-0000-4000-8000-00000000dead/, 'admin recover lists it');
   t.ok(existsSync(leftover), 'answering no keeps it');
   const imp = await rawRequest(d.socket, 'POST', '/internal/recover/import', '{"pools":[]}');

@@ -38,7 +38,7 @@ export interface CliResult {
 }
 
 /** Runs a Node script of bin/ with `env` on top of this process's environment; `input` goes to its stdin. */
-export function runNodeScript(script: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string } = {}): Promise<CliResult> {
+export function runNodeScript(script: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; input?: string | Buffer } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const c = spawn(process.execPath, [script, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -52,7 +52,7 @@ export function runNodeScript(script: string, args: string[], opts: { env?: Node
 }
 
 /** Runs `bin/incus` with `env` on top of this process's environment; `input` goes to its stdin. */
-export function runCli(env: NodeJS.ProcessEnv, args: string[], input = ''): Promise<CliResult> {
+export function runCli(env: NodeJS.ProcessEnv, args: string[], input: string | Buffer = ''): Promise<CliResult> {
   return runNodeScript(INCUS, args, { env, input });
 }
 
@@ -129,7 +129,7 @@ export class TestDaemon {
   }
 
   /** Runs our CLI against this daemon. */
-  cli(args: string[], input?: string): Promise<CliResult> {
+  cli(args: string[], input?: string | Buffer): Promise<CliResult> {
     return runCli(this.cliEnv, args, input);
   }
 

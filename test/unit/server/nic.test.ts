@@ -70,6 +70,8 @@ t.test('interface names, indices and derived values', async (t) => {
   t.match(host, /^veth[0-9a-f]{8}$/);
   t.ok(host.length <= 15, 'fits IFNAMSIZ');
   t.equal(nicHostName(rt, 'eth0', { ...devices.eth0!, host_name: 'myhost' }), 'myhost');
+  t.not(nicHostName({ ...rt, name: 'c3' }, 'eth0', devices.eth0!), host, 'a backup imported under another name (same UUID) gets its own veth');
+  t.not(nicHostName({ ...rt, project: 'p2' }, 'eth0', devices.eth0!), host, 'and so does one imported into another project');
   t.same(Object.keys(nicHostNames(rt)).sort(), ['eth0', 'eth1', 'eth2', 'eth3']);
   t.same(
     missingNicVolatile({ project: 'default', name: 'c1', config: { 'volatile.uuid': 'u-1', 'volatile.net1.hwaddr': 'x' } }, devices),

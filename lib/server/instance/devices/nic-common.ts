@@ -139,9 +139,18 @@ export function nicHostLink(ctx: DeviceStartContext): string | null {
   return ctx.inst.type === 'virtual-machine' ? macvtapName(ctx.inst, ctx.name) : null;
 }
 
+/**
+ * The seed of host-side interface names: the UUID with the project and name,
+ * since a backup imported under another name keeps its UUID while the
+ * original may still run (their veths must not collide).
+ */
+function hostSeedOf(inst: Pick<InstanceRuntime, 'project' | 'name' | 'expandedConfig'>, device: string): string {
+  return `${seedOf(inst, device)}/${inst.project}/${inst.name}/host`;
+}
+
 /** The host-side interface name: configured, or `veth` and 8 hex digits derived from the instance. */
 export function nicHostName(inst: Pick<InstanceRuntime, 'project' | 'name' | 'expandedConfig'>, device: string, config: Record<string, string>): string {
-  return config.host_name || `veth${hex(`${seedOf(inst, device)}/host`, 4)}`;
+  return config.host_name || `veth${hex(hostSeedOf(inst, device), 4)}`;
 }
 
 /**
@@ -149,7 +158,7 @@ export function nicHostName(inst: Pick<InstanceRuntime, 'project' | 'name' | 'ex
  * hex digits derived from the instance, so a restarted daemon finds it again.
  */
 export function macvtapName(inst: Pick<InstanceRuntime, 'project' | 'name' | 'expandedConfig'>, device: string): string {
-  return `mac${hex(`${seedOf(inst, device)}/host`, 4)}`;
+  return `mac${hex(hostSeedOf(inst, device), 4)}`;
 }
 
 /** A short random interface name for a device being moved into a container. */
