@@ -1,0 +1,132 @@
+/**
+ * This member's part in the replicated database (Incus's cluster Gateway):
+ * its dqlite node, fed by the HTTPS listener's `/internal/database`
+ * upgrades, and the client that finds the leader and opens the cluster's
+ * database. Standalone hosts never start it.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { DqliteNode } from '../../native/dqlite';
+import { type ClusterCertificate, DqliteClient, type NodeInfo } from '../db/dqlite';
+import { DqliteEngine } from '../db/dqlite-engine';
+import { databaseDial } from './database-link';
+import type { LocalStore, RaftNode, RaftRole } from './local-store';
+
+/** The database's name inside dqlite (Incus's). */
+export const DATABASE_NAME = 'db.bin';
+/** Voters and stand-by members a cluster keeps, as Incus does. */
+const MAX_VOTERS = 3;
+const MAX_STANDBY = 2;
+
+export class ClusterGateway {
+  private node: DqliteNode | null = null;
+  private client: DqliteClient | null = null;
+
+  constructor(
+    private readonly varDir: string,
+    private readonly local: LocalStore,
+    /** The cluster keypair now (it changes when this member joins). */
+    private readonly cert: () => ClusterCertificate,
+  ) {}
+
+  /** Whether this member is part of a cluster (its node runs). */
+  get running(): boolean {
+    return this.node !== null;
+  }
+
+  /** Hands a member's authenticated dqlite connection to the node (null while none runs). */
+  get accept(): ((s: Duplex) => void) | null {
+    const node = this.node;
+    return node ? (s) => node.accept(s) : null;
+  }
+
+  /** Starts the node with this member's raft id; id 1 on first start bootstraps the cluster. */
+  async start(): Promise<void> {
+    if (this.node) return;
+    const id = this.local.raftId;
+    if (id === 0) throw new Error('This member has no raft id');
+    const dataDir = join(this.varDir, 'database', 'dqlite');
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const node = await DqliteNode.create({ id, address: this.local.clusterAddress, dataDir, dial: databaseDial(this.cert) });
+    try {
+      await node.start();
+    } catch (err) {
+      await node.close();
+      throw err;
+    }
+    this.node = node;
+  }
+
+  /** The client to the cluster's leader (own node through its local socket, others over TLS). */
+  dqlite(): DqliteClient {
+    if (this.client) return this.client;
+    const own = this.local.clusterAddress;
+    const remote = databaseDial(this.cert);
+    const addresses = this.local.raftNodes().map((n) => n.address);
+    this.client = new DqliteClient({
+      addresses: addresses.length > 0 ? addresses : [own],
+      dial: async (address) => (address === own && this.node ? this.node.connectLocal() : remote(address)),
+    });
+    return this.client;
+  }
+
+  /** Opens the cluster's database (waits for a leader). */
+  openEngine(): Promise<DqliteEngine> {
+    return DqliteEngine.open(this.dqlite(), DATABASE_NAME);
+  }
+
+  /** The raft members as dqlite knows them now. */
+  members(): Promise<NodeInfo[]> {
+    return this.dqlite().cluster();
+  }
+
+  /** The leader's address ('' when none is known). */
+  async leaderAddress(): Promise<string> {
+    return (await this.dqlite().leader()).address;
+  }
+
+  /** Adds a started member to raft, then gives roles out again. */
+  async addMember(id: number, address: string): Promise<void> {
+    const client = this.dqlite();
+    if (!(await client.cluster()).some((n) => n.id === id)) await client.add(id, address);
+    await this.rebalance();
+  }
+
+  /**
+   * Gives database roles as Incus does: up to three voters (one while there
+   * are only two members, so that losing the second does not block the
+   * first), up to two stand-by, the rest spare.
+   */
+  async rebalance(): Promise<void> {
+    const client = this.dqlite();
+    const nodes = await client.cluster();
+    const wantVoters = nodes.length >= MAX_VOTERS ? MAX_VOTERS : 1;
+    let voters = nodes.filter((n) => n.role === 'voter').length;
+    let standby = nodes.filter((n) => n.role === 'standby').length;
+    for (const n of [...nodes].sort((a, b) => a.id - b.id)) {
+      if (n.role === 'voter') continue;
+      if (voters < wantVoters) {
+        await client.assign(n.id, 'voter');
+        voters++;
+        if (n.role === 'standby') standby--;
+      } else if (n.role === 'spare' && standby < MAX_STANDBY) {
+        await client.assign(n.id, 'standby');
+        standby++;
+      }
+    }
+  }
+
+  /** Writes the raft membership into the local store (what a restart dials first). */
+  async saveMembers(names: Map<string, string>): Promise<void> {
+    const nodes: RaftNode[] = (await this.members()).map((n) => ({ id: n.id, address: n.address, role: n.role as RaftRole, name: names.get(n.address) ?? '' }));
+    if (nodes.length > 0) this.local.setRaftNodes(nodes);
+  }
+
+  async stop(): Promise<void> {
+    this.client?.close();
+    this.client = null;
+    await this.node?.close();
+    this.node = null;
+  }
+}
