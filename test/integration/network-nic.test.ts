@@ -33,20 +33,23 @@ t.test('hot-plug and unplug on a running container', async (t) => {
   await ok(t, d, ['launch', 'busybox', 'h1']);
   t.ok(linkIn(d, 'h1', 'eth0'), 'eth0 from the default profile');
 
-  await ok(t, d, ['config', 'device', 'add', 'h1', 'eth1', 'nic', 'network=incusbr0', 'name=eth1']);
+  // A second NIC on incusbr0 would give the instance's DNS name twice there (refused, as Incus): a network of its own.
+  await ok(t, d, ['network', 'create', 'incusbr9', 'ipv4.address=10.229.0.1/24', 'ipv6.address=none']);
+  await ok(t, d, ['config', 'device', 'add', 'h1', 'eth1', 'nic', 'network=incusbr9', 'name=eth1']);
   const eth1 = linkIn(d, 'h1', 'eth1');
   t.ok(eth1, 'eth1 appears in the running container');
   t.match(eth1 ?? '', /state UP|,UP/, 'and is up');
   const st = await d.client.getInstanceState('h1');
   const host = st.network?.eth1?.host_name ?? '';
   t.match(host, /^veth[0-9a-f]{8}$/, 'state names its host side');
-  t.match(d.netns!.run(['ip', '-o', 'link', 'show', 'master', 'incusbr0']).out, host, 'host side joined incusbr0');
+  t.match(d.netns!.run(['ip', '-o', 'link', 'show', 'master', 'incusbr9']).out, host, 'host side joined incusbr9');
   const inst = await d.client.getInstance('h1');
   t.equal(st.network?.eth1?.hwaddr, inst.config['volatile.eth1.hwaddr'], 'MAC recorded in volatile.eth1.hwaddr');
 
   await ok(t, d, ['config', 'device', 'remove', 'h1', 'eth1']);
   t.equal(linkIn(d, 'h1', 'eth1'), null, 'eth1 gone from the container');
   t.not(d.netns!.run(['ip', 'link', 'show', host]).code, 0, 'host side gone');
+  await ok(t, d, ['network', 'delete', 'incusbr9']);
 
   d.netns!.run(['ip', 'link', 'add', 'brx', 'type', 'bridge']);
   d.netns!.run(['ip', 'link', 'set', 'brx', 'up']);
