@@ -19,6 +19,7 @@ import { Reverter } from '../revert';
 import type { ContentType, VolumeType } from './interface';
 import type { StoragePools } from './pools';
 import { VolumeSnapshots } from './volume-snapshots';
+import { volumeDefaultsFrom } from './pool-keys';
 import { compareSnapshots } from '../migration/snapshots';
 import { copyVolumeContent, type CopyEnd, refreshVolumeContent } from './custom-volume-copy';
 import { volumeDiskName } from './volume-names';
@@ -45,6 +46,7 @@ const VALIDATORS: Record<string, (v: string) => string | null> = {
   'snapshots.schedule.stopped': bool,
   'snapshots.pattern': () => null,
   'snapshots.expiry': () => null,
+  'snapshots.expiry.manual': () => null,
   // The map the volume's files are shifted to on disk (instance/volume-idmap.ts).
   'volatile.idmap.last': () => null,
   'volatile.idmap.next': () => null,
@@ -208,7 +210,7 @@ export class StorageVolumes {
   /** Creates a custom volume on disk and in the database; nothing is left behind on failure. */
   async create(pool: PoolRecord, project: string, req: NewVolume): Promise<VolumeRecord> {
     await this.checkNew(pool, project, req);
-    const config = { ...req.config };
+    const config = { ...volumeDefaultsFrom(pool.config, 'custom', req.contentType), ...req.config };
     // A copy without its own size keeps the source's (the disk is copied whole).
     const from = req.copyFrom && (await this.db.pools.volume(req.copyFrom.pool, req.copyFrom.project, req.copyFrom.type, sourceRowName(req.copyFrom)));
     if (from && from.contentType === req.contentType && from.config.size && !config.size) config.size = from.config.size;
