@@ -81,3 +81,10 @@ export interface StorageVolumeSnapshot extends StorageVolumeSnapshotPut {
   content_type: string;
   created_at: string;
 }
+
+/** `POST .../snapshots/{snap}`: rename, or (`migration: true`) send the snapshot as a volume of its own. */
+export interface StorageVolumeSnapshotPost {
+  name: string;
+  migration?: boolean;
+  target?: StorageVolumePostTarget | null;
+}

@@ -282,8 +282,17 @@ export class IncusClient implements Requester {
     return this.op('POST', `/1.0/instances/${seg(name)}/snapshots/${seg(snapshot)}`, { ...opts, body: { ...post, migration: true } });
   }
 
-  /** The source side of a custom volume migration (`migration: true`), or a push to `post.target`. */
+  /**
+   * The source side of a custom volume migration (`migration: true`), or a
+   * push to `post.target`; a `<volume>/<snapshot>` name sends that snapshot
+   * as a volume of its own (POST on the snapshot, as Incus's client).
+   */
   migrateStorageVolume(pool: string, name: string, post: StorageVolumePost, opts: CallOptions = {}): Promise<Operation> {
+    const [volume, snapshot] = name.split('/') as [string, string | undefined];
+    if (snapshot !== undefined) {
+      const body = { name: snapshot, migration: true, ...(post.target ? { target: post.target } : {}) };
+      return this.op('POST', `/1.0/storage-pools/${seg(pool)}/volumes/custom/${seg(volume)}/snapshots/${seg(snapshot)}`, { ...opts, body });
+    }
     return this.op('POST', `/1.0/storage-pools/${seg(pool)}/volumes/custom/${seg(name)}`, { ...opts, body: { ...post, migration: true } });
   }
 

@@ -101,9 +101,14 @@ export function updateVolumeSnapshot(client: IncusClient, pool: string, type: st
   return waitOp(client, 'PUT', snapPath(pool, name, snap, type), put, opts);
 }
 
-/** POST .../snapshots (no name: the volume's snapshots.pattern picks one). */
-export function createVolumeSnapshot(client: IncusClient, pool: string, name: string, snap?: string, opts: CallOptions = {}): Promise<void> {
-  return waitOp(client, 'POST', snapPath(pool, name), snap ? { name: snap } : {}, opts);
+/**
+ * POST .../snapshots (no name: the volume's snapshots.pattern picks one;
+ * no expiry: the volume's snapshots.expiry, Go's zero time: none).
+ */
+export function createVolumeSnapshot(client: IncusClient, pool: string, name: string, snap?: string, opts: CallOptions = {}, expiresAt?: string): Promise<void> {
+  const body: { name?: string; expires_at?: string } = snap ? { name: snap } : {};
+  if (expiresAt !== undefined) body.expires_at = expiresAt;
+  return waitOp(client, 'POST', snapPath(pool, name), body, opts);
 }
 
 export function renameVolumeSnapshot(client: IncusClient, pool: string, name: string, snap: string, to: string, opts: CallOptions = {}): Promise<void> {

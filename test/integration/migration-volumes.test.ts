@@ -1,7 +1,7 @@
 /**
  * Custom volumes between two daemons on 127.0.0.1 HTTPS: `storage volume
  * copy|move pool/vol b:pool/vol` in pull, push and relay mode with
- * snapshots, a block volume, --volume-only, --refresh, a taken name
+ * snapshots, a snapshot as the source, a block volume, --volume-only, --refresh, a taken name
  * refused, and the REST source refusing a non-custom volume.
  */
 import t from 'tap';
@@ -44,6 +44,13 @@ t.test('storage volume copy/move to another server: modes, snapshots, block, ref
     t.equal(show.stdout, 'blue\n', `${mode}: config travels`);
   }
   t.equal(readFileSync(join(volDir(a, 'v1'), 'data'), 'utf8'), 'two\n', 'the source is untouched');
+
+  // A snapshot as the source: its content, none of the snapshots.
+  for (const mode of ['pull', 'push']) {
+    ok(t, await incus(['storage', 'volume', 'copy', 'default/v1/s1', `b:default/from-s1-${mode}`, '--mode', mode]), `copy a snapshot --mode ${mode}`);
+    t.equal(readFileSync(join(volDir(b, `from-s1-${mode}`), 'data'), 'utf8'), 'one\n', `${mode}: the snapshot's data arrived`);
+    t.equal(await snapList('b:default', `from-s1-${mode}`), '', `${mode}: no snapshots with a snapshot source`);
+  }
 
   // --volume-only leaves the snapshots behind.
   ok(t, await incus(['storage', 'volume', 'copy', 'default/v1', 'b:default/bare', '--volume-only']), 'copy --volume-only');

@@ -24,6 +24,7 @@ t.test('instance snapshots', async (t) => {
   };
   await ok(['init', 'busybox', 'c1', '-s', pool, '-c', 'user.mark=one']);
   t.teardown(() => d.cli(['delete', '-f', 'c1']));
+  await ok(['storage', 'volume', 'set', pool, 'container/c1', 'user.foo=snap0']);
   const rootfs = join(d.dir, 'storage-pools', pool, 'containers', 'c1', 'rootfs');
   const snapDir = join(d.dir, 'storage-pools', pool, 'containers-snapshots', 'c1');
   writeFileSync(join(rootfs, 'marker'), 'before\n');
@@ -38,9 +39,17 @@ t.test('instance snapshots', async (t) => {
 
   writeFileSync(join(rootfs, 'marker'), 'after\n');
   await ok(['config', 'set', 'c1', 'user.mark=two']);
+  await ok(['storage', 'volume', 'set', pool, 'container/c1', 'user.foo=later']);
+  const uuid = (await ok(['config', 'get', 'c1', 'volatile.uuid'])).trim();
+  const generation = (await ok(['config', 'get', 'c1', 'volatile.uuid.generation'])).trim();
   await ok(['snapshot', 'restore', 'c1', 'snap0']);
   t.equal(readFileSync(join(rootfs, 'marker'), 'utf8'), 'before\n', 'file restored');
   t.equal((await ok(['config', 'get', 'c1', 'user.mark'])).trim(), 'one', 'config restored');
+  t.equal((await ok(['storage', 'volume', 'get', pool, 'container/c1', 'user.foo'])).trim(), 'snap0', 'root volume config restored');
+  t.equal((await ok(['config', 'get', 'c1', 'volatile.uuid'])).trim(), uuid, 'same instance UUID');
+  const newGeneration = (await ok(['config', 'get', 'c1', 'volatile.uuid.generation'])).trim();
+  t.match(newGeneration, /^[0-9a-f-]{36}$/);
+  t.not(newGeneration, generation, 'a new generation UUID after restore');
 
   const list = JSON.parse(await ok(['snapshot', 'list', 'c1', '-f', 'json'])) as { name: string; created_at: string; expires_at: string }[];
   t.same(list.map((s) => s.name).sort(), ['named', 'snap0']);

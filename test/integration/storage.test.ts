@@ -200,6 +200,9 @@ t.test('custom volume shared by two containers; in use cannot be deleted', async
 
   const vol = await rawRequest(d.socket, 'GET', `/1.0/storage-pools/${pool}/volumes/custom/shared`);
   t.same((vol.body.metadata as { used_by: string[] }).used_by, ['/1.0/instances/s1', '/1.0/instances/s2']);
+  const twice = await d.cli(['storage', 'volume', 'attach', pool, 'shared', 's1', 'again', '/data']);
+  t.not(twice.code, 0, 'a second disk at the same path is refused');
+  t.match(twice.stderr, /More than one disk device uses the same path "\/data"/);
   const inUse = await rawRequest(d.socket, 'DELETE', `/1.0/storage-pools/${pool}/volumes/custom/shared`);
   t.equal(inUse.status, 400, 'in-use volume cannot be deleted');
   t.match(String(inUse.body.error), /in use/);
@@ -241,6 +244,15 @@ t.test('pool PUT/PATCH validate keys and keep source', async (t) => {
   const badEdit = await d.cli(['storage', 'volume', 'edit', pool, 'ev'], 'config:\n  nope: 1\n');
   t.not(badEdit.code, 0, 'an invalid edit is refused');
   t.equal((await d.cli(['storage', 'volume', 'delete', pool, 'ev'])).code, 0);
+  // volume.* keys are the defaults a new volume takes (prefix stripped), unless it sets its own.
+  t.equal((await d.cli(['storage', 'set', pool, 'volume.snapshots.expiry', '3d'])).code, 0);
+  t.not((await d.cli(['storage', 'set', pool, 'volume.snapshots.expiry', 'soon'])).code, 0, 'a bad volume.* value is refused');
+  t.equal((await d.cli(['storage', 'volume', 'create', pool, 'dv'])).code, 0);
+  t.equal((await d.cli(['storage', 'volume', 'get', pool, 'dv', 'snapshots.expiry'])).stdout, '3d\n', 'the pool default copied');
+  t.equal((await d.cli(['storage', 'volume', 'create', pool, 'ov', 'snapshots.expiry=1w'])).code, 0);
+  t.equal((await d.cli(['storage', 'volume', 'get', pool, 'ov', 'snapshots.expiry'])).stdout, '1w\n', "the volume's own value kept");
+  for (const v of ['dv', 'ov']) t.equal((await d.cli(['storage', 'volume', 'delete', pool, v])).code, 0);
+  t.equal((await d.cli(['storage', 'unset', pool, 'volume.snapshots.expiry'])).code, 0);
   const del = await rawRequest(d.socket, 'DELETE', `/1.0/storage-pools/${pool}`);
   t.equal(del.status, 400, 'a pool the default profile uses cannot be deleted');
 });

@@ -1,6 +1,8 @@
-/** Storage volume config validation, volume types and the btrfs/lvm pool config defaults. */
+/** Storage volume config validation, volume types, the btrfs/lvm pool config defaults and the keys every pool takes. */
 import t from 'tap';
 import { BtrfsDriver } from '../../lib/server/storage/drivers/btrfs';
+import { DirDriver } from '../../lib/server/storage/drivers/dir';
+import { checkCommonPoolKeys, isCommonPoolKey, volumeDefaultsFrom } from '../../lib/server/storage/pool-keys';
 import { LvmDriver } from '../../lib/server/storage/drivers/lvm';
 import { validateVolumeConfig, volumeType } from '../../lib/server/storage/volumes';
 import { splitVolume } from '../../lib/cli/commands/storage-volume';
@@ -41,4 +43,21 @@ t.test('lvm pool config', async (t) => {
 t.test('CLI volume arguments', async (t) => {
   t.same(splitVolume('v1'), { type: 'custom', name: 'v1' });
   t.same(splitVolume('container/c1'), { type: 'container', name: 'c1' });
+});
+
+t.test('common pool keys: volume.* defaults on every driver, values checked, copied to new volumes', async (t) => {
+  const mountPath = '/var/lib/incus/storage-pools/p1';
+  const dir = new DirDriver();
+  t.same(dir.fillPoolConfig({ name: 'p1', mountPath, config: { 'volume.snapshots.expiry': '3d', 'rsync.bwlimit': '1MiB' } })['volume.snapshots.expiry'], '3d');
+  t.throws(() => dir.fillPoolConfig({ name: 'p1', mountPath, config: { size: '1GiB' } }), /Unknown key "size"/, 'size is not a dir pool key');
+  t.throws(() => dir.fillPoolConfig({ name: 'p1', mountPath, config: { 'volume.zfs.use_refquota': 'true' } }), /Unknown key/, 'another driver\'s volume key');
+  t.ok(isCommonPoolKey('volume.security.shifted'));
+  t.notOk(isCommonPoolKey('volume.block.filesystem'));
+  t.doesNotThrow(() => checkCommonPoolKeys({ 'volume.snapshots.schedule': '@daily', 'volume.size': '1GiB' }));
+  t.throws(() => checkCommonPoolKeys({ 'volume.snapshots.expiry': 'soon' }), /Invalid value for option "volume.snapshots.expiry"/);
+  t.throws(() => checkCommonPoolKeys({ 'rsync.compression': 'maybe' }), /boolean "maybe"/);
+  const pool = { 'volume.snapshots.expiry': '3d', 'volume.size': '1GiB', 'volume.security.shifted': 'true', 'volume.security.shared': 'true', source: '/x' };
+  t.same(volumeDefaultsFrom(pool, 'custom', 'filesystem'), { 'snapshots.expiry': '3d', size: '1GiB', 'security.shifted': 'true' });
+  t.same(volumeDefaultsFrom(pool, 'custom', 'block'), { 'snapshots.expiry': '3d', size: '1GiB', 'security.shared': 'true' });
+  t.same(volumeDefaultsFrom(pool, 'container', 'filesystem'), { 'snapshots.expiry': '3d' }, 'no size or security keys for an instance volume');
 });

@@ -4,14 +4,16 @@
  * reopened with the error on invalid input.
  */
 import type { StoragePoolPut } from '../../api/storage-pool';
-import type { StorageVolumePut } from '../../api/storage-volume';
+import type { StorageVolumePut, StorageVolumeSnapshotPut } from '../../api/storage-volume';
 import type { CliContext } from '../context';
 import { runEdit } from '../edit-loop';
 import { renderYaml } from '../format/yaml';
 import { localName } from '../remote';
 import { processTerminal } from '../terminal';
 import { sameValue } from '../writable';
-import { decodeYaml, type StructSpec } from '../yaml-decode';
+import { volumeSnapshotShape } from '../format/config-shapes';
+import { orderKeys } from '../format/go-order';
+import { decodeYaml, STORAGE_VOLUME_SNAPSHOT_PUT, type StructSpec } from '../yaml-decode';
 
 type StorageApi = typeof import('../../client/storage');
 const api = (): StorageApi => require('../../client/storage') as StorageApi;
@@ -66,4 +68,25 @@ export function editVolume(ctx: CliContext, poolArg: string, type: string, name:
     () => api().getStorageVolume(client, pool, type, name),
     (put, etag) => api().updateStorageVolume(client, pool, type, name, put, { etag }),
   );
+}
+
+/** `storage volume edit POOL VOLUME/SNAPSHOT`: description and expiry of a snapshot (api.StorageVolumeSnapshotPut). */
+export async function editVolumeSnapshot(ctx: CliContext, poolArg: string, type: string, name: string, snap: string): Promise<number> {
+  const pool = localName(poolArg);
+  const client = ctx.client();
+  const term = processTerminal(ctx.io.env);
+  const io = { out: (s: string) => ctx.out(s), err: (s: string) => ctx.err(s) };
+  const decode = (text: string) => decodeYaml<StorageVolumeSnapshotPut>(text, STORAGE_VOLUME_SNAPSHOT_PUT);
+  const save = (put: StorageVolumeSnapshotPut, etag?: string) => api().updateVolumeSnapshot(client, pool, type, name, snap, put, { etag });
+  const session = async () => {
+    const { value, etag } = await api().getVolumeSnapshot(client, pool, type, name, snap);
+    return {
+      text: `${HELP.replace('{what}', 'storage volume snapshot')}\n\n${renderYaml(orderKeys(value, volumeSnapshotShape))}`,
+      decode,
+      unchanged: (put: StorageVolumeSnapshotPut) => sameValue(put.description, value.description) && sameValue(put.expires_at, value.expires_at),
+      save: (put: StorageVolumeSnapshotPut) => save(put, etag),
+    };
+  };
+  await runEdit(io, term, session, (text) => save(decode(text)));
+  return 0;
 }

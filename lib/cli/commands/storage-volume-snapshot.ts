@@ -6,6 +6,7 @@ import { volumeSnapshotShape } from '../format/config-shapes';
 import { orderKeys } from '../format/go-order';
 import { renderYaml } from '../format/yaml';
 import { localName } from '../remote';
+import { parseExpiryFlag } from './snapshot';
 import { splitVolumePath } from './storage-volume-keys';
 
 type StorageApi = typeof import('../../client/storage');
@@ -23,8 +24,18 @@ export function registerVolumeSnapshotCommands(volume: Command, ctx: CliContext)
     .argument('<pool>', '[<remote>:]<pool>')
     .argument('<volume>', 'Volume name')
     .argument('[snapshot]', 'Snapshot name')
-    .action(async (pool: string, vol: string, snap?: string) => {
-      await api().createVolumeSnapshot(ctx.client(), localName(pool), vol, snap);
+    .option('--expiry <expiry>', 'Expiry for the new snapshot (either a time span like `1d 3H` or a date in `2006/01/02 15:04 MST` format)')
+    .option('--no-expiry', 'Ignore any configured auto-expiry for the storage volume')
+    .option('--reuse', 'If the snapshot name already exists, delete and create a new one')
+    .action(async (pool: string, vol: string, snap: string | undefined, o: { expiry?: string | false; reuse?: boolean }) => {
+      const client = ctx.client();
+      const poolName = localName(pool);
+      if (o.reuse && snap) {
+        const existing = await api().getVolumeSnapshots(client, poolName, vol);
+        if (existing.some((s) => s.name === snap)) await api().deleteVolumeSnapshot(client, poolName, vol, snap);
+      }
+      const expiresAt = o.expiry === false ? NO_EXPIRY : typeof o.expiry === 'string' ? parseExpiryFlag(o.expiry) : undefined;
+      await api().createVolumeSnapshot(client, poolName, vol, snap, {}, expiresAt);
     });
 
   snapshot

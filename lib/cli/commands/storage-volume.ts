@@ -13,10 +13,10 @@ import { renderYaml } from '../format/yaml';
 import { localName } from '../remote';
 import { instanceWritable } from '../writable';
 import { formatBytes, keyValues } from './storage-args';
-import { editVolume } from './storage-edit';
-import { getVolumeKey, setVolumeKeys, unsetVolumeKeys, type VolumeKeyFlags } from './storage-volume-keys';
+import { editVolume, editVolumeSnapshot } from './storage-edit';
+import { getVolumeKey, setVolumeKeys, splitVolumePath, unsetVolumeKeys, type VolumeKeyFlags } from './storage-volume-keys';
 import { registerVolumeSnapshotCommands } from './storage-volume-snapshot';
-import { acrossServers, poolVolumeArg, transferVolume, type VolumeTransferFlags } from './storage-volume-transfer';
+import { acrossServers, copyVolumeLocally, poolVolumeArg, transferVolume, type VolumeTransferFlags } from './storage-volume-transfer';
 
 type StorageApi = typeof import('../../client/storage');
 const api = (): StorageApi => require('../../client/storage') as StorageApi;
@@ -161,17 +161,18 @@ export function registerVolumeCommands(storage: Command, ctx: CliContext): void 
   volume
     .command('copy')
     .description('Copy storage volumes')
-    .argument('<source>', '[<remote>:]<pool>/<volume>')
+    .argument('<source>', '[<remote>:]<pool>/<volume>[/<snapshot>]')
     .argument('<target>', '[<remote>:]<pool>/<volume>')
     .option('--mode <mode>', 'Transfer mode, one of pull (default), push or relay', 'pull')
     .option('--volume-only', 'Copy the volume without its snapshots')
     .option('--refresh', 'Refresh and update the existing storage volume copies')
     .option('--target-project <project>', 'Copy to a project different from the source')
     .action(async (src: string, dst: string, f: VolumeTransferFlags) => {
-      const a = poolVolumeArg(ctx, src);
+      const a = poolVolumeArg(ctx, src, true);
       const b = poolVolumeArg(ctx, dst);
+      if (a.snapshot !== undefined && f.volumeOnly) throw new Error('Cannot set --volume-only when copying a snapshot');
       if (acrossServers(ctx, a, b)) await transferVolume(ctx, a, b, f, false);
-      else await api().createStorageVolume(ctx.client(), b.pool, { name: b.name, type: 'custom', source: { name: a.name, pool: a.pool, type: 'copy', volume_only: f.volumeOnly === true } });
+      else await copyVolumeLocally(ctx, a, b, f);
       ctx.say('Storage volume copied successfully!\n');
     });
 
@@ -179,10 +180,10 @@ export function registerVolumeCommands(storage: Command, ctx: CliContext): void 
     .command('edit')
     .description('Edit storage volume configurations as YAML')
     .argument('<pool>', '[<remote>:]<pool>')
-    .argument('<volume>', '[<type>/]<volume>')
+    .argument('<volume>', '[<type>/]<volume>[/<snapshot>]')
     .action(async (pool: string, arg: string) => {
-      const { type, name } = splitVolume(arg);
-      ctx.exitCode = await editVolume(ctx, pool, type, name);
+      const { type, name, snapshot } = splitVolumePath(arg);
+      ctx.exitCode = snapshot === undefined ? await editVolume(ctx, pool, type, name) : await editVolumeSnapshot(ctx, pool, type, name, snapshot);
     });
 
   volume

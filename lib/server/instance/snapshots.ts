@@ -3,6 +3,7 @@
  * the snapshot rows (with the config and devices of the moment) and the
  * storage driver's snapshot volumes in step. Callers hold the instance lock.
  */
+import { randomUUID } from 'node:crypto';
 import { goRfc3339Nano, parseRfc3339 } from '../../api/go-time';
 import type { InstanceSnapshot } from '../../api/instance-snapshot';
 import type { InstanceRecord } from '../db/instances';
@@ -212,13 +213,20 @@ export class SnapshotManager {
     const restored: InstanceRecord = {
       ...rec,
       architecture: s.architecture || rec.architecture,
-      config: s.config,
+      // A new generation tells the restored instance apart from the one the snapshot was taken of (Incus).
+      config: { ...s.config, 'volatile.uuid.generation': randomUUID() },
       devices: s.devices,
       profiles: s.profiles.filter((p) => known(rec.project, p) !== undefined),
       ephemeral: s.ephemeral,
       description: s.description,
     };
-    await db.transaction((tx) => tx.instances.update(restored));
+    // As Incus: the root volume's description and config become the snapshot volume row's again.
+    const vol = await this.m.deps.pools.volumeOf(rec.project, rec.type, rec.name);
+    const snapVol = vol && (await db.pools.volume(vol.pool, rec.project, rec.type, `${rec.name}/${s.name}`));
+    await db.transaction(async (tx) => {
+      await tx.instances.update(restored);
+      if (vol && snapVol) await tx.pools.updateVolume({ ...vol, description: snapVol.description, config: snapVol.config });
+    });
     if (wasRunning) await this.actions.start(await this.m.get(rec.project,rec.name));
     events.lifecycle('instance-restored', `/1.0/instances/${rec.name}`, rec.project, { snapshot: s.name });
   }

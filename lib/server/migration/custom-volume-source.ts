@@ -5,6 +5,7 @@
  * snapshots, send as the target answered, wait for its verdict.
  */
 import { stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import type { PoolRecord, VolumeRecord } from '../db/storage-pools';
 import type { DaemonState } from '../state';
 import type { ContentType } from '../storage/interface';
@@ -21,6 +22,8 @@ import { sendVolume, type VolumeRef } from './volume-transfer';
 
 export interface VolumeSourceOptions {
   volumeOnly: boolean;
+  /** Send this snapshot as the volume (no snapshots go with it). */
+  snapshot?: string;
   report?: Report;
   signal?: AbortSignal;
 }
@@ -43,8 +46,9 @@ export async function migrateVolumeSource(s: DaemonState, vols: StorageVolumes, 
     const ref = customVolumeRef(s, pool, v.project, v.name, v.contentType);
     const ours = poolMigrationTypes(ref.sd.info, pool.config, ref.contentType);
     const all = (await vols.snapshots.list(pool,v)).map((x) => ({ ...vols.snapshots.toApi(x), createdAt: x.createdAt, rawConfig: x.config }));
-    const snaps = o.volumeOnly ? [] : all;
-    const volumeSize = ref.contentType === 'block' ? (await stat(ref.sd.blockPath(ref.spec, 'custom', ref.name))).size : 0;
+    const snaps = o.volumeOnly || o.snapshot !== undefined ? [] : all;
+    const disk = o.snapshot === undefined ? ref.sd.blockPath(ref.spec, 'custom', ref.name) : join(ref.sd.snapshotPath(ref.spec, 'custom', ref.name, o.snapshot), basename(ref.sd.blockPath(ref.spec, 'custom', ref.name)));
+    const volumeSize = ref.contentType === 'block' ? (await stat(disk)).size : 0;
     const offer: MigrationHeader = {
       ...typesToHeader(ours),
       indexHeaderVersion: INDEX_HEADER_VERSION,
@@ -63,10 +67,11 @@ export async function migrateVolumeSource(s: DaemonState, vols: StorageVolumes, 
       type: type!,
       snapshots: names,
       // Incus's index frame for a volume: its backup config (the volume and the snapshots sent).
-      index: { version: answer.indexHeaderVersion ?? 0, info: { config: { volume: vols.toApi(v), volume_snapshots: all.filter((x) => names.includes(x.name)).map(({ createdAt: _c, rawConfig: _r, ...api }) => api) } } },
+      index: { version: answer.indexHeaderVersion ?? 0, info: { config: { volume: await vols.toApi(v), volume_snapshots: all.filter((x) => names.includes(x.name)).map(({ createdAt: _c, rawConfig: _r, ...api }) => api) } } },
       finalSync: false,
       refresh: answer.refresh === true,
-      allSnapshots: all.map((x) => x.name),
+      allSnapshots: o.snapshot === undefined ? all.map((x) => x.name) : [],
+      from: o.snapshot,
       progress: new TransferProgress(o.report),
     });
     await transferThenVerdict(transfer, verdict);

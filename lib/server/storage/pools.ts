@@ -14,14 +14,7 @@ import type { PoolSpec, StorageDriver, VolumeType } from './interface';
 import { loadStorageDriver } from './load';
 import { fixPoolModes } from './modes';
 import { blockFileSize } from './block-file';
-
-/** `rsync.compression` (the drivers that migrate by rsync accept it): a boolean, as Incus checks it. */
-function checkRsyncKeys(config: Record<string, string>): void {
-  const v = config['rsync.compression'];
-  if (v !== undefined && !['true', 'false', '1', '0', 'yes', 'no', 'on', 'off', ''].includes(v.toLowerCase())) {
-    throw badRequest(`Invalid value for option "rsync.compression": Invalid value for a boolean "${v}"`);
-  }
-}
+import { checkCommonPoolKeys } from './pool-keys';
 
 export class StoragePools {
   private readonly drivers = new Map<string, StorageDriver>();
@@ -82,7 +75,7 @@ export class StoragePools {
     if (await this.db.pools.get(name)) throw conflict(`Storage pool "${name}" already exists`);
     const driver = loadStorageDriver(driverName);
     const spec: PoolSpec = { name, config, mountPath: this.mountPath(name) };
-    checkRsyncKeys(config);
+    checkCommonPoolKeys(config);
     const full = driver.fillPoolConfig(spec);
     await driver.createPool({ ...spec, config: full });
     try {
@@ -116,7 +109,7 @@ export class StoragePools {
     for (const [k, v] of Object.entries(fixed)) {
       if (config[k] !== undefined && config[k] !== v) throw badRequest(`Invalid option "${k}": cannot be changed on an existing pool`);
     }
-    checkRsyncKeys(config);
+    checkCommonPoolKeys(config);
     const full = this.driver(p).fillPoolConfig({ ...this.spec(p), config: { ...config, ...fixed } });
     const next = { ...p, config: full, description };
     await this.db.transaction((tx) => tx.pools.update(next));

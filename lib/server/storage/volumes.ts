@@ -11,7 +11,6 @@ import type { Db } from '../db';
 import type { InstanceRecord } from '../db/instances';
 import type { PoolRecord, VolumeRecord } from '../db/storage-pools';
 import { badRequest, conflict, notFound } from '../errors';
-import { run } from '../images/run';
 import { parseSize } from '../instance/config/units';
 import { expandConfig } from '../instance/expand';
 import { isTrue } from '../instance/config-keys';
@@ -20,6 +19,9 @@ import { Reverter } from '../revert';
 import type { ContentType, VolumeType } from './interface';
 import type { StoragePools } from './pools';
 import { VolumeSnapshots } from './volume-snapshots';
+import { volumeDefaultsFrom } from './pool-keys';
+import { compareSnapshots } from '../migration/snapshots';
+import { copyVolumeContent, type CopyEnd, refreshVolumeContent } from './custom-volume-copy';
 import { volumeDiskName } from './volume-names';
 import { featureProject } from '../projects/features';
 import { type DaemonStorageKey, daemonStorageUse } from './daemon-storage';
@@ -44,6 +46,7 @@ const VALIDATORS: Record<string, (v: string) => string | null> = {
   'snapshots.schedule.stopped': bool,
   'snapshots.pattern': () => null,
   'snapshots.expiry': () => null,
+  'snapshots.expiry.manual': () => null,
   // The map the volume's files are shifted to on disk (instance/volume-idmap.ts).
   'volatile.idmap.last': () => null,
   'volatile.idmap.next': () => null,
@@ -89,8 +92,18 @@ export interface NewVolume {
   contentType: string;
   description: string;
   config: Record<string, string>;
-  /** Copy the content of this volume. */
-  copyFrom?: { pool: string; project: string; type: VolumeType; name: string };
+  /** Copy the content of this volume (or of its snapshot), with its snapshots when `withSnapshots`. */
+  copyFrom?: CopySource;
+}
+
+/** The source of a copy inside this server. */
+export interface CopySource {
+  pool: string;
+  project: string;
+  type: VolumeType;
+  name: string;
+  snapshot?: string;
+  withSnapshots?: boolean;
 }
 
 /** A snapshot row that arrives with an adopted volume (config may hold volatile.expires_at). */
@@ -197,9 +210,9 @@ export class StorageVolumes {
   /** Creates a custom volume on disk and in the database; nothing is left behind on failure. */
   async create(pool: PoolRecord, project: string, req: NewVolume): Promise<VolumeRecord> {
     await this.checkNew(pool, project, req);
-    const config = { ...req.config };
+    const config = { ...volumeDefaultsFrom(pool.config, 'custom', req.contentType), ...req.config };
     // A copy without its own size keeps the source's (the disk is copied whole).
-    const from = req.copyFrom && (await this.db.pools.volume(req.copyFrom.pool, req.copyFrom.project, req.copyFrom.type, req.copyFrom.name));
+    const from = req.copyFrom && (await this.db.pools.volume(req.copyFrom.pool, req.copyFrom.project, req.copyFrom.type, sourceRowName(req.copyFrom)));
     if (from && from.contentType === req.contentType && from.config.size && !config.size) config.size = from.config.size;
     if (req.contentType === 'block') config.size ||= DEFAULT_BLOCK_SIZE;
 
@@ -223,18 +236,12 @@ export class StorageVolumes {
       r.add(() => this.db.pools.deleteVolume(rec.id));
       r.add(() => sd.deleteVolume(spec, 'custom', disk));
       const src = req.copyFrom;
-      const srcDisk = src ? volumeDiskName(src.type, src.project, src.name) : '';
       const contentType = req.contentType as ContentType;
       const size = contentType === 'block' ? parseSize(config.size!)! : undefined;
-      if (src && src.pool === pool.name && sd.cloneVolume) {
-        // A copy keeps the source's disk, grown when the new volume asks for more.
-        await sd.cloneVolume(spec, src.type, srcDisk, 'custom', disk, { contentType, size });
-      } else if (src) {
-        // Another pool (or a driver without clones): an empty directory, then rsync (-S keeps a disk's holes).
-        await sd.createVolume(spec, 'custom', disk);
-        const from = this.pools.volumePath(await this.pools.get(src.pool), src.type, srcDisk);
-        await run('rsync', ['-aHAXS', '--numeric-ids', '--delete', `${from}/`, `${sd.volumePath(spec, 'custom', disk)}/`]);
-        if (size !== undefined) await sd.resizeBlockVolume(spec, 'custom', disk, size);
+      if (src) {
+        const snaps = await this.sourceSnapshots(src);
+        await copyVolumeContent(await this.copyEnd(src), { sd, spec, type: 'custom', disk }, { fromSnapshot: src.snapshot, snapshots: snaps.map(snapName), contentType, size }, r);
+        await this.addSnapshotRows(pool.name, project, req.name, snaps);
       } else {
         await sd.createVolume(spec, 'custom', disk, { contentType, size });
         if (contentType === 'filesystem') await this.applyInitial(sd.volumePath(spec, 'custom', disk), config);
@@ -246,6 +253,53 @@ export class StorageVolumes {
       await r.fail();
       throw err;
     }
+  }
+
+  /**
+   * `source.refresh` on an existing copy (Incus's RefreshCustomVolume): the
+   * copy's snapshots that differ from the source's go, the missing ones are
+   * built, then the content is synced again.
+   */
+  async refresh(pool: PoolRecord, v: VolumeRecord, src: CopySource, excludeOlder: boolean): Promise<void> {
+    const offered = await this.sourceSnapshots(src);
+    const have = await this.snapshots.list(pool, v);
+    const seconds = (x: VolumeRecord) => ({ name: snapName(x), created: Math.floor(Date.parse(x.createdAt) / 1000) });
+    const cmp = compareSnapshots(offered.map(seconds), have.map(seconds), excludeOlder);
+    for (const name of cmp.remove) await this.snapshots.delete(pool, v, name);
+    const wanted = offered.filter((x) => cmp.sync.includes(snapName(x)));
+    const r = new Reverter();
+    try {
+      const dst = { sd: this.pools.driver(pool), spec: this.pools.spec(pool), type: 'custom' as const, disk: volumeDiskName('custom', v.project, v.name) };
+      await refreshVolumeContent(await this.copyEnd(src), dst, src.snapshot, wanted.map(snapName), r);
+      await this.addSnapshotRows(pool.name, v.project, v.name, wanted);
+      r.success();
+    } catch (err) {
+      await r.fail();
+      throw err;
+    }
+  }
+
+  /** The source snapshot rows a copy takes along, oldest first (none from a snapshot or with volume_only). */
+  private async sourceSnapshots(src: CopySource): Promise<VolumeRecord[]> {
+    if (src.snapshot !== undefined || !src.withSnapshots) return [];
+    const pool = await this.pools.get(src.pool);
+    const v = await this.get(pool, src.project, src.type, src.name);
+    return (await this.snapshots.list(pool, v)).sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  private async copyEnd(src: CopySource): Promise<CopyEnd> {
+    const pool = await this.pools.get(src.pool);
+    return { sd: this.pools.driver(pool), spec: this.pools.spec(pool), type: src.type, disk: volumeDiskName(src.type, src.project, src.name) };
+  }
+
+  /** The copied snapshots' rows under the new volume, with the source rows' description, config and dates. */
+  private async addSnapshotRows(pool: string, project: string, volume: string, snaps: readonly VolumeRecord[]): Promise<void> {
+    if (snaps.length === 0) return;
+    await this.db.transaction(async (tx) => {
+      for (const x of snaps) {
+        await tx.pools.createVolume({ pool, project, name: `${volume}/${snapName(x)}`, type: 'custom', contentType: x.contentType, description: x.description, config: x.config, createdAt: x.createdAt });
+      }
+    });
   }
 
   /** initial.uid/gid/mode: the owner and mode of a new volume's root directory. */
@@ -335,6 +389,12 @@ export class StorageVolumes {
 }
 
 /** URLs of the instances and profiles whose disk devices use custom volume `name` of `project` on `pool`. */
+/** A snapshot row's own name (`<volume>/<snapshot>` without the volume). */
+const snapName = (x: VolumeRecord): string => x.name.split('/')[1]!;
+
+/** The row a copy reads: the volume's, or its snapshot's. */
+const sourceRowName = (src: CopySource): string => (src.snapshot === undefined ? src.name : `${src.name}/${src.snapshot}`);
+
 export async function customVolumeUsers(db: Db, pool: string, project: string, name: string): Promise<string[]> {
   const { instances, profiles } = await customVolumeUserRecords(db, pool, project, name);
   const q = (p: string): string => (p === 'default' ? '' : `?project=${p}`);

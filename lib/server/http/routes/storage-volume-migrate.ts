@@ -18,8 +18,8 @@ import type { StorageVolumes } from '../../storage/volumes';
 const volumeUrl = (pool: string, project: string, name: string): string =>
   `/1.0/storage-pools/${pool}/volumes/custom/${name}${project === 'default' ? '' : `?project=${project}`}`;
 
-/** Source side: answers 202 with the operation. */
-export function postVolumeMigrateSource(s: DaemonState, vols: StorageVolumes, pool: PoolRecord, v: VolumeRecord, body: StorageVolumePost, reply: FastifyReply): FastifyReply {
+/** Source side: answers 202 with the operation; with `snapshot`, that snapshot goes as a volume of its own. */
+export function postVolumeMigrateSource(s: DaemonState, vols: StorageVolumes, pool: PoolRecord, v: VolumeRecord, body: StorageVolumePost, reply: FastifyReply, snapshot?: string): FastifyReply {
   if (v.type !== 'custom') throw badRequest(`Storage volumes of type "${v.type}" cannot be migrated with the storage API`);
   const { conns, waits } = sourceConns(s, body.target);
   return replyMigrationOp(s, reply, {
@@ -28,7 +28,7 @@ export function postVolumeMigrateSource(s: DaemonState, vols: StorageVolumes, po
     description: 'Migrating storage volume',
     project: v.project,
     resources: { storage_volumes: [volumeUrl(pool.name, v.project, v.name)] },
-    run: (report, signal) => migrateVolumeSource(s, vols, pool, v, conns, { volumeOnly: body.volume_only === true, report, signal }),
+    run: (report, signal) => migrateVolumeSource(s, vols, pool, v, conns, { volumeOnly: body.volume_only === true, snapshot, report, signal }),
   });
 }
 

@@ -1,7 +1,7 @@
 /**
  * `/1.0/storage-pools/{pool}/volumes/{type}/{name}/snapshots[/{snap}]`:
- * list, create, get, PUT/PATCH (description, expiry), rename and delete
- * custom volume snapshots. Writes answer with operations, as Incus does.
+ * list, create, get, PUT/PATCH (description, expiry), rename, migration
+ * source (POST with `migration: true`) and delete custom volume snapshots. Writes answer with operations, as Incus does.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { asyncResponse, syncResponse } from '../../response';
@@ -11,13 +11,19 @@ import { recursionOf, setEtag } from '../request';
 import { volumeProjectOf } from './storage-volumes';
 import { projectSuffix } from '../../projects/used-by';
 import { badRequest } from '../../errors';
+import type { StorageVolumeSnapshotPost } from '../../../api/storage-volume';
+import { postVolumeMigrateSource } from './storage-volume-migrate';
 
 type VolParams = { Params: { pool: string; type: string; name: string } };
 type SnapParams = { Params: { pool: string; type: string; name: string; snap: string } };
 
 const postSchema = { type: 'object', properties: { name: { type: 'string' }, expires_at: { type: ['string', 'null'] } } } as const;
 const putSchema = { type: 'object', properties: { description: { type: 'string' }, expires_at: { type: ['string', 'null'] } } } as const;
-const renameSchema = { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1 } } } as const;
+const renameSchema = {
+  type: 'object',
+  required: ['name'],
+  properties: { name: { type: 'string', minLength: 1 }, migration: { type: 'boolean' }, target: { type: ['object', 'null'] } },
+} as const;
 
 export function registerVolumeSnapshots(app: FastifyInstance, s: DaemonState, vols: StorageVolumes): void {
   const base = '/1.0/storage-pools/:pool/volumes/:type/:name/snapshots';
@@ -77,7 +83,12 @@ export function registerVolumeSnapshots(app: FastifyInstance, s: DaemonState, vo
 
   app.post<SnapParams>(`${base}/:snap`, { schema: { body: renameSchema } }, async (req, reply) => {
     const { pool, v } = await find(req);
-    const to = (req.body as { name: string }).name;
+    const body = req.body as StorageVolumeSnapshotPost;
+    if (body.migration) {
+      await vols.snapshots.get(pool, v, req.params.snap);
+      return postVolumeMigrateSource(s, vols, pool, v, { name: v.name, migration: true, target: body.target }, reply, req.params.snap);
+    }
+    const to = body.name;
     await vols.snapshots.rename(pool, v, req.params.snap, to);
     return operation(reply, v.project, 'Renaming storage volume snapshot', url(pool.name, v.type, v.name, to, v.project), async () => undefined);
   });

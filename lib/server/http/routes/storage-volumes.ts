@@ -10,7 +10,7 @@ import type { VolumeRecord } from '../../db/storage-pools';
 import { badRequest } from '../../errors';
 import { syncResponse } from '../../response';
 import type { DaemonState } from '../../state';
-import { StorageVolumes, volumeType } from '../../storage/volumes';
+import { customVolumeUserRecords, StorageVolumes, volumeType } from '../../storage/volumes';
 import { checkIfMatch, featureProjectOf, projectOf, projectOrAll, recursionOf, setEtag } from '../request';
 import type { VolumeType } from '../../storage/interface';
 import { projectSuffix } from '../../projects/used-by';
@@ -90,15 +90,27 @@ export function registerStorageVolumes(app: FastifyInstance, s: DaemonState): vo
     }
     if (srcType !== '' && srcType !== 'copy') throw badRequest(`Unknown source type ${JSON.stringify(srcType)}`);
     if (srcType === 'copy' && !src?.name) throw badRequest('No source volume name provided');
+    const project = await volumeProjectOf(s, req, 'custom');
+    let srcContentType = 'filesystem';
     if (src && srcType === 'copy') {
       const from = await s.pools.get(src.pool || pool.name);
-      const v = await vols.get(from, await volumeProjectOf(s, req, 'custom'), 'custom', src.name ?? '');
-      copyFrom = { pool: from.name, project: v.project, type: volumeType(v.type), name: v.name };
+      // `<volume>/<snapshot>` copies a snapshot; source.project names the source's project when it differs.
+      const [name, snapshot] = (src.name ?? '').split('/') as [string, string | undefined];
+      const srcProject = src.project ? await s.projects.featureProject(src.project, 'storage.volumes') : project;
+      const v = await vols.get(from, srcProject, 'custom', name);
+      if (snapshot !== undefined) await vols.snapshots.get(from, v, snapshot);
+      srcContentType = v.contentType;
+      copyFrom = { pool: from.name, project: v.project, type: volumeType(v.type), name: v.name, snapshot, withSnapshots: src.volume_only !== true };
+      const existing = src.refresh ? await s.db.pools.volume(pool.name, project, 'custom', body.name) : undefined;
+      if (existing) {
+        await vols.refresh(pool, existing, copyFrom, src.refresh_exclude_older === true);
+        return syncResponse({});
+      }
     }
-    await allowVolumeCreation(s.db, await volumeProjectOf(s, req, 'custom'), pool.name, { name: body.name, config: body.config ?? {} });
-    const v = await vols.create(pool, await volumeProjectOf(s, req, 'custom'), {
+    await allowVolumeCreation(s.db, project, pool.name, { name: body.name, config: body.config ?? {} });
+    const v = await vols.create(pool, project, {
       name: body.name,
-      contentType: body.content_type || (copyFrom ? (await vols.get(await s.pools.get(copyFrom.pool), copyFrom.project, copyFrom.type, copyFrom.name)).contentType : 'filesystem'),
+      contentType: body.content_type || srcContentType,
       description: body.description ?? '',
       config: body.config ?? {},
       copyFrom,
@@ -131,7 +143,10 @@ export function registerStorageVolumes(app: FastifyInstance, s: DaemonState): vo
     checkIfMatch(req, etag(v));
     const body = (req.body ?? {}) as Partial<StorageVolumePut> & { restore?: string };
     if (body.restore) {
-      if ((await vols.usedBy(pool.name, v.project, v.name)).length > 0) throw badRequest('The storage volume is in use; detach it before restoring a snapshot');
+      if (await vols.daemonUse(pool.name, v.project, v.name)) throw badRequest('The storage volume is in use; detach it before restoring a snapshot');
+      // As Incus: attached is fine, in use by a running instance is not.
+      const { instances } = await customVolumeUserRecords(s.db, pool.name, v.project, v.name);
+      if ((await s.drivers.states(instances)).some((st) => st.pid > 0)) throw badRequest('Cannot restore custom volume used by running instances');
       await vols.snapshots.restore(pool, v, body.restore);
       s.events.lifecycle('storage-volume-restored', url(v), v.project);
       return syncResponse({});

@@ -7,6 +7,7 @@ import { networkInfo } from '../../network/load';
 import { validateDeviceName } from '../../names';
 import { customVolumeUsers } from '../../storage/volumes';
 import { splitVolumeSource } from './volume-subpath';
+import { deviceError } from './options';
 import type { StaticHost } from '../../network/interface';
 import { networkStatics, nicNetworkName } from '../../network/used-by';
 
@@ -80,5 +81,16 @@ export async function validateDevices(
         return net ? { nicType: networkInfo(net.type)?.nicType ?? '', config: net.config } : undefined;
       },
     });
+  }
+  checkDiskPaths(entries);
+}
+
+/** As Incus: two disk devices of one map cannot mount at the same path (names aside). */
+function checkDiskPaths(entries: readonly [string, Record<string, string>][]): void {
+  const seen = new Set<string>();
+  for (const [name, d] of entries) {
+    if (d.type !== 'disk' || !d.path) continue;
+    if (seen.has(d.path)) throw deviceError(name, `More than one disk device uses the same path "${d.path}"`);
+    seen.add(d.path);
   }
 }

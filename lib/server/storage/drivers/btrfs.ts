@@ -17,6 +17,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, open, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { badRequest } from '../../errors';
+import { isCommonPoolKey } from '../pool-keys';
 import { run } from '../../images/run';
 import { parseSize } from '../../instance/config/units';
 import { BLOCK_FILE, blockFileSize, contentTypeOf, createSparseFile, DEFAULT_BLOCK_BYTES, fillFromImage, growAfterClone, resizeBlockFile } from '../block-file';
@@ -58,7 +59,7 @@ export class BtrfsDriver implements StorageDriver {
 
   fillPoolConfig(pool: PoolSpec): Record<string, string> {
     for (const k of Object.keys(pool.config)) {
-      if (!KNOWN_KEYS.has(k) && !k.startsWith('user.')) throw badRequest(`Invalid option for "btrfs" driver: Unknown key "${k}"`);
+      if (!KNOWN_KEYS.has(k) && !isCommonPoolKey(k) && !k.startsWith('user.')) throw badRequest(`Invalid option for "btrfs" driver: Unknown key "${k}"`);
     }
     const config = { ...pool.config };
     if (config.size !== undefined && (parseSize(config.size) ?? 0) <= 0) {

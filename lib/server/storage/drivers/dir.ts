@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { badRequest } from '../../errors';
+import { isCommonPoolKey } from '../pool-keys';
 import { BLOCK_FILE, contentTypeOf, copyBlockFile, createSparseFile, DEFAULT_BLOCK_BYTES, fillFromImage, growAfterClone, resizeBlockFile } from '../block-file';
 import { type PoolSpec, type StorageDriver, type VolumeOptions, type VolumeType, SNAPSHOT_DIRS, VOLUME_DIRS } from '../interface';
 import { ensurePoolDirs, ensureSnapshotParent, removeSnapshotParentIfEmpty, mkdirMode, SNAPSHOT_PARENT_MODE, volumeDirMode } from '../modes';
@@ -32,7 +33,7 @@ export class DirDriver implements StorageDriver {
 
   fillPoolConfig(pool: PoolSpec): Record<string, string> {
     for (const k of Object.keys(pool.config)) {
-      if (!KNOWN_KEYS.has(k) && !k.startsWith('user.')) throw badRequest(`Invalid option for "dir" driver: Unknown key "${k}"`);
+      if (!KNOWN_KEYS.has(k) && !isCommonPoolKey(k) && !k.startsWith('user.')) throw badRequest(`Invalid option for "dir" driver: Unknown key "${k}"`);
     }
     const source = pool.config.source || pool.mountPath;
     if (source !== pool.mountPath) throw badRequest('Invalid option "source": a dir pool outside the daemon directory is not supported yet');

@@ -15,6 +15,7 @@
 import { chmod, mkdir, open, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { badRequest } from '../../errors';
+import { isCommonPoolKey } from '../pool-keys';
 import { run } from '../../images/run';
 import { unpackImage } from '../../images/unpack';
 import { parseSize } from '../../instance/config/units';
@@ -57,7 +58,7 @@ export class LvmDriver implements StorageDriver {
 
   fillPoolConfig(pool: PoolSpec): Record<string, string> {
     for (const k of Object.keys(pool.config)) {
-      if (!KNOWN_KEYS.has(k) && !k.startsWith('user.')) throw badRequest(`Invalid option for "lvm" driver: Unknown key "${k}"`);
+      if (!KNOWN_KEYS.has(k) && !isCommonPoolKey(k) && !k.startsWith('user.')) throw badRequest(`Invalid option for "lvm" driver: Unknown key "${k}"`);
     }
     const config = { ...pool.config };
     config['lvm.vg_name'] ||= pool.name;
