@@ -87,9 +87,6 @@ function buildProgram(io: CliIO, argv: readonly string[]): { program: Command; c
     .option('-v, --verbose', 'Show all information messages')
     .option('--debug', 'Show all debug messages')
     .option('--force-local', 'Force using the local unix socket')
-    // Accepted as Incus accepts them (its test suites pass them to every call); they add no output here.
-    .option('-v, --verbose', 'Show all information messages')
-    .option('--debug', 'Show all debug messages')
     .version(CLIENT_VERSION, '--version', 'Print version number')
     .exitOverride()
     .configureOutput({
