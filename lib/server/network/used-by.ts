@@ -25,7 +25,7 @@ function uses(devices: DevicesMap, name: string): boolean {
 const projectQuery = (project: string): string => (project === 'default' ? '' : `?project=${project}`);
 
 /** Instances with their expanded devices, each project's profiles read once. */
-async function expandedInstances(db: Db): Promise<{ rec: InstanceRecord; devices: DevicesMap }[]> {
+export async function expandedInstances(db: Db): Promise<{ rec: InstanceRecord; devices: DevicesMap }[]> {
   const projects = new Map((await db.projects.list()).map((p) => [p.name, p]));
   // The project whose profiles an instance uses (features.profiles).
   const owner = (project: string): string => featureProject(project, projects.get(project)?.config ?? {}, 'profiles');

@@ -57,6 +57,9 @@ export async function validateDevices(
       if (net && networks.has(net) && !nics.has(net)) nics.set(net, await networkStatics(s.db, net));
     }
   }
+  // Proxies may not listen where a network forward does.
+  const hasProxy = entries.some(([, d]) => d && typeof d === 'object' && d.type === 'proxy');
+  const forwardListenAddresses = hasProxy ? (await s.db.networkForwards.all()).map((f) => f.listenAddress) : [];
   for (const [name, config] of entries) {
     validateDeviceName(name);
     if (!config || typeof config !== 'object') throw badRequest(`Invalid device "${name}": not a map`);
@@ -75,6 +78,7 @@ export async function validateDevices(
       otherVolumeUsers: opts.volumeProject === undefined || !opts.instance ? undefined : (pool, vol) => users.get(`${pool}/${vol}`) ?? [],
       instance: opts.instance,
       networkNics: opts.instance ? (n) => nics.get(n) ?? [] : undefined,
+      forwardListenAddresses,
       network: (n) => {
         const net = networks.get(n);
         return net ? { nicType: networkInfo(net.type)?.nicType ?? '', config: net.config } : undefined;
