@@ -1,6 +1,6 @@
 /** Validates a devices map (instance or profile) through each type's driver. */
 import type { DevicesMap, InstanceType } from '../../../api/instance';
-import { badRequest } from '../../errors';
+import { StatusError, badRequest, statusOf } from '../../errors';
 import type { DaemonState } from '../../state';
 import { deviceDriver } from './load';
 import { networkInfo } from '../../network/load';
@@ -84,5 +84,26 @@ export async function validateDevices(
         return net ? { nicType: networkInfo(net.type)?.nicType ?? '', config: net.config } : undefined;
       },
     });
+  }
+}
+
+/**
+ * The checks a start repeats on the instance's NICs (Incus validates its
+ * devices as it loads them to start): what changed around the instance
+ * since its NICs were set, such as another NIC now holding their address.
+ */
+export async function validateNicsForStart(
+  s: Pick<DaemonState, 'db'>,
+  inst: { project: string; name: string; type: InstanceType },
+  devices: DevicesMap,
+): Promise<void> {
+  for (const [name, d] of Object.entries(devices ?? {})) {
+    if (d?.type !== 'nic') continue;
+    try {
+      await validateDevices(s, { [name]: d }, { profile: false, instanceType: inst.type, instance: { project: inst.project, name: inst.name } });
+    } catch (err) {
+      const msg = (err as Error).message.replace(/^Invalid device "[^"]*": /, '');
+      throw new StatusError(statusOf(err), `Failed start validation for device "${name}": ${msg}`);
+    }
   }
 }
