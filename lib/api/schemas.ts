@@ -165,3 +165,29 @@ export const networkPostSchema = {
   required: ['name'],
   properties: { name: { type: 'string', minLength: 1 } },
 } as const;
+
+const forwardPortSchema = {
+  type: 'object',
+  properties: {
+    description: { type: 'string' },
+    protocol: { type: 'string' },
+    listen_port: { type: 'string' },
+    target_port: { type: 'string' },
+    target_address: { type: 'string' },
+  },
+} as const;
+
+export const networkForwardPutSchema = {
+  type: 'object',
+  properties: {
+    config: { ...stringMap, type: ['object', 'null'] },
+    description: { type: 'string' },
+    ports: { type: ['array', 'null'], items: forwardPortSchema },
+  },
+} as const;
+
+export const networkForwardsPostSchema = {
+  type: 'object',
+  required: ['listen_address'],
+  properties: { ...networkForwardPutSchema.properties, listen_address: { type: 'string' } },
+} as const;

@@ -50,6 +50,7 @@ const VALIDATORS: Record<string, (v: string) => string | null> = {
     }
   },
   'core.shutdown_timeout': (v) => (/^[+-]?\d+$/.test(v) && Number.isSafeInteger(Number(v)) ? null : 'invalid integer'),
+  'instances.nic.host_name': (v) => (['random', 'mac'].includes(v) ? null : `Invalid value "${v}" (not one of [random mac])`),
 };
 
 /** Free-form `user.*` keys: the rest of the name only letters, digits and punctuation (Go's unicode classes). */

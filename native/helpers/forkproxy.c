@@ -12,9 +12,10 @@
  * a listening unix socket file. SEC_UID/SEC_GID: ids to drop to once set up
  * (0: keep). Prints "ready" on stdout when listening, then sends its output
  * to LOG; on failure one line "<ECODE> <message>" on stderr. Exits when the
- * container init exits (pidfd) or on SIGTERM, removing host socket files.
+ * container init exits (pidfd) or on SIGTERM, removing host socket files
+ * that are still its own (a file made since at the same path is left).
  * Man pages: fork(2), socketpair(2), unix(7) (SCM_RIGHTS), cmsg(3),
- * setns(2), pidfd_open(2), setresuid(2), setgroups(2), unlinkat(2).
+ * setns(2), pidfd_open(2), setresuid(2), setgroups(2), unlinkat(2), fstatat(2).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -37,6 +38,9 @@
 struct px_cleanup {
 	int dirfd;
 	char name[108];
+	/* The socket file as bound, so that only that file is removed. */
+	dev_t dev;
+	ino_t ino;
 };
 
 static int parse_long(const char *s, long min, long max, int base, long *out)
@@ -170,6 +174,28 @@ static void remember_host_socket(const struct px_addr *a, struct px_cleanup *c)
 	snprintf(copy2, sizeof(copy2), "%s", path);
 	c->dirfd = open(dirname(copy), O_PATH | O_DIRECTORY | O_CLOEXEC);
 	snprintf(c->name, sizeof(c->name), "%s", basename(copy2));
+	if (c->dirfd >= 0) {
+		struct stat st;
+
+		if (fstatat(c->dirfd, c->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			close(c->dirfd);
+			c->dirfd = -1;
+			return;
+		}
+		c->dev = st.st_dev;
+		c->ino = st.st_ino;
+	}
+}
+
+/* Removes a host socket file unless another process has put a new one at its path. */
+static void remove_host_socket(const struct px_cleanup *c)
+{
+	struct stat st;
+
+	if (c->dirfd < 0 || fstatat(c->dirfd, c->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	if (st.st_dev == c->dev && st.st_ino == c->ino)
+		unlinkat(c->dirfd, c->name, 0);
 }
 
 static int drop_privileges(long uid, long gid)
@@ -270,7 +296,6 @@ int cmd_forkproxy(int argc, char **argv)
 
 	rc = px_relay(pairs, n, pidfd);
 	for (size_t i = 0; i < n; i++)
-		if (cleanup[i].dirfd >= 0)
-			unlinkat(cleanup[i].dirfd, cleanup[i].name, 0);
+		remove_host_socket(&cleanup[i]);
 	return rc;
 }

@@ -1,7 +1,8 @@
 /**
  * `incus network ...`: managed networks (list, show, create, delete, rename,
  * get, set, unset, edit, info, list-leases) and attaching them to
- * instances and profiles (network-attach.ts). Listings: network-list.ts.
+ * instances and profiles (network-attach.ts). Listings: network-list.ts;
+ * forwards: network-forward.ts.
  */
 import type { Command } from 'commander';
 import type { NetworkPut } from '../../api/network';
@@ -17,6 +18,7 @@ import { processTerminal, type Terminal } from '../terminal';
 import { sameValue } from '../writable';
 import { decodeYaml, type StructSpec } from '../yaml-decode';
 import { attachNetwork, detachNetwork } from './network-attach';
+import { registerForward } from './network-forward';
 import { DEFAULT_LEASE_COLUMNS, DEFAULT_NETWORK_COLUMNS, type NetworkListFlags, listLeases, listNetworks, networkShape } from './network-list';
 
 type NetworksApi = typeof import('../../client/networks');
@@ -105,6 +107,7 @@ async function getKey(ctx: CliContext, arg: string, key: string, flags: Property
 export function register(program: Command, ctx: CliContext): void {
   const term = processTerminal(ctx.io.env);
   const network = program.command('network').description('Manage and attach instances to networks');
+  registerForward(network, ctx, term);
 
   network
     .command('attach')

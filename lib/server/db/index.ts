@@ -7,6 +7,7 @@ import { ImageQueries } from './images';
 import { ImageSourceQueries } from './image-sources';
 import { InstanceQueries } from './instances';
 import { NetworkQueries } from './networks';
+import { NetworkForwardQueries } from './network-forwards';
 import { ProfileQueries } from './profiles';
 import { ProjectQueries } from './projects';
 import { SnapshotQueries } from './snapshots';
@@ -25,6 +26,7 @@ export interface Queries {
   readonly imageSources: ImageSourceQueries;
   readonly pools: StoragePoolQueries;
   readonly networks: NetworkQueries;
+  readonly networkForwards: NetworkForwardQueries;
   readonly snapshots: SnapshotQueries;
   readonly backups: BackupQueries;
   readonly certificates: CertificateQueries;
@@ -52,6 +54,7 @@ export function queriesOn(sql: Sql): Queries {
     imageSources: new ImageSourceQueries(sql),
     pools: new StoragePoolQueries(sql),
     networks: new NetworkQueries(sql),
+    networkForwards: new NetworkForwardQueries(sql),
     snapshots: new SnapshotQueries(sql),
     backups: new BackupQueries(sql),
     certificates: new CertificateQueries(sql),

@@ -246,4 +246,37 @@ const v9: Step = async (sql) => {
   `);
 };
 
-export const migrations: Step[] = [v1, v2, v3, v4, v5, v6, v7, v8, v9];
+/**
+ * `instances_devices_config` as a key/value view over each instance's device
+ * JSON, writable through a trigger: scripts plant values with `incus admin sql`
+ * (Incus keeps devices in that table), e.g. a stale value that validation
+ * would now refuse.
+ */
+const v10: Step = async (sql) => {
+  await sql.exec(`
+    CREATE VIEW instances_devices_config (instance_id, device, key, value) AS
+      SELECT i.id, d.key, c.key, c.value FROM instances i, json_each(i.devices) d, json_each(d.value) c;
+    CREATE TRIGGER instances_devices_config_update INSTEAD OF UPDATE OF value ON instances_devices_config
+    BEGIN
+      UPDATE instances SET devices = json_set(devices, '$.' || json_quote(OLD.device) || '.' || json_quote(OLD.key), NEW.value)
+        WHERE id = OLD.instance_id;
+    END;
+  `);
+};
+
+/** Network forwards: a listen address on a network, its config and port rules (JSON, as the API has them). */
+const v11: Step = async (sql) => {
+  await sql.exec(`
+    CREATE TABLE networks_forwards (
+      id INTEGER PRIMARY KEY,
+      network_id INTEGER NOT NULL REFERENCES networks(id) ON DELETE CASCADE,
+      listen_address TEXT NOT NULL,
+      description TEXT NOT NULL DEFAULT '',
+      config TEXT NOT NULL DEFAULT '{}',
+      ports TEXT NOT NULL DEFAULT '[]',
+      UNIQUE (network_id, listen_address)
+    );
+  `);
+};
+
+export const migrations: Step[] = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11];

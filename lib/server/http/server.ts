@@ -32,6 +32,7 @@ import { registerProjects } from './routes/projects';
 import { registerStoragePools } from './routes/storage-pools';
 import { registerNetworks } from './routes/networks';
 import { registerNetworkState } from './routes/network-state';
+import { registerNetworkForwards } from './routes/network-forwards';
 import { registerCertificates } from './routes/certificates';
 import { registerWarnings } from './routes/warnings';
 import { registerMetrics } from './routes/metrics';
@@ -180,6 +181,7 @@ export function buildApp(s: DaemonState): ApiServer {
   registerStoragePools(app, s);
   registerNetworks(app, s);
   registerNetworkState(app, s);
+  registerNetworkForwards(app, s);
   registerRouteTable(app, routes);
   const opSockets = new OperationWebsocketUpgrade(s);
   // Upgraded sockets are invisible to the HTTP server's close: end them first.

@@ -31,7 +31,7 @@ import { generateName, validateInstanceName } from './names';
 import { makeRootVolume } from './root-volume';
 import { validateDevices } from './devices/validate';
 import { volatileToReset } from './devices/volatile-reset';
-import { missingNicVolatile } from './devices/nic-common';
+import { missingNicVolatile, nicHostNameVolatile } from './devices/nic-common';
 import { deviceChanges } from './devices/runner';
 import { splitVolumeSource } from './devices/volume-subpath';
 import { shiftAttachedVolumes } from './volume-idmap';
@@ -257,11 +257,20 @@ export class InstanceManager {
     return run;
   }
 
-  /** Records the MACs of NICs that have none in volatile yet (NICs added through profiles); returns the record. */
+  /**
+   * Before a start: records the MACs of NICs that have none in volatile yet
+   * (NICs added through profiles) and the host-side names the server's
+   * instances.nic.host_name asks for; returns the record.
+   */
   async recordNicVolatile(rec: InstanceRecord): Promise<InstanceRecord> {
-    const missing = missingNicVolatile(rec, (await this.expand(rec)).expanded_devices);
+    const devices = (await this.expand(rec)).expanded_devices;
+    const missing = missingNicVolatile(rec, devices);
+    const withMacs = { ...rec, config: { ...rec.config, ...missing } };
+    const mode = (await this.deps.db.config.all())['instances.nic.host_name'] ?? '';
+    Object.assign(missing, nicHostNameVolatile(withMacs, devices, mode));
     if (Object.keys(missing).length === 0) return rec;
     const config = { ...rec.config, ...missing };
+    for (const [k, v] of Object.entries(missing)) if (v === '') delete config[k];
     await this.deps.db.instances.setConfig(rec.id, config);
     return { ...rec, config };
   }

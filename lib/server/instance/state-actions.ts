@@ -2,6 +2,7 @@
  * start / stop / restart / freeze / unfreeze of one instance, with the
  * checks and messages Incus gives, and the volatile power state recorded.
  */
+import { validateNicsForStart } from './devices/validate';
 import type { InstanceStatePut } from '../../api/instance-state';
 import { StatusCode } from '../../api/response';
 import type { InstanceRecord } from '../db/instances';
@@ -72,6 +73,7 @@ export class StateActions {
     if (st.pid > 0) throw badRequest('The instance is already running');
     const fresh = await this.m.refreshIdmap(await this.m.recordNicVolatile(rec));
     const rt = await this.m.runtime(fresh);
+    await validateNicsForStart(this.m.deps, fresh, rt.expandedDevices);
     await this.renderTemplates(fresh, rt);
     await shiftAttachedVolumes(this.m, rt, rt.expandedDevices);
     await this.m.deps.drivers.of(rt.type).start(rt);

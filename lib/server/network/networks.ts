@@ -31,7 +31,7 @@ export interface NetworkManagerDeps {
 const PROJECT = 'default';
 
 /** Lifecycle actions after which NIC reservations may have changed. */
-const REFRESH_ON = /^(instance-(created|updated|deleted|renamed|started)|profile-(updated|deleted))$/;
+const REFRESH_ON = /^(instance-(created|updated|deleted|renamed|started|restored)|profile-(updated|deleted))$/;
 
 function spec(r: NetworkRecord): NetworkSpec {
   return { project: r.project, name: r.name, description: r.description, config: r.config };

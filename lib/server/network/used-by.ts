@@ -9,6 +9,7 @@ import type { InstanceRecord } from '../db/instances';
 import { expandConfig } from '../instance/expand';
 import { featureProject } from '../projects/features';
 import type { StaticHost } from './interface';
+import { parseIp } from './cidr';
 
 /** The managed network a device connects to, or null. */
 export function nicNetworkName(dev: DeviceConfig): string | null {
@@ -25,7 +26,7 @@ function uses(devices: DevicesMap, name: string): boolean {
 const projectQuery = (project: string): string => (project === 'default' ? '' : `?project=${project}`);
 
 /** Instances with their expanded devices, each project's profiles read once. */
-async function expandedInstances(db: Db): Promise<{ rec: InstanceRecord; devices: DevicesMap }[]> {
+export async function expandedInstances(db: Db): Promise<{ rec: InstanceRecord; devices: DevicesMap }[]> {
   const projects = new Map((await db.projects.list()).map((p) => [p.name, p]));
   // The project whose profiles an instance uses (features.profiles).
   const owner = (project: string): string => featureProject(project, projects.get(project)?.config ?? {}, 'profiles');
@@ -54,12 +55,27 @@ export async function networkUsedBy(db: Db, name: string): Promise<string[]> {
   return out.sort();
 }
 
-/** One entry per instance NIC on the network, with its MAC (set or volatile) and static addresses. */
+/**
+ * One entry per instance NIC on the network, with its MAC (set or volatile)
+ * and static addresses. A NIC whose static address an older instance's NIC
+ * already holds (a copy keeps its source's addresses) is left out, as Incus
+ * never registers it: it gets no DHCP reservation, and starting its
+ * instance fails on the clash.
+ */
 export async function networkStatics(db: Db, name: string): Promise<StaticHost[]> {
   const out: StaticHost[] = [];
-  for (const { rec, devices } of await expandedInstances(db)) {
+  const held = new Map<string, number>();
+  const sameAddress = (vlan: string, a: string): string | null => {
+    const ip = parseIp(a.split('/')[0]!);
+    return ip ? `${vlan}/${ip.family}/${ip.addr}` : null;
+  };
+  const byAge = (await expandedInstances(db)).sort((a, b) => a.rec.id - b.rec.id);
+  for (const { rec, devices } of byAge) {
     for (const [dev, cfg] of Object.entries(devices)) {
       if (nicNetworkName(cfg) !== name) continue;
+      const keys = [cfg['ipv4.address'] ?? '', cfg['ipv6.address'] ?? ''].map((a) => sameAddress(cfg.vlan ?? '', a)).filter((k): k is string => k !== null);
+      if (keys.some((k) => held.has(k) && held.get(k) !== rec.id)) continue;
+      for (const k of keys) held.set(k, rec.id);
       out.push({
         instance: rec.name,
         project: rec.project,

@@ -63,3 +63,35 @@ t.test('snapshot expiry: kept with the offset it was given, pruned by time', asy
   t.same((await db.snapshots.expired('2030-01-01T15:00:00.000Z')).map((e) => e.snapshot), ['utc', 'west'], 'oldest first, never-expiring left alone');
   t.equal((await db.snapshots.get(inst.id, 'west'))?.expiresAt, '2030-01-01T10:30:00-04:00');
 });
+
+t.test('instances_devices_config: device keys readable and writable by hand-written SQL', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'incus-db-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const db = await openDb(join(dir, 'x.db'));
+  t.teardown(() => db.close());
+  await db.transaction((tx) => tx.instances.create({
+    project: 'default', name: 'c1', type: 'container', architecture: 'x86_64', ephemeral: false, stateful: false, description: '',
+    createdAt: 'now', lastUsedAt: 'never', config: {}, profiles: [],
+    devices: { p: { type: 'proxy', connect: 'tcp:127.0.0.1:4321' }, 'a.b': { type: 'none' } },
+  }));
+  const { runAdminSql } = await import('../../../lib/server/db/admin-sql');
+  const [sel] = await runAdminSql(db.engine, "SELECT device, key, value FROM instances_devices_config WHERE key = 'connect'");
+  t.same(sel!.rows, [['p', 'connect', 'tcp:127.0.0.1:4321']]);
+  await runAdminSql(db.engine, "UPDATE instances_devices_config SET value='tcp:localhost:4321' WHERE value='tcp:127.0.0.1:4321';");
+  await runAdminSql(db.engine, "UPDATE instances_devices_config SET value='x' WHERE device='a.b' AND key='type'");
+  t.same((await db.instances.get('default', 'c1'))!.devices, { p: { type: 'proxy', connect: 'tcp:localhost:4321' }, 'a.b': { type: 'x' } }, 'device names with dots are quoted in the JSON path');
+});
+
+t.test('network forwards: one per listen address, gone with their network', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'incus-db-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const db = await openDb(join(dir, 'x.db'));
+  t.teardown(() => db.close());
+  const net = await db.networks.create({ project: 'default', name: 'br0', type: 'bridge', description: '', config: {}, status: 'Created' });
+  await db.networkForwards.create({ networkId: net.id, listenAddress: '192.0.2.2', description: 'd', config: { 'user.x': '1' }, ports: [] });
+  await t.rejects(db.networkForwards.create({ networkId: net.id, listenAddress: '192.0.2.2', description: '', config: {}, ports: [] }), /UNIQUE/);
+  const f = await db.networkForwards.get(net.id, '192.0.2.2');
+  t.match(f, { network: 'br0', listenAddress: '192.0.2.2', description: 'd', config: { 'user.x': '1' }, ports: [] });
+  await db.networks.delete(net.id);
+  t.same(await db.networkForwards.all(), []);
+});

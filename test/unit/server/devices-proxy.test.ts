@@ -18,7 +18,7 @@ t.test('addresses', async (t) => {
   t.throws(() => parseProxyAddress('tcp:127.0.0.1:0'), /Invalid port range/);
   t.throws(() => parseProxyAddress('tcp:127.0.0.1:70000'), /Invalid port range/);
   t.throws(() => parseProxyAddress('tcp:127.0.0.1:9-3'), /Invalid port range/);
-  t.throws(() => parseProxyAddress('tcp:example.com:80'), /host names are not supported/);
+  t.throws(() => parseProxyAddress('tcp:example.com:80'), /Not an IP address "example.com"/);
   t.throws(() => parseProxyAddress('tcp:1.2.3.4:1-100'), /At most 64 ports/);
   t.throws(() => parseProxyAddress('unix:relative.sock'), /absolute path/);
 });
@@ -64,7 +64,16 @@ t.test('proxy validation names the device and key', async (t) => {
   t.throws(v({ ...ok, listen: 'tcp:1.2.3.4' }), /"listen"/);
   t.throws(v({ ...ok, uid: '1' }), /"uid".*non-abstract unix/);
   t.throws(v({ listen: 'unix:@x', connect: 'tcp:127.0.0.1:80', mode: '0600' }), /"mode"/);
-  t.throws(v({ ...ok, nat: 'true' }), /"nat"/);
+  t.doesNotThrow(v({ ...ok, nat: 'true' }), 'NAT mode: tcp to tcp, host-bound, one IP version');
+  t.throws(v({ ...ok, nat: 'true', bind: 'instance' }), /Only host-bound proxies can use NAT/);
+  t.throws(v({ ...ok, nat: 'true', connect: 'udp:127.0.0.1:80' }), /Proxying tcp <-> udp is not supported when using NAT/);
+  t.throws(v({ listen: 'tcp:127.0.0.1:80', connect: 'tcp:[::]:80', nat: 'true' }), /Cannot mix IP versions between listen and connect in nat mode/);
+  t.throws(v({ ...ok, nat: 'true', proxy_protocol: 'true' }), /The PROXY header can only be sent to tcp servers in non-nat mode/);
   t.throws(v({ ...ok, proxy_protocol: 'true' }), /"proxy_protocol"/);
   t.throws(v({ ...ok, 'security.uid': '-1' }), /"security.uid"/);
+  const withForward = { profile: false, poolExists: () => true, forwardListenAddresses: ['192.0.2.2', '2001:db8::2'] };
+  const f = (listen: string) => () => proxyDevice.validate('p', { type: 'proxy', listen, connect: 'tcp:127.0.0.1:80' }, withForward);
+  t.throws(f('tcp:192.0.2.2:80'), /Listen address "192.0.2.2" conflicts with existing network forward/);
+  t.throws(f('tcp:[2001:db8:0::2]:80'), /conflicts with existing network forward/, 'the same address however written');
+  t.doesNotThrow(f('tcp:192.0.2.3:80'));
 });

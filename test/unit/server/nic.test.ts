@@ -8,7 +8,7 @@ import type { DevicesMap } from '../../../lib/api/instance';
 import type { DeviceStartContext, DeviceValidateContext } from '../../../lib/server/instance/devices/interface';
 import { nicDevice } from '../../../lib/server/instance/devices/nic';
 import { volatileToReset } from '../../../lib/server/instance/devices/volatile-reset';
-import { derivedMac, missingNicVolatile, nicHostName, nicHostNames, nicHwaddr, nicIndex, nicInterfaceName } from '../../../lib/server/instance/devices/nic-common';
+import { derivedMac, missingNicVolatile, nicHostName, nicHostNameVolatile, nicHostNames, nicHwaddr, nicIndex, nicInterfaceName } from '../../../lib/server/instance/devices/nic-common';
 import type { InstanceRuntime } from '../../../lib/server/instance/interface';
 
 const inst = (devices: DevicesMap, config: Record<string, string> = { 'volatile.uuid': 'u-1' }): InstanceRuntime => ({
@@ -187,4 +187,14 @@ t.test('volatile keys reset by a device change', async (t) => {
   t.same(volatileToReset(config, { eth0: nic }, { eth0: { ...nic, hwaddr: 'x' } }), ['volatile.eth0.hwaddr'], 'a key the config now sets');
   t.same(volatileToReset(config, { eth0: nic }, { eth0: { type: 'nic', nictype: 'p2p' } }).sort(), ['volatile.eth0.host_name', 'volatile.eth0.hwaddr'], 'NIC type changed: all');
   t.same(volatileToReset(config, { eth0: nic, d: { type: 'none' } }, { eth0: nic }), ['volatile.d.x'], 'removed device: all its keys');
+});
+
+t.test('instances.nic.host_name=mac: host names from the MAC, recorded in volatile', async (t) => {
+  const inst = { project: 'default', name: 'c1', config: { 'volatile.eth0.hwaddr': '10:66:6a:aa:bb:cc' } };
+  const devices: DevicesMap = { eth0: { type: 'nic', network: 'br0' }, eth1: { type: 'nic', nictype: 'p2p', host_name: 'mine' }, m: { type: 'nic', nictype: 'macvlan', parent: 'x' } };
+  t.same(nicHostNameVolatile(inst, devices, 'mac'), { 'volatile.eth0.host_name': 'inc666aaabbcc' }, 'Incus MACDevName: "inc" and the MAC without its first byte');
+  t.same(nicHostNameVolatile(inst, devices, ''), {}, 'random mode: nothing to record');
+  const recorded = { ...inst, config: { ...inst.config, 'volatile.eth0.host_name': 'inc666aaabbcc' } };
+  t.same(nicHostNameVolatile(recorded, devices, 'random'), { 'volatile.eth0.host_name': '' }, 'a name left from mac mode is removed');
+  t.equal(nicHostName({ ...recorded, expandedConfig: recorded.config }, 'eth0', devices.eth0!), 'inc666aaabbcc', 'the recorded name is the one used');
 });

@@ -82,7 +82,12 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
         description: 'Restoring snapshot',
         project: rec.project,
         resources: { instances: [instanceUrl(rec)] },
-        run: () => m.locks.with(m.lockKey(rec), async () => s.snapshots.restore(await m.get(rec.project, rec.name), snap.name, body.stateful === true)),
+        run: () =>
+          m.locks.with(m.lockKey(rec), async () => {
+            await s.snapshots.restore(await m.get(rec.project, rec.name), snap.name, body.stateful === true);
+            // The restored NICs' DHCP reservations are written (or removed) before the client hears back.
+            await s.networks.settled();
+          }),
       });
       return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
     }

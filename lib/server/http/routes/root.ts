@@ -26,6 +26,7 @@ const SERVER_KEYS = new Set([
   'images.auto_update_interval',
   'images.compression_algorithm',
   'images.remote_cache_expiry',
+  'instances.nic.host_name',
   ...LOKI_KEYS,
   ...Object.keys(DAEMON_STORAGE_KEYS),
 ]);

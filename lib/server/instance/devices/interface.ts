@@ -9,6 +9,7 @@ import type { InstanceRuntime } from '../interface';
 import type { InstanceType } from '../../../api/instance';
 import type { DeviceRunConfig } from './run-config';
 import type { SourceWatch } from './source-watch';
+import type { DeviceMonitors } from './device-monitors';
 import type { StaticHost } from '../../network/interface';
 
 export interface DeviceValidateContext {
@@ -28,6 +29,8 @@ export interface DeviceValidateContext {
   instance?: { project: string; name: string };
   /** Every instance NIC on a managed network, as stored (bridged NICs check for clashes); absent for profiles. */
   networkNics?(network: string): StaticHost[];
+  /** Listen addresses of every network forward (proxy devices may not listen on one). */
+  forwardListenAddresses?: readonly string[];
 }
 
 /** Facts about the host the device drivers read; tests point the roots at fixture trees. */
@@ -62,6 +65,8 @@ export interface DeviceStartContext {
   pid?: number;
   /** Host paths followed while the instance runs (unix devices with required=false). */
   sourceWatch?: SourceWatch;
+  /** Background checks that follow the running instance (proxy NAT targets). */
+  monitors?: DeviceMonitors;
 }
 
 export interface DeviceDriver {

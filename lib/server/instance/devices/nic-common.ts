@@ -150,7 +150,28 @@ function hostSeedOf(inst: Pick<InstanceRuntime, 'project' | 'name' | 'expandedCo
 
 /** The host-side interface name: configured, or `veth` and 8 hex digits derived from the instance. */
 export function nicHostName(inst: Pick<InstanceRuntime, 'project' | 'name' | 'expandedConfig'>, device: string, config: Record<string, string>): string {
-  return config.host_name || `veth${hex(hostSeedOf(inst, device), 4)}`;
+  return config.host_name || inst.expandedConfig[`volatile.${device}.host_name`] || `veth${hex(hostSeedOf(inst, device), 4)}`;
+}
+
+/**
+ * The `volatile.<dev>.host_name` keys a start records for the server's
+ * `instances.nic.host_name`: in `mac` mode `inc` and the MAC without its
+ * first byte (Incus's MACDevName) for each veth NIC without a host_name of
+ * its own; otherwise none (an empty value removes a key left from before).
+ */
+export function nicHostNameVolatile(
+  inst: Pick<InstanceRuntime, 'project' | 'name'> & { config: Record<string, string> },
+  devices: DevicesMap,
+  mode: string,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, d] of Object.entries(devices)) {
+    if (d.type !== 'nic' || nicKind(d) === 'macvlan') continue;
+    const key = `volatile.${name}.host_name`;
+    const want = mode === 'mac' && !d.host_name ? `inc${nicHwaddr({ ...inst, expandedConfig: inst.config }, name, d).replace(/:/g, '').slice(2)}` : '';
+    if ((inst.config[key] ?? '') !== want) out[key] = want;
+  }
+  return out;
 }
 
 /**

@@ -14,6 +14,7 @@ import type { InstanceRuntime } from '../interface';
 import type { DeviceDriver, DeviceHost, DeviceStartContext } from './interface';
 import { deviceDriver } from './load';
 import type { SourceWatch } from './source-watch';
+import type { DeviceMonitors } from './device-monitors';
 import { type DeviceRunConfig, mergeRunConfigs } from './run-config';
 import { stopPidFile } from './pid-file';
 import { unmountUnder } from './disk-staging';
@@ -27,6 +28,8 @@ export interface DeviceRunnerOptions {
   setCgroup(dirName: string, key: string, value: string): Promise<void>;
   /** Host paths the devices follow while the instance runs (absent: nothing is followed). */
   sourceWatch?: SourceWatch;
+  /** Background checks devices run while the instance runs (absent: none run). */
+  monitors?: DeviceMonitors;
 }
 
 type Entry = [string, Record<string, string>];
@@ -98,6 +101,7 @@ export class DeviceRunner {
       host: this.opts.host,
       pid,
       sourceWatch: this.opts.sourceWatch,
+      monitors: this.opts.monitors,
     };
   }
 

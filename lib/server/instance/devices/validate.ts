@@ -1,6 +1,6 @@
 /** Validates a devices map (instance or profile) through each type's driver. */
 import type { DevicesMap, InstanceType } from '../../../api/instance';
-import { badRequest } from '../../errors';
+import { StatusError, badRequest, statusOf } from '../../errors';
 import type { DaemonState } from '../../state';
 import { deviceDriver } from './load';
 import { networkInfo } from '../../network/load';
@@ -58,6 +58,9 @@ export async function validateDevices(
       if (net && networks.has(net) && !nics.has(net)) nics.set(net, await networkStatics(s.db, net));
     }
   }
+  // Proxies may not listen where a network forward does.
+  const hasProxy = entries.some(([, d]) => d && typeof d === 'object' && d.type === 'proxy');
+  const forwardListenAddresses = hasProxy ? (await s.db.networkForwards.all()).map((f) => f.listenAddress) : [];
   for (const [name, config] of entries) {
     validateDeviceName(name);
     if (!config || typeof config !== 'object') throw badRequest(`Invalid device "${name}": not a map`);
@@ -76,6 +79,7 @@ export async function validateDevices(
       otherVolumeUsers: opts.volumeProject === undefined || !opts.instance ? undefined : (pool, vol) => users.get(`${pool}/${vol}`) ?? [],
       instance: opts.instance,
       networkNics: opts.instance ? (n) => nics.get(n) ?? [] : undefined,
+      forwardListenAddresses,
       network: (n) => {
         const net = networks.get(n);
         return net ? { nicType: networkInfo(net.type)?.nicType ?? '', config: net.config } : undefined;
@@ -92,5 +96,26 @@ function checkDiskPaths(entries: readonly [string, Record<string, string>][]): v
     if (d.type !== 'disk' || !d.path) continue;
     if (seen.has(d.path)) throw deviceError(name, `More than one disk device uses the same path "${d.path}"`);
     seen.add(d.path);
+  }
+}
+
+/**
+ * The checks a start repeats on the instance's NICs (Incus validates its
+ * devices as it loads them to start): what changed around the instance
+ * since its NICs were set, such as another NIC now holding their address.
+ */
+export async function validateNicsForStart(
+  s: Pick<DaemonState, 'db'>,
+  inst: { project: string; name: string; type: InstanceType },
+  devices: DevicesMap,
+): Promise<void> {
+  for (const [name, d] of Object.entries(devices ?? {})) {
+    if (d?.type !== 'nic') continue;
+    try {
+      await validateDevices(s, { [name]: d }, { profile: false, instanceType: inst.type, instance: { project: inst.project, name: inst.name } });
+    } catch (err) {
+      const msg = (err as Error).message.replace(/^Invalid device "[^"]*": /, '');
+      throw new StatusError(statusOf(err), `Failed start validation for device "${name}": ${msg}`);
+    }
   }
 }

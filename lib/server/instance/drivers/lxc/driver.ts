@@ -34,6 +34,7 @@ import { parseCpuSet } from '../../config/units';
 import type { DevicesMap } from '../../../../api/instance';
 import { DeviceRunner } from '../../devices/runner';
 import { SourceWatch } from '../../devices/source-watch';
+import { DeviceMonitors } from '../../devices/device-monitors';
 import { detectDeviceHost } from '../../devices/host';
 import type { DeviceHost } from '../../devices/interface';
 import { deviceLxcLines } from './device-lines';
@@ -113,6 +114,7 @@ export class LxcDriver implements InstanceDriver {
       host: this.deviceHost,
       setCgroup: (name, key, value) => lxc.setCgroupItem({ name, lxcpath: this.lxcpath }, key, value),
       sourceWatch: new SourceWatch(),
+      monitors: new DeviceMonitors(),
     });
   }
 
