@@ -90,7 +90,8 @@ t.test('pci / gpu / usb on VMs: clear errors when the host has none, nothing lef
   }
   // A NIC whose host_name names an interface that is not a tap: refused, and that interface is never taken down.
   d.netns!.run(['ip', 'link', 'add', 'keep0', 'type', 'veth', 'peer', 'name', 'keep1']);
-  await failsToStart('eth9', ['nic', 'network=incusbr0', 'host_name=keep0'], /Device "eth9": Host interface "keep0" already exists/, 'a host_name naming another interface');
+  // Named eth0 so it stands in for the profile's NIC (a second NIC of v1 on incusbr0 would clash on its DNS name).
+  await failsToStart('eth0', ['nic', 'network=incusbr0', 'host_name=keep0'], /Device "eth0": Host interface "keep0" already exists/, 'a host_name naming another interface');
   t.match(d.netns!.run(['ip', '-o', 'link', 'show', 'keep0']).out, /keep0@keep1/, 'keep0 is still there');
   d.netns!.run(['ip', 'link', 'del', 'keep0']);
 

@@ -303,7 +303,9 @@ t.test('a VM from the test image: boot, limits, lease, restart of incusd, stop p
   await ok(t, d, ['storage', 'volume', 'create', 'default', 'hpvol', '--type=block', 'size=16MiB']);
   const volFile = spawnSync('find', [join(d.dir, 'storage-pools'), '-name', 'root.img', '-path', '*custom*hpvol*'], { encoding: 'utf8' }).stdout.trim();
   t.ok(volFile, `the block volume's disk: ${volFile}`);
-  await ok(t, d, ['config', 'device', 'add', 'v1', 'eth1', 'nic', 'network=incusbr0']);
+  // A second NIC on incusbr0 would give v1's DNS name twice there (refused, as Incus): a network of its own.
+  await ok(t, d, ['network', 'create', 'incusbr9', 'ipv4.address=10.229.0.1/24', 'ipv6.address=none']);
+  await ok(t, d, ['config', 'device', 'add', 'v1', 'eth1', 'nic', 'network=incusbr9']);
   t.equal(taps(d).length, 2, 'hot-plugged NIC: a second tap on the host');
   t.ok((await waitGuest('/sys/class/net', (n) => n.includes('eth1'))).includes('eth1'), 'the guest sees eth1');
   await ok(t, d, ['config', 'device', 'add', 'v1', 'hpvol', 'disk', 'pool=default', 'source=hpvol']);
@@ -319,6 +321,7 @@ t.test('a VM from the test image: boot, limits, lease, restart of incusd, stop p
   await ok(t, d, ['config', 'device', 'remove', 'v1', 'eth1']);
   t.notOk((await waitGuest('/sys/class/net', (n) => !n.includes('eth1'))).includes('eth1'), 'eth1 is gone from the guest');
   t.equal(taps(d).length, 1, 'and its tap from the host');
+  await ok(t, d, ['network', 'delete', 'incusbr9']);
   await ok(t, d, ['config', 'device', 'remove', 'v1', 'hpvol']);
   t.same(await waitGuest('/sys/block', (n) => n.length === blocksBefore.length), blocksBefore, 'the disk is gone from the guest');
   t.notOk(qemuHolds(volFile), 'QEMU let go of the volume');
