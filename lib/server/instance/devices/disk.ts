@@ -35,8 +35,8 @@ import { volumeDiskName } from '../../storage/volume-names';
 const PROPAGATIONS = ['private', 'shared', 'slave', 'unbindable', 'rshared', 'rslave', 'runbindable', 'rprivate'];
 
 const RULES = {
-  // Incus takes any path: a relative one is relative to the instance's root.
-  path: () => null,
+  // Incus takes a relative path as relative to the instance's root; ".." never climbs out of it.
+  path: (v: string) => (v.split('/').includes('..') ? 'Must not contain ".." components' : null),
   pool: () => null,
   source: () => null,
   readonly: isBool,
