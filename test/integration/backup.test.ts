@@ -11,6 +11,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { join } from 'node:path';
 import { withDaemon } from './lib/daemon';
 import { lxcAttach } from './lib/attach';
+import type { HttpMethod } from '../../lib/client/transport';
 
 const DRIVER = process.env.INCUS_TEST_POOL_DRIVER || 'dir';
 
@@ -57,6 +58,11 @@ t.test('instance backups: export, import, bad files', async (t) => {
   await d.client.raw('GET', `${(del.response as { operation: string }).operation}/wait`);
   const gone = await d.client.raw('GET', '/1.0/instances/b1/backups/bk2').catch((e: Error & { status?: number }) => e);
   t.equal((gone as { status?: number }).status, 404, 'deleted');
+  // As in Incus, a backup of an instance that is not there is a missing backup.
+  for (const [method, path] of [['POST', '/1.0/instances/nope/backups/bk'], ['GET', '/1.0/instances/nope/backups/bk'], ['DELETE', '/1.0/instances/nope/backups/bk']] as [HttpMethod, string][]) {
+    const e = (await d.client.raw(method, path, method === 'POST' ? { name: 'x' } : undefined).catch((err: Error) => err)) as Error & { status?: number };
+    t.match({ status: e.status, message: e.message }, { status: 404, message: /Instance backup not found/ }, `${method} ${path}`);
+  }
   if (DRIVER === 'dir') {
     const opt = await d.client.raw('POST', '/1.0/instances/b1/backups', { optimized_storage: true }).catch((e: Error & { status?: number }) => e);
     t.equal((opt as { status?: number }).status, 400, 'optimized storage refused on dir');

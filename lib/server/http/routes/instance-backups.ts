@@ -11,7 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { InstanceBackupPost, InstanceBackupsPost } from '../../../api/instance-backup';
 import type { Operation } from '../../../api/operation';
-import { badRequest } from '../../errors';
+import { badRequest, notFound, statusOf } from '../../errors';
 import { planImport, runImport } from '../../instance/backup-import';
 import { BackupManager } from '../../instance/backups';
 import { followBackupYaml } from '../../instance/backup-yaml';
@@ -109,14 +109,24 @@ export function registerInstanceBackups(app: FastifyInstance, s: DaemonState): v
     return accepted(reply, op);
   });
 
+  /**
+   * The instance and backup a request names. Incus looks the backup up by
+   * its full name alone, so a missing instance is a missing backup (404).
+   */
+  const backupOf = async (req: FastifyRequest<BackupParams>) => {
+    const rec = await m.get(await projectOf(s, req), req.params.name).catch((err: unknown) => {
+      throw statusOf(err) === 404 ? notFound('Instance backup not found') : err;
+    });
+    return { rec, b: await bm.get(rec, req.params.backup) };
+  };
+
   app.get<BackupParams>('/1.0/instances/:name/backups/:backup', async (req) => {
-    const rec = await m.get(await projectOf(s, req), req.params.name);
-    return syncResponse(bm.toApi(await bm.get(rec, req.params.backup)));
+    const { b } = await backupOf(req);
+    return syncResponse(bm.toApi(b));
   });
 
   app.post<BackupParams>('/1.0/instances/:name/backups/:backup', async (req, reply) => {
-    const rec = await m.get(await projectOf(s, req), req.params.name);
-    const b = await bm.get(rec, req.params.backup);
+    const { rec, b } = await backupOf(req);
     const body = (req.body ?? {}) as Partial<InstanceBackupPost>;
     if (typeof body.name !== 'string' || body.name === '') throw badRequest('No name provided');
     const newName = body.name;
@@ -131,8 +141,7 @@ export function registerInstanceBackups(app: FastifyInstance, s: DaemonState): v
   });
 
   app.delete<BackupParams>('/1.0/instances/:name/backups/:backup', async (req, reply) => {
-    const rec = await m.get(await projectOf(s, req), req.params.name);
-    const b = await bm.get(rec, req.params.backup);
+    const { rec, b } = await backupOf(req);
     const op = s.ops.start({
       description: 'Deleting instance backup',
       project: rec.project,
@@ -143,8 +152,7 @@ export function registerInstanceBackups(app: FastifyInstance, s: DaemonState): v
   });
 
   app.get<BackupParams>('/1.0/instances/:name/backups/:backup/export', async (req, reply) => {
-    const rec = await m.get(await projectOf(s, req), req.params.name);
-    const b = await bm.get(rec, req.params.backup);
+    const { rec, b } = await backupOf(req);
     const path = bm.path(rec, b);
     const st = await stat(path);
     return reply
