@@ -68,8 +68,13 @@ async function volumeSnapshotRoundTrip(t: Test, d: TestDaemon, pool: string): Pr
   await ok(['storage', 'volume', 'snapshot', 'delete', pool, 'sv', 'renamed']);
   t.match(await ok(['storage', 'volume', 'snapshot', 'list', pool, 'sv', '-f', 'csv']), /^snap0,[^\n]*\n$/, 'one snapshot left');
   t.equal(((await rawRequest(d.socket, 'GET', `/1.0/storage-pools/${pool}/volumes`)).body.metadata as string[]).filter((u) => u.includes('sv')).length, 1, 'snapshots are not listed as volumes');
-  await ok(['storage', 'volume', 'delete', pool, 'sv']);
-  t.notOk(existsSync(join(d.dir, 'storage-pools', pool, 'custom-snapshots', 'default_sv', 'snap0')), 'snapshots removed with the volume');
+  // A rename takes the snapshots along (rows and folders).
+  await ok(['storage', 'volume', 'rename', pool, 'sv', 'sv2']);
+  t.match(await ok(['storage', 'volume', 'snapshot', 'list', pool, 'sv2', '-f', 'csv']), /^snap0,[^\n]*\n$/, 'the snapshot follows the rename');
+  t.ok(existsSync(join(d.dir, 'storage-pools', pool, 'custom-snapshots', 'default_sv2', 'snap0', 'f')), "the snapshot's content moved");
+  t.notOk(existsSync(join(d.dir, 'storage-pools', pool, 'custom-snapshots', 'default_sv')), 'nothing left under the old name');
+  await ok(['storage', 'volume', 'delete', pool, 'sv2']);
+  t.notOk(existsSync(join(d.dir, 'storage-pools', pool, 'custom-snapshots', 'default_sv2', 'snap0')), 'snapshots removed with the volume');
 }
 
 t.test('btrfs pool on a loop file: optimized images, quotas, snapshots', { skip: haveBtrfs ? false : 'no btrfs (mkfs.btrfs or kernel support missing)' }, async (t) => {

@@ -25,6 +25,7 @@ import { copyVolumeContent, type CopyEnd, refreshVolumeContent } from './custom-
 import { volumeDiskName } from './volume-names';
 import { featureProject } from '../projects/features';
 import { type DaemonStorageKey, daemonStorageUse } from './daemon-storage';
+import { moveSnapshotVolumes } from '../instance/snapshot-volumes';
 
 const TYPES: Record<string, VolumeType> = { custom: 'custom', container: 'container', image: 'image', 'virtual-machine': 'virtual-machine' };
 const CONTENT_TYPES = new Set(['filesystem', 'block']);
@@ -352,7 +353,7 @@ export class StorageVolumes {
     if (await this.daemonUse(pool.name, v.project, v.name)) throw badRequest('Volume is used by Incus itself and cannot be renamed');
     const users = await this.usedBy(pool.name,v.project,v.name);
     if (users.length > 0) throw badRequest(`The storage volume is still in use by: ${users.join(', ')}`);
-    if ((await this.snapshots.list(pool,v)).length > 0) throw badRequest('Renaming or moving a volume that has snapshots is not supported yet');
+    const snapshots = await this.snapshots.list(pool, v);
     if (targetPool && targetPool !== pool.name) {
       const dst = await this.pools.get(targetPool);
       const copy = await this.create(dst, v.project, {
@@ -360,8 +361,9 @@ export class StorageVolumes {
         contentType: v.contentType,
         description: v.description,
         config: v.config,
-        copyFrom: { pool: pool.name, project: v.project, type: 'custom', name: v.name },
+        copyFrom: { pool: pool.name, project: v.project, type: 'custom', name: v.name, withSnapshots: true },
       });
+      await this.snapshots.deleteAll(pool, v);
       await this.pools.driver(pool).deleteVolume(this.pools.spec(pool), 'custom', volumeDiskName('custom', v.project, v.name));
       await this.db.transaction((tx) => tx.pools.deleteVolume(v.id));
       return copy;
@@ -370,11 +372,17 @@ export class StorageVolumes {
     if (await this.db.pools.volume(pool.name,v.project,'custom',newName)) throw conflict('Volume by that name already exists');
     const sd = this.pools.driver(pool);
     const [fromDisk, toDisk] = [volumeDiskName('custom', v.project, v.name), volumeDiskName('custom', v.project, newName)];
-    await sd.renameVolume(this.pools.spec(pool), 'custom', fromDisk, toDisk);
+    const spec = this.pools.spec(pool);
+    await sd.renameVolume(spec, 'custom', fromDisk, toDisk);
+    await moveSnapshotVolumes(sd, spec, 'custom', fromDisk, toDisk);
     try {
-      await this.db.transaction((tx) => tx.pools.renameVolume(v.id, newName));
+      await this.db.transaction(async (tx) => {
+        await tx.pools.renameVolume(v.id, newName);
+        for (const s of snapshots) await tx.pools.renameVolume(s.id, `${newName}/${snapName(s)}`);
+      });
     } catch (err) {
-      await sd.renameVolume(this.pools.spec(pool), 'custom', toDisk, fromDisk);
+      await sd.renameVolume(spec, 'custom', toDisk, fromDisk);
+      await moveSnapshotVolumes(sd, spec, 'custom', toDisk, fromDisk);
       throw err;
     }
     return { ...v, name: newName };
