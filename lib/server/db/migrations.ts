@@ -280,7 +280,7 @@ const v11: Step = async (sql) => {
 };
 
 /** Incus's architecture numbers (osarch), as the nodes table stores them. */
-const ARCH_IDS: Record<string, number> = { ia32: 1, x64: 2, arm: 3, arm64: 4, ppc: 5, ppc64: 7, s390x: 8, mips: 9, riscv64: 12, loong64: 13 };
+const ARCH_IDS: Record<string, number> = { ia32: 1, x64: 2, arm: 3, arm64: 4, ppc: 5, ppc64: 7, s390x: 8, mips: 9, riscv64: 12, loong64: 15 };
 
 /**
  * Cluster members (Incus's `nodes`). A standalone host has one row, id 1,

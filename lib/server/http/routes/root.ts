@@ -1,4 +1,4 @@
-/** `/`, `/1.0`, `/1.0/cluster` and the internal endpoints the CLI uses. */
+/** `/`, `/1.0` and the internal endpoints the CLI uses. */
 import type { FastifyInstance } from 'fastify';
 import { serverPutSchema } from '../../../api/schemas';
 import { syncResponse } from '../../response';
@@ -121,10 +121,6 @@ export function registerRoot(app: FastifyInstance, s: DaemonState): void {
     });
     return syncResponse({});
   });
-
-  app.get('/1.0/cluster', async () =>
-    syncResponse({ server_name: '', enabled: false, member_config: [] }),
-  );
 
   app.get('/internal/ready', async () => syncResponse({}));
 

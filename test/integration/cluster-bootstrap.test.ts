@@ -1,0 +1,116 @@
+/**
+ * Clustering a standalone host (issue 20): `PUT /1.0/cluster` bootstraps a
+ * one-member cluster on a real daemon listening on 127.0.0.1. Its data moves
+ * from SQLite into dqlite under the running daemon; the member is listed
+ * with Incus's fields; what is written afterwards lives in dqlite and
+ * survives a restart; a second enable and an enable without an address are
+ * refused as Incus refuses them.
+ */
+import t from 'tap';
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { freeLocalPort } from '../../bench/lib/free-port';
+import { rawRequest } from './lib/http';
+import { type TestDaemon, withDaemon } from './lib/daemon';
+
+interface Reply {
+  status: number;
+  body: Record<string, unknown>;
+}
+
+const api = async (d: TestDaemon, method: string, path: string, body?: unknown): Promise<Reply> => {
+  const r = await rawRequest(d.socket, method, path, body === undefined ? undefined : JSON.stringify(body));
+  return { status: r.status, body: r.body as Record<string, unknown> };
+};
+
+/** Waits for an operation; returns its final state. */
+async function waitOp(d: TestDaemon, r: Reply): Promise<Record<string, unknown>> {
+  const id = (r.body.metadata as { id: string }).id;
+  return (await api(d, 'GET', `/1.0/operations/${id}/wait?timeout=60`)).body.metadata as Record<string, unknown>;
+}
+
+t.test('bootstrap a cluster on a standalone daemon', async (t) => {
+  const d = await withDaemon(t);
+
+  // Without an address, the operation fails as Incus's Bootstrap does.
+  let r = await api(d, 'PUT', '/1.0/cluster', { server_name: 'm1', enabled: true });
+  t.equal(r.status, 202);
+  let op = await waitOp(d, r);
+  t.equal(op.status, 'Failure');
+  t.equal(op.err, 'No cluster.https_address config is set on this member');
+  t.same((await api(d, 'GET', '/1.0/cluster')).body.metadata, { server_name: '', enabled: false, member_config: [] }, 'still standalone');
+
+  // Standalone: the one member row "none" at 0.0.0.0, as Incus keeps it.
+  r = await api(d, 'GET', '/1.0/cluster/members');
+  t.same(r.body.metadata, ['/1.0/cluster/members/none']);
+
+  t.equal((await d.cli(['init', 'busybox', 'before'])).code, 0, 'an instance made before');
+  t.equal((await d.cli(['profile', 'create', 'p-before'])).code, 0, 'a profile made before');
+  const port = await freeLocalPort();
+  const address = `127.0.0.1:${port}`;
+  t.equal((await d.cli(['config', 'set', 'core.https_address', address])).code, 0);
+
+  r = await api(d, 'PUT', '/1.0/cluster', { server_name: 'm1', enabled: true });
+  t.equal(r.status, 202, 'bootstrap is an operation');
+  op = await waitOp(d, r);
+  t.equal(op.status, 'Success', String(op.err));
+  t.ok(existsSync(join(d.dir, 'cluster.crt')), 'cluster.crt made from server.crt');
+
+  t.same((await api(d, 'GET', '/1.0/cluster')).body.metadata, { server_name: 'm1', enabled: true, member_config: [] });
+  const env = ((await api(d, 'GET', '/1.0')).body.metadata as { environment: Record<string, unknown> }).environment;
+  t.equal(env.server_clustered, true);
+  t.equal(env.server_name, 'm1');
+
+  r = await api(d, 'GET', '/1.0/cluster/members');
+  t.same(r.body.metadata, ['/1.0/cluster/members/m1']);
+  r = await api(d, 'GET', '/1.0/cluster/members?recursion=1');
+  const members = r.body.metadata as Record<string, unknown>[];
+  t.equal(members.length, 1);
+  t.match(members[0], {
+    server_name: 'm1',
+    url: `https://${address}`,
+    database: true,
+    status: 'Online',
+    message: 'Fully operational',
+    roles: ['database-leader', 'database'],
+    failure_domain: 'default',
+    description: '',
+    config: {},
+    groups: ['default'],
+  });
+  t.ok(typeof members[0]!.architecture === 'string' && members[0]!.architecture !== '', 'architecture named');
+  r = await api(d, 'GET', '/1.0/cluster/members/m1');
+  t.equal(r.status, 200);
+  t.same(r.body.metadata, members[0]);
+  t.equal((await api(d, 'GET', '/1.0/cluster/members/nope')).status, 404);
+
+  // The data moved: what was made before is listed from dqlite.
+  let ls = await d.cli(['list', '-c', 'n', '-f', 'csv']);
+  t.equal(ls.stdout.trim(), 'before', 'the instance made before bootstrap');
+  t.match((await d.cli(['profile', 'list', '-f', 'csv'])).stdout, /p-before/);
+  t.equal((await d.cli(['profile', 'create', 'p-after'])).code, 0, 'a profile made after');
+
+  // A second enable: the operation fails as Incus's does (the cluster certificate is there).
+  r = await api(d, 'PUT', '/1.0/cluster', { server_name: 'm1', enabled: true });
+  op = await waitOp(d, r);
+  t.equal(op.err, 'Inconsistent state: found leftover cluster certificate');
+  t.equal((await api(d, 'PUT', '/1.0/cluster', { server_name: '', enabled: true })).body.error, 'ServerName is required when enabling clustering');
+
+  // Restart: the daemon opens the cluster's database, not the SQLite file.
+  await d.signal('SIGTERM');
+  await d.start();
+  t.same((await api(d, 'GET', '/1.0/cluster')).body.metadata, { server_name: 'm1', enabled: true, member_config: [] }, 'still clustered');
+  const profiles = (await d.cli(['profile', 'list', '-f', 'csv'])).stdout;
+  t.match(profiles, /p-after/, 'the profile made after bootstrap survived the restart');
+  t.match(profiles, /p-before/);
+  const sqlite = new Database(join(d.dir, 'database', 'global', 'db.bin'), { readonly: true });
+  const left = sqlite.prepare("SELECT name FROM profiles WHERE name = 'p-after'").all();
+  sqlite.close();
+  t.same(left, [], 'the SQLite file left behind never saw it: the daemon runs on dqlite');
+  ls = await d.cli(['list', '-c', 'n', '-f', 'csv']);
+  t.equal(ls.stdout.trim(), 'before');
+  r = await api(d, 'GET', '/1.0/cluster/members?recursion=1');
+  t.same((r.body.metadata as { roles: string[] }[])[0]!.roles, ['database-leader', 'database'], 'leader again after the restart');
+  t.equal((await d.cli(['delete', 'before'])).code, 0, 'instance deleted on the cluster database');
+});
