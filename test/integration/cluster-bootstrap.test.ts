@@ -33,7 +33,11 @@ async function waitOp(d: TestDaemon, r: Reply): Promise<Record<string, unknown>>
 t.test('bootstrap a cluster on a standalone daemon', async (t) => {
   const d = await withDaemon(t);
 
-  // Without an address, the operation fails as Incus's Bootstrap does.
+  // Without an address: the CLI refuses first, the server's operation fails as Incus's Bootstrap does.
+  const noNet = await d.cli(['cluster', 'enable', 'm1']);
+  t.equal(noNet.code, 1);
+  t.equal(noNet.stderr, 'Error: This server is not available on the network\n');
+  t.equal((await d.cli(['cluster', 'list'])).stderr, "Error: Server isn't part of a cluster\n");
   let r = await api(d, 'PUT', '/1.0/cluster', { server_name: 'm1', enabled: true });
   t.equal(r.status, 202);
   let op = await waitOp(d, r);
@@ -51,10 +55,8 @@ t.test('bootstrap a cluster on a standalone daemon', async (t) => {
   const address = `127.0.0.1:${port}`;
   t.equal((await d.cli(['config', 'set', 'core.https_address', address])).code, 0);
 
-  r = await api(d, 'PUT', '/1.0/cluster', { server_name: 'm1', enabled: true });
-  t.equal(r.status, 202, 'bootstrap is an operation');
-  op = await waitOp(d, r);
-  t.equal(op.status, 'Success', String(op.err));
+  const enable = await d.cli(['cluster', 'enable', 'm1']);
+  t.equal(enable.stdout, 'Clustering enabled\n', enable.stderr);
   t.ok(existsSync(join(d.dir, 'cluster.crt')), 'cluster.crt made from server.crt');
 
   t.same((await api(d, 'GET', '/1.0/cluster')).body.metadata, { server_name: 'm1', enabled: true, member_config: [] });
@@ -91,7 +93,19 @@ t.test('bootstrap a cluster on a standalone daemon', async (t) => {
   t.match((await d.cli(['profile', 'list', '-f', 'csv'])).stdout, /p-before/);
   t.equal((await d.cli(['profile', 'create', 'p-after'])).code, 0, 'a profile made after');
 
-  // A second enable: the operation fails as Incus's does (the cluster certificate is there).
+  // The CLI's views.
+  t.equal((await d.cli(['cluster', 'list', '-f', 'csv'])).stdout, `m1,https://${address},"database-leader,database",${String(members[0]!.architecture)},default,,ONLINE,Fully operational\n`);
+  const table = (await d.cli(['cluster', 'list'])).stdout;
+  t.match(table, /\| +NAME +\| +URL +\| +ROLES +\| ARCHITECTURE \| FAILURE DOMAIN \| DESCRIPTION \| STATUS \| +MESSAGE +\|/);
+  t.match(table, /\| m1 +\| https:\/\/127\.0\.0\.1:\d+ \| database-leader \|.*\n\| +\| +\| database +\|/, 'roles one a line');
+  t.same(JSON.parse((await d.cli(['cluster', 'list', '-f', 'json'])).stdout), members);
+  t.equal(
+    (await d.cli(['cluster', 'show', 'm1'])).stdout,
+    `roles:\n- database-leader\n- database\nfailure_domain: default\ndescription: ""\nconfig: {}\ngroups:\n- default\nserver_name: m1\nurl: https://${address}\ndatabase: true\nstatus: Online\nmessage: Fully operational\narchitecture: ${String(members[0]!.architecture)}\n`,
+  );
+  t.equal((await d.cli(['cluster', 'enable', 'm2'])).stderr, 'Error: This server is already clustered\n');
+
+  // A second enable through the API: the operation fails as Incus's does (the cluster certificate is there).
   r = await api(d, 'PUT', '/1.0/cluster', { server_name: 'm1', enabled: true });
   op = await waitOp(d, r);
   t.equal(op.err, 'Inconsistent state: found leftover cluster certificate');

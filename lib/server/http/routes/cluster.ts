@@ -36,18 +36,19 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
     if (leader !== '' && leader === row.address) roles.push('database-leader');
     if (raft?.role === 'voter') roles.push('database');
     if (raft?.role === 'standby') roles.push('database-standby');
+    // Go's field order (ClusterMemberPut inline first), as Incus's JSON has it.
     return {
+      roles,
+      failure_domain: 'default',
+      description: row.description,
+      config: {},
+      groups: ['default'],
       server_name: row.name,
       url: `https://${row.address}`,
       database: roles.length > 0,
       status: 'Online',
       message: 'Fully operational',
       architecture: architectureName(row.arch),
-      roles,
-      failure_domain: 'default',
-      description: row.description,
-      config: {},
-      groups: ['default'],
     };
   };
   const leader = async (): Promise<string> => (cluster.clustered ? cluster.gateway.leaderAddress().catch(() => '') : '');

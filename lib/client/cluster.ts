@@ -1,0 +1,40 @@
+/**
+ * Clustering (`/1.0/cluster`, `/1.0/cluster/members`): the cluster's state,
+ * enabling it, the members. Server-wide: no `?project=`.
+ */
+import type { Cluster, ClusterMember, ClusterPut } from '../api/cluster';
+import { IncusClient, type CallOptions, type WithEtag, type WriteOptions } from './client';
+import type { Operation } from './operation';
+
+const memberPath = (name: string): string => `/1.0/cluster/members/${encodeURIComponent(name)}`;
+
+function serverWide(client: IncusClient): IncusClient {
+  return client.project === undefined ? client : new IncusClient({ transport: client.transport });
+}
+
+async function read<T>(client: IncusClient, path: string, opts: CallOptions, query: Record<string, string | number> = {}): Promise<WithEtag<T>> {
+  const env = await serverWide(client).request('GET', path, { signal: opts.signal, query });
+  if (env.type !== 'sync') throw new Error(`Expected a sync response from GET ${path}`);
+  return { value: env.metadata as T, etag: env.etag };
+}
+
+export function getCluster(client: IncusClient, opts: CallOptions = {}): Promise<WithEtag<Cluster>> {
+  return read<Cluster>(client, '/1.0/cluster', opts);
+}
+
+/** PUT /1.0/cluster: enabling on a standalone server bootstraps a cluster (an operation). */
+export async function updateCluster(client: IncusClient, put: ClusterPut, opts: WriteOptions = {}): Promise<Operation> {
+  const c = serverWide(client);
+  const env = await c.request('PUT', '/1.0/cluster', { signal: opts.signal, body: put, etag: opts.etag });
+  if (env.type !== 'async') throw new Error(`Expected an operation from PUT /1.0/cluster, got a ${env.type} response`);
+  const { Operation: Handle } = require('./operation') as typeof import('./operation');
+  return new Handle(c, env.operation);
+}
+
+export async function getClusterMembers(client: IncusClient, opts: CallOptions = {}): Promise<ClusterMember[]> {
+  return (await read<ClusterMember[] | null>(client, '/1.0/cluster/members', opts, { recursion: 1 })).value ?? [];
+}
+
+export async function getClusterMember(client: IncusClient, name: string, opts: CallOptions = {}): Promise<ClusterMember> {
+  return (await read<ClusterMember>(client, memberPath(name), opts)).value;
+}
