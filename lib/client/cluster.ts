@@ -2,7 +2,9 @@
  * Clustering (`/1.0/cluster`, `/1.0/cluster/members`): the cluster's state,
  * enabling it, the members. Server-wide: no `?project=`.
  */
-import type { Cluster, ClusterMember, ClusterPut } from '../api/cluster';
+import { type Cluster, type ClusterMember, type ClusterMemberJoinToken, type ClusterPut, joinTokenOf } from '../api/cluster';
+import type { Operation as OperationData } from '../api/operation';
+import { StatusCode } from '../api/response';
 import { IncusClient, type CallOptions, type WithEtag, type WriteOptions } from './client';
 import type { Operation } from './operation';
 
@@ -23,12 +25,32 @@ export function getCluster(client: IncusClient, opts: CallOptions = {}): Promise
 }
 
 /** PUT /1.0/cluster: enabling on a standalone server bootstraps a cluster (an operation). */
-export async function updateCluster(client: IncusClient, put: ClusterPut, opts: WriteOptions = {}): Promise<Operation> {
+export function updateCluster(client: IncusClient, put: ClusterPut, opts: WriteOptions = {}): Promise<Operation> {
+  return operation(client, 'PUT', '/1.0/cluster', put, opts);
+}
+
+async function operation(client: IncusClient, method: 'PUT' | 'POST', path: string, body: unknown, opts: WriteOptions): Promise<Operation> {
   const c = serverWide(client);
-  const env = await c.request('PUT', '/1.0/cluster', { signal: opts.signal, body: put, etag: opts.etag });
-  if (env.type !== 'async') throw new Error(`Expected an operation from PUT /1.0/cluster, got a ${env.type} response`);
+  const env = await c.request(method, path, { signal: opts.signal, body, etag: opts.etag });
+  if (env.type !== 'async') throw new Error(`Expected an operation from ${method} ${path}, got a ${env.type} response`);
   const { Operation: Handle } = require('./operation') as typeof import('./operation');
   return new Handle(c, env.operation);
+}
+
+/** POST /1.0/cluster/members: a join token operation for a new member's name. */
+export function createClusterMember(client: IncusClient, serverName: string, opts: CallOptions = {}): Promise<Operation> {
+  return operation(client, 'POST', '/1.0/cluster/members', { server_name: serverName }, opts);
+}
+
+/** Pending join tokens: running `token` operations of the default project that carry one. */
+export async function getClusterJoinTokens(client: IncusClient, opts: CallOptions = {}): Promise<{ op: OperationData; token: ClusterMemberJoinToken }[]> {
+  const out: { op: OperationData; token: ClusterMemberJoinToken }[] = [];
+  for (const op of await client.getOperations({ project: 'default', signal: opts.signal })) {
+    if (op.class !== 'token' || op.status_code !== StatusCode.Running) continue;
+    const token = joinTokenOf(op.metadata);
+    if (token) out.push({ op, token });
+  }
+  return out;
 }
 
 export async function getClusterMembers(client: IncusClient, opts: CallOptions = {}): Promise<ClusterMember[]> {

@@ -8,10 +8,13 @@
  */
 import t from 'tap';
 import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeLocalPort } from '../../bench/lib/free-port';
+import { encodeCertificateToken } from '../../lib/api/certificate';
 import { rawRequest } from './lib/http';
+import { makeClientKeypair, TlsTransport } from './lib/tls-transport';
 import { type TestDaemon, withDaemon } from './lib/daemon';
 
 interface Reply {
@@ -44,6 +47,9 @@ t.test('bootstrap a cluster on a standalone daemon', async (t) => {
   t.equal(op.status, 'Failure');
   t.equal(op.err, 'No cluster.https_address config is set on this member');
   t.same((await api(d, 'GET', '/1.0/cluster')).body.metadata, { server_name: '', enabled: false, member_config: [] }, 'still standalone');
+
+  r = await api(d, 'POST', '/1.0/cluster/members', { server_name: 'm2' });
+  t.match(r, { status: 400, body: { error: 'This server is not clustered' } }, 'no join token while standalone');
 
   // Standalone: the one member row "none" at 0.0.0.0, as Incus keeps it.
   r = await api(d, 'GET', '/1.0/cluster/members');
@@ -104,6 +110,42 @@ t.test('bootstrap a cluster on a standalone daemon', async (t) => {
     `roles:\n- database-leader\n- database\nfailure_domain: default\ndescription: ""\nconfig: {}\ngroups:\n- default\nserver_name: m1\nurl: https://${address}\ndatabase: true\nstatus: Online\nmessage: Fully operational\narchitecture: ${String(members[0]!.architecture)}\n`,
   );
   t.equal((await d.cli(['cluster', 'enable', 'm2'])).stderr, 'Error: This server is already clustered\n');
+
+  // Join tokens: Incus's token format, listed, refused as trust tokens, revoked.
+  const add = await d.cli(['cluster', 'add', 'm2']);
+  t.equal(add.code, 0, add.stderr);
+  const [head, tokenText] = add.stdout.trim().split('\n') as [string, string];
+  t.equal(head, 'Member m2 join token:');
+  const token = JSON.parse(Buffer.from(tokenText, 'base64').toString()) as Record<string, unknown>;
+  t.same(Object.keys(token), ['server_name', 'fingerprint', 'addresses', 'secret', 'expires_at']);
+  t.match(token, { server_name: 'm2', fingerprint: env.certificate_fingerprint, addresses: [address], secret: /^[0-9a-f]{64}$/ });
+  const hours = (Date.parse(String(token.expires_at)) - Date.now()) / 3_600_000;
+  t.ok(hours > 2.9 && hours <= 3, `expires in 3 hours (cluster.join_token_expiry default), got ${hours}`);
+  t.equal((await d.cli(['cluster', 'list-tokens', '-f', 'csv'])).stdout, `m2,${tokenText},${String((await d.cli(['cluster', 'list-tokens', '-f', 'csv', '-c', 'E'])).stdout.trim())}\n`);
+  t.equal((await d.cli(['config', 'trust', 'list-tokens', '-f', 'csv'])).stdout, '', 'no certificate add token listed');
+  r = await api(d, 'POST', '/1.0/cluster/members', { server_name: 'm1' });
+  t.match(r, { status: 500, body: { error: 'The cluster already has a member with name: m1' } });
+  t.match(await api(d, 'POST', '/1.0/cluster/members', { server_name: 'bad name' }), { status: 400, body: { error: 'Invalid cluster member name: Name cannot contain white space' } });
+
+  // A stranger presenting the join token's secret as a trust token gets no trust.
+  const keys = mkdtempSync(join(tmpdir(), 'cluster-bootstrap-keys-'));
+  const tls = new TlsTransport(address, makeClientKeypair(keys, 'stranger'), readFileSync(join(d.dir, 'server.crt'), 'utf8'));
+  t.teardown(() => {
+    tls.close();
+    rmSync(keys, { recursive: true, force: true });
+  });
+  const trustToken = encodeCertificateToken({ client_name: 'stranger', fingerprint: String(token.fingerprint), addresses: [address], secret: String(token.secret), expires_at: String(token.expires_at) });
+  const res = await tls.request({ method: 'POST', path: '/1.0/certificates', body: JSON.stringify({ trust_token: trustToken }), headers: { 'Content-Type': 'application/json' } });
+  t.equal(res.status, 403, 'a join token is no trust token');
+  t.equal((JSON.parse(res.body.toString()) as { error: string }).error, 'No matching certificate add operation found');
+
+  // A new token for the same name replaces the old one.
+  const again = (await d.cli(['cluster', 'add', 'm2', '-q'])).stdout.trim();
+  t.not(again, tokenText);
+  t.equal((await d.cli(['cluster', 'list-tokens', '-f', 'csv', '-c', 'n'])).stdout, 'm2\n', 'one token per name');
+  t.equal((await d.cli(['cluster', 'revoke-token', 'm2'])).stdout, 'Cluster join token for m2 deleted\n');
+  t.equal((await d.cli(['cluster', 'list-tokens', '-f', 'csv'])).stdout, '');
+  t.equal((await d.cli(['cluster', 'revoke-token', 'm2'])).stderr, 'Error: No cluster join token for member m2 on remote: local\n');
 
   // A second enable through the API: the operation fails as Incus's does (the cluster certificate is there).
   r = await api(d, 'PUT', '/1.0/cluster', { server_name: 'm1', enabled: true });

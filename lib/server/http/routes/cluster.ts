@@ -4,9 +4,11 @@
  * members with their database roles as Incus reports them.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Cluster, ClusterMember, ClusterPut } from '../../../api/cluster';
+import type { Cluster, ClusterMember, ClusterMembersPost, ClusterPut } from '../../../api/cluster';
 import type { MemberRow } from '../../db/members';
-import { badRequest, notFound } from '../../errors';
+import { createJoinToken, DEFAULT_JOIN_TOKEN_EXPIRY } from '../../cluster/join-tokens';
+import { badRequest, notFound, StatusError } from '../../errors';
+import { apiNameProblem } from '../../names/api-name';
 import { architectureName } from '../../migration/arch';
 import { asyncResponse, syncResponse } from '../../response';
 import type { DaemonState } from '../../state';
@@ -98,6 +100,31 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
     if (recursionOf(req) === 0) return syncResponse(rows.map((r) => memberUrl(r.name)));
     const lead = await leader();
     return syncResponse(rows.map((r) => toApi(r, lead)));
+  });
+
+  app.post('/1.0/cluster/members', async (req, reply) => {
+    const name = ((req.body ?? {}) as Partial<ClusterMembersPost>).server_name ?? '';
+    const why = apiNameProblem(name);
+    if (why) throw badRequest(`Invalid cluster member name: ${why}`);
+    if (!cluster.clustered) throw badRequest('This server is not clustered');
+    const config = await s.db.config.all();
+    const lead = await leader();
+    // A joining server is given the members that hold the database.
+    const addresses: string[] = [];
+    for (const row of await s.db.members.list()) {
+      if (row.name === name) throw new StatusError(500, `The cluster already has a member with name: ${name}`);
+      const roles = toApi(row, lead).roles;
+      if (roles.includes('database') || roles.includes('database-standby')) addresses.push(row.address);
+    }
+    if (addresses.length < 1) throw new StatusError(500, 'There are no online cluster members');
+    const op = createJoinToken(s.ops, {
+      serverName: name,
+      fingerprint: s.keypair.fingerprint,
+      addresses,
+      expiry: config['cluster.join_token_expiry'] ?? DEFAULT_JOIN_TOKEN_EXPIRY,
+    });
+    s.events.lifecycle('cluster-token-created', '/1.0/cluster/members');
+    return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
   });
 
   app.get<NameParams>('/1.0/cluster/members/:name', async (req, reply) => {

@@ -17,6 +17,7 @@ import { DAEMON_STORAGE_KEYS, isDaemonStorageKey, moveDaemonStorage, validateDae
 
 /** Server keys accepted so far; later issues extend this table. */
 const SERVER_KEYS = new Set([
+  'cluster.join_token_expiry',
   'core.https_address',
   'core.metrics_address',
   'core.metrics_authentication',
