@@ -50,6 +50,7 @@ const VALIDATORS: Record<string, (v: string) => string | null> = {
   'core.https_address': listenAddressProblem,
   'core.metrics_address': listenAddressProblem,
   'core.metrics_authentication': (v) => (['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'].includes(v.toLowerCase()) ? null : 'invalid boolean'),
+  'cluster.https_address': listenAddressProblem,
   'cluster.join_token_expiry': expiryProblem,
   'core.remote_token_expiry': expiryProblem,
   'core.shutdown_timeout': (v) => (/^[+-]?\d+$/.test(v) && Number.isSafeInteger(Number(v)) ? null : 'invalid integer'),

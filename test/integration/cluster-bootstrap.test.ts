@@ -66,7 +66,10 @@ t.test('bootstrap a cluster on a standalone daemon', async (t) => {
   t.ok(existsSync(join(d.dir, 'cluster.crt')), 'cluster.crt made from server.crt');
 
   t.same((await api(d, 'GET', '/1.0/cluster')).body.metadata, { server_name: 'm1', enabled: true, member_config: [] });
-  const env = ((await api(d, 'GET', '/1.0')).body.metadata as { environment: Record<string, unknown> }).environment;
+  const server = (await api(d, 'GET', '/1.0')).body.metadata as { environment: Record<string, unknown>; config: Record<string, string> };
+  const env = server.environment;
+  t.equal(server.config['cluster.https_address'], address, 'cluster.https_address taken from core.https_address');
+  t.equal((await d.cli(['config', 'set', 'cluster.https_address=127.0.0.1:1'])).stderr, 'Error: Changing cluster.https_address is currently not supported\n');
   t.equal(env.server_clustered, true);
   t.equal(env.server_name, 'm1');
 
