@@ -131,7 +131,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   events.subscribe(['lifecycle'], null, (ev) => {
     if (String((ev.metadata as { action?: string }).action ?? '').startsWith('project-')) void trust.reload();
   });
-  const instances = new InstanceManager({ db, events, images, imageDownloader: imageRemote.downloader, pools, drivers, idmap, idmappedPool: () => idmapOk, varDir: opts.varDir });
+  const instances = new InstanceManager({ db, events, images, imageDownloader: imageRemote.downloader, pools, drivers, idmap, idmappedPool: () => idmapOk, varDir: opts.varDir, location: () => cluster.serverName || 'none' });
   const actions = new StateActions(instances);
   const snapshots = new SnapshotManager(instances, actions);
   const snapshotScheduler = new SnapshotScheduler(instances, snapshots, log);

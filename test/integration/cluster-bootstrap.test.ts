@@ -97,8 +97,9 @@ t.test('bootstrap a cluster on a standalone daemon', async (t) => {
   t.equal((await api(d, 'GET', '/1.0/cluster/members/nope')).status, 404);
 
   // The data moved: what was made before is listed from dqlite.
-  let ls = await d.cli(['list', '-c', 'n', '-f', 'csv']);
-  t.equal(ls.stdout.trim(), 'before', 'the instance made before bootstrap');
+  let ls = await d.cli(['list', '-c', 'nL', '-f', 'csv']);
+  t.equal(ls.stdout.trim(), 'before,m1', 'the instance made before bootstrap, on this member');
+  t.match((await d.cli(['list'])).stdout, /\| +LOCATION +\|/, 'incus list shows LOCATION once clustered');
   t.match((await d.cli(['profile', 'list', '-f', 'csv'])).stdout, /p-before/);
   t.equal((await d.cli(['profile', 'create', 'p-after'])).code, 0, 'a profile made after');
 
@@ -163,10 +164,11 @@ t.test('bootstrap a cluster on a standalone daemon', async (t) => {
   const profiles = (await d.cli(['profile', 'list', '-f', 'csv'])).stdout;
   t.match(profiles, /p-after/, 'the profile made after bootstrap survived the restart');
   t.match(profiles, /p-before/);
-  const sqlite = new Database(join(d.dir, 'database', 'global', 'db.bin'), { readonly: true });
-  const left = sqlite.prepare("SELECT name FROM profiles WHERE name = 'p-after'").all();
+  t.notOk(existsSync(join(d.dir, 'database', 'global', 'db.bin')), 'the standalone SQLite file moved aside');
+  const sqlite = new Database(join(d.dir, 'database', 'global', 'db.bin.standalone'), { readonly: true });
+  const left = sqlite.prepare("SELECT name FROM profiles WHERE name IN ('p-before', 'p-after')").all();
   sqlite.close();
-  t.same(left, [], 'the SQLite file left behind never saw it: the daemon runs on dqlite');
+  t.same(left, [{ name: 'p-before' }], 'the SQLite file left behind never saw the later profile: the daemon runs on dqlite');
   ls = await d.cli(['list', '-c', 'n', '-f', 'csv']);
   t.equal(ls.stdout.trim(), 'before');
   r = await api(d, 'GET', '/1.0/cluster/members?recursion=1');

@@ -5,7 +5,7 @@
  * the Db is a local file or the cluster's database is decided here.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, readFile, rm } from 'node:fs/promises';
+import { copyFile, readFile, rename, rm } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -26,8 +26,12 @@ interface CertBox {
 }
 
 export class ClusterMember {
+  private name: string | null = null;
+
   private constructor(
     private readonly varDir: string,
+    /** The standalone SQLite file (moved aside once clustered). */
+    private readonly sqlitePath: string,
     readonly local: LocalStore,
     readonly gateway: ClusterGateway,
     private readonly box: CertBox,
@@ -47,12 +51,12 @@ export class ClusterMember {
       if (!box.cert) throw new Error('This member has no cluster certificate');
       return box.cert;
     });
-    if (local.raftId === 0) return new ClusterMember(varDir, local, gateway, box, new SwitchableEngine(SqliteEngine.open(sqlitePath)));
+    if (local.raftId === 0) return new ClusterMember(varDir, sqlitePath, local, gateway, box, new SwitchableEngine(SqliteEngine.open(sqlitePath)));
     try {
       box.cert = await readClusterCertificate(varDir);
       await gateway.start();
       const engine = await gateway.openEngine();
-      return new ClusterMember(varDir, local, gateway, box, new SwitchableEngine(engine));
+      return new ClusterMember(varDir, sqlitePath, local, gateway, box, new SwitchableEngine(engine));
     } catch (err) {
       await gateway.stop().catch(() => undefined);
       local.close();
@@ -65,10 +69,13 @@ export class ClusterMember {
     return this.local.raftId !== 0;
   }
 
-  /** This member's name in the cluster ('' while standalone). */
+  /** This member's name in the cluster ('' while standalone); read once, as instance views ask for it often. */
   get serverName(): string {
-    const address = this.local.clusterAddress;
-    return this.local.raftNodes().find((n) => n.address === address)?.name ?? '';
+    if (this.name === null) {
+      const address = this.local.clusterAddress;
+      this.name = this.local.raftNodes().find((n) => n.address === address)?.name ?? '';
+    }
+    return this.name;
   }
 
   /** Handles `/internal/database` upgrades on the HTTPS listener; false for any other upgrade. */
@@ -96,8 +103,10 @@ export class ClusterMember {
     if (address === '') throw new Error('No cluster.https_address config is set on this member');
     if (nodes.length > 0) throw new Error('The member is already part of a cluster');
 
+    let moved = false;
     try {
       this.local.setRaftNodes([{ id: 1, address, role: 'voter', name }]);
+      this.name = null;
       // The cluster certificate is the server's own, as Incus copies it on bootstrap.
       await copyFile(join(this.varDir, 'server.crt'), join(this.varDir, 'cluster.crt'));
       await copyFile(join(this.varDir, 'server.key'), join(this.varDir, 'cluster.key'));
@@ -113,10 +122,26 @@ export class ClusterMember {
         }
         return dq;
       });
+      moved = true;
       await afterMove();
     } catch (err) {
-      await this.undoBootstrap();
+      // Once the data lives in dqlite there is no way back: the member stays clustered.
+      if (!moved) await this.undoBootstrap();
       throw err;
+    }
+    await this.retireSqlite();
+  }
+
+  /**
+   * Moves the standalone SQLite file aside once its data lives in dqlite:
+   * nothing reads it any more, and scripts that open database/global/db.bin
+   * with sqlite3 (Incus's test harness) must not find stale rows there.
+   */
+  private async retireSqlite(): Promise<void> {
+    for (const suffix of ['', '-wal', '-shm']) {
+      await rename(this.sqlitePath + suffix, `${this.sqlitePath}.standalone${suffix}`).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
     }
   }
 
@@ -124,6 +149,7 @@ export class ClusterMember {
   private async undoBootstrap(): Promise<void> {
     await this.gateway.stop().catch(() => undefined);
     this.local.setRaftNodes([]);
+    this.name = null;
     this.box.cert = null;
     for (const f of CLUSTER_FILES) await rm(join(this.varDir, f), { force: true });
     await rm(join(this.varDir, 'database', 'dqlite'), { recursive: true, force: true });

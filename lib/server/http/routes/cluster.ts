@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Cluster, ClusterMember, ClusterMembersPost, ClusterPut } from '../../../api/cluster';
 import type { MemberRow } from '../../db/members';
+import { parseListenAddress } from '../../auth/https-listener';
 import { createJoinToken, DEFAULT_JOIN_TOKEN_EXPIRY } from '../../cluster/join-tokens';
 import { badRequest, notFound, StatusError } from '../../errors';
 import { apiNameProblem } from '../../names/api-name';
@@ -24,7 +25,7 @@ const memberUrl = (name: string): string => `/1.0/cluster/members/${encodeURICom
 /** Whether a listen address has no host (Incus's IsWildCardAddress, after its canonical form). */
 function isWildcard(address: string): boolean {
   if (address === '') return false;
-  const host = address.startsWith('[') ? address.slice(1, address.indexOf(']')) : address.split(':').length > 2 ? address : address.split(':')[0]!;
+  const host = parseListenAddress(address).host ?? '';
   return host === '' || host === '0.0.0.0' || host === '::';
 }
 

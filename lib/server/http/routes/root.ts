@@ -52,7 +52,7 @@ export function registerRoot(app: FastifyInstance, s: DaemonState): void {
   const facts = s.facts;
   /** The server config as `GET /1.0` shows it: the database's keys and this member's own. */
   const serverConfig = async (): Promise<Record<string, string>> => {
-    const address = s.cluster.local.clusterAddress;
+    const address = s.cluster.local.config()[CLUSTER_ADDRESS_KEY];
     return { ...(await s.db.config.all()), ...(address ? { [CLUSTER_ADDRESS_KEY]: address } : {}) };
   };
   app.get('/', async () => syncResponse(['/1.0']));
