@@ -94,9 +94,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const cluster = await ClusterMember.open(opts.varDir, prepareGlobalDb(opts.varDir));
   const db = await dbOn(cluster.engine);
   const trust = await TrustStore.open(db);
-  const events = new EventBus();
+  const events = new EventBus(cluster.serverName || 'none');
   log.attach(events);
-  const ops = new OperationRegistry(events);
+  const ops = new OperationRegistry(events, () => cluster.serverName || 'none');
   const pools = new StoragePools(opts.varDir, db);
   await pools.mountAll();
   await moveLegacyCustomVolumes(pools, db);

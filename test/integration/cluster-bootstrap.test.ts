@@ -127,6 +127,8 @@ t.test('bootstrap a cluster on a standalone daemon', async (t) => {
   t.ok(hours > 2.9 && hours <= 3, `expires in 3 hours (cluster.join_token_expiry default), got ${hours}`);
   t.equal((await d.cli(['cluster', 'list-tokens', '-f', 'csv'])).stdout, `m2,${tokenText},${String((await d.cli(['cluster', 'list-tokens', '-f', 'csv', '-c', 'E'])).stdout.trim())}\n`);
   t.equal((await d.cli(['config', 'trust', 'list-tokens', '-f', 'csv'])).stdout, '', 'no certificate add token listed');
+  const running = ((await api(d, 'GET', '/1.0/operations?recursion=1')).body.metadata as { running?: { description: string; location: string }[] }).running ?? [];
+  t.same(running.map((o) => [o.description, o.location]), [['Cluster join token', 'm1']], 'the token operation runs on m1');
   r = await api(d, 'POST', '/1.0/cluster/members', { server_name: 'm1' });
   t.match(r, { status: 500, body: { error: 'The cluster already has a member with name: m1' } });
   t.match(await api(d, 'POST', '/1.0/cluster/members', { server_name: 'bad name' }), { status: 400, body: { error: 'Invalid cluster member name: Name cannot contain white space' } });

@@ -89,6 +89,7 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
         await cluster.bootstrap(name, () => s.db.members.bootstrap(name, cluster.local.clusterAddress));
         s.facts.environment.server_clustered = true;
         s.facts.environment.server_name = name;
+        s.events.setLocation(name);
         ctx.setMetadata({ certificate: s.keypair.certPem });
         s.events.lifecycle('cluster-enabled', memberUrl(name));
       },
