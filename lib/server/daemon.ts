@@ -8,6 +8,9 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { dbOn } from './db';
 import { ClusterMember } from './cluster/member';
+import { STANDALONE_NAME } from './db/members';
+import { migrations } from './db/migrations';
+import { API_EXTENSIONS } from './api-extensions';
 import { prepareGlobalDb } from './db/location';
 import { EventBus } from './operations/event-bus';
 import { OperationRegistry } from './operations/registry';
@@ -93,6 +96,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   // A cluster member's Db is the cluster's dqlite database; a standalone host's its SQLite file.
   const cluster = await ClusterMember.open(opts.varDir, prepareGlobalDb(opts.varDir));
   const db = await dbOn(cluster.engine);
+  await db.members.setVersion(cluster.serverName || STANDALONE_NAME, migrations.length, API_EXTENSIONS.length);
   const trust = await TrustStore.open(db);
   const events = new EventBus(cluster.serverName || 'none');
   log.attach(events);

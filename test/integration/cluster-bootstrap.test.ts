@@ -54,6 +54,8 @@ t.test('bootstrap a cluster on a standalone daemon', async (t) => {
   // Standalone: the one member row "none" at 0.0.0.0, as Incus keeps it.
   r = await api(d, 'GET', '/1.0/cluster/members');
   t.same(r.body.metadata, ['/1.0/cluster/members/none']);
+  const rows = await d.cli(['admin', 'sql', 'global', "SELECT id, name, address, schema > 0 AND api_extensions > 0 FROM nodes"]);
+  t.match(rows.stdout, /\| 1 +\| none \| 0\.0\.0\.0 \| 1 +\|/, 'its schema and API extensions recorded at start');
 
   t.equal((await d.cli(['init', 'busybox', 'before'])).code, 0, 'an instance made before');
   t.equal((await d.cli(['profile', 'create', 'p-before'])).code, 0, 'a profile made before');

@@ -30,8 +30,7 @@ export class MemberQueries {
       list: s.prepare<[], MemberRow>(`SELECT ${COLS} FROM nodes ORDER BY id`),
       byName: s.prepare<[string], MemberRow>(`SELECT ${COLS} FROM nodes WHERE name = ?`),
       bootstrap: s.prepare<[string, string]>('UPDATE nodes SET name = ?, address = ? WHERE id = 1'),
-      version: s.prepare<[number, number, number]>('UPDATE nodes SET schema = ?, api_extensions = ? WHERE id = ?'),
-      heartbeat: s.prepare<[number]>('UPDATE nodes SET heartbeat = CURRENT_TIMESTAMP WHERE id = ?'),
+      version: s.prepare<[number, number, string]>('UPDATE nodes SET schema = ?, api_extensions = ?, heartbeat = CURRENT_TIMESTAMP WHERE name = ?'),
     };
   }
 
@@ -49,12 +48,8 @@ export class MemberQueries {
     if (r.changes !== 1) throw new Error('Failed updating cluster member: no member with id 1');
   }
 
-  /** Records the schema and API extension count a member runs. */
-  async setVersion(id: number, schema: number, apiExtensions: number): Promise<void> {
-    await this.st.version.run(schema, apiExtensions, id);
-  }
-
-  async heartbeat(id: number): Promise<void> {
-    await this.st.heartbeat.run(id);
+  /** Records the schema and API extension count a member runs as it starts (and that it is alive). */
+  async setVersion(name: string, schema: number, apiExtensions: number): Promise<void> {
+    await this.st.version.run(schema, apiExtensions, name);
   }
 }
