@@ -49,6 +49,7 @@ const GROUPS: readonly GroupEntry[] = [
   { names: ['storage'], load: () => require('./commands/storage') as CommandGroup },
   { names: ['version'], load: () => require('./commands/version') as CommandGroup },
   { names: ['warning'], load: () => require('./commands/warning') as CommandGroup },
+  { names: ['cluster'], load: () => require('./commands/cluster') as CommandGroup },
   { names: ['top'], load: () => require('./commands/top') as CommandGroup },
   { names: ['monitor'], load: () => require('./commands/monitor') as CommandGroup },
   { names: ['alias'], load: () => require('./commands/alias') as CommandGroup },

@@ -6,7 +6,11 @@
 import { chmod, chown, readFile, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { openDb } from './db';
+import { dbOn } from './db';
+import { ClusterMember } from './cluster/member';
+import { STANDALONE_NAME } from './db/members';
+import { migrations } from './db/migrations';
+import { API_EXTENSIONS } from './api-extensions';
 import { prepareGlobalDb } from './db/location';
 import { EventBus } from './operations/event-bus';
 import { OperationRegistry } from './operations/registry';
@@ -89,11 +93,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   await unlink(socketPath).catch(() => undefined);
 
   const keypair = await ensureServerKeypair(opts.varDir);
-  const db = await openDb(prepareGlobalDb(opts.varDir));
+  // A cluster member's Db is the cluster's dqlite database; a standalone host's its SQLite file.
+  const cluster = await ClusterMember.open(opts.varDir, prepareGlobalDb(opts.varDir));
+  const db = await dbOn(cluster.engine);
+  await db.members.setVersion(cluster.serverName || STANDALONE_NAME, migrations.length, API_EXTENSIONS.length);
   const trust = await TrustStore.open(db);
-  const events = new EventBus();
+  const events = new EventBus(cluster.serverName || 'none');
   log.attach(events);
-  const ops = new OperationRegistry(events);
+  const ops = new OperationRegistry(events, () => cluster.serverName || 'none');
   const pools = new StoragePools(opts.varDir, db);
   await pools.mountAll();
   await moveLegacyCustomVolumes(pools, db);
@@ -128,7 +135,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   events.subscribe(['lifecycle'], null, (ev) => {
     if (String((ev.metadata as { action?: string }).action ?? '').startsWith('project-')) void trust.reload();
   });
-  const instances = new InstanceManager({ db, events, images, imageDownloader: imageRemote.downloader, pools, drivers, idmap, idmappedPool: () => idmapOk, varDir: opts.varDir });
+  const instances = new InstanceManager({ db, events, images, imageDownloader: imageRemote.downloader, pools, drivers, idmap, idmappedPool: () => idmapOk, varDir: opts.varDir, location: () => cluster.serverName || 'none' });
   const actions = new StateActions(instances);
   const snapshots = new SnapshotManager(instances, actions);
   const snapshotScheduler = new SnapshotScheduler(instances, snapshots, log);
@@ -139,7 +146,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     keypair,
     trust,
     handler: (req, res) => routing!(req, res),
-    upgrade: (req, socket, head) => dispatchUpgrade!(req, socket, head),
+    upgrade: (req, socket, head) => {
+      if (!cluster.handleUpgrade(req, socket, head)) dispatchUpgrade!(req, socket, head);
+    },
   });
   const metricsListener = new HttpsListener({ keypair, trust, handler: metricsOnly((req, res) => routing!(req, res)), upgrade: refuseUpgrades });
   let resolveClosed!: () => void;
@@ -153,6 +162,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     startedAt: new Date(),
     log,
     db,
+    cluster,
     warnings,
     events,
     ops,
@@ -166,7 +176,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
     snapshots,
     snapshotScheduler,
     drivers,
-    facts: gatherServerFacts(opts.version, drivers.all().map((d) => d.info)),
+    facts: gatherServerFacts(opts.version, drivers.all().map((d) => d.info), cluster.serverName),
     trust,
     keypair,
     https,
@@ -226,7 +236,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       // Instances keep running; the drivers let go of them (QEMU monitors).
       for (const d of drivers.all()) d.release?.();
       await Promise.race([ops.drain(), new Promise((r) => setTimeout(r, 10_000).unref())]);
-      await db.close();
+      await cluster.close();
       await unlink(socketPath).catch(() => undefined);
       log.info('Daemon stopped');
       resolveClosed();

@@ -37,18 +37,22 @@ export function listenAddressProblem(v: string): string | null {
   return `Invalid address ${JSON.stringify(hp.host)}`;
 }
 
+function expiryProblem(v: string): string | null {
+  try {
+    expiryFrom(new Date(0), v);
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
 const VALIDATORS: Record<string, (v: string) => string | null> = {
   'core.https_address': listenAddressProblem,
   'core.metrics_address': listenAddressProblem,
   'core.metrics_authentication': (v) => (['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'].includes(v.toLowerCase()) ? null : 'invalid boolean'),
-  'core.remote_token_expiry': (v) => {
-    try {
-      expiryFrom(new Date(0), v);
-      return null;
-    } catch (err) {
-      return (err as Error).message;
-    }
-  },
+  'cluster.https_address': listenAddressProblem,
+  'cluster.join_token_expiry': expiryProblem,
+  'core.remote_token_expiry': expiryProblem,
   'core.shutdown_timeout': (v) => (/^[+-]?\d+$/.test(v) && Number.isSafeInteger(Number(v)) ? null : 'invalid integer'),
   'instances.nic.host_name': (v) => (['random', 'mac'].includes(v) ? null : `Invalid value "${v}" (not one of [random mac])`),
 };

@@ -46,7 +46,7 @@ export interface ServerFacts {
  * drivers: name and version of each instance driver, joined as Incus joins
  * them (`lxc | qemu`, `5.0.2 | 7.2.19`).
  */
-export function gatherServerFacts(version: string, drivers: { name: string; version: string }[]): ServerFacts {
+export function gatherServerFacts(version: string, drivers: { name: string; version: string }[], clusterName = ''): ServerFacts {
   const os = osRelease();
   const kernel = release();
   return {
@@ -79,9 +79,9 @@ export function gatherServerFacts(version: string, drivers: { name: string; vers
       os_name: os.name,
       os_version: os.version,
       server: 'incus',
-      server_clustered: false,
+      server_clustered: clusterName !== '',
       server_event_mode: 'full-mesh',
-      server_name: hostname(),
+      server_name: clusterName || hostname(),
       server_pid: process.pid,
       server_version: version,
       storage: 'dir',

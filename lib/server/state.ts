@@ -17,6 +17,7 @@ import type { TrustStore } from './auth/trust-store';
 import type { ServerKeypair } from './auth/server-cert';
 import type { Logger } from './log';
 import type { Warnings } from './warnings/warnings';
+import type { ClusterMember } from './cluster/member';
 
 /** The HTTPS listener as routes see it: where it listens, and moving it. */
 export interface NetworkListener {
@@ -34,6 +35,8 @@ export interface DaemonState {
   /** The daemon's log (a file or stderr, mirrored as `logging` events). */
   readonly log: Logger;
   readonly db: Db;
+  /** Clustering: the local store, the gateway, the engine the Db runs on. */
+  readonly cluster: ClusterMember;
   /** `/1.0/warnings`: host and instance conditions, raised and resolved where noticed. */
   readonly warnings: Warnings;
   readonly events: EventBus;

@@ -62,12 +62,23 @@ t.test('a standalone database moved into dqlite under a running Db', async (t) =
   // Calls made while the data moves wait, then run on dqlite.
   let moving!: () => void;
   const started = new Promise<void>((r) => (moving = r));
+  // A transaction in flight when the move is asked for may still read on the engine: the move waits for it.
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const tx = db.transaction(async (q) => {
+    await held;
+    await q.config.all();
+    return (await db.profiles.list('default')).length;
+  });
+  await new Promise((r) => setImmediate(r));
   const replaced = engine.replace(async (old) => {
     moving();
     const dq = await DqliteEngine.open(client, 'db.bin');
     await copyDatabase(old, dq);
     return dq;
   });
+  release();
+  t.equal(await tx, before.profiles.length, 'a read on the engine from a transaction in flight is not held behind the move');
   await started;
   const during = db.config.replace({ 'core.https_address': '127.0.0.1:9443', 'user.x': 'y' });
   await replaced;

@@ -47,20 +47,31 @@ export function createToken(
     addresses: server.addresses,
     request,
   };
-  let expiresAt: Date | null;
+  const expiresAt = tokenExpiry(server.expiry);
+  if (expiresAt) metadata.expiresAt = expiresAt.toISOString();
+  return startToken(ops, DESCRIPTION, metadata, expiresAt);
+}
+
+/** When a token made now expires under an expiry expression (null: never); a bad expression is the server's error. */
+export function tokenExpiry(expiry: string): Date | null {
   try {
-    expiresAt = expiryFrom(new Date(), server.expiry);
+    return expiryFrom(new Date(), expiry);
   } catch (err) {
     throw new StatusError(500, (err as Error).message);
   }
-  if (expiresAt) metadata.expiresAt = expiresAt.toISOString();
+}
+
+/**
+ * Starts a `token`-class operation in the default project: pending until
+ * used, revoked (DELETE) or expired at `expiresAt`, all three cancelling it.
+ */
+export function startToken(ops: OperationRegistry, description: string, metadata: Record<string, unknown>, expiresAt: Date | null): Operation {
   return ops.start({
     class: 'token',
-    description: DESCRIPTION,
+    description,
     project: 'default',
     cancellable: true,
     metadata,
-    // Pending until used, revoked or expired: all three cancel it.
     run: ({ id, signal }) =>
       new Promise<void>((resolve) => {
         let stop: (() => void) | undefined;
@@ -127,7 +138,8 @@ function expiredUnused(op: Operation): boolean {
 export function redeemToken(ops: OperationRegistry, secret: string): TokenRequest | null {
   const matching = ops
     .list('default')
-    .filter((o) => o.class === 'token' && typeof o.metadata?.secret === 'string' && sameSecret(o.metadata.secret, secret));
+    // Only certificate add tokens: a cluster join token's secret is no trust token.
+    .filter((o) => o.class === 'token' && o.description === DESCRIPTION && typeof o.metadata?.secret === 'string' && sameSecret(o.metadata.secret, secret));
   const op = matching.find((o) => o.status_code === StatusCode.Running);
   if (!op) {
     if (matching.some(expiredUnused)) throw new StatusError(403, 'Token has expired');

@@ -9,6 +9,15 @@
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { parseListenAddress } from '../auth/https-listener';
+
+/** Incus's CanonicalNetworkAddress: host and port, the default port filled in, IPv6 in brackets. */
+export function canonicalAddress(address: string): string {
+  if (address === '') return '';
+  const { host, port } = parseListenAddress(address);
+  const h = host ?? '';
+  return `${h.includes(':') ? `[${h}]` : h}:${port}`;
+}
 
 /** Raft roles as dqlite numbers them. */
 export type RaftRole = 'voter' | 'standby' | 'spare';
@@ -69,9 +78,9 @@ export class LocalStore {
     })();
   }
 
-  /** This member's cluster address, or '' on a standalone host. */
+  /** This member's cluster address with its port (Incus's canonical form: 127.0.0.1 is 127.0.0.1:8443), or ''. */
   get clusterAddress(): string {
-    return this.config()['cluster.https_address'] ?? '';
+    return canonicalAddress(this.config()['cluster.https_address'] ?? '');
   }
 
   /** This member's raft id, or 0 while it is not a cluster member. */

@@ -6,6 +6,7 @@ import { migrate } from './database';
 import { ImageQueries } from './images';
 import { ImageSourceQueries } from './image-sources';
 import { InstanceQueries } from './instances';
+import { MemberQueries } from './members';
 import { NetworkQueries } from './networks';
 import { NetworkForwardQueries } from './network-forwards';
 import { ProfileQueries } from './profiles';
@@ -31,6 +32,7 @@ export interface Queries {
   readonly backups: BackupQueries;
   readonly certificates: CertificateQueries;
   readonly warnings: WarningQueries;
+  readonly members: MemberQueries;
 }
 
 export interface Db extends Queries {
@@ -59,6 +61,7 @@ export function queriesOn(sql: Sql): Queries {
     backups: new BackupQueries(sql),
     certificates: new CertificateQueries(sql),
     warnings: new WarningQueries(sql),
+    members: new MemberQueries(sql),
   };
 }
 

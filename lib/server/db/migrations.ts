@@ -279,4 +279,34 @@ const v11: Step = async (sql) => {
   `);
 };
 
-export const migrations: Step[] = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11];
+/** Incus's architecture numbers (osarch), as the nodes table stores them. */
+const ARCH_IDS: Record<string, number> = { ia32: 1, x64: 2, arm: 3, arm64: 4, ppc: 5, ppc64: 7, s390x: 8, mips: 9, riscv64: 12, loong64: 15 };
+
+/**
+ * Cluster members (Incus's `nodes`). A standalone host has one row, id 1,
+ * named "none" at 0.0.0.0, as Incus creates it; bootstrapping a cluster
+ * renames it and gives it the member's address.
+ */
+const v12: Step = async (sql) => {
+  await sql.exec(`
+    CREATE TABLE nodes (
+      id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+      name TEXT NOT NULL,
+      description TEXT DEFAULT '',
+      address TEXT NOT NULL,
+      schema INTEGER NOT NULL,
+      api_extensions INTEGER NOT NULL,
+      heartbeat DATETIME DEFAULT CURRENT_TIMESTAMP,
+      state INTEGER NOT NULL DEFAULT 0,
+      arch INTEGER NOT NULL DEFAULT 0 CHECK (arch > 0),
+      failure_domain_id INTEGER DEFAULT NULL,
+      UNIQUE (name),
+      UNIQUE (address)
+    );
+  `);
+  await sql.run("INSERT INTO nodes (id, name, description, address, schema, api_extensions, arch) VALUES (1, 'none', '', '0.0.0.0', 12, 0, ?)", [
+    ARCH_IDS[process.arch] ?? 2,
+  ]);
+};
+
+export const migrations: Step[] = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12];

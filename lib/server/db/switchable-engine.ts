@@ -3,8 +3,9 @@
  * daemon serves, so that enabling clustering moves a standalone host's
  * SQLite data into dqlite without a restart (Incus's `cluster enable`).
  * Calls pass straight through; a replacement waits until no call is in
- * flight, holds new ones back while the data moves, then lets them go to
- * the new engine.
+ * flight (reads still pass meanwhile, so that a transaction in flight
+ * reading on the engine is not waited for by the wait for it), holds new
+ * ones back while the data moves, then lets them go to the new engine.
  */
 import type { RunResult, Sql, SqlEngine, SqlValue } from './sql';
 
@@ -12,6 +13,8 @@ export class SwitchableEngine implements SqlEngine {
   private inFlight = 0;
   private idle: (() => void) | null = null;
   private switching: Promise<void> | null = null;
+  /** A replacement waits for the calls in flight (they may still read: one may be a transaction reading on the engine). */
+  private draining = false;
 
   constructor(private current: SqlEngine) {}
 
@@ -20,8 +23,8 @@ export class SwitchableEngine implements SqlEngine {
     return this.current;
   }
 
-  private async call<T>(fn: (e: SqlEngine) => Promise<T>): Promise<T> {
-    while (this.switching) await this.switching;
+  private async call<T>(fn: (e: SqlEngine) => Promise<T>, read = false): Promise<T> {
+    while (this.switching && !(read && this.draining)) await this.switching;
     this.inFlight++;
     try {
       return await fn(this.current);
@@ -31,11 +34,11 @@ export class SwitchableEngine implements SqlEngine {
   }
 
   all<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
-    return this.call((e) => e.all<T>(sql, params));
+    return this.call((e) => e.all<T>(sql, params), true);
   }
 
   get<T>(sql: string, params?: readonly SqlValue[]): Promise<T | undefined> {
-    return this.call((e) => e.get<T>(sql, params));
+    return this.call((e) => e.get<T>(sql, params), true);
   }
 
   run(sql: string, params?: readonly SqlValue[]): Promise<RunResult> {
@@ -60,12 +63,15 @@ export class SwitchableEngine implements SqlEngine {
     let done!: () => void;
     this.switching = new Promise<void>((r) => (done = r));
     try {
+      this.draining = true;
       if (this.inFlight > 0) await new Promise<void>((r) => (this.idle = r));
+      this.draining = false;
       this.idle = null;
       const old = this.current;
       this.current = await move(old);
       await old.close();
     } finally {
+      this.draining = false;
       this.switching = null;
       done();
     }

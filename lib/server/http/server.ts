@@ -40,6 +40,7 @@ import { registerResources } from './routes/resources';
 import { EventsSocket } from './routes/events';
 import { callerOf } from '../auth/caller';
 import { fetchSiteDenied } from './fetch-metadata';
+import { registerCluster } from './routes/cluster';
 import { checkAccess, requestUrl, upgradeRoute } from '../auth/access';
 import { refuseUpgrade } from './refuse-upgrade';
 import { OperationWebsocketUpgrade } from './routes/operation-websocket';
@@ -154,6 +155,7 @@ export function buildApp(s: DaemonState): ApiServer {
 
   const events = new EventsSocket(s);
   registerRoot(app, s);
+  registerCluster(app, s);
   registerCertificates(app, s);
   registerWarnings(app, s);
   registerMetrics(app, s);

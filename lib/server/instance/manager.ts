@@ -52,6 +52,8 @@ export interface ManagerDeps {
   idmappedPool: (pool: string) => boolean;
   /** INCUS_DIR: where the instance and snapshot links live. */
   varDir: string;
+  /** The member instances live on ("none" on a standalone host, as Incus shows it); absent: "none". */
+  location?: () => string;
 }
 
 /** A validated create request, ready to run in an operation. */

@@ -12,7 +12,12 @@ interface Subscription {
 export class EventBus {
   private readonly subs = new Set<Subscription>();
 
-  constructor(private readonly location = 'none') {}
+  constructor(private location = 'none') {}
+
+  /** Where events come from: the member's name once clustered (Incus's SetLocalLocation). */
+  setLocation(name: string): void {
+    this.location = name;
+  }
 
   /** Subscribes to the given types; project null = all projects. Returns the unsubscribe function. */
   subscribe(types: EventType[], project: string | null, listener: Listener): () => void {

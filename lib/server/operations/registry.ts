@@ -52,7 +52,11 @@ interface Entry {
 export class OperationRegistry {
   private readonly ops = new Map<string, Entry>();
 
-  constructor(private readonly events: EventBus) {}
+  constructor(
+    private readonly events: EventBus,
+    /** The member operations run on ("none" on a standalone host, as Incus shows it). */
+    private readonly location: () => string = () => 'none',
+  ) {}
 
   /** Creates and starts an operation; returns its wire object (status Running). */
   start(spec: OperationSpec): Operation {
@@ -69,7 +73,7 @@ export class OperationRegistry {
       metadata: spec.metadata ?? null,
       may_cancel: spec.cancellable === true,
       err: '',
-      location: 'none',
+      location: this.location(),
     };
     const abort = new AbortController();
     const entry: Entry = {

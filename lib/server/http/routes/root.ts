@@ -1,9 +1,9 @@
-/** `/`, `/1.0`, `/1.0/cluster` and the internal endpoints the CLI uses. */
+/** `/`, `/1.0` and the internal endpoints the CLI uses. */
 import type { FastifyInstance } from 'fastify';
 import { serverPutSchema } from '../../../api/schemas';
 import { syncResponse } from '../../response';
 import type { DaemonState } from '../../state';
-import { badRequest } from '../../errors';
+import { badRequest, StatusError } from '../../errors';
 import { checkIfMatch, projectOf, setEtag } from '../request';
 import { serverObject, untrustedServerObject } from '../../server-info';
 import { callerOf } from '../../auth/caller';
@@ -15,8 +15,13 @@ import { metricsListenAddress } from '../../metrics/listener';
 import { LOKI_KEYS } from '../../loki/config';
 import { DAEMON_STORAGE_KEYS, isDaemonStorageKey, moveDaemonStorage, validateDaemonVolume } from '../../storage/daemon-storage';
 
+/** The member's cluster address: kept in its local store, not in the (possibly shared) database. */
+const CLUSTER_ADDRESS_KEY = 'cluster.https_address';
+
 /** Server keys accepted so far; later issues extend this table. */
 const SERVER_KEYS = new Set([
+  CLUSTER_ADDRESS_KEY,
+  'cluster.join_token_expiry',
   'core.https_address',
   'core.metrics_address',
   'core.metrics_authentication',
@@ -45,10 +50,15 @@ function validateServerConfig(config: Record<string, unknown>): Record<string, s
 
 export function registerRoot(app: FastifyInstance, s: DaemonState): void {
   const facts = s.facts;
+  /** The server config as `GET /1.0` shows it: the database's keys and this member's own. */
+  const serverConfig = async (): Promise<Record<string, string>> => {
+    const address = s.cluster.local.config()[CLUSTER_ADDRESS_KEY];
+    return { ...(await s.db.config.all()), ...(address ? { [CLUSTER_ADDRESS_KEY]: address } : {}) };
+  };
   app.get('/', async () => syncResponse(['/1.0']));
 
   app.get('/1.0', async (req, reply) => {
-    const config = await s.db.config.all();
+    const config = await serverConfig();
     const caller = callerOf(req.raw, s.trust);
     if (!caller.trusted) {
       setEtag(reply, untrustedServerObject(config));
@@ -71,6 +81,10 @@ export function registerRoot(app: FastifyInstance, s: DaemonState): void {
   const save = async (current: Record<string, string>, next: Record<string, string>): Promise<void> => {
     const storageChanges = Object.keys(DAEMON_STORAGE_KEYS).filter(isDaemonStorageKey).filter((k) => (current[k] ?? '') !== (next[k] ?? ''));
     for (const k of storageChanges) if (next[k]) await validateDaemonVolume(s.db, s.pools, k, next[k]);
+    const clusterAddress = next[CLUSTER_ADDRESS_KEY] ?? '';
+    if (clusterAddress !== (current[CLUSTER_ADDRESS_KEY] ?? '') && s.cluster.clustered) {
+      throw new StatusError(500, 'Changing cluster.https_address is currently not supported');
+    }
     const address = next['core.https_address'] ?? '';
     if (address !== s.https.current) {
       try {
@@ -88,7 +102,9 @@ export function registerRoot(app: FastifyInstance, s: DaemonState): void {
       }
     }
     for (const k of storageChanges) await moveDaemonStorage(s.varDir, s.pools, k, next[k] ?? '');
-    await s.db.config.replace(next);
+    const { [CLUSTER_ADDRESS_KEY]: _member, ...shared } = next;
+    await s.db.config.replace(shared);
+    if (clusterAddress !== (current[CLUSTER_ADDRESS_KEY] ?? '')) s.cluster.local.setConfig({ [CLUSTER_ADDRESS_KEY]: clusterAddress || null });
     s.events.lifecycle('config-updated', '/1.0');
   };
 
@@ -103,7 +119,7 @@ export function registerRoot(app: FastifyInstance, s: DaemonState): void {
 
   app.put('/1.0', { schema: { body: serverPutSchema } }, async (req) => {
     await serially(async () => {
-      const current = await s.db.config.all();
+      const current = await serverConfig();
       checkIfMatch(req, current);
       const body = (req.body ?? {}) as { config?: Record<string, unknown> | null };
       await save(current, validateServerConfig(body.config ?? {}));
@@ -113,7 +129,7 @@ export function registerRoot(app: FastifyInstance, s: DaemonState): void {
 
   app.patch('/1.0', { schema: { body: serverPutSchema } }, async (req) => {
     await serially(async () => {
-      const current = await s.db.config.all();
+      const current = await serverConfig();
       checkIfMatch(req, current);
       const body = (req.body ?? {}) as { config?: Record<string, unknown> | null };
       const merged: Record<string, unknown> = { ...current, ...(body.config ?? {}) };
@@ -121,10 +137,6 @@ export function registerRoot(app: FastifyInstance, s: DaemonState): void {
     });
     return syncResponse({});
   });
-
-  app.get('/1.0/cluster', async () =>
-    syncResponse({ server_name: '', enabled: false, member_config: [] }),
-  );
 
   app.get('/internal/ready', async () => syncResponse({}));
 

@@ -1,0 +1,55 @@
+/**
+ * Cluster members (Incus's `nodes` table). A standalone host keeps the one
+ * row Incus keeps, "none" at 0.0.0.0; bootstrapping renames it.
+ */
+import { type Sql, Statements } from './sql';
+
+export interface MemberRow {
+  id: number;
+  name: string;
+  description: string;
+  address: string;
+  schema: number;
+  api_extensions: number;
+  heartbeat: string;
+  state: number;
+  arch: number;
+}
+
+/** The name of a standalone host's only row (Incus's). */
+export const STANDALONE_NAME = 'none';
+
+const COLS = "id, name, coalesce(description, '') AS description, address, schema, api_extensions, heartbeat, state, arch";
+
+export class MemberQueries {
+  private readonly st;
+
+  constructor(sql: Sql) {
+    const s = new Statements(sql);
+    this.st = {
+      list: s.prepare<[], MemberRow>(`SELECT ${COLS} FROM nodes ORDER BY id`),
+      byName: s.prepare<[string], MemberRow>(`SELECT ${COLS} FROM nodes WHERE name = ?`),
+      bootstrap: s.prepare<[string, string]>('UPDATE nodes SET name = ?, address = ? WHERE id = 1'),
+      version: s.prepare<[number, number, string]>('UPDATE nodes SET schema = ?, api_extensions = ?, heartbeat = CURRENT_TIMESTAMP WHERE name = ?'),
+    };
+  }
+
+  async list(): Promise<MemberRow[]> {
+    return this.st.list.all();
+  }
+
+  async get(name: string): Promise<MemberRow | undefined> {
+    return this.st.byName.get(name);
+  }
+
+  /** Makes the standalone row this member: its name and cluster address (Incus's BootstrapNode). */
+  async bootstrap(name: string, address: string): Promise<void> {
+    const r = await this.st.bootstrap.run(name, address);
+    if (r.changes !== 1) throw new Error('Failed updating cluster member: no member with id 1');
+  }
+
+  /** Records the schema and API extension count a member runs as it starts (and that it is alive). */
+  async setVersion(name: string, schema: number, apiExtensions: number): Promise<void> {
+    await this.st.version.run(schema, apiExtensions, name);
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * `/1.0/cluster` and `/1.0/cluster/members`: the cluster's state, enabling
+ * clustering on a standalone host (bootstrap, as an operation), and the
+ * members with their database roles as Incus reports them.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Cluster, ClusterMember, ClusterMembersPost, ClusterPut } from '../../../api/cluster';
+import type { MemberRow } from '../../db/members';
+import { parseListenAddress } from '../../auth/https-listener';
+import { createJoinToken, DEFAULT_JOIN_TOKEN_EXPIRY } from '../../cluster/join-tokens';
+import { badRequest, notFound, StatusError } from '../../errors';
+import { apiNameProblem } from '../../names/api-name';
+import { architectureName } from '../../migration/arch';
+import { asyncResponse, syncResponse } from '../../response';
+import type { DaemonState } from '../../state';
+import { recursionOf, setEtag } from '../request';
+
+type NameParams = { Params: { name: string } };
+
+/** Member names of this prefix address cluster groups (Incus's targetGroupPrefix). */
+const TARGET_GROUP_PREFIX = '@';
+
+const memberUrl = (name: string): string => `/1.0/cluster/members/${encodeURIComponent(name)}`;
+
+/** Whether a listen address has no host (Incus's IsWildCardAddress, after its canonical form). */
+function isWildcard(address: string): boolean {
+  if (address === '') return false;
+  const host = parseListenAddress(address).host ?? '';
+  return host === '' || host === '0.0.0.0' || host === '::';
+}
+
+export function registerCluster(app: FastifyInstance, s: DaemonState): void {
+  const cluster = s.cluster;
+
+  /** Incus's NodeInfo.ToAPI for one row: roles from the raft nodes this member knows and the leader. */
+  const toApi = (row: MemberRow, leader: string): ClusterMember => {
+    const raft = cluster.local.raftNodes().find((n) => n.address === row.address);
+    const roles: string[] = [];
+    if (leader !== '' && leader === row.address) roles.push('database-leader');
+    if (raft?.role === 'voter') roles.push('database');
+    if (raft?.role === 'standby') roles.push('database-standby');
+    // Go's field order (ClusterMemberPut inline first), as Incus's JSON has it.
+    return {
+      roles,
+      failure_domain: 'default',
+      description: row.description,
+      config: {},
+      groups: ['default'],
+      server_name: row.name,
+      url: `https://${row.address}`,
+      database: roles.length > 0,
+      status: 'Online',
+      message: 'Fully operational',
+      architecture: architectureName(row.arch),
+    };
+  };
+  const leader = async (): Promise<string> => (cluster.clustered ? cluster.gateway.leaderAddress().catch(() => '') : '');
+
+  app.get('/1.0/cluster', async (_req, reply) => {
+    const info: Cluster = { server_name: cluster.serverName, enabled: cluster.clustered, member_config: [] };
+    setEtag(reply, info);
+    return syncResponse(info);
+  });
+
+  app.put('/1.0/cluster', async (req, reply) => {
+    const body = (req.body ?? {}) as Partial<ClusterPut>;
+    const name = body.server_name ?? '';
+    const enabled = body.enabled === true;
+    if (name === '' && enabled) throw badRequest('ServerName is required when enabling clustering');
+    if (name !== '' && !enabled) throw badRequest('ServerName must be empty when disabling clustering');
+    if (name.startsWith(TARGET_GROUP_PREFIX)) throw badRequest(`ServerName may not start with "${TARGET_GROUP_PREFIX}"`);
+    if (!enabled) throw badRequest('Clustering cannot be disabled');
+    if ((body.cluster_address ?? '') !== '') throw badRequest('Joining an existing cluster is not supported');
+
+    // No cluster.https_address yet: core.https_address becomes it (unless it has no host).
+    if (cluster.local.clusterAddress === '') {
+      const httpsAddress = (await s.db.config.all())['core.https_address'] ?? '';
+      if (isWildcard(httpsAddress)) {
+        throw new Error(`Cannot use wildcard core.https_address "" for cluster.https_address. Please specify a new cluster.https_address or core.https_address`);
+      }
+      cluster.local.setConfig({ 'cluster.https_address': httpsAddress });
+    }
+
+    s.log.info('Bootstrapping cluster', { serverName: name });
+    const op = s.ops.start({
+      description: 'Creating bootstrap node',
+      resources: { cluster: [] },
+      run: async (ctx) => {
+        await cluster.bootstrap(name, () => s.db.members.bootstrap(name, cluster.local.clusterAddress));
+        s.facts.environment.server_clustered = true;
+        s.facts.environment.server_name = name;
+        s.events.setLocation(name);
+        ctx.setMetadata({ certificate: s.keypair.certPem });
+        s.events.lifecycle('cluster-enabled', memberUrl(name));
+      },
+    });
+    return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
+  });
+
+  app.get('/1.0/cluster/members', async (req) => {
+    const rows = await s.db.members.list();
+    if (recursionOf(req) === 0) return syncResponse(rows.map((r) => memberUrl(r.name)));
+    const lead = await leader();
+    return syncResponse(rows.map((r) => toApi(r, lead)));
+  });
+
+  app.post('/1.0/cluster/members', async (req, reply) => {
+    const name = ((req.body ?? {}) as Partial<ClusterMembersPost>).server_name ?? '';
+    const why = apiNameProblem(name);
+    if (why) throw badRequest(`Invalid cluster member name: ${why}`);
+    if (!cluster.clustered) throw badRequest('This server is not clustered');
+    const config = await s.db.config.all();
+    const lead = await leader();
+    // A joining server is given the members that hold the database.
+    const addresses: string[] = [];
+    for (const row of await s.db.members.list()) {
+      if (row.name === name) throw new StatusError(500, `The cluster already has a member with name: ${name}`);
+      const roles = toApi(row, lead).roles;
+      if (roles.includes('database') || roles.includes('database-standby')) addresses.push(row.address);
+    }
+    if (addresses.length < 1) throw new StatusError(500, 'There are no online cluster members');
+    const op = createJoinToken(s.ops, {
+      serverName: name,
+      fingerprint: s.keypair.fingerprint,
+      addresses,
+      expiry: config['cluster.join_token_expiry'] ?? DEFAULT_JOIN_TOKEN_EXPIRY,
+    });
+    s.events.lifecycle('cluster-token-created', '/1.0/cluster/members');
+    return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
+  });
+
+  app.get<NameParams>('/1.0/cluster/members/:name', async (req, reply) => {
+    const row = await s.db.members.get(req.params.name);
+    if (!row) throw notFound('Cluster member not found');
+    const member = toApi(row, await leader());
+    setEtag(reply, { roles: member.roles, failure_domain: member.failure_domain, description: member.description, config: member.config, groups: member.groups });
+    return syncResponse(member);
+  });
+}
