@@ -140,6 +140,11 @@ t.test('files', async (t) => {
       encoding: 'utf8',
     });
     t.equal(stdout.stdout, (await inContainer(d, 'c1', 'cat /etc/hostname')).out, 'pull to stdout');
+    // Pseudo files: their stat size (0 in procfs, 4096 in sysfs) is not their length; the pull reads them to their end.
+    for (const path of ['/proc/1/cmdline', '/sys/class/net/lo/operstate']) {
+      const pulled = spawnSync(process.execPath, [join(ROOT, 'bin', 'incus'), 'file', 'pull', `c1${path}`, '-'], { env: { ...process.env, ...d.cliEnv }, encoding: 'utf8', timeout: 30_000 });
+      t.equal(pulled.stdout, (await inContainer(d, 'c1', `cat ${path}`)).out, `pull of ${path} (${pulled.stderr.trim() || 'ok'})`);
+    }
     await inContainer(d, 'c1', 'rm -f /root/big /root/big2');
   });
 

@@ -6,10 +6,9 @@
  * connection and the fd the helper opened.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { closeSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { Readable } from 'node:stream';
-import { discardOpened, type InstanceFiles, type InstanceOpenedFile, openedReadStream } from '../../instance/files/instance-files';
+import { type InstanceFiles, type InstanceOpenedFile, openedReadStream, readToEnd } from '../../instance/files/instance-files';
 import type { InstanceRecord } from '../../db/instances';
 import { badRequest } from '../../errors';
 import { fileError } from '../../instance/files/errors';
@@ -23,6 +22,10 @@ import { incusHeader, projectOf, query } from '../request';
 const ROUTE = '/1.0/instances/:name/files';
 /** Read size for file downloads: large reads keep the copy cheap per byte. */
 const READ_CHUNK = 1024 * 1024;
+/** Files up to this stat size are read to their end first: pseudo files (procfs, sysfs) announce 0 or 4096 bytes whatever they hold. */
+const SMALL_FILE = 64 * 1024;
+/** The most a small file's read to its end keeps (a device that never ends stops there). */
+const SMALL_FILE_LIMIT = 1024 * 1024;
 /** Longest symlink target a POST may carry. */
 const MAX_LINK = 4096;
 
@@ -80,12 +83,21 @@ function sendFile(reply: FastifyReply, f: InstanceOpenedFile, size: number, name
     'Content-Disposition': disposition(name),
     'Last-Modified': new Date(mtime * 1000).toUTCString(),
   });
-  if (size === 0) {
-    discardOpened(f, closeSync);
-    return reply.send(Buffer.alloc(0));
-  }
   // The stream ends at the Content-Length announced even if the file grows.
   return reply.send(openedReadStream(f, size, READ_CHUNK));
+}
+
+/** A small file's content read to its end, then sent with its true length. */
+async function sendSmallFile(reply: FastifyReply, f: InstanceOpenedFile, name: string, headers: Record<string, string>, mtime: number): Promise<FastifyReply> {
+  const body = await readToEnd(f, SMALL_FILE_LIMIT);
+  void reply.headers({
+    ...headers,
+    'Content-Type': 'application/octet-stream',
+    'Content-Length': String(body.length),
+    'Content-Disposition': disposition(name),
+    'Last-Modified': new Date(mtime * 1000).toUTCString(),
+  });
+  return reply.send(body);
 }
 
 async function getFile(s: DaemonState, req: Req, reply: FastifyReply): Promise<unknown> {
@@ -130,6 +142,7 @@ async function getFile(s: DaemonState, req: Req, reply: FastifyReply): Promise<u
     await session.close();
   }
   lifecycle(s, rec, 'instance-file-retrieved', path);
+  if (opened && opened.size <= SMALL_FILE) return sendSmallFile(reply, opened.file, posix.basename(path), opened.headers, opened.mtime);
   if (opened) return sendFile(reply, opened.file, opened.size, posix.basename(path), opened.headers, opened.mtime);
   return reply.send(result);
 }

@@ -69,6 +69,29 @@ export function openedReadStream(f: InstanceOpenedFile, size: number, chunk: num
   return f.readable;
 }
 
+/**
+ * The whole content of a file opened for reading, read to its end (at most
+ * `limit` bytes): for files whose stat size says nothing of their content
+ * (procfs says 0, sysfs 4096). The fd or stream is let go.
+ */
+export async function readToEnd(f: InstanceOpenedFile, limit: number): Promise<Buffer> {
+  const stream = f.fd !== undefined ? createReadStream('', { fd: f.fd, autoClose: true, highWaterMark: 64 * 1024 }) : f.readable;
+  if (!stream) throw new Error('file was not opened for reading');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const c of stream) {
+      const b = c as Buffer;
+      chunks.push(b);
+      size += b.length;
+      if (size >= limit) break;
+    }
+  } finally {
+    stream.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, limit);
+}
+
 /** Where the bytes for a file opened for writing go (the fd is closed at the end). */
 export function openedWriteStream(f: InstanceOpenedFile, chunk: number): Writable {
   if (f.fd !== undefined) return createWriteStream('', { fd: f.fd, autoClose: true, highWaterMark: chunk });
