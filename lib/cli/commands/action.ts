@@ -5,6 +5,7 @@ import { StatusCode } from '../../api/response';
 import type { CliContext } from '../context';
 import { withShowLogHint } from '../hints';
 import { parseIntOption } from '../option-parsers';
+import { type InstanceTarget, instanceTarget } from '../instance-target';
 import { localName } from '../remote';
 
 /** Command names of the state changes. */
@@ -26,8 +27,8 @@ export function apiAction(action: ActionName): StateAction {
   return action;
 }
 
-async function doAction(ctx: CliContext, action: ActionName, name: string, flags: ActionFlags): Promise<void> {
-  const client = ctx.client();
+async function doAction(action: ActionName, target: InstanceTarget, flags: ActionFlags): Promise<void> {
+  const { client, name } = target;
   let apiName = apiAction(action);
   let stateful = action === 'stop' && (flags.stateful ?? false);
   if (action === 'start') {
@@ -46,7 +47,7 @@ async function doAction(ctx: CliContext, action: ActionName, name: string, flags
   try {
     await op.wait();
   } catch (err) {
-    throw withShowLogHint(err, name, ctx.projectName);
+    throw withShowLogHint(err, name, target.project);
   }
 }
 
@@ -61,18 +62,21 @@ async function allInstances(ctx: CliContext, action: ActionName): Promise<string
 
 /** Runs `action` on every named instance in parallel, reporting like Incus. */
 export async function runAction(ctx: CliContext, action: ActionName, args: string[], flags: ActionFlags): Promise<number> {
-  let names: string[];
+  let targets: InstanceTarget[];
   if (flags.all) {
     if (args.some((a) => !a.endsWith(':'))) throw new Error('Both --all and instance name given');
     args.forEach(localName);
-    names = await allInstances(ctx, action);
+    const project = ctx.projectName;
+    targets = (await allInstances(ctx, action)).map((name) => ({ remote: ctx.targetRemote(), name, client: ctx.client(), project }));
   } else {
     if (args.length === 0) throw new Error('not enough arguments; expected a value for "[<remote>:]<instance>" or "--all"');
-    names = args.map(localName);
+    // Each instance on its own remote: `incus start l1:c1 l2:c2`.
+    targets = args.map((a) => instanceTarget(ctx, a));
   }
+  const names = targets.map((t) => t.name);
   const results = await Promise.all(
-    names.map((n) =>
-      doAction(ctx, action, n, flags).then(
+    targets.map((t) =>
+      doAction(action, t, flags).then(
         () => null,
         (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
       ),

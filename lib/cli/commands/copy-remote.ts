@@ -46,7 +46,7 @@ function rootDiskName(devices: DevicesMap): string | undefined {
 }
 
 /** The instance to create on the target, described from the source's with the overrides applied. */
-function describe(entry: Instance, name: string, f: RemoteCopyFlags, keepVolatile: boolean): InstancesPost {
+export function describe(entry: Instance, name: string, f: RemoteCopyFlags, keepVolatile: boolean): InstancesPost {
   let config = { ...entry.config, ...parseKeyValues(f.config ?? []) };
   if (!keepVolatile) config = Object.fromEntries(Object.entries(config).filter(([k]) => keptWhenCopying(k)));
   delete config['volatile.last_state.power'];
@@ -89,7 +89,7 @@ export async function copyBetweenServers(ctx: CliContext, src: Endpoint, dst: En
   const [instanceName, snap] = src.name.split('/', 2) as [string, string | undefined];
   if (snap !== undefined) {
     if (move) throw new Error('A snapshot cannot be moved to another server: copy it, then delete it');
-    if (f.refresh) throw new Error('--refresh cannot be used with a snapshot as the source');
+    if (f.refresh) throw new Error('--refresh can only be used with instances');
     if (!dst.name) throw new Error('You must specify a destination instance name when using snapshots');
   }
   if (f.refresh && f.profiles === false) throw new Error('--no-profiles cannot be used with --refresh');
@@ -131,7 +131,7 @@ export async function copyBetweenServers(ctx: CliContext, src: Endpoint, dst: En
 }
 
 /** After a refresh: the target takes the source's config, keeping its own idmap and root pool. */
-async function refreshConfig(ctx: CliContext, target: IncusClient, name: string, req: InstancesPost): Promise<void> {
+export async function refreshConfig(ctx: CliContext, target: IncusClient, name: string, req: InstancesPost): Promise<void> {
   let cur;
   try {
     cur = await target.getInstanceWithEtag(name);

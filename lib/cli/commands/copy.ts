@@ -12,7 +12,7 @@ import { parseKeyValues, quote } from '../kv';
 import { collect } from '../option-parsers';
 import { localName } from '../remote';
 import { splitRemote } from '../remotes/connect';
-import { copyBetweenServers, type RemoteCopyFlags } from './copy-remote';
+import { copyBetweenServers, describe, refreshConfig, type RemoteCopyFlags } from './copy-remote';
 
 /** Flags of `incus copy`. */
 export type CopyFlags = RemoteCopyFlags;
@@ -52,6 +52,23 @@ export async function copyInstance(ctx: CliContext, src: string, dst: string | u
   const done = await (await client.createInstance(req)).wait();
   const url = (done.resources?.instances ?? [])[0] ?? '';
   return req.name ?? decodeURIComponent(url.split('/').pop() ?? '');
+}
+
+/**
+ * `copy SRC DST --refresh` on one server, as Incus's CLI: a copy request
+ * described from the source (volatile keys kept) onto the existing DST,
+ * then DST takes the source's config.
+ */
+export async function refreshInstance(ctx: CliContext, src: string, dst: string, flags: CopyFlags): Promise<void> {
+  const client = ctx.client();
+  const source = localName(src);
+  if (source.includes('/')) throw new Error('--refresh can only be used with instances');
+  if (flags.profiles === false) throw new Error('--no-profiles cannot be used with --refresh');
+  const name = localName(dst);
+  const req = describe(await client.getInstance(source), name, flags, true);
+  req.source = { type: 'copy', source, instance_only: flags.instanceOnly === true, refresh: true, refresh_exclude_older: flags.refreshExcludeOlder === true };
+  await (await client.createInstance(req)).wait();
+  await refreshConfig(ctx, client, name, req);
 }
 
 /** `move OLD NEW` renames; with --storage the instance (and its snapshots) moves to the pool. */
@@ -97,7 +114,8 @@ export function register(program: Command, ctx: CliContext): void {
       if (e.between) await copyBetweenServers(ctx, e.from, e.to, flags, false);
       else {
         if (dst === undefined) throw new Error('You must specify a destination instance name');
-        await copyInstance(ctx, src, dst, flags);
+        if (flags.refresh) await refreshInstance(ctx, src, dst, flags);
+        else await copyInstance(ctx, src, dst, flags);
       }
       ctx.exitCode = 0;
     });

@@ -3,15 +3,15 @@ import type { Command } from 'commander';
 import { StatusCode } from '../../api/response';
 import type { CliContext } from '../context';
 import { quote } from '../kv';
-import { localName } from '../remote';
+import { type InstanceTarget, instanceTarget } from '../instance-target';
 
 /** `incus delete` options. */
 export interface DeleteFlags {
   force?: boolean;
 }
 
-async function deleteOne(ctx: CliContext, name: string, flags: DeleteFlags): Promise<void> {
-  const client = ctx.client();
+async function deleteOne(target: InstanceTarget, flags: DeleteFlags): Promise<void> {
+  const { client, name } = target;
   let inst;
   try {
     inst = await client.getInstance(name);
@@ -31,7 +31,7 @@ async function deleteOne(ctx: CliContext, name: string, flags: DeleteFlags): Pro
   try {
     await (await client.deleteInstance(name)).wait();
   } catch (err) {
-    throw new Error(`Failed deleting instance ${name} in project ${quote(ctx.projectName)}: ${(err as Error).message}`);
+    throw new Error(`Failed deleting instance ${name} in project ${quote(target.project)}: ${(err as Error).message}`);
   }
 }
 
@@ -40,7 +40,8 @@ export async function deleteInstances(ctx: CliContext, args: string[], flags: De
   const errors: string[] = [];
   for (const arg of args) {
     try {
-      await deleteOne(ctx, localName(arg), flags);
+      // Each instance on its own remote: `incus delete l1:c1 l2:c2`.
+      await deleteOne(instanceTarget(ctx, arg), flags);
     } catch (err) {
       errors.push((err as Error).message);
     }

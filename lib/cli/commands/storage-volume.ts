@@ -1,6 +1,6 @@
 /**
  * `incus storage volume ...`: list, show, create, delete, rename, move,
- * copy, edit, get, set, unset, info, attach and detach (custom volumes as `disk`
+ * copy, edit, get, set, unset, info, attach, detach and import (custom volumes as `disk`
  * devices with `pool` and `source`); snapshots in storage-volume-snapshot.ts.
  */
 import type { Command } from 'commander';
@@ -16,6 +16,7 @@ import { formatBytes, keyValues } from './storage-args';
 import { editVolume, editVolumeSnapshot } from './storage-edit';
 import { getVolumeKey, setVolumeKeys, splitVolumePath, unsetVolumeKeys, type VolumeKeyFlags } from './storage-volume-keys';
 import { registerVolumeSnapshotCommands } from './storage-volume-snapshot';
+import { registerVolumeImport } from './storage-volume-import';
 import { acrossServers, copyVolumeLocally, poolVolumeArg, transferVolume, type VolumeTransferFlags } from './storage-volume-transfer';
 
 type StorageApi = typeof import('../../client/storage');
@@ -283,4 +284,5 @@ export function registerVolumeCommands(storage: Command, ctx: CliContext): void 
     });
 
   registerVolumeSnapshotCommands(volume, ctx);
+  registerVolumeImport(volume, ctx);
 }

@@ -9,6 +9,7 @@ import { access } from 'node:fs/promises';
 import type { ConfigMap, InstancesPost } from '../../api/instance';
 import type { InstanceRecord } from '../db/instances';
 import type { SnapshotRecord } from '../db/snapshots';
+import type { VolumeRecord } from '../db/storage-pools';
 import { badRequest, conflict, notFound, StatusError } from '../errors';
 import { Reverter } from '../revert';
 import { isTrue, validateInstanceConfig } from './config-keys';
@@ -19,7 +20,7 @@ import { idmapJson } from './idmap';
 import type { InstanceManager } from './manager';
 import { generateName, validateInstanceName } from './names';
 import { copyInstanceVolume } from './volume-copy';
-import { registerInstance } from './register';
+import { type RootVolumeRows, registerInstance } from './register';
 import { allowInstanceCreation } from '../projects/permissions';
 import { storageName } from '../storage/volume-names';
 
@@ -41,6 +42,11 @@ export interface CopyPlan {
   record: Omit<InstanceRecord, 'id'>;
   pool: string;
   start: boolean;
+  /** A refresh of this existing instance (`source.refresh`). */
+  refreshOf: InstanceRecord | null;
+  refreshExcludeOlder: boolean;
+  /** A refresh leaves the target's snapshots alone. */
+  instanceOnly: boolean;
 }
 
 /** Whether a source config key travels with a local copy (as Incus decides). */
@@ -62,7 +68,6 @@ export async function planCopy(m: InstanceManager, project: string, req: Instanc
   const { db } = m.deps;
   const src = req.source?.source ?? '';
   if (!src) throw badRequest('Must specify a source instance');
-  if (req.source?.refresh) throw new StatusError(501, 'Refreshing an existing copy is not supported yet');
   const [srcName, snapName] = src.split('/', 2) as [string, string | undefined];
   const source = await m.get(req.source?.project ?? project, srcName);
   let fromSnapshot: SnapshotRecord | null = null;
@@ -73,7 +78,9 @@ export async function planCopy(m: InstanceManager, project: string, req: Instanc
   if (req.type && req.type !== source.type) throw badRequest('Instance type should not be specified or should match source type');
   const name = req.name ?? (await generateName(async (n) => (await db.instances.get(project, n)) !== undefined));
   validateInstanceName(name);
-  if (await db.instances.get(project, name)) throw conflict(`Instance "${name}" already exists`);
+  const existing = await db.instances.get(project, name);
+  if (existing && req.source?.refresh) return refreshPlan(m, project, req, source, fromSnapshot, existing);
+  if (existing) throw conflict(`Instance "${name}" already exists`);
 
   const base = fromSnapshot ?? source;
   const config = mergeCopyConfig(base.config, req.config);
@@ -104,7 +111,29 @@ export async function planCopy(m: InstanceManager, project: string, req: Instanc
   await m.deps.pools.get(root.pool);
   const snapshots = fromSnapshot || req.source?.instance_only ? [] : await db.snapshots.list(source.id);
   await allowInstanceCreation(db, project, record);
-  return { project, name, source, fromSnapshot, snapshots, record, pool: root.pool, start: req.start === true };
+  return { project, name, source, fromSnapshot, snapshots, record, pool: root.pool, start: req.start === true, refreshOf: null, refreshExcludeOlder: false, instanceOnly: req.source?.instance_only === true };
+}
+
+/** The plan of a refresh of `existing` (Incus refuses one of another type). */
+async function refreshPlan(m: InstanceManager, project: string, req: InstancesPost, source: InstanceRecord, fromSnapshot: SnapshotRecord | null, existing: InstanceRecord): Promise<CopyPlan> {
+  if (existing.type !== source.type) throw conflict(`Instance "${existing.name}" already exists with a different type`);
+  const vol = await m.deps.pools.volumeOf(existing.project, existing.type, existing.name);
+  if (!vol) throw new StatusError(500, `Instance "${existing.name}" has no root volume`);
+  const snapshots = fromSnapshot || req.source?.instance_only ? [] : await m.deps.db.snapshots.list(source.id);
+  const { id: _id, ...record } = existing;
+  return {
+    project,
+    name: existing.name,
+    source,
+    fromSnapshot,
+    snapshots,
+    record,
+    pool: vol.pool,
+    start: req.start === true,
+    refreshOf: existing,
+    refreshExcludeOlder: req.source?.refresh_exclude_older === true,
+    instanceOnly: req.source?.instance_only === true,
+  };
 }
 
 /**
@@ -127,6 +156,18 @@ export async function copyVolatile(m: InstanceManager, plan: { project: string; 
   config['volatile.apply_template'] = 'copy';
   Object.assign(config, missingNicVolatile({ project: plan.project, name: plan.name, config }, (await m.expand({ ...plan.record,config })).expanded_devices));
   return config;
+}
+
+/** The source root volume's rows a copy keeps (user.* keys and all): its own, or the copied snapshot's, and each snapshot's. */
+async function sourceVolumeRows(m: InstanceManager, srcVol: VolumeRecord, plan: CopyPlan): Promise<RootVolumeRows> {
+  const row = (snap: string) => m.deps.db.pools.volume(srcVol.pool, srcVol.project, srcVol.type, `${srcVol.name}/${snap}`);
+  const base = plan.fromSnapshot ? ((await row(plan.fromSnapshot.name)) ?? srcVol) : srcVol;
+  const snapshots = new Map<string, { description: string; config: Record<string, string> }>();
+  for (const s of plan.snapshots) {
+    const v = await row(s.name);
+    if (v) snapshots.set(s.name, { description: v.description, config: v.config });
+  }
+  return { description: base.description, config: base.config, snapshots };
 }
 
 /** Runs a planned copy: rows (instance, volume, snapshots) and volumes, undone together on failure. */
@@ -159,7 +200,8 @@ export async function runCopy(m: InstanceManager, plan: CopyPlan): Promise<Insta
       r,
     );
     const snapshots = plan.snapshots.map(({ id: _id, instanceId: _inst, ...snap }) => snap);
-    const rec = await registerInstance(m, r, pool, { ...plan.record, config }, snapshots);
+    const rows = await sourceVolumeRows(m, srcVol, plan);
+    const rec = await registerInstance(m, r, pool, { ...plan.record, config }, snapshots, rows);
     r.success();
     return rec;
   } catch (err) {

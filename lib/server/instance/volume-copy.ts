@@ -52,7 +52,11 @@ export async function copyInstanceVolume(src: VolumeEnd, srcPath: string, dst: V
   await closeUp();
 }
 
-/** rsync keeping owners, hard links, ACLs and xattrs; the target ends identical to the source. */
+/**
+ * rsync keeping owners, hard links, ACLs and xattrs; the target ends
+ * identical to the source (mtimes compared to the nanosecond, as Incus's
+ * LocalCopy, so that a refresh sees every change).
+ */
 export async function syncTree(from: string, to: string): Promise<void> {
-  await run('rsync', ['-aHAX', '--numeric-ids', '--delete', `${from}/`, `${to}/`]);
+  await run('rsync', ['-aHAX', '--numeric-ids', '--delete', '--modify-window=-1', `${from}/`, `${to}/`]);
 }

@@ -8,7 +8,7 @@ import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { PoolRecord, VolumeRecord } from '../db/storage-pools';
 import type { DaemonState } from '../state';
-import type { ContentType } from '../storage/interface';
+import { storedContentType } from '../storage/block-file';
 import { volumeDiskName } from '../storage/volume-names';
 import type { StorageVolumes } from '../storage/volumes';
 import type { MigrationConns } from './conns';
@@ -35,7 +35,7 @@ export function customVolumeRef(s: DaemonState, pool: PoolRecord, project: strin
     spec: s.pools.spec(pool),
     type: 'custom',
     name: volumeDiskName('custom', project, name),
-    contentType: contentType as ContentType,
+    contentType: storedContentType(contentType),
     label: name,
   };
 }

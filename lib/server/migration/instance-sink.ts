@@ -19,6 +19,7 @@ import { connsFor, type MigrationConns } from './conns';
 import { receiveHeader, sendHeader } from './control';
 import { receiveUnlessSourceFails, sinkSession } from './session';
 import { idmapFromHeader } from './idmap-header';
+import { volumeRowsFromIndex } from './index-volume';
 import { TransferProgress, type Report } from './progress';
 import { CriuType, FS_TYPE_NAMES, FsType, type MigrationHeader } from './proto';
 import { compareSnapshots, snapshotFromProto } from './snapshots';
@@ -56,6 +57,8 @@ export async function planMigrationSink(s: DaemonState, project: string, req: In
   let create: CreatePlan | null = null;
   if (src.refresh && found) {
     if (found.type !== type) throw conflict(`Instance "${name}" already exists with a different type`);
+    const [st] = await s.drivers.states([found]);
+    if ((st?.pid ?? 0) > 0) throw new StatusError(500, 'Failed getting exclusive access to instance: Instance is running');
     existing = found;
   } else {
     const config = Object.fromEntries(Object.entries(req.config ?? {}).filter(([k]) => !k.startsWith('volatile.') || keptVolatile(k)));
@@ -134,18 +137,19 @@ export async function runMigrationSink(s: DaemonState, plan: SinkPlan, report?: 
     });
     // The source never speaks again unless it failed: anything on control now ends the transfer.
     await receiveUnlessSourceFails(ctrl, fs, transfer);
+    const volumeRows = volumeRowsFromIndex(await transfer);
     const snapRows = wanted.map((x) => snapshotFromProto(x, record.architecture, record.description));
     let rec: InstanceRecord;
     if (plan.existing) {
       rec = plan.existing;
       await s.db.transaction(async (tx) => {
-        for (const row of snapRows) await tx.snapshots.create({ ...row, instanceId: rec.id });
+        for (const row of snapRows) await tx.snapshots.create({ ...row, instanceId: rec.id }, volumeRows?.snapshots.get(row.name));
       });
     } else {
       const config = await copyVolatile(m, plan.create!);
       if (record.type === 'container' && offer.idmap?.length) config['volatile.last_state.idmap'] = idmapFromHeader(offer.idmap);
       else if (record.type === 'container') config['volatile.last_state.idmap'] = '[]';
-      rec = await registerInstance(m, r, pool, { ...plan.create!.record, config }, snapRows);
+      rec = await registerInstance(m, r, pool, { ...plan.create!.record, config }, snapRows, volumeRows);
     }
     r.success();
     return rec;

@@ -41,6 +41,14 @@ export function contentTypeOf(type: VolumeType, opts?: VolumeOptions): ContentTy
   return opts?.contentType ?? 'filesystem';
 }
 
+/**
+ * How a custom volume's content type is stored: an ISO volume (read-only
+ * ISO 9660 image, Incus's content type "iso") is a disk file like a block one.
+ */
+export function storedContentType(contentType: string): ContentType {
+  return contentType === 'filesystem' ? 'filesystem' : 'block';
+}
+
 /** A new sparse file of `bytes` (rounded); fails when the file exists. */
 export async function createSparseFile(path: string, bytes: number): Promise<void> {
   if (!(bytes > 0)) throw badRequest('Size cannot be zero');

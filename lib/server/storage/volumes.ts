@@ -16,7 +16,8 @@ import { expandConfig } from '../instance/expand';
 import { isTrue } from '../instance/config-keys';
 import { validateVolumeName } from '../names';
 import { Reverter } from '../revert';
-import type { ContentType, VolumeType } from './interface';
+import type { VolumeType } from './interface';
+import { storedContentType } from './block-file';
 import type { StoragePools } from './pools';
 import { VolumeSnapshots } from './volume-snapshots';
 import { volumeDefaultsFrom } from './pool-keys';
@@ -28,7 +29,7 @@ import { type DaemonStorageKey, daemonStorageUse } from './daemon-storage';
 import { moveSnapshotVolumes } from '../instance/snapshot-volumes';
 
 const TYPES: Record<string, VolumeType> = { custom: 'custom', container: 'container', image: 'image', 'virtual-machine': 'virtual-machine' };
-const CONTENT_TYPES = new Set(['filesystem', 'block']);
+const CONTENT_TYPES = new Set(['filesystem', 'block', 'iso']);
 const DEFAULT_BLOCK_SIZE = '10GiB';
 
 /** Keys that only a filesystem volume takes, and those only a block one takes (Incus's poolAndVolumeCommonRules). */
@@ -237,7 +238,7 @@ export class StorageVolumes {
       r.add(() => this.db.pools.deleteVolume(rec.id));
       r.add(() => sd.deleteVolume(spec, 'custom', disk));
       const src = req.copyFrom;
-      const contentType = req.contentType as ContentType;
+      const contentType = storedContentType(req.contentType);
       const size = contentType === 'block' ? parseSize(config.size!)! : undefined;
       if (src) {
         const snaps = await this.sourceSnapshots(src);

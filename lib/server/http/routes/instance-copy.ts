@@ -2,6 +2,7 @@
 import type { FastifyReply } from 'fastify';
 import type { InstancesPost } from '../../../api/instance';
 import { planCopy, runCopy } from '../../instance/copy';
+import { runRefresh } from '../../instance/copy-refresh';
 import { instanceUrl } from '../../instance/views';
 import { asyncResponse } from '../../response';
 import type { DaemonState } from '../../state';
@@ -15,7 +16,8 @@ export async function postCopy(s: DaemonState, project: string, body: InstancesP
     project,
     resources: { instances: [instanceUrl(plan), instanceUrl(plan.source)] },
     run: async () => {
-      const rec = await m.locks.with(m.lockKey(plan), () => m.locks.with(m.lockKey(plan.source), () => runCopy(m, plan)));
+      const copy = () => (plan.refreshOf ? runRefresh(m, s.snapshots, plan, plan.refreshOf) : runCopy(m, plan));
+      const rec = await m.locks.with(m.lockKey(plan), () => m.locks.with(m.lockKey(plan.source), copy));
       if (plan.start) await s.actions.apply(rec, { action: 'start' });
     },
   });

@@ -16,6 +16,7 @@ import type { VolumeType } from '../../storage/interface';
 import { projectSuffix } from '../../projects/used-by';
 import { registerVolumeSnapshots } from './storage-volume-snapshots';
 import { postVolumeMigrateSink, postVolumeMigrateSource } from './storage-volume-migrate';
+import { postVolumeImport } from './storage-volume-import';
 import { allowVolumeCreation, allowVolumeUpdate } from '../../projects/permissions';
 
 type PoolParams = { Params: { pool: string; type?: string } };
@@ -23,9 +24,9 @@ type VolParams = { Params: { pool: string; type: string; name: string } };
 
 const stringMap = { type: 'object', additionalProperties: { type: 'string' } } as const;
 const putSchema = { type: 'object', properties: { config: stringMap, description: { type: 'string' }, restore: { type: 'string' } } } as const;
+// `name` is checked in the handler: an ISO upload (octet-stream) has no JSON body.
 const postSchema = {
   type: 'object',
-  required: ['name'],
   properties: {
     name: { type: 'string', minLength: 1 },
     type: { type: 'string' },
@@ -78,7 +79,12 @@ export function registerStorageVolumes(app: FastifyInstance, s: DaemonState): vo
 
   const create = async (req: FastifyRequest<PoolParams>, reply: FastifyReply) => {
     const pool = await s.pools.get(req.params.pool);
+    if (String(req.headers['content-type'] ?? '').split(';')[0]!.trim() === 'application/octet-stream') {
+      if ((req.params.type ?? 'custom') !== 'custom') throw badRequest('Only custom storage volumes can be created with the storage API');
+      return postVolumeImport(s, vols, pool, await volumeProjectOf(s, req, 'custom'), req, reply);
+    }
     const body = req.body as StorageVolumesPost;
+    if (!body.name) throw badRequest("body must have required property 'name'");
     const type = req.params.type ?? body.type ?? 'custom';
     if (type !== 'custom') throw badRequest('Only custom storage volumes can be created with the storage API');
     const src = body.source;

@@ -31,16 +31,25 @@ export async function applyHostLimits(ctx: DeviceStartContext, host: string): Pr
   await runTool('nft', ['-f', '-'], script.join('\n') + '\n');
 }
 
-/** Removes what applyHostLimits set up (the table too once it holds no chain). */
+/** Removes what applyHostLimits set up. */
 export async function clearHostLimits(ctx: DeviceStartContext, host: string): Promise<void> {
   await clearNicLimits(host);
   await clearNetPrio(ctx, host);
 }
 
+/**
+ * Drops the NIC's netprio chain if there is one; the table stays, as Incus
+ * leaves it (instances starting together, or two daemons on one host,
+ * would otherwise race on deleting it).
+ */
 async function clearNetPrio(ctx: DeviceStartContext, host: string): Promise<void> {
   const chain = chainOf(ctx, host);
-  const drop = [`add table ${TABLE}`, `add chain ${TABLE} ${chain}`, `delete chain ${TABLE} ${chain}`];
-  await runTool('nft', ['-f', '-'], drop.join('\n') + '\n');
-  const listing = JSON.parse(await runTool('nft', ['-j', 'list', 'table', 'netdev', 'incus'])) as { nftables: Record<string, unknown>[] };
-  if (!listing.nftables.some((o) => 'chain' in o)) await runTool('nft', ['delete', 'table', 'netdev', 'incus']);
+  let listing: { nftables: Record<string, unknown>[] };
+  try {
+    listing = JSON.parse(await runTool('nft', ['-j', 'list', 'table', 'netdev', 'incus'])) as typeof listing;
+  } catch {
+    return; // no table: no chain
+  }
+  if (!listing.nftables.some((o) => (o.chain as { name?: string } | undefined)?.name === chain)) return;
+  await runTool('nft', ['-f', '-'], `flush chain ${TABLE} ${chain}\ndelete chain ${TABLE} ${chain}\n`);
 }
