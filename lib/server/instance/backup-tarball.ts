@@ -1,7 +1,9 @@
 /**
  * Backup tarballs in Incus's layout: `backup/index.yaml` first, then
  * `backup/snapshots/<snap>/...` for each snapshot and `backup/container/...`
- * for the volume (rootfs, metadata.yaml, templates), owners kept as numbers
+ * for the volume (rootfs, metadata.yaml, templates) of an instance, or
+ * `backup/volume-snapshots/<snap>/` and `backup/volume/` of a custom
+ * volume, owners kept as numbers
  * with xattrs and ACLs; the whole optionally compressed. Built from GNU tar
  * appends so nothing is staged on disk but the tarball itself.
  */
@@ -54,7 +56,17 @@ export interface TarballSpec {
   volumePath: string;
   snapshots: { name: string; path: string }[];
   compression: string;
+  /** Folder names under `backup/`: an instance's `container` and `snapshots` (the default), a custom volume's `volume` and `volume-snapshots`. */
+  parts?: TarballParts;
 }
+
+export interface TarballParts {
+  volume: string;
+  snapshots: string;
+}
+
+export const INSTANCE_PARTS: TarballParts = { volume: 'container', snapshots: 'snapshots' };
+export const VOLUME_PARTS: TarballParts = { volume: 'volume', snapshots: 'volume-snapshots' };
 
 /** Writes the tarball at `out` (atomically: a partial file is renamed at the end, removed on failure). */
 export async function writeBackupTarball(out: string, spec: TarballSpec): Promise<void> {
@@ -64,8 +76,9 @@ export async function writeBackupTarball(out: string, spec: TarballSpec): Promis
   try {
     await writeFile(idx, stringify(spec.index), { mode: 0o600 });
     await run('tar', ['-cf', tar, '--numeric-owner', `--transform=s,.*,backup/index.yaml,`, '-C', join(idx, '..'), `${out.split('/').pop()!}.index.partial`]);
-    for (const s of spec.snapshots) await appendTree(tar, s.path, `backup/snapshots/${s.name}`);
-    await appendTree(tar, spec.volumePath, 'backup/container');
+    const parts = spec.parts ?? INSTANCE_PARTS;
+    for (const s of spec.snapshots) await appendTree(tar, s.path, `backup/${parts.snapshots}/${s.name}`);
+    await appendTree(tar, spec.volumePath, `backup/${parts.volume}`);
     const cmd = compressorCommand(spec.compression);
     if (cmd) await filter(cmd, tar, part);
     else await rename(tar, part);
@@ -93,7 +106,7 @@ export async function listBackupMembers(file: string): Promise<string[]> {
   }
 }
 
-/** Extracts one part of the tarball (`backup/container` or `backup/snapshots/<snap>`) into `dir`. */
+/** Extracts one part of the tarball (such as `backup/container` or `backup/snapshots/<snap>`) into `dir`. */
 export async function extractPart(file: string, part: string, dir: string): Promise<void> {
   const depth = part.split('/').length;
   await run('tar', ['-xf', file, ...TAR_OPTS, `--strip-components=${depth}`, '-C', dir, part]);
