@@ -73,8 +73,12 @@ export function recordFromBackup(
   };
 }
 
-/** The index parsed and checked for what an import needs; a 400 otherwise. */
-export function parseBackupIndex(text: string): BackupIndex {
+/**
+ * index.yaml parsed, with a name and the config section `part` (container,
+ * volume) that an import of its kind needs; a 400 otherwise, and for an
+ * optimized backup (a driver's stream, not read by this server).
+ */
+export function parseIndexYaml(text: string, part: 'container' | 'volume', what: string): BackupIndex {
   let idx: unknown;
   try {
     idx = parse(text);
@@ -82,10 +86,16 @@ export function parseBackupIndex(text: string): BackupIndex {
     throw badRequest(`Invalid backup file: bad index.yaml: ${(err as Error).message}`);
   }
   const i = idx as Partial<BackupIndex> | null;
-  if (!i || typeof i !== 'object' || typeof i.name !== 'string' || !i.config?.container) {
-    throw badRequest('Invalid backup file: index.yaml lacks the instance name or config');
+  if (!i || typeof i !== 'object' || typeof i.name !== 'string' || !i.config?.[part]) {
+    throw badRequest(`Invalid backup file: index.yaml lacks the ${what} name or config`);
   }
   if (i.optimized) throw badRequest('Optimized storage backups are not supported on this server');
+  return i as BackupIndex;
+}
+
+/** The index parsed and checked for what an import needs; a 400 otherwise. */
+export function parseBackupIndex(text: string): BackupIndex {
+  const i = parseIndexYaml(text, 'container', 'instance');
   if (i.type && i.type !== 'container') throw badRequest(`Backups of type "${i.type}" are not supported on this server`);
   return i as BackupIndex;
 }

@@ -12,9 +12,38 @@ import { open, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { BackupIndex } from '../../api/instance-backup';
-import { badRequest } from '../errors';
+import { badRequest, conflict } from '../errors';
+import { validateBackupName } from '../names';
+import { normaliseExpiry } from './snapshots';
 import { run } from '../images/run';
 import { compressionError, compressorCommand } from '../images/compression';
+
+/** What instance and volume backup create requests share. */
+export interface BackupRequest {
+  name?: string;
+  expires_at?: string;
+  optimized_storage?: boolean;
+  compression_algorithm?: string;
+}
+
+/**
+ * A create request's name (the requested one, else the first free
+ * `backup<N>`), expiry and compression, checked (400) against the names
+ * `taken` (409), before any operation starts.
+ */
+export function checkBackupRequest(req: BackupRequest, taken: Set<string>): { name: string; expiresAt: string; compression: string } {
+  let name = req.name;
+  if (!name) {
+    let i = 0;
+    while (taken.has(`backup${i}`)) i++;
+    name = `backup${i}`;
+  }
+  validateBackupName(name);
+  if (taken.has(name)) throw conflict(`Backup "${name}" already exists`);
+  // Optimized backups are a driver's native stream (btrfs send, zfs send): not written by this server yet.
+  if (req.optimized_storage) throw badRequest('Optimized storage backups are not supported on this server');
+  return { name, expiresAt: normaliseExpiry(req.expires_at), compression: checkCompression(req.compression_algorithm) };
+}
 
 /** The algorithm to use ('' → gzip); a 400 with Incus's message for one it refuses. */
 export function checkCompression(algo: string | undefined): string {

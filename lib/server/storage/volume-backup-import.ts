@@ -4,18 +4,19 @@
  * whole archive is read and checked before anything is made; then the
  * volume and its snapshots on disk, and the rows last. A failure undoes all.
  */
-import { parse } from 'yaml';
 import type { BackupIndex } from '../../api/instance-backup';
 import type { Queries } from '../db';
 import type { PoolRecord, VolumeRecord } from '../db/storage-pools';
 import { badRequest } from '../errors';
-import { restoreVolume } from '../instance/backup-import';
+import { parseIndexYaml, restoreVolume } from '../instance/backup-import';
 import { listBackupMembers, readBackupIndex, VOLUME_PARTS } from '../instance/backup-tarball';
 import { apiNameProblem, validateVolumeName } from '../names';
 import { allowVolumeCreation } from '../projects/permissions';
 import { Reverter } from '../revert';
 import type { StoragePools } from './pools';
 import { volumeDiskName } from './volume-names';
+import { EXPIRES } from './volume-snapshots';
+import { NO_EXPIRY } from '../db/snapshots';
 import type { AdoptedSnapshot, StorageVolumes } from './volumes';
 
 /** A checked import, ready to run. */
@@ -31,20 +32,10 @@ export interface VolumeImportPlan {
 
 /** The index parsed and checked for what a volume import needs; a 400 otherwise. */
 function parseVolumeIndex(text: string): BackupIndex {
-  let idx: unknown;
-  try {
-    idx = parse(text);
-  } catch (err) {
-    throw badRequest(`Invalid backup file: bad index.yaml: ${(err as Error).message}`);
-  }
-  const i = idx as Partial<BackupIndex> | null;
-  if (!i || typeof i !== 'object' || typeof i.name !== 'string' || !i.config?.volume) {
-    throw badRequest('Invalid backup file: index.yaml lacks the volume name or config');
-  }
-  if (i.optimized) throw badRequest('Optimized storage backups are not supported on this server');
+  const i = parseIndexYaml(text, 'volume', 'volume');
   if (i.type && i.type !== 'custom') throw badRequest(`Backup of type "${i.type}" is not a custom volume backup`);
-  if ((i.config.volume.content_type ?? 'filesystem') !== 'filesystem') throw badRequest('Backups of block volumes are not supported on this server');
-  return i as BackupIndex;
+  if ((i.config!.volume!.content_type ?? 'filesystem') !== 'filesystem') throw badRequest('Backups of block volumes are not supported on this server');
+  return i;
 }
 
 /** Reads and checks the whole file, then works out the rows (400/409 before any change). */
@@ -73,7 +64,10 @@ export async function planVolumeImport(
     if (why) throw badRequest(`Invalid snapshot name: ${why}`);
     if (!members.has(`backup/volume-snapshots/${s}`)) throw badRequest(`Invalid backup file: snapshot "${s}" missing from the archive`);
     const row = rows.get(s);
-    snapshots.push({ name: s, description: row?.description ?? '', config: { ...(row?.config ?? {}) }, createdAt: row?.created_at || new Date().toISOString() });
+    const config = { ...(row?.config ?? {}) };
+    // The API shows a snapshot's expiry apart from its config; the row keeps it in config.
+    if (row?.expires_at && row.expires_at !== NO_EXPIRY) config[EXPIRES] = row.expires_at;
+    snapshots.push({ name: s, description: row?.description ?? '', config, createdAt: row?.created_at || new Date().toISOString() });
   }
   const v = idx.config!.volume!;
   const config = { ...(v.config ?? {}) };

@@ -14,8 +14,7 @@ import type { PoolRecord, VolumeRecord } from '../db/storage-pools';
 import type { VolumeBackupRecord } from '../db/volume-backups';
 import { badRequest, conflict, notFound } from '../errors';
 import type { EventBus } from '../operations/event-bus';
-import { checkCompression, VOLUME_PARTS, writeBackupTarball } from '../instance/backup-tarball';
-import { normaliseExpiry } from '../instance/snapshots';
+import { checkBackupRequest, VOLUME_PARTS, writeBackupTarball } from '../instance/backup-tarball';
 import { childPath, validateBackupName } from '../names';
 import { allowBackupCreation } from '../projects/permissions';
 import { projectSuffix } from '../projects/used-by';
@@ -72,18 +71,9 @@ export class VolumeBackups {
   /** Checks a create request before its operation starts (400, 409). */
   async plan(v: VolumeRecord, req: StorageVolumeBackupsPost): Promise<VolumeBackupPlan> {
     await allowBackupCreation(this.db, v.project);
-    const taken = new Set((await this.list(v)).map((b) => b.name));
-    let name = req.name;
-    if (!name) {
-      let i = 0;
-      while (taken.has(`backup${i}`)) i++;
-      name = `backup${i}`;
-    }
-    validateBackupName(name);
-    if (taken.has(name)) throw conflict(`Backup "${name}" already exists`);
-    // Optimized backups are a driver's native stream (btrfs send, zfs send): not written by this server yet.
-    if (req.optimized_storage) throw badRequest('Optimized storage backups are not supported on this server');
-    return { name, expiresAt: normaliseExpiry(req.expires_at), volumeOnly: req.volume_only === true, compression: checkCompression(req.compression_algorithm) };
+    if (v.contentType !== 'filesystem') throw badRequest('Backups of block volumes are not supported on this server');
+    const { name, expiresAt, compression } = checkBackupRequest(req, new Set((await this.list(v)).map((b) => b.name)));
+    return { name, expiresAt, volumeOnly: req.volume_only === true, compression };
   }
 
   /** What `backup/index.yaml` says about the volume (Incus's backup.Info with config.volume). */

@@ -5,25 +5,19 @@
  * octet-stream body with X-Incus-name); and the hourly pruning of expired
  * backups (also run at start, as Incus does).
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Operation } from '../../../api/operation';
-import type { StorageVolumeBackupPost, StorageVolumeBackupsPost } from '../../../api/storage-volume-backup';
+import type { StorageVolumeBackupsPost } from '../../../api/storage-volume-backup';
 import type { VolumeRecord } from '../../db/storage-pools';
 import { badRequest, notFound, statusOf } from '../../errors';
-import { validateBackupName } from '../../names';
 import { projectSuffix } from '../../projects/used-by';
-import { asyncResponse, syncResponse } from '../../response';
+import { syncResponse } from '../../response';
 import type { DaemonState } from '../../state';
 import { planVolumeImport, runVolumeImport } from '../../storage/volume-backup-import';
 import { VolumeBackups, volumeBackupUrl } from '../../storage/volume-backups';
 import type { StorageVolumes } from '../../storage/volumes';
 import { incusHeader, recursionOf } from '../request';
 import { volumeProjectOf } from './storage-volumes';
+import { accepted, backupNewName, importUpload, sendBackupFile } from './backup-common';
 
 type VolParams = { Params: { pool: string; name: string } };
 type BackupParams = { Params: { pool: string; name: string; backup: string } };
@@ -43,8 +37,6 @@ export function volumeBackupsOf(s: DaemonState, vols: StorageVolumes): VolumeBac
 
 const volumeUrl = (v: Pick<VolumeRecord, 'pool' | 'project' | 'name'>) => `/1.0/storage-pools/${v.pool}/volumes/custom/${v.name}${projectSuffix(v.project)}`;
 
-const accepted = (reply: FastifyReply, op: Operation) =>
-  reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
 
 /** True for a request whose body is an uploaded file (a backup import) rather than JSON. */
 export function isUpload(req: FastifyRequest): boolean {
@@ -60,31 +52,18 @@ export async function postVolumeImport(s: DaemonState, vols: StorageVolumes, req
   if ((incusHeader(req, 'type') ?? 'backup') !== 'backup') throw badRequest('ISO storage volumes are not supported on this server');
   const pool = await s.pools.get(req.params.pool);
   const project = await volumeProjectOf(s, req, 'custom');
-  const base = join(s.varDir, 'backups');
-  await mkdir(base, { recursive: true, mode: 0o700 });
-  const tmp = await mkdtemp(join(base, 'import_'));
-  const file = join(tmp, 'backup');
-  try {
-    await pipeline(req.body as Readable, createWriteStream(file, { mode: 0o600 }));
+  return importUpload(s, req, reply, async (file) => {
     const plan = await planVolumeImport(s.db, vols, pool, project, file, incusHeader(req, 'name'));
-    const op = s.ops.start({
+    return {
       description: 'Restoring custom volume from backup',
       project,
       resources: { storage_volumes: [volumeUrl({ pool: pool.name, project, name: plan.name })] },
       run: async () => {
-        try {
-          const v = await runVolumeImport(vols, s.pools, plan);
-          s.events.lifecycle('storage-volume-created', volumeUrl(v), v.project);
-        } finally {
-          await rm(tmp, { recursive: true, force: true });
-        }
+        const v = await runVolumeImport(vols, s.pools, plan);
+        s.events.lifecycle('storage-volume-created', volumeUrl(v), v.project);
       },
-    });
-    return accepted(reply, op);
-  } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
-    throw err;
-  }
+    };
+  });
 }
 
 export function registerVolumeBackups(app: FastifyInstance, s: DaemonState, vols: StorageVolumes): void {
@@ -143,10 +122,7 @@ export function registerVolumeBackups(app: FastifyInstance, s: DaemonState, vols
 
   app.post<BackupParams>(`${path}/:backup`, async (req, reply) => {
     const { v, b } = await backupOf(req);
-    const body = (req.body ?? {}) as Partial<StorageVolumeBackupPost>;
-    if (typeof body.name !== 'string' || body.name === '') throw badRequest('No name provided');
-    const newName = body.name;
-    validateBackupName(newName);
+    const newName = backupNewName(req.body);
     const op = s.ops.start({
       description: 'Renaming custom volume backup',
       project: v.project,
@@ -169,8 +145,6 @@ export function registerVolumeBackups(app: FastifyInstance, s: DaemonState, vols
 
   app.get<BackupParams>(`${path}/:backup/export`, async (req, reply) => {
     const { v, b } = await backupOf(req);
-    const file = bm.path(v, b);
-    const st = await stat(file);
-    return reply.header('Content-Type', 'application/octet-stream').header('Content-Length', String(st.size)).send(createReadStream(file));
+    return sendBackupFile(reply, bm.path(v, b));
   });
 }
