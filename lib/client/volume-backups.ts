@@ -33,7 +33,10 @@ export async function downloadVolumeBackup(client: IncusClient, pool: string, vo
   return downloadExport(client, `${one(pool, vol, backup)}/export`, file, opts);
 }
 
-/** Imports a backup file (a path or a stream such as stdin) as a custom volume, named `name` or as in the file. */
-export async function importVolumeBackup(client: IncusClient, pool: string, source: string | Readable, name: string | undefined, opts: CallOptions = {}): Promise<OperationData> {
-  return uploadBackup(client, `/1.0/storage-pools/${seg(pool)}/volumes/custom`, source, { name }, opts);
+/**
+ * Imports a file (a path or a stream such as stdin) as a custom volume,
+ * named `name` or as in the file: a backup tarball, or with `type` iso an ISO image.
+ */
+export async function importVolumeBackup(client: IncusClient, pool: string, source: string | Readable, name: string | undefined, opts: CallOptions & { type?: 'backup' | 'iso' } = {}): Promise<OperationData> {
+  return uploadBackup(client, `/1.0/storage-pools/${seg(pool)}/volumes/custom`, source, { name, type: opts.type === 'iso' ? 'iso' : undefined }, opts);
 }

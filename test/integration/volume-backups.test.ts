@@ -3,8 +3,9 @@
  * delete through the API (the tarballs under backups/custom/POOL/PROJECT_VOL,
  * following a volume rename and gone with the volume), `storage volume
  * export` (Incus's tarball layout) and `import` under a new name with the
- * snapshots' content and config, expired backups pruned at start, and the
- * errors for bad requests and bad files.
+ * snapshots' content and config, ISO import (`--type=iso`, the default for
+ * a .iso file), expired backups pruned at start, and the errors for bad
+ * requests and bad files.
  */
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
@@ -100,6 +101,19 @@ t.test('custom volume backups: API, export/import, expiry, errors', async (t) =>
   t.notOk(existsSync(volDir(d, 'v3')), 'a bad file leaves nothing');
   // Export of a volume that does not exist: as Incus words it.
   await fails(['storage', 'volume', 'export', 'default', 'nope', join(tmp, 'x.tar.gz')], /Storage pool volume "custom\/nope" not found/);
+
+  // ISO import: the image becomes root.img in PROJECT_NAME.iso; named after the file without a name; rename and delete follow.
+  const iso = join(tmp, 'disc.iso');
+  writeFileSync(iso, Buffer.alloc(64 * 1024, 7));
+  await ok(['storage', 'volume', 'import', 'default', iso]);
+  t.match(await ok(['storage', 'volume', 'show', 'default', 'disc']), /^content_type: iso$/m, 'an ISO volume');
+  const isoDir = (n: string) => join(d.dir, 'storage-pools', 'default', 'custom', `default_${n}.iso`);
+  t.same(readFileSync(join(isoDir('disc'), 'root.img')), readFileSync(iso), 'the image is root.img');
+  t.match((await post('disc', {})).body.error, /Backups of iso volumes are not supported/);
+  await ok(['storage', 'volume', 'rename', 'default', 'disc', 'disc2']);
+  t.ok(existsSync(join(isoDir('disc2'), 'root.img')), 'renamed on disk');
+  await ok(['storage', 'volume', 'delete', 'default', 'disc2']);
+  t.notOk(existsSync(isoDir('disc2')), 'deleted on disk');
 
   // Expiry: a backup past its expiry is pruned when the daemon starts.
   await ok(['query', '-X', 'POST', '--wait', '-d', '{"name":"old","expires_at":"2023-07-17T00:00:00Z"}', base('v2')]);

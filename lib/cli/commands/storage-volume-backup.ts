@@ -1,9 +1,10 @@
 /**
  * `incus storage volume export POOL VOLUME [FILE]` (a temporary server-side
  * backup, downloaded then deleted) and `incus storage volume import POOL
- * FILE [NAME]` (`--type=backup`, the default; ISO import is not served).
+ * FILE [NAME]` (`--type=backup`, the default, or `--type=iso`, the default for a `.iso` file).
  */
 import { access } from 'node:fs/promises';
+import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { createVolumeBackup, deleteVolumeBackup, downloadVolumeBackup, importVolumeBackup } from '../../client/volume-backups';
 import type { CliContext } from '../context';
@@ -63,8 +64,9 @@ async function importVolume(ctx: CliContext, poolArg: string, file: string, name
   // As Incus: a `.iso` file is an ISO import unless --type says otherwise.
   const kind = type || (file.toLowerCase().endsWith('.iso') ? 'iso' : 'backup');
   if (kind !== 'backup' && kind !== 'iso') throw new Error('Import type needs to be "backup" or "iso"');
-  if (kind === 'iso') throw new Error('ISO storage volumes are not supported on this server');
-  await importVolumeBackup(ctx.client(), localName(poolArg), file === '-' ? process.stdin : file, name);
+  // An ISO without a name is named after its file.
+  const volName = kind === 'iso' && !name ? basename(file).replace(/\.[^.]*$/, '') : name;
+  await importVolumeBackup(ctx.client(), localName(poolArg), file === '-' ? process.stdin : file, volName, { type: kind });
 }
 
 /** Adds `export` and `import` under `storage volume`. */

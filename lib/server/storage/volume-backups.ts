@@ -71,7 +71,7 @@ export class VolumeBackups {
   /** Checks a create request before its operation starts (400, 409). */
   async plan(v: VolumeRecord, req: StorageVolumeBackupsPost): Promise<VolumeBackupPlan> {
     await allowBackupCreation(this.db, v.project);
-    if (v.contentType !== 'filesystem') throw badRequest('Backups of block volumes are not supported on this server');
+    if (v.contentType !== 'filesystem') throw badRequest(`Backups of ${v.contentType} volumes are not supported on this server`);
     const { name, expiresAt, compression } = checkBackupRequest(req, new Set((await this.list(v)).map((b) => b.name)));
     return { name, expiresAt, volumeOnly: req.volume_only === true, compression };
   }

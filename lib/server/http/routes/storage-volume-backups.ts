@@ -2,7 +2,7 @@
  * `/1.0/storage-pools/{pool}/volumes/custom/{vol}/backups[/{backup}[/export]]`:
  * list, create, get, rename, delete and download custom volume backups;
  * the import path of `POST /1.0/storage-pools/{pool}/volumes[/custom]` (an
- * octet-stream body with X-Incus-name); and the hourly pruning of expired
+ * octet-stream body with X-Incus-name, a backup or with X-Incus-type: iso an ISO); and the hourly pruning of expired
  * backups (also run at start, as Incus does).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -14,6 +14,7 @@ import { syncResponse } from '../../response';
 import type { DaemonState } from '../../state';
 import { planVolumeImport, runVolumeImport } from '../../storage/volume-backup-import';
 import { VolumeBackups, volumeBackupUrl } from '../../storage/volume-backups';
+import { planIsoImport, runIsoImport } from '../../storage/volume-iso';
 import type { StorageVolumes } from '../../storage/volumes';
 import { incusHeader, recursionOf } from '../request';
 import { volumeProjectOf } from './storage-volumes';
@@ -49,10 +50,23 @@ export function isUpload(req: FastifyRequest): boolean {
  * before the operation creates anything; the file goes when the import ends.
  */
 export async function postVolumeImport(s: DaemonState, vols: StorageVolumes, req: FastifyRequest<{ Params: { pool: string } }>, reply: FastifyReply): Promise<FastifyReply> {
-  if ((incusHeader(req, 'type') ?? 'backup') !== 'backup') throw badRequest('ISO storage volumes are not supported on this server');
+  const type = incusHeader(req, 'type') || 'backup';
+  if (type !== 'backup' && type !== 'iso') throw badRequest(`Invalid import type "${type}"`);
   const pool = await s.pools.get(req.params.pool);
   const project = await volumeProjectOf(s, req, 'custom');
   return importUpload(s, req, reply, async (file) => {
+    if (type === 'iso') {
+      const iso = await planIsoImport(s.db, vols, pool, project, file, incusHeader(req, 'name'));
+      return {
+        description: 'Importing ISO',
+        project,
+        resources: { storage_volumes: [volumeUrl({ pool: pool.name, project, name: iso.name })] },
+        run: async () => {
+          const v = await runIsoImport(vols, s.pools, iso);
+          s.events.lifecycle('storage-volume-created', volumeUrl(v), v.project);
+        },
+      };
+    }
     const plan = await planVolumeImport(s.db, vols, pool, project, file, incusHeader(req, 'name'));
     return {
       description: 'Restoring custom volume from backup',
