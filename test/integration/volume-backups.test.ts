@@ -71,6 +71,9 @@ t.test('custom volume backups: API, export/import, expiry, errors', async (t) =>
   t.equal(missing.status, 404);
   t.match(missing.body.error, /Storage volume backup not found/);
   t.match((await rawRequest(d.socket, 'POST', `${base('v1')}/b2`, JSON.stringify({}))).body.error, /No name provided/);
+  // JSON volume creation is still checked now that an octet-stream body is an import.
+  t.equal((await rawRequest(d.socket, 'POST', '/1.0/storage-pools/default/volumes/custom', JSON.stringify({}))).status, 400, 'a JSON create without a name: 400');
+  t.equal((await rawRequest(d.socket, 'POST', '/1.0/storage-pools/default/volumes/custom', JSON.stringify({ name: 3 }))).status, 400, 'a JSON create with a bad name type: 400');
 
   // A volume rename moves the backups; a delete removes them.
   await ok(['storage', 'volume', 'create', 'default', 'r1']);
