@@ -18,7 +18,8 @@ const seg = encodeURIComponent;
 const base = (name: string): string => `/1.0/instances/${seg(name)}/backups`;
 const one = (name: string, b: string): string => `${base(name)}/${seg(b)}`;
 
-async function waitOp(client: IncusClient, method: 'POST' | 'DELETE', path: string, body: unknown, opts: CallOptions): Promise<OperationData> {
+/** Sends a request that answers with an operation, and waits for it. */
+export async function waitOp(client: IncusClient, method: 'POST' | 'DELETE', path: string, body: unknown, opts: CallOptions): Promise<OperationData> {
   const env = await client.request(method, path, { ...opts, body });
   if (env.type !== 'async') throw new ApiError(0, `Expected an operation from ${method} ${path}`);
   return new Operation(client, env.operation, opts.project ?? client.project).wait(opts.signal);
@@ -49,29 +50,50 @@ export async function deleteBackup(client: IncusClient, name: string, backup: st
 }
 
 
-/** Streams GET .../backups/{b}/export into `file`; returns the bytes written. */
-export async function downloadBackup(client: IncusClient, name: string, backup: string, file: string, opts: CallOptions = {}): Promise<number> {
+/**
+ * Streams GET `path` (a backup's export URL) into `file`, or into a stream
+ * such as stdout; returns the bytes written. A file half written is removed.
+ */
+export async function downloadExport(client: IncusClient, path: string, file: string | NodeJS.WritableStream, opts: CallOptions = {}): Promise<number> {
   const project = opts.project ?? client.project;
-  const res = await openDownload(client, `${one(name, backup)}/export${project ? `?project=${seg(project)}` : ''}`, 'Backup download');
+  const res = await openDownload(client, `${path}${project ? `?project=${seg(project)}` : ''}`, 'Backup download');
   let n = 0;
   res.on('data', (c: Buffer) => (n += c.length));
   try {
-    await pipeline(res, createWriteStream(file));
+    await pipeline(res, typeof file === 'string' ? createWriteStream(file) : file);
   } catch (err) {
-    await rm(file, { force: true });
+    if (typeof file === 'string') await rm(file, { force: true });
     throw err;
   }
   return n;
 }
 
-/** Uploads a backup file to POST /1.0/instances (X-Incus-name / X-Incus-pool) and waits for the import. */
-/** Imports a backup: `source` is a file path or a stream of the tarball (such as stdin). */
-export async function importBackup(client: IncusClient, source: string | Readable, opts: CallOptions & { name?: string; pool?: string } = {}): Promise<OperationData> {
+/** Streams GET .../backups/{b}/export into `file`; returns the bytes written. */
+export async function downloadBackup(client: IncusClient, name: string, backup: string, file: string, opts: CallOptions = {}): Promise<number> {
+  return downloadExport(client, `${one(name, backup)}/export`, file, opts);
+}
+
+/**
+ * POSTs a backup tarball to `path` as an octet-stream with the X-Incus-*
+ * headers given, and waits for the import. `source` is a file path or a
+ * stream of the tarball (such as stdin).
+ */
+export async function uploadBackup(
+  client: IncusClient,
+  path: string,
+  source: string | Readable,
+  incusHeaders: Record<string, string | undefined>,
+  opts: CallOptions = {},
+): Promise<OperationData> {
   if (typeof source === 'string') await access(source, constants.R_OK);
   const headers: Record<string, string> = { 'Content-Type': 'application/octet-stream' };
-  if (opts.name) headers['X-Incus-name'] = opts.name;
-  if (opts.pool) headers['X-Incus-pool'] = opts.pool;
-  const env = await client.request('POST', '/1.0/instances', { project: opts.project, signal: opts.signal, headers, body: typeof source === 'string' ? createReadStream(source) : source });
+  for (const [k, v] of Object.entries(incusHeaders)) if (v) headers[`X-Incus-${k}`] = v;
+  const env = await client.request('POST', path, { project: opts.project, signal: opts.signal, headers, body: typeof source === 'string' ? createReadStream(source) : source });
   if (env.type !== 'async') throw new ApiError(0, 'Expected an operation from the import');
   return new Operation(client, env.operation, opts.project ?? client.project).wait(opts.signal);
+}
+
+/** Imports a backup as a new instance (POST /1.0/instances with X-Incus-name / X-Incus-pool). */
+export async function importBackup(client: IncusClient, source: string | Readable, opts: CallOptions & { name?: string; pool?: string } = {}): Promise<OperationData> {
+  return uploadBackup(client, '/1.0/instances', source, { name: opts.name, pool: opts.pool }, opts);
 }

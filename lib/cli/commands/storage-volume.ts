@@ -16,7 +16,7 @@ import { formatBytes, keyValues } from './storage-args';
 import { editVolume, editVolumeSnapshot } from './storage-edit';
 import { getVolumeKey, setVolumeKeys, splitVolumePath, unsetVolumeKeys, type VolumeKeyFlags } from './storage-volume-keys';
 import { registerVolumeSnapshotCommands } from './storage-volume-snapshot';
-import { registerVolumeImport } from './storage-volume-import';
+import { registerVolumeBackupCommands } from './storage-volume-backup';
 import { acrossServers, copyVolumeLocally, poolVolumeArg, transferVolume, type VolumeTransferFlags } from './storage-volume-transfer';
 
 type StorageApi = typeof import('../../client/storage');
@@ -284,5 +284,5 @@ export function registerVolumeCommands(storage: Command, ctx: CliContext): void 
     });
 
   registerVolumeSnapshotCommands(volume, ctx);
-  registerVolumeImport(volume, ctx);
+  registerVolumeBackupCommands(volume, ctx);
 }

@@ -15,6 +15,7 @@ import { SnapshotQueries } from './snapshots';
 import type { Sql, SqlEngine } from './sql';
 import { SqliteEngine } from './sqlite-engine';
 import { StoragePoolQueries } from './storage-pools';
+import { VolumeBackupQueries } from './volume-backups';
 import { WarningQueries } from './warnings';
 
 /** The query modules, bound to the engine or to one transaction. */
@@ -30,6 +31,7 @@ export interface Queries {
   readonly networkForwards: NetworkForwardQueries;
   readonly snapshots: SnapshotQueries;
   readonly backups: BackupQueries;
+  readonly volumeBackups: VolumeBackupQueries;
   readonly certificates: CertificateQueries;
   readonly warnings: WarningQueries;
   readonly members: MemberQueries;
@@ -59,6 +61,7 @@ export function queriesOn(sql: Sql): Queries {
     networkForwards: new NetworkForwardQueries(sql),
     snapshots: new SnapshotQueries(sql),
     backups: new BackupQueries(sql),
+    volumeBackups: new VolumeBackupQueries(sql),
     certificates: new CertificateQueries(sql),
     warnings: new WarningQueries(sql),
     members: new MemberQueries(sql),

@@ -309,4 +309,21 @@ const v12: Step = async (sql) => {
   ]);
 };
 
-export const migrations: Step[] = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12];
+/** Custom volume backups: the tarballs live under $INCUS_DIR/backups/custom/<pool>/<project>_<volume>/, as Incus. */
+const v13: Step = async (sql) => {
+  await sql.exec(`
+    CREATE TABLE storage_volumes_backups (
+      id INTEGER PRIMARY KEY,
+      storage_volume_id INTEGER NOT NULL REFERENCES storage_volumes(id) ON DELETE CASCADE,
+      name TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      expires_at TEXT NOT NULL DEFAULT '0001-01-01T00:00:00Z',
+      volume_only INTEGER NOT NULL DEFAULT 0,
+      optimized_storage INTEGER NOT NULL DEFAULT 0,
+      compression TEXT NOT NULL DEFAULT 'gzip',
+      UNIQUE (storage_volume_id, name)
+    );
+  `);
+};
+
+export const migrations: Step[] = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13];

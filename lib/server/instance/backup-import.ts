@@ -14,7 +14,8 @@ import type { InstanceRecord } from '../db/instances';
 import { NO_EXPIRY } from '../db/snapshots';
 import { badRequest, conflict, StatusError } from '../errors';
 import { Reverter } from '../revert';
-import { extractPart, listBackupMembers, readBackupIndex } from './backup-tarball';
+import { extractPart, INSTANCE_PARTS, listBackupMembers, readBackupIndex, type TarballParts } from './backup-tarball';
+import type { PoolSpec, StorageDriver, VolumeType } from '../storage/interface';
 import { validateInstanceConfig } from './config-keys';
 import { validateDevices } from './devices/validate';
 import { rootDisk } from './expand';
@@ -72,8 +73,12 @@ export function recordFromBackup(
   };
 }
 
-/** The index parsed and checked for what an import needs; a 400 otherwise. */
-export function parseBackupIndex(text: string): BackupIndex {
+/**
+ * index.yaml parsed, with a name and the config section `part` (container,
+ * volume) that an import of its kind needs; a 400 otherwise, and for an
+ * optimized backup (a driver's stream, not read by this server).
+ */
+export function parseIndexYaml(text: string, part: 'container' | 'volume', what: string): BackupIndex {
   let idx: unknown;
   try {
     idx = parse(text);
@@ -81,10 +86,16 @@ export function parseBackupIndex(text: string): BackupIndex {
     throw badRequest(`Invalid backup file: bad index.yaml: ${(err as Error).message}`);
   }
   const i = idx as Partial<BackupIndex> | null;
-  if (!i || typeof i !== 'object' || typeof i.name !== 'string' || !i.config?.container) {
-    throw badRequest('Invalid backup file: index.yaml lacks the instance name or config');
+  if (!i || typeof i !== 'object' || typeof i.name !== 'string' || !i.config?.[part]) {
+    throw badRequest(`Invalid backup file: index.yaml lacks the ${what} name or config`);
   }
   if (i.optimized) throw badRequest('Optimized storage backups are not supported on this server');
+  return i as BackupIndex;
+}
+
+/** The index parsed and checked for what an import needs; a 400 otherwise. */
+export function parseBackupIndex(text: string): BackupIndex {
+  const i = parseIndexYaml(text, 'container', 'instance');
   if (i.type && i.type !== 'container') throw badRequest(`Backups of type "${i.type}" are not supported on this server`);
   return i as BackupIndex;
 }
@@ -145,6 +156,34 @@ async function clearDir(dir: string): Promise<void> {
   for (const e of await readdir(dir)) await rm(join(dir, e), { recursive: true, force: true });
 }
 
+/** Where a backup's volume is restored to. */
+export interface RestoreTarget {
+  sd: StorageDriver;
+  spec: PoolSpec;
+  type: VolumeType;
+  disk: string;
+}
+
+/**
+ * Makes the volume from a backup file: each snapshot extracted into the
+ * volume and snapshotted, oldest first, then the volume's own content;
+ * every step undone by `r` on failure.
+ */
+export async function restoreVolume(file: string, t: RestoreTarget, snapshots: string[], parts: TarballParts, r: Reverter): Promise<void> {
+  const { sd, spec, type, disk } = t;
+  r.add(() => sd.deleteVolume(spec, type, disk));
+  await sd.createVolume(spec, type, disk);
+  const path = sd.volumePath(spec, type, disk);
+  for (const s of snapshots) {
+    await clearDir(path);
+    await extractPart(file, `backup/${parts.snapshots}/${s}`, path);
+    r.add(() => sd.deleteSnapshot(spec, type, disk, s));
+    await sd.createSnapshot(spec, type, disk, s);
+  }
+  await clearDir(path);
+  await extractPart(file, `backup/${parts.volume}`, path);
+}
+
 /** Creates the instance from a planned import; everything undone on failure. */
 export async function runImport(m: InstanceManager, plan: ImportPlan): Promise<InstanceRecord> {
   const { db, pools } = m.deps;
@@ -160,17 +199,7 @@ export async function runImport(m: InstanceManager, plan: ImportPlan): Promise<I
     if (await stat(sd.volumePath(spec, record.type, disk)).catch(() => null)) {
       throw conflict(`A volume for "${record.name}" already exists on pool "${pool.name}" (see incus admin recover)`);
     }
-    r.add(() => sd.deleteVolume(spec, record.type, disk));
-    await sd.createVolume(spec, record.type, disk);
-    const path = sd.volumePath(spec, record.type, disk);
-    for (const s of plan.snapshots) {
-      await clearDir(path);
-      await extractPart(plan.file, `backup/snapshots/${s.name}`, path);
-      r.add(() => sd.deleteSnapshot(spec, record.type, disk, s.name));
-      await sd.createSnapshot(spec, record.type, disk, s.name);
-    }
-    await clearDir(path);
-    await extractPart(plan.file, 'backup/container', path);
+    await restoreVolume(plan.file, { sd, spec, type: record.type, disk }, plan.snapshots.map((s) => s.name), INSTANCE_PARTS, r);
     const known = await m.profileLookup([record.project]);
     const snapshots = plan.snapshots.map((s) => ({
       name: s.name,

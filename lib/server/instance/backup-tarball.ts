@@ -1,7 +1,9 @@
 /**
  * Backup tarballs in Incus's layout: `backup/index.yaml` first, then
  * `backup/snapshots/<snap>/...` for each snapshot and `backup/container/...`
- * for the volume (rootfs, metadata.yaml, templates), owners kept as numbers
+ * for the volume (rootfs, metadata.yaml, templates) of an instance, or
+ * `backup/volume-snapshots/<snap>/` and `backup/volume/` of a custom
+ * volume, owners kept as numbers
  * with xattrs and ACLs; the whole optionally compressed. Built from GNU tar
  * appends so nothing is staged on disk but the tarball itself.
  */
@@ -10,9 +12,38 @@ import { open, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { BackupIndex } from '../../api/instance-backup';
-import { badRequest } from '../errors';
+import { badRequest, conflict } from '../errors';
+import { validateBackupName } from '../names';
+import { normaliseExpiry } from './snapshots';
 import { run } from '../images/run';
 import { compressionError, compressorCommand } from '../images/compression';
+
+/** What instance and volume backup create requests share. */
+export interface BackupRequest {
+  name?: string;
+  expires_at?: string;
+  optimized_storage?: boolean;
+  compression_algorithm?: string;
+}
+
+/**
+ * A create request's name (the requested one, else the first free
+ * `backup<N>`), expiry and compression, checked (400) against the names
+ * `taken` (409), before any operation starts.
+ */
+export function checkBackupRequest(req: BackupRequest, taken: Set<string>): { name: string; expiresAt: string; compression: string } {
+  let name = req.name;
+  if (!name) {
+    let i = 0;
+    while (taken.has(`backup${i}`)) i++;
+    name = `backup${i}`;
+  }
+  validateBackupName(name);
+  if (taken.has(name)) throw conflict(`Backup "${name}" already exists`);
+  // Optimized backups are a driver's native stream (btrfs send, zfs send): not written by this server yet.
+  if (req.optimized_storage) throw badRequest('Optimized storage backups are not supported on this server');
+  return { name, expiresAt: normaliseExpiry(req.expires_at), compression: checkCompression(req.compression_algorithm) };
+}
 
 /** The algorithm to use ('' → gzip); a 400 with Incus's message for one it refuses. */
 export function checkCompression(algo: string | undefined): string {
@@ -54,7 +85,17 @@ export interface TarballSpec {
   volumePath: string;
   snapshots: { name: string; path: string }[];
   compression: string;
+  /** Folder names under `backup/`: an instance's `container` and `snapshots` (the default), a custom volume's `volume` and `volume-snapshots`. */
+  parts?: TarballParts;
 }
+
+export interface TarballParts {
+  volume: string;
+  snapshots: string;
+}
+
+export const INSTANCE_PARTS: TarballParts = { volume: 'container', snapshots: 'snapshots' };
+export const VOLUME_PARTS: TarballParts = { volume: 'volume', snapshots: 'volume-snapshots' };
 
 /** Writes the tarball at `out` (atomically: a partial file is renamed at the end, removed on failure). */
 export async function writeBackupTarball(out: string, spec: TarballSpec): Promise<void> {
@@ -64,8 +105,9 @@ export async function writeBackupTarball(out: string, spec: TarballSpec): Promis
   try {
     await writeFile(idx, stringify(spec.index), { mode: 0o600 });
     await run('tar', ['-cf', tar, '--numeric-owner', `--transform=s,.*,backup/index.yaml,`, '-C', join(idx, '..'), `${out.split('/').pop()!}.index.partial`]);
-    for (const s of spec.snapshots) await appendTree(tar, s.path, `backup/snapshots/${s.name}`);
-    await appendTree(tar, spec.volumePath, 'backup/container');
+    const parts = spec.parts ?? INSTANCE_PARTS;
+    for (const s of spec.snapshots) await appendTree(tar, s.path, `backup/${parts.snapshots}/${s.name}`);
+    await appendTree(tar, spec.volumePath, `backup/${parts.volume}`);
     const cmd = compressorCommand(spec.compression);
     if (cmd) await filter(cmd, tar, part);
     else await rename(tar, part);
@@ -93,7 +135,7 @@ export async function listBackupMembers(file: string): Promise<string[]> {
   }
 }
 
-/** Extracts one part of the tarball (`backup/container` or `backup/snapshots/<snap>`) into `dir`. */
+/** Extracts one part of the tarball (such as `backup/container` or `backup/snapshots/<snap>`) into `dir`. */
 export async function extractPart(file: string, part: string, dir: string): Promise<void> {
   const depth = part.split('/').length;
   await run('tar', ['-xf', file, ...TAR_OPTS, `--strip-components=${depth}`, '-C', dir, part]);

@@ -11,12 +11,11 @@ import type { BackupRecord } from '../db/backups';
 import type { InstanceRecord } from '../db/instances';
 import type { Profile } from '../../api/profile';
 import { NO_EXPIRY } from '../db/snapshots';
-import { badRequest, conflict, notFound, StatusError } from '../errors';
-import { checkCompression, writeBackupTarball } from './backup-tarball';
+import { conflict, notFound, StatusError } from '../errors';
+import { checkBackupRequest, writeBackupTarball } from './backup-tarball';
 import type { InstanceManager } from './manager';
 import { allowBackupCreation } from '../projects/permissions';
 import { snapshotToApi } from './snapshot-views';
-import { normaliseExpiry } from './snapshots';
 import { childPath, validateBackupName } from '../names';
 import { listContext, toInstance } from './views';
 import { storageName } from '../storage/volume-names';
@@ -71,25 +70,8 @@ export class BackupManager {
   /** Checks a create request before its operation starts (400, 409). */
   async plan(rec: InstanceRecord, req: InstanceBackupsPost): Promise<BackupPlan> {
     await allowBackupCreation(this.m.deps.db, rec.project);
-    const taken = new Set((await this.list(rec)).map((b) => b.name));
-    let name = req.name;
-    if (!name) {
-      let i = 0;
-      while (taken.has(`backup${i}`)) i++;
-      name = `backup${i}`;
-    }
-    validateBackupName(name);
-    if (taken.has(name)) throw conflict(`Backup "${name}" already exists`);
-    if (req.optimized_storage) {
-      // Optimized backups are a driver's native stream (btrfs send); not written by this server yet.
-      throw badRequest('Optimized storage backups are not supported on this server');
-    }
-    return {
-      name,
-      expiresAt: normaliseExpiry(req.expires_at),
-      instanceOnly: req.instance_only === true,
-      compression: checkCompression(req.compression_algorithm),
-    };
+    const { name, expiresAt, compression } = checkBackupRequest(req, new Set((await this.list(rec)).map((b) => b.name)));
+    return { name, expiresAt, instanceOnly: req.instance_only === true, compression };
   }
 
   /** What `backup/index.yaml` says about the instance. */

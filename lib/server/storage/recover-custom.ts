@@ -1,7 +1,7 @@
 /**
  * The custom-volume half of `incus admin recover`: custom volumes found in a
  * pool's `custom/` folder without a database row, with the snapshots in
- * `custom-snapshots/<volume>/`, and their rows made again. Incus keeps no
+ * `custom-snapshots/<volume>/` (an ISO volume's folder ends in `.iso`), and their rows made again. Incus keeps no
  * backup.yaml for a custom volume, so config and description start empty.
  */
 import { readdir, stat } from 'node:fs/promises';
@@ -10,14 +10,14 @@ import type { Db, Queries } from '../db';
 import type { PoolRecord } from '../db/storage-pools';
 import { apiNameProblem } from '../names';
 import type { StoragePools } from './pools';
-import { parseStorageName, volumeDiskName } from './volume-names';
+import { ISO_SUFFIX, parseStorageName, volumeDiskName } from './volume-names';
 
 /** A custom volume on disk that the database does not know. */
 export interface FoundCustomVolume {
   pool: string;
   project: string;
   name: string;
-  contentType: 'filesystem' | 'block';
+  contentType: 'filesystem' | 'block' | 'iso';
   snapshots: string[];
 }
 
@@ -29,15 +29,18 @@ export async function scanCustomVolumes(db: Queries, pools: StoragePools, pool: 
   const spec = pools.spec(pool);
   const out: FoundCustomVolume[] = [];
   for (const disk of await entries(dirname(sd.volumePath(spec, 'custom', 'x')))) {
-    const { project, name } = parseStorageName(disk);
+    // An ISO volume's folder carries `.iso` after its name (Incus's layout).
+    const iso = disk.endsWith(ISO_SUFFIX);
+    const { project, name } = parseStorageName(iso ? disk.slice(0, -ISO_SUFFIX.length) : disk);
     // Only what the API could have made: other folder names are no volumes.
     if (apiNameProblem(name) !== null || apiNameProblem(project) !== null) continue;
     const path = sd.volumePath(spec, 'custom', disk);
     if (!(await stat(path).catch(() => null))?.isDirectory()) continue;
     if (await db.pools.volume(pool.name, project, 'custom', name)) continue;
     const block = (await stat(sd.blockPath(spec, 'custom', disk)).catch(() => null))?.isFile() === true;
-    const snapshots = (await entries(dirname(sd.snapshotPath(spec, 'custom', disk, 'x')))).filter((s) => apiNameProblem(s) === null);
-    out.push({ pool: pool.name, project, name, contentType: block ? 'block' : 'filesystem', snapshots });
+    if (iso && !block) continue;
+    const snapshots = iso ? [] : (await entries(dirname(sd.snapshotPath(spec, 'custom', disk, 'x')))).filter((s) => apiNameProblem(s) === null);
+    out.push({ pool: pool.name, project, name, contentType: iso ? 'iso' : block ? 'block' : 'filesystem', snapshots });
   }
   return out;
 }

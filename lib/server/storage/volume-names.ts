@@ -26,3 +26,11 @@ export function parseStorageName(diskName: string): { project: string; name: str
   if (i <= 0) return { project: DEFAULT_PROJECT, name: diskName };
   return { project: diskName.slice(0, i), name: diskName.slice(i + 1) };
 }
+
+/** Suffix of an ISO custom volume's on-disk name (Incus's genericISOVolumeSuffix). */
+export const ISO_SUFFIX = '.iso';
+
+/** The on-disk name of a custom volume, which for an ISO volume carries `.iso`, as Incus names it. */
+export function customDiskName(v: { project: string; name: string; contentType: string }): string {
+  return volumeDiskName('custom', v.project, v.name) + (v.contentType === 'iso' ? ISO_SUFFIX : '');
+}

@@ -16,7 +16,7 @@ import { volumeDiskName } from './volume-names';
 
 /** Go's zero time: a snapshot that never expires. */
 const NO_EXPIRY = '0001-01-01T00:00:00Z';
-const EXPIRES = 'volatile.expires_at';
+export const EXPIRES = 'volatile.expires_at';
 
 /** A snapshot row (`<volume>/<snapshot>`) as the API shows it, its expiry out of the config. */
 export function volumeSnapshotToApi(s: VolumeRecord): StorageVolumeSnapshot {

@@ -23,7 +23,7 @@ import { VolumeSnapshots } from './volume-snapshots';
 import { volumeDefaultsFrom } from './pool-keys';
 import { compareSnapshots } from '../migration/snapshots';
 import { copyVolumeContent, type CopyEnd, refreshVolumeContent } from './custom-volume-copy';
-import { volumeDiskName } from './volume-names';
+import { customDiskName, volumeDiskName } from './volume-names';
 import { featureProject } from '../projects/features';
 import { type DaemonStorageKey, daemonStorageUse } from './daemon-storage';
 import { moveSnapshotVolumes } from '../instance/snapshot-volumes';
@@ -343,7 +343,7 @@ export class StorageVolumes {
     const users = await this.usedBy(pool.name,v.project,v.name);
     if (users.length > 0) throw badRequest('The storage volume is still in use');
     await this.snapshots.deleteAll(pool, v);
-    await this.pools.driver(pool).deleteVolume(this.pools.spec(pool), 'custom', volumeDiskName('custom', v.project, v.name));
+    await this.pools.driver(pool).deleteVolume(this.pools.spec(pool), 'custom', customDiskName(v));
     await this.db.transaction((tx) => tx.pools.deleteVolume(v.id));
   }
 
@@ -372,7 +372,7 @@ export class StorageVolumes {
     if (newName === v.name) return v;
     if (await this.db.pools.volume(pool.name,v.project,'custom',newName)) throw conflict('Volume by that name already exists');
     const sd = this.pools.driver(pool);
-    const [fromDisk, toDisk] = [volumeDiskName('custom', v.project, v.name), volumeDiskName('custom', v.project, newName)];
+    const [fromDisk, toDisk] = [customDiskName(v), customDiskName({ ...v, name: newName })];
     const spec = this.pools.spec(pool);
     await sd.renameVolume(spec, 'custom', fromDisk, toDisk);
     await moveSnapshotVolumes(sd, spec, 'custom', fromDisk, toDisk);

@@ -3,23 +3,17 @@
  * rename, delete and download instance backups; plus the import path of
  * `POST /1.0/instances` (an octet-stream body with X-Incus-name/-pool).
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { InstanceBackupPost, InstanceBackupsPost } from '../../../api/instance-backup';
-import type { Operation } from '../../../api/operation';
+import type { InstanceBackupsPost } from '../../../api/instance-backup';
 import { badRequest, notFound, statusOf } from '../../errors';
 import { planImport, runImport } from '../../instance/backup-import';
 import { BackupManager } from '../../instance/backups';
 import { followBackupYaml } from '../../instance/backup-yaml';
 import { instanceUrl } from '../../instance/views';
-import { validateBackupName } from '../../names';
-import { asyncResponse, syncResponse } from '../../response';
+import { syncResponse } from '../../response';
 import type { DaemonState } from '../../state';
 import { incusHeader, projectOf, recursionOf } from '../request';
+import { accepted, backupNewName, importUpload, sendBackupFile } from './backup-common';
 
 type NameParams = { Params: { name: string } };
 type BackupParams = { Params: { name: string; backup: string } };
@@ -41,8 +35,6 @@ function backupUrl(rec: { name: string; project: string }, b: string): string {
   return `/1.0/instances/${rec.name}/backups/${encodeURIComponent(b)}${q}`;
 }
 
-const accepted = (reply: FastifyReply, op: Operation) =>
-  reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
 
 /**
  * POST /1.0/instances with a backup tarball as the body: stored in a
@@ -51,31 +43,18 @@ const accepted = (reply: FastifyReply, op: Operation) =>
  */
 export async function postImport(s: DaemonState, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const project = await projectOf(s, req);
-  const base = join(s.varDir, 'backups');
-  await mkdir(base, { recursive: true, mode: 0o700 });
-  const tmp = await mkdtemp(join(base, 'import_'));
-  const file = join(tmp, 'backup');
-  try {
-    await pipeline(req.body as Readable, createWriteStream(file, { mode: 0o600 }));
-    const plan = await planImport(s.instances, project, file, { name: incusHeader(req, 'name'), pool: incusHeader(req, 'pool') });
-    const m = s.instances;
-    const op = s.ops.start({
+  const m = s.instances;
+  return importUpload(s, req, reply, async (file) => {
+    const plan = await planImport(m, project, file, { name: incusHeader(req, 'name'), pool: incusHeader(req, 'pool') });
+    return {
       description: 'Creating instance',
       project,
       resources: { instances: [instanceUrl(plan.record)] },
       run: async () => {
-        try {
-          await m.locks.with(m.lockKey(plan.record), () => runImport(m, plan));
-        } finally {
-          await rm(tmp, { recursive: true, force: true });
-        }
+        await m.locks.with(m.lockKey(plan.record), () => runImport(m, plan));
       },
-    });
-    return accepted(reply, op);
-  } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
-    throw err;
-  }
+    };
+  });
 }
 
 export function registerInstanceBackups(app: FastifyInstance, s: DaemonState): void {
@@ -127,10 +106,7 @@ export function registerInstanceBackups(app: FastifyInstance, s: DaemonState): v
 
   app.post<BackupParams>('/1.0/instances/:name/backups/:backup', async (req, reply) => {
     const { rec, b } = await backupOf(req);
-    const body = (req.body ?? {}) as Partial<InstanceBackupPost>;
-    if (typeof body.name !== 'string' || body.name === '') throw badRequest('No name provided');
-    const newName = body.name;
-    validateBackupName(newName);
+    const newName = backupNewName(req.body);
     const op = s.ops.start({
       description: 'Renaming instance backup',
       project: rec.project,
@@ -153,11 +129,6 @@ export function registerInstanceBackups(app: FastifyInstance, s: DaemonState): v
 
   app.get<BackupParams>('/1.0/instances/:name/backups/:backup/export', async (req, reply) => {
     const { rec, b } = await backupOf(req);
-    const path = bm.path(rec, b);
-    const st = await stat(path);
-    return reply
-      .header('Content-Type', 'application/octet-stream')
-      .header('Content-Length', String(st.size))
-      .send(createReadStream(path));
+    return sendBackupFile(reply, bm.path(rec, b));
   });
 }

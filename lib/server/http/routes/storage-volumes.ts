@@ -16,8 +16,8 @@ import type { VolumeType } from '../../storage/interface';
 import { projectSuffix } from '../../projects/used-by';
 import { registerVolumeSnapshots } from './storage-volume-snapshots';
 import { postVolumeMigrateSink, postVolumeMigrateSource } from './storage-volume-migrate';
-import { postVolumeImport } from './storage-volume-import';
 import { allowVolumeCreation, allowVolumeUpdate } from '../../projects/permissions';
+import { isUpload, postVolumeImport, registerVolumeBackups, volumeBackupsOf } from './storage-volume-backups';
 
 type PoolParams = { Params: { pool: string; type?: string } };
 type VolParams = { Params: { pool: string; type: string; name: string } };
@@ -36,6 +36,8 @@ const postSchema = {
     source: { type: 'object' },
   },
 } as const;
+/** JSON bodies are checked; an octet-stream body is a backup to import. */
+const createSchema = { content: { 'application/json': { schema: postSchema } } } as const;
 const renameSchema = { type: 'object', required: ['name'], properties: { name: { type: 'string', minLength: 1 }, pool: { type: 'string' } } } as const;
 
 const etag = (v: VolumeRecord) => [v.config, v.description];
@@ -78,11 +80,8 @@ export function registerStorageVolumes(app: FastifyInstance, s: DaemonState): vo
   app.get<PoolParams>('/1.0/storage-pools/:pool/volumes/:type', list);
 
   const create = async (req: FastifyRequest<PoolParams>, reply: FastifyReply) => {
+    if (isUpload(req)) return postVolumeImport(s, vols, req, reply);
     const pool = await s.pools.get(req.params.pool);
-    if (String(req.headers['content-type'] ?? '').split(';')[0]!.trim() === 'application/octet-stream') {
-      if ((req.params.type ?? 'custom') !== 'custom') throw badRequest('Only custom storage volumes can be created with the storage API');
-      return postVolumeImport(s, vols, pool, await volumeProjectOf(s, req, 'custom'), req, reply);
-    }
     const body = req.body as StorageVolumesPost;
     if (!body.name) throw badRequest("body must have required property 'name'");
     const type = req.params.type ?? body.type ?? 'custom';
@@ -124,8 +123,8 @@ export function registerStorageVolumes(app: FastifyInstance, s: DaemonState): vo
     s.events.lifecycle('storage-volume-created', url(v), v.project);
     return syncResponse({});
   };
-  app.post<PoolParams>('/1.0/storage-pools/:pool/volumes', { schema: { body: postSchema } }, create);
-  app.post<PoolParams>('/1.0/storage-pools/:pool/volumes/:type', { schema: { body: postSchema } }, create);
+  app.post<PoolParams>('/1.0/storage-pools/:pool/volumes', { schema: { body: createSchema } }, create);
+  app.post<PoolParams>('/1.0/storage-pools/:pool/volumes/:type', { schema: { body: createSchema } }, create);
 
   const find = async (req: FastifyRequest<VolParams>) => {
     const pool = await s.pools.get(req.params.pool);
@@ -178,6 +177,7 @@ export function registerStorageVolumes(app: FastifyInstance, s: DaemonState): vo
     const body = req.body as StorageVolumePost;
     if (body.migration) return postVolumeMigrateSource(s, vols, pool, v, body, reply);
     const moved = await vols.rename(pool, v, body.name, body.pool || undefined);
+    await volumeBackupsOf(s, vols).volumeRenamed(v, moved);
     s.events.lifecycle(moved.pool === v.pool ? 'storage-volume-renamed' : 'storage-volume-moved', url(moved), v.project);
     return syncResponse({});
   });
@@ -185,9 +185,11 @@ export function registerStorageVolumes(app: FastifyInstance, s: DaemonState): vo
   app.delete<VolParams>('/1.0/storage-pools/:pool/volumes/:type/:name', async (req) => {
     const { pool, v } = await find(req);
     await vols.delete(pool, v);
+    await volumeBackupsOf(s, vols).volumeDeleted(v);
     s.events.lifecycle('storage-volume-deleted', url(v), v.project);
     return syncResponse({});
   });
 
   registerVolumeSnapshots(app, s, vols);
+  registerVolumeBackups(app, s, vols);
 }
