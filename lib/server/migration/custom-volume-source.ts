@@ -9,7 +9,7 @@ import { basename, join } from 'node:path';
 import type { PoolRecord, VolumeRecord } from '../db/storage-pools';
 import type { DaemonState } from '../state';
 import { storedContentType } from '../storage/block-file';
-import { volumeDiskName } from '../storage/volume-names';
+import { customDiskName } from '../storage/volume-names';
 import type { StorageVolumes } from '../storage/volumes';
 import type { MigrationConns } from './conns';
 import { receiveHeader, receiveResult, sendHeader, transferThenVerdict } from './control';
@@ -34,7 +34,7 @@ export function customVolumeRef(s: DaemonState, pool: PoolRecord, project: strin
     sd: s.pools.driver(pool),
     spec: s.pools.spec(pool),
     type: 'custom',
-    name: volumeDiskName('custom', project, name),
+    name: customDiskName({ project, name, contentType }),
     contentType: storedContentType(contentType),
     label: name,
   };

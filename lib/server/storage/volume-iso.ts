@@ -47,7 +47,8 @@ export async function runIsoImport(vols: StorageVolumes, pools: StoragePools, pl
       await copyFile(plan.file, target);
       await rm(plan.file, { force: true });
     });
-    const rec = await vols.adopt(pool, plan.project, { name: plan.name, contentType: 'iso', description: '', config: {} }, []);
+    // As Incus: the volume's size is the image's.
+    const rec = await vols.adopt(pool, plan.project, { name: plan.name, contentType: 'iso', description: '', config: { size: String(plan.size) } }, []);
     r.success();
     return rec;
   } catch (err) {

@@ -220,7 +220,7 @@ export class StorageVolumes {
 
     const sd = this.pools.driver(pool);
     const spec = this.pools.spec(pool);
-    const disk = volumeDiskName('custom', project, req.name);
+    const disk = customDiskName({ project, name: req.name, contentType: req.contentType });
     const r = new Reverter();
     try {
       const rec = await this.db.transaction((tx) =>
@@ -291,7 +291,10 @@ export class StorageVolumes {
 
   private async copyEnd(src: CopySource): Promise<CopyEnd> {
     const pool = await this.pools.get(src.pool);
-    return { sd: this.pools.driver(pool), spec: this.pools.spec(pool), type: src.type, disk: volumeDiskName(src.type, src.project, src.name) };
+    // An ISO volume's folder carries `.iso`.
+    const row = src.type === 'custom' ? await this.db.pools.volume(src.pool, src.project, src.type, src.name) : undefined;
+    const disk = row ? customDiskName(row) : volumeDiskName(src.type, src.project, src.name);
+    return { sd: this.pools.driver(pool), spec: this.pools.spec(pool), type: src.type, disk };
   }
 
   /** The copied snapshots' rows under the new volume, with the source rows' description, config and dates. */
@@ -365,7 +368,7 @@ export class StorageVolumes {
         copyFrom: { pool: pool.name, project: v.project, type: 'custom', name: v.name, withSnapshots: true },
       });
       await this.snapshots.deleteAll(pool, v);
-      await this.pools.driver(pool).deleteVolume(this.pools.spec(pool), 'custom', volumeDiskName('custom', v.project, v.name));
+      await this.pools.driver(pool).deleteVolume(this.pools.spec(pool), 'custom', customDiskName(v));
       await this.db.transaction((tx) => tx.pools.deleteVolume(v.id));
       return copy;
     }
