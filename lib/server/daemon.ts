@@ -150,6 +150,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       if (!cluster.handleUpgrade(req, socket, head)) dispatchUpgrade!(req, socket, head);
     },
   });
+  // A member serves the cluster certificate (the one members pin).
+  if (cluster.certificate) https.useCertificate(cluster.certificate);
   const metricsListener = new HttpsListener({ keypair, trust, handler: metricsOnly((req, res) => routing!(req, res)), upgrade: refuseUpgrades });
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
