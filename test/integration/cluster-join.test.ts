@@ -90,4 +90,29 @@ t.test('a second daemon joins a bootstrapped cluster with a join token', async (
   t.equal(op.status, 'Failure');
   t.equal(op.err, 'Failed to setup cluster trust: Failed to add server cert to cluster: No matching cluster join operation found', 'a token is single use');
   t.equal((await members(m1)).length, 2);
+
+  // A third member joins through `incus admin init --preseed` with only the token and its own address.
+  const preseed = `cluster:\n  enabled: true\n  server_address: ${a3}\n  cluster_token: ${await token(m1, 'm3')}\n`;
+  const init = await m3.cli(['admin', 'init', '--preseed'], preseed);
+  t.equal(init.code, 0, init.stderr);
+  t.equal(init.stdout, '');
+  t.same((await api(m3, 'GET', '/1.0/cluster')).body.metadata, { server_name: 'm3', enabled: true, member_config: [] }, 'named by the token');
+  // Three members: three voters (Incus's rebalance).
+  for (const d of [m1, m2, m3]) {
+    t.same(
+      (await members(d)).map((m) => [m.server_name, m.url, m.roles]),
+      [
+        ['m1', `https://${a1}`, ['database-leader', 'database']],
+        ['m2', `https://${a2}`, ['database']],
+        ['m3', `https://${a3}`, ['database']],
+      ],
+    );
+  }
+  t.match((await m3.cli(['profile', 'list', '-f', 'csv', '-c', 'n'])).stdout, /made-on-m2/, 'm3 reads the cluster database');
+
+  // A token that is no token, and a join into a cluster already joined.
+  const bad = await m2.cli(['admin', 'init', '--preseed'], 'cluster:\n  enabled: true\n  server_address: 127.0.0.1:1\n  cluster_token: nope\n');
+  t.equal(bad.stderr, 'Error: Invalid cluster join token: Invalid token\n');
+  r = await api(m2, 'PUT', '/1.0/cluster', join2);
+  t.match(r, { status: 400, body: { error: 'This server is already clustered' } });
 });
