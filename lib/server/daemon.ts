@@ -192,7 +192,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   routing = app.routing;
   dispatchUpgrade = upgrade;
   const serverConfig = await db.config.all();
-  const httpsAddress = serverConfig['core.https_address'] ?? '';
+  // A member's own address is its own (node-local), the shared one the bootstrap member's.
+  const httpsAddress = (cluster.clustered ? cluster.local.config()['core.https_address'] : undefined) || (serverConfig['core.https_address'] ?? '');
   if (httpsAddress) {
     // A listener that cannot start (address gone, port taken) must not keep the daemon down.
     await https.apply(httpsAddress).catch((err: unknown) => log.error('Failed to listen on HTTPS', { address: httpsAddress, err: String(err) }));

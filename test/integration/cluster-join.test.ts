@@ -110,6 +110,16 @@ t.test('a second daemon joins a bootstrapped cluster with a join token', async (
   }
   t.match((await m3.cli(['profile', 'list', '-f', 'csv', '-c', 'n'])).stdout, /made-on-m2/, 'm3 reads the cluster database');
 
+  // Each member keeps its own core.https_address; a joined member restarts into the cluster.
+  const httpsOf = async (d: TestDaemon): Promise<string | undefined> => ((await api(d, 'GET', '/1.0')).body.metadata as { config: Record<string, string> }).config['core.https_address'];
+  t.same([await httpsOf(m1), await httpsOf(m2), await httpsOf(m3)], [a1, a2, a3]);
+  await m2.signal('SIGTERM');
+  await m2.start();
+  t.equal(await httpsOf(m2), a2, 'm2 listens on its own address after a restart');
+  t.same((await members(m2)).map((m) => m.server_name), ['m1', 'm2', 'm3'], 'm2 back in the cluster');
+  t.equal((await m2.cli(['profile', 'create', 'after-restart'])).code, 0);
+  t.match((await m1.cli(['profile', 'list', '-f', 'csv', '-c', 'n'])).stdout, /after-restart/);
+
   // A token that is no token, and a join into a cluster already joined.
   const bad = await m2.cli(['admin', 'init', '--preseed'], 'cluster:\n  enabled: true\n  server_address: 127.0.0.1:1\n  cluster_token: nope\n');
   t.equal(bad.stderr, 'Error: Invalid cluster join token: Invalid token\n');

@@ -34,6 +34,7 @@ async function setClusterAddress(s: DaemonState, serverAddress: string): Promise
   const current = s.cluster.local.clusterAddress;
   if (current !== '') {
     if (!isCovered(serverAddress, current)) throw badRequest(`Server address "${serverAddress}" is not covered by "${current}" from "cluster.https_address"`);
+    if (!s.cluster.local.config()['core.https_address']) s.cluster.local.setConfig({ 'core.https_address': (await s.db.config.all())['core.https_address'] ?? null });
     return;
   }
   const config = await s.db.config.all();
@@ -45,7 +46,8 @@ async function setClusterAddress(s: DaemonState, serverAddress: string): Promise
   } else if (!isCovered(serverAddress, httpsAddress)) {
     throw badRequest(`Server address "${serverAddress}" is not covered by "${httpsAddress}" from "core.https_address"`);
   }
-  s.cluster.local.setConfig({ 'cluster.https_address': serverAddress });
+  // core.https_address is this member's own once clustered (the cluster database holds another's).
+  s.cluster.local.setConfig({ 'cluster.https_address': serverAddress, 'core.https_address': httpsAddress || serverAddress });
 }
 
 /** Checks the request and starts the join operation. */

@@ -97,6 +97,8 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
       cluster.local.setConfig({ 'cluster.https_address': httpsAddress });
     }
 
+    // core.https_address becomes this member's own once clustered.
+    cluster.local.setConfig({ 'core.https_address': (await s.db.config.all())['core.https_address'] ?? null });
     s.log.info('Bootstrapping cluster', { serverName: name });
     const op = s.ops.start({
       description: 'Creating bootstrap node',
