@@ -70,3 +70,14 @@ export function joinTokenOf(metadata: Record<string, unknown> | null | undefined
   if (!Array.isArray(addresses) || !addresses.every((a) => typeof a === 'string') || typeof expiresAt !== 'string') return null;
   return { server_name: serverName, fingerprint, addresses: addresses as string[], secret, expires_at: expiresAt };
 }
+
+/** A join token string's fields, or null when it is none (Incus's JoinTokenDecode: base64 JSON naming a server). */
+export function decodeJoinToken(token: string): ClusterMemberJoinToken | null {
+  try {
+    const t = JSON.parse(Buffer.from(token, 'base64').toString()) as Partial<ClusterMemberJoinToken>;
+    if (typeof t !== 'object' || t === null || typeof t.server_name !== 'string' || t.server_name === '' || typeof t.secret !== 'string') return null;
+    return { server_name: t.server_name, fingerprint: String(t.fingerprint ?? ''), addresses: Array.isArray(t.addresses) ? t.addresses.map(String) : [], secret: t.secret, expires_at: String(t.expires_at ?? '') };
+  } catch {
+    return null;
+  }
+}

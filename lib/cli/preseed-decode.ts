@@ -40,13 +40,26 @@ export interface PreseedProfile {
   project: string;
 }
 
-/** The local part of api.InitPreseed this CLI applies and dumps. */
+/** A preseed's `cluster` section (api.InitClusterPreseed: api.ClusterPut and a certificate path). */
+export interface PreseedCluster {
+  server_name: string;
+  enabled: boolean;
+  cluster_address: string;
+  cluster_certificate: string;
+  server_address: string;
+  cluster_token: string;
+  cluster_certificate_path: string;
+}
+
+/** The part of api.InitPreseed this CLI applies and dumps. */
 export interface LocalPreseed {
   config: Record<string, string>;
   networks: PreseedNetwork[];
   storage_pools: PreseedPool[];
   profiles: PreseedProfile[];
   projects: PreseedProject[];
+  /** Bootstrapping or joining a cluster; absent or null for none. */
+  cluster?: PreseedCluster | null;
 }
 
 type Node = YAML.Node | null | undefined;
@@ -155,6 +168,28 @@ class PreseedDecoder {
     return p;
   }
 
+  bool(node: Node): boolean {
+    if (this.isNull(node)) return false;
+    if (!this.yaml.isScalar(node) || typeof node.value !== 'boolean') return this.fail(node, `cannot unmarshal !!str \`${this.string(node)}\` into bool`);
+    return node.value;
+  }
+
+  cluster(node: Node): PreseedCluster | null {
+    if (this.isNull(node)) return null;
+    const c: PreseedCluster = { server_name: '', enabled: false, cluster_address: '', cluster_certificate: '', server_address: '', cluster_token: '', cluster_certificate_path: '' };
+    this.struct(node, 'api.InitClusterPreseed', {
+      server_name: (v) => (c.server_name = this.string(v)),
+      enabled: (v) => (c.enabled = this.bool(v)),
+      cluster_address: (v) => (c.cluster_address = this.string(v)),
+      cluster_certificate: (v) => (c.cluster_certificate = this.string(v)),
+      server_address: (v) => (c.server_address = this.string(v)),
+      cluster_token: (v) => (c.cluster_token = this.string(v)),
+      cluster_certificate_path: (v) => (c.cluster_certificate_path = this.string(v)),
+      member_config: (v) => this.unsupported(v, 'member_config'),
+    });
+    return c;
+  }
+
   /** Accepts an absent or empty `key`; anything else is refused by name. */
   private unsupported(node: Node, key: string): void {
     if (this.isNull(node)) return;
@@ -174,7 +209,7 @@ class PreseedDecoder {
       storage_volumes: (v) => this.unsupported(v, 'storage_volumes'),
       certificates: (v) => this.unsupported(v, 'certificates'),
       cluster_groups: (v) => this.unsupported(v, 'cluster_groups'),
-      cluster: (v) => this.unsupported(v, 'cluster'),
+      cluster: (v) => (out.cluster = this.cluster(v)),
     });
     return out;
   }

@@ -150,6 +150,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
       if (!cluster.handleUpgrade(req, socket, head)) dispatchUpgrade!(req, socket, head);
     },
   });
+  // A member serves the cluster certificate (the one members pin).
+  if (cluster.certificate) https.useCertificate(cluster.certificate);
   const metricsListener = new HttpsListener({ keypair, trust, handler: metricsOnly((req, res) => routing!(req, res)), upgrade: refuseUpgrades });
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => (resolveClosed = r));
@@ -190,7 +192,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   routing = app.routing;
   dispatchUpgrade = upgrade;
   const serverConfig = await db.config.all();
-  const httpsAddress = serverConfig['core.https_address'] ?? '';
+  // A member's own address is its own (node-local), the shared one the bootstrap member's.
+  const httpsAddress = (cluster.clustered ? cluster.local.config()['core.https_address'] : undefined) || (serverConfig['core.https_address'] ?? '');
   if (httpsAddress) {
     // A listener that cannot start (address gone, port taken) must not keep the daemon down.
     await https.apply(httpsAddress).catch((err: unknown) => log.error('Failed to listen on HTTPS', { address: httpsAddress, err: String(err) }));

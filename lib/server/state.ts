@@ -25,6 +25,8 @@ export interface NetworkListener {
   readonly current: string;
   /** Listens on an address ("" stops); throws (and keeps the old one) when it cannot. */
   apply(address: string): Promise<void>;
+  /** Serves another keypair (the cluster's once joined). */
+  useCertificate(pair: { certPem: string; keyPem: string }): void;
 }
 
 export interface DaemonState {

@@ -13,25 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeLocalPort } from '../../bench/lib/free-port';
 import { encodeCertificateToken } from '../../lib/api/certificate';
-import { rawRequest } from './lib/http';
 import { makeClientKeypair, TlsTransport } from './lib/tls-transport';
-import { type TestDaemon, withDaemon } from './lib/daemon';
-
-interface Reply {
-  status: number;
-  body: Record<string, unknown>;
-}
-
-const api = async (d: TestDaemon, method: string, path: string, body?: unknown): Promise<Reply> => {
-  const r = await rawRequest(d.socket, method, path, body === undefined ? undefined : JSON.stringify(body));
-  return { status: r.status, body: r.body as Record<string, unknown> };
-};
-
-/** Waits for an operation; returns its final state. */
-async function waitOp(d: TestDaemon, r: Reply): Promise<Record<string, unknown>> {
-  const id = (r.body.metadata as { id: string }).id;
-  return (await api(d, 'GET', `/1.0/operations/${id}/wait?timeout=60`)).body.metadata as Record<string, unknown>;
-}
+import { withDaemon } from './lib/daemon';
+import { api, waitOp } from './lib/socket-api';
 
 t.test('bootstrap a cluster on a standalone daemon', async (t) => {
   const d = await withDaemon(t);

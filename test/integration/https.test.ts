@@ -212,7 +212,7 @@ t.test('HTTPS listener, trust store, tokens and restricted certificates', async 
     t.equal(add.status, 200, `added: ${JSON.stringify(add.json.error ?? '')}`);
     t.match(await local(d, 'POST', '/1.0/certificates', { type: 'client', certificate: kp.cert }), { status: 409, json: { error: 'Certificate already in trust store' } }, 'duplicate refused');
     t.match(await local(d, 'POST', '/1.0/certificates', { type: 'client', certificate: 'not a cert' }), { status: 400 }, 'garbage refused');
-    t.match(await local(d, 'POST', '/1.0/certificates', { type: 'server', certificate: kp.cert }), { status: 400, json: { error: 'Invalid certificate type' } }, 'bad type refused');
+    t.match(await local(d, 'POST', '/1.0/certificates', { type: 'bogus', certificate: kp.cert }), { status: 400, json: { error: 'Invalid certificate type' } }, 'bad type refused');
     t.match(await local(d, 'POST', '/1.0/certificates', { type: 'client' }), { status: 400, json: { error: 'Client is already trusted' } }, 'the socket needs no certificate');
     const short = kp.fingerprint.slice(0, 12);
     t.match((await local(d, 'GET', `/1.0/certificates/${short}`)).json.metadata, { name: 'added', description: 'by file', fingerprint: kp.fingerprint }, 'found by prefix, named after its CN');

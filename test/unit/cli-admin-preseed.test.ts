@@ -184,7 +184,16 @@ t.test('decoding errors', async (t) => {
   t.throws(() => decodePreseed('storage_pools:\n- driver: dir\n'), { message: 'Failed to parse the preseed: storage_pools entry 0 is missing its name' });
   t.throws(() => decodePreseed('storage_pools:\n- name: a\n'), { message: 'Failed to parse the preseed: storage pool "a" is missing its driver' });
   t.throws(() => decodePreseed('storage_volumes:\n- name: v\n  pool: p\n'), { message: /line 2: storage_volumes is not supported/ });
-  t.throws(() => decodePreseed('cluster:\n  enabled: true\n'), { message: /cluster is not supported/ });
+  t.same(decodePreseed('cluster:\n  enabled: true\n  server_address: 10.0.0.2:8443\n  cluster_token: abc\n').cluster, {
+    server_name: '',
+    enabled: true,
+    cluster_address: '',
+    cluster_certificate: '',
+    server_address: '10.0.0.2:8443',
+    cluster_token: 'abc',
+    cluster_certificate_path: '',
+  }, 'a cluster section is decoded');
+  t.throws(() => decodePreseed('cluster:\n  member_config:\n  - entity: storage-pool\n'), { message: /member_config is not supported/ });
   t.same(decodePreseed('storage_volumes: []\ncertificates: []\ncluster_groups: []\ncluster: null\n').storage_pools, [], 'a dump\'s empty sections are accepted');
 });
 

@@ -262,7 +262,16 @@ export function register(program: Command, ctx: CliContext): void {
           // As Incus: the server is reached before the preseed is read; a daemon that is down fails here, plainly.
           await client.getServer();
           const preseed = decodePreseed(await readPreseed(file));
+          const cluster = preseed.cluster ?? null;
+          const clustering = cluster ? (require('../preseed-cluster') as typeof import('../preseed-cluster')) : null;
+          if (cluster && clustering) {
+            await clustering.fillClusterConfig(cluster, (line) => ctx.out(line));
+            // Joining replaces this server's data by the cluster's: the rest of the preseed is not applied (as Incus).
+            if (clustering.isJoin(cluster)) return clustering.joinCluster(client, cluster);
+          }
           await applyPreseed(clientPreseedApi(client), preseed);
+          // A cluster section without a member to join bootstraps one, once the rest is in place.
+          if (cluster?.enabled && clustering) await clustering.enableCluster(client, cluster);
           return;
         }
         if (!flags.auto && !flags.minimal) {

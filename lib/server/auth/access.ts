@@ -57,7 +57,9 @@ const denyProject = (p: string): StatusError => new StatusError(403, `User does 
 export function checkAccess(caller: Caller, method: string, route: string | undefined, url: URL, ctx: AccessContext): StatusError | null {
   if (caller.protocol === 'unix') return null;
   // Internal endpoints are for the local CLI and cluster members only.
-  if (route?.startsWith('/internal/') || url.pathname.replace(/\/{2,}/g, '/').startsWith('/internal/')) return new StatusError(403, NOT_AUTHORIZED);
+  if (route?.startsWith('/internal/') || url.pathname.replace(/\/{2,}/g, '/').startsWith('/internal/')) {
+    return route?.startsWith('/internal/cluster/') && caller.certificate?.type === 'server' ? null : new StatusError(403, NOT_AUTHORIZED);
+  }
   if (route === undefined) return null;
   // Untrusted callers and metrics certificates included: the route decides (metrics/access.ts).
   if (route === '/1.0/metrics') return null;

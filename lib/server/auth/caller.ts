@@ -1,7 +1,7 @@
 /**
  * Who sent a request: the Unix socket (always trusted, full access) or a TLS
  * peer, trusted when its certificate's fingerprint is in the store as a
- * client certificate. Decided per request, so a removed certificate is
+ * client or server (cluster member) certificate. Decided per request, so a removed certificate is
  * refused on the very next call.
  */
 import type { IncomingMessage } from 'node:http';
@@ -51,6 +51,7 @@ export function callerOf(req: IncomingMessage, trust: TrustStore): Caller {
   if (!isTls(socket)) return { protocol: 'unix', fingerprint: null, certificate: undefined, trusted: true, projects: null };
   const fingerprint = peerFingerprint(socket);
   const certificate = fingerprint ? trust.lookup(fingerprint) : undefined;
-  const trusted = certificate?.type === 'client';
+  // Server certificates are cluster members' (Incus trusts them fully).
+  const trusted = certificate?.type === 'client' || certificate?.type === 'server';
   return { protocol: 'tls', fingerprint, certificate, trusted, projects: trusted && certificate!.restricted ? certificate!.projects : null };
 }

@@ -50,8 +50,18 @@ export class HttpsListener {
   private readonly busy = new Set<Duplex>();
   private readonly doomed = new WeakSet<Duplex>();
 
+  /** The keypair served: the server's own, or the cluster's once this host is a member (Incus's NetworkUpdateCert). */
+  private pair: { certPem: string; keyPem: string };
+
   constructor(private readonly deps: HttpsListenerDeps) {
+    this.pair = deps.keypair;
     deps.trust.onRevoke((fp) => this.cut(fp));
+  }
+
+  /** Serves another keypair from now on (new connections; those open keep theirs). */
+  useCertificate(pair: { certPem: string; keyPem: string }): void {
+    this.pair = pair;
+    this.server?.setSecureContext({ key: pair.keyPem, cert: pair.certPem, minVersion: 'TLSv1.2' });
   }
 
   /** The address listened on now ("" when closed). */
@@ -98,8 +108,8 @@ export class HttpsListener {
     const { host, port } = parseListenAddress(address);
     const server = createServer(
       {
-        key: this.deps.keypair.keyPem,
-        cert: this.deps.keypair.certPem,
+        key: this.pair.keyPem,
+        cert: this.pair.certPem,
         minVersion: 'TLSv1.2',
         requestCert: true,
         rejectUnauthorized: false,

@@ -116,7 +116,7 @@ function atTime(at: number, fn: () => void): () => void {
   return () => clearTimeout(timer);
 }
 
-function sameSecret(a: string, b: string): boolean {
+export function sameSecret(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);

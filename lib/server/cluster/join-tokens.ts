@@ -8,7 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Operation } from '../../api/operation';
 import { StatusCode } from '../../api/response';
-import { startToken, tokenExpiry } from '../auth/tokens';
+import { sameSecret, startToken, tokenExpiry } from '../auth/tokens';
+import { StatusError } from '../errors';
 import type { OperationRegistry } from '../operations/registry';
 
 /** Incus's operation description for a join token (operationtype.ClusterJoinToken). */
@@ -32,4 +33,22 @@ export function createJoinToken(ops: OperationRegistry, req: { serverName: strin
     expiresAt: expiresAt ? expiresAt.toISOString() : ZERO_TIME,
   };
   return startToken(ops, JOIN_TOKEN_DESCRIPTION, metadata, expiresAt);
+}
+
+/**
+ * Redeems a join token presented as a trust token (Incus's
+ * clusterMemberJoinTokenValid): the running token for that name whose
+ * secret matches is cancelled (tokens are single use); false when none.
+ */
+export function redeemJoinToken(ops: OperationRegistry, serverName: string, secret: string): boolean {
+  const op = ops.list('default').find((o) => {
+    if (o.class !== 'token' || o.status_code !== StatusCode.Running || o.description !== JOIN_TOKEN_DESCRIPTION) return false;
+    const md = o.metadata ?? {};
+    return md.serverName === serverName && typeof md.secret === 'string' && sameSecret(md.secret, secret);
+  });
+  if (!op) return false;
+  ops.cancel(op.id);
+  const expiresAt = String(op.metadata?.expiresAt ?? ZERO_TIME);
+  if (expiresAt !== ZERO_TIME && Date.now() > Date.parse(expiresAt)) throw new StatusError(403, 'Token has expired');
+  return true;
 }

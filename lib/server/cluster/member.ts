@@ -5,7 +5,7 @@
  * the Db is a local file or the cluster's database is decided here.
  */
 import { existsSync } from 'node:fs';
-import { copyFile, readFile, rename, rm } from 'node:fs/promises';
+import { copyFile, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -15,7 +15,7 @@ import { SqliteEngine } from '../db/sqlite-engine';
 import { SwitchableEngine } from '../db/switchable-engine';
 import { acceptDatabaseUpgrade, isDatabaseUpgrade } from './database-link';
 import { ClusterGateway } from './gateway';
-import { LocalStore } from './local-store';
+import { LocalStore, type RaftNode } from './local-store';
 
 /** The cluster keypair's files (Incus's). */
 const CLUSTER_FILES = ['cluster.crt', 'cluster.key', 'cluster.ca'] as const;
@@ -78,6 +78,11 @@ export class ClusterMember {
     return this.name;
   }
 
+  /** The cluster keypair (null while standalone): what the HTTPS listener serves once clustered. */
+  get certificate(): ClusterCertificate | null {
+    return this.box.cert;
+  }
+
   /** Handles `/internal/database` upgrades on the HTTPS listener; false for any other upgrade. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     if (!isDatabaseUpgrade(req)) return false;
@@ -133,6 +138,40 @@ export class ClusterMember {
   }
 
   /**
+   * Joins an existing cluster that accepted this host (Incus's cluster.Join):
+   * saves the cluster keypair, records the raft members, starts this
+   * member's dqlite node and has the leader add it, then replaces the local
+   * database by the cluster's (the local data is dropped, as Incus drops
+   * it). Undone when a step before the switch fails.
+   */
+  async join(name: string, cert: ClusterCertificate, nodes: RaftNode[], afterMove: () => Promise<void>): Promise<void> {
+    for (const f of CLUSTER_FILES) {
+      if (existsSync(join(this.varDir, f))) throw new Error('Inconsistent state: found leftover cluster certificate');
+    }
+    const address = this.local.clusterAddress;
+    const self = nodes.find((n) => n.address === address && n.name === name);
+    if (!self) throw new Error(`This member (${address}) is not among the accepted raft members`);
+    let moved = false;
+    try {
+      await writeFile(join(this.varDir, 'cluster.crt'), cert.certPem, { mode: 0o644 });
+      await writeFile(join(this.varDir, 'cluster.key'), cert.keyPem, { mode: 0o600 });
+      this.box.cert = cert;
+      this.local.setRaftNodes(nodes);
+      this.name = null;
+      await this.gateway.start();
+      await this.gateway.addMember(self.id, address);
+      await this.engine.replace(async () => this.gateway.openEngine());
+      moved = true;
+      await this.gateway.saveMembers(new Map(nodes.map((n) => [n.address, n.name])));
+      await afterMove();
+    } catch (err) {
+      if (!moved) await this.undoBootstrap();
+      throw err;
+    }
+    await this.retireSqlite();
+  }
+
+  /**
    * Moves the standalone SQLite file aside once its data lives in dqlite:
    * nothing reads it any more, and scripts that open database/global/db.bin
    * with sqlite3 (Incus's test harness) must not find stale rows there.
@@ -145,7 +184,7 @@ export class ClusterMember {
     }
   }
 
-  /** Back to standalone after a failed bootstrap (the SQLite engine still serves unless the move finished). */
+  /** Back to standalone after a failed bootstrap or join (the SQLite engine still serves unless the move finished). */
   private async undoBootstrap(): Promise<void> {
     await this.gateway.stop().catch(() => undefined);
     this.local.setRaftNodes([]);

@@ -29,6 +29,7 @@ export class MemberQueries {
     this.st = {
       list: s.prepare<[], MemberRow>(`SELECT ${COLS} FROM nodes ORDER BY id`),
       byName: s.prepare<[string], MemberRow>(`SELECT ${COLS} FROM nodes WHERE name = ?`),
+      create: s.prepare<[string, string, number, number, number]>('INSERT INTO nodes (name, address, schema, api_extensions, arch, description) VALUES (?, ?, ?, ?, ?, \'\')'),
       bootstrap: s.prepare<[string, string]>('UPDATE nodes SET name = ?, address = ? WHERE id = 1'),
       version: s.prepare<[number, number, string]>('UPDATE nodes SET schema = ?, api_extensions = ?, heartbeat = CURRENT_TIMESTAMP WHERE name = ?'),
     };
@@ -46,6 +47,12 @@ export class MemberQueries {
   async bootstrap(name: string, address: string): Promise<void> {
     const r = await this.st.bootstrap.run(name, address);
     if (r.changes !== 1) throw new Error('Failed updating cluster member: no member with id 1');
+  }
+
+  /** Adds a joining member (Incus's CreateNodeWithArch); its id, which is also its raft id. */
+  async create(name: string, address: string, schema: number, apiExtensions: number, arch: number): Promise<number> {
+    const r = await this.st.create.run(name, address, schema, apiExtensions, arch);
+    return Number(r.lastInsertRowid);
   }
 
   /** Records the schema and API extension count a member runs as it starts (and that it is alive). */

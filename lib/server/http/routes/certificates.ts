@@ -3,6 +3,8 @@ import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { type Certificate, type CertificatePut, type CertificatesPost, decodeCertificateToken } from '../../../api/certificate';
+import { decodeJoinToken } from '../../../api/cluster';
+import { redeemJoinToken } from '../../cluster/join-tokens';
 import { asyncResponse, syncResponse } from '../../response';
 import { badRequest, conflict, forbidden, notFound } from '../../errors';
 import type { Queries } from '../../db';
@@ -17,7 +19,7 @@ import { checkIfMatch, query, recursionOf, setEtag } from '../request';
 
 type FpParams = { Params: { fingerprint: string } };
 
-const TYPES = new Set(['client', 'metrics']);
+const TYPES = new Set(['client', 'metrics', 'server']);
 const url = (fp: string): string => `/1.0/certificates/${fp}`;
 
 /** Field types of a POST/PUT/PATCH body, checked before anything is used. */
@@ -54,6 +56,19 @@ function peerCertificate(req: FastifyRequest): X509Certificate | null {
   return raw && raw.length > 0 ? new X509Certificate(raw) : null;
 }
 
+/** Redeems a certificate add token; what it grants, or 403. */
+function redeemCertificateToken(s: DaemonState, token: string): ReturnType<typeof redeemToken> & object {
+  let secret: string;
+  try {
+    secret = decodeCertificateToken(token).secret;
+  } catch {
+    throw forbidden(NOT_AUTHORIZED);
+  }
+  const granted = redeemToken(s.ops, secret);
+  if (!granted) throw forbidden('No matching certificate add operation found');
+  return granted;
+}
+
 export function registerCertificates(app: FastifyInstance, s: DaemonState): void {
   app.get('/1.0/certificates', async (req) => {
     const q = query(req);
@@ -75,16 +90,14 @@ export function registerCertificates(app: FastifyInstance, s: DaemonState): void
     if (caller.trusted && !body.certificate && !body.token) throw badRequest('Client is already trusted');
     if (!caller.trusted || caller.projects !== null) {
       if (body.token || !body.trust_token) throw forbidden(NOT_AUTHORIZED);
-      let secret: string;
-      try {
-        secret = decodeCertificateToken(body.trust_token).secret;
-      } catch {
-        throw forbidden(NOT_AUTHORIZED);
+      const join = decodeJoinToken(body.trust_token);
+      if (join) {
+        // A joining member adds its own server certificate with its join token (Incus's SetupTrust).
+        if (!redeemJoinToken(s.ops, join.server_name, join.secret)) throw forbidden('No matching cluster join operation found');
+      } else {
+        // The token's request stands; the caller may not override any of it.
+        body = { ...redeemCertificateToken(s, body.trust_token) };
       }
-      const granted = redeemToken(s.ops, secret);
-      if (!granted) throw forbidden('No matching certificate add operation found');
-      // The token's request stands; the caller may not override any of it.
-      body = { ...granted };
     }
     const type = body.type ?? '';
     checkType(type);

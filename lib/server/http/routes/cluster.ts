@@ -7,6 +7,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Cluster, ClusterMember, ClusterMembersPost, ClusterPut } from '../../../api/cluster';
 import type { MemberRow } from '../../db/members';
 import { parseListenAddress } from '../../auth/https-listener';
+import { acceptMember, type AcceptRequest } from '../../cluster/accept';
+import { startJoin } from '../../cluster/join';
 import { createJoinToken, DEFAULT_JOIN_TOKEN_EXPIRY } from '../../cluster/join-tokens';
 import { badRequest, notFound, StatusError } from '../../errors';
 import { apiNameProblem } from '../../names/api-name';
@@ -16,6 +18,12 @@ import type { DaemonState } from '../../state';
 import { recursionOf, setEtag } from '../request';
 
 type NameParams = { Params: { name: string } };
+
+/** Who leads the database and the raft members' roles, for the members' `roles`. */
+interface RaftView {
+  leader: string;
+  raft: { address: string; role: string }[];
+}
 
 /** Member names of this prefix address cluster groups (Incus's targetGroupPrefix). */
 const TARGET_GROUP_PREFIX = '@';
@@ -33,8 +41,8 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
   const cluster = s.cluster;
 
   /** Incus's NodeInfo.ToAPI for one row: roles from the raft nodes this member knows and the leader. */
-  const toApi = (row: MemberRow, leader: string): ClusterMember => {
-    const raft = cluster.local.raftNodes().find((n) => n.address === row.address);
+  const toApi = (row: MemberRow, { leader, raft: nodes }: RaftView): ClusterMember => {
+    const raft = nodes.find((n) => n.address === row.address);
     const roles: string[] = [];
     if (leader !== '' && leader === row.address) roles.push('database-leader');
     if (raft?.role === 'voter') roles.push('database');
@@ -54,7 +62,12 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
       architecture: architectureName(row.arch),
     };
   };
-  const leader = async (): Promise<string> => (cluster.clustered ? cluster.gateway.leaderAddress().catch(() => '') : '');
+  /** The leader and the raft members as dqlite knows them now (the local store's copy when it cannot be asked). */
+  const raftView = async (): Promise<RaftView> => {
+    if (!cluster.clustered) return { leader: '', raft: [] };
+    const [leader, raft] = await Promise.all([cluster.gateway.leaderAddress().catch(() => ''), cluster.gateway.members().catch(() => cluster.local.raftNodes())]);
+    return { leader, raft };
+  };
 
   app.get('/1.0/cluster', async (_req, reply) => {
     const info: Cluster = { server_name: cluster.serverName, enabled: cluster.clustered, member_config: [] };
@@ -70,7 +83,10 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
     if (name !== '' && !enabled) throw badRequest('ServerName must be empty when disabling clustering');
     if (name.startsWith(TARGET_GROUP_PREFIX)) throw badRequest(`ServerName may not start with "${TARGET_GROUP_PREFIX}"`);
     if (!enabled) throw badRequest('Clustering cannot be disabled');
-    if ((body.cluster_address ?? '') !== '') throw badRequest('Joining an existing cluster is not supported');
+    if ((body.cluster_address ?? '') !== '') {
+      const join = await startJoin(s, { ...body, server_name: name, enabled });
+      return reply.code(202).header('Location', `/1.0/operations/${join.id}`).send(asyncResponse(join));
+    }
 
     // No cluster.https_address yet: core.https_address becomes it (unless it has no host).
     if (cluster.local.clusterAddress === '') {
@@ -81,6 +97,8 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
       cluster.local.setConfig({ 'cluster.https_address': httpsAddress });
     }
 
+    // core.https_address becomes this member's own once clustered.
+    cluster.local.setConfig({ 'core.https_address': (await s.db.config.all())['core.https_address'] ?? null });
     s.log.info('Bootstrapping cluster', { serverName: name });
     const op = s.ops.start({
       description: 'Creating bootstrap node',
@@ -100,8 +118,8 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
   app.get('/1.0/cluster/members', async (req) => {
     const rows = await s.db.members.list();
     if (recursionOf(req) === 0) return syncResponse(rows.map((r) => memberUrl(r.name)));
-    const lead = await leader();
-    return syncResponse(rows.map((r) => toApi(r, lead)));
+    const view = await raftView();
+    return syncResponse(rows.map((r) => toApi(r, view)));
   });
 
   app.post('/1.0/cluster/members', async (req, reply) => {
@@ -110,12 +128,12 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
     if (why) throw badRequest(`Invalid cluster member name: ${why}`);
     if (!cluster.clustered) throw badRequest('This server is not clustered');
     const config = await s.db.config.all();
-    const lead = await leader();
+    const view = await raftView();
     // A joining server is given the members that hold the database.
     const addresses: string[] = [];
     for (const row of await s.db.members.list()) {
       if (row.name === name) throw new StatusError(500, `The cluster already has a member with name: ${name}`);
-      const roles = toApi(row, lead).roles;
+      const roles = toApi(row, view).roles;
       if (roles.includes('database') || roles.includes('database-standby')) addresses.push(row.address);
     }
     if (addresses.length < 1) throw new StatusError(500, 'There are no online cluster members');
@@ -132,8 +150,15 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
   app.get<NameParams>('/1.0/cluster/members/:name', async (req, reply) => {
     const row = await s.db.members.get(req.params.name);
     if (!row) throw notFound('Cluster member not found');
-    const member = toApi(row, await leader());
+    const member = toApi(row, await raftView());
     setEtag(reply, { roles: member.roles, failure_domain: member.failure_domain, description: member.description, config: member.config, groups: member.groups });
     return syncResponse(member);
+  });
+
+  // A joining server, trusted through its join token, asks to be accepted (Incus's internalClusterPostAccept).
+  app.post('/internal/cluster/accept', async (req) => {
+    const body = (req.body ?? {}) as Partial<AcceptRequest>;
+    if (!body.name) throw badRequest('No name provided');
+    return syncResponse(await acceptMember(s.db, cluster, { name: body.name, address: body.address ?? '', schema: Number(body.schema ?? 0), api: Number(body.api ?? 0), architecture: Number(body.architecture ?? 0) }));
   });
 }

@@ -17,6 +17,7 @@ import { DAEMON_STORAGE_KEYS, isDaemonStorageKey, moveDaemonStorage, validateDae
 
 /** The member's cluster address: kept in its local store, not in the (possibly shared) database. */
 const CLUSTER_ADDRESS_KEY = 'cluster.https_address';
+const HTTPS_ADDRESS_KEY = 'core.https_address';
 
 /** Server keys accepted so far; later issues extend this table. */
 const SERVER_KEYS = new Set([
@@ -52,8 +53,12 @@ export function registerRoot(app: FastifyInstance, s: DaemonState): void {
   const facts = s.facts;
   /** The server config as `GET /1.0` shows it: the database's keys and this member's own. */
   const serverConfig = async (): Promise<Record<string, string>> => {
-    const address = s.cluster.local.config()[CLUSTER_ADDRESS_KEY];
-    return { ...(await s.db.config.all()), ...(address ? { [CLUSTER_ADDRESS_KEY]: address } : {}) };
+    const local = s.cluster.local.config();
+    const address = local[CLUSTER_ADDRESS_KEY];
+    // A member listens on its own core.https_address (Incus keeps it in the node-local database).
+    const ownAddress = s.cluster.clustered ? local[HTTPS_ADDRESS_KEY] : undefined;
+    const own: Record<string, string> = ownAddress ? { [HTTPS_ADDRESS_KEY]: ownAddress } : {};
+    return { ...(await s.db.config.all()), ...own, ...(address ? { [CLUSTER_ADDRESS_KEY]: address } : {}) };
   };
   app.get('/', async () => syncResponse(['/1.0']));
 
@@ -103,6 +108,13 @@ export function registerRoot(app: FastifyInstance, s: DaemonState): void {
     }
     for (const k of storageChanges) await moveDaemonStorage(s.varDir, s.pools, k, next[k] ?? '');
     const { [CLUSTER_ADDRESS_KEY]: _member, ...shared } = next;
+    if (s.cluster.clustered) {
+      // This member's own address; the shared value stays the cluster's.
+      s.cluster.local.setConfig({ [HTTPS_ADDRESS_KEY]: address || null });
+      const stored = (await s.db.config.all())[HTTPS_ADDRESS_KEY];
+      if (stored) shared[HTTPS_ADDRESS_KEY] = stored;
+      else delete shared[HTTPS_ADDRESS_KEY];
+    }
     await s.db.config.replace(shared);
     if (clusterAddress !== (current[CLUSTER_ADDRESS_KEY] ?? '')) s.cluster.local.setConfig({ [CLUSTER_ADDRESS_KEY]: clusterAddress || null });
     s.events.lifecycle('config-updated', '/1.0');
