@@ -241,3 +241,9 @@ export const CERTIFICATE_PUT: StructSpec = {
   name: 'api.CertificatePut',
   fields: { name: 'string', type: 'string', restricted: 'bool', projects: 'strings', certificate: 'string', description: 'string' },
 };
+
+/** api.ClusterMemberPut */
+export const CLUSTER_MEMBER_PUT: StructSpec = {
+  name: 'api.ClusterMemberPut',
+  fields: { roles: 'strings', failure_domain: 'string', description: 'string', config: 'stringMap', groups: 'strings' },
+};

@@ -2,7 +2,7 @@
  * Clustering (`/1.0/cluster`, `/1.0/cluster/members`): the cluster's state,
  * enabling it, the members. Server-wide: no `?project=`.
  */
-import { type Cluster, type ClusterMember, type ClusterMemberJoinToken, type ClusterPut, joinTokenOf } from '../api/cluster';
+import { type Cluster, type ClusterMember, type ClusterMemberJoinToken, type ClusterMemberPut, type ClusterPut, joinTokenOf } from '../api/cluster';
 import type { Operation as OperationData } from '../api/operation';
 import { StatusCode } from '../api/response';
 import { IncusClient, type CallOptions, type WithEtag, type WriteOptions } from './client';
@@ -59,4 +59,18 @@ export async function getClusterMembers(client: IncusClient, opts: CallOptions =
 
 export async function getClusterMember(client: IncusClient, name: string, opts: CallOptions = {}): Promise<ClusterMember> {
   return (await read<ClusterMember>(client, memberPath(name), opts)).value;
+}
+
+export function getClusterMemberWithEtag(client: IncusClient, name: string, opts: CallOptions = {}): Promise<WithEtag<ClusterMember>> {
+  return read<ClusterMember>(client, memberPath(name), opts);
+}
+
+/** PUT /1.0/cluster/members/{name}: the member's description, config, roles, failure domain and groups. */
+export async function updateClusterMember(client: IncusClient, name: string, put: ClusterMemberPut, opts: WriteOptions = {}): Promise<void> {
+  await serverWide(client).request('PUT', memberPath(name), { signal: opts.signal, body: put, etag: opts.etag });
+}
+
+/** POST /1.0/cluster/members/{name}: renames the member. */
+export async function renameClusterMember(client: IncusClient, name: string, newName: string, opts: CallOptions = {}): Promise<void> {
+  await serverWide(client).request('POST', memberPath(name), { signal: opts.signal, body: { server_name: newName } });
 }

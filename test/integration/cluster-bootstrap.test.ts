@@ -4,7 +4,8 @@
  * from SQLite into dqlite under the running daemon; the member is listed
  * with Incus's fields; what is written afterwards lives in dqlite and
  * survives a restart; a second enable and an enable without an address are
- * refused as Incus refuses them.
+ * refused as Incus refuses them. The member is renamed, edited and its
+ * keys set, read and unset as Incus's `incus cluster` commands do.
  */
 import t from 'tap';
 import Database from 'better-sqlite3';
@@ -15,6 +16,7 @@ import { freeLocalPort } from '../../bench/lib/free-port';
 import { encodeCertificateToken } from '../../lib/api/certificate';
 import { makeClientKeypair, TlsTransport } from './lib/tls-transport';
 import { withDaemon } from './lib/daemon';
+import { rawRequest } from './lib/http';
 import { api, waitOp } from './lib/socket-api';
 
 t.test('bootstrap a cluster on a standalone daemon', async (t) => {
@@ -139,6 +141,44 @@ t.test('bootstrap a cluster on a standalone daemon', async (t) => {
   t.equal((await d.cli(['cluster', 'list-tokens', '-f', 'csv'])).stdout, '');
   t.equal((await d.cli(['cluster', 'revoke-token', 'm2'])).stderr, 'Error: No cluster join token for member m2 on remote: local\n');
 
+  // Member management: rename, then description and config through set/get/unset, edit and PATCH.
+  t.equal((await d.cli(['cluster', 'rename', 'm1', 'm9'])).stdout, 'Member m1 renamed to m9\n');
+  t.same((await api(d, 'GET', '/1.0/cluster')).body.metadata, { server_name: 'm9', enabled: true, member_config: [] }, 'this member renamed itself');
+  t.equal(((await api(d, 'GET', '/1.0')).body.metadata as { environment: { server_name: string } }).environment.server_name, 'm9');
+  t.same((await api(d, 'GET', '/1.0/cluster/members')).body.metadata, ['/1.0/cluster/members/m9']);
+  t.match((await d.cli(['cluster', 'show', 'm9'])).stdout, /\nserver_name: m9\n/);
+  t.equal((await d.cli(['list', '-c', 'nL', '-f', 'csv'])).stdout.trim(), 'before,m9', 'the instance is on the renamed member');
+  t.match(await api(d, 'GET', '/1.0/cluster/members/m1'), { status: 404, body: { error: 'Cluster member not found' } });
+  t.equal((await d.cli(['cluster', 'rename', 'nope', 'x'])).stderr, 'Error: Cluster member not found\n');
+  t.match(await api(d, 'POST', '/1.0/cluster/members/m9', { server_name: 'bad name' }), { status: 400, body: { error: 'Invalid cluster member name: Name cannot contain white space' } });
+  t.equal((await d.cli(['cluster', 'set', 'm9', 'description=hi', '--property'])).code, 0);
+  t.equal((await d.cli(['cluster', 'get', 'm9', 'description', '--property'])).stdout, 'hi\n');
+  t.equal((await d.cli(['cluster', 'set', 'm9', 'user.foo=bar'])).code, 0);
+  t.equal((await d.cli(['cluster', 'get', 'm9', 'user.foo'])).stdout, 'bar\n');
+  t.equal((await d.cli(['cluster', 'get', 'm9', 'user.nope'])).stderr, 'Error: The key "user.nope" does not exist on cluster member "m9"\n');
+  t.equal((await d.cli(['cluster', 'set', 'm9', 'foo=bar'])).stderr, 'Error: Invalid cluster configuration key "foo"\n');
+  t.equal((await d.cli(['cluster', 'set', 'm9', 'scheduler.instance=bad'])).stderr, 'Error: Invalid cluster configuration key "scheduler.instance" value\n');
+  t.equal((await d.cli(['cluster', 'get', 'nope', 'user.foo'])).stderr, 'Error: Cluster member not found\n');
+  t.equal((await d.cli(['cluster', 'set', 'nope', 'user.foo=1'])).stderr, 'Error: Cluster member not found\n');
+  t.match((await d.cli(['cluster', 'show', 'm9'])).stdout, /\ndescription: hi\nconfig:\n  user.foo: bar\n/);
+  t.match((await d.cli(['cluster', 'list', '-f', 'csv', '-c', 'nd'])).stdout, 'm9,hi\n');
+  t.equal((await d.cli(['cluster', 'unset', 'm9', 'user.foo'])).code, 0);
+  t.same((await api(d, 'GET', '/1.0/cluster/members/m9')).body.metadata, { ...members[0], server_name: 'm9', description: 'hi', config: {} }, 'the key unset');
+  t.equal((await d.cli(['cluster', 'unset', 'm9', 'description', '--property'])).code, 0);
+  t.equal((await d.cli(['cluster', 'get', 'm9', 'description', '--property'])).stdout, '\n');
+  const edit = await d.cli(['cluster', 'edit', 'm9'], 'roles:\n- database\ndescription: edited\nconfig:\n  scheduler.instance: manual\ngroups:\n- default\n');
+  t.equal(edit.code, 0, edit.stderr);
+  r = await api(d, 'PATCH', '/1.0/cluster/members/m9', { roles: ['database'], groups: ['default'], description: 'patched', config: { 'user.a': '1' } });
+  t.equal(r.status, 200, String(r.body.error));
+  t.match((await api(d, 'GET', '/1.0/cluster/members/m9')).body.metadata, { description: 'patched', config: { 'scheduler.instance': 'manual', 'user.a': '1' } }, 'PATCH keeps the keys it is not given');
+  t.match(await api(d, 'PUT', '/1.0/cluster/members/m9', { roles: [], groups: ['default'] }), { status: 400, body: { error: 'The "database" role cannot be dropped at this time' } });
+  t.match(await api(d, 'PUT', '/1.0/cluster/members/m9', { roles: ['database'], groups: [] }), { status: 400, body: { error: 'Cluster members need to belong to at least one group' } });
+  t.match(await api(d, 'PUT', '/1.0/cluster/members/nope', { roles: [], groups: ['default'] }), { status: 404, body: { error: 'Cluster member not found' } });
+  const stale = await rawRequest(d.socket, 'PUT', '/1.0/cluster/members/m9', JSON.stringify({ roles: ['database'], groups: ['default'] }), { 'If-Match': '"stale"' });
+  t.equal(stale.status, 412, 'a stale ETag is refused');
+  t.equal((await d.cli(['cluster', 'rename', 'm9', 'm1', '-q'])).stdout, '', 'renamed back');
+  t.same((await api(d, 'GET', '/1.0/cluster/members')).body.metadata, ['/1.0/cluster/members/m1']);
+
   // A second enable through the API: the operation fails as Incus's does (the cluster certificate is there).
   r = await api(d, 'PUT', '/1.0/cluster', { server_name: 'm1', enabled: true });
   op = await waitOp(d, r);
@@ -149,6 +189,7 @@ t.test('bootstrap a cluster on a standalone daemon', async (t) => {
   await d.signal('SIGTERM');
   await d.start();
   t.same((await api(d, 'GET', '/1.0/cluster')).body.metadata, { server_name: 'm1', enabled: true, member_config: [] }, 'still clustered');
+  t.match((await api(d, 'GET', '/1.0/cluster/members/m1')).body.metadata, { description: 'patched', config: { 'scheduler.instance': 'manual', 'user.a': '1' } }, 'the member edits survived the restart');
   const profiles = (await d.cli(['profile', 'list', '-f', 'csv'])).stdout;
   t.match(profiles, /p-after/, 'the profile made after bootstrap survived the restart');
   t.match(profiles, /p-before/);

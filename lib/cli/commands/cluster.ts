@@ -1,5 +1,5 @@
 /**
- * `incus cluster enable|list|show|add|list-tokens|revoke-token`, as Incus prints them: `enable` checks
+ * `incus cluster enable|list|show|add|list-tokens|revoke-token` (rename, edit, get, set, unset in cluster-member.ts), as Incus prints them: `enable` checks
  * that the server is on the network and not yet clustered, then bootstraps;
  * `list` columns `nurafdsm` (roles one a line, comma-joined in CSV), sorted
  * rows; `show` the member as YAML in Go's field order.
@@ -14,6 +14,7 @@ import { parseFormat, renderList } from '../format/render';
 import { sortRowsNaturally } from '../format/sort';
 import { renderYaml } from '../format/yaml';
 import { localName } from '../remote';
+import { registerMemberCommands } from './cluster-member';
 
 type ClusterApi = typeof import('../../client/cluster');
 const api = (): ClusterApi => require('../../client/cluster') as ClusterApi;
@@ -65,6 +66,7 @@ export function clusterListText(members: readonly ClusterMember[], flags: { colu
 
 export function register(program: Command, ctx: CliContext): void {
   const cluster = program.command('cluster').description('Manage cluster members');
+  registerMemberCommands(cluster, ctx);
 
   cluster
     .command('enable')

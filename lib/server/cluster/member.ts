@@ -78,6 +78,13 @@ export class ClusterMember {
     return this.name;
   }
 
+  /** Records this member's new name in its local store (after the cluster's database renamed it). */
+  renameSelf(newName: string): void {
+    const address = this.local.clusterAddress;
+    this.local.setRaftNodes(this.local.raftNodes().map((n) => (n.address === address ? { ...n, name: newName } : n)));
+    this.name = null;
+  }
+
   /** The cluster keypair (null while standalone): what the HTTPS listener serves once clustered. */
   get certificate(): ClusterCertificate | null {
     return this.box.cert;

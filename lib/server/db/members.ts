@@ -31,6 +31,11 @@ export class MemberQueries {
       byName: s.prepare<[string], MemberRow>(`SELECT ${COLS} FROM nodes WHERE name = ?`),
       create: s.prepare<[string, string, number, number, number]>('INSERT INTO nodes (name, address, schema, api_extensions, arch, description) VALUES (?, ?, ?, ?, ?, \'\')'),
       bootstrap: s.prepare<[string, string]>('UPDATE nodes SET name = ?, address = ? WHERE id = 1'),
+      rename: s.prepare<[string, string]>('UPDATE nodes SET name = ? WHERE name = ?'),
+      setDescription: s.prepare<[string, number]>('UPDATE nodes SET description = ? WHERE id = ?'),
+      config: s.prepare<[number], { key: string; value: string }>('SELECT key, value FROM nodes_config WHERE node_id = ? ORDER BY key'),
+      clearConfig: s.prepare<[number]>('DELETE FROM nodes_config WHERE node_id = ?'),
+      addConfig: s.prepare<[number, string, string]>('INSERT INTO nodes_config (node_id, key, value) VALUES (?, ?, ?)'),
       version: s.prepare<[number, number, string]>('UPDATE nodes SET schema = ?, api_extensions = ?, heartbeat = CURRENT_TIMESTAMP WHERE name = ?'),
     };
   }
@@ -53,6 +58,26 @@ export class MemberQueries {
   async create(name: string, address: string, schema: number, apiExtensions: number, arch: number): Promise<number> {
     const r = await this.st.create.run(name, address, schema, apiExtensions, arch);
     return Number(r.lastInsertRowid);
+  }
+
+  /** Renames a member (Incus's RenameNode): false when another member has the new name. */
+  async rename(oldName: string, newName: string): Promise<boolean> {
+    if (await this.get(newName)) return false;
+    const r = await this.st.rename.run(newName, oldName);
+    if (r.changes !== 1) throw new Error(`expected to update one row, not ${r.changes}`);
+    return true;
+  }
+
+  /** A member's own config (Incus's nodes_config). */
+  async config(id: number): Promise<Record<string, string>> {
+    return Object.fromEntries((await this.st.config.all(id)).map((r) => [r.key, r.value]));
+  }
+
+  /** Replaces a member's description and config (Incus's SetDescription and UpdateNodeConfig). */
+  async update(id: number, description: string, config: Record<string, string>): Promise<void> {
+    await this.st.setDescription.run(description, id);
+    await this.st.clearConfig.run(id);
+    for (const [k, v] of Object.entries(config)) if (v !== '') await this.st.addConfig.run(id, k, v);
   }
 
   /** Records the schema and API extension count a member runs as it starts (and that it is alive). */

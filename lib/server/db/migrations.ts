@@ -326,4 +326,17 @@ const v13: Step = async (sql) => {
   `);
 };
 
-export const migrations: Step[] = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13];
+/** Cluster members' own config (Incus's nodes_config: scheduler.instance, user.*). */
+const v14: Step = async (sql) => {
+  await sql.exec(`
+    CREATE TABLE nodes_config (
+      id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+      node_id INTEGER NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,
+      key TEXT NOT NULL,
+      value TEXT NOT NULL,
+      UNIQUE (node_id, key)
+    );
+  `);
+};
+
+export const migrations: Step[] = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14];

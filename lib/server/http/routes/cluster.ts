@@ -3,8 +3,8 @@
  * clustering on a standalone host (bootstrap, as an operation), and the
  * members with their database roles as Incus reports them.
  */
-import type { FastifyInstance } from 'fastify';
-import type { Cluster, ClusterMember, ClusterMembersPost, ClusterPut } from '../../../api/cluster';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Cluster, ClusterMember, ClusterMemberPut, ClusterMembersPost, ClusterPut } from '../../../api/cluster';
 import type { MemberRow } from '../../db/members';
 import { parseListenAddress } from '../../auth/https-listener';
 import { acceptMember, type AcceptRequest } from '../../cluster/accept';
@@ -15,7 +15,8 @@ import { apiNameProblem } from '../../names/api-name';
 import { architectureName } from '../../migration/arch';
 import { asyncResponse, syncResponse } from '../../response';
 import type { DaemonState } from '../../state';
-import { recursionOf, setEtag } from '../request';
+import { checkIfMatch, recursionOf, setEtag } from '../request';
+import { validateMemberConfig } from '../../cluster/member-config';
 
 type NameParams = { Params: { name: string } };
 
@@ -41,7 +42,7 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
   const cluster = s.cluster;
 
   /** Incus's NodeInfo.ToAPI for one row: roles from the raft nodes this member knows and the leader. */
-  const toApi = (row: MemberRow, { leader, raft: nodes }: RaftView): ClusterMember => {
+  const toApi = (row: MemberRow, { leader, raft: nodes }: RaftView, config: Record<string, string> = {}): ClusterMember => {
     const raft = nodes.find((n) => n.address === row.address);
     const roles: string[] = [];
     if (leader !== '' && leader === row.address) roles.push('database-leader');
@@ -52,7 +53,7 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
       roles,
       failure_domain: 'default',
       description: row.description,
-      config: {},
+      config,
       groups: ['default'],
       server_name: row.name,
       url: `https://${row.address}`,
@@ -119,7 +120,7 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
     const rows = await s.db.members.list();
     if (recursionOf(req) === 0) return syncResponse(rows.map((r) => memberUrl(r.name)));
     const view = await raftView();
-    return syncResponse(rows.map((r) => toApi(r, view)));
+    return syncResponse(await Promise.all(rows.map(async (r) => toApi(r, view, await s.db.members.config(r.id)))));
   });
 
   app.post('/1.0/cluster/members', async (req, reply) => {
@@ -147,12 +148,54 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
     return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
   });
 
-  app.get<NameParams>('/1.0/cluster/members/:name', async (req, reply) => {
-    const row = await s.db.members.get(req.params.name);
+  /** The member as the API shows it and its writable part (what its ETag covers); 404 when there is none. */
+  const loadMember = async (name: string): Promise<{ row: MemberRow; member: ClusterMember; put: ClusterMemberPut }> => {
+    const row = await s.db.members.get(name);
     if (!row) throw notFound('Cluster member not found');
-    const member = toApi(row, await raftView());
-    setEtag(reply, { roles: member.roles, failure_domain: member.failure_domain, description: member.description, config: member.config, groups: member.groups });
+    const member = toApi(row, await raftView(), await s.db.members.config(row.id));
+    return { row, member, put: { roles: member.roles, failure_domain: member.failure_domain, description: member.description, config: member.config, groups: member.groups } };
+  };
+
+  app.get<NameParams>('/1.0/cluster/members/:name', async (req, reply) => {
+    const { member, put } = await loadMember(req.params.name);
+    setEtag(reply, put);
     return syncResponse(member);
+  });
+
+  // Incus's updateClusterNode: roles, failure domain and groups are checked but only description and config are stored.
+  const updateMember = async (name: string, req: FastifyRequest, isPatch: boolean): Promise<unknown> => {
+    const { row, member, put } = await loadMember(name);
+    checkIfMatch(req, put);
+    const body = (req.body ?? {}) as Partial<ClusterMemberPut>;
+    const roles = body.roles ?? [];
+    if (member.roles.includes('database') && !roles.includes('database')) throw badRequest('The "database" role cannot be dropped at this time');
+    if (!member.roles.includes('database') && roles.includes('database')) throw badRequest('The "database" role cannot be added at this time');
+    if ((body.groups ?? []).length === 0) throw badRequest('Cluster members need to belong to at least one group');
+    const given = body.config ?? null;
+    validateMemberConfig(given ?? {});
+    const config = isPatch ? { ...member.config, ...(given ?? {}) } : { ...(given ?? {}) };
+    await s.db.members.update(row.id, body.description ?? '', config);
+    s.events.lifecycle('cluster-member-updated', memberUrl(name));
+    return syncResponse(null);
+  };
+  app.put<NameParams>('/1.0/cluster/members/:name', async (req) => updateMember(req.params.name, req, false));
+  app.patch<NameParams>('/1.0/cluster/members/:name', async (req) => updateMember(req.params.name, req, true));
+
+  app.post<NameParams>('/1.0/cluster/members/:name', async (req) => {
+    const oldName = req.params.name;
+    const newName = ((req.body ?? {}) as { server_name?: string }).server_name ?? '';
+    const why = apiNameProblem(newName);
+    if (why) throw badRequest(`Invalid cluster member name: ${why}`);
+    if (!(await s.db.members.get(oldName))) throw notFound('Cluster member not found');
+    if (!(await s.db.members.rename(oldName, newName))) throw new StatusError(409, 'This object already exists');
+    // This member's own name lives in its local store too (Incus's d.serverName).
+    if (oldName === cluster.serverName) {
+      cluster.renameSelf(newName);
+      s.facts.environment.server_name = newName;
+      s.events.setLocation(newName);
+    }
+    s.events.lifecycle('cluster-member-renamed', memberUrl(newName));
+    return syncResponse(null);
   });
 
   // A joining server, trusted through its join token, asks to be accepted (Incus's internalClusterPostAccept).
