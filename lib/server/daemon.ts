@@ -98,6 +98,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const db = await dbOn(cluster.engine);
   await db.members.setVersion(cluster.serverName || STANDALONE_NAME, migrations.length, API_EXTENSIONS.length);
   const trust = await TrustStore.open(db);
+  trust.trustClusterCertificate(() => cluster.certificate?.certPem ?? null);
   const events = new EventBus(cluster.serverName || 'none');
   log.attach(events);
   const ops = new OperationRegistry(events, () => cluster.serverName || 'none');

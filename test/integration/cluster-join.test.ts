@@ -110,6 +110,15 @@ t.test('a second daemon joins a bootstrapped cluster with a join token', async (
   }
   t.match((await m3.cli(['profile', 'list', '-f', 'csv', '-c', 'n'])).stdout, /made-on-m2/, 'm3 reads the cluster database');
 
+  // Renaming another member: m1 forwards it to m3, which learns its new name (Incus's clusterNodePost).
+  const renamed = await m1.cli(['cluster', 'rename', 'm3', 'm4']);
+  t.equal(renamed.stdout, 'Member m3 renamed to m4\n', renamed.stderr);
+  t.same((await api(m3, 'GET', '/1.0/cluster')).body.metadata, { server_name: 'm4', enabled: true, member_config: [] }, 'm3 knows its new name');
+  t.same((await members(m2)).map((m) => m.server_name), ['m1', 'm2', 'm4']);
+  t.equal((await m2.cli(['cluster', 'rename', 'm4', 'm1'])).stderr, 'Error: The record already exists\n');
+  t.equal((await m2.cli(['cluster', 'rename', 'm4', 'm3', '-q'])).code, 0, 'renamed back');
+  t.same((await api(m3, 'GET', '/1.0/cluster')).body.metadata, { server_name: 'm3', enabled: true, member_config: [] });
+
   // Each member keeps its own core.https_address; a joined member restarts into the cluster.
   const httpsOf = async (d: TestDaemon): Promise<string | undefined> => ((await api(d, 'GET', '/1.0')).body.metadata as { config: Record<string, string> }).config['core.https_address'];
   t.same([await httpsOf(m1), await httpsOf(m2), await httpsOf(m3)], [a1, a2, a3]);

@@ -6,6 +6,8 @@
 import type { Certificate } from '../../api/certificate';
 import type { Db, Queries } from '../db';
 import { StatusError, conflict, notFound } from '../errors';
+import { X509Certificate } from 'node:crypto';
+import { fingerprintOf } from './x509';
 
 /** Checks run inside a change's transaction before the write (the projects named exist). */
 export type TrustCheck = (tx: Queries) => Promise<void>;
@@ -28,7 +30,30 @@ export class TrustStore {
 
   /** The entry for a peer certificate's fingerprint, if trusted. */
   lookup(fingerprint: string): Certificate | undefined {
-    return this.cache.get(fingerprint);
+    return this.cache.get(fingerprint) ?? this.clusterEntry(fingerprint);
+  }
+
+  /**
+   * Trusts a peer presenting the cluster certificate as a member (Incus's
+   * CheckTrustState trusts the network certificate): only members hold its
+   * key. `current` is read at each lookup, as the certificate appears on
+   * bootstrap or join.
+   */
+  trustClusterCertificate(current: () => string | null): void {
+    this.clusterPem = current;
+  }
+
+  private clusterPem: () => string | null = () => null;
+  private clusterSeen: { pem: string; entry: Certificate } | null = null;
+
+  private clusterEntry(fingerprint: string): Certificate | undefined {
+    const pem = this.clusterPem();
+    if (pem === null) return undefined;
+    if (this.clusterSeen?.pem !== pem) {
+      const entry: Certificate = { name: 'cluster', type: 'server', restricted: false, projects: [], certificate: pem, description: '', fingerprint: fingerprintOf(new X509Certificate(pem)) };
+      this.clusterSeen = { pem, entry };
+    }
+    return this.clusterSeen.entry.fingerprint === fingerprint ? this.clusterSeen.entry : undefined;
   }
 
   list(): Certificate[] {

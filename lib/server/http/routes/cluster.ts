@@ -9,6 +9,7 @@ import type { MemberRow } from '../../db/members';
 import { parseListenAddress } from '../../auth/https-listener';
 import { acceptMember, type AcceptRequest } from '../../cluster/accept';
 import { startJoin } from '../../cluster/join';
+import { memberRequest } from '../../cluster/member-client';
 import { createJoinToken, DEFAULT_JOIN_TOKEN_EXPIRY } from '../../cluster/join-tokens';
 import { badRequest, notFound, StatusError } from '../../errors';
 import { apiNameProblem } from '../../names/api-name';
@@ -186,8 +187,17 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
     const newName = ((req.body ?? {}) as { server_name?: string }).server_name ?? '';
     const why = apiNameProblem(newName);
     if (why) throw badRequest(`Invalid cluster member name: ${why}`);
-    if (!(await s.db.members.get(oldName))) throw notFound('Cluster member not found');
-    if (!(await s.db.members.rename(oldName, newName))) throw new StatusError(409, 'This object already exists');
+    const row = await s.db.members.get(oldName);
+    if (!row) throw notFound('Cluster member not found');
+    // Another member renames itself, so that its local store learns its new name (Incus forwards the request).
+    if (cluster.clustered && oldName !== cluster.serverName) {
+      const cert = cluster.certificate;
+      if (!cert) throw new Error('This member has no cluster certificate');
+      const answer = await memberRequest(row.address, cert, cert.certPem, 'POST', memberUrl(oldName), { server_name: newName });
+      if (answer.status >= 400 || answer.body.type === 'error') throw new StatusError(answer.status, answer.body.error ?? `HTTP ${answer.status}`);
+      return syncResponse(null);
+    }
+    if (!(await s.db.members.rename(oldName, newName))) throw new StatusError(409, 'The record already exists');
     // This member's own name lives in its local store too (Incus's d.serverName).
     if (oldName === cluster.serverName) {
       cluster.renameSelf(newName);
