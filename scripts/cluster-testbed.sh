@@ -7,6 +7,8 @@
 #   cluster-testbed.sh up N [--dir D] [--prefix P]   start members m1..mN
 #   cluster-testbed.sh status [--dir D]               members, addresses, PIDs
 #   cluster-testbed.sh exec I [--dir D] [--] CMD...   run CMD inside member I
+#   cluster-testbed.sh kill I [--dir D]               SIGKILL member I's daemon (a crash)
+#   cluster-testbed.sh start I [--dir D]              start member I's daemon again
 #   cluster-testbed.sh down [--dir D]                 stop and remove everything
 #
 # D defaults to /tmp/incus-testbed and P to incus-tb. Member I has
@@ -58,6 +60,8 @@ usage() {
 usage: cluster-testbed.sh up N [--dir D] [--prefix P]
        cluster-testbed.sh status [--dir D]
        cluster-testbed.sh exec I [--dir D] [--] CMD...
+       cluster-testbed.sh kill I [--dir D]
+       cluster-testbed.sh start I [--dir D]
        cluster-testbed.sh down [--dir D]
 EOF
   exit 2
@@ -137,11 +141,17 @@ write_json() {
 }
 
 start_member() {
-  local i=$1 m="$DIR/m$1" pid
+  local i=$1 m="$DIR/m$1"
   mkdir -p "$m"
   touch "$(netfile "m$i")" "$(mntfile "m$i")"
   unshare --net="$(netfile "m$i")" --mount="$(mntfile "m$i")" --propagation private \
     sh -c "$MEMBER_SETUP" member-setup "$DIR" "$(nsdir)" "$(netfile br)" "$i" "$SUBNET.$((10 + i))"
+  launch_daemon "$i"
+}
+
+# Starts member I's incusd in its (existing) namespaces; D/mI/incusd.pid holds its PID.
+launch_daemon() {
+  local i=$1 m="$DIR/m$1" pid
   # setsid (not a group leader here, so it does not fork), nsenter and env all
   # exec: $! is incusd's own PID. Its own session keeps it out of our job control.
   setsid nsenter --net="$(netfile "m$i")" --mount="$(mntfile "m$i")" --wd=/ -- \
@@ -209,6 +219,35 @@ cmd_exec() {
   [[ $i =~ ^[0-9]+$ ]] && [ -d "$DIR/m$i" ] || die "exec: no member $i in $DIR"
   is_mounted "$(mntfile "m$i")" || die "exec: member $i's namespaces are gone"
   INCUS_DIR="$DIR/m$i" INCUS_SOCKET= PATH="$ROOT/bin:$PATH" in_member "$i" "$@"
+}
+
+# Member I's number, checked: it exists and its namespaces are up.
+member_arg() {
+  [[ $1 =~ ^[0-9]+$ ]] && [ -d "$DIR/m$1" ] || die "no member $1 in $DIR"
+  is_mounted "$(mntfile "m$1")" || die "member $1's namespaces are gone"
+}
+
+# kill I: SIGKILL to member I's daemon alone (a crash; its containers and namespaces stay).
+cmd_kill() {
+  local i=$1 pid
+  member_arg "$i"
+  pid=$(cat "$DIR/m$i/incusd.pid" 2>/dev/null || true)
+  [ -n "$pid" ] && is_member_daemon "$pid" "$i" || die "member m$i's daemon is not running"
+  kill -KILL "$pid"
+  while is_member_daemon "$pid" "$i"; do sleep 0.05; done
+  echo "m$i (pid $pid) killed"
+}
+
+# start I: starts member I's daemon again in its namespaces and waits until it is ready.
+cmd_start() {
+  local i=$1 pid
+  member_arg "$i"
+  pid=$(cat "$DIR/m$i/incusd.pid" 2>/dev/null || true)
+  [ -n "$pid" ] && is_member_daemon "$pid" "$i" && die "member m$i's daemon is running (pid $pid)"
+  launch_daemon "$i"
+  wait_member "$i"
+  write_json "$(member_count)"
+  echo "m$i started (pid $(cat "$DIR/m$i/incusd.pid"))"
 }
 
 # Stops member I's processes: the daemon by PID, then containers, then anything left in its namespaces.
@@ -289,5 +328,7 @@ case $cmd in
   down) cmd_down ;;
   status) cmd_status ;;
   exec) [ ${#args[@]} -ge 2 ] || usage; cmd_exec "${args[@]}" ;;
+  kill) [ ${#args[@]} -eq 1 ] || usage; cmd_kill "${args[0]}" ;;
+  start) [ ${#args[@]} -eq 1 ] || usage; cmd_start "${args[0]}" ;;
   *) usage ;;
 esac

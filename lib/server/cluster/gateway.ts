@@ -18,10 +18,13 @@ export const DATABASE_NAME = 'db.bin';
 /** Voters and stand-by members a cluster keeps, as Incus does. */
 const MAX_VOTERS = 3;
 const MAX_STANDBY = 2;
+/** How often a member copies the raft membership into its local store. */
+const MEMBERS_REFRESH_MS = 2000;
 
 export class ClusterGateway {
   private node: DqliteNode | null = null;
   private client: DqliteClient | null = null;
+  private membersTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly varDir: string,
@@ -117,13 +120,39 @@ export class ClusterGateway {
     }
   }
 
-  /** Writes the raft membership into the local store (what a restart dials first). */
+  /** Writes the raft membership into the local store (what a restart dials first), when it changed. */
   async saveMembers(names: Map<string, string>): Promise<void> {
     const nodes: RaftNode[] = (await this.members()).map((n) => ({ id: n.id, address: n.address, role: n.role as RaftRole, name: names.get(n.address) ?? '' }));
-    if (nodes.length > 0) this.local.setRaftNodes(nodes);
+    if (nodes.length === 0 || JSON.stringify(nodes) === JSON.stringify(this.local.raftNodes())) return;
+    this.local.setRaftNodes(nodes);
+  }
+
+  /**
+   * Keeps the local store's raft members current on every member, not only
+   * on the one that joined last: a member that restarts finds the leader
+   * through them (its own node cannot, its listener being down until the
+   * database is open).
+   */
+  watchMembers(everyMs = MEMBERS_REFRESH_MS): void {
+    if (this.membersTimer) return;
+    let busy = false;
+    this.membersTimer = setInterval(() => {
+      if (busy || !this.node) return;
+      busy = true;
+      const names = new Map(this.local.raftNodes().map((n) => [n.address, n.name]));
+      // A refresh that fails (no leader for now) is tried again on the next tick.
+      this.saveMembers(names)
+        .catch(() => undefined)
+        .finally(() => {
+          busy = false;
+        });
+    }, everyMs);
+    this.membersTimer.unref();
   }
 
   async stop(): Promise<void> {
+    if (this.membersTimer) clearInterval(this.membersTimer);
+    this.membersTimer = null;
     this.client?.close();
     this.client = null;
     await this.node?.close();

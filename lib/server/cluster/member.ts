@@ -56,6 +56,7 @@ export class ClusterMember {
       box.cert = await readClusterCertificate(varDir);
       await gateway.start();
       const engine = await gateway.openEngine();
+      gateway.watchMembers();
       return new ClusterMember(varDir, sqlitePath, local, gateway, box, new SwitchableEngine(engine));
     } catch (err) {
       await gateway.stop().catch(() => undefined);
@@ -135,6 +136,7 @@ export class ClusterMember {
         return dq;
       });
       moved = true;
+      this.gateway.watchMembers();
       await afterMove();
     } catch (err) {
       // Once the data lives in dqlite there is no way back: the member stays clustered.
@@ -170,6 +172,7 @@ export class ClusterMember {
       await this.engine.replace(async () => this.gateway.openEngine());
       moved = true;
       await this.gateway.saveMembers(new Map(nodes.map((n) => [n.address, n.name])));
+      this.gateway.watchMembers();
       await afterMove();
     } catch (err) {
       if (!moved) await this.undoBootstrap();

@@ -114,9 +114,24 @@ export class ClusterTestbed {
    * testbed network are reachable). The client config (INCUS_CONF) defaults
    * to a directory of the member's own; `env` can point it elsewhere.
    */
-  cli(i: number, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
+  cli(i: number, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
     const env = { INCUS_CONF: join(this.member(i).dir, 'client-conf'), INCUS_REMOTE: '', INCUS_PROJECT: '', ...opts.env };
-    return this.exec(i, [process.execPath, INCUS, ...args], { env, input: opts.input });
+    return this.exec(i, [process.execPath, INCUS, ...args], { env, input: opts.input, timeoutMs: opts.timeoutMs });
+  }
+
+  /** SIGKILLs member i's daemon (a crash: its namespaces stay). */
+  async kill(i: number): Promise<void> {
+    const r = await runTestbedScript(['kill', String(this.member(i).index), '--dir', this.dir]);
+    if (r.code !== 0) throw new Error(`cluster-testbed kill ${i} failed (${r.code}): ${r.stderr}`);
+  }
+
+  /** Starts member i's daemon again and waits until it is ready; its pid is updated. */
+  async restart(i: number): Promise<void> {
+    const m = this.member(i);
+    const r = await runTestbedScript(['start', String(m.index), '--dir', this.dir]);
+    if (r.code !== 0) throw new Error(`cluster-testbed start ${i} failed (${r.code}): ${r.stderr}`);
+    const state = JSON.parse(readFileSync(join(this.dir, 'testbed.json'), 'utf8')) as TestbedJson;
+    m.pid = state.members.find((x) => x.index === m.index)!.pid;
   }
 
   /** `status` output. */
