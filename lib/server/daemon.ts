@@ -7,6 +7,7 @@ import { chmod, chown, readFile, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { dbOn } from './db';
+import { HeartbeatTask } from './cluster/heartbeat';
 import { ClusterMember } from './cluster/member';
 import { STANDALONE_NAME } from './db/members';
 import { migrations } from './db/migrations';
@@ -97,6 +98,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const cluster = await ClusterMember.open(opts.varDir, prepareGlobalDb(opts.varDir));
   const db = await dbOn(cluster.engine);
   await db.members.setVersion(cluster.serverName || STANDALONE_NAME, migrations.length, API_EXTENSIONS.length);
+  cluster.useHeartbeat(new HeartbeatTask(() => db.members.heartbeat(cluster.local.clusterAddress), (err) => log.warn('Failed to record the heartbeat', { err: String(err) })));
   const trust = await TrustStore.open(db);
   trust.trustClusterCertificate(() => cluster.certificate?.certPem ?? null);
   const events = new EventBus(cluster.serverName || 'none');

@@ -3,6 +3,7 @@
  * error wording ("cannot set 'KEY' to 'VALUE': REASON"). Pure functions.
  */
 import { isIP } from 'node:net';
+import { offlineThresholdProblem } from './cluster/heartbeat';
 import { expiryFrom } from './instance/snapshot-names';
 import { lokiKeyProblem } from './loki/config';
 
@@ -52,6 +53,7 @@ const VALIDATORS: Record<string, (v: string) => string | null> = {
   'core.metrics_authentication': (v) => (['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'].includes(v.toLowerCase()) ? null : 'invalid boolean'),
   'cluster.https_address': listenAddressProblem,
   'cluster.join_token_expiry': expiryProblem,
+  'cluster.offline_threshold': offlineThresholdProblem,
   'core.remote_token_expiry': expiryProblem,
   'core.shutdown_timeout': (v) => (/^[+-]?\d+$/.test(v) && Number.isSafeInteger(Number(v)) ? null : 'invalid integer'),
   'instances.nic.host_name': (v) => (['random', 'mac'].includes(v) ? null : `Invalid value "${v}" (not one of [random mac])`),

@@ -3,7 +3,8 @@
  * bootstrapped one with a join token through `PUT /1.0/cluster`. Both list
  * both members with their database roles; what one writes the other reads
  * (one dqlite database); the token is single use and a wrong secret is
- * refused, with Incus's messages.
+ * refused, with Incus's messages. A member killed outright is reported
+ * OFFLINE once its heartbeat is older than cluster.offline_threshold.
  */
 import t from 'tap';
 import { readFileSync } from 'node:fs';
@@ -134,4 +135,33 @@ t.test('a second daemon joins a bootstrapped cluster with a join token', async (
   t.equal(bad.stderr, 'Error: Invalid cluster join token: Invalid token\n');
   r = await api(m2, 'PUT', '/1.0/cluster', join2);
   t.match(r, { status: 400, body: { error: 'This server is already clustered' } });
+
+  // Heartbeats: a member killed outright goes OFFLINE once its heartbeat is older than cluster.offline_threshold.
+  t.equal((await m1.cli(['config', 'set', 'cluster.offline_threshold=10'])).stderr, "Error: cannot set 'cluster.offline_threshold' to '10': Value must be greater than '10'\n");
+  t.equal((await m1.cli(['config', 'set', 'cluster.offline_threshold=soon'])).stderr, "Error: cannot set 'cluster.offline_threshold' to 'soon': invalid integer\n");
+  t.equal((await m1.cli(['config', 'set', 'cluster.offline_threshold=11'])).code, 0);
+  t.equal((await m2.cli(['config', 'get', 'cluster.offline_threshold'])).stdout, '11\n', 'a cluster-wide key');
+  t.notOk((await members(m2)).find((m) => m.server_name === 'm3')?.roles.includes('database-leader'), 'm3 does not lead');
+  const statusCsv = async (d: TestDaemon): Promise<string> => (await d.cli(['cluster', 'list', '-f', 'csv', '-c', 'ns'])).stdout;
+  const waitFor = async (d: TestDaemon, want: string, seconds: number): Promise<string> => {
+    let got = '';
+    for (const end = Date.now() + seconds * 1000; Date.now() < end; await new Promise((res) => setTimeout(res, 1000))) {
+      got = await statusCsv(d);
+      if (got === want) break;
+    }
+    return got;
+  };
+  // Alive members keep beating past the threshold.
+  await new Promise((res) => setTimeout(res, 13_000));
+  t.equal(await statusCsv(m2), 'm1,ONLINE\nm2,ONLINE\nm3,ONLINE\n', 'all alive past the threshold');
+  const killedPid = m3.pid;
+  t.ok(killedPid > 0);
+  await m3.signal('SIGKILL');
+  t.equal(await waitFor(m2, 'm1,ONLINE\nm2,ONLINE\nm3,OFFLINE\n', 60), 'm1,ONLINE\nm2,ONLINE\nm3,OFFLINE\n', 'the killed member goes offline');
+  const m3Info = (await api(m1, 'GET', '/1.0/cluster/members/m3')).body.metadata as { status: string; message: string };
+  t.equal(m3Info.status, 'Offline');
+  t.match(m3Info.message, /^No heartbeat for \d+s \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0000\)$/);
+  t.same((await members(m1)).map((m) => [m.server_name, m.status]), [['m1', 'Online'], ['m2', 'Online'], ['m3', 'Offline']]);
+  await m3.start();
+  t.equal(await waitFor(m1, 'm1,ONLINE\nm2,ONLINE\nm3,ONLINE\n', 30), 'm1,ONLINE\nm2,ONLINE\nm3,ONLINE\n', 'back online after a restart');
 });

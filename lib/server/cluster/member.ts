@@ -15,6 +15,7 @@ import { SqliteEngine } from '../db/sqlite-engine';
 import { SwitchableEngine } from '../db/switchable-engine';
 import { acceptDatabaseUpgrade, isDatabaseUpgrade } from './database-link';
 import { ClusterGateway } from './gateway';
+import type { HeartbeatTask } from './heartbeat';
 import { LocalStore, type RaftNode } from './local-store';
 
 /** The cluster keypair's files (Incus's). */
@@ -27,6 +28,8 @@ interface CertBox {
 
 export class ClusterMember {
   private name: string | null = null;
+  /** Beats while this host is clustered (none on a standalone host). */
+  private heartbeat: HeartbeatTask | null = null;
 
   private constructor(
     private readonly varDir: string,
@@ -68,6 +71,12 @@ export class ClusterMember {
   /** Whether this host is a cluster member. */
   get clustered(): boolean {
     return this.local.raftId !== 0;
+  }
+
+  /** The heartbeat task: started now when clustered, else once a bootstrap or join succeeds. */
+  useHeartbeat(task: HeartbeatTask): void {
+    this.heartbeat = task;
+    if (this.clustered) task.start();
   }
 
   /** This member's name in the cluster ('' while standalone); read once, as instance views ask for it often. */
@@ -144,6 +153,7 @@ export class ClusterMember {
       throw err;
     }
     await this.retireSqlite();
+    this.heartbeat?.start();
   }
 
   /**
@@ -179,6 +189,7 @@ export class ClusterMember {
       throw err;
     }
     await this.retireSqlite();
+    this.heartbeat?.start();
   }
 
   /**
@@ -206,6 +217,7 @@ export class ClusterMember {
 
   /** Closes the engine, the gateway and the local store. */
   async close(): Promise<void> {
+    this.heartbeat?.stop();
     await this.engine.close();
     await this.gateway.stop();
     this.local.close();

@@ -36,6 +36,7 @@ export class MemberQueries {
       config: s.prepare<[number], { key: string; value: string }>('SELECT key, value FROM nodes_config WHERE node_id = ? ORDER BY key'),
       clearConfig: s.prepare<[number]>('DELETE FROM nodes_config WHERE node_id = ?'),
       addConfig: s.prepare<[number, string, string]>('INSERT INTO nodes_config (node_id, key, value) VALUES (?, ?, ?)'),
+      heartbeat: s.prepare<[string]>('UPDATE nodes SET heartbeat = CURRENT_TIMESTAMP WHERE address = ?'),
       version: s.prepare<[number, number, string]>('UPDATE nodes SET schema = ?, api_extensions = ?, heartbeat = CURRENT_TIMESTAMP WHERE name = ?'),
     };
   }
@@ -83,5 +84,10 @@ export class MemberQueries {
   /** Records the schema and API extension count a member runs as it starts (and that it is alive). */
   async setVersion(name: string, schema: number, apiExtensions: number): Promise<void> {
     await this.st.version.run(schema, apiExtensions, name);
+  }
+
+  /** Records that the member at `address` is alive now (Incus's SetNodeHeartbeat). */
+  async heartbeat(address: string): Promise<void> {
+    await this.st.heartbeat.run(address);
   }
 }

@@ -10,6 +10,7 @@ import { parseListenAddress } from '../../auth/https-listener';
 import { acceptMember, type AcceptRequest } from '../../cluster/accept';
 import { startJoin } from '../../cluster/join';
 import { memberRequest } from '../../cluster/member-client';
+import { memberHealth, offlineThresholdOf } from '../../cluster/heartbeat';
 import { createJoinToken, DEFAULT_JOIN_TOKEN_EXPIRY } from '../../cluster/join-tokens';
 import { badRequest, notFound, StatusError } from '../../errors';
 import { apiNameProblem } from '../../names/api-name';
@@ -21,10 +22,12 @@ import { validateMemberConfig } from '../../cluster/member-config';
 
 type NameParams = { Params: { name: string } };
 
-/** Who leads the database and the raft members' roles, for the members' `roles`. */
-interface RaftView {
+/** Who leads the database and the raft members' roles (for `roles`), and the offline threshold (for `status`). */
+interface MembersView {
   leader: string;
   raft: { address: string; role: string }[];
+  /** `cluster.offline_threshold`, in seconds. */
+  offlineThreshold: number;
 }
 
 /** Member names of this prefix address cluster groups (Incus's targetGroupPrefix). */
@@ -43,7 +46,7 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
   const cluster = s.cluster;
 
   /** Incus's NodeInfo.ToAPI for one row: roles from the raft nodes this member knows and the leader. */
-  const toApi = (row: MemberRow, { leader, raft: nodes }: RaftView, config: Record<string, string> = {}): ClusterMember => {
+  const toApi = (row: MemberRow, { leader, raft: nodes, offlineThreshold }: MembersView, config: Record<string, string> = {}): ClusterMember => {
     const raft = nodes.find((n) => n.address === row.address);
     const roles: string[] = [];
     if (leader !== '' && leader === row.address) roles.push('database-leader');
@@ -59,16 +62,17 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
       server_name: row.name,
       url: `https://${row.address}`,
       database: roles.length > 0,
-      status: 'Online',
-      message: 'Fully operational',
+      ...memberHealth(row.heartbeat, offlineThreshold),
       architecture: architectureName(row.arch),
     };
   };
   /** The leader and the raft members as dqlite knows them now (the local store's copy when it cannot be asked). */
-  const raftView = async (): Promise<RaftView> => {
-    if (!cluster.clustered) return { leader: '', raft: [] };
+  const membersView = async (): Promise<MembersView> => {
+    // A standalone host writes no heartbeats: never offline.
+    if (!cluster.clustered) return { leader: '', raft: [], offlineThreshold: Infinity };
+    const offlineThreshold = offlineThresholdOf(await s.db.config.all());
     const [leader, raft] = await Promise.all([cluster.gateway.leaderAddress().catch(() => ''), cluster.gateway.members().catch(() => cluster.local.raftNodes())]);
-    return { leader, raft };
+    return { leader, raft, offlineThreshold };
   };
 
   app.get('/1.0/cluster', async (_req, reply) => {
@@ -120,7 +124,7 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
   app.get('/1.0/cluster/members', async (req) => {
     const rows = await s.db.members.list();
     if (recursionOf(req) === 0) return syncResponse(rows.map((r) => memberUrl(r.name)));
-    const view = await raftView();
+    const view = await membersView();
     return syncResponse(await Promise.all(rows.map(async (r) => toApi(r, view, await s.db.members.config(r.id)))));
   });
 
@@ -130,7 +134,7 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
     if (why) throw badRequest(`Invalid cluster member name: ${why}`);
     if (!cluster.clustered) throw badRequest('This server is not clustered');
     const config = await s.db.config.all();
-    const view = await raftView();
+    const view = await membersView();
     // A joining server is given the members that hold the database.
     const addresses: string[] = [];
     for (const row of await s.db.members.list()) {
@@ -153,7 +157,7 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
   const loadMember = async (name: string): Promise<{ row: MemberRow; member: ClusterMember; put: ClusterMemberPut }> => {
     const row = await s.db.members.get(name);
     if (!row) throw notFound('Cluster member not found');
-    const member = toApi(row, await raftView(), await s.db.members.config(row.id));
+    const member = toApi(row, await membersView(), await s.db.members.config(row.id));
     return { row, member, put: { roles: member.roles, failure_domain: member.failure_domain, description: member.description, config: member.config, groups: member.groups } };
   };
 

@@ -23,6 +23,7 @@ const HTTPS_ADDRESS_KEY = 'core.https_address';
 const SERVER_KEYS = new Set([
   CLUSTER_ADDRESS_KEY,
   'cluster.join_token_expiry',
+  'cluster.offline_threshold',
   'core.https_address',
   'core.metrics_address',
   'core.metrics_authentication',
