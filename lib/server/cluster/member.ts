@@ -125,8 +125,7 @@ export class ClusterMember {
     if (address === '') throw new Error('No cluster.https_address config is set on this member');
     if (nodes.length > 0) throw new Error('The member is already part of a cluster');
 
-    let moved = false;
-    try {
+    await this.become(async () => {
       this.local.setRaftNodes([{ id: 1, address, role: 'voter', name }]);
       this.name = null;
       // The cluster certificate is the server's own, as Incus copies it on bootstrap.
@@ -144,16 +143,7 @@ export class ClusterMember {
         }
         return dq;
       });
-      moved = true;
-      this.gateway.watchMembers();
-      await afterMove();
-    } catch (err) {
-      // Once the data lives in dqlite there is no way back: the member stays clustered.
-      if (!moved) await this.undoBootstrap();
-      throw err;
-    }
-    await this.retireSqlite();
-    this.heartbeat?.start();
+    }, afterMove);
   }
 
   /**
@@ -170,8 +160,7 @@ export class ClusterMember {
     const address = this.local.clusterAddress;
     const self = nodes.find((n) => n.address === address && n.name === name);
     if (!self) throw new Error(`This member (${address}) is not among the accepted raft members`);
-    let moved = false;
-    try {
+    await this.become(async () => {
       await writeFile(join(this.varDir, 'cluster.crt'), cert.certPem, { mode: 0o644 });
       await writeFile(join(this.varDir, 'cluster.key'), cert.keyPem, { mode: 0o600 });
       this.box.cert = cert;
@@ -180,14 +169,27 @@ export class ClusterMember {
       await this.gateway.start();
       await this.gateway.addMember(self.id, address);
       await this.engine.replace(async () => this.gateway.openEngine());
-      moved = true;
+    }, async () => {
       await this.gateway.saveMembers(new Map(nodes.map((n) => [n.address, n.name])));
-      this.gateway.watchMembers();
       await afterMove();
+    });
+  }
+
+  /**
+   * Runs `move` (the steps up to the data living in dqlite), undone if it
+   * fails; then `afterMove`, with no way back once the data moved: the
+   * member stays clustered. The raft list is kept current and the
+   * heartbeat runs from then on.
+   */
+  private async become(move: () => Promise<void>, afterMove: () => Promise<void>): Promise<void> {
+    try {
+      await move();
     } catch (err) {
-      if (!moved) await this.undoBootstrap();
+      await this.undoBootstrap();
       throw err;
     }
+    this.gateway.watchMembers();
+    await afterMove();
     await this.retireSqlite();
     this.heartbeat?.start();
   }

@@ -9,7 +9,7 @@ import { StatusError } from '../errors';
 import { storageName } from '../storage/volume-names';
 import type { InstanceManager } from './manager';
 import { removeSnapshotLink, snapshotLinkPath, syncSnapshotLink } from './snapshot-link';
-import { snapshotsDir } from './snapshot-volumes';
+import { snapshotsDir } from '../storage/snapshot-folders';
 
 /** Creates the driver's links and, when the instance has snapshots, the snapshot link. */
 export async function attachInstance(m: InstanceManager, rec: InstanceRecord): Promise<void> {

@@ -36,7 +36,7 @@ import { deviceChanges } from './devices/runner';
 import { splitVolumeSource } from './devices/volume-subpath';
 import { shiftAttachedVolumes } from './volume-idmap';
 import { planIdmap, planNextIdmap } from './idmap-plan';
-import { deleteSnapshotVolumes, moveSnapshotVolumes } from './snapshot-volumes';
+import { deleteSnapshotVolumes, moveSnapshotVolumes } from '../storage/snapshot-folders';
 import { attachInstance, detachInstance } from './links';
 
 export interface ManagerDeps {

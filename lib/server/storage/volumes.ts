@@ -26,7 +26,7 @@ import { copyVolumeContent, type CopyEnd, refreshVolumeContent } from './custom-
 import { customDiskName, volumeDiskName } from './volume-names';
 import { featureProject } from '../projects/features';
 import { type DaemonStorageKey, daemonStorageUse } from './daemon-storage';
-import { moveSnapshotVolumes } from '../instance/snapshot-volumes';
+import { moveSnapshotVolumes } from './snapshot-folders';
 
 const TYPES: Record<string, VolumeType> = { custom: 'custom', container: 'container', image: 'image', 'virtual-machine': 'virtual-machine' };
 const CONTENT_TYPES = new Set(['filesystem', 'block', 'iso']);

@@ -1,10 +1,10 @@
 /**
- * The storage side of an instance's snapshots when the instance itself is
- * deleted or renamed: the per-instance snapshot folder goes or moves with it.
+ * The snapshot folder of a volume when the volume itself is
+ * deleted or renamed (an instance's or a custom volume's): it goes or moves with it.
  */
 import { access, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { PoolSpec, StorageDriver, VolumeType } from '../storage/interface';
+import type { PoolSpec, StorageDriver, VolumeType } from './interface';
 
 /** The folder holding all snapshots of one volume (the parent of any one snapshot). */
 export function snapshotsDir(sd: StorageDriver, spec: PoolSpec, type: VolumeType, name: string): string {
