@@ -178,6 +178,8 @@ cmd_up() {
   [ -e "$DIR/testbed.prefix" ] && die "$DIR already holds a testbed: run '$0 down --dir $DIR' first"
   command -v nsenter >/dev/null && command -v unshare >/dev/null || die "nsenter and unshare (util-linux) are needed"
   mkdir -p "$DIR" "$(nsdir)"
+  # Unprivileged containers' root must get through to each member's INCUS_DIR (as through /var/lib).
+  chmod 0711 "$DIR"
   echo "$PREFIX" >"$DIR/testbed.prefix"
   trap 'echo "cluster-testbed: up failed, cleaning up" >&2; cmd_down >&2 || true' ERR
   set -E

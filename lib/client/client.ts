@@ -246,8 +246,10 @@ export class IncusClient implements Requester {
     return { ...inst, state, snapshots: inst.snapshots ?? null, backups: inst.backups ?? null };
   }
 
-  createInstance(post: InstancesPost, opts: CallOptions = {}): Promise<Operation> {
-    return this.op('POST', '/1.0/instances', { ...opts, body: post });
+  /** Creates an instance; `target` places it on that cluster member. */
+  createInstance(post: InstancesPost, opts: CallOptions & { target?: string } = {}): Promise<Operation> {
+    const { target, ...rest } = opts;
+    return this.op('POST', '/1.0/instances', { ...rest, body: post, query: { target } });
   }
 
   updateInstance(name: string, put: InstancePut, opts: WriteOptions = {}): Promise<Operation> {

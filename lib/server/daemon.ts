@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { dbOn } from './db';
 import { HeartbeatTask } from './cluster/heartbeat';
 import { ClusterMember } from './cluster/member';
+import { fetchImageFromMembers } from './cluster/image-fetch';
 import { STANDALONE_NAME } from './db/members';
 import { migrations } from './db/migrations';
 import { API_EXTENSIONS } from './api-extensions';
@@ -97,6 +98,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   // A cluster member's Db is the cluster's dqlite database; a standalone host's its SQLite file.
   const cluster = await ClusterMember.open(opts.varDir, prepareGlobalDb(opts.varDir));
   const db = await dbOn(cluster.engine);
+  db.node.id = await cluster.nodeId(db);
   await db.members.setVersion(cluster.serverName || STANDALONE_NAME, migrations.length, API_EXTENSIONS.length);
   cluster.useHeartbeat(new HeartbeatTask(() => db.members.heartbeat(cluster.local.clusterAddress), (err) => log.warn('Failed to record the heartbeat', { err: String(err) })));
   const trust = await TrustStore.open(db);
@@ -111,6 +113,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   await mountDaemonStorage(opts.varDir, db, pools, log);
   const images = new ImageStore(opts.varDir, db);
   await images.init();
+  // A cluster member gets an image's files from a member holding them on first use.
+  images.fetchFromMembers = async (fingerprint, file) => {
+    if (!cluster.clustered || !cluster.certificate) return;
+    await fetchImageFromMembers(db, cluster.certificate, cluster.local.clusterAddress, fingerprint, file);
+  };
   const imageRemote = new ImageRemote({ db, images, events, ops, log });
   const idmap = hostIdmap();
   const drivers = await createInstanceDrivers({
@@ -138,7 +145,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   events.subscribe(['lifecycle'], null, (ev) => {
     if (String((ev.metadata as { action?: string }).action ?? '').startsWith('project-')) void trust.reload();
   });
-  const instances = new InstanceManager({ db, events, images, imageDownloader: imageRemote.downloader, pools, drivers, idmap, idmappedPool: () => idmapOk, varDir: opts.varDir, location: () => cluster.serverName || 'none' });
+  const instances = new InstanceManager({ db, events, images, imageDownloader: imageRemote.downloader, pools, drivers, idmap, idmappedPool: () => idmapOk, varDir: opts.varDir });
   const actions = new StateActions(instances);
   const snapshots = new SnapshotManager(instances, actions);
   const snapshotScheduler = new SnapshotScheduler(instances, snapshots, log);

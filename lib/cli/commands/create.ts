@@ -25,6 +25,8 @@ export interface CreateFlags {
   network?: string;
   type?: string;
   description?: string;
+  /** Cluster member to create the instance on. */
+  target?: string;
 }
 
 /** Applies `-d dev,key=value` overrides, pulling devices from the profiles when needed. */
@@ -124,7 +126,7 @@ export async function createInstance(ctx: CliContext, args: string[], flags: Cre
   }
 
   const line = new ProgressLine(ctx.io.out, 'Retrieving image: %s', ctx.globals.quiet);
-  const done = await waitShowingProgress(await client.createInstance(req), line).finally(() => line.done());
+  const done = await waitShowingProgress(await client.createInstance(req, { target: flags.target }), line).finally(() => line.done());
   const created = done.resources?.instances ?? [];
   if (created.length === 0) throw new Error("Didn't get name of new instance from the server");
   let name = requested;
@@ -162,7 +164,8 @@ function addFlags(cmd: Command): Command {
     .option('--no-profiles', 'Create the instance with no profiles applied')
     .option('--empty', 'Create an empty instance')
     .option('--vm', 'Create a virtual machine')
-    .option('--description <text>', 'Instance description');
+    .option('--description <text>', 'Instance description')
+    .option('--target <member>', 'Cluster member name');
 }
 
 /** Adds this group's commands to `program`. */

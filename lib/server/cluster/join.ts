@@ -7,7 +7,7 @@
  * it becomes a member: the cluster certificate served, its dqlite node
  * added to raft, its database swapped for the cluster's.
  */
-import type { ClusterPut } from '../../api/cluster';
+import type { ClusterMemberConfigKey, ClusterPut } from '../../api/cluster';
 import type { Operation } from '../../api/operation';
 import { API_EXTENSIONS } from '../api-extensions';
 import { parseListenAddress } from '../auth/https-listener';
@@ -16,6 +16,7 @@ import { badRequest } from '../errors';
 import type { DaemonState } from '../state';
 import type { AcceptRequest, AcceptResponse } from './accept';
 import { canonicalAddress, type RaftNode, type RaftRole } from './local-store';
+import { createJoinedResources } from './join-resources';
 import { memberRequest, metadataOf } from './member-client';
 
 const ROLE_NAMES: RaftRole[] = ['voter', 'standby', 'spare'];
@@ -64,11 +65,11 @@ export async function startJoin(s: DaemonState, req: ClusterPut): Promise<Operat
   return s.ops.start({
     description: 'Joining cluster',
     resources: { cluster: [] },
-    run: async () => joinCluster(s, req.server_name, canonicalAddress(req.cluster_address ?? ''), req.cluster_certificate!, req.cluster_token ?? ''),
+    run: async () => joinCluster(s, req.server_name, canonicalAddress(req.cluster_address ?? ''), req.cluster_certificate!, req.cluster_token ?? '', req.member_config ?? []),
   });
 }
 
-async function joinCluster(s: DaemonState, name: string, target: string, targetCert: string, token: string): Promise<void> {
+async function joinCluster(s: DaemonState, name: string, target: string, targetCert: string, token: string, memberConfig: ClusterMemberConfigKey[]): Promise<void> {
   const self = { certPem: s.keypair.certPem, keyPem: s.keypair.keyPem };
   const call = (method: string, path: string, body?: unknown): ReturnType<typeof memberRequest> => memberRequest(target, self, targetCert, method, path, body);
 
@@ -102,7 +103,9 @@ async function joinCluster(s: DaemonState, name: string, target: string, targetC
   s.https.useCertificate(cert);
   try {
     await s.cluster.join(name, cert, nodes, async () => {
+      s.db.node.id = await s.cluster.nodeId(s.db);
       await s.trust.reload();
+      await createJoinedResources(s, memberConfig);
     });
   } catch (err) {
     if (!s.cluster.clustered) s.https.useCertificate(self);

@@ -24,6 +24,7 @@ export function memberRequest(
   method: string,
   path: string,
   body?: unknown,
+  extraHeaders: Record<string, string> = {},
 ): Promise<MemberReply> {
   const fingerprint = certificateFingerprint(pinnedCertPem);
   const { host, port } = splitHostPort(address);
@@ -42,7 +43,7 @@ export function memberRequest(
         minVersion: 'TLSv1.2',
         agent: false,
         timeout: TIMEOUT_MS,
-        headers: payload === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) },
+        headers: payload === undefined ? extraHeaders : { ...extraHeaders, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) },
       },
       (res) => {
         const chunks: Buffer[] = [];

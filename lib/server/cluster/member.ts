@@ -10,6 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { copyDatabase } from '../db/copy-database';
+import type { Db } from '../db';
 import type { ClusterCertificate } from '../db/dqlite';
 import { SqliteEngine } from '../db/sqlite-engine';
 import { SwitchableEngine } from '../db/switchable-engine';
@@ -86,6 +87,13 @@ export class ClusterMember {
       this.name = this.local.raftNodes().find((n) => n.address === address)?.name ?? '';
     }
     return this.name;
+  }
+
+  /** This member's row in the cluster's nodes table (1 while standalone, and for the bootstrap member). */
+  async nodeId(db: Pick<Db, 'members'>): Promise<number> {
+    if (!this.clustered) return 1;
+    const address = this.local.clusterAddress;
+    return (await db.members.list()).find((m) => m.address === address)?.id ?? 1;
   }
 
   /** Records this member's new name in its local store (after the cluster's database renamed it). */

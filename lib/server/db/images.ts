@@ -1,5 +1,6 @@
 /** Image rows and their aliases. */
 import { jsonMap } from './database';
+import type { LocalNode } from './members';
 import { type Sql, Statements } from './sql';
 
 export interface ImageRecord {
@@ -56,9 +57,18 @@ const SELECT_ALIAS = `SELECT a.id, p.name AS project, a.name, a.description, im.
 export class ImageQueries {
   private readonly st;
 
-  constructor(sql: Sql) {
+  constructor(
+    sql: Sql,
+    private readonly node: LocalNode = { id: 1 },
+  ) {
     const s = new Statements(sql);
     this.st = {
+      addNode: s.prepare<[number, number]>('INSERT OR IGNORE INTO images_nodes (image_id, node_id) VALUES (?, ?)'),
+      holders: s.prepare<[string], { address: string; node_id: number }>(
+        `SELECT DISTINCT n.address, n.id AS node_id FROM images_nodes inn JOIN images im ON im.id = inn.image_id
+         JOIN nodes n ON n.id = inn.node_id WHERE im.fingerprint = ? ORDER BY n.id`,
+      ),
+      idsOf: s.prepare<[string], { id: number }>('SELECT id FROM images WHERE fingerprint = ?'),
       list: s.prepare<[string], Row>(`${SELECT} WHERE p.name = ? ORDER BY im.fingerprint`),
       byPrefix: s.prepare<[string, string], Row>(
         `${SELECT} WHERE p.name = ? AND im.fingerprint >= ? ORDER BY im.fingerprint LIMIT 2`,
@@ -109,7 +119,19 @@ export class ImageQueries {
       autoUpdate: rec.autoUpdate ? 1 : 0,
       properties: JSON.stringify(rec.properties),
     });
-    return { ...rec, id: Number(info.lastInsertRowid) };
+    const id = Number(info.lastInsertRowid);
+    await this.st.addNode.run(id, this.node.id);
+    return { ...rec, id };
+  }
+
+  /** The addresses of the members whose disks hold the image's files (this one's id included). */
+  async holders(fingerprint: string): Promise<{ address: string; nodeId: number }[]> {
+    return (await this.st.holders.all(fingerprint)).map((r) => ({ address: r.address, nodeId: r.node_id }));
+  }
+
+  /** Records that this member's disk now holds the image's files too (every project's row of it). */
+  async heldHere(fingerprint: string): Promise<void> {
+    for (const r of await this.st.idsOf.all(fingerprint)) await this.st.addNode.run(r.id, this.node.id);
   }
 
   async update(rec: ImageRecord): Promise<void> {

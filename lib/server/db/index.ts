@@ -6,7 +6,7 @@ import { migrate } from './database';
 import { ImageQueries } from './images';
 import { ImageSourceQueries } from './image-sources';
 import { InstanceQueries } from './instances';
-import { MemberQueries } from './members';
+import { type LocalNode, MemberQueries } from './members';
 import { NetworkQueries } from './networks';
 import { NetworkForwardQueries } from './network-forwards';
 import { ProfileQueries } from './profiles';
@@ -39,6 +39,8 @@ export interface Queries {
 
 export interface Db extends Queries {
   readonly engine: SqlEngine;
+  /** The member this daemon is (id 1 on a standalone host): rows it creates for itself carry its id. */
+  readonly node: LocalNode;
   /**
    * Runs fn in one write transaction with queries bound to it: commit when it
    * resolves, rollback when it throws. Writes inside must go through `tx`.
@@ -48,15 +50,15 @@ export interface Db extends Queries {
 }
 
 /** The query modules over any Sql (cheap: statements are prepared lazily by the engine). */
-export function queriesOn(sql: Sql): Queries {
+export function queriesOn(sql: Sql, node: LocalNode = { id: 1 }): Queries {
   return {
     config: new ConfigQueries(sql),
     projects: new ProjectQueries(sql),
-    instances: new InstanceQueries(sql),
+    instances: new InstanceQueries(sql, node),
     profiles: new ProfileQueries(sql),
-    images: new ImageQueries(sql),
+    images: new ImageQueries(sql, node),
     imageSources: new ImageSourceQueries(sql),
-    pools: new StoragePoolQueries(sql),
+    pools: new StoragePoolQueries(sql, node),
     networks: new NetworkQueries(sql),
     networkForwards: new NetworkForwardQueries(sql),
     snapshots: new SnapshotQueries(sql),
@@ -71,10 +73,12 @@ export function queriesOn(sql: Sql): Queries {
 /** The database over an engine, migrated to the latest schema. */
 export async function dbOn(engine: SqlEngine): Promise<Db> {
   await migrate(engine);
+  const node: LocalNode = { id: 1 };
   return {
-    ...queriesOn(engine),
+    ...queriesOn(engine, node),
     engine,
-    transaction: (fn) => engine.transaction((tx) => fn(queriesOn(tx))),
+    node,
+    transaction: (fn) => engine.transaction((tx) => fn(queriesOn(tx, node))),
     close: () => engine.close(),
   };
 }

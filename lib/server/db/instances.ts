@@ -1,6 +1,7 @@
 /** Instance rows: local config/devices as JSON columns, profiles in apply order. */
 import type { ConfigMap, DevicesMap, InstanceType } from '../../api/instance';
 import { jsonMap } from './database';
+import type { LocalNode } from './members';
 import { type Sql, Statements } from './sql';
 
 export interface InstanceRecord {
@@ -17,9 +18,14 @@ export interface InstanceRecord {
   config: ConfigMap;
   devices: DevicesMap;
   profiles: string[];
+  /** The cluster member the instance lives on ("none" on a standalone host). */
+  location: string;
+  /** Whether it lives on this member (its operations are forwarded otherwise). */
+  local: boolean;
 }
 
-export type NewInstance = Omit<InstanceRecord, 'id'>;
+/** A new instance: always created on this member (creations for another member are forwarded to it). */
+export type NewInstance = Omit<InstanceRecord, 'id' | 'location' | 'local'>;
 
 interface Row {
   id: number;
@@ -34,19 +40,26 @@ interface Row {
   last_used_at: string;
   config: string;
   devices: string;
+  node_id: number;
+  location: string;
 }
 
 const SELECT = `SELECT i.id, p.name AS project, i.name, i.type, i.architecture, i.ephemeral, i.stateful,
-  i.description, i.created_at, i.last_used_at, i.config, i.devices
-  FROM instances i JOIN projects p ON p.id = i.project_id`;
+  i.description, i.created_at, i.last_used_at, i.config, i.devices, i.node_id, coalesce(n.name, '') AS location
+  FROM instances i JOIN projects p ON p.id = i.project_id LEFT JOIN nodes n ON n.id = i.node_id`;
 
 export class InstanceQueries {
   private readonly st;
 
-  constructor(sql: Sql) {
+  constructor(
+    sql: Sql,
+    private readonly node: LocalNode = { id: 1 },
+  ) {
     const s = new Statements(sql);
     this.st = {
       all: s.prepare<[], Row>(`${SELECT} ORDER BY i.name`),
+      countByNode: s.prepare<[], { node_id: number; n: number }>('SELECT node_id, COUNT(*) AS n FROM instances GROUP BY node_id'),
+      setNode: s.prepare<[number, number]>('UPDATE instances SET node_id = ? WHERE id = ?'),
       inProject: s.prepare<[string], Row>(`${SELECT} WHERE p.name = ? ORDER BY i.name`),
       one: s.prepare<[string, string], Row>(`${SELECT} WHERE p.name = ? AND i.name = ?`),
       countByType: s.prepare<[string], { type: string; n: number }>(
@@ -62,9 +75,9 @@ export class InstanceQueries {
       ),
       insert: s.named(
         `INSERT INTO instances (project_id, name, type, architecture, ephemeral, stateful, description,
-           created_at, last_used_at, config, devices)
+           created_at, last_used_at, config, devices, node_id)
          VALUES ((SELECT id FROM projects WHERE name = @project), @name, @type, @architecture, @ephemeral,
-           @stateful, @description, @createdAt, @lastUsedAt, @config, @devices)`,
+           @stateful, @description, @createdAt, @lastUsedAt, @config, @devices, @nodeId)`,
       ),
       // The profile in the instance project's profile project: itself with features.profiles, else default.
       profileId: s.prepare<[string, string], { id: number }>(
@@ -97,7 +110,17 @@ export class InstanceQueries {
       if (l) l.push(p.name);
       else profiles.set(p.instance_id, [p.name]);
     }
-    return rows.map((r) => toRecord(r, profiles.get(r.id) ?? []));
+    return rows.map((r) => toRecord(r, profiles.get(r.id) ?? [], this.node));
+  }
+
+  /** How many instances each member holds (by node id; members with none left out). */
+  async countByNode(): Promise<Map<number, number>> {
+    return new Map((await this.st.countByNode.all()).map((r) => [r.node_id, r.n]));
+  }
+
+  /** Records that an instance now lives on another member (evacuation, a move between members). */
+  async setNode(id: number, nodeId: number): Promise<void> {
+    await this.st.setNode.run(nodeId, id);
   }
 
   /** How many instances of each type a project has (types it has none of left out). */
@@ -111,6 +134,7 @@ export class InstanceQueries {
     return toRecord(
       r,
       (await this.st.profilesOf.all(r.id)).map((p) => p.name),
+      this.node,
     );
   }
 
@@ -118,6 +142,7 @@ export class InstanceQueries {
   async create(rec: NewInstance): Promise<InstanceRecord> {
     const info = await this.st.insert.run({
       ...rec,
+      nodeId: this.node.id,
       ephemeral: rec.ephemeral ? 1 : 0,
       stateful: rec.stateful ? 1 : 0,
       config: JSON.stringify(rec.config),
@@ -125,7 +150,8 @@ export class InstanceQueries {
     });
     const id = Number(info.lastInsertRowid);
     await this.setProfiles(id, rec.project, rec.profiles);
-    return { ...rec, id };
+    const location = (await this.st.one.get(rec.project, rec.name))?.location ?? '';
+    return { ...rec, id, location, local: true };
   }
 
   /** Replaces the writable fields and the profile list. Call inside a transaction. */
@@ -176,7 +202,7 @@ export class ProfileMissingError extends Error {
   }
 }
 
-function toRecord(r: Row, profiles: string[]): InstanceRecord {
+function toRecord(r: Row, profiles: string[], node: LocalNode): InstanceRecord {
   return {
     id: r.id,
     project: r.project,
@@ -191,5 +217,7 @@ function toRecord(r: Row, profiles: string[]): InstanceRecord {
     config: jsonMap(r.config),
     devices: jsonMap<DevicesMap>(r.devices),
     profiles,
+    location: r.location,
+    local: r.node_id === node.id,
   };
 }

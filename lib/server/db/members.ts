@@ -16,6 +16,11 @@ export interface MemberRow {
   arch: number;
 }
 
+/** Which nodes row this daemon is; set once it knows (a joiner learns its id when accepted). */
+export interface LocalNode {
+  id: number;
+}
+
 /** The name of a standalone host's only row (Incus's). */
 export const STANDALONE_NAME = 'none';
 

@@ -3,6 +3,7 @@
  * (SQLite's user_version). Never edit a released step; append a new one.
  */
 import type { Sql } from './sql';
+import { splitPoolConfig } from './pool-member-keys';
 
 type Step = (sql: Sql) => Promise<void>;
 
@@ -339,4 +340,40 @@ const v14: Step = async (sql) => {
   `);
 };
 
-export const migrations: Step[] = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14];
+/**
+ * Where things live in a cluster: the member an instance runs on, the members
+ * holding an image's files (Incus's images_nodes), and each member's own
+ * config of a storage pool (source, size: Incus's node-specific pool keys)
+ * with the pool's state on that member. A standalone host is member 1.
+ */
+const v15: Step = async (sql) => {
+  await sql.exec(`
+    ALTER TABLE instances ADD COLUMN node_id INTEGER NOT NULL DEFAULT 1;
+    CREATE INDEX instances_node ON instances(node_id);
+    CREATE TABLE images_nodes (
+      image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+      node_id INTEGER NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,
+      UNIQUE (image_id, node_id)
+    );
+    INSERT INTO images_nodes (image_id, node_id) SELECT id, 1 FROM images;
+    CREATE TABLE storage_pools_nodes (
+      storage_pool_id INTEGER NOT NULL REFERENCES storage_pools(id) ON DELETE CASCADE,
+      node_id INTEGER NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,
+      state INTEGER NOT NULL DEFAULT 1,
+      config TEXT NOT NULL DEFAULT '{}',
+      UNIQUE (storage_pool_id, node_id)
+    );
+    DROP VIEW storage_pools_config;
+    CREATE VIEW storage_pools_config (storage_pool_id, node_id, key, value) AS
+      SELECT sp.id, NULL, j.key, j.value FROM storage_pools sp, json_each(sp.config) j
+      UNION ALL
+      SELECT spn.storage_pool_id, spn.node_id, j.key, j.value FROM storage_pools_nodes spn, json_each(spn.config) j;
+  `);
+  for (const pool of await sql.all<{ id: number; config: string }>('SELECT id, config FROM storage_pools')) {
+    const { shared, member } = splitPoolConfig(JSON.parse(pool.config) as Record<string, string>);
+    await sql.run('UPDATE storage_pools SET config = ? WHERE id = ?', [JSON.stringify(shared), pool.id]);
+    await sql.run('INSERT INTO storage_pools_nodes (storage_pool_id, node_id, state, config) VALUES (?, 1, 1, ?)', [pool.id, JSON.stringify(member)]);
+  }
+};
+
+export const migrations: Step[] = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15];

@@ -1,5 +1,7 @@
 /** Storage pool rows and the volumes they hold. */
 import { jsonMap } from './database';
+import type { LocalNode } from './members';
+import { splitPoolConfig } from './pool-member-keys';
 import { type Sql, Statements } from './sql';
 
 export interface PoolRecord {
@@ -7,8 +9,19 @@ export interface PoolRecord {
   name: string;
   driver: string;
   description: string;
+  /** The cluster-wide config with this member's own keys (source, size) over it. */
   config: Record<string, string>;
   status: string;
+  /** Whether the pool exists on this member (a member that joined later may not have it yet). */
+  onMember: boolean;
+}
+
+/** A pool's state on one member. */
+export interface PoolMemberRecord {
+  node: string;
+  nodeId: number;
+  state: number;
+  config: Record<string, string>;
 }
 
 export interface VolumeRecord {
@@ -30,7 +43,13 @@ interface PoolRow {
   description: string;
   config: string;
   status: string;
+  on_member: number;
 }
+
+/** Pools with this member's config merged in (the member is the statement's first parameter). */
+const SELECT_POOL = `SELECT sp.id, sp.name, sp.driver, sp.description, sp.status,
+  json_patch(sp.config, coalesce(spn.config, '{}')) AS config, spn.node_id IS NOT NULL AS on_member
+  FROM storage_pools sp LEFT JOIN storage_pools_nodes spn ON spn.storage_pool_id = sp.id AND spn.node_id = ?`;
 
 interface VolumeRow {
   id: number;
@@ -51,13 +70,25 @@ const SELECT_VOLUME = `SELECT v.id, sp.name AS pool, p.name AS project, v.name, 
 export class StoragePoolQueries {
   private readonly st;
 
-  constructor(sql: Sql) {
+  constructor(
+    sql: Sql,
+    private readonly node: LocalNode = { id: 1 },
+  ) {
     const s = new Statements(sql);
     this.st = {
-      list: s.prepare<[], PoolRow>('SELECT * FROM storage_pools ORDER BY name'),
-      one: s.prepare<[string], PoolRow>('SELECT * FROM storage_pools WHERE name = ?'),
+      list: s.prepare<[number], PoolRow>(`${SELECT_POOL} ORDER BY sp.name`),
+      one: s.prepare<[number, string], PoolRow>(`${SELECT_POOL} WHERE sp.name = ?`),
       insert: s.prepare('INSERT INTO storage_pools (name, driver, description, config, status) VALUES (?, ?, ?, ?, ?)'),
       update: s.prepare('UPDATE storage_pools SET description = ?, config = ? WHERE id = ?'),
+      setMember: s.prepare<[number, number, string]>(
+        `INSERT INTO storage_pools_nodes (storage_pool_id, node_id, state, config) VALUES (?, ?, 1, ?)
+         ON CONFLICT (storage_pool_id, node_id) DO UPDATE SET config = excluded.config, state = 1`,
+      ),
+      members: s.prepare<[number], { node: string; node_id: number; state: number; config: string }>(
+        `SELECT n.name AS node, spn.node_id, spn.state, spn.config FROM storage_pools_nodes spn
+         JOIN nodes n ON n.id = spn.node_id WHERE spn.storage_pool_id = ? ORDER BY n.name`,
+      ),
+      removeMembers: s.prepare<[number]>('DELETE FROM storage_pools_nodes WHERE storage_pool_id = ?'),
       remove: s.prepare('DELETE FROM storage_pools WHERE id = ?'),
       volumes: s.prepare<[string], VolumeRow>(`${SELECT_VOLUME} WHERE sp.name = ? ORDER BY v.type, v.name`),
       countByProject: s.prepare<[string], { project: string; n: number }>(
@@ -81,24 +112,42 @@ export class StoragePoolQueries {
   }
 
   async list(): Promise<PoolRecord[]> {
-    return (await this.st.list.all()).map(toPool);
+    return (await this.st.list.all(this.node.id)).map(toPool);
   }
 
   async get(name: string): Promise<PoolRecord | undefined> {
-    const r = await this.st.one.get(name);
+    const r = await this.st.one.get(this.node.id, name);
     return r ? toPool(r) : undefined;
   }
 
-  async create(p: Omit<PoolRecord, 'id'>): Promise<PoolRecord> {
-    const info = await this.st.insert.run(p.name, p.driver, p.description, JSON.stringify(p.config), p.status);
-    return { ...p, id: Number(info.lastInsertRowid) };
+  /** Creates the pool, created on this member with its member keys. Call inside a transaction. */
+  async create(p: Omit<PoolRecord, 'id' | 'onMember'>): Promise<PoolRecord> {
+    const { shared, member } = splitPoolConfig(p.config);
+    const info = await this.st.insert.run(p.name, p.driver, p.description, JSON.stringify(shared), p.status);
+    const id = Number(info.lastInsertRowid);
+    await this.st.setMember.run(id, this.node.id, JSON.stringify(member));
+    return { ...p, id, onMember: true };
   }
 
+  /** Records the pool as created on this member, with this member's keys (a member that joined later). */
+  async createOnMember(poolId: number, config: Record<string, string>): Promise<void> {
+    await this.st.setMember.run(poolId, this.node.id, JSON.stringify(splitPoolConfig(config).member));
+  }
+
+  /** The members a pool is created on, with their own keys. */
+  async members(poolId: number): Promise<PoolMemberRecord[]> {
+    return (await this.st.members.all(poolId)).map((r) => ({ node: r.node, nodeId: r.node_id, state: r.state, config: jsonMap(r.config) }));
+  }
+
+  /** Replaces the description and the config (the member keys on this member only). Call inside a transaction. */
   async update(p: PoolRecord): Promise<void> {
-    await this.st.update.run(p.description, JSON.stringify(p.config), p.id);
+    const { shared, member } = splitPoolConfig(p.config);
+    await this.st.update.run(p.description, JSON.stringify(shared), p.id);
+    if (p.onMember) await this.st.setMember.run(p.id, this.node.id, JSON.stringify(member));
   }
 
   async delete(id: number): Promise<void> {
+    await this.st.removeMembers.run(id);
     await this.st.remove.run(id);
   }
 
@@ -143,7 +192,7 @@ export class StoragePoolQueries {
 }
 
 function toPool(r: PoolRow): PoolRecord {
-  return { ...r, config: jsonMap(r.config) };
+  return { id: r.id, name: r.name, driver: r.driver, description: r.description, status: r.status, config: jsonMap(r.config), onMember: r.on_member === 1 };
 }
 
 function toVolume(r: VolumeRow): VolumeRecord {

@@ -41,6 +41,7 @@ import { EventsSocket } from './routes/events';
 import { callerOf } from '../auth/caller';
 import { fetchSiteDenied } from './fetch-metadata';
 import { registerCluster } from './routes/cluster';
+import { ClusterForwarder } from '../cluster/forward';
 import { checkAccess, requestUrl, upgradeRoute } from '../auth/access';
 import { refuseUpgrade } from './refuse-upgrade';
 import { OperationWebsocketUpgrade } from './routes/operation-websocket';
@@ -152,6 +153,12 @@ export function buildApp(s: DaemonState): ApiServer {
     const site = req.routeOptions.url === undefined ? null : fetchSiteDenied(req.headers);
     if (site) throw site;
   });
+  // In a cluster, requests about another member's instances and operations are passed on to it.
+  const forwarder = new ClusterForwarder(s);
+  app.addHook('onRequest', forwarder.onRequest);
+  app.addHook('preHandler', async (req, reply) => {
+    if (req.method === 'POST' && req.routeOptions.url === '/1.0/instances') await forwarder.onCreate(req, reply);
+  });
 
   const events = new EventsSocket(s);
   registerRoot(app, s);
@@ -192,7 +199,7 @@ export function buildApp(s: DaemonState): ApiServer {
     opSockets.closeAll();
     done();
   });
-  const upgrades = [events.upgrade, opSockets.upgrade, sftp.upgrade];
+  const upgrades = [forwarder.upgrade, events.upgrade, opSockets.upgrade, sftp.upgrade];
   const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const url = requestUrl(req.url);
     const denied = checkAccess(callerOf(req, s.trust), 'GET', upgradeRoute(url.pathname), url, access) ?? fetchSiteDenied(req.headers);
@@ -201,6 +208,10 @@ export function buildApp(s: DaemonState): ApiServer {
       return;
     }
     for (const h of upgrades) if (h(req, socket, head)) return;
+    socket.destroy();
+  };
+  forwarder.upgradeHere = (req, socket, head) => {
+    for (const h of upgrades.slice(1)) if (h(req, socket, head)) return;
     socket.destroy();
   };
   return { app, upgrades, upgrade, routes };

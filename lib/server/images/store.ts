@@ -238,6 +238,21 @@ export class ImageStore {
     await rm(`${this.path(rec.fingerprint)}.rootfs`, { force: true });
   }
 
+  /** Set on a cluster member: copies an image's files from a member holding them into `file`. */
+  fetchFromMembers: ((fingerprint: string, file: string) => Promise<void>) | null = null;
+  private readonly fetches = new Map<string, Promise<void>>();
+
+  /** Makes sure the image's files are on this host (a cluster member fetches them once from another). */
+  async ensureLocal(fingerprint: string): Promise<void> {
+    if (this.fetchFromMembers === null || (await this.exists(fingerprint))) return;
+    let pending = this.fetches.get(fingerprint);
+    if (!pending) {
+      pending = this.fetchFromMembers(fingerprint, this.path(fingerprint)).finally(() => this.fetches.delete(fingerprint));
+      this.fetches.set(fingerprint, pending);
+    }
+    await pending;
+  }
+
   /** True when the image file is present on disk. */
   async exists(fingerprint: string): Promise<boolean> {
     return stat(this.path(fingerprint)).then(

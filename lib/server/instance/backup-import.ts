@@ -10,7 +10,7 @@ import { parse } from 'yaml';
 import type { DevicesMap, Instance } from '../../api/instance';
 import type { BackupIndex } from '../../api/instance-backup';
 import type { InstanceSnapshot } from '../../api/instance-snapshot';
-import type { InstanceRecord } from '../db/instances';
+import type { InstanceRecord, NewInstance } from '../db/instances';
 import { NO_EXPIRY } from '../db/snapshots';
 import { badRequest, conflict, StatusError } from '../errors';
 import { Reverter } from '../revert';
@@ -29,7 +29,7 @@ import { storageName } from '../storage/volume-names';
 export interface ImportPlan {
   file: string;
   pool: string;
-  record: Omit<InstanceRecord, 'id'>;
+  record: NewInstance;
   snapshots: InstanceSnapshot[];
   /** The root volume's description and config as exported, and its snapshots'. */
   volume: RootVolumeRows;
@@ -56,7 +56,7 @@ export function recordFromBackup(
   project: string,
   name: string,
   o: { config: Record<string, string>; profiles: string[]; lastUsedAt: string },
-): Omit<InstanceRecord, 'id'> {
+): NewInstance {
   return {
     project,
     name,
@@ -101,7 +101,7 @@ export function parseBackupIndex(text: string): BackupIndex {
 }
 
 /** Points the instance at `pool`: its own root disk changed, or one added over the profiles' one. */
-async function rootOnPool(m: InstanceManager, rec: Omit<InstanceRecord, 'id'>, pool: string): Promise<DevicesMap> {
+async function rootOnPool(m: InstanceManager, rec: NewInstance, pool: string): Promise<DevicesMap> {
   const devices = { ...rec.devices };
   const own = Object.entries(devices).find(([, d]) => d.type === 'disk' && d.path === '/');
   if (own) devices[own[0]] = { ...own[1], pool };

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { access } from 'node:fs/promises';
 import type { ConfigMap, InstancesPost } from '../../api/instance';
-import type { InstanceRecord } from '../db/instances';
+import type { InstanceRecord, NewInstance } from '../db/instances';
 import type { SnapshotRecord } from '../db/snapshots';
 import type { VolumeRecord } from '../db/storage-pools';
 import { badRequest, conflict, notFound, StatusError } from '../errors';
@@ -39,7 +39,7 @@ export interface CopyPlan {
   fromSnapshot: SnapshotRecord | null;
   /** Source snapshots to copy along (oldest first). */
   snapshots: SnapshotRecord[];
-  record: Omit<InstanceRecord, 'id'>;
+  record: NewInstance;
   pool: string;
   start: boolean;
   /** A refresh of this existing instance (`source.refresh`). */
@@ -92,7 +92,7 @@ export async function planCopy(m: InstanceManager, project: string, req: Instanc
   const profileProject = await m.profileProject(project);
   for (const p of profiles) if (!(await db.profiles.get(profileProject, p))) throw badRequest(`Profile "${p}" not found`);
 
-  const record: Omit<InstanceRecord, 'id'> = {
+  const record: NewInstance = {
     project,
     name,
     type: source.type,
@@ -141,7 +141,7 @@ async function refreshPlan(m: InstanceManager, project: string, req: InstancesPo
  * host's id map, stopped, the "copy" templates due, MAC addresses for NICs
  * that have none.
  */
-export async function copyVolatile(m: InstanceManager, plan: { project: string; name: string; record: Omit<InstanceRecord, 'id'> }): Promise<ConfigMap> {
+export async function copyVolatile(m: InstanceManager, plan: { project: string; name: string; record: NewInstance }): Promise<ConfigMap> {
   const privileged = plan.record.type === 'virtual-machine' || isTrue((await m.expand(plan.record)).expanded_config['security.privileged']);
   const config = { ...plan.record.config };
   config['volatile.uuid'] = randomUUID();

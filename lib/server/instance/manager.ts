@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DevicesMap, Instance, InstancePut, InstanceSource, InstanceType, InstancesPost } from '../../api/instance';
 import type { Db } from '../db';
-import type { InstanceRecord } from '../db/instances';
+import type { InstanceRecord, NewInstance } from '../db/instances';
 import type { PoolRecord } from '../db/storage-pools';
 import type { ProfileRecord } from '../db/profiles';
 import { ProfileMissingError } from '../db/instances';
@@ -52,15 +52,13 @@ export interface ManagerDeps {
   idmappedPool: (pool: string) => boolean;
   /** INCUS_DIR: where the instance and snapshot links live. */
   varDir: string;
-  /** The member instances live on ("none" on a standalone host, as Incus shows it); absent: "none". */
-  location?: () => string;
 }
 
 /** A validated create request, ready to run in an operation. */
 export interface CreatePlan {
   project: string;
   name: string;
-  record: Omit<InstanceRecord, 'id'>;
+  record: NewInstance;
   pool: string;
   imageFingerprint: string | null;
   /** An image still to fetch from another server (then imageFingerprint is null until create()). */
@@ -328,7 +326,7 @@ export class InstanceManager {
     }
 
     const now = new Date().toISOString();
-    const record: Omit<InstanceRecord, 'id'> = {
+    const record: NewInstance = {
       project,
       name,
       type,

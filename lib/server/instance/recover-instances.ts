@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 import type { BackupIndex } from '../../api/instance-backup';
 import type { InstanceSnapshot } from '../../api/instance-snapshot';
-import type { InstanceRecord } from '../db/instances';
+import type { NewInstance } from '../db/instances';
 import { NO_EXPIRY } from '../db/snapshots';
 import type { PoolRecord } from '../db/storage-pools';
 import { recordFromBackup } from './backup-import';
@@ -69,7 +69,7 @@ export async function scanInstanceVolumes(m: InstanceManager, pool: PoolRecord):
 }
 
 /** The record for a found volume: from backup.yaml, else defaults with the pool's root disk. */
-async function recordOf(m: InstanceManager, f: FoundInstance, pool: PoolRecord): Promise<Omit<InstanceRecord, 'id'>> {
+async function recordOf(m: InstanceManager, f: FoundInstance, pool: PoolRecord): Promise<NewInstance> {
   const c = f.config?.container;
   const profiles = await m.profileLookup([f.project]);
   if (c) {
@@ -82,7 +82,7 @@ async function recordOf(m: InstanceManager, f: FoundInstance, pool: PoolRecord):
   // No record of the id map: a rootfs owned by the host's base id was shifted on disk.
   const owner = (await stat(join(f.path, 'rootfs')).catch(() => null))?.uid ?? 0;
   const shifted = owner !== 0 && owner === m.deps.idmap.uid.hostBase;
-  const rec: Omit<InstanceRecord, 'id'> = {
+  const rec: NewInstance = {
     project: f.project,
     name: f.name,
     type: 'container',

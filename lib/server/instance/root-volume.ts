@@ -31,6 +31,7 @@ export async function makeRootVolume(deps: ManagerDeps, pool: PoolRecord, rec: P
   const opts = type === 'virtual-machine' && spec.rootSize ? { size: parseSize(spec.rootSize) ?? undefined } : undefined;
   if (spec.imageFingerprint) {
     const fp = spec.imageFingerprint;
+    await images.ensureLocal(fp);
     const rootfs = images.rootfsPath(fp) ?? undefined;
     if (sd.info.optimizedImages && sd.cloneVolume) {
       await pools.ensureImageVolume(pool, fp, images.path(fp), rootfs);

@@ -33,7 +33,7 @@ export function toInstance(m: InstanceManager, rec: InstanceRecord, st: RuntimeS
     status: st.status,
     status_code: st.statusCode,
     last_used_at: rec.lastUsedAt,
-    location: m.deps.location?.() ?? 'none',
+    location: rec.location || 'none',
     type: rec.type,
     project: rec.project,
   };

@@ -2,7 +2,7 @@
  * The pool layer: storage pools as the API sees them, with the database
  * bookkeeping around the low-level drivers.
  */
-import { statfs } from 'node:fs/promises';
+import { stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StoragePool } from '../../api/storage-pool';
 import type { Db } from '../db';
@@ -15,6 +15,7 @@ import { loadStorageDriver } from './load';
 import { fixPoolModes } from './modes';
 import { blockFileSize } from './block-file';
 import { checkCommonPoolKeys } from './pool-keys';
+import { POOL_MEMBER_KEYS } from '../db/pool-member-keys';
 
 export class StoragePools {
   private readonly drivers = new Map<string, StorageDriver>();
@@ -66,7 +67,7 @@ export class StoragePools {
     await driver.mountPool({ ...spec, config: full }).catch((err: Error) => {
       throw badRequest(`Failed mounting pool "${name}": ${err.message}`);
     });
-    return { id: 0, name, driver: driverName, description: '', config: full, status: 'Created' };
+    return { id: 0, name, driver: driverName, description: '', config: full, status: 'Created', onMember: true };
   }
 
   /** Creates a pool on disk and in the database; undoes the disk part when the row fails. */
@@ -82,6 +83,26 @@ export class StoragePools {
       return this.db.transaction((tx) =>
         tx.pools.create({ name, driver: driverName, description, config: full, status: 'Created' }),
       );
+    } catch (err) {
+      await driver.deletePool(spec).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * Creates a cluster's pool on this member (one that joined after the pool
+   * was defined): the shared config with this member's own keys (`source`,
+   * `size`; the driver's defaults where none are given), on disk, then
+   * recorded as created here.
+   */
+  async createOnMember(p: PoolRecord, memberConfig: Record<string, string>): Promise<void> {
+    const shared = Object.fromEntries(Object.entries(p.config).filter(([k]) => !POOL_MEMBER_KEYS.has(k)));
+    const spec: PoolSpec = { name: p.name, config: { ...shared, ...memberConfig }, mountPath: this.mountPath(p.name) };
+    const driver = this.driver(p);
+    const full = driver.fillPoolConfig(spec);
+    await driver.createPool({ ...spec, config: full });
+    try {
+      await this.db.transaction((tx) => tx.pools.createOnMember(p.id, full));
     } catch (err) {
       await driver.deletePool(spec).catch(() => undefined);
       throw err;
@@ -158,11 +179,15 @@ export class StoragePools {
   }
 
   private async unpackImageVolume(p: PoolRecord, fingerprint: string, imageFile: string, rootfsFile?: string): Promise<void> {
-    if (await this.db.pools.volume(p.name,'default','image',fingerprint)) return;
     const sd = this.driver(p);
     const spec = this.spec(p);
+    const row = await this.db.pools.volume(p.name, 'default', 'image', fingerprint);
+    // In a cluster the row is the first member's: another member unpacks its own copy once.
+    const onDisk = row ? await stat(sd.volumePath(spec, 'image', fingerprint)).then(() => true, () => false) : false;
+    if (row && onDisk) return;
     await sd.deleteVolume(spec, 'image', fingerprint).catch(() => undefined);
     await sd.createVolumeFromImage(spec, 'image', fingerprint, imageFile, rootfsFile);
+    if (row) return;
     // A VM image left a disk: the image volume is a block one.
     const block = (await blockFileSize(sd.blockPath(spec, 'image', fingerprint))) !== null;
     try {
@@ -200,7 +225,8 @@ export class StoragePools {
    */
   async mountAll(): Promise<void> {
     for (const p of await this.list()) {
-      if (pathComponentProblem(p.name) !== null) continue;
+      // A cluster's pool not (yet) created on this member has nothing here to mount.
+      if (pathComponentProblem(p.name) !== null || !p.onMember) continue;
       await this.driver(p).mountPool(this.spec(p));
       await fixPoolModes(this.spec(p).mountPath);
     }

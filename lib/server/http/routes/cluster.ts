@@ -4,6 +4,8 @@
  * members with their database roles as Incus reports them.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { Cluster, ClusterMember, ClusterMemberPut, ClusterMembersPost, ClusterPut } from '../../../api/cluster';
 import type { MemberRow } from '../../db/members';
 import { parseListenAddress } from '../../auth/https-listener';
@@ -210,6 +212,16 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
     }
     s.events.lifecycle('cluster-member-renamed', memberUrl(newName));
     return syncResponse(null);
+  });
+
+  // Another member fetching an image's files (metadata: the whole file of a unified image; rootfs: a split image's).
+  app.get<{ Params: { fingerprint: string; part: string } }>('/internal/cluster/images/:fingerprint/:part', async (req, reply) => {
+    const { fingerprint, part } = req.params;
+    if (!/^[0-9a-f]{64}$/.test(fingerprint) || (part !== 'metadata' && part !== 'rootfs')) throw notFound('Image not found');
+    const file = part === 'metadata' ? s.images.path(fingerprint) : s.images.rootfsPath(fingerprint);
+    const size = file === null ? null : await stat(file).then((st) => st.size, () => null);
+    if (file === null || size === null) throw notFound('Image file not found');
+    return reply.type('application/octet-stream').header('Content-Length', size).send(createReadStream(file));
   });
 
   // A joining server, trusted through its join token, asks to be accepted (Incus's internalClusterPostAccept).

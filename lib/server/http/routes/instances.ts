@@ -1,6 +1,8 @@
 /** `/1.0/instances` and `/1.0/instances/{name}`: list, create, get, update, rename, delete. */
 import type { FastifyInstance } from 'fastify';
-import type { InstancePost, InstancePut, InstancesPost } from '../../../api/instance';
+import type { Instance, InstancePost, InstancePut, InstancesPost } from '../../../api/instance';
+import { FORWARDED_HEADER } from '../../cluster/member-proxy';
+import { remoteInstanceViews, viewKey } from '../../cluster/remote-instances';
 import { applyInstanceType } from '../../instance/instance-types';
 import { instancePostSchema, instancePutSchema, instancesPostSchema } from '../../../api/schemas';
 import { asyncResponse, syncResponse } from '../../response';
@@ -17,6 +19,14 @@ import { backupsOf, postImport } from './instance-backups';
 
 type NameParams = { Params: { name: string } };
 
+/** The list request as asked of another member: its recursion and projects, no filter (applied here). */
+function listPath(url: string, recursion: number): string {
+  const u = new URL(url, 'http://x');
+  u.searchParams.delete('filter');
+  u.searchParams.set('recursion', String(Math.max(recursion, 1)));
+  return `${u.pathname}${u.search}`;
+}
+
 /** The fields Incus hashes for an instance's ETag. */
 export function instanceEtag(rec: InstanceRecord): unknown {
   return [rec.architecture, rec.config, rec.devices, rec.ephemeral, rec.profiles];
@@ -31,12 +41,18 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
     const type = q['instance-type'];
     let recs = await s.db.instances.list(project);
     if (type) recs = recs.filter((r) => r.type === type);
+    // A member asked by another for its part of a list answers with its own instances.
+    if (req.headers[FORWARDED_HEADER] !== undefined) recs = recs.filter((r) => r.local);
     const recursion = recursionOf(req);
     const filter = q.filter ? parseFilter(q.filter) : null;
     if (recursion === 0 && !filter) return syncResponse(recs.map(instanceUrl));
-    const states = await s.drivers.states(recs, { network: recursion === 2, cpu: recursion === 2 });
-    const ctx = await listContext(m, recs, recursion === 2);
-    const full = recs.map((r, i) => (recursion === 2 ? toInstanceFull(m, r, states[i], ctx) : toInstance(m, r, states[i], ctx)));
+    const local = recs.filter((r) => r.local);
+    const remote = local.length === recs.length ? null : remoteInstanceViews(s, m, recs.filter((r) => !r.local), listPath(req.url, recursion));
+    const states = await s.drivers.states(local, { network: recursion === 2, cpu: recursion === 2 });
+    const ctx = await listContext(m, local, recursion === 2);
+    const views = new Map(local.map((r, i) => [viewKey(r), recursion === 2 ? toInstanceFull(m, r, states[i], ctx) : toInstance(m, r, states[i], ctx)]));
+    const others = remote ? await remote : new Map<string, Instance>();
+    const full = recs.map((r) => views.get(viewKey(r)) ?? others.get(viewKey(r))).filter((v): v is Instance => v !== undefined);
     const picked = filter ? full.filter((x) => matchFilter(filter, x)) : full;
     if (recursion === 0) return syncResponse(picked.map((x) => instanceUrl(x)));
     return syncResponse(picked);

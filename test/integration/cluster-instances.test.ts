@@ -1,0 +1,76 @@
+/**
+ * Instances across a three-member cluster in the testbed (issue 20): a
+ * dir pool defined before the joins is created on each joiner's own disk;
+ * `launch --target m2` from m1 runs the container on m2 (its image files
+ * fetched from m1); exec, file pull and state changes asked of m1 or m3 are
+ * passed on to m2; every member lists every instance with its location;
+ * without --target the scheduler spreads new instances over the members.
+ */
+import t, { type Test } from 'tap';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ClusterTestbed } from './lib/cluster-testbed';
+import { busyboxImage } from './lib/image';
+
+const ADDR = (i: number) => `10.203.0.${10 + i}:8443`;
+
+t.test('launch --target, exec through another member, list with locations', async (t: Test) => {
+  const tb = await ClusterTestbed.start(t, 3);
+  const run = async (i: number, args: string[], input?: string) => tb.cli(i, args, { input, timeoutMs: 120_000 });
+  const ok = async (i: number, args: string[], input?: string): Promise<string> => {
+    const r = await run(i, args, input);
+    t.equal(r.code, 0, `m${i}: incus ${args.join(' ')}${r.code === 0 ? '' : `: ${r.stderr}`}`);
+    return r.stdout;
+  };
+  const created: { i: number; name: string }[] = [];
+  t.teardown(async () => {
+    for (const c of created) await run(c.i, ['delete', '-f', c.name]);
+  });
+
+  await ok(1, ['config', 'set', `core.https_address=${ADDR(1)}`]);
+  await ok(1, ['storage', 'create', 'default', 'dir']);
+  await ok(1, ['profile', 'device', 'add', 'default', 'root', 'disk', 'path=/', 'pool=default']);
+  await ok(1, ['image', 'import', await busyboxImage(), '--alias', 'busybox']);
+  await ok(1, ['cluster', 'enable', 'm1']);
+  for (const i of [2, 3]) {
+    const token = (await ok(1, ['cluster', 'add', `m${i}`])).trim().split('\n').pop()!;
+    await ok(i, ['admin', 'init', '--preseed'], `cluster:\n  enabled: true\n  server_address: ${ADDR(i)}\n  cluster_token: ${token}\n`);
+  }
+  for (const i of [2, 3]) {
+    t.ok(existsSync(join(tb.member(i).dir, 'storage-pools', 'default')), `the pool was created on m${i}'s own disk`);
+  }
+
+  // Placed on m2 through m1.
+  await ok(1, ['launch', 'busybox', 'c1', '--target', 'm2']);
+  created.push({ i: 1, name: 'c1' });
+  t.ok(existsSync(join(tb.member(2).dir, 'containers', 'c1')), 'c1 lives on m2');
+  t.notOk(existsSync(join(tb.member(1).dir, 'containers', 'c1')), 'and not on m1');
+  t.ok(existsSync(join(tb.member(2).dir, 'images')), 'm2 fetched the image files');
+
+  // Operations on c1 asked of m1 and m3 run on m2.
+  t.equal((await ok(1, ['exec', 'c1', '--', 'cat', '/proc/sys/kernel/hostname'])).trim(), 'c1', 'exec through m1');
+  t.equal((await ok(3, ['exec', 'c1', '--', 'sh', '-c', 'echo hi > /tmp/f; cat /tmp/f'])).trim(), 'hi', 'exec through m3');
+  t.equal(await ok(1, ['file', 'pull', 'c1/tmp/f', '-']), 'hi\n', 'file pull through m1');
+  await ok(3, ['stop', 'c1', '--force']);
+  t.match(await ok(1, ['list', 'c1', '-f', 'csv', '-c', 'ns']), /^c1,STOPPED$/m, 'stopped through m3');
+  await ok(1, ['start', 'c1']);
+
+  // Every member lists every instance with its location.
+  await ok(3, ['launch', 'busybox', 'c3', '--target', 'm3']);
+  created.push({ i: 3, name: 'c3' });
+  for (const i of [1, 2, 3]) {
+    t.equal(await ok(i, ['list', '-f', 'csv', '-c', 'nsL']), 'c1,RUNNING,m2\nc3,RUNNING,m3\n', `list on m${i}`);
+  }
+  const shown = await ok(1, ['query', '/1.0/instances/c3']);
+  t.match(JSON.parse(shown), { location: 'm3', status: 'Running' }, 'the instance of m3 seen from m1');
+
+  // No --target: the scheduler picks the member with the fewest instances (m1 has none).
+  await ok(2, ['create', 'busybox', 'c4']);
+  created.push({ i: 2, name: 'c4' });
+  t.match(await ok(3, ['list', 'c4', '-f', 'csv', '-c', 'nL']), /^c4,m1$/m, 'placed on the least busy member');
+
+  // A member that does not exist.
+  const bad = await run(1, ['create', 'busybox', 'c5', '--target', 'nope']);
+  t.not(bad.code, 0);
+  t.match(bad.stderr, /Cluster member not found/);
+});
