@@ -74,3 +74,8 @@ export async function updateClusterMember(client: IncusClient, name: string, put
 export async function renameClusterMember(client: IncusClient, name: string, newName: string, opts: CallOptions = {}): Promise<void> {
   await serverWide(client).request('POST', memberPath(name), { signal: opts.signal, body: { server_name: newName } });
 }
+
+/** POST /1.0/cluster/members/{name}/state: evacuate or restore a member (mode: the evacuation action, '' for each instance's own). */
+export function updateClusterMemberState(client: IncusClient, name: string, action: 'evacuate' | 'restore', mode = '', opts: CallOptions = {}): Promise<Operation> {
+  return operation(client, 'POST', `${memberPath(name)}/state`, { action, mode }, opts);
+}

@@ -10,6 +10,7 @@ import { dbOn } from './db';
 import { HeartbeatTask } from './cluster/heartbeat';
 import { ClusterMember } from './cluster/member';
 import { fetchImageFromMembers } from './cluster/image-fetch';
+import { inMaintenance } from './cluster/evacuate';
 import { STANDALONE_NAME } from './db/members';
 import { migrations } from './db/migrations';
 import { API_EXTENSIONS } from './api-extensions';
@@ -222,10 +223,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   log.info('Daemon started', { socket: socketPath, version: opts.version });
 
   // Instances that stop on their own are shut down (or auto-restarted) as Incus does.
-  const exitWatcher = new ExitWatcher(instances, actions, log);
+  const exitWatcher = new ExitWatcher(instances, actions, log, () => cluster.maintenance);
   exitWatcher.follow(events);
-  await exitWatcher.track(await db.instances.list(null)).catch((err: unknown) => log.warn('Failed to watch instances', { err: String(err) }));
-  void autostartInstances(instances, actions, log, warnings);
+  await exitWatcher.track(await db.instances.listLocal(null)).catch((err: unknown) => log.warn('Failed to watch instances', { err: String(err) }));
+  // An evacuated member starts nothing until it is restored.
+  cluster.maintenance = inMaintenance((await db.members.list()).find((m) => m.id === db.node.id)?.state ?? 0);
+  if (!cluster.maintenance) void autostartInstances(instances, actions, log, warnings);
   await imageRemote.start();
   // Events go to Loki while loki.api.url is set (the daemon's own log lines included).
   const loki = new LokiForwarder(db, events);

@@ -15,6 +15,7 @@ import { sortRowsNaturally } from '../format/sort';
 import { renderYaml } from '../format/yaml';
 import { localName } from '../remote';
 import { registerMemberCommands } from './cluster-member';
+import { registerEvacuateCommands } from './cluster-evacuate';
 
 type ClusterApi = typeof import('../../client/cluster');
 const api = (): ClusterApi => require('../../client/cluster') as ClusterApi;
@@ -67,6 +68,7 @@ export function clusterListText(members: readonly ClusterMember[], flags: { colu
 export function register(program: Command, ctx: CliContext): void {
   const cluster = program.command('cluster').description('Manage cluster members');
   registerMemberCommands(cluster, ctx);
+  registerEvacuateCommands(cluster, ctx);
 
   cluster
     .command('enable')

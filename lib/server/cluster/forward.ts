@@ -40,6 +40,9 @@ export class ClusterForwarder {
       address = await this.instanceHome((req.query as Record<string, string | undefined>).project || 'default', params.name);
     }
     else if (route.startsWith('/1.0/operations/:id') && params.id !== undefined) address = await this.operationHome(params.id);
+    else if (route === '/1.0/cluster/members/:name/state' && params.name !== undefined && params.name !== this.s.cluster.serverName) {
+      address = (await this.s.db.members.get(params.name))?.address ?? null;
+    }
     if (address === null) return;
     reply.hijack();
     await forwardRequest(address, this.s.cluster.certificate!, req.raw, reply.raw);

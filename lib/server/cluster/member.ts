@@ -29,6 +29,8 @@ interface CertBox {
 
 export class ClusterMember {
   private name: string | null = null;
+  /** Whether this member is evacuating, evacuated or restoring (its instance exits are then expected). */
+  maintenance = false;
   /** Beats while this host is clustered (none on a standalone host). */
   private heartbeat: HeartbeatTask | null = null;
 

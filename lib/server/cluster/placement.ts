@@ -6,6 +6,7 @@
 import type { Db } from '../db';
 import type { MemberRow } from '../db/members';
 import { notFound } from '../errors';
+import { inMaintenance } from './evacuate';
 import { memberHealth, offlineThresholdOf } from './heartbeat';
 
 /** The member named by `target`; 404 as Incus words it when there is none. */
@@ -21,7 +22,7 @@ export async function pickMember(db: Db): Promise<MemberRow> {
   const threshold = offlineThresholdOf(config);
   let best: MemberRow | null = null;
   for (const m of members) {
-    if (memberHealth(m.heartbeat, threshold).status !== 'Online') continue;
+    if (inMaintenance(m.state) || memberHealth(m.heartbeat, threshold).status !== 'Online') continue;
     const scheduler = (await db.members.config(m.id))['scheduler.instance'] ?? 'all';
     if (scheduler === 'manual' || scheduler === 'group') continue;
     if (best === null || (counts.get(m.id) ?? 0) < (counts.get(best.id) ?? 0)) best = m;

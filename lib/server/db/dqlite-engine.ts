@@ -9,6 +9,7 @@
 import { type DqliteClient, type DqliteDatabase, type DqliteTransaction, type QueryResult, rowObjects } from './dqlite';
 import type { RunResult, SqlEngine, SqlValue } from './sql';
 import { GatedSql, type RawSql } from './tx-gate';
+import { retryBusy } from './dqlite/busy-retry';
 
 const rows = <T>(r: QueryResult): T[] => rowObjects(r) as T[];
 
@@ -43,15 +44,16 @@ class DqliteRaw implements RawSql {
   }
 
   async run(sql: string, params: readonly SqlValue[]): Promise<RunResult> {
-    return runResult(await this.writes.exec(sql, params));
+    return runResult(await retryBusy(() => this.writes.exec(sql, params)));
   }
 
   async exec(sql: string): Promise<void> {
-    await this.writes.exec(sql);
+    await retryBusy(() => this.writes.exec(sql));
   }
 
+  /** A transaction that met another member's is rolled back and run again whole (fn only touches the database). */
   transaction<T>(fn: (raw: RawSql) => Promise<T>): Promise<T> {
-    return this.writes.transaction((tx) => fn(txRaw(tx)));
+    return retryBusy(() => this.writes.transaction((tx) => fn(txRaw(tx))));
   }
 }
 

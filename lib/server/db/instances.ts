@@ -123,6 +123,11 @@ export class InstanceQueries {
     await this.st.setNode.run(nodeId, id);
   }
 
+  /** The instances of a project (or all projects) that live on this member: what its runtime tasks act on. */
+  async listLocal(project: string | null): Promise<InstanceRecord[]> {
+    return (await this.list(project)).filter((r) => r.local);
+  }
+
   /** How many instances of each type a project has (types it has none of left out). */
   async countByType(project: string): Promise<Record<string, number>> {
     return Object.fromEntries((await this.st.countByType.all(project)).map((r) => [r.type, r.n]));

@@ -41,6 +41,7 @@ export class MemberQueries {
       config: s.prepare<[number], { key: string; value: string }>('SELECT key, value FROM nodes_config WHERE node_id = ? ORDER BY key'),
       clearConfig: s.prepare<[number]>('DELETE FROM nodes_config WHERE node_id = ?'),
       addConfig: s.prepare<[number, string, string]>('INSERT INTO nodes_config (node_id, key, value) VALUES (?, ?, ?)'),
+      setState: s.prepare<[number, string]>('UPDATE nodes SET state = ? WHERE name = ?'),
       heartbeat: s.prepare<[string]>('UPDATE nodes SET heartbeat = CURRENT_TIMESTAMP WHERE address = ?'),
       version: s.prepare<[number, number, string]>('UPDATE nodes SET schema = ?, api_extensions = ?, heartbeat = CURRENT_TIMESTAMP WHERE name = ?'),
     };
@@ -89,6 +90,11 @@ export class MemberQueries {
   /** Records the schema and API extension count a member runs as it starts (and that it is alive). */
   async setVersion(name: string, schema: number, apiExtensions: number): Promise<void> {
     await this.st.version.run(schema, apiExtensions, name);
+  }
+
+  /** Sets a member's state (Incus's ClusterMemberState: created, evacuated, ...). */
+  async setState(name: string, state: number): Promise<void> {
+    await this.st.setState.run(state, name);
   }
 
   /** Records that the member at `address` is alive now (Incus's SetNodeHeartbeat). */

@@ -95,7 +95,7 @@ export class GuestEvents {
   /** Compares every watched instance with its stored expansion and sends what changed. */
   private async refresh(): Promise<void> {
     if (this.watched.size === 0) return;
-    const recs = new Map((await this.s.db.instances.list(null)).map((r) => [r.id, r]));
+    const recs = new Map((await this.s.db.instances.listLocal(null)).map((r) => [r.id, r]));
     const projects = [...this.watched.keys()].map((id) => recs.get(id)?.project).filter((p): p is string => p !== undefined);
     const profiles = await this.s.instances.profileLookup(projects);
     for (const [id, w] of this.watched) {

@@ -62,7 +62,7 @@ async function containerOfPid(pid: number, running: Map<number, InstanceRecord>)
  */
 export async function identifyCaller(s: DaemonState, cred: PeerCredentials | null): Promise<GuestCaller> {
   if (!cred) throw new GuestDenied(500, 'pid not in container?');
-  const recs = (await s.db.instances.list(null)).filter((r) => r.type === 'container');
+  const recs = (await s.db.instances.listLocal(null)).filter((r) => r.type === 'container');
   const states = await s.drivers.states(recs);
   const running = new Map<number, InstanceRecord>();
   recs.forEach((r, i) => {

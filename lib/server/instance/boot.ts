@@ -17,7 +17,7 @@ const DEFAULT_SHUTDOWN_TIMEOUT = 30;
 
 /** Starts what should run: boot.autostart, or (unset) what ran before the host went down. */
 export async function autostartInstances(m: InstanceManager, actions: StateActions, log: Logger, warnings?: Warnings): Promise<void> {
-  const recs = await m.deps.db.instances.list(null);
+  const recs = await m.deps.db.instances.listLocal(null);
   const states = await m.deps.drivers.states(recs);
   const todo: { rec: InstanceRecord; priority: number; delay: number }[] = [];
   let running = 0;
@@ -65,7 +65,7 @@ export async function autostartInstances(m: InstanceManager, actions: StateActio
 
 /** Stops every running instance cleanly, highest boot.stop.priority first. */
 export async function shutdownInstances(m: InstanceManager, log: Logger): Promise<void> {
-  const recs = await m.deps.db.instances.list(null);
+  const recs = await m.deps.db.instances.listLocal(null);
   const states = await m.deps.drivers.states(recs);
   const groups = new Map<number, InstanceRecord[]>();
   const profiles = await m.profileLookup(recs.map((r) => r.project));

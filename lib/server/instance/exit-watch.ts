@@ -31,6 +31,8 @@ export class ExitWatcher {
     private readonly m: InstanceManager,
     private readonly actions: StateActions,
     private readonly log: Logger,
+    /** True while exits are expected and left alone (the member is being evacuated). */
+    private readonly paused: () => boolean = () => false,
   ) {}
 
   /** Watches every instance started from now on; `track` adds those already running. */
@@ -73,7 +75,7 @@ export class ExitWatcher {
 
   private async exited(rec: InstanceRecord, key: string, pid: number): Promise<void> {
     if (this.watched.get(key) === pid) this.watched.delete(key);
-    if (this.stopped) return;
+    if (this.stopped || this.paused()) return;
     try {
       // A stop or restart the daemon runs holds the lock; once it is free the state says who stopped it.
       await this.m.locks.with(key, async () => {

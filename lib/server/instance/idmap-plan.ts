@@ -24,7 +24,7 @@ function idmapSize(cfg: Record<string, string>): number | undefined {
 /** The ranges the other isolated containers hold. */
 async function takenRanges(m: InstanceManager, selfId: number): Promise<TakenRange[]> {
   const out: TakenRange[] = [];
-  for (const other of await m.deps.db.instances.list(null)) {
+  for (const other of await m.deps.db.instances.listLocal(null)) {
     if (other.id === selfId || other.type !== 'container') continue;
     const base = Number(other.config['volatile.idmap.base']);
     // The shared range's base: a container that ran without a map of its own.

@@ -59,7 +59,7 @@ export class SnapshotScheduler {
 
   private async snapshotDue(at: Date): Promise<string[]> {
     const { db, drivers } = this.m.deps;
-    const all = await db.instances.list(null);
+    const all = await db.instances.listLocal(null);
     const profiles = await this.m.profileLookup(all.map((r) => r.project));
     const due = all.filter((rec) => {
       let spec: string | undefined;

@@ -62,7 +62,7 @@ export class MetricsCollector {
     const targets: MetricsTarget[] = [];
     for (const p of projects) {
       const profiles = await this.s.instances.profileLookup([p]);
-      const recs = await this.s.db.instances.list(p);
+      const recs = await this.s.db.instances.listLocal(p);
       const loaded = await this.s.instances.metricsTargets(recs, profiles, (rec, err) => {
         this.s.log.warn('Failed loading instance for metrics', { instance: rec.name, project: p, err: messageOf(err) });
       });

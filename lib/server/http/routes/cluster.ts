@@ -21,6 +21,14 @@ import { asyncResponse, syncResponse } from '../../response';
 import type { DaemonState } from '../../state';
 import { checkIfMatch, recursionOf, setEtag } from '../request';
 import { validateMemberConfig } from '../../cluster/member-config';
+import { checkEvacuateMode, evacuateMember, inMaintenance, MEMBER_STATE, restoreMember } from '../../cluster/evacuate';
+
+/** A member's status and message: under maintenance, else from its heartbeat (Incus's NodeInfo.ToAPI). */
+function memberStatus(row: MemberRow, offlineThreshold: number): { status: string; message: string } {
+  if (!inMaintenance(row.state)) return memberHealth(row.heartbeat, offlineThreshold);
+  const status = row.state === MEMBER_STATE.evacuated ? 'Evacuated' : row.state === MEMBER_STATE.evacuating ? 'Evacuating' : 'Restoring';
+  return { status, message: 'Unavailable due to maintenance' };
+}
 
 type NameParams = { Params: { name: string } };
 
@@ -64,7 +72,7 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
       server_name: row.name,
       url: `https://${row.address}`,
       database: roles.length > 0,
-      ...memberHealth(row.heartbeat, offlineThreshold),
+      ...memberStatus(row, offlineThreshold),
       architecture: architectureName(row.arch),
     };
   };
@@ -212,6 +220,26 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
     }
     s.events.lifecycle('cluster-member-renamed', memberUrl(newName));
     return syncResponse(null);
+  });
+
+  // Evacuation and restore run on the member itself (another member passes the request on).
+  app.post<NameParams>('/1.0/cluster/members/:name/state', async (req, reply) => {
+    const name = req.params.name;
+    if (!cluster.clustered) throw badRequest('This server is not clustered');
+    if (!(await s.db.members.get(name))) throw notFound('Cluster member not found');
+    if (name !== cluster.serverName) throw new StatusError(500, `Cluster member "${name}" cannot be reached`);
+    const body = (req.body ?? {}) as { action?: string; mode?: string };
+    const mode = body.mode ?? '';
+    let op;
+    if (body.action === 'evacuate') {
+      checkEvacuateMode(mode);
+      op = s.ops.start({ description: 'Evacuating cluster member', resources: { cluster: [] }, run: (ctx) => evacuateMember(s, mode, (text) => ctx.setMetadata({ evacuation_progress: text })) });
+    } else if (body.action === 'restore') {
+      op = s.ops.start({ description: 'Restoring cluster member', resources: { cluster: [] }, run: (ctx) => restoreMember(s, (text) => ctx.setMetadata({ evacuation_progress: text })) });
+    } else {
+      throw badRequest(`Unknown action "${body.action ?? ''}"`);
+    }
+    return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
   });
 
   // Another member fetching an image's files (metadata: the whole file of a unified image; rootfs: a split image's).
