@@ -7,9 +7,14 @@ import { NativeError, wrapNative } from './errors';
 import { helperFailure, runHelper } from './helper';
 import { checkPath } from './validate';
 
-/** true when idmapped mounts work on dir (runs incusd-helper idmap-probe). */
+/**
+ * true when idmapped mounts work on dir (runs incusd-helper idmap-probe);
+ * false when INCUS_IDMAPPED_MOUNTS_DISABLE is true, Incus's switch to force
+ * on-disk shifting.
+ */
 export async function probeIdmappedMounts(dir: string): Promise<boolean> {
   checkPath('probeIdmappedMounts', 'dir', dir);
+  if (['1', 'true', 'yes', 'on'].includes((process.env.INCUS_IDMAPPED_MOUNTS_DISABLE ?? '').toLowerCase())) return false;
   const res = await runHelper(['idmap-probe', dir], { op: 'probeIdmappedMounts' });
   if (res.status === 0) return true;
   if (res.status === 2) return false;

@@ -4,8 +4,9 @@
  * security.nesting=true and a host-path disk are refused on create, on
  * update and through a profile, each message naming the key or device;
  * restricted.* keys loosen that (disk paths under
- * restricted.devices.disk.paths only); a restriction that what the
- * project holds already breaks is refused; snapshots and backups are
+ * restricted.devices.disk.paths only); a restricted.* key that what the
+ * project holds already breaks is refused (turning `restricted` on is not
+ * checked, as in Incus); snapshots and backups are
  * blocked until restricted.snapshots / restricted.backups allow them.
  */
 import t from 'tap';
@@ -93,6 +94,18 @@ t.test('restricted project', async (t) => {
     t.equal((await q(d, 'PATCH', '/1.0/projects/r', { config: { 'restricted.containers.privilege': 'allow' } })).status, 200);
     const upd = await q(d, 'PATCH', '/1.0/instances/n1?project=r', { config: { 'security.privileged': 'true' } });
     t.equal(upd.status, 200, JSON.stringify(upd.body));
+  });
+
+  t.test('only restricted.* keys are checked against what the project holds', async (t) => {
+    await makeProject(d, 'u');
+    const nic = { eth0: { type: 'nic', nictype: 'p2p', name: 'eth0' } };
+    t.equal((await q(d, 'PATCH', '/1.0/profiles/default?project=u', { devices: { root: { type: 'disk', path: '/', pool: 'default' }, ...nic } })).status, 200);
+    t.equal((await q(d, 'PATCH', '/1.0/projects/u', { config: { restricted: 'true' } })).status, 200, 'turning restricted on is not checked (as in Incus)');
+    const managed = await q(d, 'PATCH', '/1.0/projects/u', { config: { 'restricted.devices.nic': 'managed' } });
+    t.equal(managed.status, 400);
+    t.equal(managed.body.error, 'Conflict detected when changing "restricted.devices.nic" in project "u": Invalid device "eth0" on profile "default" of project "u": Only managed network devices are allowed');
+    t.equal((await q(d, 'PATCH', '/1.0/projects/u', { config: { 'restricted.devices.nic': 'allow' } })).status, 200);
+    t.equal((await q(d, 'DELETE', '/1.0/projects/u')).status, 200);
   });
 
   t.test('snapshots and backups blocked by default', async (t) => {

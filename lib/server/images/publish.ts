@@ -15,12 +15,14 @@ import { badRequest } from '../errors';
 import { run } from './run';
 import { isQcow2File } from './image-type';
 import { compressionError, compressorCommand } from './compression';
+import { unshiftTarFlags } from './unshift-maps';
+import type { IdmapEntry } from '../instance/idmap-alloc';
 
 export interface PublishSource {
   volumePath: string;
   architecture: string;
-  /** Shifted on disk: the tarball would carry host ids, so publishing is refused. */
-  shiftedOnDisk: boolean;
+  /** The id map the rootfs is owned by on disk (volatile.last_state.idmap); its ids are unshifted in the tarball. */
+  diskIdmap?: readonly IdmapEntry[];
   /** A VM's raw root disk (its volume's or snapshot's `root.img`); absent for a container. */
   vmDisk?: string;
 }
@@ -53,7 +55,6 @@ export async function buildPublishedImage(src: PublishSource, dir: string, opts:
   if (compression === 'squashfs') throw badRequest('Publishing with squashfs compression is not supported');
   const compressor = compressorCommand(compression);
   const flags = compressor ? ['-I', compressor.join(' ')] : [];
-  if (src.shiftedOnDisk) throw badRequest('Cannot publish an instance whose rootfs is shifted on disk (no idmapped mounts on this host)');
   let md: Record<string, unknown> = {};
   try {
     md = (parse(await readFile(join(src.volumePath, 'metadata.yaml'), 'utf8')) as Record<string, unknown> | null) ?? {};
@@ -68,9 +69,11 @@ export async function buildPublishedImage(src: PublishSource, dir: string, opts:
     metadataFile: join(dir, `publish-${randomUUID()}`),
     rootfsFile: opts.format === 'split' ? join(dir, `publish-${randomUUID()}`) : null,
   };
+  let unshift: string[] = [];
   const tar = (file: string, parts: string[]): Promise<Buffer> =>
-    run('tar', ['-c', ...flags, '-f', file, '--numeric-owner', '--xattrs', '--xattrs-include=*', ...parts]);
+    run('tar', ['-c', ...flags, ...unshift, '-f', file, '--numeric-owner', '--xattrs', '--xattrs-include=*', ...parts]);
   try {
+    if (!src.vmDisk && src.diskIdmap?.length) unshift = await unshiftTarFlags(join(src.volumePath, 'rootfs'), src.diskIdmap, stage);
     await writeFile(join(stage, 'metadata.yaml'), stringify(md));
     const parts = ['-C', stage, 'metadata.yaml'];
     if (src.vmDisk && out.rootfsFile) {

@@ -12,6 +12,7 @@ import { criuProblem } from './criu';
 import type { InstanceRuntime } from './interface';
 import { type TemplateTrigger, applyTemplates } from '../images/templates';
 import { shiftAttachedVolumes } from './volume-idmap';
+import { syncRootfsIdmap } from './rootfs-idmap';
 
 /** Incus's clean-stop timeout, in seconds, when none (-1 or absent) is given: long, yet never forever. */
 const DEFAULT_STOP_TIMEOUT = 600;
@@ -71,7 +72,7 @@ export class StateActions {
   async start(rec: InstanceRecord): Promise<void> {
     const [st] = await this.m.deps.drivers.states([rec]);
     if (st.pid > 0) throw badRequest('The instance is already running');
-    const fresh = await this.m.refreshIdmap(await this.m.recordNicVolatile(rec));
+    const fresh = await syncRootfsIdmap(this.m, await this.m.refreshIdmap(await this.m.recordNicVolatile(rec)));
     const rt = await this.m.runtime(fresh);
     await validateNicsForStart(this.m.deps, fresh, rt.expandedDevices);
     await this.renderTemplates(fresh, rt);

@@ -122,13 +122,15 @@ export async function allowProfileUpdate(db: Queries, profileProject: string, pr
 export function projectUpdateCheck(db: Db): (p: ProjectRecord, next: ConfigMap) => Promise<void> {
   return async (p, next) => {
     const changed = [...new Set([...Object.keys(p.config), ...Object.keys(next)])].filter((k) => p.config[k] !== next[k]);
-    const restrictionKey = changed.find((k) => k === 'restricted' || k.startsWith('restricted.'));
+    // Like Incus, only restricted.* keys trigger the check (turning
+    // `restricted` itself on does not), whether or not the project is restricted.
+    const restrictionKey = changed.find((k) => k.startsWith('restricted.'));
     const limitChanged = changed.some((k) => k.startsWith('limits.'));
-    if (!limitChanged && !(restrictionKey && isTrue(next.restricted))) return;
+    if (!limitChanged && !restrictionKey) return;
     const info = await fetchProjectInfo(db, p.name, false);
     if (!info) return;
     const expanded = { ...info, instances: expandInstances(info.instances, info.profiles) };
-    if (restrictionKey && isTrue(next.restricted)) {
+    if (restrictionKey) {
       refuse(`Conflict detected when changing "${restrictionKey}" in project "${p.name}"`, () =>
         checkRestrictions(p.name, next, expanded.instances, info.profiles),
       );

@@ -36,6 +36,7 @@ import { instanceUrl } from '../../instance/views';
 import { projectSuffix } from '../../projects/used-by';
 import { callerOf } from '../../auth/caller';
 import { notFound } from '../../errors';
+import { parseIdmapJson } from '../../instance/idmap-alloc';
 
 type FpParams = { Params: { fingerprint: string } };
 
@@ -160,6 +161,9 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
     const vm = rec.type === 'virtual-machine';
     // A VM's snapshot holds its disk as the volume does (dir, btrfs: root.img inside it).
     const vmDisk = !vm ? undefined : snapName ? join(volumePath, BLOCK_FILE) : rt.rootDisk;
+    // The map the rootfs is owned by on disk: a snapshot keeps the one it was taken with.
+    const diskConfig = snapName ? (await s.snapshots.get(rec, snapName)).config : rec.config;
+    const diskIdmap = vm ? [] : parseIdmapJson(diskConfig['volatile.last_state.idmap'] ?? rec.config['volatile.last_state.idmap']);
     const op = s.ops.start({
       description: 'Publishing instance',
       project,
@@ -167,7 +171,7 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
       run: () =>
         s.instances.locks.with(s.instances.lockKey(rec), async () => {
           const files = await buildPublishedImage(
-            { volumePath, architecture: rec.architecture, shiftedOnDisk: !vm && rt.idmap !== null && !rt.idmappedRootfs, vmDisk },
+            { volumePath, architecture: rec.architecture, diskIdmap, vmDisk },
             s.images.dir,
             { compression: body.compression_algorithm ?? '', properties: body.properties ?? {}, format: body.format ?? '' },
           );
