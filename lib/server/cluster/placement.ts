@@ -16,17 +16,40 @@ export async function targetMember(db: Db, target: string): Promise<MemberRow> {
   return m;
 }
 
+/** How long a placement counts before its instance is expected to be in the database. */
+const RECENT_MS = 5_000;
+
+/**
+ * Placements this member made lately, by node id: a burst of creations
+ * (8 at a time) would otherwise all see the same counts and go to one member.
+ */
+const recent = new Map<number, number[]>();
+
+function recentCount(nodeId: number, now: number): number {
+  const times = (recent.get(nodeId) ?? []).filter((t) => now - t < RECENT_MS);
+  recent.set(nodeId, times);
+  return times.length;
+}
+
 /** The member a new instance is placed on when the client named none. */
 export async function pickMember(db: Db): Promise<MemberRow> {
-  const [members, counts, config] = await Promise.all([db.members.list(), db.instances.countByNode(), db.config.all()]);
+  const [members, dbCounts, config] = await Promise.all([db.members.list(), db.instances.countByNode(), db.config.all()]);
+  const schedulers = await Promise.all(members.map(async (m) => (await db.members.config(m.id))['scheduler.instance'] ?? 'all'));
+  // From here on nothing awaits: concurrent placements each see the ones made before them.
   const threshold = offlineThresholdOf(config);
+  const now = Date.now();
   let best: MemberRow | null = null;
-  for (const m of members) {
+  let bestCount = Infinity;
+  for (const [i, m] of members.entries()) {
     if (inMaintenance(m.state) || memberHealth(m.heartbeat, threshold).status !== 'Online') continue;
-    const scheduler = (await db.members.config(m.id))['scheduler.instance'] ?? 'all';
-    if (scheduler === 'manual' || scheduler === 'group') continue;
-    if (best === null || (counts.get(m.id) ?? 0) < (counts.get(best.id) ?? 0)) best = m;
+    if (schedulers[i] === 'manual' || schedulers[i] === 'group') continue;
+    const n = (dbCounts.get(m.id) ?? 0) + recentCount(m.id, now);
+    if (n < bestCount) {
+      best = m;
+      bestCount = n;
+    }
   }
   if (best === null) throw new Error('No suitable cluster member could be found');
+  recent.set(best.id, [...(recent.get(best.id) ?? []), now]);
   return best;
 }

@@ -204,6 +204,8 @@ export class StoragePools {
         }),
       );
     } catch (err) {
+      // Another cluster member recorded the image volume meanwhile: this member's copy stands.
+      if (await this.db.pools.volume(p.name, 'default', 'image', fingerprint)) return;
       await sd.deleteVolume(spec, 'image', fingerprint).catch(() => undefined);
       throw err;
     }
