@@ -10,7 +10,7 @@ import { dbOn } from './db';
 import { HeartbeatTask } from './cluster/heartbeat';
 import { ClusterMember } from './cluster/member';
 import { fetchImageFromMembers } from './cluster/image-fetch';
-import { inMaintenance } from './cluster/evacuate';
+import { inMaintenance } from './cluster/member-state';
 import { STANDALONE_NAME } from './db/members';
 import { migrations } from './db/migrations';
 import { API_EXTENSIONS } from './api-extensions';

@@ -5,7 +5,8 @@
  * fetched from m1); exec, file pull and state changes asked of m1 or m3 are
  * passed on to m2; every member lists every instance with its location;
  * without --target the scheduler spreads new instances over the members;
- * evacuating a member stops its instances and `restore` starts them again.
+ * evacuating a member moves its instances to the others (or stops them in
+ * place with --action stop) and `restore` brings them back.
  */
 import t, { type Test } from 'tap';
 import { existsSync } from 'node:fs';
@@ -70,20 +71,31 @@ t.test('launch --target, exec through another member, list with locations', asyn
   created.push({ i: 2, name: 'c4' });
   t.match(await ok(3, ['list', 'c4', '-f', 'csv', '-c', 'nL']), /^c4,m1$/m, 'placed on the least busy member');
 
-  // Evacuating m2 stops its running instances (cluster.evacuate auto: no member-to-member transfer yet);
-  // one the user stopped stays stopped after the restore.
+  // Evacuating m2 (cluster.evacuate auto): its instances move, stopped, to the other members, and the one
+  // that ran runs there; restore brings them back. Then --action stop: stopped in place, started by restore.
   await ok(1, ['create', 'busybox', 'c2', '--target', 'm2']);
   created.push({ i: 1, name: 'c2' });
+  await ok(2, ['exec', 'c1', '--', 'sh', '-c', 'echo kept > /root/mark']);
   t.equal(await ok(3, ['cluster', 'evacuate', 'm2', '--force', '-q']), '', 'evacuate from m3');
   t.match(await ok(1, ['cluster', 'list', '-f', 'csv', '-c', 'ns']), /^m2,EVACUATED$/m, 'm2 shows EVACUATED');
-  t.equal(await ok(1, ['list', 'c', '-f', 'csv', '-c', 'nsL']), 'c1,STOPPED,m2\nc2,STOPPED,m2\nc3,RUNNING,m3\nc4,STOPPED,m1\n', 'c1 stopped by the evacuation');
+  const after = await ok(1, ['list', 'c', '-f', 'csv', '-c', 'nsL']);
+  t.match(after, /^c1,RUNNING,m[13]$/m, 'c1 moved and runs on another member');
+  t.match(after, /^c2,STOPPED,m[13]$/m, 'c2 moved, still stopped');
+  t.equal(await ok(2, ['exec', 'c1', '--', 'cat', '/root/mark']), 'kept\n', 'its files came along');
+  t.notOk(existsSync(join(tb.member(2).dir, 'containers', 'c1')), 'm2 dropped its copy');
   await ok(1, ['create', 'busybox', 'c6']);
   created.push({ i: 1, name: 'c6' });
   t.notMatch(await ok(1, ['list', 'c6', '-f', 'csv', '-c', 'L']), /m2/, 'nothing is placed on an evacuated member');
   await ok(1, ['cluster', 'restore', 'm2', '--force', '-q']);
   t.match(await ok(2, ['cluster', 'list', '-f', 'csv', '-c', 'ns']), /^m2,ONLINE$/m, 'm2 back ONLINE');
-  t.match(await ok(3, ['list', 'c', '-f', 'csv', '-c', 'ns']), /^c1,RUNNING\nc2,STOPPED\n/, 'c1 running again, c2 still stopped');
-  t.equal((await ok(1, ['exec', 'c1', '--', 'echo', 'back'])).trim(), 'back');
+  t.match(await ok(3, ['list', 'c', '-f', 'csv', '-c', 'nsL']), /^c1,RUNNING,m2\nc2,STOPPED,m2\n/, 'both back on m2, c1 running, c2 stopped');
+  t.equal(await ok(1, ['exec', 'c1', '--', 'cat', '/root/mark']), 'kept\n');
+  t.notMatch(await ok(1, ['config', 'show', 'c1']), /volatile\.evacuate\.origin/, 'the origin mark is gone');
+
+  await ok(1, ['cluster', 'evacuate', 'm2', '--force', '-q', '--action', 'stop']);
+  t.match(await ok(1, ['list', 'c', '-f', 'csv', '-c', 'nsL']), /^c1,STOPPED,m2\nc2,STOPPED,m2\n/, '--action stop: stopped in place');
+  await ok(1, ['cluster', 'restore', 'm2', '--force', '-q']);
+  t.match(await ok(1, ['list', 'c', '-f', 'csv', '-c', 'nsL']), /^c1,RUNNING,m2\nc2,STOPPED,m2\n/, 'restore starts c1 again, c2 stays stopped');
 
   // A member that does not exist.
   const bad = await run(1, ['create', 'busybox', 'c5', '--target', 'nope']);

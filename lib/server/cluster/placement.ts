@@ -6,7 +6,7 @@
 import type { Db } from '../db';
 import type { MemberRow } from '../db/members';
 import { notFound } from '../errors';
-import { inMaintenance } from './evacuate';
+import { inMaintenance } from './member-state';
 import { memberHealth, offlineThresholdOf } from './heartbeat';
 
 /** The member named by `target`; 404 as Incus words it when there is none. */
@@ -32,7 +32,7 @@ function recentCount(nodeId: number, now: number): number {
 }
 
 /** The member a new instance is placed on when the client named none. */
-export async function pickMember(db: Db): Promise<MemberRow> {
+export async function pickMember(db: Db, exclude: readonly number[] = []): Promise<MemberRow> {
   const [members, dbCounts, config] = await Promise.all([db.members.list(), db.instances.countByNode(), db.config.all()]);
   const schedulers = await Promise.all(members.map(async (m) => (await db.members.config(m.id))['scheduler.instance'] ?? 'all'));
   // From here on nothing awaits: concurrent placements each see the ones made before them.
@@ -42,7 +42,7 @@ export async function pickMember(db: Db): Promise<MemberRow> {
   let bestCount = Infinity;
   for (const [i, m] of members.entries()) {
     if (inMaintenance(m.state) || memberHealth(m.heartbeat, threshold).status !== 'Online') continue;
-    if (schedulers[i] === 'manual' || schedulers[i] === 'group') continue;
+    if (schedulers[i] === 'manual' || schedulers[i] === 'group' || exclude.includes(m.id)) continue;
     const n = (dbCounts.get(m.id) ?? 0) + recentCount(m.id, now);
     if (n < bestCount) {
       best = m;

@@ -11,6 +11,7 @@ import type { InstanceRecord } from '../db/instances';
 import { badRequest, conflict, StatusError } from '../errors';
 import { copyVolatile } from '../instance/copy';
 import type { CreatePlan } from '../instance/manager';
+import { attachInstance } from '../instance/links';
 import { registerInstance } from '../instance/register';
 import { Reverter } from '../revert';
 import type { DaemonState } from '../state';
@@ -36,6 +37,8 @@ export interface SinkPlan {
   push: boolean;
   instanceOnly: boolean;
   refreshExcludeOlder: boolean;
+  /** A move between cluster members: `existing` is another member's instance whose data comes here whole. */
+  move: boolean;
   conns: MigrationConns;
 }
 
@@ -77,8 +80,18 @@ export async function planMigrationSink(s: DaemonState, project: string, req: In
     push: mode === 'push',
     instanceOnly: src.instance_only === true,
     refreshExcludeOlder: src.refresh_exclude_older === true,
+    move: false,
     conns,
   };
+}
+
+/**
+ * The target side of a move between cluster members: the instance (a row
+ * of the cluster's database, held by another member) receives its volume
+ * and snapshots here; the source member dials in (push).
+ */
+export function planMemberMoveSink(rec: InstanceRecord, conns: MigrationConns): SinkPlan {
+  return { project: rec.project, name: rec.name, existing: rec, create: null, push: true, instanceOnly: false, refreshExcludeOlder: false, move: true, conns };
 }
 
 /** Runs the target side; resolves with the instance once its rows are in. */
@@ -91,6 +104,7 @@ export async function runMigrationSink(s: DaemonState, plan: SinkPlan, report?: 
     const poolName = plan.existing ? (await s.pools.volumeOf(record.project, record.type, record.name))?.pool : plan.create!.pool;
     if (!poolName) throw new StatusError(500, `Instance "${record.name}" has no root volume`);
     const pool = await s.pools.get(poolName);
+    if (!pool.onMember) throw new StatusError(500, `Storage pool "${poolName}" is not available on this member`);
     const contentType = record.type === 'virtual-machine' ? 'block' : 'filesystem';
     const vol: VolumeRef = {
       sd: s.pools.driver(pool),
@@ -100,19 +114,19 @@ export async function runMigrationSink(s: DaemonState, plan: SinkPlan, report?: 
       contentType,
       label: plan.name,
     };
-    const refresh = plan.existing !== null;
+    const refresh = plan.existing !== null && !plan.move;
     const types = matchTypes({ ...offer, refresh }, fallbackType(contentType), poolMigrationTypes(vol.sd.info, pool.config, contentType));
     s.log.info('Migration transport negotiated', { instance: plan.name, side: 'target', type: FS_TYPE_NAMES[types[0]!.fs] ?? String(types[0]!.fs), features: types[0]!.features.join(',') });
     const offered = plan.instanceOnly ? [] : (offer.snapshots ?? []);
     let wanted = offered;
-    if (plan.existing) {
-      const have = await s.db.snapshots.list(plan.existing.id);
+    if (refresh) {
+      const have = await s.db.snapshots.list(plan.existing!.id);
       const cmp = compareSnapshots(
         offered.map((x) => ({ name: x.name, created: x.creation_date ?? 0 })),
         have.map((x) => ({ name: x.name, created: Math.floor(Date.parse(x.createdAt) / 1000) })),
         plan.refreshExcludeOlder,
       );
-      for (const name of cmp.remove) await s.snapshots.delete(plan.existing, have.find((x) => x.name === name)!);
+      for (const name of cmp.remove) await s.snapshots.delete(plan.existing!, have.find((x) => x.name === name)!);
       wanted = offered.filter((x) => cmp.sync.includes(x.name));
     }
     const running = offer.criu === CriuType.NONE;
@@ -140,7 +154,13 @@ export async function runMigrationSink(s: DaemonState, plan: SinkPlan, report?: 
     const volumeRows = volumeRowsFromIndex(await transfer);
     const snapRows = wanted.map((x) => snapshotFromProto(x, record.architecture, record.description));
     let rec: InstanceRecord;
-    if (plan.existing) {
+    if (plan.move) {
+      // The rows are the cluster's already: the instance now lives here.
+      rec = { ...plan.existing!, local: true };
+      await attachInstance(m, rec);
+      await s.db.transaction((tx) => tx.instances.setNode(rec.id, s.db.node.id));
+      rec = (await s.db.instances.get(rec.project, rec.name)) ?? rec;
+    } else if (plan.existing) {
       rec = plan.existing;
       await s.db.transaction(async (tx) => {
         for (const row of snapRows) await tx.snapshots.create({ ...row, instanceId: rec.id }, volumeRows?.snapshots.get(row.name));

@@ -21,7 +21,8 @@ import { asyncResponse, syncResponse } from '../../response';
 import type { DaemonState } from '../../state';
 import { checkIfMatch, recursionOf, setEtag } from '../request';
 import { validateMemberConfig } from '../../cluster/member-config';
-import { checkEvacuateMode, evacuateMember, inMaintenance, MEMBER_STATE, restoreMember } from '../../cluster/evacuate';
+import { checkEvacuateMode, evacuateMember, restoreMember } from '../../cluster/evacuate';
+import { inMaintenance, MEMBER_STATE } from '../../cluster/member-state';
 
 /** A member's status and message: under maintenance, else from its heartbeat (Incus's NodeInfo.ToAPI). */
 function memberStatus(row: MemberRow, offlineThreshold: number): { status: string; message: string } {

@@ -1,0 +1,66 @@
+/**
+ * `POST /internal/cluster/instances/move-in`: the member an instance moves
+ * to (evacuation, `move --target`) opens the receiving end of the transfer
+ * as a websocket operation; the member holding the instance dials in.
+ */
+import type { FastifyInstance } from 'fastify';
+import { badRequest, notFound } from '../../errors';
+import { instanceUrl } from '../../instance/views';
+import { connsFor } from '../../migration/conns';
+import { planMemberMoveSink, runMigrationSink } from '../../migration/instance-sink';
+import type { DaemonState } from '../../state';
+import { replyMigrationOp } from './migration-op';
+import { moveInstanceToMember } from '../../cluster/move';
+import { asyncResponse } from '../../response';
+
+export function registerClusterMove(app: FastifyInstance, s: DaemonState): void {
+  registerClusterMoveOut(app, s);
+  app.post('/internal/cluster/instances/move-in', async (req, reply) => {
+    const body = (req.body ?? {}) as { project?: string; name?: string };
+    if (!body.name) throw badRequest('No instance name provided');
+    const rec = await s.db.instances.get(body.project || 'default', body.name);
+    if (!rec) throw notFound('Instance not found');
+    if (rec.local) throw badRequest(`Instance "${rec.name}" already lives on this member`);
+    const conns = connsFor(['control', 'fs'], null, s.keypair);
+    const plan = planMemberMoveSink(rec, conns);
+    const m = s.instances;
+    return replyMigrationOp(s, reply, {
+      conns,
+      waits: true,
+      description: 'Moving instance',
+      project: rec.project,
+      resources: { instances: [instanceUrl(rec)] },
+      run: (report, signal) => m.locks.with(m.lockKey(rec), () => runMigrationSink(s, plan, report, signal)),
+    });
+  });
+}
+
+/**
+ * `POST /internal/cluster/instances/move-out`: the member holding an
+ * instance moves it to `target` (a restore bringing instances back): stopped
+ * first when running; the operation's metadata says whether it was.
+ */
+export function registerClusterMoveOut(app: FastifyInstance, s: DaemonState): void {
+  app.post('/internal/cluster/instances/move-out', async (req, reply) => {
+    const body = (req.body ?? {}) as { project?: string; name?: string; target?: string };
+    if (!body.name || !body.target) throw badRequest('No instance name or target member provided');
+    const rec = await s.db.instances.get(body.project || 'default', body.name);
+    if (!rec) throw notFound('Instance not found');
+    if (!rec.local) throw badRequest(`Instance "${rec.name}" does not live on this member`);
+    const target = await s.db.members.get(body.target);
+    if (!target) throw notFound('Cluster member not found');
+    const op = s.ops.start({
+      description: 'Moving instance',
+      project: rec.project,
+      resources: { instances: [instanceUrl(rec)] },
+      run: async (ctx) => {
+        const [st] = await s.drivers.states([rec]);
+        const running = (st?.pid ?? 0) > 0;
+        if (running) await s.actions.apply(rec, { action: 'stop', force: true });
+        await moveInstanceToMember(s, await s.instances.get(rec.project, rec.name), target);
+        ctx.setMetadata({ running });
+      },
+    });
+    return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
+  });
+}
