@@ -264,6 +264,12 @@ export class IncusClient implements Requester {
     return this.op('DELETE', `/1.0/instances/${seg(name)}`, opts);
   }
 
+  /** Moves an instance to another cluster member (stopped there if it ran, started again after). */
+  moveInstanceToMember(name: string, target: string, opts: CallOptions = {}): Promise<Operation> {
+    const body: InstancePost = { name, migration: true };
+    return this.op('POST', `/1.0/instances/${seg(name)}`, { ...opts, body, query: { target } });
+  }
+
   renameInstance(name: string, newName: string, opts: CallOptions = {}): Promise<Operation> {
     const body: InstancePost = { name: newName };
     return this.op('POST', `/1.0/instances/${seg(name)}`, { ...opts, body });

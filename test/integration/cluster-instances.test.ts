@@ -97,6 +97,17 @@ t.test('launch --target, exec through another member, list with locations', asyn
   await ok(1, ['cluster', 'restore', 'm2', '--force', '-q']);
   t.match(await ok(1, ['list', 'c', '-f', 'csv', '-c', 'nsL']), /^c1,RUNNING,m2\nc2,STOPPED,m2\n/, 'restore starts c1 again, c2 stays stopped');
 
+  // move --target: c3 (running, with a snapshot) from m3 to m1, asked of m2.
+  await ok(3, ['exec', 'c3', '--', 'sh', '-c', 'echo one > /root/v']);
+  await ok(2, ['snapshot', 'create', 'c3', 's0']);
+  await ok(3, ['exec', 'c3', '--', 'sh', '-c', 'echo two > /root/v']);
+  await ok(2, ['move', 'c3', '--target', 'm1']);
+  t.match(await ok(3, ['list', 'c3', '-f', 'csv', '-c', 'nsL']), /^c3,RUNNING,m1$/m, 'c3 runs on m1 now');
+  t.equal(await ok(2, ['exec', 'c3', '--', 'cat', '/root/v']), 'two\n');
+  await ok(1, ['snapshot', 'restore', 'c3', 's0']);
+  t.equal(await ok(3, ['exec', 'c3', '--', 'cat', '/root/v']), 'one\n', 'its snapshot came along');
+  t.notOk(existsSync(join(tb.member(3).dir, 'containers', 'c3')), 'm3 dropped its copy');
+
   // A member that does not exist.
   const bad = await run(1, ['create', 'busybox', 'c5', '--target', 'nope']);
   t.not(bad.code, 0);

@@ -136,9 +136,16 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--refresh', 'Perform an incremental copy')
     .option('--target-project <project>', 'Copy to a project different from the source')
     .option('--allow-inconsistent', 'Ignore copy errors for volatile files')
-    .action(async (src: string, dst: string | undefined, flags: CopyFlags) => {
+    .option('--target <member>', 'Cluster member name')
+    .action(async (src: string, dst: string | undefined, flags: CopyFlags & { target?: string }) => {
       const e = endpoints(ctx, src, dst);
       if (flags.refresh && !flags.stateless) throw new Error('--refresh can only be used with --stateless');
+      if (flags.target !== undefined) {
+        if (e.between || (dst !== undefined && localName(dst) !== localName(src))) throw new Error('--target can only be used to move an instance within a cluster, keeping its name');
+        await (await ctx.client().moveInstanceToMember(localName(src), flags.target)).wait();
+        ctx.exitCode = 0;
+        return;
+      }
       if (e.between) {
         await copyBetweenServers(ctx, e.from, e.to, flags, true);
         ctx.exitCode = 0;

@@ -16,12 +16,11 @@
  * stopped in place, as Incus does.
  */
 import type { InstanceRecord } from '../db/instances';
-import type { MemberRow } from '../db/members';
 import { badRequest } from '../errors';
 import type { DaemonState } from '../state';
 import { memberRequest, metadataOf } from './member-client';
 import { FORWARDED_HEADER } from './member-proxy';
-import { moveInstanceToMember, waitMemberOperation } from './move';
+import { moveInstanceToMember, startOnMember, waitMemberOperation } from './move';
 import { MEMBER_STATE } from './member-state';
 import { pickMember } from './placement';
 
@@ -88,15 +87,6 @@ export async function evacuateMember(s: DaemonState, mode: string, progress: (te
   }
   await s.db.members.setState(self, MEMBER_STATE.evacuated);
   s.events.lifecycle('cluster-member-evacuated', `/1.0/cluster/members/${encodeURIComponent(self)}`);
-}
-
-/** Starts an instance on the member that now holds it. */
-async function startOnMember(s: DaemonState, rec: InstanceRecord, member: MemberRow): Promise<void> {
-  const cert = s.cluster.certificate!;
-  const q = rec.project === 'default' ? '' : `?project=${encodeURIComponent(rec.project)}`;
-  const reply = await memberRequest(member.address, cert, cert.certPem, 'PUT', `/1.0/instances/${encodeURIComponent(rec.name)}/state${q}`, { action: 'start' }, { [FORWARDED_HEADER]: '1' });
-  const op = metadataOf<{ id: string }>(reply);
-  await waitMemberOperation(s, member, op.id, `Failed to start instance "${rec.name}" on "${member.name}"`);
 }
 
 /** Starts again the instances the evacuation stopped, brings back those it moved, and puts the member back in service. */

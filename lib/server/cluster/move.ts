@@ -51,6 +51,15 @@ export async function waitMemberOperation(s: DaemonState, member: MemberRow, id:
   }
 }
 
+/** Starts an instance on the member that now holds it. */
+export async function startOnMember(s: DaemonState, rec: InstanceRecord, member: MemberRow): Promise<void> {
+  const cert = s.cluster.certificate!;
+  const q = rec.project === 'default' ? '' : `?project=${encodeURIComponent(rec.project)}`;
+  const reply = await memberRequest(member.address, cert, cert.certPem, 'PUT', `/1.0/instances/${encodeURIComponent(rec.name)}/state${q}`, { action: 'start' }, { [FORWARDED_HEADER]: '1' });
+  const op = metadataOf<{ id: string }>(reply);
+  await waitMemberOperation(s, member, op.id, `Failed to start instance "${rec.name}" on "${member.name}"`);
+}
+
 /** Removes this member's copy of an instance that now lives on another member (its rows stay). */
 async function dropLocalCopy(s: DaemonState, rec: InstanceRecord): Promise<void> {
   const { pools, db } = s;

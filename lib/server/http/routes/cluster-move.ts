@@ -3,14 +3,15 @@
  * to (evacuation, `move --target`) opens the receiving end of the transfer
  * as a websocket operation; the member holding the instance dials in.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { InstanceRecord } from '../../db/instances';
 import { badRequest, notFound } from '../../errors';
 import { instanceUrl } from '../../instance/views';
 import { connsFor } from '../../migration/conns';
 import { planMemberMoveSink, runMigrationSink } from '../../migration/instance-sink';
 import type { DaemonState } from '../../state';
 import { replyMigrationOp } from './migration-op';
-import { moveInstanceToMember } from '../../cluster/move';
+import { moveInstanceToMember, startOnMember } from '../../cluster/move';
 import { asyncResponse } from '../../response';
 
 export function registerClusterMove(app: FastifyInstance, s: DaemonState): void {
@@ -33,6 +34,30 @@ export function registerClusterMove(app: FastifyInstance, s: DaemonState): void 
       run: (report, signal) => m.locks.with(m.lockKey(rec), () => runMigrationSink(s, plan, report, signal)),
     });
   });
+}
+
+/**
+ * `POST /1.0/instances/{name}?target=MEMBER` with `migration: true` (`incus
+ * move --target`), on the member holding the instance: a running instance
+ * is stopped, moved and started again on the target.
+ */
+export async function postMoveToMember(s: DaemonState, rec: InstanceRecord, targetName: string, reply: FastifyReply): Promise<FastifyReply> {
+  const target = await s.db.members.get(targetName);
+  if (!target) throw notFound('Cluster member not found');
+  if (target.name === rec.location) throw badRequest(`Instance "${rec.name}" is already on member "${target.name}"`);
+  const op = s.ops.start({
+    description: 'Migrating instance',
+    project: rec.project,
+    resources: { instances: [instanceUrl(rec)] },
+    run: async () => {
+      const [st] = await s.drivers.states([rec]);
+      const running = (st?.pid ?? 0) > 0;
+      if (running) await s.actions.apply(rec, { action: 'stop', force: true });
+      await moveInstanceToMember(s, await s.instances.get(rec.project, rec.name), target);
+      if (running) await startOnMember(s, rec, target);
+    },
+  });
+  return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
 }
 
 /**

@@ -15,6 +15,7 @@ import { checkIfMatch, projectOf, projectOrAll, query, recursionOf, setEtag } fr
 import type { InstanceRecord } from '../../db/instances';
 import { postCopy } from './instance-copy';
 import { postMigrateSink, postMigrateSource } from './instance-migrate';
+import { postMoveToMember } from './cluster-move';
 import { backupsOf, postImport } from './instance-backups';
 
 type NameParams = { Params: { name: string } };
@@ -162,6 +163,8 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
   app.post<NameParams>('/1.0/instances/:name', { schema: { body: instancePostSchema } }, async (req, reply) => {
     const rec = await m.get(await projectOf(s, req), req.params.name);
     const body = (req.body ?? {}) as InstancePost;
+    const target = query(req).target;
+    if (body.migration && target && s.cluster.clustered) return postMoveToMember(s, rec, target, reply);
     if (body.migration) return postMigrateSource(s, rec, body, reply);
     if (!body.name) throw badRequest('No name provided');
     const newName = body.name;
