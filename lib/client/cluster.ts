@@ -75,6 +75,11 @@ export async function renameClusterMember(client: IncusClient, name: string, new
   await serverWide(client).request('POST', memberPath(name), { signal: opts.signal, body: { server_name: newName } });
 }
 
+/** GET /1.0/cluster/members/{name}/state: the member's system figures and pool usage. */
+export async function getClusterMemberState(client: IncusClient, name: string, opts: CallOptions = {}): Promise<Record<string, unknown>> {
+  return (await read<Record<string, unknown>>(client, `${memberPath(name)}/state`, opts)).value;
+}
+
 /** POST /1.0/cluster/members/{name}/state: evacuate or restore a member (mode: the evacuation action, '' for each instance's own). */
 export function updateClusterMemberState(client: IncusClient, name: string, action: 'evacuate' | 'restore', mode = '', opts: CallOptions = {}): Promise<Operation> {
   return operation(client, 'POST', `${memberPath(name)}/state`, { action, mode }, opts);

@@ -118,4 +118,16 @@ export const API_EXTENSIONS: string[] = [
   'restrict_dev_incus',
   'dev_incus_events',
   'dev_incus_images',
+  // Clustering (issue 20): bootstrap and join with tokens, members and their roles and config,
+  // evacuation, member state.
+  'clustering',
+  'clustering_join',
+  'clustering_server_address',
+  'clustering_roles',
+  'clustering_join_token',
+  'clustering_description',
+  'clustering_architecture',
+  'clustering_config',
+  'clustering_evacuation',
+  'cluster_member_state',
 ];

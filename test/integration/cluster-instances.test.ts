@@ -108,6 +108,11 @@ t.test('launch --target, exec through another member, list with locations', asyn
   t.equal(await ok(3, ['exec', 'c3', '--', 'cat', '/root/v']), 'one\n', 'its snapshot came along');
   t.notOk(existsSync(join(tb.member(3).dir, 'containers', 'c3')), 'm3 dropped its copy');
 
+  // The member's own figures, asked of another member.
+  const info = await ok(1, ['cluster', 'info', 'm3']);
+  t.match(info, /^sysinfo:\n(?:.*\n)*  total_ram: \d+/m, 'cluster info m3: its sysinfo');
+  t.match(info, /^storage_pools:\n  default:\n/m, 'and its pools');
+
   // A member that does not exist.
   const bad = await run(1, ['create', 'busybox', 'c5', '--target', 'nope']);
   t.not(bad.code, 0);

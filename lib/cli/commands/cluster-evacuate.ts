@@ -1,11 +1,12 @@
 /**
  * `incus cluster evacuate|restore <member>` (Incus's cmdClusterEvacuateAction):
  * asks for confirmation unless --force, then waits on the operation, showing
- * its evacuation_progress.
+ * its evacuation_progress; `incus cluster info <member>`: the member's state.
  */
 import type { Command } from 'commander';
 import type { CliContext } from '../context';
 import { ProgressLine, waitShowingProgress } from '../progress';
+import { renderYaml } from '../format/yaml';
 import { readLine } from '../read-line';
 import { localName } from '../remote';
 
@@ -30,6 +31,13 @@ async function run(ctx: CliContext, action: 'evacuate' | 'restore', arg: string,
 }
 
 export function registerEvacuateCommands(cluster: Command, ctx: CliContext): void {
+  cluster
+    .command('info')
+    .description('Show useful information about a cluster member')
+    .argument('<member>', '[<remote>:]<member>')
+    .action(async (arg: string) => {
+      ctx.out(renderYaml(await api().getClusterMemberState(ctx.client(), localName(arg))));
+    });
   cluster
     .command('evacuate')
     .alias('evac')

@@ -40,7 +40,7 @@ export class ClusterForwarder {
       address = await this.instanceHome((req.query as Record<string, string | undefined>).project || 'default', params.name);
     }
     else if (route.startsWith('/1.0/operations/:id') && params.id !== undefined) address = await this.operationHome(params.id);
-    else if (route === '/1.0/cluster/members/:name/state' && params.name !== undefined && params.name !== this.s.cluster.serverName) {
+    else if (route === '/1.0/cluster/members/:name/state' && params.name !== undefined && params.name !== this.s.cluster.serverName && this.s.cluster.clustered) {
       address = (await this.s.db.members.get(params.name))?.address ?? null;
     }
     if (address === null) return;

@@ -42,6 +42,7 @@ import { callerOf } from '../auth/caller';
 import { fetchSiteDenied } from './fetch-metadata';
 import { registerCluster } from './routes/cluster';
 import { registerClusterMove } from './routes/cluster-move';
+import { registerClusterMemberState } from './routes/cluster-member-state';
 import { ClusterForwarder } from '../cluster/forward';
 import { checkAccess, requestUrl, upgradeRoute } from '../auth/access';
 import { refuseUpgrade } from './refuse-upgrade';
@@ -165,6 +166,7 @@ export function buildApp(s: DaemonState): ApiServer {
   registerRoot(app, s);
   registerCluster(app, s);
   registerClusterMove(app, s);
+  registerClusterMemberState(app, s);
   registerCertificates(app, s);
   registerWarnings(app, s);
   registerMetrics(app, s);
