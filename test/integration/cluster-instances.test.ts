@@ -108,6 +108,19 @@ t.test('launch --target, exec through another member, list with locations', asyn
   t.equal(await ok(3, ['exec', 'c3', '--', 'cat', '/root/v']), 'one\n', 'its snapshot came along');
   t.notOk(existsSync(join(tb.member(3).dir, 'containers', 'c3')), 'm3 dropped its copy');
 
+  // A copy asked of m3 is made on m1, where c3's data is; publishing c3 (asked of m2) runs there too.
+  await ok(3, ['copy', 'c3', 'c3copy']);
+  created.push({ i: 3, name: 'c3copy' });
+  t.match(await ok(2, ['list', 'c3copy', '-f', 'csv', '-c', 'nL']), /^c3copy,m1$/m, 'the copy lives with its source');
+  await ok(1, ['start', 'c3copy']);
+  t.equal(await ok(2, ['exec', 'c3copy', '--', 'cat', '/root/v']), 'one\n', 'with its data');
+  await ok(2, ['publish', 'c3/s0', '--alias', 'from-c3']);
+  await ok(3, ['launch', 'from-c3', 'c7', '--target', 'm3']);
+  created.push({ i: 3, name: 'c7' });
+  t.equal(await ok(2, ['exec', 'c7', '--', 'cat', '/root/v']), 'one\n', 'an image published on m1 launches on m3');
+  const cp = await run(1, ['copy', 'c3', 'c3b', '--target', 'm2']);
+  t.match(cp.stderr, /not supported yet/, 'a copy to another member says it is not done');
+
   // The member's own figures, asked of another member.
   const info = await ok(1, ['cluster', 'info', 'm3']);
   t.match(info, /^sysinfo:\n(?:.*\n)*  total_ram: \d+/m, 'cluster info m3: its sysinfo');

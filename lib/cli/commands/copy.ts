@@ -37,7 +37,7 @@ async function rootOnPool(client: IncusClient, source: string, pool: string): Pr
 }
 
 /** Builds and runs the copy request, waiting for its operation. */
-export async function copyInstance(ctx: CliContext, src: string, dst: string | undefined, flags: CopyFlags): Promise<string> {
+export async function copyInstance(ctx: CliContext, src: string, dst: string | undefined, flags: CopyFlags & { target?: string }): Promise<string> {
   const client = ctx.client();
   const source = localName(src);
   const [instance] = source.split('/', 1) as [string];
@@ -49,7 +49,7 @@ export async function copyInstance(ctx: CliContext, src: string, dst: string | u
     profiles: flags.profile && flags.profile.length > 0 ? flags.profile : flags.profiles === false ? [] : undefined,
     ephemeral: flags.ephemeral === true,
   };
-  const done = await (await client.createInstance(req)).wait();
+  const done = await (await client.createInstance(req, { target: flags.target })).wait();
   const url = (done.resources?.instances ?? [])[0] ?? '';
   return req.name ?? decodeURIComponent(url.split('/').pop() ?? '');
 }
@@ -109,7 +109,8 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--refresh-exclude-older', 'During incremental copy, exclude source snapshots earlier than latest target snapshot')
     .option('--target-project <project>', 'Copy to a project different from the source')
     .option('--allow-inconsistent', 'Ignore copy errors for volatile files')
-    .action(async (src: string, dst: string | undefined, flags: CopyFlags) => {
+    .option('--target <member>', 'Cluster member name')
+    .action(async (src: string, dst: string | undefined, flags: CopyFlags & { target?: string }) => {
       const e = endpoints(ctx, src, dst);
       if (e.between) await copyBetweenServers(ctx, e.from, e.to, flags, false);
       else {

@@ -13,6 +13,8 @@ import type { DaemonState } from '../state';
 import { FORWARDED_HEADER, forwardRequest, forwardUpgrade } from './member-proxy';
 import { memberRequest } from './member-client';
 import { pickMember, targetMember } from './placement';
+import type { MemberRow } from '../db/members';
+import { badRequest } from '../errors';
 
 /** Operations of other members this member has seen, by id (bounded: oldest forgotten first). */
 const OP_HOMES_MAX = 4096;
@@ -56,21 +58,53 @@ export class ClusterForwarder {
     const body = (req.body ?? {}) as InstancesPost;
     const target = (req.query as Record<string, string | undefined>).target ?? '';
     const self = this.s.cluster.serverName;
-    if (target === self) return;
+    const project = (req.query as Record<string, string | undefined>).project || 'default';
     let member;
-    if (target !== '') {
+    if (body.source?.type === 'copy') {
+      // A copy is made where the source's data is (between members only through a move afterwards).
+      const holder = await this.instanceMember(body.source.project || project, (body.source.source ?? '').split('/')[0]!);
+      if (target !== '' && holder !== null && target !== holder.name) {
+        throw badRequest(`Copying an instance to another cluster member is not supported yet: copy it on "${holder.name}", then move it with --target`);
+      }
+      if (holder === null || holder.name === self) return;
+      member = holder;
+    } else if (target === self) {
+      return;
+    } else if (target !== '') {
       member = await targetMember(this.s.db, target);
     } else {
       if (!PLACEABLE_SOURCES.has(body.source?.type)) return;
       member = await pickMember(this.s.db);
       if (member.name === self) return;
     }
+    await this.passOn(req, reply, member.address);
+  };
+
+  /** preHandler of `POST /1.0/images`: publishing an instance or a snapshot runs where its volume is. */
+  readonly onPublish = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (this.servedHere(req.raw)) return;
+    const source = ((req.body ?? {}) as { source?: { type?: string; name?: string; project?: string } }).source;
+    if (!source || !['instance', 'container', 'virtual-machine', 'snapshot'].includes(source.type ?? '')) return;
+    const project = source.project || (req.query as Record<string, string | undefined>).project || 'default';
+    const holder = await this.instanceMember(project, (source.name ?? '').split('/')[0]!);
+    if (holder === null || holder.name === this.s.cluster.serverName) return;
+    await this.passOn(req, reply, holder.address);
+  };
+
+  /** The member holding an instance (null: none, or it does not exist). */
+  private async instanceMember(project: string, name: string): Promise<MemberRow | null> {
+    const rec = name === '' ? undefined : await this.s.db.instances.get(project, name);
+    return rec ? ((await this.s.db.members.get(rec.location)) ?? null) : null;
+  }
+
+  /** Passes a request whose JSON body was parsed on to `address`, remembering the operation it starts there. */
+  private async passOn(req: FastifyRequest, reply: FastifyReply, address: string): Promise<void> {
     reply.hijack();
-    const answer = await forwardRequest(member.address, this.s.cluster.certificate!, req.raw, reply.raw, Buffer.from(JSON.stringify(req.body ?? {})));
+    const answer = await forwardRequest(address, this.s.cluster.certificate!, req.raw, reply.raw, Buffer.from(JSON.stringify(req.body ?? {})));
     // The client asks this member about the operation next: it is known to be there.
     const id = /^\/1\.0\/operations\/([^/?]+)/.exec(String(answer?.location ?? ''))?.[1];
-    if (id) this.remember(decodeURIComponent(id), member.address);
-  };
+    if (id) this.remember(decodeURIComponent(id), address);
+  }
 
   /** Websockets of another member's operations and instances (sftp): the upgrade is passed on. */
   readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): boolean => {

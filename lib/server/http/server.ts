@@ -159,7 +159,9 @@ export function buildApp(s: DaemonState): ApiServer {
   const forwarder = new ClusterForwarder(s);
   app.addHook('onRequest', forwarder.onRequest);
   app.addHook('preHandler', async (req, reply) => {
-    if (req.method === 'POST' && req.routeOptions.url === '/1.0/instances') await forwarder.onCreate(req, reply);
+    if (req.method !== 'POST') return;
+    if (req.routeOptions.url === '/1.0/instances') await forwarder.onCreate(req, reply);
+    else if (req.routeOptions.url === '/1.0/images') await forwarder.onPublish(req, reply);
   });
 
   const events = new EventsSocket(s);
