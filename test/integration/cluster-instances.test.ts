@@ -118,6 +118,12 @@ t.test('launch --target, exec through another member, list with locations', asyn
   await ok(3, ['launch', 'from-c3', 'c7', '--target', 'm3']);
   created.push({ i: 3, name: 'c7' });
   t.equal(await ok(2, ['exec', 'c7', '--', 'cat', '/root/v']), 'one\n', 'an image published on m1 launches on m3');
+  const fp = (JSON.parse(await ok(1, ['query', '/1.0/images/aliases/from-c3'])) as { target: string }).target;
+  t.ok(existsSync(join(tb.member(3).dir, 'images', fp)), 'm3 fetched the published image');
+  await ok(1, ['delete', '-f', 'c7']);
+  await ok(2, ['image', 'delete', 'from-c3']);
+  t.notOk(existsSync(join(tb.member(3).dir, 'images', fp)), 'deleting the image removes m3\'s copy');
+  t.notOk(existsSync(join(tb.member(1).dir, 'images', fp)), 'and m1\'s');
   const cp = await run(1, ['copy', 'c3', 'c3b', '--target', 'm2']);
   t.match(cp.stderr, /not supported yet/, 'a copy to another member says it is not done');
 

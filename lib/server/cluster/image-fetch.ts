@@ -12,6 +12,8 @@ import { request } from 'node:https';
 import { pipeline } from 'node:stream/promises';
 import type { ClusterCertificate } from '../db/dqlite';
 import type { Db } from '../db';
+import type { DaemonState } from '../state';
+import { memberRequest } from './member-client';
 import { FORWARDED_HEADER, options, pinCluster } from './member-proxy';
 
 /** Downloads `path` from the member to `dest`; false when the member has no such file (404). */
@@ -32,6 +34,19 @@ function download(address: string, cert: ClusterCertificate, path: string, dest:
     req.on('error', reject);
     req.end();
   });
+}
+
+/** Asks the other members that held a deleted image's files to remove theirs (a member that cannot be reached keeps its copy: logged). */
+export async function forgetImageOnMembers(s: DaemonState, fingerprint: string, holders: { address: string }[]): Promise<void> {
+  const cert = s.cluster.certificate;
+  if (!cert) return;
+  const self = s.cluster.local.clusterAddress;
+  for (const h of holders.filter((x) => x.address !== self)) {
+    const reply = await memberRequest(h.address, cert, cert.certPem, 'DELETE', `/internal/cluster/images/${encodeURIComponent(fingerprint)}`, undefined, { [FORWARDED_HEADER]: '1' }).catch((err: Error) => err);
+    if (reply instanceof Error || reply.status >= 400) {
+      s.log.warn('Failed to remove image files on another member', { member: h.address, fingerprint, err: reply instanceof Error ? reply.message : String(reply.body.error) });
+    }
+  }
 }
 
 /** Copies the image's files to `file` (and `file`.rootfs) from the first member holding them that answers. */

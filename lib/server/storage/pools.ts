@@ -211,6 +211,13 @@ export class StoragePools {
     }
   }
 
+  /** Drops this member's disk copies of an image's volumes (another member deleted the image and its rows). */
+  async dropLocalImageVolumes(fingerprint: string): Promise<void> {
+    for (const p of await this.list()) {
+      if (p.onMember) await this.driver(p).deleteVolume(this.spec(p), 'image', fingerprint).catch(() => undefined);
+    }
+  }
+
   /** Drops an image's cached volumes from every pool (the image was deleted). */
   async deleteImageVolumes(fingerprint: string): Promise<void> {
     for (const p of await this.list()) {

@@ -33,6 +33,7 @@ import { validateImageAliasName } from '../../names';
 import { imageOf } from '../../images/store';
 import { checkIfMatch, incusHeader, featureProjectOf, projectOf, projectOrAll, recursionOf, setEtag } from '../request';
 import { instanceUrl } from '../../instance/views';
+import { forgetImageOnMembers } from '../../cluster/image-fetch';
 import { projectSuffix } from '../../projects/used-by';
 import { callerOf } from '../../auth/caller';
 import { notFound } from '../../errors';
@@ -237,8 +238,11 @@ export function registerImages(app: FastifyInstance, s: DaemonState): void {
         if (shared) {
           await s.db.images.delete(rec.id);
         } else {
+          const holders = s.cluster.clustered ? await s.db.images.holders(rec.fingerprint) : [];
           await s.pools.deleteImageVolumes(rec.fingerprint);
           await s.images.delete(rec);
+          // The other members holding its files (and image volumes) drop them too.
+          await forgetImageOnMembers(s, rec.fingerprint, holders);
         }
         s.events.lifecycle('image-deleted', `/1.0/images/${rec.fingerprint}`, rec.project);
       },
