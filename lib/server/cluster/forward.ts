@@ -47,7 +47,8 @@ export class ClusterForwarder {
     }
     if (address === null) return;
     reply.hijack();
-    await forwardRequest(address, this.s.cluster.certificate!, req.raw, reply.raw);
+    const answer = await forwardRequest(address, this.s.cluster.certificate!, req.raw, reply.raw);
+    this.learn(answer?.location, address);
   };
 
   /** preHandler of `POST /1.0/instances`: the new instance is made on the member it is placed on. */
@@ -101,8 +102,12 @@ export class ClusterForwarder {
   private async passOn(req: FastifyRequest, reply: FastifyReply, address: string): Promise<void> {
     reply.hijack();
     const answer = await forwardRequest(address, this.s.cluster.certificate!, req.raw, reply.raw, Buffer.from(JSON.stringify(req.body ?? {})));
-    // The client asks this member about the operation next: it is known to be there.
-    const id = /^\/1\.0\/operations\/([^/?]+)/.exec(String(answer?.location ?? ''))?.[1];
+    this.learn(answer?.location, address);
+  }
+
+  /** An answer that started an operation: the client asks this member about it next, and it is known to be there. */
+  private learn(location: string | string[] | undefined, address: string): void {
+    const id = /^\/1\.0\/operations\/([^/?]+)/.exec(String(location ?? ''))?.[1];
     if (id) this.remember(decodeURIComponent(id), address);
   }
 

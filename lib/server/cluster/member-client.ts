@@ -5,8 +5,8 @@
  * the join was given), not by a CA or a name.
  */
 import { request } from 'node:https';
-import type { TLSSocket } from 'node:tls';
-import { certificateFingerprint, peerMatches, splitHostPort } from '../db/dqlite/tls-transport';
+import { certificateFingerprint, splitHostPort } from '../db/dqlite/tls-transport';
+import { memberAgent, pinPeer } from './member-agent';
 
 export interface MemberReply {
   status: number;
@@ -41,7 +41,8 @@ export function memberRequest(
         rejectUnauthorized: false,
         checkServerIdentity: () => undefined,
         minVersion: 'TLSv1.2',
-        agent: false,
+        // Between members (the cluster keypair both ways) the connection is kept and reused.
+        agent: client.certPem === pinnedCertPem ? memberAgent : false,
         timeout: TIMEOUT_MS,
         headers: payload === undefined ? extraHeaders : { ...extraHeaders, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) },
       },
@@ -59,11 +60,7 @@ export function memberRequest(
         });
       },
     );
-    req.on('socket', (socket) => {
-      socket.once('secureConnect', () => {
-        if (!peerMatches(socket as TLSSocket, fingerprint)) req.destroy(new Error(`Server certificate of ${address} does not match the expected one`));
-      });
-    });
+    pinPeer(req, fingerprint, () => new Error(`Server certificate of ${address} does not match the expected one`));
     req.on('timeout', () => req.destroy(new Error(`Timed out waiting for ${address}`)));
     req.on('error', reject);
     req.end(payload);

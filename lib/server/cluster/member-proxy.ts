@@ -9,9 +9,9 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { request, type RequestOptions } from 'node:https';
 import type { Duplex, Readable } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
 import type { ClusterCertificate } from '../db/dqlite';
-import { certificateFingerprint, peerMatches, splitHostPort } from '../db/dqlite/tls-transport';
+import { certificateFingerprint, splitHostPort } from '../db/dqlite/tls-transport';
+import { memberAgent, pinPeer } from './member-agent';
 import { errorResponse } from '../response';
 
 /** Hop-by-hop headers, which belong to one connection and are not passed on. */
@@ -27,7 +27,8 @@ function passedHeaders(headers: IncomingHttpHeaders): Record<string, string | st
   return out;
 }
 
-export function options(address: string, cluster: ClusterCertificate, method: string, path: string, headers: Record<string, string | string[]>): RequestOptions {
+/** Request options for `address` with the cluster keypair; `reuse`: on a kept-open connection (not for upgrades, which take theirs over). */
+export function options(address: string, cluster: ClusterCertificate, method: string, path: string, headers: Record<string, string | string[]>, reuse = true): RequestOptions {
   const { host, port } = splitHostPort(address);
   return {
     host,
@@ -40,18 +41,13 @@ export function options(address: string, cluster: ClusterCertificate, method: st
     rejectUnauthorized: false,
     checkServerIdentity: () => undefined,
     minVersion: 'TLSv1.2',
-    agent: false,
+    agent: reuse ? memberAgent : false,
   };
 }
 
 /** Ends the request when the member's certificate is not the cluster's. */
 export function pinCluster(req: ReturnType<typeof request>, cluster: ClusterCertificate, address: string): void {
-  const fingerprint = certificateFingerprint(cluster.certPem);
-  req.on('socket', (socket) => {
-    socket.once('secureConnect', () => {
-      if (!peerMatches(socket as TLSSocket, fingerprint)) req.destroy(new Error(`Server certificate of ${address} does not match the cluster certificate`));
-    });
-  });
+  pinPeer(req, certificateFingerprint(cluster.certPem), () => new Error(`Server certificate of ${address} does not match the cluster certificate`));
 }
 
 /**
@@ -106,7 +102,7 @@ export function forwardUpgrade(address: string, cluster: ClusterCertificate, req
   const headers = passedHeaders(req.headers);
   headers.connection = 'Upgrade';
   headers.upgrade = String(req.headers.upgrade ?? 'websocket');
-  const out = request(options(address, cluster, 'GET', req.url ?? '/', headers));
+  const out = request(options(address, cluster, 'GET', req.url ?? '/', headers, false));
   pinCluster(out, cluster, address);
   out.on('upgrade', (answer, upstream, upHead) => {
     const lines = [`HTTP/1.1 ${answer.statusCode ?? 101} ${answer.statusMessage ?? 'Switching Protocols'}`];

@@ -18,6 +18,7 @@ import { acceptDatabaseUpgrade, isDatabaseUpgrade } from './database-link';
 import { ClusterGateway } from './gateway';
 import type { HeartbeatTask } from './heartbeat';
 import { LocalStore, type RaftNode } from './local-store';
+import { memberAgent } from './member-agent';
 
 /** The cluster keypair's files (Incus's). */
 const CLUSTER_FILES = ['cluster.crt', 'cluster.key', 'cluster.ca'] as const;
@@ -229,6 +230,7 @@ export class ClusterMember {
 
   /** Closes the engine, the gateway and the local store. */
   async close(): Promise<void> {
+    memberAgent.destroy();
     this.heartbeat?.stop();
     await this.engine.close();
     await this.gateway.stop();
