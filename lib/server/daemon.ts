@@ -7,6 +7,7 @@ import { chmod, chown, readFile, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { dbOn } from './db';
+import { EventRelay } from './cluster/event-relay';
 import { HeartbeatTask } from './cluster/heartbeat';
 import { ClusterMember } from './cluster/member';
 import { fetchImageFromMembers } from './cluster/image-fetch';
@@ -101,10 +102,19 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const db = await dbOn(cluster.engine);
   db.node.id = await cluster.nodeId(db);
   await db.members.setVersion(cluster.serverName || STANDALONE_NAME, migrations.length, API_EXTENSIONS.length);
-  cluster.useHeartbeat(new HeartbeatTask(() => db.members.heartbeat(cluster.local.clusterAddress), (err) => log.warn('Failed to record the heartbeat', { err: String(err) })));
+  cluster.whileClustered(new HeartbeatTask(() => db.members.heartbeat(cluster.local.clusterAddress), (err) => log.warn('Failed to record the heartbeat', { err: String(err) })));
   const trust = await TrustStore.open(db);
   trust.trustClusterCertificate(() => cluster.certificate?.certPem ?? null);
   const events = new EventBus(cluster.serverName || 'none');
+  // A member's clients see every member's events.
+  cluster.whileClustered(
+    new EventRelay({
+      peers: async () => (await db.members.list()).map((m) => m.address).filter((a) => a !== cluster.local.clusterAddress),
+      certificate: () => cluster.certificate,
+      relay: (ev) => events.relay(ev),
+      warn: (message, context) => log.warn(message, context),
+    }),
+  );
   log.attach(events);
   const ops = new OperationRegistry(events, () => cluster.serverName || 'none');
   const pools = new StoragePools(opts.varDir, db);

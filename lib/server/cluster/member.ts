@@ -16,7 +16,6 @@ import { SqliteEngine } from '../db/sqlite-engine';
 import { SwitchableEngine } from '../db/switchable-engine';
 import { acceptDatabaseUpgrade, isDatabaseUpgrade } from './database-link';
 import { ClusterGateway } from './gateway';
-import type { HeartbeatTask } from './heartbeat';
 import { LocalStore, type RaftNode } from './local-store';
 import { memberAgent } from './member-agent';
 
@@ -28,12 +27,18 @@ interface CertBox {
   cert: ClusterCertificate | null;
 }
 
+/** Work a member does only while clustered (the heartbeat, the event links). */
+export interface ClusterTask {
+  start(): void;
+  stop(): void;
+}
+
 export class ClusterMember {
   private name: string | null = null;
   /** Whether this member is evacuating, evacuated or restoring (its instance exits are then expected). */
   maintenance = false;
-  /** Beats while this host is clustered (none on a standalone host). */
-  private heartbeat: HeartbeatTask | null = null;
+  /** Run while this host is clustered (none on a standalone host). */
+  private readonly tasks: ClusterTask[] = [];
 
   private constructor(
     private readonly varDir: string,
@@ -77,9 +82,9 @@ export class ClusterMember {
     return this.local.raftId !== 0;
   }
 
-  /** The heartbeat task: started now when clustered, else once a bootstrap or join succeeds. */
-  useHeartbeat(task: HeartbeatTask): void {
-    this.heartbeat = task;
+  /** A task started now when clustered, else once a bootstrap or join succeeds; stopped on close. */
+  whileClustered(task: ClusterTask): void {
+    this.tasks.push(task);
     if (this.clustered) task.start();
   }
 
@@ -202,7 +207,7 @@ export class ClusterMember {
     this.gateway.watchMembers();
     await afterMove();
     await this.retireSqlite();
-    this.heartbeat?.start();
+    for (const task of this.tasks) task.start();
   }
 
   /**
@@ -231,7 +236,7 @@ export class ClusterMember {
   /** Closes the engine, the gateway and the local store. */
   async close(): Promise<void> {
     memberAgent.destroy();
-    this.heartbeat?.stop();
+    for (const task of this.tasks) task.stop();
     await this.engine.close();
     await this.gateway.stop();
     this.local.close();

@@ -7,6 +7,13 @@ interface Subscription {
   types: Set<EventType>;
   project: string | null;
   listener: Listener;
+  /** Whether it also gets the events other cluster members send (clients do; the daemon's own watchers act on local events only). */
+  relayed: boolean;
+}
+
+export interface SubscribeOptions {
+  /** Also deliver events relayed from other cluster members. */
+  relayed?: boolean;
 }
 
 export class EventBus {
@@ -20,8 +27,8 @@ export class EventBus {
   }
 
   /** Subscribes to the given types; project null = all projects. Returns the unsubscribe function. */
-  subscribe(types: EventType[], project: string | null, listener: Listener): () => void {
-    const sub: Subscription = { types: new Set(types), project, listener };
+  subscribe(types: EventType[], project: string | null, listener: Listener, opts: SubscribeOptions = {}): () => void {
+    const sub: Subscription = { types: new Set(types), project, listener, relayed: opts.relayed ?? false };
     this.subs.add(sub);
     return () => this.subs.delete(sub);
   }
@@ -33,9 +40,19 @@ export class EventBus {
   emit(type: EventType, metadata: unknown, project = 'default'): void {
     if (this.subs.size === 0) return;
     const ev: Event = { type, timestamp: new Date().toISOString(), metadata, location: this.location, project };
+    this.deliver(ev, false);
+  }
+
+  /** An event of another cluster member (its location and timestamp kept), for the subscribers that asked for those. */
+  relay(ev: Event): void {
+    if (this.subs.size > 0) this.deliver(ev, true);
+  }
+
+  private deliver(ev: Event, relayed: boolean): void {
     for (const s of this.subs) {
-      if (!s.types.has(type)) continue;
-      if (s.project !== null && s.project !== project) continue;
+      if (relayed && !s.relayed) continue;
+      if (!s.types.has(ev.type)) continue;
+      if (s.project !== null && s.project !== ev.project) continue;
       try {
         s.listener(ev);
       } catch {

@@ -34,3 +34,18 @@ t.test('operations run, report events, and can be waited on and cancelled', asyn
   t.ok(seen.some((o) => o.id === ok.id && o.status === 'Success'), 'events carry the final state');
   await t.rejects(ops.wait('nope', 1), /not found/);
 });
+
+t.test('events of other cluster members reach only the subscribers that asked for them', async (t) => {
+  const bus = new EventBus('m1');
+  const internal: string[] = [];
+  const client: string[] = [];
+  bus.subscribe(['lifecycle'], null, (ev) => internal.push(ev.location));
+  bus.subscribe(['lifecycle'], 'default', (ev) => client.push(ev.location), { relayed: true });
+  bus.lifecycle('profile-created', '/1.0/profiles/p1');
+  const remote = { type: 'lifecycle' as const, timestamp: '2026-01-01T00:00:00Z', metadata: { action: 'instance-started' }, location: 'm3', project: 'default' };
+  bus.relay(remote);
+  bus.relay({ ...remote, project: 'other' });
+  bus.relay({ ...remote, type: 'logging' });
+  t.same(internal, ['m1'], "the daemon's own watchers see local events only");
+  t.same(client, ['m1', 'm3'], 'a client sees both, filtered by project and type, location kept');
+});

@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { EventType } from '../../../api/event';
 import type { DaemonState } from '../../state';
+import { NOTIFIER_USER_AGENT } from '../../cluster/event-relay';
 import { messageOf } from '../../errors';
 import { refuseUpgrade } from '../refuse-upgrade';
 
@@ -39,10 +40,17 @@ export class EventsSocket {
       refuseUpgrade(socket, 404, 'Project not found');
       return;
     }
+    // Another member's link gets this member's own events: it has links to the others itself.
+    const relayed = req.headers['user-agent'] !== NOTIFIER_USER_AGENT;
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const off = this.s.events.subscribe(wanted, project, (ev) => {
-        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(ev));
-      });
+      const off = this.s.events.subscribe(
+        wanted,
+        project,
+        (ev) => {
+          if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(ev));
+        },
+        { relayed },
+      );
       ws.on('close', off);
       ws.on('error', off);
       // Clients only listen; anything they send is ignored.
