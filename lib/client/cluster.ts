@@ -79,3 +79,8 @@ export async function renameClusterMember(client: IncusClient, name: string, new
 export function updateClusterMemberState(client: IncusClient, name: string, action: 'evacuate' | 'restore', mode = '', opts: CallOptions = {}): Promise<Operation> {
   return operation(client, 'POST', `${memberPath(name)}/state`, { action, mode }, opts);
 }
+
+/** DELETE /1.0/cluster/members/{name}: removes the member (force: even holding instances or unreachable). */
+export async function deleteClusterMember(client: IncusClient, name: string, force = false, opts: CallOptions = {}): Promise<void> {
+  await serverWide(client).request('DELETE', memberPath(name), { signal: opts.signal, query: force ? { force: 1 } : {} });
+}

@@ -58,11 +58,12 @@ export class ClusterForwarder {
     const self = this.s.cluster.serverName;
     if (target === self) return;
     let member;
-    if (target !== '') {
+    if (target !== '' && !target.startsWith('@')) {
       member = await targetMember(this.s.db, target);
     } else {
-      if (!PLACEABLE_SOURCES.has(body.source?.type)) return;
-      member = await pickMember(this.s.db);
+      // `@group`: the scheduler picks among the group's members.
+      if (target === '' && !PLACEABLE_SOURCES.has(body.source?.type)) return;
+      member = await pickMember(this.s.db, target.slice(1));
       if (member.name === self) return;
     }
     reply.hijack();

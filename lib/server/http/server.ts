@@ -41,6 +41,7 @@ import { EventsSocket } from './routes/events';
 import { callerOf } from '../auth/caller';
 import { fetchSiteDenied } from './fetch-metadata';
 import { registerCluster } from './routes/cluster';
+import { registerClusterGroups } from './routes/cluster-groups';
 import { ClusterForwarder } from '../cluster/forward';
 import { checkAccess, requestUrl, upgradeRoute } from '../auth/access';
 import { refuseUpgrade } from './refuse-upgrade';
@@ -163,6 +164,7 @@ export function buildApp(s: DaemonState): ApiServer {
   const events = new EventsSocket(s);
   registerRoot(app, s);
   registerCluster(app, s);
+  registerClusterGroups(app, s);
   registerCertificates(app, s);
   registerWarnings(app, s);
   registerMetrics(app, s);
