@@ -1,18 +1,9 @@
 /** Cluster groups (`/1.0/cluster/groups`). Server-wide: no `?project=`. */
 import type { ClusterGroup, ClusterGroupPut, ClusterGroupsPost } from '../api/cluster-group';
-import { IncusClient, type CallOptions, type WithEtag, type WriteOptions } from './client';
+import type { IncusClient, CallOptions, WithEtag, WriteOptions } from './client';
+import { read, serverWide } from './cluster';
 
 const groupPath = (name: string): string => `/1.0/cluster/groups/${encodeURIComponent(name)}`;
-
-function serverWide(client: IncusClient): IncusClient {
-  return client.project === undefined ? client : new IncusClient({ transport: client.transport });
-}
-
-async function read<T>(client: IncusClient, path: string, opts: CallOptions, query: Record<string, number> = {}): Promise<WithEtag<T>> {
-  const env = await serverWide(client).request('GET', path, { signal: opts.signal, query });
-  if (env.type !== 'sync') throw new Error(`Expected a sync response from GET ${path}`);
-  return { value: env.metadata as T, etag: env.etag };
-}
 
 export async function getClusterGroups(client: IncusClient, opts: CallOptions = {}): Promise<ClusterGroup[]> {
   return (await read<ClusterGroup[] | null>(client, '/1.0/cluster/groups', opts, { recursion: 1 })).value ?? [];

@@ -2,6 +2,7 @@
  * Cluster groups (Incus's cluster_groups with nodes_cluster_groups and
  * cluster_groups_config): named sets of members, "default" holding each.
  */
+import { replaceKeyValues } from './key-values';
 import { type Sql, Statements } from './sql';
 
 export interface ClusterGroupRow {
@@ -67,8 +68,7 @@ export class ClusterGroupQueries {
   /** Replaces a group's description and config. */
   async update(id: number, description: string, config: Record<string, string>): Promise<void> {
     await this.st.setDescription.run(description, id);
-    await this.st.clearConfig.run(id);
-    for (const [k, v] of Object.entries(config)) if (v !== '') await this.st.addConfig.run(id, k, v);
+    await replaceKeyValues(this.st.clearConfig, this.st.addConfig, id, config);
   }
 
   /** The names of the group's members. */

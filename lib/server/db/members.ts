@@ -2,6 +2,7 @@
  * Cluster members (Incus's `nodes` table). A standalone host keeps the one
  * row Incus keeps, "none" at 0.0.0.0; bootstrapping renames it.
  */
+import { replaceKeyValues } from './key-values';
 import { type Sql, Statements } from './sql';
 
 export interface MemberRow {
@@ -118,8 +119,7 @@ export class MemberQueries {
   /** Replaces a member's description and config (Incus's SetDescription and UpdateNodeConfig). */
   async update(id: number, description: string, config: Record<string, string>): Promise<void> {
     await this.st.setDescription.run(description, id);
-    await this.st.clearConfig.run(id);
-    for (const [k, v] of Object.entries(config)) if (v !== '') await this.st.addConfig.run(id, k, v);
+    await replaceKeyValues(this.st.clearConfig, this.st.addConfig, id, config);
   }
 
   /** Records the schema and API extension count a member runs as it starts (and that it is alive). */
