@@ -3,8 +3,8 @@
  * cluster groups (create, list, show, assign/add/remove, rename, delete with
  * Incus's refusals) and `launch --target @group` placing on a member of the
  * group; removing a member that holds an instance is refused, an empty one
- * is removed (no more listed, back to standalone with an empty database),
- * and `--force` (after Incus's prompt, or with --yes) removes a member that
+ * (the database leader) is removed (no more listed, back to standalone with
+ * an empty database), and `--force` (after Incus's prompt, or with --yes) removes a member that
  * holds one, its instance with it.
  */
 import t, { type Test } from 'tap';
@@ -58,22 +58,26 @@ t.test('cluster groups, --target @group, member removal', async (t: Test) => {
   await fails(1, ['cluster', 'remove', 'm3'], /Node still has the following instances: c1/);
   await fails(1, ['cluster', 'remove', 'nope'], /Cluster member not found/);
 
-  // An empty member is removed, from another member; it goes back to standalone.
-  t.equal(await ok(3, ['cluster', 'remove', 'm2']), 'Member m2 removed\n');
-  for (const i of [1, 3]) t.equal(await ok(i, ['cluster', 'list', '-f', 'csv', '-c', 'n']), 'm1\nm3\n', `m2 no more listed on m${i}`);
-  t.equal(await ok(1, ['cluster', 'group', 'list', '-f', 'csv']), 'default,Default cluster group,2\ng1,first,1\n', 'nor in the groups');
-  t.match(JSON.parse(await ok(2, ['query', '/1.0/cluster'])), { enabled: false, server_name: '' }, 'm2 is standalone');
-  await fails(2, ['cluster', 'list'], /Server isn't part of a cluster/);
-  t.equal(await ok(2, ['list', '-f', 'csv', '-c', 'n']), '', 'with an empty database');
-  t.equal((await ok(1, ['exec', 'c1', '--', 'echo', 'still'])).trim(), 'still', 'the cluster still works');
+  // An empty member is removed, from another member: here m1, the database leader (the files of
+  // the image it imported are on m3 too); it goes back to standalone with an empty database.
+  t.match(JSON.parse(await ok(2, ['query', '/1.0/cluster/members/m1'])).roles, ['database-leader', 'database'], 'm1 leads');
+  t.equal(await ok(2, ['cluster', 'remove', 'm1']), 'Member m1 removed\n');
+  t.ok((await ok(3, ['cluster', 'list', '-f', 'csv', '-c', 'r'])).includes('database-leader'), 'another member leads');
+  for (const i of [2, 3]) t.equal(await ok(i, ['cluster', 'list', '-f', 'csv', '-c', 'n']), 'm2\nm3\n', `m1 no more listed on m${i}`);
+  t.equal(await ok(3, ['cluster', 'group', 'list', '-f', 'csv']), 'default,Default cluster group,2\ng1,first,1\n', 'nor in the groups');
+  t.match(JSON.parse(await ok(1, ['query', '/1.0/cluster'])), { enabled: false, server_name: '' }, 'm1 is standalone');
+  await fails(1, ['cluster', 'list'], /Server isn't part of a cluster/);
+  t.equal(await ok(1, ['image', 'list', '-f', 'csv', '-c', 'l']), '', 'with an empty database');
+  t.equal((await ok(2, ['exec', 'c1', '--', 'echo', 'still'])).trim(), 'still', 'the cluster still works');
 
   // --force asks first (Incus's prompt), then removes a member that holds an instance.
-  await ok(1, ['stop', 'c1', '--force']);
-  const asked = await fails(1, ['cluster', 'remove', 'm3', '--force'], /User aborted delete operation/, 'no\n');
+  await ok(2, ['stop', 'c1', '--force']);
+  const asked = await fails(2, ['cluster', 'remove', 'm3', '--force'], /User aborted delete operation/, 'no\n');
   t.match(asked, /^Forcefully removing a server from the cluster should only be done as a last\nresort\.\n[^]*Are you really sure you want to force removing m3\? \(yes\/no\): $/, 'the prompt');
-  t.equal(await ok(1, ['cluster', 'remove', 'm3', '--force', '--yes']), 'Member m3 removed\n');
-  t.equal(await ok(1, ['cluster', 'list', '-f', 'csv', '-c', 'n']), 'm1\n', 'm3 no more listed');
-  t.equal(await ok(1, ['list', '-f', 'csv', '-c', 'n']), '', 'its instance went with it');
-  t.equal(await ok(1, ['cluster', 'group', 'show', 'g1']), 'config: {}\ndescription: first\nmembers: []\nname: g1\nused_by: []\n', 'g1 is empty now');
-  t.equal(await ok(1, ['cluster', 'group', 'delete', 'g1']), 'Cluster group g1 deleted\n');
+  t.equal(await ok(2, ['cluster', 'remove', 'm3', '--force', '--yes']), 'Member m3 removed\n');
+  t.equal(await ok(2, ['cluster', 'list', '-f', 'csv', '-c', 'n']), 'm2\n', 'm3 no more listed');
+  t.equal(await ok(2, ['list', '-f', 'csv', '-c', 'n']), '', 'its instance went with it');
+  t.equal(await ok(2, ['cluster', 'group', 'show', 'g1']), 'config: {}\ndescription: first\nmembers: []\nname: g1\nused_by: []\n', 'g1 is empty now');
+  t.equal(await ok(2, ['cluster', 'group', 'delete', 'g1']), 'Cluster group g1 deleted\n');
+  await fails(2, ['cluster', 'remove', 'm2'], /Member is the only member in the cluster/);
 });
