@@ -242,6 +242,12 @@ export const CERTIFICATE_PUT: StructSpec = {
   fields: { name: 'string', type: 'string', restricted: 'bool', projects: 'strings', certificate: 'string', description: 'string' },
 };
 
+/** api.ClusterGroupPut */
+export const CLUSTER_GROUP_PUT: StructSpec = {
+  name: 'api.ClusterGroupPut',
+  fields: { config: 'stringMap', description: 'string', members: 'strings' },
+};
+
 /** api.ClusterMemberPut */
 export const CLUSTER_MEMBER_PUT: StructSpec = {
   name: 'api.ClusterMemberPut',

@@ -10,11 +10,13 @@ import type { Operation } from './operation';
 
 const memberPath = (name: string): string => `/1.0/cluster/members/${encodeURIComponent(name)}`;
 
-function serverWide(client: IncusClient): IncusClient {
+/** The client without a project (cluster routes are server-wide). */
+export function serverWide(client: IncusClient): IncusClient {
   return client.project === undefined ? client : new IncusClient({ transport: client.transport });
 }
 
-async function read<T>(client: IncusClient, path: string, opts: CallOptions, query: Record<string, string | number> = {}): Promise<WithEtag<T>> {
+/** A server-wide GET of a sync response, with its ETag. */
+export async function read<T>(client: IncusClient, path: string, opts: CallOptions, query: Record<string, string | number> = {}): Promise<WithEtag<T>> {
   const env = await serverWide(client).request('GET', path, { signal: opts.signal, query });
   if (env.type !== 'sync') throw new Error(`Expected a sync response from GET ${path}`);
   return { value: env.metadata as T, etag: env.etag };
@@ -83,4 +85,9 @@ export async function getClusterMemberState(client: IncusClient, name: string, o
 /** POST /1.0/cluster/members/{name}/state: evacuate or restore a member (mode: the evacuation action, '' for each instance's own). */
 export function updateClusterMemberState(client: IncusClient, name: string, action: 'evacuate' | 'restore', mode = '', opts: CallOptions = {}): Promise<Operation> {
   return operation(client, 'POST', `${memberPath(name)}/state`, { action, mode }, opts);
+}
+
+/** DELETE /1.0/cluster/members/{name}: removes the member (force: even holding instances or unreachable). */
+export async function deleteClusterMember(client: IncusClient, name: string, force = false, opts: CallOptions = {}): Promise<void> {
+  await serverWide(client).request('DELETE', memberPath(name), { signal: opts.signal, query: force ? { force: 1 } : {} });
 }

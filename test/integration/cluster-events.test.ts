@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import type { Event, LifecycleEvent } from '../../lib/api/event';
 import { ClusterTestbed } from './lib/cluster-testbed';
-import { formCluster, memberCli } from './lib/cluster-setup';
+import { clusterCli, formCluster } from './lib/cluster-cli';
 import { ROOT } from './lib/daemon';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -32,12 +32,13 @@ const lifecycleOf = (seen: Event[], action: string, source: string): Event<Lifec
 
 t.test('every member sees every member’s events once', async (t: Test) => {
   const tb = await ClusterTestbed.start(t, 3);
-  const { run, ok } = memberCli(t, tb);
+  const cli = clusterCli(t, tb);
+  const { run, ok } = cli;
   t.teardown(async () => {
     for (const name of ['c1', 'c2']) await run(1, ['delete', '-f', name]);
   });
 
-  await formCluster(ok, 3);
+  await formCluster(cli, 3);
 
   // Clients of m1 and m2, on their unix sockets.
   const seen1: Event[] = [];

@@ -11,18 +11,19 @@
 import t, { type Test } from 'tap';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { clusterCli, formCluster } from './lib/cluster-cli';
 import { ClusterTestbed } from './lib/cluster-testbed';
-import { formCluster, memberCli } from './lib/cluster-setup';
 
 t.test('launch --target, exec through another member, list with locations', async (t: Test) => {
   const tb = await ClusterTestbed.start(t, 3);
-  const { run, ok } = memberCli(t, tb);
+  const cli = clusterCli(t, tb);
+  const { run, ok } = cli;
   const created: { i: number; name: string }[] = [];
   t.teardown(async () => {
     for (const c of created) await run(c.i, ['delete', '-f', c.name]);
   });
 
-  await formCluster(ok, 3);
+  await formCluster(cli, 3);
   for (const i of [2, 3]) {
     t.ok(existsSync(join(tb.member(i).dir, 'storage-pools', 'default')), `the pool was created on m${i}'s own disk`);
   }

@@ -1,5 +1,6 @@
 /**
- * `incus cluster rename|edit|get|set|unset`: a member's name, and its
+ * `incus cluster remove|rename|edit|get|set|unset`: removing a member (with
+ * Incus's prompt for --force without --yes), a member's name, and its
  * writable part (description, config, roles, failure domain, groups) as
  * Incus's cluster.go changes it: set and unset read the member and PUT it
  * back without an ETag; unset sets the keys to "" (the server drops them).
@@ -12,6 +13,7 @@ import { runEdit } from '../edit-loop';
 import { orderKeys, struct, type Shape } from '../format/go-order';
 import { renderYaml } from '../format/yaml';
 import { getProperty, setProperties, unsetProperties } from '../properties';
+import { readLine } from '../read-line';
 import { localName } from '../remote';
 import { processTerminal, type Terminal } from '../terminal';
 import { sameValue } from '../writable';
@@ -78,8 +80,43 @@ async function changeMember(ctx: CliContext, name: string, change: (put: Cluster
   await api().updateClusterMember(client, name, put);
 }
 
+/** Incus's cmdClusterRemove.promptConfirmation text. */
+const FORCE_REMOVE_PROMPT = `Forcefully removing a server from the cluster should only be done as a last
+resort.
+
+The removed server will not be functional after this action and will require a
+full reset, losing any remaining instance, image or storage volume that
+the server may have held.
+
+When possible, a graceful removal should be preferred, this will require you to
+move any affected instance, image or storage volume to another server prior to
+the server being cleanly removed from the cluster.
+
+The --force flag should only be used if the server has died, been reinstalled
+or is otherwise never expected to come back up.
+
+Are you really sure you want to force removing %s? (yes/no): `;
+
 export function registerMemberCommands(cluster: Command, ctx: CliContext): void {
   const term = processTerminal(ctx.io.env);
+
+  cluster
+    .command('remove')
+    .alias('rm')
+    .description('Remove a member from the cluster')
+    .argument('<member>', '[<remote>:]<member>')
+    .option('-f, --force', 'Force removing a member, even if degraded')
+    .option('--yes', "Don't require user confirmation for using --force")
+    .action(async (arg: string, flags: { force?: boolean; yes?: boolean }) => {
+      const name = localName(arg);
+      if (flags.force && !flags.yes) {
+        ctx.io.out.write(FORCE_REMOVE_PROMPT.replace('%s', name));
+        const answer = (await readLine()).toLowerCase();
+        if (answer !== 'yes') throw new Error('User aborted delete operation');
+      }
+      await api().deleteClusterMember(ctx.client(), name, flags.force === true);
+      ctx.say(`Member ${name} removed\n`);
+    });
 
   cluster
     .command('rename')

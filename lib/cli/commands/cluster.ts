@@ -16,6 +16,7 @@ import { renderYaml } from '../format/yaml';
 import { localName } from '../remote';
 import { registerMemberCommands } from './cluster-member';
 import { registerEvacuateCommands } from './cluster-evacuate';
+import { registerClusterGroupCommands } from './cluster-group';
 
 type ClusterApi = typeof import('../../client/cluster');
 const api = (): ClusterApi => require('../../client/cluster') as ClusterApi;
@@ -69,6 +70,7 @@ export function register(program: Command, ctx: CliContext): void {
   const cluster = program.command('cluster').description('Manage cluster members');
   registerMemberCommands(cluster, ctx);
   registerEvacuateCommands(cluster, ctx);
+  registerClusterGroupCommands(cluster, ctx);
 
   cluster
     .command('enable')

@@ -70,7 +70,7 @@ export async function evacuateMember(s: DaemonState, mode: string, progress: (te
         await stopKeepingPower(s, rec, action === 'force-stop');
       }
       if (action !== 'migrate') continue;
-      const target = await pickMember(s.db, [s.db.node.id]).catch(() => null);
+      const target = await pickMember(s.db, { exclude: [s.db.node.id] }).catch(() => null);
       if (!target) {
         s.log.warn('No migration target available for instance, stopping it in place', { instance: rec.name, project: rec.project });
         continue;

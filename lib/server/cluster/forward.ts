@@ -71,11 +71,12 @@ export class ClusterForwarder {
       member = holder;
     } else if (target === self) {
       return;
-    } else if (target !== '') {
+    } else if (target !== '' && !target.startsWith('@')) {
       member = await targetMember(this.s.db, target);
     } else {
-      if (!PLACEABLE_SOURCES.has(body.source?.type)) return;
-      member = await pickMember(this.s.db);
+      // `@group`: the scheduler picks among the group's members.
+      if (target === '' && !PLACEABLE_SOURCES.has(body.source?.type)) return;
+      member = await pickMember(this.s.db, { group: target.slice(1) });
       if (member.name === self) return;
     }
     await this.passOn(req, reply, member.address);

@@ -97,6 +97,30 @@ export class ClusterGateway {
   }
 
   /**
+   * Takes the member at `address` out of raft (Incus's Leave), if it is in
+   * it. A leader hands leadership to another voter first (promoting one
+   * when it is the only voter, as Incus promotes the other member of a
+   * two-member cluster), then roles are given out again.
+   */
+  async removeMember(address: string): Promise<void> {
+    const client = this.dqlite();
+    const nodes = await client.cluster();
+    const node = nodes.find((n) => n.address === address);
+    if (!node) return;
+    if ((await client.leader()).address === address) {
+      let heir = nodes.find((n) => n.id !== node.id && n.role === 'voter');
+      if (!heir) {
+        heir = nodes.find((n) => n.id !== node.id);
+        if (!heir) throw new Error('Member is the only member in the cluster');
+        await client.assign(heir.id, 'voter');
+      }
+      await client.transfer(heir.id);
+    }
+    await client.remove(node.id);
+    await this.rebalance();
+  }
+
+  /**
    * Gives database roles as Incus does: up to three voters (one while there
    * are only two members, so that losing the second does not block the
    * first), up to two stand-by, the rest spare.

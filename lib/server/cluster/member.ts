@@ -10,6 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { copyDatabase } from '../db/copy-database';
+import { migrate } from '../db/database';
 import type { Db } from '../db';
 import type { ClusterCertificate } from '../db/dqlite';
 import { SqliteEngine } from '../db/sqlite-engine';
@@ -221,6 +222,32 @@ export class ClusterMember {
         if (err.code !== 'ENOENT') throw err;
       });
     }
+  }
+
+  /**
+   * Makes this member standalone again once the cluster removed it (Incus's
+   * clusterPutDisable and gateway Reset): its Db moves to a new, empty
+   * SQLite file (the cluster's data is not kept, as Incus resets its
+   * database), its dqlite node stops and its data, raft list and cluster
+   * keypair go. `afterSwitch` runs on the new engine (Incus restarts the
+   * daemon instead: in-memory state is the caller's to reset).
+   */
+  async leave(afterSwitch: () => Promise<void>): Promise<void> {
+    if (!this.clustered) throw new Error('This server is not clustered');
+    for (const task of this.tasks) task.stop();
+    await this.engine.replace(async () => {
+      for (const suffix of ['', '-wal', '-shm']) await rm(this.sqlitePath + suffix, { force: true });
+      const fresh = SqliteEngine.open(this.sqlitePath);
+      await migrate(fresh);
+      return fresh;
+    });
+    await this.gateway.stop();
+    this.local.setRaftNodes([]);
+    this.name = null;
+    this.box.cert = null;
+    for (const f of CLUSTER_FILES) await rm(join(this.varDir, f), { force: true });
+    await rm(join(this.varDir, 'database', 'dqlite'), { recursive: true, force: true });
+    await afterSwitch();
   }
 
   /** Back to standalone after a failed bootstrap or join (the SQLite engine still serves unless the move finished). */

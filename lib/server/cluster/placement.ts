@@ -1,11 +1,12 @@
 /**
  * Where a new instance goes in a cluster (Incus's scheduler): the member
  * `--target` names, else the online member holding the fewest instances
- * among those whose `scheduler.instance` allows automatic placement.
+ * among those whose `scheduler.instance` allows automatic placement (of a
+ * cluster group when `--target @group`).
  */
 import type { Db } from '../db';
 import type { MemberRow } from '../db/members';
-import { notFound } from '../errors';
+import { badRequest, notFound } from '../errors';
 import { inMaintenance } from './member-state';
 import { memberHealth, offlineThresholdOf } from './heartbeat';
 
@@ -31,9 +32,17 @@ function recentCount(nodeId: number, now: number): number {
   return times.length;
 }
 
-/** The member a new instance is placed on when the client named none. */
-export async function pickMember(db: Db, exclude: readonly number[] = []): Promise<MemberRow> {
-  const [members, dbCounts, config] = await Promise.all([db.members.list(), db.instances.countByNode(), db.config.all()]);
+/**
+ * The member a new instance is placed on when the client named none, or
+ * named a cluster group (`@group`): then only that group's members count,
+ * those with `scheduler.instance=group` included (Incus's GetCandidateMembers).
+ * `exclude`: members left out (an evacuation's own).
+ */
+export async function pickMember(db: Db, { group = '', exclude = [] }: { group?: string; exclude?: readonly number[] } = {}): Promise<MemberRow> {
+  const groupRow = group === '' ? undefined : await db.clusterGroups.get(group);
+  if (group !== '' && !groupRow) throw badRequest(`Cluster group ${JSON.stringify(group)} doesn't exist`);
+  const [all, dbCounts, config, inGroup] = await Promise.all([db.members.list(), db.instances.countByNode(), db.config.all(), groupRow ? db.clusterGroups.members(groupRow.id) : null]);
+  const members = inGroup ? all.filter((m) => inGroup.includes(m.name)) : all;
   const schedulers = await Promise.all(members.map(async (m) => (await db.members.config(m.id))['scheduler.instance'] ?? 'all'));
   // From here on nothing awaits: concurrent placements each see the ones made before them.
   const threshold = offlineThresholdOf(config);
@@ -42,7 +51,7 @@ export async function pickMember(db: Db, exclude: readonly number[] = []): Promi
   let bestCount = Infinity;
   for (const [i, m] of members.entries()) {
     if (inMaintenance(m.state) || memberHealth(m.heartbeat, threshold).status !== 'Online') continue;
-    if (schedulers[i] === 'manual' || schedulers[i] === 'group' || exclude.includes(m.id)) continue;
+    if (schedulers[i] === 'manual' || (schedulers[i] === 'group' && !inGroup) || exclude.includes(m.id)) continue;
     const n = (dbCounts.get(m.id) ?? 0) + recentCount(m.id, now);
     if (n < bestCount) {
       best = m;

@@ -1,6 +1,7 @@
 /** Everything the daemon needs from the database: query modules over one async engine. */
 import { BackupQueries } from './backups';
 import { CertificateQueries } from './certificates';
+import { ClusterGroupQueries } from './cluster-groups';
 import { ConfigQueries } from './config';
 import { migrate } from './database';
 import { ImageQueries } from './images';
@@ -35,6 +36,7 @@ export interface Queries {
   readonly certificates: CertificateQueries;
   readonly warnings: WarningQueries;
   readonly members: MemberQueries;
+  readonly clusterGroups: ClusterGroupQueries;
 }
 
 export interface Db extends Queries {
@@ -67,6 +69,7 @@ export function queriesOn(sql: Sql, node: LocalNode = { id: 1 }): Queries {
     certificates: new CertificateQueries(sql),
     warnings: new WarningQueries(sql),
     members: new MemberQueries(sql),
+    clusterGroups: new ClusterGroupQueries(sql),
   };
 }
 

@@ -2,6 +2,7 @@
  * Cluster members (Incus's `nodes` table). A standalone host keeps the one
  * row Incus keeps, "none" at 0.0.0.0; bootstrapping renames it.
  */
+import { replaceKeyValues } from './key-values';
 import { type Sql, Statements } from './sql';
 
 export interface MemberRow {
@@ -35,6 +36,17 @@ export class MemberQueries {
       list: s.prepare<[], MemberRow>(`SELECT ${COLS} FROM nodes ORDER BY id`),
       byName: s.prepare<[string], MemberRow>(`SELECT ${COLS} FROM nodes WHERE name = ?`),
       create: s.prepare<[string, string, number, number, number]>('INSERT INTO nodes (name, address, schema, api_extensions, arch, description) VALUES (?, ?, ?, ?, ?, \'\')'),
+      joinDefaultGroup: s.prepare<[number]>("INSERT OR IGNORE INTO nodes_cluster_groups (node_id, group_id) SELECT ?, id FROM cluster_groups WHERE name = 'default'"),
+      instancesOn: s.prepare<[number], { name: string }>('SELECT name FROM instances WHERE node_id = ? ORDER BY name'),
+      imagesOnlyOn: s.prepare<[number], { fingerprint: string }>(
+        'SELECT fingerprint FROM images WHERE id IN (SELECT image_id FROM images_nodes GROUP BY image_id HAVING count(*) = 1 AND max(node_id) = ?) ORDER BY fingerprint',
+      ),
+      clearInstanceVolumes: s.prepare<[number]>(
+        "DELETE FROM storage_volumes WHERE type IN ('container', 'virtual-machine') AND EXISTS (SELECT 1 FROM instances i WHERE i.node_id = ? AND i.project_id = storage_volumes.project_id AND (i.name = storage_volumes.name OR storage_volumes.name LIKE i.name || '/%'))",
+      ),
+      clearInstances: s.prepare<[number]>('DELETE FROM instances WHERE node_id = ?'),
+      removeImagesOnlyOn: s.prepare<[number]>('DELETE FROM images WHERE id IN (SELECT image_id FROM images_nodes GROUP BY image_id HAVING count(*) = 1 AND max(node_id) = ?)'),
+      remove: s.prepare<[number]>('DELETE FROM nodes WHERE id = ?'),
       bootstrap: s.prepare<[string, string]>('UPDATE nodes SET name = ?, address = ? WHERE id = 1'),
       rename: s.prepare<[string, string]>('UPDATE nodes SET name = ? WHERE name = ?'),
       setDescription: s.prepare<[string, number]>('UPDATE nodes SET description = ? WHERE id = ?'),
@@ -64,7 +76,31 @@ export class MemberQueries {
   /** Adds a joining member (Incus's CreateNodeWithArch); its id, which is also its raft id. */
   async create(name: string, address: string, schema: number, apiExtensions: number, arch: number): Promise<number> {
     const r = await this.st.create.run(name, address, schema, apiExtensions, arch);
-    return Number(r.lastInsertRowid);
+    const id = Number(r.lastInsertRowid);
+    // Every member is in the "default" cluster group (Incus's Accept adds it).
+    await this.st.joinDefaultGroup.run(id);
+    return id;
+  }
+
+  /** Why a member cannot leave the cluster gracefully ('' when it can): Incus's NodeIsEmpty, less custom volumes. */
+  async emptiness(id: number): Promise<string> {
+    const instances = (await this.st.instancesOn.all(id)).map((r) => r.name);
+    if (instances.length > 0) return `Node still has the following instances: ${instances.join(', ')}`;
+    const images = (await this.st.imagesOnlyOn.all(id)).map((r) => r.fingerprint);
+    if (images.length > 0) return `Node still has the following images: ${images.join(', ')}`;
+    return '';
+  }
+
+  /**
+   * Deletes a member's row (Incus's Purge): its instances and the images
+   * only it held go first (with the instances' volume rows); its pool,
+   * image and group rows cascade.
+   */
+  async purge(id: number): Promise<void> {
+    await this.st.clearInstanceVolumes.run(id);
+    await this.st.clearInstances.run(id);
+    await this.st.removeImagesOnlyOn.run(id);
+    await this.st.remove.run(id);
   }
 
   /** Renames a member (Incus's RenameNode): false when another member has the new name. */
@@ -83,8 +119,7 @@ export class MemberQueries {
   /** Replaces a member's description and config (Incus's SetDescription and UpdateNodeConfig). */
   async update(id: number, description: string, config: Record<string, string>): Promise<void> {
     await this.st.setDescription.run(description, id);
-    await this.st.clearConfig.run(id);
-    for (const [k, v] of Object.entries(config)) if (v !== '') await this.st.addConfig.run(id, k, v);
+    await replaceKeyValues(this.st.clearConfig, this.st.addConfig, id, config);
   }
 
   /** Records the schema and API extension count a member runs as it starts (and that it is alive). */

@@ -376,4 +376,33 @@ const v15: Step = async (sql) => {
   }
 };
 
-export const migrations: Step[] = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15];
+/**
+ * Cluster groups (Incus's cluster_groups, nodes_cluster_groups and
+ * cluster_groups_config): "default" holds every member, as Incus creates it.
+ */
+const v16: Step = async (sql) => {
+  await sql.exec(`
+    CREATE TABLE cluster_groups (
+      id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+      name TEXT NOT NULL,
+      description TEXT NOT NULL DEFAULT '',
+      UNIQUE (name)
+    );
+    CREATE TABLE nodes_cluster_groups (
+      node_id INTEGER NOT NULL REFERENCES nodes(id) ON DELETE CASCADE,
+      group_id INTEGER NOT NULL REFERENCES cluster_groups(id) ON DELETE CASCADE,
+      UNIQUE (node_id, group_id)
+    );
+    CREATE TABLE cluster_groups_config (
+      id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+      cluster_group_id INTEGER NOT NULL REFERENCES cluster_groups(id) ON DELETE CASCADE,
+      key TEXT NOT NULL,
+      value TEXT NOT NULL,
+      UNIQUE (cluster_group_id, key)
+    );
+    INSERT INTO cluster_groups (id, name, description) VALUES (1, 'default', 'Default cluster group');
+    INSERT INTO nodes_cluster_groups (node_id, group_id) SELECT id, 1 FROM nodes;
+  `);
+};
+
+export const migrations: Step[] = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16];

@@ -43,6 +43,7 @@ import { fetchSiteDenied } from './fetch-metadata';
 import { registerCluster } from './routes/cluster';
 import { registerClusterMove } from './routes/cluster-move';
 import { registerClusterMemberState } from './routes/cluster-member-state';
+import { registerClusterGroups } from './routes/cluster-groups';
 import { ClusterForwarder } from '../cluster/forward';
 import { checkAccess, requestUrl, upgradeRoute } from '../auth/access';
 import { refuseUpgrade } from './refuse-upgrade';
@@ -169,6 +170,7 @@ export function buildApp(s: DaemonState): ApiServer {
   registerCluster(app, s);
   registerClusterMove(app, s);
   registerClusterMemberState(app, s);
+  registerClusterGroups(app, s);
   registerCertificates(app, s);
   registerWarnings(app, s);
   registerMetrics(app, s);

@@ -21,6 +21,8 @@ import { asyncResponse, syncResponse } from '../../response';
 import type { DaemonState } from '../../state';
 import { checkIfMatch, recursionOf, setEtag } from '../request';
 import { validateMemberConfig } from '../../cluster/member-config';
+import { disableClustering, removeMember } from '../../cluster/remove';
+import { setMemberGroups } from '../../cluster/groups';
 import { checkEvacuateMode, evacuateMember, restoreMember } from '../../cluster/evacuate';
 import { inMaintenance, MEMBER_STATE } from '../../cluster/member-state';
 
@@ -57,7 +59,7 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
   const cluster = s.cluster;
 
   /** Incus's NodeInfo.ToAPI for one row: roles from the raft nodes this member knows and the leader. */
-  const toApi = (row: MemberRow, { leader, raft: nodes, offlineThreshold }: MembersView, config: Record<string, string> = {}): ClusterMember => {
+  const toApi = (row: MemberRow, { leader, raft: nodes, offlineThreshold }: MembersView, config: Record<string, string> = {}, groups: string[] = []): ClusterMember => {
     const raft = nodes.find((n) => n.address === row.address);
     const roles: string[] = [];
     if (leader !== '' && leader === row.address) roles.push('database-leader');
@@ -69,7 +71,7 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
       failure_domain: 'default',
       description: row.description,
       config,
-      groups: ['default'],
+      groups,
       server_name: row.name,
       url: `https://${row.address}`,
       database: roles.length > 0,
@@ -99,7 +101,12 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
     if (name === '' && enabled) throw badRequest('ServerName is required when enabling clustering');
     if (name !== '' && !enabled) throw badRequest('ServerName must be empty when disabling clustering');
     if (name.startsWith(TARGET_GROUP_PREFIX)) throw badRequest(`ServerName may not start with "${TARGET_GROUP_PREFIX}"`);
-    if (!enabled) throw badRequest('Clustering cannot be disabled');
+    // Disabling: what a member that removed this one asks of it (Incus's clusterPutDisable).
+    if (!enabled) {
+      if (!cluster.clustered) throw badRequest('This server is not clustered');
+      await disableClustering(s);
+      return syncResponse(null);
+    }
     if ((body.cluster_address ?? '') !== '') {
       const join = await startJoin(s, { ...body, server_name: name, enabled });
       return reply.code(202).header('Location', `/1.0/operations/${join.id}`).send(asyncResponse(join));
@@ -136,7 +143,7 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
     const rows = await s.db.members.list();
     if (recursionOf(req) === 0) return syncResponse(rows.map((r) => memberUrl(r.name)));
     const view = await membersView();
-    return syncResponse(await Promise.all(rows.map(async (r) => toApi(r, view, await s.db.members.config(r.id)))));
+    return syncResponse(await Promise.all(rows.map(async (r) => toApi(r, view, await s.db.members.config(r.id), await s.db.clusterGroups.groupsOf(r.id)))));
   });
 
   app.post('/1.0/cluster/members', async (req, reply) => {
@@ -168,7 +175,7 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
   const loadMember = async (name: string): Promise<{ row: MemberRow; member: ClusterMember; put: ClusterMemberPut }> => {
     const row = await s.db.members.get(name);
     if (!row) throw notFound('Cluster member not found');
-    const member = toApi(row, await membersView(), await s.db.members.config(row.id));
+    const member = toApi(row, await membersView(), await s.db.members.config(row.id), await s.db.clusterGroups.groupsOf(row.id));
     return { row, member, put: { roles: member.roles, failure_domain: member.failure_domain, description: member.description, config: member.config, groups: member.groups } };
   };
 
@@ -178,7 +185,7 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
     return syncResponse(member);
   });
 
-  // Incus's updateClusterNode: roles, failure domain and groups are checked but only description and config are stored.
+  // Incus's updateClusterNode: roles and failure domain are checked; description, config and groups are stored.
   const updateMember = async (name: string, req: FastifyRequest, isPatch: boolean): Promise<unknown> => {
     const { row, member, put } = await loadMember(name);
     checkIfMatch(req, put);
@@ -190,7 +197,10 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
     const given = body.config ?? null;
     validateMemberConfig(given ?? {});
     const config = isPatch ? { ...member.config, ...(given ?? {}) } : { ...(given ?? {}) };
-    await s.db.members.update(row.id, body.description ?? '', config);
+    await s.db.transaction(async (tx) => {
+      await tx.members.update(row.id, body.description ?? '', config);
+      await setMemberGroups(tx, row.id, member.groups, body.groups ?? []);
+    });
     s.events.lifecycle('cluster-member-updated', memberUrl(name));
     return syncResponse(null);
   };
@@ -220,6 +230,14 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
       s.events.setLocation(newName);
     }
     s.events.lifecycle('cluster-member-renamed', memberUrl(newName));
+    return syncResponse(null);
+  });
+
+  // Incus's clusterNodeDelete: any member does it (dqlite's own client reaches the leader).
+  app.delete<NameParams>('/1.0/cluster/members/:name', async (req) => {
+    if (!cluster.clustered) throw badRequest('This server is not clustered');
+    const force = Number((req.query as Record<string, string | undefined>).force ?? 0) === 1;
+    await removeMember(s, req.params.name, force);
     return syncResponse(null);
   });
 
