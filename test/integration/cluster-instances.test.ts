@@ -11,32 +11,17 @@ import t, { type Test } from 'tap';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ClusterTestbed } from './lib/cluster-testbed';
-import { busyboxImage } from './lib/image';
-
-const ADDR = (i: number) => `10.203.0.${10 + i}:8443`;
+import { formCluster, memberCli } from './lib/cluster-form';
 
 t.test('launch --target, exec through another member, list with locations', async (t: Test) => {
   const tb = await ClusterTestbed.start(t, 3);
-  const run = async (i: number, args: string[], input?: string) => tb.cli(i, args, { input, timeoutMs: 120_000 });
-  const ok = async (i: number, args: string[], input?: string): Promise<string> => {
-    const r = await run(i, args, input);
-    t.equal(r.code, 0, `m${i}: incus ${args.join(' ')}${r.code === 0 ? '' : `: ${r.stderr}`}`);
-    return r.stdout;
-  };
+  const { run, ok } = memberCli(t, tb);
   const created: { i: number; name: string }[] = [];
   t.teardown(async () => {
     for (const c of created) await run(c.i, ['delete', '-f', c.name]);
   });
 
-  await ok(1, ['config', 'set', `core.https_address=${ADDR(1)}`]);
-  await ok(1, ['storage', 'create', 'default', 'dir']);
-  await ok(1, ['profile', 'device', 'add', 'default', 'root', 'disk', 'path=/', 'pool=default']);
-  await ok(1, ['image', 'import', await busyboxImage(), '--alias', 'busybox']);
-  await ok(1, ['cluster', 'enable', 'm1']);
-  for (const i of [2, 3]) {
-    const token = (await ok(1, ['cluster', 'add', `m${i}`])).trim().split('\n').pop()!;
-    await ok(i, ['admin', 'init', '--preseed'], `cluster:\n  enabled: true\n  server_address: ${ADDR(i)}\n  cluster_token: ${token}\n`);
-  }
+  await formCluster(3, ok);
   for (const i of [2, 3]) {
     t.ok(existsSync(join(tb.member(i).dir, 'storage-pools', 'default')), `the pool was created on m${i}'s own disk`);
   }

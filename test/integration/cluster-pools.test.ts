@@ -1,0 +1,72 @@
+/**
+ * Storage pools and managed networks defined cluster-wide (issue 20), on a
+ * three-member testbed: `storage create p dir --target mN source=...` records
+ * each member's keys (the pool Pending, nothing on disk), the create without
+ * --target makes it on every member and marks it Created (Incus's errors for
+ * a member left out, a member key without --target, a pool already created);
+ * a container launched on m3 lives on m3's copy; deleting removes it from
+ * every member. Networks go the same way, each member bringing its bridge up
+ * in its own network namespace.
+ */
+import t, { type Test } from 'tap';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ClusterTestbed } from './lib/cluster-testbed';
+import { formCluster, memberCli } from './lib/cluster-form';
+
+const MEMBERS = [1, 2, 3];
+
+t.test('pending and created pools and networks across members', async (t: Test) => {
+  const tb = await ClusterTestbed.start(t, 3);
+  const { run, ok } = memberCli(t, tb);
+  const fails = async (i: number, args: string[], message: RegExp): Promise<void> => {
+    const r = await run(i, args);
+    t.not(r.code, 0, `m${i}: incus ${args.join(' ')} fails`);
+    t.match(r.stderr, message);
+  };
+  const query = async (i: number, path: string): Promise<Record<string, unknown>> => JSON.parse(await ok(i, ['query', path])) as Record<string, unknown>;
+  const poolDir = (i: number, name: string) => join(tb.member(i).dir, 'storage-pools', name);
+
+  await formCluster(3, ok);
+
+  t.test('a pool pending on members, then created on every one', async (t: Test) => {
+    t.equal(await ok(1, ['storage', 'create', 'p2', 'dir', '--target', 'm1', `source=${poolDir(1, 'p2')}`]), 'Storage pool p2 pending on member m1\n');
+    await ok(2, ['storage', 'create', 'p2', 'dir', '--target', 'm2', `source=${poolDir(2, 'p2')}`]);
+    t.notOk(existsSync(poolDir(1, 'p2')), 'nothing on disk while pending');
+    t.match(await query(3, '/1.0/storage-pools/p2'), { status: 'Pending', locations: ['m1', 'm2'] }, 'pending on m1 and m2');
+
+    await fails(1, ['storage', 'create', 'p2', 'dir', '--target', 'm2'], /The storage pool already defined on member "m2"/);
+    await fails(1, ['storage', 'create', 'p2', 'dir', '--target', 'm3', 'rsync.bwlimit=10'], /Config key "rsync.bwlimit" may not be used as member-specific key/);
+    await fails(1, ['storage', 'create', 'p2', 'btrfs', '--target', 'm3'], /Storage pool already exists with a different driver/);
+    await fails(1, ['storage', 'create', 'p2', 'dir', '--target', 'nope'], /Cluster member not found/);
+    await fails(1, ['storage', 'create', 'p2', 'dir'], /Pool not defined on nodes: m3/);
+    await fails(1, ['storage', 'create', 'p2', 'dir', 'source=/x'], /Config key "source" is cluster member specific/);
+    await fails(1, ['storage', 'create', 'p9', 'dir'], /Pool not pending on any node \(use --target <node> first\)/);
+
+    await ok(3, ['storage', 'create', 'p2', 'dir', '--target', 'm3']);
+    t.equal(await ok(2, ['storage', 'create', 'p2', 'dir', '--description', 'everywhere']), 'Storage pool p2 created\n');
+    for (const i of MEMBERS) t.ok(existsSync(poolDir(i, 'p2')), `p2 created on m${i}'s disk`);
+    const shown = await query(1, '/1.0/storage-pools/p2');
+    t.match(shown, { status: 'Created', locations: ['m1', 'm2', 'm3'], description: 'everywhere' }, 'created, on every member');
+    t.notOk('source' in (shown.config as object), 'no member key without a target');
+    t.match(await query(1, '/1.0/storage-pools/p2?target=m2'), { status: 'Created', config: { source: poolDir(2, 'p2') } }, "m2's own source with ?target=m2");
+    t.match(await ok(3, ['storage', 'show', 'p2', '--target', 'm3']), `source: ${poolDir(3, 'p2')}`);
+    await fails(1, ['storage', 'create', 'p2', 'dir'], /The storage pool is already created/);
+    await fails(1, ['storage', 'create', 'p2', 'dir', '--target', 'm1'], /Storage pool is not in pending state/);
+
+    await ok(1, ['launch', 'busybox', 'c1', '--target', 'm3', '-s', 'p2']);
+    t.ok(existsSync(join(poolDir(3, 'p2'), 'containers', 'c1')), "c1's volume is in m3's copy of p2");
+    t.equal((await ok(2, ['exec', 'c1', '--', 'echo', 'on p2'])).trim(), 'on p2');
+    await fails(2, ['storage', 'delete', 'p2'], /The storage pool is currently in use/);
+    await ok(2, ['delete', '-f', 'c1']);
+
+    t.equal(await ok(2, ['storage', 'delete', 'p2']), 'Storage pool p2 deleted\n');
+    for (const i of MEMBERS) t.notOk(existsSync(poolDir(i, 'p2')), `p2 gone from m${i}'s disk`);
+    await fails(3, ['storage', 'show', 'p2'], /Storage pool not found/);
+
+    // A pool only pending somewhere is deleted from the database alone.
+    await ok(1, ['storage', 'create', 'p3', 'dir', '--target', 'm1']);
+    await ok(1, ['storage', 'delete', 'p3']);
+    await fails(2, ['storage', 'show', 'p3'], /Storage pool not found/);
+  });
+});
