@@ -69,4 +69,36 @@ t.test('pending and created pools and networks across members', async (t: Test) 
     await ok(1, ['storage', 'delete', 'p3']);
     await fails(2, ['storage', 'show', 'p3'], /Storage pool not found/);
   });
+
+  t.test('a bridge pending on members, then up in each member\'s namespace', async (t: Test) => {
+    const link = async (i: number, name: string) => tb.exec(i, ['ip', '-o', 'link', 'show', name]);
+    const sh = async (i: number, cmd: string) => tb.exec(i, ['sh', '-c', cmd]);
+    t.equal((await sh(1, 'ip link add ext1 type veth peer name ext1p')).code, 0, 'an uplink (a veth) in m1');
+
+    t.equal(await ok(1, ['network', 'create', 'br7', '--target', 'm1', 'bridge.external_interfaces=ext1']), 'Network br7 pending on member m1\n');
+    await ok(1, ['network', 'create', 'br7', '--target', 'm2']);
+    t.not((await link(1, 'br7')).code, 0, 'no bridge while pending');
+    t.match(JSON.parse(await ok(3, ['query', '/1.0/networks/br7'])), { status: 'Pending', locations: ['m1', 'm2'] });
+    await fails(1, ['network', 'create', 'br7', '--target', 'm3', 'ipv4.address=10.9.9.1/24'], /Config key "ipv4.address" may not be used as member-specific key/);
+    await fails(1, ['network', 'create', 'br7', '--target', 'm2'], /Network "br7" is already defined on member "m2"/);
+    await fails(1, ['network', 'create', 'br7', '--target', 'm3', '--description', 'x'], /The network description cannot be set for a specific member/);
+    await fails(2, ['network', 'create', 'br7'], /Network not defined on nodes: m3/);
+    await fails(2, ['network', 'create', 'br7', 'parent=eth0'], /Config key "parent" is cluster member specific/);
+    await fails(2, ['network', 'create', 'br8', 'ipv6.address=none'], /Network not pending on any node \(use --target <node> first\)/);
+
+    await ok(3, ['network', 'create', 'br7', '--target', 'm3']);
+    t.equal(await ok(2, ['network', 'create', 'br7', 'ipv4.address=10.77.0.1/24', 'ipv6.address=none']), 'Network br7 created\n');
+    for (const i of MEMBERS) t.equal((await link(i, 'br7')).code, 0, `br7 is up in m${i}'s namespace`);
+    t.match((await sh(1, 'ip -o addr show br7')).stdout, /10\.77\.0\.1\/24/, 'the shared address on m1');
+    t.match((await link(1, 'ext1')).stdout, /master br7/, "m1's own uplink joined its bridge");
+    const shown = JSON.parse(await ok(1, ['query', '/1.0/networks/br7'])) as { status: string; locations: string[]; config: Record<string, string> };
+    t.match(shown, { status: 'Created', locations: ['m1', 'm2', 'm3'], config: { 'ipv4.address': '10.77.0.1/24' } });
+    t.notOk('bridge.external_interfaces' in shown.config, 'no member key without a target');
+    t.match(await ok(3, ['network', 'show', 'br7', '--target', 'm1']), /bridge\.external_interfaces: ext1/);
+    await fails(1, ['network', 'create', 'br7'], /The network is already created/);
+
+    t.equal(await ok(3, ['network', 'delete', 'br7']), 'Network br7 deleted\n');
+    for (const i of MEMBERS) t.not((await link(i, 'br7')).code, 0, `br7 gone from m${i}`);
+    await fails(1, ['network', 'show', 'br7'], /Network not found/);
+  });
 });

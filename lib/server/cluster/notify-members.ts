@@ -30,3 +30,8 @@ export async function notifyOthers(s: DaemonState, method: string, path: string,
 export function fromMember(headers: Record<string, unknown>): boolean {
   return headers[FORWARDED_HEADER] !== undefined;
 }
+
+/** Whether a pool or network is made member by member (Incus: more than one member, or one left pending). */
+export async function createdPerMember(s: DaemonState, existingStatus: string | undefined): Promise<boolean> {
+  return (existingStatus !== undefined && existingStatus !== 'Created') || (await s.db.members.list()).length > 1;
+}

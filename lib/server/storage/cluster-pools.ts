@@ -6,7 +6,7 @@
  * locally) and marks it Created. Deleting removes it from every member.
  */
 import type { StoragePool } from '../../api/storage-pool';
-import { notifyOthers } from '../cluster/notify-members';
+import { createdPerMember, notifyOthers } from '../cluster/notify-members';
 import { POOL_CREATED, type PoolRecord } from '../db/storage-pools';
 import { POOL_MEMBER_KEYS, splitPoolConfig } from '../db/pool-member-keys';
 import { badRequest, notFound } from '../errors';
@@ -23,6 +23,20 @@ export interface PoolCreate {
 }
 
 const poolPath = (name: string): string => `/1.0/storage-pools/${encodeURIComponent(name)}`;
+
+/**
+ * POST /1.0/storage-pools on a cluster member: another member's request
+ * creates the pool here only, `--target` records a member's keys, a create
+ * without one makes it everywhere. False: a one-member cluster creates it as
+ * a standalone host does.
+ */
+export async function createPoolInCluster(s: DaemonState, req: PoolCreate, target: string | undefined, byMember: boolean): Promise<boolean> {
+  if (byMember) await createPoolHere(s, req);
+  else if (target) await definePoolOnMember(s, req, target);
+  else if (await createdPerMember(s, (await s.db.pools.get(req.name))?.status)) await createPoolEverywhere(s, req);
+  else return false;
+  return true;
+}
 
 /** `--target`: records one member's keys of a pool that is not created yet. */
 export async function definePoolOnMember(s: DaemonState, req: PoolCreate, target: string): Promise<void> {
@@ -67,6 +81,7 @@ export async function createPoolEverywhere(s: DaemonState, req: PoolCreate): Pro
   await s.pools.createOnMember(pool, defined.get(s.cluster.serverName) ?? {});
   await notifyOthers(s, 'POST', '/1.0/storage-pools', (member) => ({ ...req, config: { ...req.config, ...defined.get(member) } }));
   await s.db.transaction((tx) => tx.pools.setStatus(existing.id, 'Created'));
+  s.events.lifecycle('storage-pool-created', poolPath(req.name));
 }
 
 /** Another member's request: the pool on this member's own disk, with the keys it sent. */

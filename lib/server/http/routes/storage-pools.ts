@@ -6,7 +6,7 @@ import { syncResponse } from '../../response';
 import type { DaemonState } from '../../state';
 import { checkIfMatch, recursionOf, setEtag } from '../request';
 import { registerStorageVolumes } from './storage-volumes';
-import { clusterPoolView, createPoolEverywhere, createPoolHere, definePoolOnMember, deletePoolEverywhere } from '../../storage/cluster-pools';
+import { clusterPoolView, createPoolInCluster, deletePoolEverywhere } from '../../storage/cluster-pools';
 import { fromMember } from '../../cluster/notify-members';
 
 const stringMap = { type: 'object', additionalProperties: { type: 'string' } } as const;
@@ -24,17 +24,9 @@ export function registerStoragePools(app: FastifyInstance, s: DaemonState): void
 
   app.post<{ Querystring: { target?: string } }>('/1.0/storage-pools', { schema: { body: storagePoolsPostSchema } }, async (req) => {
     const body = req.body as StoragePoolsPost;
-    if (s.cluster.clustered) {
-      const create = { name: body.name, driver: body.driver, config: body.config ?? {}, description: body.description ?? '' };
-      // Another member's request creates the pool here only; --target records a member's keys; neither is an event.
-      if (fromMember(req.headers)) await createPoolHere(s, create);
-      else if (req.query.target) await definePoolOnMember(s, create, req.query.target);
-      else await createPoolEverywhere(s, create);
-      if (fromMember(req.headers) || req.query.target) return syncResponse({});
-      s.events.lifecycle('storage-pool-created', `/1.0/storage-pools/${body.name}`);
-      return syncResponse({});
-    }
-    const p = await s.pools.create(body.name, body.driver, body.config ?? {}, body.description ?? '');
+    const create = { name: body.name, driver: body.driver, config: body.config ?? {}, description: body.description ?? '' };
+    if (s.cluster.clustered && (await createPoolInCluster(s, create, req.query.target, fromMember(req.headers)))) return syncResponse({});
+    const p = await s.pools.create(create.name, create.driver, create.config, create.description);
     s.events.lifecycle('storage-pool-created', `/1.0/storage-pools/${p.name}`);
     return syncResponse({});
   });
