@@ -17,8 +17,13 @@ export async function getNetworks(client: IncusClient, opts: CallOptions & { all
   return (await metadata<Network[] | null>(client, '/1.0/networks', call, query)).value ?? [];
 }
 
-export async function getNetwork(client: IncusClient, name: string, opts: CallOptions = {}): Promise<Network> {
-  return (await metadata<Network>(client, networkPath(name), opts)).value;
+/** A cluster member's name: its own keys of a network (`?target=`). */
+type TargetOptions = CallOptions & { target?: string };
+const targetQuery = (target?: string): Record<string, string> => (target ? { target } : {});
+
+export async function getNetwork(client: IncusClient, name: string, opts: TargetOptions = {}): Promise<Network> {
+  const { target, ...call } = opts;
+  return (await metadata<Network>(client, networkPath(name), call, targetQuery(target))).value;
 }
 
 export function getNetworkWithEtag(client: IncusClient, name: string, opts: CallOptions = {}): Promise<WithEtag<Network>> {
@@ -26,8 +31,10 @@ export function getNetworkWithEtag(client: IncusClient, name: string, opts: Call
 }
 
 /** POST /1.0/networks. */
-export async function createNetwork(client: IncusClient, post: NetworksPost, opts: CallOptions = {}): Promise<void> {
-  await client.request('POST', '/1.0/networks', { ...opts, body: post });
+/** With `target`, records that member's keys of a network created on every member later. */
+export async function createNetwork(client: IncusClient, post: NetworksPost, opts: TargetOptions = {}): Promise<void> {
+  const { target, ...call } = opts;
+  await client.request('POST', '/1.0/networks', { ...call, body: post, query: targetQuery(target) });
 }
 
 /** PUT /1.0/networks/{name}: replaces config and description. */

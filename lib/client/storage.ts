@@ -27,12 +27,19 @@ export async function getStoragePools(client: IncusClient, opts: CallOptions = {
   return (await metadata<StoragePool[] | null>(client, '/1.0/storage-pools', opts, { recursion: 1 })).value ?? [];
 }
 
-export function getStoragePool(client: IncusClient, pool: string, opts: CallOptions = {}): Promise<WithEtag<StoragePool>> {
-  return metadata<StoragePool>(client, poolPath(pool), opts);
+/** A cluster member's name: its own keys of a pool (`?target=`). */
+type TargetOptions = CallOptions & { target?: string };
+const targetQuery = (target?: string): Record<string, string> => (target ? { target } : {});
+
+export function getStoragePool(client: IncusClient, pool: string, opts: TargetOptions = {}): Promise<WithEtag<StoragePool>> {
+  const { target, ...call } = opts;
+  return metadata<StoragePool>(client, poolPath(pool), call, targetQuery(target));
 }
 
-export async function createStoragePool(client: IncusClient, post: StoragePoolsPost, opts: CallOptions = {}): Promise<void> {
-  await client.request('POST', '/1.0/storage-pools', { ...opts, body: post });
+/** With `target`, records that member's keys of a pool created on every member later. */
+export async function createStoragePool(client: IncusClient, post: StoragePoolsPost, opts: TargetOptions = {}): Promise<void> {
+  const { target, ...call } = opts;
+  await client.request('POST', '/1.0/storage-pools', { ...call, body: post, query: targetQuery(target) });
 }
 
 export async function updateStoragePool(client: IncusClient, pool: string, put: StoragePoolPut, opts: WriteOptions = {}): Promise<void> {

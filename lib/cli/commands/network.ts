@@ -58,13 +58,13 @@ async function changeNetwork(ctx: CliContext, name: string, change: (put: Networ
   await api().updateNetwork(client, name, put, { etag });
 }
 
-async function createNetwork(ctx: CliContext, arg: string, args: string[], flags: { type?: string; description?: string }, term: Terminal): Promise<number> {
+async function createNetwork(ctx: CliContext, arg: string, args: string[], flags: { type?: string; description?: string; target?: string }, term: Terminal): Promise<number> {
   const name = localName(arg);
   const put: NetworkPut = term.stdinIsTerminal() || args.length > 0 ? { config: {}, description: '' } : decodeYaml<NetworkPut>(term.readStdin(), NETWORK_PUT);
   if (args.length > 0) Object.assign(put.config, pairs(ctx, args, 0, term));
   if (flags.description !== undefined) put.description = flags.description;
-  await api().createNetwork(ctx.client(), { ...put, name, type: flags.type ?? '' });
-  ctx.say(`Network ${name} created\n`);
+  await api().createNetwork(ctx.client(), { ...put, name, type: flags.type ?? '' }, { target: flags.target });
+  ctx.say(flags.target ? `Network ${name} pending on member ${flags.target}\n` : `Network ${name} created\n`);
   return 0;
 }
 
@@ -138,7 +138,8 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('[key=value...]', 'Config keys')
     .option('-t, --type <type>', 'Network type')
     .option('--description <text>', 'Network description')
-    .action(async (arg: string, args: string[], flags: { type?: string; description?: string }) => {
+    .option('--target <member>', 'Cluster member name')
+    .action(async (arg: string, args: string[], flags: { type?: string; description?: string; target?: string }) => {
       ctx.exitCode = await createNetwork(ctx, arg, args, flags, term);
     });
 
@@ -262,8 +263,9 @@ export function register(program: Command, ctx: CliContext): void {
     .command('show')
     .description('Show network configurations')
     .argument('<network>', '[<remote>:]<network>')
-    .action(async (arg: string) => {
-      ctx.out(renderYaml(orderKeys(await api().getNetwork(ctx.client(), localName(arg)), networkShape)));
+    .option('--target <member>', 'Cluster member name')
+    .action(async (arg: string, flags: { target?: string }) => {
+      ctx.out(renderYaml(orderKeys(await api().getNetwork(ctx.client(), localName(arg), { target: flags.target }), networkShape)));
     });
 
   network

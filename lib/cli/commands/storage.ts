@@ -45,13 +45,14 @@ export function register(program: Command, ctx: CliContext): void {
     .description('Show storage pool configurations and resources')
     .argument('<pool>', '[<remote>:]<pool>')
     .option('--resources', 'Show the resources available to the storage pool')
-    .action(async (arg: string, flags: { resources?: boolean }) => {
+    .option('--target <member>', 'Cluster member name')
+    .action(async (arg: string, flags: { resources?: boolean; target?: string }) => {
       const name = localName(arg);
       if (flags.resources) {
         ctx.out(renderYaml(await api().getStoragePoolResources(ctx.client(), name)));
         return;
       }
-      const { value } = await api().getStoragePool(ctx.client(), name);
+      const { value } = await api().getStoragePool(ctx.client(), name, { target: flags.target });
       ctx.out(renderYaml({ config: value.config, description: value.description, name: value.name, driver: value.driver, used_by: value.used_by, status: value.status, locations: value.locations }));
     });
 
@@ -62,10 +63,11 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('<driver>', 'Storage driver')
     .argument('[key=value...]', 'Config keys')
     .option('--description <text>', 'Pool description')
-    .action(async (arg: string, driver: string, args: string[], flags: { description?: string }) => {
+    .option('--target <member>', 'Cluster member name')
+    .action(async (arg: string, driver: string, args: string[], flags: { description?: string; target?: string }) => {
       const name = localName(arg);
-      await api().createStoragePool(ctx.client(), { name, driver, config: keyValues(args, 0), description: flags.description ?? '' });
-      ctx.say(`Storage pool ${name} created\n`);
+      await api().createStoragePool(ctx.client(), { name, driver, config: keyValues(args, 0), description: flags.description ?? '' }, { target: flags.target });
+      ctx.say(flags.target ? `Storage pool ${name} pending on member ${flags.target}\n` : `Storage pool ${name} created\n`);
     });
 
   storage

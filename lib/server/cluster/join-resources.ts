@@ -14,7 +14,8 @@ function configFor(entries: ClusterMemberConfigKey[], entity: string, name: stri
 
 export async function createJoinedResources(s: DaemonState, memberConfig: ClusterMemberConfigKey[]): Promise<void> {
   for (const p of await s.pools.list()) {
-    if (p.onMember) continue;
+    // A pending pool is created on every member at once later (its second `storage create`).
+    if (p.onMember || p.status === 'Pending') continue;
     try {
       await s.pools.createOnMember(p, configFor(memberConfig, 'storage-pool', p.name));
     } catch (err) {

@@ -61,7 +61,7 @@ export function queriesOn(sql: Sql, node: LocalNode = { id: 1 }): Queries {
     images: new ImageQueries(sql, node),
     imageSources: new ImageSourceQueries(sql),
     pools: new StoragePoolQueries(sql, node),
-    networks: new NetworkQueries(sql),
+    networks: new NetworkQueries(sql, node),
     networkForwards: new NetworkForwardQueries(sql),
     snapshots: new SnapshotQueries(sql),
     backups: new BackupQueries(sql),

@@ -405,4 +405,17 @@ const v16: Step = async (sql) => {
   `);
 };
 
-export const migrations: Step[] = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16];
+/**
+ * Each member's part of a managed network in a cluster (Incus's
+ * networks_nodes): its state there (0 pending, 1 created) and its own keys
+ * (bridge.external_interfaces, parent). A standalone host has no rows.
+ */
+const v17: Step = async (sql) => {
+  await sql.exec(`
+    CREATE TABLE networks_nodes (network_id INTEGER NOT NULL REFERENCES networks(id) ON DELETE CASCADE,
+      node_id INTEGER NOT NULL REFERENCES nodes(id) ON DELETE CASCADE, state INTEGER NOT NULL DEFAULT 0,
+      config TEXT NOT NULL DEFAULT '{}', UNIQUE (network_id, node_id));
+  `);
+};
+
+export const migrations: Step[] = [v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13, v14, v15, v16, v17];

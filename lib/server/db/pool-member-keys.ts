@@ -3,7 +3,16 @@
  * NodeSpecificStorageConfig): where each member keeps its copy of the pool.
  * They are stored per member (storage_pools_nodes), the rest once.
  */
-export const POOL_MEMBER_KEYS: ReadonlySet<string> = new Set(['size', 'source', 'volatile.initial_source', 'zfs.pool_name', 'lvm.thinpool_name', 'lvm.vg_name']);
+export const POOL_MEMBER_KEYS: ReadonlySet<string> = new Set([
+  'size',
+  'source',
+  'source.wipe',
+  'volatile.initial_source',
+  'zfs.pool_name',
+  'lvm.thinpool_name',
+  'lvm.vg_name',
+  'lvm.vg.force_reuse',
+]);
 
 /** The cluster-wide part of a pool's config and this member's part. */
 export function splitPoolConfig(config: Record<string, string>): { shared: Record<string, string>; member: Record<string, string> } {

@@ -46,9 +46,13 @@ interface PoolRow {
   on_member: number;
 }
 
+/** storage_pools_nodes.state, as Incus numbers it (StoragePoolPending, StoragePoolCreated). */
+export const POOL_PENDING = 0;
+export const POOL_CREATED = 1;
+
 /** Pools with this member's config merged in (the member is the statement's first parameter). */
 const SELECT_POOL = `SELECT sp.id, sp.name, sp.driver, sp.description, sp.status,
-  json_patch(sp.config, coalesce(spn.config, '{}')) AS config, spn.node_id IS NOT NULL AS on_member
+  json_patch(sp.config, coalesce(spn.config, '{}')) AS config, coalesce(spn.state = ${POOL_CREATED}, 0) AS on_member
   FROM storage_pools sp LEFT JOIN storage_pools_nodes spn ON spn.storage_pool_id = sp.id AND spn.node_id = ?`;
 
 interface VolumeRow {
@@ -88,6 +92,11 @@ export class StoragePoolQueries {
         `SELECT n.name AS node, spn.node_id, spn.state, spn.config FROM storage_pools_nodes spn
          JOIN nodes n ON n.id = spn.node_id WHERE spn.storage_pool_id = ? ORDER BY n.name`,
       ),
+      definePending: s.prepare<[number, number, string]>(
+        `INSERT INTO storage_pools_nodes (storage_pool_id, node_id, state, config) VALUES (?, ?, ${POOL_PENDING}, ?)`,
+      ),
+      setShared: s.prepare<[string, string, string, number]>('UPDATE storage_pools SET config = ?, description = ?, status = ? WHERE id = ?'),
+      setStatus: s.prepare<[string, number]>('UPDATE storage_pools SET status = ? WHERE id = ?'),
       removeMembers: s.prepare<[number]>('DELETE FROM storage_pools_nodes WHERE storage_pool_id = ?'),
       remove: s.prepare('DELETE FROM storage_pools WHERE id = ?'),
       volumes: s.prepare<[string], VolumeRow>(`${SELECT_VOLUME} WHERE sp.name = ? ORDER BY v.type, v.name`),
@@ -134,7 +143,26 @@ export class StoragePoolQueries {
     await this.st.setMember.run(poolId, this.node.id, JSON.stringify(splitPoolConfig(config).member));
   }
 
-  /** The members a pool is created on, with their own keys. */
+  /** A pool row with no config yet, Pending until created on every member (`--target`). */
+  async insertPending(name: string, driver: string): Promise<number> {
+    return Number((await this.st.insert.run(name, driver, '', '{}', 'Pending')).lastInsertRowid);
+  }
+
+  /** One member's own keys of a pending pool, before the pool is created anywhere. */
+  async definePending(poolId: number, nodeId: number, config: Record<string, string>): Promise<void> {
+    await this.st.definePending.run(poolId, nodeId, JSON.stringify(config));
+  }
+
+  /** The cluster-wide config and description of a pool being created on every member, with its status. */
+  async setShared(poolId: number, config: Record<string, string>, description: string, status: string): Promise<void> {
+    await this.st.setShared.run(JSON.stringify(config), description, status, poolId);
+  }
+
+  async setStatus(poolId: number, status: string): Promise<void> {
+    await this.st.setStatus.run(status, poolId);
+  }
+
+  /** The members a pool is defined or created on, with their own keys. */
   async members(poolId: number): Promise<PoolMemberRecord[]> {
     return (await this.st.members.all(poolId)).map((r) => ({ node: r.node, nodeId: r.node_id, state: r.state, config: jsonMap(r.config) }));
   }

@@ -6,7 +6,7 @@
  */
 import type { Network, NetworkLease, NetworkState, NetworksPost } from '../../api/network';
 import type { Db } from '../db';
-import type { NetworkRecord } from '../db/networks';
+import { NETWORK_CREATED, type NetworkRecord } from '../db/networks';
 import { badRequest, conflict, notFound } from '../errors';
 import type { Logger } from '../log';
 import type { EventBus } from '../operations/event-bus';
@@ -227,6 +227,8 @@ export class NetworkManager {
   startAll(): Promise<void> {
     return this.serial(async () => {
       for (const rec of await this.deps.db.networks.all()) {
+        // Defined member by member but not created yet: nothing to bring up.
+        if (rec.clusterPending) continue;
         try {
           await this.driver(rec.type).start(spec(rec), await networkStatics(this.deps.db, rec.name));
           if (rec.status !== 'Created') await this.deps.db.networks.setStatus(rec.id, 'Created');
@@ -235,6 +237,41 @@ export class NetworkManager {
           this.deps.log.error('Failed to start network', { network: rec.name, err: (err as Error).message });
         }
       }
+    });
+  }
+
+  /**
+   * The cluster-wide config of a network created on every member, filled once
+   * (the `auto` subnets chosen here) so that every member uses the same.
+   */
+  async clusterConfig(name: string, type: string, config: Record<string, string>): Promise<Record<string, string>> {
+    const d = this.driver(type);
+    validateNetworkName(name);
+    d.validateName(name);
+    return d.fillConfig(name, config, await this.addressUse(name));
+  }
+
+  /** Brings a cluster's network up on this member with its own keys, recorded as created here. */
+  startHere(name: string): Promise<void> {
+    return this.serial(async () => {
+      const rec = await this.get(name);
+      const d = this.driver(rec.type);
+      d.validate(rec.name, rec.config, await this.addressUse(rec.name));
+      try {
+        await d.start(spec(rec), await networkStatics(this.deps.db, rec.name));
+      } catch (err) {
+        await d.delete(spec(rec)).catch(() => undefined);
+        throw err;
+      }
+      await this.deps.db.networks.setMemberState(rec.id, NETWORK_CREATED);
+    });
+  }
+
+  /** Takes a cluster's network down on this member only (its rows are the deleting member's job). */
+  deleteHere(name: string): Promise<void> {
+    return this.serial(async () => {
+      const rec = await this.get(name);
+      if (!rec.clusterPending) await this.driver(rec.type).delete(spec(rec));
     });
   }
 

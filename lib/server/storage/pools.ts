@@ -114,13 +114,28 @@ export class StoragePools {
     // First: a name that cannot be a directory answers 400 before anything changes.
     const spec = this.spec(p);
     const vols = await this.db.pools.volumes(p.name);
-    const users = (await this.toApi(p)).used_by.filter((u) => !u.startsWith('/1.0/images/'));
-    if (users.length > 0) throw badRequest('The storage pool is currently in use');
+    await this.checkUnused(p);
     for (const v of vols.filter((x) => x.type === 'image')) {
       await this.driver(p).deleteVolume(spec, 'image', v.name);
       await this.db.transaction((tx) => tx.pools.deleteVolume(v.id));
     }
     await this.db.transaction((tx) => tx.pools.delete(p.id));
+    await this.driver(p).deletePool(spec);
+  }
+
+  /** 400 when anything but cached images uses the pool. */
+  async checkUnused(p: PoolRecord): Promise<void> {
+    const users = (await this.toApi(p)).used_by.filter((u) => !u.startsWith('/1.0/images/'));
+    if (users.length > 0) throw badRequest('The storage pool is currently in use');
+  }
+
+  /** A cluster's pool removed from this member's disk only (its rows are the deleting member's job). */
+  async deleteHere(p: PoolRecord): Promise<void> {
+    if (!p.onMember) return;
+    const spec = this.spec(p);
+    for (const v of (await this.db.pools.volumes(p.name)).filter((x) => x.type === 'image')) {
+      await this.driver(p).deleteVolume(spec, 'image', v.name).catch(() => undefined);
+    }
     await this.driver(p).deletePool(spec);
   }
 

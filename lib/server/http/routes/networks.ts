@@ -7,8 +7,10 @@ import { badRequest } from '../../errors';
 import type { DaemonState } from '../../state';
 import type { NetworkRecord } from '../../db/networks';
 import { checkIfMatch, projectOf, projectOrAll, recursionOf, setEtag } from '../request';
+import { createdPerMember, fromMember } from '../../cluster/notify-members';
+import { clusterNetworkView, createNetworkEverywhere, defineNetworkOnMember, deleteNetworkEverywhere } from '../../network/cluster-networks';
 
-type NameParams = { Params: { name: string } };
+type NameParams = { Params: { name: string }; Querystring: { target?: string } };
 
 /** The fields Incus hashes for a network's ETag. */
 function etag(n: Pick<Network, 'name' | 'managed' | 'type' | 'description' | 'config'>): unknown {
@@ -24,15 +26,20 @@ export function registerNetworks(app: FastifyInstance, s: DaemonState): void {
 
   app.get('/1.0/networks', async (req) => {
     await projectOrAll(s, req);
-    const all = [...(await Promise.all((await nets.list()).map((r) => nets.toApi(r)))), ...(await nets.unmanaged())].sort((a, b) => a.name.localeCompare(b.name));
+    const view = async (r: NetworkRecord): Promise<Network> => (s.cluster.clustered ? clusterNetworkView(s, r, await nets.toApi(r)) : nets.toApi(r));
+    const all = [...(await Promise.all((await nets.list()).map(view))), ...(await nets.unmanaged())].sort((a, b) => a.name.localeCompare(b.name));
     if (recursionOf(req) === 0) return syncResponse(all.map((n) => `/1.0/networks/${n.name}`));
     return syncResponse(all);
   });
 
-  app.post('/1.0/networks', { schema: { body: networksPostSchema } }, async (req, reply) => {
+  app.post<{ Querystring: { target?: string } }>('/1.0/networks', { schema: { body: networksPostSchema } }, async (req, reply) => {
     await projectOf(s, req);
     const body = req.body as NetworksPost;
-    await nets.create(body);
+    if (!s.cluster.clustered) await nets.create(body);
+    else if (fromMember(req.headers)) await nets.startHere(body.name);
+    else if (req.query.target) await defineNetworkOnMember(s, body, req.query.target);
+    else if (await createdPerMember(s, (await nets.find(body.name))?.status)) await createNetworkEverywhere(s, body);
+    else await nets.create(body);
     void reply.header('Location', `/1.0/networks/${body.name}`).code(201);
     return syncResponse({});
   });
@@ -40,7 +47,8 @@ export function registerNetworks(app: FastifyInstance, s: DaemonState): void {
   app.get<NameParams>('/1.0/networks/:name', async (req, reply) => {
     await projectOf(s, req);
     const rec = await nets.find(req.params.name);
-    const n = rec ? await nets.toApi(rec) : await nets.unmanagedOne(req.params.name);
+    let n = rec ? await nets.toApi(rec) : await nets.unmanagedOne(req.params.name);
+    if (rec && s.cluster.clustered) n = await clusterNetworkView(s, rec, n, req.query.target);
     setEtag(reply, etag(n));
     return syncResponse(n);
   });
@@ -80,7 +88,10 @@ export function registerNetworks(app: FastifyInstance, s: DaemonState): void {
 
   app.delete<NameParams>('/1.0/networks/:name', async (req) => {
     await projectOf(s, req);
-    await nets.delete((await managed(req.params.name)).name);
+    const rec = await managed(req.params.name);
+    if (!s.cluster.clustered) await nets.delete(rec.name);
+    else if (fromMember(req.headers)) await nets.deleteHere(rec.name);
+    else await deleteNetworkEverywhere(s, rec);
     return syncResponse({});
   });
 }

@@ -6,22 +6,27 @@ import { syncResponse } from '../../response';
 import type { DaemonState } from '../../state';
 import { checkIfMatch, recursionOf, setEtag } from '../request';
 import { registerStorageVolumes } from './storage-volumes';
+import { clusterPoolView, createPoolInCluster, deletePoolEverywhere } from '../../storage/cluster-pools';
+import { fromMember } from '../../cluster/notify-members';
 
 const stringMap = { type: 'object', additionalProperties: { type: 'string' } } as const;
 const putSchema = { type: 'object', properties: { config: stringMap, description: { type: 'string' } } } as const;
 
-type NameParams = { Params: { name: string } };
+type NameParams = { Params: { name: string }; Querystring: { target?: string } };
 
 export function registerStoragePools(app: FastifyInstance, s: DaemonState): void {
   app.get('/1.0/storage-pools', async (req) => {
     const pools = await s.pools.list();
     if (recursionOf(req) === 0) return syncResponse(pools.map((p) => `/1.0/storage-pools/${p.name}`));
-    return syncResponse(await Promise.all(pools.map((p) => s.pools.toApi(p))));
+    if (!s.cluster.clustered) return syncResponse(await Promise.all(pools.map((p) => s.pools.toApi(p))));
+    return syncResponse(await Promise.all(pools.map(async (p) => clusterPoolView(s, p, await s.pools.toApi(p)))));
   });
 
-  app.post('/1.0/storage-pools', { schema: { body: storagePoolsPostSchema } }, async (req) => {
+  app.post<{ Querystring: { target?: string } }>('/1.0/storage-pools', { schema: { body: storagePoolsPostSchema } }, async (req) => {
     const body = req.body as StoragePoolsPost;
-    const p = await s.pools.create(body.name, body.driver, body.config ?? {}, body.description ?? '');
+    const create = { name: body.name, driver: body.driver, config: body.config ?? {}, description: body.description ?? '' };
+    if (s.cluster.clustered && (await createPoolInCluster(s, create, req.query.target, fromMember(req.headers)))) return syncResponse({});
+    const p = await s.pools.create(create.name, create.driver, create.config, create.description);
     s.events.lifecycle('storage-pool-created', `/1.0/storage-pools/${p.name}`);
     return syncResponse({});
   });
@@ -29,7 +34,8 @@ export function registerStoragePools(app: FastifyInstance, s: DaemonState): void
   app.get<NameParams>('/1.0/storage-pools/:name', async (req, reply) => {
     const p = await s.pools.get(req.params.name);
     setEtag(reply, [p.config, p.description]);
-    return syncResponse(await s.pools.toApi(p));
+    if (!s.cluster.clustered) return syncResponse(await s.pools.toApi(p));
+    return syncResponse(await clusterPoolView(s, p, await s.pools.toApi(p), req.query.target));
   });
 
   app.put<NameParams>('/1.0/storage-pools/:name', { schema: { body: putSchema } }, async (req) => {
@@ -56,7 +62,12 @@ export function registerStoragePools(app: FastifyInstance, s: DaemonState): void
 
   app.delete<NameParams>('/1.0/storage-pools/:name', async (req) => {
     const p = await s.pools.get(req.params.name);
-    await s.pools.delete(p);
+    if (!s.cluster.clustered) await s.pools.delete(p);
+    else if (!fromMember(req.headers)) await deletePoolEverywhere(s, p);
+    else {
+      await s.pools.deleteHere(p);
+      return syncResponse({});
+    }
     s.events.lifecycle('storage-pool-deleted', `/1.0/storage-pools/${p.name}`);
     return syncResponse({});
   });
