@@ -125,9 +125,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const images = new ImageStore(opts.varDir, db);
   await images.init();
   // A cluster member gets an image's files from a member holding them on first use.
-  images.fetchFromMembers = async (fingerprint, file) => {
-    if (!cluster.clustered || !cluster.certificate) return;
-    await fetchImageFromMembers(db, cluster.certificate, cluster.local.clusterAddress, fingerprint, file);
+  images.fromMembers = {
+    active: () => cluster.clustered && cluster.certificate !== null,
+    fetch: (fingerprint, file) => fetchImageFromMembers(db, cluster.certificate!, cluster.local.clusterAddress, fingerprint, file),
   };
   const imageRemote = new ImageRemote({ db, images, events, ops, log });
   const idmap = hostIdmap();

@@ -25,7 +25,11 @@ const keyOf = (project: string, name: string): string => `${project}/${name}`;
 export async function remoteInstanceViews(s: DaemonState, m: InstanceManager, recs: InstanceRecord[], path: string): Promise<Map<string, Instance>> {
   const out = new Map<string, Instance>();
   const byMember = new Map<string, InstanceRecord[]>();
-  for (const r of recs) byMember.set(r.location, [...(byMember.get(r.location) ?? []), r]);
+  for (const r of recs) {
+    const list = byMember.get(r.location);
+    if (list) list.push(r);
+    else byMember.set(r.location, [r]);
+  }
   const cert = s.cluster.certificate!;
   await Promise.all(
     [...byMember].map(async ([member, mine]) => {

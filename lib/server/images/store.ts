@@ -238,16 +238,20 @@ export class ImageStore {
     await rm(`${this.path(rec.fingerprint)}.rootfs`, { force: true });
   }
 
-  /** Set on a cluster member: copies an image's files from a member holding them into `file`. */
-  fetchFromMembers: ((fingerprint: string, file: string) => Promise<void>) | null = null;
+  /**
+   * Set by the daemon: while `active()` (a cluster member), `fetch` copies an
+   * image's files from a member holding them into `file`.
+   */
+  fromMembers: { active: () => boolean; fetch: (fingerprint: string, file: string) => Promise<void> } | null = null;
   private readonly fetches = new Map<string, Promise<void>>();
 
-  /** Makes sure the image's files are on this host (a cluster member fetches them once from another). */
+  /** Makes sure the image's files are on this host (a cluster member fetches them once from another; a standalone host checks nothing). */
   async ensureLocal(fingerprint: string): Promise<void> {
-    if (this.fetchFromMembers === null || (await this.exists(fingerprint))) return;
+    const from = this.fromMembers;
+    if (from === null || !from.active() || (await this.exists(fingerprint))) return;
     let pending = this.fetches.get(fingerprint);
     if (!pending) {
-      pending = this.fetchFromMembers(fingerprint, this.path(fingerprint)).finally(() => this.fetches.delete(fingerprint));
+      pending = from.fetch(fingerprint, this.path(fingerprint)).finally(() => this.fetches.delete(fingerprint));
       this.fetches.set(fingerprint, pending);
     }
     await pending;

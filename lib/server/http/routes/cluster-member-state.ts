@@ -1,12 +1,10 @@
 /**
- * What one member answers about its own host: `GET
- * /1.0/cluster/members/{name}/state` (Incus's cluster_member_state), its
- * system figures and its storage pools' usage (another member passes the
- * request on), and the removal of its copy of an image another member
- * deleted.
+ * `GET /1.0/cluster/members/{name}/state` (Incus's cluster_member_state):
+ * the member's system figures and its storage pools' usage, answered by the
+ * member itself (another member passes the request on).
  */
 import type { FastifyInstance } from 'fastify';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { cpus, freemem, loadavg, totalmem, uptime } from 'node:os';
 import { badRequest, notFound, StatusError } from '../../errors';
 import { syncResponse } from '../../response';
@@ -29,17 +27,6 @@ async function processes(): Promise<number> {
 }
 
 export function registerClusterMemberState(app: FastifyInstance, s: DaemonState): void {
-  // Another member deleted an image: this member's files and image volumes of it go, unless a row still names it.
-  app.delete<{ Params: { fingerprint: string } }>('/internal/cluster/images/:fingerprint', async (req) => {
-    const fp = req.params.fingerprint;
-    if (!/^[0-9a-f]{64}$/.test(fp)) throw notFound('Image not found');
-    if ((await s.db.images.holders(fp)).length > 0) return syncResponse(null);
-    await s.pools.dropLocalImageVolumes(fp);
-    await rm(s.images.path(fp), { force: true });
-    await rm(`${s.images.path(fp)}.rootfs`, { force: true });
-    return syncResponse(null);
-  });
-
   app.get<{ Params: { name: string } }>('/1.0/cluster/members/:name/state', async (req) => {
     if (!s.cluster.clustered) throw badRequest('This server is not clustered');
     if (!(await s.db.members.get(req.params.name))) throw notFound('Cluster member not found');

@@ -18,6 +18,7 @@ export function registerClusterMove(app: FastifyInstance, s: DaemonState): void 
   registerClusterMoveOut(app, s);
   app.post('/internal/cluster/instances/move-in', async (req, reply) => {
     const body = (req.body ?? {}) as { project?: string; name?: string };
+    if (!s.cluster.clustered) throw badRequest('This server is not clustered');
     if (!body.name) throw badRequest('No instance name provided');
     const rec = await s.db.instances.get(body.project || 'default', body.name);
     if (!rec) throw notFound('Instance not found');
@@ -68,12 +69,15 @@ export async function postMoveToMember(s: DaemonState, rec: InstanceRecord, targ
 export function registerClusterMoveOut(app: FastifyInstance, s: DaemonState): void {
   app.post('/internal/cluster/instances/move-out', async (req, reply) => {
     const body = (req.body ?? {}) as { project?: string; name?: string; target?: string };
+    // Checked before anything happens: the move stops the instance first.
+    if (!s.cluster.clustered) throw badRequest('This server is not clustered');
     if (!body.name || !body.target) throw badRequest('No instance name or target member provided');
     const rec = await s.db.instances.get(body.project || 'default', body.name);
     if (!rec) throw notFound('Instance not found');
     if (!rec.local) throw badRequest(`Instance "${rec.name}" does not live on this member`);
     const target = await s.db.members.get(body.target);
     if (!target) throw notFound('Cluster member not found');
+    if (target.name === rec.location) throw badRequest(`Instance "${rec.name}" is already on member "${target.name}"`);
     const op = s.ops.start({
       description: 'Moving instance',
       project: rec.project,

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import type { Cluster, ClusterMember, ClusterMemberPut, ClusterMembersPost, ClusterPut } from '../../../api/cluster';
 import type { MemberRow } from '../../db/members';
 import { parseListenAddress } from '../../auth/https-listener';
@@ -269,6 +269,18 @@ export function registerCluster(app: FastifyInstance, s: DaemonState): void {
     const size = file === null ? null : await stat(file).then((st) => st.size, () => null);
     if (file === null || size === null) throw notFound('Image file not found');
     return reply.type('application/octet-stream').header('Content-Length', size).send(createReadStream(file));
+  });
+
+  // Another member deleted an image: this member's files and image volumes of it go, unless a row still names it.
+  app.delete<{ Params: { fingerprint: string } }>('/internal/cluster/images/:fingerprint', async (req) => {
+    const fp = req.params.fingerprint;
+    if (!cluster.clustered) throw badRequest('This server is not clustered');
+    if (!/^[0-9a-f]{64}$/.test(fp)) throw notFound('Image not found');
+    if ((await s.db.images.holders(fp)).length > 0) return syncResponse(null);
+    await s.pools.dropLocalImageVolumes(fp);
+    await rm(s.images.path(fp), { force: true });
+    await rm(`${s.images.path(fp)}.rootfs`, { force: true });
+    return syncResponse(null);
   });
 
   // A joining server, trusted through its join token, asks to be accepted (Incus's internalClusterPostAccept).

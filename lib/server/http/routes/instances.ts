@@ -51,9 +51,14 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
     const remote = local.length === recs.length ? null : remoteInstanceViews(s, m, recs.filter((r) => !r.local), listPath(req.url, recursion));
     const states = await s.drivers.states(local, { network: recursion === 2, cpu: recursion === 2 });
     const ctx = await listContext(m, local, recursion === 2);
-    const views = new Map(local.map((r, i) => [viewKey(r), recursion === 2 ? toInstanceFull(m, r, states[i], ctx) : toInstance(m, r, states[i], ctx)]));
-    const others = remote ? await remote : new Map<string, Instance>();
-    const full = recs.map((r) => views.get(viewKey(r)) ?? others.get(viewKey(r))).filter((v): v is Instance => v !== undefined);
+    const mine = local.map((r, i) => (recursion === 2 ? toInstanceFull(m, r, states[i], ctx) : toInstance(m, r, states[i], ctx)));
+    let full: Instance[] = mine;
+    if (remote) {
+      // In the list's order: this member's views and the other members' answers.
+      const views = new Map(local.map((r, i) => [viewKey(r), mine[i]!]));
+      const others = await remote;
+      full = recs.map((r) => views.get(viewKey(r)) ?? others.get(viewKey(r))).filter((v): v is Instance => v !== undefined);
+    }
     const picked = filter ? full.filter((x) => matchFilter(filter, x)) : full;
     if (recursion === 0) return syncResponse(picked.map((x) => instanceUrl(x)));
     return syncResponse(picked);
