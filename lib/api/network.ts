@@ -40,6 +40,17 @@ export interface NetworkLease {
   location: string;
 }
 
+/** One address a network holds (`GET /1.0/network-allocations`); `addresses` is one CIDR, named as Incus names it. */
+export interface NetworkAllocation {
+  addresses: string;
+  hwaddr: string;
+  nat: boolean;
+  /** `network`, `instance`, `network-forward` or `network-load-balancer`. */
+  type: string;
+  used_by: string;
+  network: string;
+}
+
 export interface NetworkStateAddress {
   family: string;
   address: string;

@@ -1,5 +1,5 @@
 /** Networks (`/1.0/networks`): list, read, create, update, rename, delete, state and leases. */
-import type { Network, NetworkLease, NetworkPut, NetworkState, NetworksPost } from '../api/network';
+import type { Network, NetworkAllocation, NetworkLease, NetworkPut, NetworkState, NetworksPost } from '../api/network';
 import type { CallOptions, IncusClient, WithEtag, WriteOptions } from './client';
 
 const networkPath = (name: string): string => `/1.0/networks/${encodeURIComponent(name)}`;
@@ -15,6 +15,12 @@ export async function getNetworks(client: IncusClient, opts: CallOptions & { all
   const { allProjects, ...call } = opts;
   const query: Record<string, string | number> = allProjects ? { recursion: 1, 'all-projects': 'true' } : { recursion: 1 };
   return (await metadata<Network[] | null>(client, '/1.0/networks', call, query)).value ?? [];
+}
+
+/** GET /1.0/network-allocations: the addresses the managed networks hold. */
+export async function getNetworkAllocations(client: IncusClient, opts: CallOptions & { allProjects?: boolean } = {}): Promise<NetworkAllocation[]> {
+  const { allProjects, ...call } = opts;
+  return (await metadata<NetworkAllocation[] | null>(client, '/1.0/network-allocations', call, allProjects ? { 'all-projects': 'true' } : {})).value ?? [];
 }
 
 /** A cluster member's name: its own keys of a network (`?target=`). */

@@ -46,6 +46,8 @@ export const API_EXTENSIONS: string[] = [
   'network_dhcp_expiry',
   'network_dhcp_gateway',
   'network_leases',
+  'network_allocations',
+  'network_allocations_network',
   'network_state',
   'network_hwaddr',
   'network_nat_address',

@@ -126,6 +126,13 @@ t.test('DHCP, addresses in list, leases, names, static reservation after restart
   t.match(leases.stdout, new RegExp(`^c2,[0-9a-f:]+,${prefix.replace(/\./g, '\\.')}\\.50,STATIC$`, 'm'), 'c2 reservation listed');
   t.match(leases.stdout, /^br1\.gw,,/m, 'gateway listed');
 
+  const allocs = await d.cli(['network', 'list-allocations', '-f', 'csv', '-c', 'uaNtn']);
+  t.equal(allocs.code, 0, allocs.stderr);
+  t.match(allocs.stdout, `/1.0/networks/br1,${subnet},br1,network,YES`, "br1's own subnet, NAT on");
+  t.match(allocs.stdout, `/1.0/instances/c1,${l1.address}/32,br1,instance,YES`, "c1's lease as a /32");
+  t.match(allocs.stdout, `/1.0/instances/c2,${prefix}.50/32,br1,instance,YES`, "c2's reservation");
+  t.notMatch(allocs.stdout, 'br1.gw', 'no gateway row');
+
   t.equal(d.attach('c1', ['ping', '-c1', '-W2', `${prefix}.50`]).code, 0, 'c1 reaches c2 by address');
   // IPv4 asked for: once c2's SLAAC address is registered the name also has an AAAA record, which busybox ping prefers.
   const byName = d.attach('c1', ['ping', '-4', '-c1', '-W2', 'c2.incus']);
@@ -226,6 +233,17 @@ t.test('daemon restart leaves networks up and adopts dnsmasq', async (t) => {
     if (p !== after && alive(p)) restarted = p;
   }
   t.ok(restarted, 'a dnsmasq that dies is started again by the daemon');
+});
+
+t.test('unset addresses stay unset; auto picks a subnet on update', async (t) => {
+  const d = await withDaemon(t, { netns: true, init: false });
+  await ok(t, d, ['network', 'create', 'br2']);
+  await ok(t, d, ['network', 'unset', 'br2', 'ipv4.address']);
+  t.equal((await getNetwork(d.client, 'br2')).config['ipv4.address'], undefined, 'no subnet picked on unset');
+  t.equal(d.netns!.run(['sh', '-c', 'ip -4 addr show br2 | grep -c inet || true']).out.trim(), '0', 'and none on the bridge');
+  await ok(t, d, ['network', 'set', 'br2', 'ipv4.address', 'auto']);
+  t.match((await getNetwork(d.client, 'br2')).config['ipv4.address'], /^10\.\d+\.\d+\.1\/24$/, 'auto gets a subnet');
+  await ok(t, d, ['network', 'delete', 'br2']);
 });
 
 t.test('invalid input is refused with the key named', async (t) => {

@@ -1,5 +1,5 @@
-/** `incus network list` and `incus network list-leases`: columns and formats as Incus has them. */
-import type { Network, NetworkLease } from '../../api/network';
+/** `incus network list`, `list-leases` and `list-allocations`: columns and formats as Incus has them. */
+import type { Network, NetworkAllocation, NetworkLease } from '../../api/network';
 import type { CliContext } from '../context';
 import { map, struct, type Shape } from '../format/go-order';
 import { orderKeys } from '../format/go-order';
@@ -19,6 +19,8 @@ export const DEFAULT_NETWORK_COLUMNS = 'ntm46dus';
 const DEFAULT_ALL_PROJECTS_COLUMNS = 'entm46dus';
 /** Hostname, MAC address, IP address, type. */
 export const DEFAULT_LEASE_COLUMNS = 'hmit';
+/** Used by, address, network, type, NAT, MAC address. */
+export const DEFAULT_ALLOCATION_COLUMNS = 'uaNtnm';
 
 /** api.Network in Go's field order. */
 export const networkShape: Shape = struct([
@@ -41,6 +43,15 @@ const leaseShape: Shape = struct([
   ['location', null],
 ]);
 
+const allocationShape: Shape = struct([
+  ['addresses', null],
+  ['hwaddr', null],
+  ['nat', null],
+  ['type', null],
+  ['used_by', null],
+  ['network', null],
+]);
+
 type Column<T> = [name: string, data: (x: T) => string];
 
 const NETWORK_COLUMNS: Record<string, Column<Network>> = {
@@ -61,6 +72,15 @@ const LEASE_COLUMNS: Record<string, Column<NetworkLease>> = {
   i: ['IP ADDRESS', (l) => l.address],
   t: ['TYPE', (l) => (l.type ?? '').toUpperCase()],
   L: ['LOCATION', (l) => l.location],
+};
+
+const ALLOCATION_COLUMNS: Record<string, Column<NetworkAllocation>> = {
+  u: ['USED BY', (a) => a.used_by],
+  a: ['ADDRESS', (a) => a.addresses],
+  N: ['NETWORK', (a) => a.network],
+  t: ['TYPE', (a) => a.type],
+  n: ['NAT', (a) => (a.nat ? 'YES' : 'NO')],
+  m: ['MAC ADDRESS', (a) => a.hwaddr],
 };
 
 /** Parses a `-c` value against a shorthand table. */
@@ -108,5 +128,11 @@ export async function listNetworks(ctx: CliContext, filters: string[], flags: Ne
 export async function listLeases(ctx: CliContext, name: string, flags: NetworkListFlags): Promise<number> {
   const { getNetworkLeases } = require('../../client/networks') as typeof import('../../client/networks');
   render(ctx, flags, LEASE_COLUMNS, await getNetworkLeases(ctx.client(), name), leaseShape);
+  return 0;
+}
+
+export async function listAllocations(ctx: CliContext, flags: NetworkListFlags): Promise<number> {
+  const { getNetworkAllocations } = require('../../client/networks') as typeof import('../../client/networks');
+  render(ctx, flags, ALLOCATION_COLUMNS, await getNetworkAllocations(ctx.client(), { allProjects: flags.allProjects }), allocationShape);
   return 0;
 }

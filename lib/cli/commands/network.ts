@@ -19,7 +19,7 @@ import { sameValue } from '../writable';
 import { decodeYaml, type StructSpec } from '../yaml-decode';
 import { attachNetwork, detachNetwork } from './network-attach';
 import { registerForward } from './network-forward';
-import { DEFAULT_LEASE_COLUMNS, DEFAULT_NETWORK_COLUMNS, type NetworkListFlags, listLeases, listNetworks, networkShape } from './network-list';
+import { DEFAULT_ALLOCATION_COLUMNS, DEFAULT_LEASE_COLUMNS, DEFAULT_NETWORK_COLUMNS, type NetworkListFlags, listAllocations, listLeases, listNetworks, networkShape } from './network-list';
 
 type NetworksApi = typeof import('../../client/networks');
 const api = (): NetworksApi => require('../../client/networks') as NetworksApi;
@@ -231,6 +231,18 @@ export function register(program: Command, ctx: CliContext): void {
     .option('-f, --format <format>', 'Format (csv|json|table|yaml|compact)', 'table')
     .action(async (arg: string, flags: NetworkListFlags) => {
       ctx.exitCode = await listLeases(ctx, localName(arg), flags);
+    });
+
+  network
+    .command('list-allocations')
+    .description('List network allocations in use')
+    .argument('[remote]', '[<remote>:]')
+    .option('-c, --columns <columns>', 'Columns', DEFAULT_ALLOCATION_COLUMNS)
+    .option('-f, --format <format>', 'Format (csv|json|table|yaml|compact|markdown)', 'table')
+    .option('--all-projects', 'Run against all projects')
+    .action(async (remote: string | undefined, flags: NetworkListFlags) => {
+      if (remote) localName(remote.endsWith(':') ? remote : `${remote}:`);
+      ctx.exitCode = await listAllocations(ctx, flags);
     });
 
   network

@@ -31,6 +31,7 @@ import { registerProfiles } from './routes/profiles';
 import { registerProjects } from './routes/projects';
 import { registerStoragePools } from './routes/storage-pools';
 import { registerNetworks } from './routes/networks';
+import { registerNetworkAllocations } from './routes/network-allocations';
 import { registerNetworkState } from './routes/network-state';
 import { registerNetworkForwards } from './routes/network-forwards';
 import { registerCertificates } from './routes/certificates';
@@ -198,6 +199,7 @@ export function buildApp(s: DaemonState): ApiServer {
   registerStoragePools(app, s);
   registerNetworks(app, s);
   registerNetworkState(app, s);
+  registerNetworkAllocations(app, s);
   registerNetworkForwards(app, s);
   registerRouteTable(app, routes);
   const opSockets = new OperationWebsocketUpgrade(s);

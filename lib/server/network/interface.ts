@@ -55,10 +55,11 @@ export interface NetworkDriver {
   /** Throws a 400 when the name cannot be used. */
   validateName(name: string): void;
   /**
-   * Fills defaults and replaces `auto` values (a free subnet is picked);
-   * returns the full config to store.
+   * Replaces `auto` values (a free subnet is picked) and, at creation, fills
+   * defaults first; returns the full config to store. An update fills no
+   * defaults, so an unset address stays unset (as Incus).
    */
-  fillConfig(name: string, config: Record<string, string>, use: AddressUse): Record<string, string>;
+  fillConfig(name: string, config: Record<string, string>, use: AddressUse, stage: 'create' | 'update'): Record<string, string>;
   /** Throws a 400 naming the key at fault. */
   validate(name: string, config: Record<string, string>, use: AddressUse): void;
   /** Creates and configures the host side; also re-applies it (daemon start, update). */

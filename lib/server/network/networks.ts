@@ -156,7 +156,7 @@ export class NetworkManager {
       if (await this.find(post.name)) throw conflict(`Network "${post.name}" already exists`);
       if (d.info.hostInterface && interfaceExists(post.name)) throw badRequest(`Network interface "${post.name}" already exists`);
       const use = await this.addressUse(post.name);
-      const config = d.fillConfig(post.name, post.config ?? {}, use);
+      const config = d.fillConfig(post.name, post.config ?? {}, use, 'create');
       d.validate(post.name, config, use);
       const rec = await this.deps.db.networks.create({ project: PROJECT, name: post.name, type, description: post.description ?? '', config, status: 'Pending' });
       try {
@@ -178,7 +178,7 @@ export class NetworkManager {
       const rec = await this.get(name);
       const d = this.driver(rec.type);
       const use = await this.addressUse(rec.name);
-      const config = d.fillConfig(rec.name, next.config, use);
+      const config = d.fillConfig(rec.name, next.config, use, 'update');
       d.validate(rec.name, config, use);
       const after: NetworkRecord = { ...rec, config, description: next.description };
       await this.deps.db.networks.update(after);
@@ -248,7 +248,7 @@ export class NetworkManager {
     const d = this.driver(type);
     validateNetworkName(name);
     d.validateName(name);
-    return d.fillConfig(name, config, await this.addressUse(name));
+    return d.fillConfig(name, config, await this.addressUse(name), 'create');
   }
 
   /** Brings a cluster's network up on this member with its own keys, recorded as created here. */

@@ -24,6 +24,11 @@ t.test('defaults as Incus fills them at creation', async (t) => {
   t.throws(() => fillBridgeConfig('br0', {}, full, { ipv6: false }), /Invalid value for network "br0" option "ipv4.address": Failed to automatically find/);
 });
 
+t.test('an update replaces auto values but fills no defaults', async (t) => {
+  t.same(fillBridgeConfig('br0', { 'ipv4.nat': 'true' }, none, { ipv6: true, defaults: false, random: fixed }), { 'ipv4.nat': 'true' }, 'unset addresses stay unset');
+  t.same(fillBridgeConfig('br0', { 'ipv4.address': 'auto' }, none, { ipv6: false, defaults: false, random: fixed }), { 'ipv4.address': '10.7.7.1/24' }, 'auto is replaced, no NAT added');
+});
+
 t.test('every key and value is checked, the key named', async (t) => {
   const bad: [Record<string, string>, RegExp][] = [
     [{ 'ipv4.address': '10.0.0.300/24' }, /option "ipv4.address": Not an IPv4 address in CIDR/],

@@ -76,21 +76,24 @@ export function flag(config: Record<string, string>, key: string, dflt: boolean)
 }
 
 /**
- * Defaults as Incus sets them at creation: `auto` addresses (IPv6 only when
- * the host has it) with NAT, and the `auto` values replaced by free subnets.
+ * Defaults as Incus sets them at creation (`defaults`): `auto` addresses
+ * (IPv6 only when the host has it) with NAT; then, at creation and on
+ * update, the `auto` values replaced by free subnets.
  */
 export function fillBridgeConfig(
   name: string,
   input: Record<string, string>,
   use: AddressUse,
-  opts: { ipv6: boolean; random?: RandomInt },
+  opts: { ipv6: boolean; defaults?: boolean; random?: RandomInt },
 ): Record<string, string> {
   const config = { ...input };
   const rand = opts.random ?? defaultRandom;
-  config['ipv4.address'] ||= 'auto';
-  if (config['ipv4.address'] === 'auto' && !config['ipv4.nat']) config['ipv4.nat'] = 'true';
-  if (!config['ipv6.address'] && opts.ipv6) config['ipv6.address'] = 'auto';
-  if (config['ipv6.address'] === 'auto' && !config['ipv6.nat']) config['ipv6.nat'] = 'true';
+  if (opts.defaults ?? true) {
+    config['ipv4.address'] ||= 'auto';
+    if (config['ipv4.address'] === 'auto' && !config['ipv4.nat']) config['ipv4.nat'] = 'true';
+    if (!config['ipv6.address'] && opts.ipv6) config['ipv6.address'] = 'auto';
+    if (config['ipv6.address'] === 'auto' && !config['ipv6.nat']) config['ipv6.nat'] = 'true';
+  }
   if (config['ipv4.address'] === 'auto') {
     const s = pickSubnetV4(use, rand);
     if (!s) throw keyError(name, 'ipv4.address', 'Failed to automatically find an unused IPv4 subnet, manual configuration required');

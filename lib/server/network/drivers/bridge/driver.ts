@@ -83,8 +83,8 @@ export class BridgeDriver implements NetworkDriver {
     if (why || name === '') throw badRequest(`Invalid network name "${name}": ${why ?? 'Empty name'}`);
   }
 
-  fillConfig(name: string, config: Record<string, string>, use: AddressUse): Record<string, string> {
-    return fillBridgeConfig(name, config, use, { ipv6: hostHasIpv6() });
+  fillConfig(name: string, config: Record<string, string>, use: AddressUse, stage: 'create' | 'update'): Record<string, string> {
+    return fillBridgeConfig(name, config, use, { ipv6: hostHasIpv6(), defaults: stage === 'create' });
   }
 
   validate(name: string, config: Record<string, string>, use: AddressUse): void {
