@@ -79,6 +79,30 @@ skip_reason() { # skip_reason NAME: prints the reason from skip.list, if any
     k[1] == n && (k[2] == "" || k[2] == b) { $1 = ""; sub(/^ +/, ""); print; exit }'
 }
 
+# Why this host cannot run a suite: a kernel feature a suite checks for
+# (host-needs.list) that a probe in a throwaway network namespace finds
+# missing. Prints nothing when every feature is there.
+host_lacks() { # host_lacks FEATURE: prints why FEATURE is missing, if it is
+  case "$1" in
+    act_police) # limits.egress: the suites grep the police action's rate off the veth
+      unshare --net sh -c 'tc qdisc add dev lo clsact && tc filter add dev lo egress protocol all u32 match u32 0 0 action police rate 1mbit burst 16k' > /dev/null 2>&1 ||
+        echo "the kernel has no act_police (tc: Failed to load TC action module), whose rate the suite's limits.egress check reads" ;;
+    dummy)
+      unshare --net ip link add probe0 type dummy > /dev/null 2>&1 || echo "the kernel has no dummy link driver (ip link add TYPE dummy: Unknown device type)" ;;
+    vfat)
+      grep -qw vfat /proc/filesystems || echo "the kernel has no vfat filesystem, which the suite's raw.mount.options part mounts" ;;
+    *) echo "unknown feature $1 in host-needs.list" ;;
+  esac
+}
+host_skip_reason() { # host_skip_reason NAME: the missing features of NAME, joined
+  local f why out=""
+  for f in $(sed -e 's/#.*//' "$HERE/host-needs.list" | awk -v n="$1" '$1 == n { $1 = ""; print }'); do
+    why=$(host_lacks "$f")
+    [ -z "$why" ] || out="${out:+$out; }$why"
+  done
+  echo "$out"
+}
+
 # Why a suite failed: main.sh runs with sh -e, so the output before its
 # cleanup ("df -h output:") ends with the failing command's own messages.
 failure_reason() { # failure_reason LOG RC
@@ -128,6 +152,7 @@ cleanup_work() { # cleanup_work WORK
 mkdir -p "$LOGS"
 for suite in "${SUITES[@]}"; do
   reason=$(skip_reason "$suite")
+  [ -n "$reason" ] || reason=$(host_skip_reason "$suite")
   if [ -n "$reason" ]; then
     result skip "$suite" "$reason"
     continue
