@@ -3,7 +3,8 @@
 # namespace. Prepares the namespace as liblxc needs
 # it (sysfs of the new netns, the host's cgroup hierarchies kept), records the
 # namespace ids for run.sh's leftover check, then runs Incus's test/main.sh
-# for one suite from the copied test folder. As PID 1 of the namespace, bash
+# for one suite from the copied test folder (on a pseudo-terminal when
+# UPSTREAM_TTY is set, for the suites that want one). As PID 1 of the namespace, bash
 # also reaps the processes orphaned in it.
 set -eu
 work=$1
@@ -23,6 +24,11 @@ echo "$(readlink /proc/self/ns/pid) $(readlink /proc/self/ns/net) $(readlink /pr
 
 cd "$work/test"
 set +e
-./main.sh "$suite"
+if [ -n "${UPSTREAM_TTY:-}" ]; then
+  # The suite checks `tty -s` (it drives an editor): give it a terminal.
+  script -qefc "./main.sh $suite" /dev/null
+else
+  ./main.sh "$suite"
+fi
 rc=$?
 exit "$rc"

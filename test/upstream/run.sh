@@ -103,6 +103,11 @@ host_skip_reason() { # host_skip_reason NAME: the missing features of NAME, join
   echo "$out"
 }
 
+# Suites that skip themselves without a terminal (`tty -s`) get one.
+tty_wanted() { # tty_wanted NAME: prints 1 for such a suite
+  case "$1" in config_edit) echo 1 ;; esac
+}
+
 # Why a suite failed: main.sh runs with sh -e, so the output before its
 # cleanup ("df -h output:") ends with the failing command's own messages.
 failure_reason() { # failure_reason LOG RC
@@ -180,7 +185,7 @@ for suite in "${SUITES[@]}"; do
     env -i PATH="$REPO/bin:$work/hosttools:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
     HOME="${HOME:-/root}" USER=root TERM=dumb TMPDIR="$work/tmp" \
     INCUS_OFFLINE=1 INCUS_BACKEND="$BACKEND" INCUS_LOGS="$LOGS/$suite.$BACKEND.daemon" INCUS_CONCURRENT=1 \
-    INCUS_VERBOSE="${INCUS_VERBOSE:-}" INCUS_DEBUG="${INCUS_DEBUG:-}" \
+    INCUS_VERBOSE="${INCUS_VERBOSE:-}" INCUS_DEBUG="${INCUS_DEBUG:-}" UPSTREAM_TTY="$(tty_wanted "$suite")" \
     bash "$HERE/ns-init.sh" "$work" "$suite" < /dev/null > "$log" 2>&1
   rc=$?
   cleanup_work "$work"
