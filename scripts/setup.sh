@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(lxc lxc-dev libdqlite-dev uidmap busybox-static lxcfs lxd-client tar xz-utils gzip zstd bzip2 rsync
           squashfs-tools btrfs-progs lvm2 debootstrap dnsmasq-base nftables iproute2 util-linux curl g++ make python3
-          qemu-system-x86 qemu-utils ovmf dosfstools mtools gdisk systemd-boot-efi sshfs)
+          qemu-system-x86 qemu-utils ovmf dosfstools mtools gdisk systemd-boot-efi sshfs socat openssl)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "setup.sh must run as root (apt packages, containers)" >&2

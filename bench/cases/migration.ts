@@ -9,10 +9,15 @@
  * `rsync -a` of A's rootfs, with the metadata flags the migration's sender
  * uses, into a fresh directory on the same filesystem, then removed. A
  * third side copies with `rsync.compression=false` on A's pool, where the
- * daemon accepts the key. The order of the sides rotates round by round,
- * with `sync` before each.
+ * daemon accepts the key. A fourth side is the transport's own floor:
+ * the same rsync through one TLS link on 127.0.0.1 with no daemon at all
+ * (socat OPENSSL-LISTEN running `rsync --server` as the daemon runs it,
+ * socat OPENSSL as rsync's remote shell), so that the copy can be read
+ * against what any TLS transport costs here. The order of the sides
+ * rotates round by round, with `sync` before each.
  */
 
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -21,6 +26,7 @@ import type { Instance, InstancesPost } from '../../lib/api/instance';
 import { migrateInstance } from '../../lib/client/migration';
 import { getStoragePool, updateStoragePool } from '../../lib/client/storage';
 import { buildBusyboxImage } from '../../lib/image-builder';
+import { RECEIVER_CAPS, rsyncFeatureArgs } from '../../lib/server/migration/rsync';
 import { BenchContext } from '../lib/case';
 import { positiveCount } from '../lib/env-count';
 import { freeLocalPort } from '../lib/free-port';
@@ -36,6 +42,11 @@ const MIB = 1024 * 1024;
 const NAME = 'c1';
 const COLUMN = 'incus copy';
 const COLUMN_UNCOMPRESSED = 'incus copy, rsync.compression=false';
+const COLUMN_TLS = 'rsync over one TLS link (socat), no daemon';
+/** The features an uncompressed copy between two dir pools negotiates (rsync.ts's rsyncFeatureArgs). */
+const TLS_FEATURES = ['xattrs', 'delete'];
+/** socat's buffer: its default of 8 KiB would make it the bottleneck. */
+const SOCAT_BUFFER = String(256 * 1024);
 
 /** Data to put in the container, in MiB (BENCH_MIGRATION_MIB, default 200). */
 export function migrationMib(raw: string | undefined): number {
@@ -49,9 +60,11 @@ export function dataFileSizes(mib: number): number[] {
   return Array.from({ length: n }, (_, i) => (base + (i < mib % n ? 1 : 0)) * MIB);
 }
 
-/** The measured sides: raw rsync, the copy as configured by default, the copy with `rsync.compression=false`. */
-export const MIGRATION_SIDES = ['rsync', 'copy', 'copy-uncompressed'] as const;
+/** The measured sides: raw rsync, the copy as configured by default, the copy with `rsync.compression=false`, rsync over one TLS link. */
+export const MIGRATION_SIDES = ['rsync', 'copy', 'copy-uncompressed', 'rsync-tls'] as const;
 export type MigrationSide = (typeof MIGRATION_SIDES)[number];
+/** The sides that copy through the daemons (the target applies to them). */
+type CopySide = 'copy' | 'copy-uncompressed';
 
 /** The order of the sides in round `i`: rotated each round so that none always runs first or last. */
 export function migrationSidesInOrder(i: number): MigrationSide[] {
@@ -71,7 +84,7 @@ export function migrationVerdict(rsyncMibs: number, copyMibs: number): { ratio: 
 }
 
 /** What profiling found (per 200 MiB copy, 2-core host), for a missed target. */
-const WHY_MISSED: Record<Exclude<MigrationSide, 'rsync'>, string> = {
+const WHY_MISSED: Record<CopySide, string> = {
   copy: 'the daemons now frame rsync\'s stream themselves (netcat hands rsync\'s ends over; 1 MiB frames from pooled buffers; the receiver writes frame payloads straight to rsync) and use about half the CPU they did; what is left is the relay\'s TLS and system calls (costly in this paravirtualised guest), the 16 KiB buffers Node allocates per TLS record on the receiving side (garbage collection), and rsync itself at about 1.5x its local cost, all sharing 2 cores: the whole copy costs about 4x raw rsync\'s CPU, so 0.7x of its wall time is out of reach here',
   'copy-uncompressed': 'as the compressed copy: the daemons\' relay (TLS, system calls, the receiver\'s per-record buffers) and rsync\'s two ends share 2 cores, about 4x the CPU of raw rsync',
 };
@@ -161,6 +174,49 @@ async function setCompression(d: IncusDaemon, on: boolean): Promise<void> {
   await updateStoragePool(d.client, 'default', { config, description: pool.description }, { etag });
 }
 
+/** Whether something listens on 127.0.0.1:`port` (/proc/net/tcp, state 0A). */
+function listening(port: number): boolean {
+  const want = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return readFileSync('/proc/net/tcp', 'utf8').split('\n').some((l) => {
+    const f = l.trim().split(/\s+/);
+    return f[1] === want && f[3] === '0A';
+  });
+}
+
+/**
+ * rsync through one TLS link with no daemon: `socat OPENSSL-LISTEN` runs
+ * the receiver as the daemon runs it (same capabilities and flags) for one
+ * connection, and the sender's remote shell is `socat OPENSSL` to it.
+ * `listen()` (untimed) starts the receiving end; `copy()` sends and waits
+ * for both ends.
+ */
+async function tlsRsync(ctx: BenchContext, work: string, rootfs: string, dest: string): Promise<{ listen: () => Promise<void>; copy: () => Promise<void> }> {
+  const cert = path.join(work, 'tls.crt');
+  const key = path.join(work, 'tls.key');
+  await ctx.exec('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:secp384r1', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=bench']);
+  const receiver = path.join(work, 'tls-receiver.sh');
+  const quoted = ['rsync', '--server', RECEIVER_CAPS, '--numeric-ids', '--devices', '--partial', '--sparse', '--modify-window=-1', ...rsyncFeatureArgs(TLS_FEATURES), '.', dest].map((a) => `'${a}'`);
+  await fs.writeFile(receiver, `#!/bin/sh\nexec ${quoted.join(' ')}\n`, { mode: 0o755 });
+  let port = 0;
+  let server: Promise<number> | null = null;
+  const listen = async (): Promise<void> => {
+    port = await freeLocalPort();
+    const child = spawn('socat', ['-b', SOCAT_BUFFER, `OPENSSL-LISTEN:${port},bind=127.0.0.1,reuseaddr,cert=${cert},key=${key},verify=0`, `EXEC:${receiver}`], { stdio: 'ignore' });
+    server = new Promise((resolve) => child.once('close', (code) => resolve(code ?? -1)));
+    for (let i = 0; i < 500 && !listening(port); i++) await new Promise((r) => setTimeout(r, 10));
+    if (!listening(port)) throw new Error('socat did not listen');
+  };
+  const copy = async (): Promise<void> => {
+    // rsync appends "HOST rsync --server ..." to the remote shell: sh -c drops them.
+    const rsh = `sh -c 'exec socat -b ${SOCAT_BUFFER} - OPENSSL:127.0.0.1:${port},verify=0' rsh`;
+    const args = ['-ar', '--devices', '--numeric-ids', '--partial', '--sparse', ...rsyncFeatureArgs(TLS_FEATURES), `${rootfs}/`, `localhost:${dest}`, '-e', rsh];
+    await ctx.exec('rsync', args);
+    const code = await server!;
+    if (code !== 0) throw new Error(`socat receiver exited ${code}`);
+  };
+  return { listen, copy };
+}
+
 export const name = 'migration';
 
 export async function run(ctx: BenchContext): Promise<void> {
@@ -183,6 +239,8 @@ export async function run(ctx: BenchContext): Promise<void> {
   const req = copyRequest(await a.client.getInstance(NAME));
   // On B's filesystem, next to where the copy lands.
   const floorDir = path.join(b.dir, 'rsync-floor');
+  const tlsDir = path.join(b.dir, 'rsync-tls');
+  const overTls = await tlsRsync(ctx, work, rootfs, tlsDir);
 
   const copy = async (): Promise<void> => {
     const op = await migrateInstance(a.client, b.client, NAME, req, {
@@ -198,28 +256,34 @@ export async function run(ctx: BenchContext): Promise<void> {
     },
     copy: { prepare: () => setCompression(a, true), timed: copy, undo: deleteCopy },
     'copy-uncompressed': { prepare: () => setCompression(a, false), timed: copy, undo: deleteCopy },
+    'rsync-tls': {
+      prepare: overTls.listen,
+      timed: overTls.copy,
+      undo: () => ctx.exec('rm', ['-rf', '--one-file-system', '--', tlsDir]),
+    },
   };
   // A daemon whose dir driver refuses the key measures the default copy alone.
   const refused = await setCompression(a, false).then(() => setCompression(a, true)).then(() => '', (err: Error) => err.message);
   const inOrder = (i: number): MigrationSide[] => migrationSidesInOrder(i).filter((s) => !refused || s !== 'copy-uncompressed');
-  const columns: Record<Exclude<MigrationSide, 'rsync'>, string> = { copy: COLUMN, 'copy-uncompressed': COLUMN_UNCOMPRESSED };
+  const columns: Record<Exclude<MigrationSide, 'rsync'>, string> = { copy: COLUMN, 'copy-uncompressed': COLUMN_UNCOMPRESSED, 'rsync-tls': COLUMN_TLS };
 
   ctx.legend(`reference: raw \`rsync ${RSYNC_FLOOR_ARGS.join(' ')} ROOTFS/ DIR\` of the container's rootfs into a fresh directory in daemon B's INCUS_DIR (same filesystem), local to local`);
   ctx.column(COLUMN, `lib/client's migrateInstance (what \`incus copy c1 b: --stateless --instance-only\` runs) in pull mode, from POST until both operations end: B dials A's migration operation on A's core.https_address (127.0.0.1, certificate pinned), control and fs websockets over TLS, rsync with the negotiated features (xattrs, delete, compress: both pools at their defaults) through \`incusd-helper netcat --pass-fds\` on A (it hands rsync's ends to the daemon, which frames the stream itself in 1 MiB frames) and \`rsync --server -vlogDtpre.iLsfxCIvu\` on B (which writes frame payloads straight from the socket to rsync), rows added last`);
   if (refused) ctx.note(`${COLUMN_UNCOMPRESSED} not measured: the daemon refused the key (${refused})`);
   else ctx.column(COLUMN_UNCOMPRESSED, 'the same with rsync.compression=false on the source\'s pool, so that compress is not negotiated');
+  ctx.column(COLUMN_TLS, `the transport's floor, no daemon: the sender's rsync as the daemon runs it (${rsyncFeatureArgs(TLS_FEATURES).join(' ')}, no compression) with \`socat -b ${SOCAT_BUFFER} - OPENSSL:127.0.0.1:PORT\` as its remote shell, into \`socat OPENSSL-LISTEN\` (a P-384 certificate, TLS 1.3 as negotiated, verify=0) running \`rsync --server ${RECEIVER_CAPS}\` as daemon B runs it, into a fresh directory in B's INCUS_DIR; its CPU is the two socats' and both rsyncs'`);
   ctx.legend(`tree: a stopped busybox container with ${mib} MiB of random data in ${dataFileSizes(mib).length} files (BENCH_MIGRATION_MIB), ${(bytes / MIB).toFixed(1)} MiB in all (du --apparent-size); every side reads it from the page cache`);
   ctx.legend(`medians of ${ctx.runs} rounds (after ${ctx.warmup} warm-up), each copying once per side with \`sync\` before, the order of the sides rotating each round; the copy is deleted and the rsync'd directory removed (untimed) after each; MiB/s = tree / wall time, higher is better, so a throughput ratio is the copy's share of the floor; target: ≥ ${MIGRATION_TARGET_RATIO}× raw rsync`);
   ctx.legend('CPU ms/MiB: CPU time (user + system, /proc/PID/stat) per MiB of tree, median over the rounds, for each daemon itself and for the rsync and netcat processes it ran (reaped children); the reference is raw rsync\'s sender + receiver. Lower is better; unlike wall time it does not depend on other load on the host');
 
-  const ms: Record<MigrationSide, number[]> = { rsync: [], copy: [], 'copy-uncompressed': [] };
+  const ms: Record<MigrationSide, number[]> = { rsync: [], copy: [], 'copy-uncompressed': [], 'rsync-tls': [] };
   // CPU seconds per process around each timed side: robust to other load on the host, unlike wall time.
   const cpuNow = (): CpuSeconds[] => [cpuOf(a.pid), cpuOf(b.pid), cpuOf('self')];
   const cpuSince = (before: CpuSeconds[]): CpuUse => {
     const [da, db, dl] = cpuNow().map((c, k) => ({ self: c.self - before[k].self, children: c.children - before[k].children }));
     return { aSelf: da.self, aChildren: da.children, bSelf: db.self, bChildren: db.children, local: dl.children };
   };
-  const cpu: Record<MigrationSide, CpuUse[]> = { rsync: [], copy: [], 'copy-uncompressed': [] };
+  const cpu: Record<MigrationSide, CpuUse[]> = { rsync: [], copy: [], 'copy-uncompressed': [], 'rsync-tls': [] };
   for (let i = 0; i < ctx.warmup + ctx.runs; i++) {
     if (ctx.signal.aborted) throw new Error('interrupted');
     const measured = i >= ctx.warmup;
@@ -243,30 +307,38 @@ export async function run(ctx: BenchContext): Promise<void> {
   ctx.metric('migration.rsync', rsyncRate, 'MiB/s');
   const rate: Partial<Record<MigrationSide, number>> = {};
   const wall: Partial<Record<MigrationSide, number>> = {};
-  const copies = refused ? (['copy'] as const) : (['copy', 'copy-uncompressed'] as const);
-  for (const side of copies) {
+  const copies: CopySide[] = refused ? ['copy'] : ['copy', 'copy-uncompressed'];
+  const shown: Exclude<MigrationSide, 'rsync'>[] = [...copies, 'rsync-tls'];
+  for (const side of shown) {
     wall[side] = median(ms[side]) / 1000;
     rate[side] = mibPerSecond(bytes, median(ms[side]));
     ctx.metric(`migration.${side}`, rate[side], 'MiB/s');
     ctx.metric(`migration.${side}.ratio`, migrationVerdict(rsyncRate, rate[side]).ratio, 'x');
   }
-  const byColumn = (v: Partial<Record<MigrationSide, number>>): Record<string, number | undefined> => ({ [columns.copy]: v.copy, [columns['copy-uncompressed']]: v['copy-uncompressed'] });
+  const byColumn = (v: Partial<Record<MigrationSide, number>>): Record<string, number | undefined> => ({
+    [columns.copy]: v.copy,
+    [columns['copy-uncompressed']]: v['copy-uncompressed'],
+    [columns['rsync-tls']]: v['rsync-tls'],
+  });
   ctx.row({ metric: `${mib} MiB container copy, throughput`, unit: 'MiB/s', values: byColumn(rate), reference: rsyncRate });
   ctx.row({ metric: `${mib} MiB container copy, wall time`, unit: 's', values: byColumn(wall), reference: rsyncMs / 1000 });
   const msPerMib = (side: MigrationSide, f: (u: CpuUse) => number): number => (median(cpu[side].map(f)) * 1000) / (bytes / MIB);
-  const cpuRow = (metric: string, f: (u: CpuUse) => number, reference?: number): void => {
+  const cpuRow = (metric: string, f: (u: CpuUse) => number, reference?: number, sides: readonly MigrationSide[] = copies): void => {
     const v: Partial<Record<MigrationSide, number>> = {};
-    for (const side of copies) v[side] = msPerMib(side, f);
+    for (const side of sides) v[side] = msPerMib(side, f);
     ctx.row({ metric, unit: 'CPU ms/MiB', values: byColumn(v), reference });
   };
   const rsyncCpu = msPerMib('rsync', (u) => u.local);
   cpuRow('CPU per MiB, incusd A (sender side, relaying rsync to the websocket)', (u) => u.aSelf);
   cpuRow('CPU per MiB, incusd B (receiver side, websocket to rsync)', (u) => u.bSelf);
   cpuRow('CPU per MiB, rsync (A: the sender and its remote shell, incusd-helper netcat; B: rsync --server)', (u) => u.aChildren + u.bChildren, rsyncCpu);
-  cpuRow('CPU per MiB, all processes', (u) => u.aSelf + u.aChildren + u.bSelf + u.bChildren + u.local, rsyncCpu);
+  cpuRow('CPU per MiB, all processes', (u) => u.aSelf + u.aChildren + u.bSelf + u.bChildren + u.local, rsyncCpu, shown);
   for (const side of copies) {
     const { ratio, met } = migrationVerdict(rsyncRate, rate[side]!);
     targetNote(ctx, `${columns[side]} ≥ ${MIGRATION_TARGET_RATIO}× raw rsync's MiB/s`, met, `${ratio.toFixed(2)}× (${rate[side]!.toFixed(0)} vs ${rsyncRate.toFixed(0)} MiB/s)`, WHY_MISSED[side]);
+    const ofTls = rate[side]! / rate['rsync-tls']!;
+    ctx.metric(`migration.${side}.of-rsync-tls`, ofTls, 'x');
+    ctx.note(`${columns[side]} against ${COLUMN_TLS}: ${ofTls.toFixed(2)}× its MiB/s (${rate[side]!.toFixed(0)} vs ${rate['rsync-tls']!.toFixed(0)}); the TLS link alone takes rsync to ${(rate['rsync-tls']! / rsyncRate).toFixed(2)}× of raw rsync`);
   }
 
   await b.stop();

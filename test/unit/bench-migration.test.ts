@@ -25,11 +25,11 @@ t.test('data files: a few dozen at most, whole MiB, adding up to the size asked'
 });
 
 t.test('sides rotate each round: each goes first once in three rounds', async (t) => {
-  t.same(migrationSidesInOrder(0), ['rsync', 'copy', 'copy-uncompressed']);
-  t.same(migrationSidesInOrder(1), ['copy', 'copy-uncompressed', 'rsync']);
-  t.same(migrationSidesInOrder(2), ['copy-uncompressed', 'rsync', 'copy']);
-  t.same(migrationSidesInOrder(3), migrationSidesInOrder(0));
-  t.same(new Set([0, 1, 2].map((i) => migrationSidesInOrder(i)[0])), new Set(MIGRATION_SIDES));
+  t.same(migrationSidesInOrder(0), ['rsync', 'copy', 'copy-uncompressed', 'rsync-tls']);
+  t.same(migrationSidesInOrder(1), ['copy', 'copy-uncompressed', 'rsync-tls', 'rsync']);
+  t.same(migrationSidesInOrder(3), ['rsync-tls', 'rsync', 'copy', 'copy-uncompressed']);
+  t.same(migrationSidesInOrder(4), migrationSidesInOrder(0));
+  t.same(new Set([0, 1, 2, 3].map((i) => migrationSidesInOrder(i)[0])), new Set(MIGRATION_SIDES));
 });
 
 t.test('throughput and verdict: the copy over raw rsync, met from the target up', async (t) => {
