@@ -83,12 +83,21 @@ if (spawnSync('mkfs.btrfs', ['--version']).status !== 0) {
     ok(t, await incus(['start', 'b:from-s1']), 'start the snapshot copy');
     t.equal((await incus(['exec', 'b:from-s1', '--', 'cat', '/root/data'])).stdout, 'one\n', 'the snapshot copy has the snapshot\'s data');
 
+    // An instance-only copy holds no snapshots: its refresh has no parent to delta against (Incus's suite).
+    ok(t, await incus(['copy', 'c1', 'b:c1io', '--instance-only', '--stateless', '--storage', 'bt']), 'instance-only copy');
+    ok(t, await incus(['snapshot', 'create', 'c1', 's4']), 'snapshot s4, which b has nowhere');
+    t.equal(a.attach('c1', ['sh', '-c', 'echo four > /root/data']).code, 0, 'change data again');
+    ok(t, await incus(['copy', 'c1', 'b:c1io', '--refresh', '--instance-only', '--stateless']), 'instance-only refresh onto a copy without snapshots');
+    t.equal((await incus(['snapshot', 'list', 'b:c1io', '-f', 'csv', '-c', 'n'])).stdout, '', 'still no snapshots there');
+    ok(t, await incus(['start', 'b:c1io']), 'start the refreshed instance-only copy');
+    t.equal((await incus(['exec', 'b:c1io', '--', 'cat', '/root/data'])).stdout, 'four\n', 'it has the new data');
+
     // btrfs → dir and dir → btrfs: rsync.
     ok(t, await incus(['copy', 'c1', 'b:c1dir', '--stateless', '--storage', 'default']), 'copy to b on dir');
     t.same(negotiated(b, 'c1dir'), ['target:RSYNC'], 'btrfs → dir fell back to rsync');
     ok(t, await incus(['start', 'b:c1dir']), 'start c1dir');
-    t.equal((await incus(['exec', 'b:c1dir', '--', 'cat', '/root/data'])).stdout, 'three\n', 'c1dir has the data');
-    t.equal((await incus(['snapshot', 'list', 'b:c1dir', '-f', 'csv', '-c', 'n'])).stdout, 's1\ns2\ns3\n', 'c1dir has the snapshots');
+    t.equal((await incus(['exec', 'b:c1dir', '--', 'cat', '/root/data'])).stdout, 'four\n', 'c1dir has the data');
+    t.equal((await incus(['snapshot', 'list', 'b:c1dir', '-f', 'csv', '-c', 'n'])).stdout, 's1\ns2\ns3\ns4\n', 'c1dir has the snapshots');
     ok(t, await incus(['launch', 'busybox', 'd1', '-s', 'default']), 'launch d1 on dir');
     t.equal(a.attach('d1', ['sh', '-c', 'echo dir > /root/data']).code, 0, 'write data to d1');
     ok(t, await incus(['copy', 'd1', 'b:d1', '--stateless', '--storage', 'bt']), 'copy d1 to b on btrfs');

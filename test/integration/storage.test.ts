@@ -129,6 +129,13 @@ t.test('btrfs pool on a loop file: optimized images, quotas, snapshots', { skip:
     t.equal(grow.code, 0, `root size raised live ${grow.stderr}`);
     const dd2 = lxcAttach(d.dir, 'q1', ['dd', 'if=/dev/zero', 'of=/big', 'bs=1M', 'count=100', 'conv=fsync']);
     t.equal(dd2.code, 0, `the same write fits the new quota ${dd2.err.trim()}`);
+    // qgroups are counted at transaction commit: sync commits it.
+    t.equal(lxcAttach(d.dir, 'q1', ['sync']).code, 0, 'sync');
+    const disk = (await d.client.getInstanceState('q1')).disk?.root;
+    t.equal(disk?.total, 200 * 1024 * 1024, "the state's root disk total is the size limit");
+    t.ok((disk?.usage ?? 0) >= 100 * 1024 * 1024, `and its usage counts the 100 MiB written (${disk?.usage})`);
+    const dirDisk = (await d.client.getInstanceState('d1')).disk?.root;
+    t.same(dirDisk, { usage: -1, total: 0 }, 'a dir pool without project quotas reports usage -1, no total');
 
     await volumeSnapshotRoundTrip(t, d, 'p1');
     const inUse = await rawRequest(d.socket, 'DELETE', '/1.0/storage-pools/p1');

@@ -70,7 +70,7 @@ export async function migrateVolumeSource(s: DaemonState, vols: StorageVolumes, 
       index: { version: answer.indexHeaderVersion ?? 0, info: { config: { volume: await vols.toApi(v), volume_snapshots: all.filter((x) => names.includes(x.name)).map(({ createdAt: _c, rawConfig: _r, ...api }) => api) } } },
       finalSync: false,
       refresh: answer.refresh === true,
-      allSnapshots: o.snapshot === undefined ? all.map((x) => x.name) : [],
+      allSnapshots: snaps.map((x) => x.name),
       from: o.snapshot,
       progress: new TransferProgress(o.report),
     });

@@ -81,7 +81,8 @@ export async function migrateInstanceSource(s: DaemonState, rec: InstanceRecord,
       // btrfs sends a read-only snapshot of the volume: consistent in one pass.
       finalSync: running && answer.criu === CriuType.NONE && type!.fs === FsType.RSYNC,
       refresh: answer.refresh === true,
-      allSnapshots: all.map((x) => x.name),
+      // Without snapshots (instance-only) the target may hold none: no parent to delta against (as Incus's VolumeOnly).
+      allSnapshots: snaps.map((x) => x.name),
       ...(o.snapshot !== undefined ? { from: o.snapshot } : {}),
       progress,
     });

@@ -4,6 +4,7 @@ import type { InstanceStatePut } from '../../../api/instance-state';
 import { instanceStatePutSchema } from '../../../api/schemas';
 import { asyncResponse, syncResponse } from '../../response';
 import type { DaemonState } from '../../state';
+import { diskState } from '../../instance/disk-state';
 import { hostNamesOf, instanceUrl, toState } from '../../instance/views';
 import { projectOf } from '../request';
 
@@ -19,7 +20,13 @@ export function registerInstanceState(app: FastifyInstance, s: DaemonState): voi
   app.get<{ Params: { name: string } }>('/1.0/instances/:name/state', async (req) => {
     const rec = await s.instances.get(await projectOf(s, req), req.params.name);
     const [st] = await s.drivers.states([rec], { network: true, cpu: true });
-    return syncResponse(toState(st, hostNamesOf(rec, await s.instances.expand(rec))));
+    const e = await s.instances.expand(rec);
+    // A VM's guest agent reports its own disks; a container's are read from the pools.
+    if (!st.disk) {
+      const volumeProject = await s.projects.featureProject(rec.project, 'storage.volumes');
+      st.disk = await diskState(s.db, s.pools, { project: rec.project, name: rec.name, type: rec.type, devices: e.expanded_devices, volumeProject });
+    }
+    return syncResponse(toState(st, hostNamesOf(rec, e)));
   });
 
   app.put<{ Params: { name: string } }>(
