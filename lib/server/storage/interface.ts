@@ -42,6 +42,8 @@ export interface StorageDriver {
   fillPoolConfig(pool: PoolSpec): Record<string, string>;
   createPool(pool: PoolSpec): Promise<void>;
   deletePool(pool: PoolSpec): Promise<void>;
+  /** Grows the pool to `bytes` (a new `size`); absent where a pool's size cannot change. */
+  resizePool?(pool: PoolSpec, bytes: number): Promise<void>;
   mountPool(pool: PoolSpec): Promise<void>;
   volumePath(pool: PoolSpec, type: VolumeType, name: string): string;
   /**

@@ -139,17 +139,33 @@ export class StoragePools {
     await this.driver(p).deletePool(spec);
   }
 
-  /** Replaces a pool's config and description (PUT/PATCH); the driver validates the result. */
+  /**
+   * Replaces a pool's config and description (PUT/PATCH); the driver
+   * validates the result. A larger `size` grows the pool where the driver
+   * can (a loop file it made); a smaller one is refused.
+   */
   async update(p: PoolRecord, config: Record<string, string>, description: string): Promise<PoolRecord> {
-    const fixed = pick(p.config, ['source', 'size', 'lvm.vg_name', 'lvm.thinpool_name']);
+    const fixed = pick(p.config, ['source', 'lvm.vg_name', 'lvm.thinpool_name']);
     for (const [k, v] of Object.entries(fixed)) {
       if (config[k] !== undefined && config[k] !== v) throw badRequest(`Invalid option "${k}": cannot be changed on an existing pool`);
     }
     checkCommonPoolKeys(config);
-    const full = this.driver(p).fillPoolConfig({ ...this.spec(p), config: { ...config, ...fixed } });
+    const grow = config.size !== undefined && config.size !== p.config.size ? config.size : undefined;
+    const size = grow ?? p.config.size;
+    const full = this.driver(p).fillPoolConfig({ ...this.spec(p), config: { ...config, ...fixed, ...(size === undefined ? {} : { size }) } });
+    if (grow !== undefined) await this.grow(p, grow);
     const next = { ...p, config: full, description };
     await this.db.transaction((tx) => tx.pools.update(next));
     return next;
+  }
+
+  private async grow(p: PoolRecord, size: string): Promise<void> {
+    const sd = this.driver(p);
+    const to = parseSize(size);
+    if (to === null || to <= 0) throw badRequest(`Invalid value for "size": "${size}" is not a size`);
+    if (to < (parseSize(p.config.size ?? '') ?? 0)) throw badRequest('Pool cannot be shrunk');
+    if (!sd.resizePool) throw badRequest('Invalid option "size": cannot be changed on an existing pool');
+    await sd.resizePool(this.spec(p), to);
   }
 
   /**

@@ -37,6 +37,16 @@ export async function detachLoop(dev: string): Promise<void> {
   await run('losetup', ['-d', dev]);
 }
 
+/** Makes the kernel read a loop device's size again, after its backing file grew. */
+export async function loopSetCapacity(dev: string): Promise<void> {
+  await run('losetup', ['-c', dev]);
+}
+
+/** Grows the filesystem mounted at `mountPath` to the whole of its device. */
+export async function filesystemResizeMax(mountPath: string): Promise<void> {
+  await run('btrfs', ['filesystem', 'resize', 'max', mountPath]);
+}
+
 export async function mkfsBtrfs(dev: string): Promise<void> {
   await run('mkfs.btrfs', ['-q', '-f', dev]);
 }

@@ -117,6 +117,20 @@ export class BtrfsDriver implements StorageDriver {
     }
   }
 
+  /** Grows the pool's own loop file, its loop device and the filesystem on it (Incus's Update of `size`). */
+  async resizePool(pool: PoolSpec, bytes: number): Promise<void> {
+    const file = loopFileOf(pool);
+    if (pool.config.source !== file) throw badRequest('Cannot resize non-loopback pools');
+    const fh = await open(file, 'r+');
+    try {
+      await fh.truncate(bytes);
+    } finally {
+      await fh.close();
+    }
+    for (const dev of await bt.loopsOf(file)) await bt.loopSetCapacity(dev);
+    await bt.filesystemResizeMax(pool.mountPath);
+  }
+
   /** Unmounts, detaches the loop devices of the pool's own loop file and removes that file. */
   async deletePool(pool: PoolSpec): Promise<void> {
     const { source } = pool.config;
