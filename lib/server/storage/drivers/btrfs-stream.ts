@@ -7,10 +7,10 @@
  * streams, so the event loop never waits on them; a half-received
  * subvolume is deleted. See btrfs-send(8), btrfs-receive(8).
  */
-import { type ChildProcess, spawn, type StdioOptions } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { basename, dirname, join } from 'node:path';
+import { runPiped } from '../../images/run';
 import type { Reverter } from '../../revert';
 import * as bt from './btrfs-tools';
 
@@ -30,30 +30,9 @@ export interface SubvolumePaths {
   mountPath: string;
 }
 
-/** Runs btrfs while `io` moves its data; rejects with its stderr (prefixed by `what`) when either fails. */
-async function runBtrfs(args: string[], stdio: StdioOptions, what: string, io: (child: ChildProcess) => Promise<void>): Promise<void> {
-  const child = spawn('btrfs', args, { stdio });
-  let stderr = '';
-  child.stderr?.on('data', (b: Buffer) => {
-    if (stderr.length < 4096) stderr += b.toString();
-  });
-  const code = new Promise<number>((resolve) => {
-    child.once('error', () => resolve(-1));
-    child.once('close', (c) => resolve(c ?? -1));
-  });
-  try {
-    await io(child);
-  } catch (err) {
-    child.kill('SIGKILL');
-    await code;
-    throw err;
-  }
-  if ((await code) !== 0) throw new Error(`${what}: ${stderr.trim()}`);
-}
-
 /** `btrfs send [-p parent] path`, its stream handed to `sink` (which resolves once it has read it all). */
 export async function btrfsSend(path: string, parent: string, sink: (out: Readable) => Promise<void>): Promise<void> {
-  await runBtrfs(['send', ...(parent ? ['-p', parent] : []), path], ['ignore', 'pipe', 'pipe'], `Btrfs send failed: ${path}`, (c) => sink(c.stdout!));
+  await runPiped('btrfs', ['send', ...(parent ? ['-p', parent] : []), path], ['ignore', 'pipe', 'pipe'], `Btrfs send failed: ${path}`, (c) => sink(c.stdout!));
 }
 
 /**
@@ -65,7 +44,7 @@ export async function btrfsReceive(dir: string, source: (stdin: Writable) => Pro
   const before = new Set(await readdir(dir));
   const added = async (): Promise<string[]> => (await readdir(dir)).filter((e) => !before.has(e)).map((e) => join(dir, e));
   try {
-    await runBtrfs(['receive', '-e', dir], ['pipe', 'ignore', 'pipe'], 'Btrfs receive failed', async (c) => {
+    await runPiped('btrfs', ['receive', '-e', dir], ['pipe', 'ignore', 'pipe'], 'Btrfs receive failed', async (c) => {
       c.stdin!.on('error', () => undefined);
       await source(c.stdin!);
     });
@@ -88,11 +67,6 @@ export async function restorationHeader(p: SubvolumePaths, snapshots: readonly s
     ...snapshots.map((s) => ({ path: '/', snapshot: s, readonly: true, uuid: uuids.get(p.snapshot(s))?.uuid ?? '' })),
     { path: '/', snapshot: '', readonly: false, uuid: uuids.get(p.volume)?.uuid ?? '' },
   ];
-}
-
-/** Subvolumes nested inside `path` (their content is in no stream of the volume's own). */
-export async function nestedSubvolumes(mountPath: string, path: string): Promise<string[]> {
-  return [...(await bt.subvolumeUuids(mountPath)).keys()].filter((k) => k.startsWith(`${path}/`));
 }
 
 export interface SendOptions {
