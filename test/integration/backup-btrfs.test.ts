@@ -109,6 +109,14 @@ if (spawnSync('mkfs.btrfs', ['--version']).status !== 0) {
     await ok(['import', file, 'o2']);
     t.equal(readFileSync(marker('o2'), 'utf8'), 'three\n', 'imported under a new name');
     t.equal(readFileSync(join(snapVol('o2', 'snap1'), 'rootfs', 'marker'), 'utf8'), 'two\n', 'with its snapshots');
+    // Nested subvolumes would be sent as empty folders: refused, nothing left behind.
+    const nested = join(vol('o2'), 'rootfs', 'nested');
+    spawnSync('btrfs', ['subvolume', 'create', nested]);
+    const refused = await d.cli(['export', 'o2', join(d.dir, 'o2.tar.gz'), '--optimized-storage']);
+    t.match(refused.stderr, /Nested subvolume .* is not supported/, 'a volume with a nested subvolume is refused');
+    t.same(readdirSync(join(mount, 'containers')).sort(), ['o1', 'o2'], 'no send snapshot left');
+    t.same(JSON.parse(await ok(['query', '/1.0/instances/o2/backups'])), [], 'no backup row left');
+    spawnSync('btrfs', ['subvolume', 'delete', nested]);
     await ok(['import', only, 'o3']);
     t.same(JSON.parse(await ok(['snapshot', 'list', 'o3', '-f', 'json'])), [], 'an --instance-only file imports without snapshots');
     await ok(['delete', 'o3']);

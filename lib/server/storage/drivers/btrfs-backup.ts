@@ -8,6 +8,7 @@
  * rather than saved without their content.
  */
 import { createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { parse, stringify } from 'yaml';
 import type { Reverter } from '../../revert';
@@ -56,6 +57,8 @@ async function readHeader(source: BackupSource): Promise<SubVolume[]> {
  * from the streams `source` holds; each step undone by `r`.
  */
 export async function restoreBtrfs(p: SubvolumePaths, snapshots: readonly string[], files: OptimizedBackupFiles, source: BackupSource, r: Reverter): Promise<void> {
+  // A snapshot onto an existing folder would land inside it: refuse first, as Incus.
+  if (await stat(p.volume).catch(() => null)) throw new Error('Cannot restore volume, already exists on target');
   await readHeader(source);
   await receiveSubvolumes(p, snapshots, { replace: false, tmpPrefix: 'backup.', r }, (dir, s) =>
     btrfsReceive(dir, (stdin) => source.pipe(s === undefined ? files.volume : files.snapshot(s), stdin)),
