@@ -1,8 +1,9 @@
 /**
  * Imports an instance from a backup tarball (Incus's layout, see
- * backup-tarball.ts): the whole archive is read and checked before anything
- * is made, then the volume and its snapshots, then the rows; any failure
- * undoes all of it, so a bad file leaves nothing half-imported.
+ * backup-tarball.ts; optimized ones by the pool's driver, see
+ * backup-optimized.ts): the whole archive is read and checked before
+ * anything is made, then the volume and its snapshots, then the rows; any
+ * failure undoes all of it, so a bad file leaves nothing half-imported.
  */
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import type { InstanceRecord, NewInstance } from '../db/instances';
 import { NO_EXPIRY } from '../db/snapshots';
 import { badRequest, conflict, StatusError } from '../errors';
 import { Reverter } from '../revert';
+import { checkOptimizedImport, isOptimized, optimizedFiles, tarSource } from './backup-optimized';
 import { extractPart, INSTANCE_PARTS, listBackupMembers, readBackupIndex, type TarballParts } from './backup-tarball';
 import type { PoolSpec, StorageDriver, VolumeType } from '../storage/interface';
 import { validateInstanceConfig } from './config-keys';
@@ -33,6 +35,8 @@ export interface ImportPlan {
   snapshots: InstanceSnapshot[];
   /** The root volume's description and config as exported, and its snapshots'. */
   volume: RootVolumeRows;
+  /** An optimized backup: the tarball's members (for the driver's source); null for a normal one. */
+  optimized: ReadonlySet<string> | null;
 }
 
 /** The volume rows' description and config the index carries (none in older files). */
@@ -75,8 +79,7 @@ export function recordFromBackup(
 
 /**
  * index.yaml parsed, with a name and the config section `part` (container,
- * volume) that an import of its kind needs; a 400 otherwise, and for an
- * optimized backup (a driver's stream, not read by this server).
+ * volume) that an import of its kind needs; a 400 otherwise.
  */
 export function parseIndexYaml(text: string, part: 'container' | 'volume', what: string): BackupIndex {
   let idx: unknown;
@@ -89,7 +92,6 @@ export function parseIndexYaml(text: string, part: 'container' | 'volume', what:
   if (!i || typeof i !== 'object' || typeof i.name !== 'string' || !i.config?.[part]) {
     throw badRequest(`Invalid backup file: index.yaml lacks the ${what} name or config`);
   }
-  if (i.optimized) throw badRequest('Optimized storage backups are not supported on this server');
   return i as BackupIndex;
 }
 
@@ -114,12 +116,13 @@ export async function planImport(m: InstanceManager, project: string, file: stri
   const { db, pools } = m.deps;
   const members = new Set((await listBackupMembers(file)).map((n) => n.replace(/\/$/, '')));
   const idx = parseBackupIndex(await readBackupIndex(file));
-  if (!members.has('backup/container')) throw badRequest('Invalid backup file: no backup/container in the archive');
+  const optimized = isOptimized(idx, members, INSTANCE_PARTS);
+  if (!optimized && !members.has('backup/container')) throw badRequest('Invalid backup file: no backup/container in the archive');
   // Names from the file become paths: checked as the API would check them (Incus does the same on import).
   for (const s of idx.snapshots ?? []) {
     if (typeof s !== 'string') throw badRequest('Invalid backup file: a snapshot name is not a string');
     validateInstanceSnapshotName(s);
-    if (!members.has(`backup/snapshots/${s}`)) throw badRequest(`Invalid backup file: snapshot "${s}" missing from the archive`);
+    if (!optimized && !members.has(`backup/snapshots/${s}`)) throw badRequest(`Invalid backup file: snapshot "${s}" missing from the archive`);
   }
   const c = idx.config!.container!;
   const name = opts.name || idx.name;
@@ -135,20 +138,25 @@ export async function planImport(m: InstanceManager, project: string, file: stri
   const record = recordFromBackup(c, project, name, { config, profiles, lastUsedAt: '1970-01-01T00:00:00Z' });
   let pool = opts.pool || idx.pool;
   if (!(await pools.list()).some((p) => p.name === pool)) {
-    // As Incus: a pool the caller named must exist; the file's may fall back on the default profile's.
-    if (opts.pool) throw new StatusError(500, 'Storage pool not found: Storage pool not found');
+    // As Incus: a pool the caller named must exist; the file's may fall back on the default profile's (not for the driver's own streams).
+    if (opts.pool || optimized) throw new StatusError(500, 'Storage pool not found: Storage pool not found');
     const dflt = await db.profiles.get(profileProject, 'default');
     pool = rootDisk(dflt?.devices ?? {})?.pool ?? '';
     if (!pool) throw new StatusError(500, 'Failed to get root disk device: No root device could be found');
   }
-  await pools.get(pool);
+  const poolRec = await pools.get(pool);
+  if (optimized) checkOptimizedImport(idx, members, INSTANCE_PARTS, poolRec.driver, pools.driver(poolRec));
   record.devices = await rootOnPool(m, record, pool);
   await validateDevices(m.deps, record.devices, { profile: false });
-  const wanted = new Set(idx.snapshots ?? []);
-  const snapshots = (idx.config?.snapshots ?? []).filter((s) => wanted.has(s.name));
-  for (const s of wanted) if (!snapshots.some((x) => x.name === s)) throw badRequest(`Invalid backup file: no config for snapshot "${s}"`);
+  // In the index's order: an optimized backup's streams are deltas, each from the one before.
+  const configs = new Map((idx.config?.snapshots ?? []).map((s) => [s.name, s]));
+  const snapshots = (idx.snapshots ?? []).map((name) => {
+    const c = configs.get(name);
+    if (!c) throw badRequest(`Invalid backup file: no config for snapshot "${name}"`);
+    return c;
+  });
   await allowInstanceCreation(db, project, record);
-  return { file, pool, record, snapshots, volume: volumeRowsOf(idx) };
+  return { file, pool, record, snapshots, volume: volumeRowsOf(idx), optimized: optimized ? members : null };
 }
 
 /** Empties a volume's directory (a volume is extracted into, snapshot after snapshot). */
@@ -166,11 +174,19 @@ export interface RestoreTarget {
 
 /**
  * Makes the volume from a backup file: each snapshot extracted into the
- * volume and snapshotted, oldest first, then the volume's own content;
- * every step undone by `r` on failure.
+ * volume and snapshotted, oldest first, then the volume's own content; or,
+ * for an optimized one (`optimized`: its members), by the driver from its
+ * streams. Every step undone by `r` on failure.
  */
-export async function restoreVolume(file: string, t: RestoreTarget, snapshots: string[], parts: TarballParts, r: Reverter): Promise<void> {
+export async function restoreVolume(file: string, t: RestoreTarget, snapshots: string[], parts: TarballParts, r: Reverter, optimized: ReadonlySet<string> | null): Promise<void> {
   const { sd, spec, type, disk } = t;
+  if (optimized) {
+    // The driver leaves nothing when it fails; once it is done, the rest may still fail.
+    await sd.createVolumeFromBackup!(spec, type, disk, snapshots, optimizedFiles(parts), tarSource(file, optimized));
+    r.add(() => sd.deleteVolume(spec, type, disk));
+    for (const s of snapshots) r.add(() => sd.deleteSnapshot(spec, type, disk, s));
+    return;
+  }
   r.add(() => sd.deleteVolume(spec, type, disk));
   await sd.createVolume(spec, type, disk);
   const path = sd.volumePath(spec, type, disk);
@@ -199,7 +215,7 @@ export async function runImport(m: InstanceManager, plan: ImportPlan): Promise<I
     if (await stat(sd.volumePath(spec, record.type, disk)).catch(() => null)) {
       throw conflict(`A volume for "${record.name}" already exists on pool "${pool.name}" (see incus admin recover)`);
     }
-    await restoreVolume(plan.file, { sd, spec, type: record.type, disk }, plan.snapshots.map((s) => s.name), INSTANCE_PARTS, r);
+    await restoreVolume(plan.file, { sd, spec, type: record.type, disk }, plan.snapshots.map((s) => s.name), INSTANCE_PARTS, r, plan.optimized);
     const known = await m.profileLookup([record.project]);
     const snapshots = plan.snapshots.map((s) => ({
       name: s.name,

@@ -5,10 +5,11 @@
  * `backup/volume-snapshots/<snap>/` and `backup/volume/` of a custom
  * volume, owners kept as numbers
  * with xattrs and ACLs; the whole optionally compressed. Built from GNU tar
- * appends so nothing is staged on disk but the tarball itself.
+ * appends so nothing is staged on disk but the tarball itself (and, for an
+ * optimized backup, one driver stream at a time: see backup-optimized.ts).
  */
 import { spawn } from 'node:child_process';
-import { open, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import type { BackupIndex } from '../../api/instance-backup';
@@ -17,6 +18,8 @@ import { validateBackupName } from '../names';
 import { normaliseExpiry } from './snapshots';
 import { run } from '../images/run';
 import { compressionError, compressorCommand } from '../images/compression';
+import type { BackupSink } from '../storage/interface';
+import { tarSink } from './backup-optimized';
 
 /** What instance and volume backup create requests share. */
 export interface BackupRequest {
@@ -40,8 +43,6 @@ export function checkBackupRequest(req: BackupRequest, taken: Set<string>): { na
   }
   validateBackupName(name);
   if (taken.has(name)) throw conflict(`Backup "${name}" already exists`);
-  // Optimized backups are a driver's native stream (btrfs send, zfs send): not written by this server yet.
-  if (req.optimized_storage) throw badRequest('Optimized storage backups are not supported on this server');
   return { name, expiresAt: normaliseExpiry(req.expires_at), compression: checkCompression(req.compression_algorithm) };
 }
 
@@ -87,6 +88,8 @@ export interface TarballSpec {
   compression: string;
   /** Folder names under `backup/`: an instance's `container` and `snapshots` (the default), a custom volume's `volume` and `volume-snapshots`. */
   parts?: TarballParts;
+  /** An optimized backup: the driver writes its streams to the sink instead of the trees being archived. */
+  optimized?: (sink: BackupSink) => Promise<void>;
 }
 
 export interface TarballParts {
@@ -102,18 +105,24 @@ export async function writeBackupTarball(out: string, spec: TarballSpec): Promis
   const tar = `${out}.tar.partial`;
   const idx = `${out}.index.partial`;
   const part = `${out}.partial`;
+  const scratch = `${out}.scratch`;
   try {
     await writeFile(idx, stringify(spec.index), { mode: 0o600 });
     await run('tar', ['-cf', tar, '--numeric-owner', `--transform=s,.*,backup/index.yaml,`, '-C', join(idx, '..'), `${out.split('/').pop()!}.index.partial`]);
     const parts = spec.parts ?? INSTANCE_PARTS;
-    for (const s of spec.snapshots) await appendTree(tar, s.path, `backup/${parts.snapshots}/${s.name}`);
-    await appendTree(tar, spec.volumePath, `backup/${parts.volume}`);
+    if (spec.optimized) {
+      await mkdir(scratch, { mode: 0o700 });
+      await spec.optimized(tarSink(tar, scratch));
+    } else {
+      for (const s of spec.snapshots) await appendTree(tar, s.path, `backup/${parts.snapshots}/${s.name}`);
+      await appendTree(tar, spec.volumePath, `backup/${parts.volume}`);
+    }
     const cmd = compressorCommand(spec.compression);
     if (cmd) await filter(cmd, tar, part);
     else await rename(tar, part);
     await rename(part, out);
   } finally {
-    await Promise.all([tar, idx, part].map((p) => rm(p, { force: true })));
+    await Promise.all([tar, idx, part, scratch].map((p) => rm(p, { recursive: true, force: true })));
   }
 }
 

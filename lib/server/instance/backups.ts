@@ -12,7 +12,8 @@ import type { InstanceRecord } from '../db/instances';
 import type { Profile } from '../../api/profile';
 import { NO_EXPIRY } from '../db/snapshots';
 import { conflict, notFound, StatusError } from '../errors';
-import { checkBackupRequest, writeBackupTarball } from './backup-tarball';
+import { optimizedFiles, optimizedFor } from './backup-optimized';
+import { checkBackupRequest, INSTANCE_PARTS, writeBackupTarball } from './backup-tarball';
 import type { InstanceManager } from './manager';
 import { allowBackupCreation } from '../projects/permissions';
 import { snapshotToApi } from './snapshot-views';
@@ -29,6 +30,8 @@ export interface BackupPlan {
   expiresAt: string;
   instanceOnly: boolean;
   compression: string;
+  /** Asked for; made only where the pool's driver can (see optimizedFor). */
+  optimized: boolean;
 }
 
 export class BackupManager {
@@ -71,11 +74,11 @@ export class BackupManager {
   async plan(rec: InstanceRecord, req: InstanceBackupsPost): Promise<BackupPlan> {
     await allowBackupCreation(this.m.deps.db, rec.project);
     const { name, expiresAt, compression } = checkBackupRequest(req, new Set((await this.list(rec)).map((b) => b.name)));
-    return { name, expiresAt, instanceOnly: req.instance_only === true, compression };
+    return { name, expiresAt, instanceOnly: req.instance_only === true, compression, optimized: req.optimized_storage === true };
   }
 
-  /** What `backup/index.yaml` says about the instance. */
-  async index(rec: InstanceRecord, snapshots: string[]): Promise<BackupIndex> {
+  /** What `backup/index.yaml` says about the instance (`optimized`: the driver's streams, with its header). */
+  async index(rec: InstanceRecord, snapshots: string[], optimized = false): Promise<BackupIndex> {
     const { db, pools, drivers } = this.m.deps;
     const vol = await pools.volumeOf(rec.project, rec.type, rec.name);
     if (!vol) throw new StatusError(500, `Instance "${rec.name}" has no root volume`);
@@ -94,8 +97,8 @@ export class BackupManager {
       backend: pool.driver,
       pool: pool.name,
       snapshots,
-      optimized: false,
-      optimized_header: false,
+      optimized,
+      optimized_header: optimized,
       type: rec.type,
       config: {
         container: toInstance(this.m, rec, st!, ctx),
@@ -137,13 +140,16 @@ export class BackupManager {
     const sd = pools.driver(pool);
     const spec = pools.spec(pool);
     const snaps = p.instanceOnly ? [] : (await db.snapshots.list(rec.id)).map((s) => s.name);
+    const disk = storageName(rec.project, rec.name);
+    const optimized = optimizedFor(p.optimized, sd);
     await mkdir(this.dir(rec), { recursive: true, mode: 0o700 });
     const out = this.path(rec, p);
     await writeBackupTarball(out, {
-      index: await this.index(rec, snaps),
-      volumePath: sd.volumePath(spec, rec.type, storageName(rec.project, rec.name)),
-      snapshots: snaps.map((name) => ({ name, path: sd.snapshotPath(spec, rec.type, storageName(rec.project, rec.name), name) })),
+      index: await this.index(rec, snaps, optimized),
+      volumePath: sd.volumePath(spec, rec.type, disk),
+      snapshots: snaps.map((name) => ({ name, path: sd.snapshotPath(spec, rec.type, disk, name) })),
       compression: p.compression,
+      optimized: optimized ? (sink) => sd.backupVolume!(spec, rec.type, disk, snaps, optimizedFiles(INSTANCE_PARTS), sink) : undefined,
     });
     try {
       const b = await db.transaction((tx) =>
@@ -153,7 +159,7 @@ export class BackupManager {
           createdAt: new Date().toISOString(),
           expiresAt: p.expiresAt || NO_EXPIRY,
           instanceOnly: p.instanceOnly,
-          optimizedStorage: false,
+          optimizedStorage: optimized,
           compression: p.compression,
         }),
       );

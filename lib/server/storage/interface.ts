@@ -1,4 +1,5 @@
 /** The low-level storage driver interface: no database, capabilities as data. */
+import type { Writable } from 'node:stream';
 
 export type VolumeType = 'container' | 'virtual-machine' | 'image' | 'custom';
 
@@ -27,6 +28,34 @@ export interface StorageDriverInfo {
   quotas: boolean;
   sendReceive: boolean;
   remote: boolean;
+  /**
+   * Backups in the driver's own format (btrfs send streams) with a
+   * restoration header; the driver has backupVolume and
+   * createVolumeFromBackup. Elsewhere an optimized request makes a normal backup.
+   */
+  optimizedBackups: boolean;
+}
+
+/** Names, under `backup/` in the tarball, of an optimized backup's volume and snapshot streams. */
+export interface OptimizedBackupFiles {
+  volume: string;
+  snapshot(name: string): string;
+}
+
+/** Where a driver writes an optimized backup: files added to the tarball one at a time. */
+export interface BackupSink {
+  /** Adds `text` as backup/<member>. */
+  addText(member: string, text: string): Promise<void>;
+  /** Adds as backup/<member> the file `write` fills at the path it is given (a scratch file, removed after). */
+  addFile(member: string, write: (path: string) => Promise<void>): Promise<void>;
+}
+
+/** Where a driver reads an optimized backup from: the members of the tarball. */
+export interface BackupSource {
+  /** The text of backup/<member>; null when the tarball has none. */
+  readText(member: string): Promise<string | null>;
+  /** Streams the content of backup/<member> into `into`, then ends it. */
+  pipe(member: string, into: Writable): Promise<void>;
 }
 
 export interface PoolSpec {
@@ -98,6 +127,19 @@ export interface StorageDriver {
    * `readonly` for a snapshot. Absent: callers fall back to createVolume + rsync.
    */
   copyVolume?(pool: PoolSpec, srcPath: string, dstPath: string, readonly: boolean): Promise<void>;
+
+  /**
+   * An optimized backup (present when info.optimizedBackups): the driver's
+   * restoration header (`optimized_header.yaml`), then each snapshot
+   * (oldest first, each a delta from the one before) and the volume as
+   * the driver's own streams, under the names `files` gives.
+   */
+  backupVolume?(pool: PoolSpec, type: VolumeType, name: string, snapshots: readonly string[], files: OptimizedBackupFiles, sink: BackupSink): Promise<void>;
+  /**
+   * The volume and its snapshots made from such a backup (present when
+   * info.optimizedBackups); on failure nothing of them is left.
+   */
+  createVolumeFromBackup?(pool: PoolSpec, type: VolumeType, name: string, snapshots: readonly string[], files: OptimizedBackupFiles, source: BackupSource): Promise<void>;
 }
 
 /** Directory name of each volume type inside a pool, as Incus lays them out. */

@@ -1,7 +1,8 @@
 /**
  * Imports a custom volume from a backup tarball (`backup/index.yaml` with
- * config.volume, `backup/volume/`, `backup/volume-snapshots/<snap>/`): the
- * whole archive is read and checked before anything is made; then the
+ * config.volume, `backup/volume/`, `backup/volume-snapshots/<snap>/`; or,
+ * optimized, the driver's `volume.bin` and `volume-snapshots/<snap>.bin`):
+ * the whole archive is read and checked before anything is made; then the
  * volume and its snapshots on disk, and the rows last. A failure undoes all.
  */
 import type { BackupIndex } from '../../api/instance-backup';
@@ -9,6 +10,7 @@ import type { Queries } from '../db';
 import type { PoolRecord, VolumeRecord } from '../db/storage-pools';
 import { badRequest } from '../errors';
 import { parseIndexYaml, restoreVolume } from '../instance/backup-import';
+import { checkOptimizedImport, isOptimized } from '../instance/backup-optimized';
 import { listBackupMembers, readBackupIndex, VOLUME_PARTS } from '../instance/backup-tarball';
 import { apiNameProblem, validateVolumeName } from '../names';
 import { allowVolumeCreation } from '../projects/permissions';
@@ -28,6 +30,8 @@ export interface VolumeImportPlan {
   description: string;
   config: Record<string, string>;
   snapshots: AdoptedSnapshot[];
+  /** An optimized backup: the tarball's members (for the driver's source); null for a normal one. */
+  optimized: ReadonlySet<string> | null;
 }
 
 /** The index parsed and checked for what a volume import needs; a 400 otherwise. */
@@ -42,6 +46,7 @@ function parseVolumeIndex(text: string): BackupIndex {
 export async function planVolumeImport(
   db: Queries,
   vols: StorageVolumes,
+  pools: StoragePools,
   pool: PoolRecord,
   project: string,
   file: string,
@@ -49,7 +54,9 @@ export async function planVolumeImport(
 ): Promise<VolumeImportPlan> {
   const members = new Set((await listBackupMembers(file)).map((n) => n.replace(/\/$/, '')));
   const idx = parseVolumeIndex(await readBackupIndex(file));
-  if (!members.has('backup/volume')) throw badRequest('Invalid backup file: no backup/volume in the archive');
+  const optimized = isOptimized(idx, members, VOLUME_PARTS);
+  if (optimized) checkOptimizedImport(idx, members, VOLUME_PARTS, pool.driver, pools.driver(pool));
+  else if (!members.has('backup/volume')) throw badRequest('Invalid backup file: no backup/volume in the archive');
   const volName = name || idx.name;
   try {
     validateVolumeName(volName);
@@ -62,7 +69,7 @@ export async function planVolumeImport(
   for (const s of idx.snapshots ?? []) {
     const why = typeof s === 'string' ? apiNameProblem(s) : 'not a string';
     if (why) throw badRequest(`Invalid snapshot name: ${why}`);
-    if (!members.has(`backup/volume-snapshots/${s}`)) throw badRequest(`Invalid backup file: snapshot "${s}" missing from the archive`);
+    if (!optimized && !members.has(`backup/volume-snapshots/${s}`)) throw badRequest(`Invalid backup file: snapshot "${s}" missing from the archive`);
     const row = rows.get(s);
     const config = { ...(row?.config ?? {}) };
     // The API shows a snapshot's expiry apart from its config; the row keeps it in config.
@@ -73,7 +80,7 @@ export async function planVolumeImport(
   const config = { ...(v.config ?? {}) };
   await vols.checkNew(pool, project, { name: volName, contentType: 'filesystem', config });
   await allowVolumeCreation(db, project, pool.name, { name: volName, config });
-  return { file, pool, project, name: volName, description: v.description ?? '', config, snapshots };
+  return { file, pool, project, name: volName, description: v.description ?? '', config, snapshots, optimized: optimized ? members : null };
 }
 
 /** Creates the volume from a planned import; everything undone on failure. */
@@ -82,7 +89,7 @@ export async function runVolumeImport(vols: StorageVolumes, pools: StoragePools,
   try {
     const { pool } = plan;
     const disk = volumeDiskName('custom', plan.project, plan.name);
-    await restoreVolume(plan.file, { sd: pools.driver(pool), spec: pools.spec(pool), type: 'custom', disk }, plan.snapshots.map((s) => s.name), VOLUME_PARTS, r);
+    await restoreVolume(plan.file, { sd: pools.driver(pool), spec: pools.spec(pool), type: 'custom', disk }, plan.snapshots.map((s) => s.name), VOLUME_PARTS, r, plan.optimized);
     const rec = await vols.adopt(pool, plan.project, { name: plan.name, contentType: 'filesystem', description: plan.description, config: plan.config }, plan.snapshots);
     r.success();
     return rec;

@@ -14,6 +14,7 @@ import type { PoolRecord, VolumeRecord } from '../db/storage-pools';
 import type { VolumeBackupRecord } from '../db/volume-backups';
 import { badRequest, conflict, notFound } from '../errors';
 import type { EventBus } from '../operations/event-bus';
+import { optimizedFiles, optimizedFor } from '../instance/backup-optimized';
 import { checkBackupRequest, VOLUME_PARTS, writeBackupTarball } from '../instance/backup-tarball';
 import { childPath, validateBackupName } from '../names';
 import { allowBackupCreation } from '../projects/permissions';
@@ -29,6 +30,8 @@ export interface VolumeBackupPlan {
   expiresAt: string;
   volumeOnly: boolean;
   compression: string;
+  /** Asked for; made only where the pool's driver can (see optimizedFor). */
+  optimized: boolean;
 }
 
 /** The URL of one backup, as lifecycle events and lists give it. */
@@ -73,18 +76,18 @@ export class VolumeBackups {
     await allowBackupCreation(this.db, v.project);
     if (v.contentType !== 'filesystem') throw badRequest(`Backups of ${v.contentType} volumes are not supported on this server`);
     const { name, expiresAt, compression } = checkBackupRequest(req, new Set((await this.list(v)).map((b) => b.name)));
-    return { name, expiresAt, volumeOnly: req.volume_only === true, compression };
+    return { name, expiresAt, volumeOnly: req.volume_only === true, compression, optimized: req.optimized_storage === true };
   }
 
   /** What `backup/index.yaml` says about the volume (Incus's backup.Info with config.volume). */
-  async index(pool: PoolRecord, v: VolumeRecord, snaps: VolumeRecord[]): Promise<BackupIndex> {
+  async index(pool: PoolRecord, v: VolumeRecord, snaps: VolumeRecord[], optimized: boolean): Promise<BackupIndex> {
     return {
       name: v.name,
       backend: pool.driver,
       pool: pool.name,
       snapshots: snaps.map((s) => s.name.split('/')[1]!),
-      optimized: false,
-      optimized_header: false,
+      optimized,
+      optimized_header: optimized,
       type: 'custom',
       config: {
         pool: await this.pools.toApi(pool),
@@ -100,18 +103,18 @@ export class VolumeBackups {
     const spec = this.pools.spec(pool);
     const disk = volumeDiskName('custom', v.project, v.name);
     const snaps = p.volumeOnly ? [] : await this.vols.snapshots.list(pool, v);
+    const names = snaps.map((s) => s.name.split('/')[1]!);
+    const optimized = optimizedFor(p.optimized, sd, v.contentType);
     await mkdir(this.dir(v), { recursive: true, mode: 0o700 });
     const out = this.path(v, p);
     try {
       await writeBackupTarball(out, {
-        index: await this.index(pool, v, snaps),
+        index: await this.index(pool, v, snaps, optimized),
         volumePath: sd.volumePath(spec, 'custom', disk),
-        snapshots: snaps.map((s) => {
-          const name = s.name.split('/')[1]!;
-          return { name, path: sd.snapshotPath(spec, 'custom', disk, name) };
-        }),
+        snapshots: names.map((name) => ({ name, path: sd.snapshotPath(spec, 'custom', disk, name) })),
         compression: p.compression,
         parts: VOLUME_PARTS,
+        optimized: optimized ? (sink) => sd.backupVolume!(spec, 'custom', disk, names, optimizedFiles(VOLUME_PARTS), sink) : undefined,
       });
       const b = await this.db.transaction((tx) =>
         tx.volumeBackups.create({
@@ -120,7 +123,7 @@ export class VolumeBackups {
           createdAt: new Date().toISOString(),
           expiresAt: p.expiresAt || NO_EXPIRY,
           volumeOnly: p.volumeOnly,
-          optimizedStorage: false,
+          optimizedStorage: optimized,
           compression: p.compression,
         }),
       );

@@ -1,8 +1,10 @@
-/** Pure logic of instance copy (which config keys travel) and of backup index parsing. */
+/** Pure logic of instance copy (which config keys travel), of backup index parsing and of optimized backups' checks. */
 import t from 'tap';
 import { keptWhenCopying, mergeCopyConfig } from '../../../lib/server/instance/copy';
 import { parseBackupIndex } from '../../../lib/server/instance/backup-import';
-import { checkCompression } from '../../../lib/server/instance/backup-tarball';
+import { checkOptimizedImport, isOptimized, optimizedFiles, optimizedFor } from '../../../lib/server/instance/backup-optimized';
+import { checkCompression, INSTANCE_PARTS, VOLUME_PARTS } from '../../../lib/server/instance/backup-tarball';
+import type { StorageDriver } from '../../../lib/server/storage/interface';
 
 t.test('copy keeps config but a fresh volatile identity', async (t) => {
   t.ok(keptWhenCopying('limits.memory'));
@@ -32,7 +34,7 @@ t.test('backup index: what an import needs, clear 400s otherwise', async (t) => 
   t.equal(status(': : :\n  - ['), 400, 'bad YAML');
   t.equal(status('name: c1\n'), 400, 'no config');
   t.equal(status('- a\n- b\n'), 400, 'not a map');
-  t.equal(status(`${good}optimized: true\n`), 400, 'optimized refused');
+  t.equal(parseBackupIndex(`${good}optimized: true\n`).optimized, true, 'an optimized index parses (the pool driver reads its streams)');
   t.equal(status(good.replace('backend: dir', 'backend: dir\ntype: virtual-machine')), 400, 'VMs refused');
 });
 
@@ -44,4 +46,35 @@ t.test('backup compression names', async (t) => {
   t.equal(checkCompression('gzip --rsyncable'), 'gzip --rsyncable', 'levels and --rsyncable are allowed arguments');
   t.throws(() => checkCompression('ps'), /Compression algorithm "ps" isn't currently supported/);
   t.throws(() => checkCompression('gzip --to-stdout'), /Compression algorithm argument "--to-stdout" isn't allowed/);
+});
+
+t.test('optimized backups: when made, stream names, import checks', async (t) => {
+  const driver = (optimizedBackups: boolean): StorageDriver => ({ info: { optimizedBackups } }) as StorageDriver;
+  t.ok(optimizedFor(true, driver(true)), 'asked for on btrfs: optimized');
+  t.notOk(optimizedFor(true, driver(false)), 'asked for on a driver without them: a normal backup (as Incus)');
+  t.notOk(optimizedFor(false, driver(true)), 'not asked for: normal');
+  t.notOk(optimizedFor(true, driver(true), 'iso'), 'never for an ISO volume');
+  t.same([optimizedFiles(INSTANCE_PARTS).volume, optimizedFiles(INSTANCE_PARTS).snapshot('snap0')], ['container.bin', 'snapshots/snap0.bin']);
+  t.same([optimizedFiles(VOLUME_PARTS).volume, optimizedFiles(VOLUME_PARTS).snapshot('s0')], ['volume.bin', 'volume-snapshots/s0.bin']);
+
+  const idx = { name: 'c1', backend: 'btrfs', pool: 'p', snapshots: ['snap0'], optimized: true, optimized_header: true };
+  const members = new Set(['backup/index.yaml', 'backup/optimized_header.yaml', 'backup/snapshots/snap0.bin', 'backup/container.bin']);
+  t.ok(isOptimized(idx, members, INSTANCE_PARTS));
+  t.ok(isOptimized({ name: 'c1', backend: 'btrfs', pool: 'p' }, members, INSTANCE_PARTS), 'an older index without the flag: container.bin says so');
+  t.notOk(isOptimized({ ...idx, optimized: false }, members, INSTANCE_PARTS), 'the flag wins');
+  const status = (fn: () => void): number | undefined => {
+    try {
+      fn();
+      return undefined;
+    } catch (err) {
+      return (err as { status?: number }).status;
+    }
+  };
+  t.equal(status(() => checkOptimizedImport(idx, members, INSTANCE_PARTS, 'btrfs', driver(true))), undefined, 'complete and on its driver');
+  t.throws(() => checkOptimizedImport(idx, members, INSTANCE_PARTS, 'dir', driver(false)), /Optimized backup storage driver "btrfs" differs from the target storage pool driver "dir"/);
+  const noSnap = new Set([...members].filter((m) => !m.includes('snap0')));
+  t.equal(status(() => checkOptimizedImport(idx, noSnap, INSTANCE_PARTS, 'btrfs', driver(true))), 400, 'a missing snapshot stream: 400');
+  const noHeader = new Set([...members].filter((m) => !m.includes('header')));
+  t.equal(status(() => checkOptimizedImport(idx, noHeader, INSTANCE_PARTS, 'btrfs', driver(true))), 400, 'a header promised but missing: 400');
+  t.equal(status(() => checkOptimizedImport({ ...idx, optimized_header: false }, noHeader, INSTANCE_PARTS, 'btrfs', driver(true))), undefined, 'older files without a header');
 });

@@ -67,7 +67,7 @@ export async function postVolumeImport(s: DaemonState, vols: StorageVolumes, req
         },
       };
     }
-    const plan = await planVolumeImport(s.db, vols, pool, project, file, incusHeader(req, 'name'));
+    const plan = await planVolumeImport(s.db, vols, s.pools, pool, project, file, incusHeader(req, 'name'));
     return {
       description: 'Restoring custom volume from backup',
       project,

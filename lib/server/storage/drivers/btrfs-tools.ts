@@ -83,6 +83,15 @@ export async function subvolumeSetWritable(path: string): Promise<void> {
   await run('btrfs', ['property', 'set', '-ts', path, 'ro', 'false']);
 }
 
+/** Subvolumes directly inside the subvolume at path (`btrfs subvolume list -o`), as paths from the filesystem's top. */
+export async function subvolumesBelow(path: string): Promise<string[]> {
+  const text = await out('btrfs', ['subvolume', 'list', '-o', path]);
+  return text
+    .split('\n')
+    .map((l) => /\spath (.*)$/.exec(l)?.[1])
+    .filter((x): x is string => x !== undefined);
+}
+
 /** Whether path is the top of a subvolume (inode 256 on btrfs). */
 export async function isSubvolume(path: string): Promise<boolean> {
   try {

@@ -21,9 +21,12 @@ import { isCommonPoolKey } from '../pool-keys';
 import { run } from '../../images/run';
 import { parseSize } from '../../instance/config/units';
 import { BLOCK_FILE, blockFileSize, contentTypeOf, createSparseFile, DEFAULT_BLOCK_BYTES, fillFromImage, growAfterClone, resizeBlockFile } from '../block-file';
-import { type PoolSpec, type StorageDriver, type VolumeOptions, type VolumeType, SNAPSHOT_DIRS, VOLUME_DIRS } from '../interface';
+import { type BackupSink, type BackupSource, type OptimizedBackupFiles, type PoolSpec, type StorageDriver, type VolumeOptions, type VolumeType, SNAPSHOT_DIRS, VOLUME_DIRS } from '../interface';
 import { ensurePoolDirs, ensureSnapshotParent, removeSnapshotParentIfEmpty, mkdirMode, SNAPSHOT_PARENT_MODE, volumeDirMode } from '../modes';
 import { childPath, ownDir } from '../../names';
+import { Reverter } from '../../revert';
+import { backupBtrfs, restoreBtrfs } from './btrfs-backup';
+import type { SubvolumePaths } from './btrfs-stream';
 import * as bt from './btrfs-tools';
 
 const KNOWN_KEYS = new Set(['source', 'size', 'btrfs.mount_options', 'rsync.compression']);
@@ -55,6 +58,7 @@ export class BtrfsDriver implements StorageDriver {
     quotas: true,
     sendReceive: true,
     remote: false,
+    optimizedBackups: true,
   };
 
   fillPoolConfig(pool: PoolSpec): Record<string, string> {
@@ -321,5 +325,30 @@ export class BtrfsDriver implements StorageDriver {
       throw err;
     }
     await bt.subvolumeDelete(old);
+  }
+
+  private paths(pool: PoolSpec, type: VolumeType, name: string): SubvolumePaths {
+    return { volume: this.volumePath(pool, type, name), snapshot: (s) => this.snapshotPath(pool, type, name, s), mountPath: pool.mountPath };
+  }
+
+  /** `btrfs send` streams of the volume and its snapshots (see btrfs-backup.ts). */
+  async backupVolume(pool: PoolSpec, type: VolumeType, name: string, snapshots: readonly string[], files: OptimizedBackupFiles, sink: BackupSink): Promise<void> {
+    await backupBtrfs(this.paths(pool, type, name), snapshots, files, sink);
+  }
+
+  /** The volume and its snapshots received from an optimized backup; nothing left on failure. */
+  async createVolumeFromBackup(pool: PoolSpec, type: VolumeType, name: string, snapshots: readonly string[], files: OptimizedBackupFiles, source: BackupSource): Promise<void> {
+    const r = new Reverter();
+    // Runs last on failure: the snapshot folder the receive made, once emptied.
+    r.add(() => removeSnapshotParentIfEmpty(pool.mountPath, type, name));
+    try {
+      await restoreBtrfs(this.paths(pool, type, name), snapshots, files, source, r);
+      // The volume's folder keeps the mode this server gives its type, whatever the stream said.
+      await chmod(this.volumePath(pool, type, name), volumeDirMode(type));
+      r.success();
+    } catch (err) {
+      await r.fail();
+      throw err;
+    }
   }
 }

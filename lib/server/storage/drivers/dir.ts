@@ -29,6 +29,7 @@ export class DirDriver implements StorageDriver {
     quotas: false,
     sendReceive: false,
     remote: false,
+    optimizedBackups: false,
   };
 
   fillPoolConfig(pool: PoolSpec): Record<string, string> {

@@ -54,6 +54,7 @@ export class LvmDriver implements StorageDriver {
     quotas: true,
     sendReceive: false,
     remote: false,
+    optimizedBackups: false,
   };
 
   fillPoolConfig(pool: PoolSpec): Record<string, string> {
