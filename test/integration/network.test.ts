@@ -132,6 +132,13 @@ t.test('DHCP, addresses in list, leases, names, static reservation after restart
   t.match(allocs.stdout, `/1.0/instances/c1,${l1.address}/32,br1,instance,YES`, "c1's lease as a /32");
   t.match(allocs.stdout, `/1.0/instances/c2,${prefix}.50/32,br1,instance,YES`, "c2's reservation");
   t.notMatch(allocs.stdout, 'br1.gw', 'no gateway row');
+  const summary = await d.cli(['network', 'list-allocations', '--summary', '-f', 'csv']);
+  t.equal(summary.code, 0, summary.stderr);
+  const br1Row = summary.stdout.split('\n').find((l) => l.startsWith(`br1,${prefix}.0/24,`)) ?? '';
+  t.ok(br1Row.includes(`${prefix}.50`) && br1Row.includes(l1.address), `summary row for ${prefix}.0/24 holds both addresses (${br1Row})`);
+  const custom = await d.cli(['network', 'list-allocations', '--summary', '-c', 'ua']);
+  t.equal(custom.code, 1, '--summary with -c refused');
+  t.match(custom.stderr, 'The --summary flag cannot be used with custom columns (-c)');
 
   t.equal(d.attach('c1', ['ping', '-c1', '-W2', `${prefix}.50`]).code, 0, 'c1 reaches c2 by address');
   // IPv4 asked for: once c2's SLAAC address is registered the name also has an AAAA record, which busybox ping prefers.

@@ -1,5 +1,6 @@
 import t from 'tap';
-import type { Network } from '../../lib/api/network';
+import type { Network, NetworkAllocation } from '../../lib/api/network';
+import { summarizeAllocations } from '../../lib/cli/commands/network-allocations-summary';
 import { findNetworkDevice, nicForNetwork } from '../../lib/cli/commands/network-attach';
 import { matchNetwork, parseColumns } from '../../lib/cli/commands/network-list';
 import { networkInfoText } from '../../lib/cli/format/network-info';
@@ -82,4 +83,29 @@ t.test('network info text', async (t) => {
       '',
     ].join('\n'),
   );
+});
+
+t.test('list-allocations --summary folds used addresses into ranges per subnet', async (t) => {
+  const alloc = (network: string, type: string, addresses: string): NetworkAllocation => ({ network, type, addresses, used_by: '', hwaddr: '', nat: false });
+  const rows = summarizeAllocations([
+    alloc('br1', 'instance', '10.0.0.3/32'),
+    alloc('br1', 'network', '10.0.0.1/24'),
+    alloc('br1', 'instance', '10.0.0.2/32'),
+    alloc('br1', 'instance', '10.0.0.9/32'),
+    alloc('br1', 'instance', '::ffff:10.0.0.4'),
+    alloc('br1', 'network-forward', '192.0.2.7/32'),
+    alloc('br1', 'network', 'fd42::1/64'),
+    alloc('br1', 'instance', 'fd42::a/128'),
+    alloc('br1', 'instance', 'fd42::b/128'),
+    alloc('br1', 'network', '10.0.0.0/24'),
+    alloc('a0', 'network', '10.9.0.1/24'),
+  ]);
+  t.same(rows, [
+    { network: 'a0', subnet: '10.9.0.0/24', used: '' },
+    { network: 'br1', subnet: '10.0.0.0/24', used: '10.0.0.2-10.0.0.4, 10.0.0.9' },
+    { network: 'br1', subnet: 'fd42::/64', used: 'fd42::a-fd42::b' },
+    { network: 'br1', subnet: 'external', used: '192.0.2.7' },
+  ]);
+  t.throws(() => summarizeAllocations([alloc('br1', 'network', 'nonsense')]), /Invalid subnet "nonsense" for network "br1"/);
+  t.throws(() => summarizeAllocations([alloc('br1', 'instance', '10.0.0.300/32')]), /Invalid address "10.0.0.300\/32" for network "br1"/);
 });

@@ -11,6 +11,8 @@ export interface NetworkListFlags {
   columns: string;
   format: string;
   allProjects?: boolean;
+  /** `list-allocations --summary`: used ranges per subnet. */
+  summary?: boolean;
 }
 
 /** Incus's default columns: name, type, managed, IPv4, IPv6, description, used by, state. */
@@ -133,6 +135,14 @@ export async function listLeases(ctx: CliContext, name: string, flags: NetworkLi
 
 export async function listAllocations(ctx: CliContext, flags: NetworkListFlags): Promise<number> {
   const { getNetworkAllocations } = require('../../client/networks') as typeof import('../../client/networks');
-  render(ctx, flags, ALLOCATION_COLUMNS, await getNetworkAllocations(ctx.client(), { allProjects: flags.allProjects }), allocationShape);
+  const allocations = await getNetworkAllocations(ctx.client(), { allProjects: flags.allProjects });
+  if (!flags.summary) {
+    render(ctx, flags, ALLOCATION_COLUMNS, allocations, allocationShape);
+    return 0;
+  }
+  if (flags.columns !== DEFAULT_ALLOCATION_COLUMNS) throw new Error('The --summary flag cannot be used with custom columns (-c)');
+  const { summarizeAllocations } = require('./network-allocations-summary') as typeof import('./network-allocations-summary');
+  const rows = summarizeAllocations(allocations);
+  ctx.out(renderList(parseFormat(flags.format), ['NETWORK', 'SUBNET', 'USED'], rows.map((r) => [r.network, r.subnet, r.used]), rows));
   return 0;
 }

@@ -240,6 +240,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('-c, --columns <columns>', 'Columns', DEFAULT_ALLOCATION_COLUMNS)
     .option('-f, --format <format>', 'Format (csv|json|table|yaml|compact|markdown)', 'table')
     .option('--all-projects', 'Run against all projects')
+    .option('--summary', 'Show a summary of used IP ranges per subnet')
     .action(async (remote: string | undefined, flags: NetworkListFlags) => {
       if (remote) localName(remote.endsWith(':') ? remote : `${remote}:`);
       ctx.exitCode = await listAllocations(ctx, flags);
