@@ -159,6 +159,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<Daemon> {
   const instances = new InstanceManager({ db, events, images, imageDownloader: imageRemote.downloader, pools, drivers, idmap, idmappedPool: () => idmapOk, varDir: opts.varDir });
   const actions = new StateActions(instances);
   const snapshots = new SnapshotManager(instances, actions);
+  actions.useStartupSnapshots((rec, cfg) => snapshots.takeStartupSnapshot(rec, cfg));
   const snapshotScheduler = new SnapshotScheduler(instances, snapshots, log);
   // The HTTPS listener serves the same app; its handler is bound once the app is ready.
   let routing: ((req: IncomingMessage, res: ServerResponse) => void) | null = null;

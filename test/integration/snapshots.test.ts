@@ -127,3 +127,20 @@ t.test('stateful snapshot without CRIU answers 400', async (t) => {
   t.equal(rr.code, 0, rr.stderr);
   t.equal((await d.client.getInstance('s1')).status, 'Running', 'running again after restore');
 });
+
+t.test('@startup in snapshots.schedule takes a snapshot at each start, as Incus', async (t) => {
+  const d = await withDaemon(t);
+  const r0 = await d.cli(['launch', 'busybox', 'st1', '-c', 'snapshots.schedule=@startup, 10 2,5-8/2 * * *']);
+  t.equal(r0.code, 0, r0.stderr);
+  t.teardown(() => d.cli(['delete', '-f', 'st1']));
+  const names = async (): Promise<string[]> => ((await d.client.raw('GET', '/1.0/instances/st1/snapshots')).response as unknown as { metadata: string[] }).metadata;
+  t.same(await names(), ['/1.0/instances/st1/snapshots/snap0'], 'snap0 taken by the launch');
+  const r1 = await d.cli(['restart', 'st1', '-f']);
+  t.equal(r1.code, 0, r1.stderr);
+  t.equal((await names()).length, 2, 'another one on restart');
+  t.equal((await d.client.getInstance('st1')).status, 'Running');
+  await d.cli(['stop', 'st1', '-f']);
+  await d.cli(['config', 'set', 'st1', 'snapshots.schedule=@daily']);
+  t.equal((await d.cli(['start', 'st1'])).code, 0);
+  t.equal((await names()).length, 2, 'none without @startup');
+});

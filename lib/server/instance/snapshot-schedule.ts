@@ -14,6 +14,8 @@ const ALIASES: Record<string, (m: number, h: number) => string | null> = {
   '@annually': (m, h) => `${m} ${h} 1 1 *`,
   '@yearly': (m, h) => `${m} ${h} 1 1 *`,
   '@never': () => null,
+  // Taken when the instance starts (snapshots.ts), never by the clock.
+  '@startup': () => null,
 };
 
 /** A stable minute and hour for a subject (an instance id): FNV-1a of its decimal form. */

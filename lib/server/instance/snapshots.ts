@@ -162,6 +162,30 @@ export class SnapshotManager {
     return snap;
   }
 
+  /**
+   * Incus's startup snapshot: with `@startup` among the entries of
+   * `snapshots.schedule`, a snapshot named by `snapshots.pattern` and dated
+   * by `snapshots.expiry` is taken each time the instance starts, before
+   * its process runs. Callers hold the instance lock.
+   */
+  async takeStartupSnapshot(rec: InstanceRecord, expandedConfig: Record<string, string>, now = new Date()): Promise<void> {
+    const triggers = (expandedConfig['snapshots.schedule'] ?? '').toLowerCase().split(', ');
+    if (!triggers.includes('@startup')) return;
+    let name: string;
+    let expiry: Date | null;
+    try {
+      name = nextSnapshotName(expandedConfig['snapshots.pattern'] || 'snap%d', await this.m.deps.db.snapshots.names(rec.id), now);
+      expiry = expiryFrom(now, expandedConfig['snapshots.expiry'] || '');
+    } catch (err) {
+      throw new Error(`Failed getting startup snapshot info: ${(err as Error).message}`);
+    }
+    try {
+      await this.create(rec, { name, expiresAt: expiry ? expiry.toISOString() : NO_EXPIRY, stateful: false }, now);
+    } catch (err) {
+      throw new Error(`Failed taking startup snapshot: ${(err as Error).message}`);
+    }
+  }
+
   /** Deletes the volume, then the row. */
   async delete(rec: InstanceRecord, s: SnapshotRecord): Promise<void> {
     const { sd, spec, disk } = await this.storage(rec);

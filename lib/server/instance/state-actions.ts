@@ -18,7 +18,14 @@ import { syncRootfsIdmap } from './rootfs-idmap';
 const DEFAULT_STOP_TIMEOUT = 600;
 
 export class StateActions {
+  /** Takes the `@startup` snapshot (the snapshot manager, which itself needs these actions to restore). */
+  private startupSnapshot: ((rec: InstanceRecord, expandedConfig: Record<string, string>) => Promise<void>) | null = null;
+
   constructor(private readonly m: InstanceManager) {}
+
+  useStartupSnapshots(take: (rec: InstanceRecord, expandedConfig: Record<string, string>) => Promise<void>): void {
+    this.startupSnapshot = take;
+  }
 
   /** Checks that the action makes sense now; throws the 400 Incus would give. */
   async check(rec: InstanceRecord, req: InstanceStatePut): Promise<void> {
@@ -77,6 +84,7 @@ export class StateActions {
     await validateNicsForStart(this.m.deps, fresh, rt.expandedDevices);
     await this.renderTemplates(fresh, rt);
     await shiftAttachedVolumes(this.m, rt, rt.expandedDevices);
+    await this.startupSnapshot?.(fresh, rt.expandedConfig);
     await this.m.deps.drivers.of(rt.type).start(rt);
     await this.m.setVolatile(rec, 'volatile.last_state.power', 'RUNNING');
     await this.m.deps.db.instances.touch(rec.id, new Date().toISOString());
