@@ -6,7 +6,7 @@
 import type { InstanceSource } from '../api/instance';
 import type { CliContext } from './context';
 import { incusOf, resolveImageOn } from './image-remote';
-import { connect, serverAddress, splitRemote } from './remotes/connect';
+import { connect, remoteCertificate, serverAddress, splitRemote } from './remotes/connect';
 
 /** `[remote:]image` split; `local` when the image is on the instance's own server (same remote, or same address). */
 export function parseImageArg(ctx: CliContext, raw: string): { remote: string; name: string; local: boolean } {
@@ -29,7 +29,10 @@ export async function remoteImageSource(ctx: CliContext, remote: string, name: s
     return { ...base, alias: name };
   }
   const { image, alias } = await resolveImageOn(server, name, vm ? 'virtual-machine' : 'container');
-  if (image.public) return { ...base, ...(alias ? { alias } : { fingerprint: image.fingerprint }) };
+  // The daemon trusts the remote's certificate as this client pinned it (Incus's ConnectionInfo.Certificate).
+  const certificate = remoteCertificate(ctx, remote);
+  const pinned: InstanceSource = certificate ? { ...base, certificate } : base;
+  if (image.public) return { ...pinned, ...(alias ? { alias } : { fingerprint: image.fingerprint }) };
   const { getImageSecret } = require('../client/images') as typeof import('../client/images');
-  return { ...base, fingerprint: image.fingerprint, secret: await getImageSecret(incusOf(server), image.fingerprint) };
+  return { ...pinned, fingerprint: image.fingerprint, secret: await getImageSecret(incusOf(server), image.fingerprint) };
 }

@@ -89,6 +89,13 @@ t.test('image copy in pull, push and relay mode, both ways: same fingerprint, al
     ok(t, await incus(['image', 'delete', fpU, '--project', 'back']), `${mode}: clean project "back"`);
   }
 
+  // An instance from an image only b holds: a's daemon pulls it from b's HTTPS address, trusting the certificate the client pinned for b.
+  const onlyB = (await buildBusyboxImage({ output: join(a.dir, 'src', 'b-only.tar.xz'), creationDate: 1_700_500_000 })).path;
+  ok(t, await b.cli(['image', 'import', onlyB, '--alias', 'bonly']), 'an image only b has (private)');
+  ok(t, await incus(['init', 'b:bonly', 'local:fromb']), 'init from an image on the HTTPS remote b: with its self-signed certificate');
+  t.ok(await find(a, sha(onlyB)), 'a cached the image from b');
+  ok(t, await incus(['delete', 'local:fromb']), 'clean the instance');
+
   const auto = await incus(['image', 'copy', 'local:uni', 'b:', '--mode', 'push', '--auto-update']);
   t.not(auto.code, 0, '--auto-update outside pull mode is refused');
   t.match(auto.stderr, 'Auto update is only available in pull mode');

@@ -10,8 +10,7 @@ import { type RemoteImage, incusOf, remoteArg, resolveImageOn } from '../image-r
 import { collect } from '../option-parsers';
 import { ProgressLine, waitShowingProgress } from '../progress';
 import { byteSizeSI as byteSize } from '../format/units';
-import { connectIncus, serverAddress, splitRemote } from '../remotes/connect';
-import { configDir } from '../remotes/config';
+import { connectIncus, remoteCertificate, serverAddress, splitRemote } from '../remotes/connect';
 
 type ImagesApi = typeof import('../../client/images');
 const imagesApi = (): ImagesApi => require('../../client/images') as ImagesApi;
@@ -188,13 +187,6 @@ async function relayFromFiles(found: RemoteImage, target: IncusClient, copy: { a
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** The pinned certificate of an HTTPS remote, for another server to trust it when dialing it ("" for none). */
-function remoteCertificate(ctx: CliContext, remote: string): string {
-  if (serverAddress(ctx, remote).startsWith('unix:')) return '';
-  const { readServerCert } = require('../remotes/client-cert') as typeof import('../remotes/client-cert');
-  return readServerCert(configDir(ctx.io.env), remote) ?? '';
 }
 
 async function refreshImages(ctx: CliContext, args: string[]): Promise<void> {

@@ -72,6 +72,13 @@ export function openIncusClient(ctx: CliContext, name: string): IncusClient {
   return new Client({ transport, project });
 }
 
+/** The pinned certificate of an HTTPS remote, for another server to trust it when dialing it ("" for none). */
+export function remoteCertificate(ctx: CliContext, remote: string): string {
+  if (serverAddress(ctx, remote).startsWith('unix:')) return '';
+  const { readServerCert } = require('./client-cert') as typeof import('./client-cert');
+  return readServerCert(configDir(ctx.io.env), remote) ?? '';
+}
+
 /** Connects to a remote by name (the run's shared client for its target remote). */
 export function connect(ctx: CliContext, name: string): RemoteServer {
   const remote = cliConfig(ctx).remotes[name];
