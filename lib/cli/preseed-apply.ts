@@ -1,12 +1,13 @@
 /**
  * Applies a decoded preseed through the public API, in Incus's order
  * (ApplyServerPreseed): server config, storage pools, networks of the
- * default project, projects, networks of other projects, profiles. Existing
+ * default project, projects, networks of other projects, storage volumes,
+ * profiles. Existing
  * items are updated (config keys merged, description replaced when given),
  * new ones created; every error names the item at fault.
  */
 import type { IncusClient } from '../client/client';
-import type { LocalPreseed, PreseedNetwork, PreseedPool, PreseedProfile, PreseedProject } from './preseed-decode';
+import type { LocalPreseed, PreseedNetwork, PreseedPool, PreseedProfile, PreseedProject, PreseedVolume } from './preseed-decode';
 
 /** Read-modify-write views of the resources a preseed touches; the seam the unit test fakes. */
 export interface PreseedApi {
@@ -24,6 +25,10 @@ export interface PreseedApi {
   getProject(name: string): Promise<{ description: string; config: Record<string, string>; etag: string }>;
   createProject(project: PreseedProject): Promise<void>;
   updateProject(name: string, put: { description: string; config: Record<string, string> }, etag: string): Promise<void>;
+  /** null when the pool has no such volume in the project. */
+  getVolume(project: string, pool: string, type: string, name: string): Promise<{ type: string; description: string; config: Record<string, string>; etag: string } | null>;
+  createVolume(volume: PreseedVolume): Promise<void>;
+  updateVolume(project: string, pool: string, type: string, name: string, put: { description: string; config: Record<string, string> }, etag: string): Promise<void>;
   /** null when the project has no profile of that name. */
   getProfile(
     project: string,
@@ -89,6 +94,17 @@ async function applyProjects(api: PreseedApi, projects: PreseedProject[]): Promi
   }
 }
 
+async function applyVolume(api: PreseedApi, target: PreseedVolume): Promise<void> {
+  const cur = await api.getVolume(target.project, target.pool, target.type, target.name).catch(() => null);
+  if (!cur) {
+    await named(`Failed to create storage volume "${target.name}" in project "${target.project}" on pool "${target.pool}"`, () => api.createVolume(target));
+    return;
+  }
+  if (cur.type !== target.type) throw new Error(`Storage volume "${target.name}" in project "${target.project}" is of type "${cur.type}" instead of "${target.type}"`);
+  const put = { description: target.description || cur.description, config: { ...cur.config, ...target.config } };
+  await named(`Failed to update storage volume "${target.name}" in project "${target.project}"`, () => api.updateVolume(target.project, target.pool, target.type, target.name, put, cur.etag));
+}
+
 async function applyProfile(api: PreseedApi, target: PreseedProfile): Promise<void> {
   const where = `profile "${target.name}" in project "${target.project}"`;
   const cur = await api.getProfile(target.project, target.name).catch(() => null);
@@ -116,6 +132,7 @@ export async function applyPreseed(api: PreseedApi, preseed: LocalPreseed): Prom
   for (const n of networks.filter((n) => n.project === 'default')) await applyNetwork(api, n);
   await applyProjects(api, preseed.projects);
   for (const n of networks.filter((n) => n.project !== 'default')) await applyNetwork(api, n);
+  for (const v of preseed.storage_volumes) await applyVolume(api, { ...v, project: v.project || 'default', type: v.type || 'custom' });
   for (const p of preseed.profiles) await applyProfile(api, { ...p, project: p.project || 'default' });
 }
 
@@ -162,6 +179,24 @@ export function clientPreseedApi(client: IncusClient): PreseedApi {
     },
     createProject: (p) => projects.createProject(client, { name: p.name, description: p.description, config: p.config }),
     updateProject: (name, put, etag) => projects.updateProject(client, name, put, { etag: etag || undefined }),
+    async getVolume(project, pool, type, name) {
+      try {
+        const { value, etag } = await storage.getStorageVolume(client.useProject(project), pool, type, name);
+        return { type: value.type, description: value.description ?? '', config: value.config ?? {}, etag };
+      } catch (err) {
+        if (isNotFound(err)) return null;
+        throw err;
+      }
+    },
+    createVolume: (v) =>
+      storage.createStorageVolume(client.useProject(v.project), v.pool, {
+        name: v.name,
+        type: v.type,
+        description: v.description,
+        config: v.config,
+        ...(v.content_type ? { content_type: v.content_type } : {}),
+      }),
+    updateVolume: (project, pool, type, name, put, etag) => storage.updateStorageVolume(client.useProject(project), pool, type, name, put, { etag: etag || undefined }),
     async getProfile(project, name) {
       try {
         const { value, etag } = await client.useProject(project).getProfileWithEtag(name);

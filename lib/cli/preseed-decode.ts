@@ -24,6 +24,19 @@ export interface PreseedPool {
   config: Record<string, string>;
 }
 
+/** One storage volume of a preseed (api.InitStorageVolumesProjectPost: api.StorageVolumesPost, pool, project). */
+export interface PreseedVolume {
+  name: string;
+  /** `custom` when not given. */
+  type: string;
+  description: string;
+  config: Record<string, string>;
+  content_type: string;
+  pool: string;
+  /** `default` when not given. */
+  project: string;
+}
+
 /** One project of a preseed (api.ProjectsPost). */
 export interface PreseedProject {
   name: string;
@@ -56,6 +69,7 @@ export interface LocalPreseed {
   config: Record<string, string>;
   networks: PreseedNetwork[];
   storage_pools: PreseedPool[];
+  storage_volumes: PreseedVolume[];
   profiles: PreseedProfile[];
   projects: PreseedProject[];
   /** Bootstrapping or joining a cluster; absent or null for none. */
@@ -146,6 +160,22 @@ class PreseedDecoder {
     return p;
   }
 
+  volume(node: Node): PreseedVolume {
+    const v: PreseedVolume = { name: '', type: '', description: '', config: {}, content_type: '', pool: '', project: '' };
+    this.struct(node, 'api.InitStorageVolumesProjectPost', {
+      name: (x) => (v.name = this.string(x)),
+      type: (x) => (v.type = this.string(x)),
+      description: (x) => (v.description = this.string(x)),
+      config: (x) => (v.config = this.stringMap(x)),
+      content_type: (x) => (v.content_type = this.string(x)),
+      pool: (x) => (v.pool = this.string(x)),
+      project: (x) => (v.project = this.string(x)),
+      // A copy or migration source has no meaning at init time here.
+      source: (x) => this.unsupported(x, 'source'),
+    });
+    return v;
+  }
+
   project(node: Node): PreseedProject {
     const p: PreseedProject = { name: '', description: '', config: {} };
     this.struct(node, 'api.ProjectsPost', {
@@ -198,15 +228,15 @@ class PreseedDecoder {
   }
 
   preseed(node: Node): LocalPreseed {
-    const out: LocalPreseed = { config: {}, networks: [], storage_pools: [], profiles: [], projects: [] };
+    const out: LocalPreseed = { config: {}, networks: [], storage_pools: [], storage_volumes: [], profiles: [], projects: [] };
     this.struct(node, 'api.InitPreseed', {
       config: (v) => (out.config = this.stringMap(v)),
       networks: (v) => (out.networks = this.list(v, (i) => this.network(i))),
       storage_pools: (v) => (out.storage_pools = this.list(v, (i) => this.pool(i))),
       profiles: (v) => (out.profiles = this.list(v, (i) => this.profile(i))),
       projects: (v) => (out.projects = this.list(v, (i) => this.project(i))),
+      storage_volumes: (v) => (out.storage_volumes = this.list(v, (i) => this.volume(i))),
       // A dump carries these (empty); this CLI does not apply them yet.
-      storage_volumes: (v) => this.unsupported(v, 'storage_volumes'),
       certificates: (v) => this.unsupported(v, 'certificates'),
       cluster_groups: (v) => this.unsupported(v, 'cluster_groups'),
       cluster: (v) => (out.cluster = this.cluster(v)),
@@ -241,6 +271,7 @@ export function decodePreseed(text: string): LocalPreseed {
   unnamed(out.networks, 'networks entry');
   unnamed(out.projects, 'projects entry');
   unnamed(out.profiles, 'profiles entry');
+  unnamed(out.storage_volumes, 'storage_volumes entry');
   const driverless = out.storage_pools.find((p) => p.driver === '');
   if (driverless) throw new Error(`Failed to parse the preseed: storage pool "${driverless.name}" is missing its driver`);
   return out;

@@ -10,6 +10,12 @@ storage_pools:
 - name: data
   driver: dir
   description: Seeded pool
+storage_volumes:
+- name: vol1
+  pool: data
+  description: Seeded volume
+  config:
+    user.seed: "yes"
 projects:
 - name: seeded
   description: Seeded project
@@ -41,6 +47,9 @@ t.test('preseed applies config, pool, project and profiles; dump round-trips the
   const { getProject } = require('../../lib/client/projects') as typeof import('../../lib/client/projects');
   const project = await getProject(d.client, 'seeded');
   t.equal(project.config['limits.instances'], '3', 'project with its limit');
+  const { getStorageVolume } = require('../../lib/client/storage') as typeof import('../../lib/client/storage');
+  const vol = (await getStorageVolume(d.client, 'data', 'custom', 'vol1')).value;
+  t.same([vol.type, vol.description, vol.config['user.seed']], ['custom', 'Seeded volume', 'yes'], 'custom volume created on the seeded pool');
   t.same((await d.client.getProfile('default')).devices.root, { type: 'disk', path: '/', pool: 'data' }, 'root disk in default profile');
   const extra = await d.client.useProject('seeded').getProfile('extra');
   t.same([extra.description, extra.config['limits.cpu']], ['Extra profile', '2'], 'profile created in its project');

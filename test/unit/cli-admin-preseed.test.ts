@@ -10,6 +10,7 @@ interface FakeState {
   networks: Record<string, { managed: boolean; description: string; config: Record<string, string> }>;
   projects: Record<string, { description: string; config: Record<string, string> }>;
   profiles: Record<string, { description: string; config: Record<string, string>; devices: Record<string, Record<string, string>> }>;
+  volumes?: Record<string, { type: string; description: string; config: Record<string, string> }>;
 }
 
 /** A recording fake: every call is logged as `verb target`. */
@@ -56,6 +57,18 @@ function fake(state: FakeState, failOn?: string): { api: PreseedApi; calls: stri
     updateProject: async (name, put) => {
       log(`update project ${name}`);
       state.projects[name] = put;
+    },
+    getVolume: async (project, pool, _type, name) => {
+      const v = (state.volumes ?? {})[`${project}/${pool}/${name}`];
+      return v ? { ...v, etag: 'e' } : null;
+    },
+    createVolume: async (v) => {
+      log(`create volume ${v.project}/${v.pool}/${v.type}/${v.name}`);
+      state.volumes = { ...state.volumes, [`${v.project}/${v.pool}/${v.name}`]: { type: v.type, description: v.description, config: v.config } };
+    },
+    updateVolume: async (project, pool, type, name, put) => {
+      log(`update volume ${project}/${pool}/${type}/${name}`);
+      state.volumes![`${project}/${pool}/${name}`] = { type, ...put };
     },
     getProfile: async (project, name) => {
       const p = state.profiles[`${project}/${name}`];
@@ -109,12 +122,20 @@ projects:
 storage_pools:
 - name: data
   driver: dir
+storage_volumes:
+- name: vol1
+  pool: data
+  config: {size: 1GiB}
+- name: vol2
+  pool: data
+  project: p1
+  type: custom
 config:
   images.auto_update_interval: 15
   core.trust_password: 007
 `;
 
-t.test('applies in Incus order: config, pools, default networks, projects, other networks, profiles', async (t) => {
+t.test('applies in Incus order: config, pools, default networks, projects, other networks, volumes, profiles', async (t) => {
   const state = fresh();
   const { api, calls } = fake(state);
   await applyPreseed(api, decodePreseed(PRESEED));
@@ -126,6 +147,8 @@ t.test('applies in Incus order: config, pools, default networks, projects, other
     'create project p1',
     'update project default',
     'create network p1/br2',
+    'create volume default/data/custom/vol1',
+    'create volume p1/data/custom/vol2',
     'update profile default/default',
     'create profile p1/web',
   ]);
@@ -151,6 +174,19 @@ t.test('existing items are updated; a pool of another driver is refused by name'
   await t.rejects(applyPreseed(api, decodePreseed('storage_pools:\n- name: data\n  driver: zfs\n')), {
     message: 'Storage pool "data" is of type "dir" instead of "zfs"',
   });
+});
+
+t.test('an existing volume is updated; one of another type is refused by name', async (t) => {
+  const state = fresh();
+  state.volumes = { 'default/data/v': { type: 'custom', description: 'old', config: { size: '1GiB' } } };
+  const { api, calls } = fake(state);
+  await applyPreseed(api, decodePreseed('storage_volumes:\n- name: v\n  pool: data\n  config: {user.a: b}\n'));
+  t.same(calls, ['update volume default/data/custom/v']);
+  t.same(state.volumes['default/data/v'], { type: 'custom', description: 'old', config: { size: '1GiB', 'user.a': 'b' } });
+  await t.rejects(applyPreseed(api, decodePreseed('storage_volumes:\n- name: v\n  pool: data\n  type: container\n')), {
+    message: 'Storage volume "v" in project "default" is of type "custom" instead of "container"',
+  });
+  t.throws(() => decodePreseed('storage_volumes:\n- pool: data\n'), /storage_volumes entry 0 is missing its name/);
 });
 
 t.test('a failing step names the item and stops there', async (t) => {
@@ -183,7 +219,7 @@ t.test('decoding errors', async (t) => {
   t.throws(() => decodePreseed('config:\n  a: 1\n  a: 2\n'), { message: /^Failed to parse the preseed: yaml: / });
   t.throws(() => decodePreseed('storage_pools:\n- driver: dir\n'), { message: 'Failed to parse the preseed: storage_pools entry 0 is missing its name' });
   t.throws(() => decodePreseed('storage_pools:\n- name: a\n'), { message: 'Failed to parse the preseed: storage pool "a" is missing its driver' });
-  t.throws(() => decodePreseed('storage_volumes:\n- name: v\n  pool: p\n'), { message: /line 2: storage_volumes is not supported/ });
+  t.throws(() => decodePreseed('certificates:\n- name: v\n'), { message: /line 2: certificates is not supported/ });
   t.same(decodePreseed('cluster:\n  enabled: true\n  server_address: 10.0.0.2:8443\n  cluster_token: abc\n').cluster, {
     server_name: '',
     enabled: true,

@@ -86,7 +86,7 @@ async function initInteractive(ctx: CliContext, client: IncusClient): Promise<vo
     ask.close();
   }
   const { config, networks, storage_pools, profiles, projects } = doc;
-  await applyPreseed(clientPreseedApi(client), { config, networks, storage_pools, profiles, projects });
+  await applyPreseed(clientPreseedApi(client), { config, networks, storage_pools, storage_volumes: [], profiles, projects });
 }
 
 /** One readiness probe: `/internal/ready` (Incus), else `GET /1.0` on servers without it. */
