@@ -123,3 +123,36 @@ t.test('restricted project', async (t) => {
     t.equal((snaps.body.metadata as Body[]).length, 1);
   });
 });
+
+t.test('networks and pools a project may not use are hidden from it, as Incus', async (t) => {
+  // The managed bridge lives in the daemon's own network namespace.
+  const d = await withDaemon(t, { netns: true });
+  t.equal((await q(d, 'POST', '/1.0/networks', { name: 'vis0', config: { 'ipv4.address': 'none', 'ipv6.address': 'none' } })).status, 201);
+  t.teardown(() => q(d, 'DELETE', '/1.0/networks/vis0'));
+  t.equal((await q(d, 'POST', '/1.0/projects', { name: 'vis', config: {} })).status, 200);
+  t.teardown(() => q(d, 'DELETE', '/1.0/projects/vis'));
+  const names = async (): Promise<string[]> => ((await q(d, 'GET', '/1.0/networks?project=vis')).body.metadata as string[]).map((u) => u.split('/').pop()!);
+  const set = (config: Record<string, string>) => q(d, 'PATCH', '/1.0/projects/vis', { config });
+  t.ok((await names()).includes('vis0'), 'unrestricted: listed');
+  t.equal((await set({ restricted: 'true', 'restricted.devices.nic': 'block' })).status, 200);
+  t.notOk((await names()).includes('vis0'), 'restricted.devices.nic=block: not listed');
+  const hidden = await q(d, 'GET', '/1.0/networks/vis0?project=vis');
+  t.same([hidden.status, hidden.body.error], [404, 'Network not found'], 'nor shown');
+  t.equal((await q(d, 'GET', '/1.0/networks/vis0/state?project=vis')).status, 404, 'nor its state');
+  t.equal((await q(d, 'PATCH', '/1.0/networks/vis0?project=vis', { config: { 'user.a': 'b' } })).status, 404, 'nor changed');
+  const create = await q(d, 'POST', '/1.0/networks?project=vis', { name: 'vis1' });
+  t.same([create.status, create.body.error], [403, 'Network not allowed in project'], 'nor created');
+  t.equal((await set({ 'restricted.devices.nic': 'managed' })).status, 200);
+  t.ok((await names()).includes('vis0'), 'restricted.devices.nic=managed: the managed network is listed');
+  t.equal((await q(d, 'GET', '/1.0/networks/vis0?project=vis')).status, 200);
+  t.equal((await set({ 'restricted.devices.nic': 'allow', 'restricted.networks.access': 'other' })).status, 200);
+  t.notOk((await names()).includes('vis0'), 'outside restricted.networks.access: hidden');
+  t.ok(((await q(d, 'GET', '/1.0/networks')).body.metadata as string[]).includes('/1.0/networks/vis0'), 'the default project still sees it');
+
+  const pools = async (project: string): Promise<string[]> => (await q(d, 'GET', `/1.0/storage-pools?project=${project}`)).body.metadata as string[];
+  t.ok((await pools('vis')).includes('/1.0/storage-pools/default'));
+  t.equal((await q(d, 'PATCH', '/1.0/projects/vis', { config: { 'limits.disk.pool.default': '0' } })).status, 200);
+  t.notOk((await pools('vis')).includes('/1.0/storage-pools/default'), 'limits.disk.pool.default=0: the pool is hidden from the project');
+  t.equal((await q(d, 'GET', '/1.0/storage-pools/default?project=vis')).status, 404, 'and answers 404 there');
+  t.ok((await pools('default')).includes('/1.0/storage-pools/default'), 'other projects still see it');
+});

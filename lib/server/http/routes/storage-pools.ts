@@ -8,6 +8,8 @@ import { checkIfMatch, recursionOf, setEtag } from '../request';
 import { registerStorageVolumes } from './storage-volumes';
 import { clusterPoolView, createPoolInCluster, deletePoolEverywhere } from '../../storage/cluster-pools';
 import { fromMember } from '../../cluster/notify-members';
+import { notFound } from '../../errors';
+import { hiddenPools } from '../project-access';
 
 const stringMap = { type: 'object', additionalProperties: { type: 'string' } } as const;
 const putSchema = { type: 'object', properties: { config: stringMap, description: { type: 'string' } } } as const;
@@ -16,7 +18,8 @@ type NameParams = { Params: { name: string }; Querystring: { target?: string } }
 
 export function registerStoragePools(app: FastifyInstance, s: DaemonState): void {
   app.get('/1.0/storage-pools', async (req) => {
-    const pools = await s.pools.list();
+    const hidden = await hiddenPools(s, req);
+    const pools = (await s.pools.list()).filter((p) => !hidden(p.name));
     if (recursionOf(req) === 0) return syncResponse(pools.map((p) => `/1.0/storage-pools/${p.name}`));
     if (!s.cluster.clustered) return syncResponse(await Promise.all(pools.map((p) => s.pools.toApi(p))));
     return syncResponse(await Promise.all(pools.map(async (p) => clusterPoolView(s, p, await s.pools.toApi(p)))));
@@ -32,6 +35,7 @@ export function registerStoragePools(app: FastifyInstance, s: DaemonState): void
   });
 
   app.get<NameParams>('/1.0/storage-pools/:name', async (req, reply) => {
+    if ((await hiddenPools(s, req))(req.params.name)) throw notFound('not found');
     const p = await s.pools.get(req.params.name);
     setEtag(reply, [p.config, p.description]);
     if (!s.cluster.clustered) return syncResponse(await s.pools.toApi(p));
