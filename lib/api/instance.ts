@@ -98,4 +98,10 @@ export interface InstancePost {
   target?: InstancePostTarget | null;
   pool?: string;
   project?: string;
+  /** Incremental transfer (instance_refresh_migration). */
+  refresh?: boolean;
+  /** Overrides for a move (instance_move_config). */
+  profiles?: string[];
+  config?: ConfigMap;
+  devices?: DevicesMap;
 }

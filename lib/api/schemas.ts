@@ -74,6 +74,10 @@ export const instancePostSchema = {
     },
     pool: { type: 'string' },
     project: { type: 'string' },
+    refresh: { type: 'boolean' },
+    profiles: { type: 'array', items: { type: 'string' } },
+    config: { type: 'object', additionalProperties: { type: 'string' } },
+    devices: { type: 'object', additionalProperties: { type: 'object', additionalProperties: { type: 'string' } } },
   },
 } as const;
 

@@ -132,4 +132,9 @@ export const API_EXTENSIONS: string[] = [
   'clustering_config',
   'clustering_evacuation',
   'cluster_member_state',
+  // Server-side moves of a stopped instance to another pool or project, with config, device and
+  // profile overrides (POST /1.0/instances/{name} with migration, pool, project).
+  'instance_pool_move',
+  'instance_project_move',
+  'instance_move_config',
 ];

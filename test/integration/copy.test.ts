@@ -80,3 +80,85 @@ t.test('instance copy and move', async (t) => {
   t.ok(existsSync(vol('c5')) && !existsSync(vol('c4')), 'move renames');
   t.notOk(c1.config['volatile.apply_template'] === 'copy', 'source untouched');
 });
+
+t.test('move to another project and pool on the same server, as Incus', async (t) => {
+  const d = await withDaemon(t);
+  const ok = async (args: string[]): Promise<string> => {
+    const r = await d.cli(args);
+    t.equal(r.code, 0, `incus ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const fails = async (args: string[], message: string): Promise<void> => {
+    const r = await d.cli(args);
+    t.not(r.code, 0, `incus ${args.join(' ')} fails`);
+    t.match(r.stderr, message);
+  };
+  const poolDir = join(d.dir, 'storage-pools', 'p2');
+  await ok(['storage', 'create', 'p2', 'dir']);
+  await ok(['project', 'create', 'tp']);
+  await ok(['profile', 'create', 'tprof', '--project', 'tp']);
+  t.teardown(async () => {
+    for (const [n, p] of [['m1', 'tp'], ['m2', 'tp'], ['m3', 'default'], ['m3', 'tp'], ['m4', 'tp'], ['r1', 'default']]) await d.cli(['delete', '-f', n!, '--project', p!]);
+    await d.cli(['profile', 'delete', 'tprof', '--project', 'tp']);
+    await d.cli(['project', 'delete', 'tp']);
+    await d.cli(['storage', 'delete', 'p2']);
+  });
+  const volIn = (pool: string, project: string, n: string): string =>
+    join(pool === 'default' ? join(d.dir, 'storage-pools', 'default') : poolDir, 'containers', project === 'default' ? n : `${project}_${n}`);
+
+  // To another project: the snapshot, the data and the identity go along; nothing stays behind.
+  await ok(['init', 'busybox', 'm1', '-c', 'user.mark=one']);
+  writeFileSync(join(volIn('default', 'default', 'm1'), 'rootfs', 'marker'), 'moved\n');
+  await ok(['snapshot', 'create', 'm1', 's0']);
+  const before = await d.client.getInstance('m1');
+  await ok(['move', 'm1', '--target-project', 'tp']);
+  t.equal((await d.cli(['list', '-c', 'n', '-f', 'csv'])).stdout.trim(), '', 'gone from the default project');
+  const moved = await d.client.useProject('tp').getInstance('m1');
+  t.equal(moved.config['user.mark'], 'one', 'config kept');
+  t.equal(moved.config['volatile.uuid'], before.config['volatile.uuid'], 'same instance UUID');
+  t.equal(moved.config['volatile.eth0.hwaddr'], before.config['volatile.eth0.hwaddr'], 'same MAC address');
+  t.same(moved.profiles, ['default'], 'profiles kept');
+  t.equal(moved.devices.root?.pool, 'default', 'the root disk stays on its pool, now a local device');
+  t.equal(readFileSync(join(volIn('default', 'tp', 'm1'), 'rootfs', 'marker'), 'utf8'), 'moved\n', 'data moved');
+  t.notOk(existsSync(volIn('default', 'default', 'm1')), 'source volume removed');
+  t.equal(JSON.parse(await ok(['snapshot', 'list', 'm1', '--project', 'tp', '-f', 'json'])).length, 1, 'the snapshot came along');
+
+  // Overrides: no profiles, a profile, config.
+  await ok(['init', 'busybox', 'm2']);
+  await ok(['move', 'm2', '--target-project', 'tp', '--profile', 'tprof', '-c', 'user.test=success']);
+  const m2 = await d.client.useProject('tp').getInstance('m2');
+  t.same(m2.profiles, ['tprof'], '--profile applied');
+  t.equal(m2.config['user.test'], 'success', '--config applied');
+  await ok(['init', 'busybox', 'm4']);
+  await ok(['move', 'm4', '--target-project', 'tp', '--no-profiles']);
+  t.same((await d.client.useProject('tp').getInstance('m4')).profiles, [], '--no-profiles');
+  await ok(['init', 'busybox', 'bad']);
+  await fails(['move', 'bad', '--target-project', 'tp', '--profile', 'nope'], 'Profile "nope" not found');
+  t.ok((await d.client.getInstance('bad')).name === 'bad', 'a refused move leaves the source');
+  await ok(['delete', 'bad']);
+
+  // To another pool in the same project (a temporary name, then the instance's own).
+  await ok(['init', 'busybox', 'm3']);
+  const m3uuid = (await d.client.getInstance('m3')).config['volatile.uuid'];
+  await ok(['move', 'm3', '--storage', 'p2']);
+  const m3 = await d.client.getInstance('m3');
+  t.equal(m3.devices.root?.pool, 'p2', 'root disk on the new pool');
+  t.equal(m3.config['volatile.uuid'], m3uuid, 'same UUID');
+  t.ok(existsSync(volIn('p2', 'default', 'm3')) && !existsSync(volIn('default', 'default', 'm3')), 'volume moved between pools');
+  t.same((JSON.parse(await ok(['list', '-f', 'json'])) as { name: string }[]).map((i) => i.name), ['m3'], 'no temporary instance left');
+  await ok(['move', 'm3', '--target-project', 'tp', '-d', 'root,pool=default', '-d', 'root,size=1GiB']);
+  t.same((await d.client.useProject('tp').getInstance('m3')).devices.root, { type: 'disk', path: '/', pool: 'default', size: '1GiB' }, '-d overrides the root disk over its expanded form');
+  t.ok(existsSync(volIn('default', 'tp', 'm3')), 'and the volume follows it');
+
+  // Running instances, refresh and local renames are refused as Incus refuses them.
+  await ok(['launch', 'busybox', 'r1']);
+  await fails(['move', 'r1', '--target-project', 'tp', '--stateless'], 'Instance must be stopped to be moved across projects');
+  await fails(['move', 'r1', '--storage', 'p2', '--stateless'], "Live storage pool changes aren't supported for containers");
+  await fails(['move', 'r1', '--target-project', 'tp', '--stateless', '--refresh'], 'Instance must be stopped to be moved statelessly');
+  await fails(['move', 'r1', 'r2', '--stateless', '--refresh'], "Can't perform an incremental transfer in local rename");
+  await fails(['move', 'r1'], "Can't perform local rename without a new instance name");
+  await fails(['move', 'r1', 'r2', '-c', 'user.a=b'], "Can't override configuration or profiles in local rename");
+  const live = await d.client.raw('POST', '/1.0/instances/r1', { migration: true, live: true, refresh: true }).catch((e: Error) => e);
+  t.match((live as Error).message, "Refresh migration can't be used with a stateful migration");
+  await ok(['config', 'set', 'r1', 'cluster.evacuate=refresh-migrate']);
+});

@@ -1,14 +1,13 @@
 /**
- * `incus copy SRC[/SNAP] DST` and `incus move OLD NEW | OLD --storage POOL`
- * within one server: POST /1.0/instances with a copy source; a move is a
- * rename, or a copy to the new pool followed by deleting the source.
+ * `incus copy SRC[/SNAP] DST` and `incus move` within one server: a copy is
+ * POST /1.0/instances with a copy source; a move is a rename, or, to another
+ * pool or project, a move the server makes itself.
  */
 import type { Command } from 'commander';
-import { randomBytes } from 'node:crypto';
-import type { DevicesMap, InstancesPost } from '../../api/instance';
+import type { DevicesMap, InstancePost, InstancesPost } from '../../api/instance';
 import type { IncusClient } from '../../client/client';
 import type { CliContext } from '../context';
-import { parseKeyValues, quote } from '../kv';
+import { parseDeviceOverrides, parseKeyValues, quote } from '../kv';
 import { collect } from '../option-parsers';
 import { localName } from '../remote';
 import { splitRemote } from '../remotes/connect';
@@ -71,20 +70,46 @@ export async function refreshInstance(ctx: CliContext, src: string, dst: string,
   await refreshConfig(ctx, client, name, req);
 }
 
-/** `move OLD NEW` renames; with --storage the instance (and its snapshots) moves to the pool. */
-export async function moveInstance(ctx: CliContext, from: string, to: string | undefined, storage: string | undefined): Promise<number> {
+/**
+ * `move` on one server, as Incus's CLI: without --storage or --target-project
+ * a rename; with either, the server moves the stopped instance itself
+ * (POST /1.0/instances/NAME with migration, pool, project and the
+ * overrides).
+ */
+export async function moveInstance(ctx: CliContext, from: string, to: string | undefined, flags: CopyFlags): Promise<number> {
   const client = ctx.client();
   const name = localName(from);
-  const target = to === undefined ? name : localName(to);
-  if (!storage) {
-    if (target === name) throw new Error('You must specify a new name or a storage pool');
+  const target = to === undefined ? undefined : localName(to);
+  if (!flags.storage && !flags.targetProject) {
+    if (target === undefined) throw new Error("Can't perform local rename without a new instance name");
+    if (flags.config || flags.device || flags.profile || flags.profiles === false) throw new Error("Can't override configuration or profiles in local rename");
+    if (flags.refresh) throw new Error("Can't perform an incremental transfer in local rename");
     await (await client.renameInstance(name, target)).wait();
     return 0;
   }
-  const tmp = `${name}-move-${randomBytes(3).toString('hex')}`;
-  await copyInstance(ctx, name, tmp, { storage });
-  await (await client.deleteInstance(name)).wait();
-  await (await client.renameInstance(tmp, target)).wait();
+  const req: InstancePost = {
+    name: target ?? name,
+    migration: true,
+    live: flags.stateless !== true,
+    instance_only: flags.instanceOnly === true,
+    pool: flags.storage ?? '',
+    project: flags.targetProject ?? '',
+    refresh: flags.refresh === true,
+  };
+  if (flags.profile && flags.profile.length > 0) req.profiles = flags.profile;
+  else if (flags.profiles === false) req.profiles = [];
+  if (flags.config) req.config = parseKeyValues(flags.config);
+  if (flags.device) {
+    // Each override applies over the device as the instance has it (profiles included).
+    const expanded = (await client.getInstance(name)).expanded_devices;
+    req.devices = Object.fromEntries(Object.entries(parseDeviceOverrides(flags.device)).map(([dev, over]) => [dev, { ...(expanded[dev] ?? {}), ...over }]));
+  }
+  const op = await client.migrateInstance(name, req).catch((err: Error) => {
+    throw new Error(`Migration API failure: ${err.message}`);
+  });
+  await op.wait().catch((err: Error) => {
+    throw new Error(`Migration operation failure: ${err.message}`);
+  });
   return 0;
 }
 
@@ -152,6 +177,6 @@ export function register(program: Command, ctx: CliContext): void {
         ctx.exitCode = 0;
         return;
       }
-      ctx.exitCode = await moveInstance(ctx, src, dst, flags.storage);
+      ctx.exitCode = await moveInstance(ctx, src, dst, flags);
     });
 }

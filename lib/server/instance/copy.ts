@@ -170,8 +170,12 @@ async function sourceVolumeRows(m: InstanceManager, srcVol: VolumeRecord, plan: 
   return { description: base.description, config: base.config, snapshots };
 }
 
-/** Runs a planned copy: rows (instance, volume, snapshots) and volumes, undone together on failure. */
-export async function runCopy(m: InstanceManager, plan: CopyPlan): Promise<InstanceRecord> {
+/**
+ * Runs a planned copy: rows (instance, volume, snapshots) and volumes, undone
+ * together on failure. `identity` gives the new record's config with its
+ * volatile keys (a fresh identity unless a move keeps the source's).
+ */
+export async function runCopy(m: InstanceManager, plan: CopyPlan, identity: (plan: CopyPlan) => Promise<ConfigMap> = (p) => copyVolatile(m, p)): Promise<InstanceRecord> {
   const { db, pools } = m.deps;
   const r = new Reverter();
   try {
@@ -179,7 +183,7 @@ export async function runCopy(m: InstanceManager, plan: CopyPlan): Promise<Insta
     if (!srcVol) throw new StatusError(500, `Instance "${plan.source.name}" has no root volume`);
     const srcPool = await pools.get(srcVol.pool);
     const pool = await pools.get(plan.pool);
-    const config = await copyVolatile(m, plan);
+    const config = await identity(plan);
 
     // Volumes first, rows last: a daemon killed mid-copy leaves no half-copied instance listed, only
     // a volume that `admin recover` reports.

@@ -4,6 +4,8 @@
  * target on a websocket operation (pull, relay) or dials the target's
  * operation (push: `target` in the body). The target (`POST /1.0/instances`
  * with `source.type: migration`) dials the source (pull) or waits (push).
+ * A `pool` or `project` without a cluster target moves the instance on this
+ * server instead (instance/move-local.ts).
  */
 import type { FastifyReply } from 'fastify';
 import type { InstancePost, InstancesPost } from '../../../api/instance';
@@ -11,7 +13,10 @@ import type { InstanceRecord } from '../../db/instances';
 import { badRequest, StatusError } from '../../errors';
 import { criuProblem } from '../../instance/criu';
 import { instanceUrl } from '../../instance/views';
+import { moveLocally } from '../../instance/move-local';
 import { migrateInstanceSource } from '../../migration/instance-source';
+import { asyncResponse } from '../../response';
+import { backupsOf } from './instance-backups';
 import { planMigrationSink, runMigrationSink } from '../../migration/instance-sink';
 import type { DaemonState } from '../../state';
 import { replyMigrationOp, sourceConns } from './migration-op';
@@ -62,4 +67,18 @@ export async function postMigrateSink(s: DaemonState, project: string, body: Ins
       if (start) await s.actions.apply(rec, { action: 'start' });
     },
   });
+}
+
+/** A move to another pool or project on this server, as a task operation (Incus's server-side instance migration). */
+export async function postLocalMove(s: DaemonState, rec: InstanceRecord, body: InstancePost, reply: FastifyReply): Promise<FastifyReply> {
+  const m = s.instances;
+  if (body.project) await s.projects.get(body.project);
+  if (body.pool && !(await s.db.pools.get(body.pool))) throw badRequest(`Can't find a storage pool '${body.pool}' for the instance to use`);
+  const op = s.ops.start({
+    description: 'Migrating instance',
+    project: rec.project,
+    resources: { instances: [instanceUrl(rec)] },
+    run: () => m.locks.with(m.lockKey(rec), async () => moveLocally(m, await m.get(rec.project, rec.name), body, (r) => backupsOf(s).deleteAll(r))),
+  });
+  return reply.code(202).header('Location', `/1.0/operations/${op.id}`).send(asyncResponse(op));
 }

@@ -14,7 +14,8 @@ import { matchFilter, parseFilter } from '../filter';
 import { checkIfMatch, projectOf, projectOrAll, query, recursionOf, setEtag } from '../request';
 import type { InstanceRecord } from '../../db/instances';
 import { postCopy } from './instance-copy';
-import { postMigrateSink, postMigrateSource } from './instance-migrate';
+import { postLocalMove, postMigrateSink, postMigrateSource } from './instance-migrate';
+import { checkMigrationRequest } from '../../instance/move-local';
 import { postMoveToMember } from './cluster-move';
 import { backupsOf, postImport } from './instance-backups';
 
@@ -170,7 +171,12 @@ export function registerInstances(app: FastifyInstance, s: DaemonState): void {
     const body = (req.body ?? {}) as InstancePost;
     const target = query(req).target;
     if (body.migration && target && s.cluster.clustered) return postMoveToMember(s, rec, target, reply);
-    if (body.migration) return postMigrateSource(s, rec, body, reply);
+    if (body.migration) {
+      const [st] = await s.drivers.states([rec]);
+      checkMigrationRequest(rec, st.pid > 0, body, s.cluster.clustered, target ?? '');
+      if (body.pool || body.project) return postLocalMove(s, rec, body, reply);
+      return postMigrateSource(s, rec, body, reply);
+    }
     if (!body.name) throw badRequest('No name provided');
     const newName = body.name;
     validateInstanceName(newName);

@@ -50,6 +50,8 @@ export const INSTANCE_KEYS: Record<string, KeySpec> = {
   'boot.host_shutdown_timeout': k(isUint, true),
   'boot.stop.priority': k(isInt, true),
 
+  'cluster.evacuate': k(oneOf('auto', 'migrate', 'live-migrate', 'refresh-migrate', 'stop', 'stateful-stop', 'force-stop')),
+
   'cloud-init.network-config': k(isAny),
   'cloud-init.user-data': k(isAny),
   'cloud-init.vendor-data': k(isAny),
