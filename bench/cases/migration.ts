@@ -21,6 +21,7 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Instance, InstancesPost } from '../../lib/api/instance';
 import { migrateInstance } from '../../lib/client/migration';
@@ -30,6 +31,7 @@ import { RECEIVER_CAPS, rsyncFeatureArgs } from '../../lib/server/migration/rsyn
 import { BenchContext } from '../lib/case';
 import { positiveCount } from '../lib/env-count';
 import { freeLocalPort } from '../lib/free-port';
+import { measureNodeTlsLink } from '../lib/node-tls-link';
 import { BENCH_IMAGE_ALIAS, IncusDaemon, startIncusDaemon } from '../lib/incus-daemon';
 import { median, timeMs } from '../lib/stats';
 import { targetNote } from '../lib/target';
@@ -341,6 +343,32 @@ export async function run(ctx: BenchContext): Promise<void> {
     ctx.note(`${columns[side]} against ${COLUMN_TLS}: ${ofTls.toFixed(2)}× its MiB/s (${rate[side]!.toFixed(0)} vs ${rate['rsync-tls']!.toFixed(0)}); the TLS link alone takes rsync to ${(rate['rsync-tls']! / rsyncRate).toFixed(2)}× of raw rsync`);
   }
 
+  await nodeTlsBound(ctx, work, bytes, rsyncRate, msPerMib(copies[copies.length - 1], (u) => u.aChildren + u.bChildren));
+
   await b.stop();
   await a.stop();
+}
+
+/**
+ * The Node TLS link alone (bench/lib/node-tls-link.ts), and the rate no
+ * copy through Node TLS on both ends can pass on this host: all cores busy
+ * with nothing but rsync's two ends (`rsyncMsPerMib`, as measured in the
+ * copy) and the two TLS ends, before any relay work.
+ */
+async function nodeTlsBound(ctx: BenchContext, work: string, bytes: number, rsyncRate: number, rsyncMsPerMib: number): Promise<void> {
+  const runs = [];
+  for (let i = 0; i < ctx.warmup + ctx.runs; i++) {
+    const r = await measureNodeTlsLink(path.join(work, 'tls.crt'), path.join(work, 'tls.key'), bytes);
+    ctx.log(`Node TLS link ${i < ctx.warmup ? 'warm-up' : 'round'}: sender ${r.senderMsPerMib.toFixed(2)}, receiver ${r.receiverMsPerMib.toFixed(2)} CPU ms/MiB, ${r.mibPerSecond.toFixed(0)} MiB/s`);
+    if (i >= ctx.warmup) runs.push(r);
+  }
+  const send = median(runs.map((r) => r.senderMsPerMib));
+  const receive = median(runs.map((r) => r.receiverMsPerMib));
+  const cores = availableParallelism();
+  const bound = (cores * 1000) / (rsyncMsPerMib + send + receive);
+  ctx.metric('migration.node-tls.sender', send, 'CPU ms/MiB');
+  ctx.metric('migration.node-tls.receiver', receive, 'CPU ms/MiB');
+  ctx.metric('migration.node-tls.bound', bound, 'MiB/s');
+  ctx.note(`Node's TLS link alone (two Node processes, the tree's ${(bytes / MIB).toFixed(0)} MiB in 1 MiB writes over TLS 1.3 on 127.0.0.1, ${runs[0].cipher}, the receiver dropping it; medians of ${runs.length}): sender ${send.toFixed(2)}, receiver ${receive.toFixed(2)} CPU ms/MiB, ${median(runs.map((r) => r.mibPerSecond)).toFixed(0)} MiB/s`);
+  ctx.note(`bound for any copy with Node's TLS at both ends on ${cores} cores: ${cores} × 1000 / (rsync's two ends over a stream ${rsyncMsPerMib.toFixed(2)} + TLS sender ${send.toFixed(2)} + TLS receiver ${receive.toFixed(2)} CPU ms/MiB) = ${bound.toFixed(0)} MiB/s, ${(bound / rsyncRate).toFixed(2)}× raw rsync, with every core busy all the time and no relay work at all (reading rsync's socket, framing, writing to rsync)`);
 }

@@ -105,7 +105,7 @@ host_skip_reason() { # host_skip_reason NAME: the missing features of NAME, join
 
 # Suites that skip themselves without a terminal (`tty -s`) get one.
 tty_wanted() { # tty_wanted NAME: prints 1 for such a suite
-  case "$1" in config_edit) echo 1 ;; esac
+  case "$1" in config_edit | container_snapshot_config) echo 1 ;; esac
 }
 
 # Why a suite failed: main.sh runs with sh -e, so the output before its
