@@ -43,7 +43,13 @@ t.test('restricted project', async (t) => {
     const lowlevel = await createInstance(d, 'r', 'x', { config: { 'raw.lxc': 'lxc.log.level=1' } });
     t.equal(lowlevel.status, 400);
     t.equal(lowlevel.error, `Failed checking if instance creation allowed: Use of low-level config "raw.lxc" ${where('x')} is forbidden`);
+    const vol = await createInstance(d, 'r', 'x', { config: { 'volatile.uuid': 'foo' } });
+    t.equal(vol.status, 400);
+    t.equal(vol.error, 'Setting "volatile.uuid" on container "x" in project "r" is forbidden');
     t.equal((await q(d, 'GET', '/1.0/instances/x?project=r')).status, 404, 'nothing created');
+    const volUpd = await q(d, 'PATCH', '/1.0/instances/c1?project=r', { config: { 'volatile.uuid': 'foo' } });
+    t.same([volUpd.status, volUpd.body.error], [400, 'Changing "volatile.uuid" on container "c1" in project "r" is forbidden'], 'a volatile key cannot be changed either');
+    t.equal((await q(d, 'PATCH', '/1.0/instances/c1?project=r', { config: { 'volatile.eth0.hwaddr': '10:66:6a:00:00:01' } })).status, 200, 'a MAC address may be set');
     t.equal((await q(d, 'PATCH', '/1.0/projects/r', { config: { 'restricted.images.servers': 'images.example.org' } })).status, 200);
     // Refused while planning: nothing is fetched (the server is a closed local port anyway).
     const server = await q(d, 'POST', '/1.0/instances?project=r', { name: 'x', source: { type: 'image', server: 'https://127.0.0.1:1', protocol: 'simplestreams', alias: 'busybox' } });

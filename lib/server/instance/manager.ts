@@ -344,7 +344,7 @@ export class InstanceManager {
     if (!root) throw badRequest('Failed initializing instance: Failed getting root disk: No root device could be found');
     if (!root.pool) throw badRequest('Failed initializing instance: The root disk device has no pool');
     await this.deps.pools.get(root.pool);
-    await allowInstanceCreation(db, project, { ...record, imageServer: source.type === 'image' ? source.server : undefined });
+    await allowInstanceCreation(db, project, { ...record, imageServer: source.type === 'image' ? source.server : undefined, requested: { config: req.config ?? {}, current: {} } });
     return { project, name, record, pool: root.pool, imageFingerprint, remoteImage, start: req.start === true };
   }
 
@@ -549,7 +549,7 @@ export class InstanceManager {
     const expanded = this.expandWith(next, profiles);
     if (!rootDisk(expanded.expanded_devices)) throw badRequest('Invalid devices: No root device could be found');
     await planNextIdmap(this, this.expandWith(rec, profiles).expanded_config, next, expanded.expanded_config);
-    await allowInstanceUpdate(this.deps.db, rec.project, next);
+    await allowInstanceUpdate(this.deps.db, rec.project, { ...next, requested: { config: put.config ?? {}, current: rec.config } });
     const beforeDevices = this.expandWith(rec, profiles).expanded_devices;
     for (const k of volatileToReset(next.config, beforeDevices, expanded.expanded_devices)) delete next.config[k];
     Object.assign(next.config, missingNicVolatile(next, expanded.expanded_devices));

@@ -14,7 +14,7 @@ import { isTrue } from '../instance/config-keys';
 import { DEFAULT_PROJECT, featureProject } from './features';
 import { aggregateKeysOf, checkAggregateLimits, checkInstanceCounts, checkLimitsNotBelowUsage } from './limits';
 import { type InstanceEntity, type ProfileEntity, type ProjectInfo, expandInstances, fetchProjectInfo } from './project-info';
-import { backupCreationProblem, checkRestrictions, snapshotCreationProblem, storagePoolAllowed } from './restrictions';
+import { backupCreationProblem, checkRestrictions, snapshotCreationProblem, storagePoolAllowed, volatileConfigProblem } from './restrictions';
 import { ProjectRuleError } from './rule-error';
 
 /** An instance as created or updated: its own (unexpanded) config, devices and profiles. */
@@ -26,6 +26,15 @@ export interface InstanceCandidate {
   devices: DevicesMap;
   /** Where a launch takes its image from: a server outside restricted.images.servers is refused. */
   imageServer?: string;
+  /** The config the user asked for and the instance's current one, checked for volatile keys (not for copies and migrations, which drop them). */
+  requested?: { config: ConfigMap; current: ConfigMap };
+}
+
+/** Refuses volatile keys the project does not let users set (Incus's checkRestrictionsOnVolatileConfig). */
+function checkVolatile(info: { name: string; config: ConfigMap }, inst: InstanceCandidate): void {
+  if (!inst.requested) return;
+  const problem = volatileConfigProblem(info, inst, inst.requested.config, inst.requested.current);
+  if (problem) throw badRequest(problem);
 }
 
 /** Runs `fn`, turning a broken rule into a 400 (with `prefix`, as Incus wraps it). */
@@ -82,6 +91,7 @@ export async function allowInstanceCreation(db: Queries, project: string, inst: 
     const allowed = info.config['restricted.images.servers'].split(',').map((x) => x.trim());
     if (!allowed.includes(host)) throw badRequest(`Image server "${host}" isn't allowed in this project`);
   }
+  checkVolatile(info, inst);
   refuse('', () => checkInstanceCounts(info, inst.type));
   info.instances.push(toEntity(inst));
   refuse('Failed checking if instance creation allowed', () => checkRestrictionsAndAggregateLimits(info));
@@ -91,6 +101,7 @@ export async function allowInstanceCreation(db: Queries, project: string, inst: 
 export async function allowInstanceUpdate(db: Queries, project: string, inst: InstanceCandidate): Promise<void> {
   const info = await fetchProjectInfo(db, project, true);
   if (!info) return;
+  checkVolatile(info, inst);
   info.instances = info.instances.map((i) => (i.name === inst.name ? { ...toEntity(inst), type: i.type } : i));
   refuse('Failed checking if instance update allowed', () => checkRestrictionsAndAggregateLimits(info));
 }

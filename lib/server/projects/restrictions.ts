@@ -303,3 +303,31 @@ export function snapshotCreationProblem(project: string, config: ConfigMap): str
 export function backupCreationProblem(project: string, config: ConfigMap): string | null {
   return hasRestriction(config, 'restricted.backups', 'block') ? `Project "${project}" doesn't allow for backup creation` : null;
 }
+
+/** Volatile keys a user may set even where low-level config is restricted (Incus's isSafeKey). */
+function safeVolatileKey(key: string): boolean {
+  if (['volatile.apply_template', 'volatile.base_image', 'volatile.last_state.power', 'volatile.selinux.context'].includes(key)) return true;
+  return key.endsWith('.apply_quota') || key.endsWith('.hwaddr');
+}
+
+/**
+ * Incus's checkRestrictionsOnVolatileConfig, for a project with limits or
+ * restrictions: unless restricted.containers.lowlevel (or
+ * .virtual-machines.lowlevel) is allow, a volatile key other than the safe
+ * ones may not be set or changed. Returns the problem, or null.
+ */
+export function volatileConfigProblem(
+  project: { name: string; config: ConfigMap },
+  inst: { name: string; type: string },
+  wanted: ConfigMap,
+  current: ConfigMap,
+): string | null {
+  const lowLevel = inst.type === 'virtual-machine' ? 'restricted.virtual-machines.lowlevel' : 'restricted.containers.lowlevel';
+  if (project.config[lowLevel] === 'allow') return null;
+  for (const [key, value] of Object.entries(wanted)) {
+    if (!key.startsWith('volatile.') || safeVolatileKey(key)) continue;
+    if (!(key in current)) return `Setting "${key}" on ${inst.type} "${inst.name}" in project "${project.name}" is forbidden`;
+    if (current[key] !== value) return `Changing "${key}" on ${inst.type} "${inst.name}" in project "${project.name}" is forbidden`;
+  }
+  return null;
+}
