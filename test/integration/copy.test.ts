@@ -129,9 +129,10 @@ t.test('move to another project and pool on the same server, as Incus', async (t
   const m2 = await d.client.useProject('tp').getInstance('m2');
   t.same(m2.profiles, ['tprof'], '--profile applied');
   t.equal(m2.config['user.test'], 'success', '--config applied');
-  await ok(['init', 'busybox', 'm4']);
+  await ok(['init', 'busybox', 'm4', '-c', 'security.protection.delete=true']);
   await ok(['move', 'm4', '--target-project', 'tp', '--no-profiles']);
-  t.same((await d.client.useProject('tp').getInstance('m4')).profiles, [], '--no-profiles');
+  t.same((await d.client.useProject('tp').getInstance('m4')).profiles, [], '--no-profiles (and delete protection does not stop a move)');
+  await ok(['config', 'unset', 'm4', 'security.protection.delete', '--project', 'tp']);
   await ok(['init', 'busybox', 'bad']);
   await fails(['move', 'bad', '--target-project', 'tp', '--profile', 'nope'], 'Profile "nope" not found');
   t.ok((await d.client.getInstance('bad')).name === 'bad', 'a refused move leaves the source');

@@ -452,10 +452,10 @@ export class InstanceManager {
     }
   }
 
-  /** Deletes a stopped instance: driver files, volume, then the row. */
-  async delete(rec: InstanceRecord): Promise<void> {
+  /** Deletes a stopped instance: driver files, volume, then the row. `force` ignores security.protection.delete (a move's source, once copied). */
+  async delete(rec: InstanceRecord, opts: { force?: boolean } = {}): Promise<void> {
     const { db, pools, drivers, events } = this.deps;
-    if (isTrue((await this.expand(rec)).expanded_config['security.protection.delete'])) {
+    if (!opts.force && isTrue((await this.expand(rec)).expanded_config['security.protection.delete'])) {
       throw badRequest('Instance is protected from being deleted');
     }
     const [st] = await drivers.states([rec]);

@@ -95,6 +95,6 @@ export async function moveLocally(m: InstanceManager, rec: InstanceRecord, body:
   });
   await m.locks.with(m.lockKey(plan), () => runCopy(m, plan, keptVolatile(m, source)));
   await deleteBackups(source);
-  await m.delete(source);
+  await m.delete(source, { force: true });
   if (name !== source.name) await m.rename(await m.get(project, name), source.name);
 }
