@@ -145,6 +145,8 @@ t.test('networks and pools a project may not use are hidden from it, as Incus', 
   const hidden = await q(d, 'GET', '/1.0/networks/vis0?project=vis');
   t.same([hidden.status, hidden.body.error], [404, 'Network not found'], 'nor shown');
   t.equal((await q(d, 'GET', '/1.0/networks/vis0/state?project=vis')).status, 404, 'nor its state');
+  t.equal((await q(d, 'GET', '/1.0/networks/vis0/forwards?project=vis')).status, 404, 'nor its forwards');
+  t.equal((await q(d, 'GET', '/1.0/networks/vis0/forwards')).status, 200, 'which the default project sees');
   t.equal((await q(d, 'PATCH', '/1.0/networks/vis0?project=vis', { config: { 'user.a': 'b' } })).status, 404, 'nor changed');
   const create = await q(d, 'POST', '/1.0/networks?project=vis', { name: 'vis1' });
   t.same([create.status, create.body.error], [403, 'Network not allowed in project'], 'nor created');

@@ -6,7 +6,8 @@ import type { NetworkForwardRecord } from '../../db/network-forwards';
 import { createForward, deleteForward, forwardToApi, getForward, listForwards, updateForward } from '../../network/forwards';
 import { syncResponse } from '../../response';
 import type { DaemonState } from '../../state';
-import { checkIfMatch, projectOf, recursionOf, setEtag } from '../request';
+import { checkIfMatch, recursionOf, setEtag } from '../request';
+import { networkAccess } from '../project-access';
 
 type NameParams = { Params: { name: string } };
 type ForwardParams = { Params: { name: string; address: string } };
@@ -20,14 +21,14 @@ const forwardUrl = (net: string, address: string): string => `/1.0/networks/${en
 
 export function registerNetworkForwards(app: FastifyInstance, s: DaemonState): void {
   app.get<NameParams>('/1.0/networks/:name/forwards', async (req) => {
-    await projectOf(s, req);
+    (await networkAccess(s, req)).require(req.params.name, true);
     const forwards = await listForwards(s.db, await s.networks.get(req.params.name));
     if (recursionOf(req) === 0) return syncResponse(forwards.map((f) => forwardUrl(req.params.name, f.listen_address)));
     return syncResponse(forwards);
   });
 
   app.post<NameParams>('/1.0/networks/:name/forwards', { schema: { body: networkForwardsPostSchema } }, async (req, reply) => {
-    await projectOf(s, req);
+    (await networkAccess(s, req)).require(req.params.name, true);
     const body = req.body as NetworkForwardsPost;
     await createForward(s.db, await s.networks.get(req.params.name), body);
     void reply.header('Location', forwardUrl(req.params.name, body.listen_address)).code(201);
@@ -35,14 +36,14 @@ export function registerNetworkForwards(app: FastifyInstance, s: DaemonState): v
   });
 
   app.get<ForwardParams>('/1.0/networks/:name/forwards/:address', async (req, reply) => {
-    await projectOf(s, req);
+    (await networkAccess(s, req)).require(req.params.name, true);
     const rec = await getForward(s.db, await s.networks.get(req.params.name), req.params.address);
     setEtag(reply, etag(rec));
     return syncResponse(forwardToApi(rec));
   });
 
   app.put<ForwardParams>('/1.0/networks/:name/forwards/:address', { schema: { body: networkForwardPutSchema } }, async (req) => {
-    await projectOf(s, req);
+    (await networkAccess(s, req)).require(req.params.name, true);
     const net = await s.networks.get(req.params.name);
     checkIfMatch(req, etag(await getForward(s.db, net, req.params.address)));
     await updateForward(s.db, net, req.params.address, (req.body ?? {}) as Partial<NetworkForwardPut>);
@@ -50,7 +51,7 @@ export function registerNetworkForwards(app: FastifyInstance, s: DaemonState): v
   });
 
   app.patch<ForwardParams>('/1.0/networks/:name/forwards/:address', { schema: { body: networkForwardPutSchema } }, async (req) => {
-    await projectOf(s, req);
+    (await networkAccess(s, req)).require(req.params.name, true);
     const net = await s.networks.get(req.params.name);
     const rec = await getForward(s.db, net, req.params.address);
     checkIfMatch(req, etag(rec));
@@ -64,7 +65,7 @@ export function registerNetworkForwards(app: FastifyInstance, s: DaemonState): v
   });
 
   app.delete<ForwardParams>('/1.0/networks/:name/forwards/:address', async (req) => {
-    await projectOf(s, req);
+    (await networkAccess(s, req)).require(req.params.name, true);
     await deleteForward(s.db, await s.networks.get(req.params.name), req.params.address);
     return syncResponse({});
   });
