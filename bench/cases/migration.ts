@@ -87,8 +87,8 @@ export function migrationVerdict(rsyncMibs: number, copyMibs: number): { ratio: 
 
 /** What profiling found (per 200 MiB copy, 2-core host), for a missed target. */
 const WHY_MISSED: Record<CopySide, string> = {
-  copy: 'the daemons now frame rsync\'s stream themselves (netcat hands rsync\'s ends over; 1 MiB frames from pooled buffers; the receiver writes frame payloads straight to rsync) and use about half the CPU they did; what is left is the relay\'s TLS and system calls (costly in this paravirtualised guest), the 16 KiB buffers Node allocates per TLS record on the receiving side (garbage collection), and rsync itself at about 1.5x its local cost, all sharing 2 cores: the whole copy costs about 4x raw rsync\'s CPU, so 0.7x of its wall time is out of reach here',
-  'copy-uncompressed': 'as the compressed copy: the daemons\' relay (TLS, system calls, the receiver\'s per-record buffers) and rsync\'s two ends share 2 cores, about 4x the CPU of raw rsync',
+  copy: 'the daemons frame rsync\'s stream themselves (netcat hands rsync\'s ends over; 1 MiB frames from pooled buffers; the receiver writes frame payloads straight to rsync); each daemon still spends about 1.3 CPU ms/MiB above what Node\'s TLS alone costs it (reading or writing rsync\'s socket, system calls that are costly in this paravirtualised guest, the receiver\'s 16 KiB buffer per TLS record), rsync over a stream costs more than local rsync, and with compression negotiated rsync compresses incompressible data; the processes share 2 cores and keep them about three quarters busy (rsync\'s round trips), so the copy runs at well under the bound below',
+  'copy-uncompressed': 'as the compressed copy, without the compression: each daemon\'s relay work above Node\'s TLS, rsync over a stream, and 2 cores about three quarters busy',
 };
 
 /** CPU seconds one timed side used, by process: daemon A and B themselves, their reaped children, and children of the bench (the raw rsync). */
