@@ -136,6 +136,31 @@ t.test('move to another project and pool on the same server, as Incus', async (t
   await ok(['init', 'busybox', 'bad']);
   await fails(['move', 'bad', '--target-project', 'tp', '--profile', 'nope'], 'Profile "nope" not found');
   t.ok((await d.client.getInstance('bad')).name === 'bad', 'a refused move leaves the source');
+  // Hostile values in each field the move reads: refused (400/404, or a failed operation), the source untouched on disk.
+  const hostile: Record<string, unknown>[] = [
+    { project: '..' },
+    { project: '../../etc' },
+    { pool: '../../etc' },
+    { pool: 'default/../..' },
+    { project: 'tp', name: '../escape' },
+    { project: 'tp', name: 'a/b' },
+    { project: 'tp', profiles: ['../x'] },
+    { project: 'tp', config: { '../x': 'y' } },
+    { project: 'tp', devices: { root: { type: 'disk', path: '/', pool: '../../etc' } } },
+  ];
+  for (const extra of hostile) {
+    const r = await d.client.raw('POST', '/1.0/instances/bad', { migration: true, ...extra }).then(
+      async (res) => {
+        const op = (res.response as unknown as { operation?: string }).operation ?? '';
+        const done = await d.client.raw('GET', `${op}/wait?timeout=30`);
+        return (done.response as unknown as { metadata: { status: string } }).metadata.status;
+      },
+      (err: Error & { status?: number }) => String(err.status),
+    );
+    t.ok(['400', '404', 'Failure'].includes(r), `move with ${JSON.stringify(extra)} refused (${r})`);
+    t.ok(existsSync(volIn('default', 'default', 'bad')), `the source volume is still there after ${JSON.stringify(extra)}`);
+  }
+  t.same((JSON.parse(await ok(['list', '--project', 'tp', '-f', 'json'])) as { name: string }[]).map((i) => i.name).sort(), ['m1', 'm2', 'm4'], 'nothing landed in the target project');
   await ok(['delete', 'bad']);
 
   // To another pool in the same project (a temporary name, then the instance's own).

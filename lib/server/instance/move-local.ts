@@ -8,6 +8,7 @@
  * profile overrides; then the source goes, and a copy made in the same
  * project under a temporary name takes the instance's name.
  */
+import { createHash } from 'node:crypto';
 import type { ConfigMap, DevicesMap, InstancePost } from '../../api/instance';
 import type { InstanceRecord } from '../db/instances';
 import { badRequest } from '../errors';
@@ -32,11 +33,10 @@ export function checkMigrationRequest(rec: InstanceRecord, running: boolean, bod
   if (body.name) throw badRequest('Instance must be stopped to change their names');
 }
 
-/** Incus's temporary name for a copy in the same project: stable for the instance's UUID. */
+/** Incus's temporary name for a copy in the same project: `move-of-N`, stable for the instance's UUID. */
 function temporaryName(rec: InstanceRecord): string {
-  let h = 0xcbf29ce484222325n;
-  for (const ch of rec.config['volatile.uuid'] ?? rec.name) h = ((h ^ BigInt(ch.charCodeAt(0))) * 0x100000001b3n) & 0xffffffffffffffffn;
-  return `move-of-${h}`;
+  const digest = createHash('sha256').update(rec.config['volatile.uuid'] ?? rec.name).digest('hex');
+  return `move-of-${BigInt(`0x${digest.slice(0, 16)}`)}`;
 }
 
 /**
