@@ -2,9 +2,10 @@
  * The bulk half of receiving a migration stream: while a stream is being
  * written to rsync, the websocket's socket is read here instead of by `ws`'s
  * Receiver, and the payload of each binary (or continuation) frame goes to
- * the destination as slices of the chunks the socket delivered. `ws` would
- * join each frame into a new buffer first (a copy, and garbage to collect,
- * of every byte). An empty text frame (the barrier) ends the stream and
+ * the destination as slices of the chunks the socket delivered, which are
+ * pooled buffers where the socket can read into them (read-tap.ts). `ws`
+ * would join each frame into a new buffer first (a copy, and garbage to
+ * collect, of every byte). An empty text frame (the barrier) ends the stream and
  * gives the socket back to `ws`; pings are answered here; any other frame
  * (close, a text message) is handed back to `ws` with the bytes after it.
  * Only entered between frames, with nothing buffered by `ws`.
@@ -12,6 +13,7 @@
 import type { Duplex, Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { socketOf } from './frame-sender';
+import { ReadTap, type PoolChunk } from './read-tap';
 
 /** `ws`'s Receiver, as far as entering and leaving the fast path needs it. */
 interface WsReceiver {
@@ -53,15 +55,23 @@ export function unmask(buf: Buffer, offset: number, len: number, mask: Buffer, p
 /** How a direct receive ended: at the barrier, or handed back to `ws` at a frame it must see. */
 export type DirectEnd = 'barrier' | 'handed-back';
 
+/** Bytes written to the destination and not yet out before the socket stops reading. */
+const WRITE_HIGH = 4 * 1024 * 1024;
+/** ...and where it reads again. */
+const WRITE_LOW = 1024 * 1024;
+
 /**
  * Writes the payload of the frames arriving on `ws`'s socket to `dst`
  * (dropping it once `dst` is gone) until a barrier or a frame for `ws`;
- * reading pauses while `dst` is full. Rejects when the socket closes.
+ * reading pauses while more than {@link WRITE_HIGH} bytes wait to go out.
+ * Where the socket allows it (see read-tap.ts), frames are read into
+ * pooled buffers and their payload written from there. Rejects when the
+ * socket closes.
  */
 export function receiveDirectly(ws: WebSocket, dst: Writable, onBytes: (n: number) => void): Promise<DirectEnd> {
   const sock: Duplex = socketOf(ws);
-  const receiver = receiverOf(ws)!;
-  const wsListeners = sock.listeners('data') as ((b: Buffer) => void)[];
+  const tap = ReadTap.of(sock);
+  const wsListeners = tap ? [] : (sock.listeners('data') as ((b: Buffer) => void)[]);
   const head = Buffer.alloc(14);
   let headLen = 0;
   /** Payload bytes left in the current frame; -1 while reading a header. */
@@ -73,18 +83,27 @@ export function receiveDirectly(ws: WebSocket, dst: Writable, onBytes: (n: numbe
   let corked = false;
   let waiting = false;
   let done = false;
+  /** The pooled chunk the data being parsed lies in (null: a buffer of its own). */
+  let inChunk: PoolChunk | null = null;
+  /** Writes not yet out, in order: the chunk each came from and its length. */
+  const inFlight: { chunk: PoolChunk | null; len: number }[] = [];
+  let inFlightHead = 0;
+  let queued = 0;
 
   return new Promise<DirectEnd>((resolve, reject) => {
     const finish = (how: DirectEnd | Error, rest?: Buffer): void => {
       done = true;
-      sock.off('data', onData);
+      if (tap) tap.setSink(null);
+      else {
+        sock.off('data', onData);
+        for (const l of wsListeners) sock.on('data', l);
+      }
       sock.off('close', onClose);
-      dst.off('drain', onDrain);
       uncork();
-      for (const l of wsListeners) sock.on('data', l);
       if (how instanceof Error) return reject(how);
-      if (rest && rest.length > 0 && !receiver.write(rest)) sock.pause();
-      else if (sock.isPaused()) sock.resume();
+      if (sock.isPaused()) sock.resume();
+      // The bytes after this stream are ws's: as a 'data' event, as the socket would have delivered them.
+      if (rest && rest.length > 0) sock.emit('data', inChunk ? Buffer.from(rest) : rest);
       resolve(how);
     };
     const uncork = (): void => {
@@ -92,11 +111,21 @@ export function receiveDirectly(ws: WebSocket, dst: Writable, onBytes: (n: numbe
       corked = false;
     };
     const alive = (): boolean => !dst.destroyed && !dst.writableEnded;
-    const onDrain = (): void => {
-      waiting = false;
-      sock.resume();
-    };
     const onClose = (): void => finish(new Error('websocket closed'));
+    // Write callbacks come in write order: each one retires the oldest write.
+    const onWritten = (): void => {
+      const w = inFlight[inFlightHead++]!;
+      if (inFlightHead === inFlight.length) {
+        inFlight.length = 0;
+        inFlightHead = 0;
+      }
+      queued -= w.len;
+      if (w.chunk) tap!.release(w.chunk);
+      if (waiting && queued <= WRITE_LOW) {
+        waiting = false;
+        if (!done) sock.resume();
+      }
+    };
     const put = (b: Buffer): void => {
       onBytes(b.length);
       if (!alive()) return;
@@ -106,10 +135,13 @@ export function receiveDirectly(ws: WebSocket, dst: Writable, onBytes: (n: numbe
         corked = true;
         setImmediate(uncork);
       }
-      if (!dst.write(b) && !waiting) {
+      if (inChunk) inChunk.refs++;
+      inFlight.push({ chunk: inChunk, len: b.length });
+      queued += b.length;
+      dst.write(b, onWritten);
+      if (queued > WRITE_HIGH && !waiting) {
         waiting = true;
         sock.pause();
-        dst.once('drain', onDrain);
       }
     };
     /** A complete header is in `head`: the frame it opens, or the end of this receive. */
@@ -164,7 +196,7 @@ export function receiveDirectly(ws: WebSocket, dst: Writable, onBytes: (n: numbe
           if (mask) unmask(chunk, i, n, mask, phase);
           phase = (phase + n) & 3;
           if (opcode === 0 || opcode === 2) put(piece);
-          else control.push(piece);
+          else control.push(Buffer.from(piece));
           i += n;
           left -= n;
         }
@@ -174,8 +206,15 @@ export function receiveDirectly(ws: WebSocket, dst: Writable, onBytes: (n: numbe
         }
       }
     };
-    for (const l of wsListeners) sock.off('data', l);
-    sock.on('data', onData);
+    if (tap) {
+      tap.setSink((data, chunk) => {
+        inChunk = chunk;
+        onData(data);
+      });
+    } else {
+      for (const l of wsListeners) sock.off('data', l);
+      sock.on('data', onData);
+    }
     sock.once('close', onClose);
     if (sock.isPaused()) sock.resume();
   });

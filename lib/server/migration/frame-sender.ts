@@ -1,8 +1,9 @@
 /**
  * The bulk half of a migration stream: reads a socket (rsync's end, handed
- * over by `incusd-helper netcat --pass-fds`) into a fixed read buffer and
+ * over by `incusd-helper netcat --pass-fds`) straight into the payload of
+ * the frame being filled (Node's `onread` with a buffer per read) and
  * writes it to the websocket's own socket as binary frames of up to
- * {@link FRAME_PAYLOAD_MAX} bytes built in place in a small pool of frame
+ * {@link FRAME_PAYLOAD_MAX} bytes, built in place in a small pool of frame
  * buffers, which are reused once written. A relay of a few hundred MiB then
  * allocates nothing per frame (no garbage to collect), and sends a few
  * hundred large frames, each one TLS write, instead of thousands of small
@@ -16,8 +17,8 @@ import type { WebSocket } from 'ws';
 
 /** Largest payload of one frame. */
 export const FRAME_PAYLOAD_MAX = 1024 * 1024;
-/** Bytes one read may bring (at most what the peer's socket buffer holds, ~200 KiB). */
-const READ_SIZE = 256 * 1024;
+/** A frame with less room than this left goes: no read is offered less. */
+const MIN_READ_ROOM = 64 * 1024;
 /** Frame buffers per stream: the memory a slow receiver can pin is this many frames. */
 const POOL_SIZE = 4;
 /** Room before the payload: 2 + 8 length bytes + 4 mask bytes, rounded up so the payload is 4-byte aligned for masking. */
@@ -135,20 +136,40 @@ export function sendFdAsFrames(fd: number, ws: WebSocket, masked: boolean, onByt
       // Every frame buffer is on its way: stop reading until one comes back.
       if (!cur && !ended) src.pause();
     };
-    const onread = (n: number, b: Uint8Array): boolean => {
+    /**
+     * Where the last read was offered room: the free end of `cur` as it was
+     * then, or `spare` while every frame was out. A flush by the timer moves
+     * `cur` on after the offer, so the read that follows lands in a stale
+     * place and is copied; every other read lands in place.
+     */
+    let offered: Buffer | null = null;
+    let offeredIn: Buffer | null = null;
+    let offeredAt = 0;
+    const spare = Buffer.allocUnsafe(MIN_READ_ROOM);
+    const nextRoom = (): Buffer => {
+      offeredIn = cur;
+      offeredAt = fill;
+      offered = cur ? cur.subarray(HEAD_ROOM + fill, HEAD_ROOM + FRAME_PAYLOAD_MAX) : spare;
+      return offered;
+    };
+    const onread = (n: number, region: Buffer): boolean => {
       total += n;
       onBytes?.(n);
-      // A frame never holds less than READ_SIZE of room, so one read always fits.
-      cur!.set(b.subarray(0, n), HEAD_ROOM + fill);
+      if (region !== offered || offeredIn === null || offeredIn !== cur || offeredAt !== fill) {
+        // A read while every frame was out takes a frame beyond the pool.
+        cur ??= Buffer.allocUnsafe(HEAD_ROOM + FRAME_PAYLOAD_MAX);
+        region.copy(cur, HEAD_ROOM + fill, 0, n);
+      }
       fill += n;
-      if (FRAME_PAYLOAD_MAX - fill < READ_SIZE) flush();
+      if (FRAME_PAYLOAD_MAX - fill < MIN_READ_ROOM) flush();
       else if (!timer) timer = setTimeout(flush, FLUSH_DELAY_MS);
       return true;
     };
     cur = take();
-    // Node takes onread in the constructor too (its typings list it only for connect()).
-    const opts: SocketConstructorOpts & ConnectOpts = { fd, readable: true, writable: false, allowHalfOpen: true, onread: { buffer: Buffer.allocUnsafe(READ_SIZE), callback: onread } };
-    const src = new Socket(opts);
+    // Node takes onread in the constructor too (its typings list it only for connect()); a function as
+    // buffer is asked for the room of each next read.
+    const opts = { fd, readable: true, writable: false, allowHalfOpen: true, onread: { buffer: nextRoom, callback: onread } };
+    const src = new Socket(opts as unknown as SocketConstructorOpts & ConnectOpts);
     src.on('error', fail);
     src.once('end', () => {
       ended = true;

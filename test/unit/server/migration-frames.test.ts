@@ -6,7 +6,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { constants, createWriteStream, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { constants, createWriteStream, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,20 +15,32 @@ import { Writable } from 'node:stream';
 import t, { type Test } from 'tap';
 import { WebSocket, WebSocketServer } from 'ws';
 import { receiveDirectly, unmask } from '../../../lib/server/migration/frame-receiver';
-import { maskInPlace, sendFdAsFrames, writeBinaryHeader } from '../../../lib/server/migration/frame-sender';
+import { maskInPlace, sendFdAsFrames, socketOf, writeBinaryHeader } from '../../../lib/server/migration/frame-sender';
+import { ReadTap } from '../../../lib/server/migration/read-tap';
 
-/** A connected pair: [server side, client side]. */
-async function wsPair(t: Test): Promise<[WebSocket, WebSocket]> {
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
-  await new Promise((r) => wss.once('listening', r));
+/** A connected pair on 127.0.0.1, plain or over TLS with a self-signed certificate: [server side, client side]. */
+async function wsPair(t: Test, secure = false): Promise<[WebSocket, WebSocket]> {
+  let https: ReturnType<typeof createServer> | null = null;
+  if (secure) {
+    const dir = mkdtempSync(path.join(tmpdir(), 'frames-tls-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const [key, cert] = [path.join(dir, 'key.pem'), path.join(dir, 'cert.pem')];
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=frames'], { stdio: 'ignore' });
+    https = createServer({ key: readFileSync(key), cert: readFileSync(cert) });
+    await new Promise<void>((r) => https!.listen(0, '127.0.0.1', r));
+  }
+  const wss = https ? new WebSocketServer({ server: https, perMessageDeflate: false }) : new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: false });
+  if (!https) await new Promise((r) => wss.once('listening', r));
+  const port = ((https ?? wss).address() as AddressInfo).port;
   const serverSide = new Promise<WebSocket>((r) => wss.once('connection', r));
-  const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`, { perMessageDeflate: false });
+  const client = new WebSocket(`${https ? 'wss' : 'ws'}://127.0.0.1:${port}`, { perMessageDeflate: false, rejectUnauthorized: false });
   await new Promise((r) => client.once('open', r));
   const server = await serverSide;
   t.teardown(() => {
     client.terminate();
     server.terminate();
     wss.close();
+    https?.close();
   });
   return [server, client];
 }
@@ -136,4 +149,57 @@ t.test('an fd sent as frames arrives whole, masked from a client, unmasked from 
     t.same(Buffer.concat(got), payload, masked ? 'client to server' : 'server to client');
     t.ok(got.every((b) => b.length <= 1024 * 1024), 'no frame over 1 MiB');
   }
+});
+
+t.test('direct receive over TLS into pooled buffers, a slow destination holding them; ws reads on after the barrier', async (t) => {
+  const [server, client] = await wsPair(t, true);
+  for (const [from, to] of [[server, client], [client, server]] as const) {
+    // 12 MiB against a destination that takes 4 KiB per turn: reading pauses and pooled chunks are reused.
+    const parts = [randomBytes(5 * 1024 * 1024 + 3), randomBytes(7 * 1024 * 1024)];
+    const { w, data } = collector();
+    const done = receiveDirectly(to, w, () => undefined);
+    t.ok(ReadTap.of(socketOf(to)), 'the TLS socket reads into our buffers');
+    from.send(parts[0], { binary: true });
+    from.send(parts[1], { binary: true });
+    from.send('', { binary: false });
+    const after = new Promise<string>((r) => to.once('message', (d: Buffer) => r(d.toString())));
+    from.send('after', { binary: false });
+    t.equal(await done, 'barrier');
+    t.equal(await after, 'after', 'ws gets the message after the stream');
+    await new Promise((r) => w.end(r));
+    t.ok(data().equals(Buffer.concat(parts)), `${from === server ? 'server to client' : 'client to server (masked)'}: every byte in order`);
+  }
+  // The same sockets carry a second stream through the tap that stays switched on.
+  const again = randomBytes(300_000);
+  const { w, data } = collector();
+  const done = receiveDirectly(client, w, () => undefined);
+  server.send(again, { binary: true });
+  server.send('', { binary: false });
+  t.equal(await done, 'barrier');
+  await new Promise((r) => w.end(r));
+  t.ok(data().equals(again), 'a second stream arrives whole');
+});
+
+t.test('an fd written in small bursts, each frame sent by the flush timer, arrives whole', async (t) => {
+  const [server, client] = await wsPair(t);
+  const dir = mkdtempSync(path.join(tmpdir(), 'frames-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const fifo = path.join(dir, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  const fd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  const pieces = Array.from({ length: 40 }, (_, i) => randomBytes(1000 + i * 997));
+  const got: Buffer[] = [];
+  client.on('message', (d: Buffer) => got.push(d));
+  const writer = createWriteStream(fifo);
+  const sent = sendFdAsFrames(fd, server, false);
+  for (const p of pieces) {
+    await new Promise<void>((r) => writer.write(p, () => r()));
+    // Longer than the flush delay, so that the frame goes before the next read.
+    await new Promise((r) => setTimeout(r, 4));
+  }
+  writer.end();
+  t.equal(await sent, pieces.reduce((n, p) => n + p.length, 0));
+  await new Promise((r) => setTimeout(r, 50));
+  t.ok(Buffer.concat(got).equals(Buffer.concat(pieces)), 'every byte in order');
+  t.ok(got.length > 10, `sent in many frames (${got.length})`);
 });
