@@ -2,8 +2,10 @@
  * What one TLS link costs Node here, with nothing else to do: a sender
  * process writes a stream in 1 MiB writes (as the migration's frame sender
  * does) to a receiver process that drops it, over TLS 1.3 on 127.0.0.1
- * with the given certificate. Each side reports the CPU it used from the
- * end of the handshake to the end of the stream; the receiver the rate.
+ * with the given certificate; the receiver reads into a reused 1 MiB
+ * buffer (`onread`), as the migration's receiver reads into its pool. Each
+ * side reports the CPU it used from the end of the handshake to the end of
+ * the stream; the receiver the rate.
  */
 import { spawn } from 'node:child_process';
 
@@ -44,12 +46,13 @@ server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ port: server.ad
 const RECEIVER = `
 const tls = require('node:tls');
 let t0, w0, n = 0;
-const c = tls.connect({ host: '127.0.0.1', port: +process.argv[1], rejectUnauthorized: false }, () => { t0 = process.cpuUsage(); w0 = process.hrtime.bigint(); });
-c.on('data', (b) => { n += b.length; });
+const onread = { buffer: Buffer.allocUnsafe(${MIB}), callback: (k) => { n += k; } };
+const c = tls.connect({ host: '127.0.0.1', port: +process.argv[1], rejectUnauthorized: false, onread }, () => { t0 = process.cpuUsage(); w0 = process.hrtime.bigint(); });
 c.on('end', () => {
   const u = process.cpuUsage(t0);
   console.log(JSON.stringify({ cpuMs: (u.user + u.system) / 1000, bytes: n, ms: Number(process.hrtime.bigint() - w0) / 1e6 }));
 });
+c.resume();
 `;
 
 /** Runs `node -e script args`; resolves each stdout line parsed as JSON through `onLine`, then the exit. */

@@ -1,7 +1,7 @@
 /** Pure parts of the container-copy-vs-rsync benchmark: its size, the data files, the side order, the 0.7× verdict. */
 import t from 'tap';
 import {
-  dataFileSizes, mibPerSecond, MIGRATION_SIDES, MIGRATION_TARGET_RATIO, migrationMib, migrationSidesInOrder, migrationVerdict, parseProcStatCpu,
+  dataFileSizes, mibPerSecond, MIGRATION_SIDES, MIGRATION_TARGET_RATIO, migrationMib, migrationSidesInOrder, migrationVerdict, parseProcStatCpu, whyMissed,
 } from '../../bench/cases/migration';
 
 const MIB = 1024 * 1024;
@@ -43,4 +43,12 @@ t.test('throughput and verdict: the copy over raw rsync, met from the target up'
 t.test('/proc/PID/stat CPU: own and reaped children, in seconds, with spaces in the command name', async (t) => {
   const stat = '4242 (node a (b)) S 1 4242 4242 0 -1 4194560 100 0 0 0 150 25 300 45 20 0 11 0 100 0 0';
   t.same(parseProcStatCpu(stat), { self: 1.75, children: 3.45 });
+});
+
+t.test('why a copy missed: the relay cost of each daemon and the cores kept busy, from the figures', async (t) => {
+  const why = whyMissed({ relayA: 1.234, relayB: 0.5, busy: 0.815, compressed: true });
+  t.match(why, /daemon A still spends 1\.23 and B 0\.50 CPU ms\/MiB/);
+  t.match(why, /82% busy/);
+  t.match(why, /compresses incompressible data/);
+  t.notMatch(whyMissed({ relayA: 1, relayB: 1, busy: 0.5, compressed: false }), /compress/);
 });
