@@ -20,7 +20,6 @@ interface WsReceiver {
   _state: number;
   _bufferedBytes: number;
   _fragmented: number;
-  write(chunk: Buffer): boolean;
 }
 
 function receiverOf(ws: WebSocket): WsReceiver | undefined {

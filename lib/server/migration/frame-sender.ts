@@ -7,8 +7,8 @@
  * buffers, which are reused once written. A relay of a few hundred MiB then
  * allocates nothing per frame (no garbage to collect), and sends frames of
  * a quarter to half a MiB, each one TLS write, instead of thousands of
- * small ones. The bytes on the wire are ordinary RFC 6455 frames, masked when we
- * are the websocket's client, as Incus expects them.
+ * small ones. The bytes on the wire are ordinary RFC 6455 frames, masked
+ * when we are the websocket's client, as Incus expects them.
  */
 import { randomFillSync } from 'node:crypto';
 import { Socket, type ConnectOpts, type SocketConstructorOpts } from 'node:net';
@@ -143,26 +143,24 @@ export function sendFdAsFrames(fd: number, ws: WebSocket, masked: boolean, onByt
       if (!cur && !ended) src.pause();
     };
     /**
-     * Where the last read was offered room: the free end of `cur` as it was
-     * then, or `spare` while every frame was out. A flush by the timer moves
-     * `cur` on after the offer, so the read that follows lands in a stale
-     * place and is copied; every other read lands in place.
+     * Node reads into whatever nextRoom last returned: the free end of `cur`
+     * as it was then, or `spare` while every frame was out. A flush by the
+     * timer moves `cur` on after the offer, so the read that follows lands
+     * in a stale place and is copied; every other read lands in place.
      */
-    let offered: Buffer | null = null;
     let offeredIn: Buffer | null = null;
     let offeredAt = 0;
     const spare = Buffer.allocUnsafe(SPARE_SIZE);
     const nextRoom = (): Buffer => {
       offeredIn = cur;
       offeredAt = fill;
-      offered = cur ? cur.subarray(HEAD_ROOM + fill, HEAD_ROOM + FRAME_PAYLOAD_MAX) : spare;
-      return offered;
+      return cur ? cur.subarray(HEAD_ROOM + fill, HEAD_ROOM + FRAME_PAYLOAD_MAX) : spare;
     };
     const onread = (n: number, region: Buffer): boolean => {
       total += n;
       onBytes?.(n);
-      if (region !== offered || offeredIn === null || offeredIn !== cur || offeredAt !== fill) {
-        // A read while every frame was out takes a frame beyond the pool.
+      if (offeredIn === null || offeredIn !== cur || offeredAt !== fill) {
+        // Not in place: copied into the current frame, or into one beyond the pool if every frame is out.
         cur ??= Buffer.allocUnsafe(HEAD_ROOM + FRAME_PAYLOAD_MAX);
         region.copy(cur, HEAD_ROOM + fill, 0, n);
       }
