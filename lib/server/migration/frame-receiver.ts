@@ -3,7 +3,9 @@
  * written to rsync, the websocket's socket is read here instead of by `ws`'s
  * Receiver, and the payload of each binary (or continuation) frame goes to
  * the destination as slices of the chunks the socket delivered, which are
- * pooled buffers where the socket can read into them (read-tap.ts). `ws`
+ * pooled buffers where the socket can read into them (read-tap.ts); the
+ * TLS records of one event-loop turn lie back to back there and go out as
+ * one write (a Node write per record cost the receiver more CPU). `ws`
  * would join each frame into a new buffer first (a copy, and garbage to
  * collect, of every byte). An empty text frame (the barrier) ends the stream and
  * gives the socket back to `ws`; pings are answered here; any other frame
@@ -79,7 +81,11 @@ export function receiveDirectly(ws: WebSocket, dst: Writable, onBytes: (n: numbe
   let mask: Buffer | null = null;
   let phase = 0;
   let control: Buffer[] = [];
-  let corked = false;
+  /** Payload parsed this event-loop turn and not yet written: one run of contiguous memory, holding its chunk. */
+  let run: Buffer | null = null;
+  let runLen = 0;
+  let runChunk: PoolChunk | null = null;
+  let flushing = false;
   let waiting = false;
   let done = false;
   /** The pooled chunk the data being parsed lies in (null: a buffer of its own). */
@@ -98,16 +104,15 @@ export function receiveDirectly(ws: WebSocket, dst: Writable, onBytes: (n: numbe
         for (const l of wsListeners) sock.on('data', l);
       }
       sock.off('close', onClose);
-      uncork();
-      if (how instanceof Error) return reject(how);
+      if (how instanceof Error) {
+        dropRun();
+        return reject(how);
+      }
+      writeRun();
       if (sock.isPaused()) sock.resume();
       // The bytes after this stream are ws's: as a 'data' event, as the socket would have delivered them.
       if (rest && rest.length > 0) sock.emit('data', inChunk ? Buffer.from(rest) : rest);
       resolve(how);
-    };
-    const uncork = (): void => {
-      if (corked) dst.uncork();
-      corked = false;
     };
     const alive = (): boolean => !dst.destroyed && !dst.writableEnded;
     const onClose = (): void => finish(new Error('websocket closed'));
@@ -125,22 +130,46 @@ export function receiveDirectly(ws: WebSocket, dst: Writable, onBytes: (n: numbe
         if (!done) sock.resume();
       }
     };
-    const put = (b: Buffer): void => {
-      onBytes(b.length);
-      if (!alive()) return;
-      if (!corked) {
-        // One writev per event-loop turn rather than one write per TLS record.
-        dst.cork();
-        corked = true;
-        setImmediate(uncork);
-      }
-      if (inChunk) inChunk.refs++;
-      inFlight.push({ chunk: inChunk, len: b.length });
-      queued += b.length;
+    const dropRun = (): void => {
+      if (runChunk) tap!.release(runChunk);
+      run = null;
+      runChunk = null;
+    };
+    /** Writes the run: one write for the TLS records of a turn, which lie back to back in a pooled chunk. */
+    const writeRun = (): void => {
+      if (!run) return;
+      if (!alive()) return dropRun();
+      const b = runLen === run.length ? run : Buffer.from(run.buffer, run.byteOffset, runLen);
+      inFlight.push({ chunk: runChunk, len: runLen });
+      queued += runLen;
+      run = null;
+      runChunk = null;
       dst.write(b, onWritten);
       if (queued > WRITE_HIGH && !waiting) {
         waiting = true;
         sock.pause();
+      }
+    };
+    const flush = (): void => {
+      flushing = false;
+      if (!done) writeRun();
+    };
+    const put = (b: Buffer): void => {
+      onBytes(b.length);
+      if (!alive()) return;
+      if (run && run.buffer === b.buffer && run.byteOffset + runLen === b.byteOffset) {
+        runLen += b.length;
+        return;
+      }
+      writeRun();
+      run = b;
+      runLen = b.length;
+      // The run holds its chunk from now: the pool must not hand it out again before the write.
+      runChunk = inChunk;
+      if (runChunk) runChunk.refs++;
+      if (!flushing) {
+        flushing = true;
+        setImmediate(flush);
       }
     };
     /** A complete header is in `head`: the frame it opens, or the end of this receive. */
