@@ -13,8 +13,11 @@
  * the same rsync through one TLS link on 127.0.0.1 with no daemon at all
  * (socat OPENSSL-LISTEN running `rsync --server` as the daemon runs it,
  * socat OPENSSL as rsync's remote shell), so that the copy can be read
- * against what any TLS transport costs here. The order of the sides
- * rotates round by round, with `sync` before each.
+ * against what any TLS transport costs here. Two more sides are rsync's
+ * own network mode, the floor of every transport: the same sender talking
+ * to `rsync --daemon` on 127.0.0.1 over a bare TCP socket, with the
+ * features each copy negotiates (compressed, and not). The order of the
+ * sides rotates round by round, with `sync` before each.
  */
 
 import { spawn } from 'node:child_process';
@@ -32,6 +35,7 @@ import { BenchContext } from '../lib/case';
 import { positiveCount } from '../lib/env-count';
 import { freeLocalPort } from '../lib/free-port';
 import { measureNodeTlsLink } from '../lib/node-tls-link';
+import { listeningOn, startRsyncDaemon } from '../lib/rsync-daemon';
 import { BENCH_IMAGE_ALIAS, IncusDaemon, startIncusDaemon } from '../lib/incus-daemon';
 import { median, timeMs } from '../lib/stats';
 import { targetNote } from '../lib/target';
@@ -45,8 +49,12 @@ const NAME = 'c1';
 const COLUMN = 'incus copy';
 const COLUMN_UNCOMPRESSED = 'incus copy, rsync.compression=false';
 const COLUMN_TLS = 'rsync over one TLS link (socat), no daemon';
+const COLUMN_TCP = 'rsync over bare TCP (rsync --daemon)';
+const COLUMN_TCP_COMPRESSED = 'rsync over bare TCP (rsync --daemon), compressed';
 /** The features an uncompressed copy between two dir pools negotiates (rsync.ts's rsyncFeatureArgs). */
 const TLS_FEATURES = ['xattrs', 'delete'];
+/** ...and a copy with both pools at their defaults. */
+const COMPRESSED_FEATURES = [...TLS_FEATURES, 'compress'];
 /** socat's buffer: its default of 8 KiB would make it the bottleneck. */
 const SOCAT_BUFFER = String(256 * 1024);
 
@@ -62,11 +70,17 @@ export function dataFileSizes(mib: number): number[] {
   return Array.from({ length: n }, (_, i) => (base + (i < mib % n ? 1 : 0)) * MIB);
 }
 
-/** The measured sides: raw rsync, the copy as configured by default, the copy with `rsync.compression=false`, rsync over one TLS link. */
-export const MIGRATION_SIDES = ['rsync', 'copy', 'copy-uncompressed', 'rsync-tls'] as const;
+/**
+ * The measured sides: raw rsync, the copy as configured by default, the
+ * copy with `rsync.compression=false`, rsync over one TLS link, rsync over
+ * bare TCP without and with compression.
+ */
+export const MIGRATION_SIDES = ['rsync', 'copy', 'copy-uncompressed', 'rsync-tls', 'rsync-tcp', 'rsync-tcp-compressed'] as const;
 export type MigrationSide = (typeof MIGRATION_SIDES)[number];
 /** The sides that copy through the daemons (the target applies to them). */
 type CopySide = 'copy' | 'copy-uncompressed';
+/** For each copy, rsync's own network mode with the same features: the floor of its transport. */
+const TCP_FLOOR: Record<CopySide, 'rsync-tcp' | 'rsync-tcp-compressed'> = { copy: 'rsync-tcp-compressed', 'copy-uncompressed': 'rsync-tcp' };
 
 /** The order of the sides in round `i`: rotated each round so that none always runs first or last. */
 export function migrationSidesInOrder(i: number): MigrationSide[] {
@@ -190,14 +204,6 @@ async function setCompression(d: IncusDaemon, on: boolean): Promise<void> {
   await updateStoragePool(d.client, 'default', { config, description: pool.description }, { etag });
 }
 
-/** Whether something listens on 127.0.0.1:`port` (/proc/net/tcp, state 0A). */
-function listening(port: number): boolean {
-  const want = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
-  return readFileSync('/proc/net/tcp', 'utf8').split('\n').some((l) => {
-    const f = l.trim().split(/\s+/);
-    return f[1] === want && f[3] === '0A';
-  });
-}
 
 /**
  * rsync through one TLS link with no daemon: `socat OPENSSL-LISTEN` runs
@@ -219,8 +225,8 @@ async function tlsRsync(ctx: BenchContext, work: string, rootfs: string, dest: s
     port = await freeLocalPort();
     const child = spawn('socat', ['-b', SOCAT_BUFFER, `OPENSSL-LISTEN:${port},bind=127.0.0.1,reuseaddr,cert=${cert},key=${key},verify=0`, `EXEC:${receiver}`], { stdio: 'ignore' });
     server = new Promise((resolve) => child.once('close', (code) => resolve(code ?? -1)));
-    for (let i = 0; i < 500 && !listening(port); i++) await new Promise((r) => setTimeout(r, 10));
-    if (!listening(port)) throw new Error('socat did not listen');
+    for (let i = 0; i < 500 && !listeningOn(port); i++) await new Promise((r) => setTimeout(r, 10));
+    if (!listeningOn(port)) throw new Error('socat did not listen');
   };
   const copy = async (): Promise<void> => {
     // rsync appends "HOST rsync --server ..." to the remote shell: sh -c drops them.
@@ -257,6 +263,11 @@ export async function run(ctx: BenchContext): Promise<void> {
   const floorDir = path.join(b.dir, 'rsync-floor');
   const tlsDir = path.join(b.dir, 'rsync-tls');
   const overTls = await tlsRsync(ctx, work, rootfs, tlsDir);
+  const rsyncd = await startRsyncDaemon(ctx, work, path.join(b.dir, 'rsync-tcp'));
+  const overTcp = (features: readonly string[]) => ({
+    timed: () => ctx.exec('rsync', ['-ar', '--devices', '--numeric-ids', '--partial', '--sparse', ...rsyncFeatureArgs(features), `${rootfs}/`, `${rsyncd.url}copy/`]),
+    undo: () => ctx.exec('rm', ['-rf', '--one-file-system', '--', path.join(rsyncd.dir, 'copy')]),
+  });
 
   const copy = async (): Promise<void> => {
     const op = await migrateInstance(a.client, b.client, NAME, req, {
@@ -277,29 +288,37 @@ export async function run(ctx: BenchContext): Promise<void> {
       timed: overTls.copy,
       undo: () => ctx.exec('rm', ['-rf', '--one-file-system', '--', tlsDir]),
     },
+    'rsync-tcp': overTcp(TLS_FEATURES),
+    'rsync-tcp-compressed': overTcp(COMPRESSED_FEATURES),
   };
   // A daemon whose dir driver refuses the key measures the default copy alone.
   const refused = await setCompression(a, false).then(() => setCompression(a, true)).then(() => '', (err: Error) => err.message);
   const inOrder = (i: number): MigrationSide[] => migrationSidesInOrder(i).filter((s) => !refused || s !== 'copy-uncompressed');
-  const columns: Record<Exclude<MigrationSide, 'rsync'>, string> = { copy: COLUMN, 'copy-uncompressed': COLUMN_UNCOMPRESSED, 'rsync-tls': COLUMN_TLS };
+  const columns: Record<Exclude<MigrationSide, 'rsync'>, string> = {
+    copy: COLUMN, 'copy-uncompressed': COLUMN_UNCOMPRESSED, 'rsync-tls': COLUMN_TLS, 'rsync-tcp': COLUMN_TCP, 'rsync-tcp-compressed': COLUMN_TCP_COMPRESSED,
+  };
 
   ctx.legend(`reference: raw \`rsync ${RSYNC_FLOOR_ARGS.join(' ')} ROOTFS/ DIR\` of the container's rootfs into a fresh directory in daemon B's INCUS_DIR (same filesystem), local to local`);
   ctx.column(COLUMN, `lib/client's migrateInstance (what \`incus copy c1 b: --stateless --instance-only\` runs) in pull mode, from POST until both operations end: B dials A's migration operation on A's core.https_address (127.0.0.1, certificate pinned), control and fs websockets over TLS, rsync with the negotiated features (xattrs, delete, compress: both pools at their defaults) through \`incusd-helper netcat --pass-fds\` on A (it hands rsync's ends to the daemon, which reads them straight into frames of 256 to 512 KiB) and \`rsync --server -vlogDtpre.iLsfxCIvu\` on B (which reads TLS records into pooled buffers and writes frame payloads from there to rsync), rows added last`);
   if (refused) ctx.note(`${COLUMN_UNCOMPRESSED} not measured: the daemon refused the key (${refused})`);
   else ctx.column(COLUMN_UNCOMPRESSED, 'the same with rsync.compression=false on the source\'s pool, so that compress is not negotiated');
   ctx.column(COLUMN_TLS, `the transport's floor: the sender's rsync as the daemon runs it (${rsyncFeatureArgs(TLS_FEATURES).join(' ')}, no compression) with \`socat -b ${SOCAT_BUFFER} - OPENSSL:127.0.0.1:PORT\` as its remote shell, into \`socat OPENSSL-LISTEN\` (a P-384 certificate, TLS 1.3 as negotiated, verify=0) running \`rsync --server ${RECEIVER_CAPS}\` as daemon B runs it, into a fresh directory in B's INCUS_DIR; its CPU is the two socats' and both rsyncs'`);
+  const tcpMeaning = (features: readonly string[]): string => `rsync's own network mode, the floor of any transport between two servers: the sender's rsync as the daemon runs it (${rsyncFeatureArgs(features).join(' ')}) to \`rsync --daemon\` on 127.0.0.1 over a bare TCP socket (rsync://, no TLS, no relay), into a fresh directory in B's INCUS_DIR; wall time only (the daemon's CPU is not reaped per round)`;
+  ctx.column(COLUMN_TCP, tcpMeaning(TLS_FEATURES));
+  ctx.column(COLUMN_TCP_COMPRESSED, tcpMeaning(COMPRESSED_FEATURES));
   ctx.legend(`tree: a stopped busybox container with ${mib} MiB of random data in ${dataFileSizes(mib).length} files (BENCH_MIGRATION_MIB), ${(bytes / MIB).toFixed(1)} MiB in all (du --apparent-size); every side reads it from the page cache`);
   ctx.legend(`medians of ${ctx.runs} rounds (after ${ctx.warmup} warm-up), each copying once per side with \`sync\` before, the order of the sides rotating each round; the copy is deleted and the rsync'd directory removed (untimed) after each; MiB/s = tree / wall time, higher is better, so a throughput ratio is the copy's share of the floor; target: ≥ ${MIGRATION_TARGET_RATIO}× raw rsync`);
   ctx.legend('CPU ms/MiB: CPU time (user + system, /proc/PID/stat) per MiB of tree, median over the rounds, for each daemon itself and for the rsync and netcat processes it ran (reaped children); the reference is raw rsync\'s sender + receiver. Lower is better; unlike wall time it does not depend on other load on the host');
 
-  const ms: Record<MigrationSide, number[]> = { rsync: [], copy: [], 'copy-uncompressed': [], 'rsync-tls': [] };
+  const perSide = <T>(): Record<MigrationSide, T[]> => Object.fromEntries(MIGRATION_SIDES.map((s) => [s, []])) as unknown as Record<MigrationSide, T[]>;
+  const ms = perSide<number>();
   // CPU seconds per process around each timed side: robust to other load on the host, unlike wall time.
   const cpuNow = (): CpuSeconds[] => [cpuOf(a.pid), cpuOf(b.pid), cpuOf('self')];
   const cpuSince = (before: CpuSeconds[]): CpuUse => {
     const [da, db, dl] = cpuNow().map((c, k) => ({ self: c.self - before[k].self, children: c.children - before[k].children }));
     return { aSelf: da.self, aChildren: da.children, bSelf: db.self, bChildren: db.children, local: dl.children };
   };
-  const cpu: Record<MigrationSide, CpuUse[]> = { rsync: [], copy: [], 'copy-uncompressed': [], 'rsync-tls': [] };
+  const cpu = perSide<CpuUse>();
   for (let i = 0; i < ctx.warmup + ctx.runs; i++) {
     if (ctx.signal.aborted) throw new Error('interrupted');
     const measured = i >= ctx.warmup;
@@ -325,7 +344,8 @@ export async function run(ctx: BenchContext): Promise<void> {
   const wall: Partial<Record<MigrationSide, number>> = {};
   const copies: CopySide[] = refused ? ['copy'] : ['copy', 'copy-uncompressed'];
   const shown: Exclude<MigrationSide, 'rsync'>[] = [...copies, 'rsync-tls'];
-  for (const side of shown) {
+  const tcp = ['rsync-tcp', 'rsync-tcp-compressed'] as const;
+  for (const side of [...shown, ...tcp]) {
     wall[side] = median(ms[side]) / 1000;
     rate[side] = mibPerSecond(bytes, median(ms[side]));
     ctx.metric(`migration.${side}`, rate[side], 'MiB/s');
@@ -335,6 +355,8 @@ export async function run(ctx: BenchContext): Promise<void> {
     [columns.copy]: v.copy,
     [columns['copy-uncompressed']]: v['copy-uncompressed'],
     [columns['rsync-tls']]: v['rsync-tls'],
+    [columns['rsync-tcp']]: v['rsync-tcp'],
+    [columns['rsync-tcp-compressed']]: v['rsync-tcp-compressed'],
   });
   ctx.row({ metric: `${mib} MiB container copy, throughput`, unit: 'MiB/s', values: byColumn(rate), reference: rsyncRate });
   ctx.row({ metric: `${mib} MiB container copy, wall time`, unit: 's', values: byColumn(wall), reference: rsyncMs / 1000 });
@@ -364,11 +386,26 @@ export async function run(ctx: BenchContext): Promise<void> {
     const ofTls = rate[side]! / rate['rsync-tls']!;
     ctx.metric(`migration.${side}.of-rsync-tls`, ofTls, 'x');
     ctx.note(`${columns[side]} against ${COLUMN_TLS}: ${ofTls.toFixed(2)}× its MiB/s (${rate[side]!.toFixed(0)} vs ${rate['rsync-tls']!.toFixed(0)}); the TLS link alone takes rsync to ${(rate['rsync-tls']! / rsyncRate).toFixed(2)}× of raw rsync`);
+    const floor = TCP_FLOOR[side];
+    ctx.metric(`migration.${side}.of-${floor}`, rate[side]! / rate[floor]!, 'x');
+    ctx.note(tcpFloorNote(columns[side], columns[floor], rate[side]!, rate[floor]!, rsyncRate));
   }
   noteTlsBound(ctx, tls, rsyncRate, msPerMib(copies[copies.length - 1], (u) => u.aChildren + u.bChildren));
 
   await b.stop();
   await a.stop();
+}
+
+/**
+ * The copy against rsync's own network mode with the same features: where
+ * that floor is itself under the target, no transport that adds to it
+ * (TLS, a relay) can reach the target on this host.
+ */
+export function tcpFloorNote(copyColumn: string, floorColumn: string, copyRate: number, floorRate: number, rsyncRate: number): string {
+  const floorRatio = floorRate / rsyncRate;
+  const head = `${copyColumn} against ${floorColumn}: ${(copyRate / floorRate).toFixed(2)}× its MiB/s (${copyRate.toFixed(0)} vs ${floorRate.toFixed(0)}); rsync over a bare TCP socket, with no TLS and no relay, runs at ${floorRatio.toFixed(2)}× raw rsync`;
+  if (floorRatio >= MIGRATION_TARGET_RATIO) return head;
+  return `${head}, itself under the ${MIGRATION_TARGET_RATIO}× target: on this host no transport that adds anything to rsync's own stream (a TLS link, a relay) can reach it`;
 }
 
 /** Node's TLS link alone, medians over the rounds. */

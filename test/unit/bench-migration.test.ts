@@ -1,7 +1,7 @@
 /** Pure parts of the container-copy-vs-rsync benchmark: its size, the data files, the side order, the 0.7× verdict. */
 import t from 'tap';
 import {
-  dataFileSizes, mibPerSecond, MIGRATION_SIDES, MIGRATION_TARGET_RATIO, migrationMib, migrationSidesInOrder, migrationVerdict, parseProcStatCpu, whyMissed,
+  dataFileSizes, mibPerSecond, MIGRATION_SIDES, MIGRATION_TARGET_RATIO, migrationMib, migrationSidesInOrder, migrationVerdict, parseProcStatCpu, tcpFloorNote, whyMissed,
 } from '../../bench/cases/migration';
 
 const MIB = 1024 * 1024;
@@ -24,12 +24,20 @@ t.test('data files: a few dozen at most, whole MiB, adding up to the size asked'
   t.same([odd[0], odd[2], odd[3], odd[39]], [6 * MIB, 6 * MIB, 5 * MIB, 5 * MIB]);
 });
 
-t.test('sides rotate each round: each goes first once in three rounds', async (t) => {
-  t.same(migrationSidesInOrder(0), ['rsync', 'copy', 'copy-uncompressed', 'rsync-tls']);
-  t.same(migrationSidesInOrder(1), ['copy', 'copy-uncompressed', 'rsync-tls', 'rsync']);
-  t.same(migrationSidesInOrder(3), ['rsync-tls', 'rsync', 'copy', 'copy-uncompressed']);
-  t.same(migrationSidesInOrder(4), migrationSidesInOrder(0));
-  t.same(new Set([0, 1, 2, 3].map((i) => migrationSidesInOrder(i)[0])), new Set(MIGRATION_SIDES));
+t.test('sides rotate each round: each goes first once in six rounds', async (t) => {
+  t.same(migrationSidesInOrder(0), ['rsync', 'copy', 'copy-uncompressed', 'rsync-tls', 'rsync-tcp', 'rsync-tcp-compressed']);
+  t.same(migrationSidesInOrder(1), ['copy', 'copy-uncompressed', 'rsync-tls', 'rsync-tcp', 'rsync-tcp-compressed', 'rsync']);
+  t.same(migrationSidesInOrder(3), ['rsync-tls', 'rsync-tcp', 'rsync-tcp-compressed', 'rsync', 'copy', 'copy-uncompressed']);
+  t.same(migrationSidesInOrder(6), migrationSidesInOrder(0));
+  t.same(new Set([0, 1, 2, 3, 4, 5].map((i) => migrationSidesInOrder(i)[0])), new Set(MIGRATION_SIDES));
+});
+
+t.test('the bare-TCP floor: says when it is itself under the target', async (t) => {
+  const under = tcpFloorNote('incus copy', 'rsync over bare TCP', 150, 200, 300);
+  t.match(under, /^incus copy against rsync over bare TCP: 0\.75× its MiB\/s \(150 vs 200\); .* 0\.67× raw rsync, itself under the 0\.7× target/);
+  const over = tcpFloorNote('incus copy', 'rsync over bare TCP', 150, 280, 300);
+  t.match(over, /0\.93× raw rsync$/);
+  t.notMatch(over, /under the/);
 });
 
 t.test('throughput and verdict: the copy over raw rsync, met from the target up', async (t) => {
