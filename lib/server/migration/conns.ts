@@ -29,6 +29,8 @@ export interface DialSpec {
 interface Slot {
   secret: string;
   channel?: MigrationChannel;
+  /** Our dial under way (outgoing only): a second ask for the channel waits on it. */
+  dialing?: Promise<MigrationChannel>;
   waiters: ((c: MigrationChannel) => void)[];
 }
 
@@ -82,8 +84,15 @@ export class MigrationConns implements OperationWebsockets {
     if (this.closed) throw new Error('Migration connections already closed');
     if (slot.channel) return slot.channel;
     if (this.dial) {
-      slot.channel = new MigrationChannel(name, await this.open(slot.secret, timeoutMs), true);
-      return slot.channel;
+      slot.dialing ??= this.open(slot.secret, timeoutMs).then((ws) => {
+        if (this.closed) {
+          ws.terminate();
+          throw new Error('Migration connections already closed');
+        }
+        slot.channel = new MigrationChannel(name, ws, true);
+        return slot.channel;
+      });
+      return slot.dialing;
     }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -96,6 +105,17 @@ export class MigrationConns implements OperationWebsockets {
       };
       slot.waiters.push(done);
     });
+  }
+
+  /**
+   * Starts dialing `names` now, where we dial, so that their TLS handshakes
+   * overlap the first channel's instead of following it; a later
+   * `channel()` takes the result, failure included. Nothing happens for
+   * channels the peer opens (their wait starts when asked for).
+   */
+  prefetch(names: readonly string[], timeoutMs = CONNECT_TIMEOUT_MS): void {
+    if (!this.dial) return;
+    for (const n of names) this.channel(n, timeoutMs).catch(() => undefined);
   }
 
   private open(secret: string, timeoutMs: number): Promise<WebSocket> {

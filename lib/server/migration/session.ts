@@ -8,15 +8,26 @@ import type { MigrationChannel } from './channel';
 import type { MigrationConns } from './conns';
 import { receiveResult, sendResult } from './control';
 
+/** How long the fs connection may take once control is up (dialed: from the start, alongside control). */
+const FS_CONNECT_TIMEOUT_MS = 10_000;
+
 export type SessionBody<T> = (ctrl: MigrationChannel, fs: MigrationChannel) => Promise<T>;
 
 /** The sending side: failures become "Failed migration on source: ...". */
 export async function sourceSession(conns: MigrationConns, signal: AbortSignal | undefined, body: SessionBody<void>): Promise<void> {
-  const ctrl = await conns.channel('control');
+  conns.prefetch(['fs'], FS_CONNECT_TIMEOUT_MS);
+  let ctrl;
+  try {
+    ctrl = await conns.channel('control');
+  } catch (err) {
+    // The fs dial may have got through: drop it with the rest.
+    conns.terminate();
+    throw err;
+  }
   const onAbort = (): void => conns.terminate();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    await body(ctrl, await conns.channel('fs', 10_000));
+    await body(ctrl, await conns.channel('fs', FS_CONNECT_TIMEOUT_MS));
   } catch (err) {
     await sendResult(ctrl, err as Error);
     conns.terminate();
@@ -34,6 +45,7 @@ export async function sourceSession(conns: MigrationConns, signal: AbortSignal |
 export async function sinkSession<T>(conns: MigrationConns, signal: AbortSignal | undefined, what: string, undo: () => Promise<void>, body: SessionBody<T>): Promise<T> {
   const onAbort = (): void => conns.terminate();
   signal?.addEventListener('abort', onAbort, { once: true });
+  conns.prefetch(['fs'], FS_CONNECT_TIMEOUT_MS);
   let ctrl;
   try {
     ctrl = await conns.channel('control');
@@ -43,7 +55,7 @@ export async function sinkSession<T>(conns: MigrationConns, signal: AbortSignal 
     throw new Error(`Failed waiting for migration control connection on target: ${(err as Error).message}`);
   }
   try {
-    const out = await body(ctrl, await conns.channel('fs', 10_000));
+    const out = await body(ctrl, await conns.channel('fs', FS_CONNECT_TIMEOUT_MS));
     await sendResult(ctrl, null);
     return out;
   } catch (err) {
