@@ -204,7 +204,6 @@ async function setCompression(d: IncusDaemon, on: boolean): Promise<void> {
   await updateStoragePool(d.client, 'default', { config, description: pool.description }, { etag });
 }
 
-
 /**
  * rsync through one TLS link with no daemon: `socat OPENSSL-LISTEN` runs
  * the receiver as the daemon runs it (same capabilities and flags) for one
